@@ -1,0 +1,1 @@
+"""Connectors: exchange feeds (live, recorded, simulated) that publish raw frames to Kafka."""

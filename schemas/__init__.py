@@ -1,0 +1,1 @@
+"""Avro schemas for canonical events and their Confluent wire-format codec."""

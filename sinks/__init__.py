@@ -1,0 +1,1 @@
+"""Sinks that move Kafka topics into storage."""

@@ -1,0 +1,1 @@
+"""ClickHouse access: one client factory from a URL, versioned migrations."""

@@ -1,0 +1,1 @@
+"""Stream processors (Faust agents over pure domain code)."""
