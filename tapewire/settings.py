@@ -72,7 +72,9 @@ class Settings(BaseSettings):
     schema_registry_password: SecretStr | None = None
     clickhouse_url: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("TAPEWIRE_CLICKHOUSE_URL", "CLICKHOUSE_URL", "clickhouse_url"),
+        validation_alias=AliasChoices(
+            "TAPEWIRE_CLICKHOUSE_URL", "CLICKHOUSE_URL", "clickhouse_url"
+        ),
         description="chdb:///dir or http(s)://user:pass@host:8123/db; unset = chDB in data_dir.",
     )
     metrics_port: int = Field(
@@ -134,6 +136,12 @@ class Settings(BaseSettings):
 
 
 def _env_name(field: str) -> str:
+    """The variable(s) a field is read from, as the user would type them."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices):
+        names = [str(c) for c in alias.choices if str(c).isupper()]
+        return " or ".join(names)
     return f"{ENV_PREFIX}{field.upper()}"
 
 

@@ -1,0 +1,46 @@
+# The README's two commands are `make demo` (set up and run the main job) and
+# `make test` (set up and run every check CI runs). Everything else is a step of those.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint typecheck unit integration kafka-jars bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install Tapewire with its dev tools
+
+kafka-jars: $(STAMP) ## fetch the Kafka broker jars with Maven (cached outside the repo)
+	$(BIN)/tapewire kafka fetch
+
+demo: setup kafka-jars ## the main job: check the machine, then an end-to-end round trip
+	$(BIN)/tapewire doctor
+	$(BIN)/tapewire smoke
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest tests/unit
+
+integration: setup kafka-jars
+	$(BIN)/pytest tests/integration
+
+test: setup kafka-jars lint typecheck ## everything CI runs
+	$(BIN)/pytest
+
+bench: setup kafka-jars
+	$(BIN)/python bench/bench_codec.py
+
+clean:
+	rm -rf $(VENV) .tapewire .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,164 @@
+"""The ``tapewire`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tapewire.errors import TapewireError
+from tapewire.settings import Settings, load_settings
+
+app = typer.Typer(
+    name="tapewire",
+    help="Kafka-based streaming data platform for crypto trading.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+kafka_app = typer.Typer(help="The local Kafka broker run from jars.", no_args_is_help=True)
+app.add_typer(kafka_app, name="kafka")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _State:
+    config: Path | None = None
+
+
+def _settings() -> Settings:
+    return load_settings(_State.config)
+
+
+@app.callback()
+def _main(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="TOML config file (overrides TAPEWIRE_CONFIG)."),
+    ] = None,
+) -> None:
+    _State.config = config
+
+
+@app.command()
+def doctor(
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Only report what would be used; connect to nothing.")
+    ] = False,
+) -> None:
+    """Report Python, Java, Maven, and which Kafka and ClickHouse Tapewire will use."""
+    from tapewire.doctor import run_checks
+
+    checks = run_checks(_settings(), reach=not offline)
+    failed = False
+    for check in checks:
+        if check.ok:
+            mark = "[green]ok[/green]  "
+        elif check.required:
+            mark = "[red]FAIL[/red]"
+            failed = True
+        else:
+            mark = "[yellow]warn[/yellow]"
+        console.print(f"{mark} {check.name}: {check.detail}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1 if failed else 0)
+
+
+@kafka_app.command("fetch")
+def kafka_fetch() -> None:
+    """Download the Kafka broker jars with Maven into the cache (outside the repo)."""
+    from tapewire.runtime.kafka_jars import ensure_kafka_jars
+
+    settings = _settings()
+    libs = ensure_kafka_jars(settings.kafka_version, settings.kafka_cache_dir)
+    console.print(f"Kafka {settings.kafka_version} jars in {libs}")
+
+
+@kafka_app.command("start")
+def kafka_start(
+    nodes: Annotated[int, typer.Option(help="1 broker, or 3 for a local cluster.")] = 1,
+) -> None:
+    """Start the local broker in the background and wait until it answers."""
+    from tapewire.runtime.kafka_local import start_local
+
+    if nodes not in (1, 3):
+        raise TapewireError(f"--nodes={nodes}: expected 1 or 3")
+    status = start_local(_settings(), nodes=nodes)
+    console.print(f"Kafka running at {status.bootstrap_servers} (logs: {status.log_dir})")
+
+
+@kafka_app.command("stop")
+def kafka_stop() -> None:
+    """Stop the local broker started by ``tapewire kafka start``."""
+    from tapewire.runtime.kafka_local import stop_local
+
+    stopped = stop_local(_settings())
+    console.print("Kafka stopped" if stopped else "Kafka was not running")
+
+
+@kafka_app.command("status")
+def kafka_status() -> None:
+    """Say whether the local broker runs, where, and where its logs are."""
+    from tapewire.runtime.kafka_local import local_status
+
+    status = local_status(_settings())
+    if status.running:
+        console.print(f"running at {status.bootstrap_servers}, pids {status.pids}")
+        console.print(f"logs: {status.log_dir}")
+    else:
+        console.print("not running (start it with: tapewire kafka start)")
+        raise typer.Exit(3)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the ClickHouse migrations (idempotent; also done at every start)."""
+    from sinks.clickhouse.client import connect, mask_url
+    from sinks.clickhouse.migrations import apply_migrations
+
+    url = _settings().resolved_clickhouse_url
+    applied = apply_migrations(connect(url))
+    console.print(f"{mask_url(url)}: applied {len(applied)} new migration(s)")
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help='SQL to run, e.g. "SELECT count() FROM trades".')],
+) -> None:
+    """Run one SQL statement against the configured ClickHouse and print the result."""
+    from sinks.clickhouse.query import run_sql
+
+    result = run_sql(_settings().resolved_clickhouse_url, query)
+    table = Table(*result.column_names, show_lines=False)
+    for row in result.rows:
+        table.add_row(*(str(v) for v in row))
+    console.print(table)
+    console.print(f"{len(result.rows)} row(s)", style="dim")
+
+
+@app.command()
+def smoke(
+    count: Annotated[int, typer.Option(min=1, help="Trades to send round trip.")] = 100,
+) -> None:
+    """Round trip: Avro trades → Kafka → consumer → ClickHouse → read back and compare."""
+    from tapewire.smoke import run_smoke
+
+    report = run_smoke(_settings(), count=count, log=console.print)
+    console.print(f"[green]smoke ok[/green]: {report}")
+
+
+def main() -> None:
+    """Console-script entry point: prints Tapewire errors as one clear line, exit code 2."""
+    try:
+        app()
+    except TapewireError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
