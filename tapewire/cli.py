@@ -117,12 +117,13 @@ def kafka_status() -> None:
 @app.command()
 def migrate() -> None:
     """Apply the ClickHouse migrations (idempotent; also done at every start)."""
-    from sinks.clickhouse.client import connect, mask_url
-    from sinks.clickhouse.migrations import apply_migrations
+    from sinks.clickhouse.client import mask_url
+    from sinks.clickhouse.migrations import migrate_url
 
     url = _settings().resolved_clickhouse_url
-    applied = apply_migrations(connect(url))
-    console.print(f"{mask_url(url)}: applied {len(applied)} new migration(s)")
+    applied = migrate_url(url)
+    names = ", ".join(m.filename for m in applied) or "none (up to date)"
+    console.print(f"{mask_url(url)}: applied {names}")
 
 
 @app.command()
@@ -130,12 +131,12 @@ def sql(
     query: Annotated[str, typer.Argument(help='SQL to run, e.g. "SELECT count() FROM trades".')],
 ) -> None:
     """Run one SQL statement against the configured ClickHouse and print the result."""
-    from sinks.clickhouse.query import run_sql
+    from sinks.clickhouse.query import format_value, run_sql
 
     result = run_sql(_settings().resolved_clickhouse_url, query)
     table = Table(*result.column_names, show_lines=False)
     for row in result.rows:
-        table.add_row(*(str(v) for v in row))
+        table.add_row(*(format_value(v) for v in row))
     console.print(table)
     console.print(f"{len(result.rows)} row(s)", style="dim")
 
