@@ -87,8 +87,9 @@ def kafka_start(
 
     if nodes not in (1, 3):
         raise TapewireError(f"--nodes={nodes}: expected 1 or 3")
-    status = start_local(_settings(), nodes=nodes)
-    console.print(f"Kafka running at {status.bootstrap_servers} (logs: {status.log_dir})")
+    status = start_local(_settings(), nodes=nodes, on_progress=console.print)
+    state = "already running" if status.already_running else "running"
+    console.print(f"Kafka {state} at {status.bootstrap_servers} (logs: {status.log_dir})")
 
 
 @kafka_app.command("stop")

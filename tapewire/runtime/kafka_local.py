@@ -1,0 +1,995 @@
+"""A real Apache Kafka broker (KRaft mode) run from its jars on loopback: 1 node or a cluster.
+
+Every node is a combined broker + controller; the controller quorum is all nodes. Layout of
+the working directory (``<data_dir>/kafka`` for the CLI)::
+
+    cluster.json        state while running: pids, ports, bootstrap (read by other processes)
+    cluster.id          the cluster id and node count the storage was formatted with
+    log4j.properties    broker logging, one file per node under logs/
+    logs/node-<i>.log   the broker's log; logs/node-<i>.out its stdout/stderr (JVM errors)
+    node-<i>/server.properties, node-<i>/data/   config and log dir (topics and metadata)
+
+Data is kept between runs; remove the directory to start from an empty cluster.
+
+Dev settings chosen here: ``auto.create.topics.enable=false`` (topics are declared with
+their partition count on purpose, and a typo in a topic name should fail rather than create
+a one-partition topic), internal topics replicated ``min(3, nodes)`` times, few threads and
+a ``512m`` heap per node to suit a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+
+from tapewire.errors import KafkaRuntimeError
+from tapewire.runtime.kafka_jars import check_java, ensure_kafka_jars, file_lock, find_java
+from tapewire.settings import Settings
+
+log = logging.getLogger(__name__)
+# librdkafka's own log lines (connection refused while a broker starts, ...) go here.
+client_log = logging.getLogger("tapewire.kafka.client")
+
+STATE_FILE = "cluster.json"
+CLUSTER_ID_FILE = "cluster.id"
+CONTROLLER_PORT_OFFSET = 100
+DEFAULT_START_TIMEOUT_S = 120.0
+DEFAULT_STOP_TIMEOUT_S = 30.0
+_KILL_WAIT_S = 10.0
+_LOCK_TIMEOUT_S = 30.0
+_LOG_TAIL_LINES = 25
+_START_MARKER = "--- tapewire: starting"
+
+Progress = Callable[[str], None]
+
+
+class KafkaAlreadyRunningError(KafkaRuntimeError):
+    """A local cluster already runs from this working directory; ``status`` describes it."""
+
+    def __init__(self, status: LocalKafkaStatus) -> None:
+        super().__init__(
+            f"local Kafka already running at {status.bootstrap_servers} "
+            f"(pids {', '.join(map(str, status.pids))})",
+            hint="use it, or stop it first with: tapewire kafka stop",
+        )
+        self.status = status
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    """One node of a local cluster."""
+
+    node_id: int
+    pid: int | None
+    alive: bool
+    port: int
+    controller_port: int
+    log_path: Path
+    stdout_path: Path
+
+
+@dataclass(frozen=True)
+class LocalKafkaStatus:
+    """What ``tapewire kafka status`` reports. ``running`` means every node's JVM is alive."""
+
+    running: bool
+    bootstrap_servers: str | None
+    pids: tuple[int, ...]
+    log_paths: tuple[Path, ...]
+    log_dir: Path
+    work_dir: Path
+    nodes: tuple[NodeStatus, ...] = ()
+    already_running: bool = False
+
+    @property
+    def partially_running(self) -> bool:
+        """Some but not all node JVMs are alive (a node was stopped or crashed)."""
+        return not self.running and bool(self.pids)
+
+
+@dataclass
+class _Node:
+    node_id: int
+    port: int
+    controller_port: int
+    config_path: Path
+    data_dir: Path
+    log_path: Path
+    stdout_path: Path
+    pid: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "node_id": self.node_id,
+            "pid": self.pid,
+            "port": self.port,
+            "controller_port": self.controller_port,
+            "config": str(self.config_path),
+            "data": str(self.data_dir),
+            "log": str(self.log_path),
+            "stdout": str(self.stdout_path),
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> _Node:
+        return cls(
+            node_id=int(raw["node_id"]),
+            port=int(raw["port"]),
+            controller_port=int(raw["controller_port"]),
+            config_path=Path(raw["config"]),
+            data_dir=Path(raw["data"]),
+            log_path=Path(raw["log"]),
+            stdout_path=Path(raw["stdout"]),
+            pid=None if raw.get("pid") is None else int(raw["pid"]),
+        )
+
+
+# Every JVM this process started, so it can reap them (no zombies) whoever stops them.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+_CHILDREN_LOCK = threading.Lock()
+# Clusters this process owns (not detached): stopped at interpreter exit at the latest.
+_OWNED: weakref.WeakSet[LocalKafkaCluster] = weakref.WeakSet()
+
+
+class LocalKafkaCluster:
+    """A 1- or 3-node local KRaft cluster in ``work_dir``; a context manager.
+
+    ``detach=True`` is for the CLI: the JVMs outlive this process and another process finds
+    them through the state file. Otherwise they are stopped on ``stop()``/``__exit__``, at
+    interpreter exit, and (on Linux) by the kernel if this process dies.
+    """
+
+    def __init__(
+        self,
+        work_dir: Path,
+        *,
+        nodes: int = 1,
+        version: str = "3.9.2",
+        cache_dir: Path | None = None,
+        jars_dir: Path | None = None,
+        base_port: int | None = 19092,
+        heap: str = "512m",
+        detach: bool = False,
+        start_timeout_s: float = DEFAULT_START_TIMEOUT_S,
+        stop_timeout_s: float = DEFAULT_STOP_TIMEOUT_S,
+        extra_config: Mapping[str, str] | None = None,
+        on_progress: Progress | None = None,
+    ) -> None:
+        if nodes < 1:
+            raise KafkaRuntimeError(f"nodes={nodes}: a cluster needs at least one node")
+        if cache_dir is None and jars_dir is None:
+            raise KafkaRuntimeError("LocalKafkaCluster needs cache_dir or jars_dir")
+        self.work_dir = work_dir.resolve()
+        self.node_count = nodes
+        self.version = version
+        self.cache_dir = cache_dir
+        self.jars_dir = jars_dir
+        self.base_port = base_port
+        self.heap = heap
+        self.detach = detach
+        self.start_timeout_s = start_timeout_s
+        self.stop_timeout_s = stop_timeout_s
+        self.extra_config = dict(extra_config or {})
+        self._progress = on_progress
+        self._nodes: list[_Node] = []
+        self._cluster_id: str | None = None
+        self._java: Path | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, nodes: int = 1, **kwargs: Any) -> Self:
+        """The cluster the CLI manages: ``<data_dir>/kafka``, version, cache and port from
+        ``settings``; ``kwargs`` go to the constructor and win over ``settings``."""
+        params: dict[str, Any] = {
+            "version": settings.kafka_version,
+            "cache_dir": settings.kafka_cache_dir,
+            "base_port": settings.kafka_port,
+        }
+        params.update(kwargs)
+        return cls(local_work_dir(settings), nodes=nodes, **params)
+
+    # -- public API ---------------------------------------------------------------------
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """``127.0.0.1:port,...`` of every node; only once started."""
+        if not self._nodes:
+            raise KafkaRuntimeError("the local Kafka cluster is not started")
+        return _bootstrap(self._nodes)
+
+    @property
+    def node_ids(self) -> tuple[int, ...]:
+        """Broker ids, ``0 .. nodes-1`` (also the indexes for ``stop_node``/``start_node``)."""
+        return tuple(range(self.node_count))
+
+    @property
+    def cluster_id(self) -> str | None:
+        """The KRaft cluster id, once started."""
+        return self._cluster_id
+
+    def pid(self, node_id: int) -> int | None:
+        """The JVM pid of a node, or None when it is stopped."""
+        return self._node(node_id).pid
+
+    def port(self, node_id: int) -> int:
+        """The client listener port of a node."""
+        return self._node(node_id).port
+
+    def log_path(self, node_id: int) -> Path:
+        """The broker log of a node."""
+        return self.work_dir / "logs" / f"node-{node_id}.log"
+
+    def start(self) -> None:
+        """Format storage if needed, start every node and wait until all brokers answer.
+
+        Raises :class:`KafkaAlreadyRunningError` when a cluster already runs from this
+        working directory, :class:`~tapewire.errors.DependencyError` without ``java``/``mvn``
+        and :class:`KafkaRuntimeError` (with the log tail) if it does not come up in time.
+        """
+        if self._nodes:
+            raise KafkaRuntimeError("this LocalKafkaCluster is already started")
+        check_java()
+        self._java = find_java()
+        if self.jars_dir is None:
+            assert self.cache_dir is not None
+            self.jars_dir = ensure_kafka_jars(
+                self.version, self.cache_dir, on_progress=self._progress
+            )
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        (self.work_dir / "logs").mkdir(exist_ok=True)
+        deadline = time.monotonic() + self.start_timeout_s
+        with file_lock(self.work_dir / ".lock", _LOCK_TIMEOUT_S):
+            existing = _status_from_state(self.work_dir)
+            if existing is not None and existing.pids:
+                raise KafkaAlreadyRunningError(existing)
+            if existing is not None:
+                log.info("removing stale Kafka state file in %s", self.work_dir)
+                (self.work_dir / STATE_FILE).unlink(missing_ok=True)
+            self._cluster_id = self._load_or_create_cluster_id()
+            ports = choose_ports(self.node_count, self.base_port)
+            self._nodes = [self._make_node(i, *ports[i]) for i in range(self.node_count)]
+            self._write_configs()
+            self._format_storage()
+            try:
+                for node in self._nodes:
+                    self._launch(node)
+                self._write_state()
+            except BaseException:
+                self._abort()
+                raise
+        try:
+            self._wait_for_brokers(set(self.node_ids), deadline)
+        except BaseException:
+            self._abort()
+            raise
+        if not self.detach:
+            _OWNED.add(self)
+        self._say(f"Kafka {self.version} up at {self.bootstrap_servers}")
+
+    def stop(self) -> None:
+        """Stop every node (SIGTERM, then SIGKILL after ``stop_timeout_s``); idempotent.
+
+        Raises :class:`KafkaRuntimeError` if a JVM survives SIGKILL.
+        """
+        if not self._nodes:
+            return
+        running = [n for n in self._nodes if n.pid is not None]
+        try:
+            _terminate([(n.pid, n.config_path) for n in running if n.pid], self.stop_timeout_s)
+            # Kept if a JVM survived, so `tapewire kafka status` still shows it.
+            (self.work_dir / STATE_FILE).unlink(missing_ok=True)
+        finally:
+            _OWNED.discard(self)
+            self._nodes = []
+
+    def stop_node(self, node_id: int, *, kill: bool = False) -> None:
+        """Stop one node: a clean shutdown, or SIGKILL with ``kill=True`` (a crash)."""
+        node = self._node(node_id)
+        if node.pid is None:
+            return
+        timeout = 0.0 if kill else self.stop_timeout_s
+        try:
+            _terminate([(node.pid, node.config_path)], timeout)
+        finally:
+            node.pid = None
+            self._write_state()
+
+    def start_node(self, node_id: int, *, timeout_s: float | None = None) -> None:
+        """Restart a stopped node (same ports and storage) and wait until it is a live broker."""
+        node = self._node(node_id)
+        if node.pid is not None and _is_our_jvm(node.pid, node.config_path):
+            raise KafkaRuntimeError(f"node {node_id} is already running (pid {node.pid})")
+        deadline = time.monotonic() + (timeout_s or self.start_timeout_s)
+        self._launch(node)
+        self._write_state()
+        self._wait_for_brokers({node_id}, deadline)
+
+    def status(self) -> LocalKafkaStatus:
+        """The state of this cluster's nodes right now."""
+        return _status_of(self.work_dir, self._nodes)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _say(self, message: str) -> None:
+        log.info("%s", message)
+        if self._progress is not None:
+            self._progress(message)
+
+    def _node(self, node_id: int) -> _Node:
+        if not self._nodes:
+            raise KafkaRuntimeError("the local Kafka cluster is not started")
+        if not 0 <= node_id < len(self._nodes):
+            raise KafkaRuntimeError(f"no node {node_id}; nodes are {list(self.node_ids)}")
+        return self._nodes[node_id]
+
+    def _make_node(self, node_id: int, port: int, controller_port: int) -> _Node:
+        node_dir = self.work_dir / f"node-{node_id}"
+        return _Node(
+            node_id=node_id,
+            port=port,
+            controller_port=controller_port,
+            config_path=node_dir / "server.properties",
+            data_dir=node_dir / "data",
+            log_path=self.log_path(node_id),
+            stdout_path=self.work_dir / "logs" / f"node-{node_id}.out",
+        )
+
+    def _load_or_create_cluster_id(self) -> str:
+        path = self.work_dir / CLUSTER_ID_FILE
+        if path.is_file():
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            if int(saved["nodes"]) != self.node_count:
+                raise KafkaRuntimeError(
+                    f"{self.work_dir} holds a {saved['nodes']}-node cluster, "
+                    f"not {self.node_count} nodes",
+                    hint=f"start it with {saved['nodes']} node(s), or remove {self.work_dir} "
+                    "(this deletes its topics) to start over",
+                )
+            return str(saved["cluster_id"])
+        cluster_id = new_cluster_id()
+        _write_json_atomic(path, {"cluster_id": cluster_id, "nodes": self.node_count})
+        return cluster_id
+
+    def _write_configs(self) -> None:
+        _write_text_atomic(self.work_dir / "log4j.properties", LOG4J_PROPERTIES)
+        _write_text_atomic(self.work_dir / "tools-log4j.properties", TOOLS_LOG4J_PROPERTIES)
+        voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self._nodes)
+        for node in self._nodes:
+            node.config_path.parent.mkdir(parents=True, exist_ok=True)
+            props = server_properties(
+                node_id=node.node_id,
+                port=node.port,
+                controller_port=node.controller_port,
+                voters=voters,
+                data_dir=node.data_dir,
+                nodes=self.node_count,
+                extra=self.extra_config,
+            )
+            _write_text_atomic(node.config_path, render_properties(props))
+
+    def _format_storage(self) -> None:
+        assert self._java is not None
+        assert self.jars_dir is not None
+        assert self._cluster_id is not None
+        todo = [n for n in self._nodes if not (n.data_dir / "meta.properties").is_file()]
+        if not todo:
+            return
+        self._say(f"formatting storage of {len(todo)} node(s) in {self.work_dir}")
+        procs = []
+        for node in todo:
+            cmd = [
+                str(self._java),
+                "-Xmx256m",
+                f"-Dlog4j.configuration=file:{self.work_dir / 'tools-log4j.properties'}",
+                "-cp",
+                str(self.jars_dir / "*"),
+                "kafka.tools.StorageTool",
+                "format",
+                "--config",
+                str(node.config_path),
+                "--cluster-id",
+                self._cluster_id,
+                "--ignore-formatted",
+            ]
+            procs.append(
+                (node, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+            )
+        failures = []
+        for node, proc in procs:
+            try:
+                out, _ = proc.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, _ = proc.communicate()
+                failures.append(f"node {node.node_id}: timed out\n{out.decode(errors='replace')}")
+                continue
+            if proc.returncode != 0:
+                text = out.decode(errors="replace").strip()
+                failures.append(f"node {node.node_id}: exit status {proc.returncode}\n{text}")
+        if failures:
+            raise KafkaRuntimeError(
+                "formatting Kafka storage failed:\n" + "\n".join(failures),
+                hint=f"remove {self.work_dir} to start from an empty cluster",
+            )
+
+    def _launch(self, node: _Node) -> None:
+        assert self.jars_dir is not None
+        java = self._java or find_java()
+        cmd = [
+            str(java),
+            "-Xms128m",
+            f"-Xmx{self.heap}",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-XX:InitiatingHeapOccupancyPercent=35",
+            "-XX:+ExplicitGCInvokesConcurrent",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j.configuration=file:{self.work_dir / 'log4j.properties'}",
+            f"-Dkafka.logs.dir={self.work_dir / 'logs'}",
+            f"-Dtapewire.kafka.node=node-{node.node_id}",
+            "-cp",
+            str(self.jars_dir / "*"),
+            "kafka.Kafka",
+            str(node.config_path),
+        ]
+        self._say(f"starting Kafka node {node.node_id} on 127.0.0.1:{node.port}")
+        with node.stdout_path.open("ab") as out:
+            out.write(f"{_START_MARKER} node {node.node_id} at {time.ctime()}\n".encode())
+            out.flush()
+            proc = subprocess.Popen(
+                cmd,
+                cwd=node.config_path.parent,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                # Own session: Ctrl-C in a terminal does not reach the JVM, and the whole
+                # process group can be signalled when stopping.
+                start_new_session=True,
+                preexec_fn=None if self.detach else _die_with_parent_fn(),
+            )
+        with _CHILDREN_LOCK:
+            _CHILDREN[proc.pid] = proc
+        node.pid = proc.pid
+
+    def _write_state(self) -> None:
+        state = {
+            "format": 1,
+            "kafka_version": self.version,
+            "cluster_id": self._cluster_id,
+            "bootstrap_servers": _bootstrap(self._nodes),
+            "started_at": time.time(),
+            "owner_pid": os.getpid(),
+            "detached": self.detach,
+            "nodes": [n.to_json() for n in self._nodes],
+        }
+        _write_json_atomic(self.work_dir / STATE_FILE, state)
+
+    def _abort(self) -> None:
+        """Kill whatever this start launched; keep the logs."""
+        pids = [(n.pid, n.config_path) for n in self._nodes if n.pid is not None]
+        try:
+            _terminate(pids, 5.0)
+        finally:
+            for node in self._nodes:
+                node.pid = None
+            (self.work_dir / STATE_FILE).unlink(missing_ok=True)
+            self._nodes = []
+
+    def _wait_for_brokers(self, new: set[int], deadline: float) -> None:
+        """Until ``deadline``: the ``new`` nodes listen, and a metadata request to each running
+        node lists every running node.
+
+        Asking each node, not just any one, matters: brokers learn of each other's
+        registration asynchronously, so one may still list only part of the cluster.
+        """
+        self._say(f"waiting for broker(s) {sorted(new)} to answer")
+        watched = [self._node(i) for i in sorted(new)]
+        running = [n for n in self._nodes if n.pid is not None]
+        expected = {n.node_id for n in running}
+        admins: dict[int, AdminClient] = {}
+        last_error = "no answer yet"
+        while True:
+            for node in watched:
+                self._check_alive(node)
+            for node in running:
+                # A client only once the port listens: spares the log "connection refused".
+                if node.node_id not in admins and _port_open(node.port):
+                    admins[node.node_id] = AdminClient(client_config(_bootstrap([node])))
+            if len(admins) == len(running):
+                last_error = self._missing_brokers(admins, expected, deadline)
+                if not last_error:
+                    return
+            else:
+                last_error = "listener ports not open yet"
+            if time.monotonic() >= deadline:
+                raise KafkaRuntimeError(
+                    f"local Kafka did not answer within {self.start_timeout_s:g}s "
+                    f"({last_error})\n" + self._log_tails(watched),
+                    hint=f"see the logs in {self.work_dir / 'logs'}",
+                )
+            time.sleep(0.25)
+
+    @staticmethod
+    def _missing_brokers(
+        admins: Mapping[int, AdminClient], expected: set[int], deadline: float
+    ) -> str:
+        """'' when every node's metadata lists all ``expected`` brokers, else what is missing."""
+        for node_id, admin in sorted(admins.items()):
+            remaining = deadline - time.monotonic()
+            try:
+                seen = set(admin.list_topics(timeout=max(0.5, min(5.0, remaining))).brokers)
+            except KafkaException as exc:
+                return f"node {node_id}: {exc}"
+            if not expected <= seen:
+                return f"node {node_id} lists brokers {sorted(seen)}"
+        return ""
+
+    def _check_alive(self, node: _Node) -> None:
+        if node.pid is not None and _is_our_jvm(node.pid, node.config_path):
+            return
+        code = _exit_code(node.pid)
+        raise KafkaRuntimeError(
+            f"Kafka node {node.node_id} exited during startup"
+            + (f" (exit status {code})" if code is not None else "")
+            + "\n"
+            + self._log_tails([node]),
+            hint=f"see the logs in {self.work_dir / 'logs'}",
+        )
+
+    @staticmethod
+    def _log_tails(nodes: Iterable[_Node]) -> str:
+        parts = []
+        for node in nodes:
+            for path in (node.stdout_path, node.log_path):
+                tail = _tail(path, _LOG_TAIL_LINES)
+                # stdout is appended to across runs: keep what this run wrote.
+                tail = tail.rpartition(_START_MARKER)[2].partition("\n")[2].strip("\n")
+                if tail:
+                    parts.append(f"--- last lines of {path}:\n{tail}")
+        return "\n".join(parts) if parts else "(no log output)"
+
+
+# -- module-level API for the CLI -------------------------------------------------------------
+
+
+def local_work_dir(settings: Settings) -> Path:
+    """The working directory of the CLI's local cluster: ``<data_dir>/kafka``."""
+    return settings.data_dir.resolve() / "kafka"
+
+
+def start_local(
+    settings: Settings,
+    *,
+    nodes: int = 1,
+    timeout_s: float = DEFAULT_START_TIMEOUT_S,
+    on_progress: Progress | None = None,
+) -> LocalKafkaStatus:
+    """Start the local cluster in the background (it outlives this process) and wait for it.
+
+    If one already runs from ``<data_dir>/kafka``, returns its status with
+    ``already_running=True`` instead of starting a second one.
+    """
+    cluster = LocalKafkaCluster.from_settings(
+        settings, nodes=nodes, detach=True, start_timeout_s=timeout_s, on_progress=on_progress
+    )
+    try:
+        cluster.start()
+    except KafkaAlreadyRunningError as exc:
+        return replace(exc.status, already_running=True)
+    return cluster.status()
+
+
+def stop_local(settings: Settings, *, timeout_s: float = DEFAULT_STOP_TIMEOUT_S) -> bool:
+    """Stop the local cluster started from ``<data_dir>/kafka``; False if none was running."""
+    work_dir = local_work_dir(settings)
+    if not (work_dir / STATE_FILE).is_file():
+        return False
+    with file_lock(work_dir / ".lock", _LOCK_TIMEOUT_S):
+        nodes = _read_state_nodes(work_dir)
+        alive = [
+            (n.pid, n.config_path) for n in nodes if n.pid and _is_our_jvm(n.pid, n.config_path)
+        ]
+        _terminate(alive, timeout_s)  # raises, keeping the state file, if a JVM survives
+        (work_dir / STATE_FILE).unlink(missing_ok=True)
+    return bool(alive)
+
+
+def local_status(settings: Settings) -> LocalKafkaStatus:
+    """Whether the local cluster of ``<data_dir>/kafka`` runs, where, and its pids and logs."""
+    work_dir = local_work_dir(settings)
+    status = _status_from_state(work_dir)
+    if status is not None:
+        return status
+    return LocalKafkaStatus(
+        running=False,
+        bootstrap_servers=None,
+        pids=(),
+        log_paths=tuple(sorted((work_dir / "logs").glob("node-*.log"))),
+        log_dir=work_dir / "logs",
+        work_dir=work_dir,
+    )
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+def server_properties(
+    *,
+    node_id: int,
+    port: int,
+    controller_port: int,
+    voters: str,
+    data_dir: Path,
+    nodes: int,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The ``server.properties`` of one combined broker+controller node, as a dict."""
+    replicas = min(3, nodes)
+    props = {
+        "process.roles": "broker,controller",
+        "node.id": str(node_id),
+        "controller.quorum.voters": voters,
+        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "log.dirs": str(data_dir),
+        "auto.create.topics.enable": "false",
+        "delete.topic.enable": "true",
+        "default.replication.factor": str(replicas),
+        "min.insync.replicas": "2" if nodes >= 3 else "1",
+        "offsets.topic.replication.factor": str(replicas),
+        "offsets.topic.num.partitions": "10",
+        "transaction.state.log.replication.factor": str(replicas),
+        "transaction.state.log.min.isr": str(min(2, replicas)),
+        "transaction.state.log.num.partitions": "10",
+        # Consumers join at once instead of after the 3 s default delay.
+        "group.initial.rebalance.delay.ms": "0",
+        "num.network.threads": "2",
+        "num.io.threads": "4",
+        "background.threads": "4",
+        "num.replica.fetchers": "1",
+        "num.recovery.threads.per.data.dir": "1",
+        "log.cleaner.threads": "1",
+        # The default 128 MiB is allocated up front, a quarter of the heap.
+        "log.cleaner.dedupe.buffer.size": str(16 * 1024 * 1024),
+        "log.segment.bytes": str(64 * 1024 * 1024),
+        "log.retention.hours": "168",
+        "log.retention.check.interval.ms": "60000",
+    }
+    props.update(extra or {})
+    return props
+
+
+def render_properties(props: Mapping[str, str]) -> str:
+    """A Java properties file body (values here never need escaping beyond backslashes)."""
+    lines = ["# Written by tapewire; rewritten at every start."]
+    lines += [f"{key}={value.replace(chr(92), chr(92) * 2)}" for key, value in props.items()]
+    return "\n".join(lines) + "\n"
+
+
+LOG4J_PROPERTIES = """\
+# Written by tapewire: everything a node logs goes to logs/<node>.log (rolled at 20 MB).
+log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.RollingFileAppender
+log4j.appender.file.File=${kafka.logs.dir}/${tapewire.kafka.node}.log
+log4j.appender.file.MaxFileSize=20MB
+log4j.appender.file.MaxBackupIndex=3
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.state.change.logger=WARN
+log4j.logger.org.apache.kafka.clients.NetworkClient=WARN
+"""
+
+TOOLS_LOG4J_PROPERTIES = """\
+log4j.rootLogger=WARN, stderr
+log4j.appender.stderr=org.apache.log4j.ConsoleAppender
+log4j.appender.stderr.Target=System.err
+log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
+log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
+"""
+
+
+def new_cluster_id() -> str:
+    """A random KRaft cluster id, as ``kafka-storage.sh random-uuid`` makes them."""
+    while True:
+        raw = uuid.uuid4().bytes
+        cluster_id = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+        # Kafka's Uuid.randomUuid also rejects ids starting with '-' (they read as options).
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
+def choose_ports(nodes: int, base_port: int | None) -> list[tuple[int, int]]:
+    """(client port, controller port) per node on 127.0.0.1.
+
+    Prefers ``base_port + i`` and ``base_port + 100 + i``; if any of those is taken (or
+    ``base_port`` is None) every port is a free one picked by the OS instead.
+    """
+    if base_port is not None:
+        preferred = [(base_port + i, base_port + CONTROLLER_PORT_OFFSET + i) for i in range(nodes)]
+        if all(_port_free(p) for pair in preferred for p in pair):
+            return preferred
+        log.info("ports from %d are busy; using free ports instead", base_port)
+    free = _free_ports(2 * nodes)
+    return [(free[2 * i], free[2 * i + 1]) for i in range(nodes)]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the JVM does, so a port in TIME_WAIT after a restart still counts as free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_ports(count: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(sock)
+            sock.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _bootstrap(nodes: Iterable[_Node]) -> str:
+    return ",".join(f"127.0.0.1:{n.port}" for n in nodes)
+
+
+def client_config(bootstrap: str) -> dict[str, Any]:
+    """confluent-kafka client settings for ``bootstrap`` with librdkafka logs in ``client_log``."""
+    return {"bootstrap.servers": bootstrap, "logger": client_log, "log.connection.close": False}
+
+
+# -- state file and processes ---------------------------------------------------------------
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
+    _write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+def _read_state_nodes(work_dir: Path) -> list[_Node]:
+    try:
+        raw = json.loads((work_dir / STATE_FILE).read_text(encoding="utf-8"))
+        return [_Node.from_json(n) for n in raw["nodes"]]
+    except FileNotFoundError:
+        return []
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("ignoring unreadable %s: %s", work_dir / STATE_FILE, exc)
+        return []
+
+
+def _status_from_state(work_dir: Path) -> LocalKafkaStatus | None:
+    """The status recorded in ``work_dir``'s state file, checked against live processes."""
+    if not (work_dir / STATE_FILE).is_file():
+        return None
+    return _status_of(work_dir, _read_state_nodes(work_dir))
+
+
+def _status_of(work_dir: Path, nodes: list[_Node]) -> LocalKafkaStatus:
+    states = tuple(
+        NodeStatus(
+            node_id=n.node_id,
+            pid=n.pid,
+            alive=n.pid is not None and _is_our_jvm(n.pid, n.config_path),
+            port=n.port,
+            controller_port=n.controller_port,
+            log_path=n.log_path,
+            stdout_path=n.stdout_path,
+        )
+        for n in nodes
+    )
+    pids = tuple(s.pid for s in states if s.alive and s.pid is not None)
+    running = bool(states) and all(s.alive for s in states)
+    return LocalKafkaStatus(
+        running=running,
+        bootstrap_servers=_bootstrap(nodes) if pids else None,
+        pids=pids,
+        log_paths=tuple(n.log_path for n in nodes),
+        log_dir=work_dir / "logs",
+        work_dir=work_dir,
+        nodes=states,
+    )
+
+
+def _is_our_jvm(pid: int, config_path: Path) -> bool:
+    """Is ``pid`` alive and still the JVM started with ``config_path`` (not a reused pid)?"""
+    with _CHILDREN_LOCK:
+        child = _CHILDREN.get(pid)
+    if child is not None:
+        return child.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False  # another user's process: not one of ours
+    proc = Path("/proc") / str(pid)
+    if not proc.is_dir():
+        return True  # no procfs (macOS): trust the pid
+    try:
+        stat = (proc / "stat").read_text()
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+        return str(config_path).encode() in (proc / "cmdline").read_bytes()
+    except (OSError, IndexError):
+        return False
+
+
+def _tail(path: Path, lines: int) -> str:
+    """The last ``lines`` lines of a log file ('' if missing), reading at most 64 KiB."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 65536))
+            data = handle.read()
+    except OSError:
+        return ""
+    return "\n".join(data.decode(errors="replace").splitlines()[-lines:])
+
+
+def _exists(pid: int) -> bool:
+    """Does ``pid`` still exist as more than a zombie? (Reaps it if it is our child.)"""
+    with _CHILDREN_LOCK:
+        child = _CHILDREN.get(pid)
+    if child is not None:
+        return child.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no procfs: kill(pid, 0) succeeded, so it exists
+    return state not in ("Z", "X")
+
+
+def _exit_code(pid: int | None) -> int | None:
+    if pid is None:
+        return None
+    with _CHILDREN_LOCK:
+        child = _CHILDREN.get(pid)
+    return None if child is None else child.poll()
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        # Started with start_new_session, so the JVM leads its own process group.
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+
+
+def _terminate(targets: list[tuple[int, Path]], timeout_s: float) -> None:
+    """SIGTERM every JVM, wait up to ``timeout_s``, SIGKILL the rest; raise if one survives."""
+    alive = [(pid, cfg) for pid, cfg in targets if _is_our_jvm(pid, cfg)]
+    if not alive:
+        _forget([pid for pid, _ in targets])
+        return
+    if timeout_s > 0:
+        for pid, _ in alive:
+            _signal_group(pid, signal.SIGTERM)
+        alive = _wait_gone(alive, timeout_s)
+    if alive:
+        if timeout_s > 0:
+            log.warning("Kafka pids %s still up %.0fs after SIGTERM; killing", alive, timeout_s)
+        for pid, _ in alive:
+            _signal_group(pid, signal.SIGKILL)
+        alive = _wait_gone(alive, _KILL_WAIT_S)
+    _forget([pid for pid, _ in targets])
+    if alive:
+        raise KafkaRuntimeError(
+            f"Kafka JVM(s) {[pid for pid, _ in alive]} survived SIGKILL",
+            hint="check them with ps; they may be stuck in the kernel (D state)",
+        )
+
+
+def _wait_gone(targets: list[tuple[int, Path]], timeout_s: float) -> list[tuple[int, Path]]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        # Identity was checked before signalling; now only existence matters (an exiting
+        # JVM loses its cmdline before it is gone).
+        targets = [(pid, cfg) for pid, cfg in targets if _exists(pid)]
+        if not targets or time.monotonic() >= deadline:
+            return targets
+        time.sleep(0.1)
+
+
+def _forget(pids: Iterable[int]) -> None:
+    with _CHILDREN_LOCK:
+        for pid in pids:
+            child = _CHILDREN.pop(pid, None)
+            if child is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout=1.0)
+
+
+def _die_with_parent_fn() -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to SIGTERM the child when this process dies.
+
+    Only from the main thread: the kernel sends it when the *thread* that forked exits.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+@atexit.register
+def _stop_owned_clusters() -> None:
+    for cluster in list(_OWNED):
+        with contextlib.suppress(Exception):
+            cluster.stop()
