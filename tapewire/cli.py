@@ -132,9 +132,13 @@ def sql(
     query: Annotated[str, typer.Argument(help='SQL to run, e.g. "SELECT count() FROM trades".')],
 ) -> None:
     """Run one SQL statement against the configured ClickHouse and print the result."""
+    from sinks.clickhouse.client import target_database
+    from sinks.clickhouse.migrations import migrate_url
     from sinks.clickhouse.query import format_value, run_sql
 
-    result = run_sql(_settings().resolved_clickhouse_url, query)
+    url = _settings().resolved_clickhouse_url
+    migrate_url(url)  # migrations run at every start, so tables exist on a fresh machine
+    result = run_sql(url, query, database=target_database(url))
     table = Table(*result.column_names, show_lines=False)
     for row in result.rows:
         table.add_row(*(format_value(v) for v in row))

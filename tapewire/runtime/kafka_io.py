@@ -1,0 +1,119 @@
+"""Small Kafka helpers shared by the CLI, the demo and the tests: topics and produce-and-wait."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic  # what confluent_kafka.admin re-exports, typed
+
+from tapewire.errors import KafkaRuntimeError
+from tapewire.runtime.kafka_local import client_config
+
+
+def create_topic(
+    bootstrap: str,
+    name: str,
+    *,
+    partitions: int = 1,
+    replication_factor: int = 1,
+    config: Mapping[str, str] | None = None,
+    timeout_s: float = 30.0,
+    exist_ok: bool = False,
+) -> None:
+    """Create ``name`` and wait until every partition has a leader in the metadata.
+
+    An existing topic is an error unless ``exist_ok``.
+    """
+    admin = AdminClient(client_config(bootstrap))
+    topic = NewTopic(
+        name,
+        num_partitions=partitions,
+        replication_factor=replication_factor,
+        config=dict(config or {}),
+    )
+    futures = admin.create_topics([topic], operation_timeout=timeout_s, request_timeout=timeout_s)
+    try:
+        futures[name].result(timeout=timeout_s)
+    except KafkaException as exc:
+        if not (exist_ok and exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS):
+            raise
+    deadline = time.monotonic() + timeout_s
+    while True:
+        metadata = admin.list_topics(topic=name, timeout=max(1.0, deadline - time.monotonic()))
+        found = metadata.topics.get(name)
+        if (
+            found is not None
+            and found.error is None
+            and len(found.partitions) == partitions
+            and all(p.leader >= 0 for p in found.partitions.values())
+        ):
+            return
+        if time.monotonic() >= deadline:
+            raise KafkaRuntimeError(
+                f"topic {name} has no leader for every partition after {timeout_s}s"
+            )
+        time.sleep(0.1)
+
+
+def delete_topics(bootstrap: str, names: list[str], timeout_s: float = 30.0) -> None:
+    """Delete topics, waiting at most ``timeout_s``; a topic already gone is fine."""
+    admin = AdminClient(client_config(bootstrap))
+    futures = admin.delete_topics(names, operation_timeout=timeout_s, request_timeout=timeout_s)
+    for future in futures.values():
+        try:
+            future.result(timeout=timeout_s)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise
+
+
+@dataclass(frozen=True)
+class Record:
+    """A record as Kafka stored it."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+def produce_all(
+    bootstrap: str,
+    topic: str,
+    items: list[tuple[bytes | None, bytes | None]],
+    *,
+    timeout_s: float = 60.0,
+    extra: Mapping[str, str | int] | None = None,
+) -> list[Record]:
+    """Produce ``(key, value)`` pairs with an idempotent producer (``acks=all``), wait for
+    every delivery report and return where each record landed; raise on any failure."""
+    config = client_config(bootstrap) | {"enable.idempotence": True, "acks": "all"}
+    config |= dict(extra or {})
+    producer = Producer(config)
+    delivered: list[Record] = []
+    errors: list[str] = []
+
+    def on_delivery(err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            errors.append(str(err))
+            return
+        partition, offset = msg.partition(), msg.offset()
+        assert partition is not None
+        assert offset is not None
+        delivered.append(Record(partition, offset, msg.key(), msg.value()))
+
+    for key, value in items:
+        producer.produce(topic, key=key, value=value, on_delivery=on_delivery)
+        producer.poll(0)
+    remaining = producer.flush(timeout_s)
+    if remaining or errors:
+        raise KafkaRuntimeError(
+            f"{remaining} record(s) to {topic} undelivered after {timeout_s}s; "
+            f"errors: {errors[:5]}",
+            hint="check that the brokers answer (tapewire doctor) and the topic exists",
+        )
+    return delivered
