@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -84,7 +84,7 @@ class Record:
 def produce_all(
     bootstrap: str,
     topic: str,
-    items: list[tuple[bytes | None, bytes | None]],
+    items: Sequence[tuple[bytes | None, bytes | None]],
     *,
     timeout_s: float = 60.0,
     extra: Mapping[str, str | int] | None = None,

@@ -10,15 +10,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from confluent_kafka.admin import AdminClient
 
+from tapewire.runtime.kafka_io import Record, create_topic, produce_all
 from tapewire.runtime.kafka_local import LocalKafkaCluster, client_config
 from tapewire.settings import load_settings
-from tests.fixtures.kafka import (
-    Record,
-    consume_n,
-    create_topic,
-    produce_all,
-    unique_topic_name,
-)
+from tests.fixtures.kafka import consume_n, unique_topic_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 

@@ -15,6 +15,7 @@ from confluent_kafka.admin import AdminClient
 
 from tapewire.errors import DependencyError, KafkaRuntimeError
 from tapewire.runtime import kafka_resolve
+from tapewire.runtime.kafka_io import produce_all
 from tapewire.runtime.kafka_jars import check_java, check_maven, ensure_kafka_jars
 from tapewire.runtime.kafka_local import (
     STATE_FILE,
@@ -28,7 +29,7 @@ from tapewire.runtime.kafka_local import (
 )
 from tapewire.runtime.kafka_resolve import kafka_for
 from tapewire.settings import Settings, load_settings
-from tests.fixtures.kafka import TopicFactory, consume_n, produce_all
+from tests.fixtures.kafka import TopicFactory, consume_n
 
 
 def _pid_gone(pid: int) -> bool:
