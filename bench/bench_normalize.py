@@ -1,0 +1,111 @@
+"""Microbenchmark of the normalizer pure core: frames/s per process.
+
+Run: ``.venv/bin/python bench/bench_normalize.py [--frames 20000] [--runs 5]``. Two
+workloads on Binance spot: one trade per frame, and book deltas (2 bid + 2 ask levels per
+frame) on a synced book. Each run feeds fresh RawFrame records through
+``Normalizer.process_batch``; the median of the runs is printed with the machine info.
+No thresholds: numbers only (see docs/normalizer.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import ccxt
+
+from streams.normalize import Normalizer
+from streams.normalize.fixtures import raw_frame, read_frames
+
+FRAMES = Path(__file__).resolve().parents[1] / "tests" / "data" / "frames" / "binance"
+T0 = 1_700_000_000_000_000_000
+
+
+def _markets_frame() -> dict[str, Any]:
+    return read_frames(FRAMES / "frames.jsonl", "binance")[0]
+
+
+def trades(n: int) -> list[dict[str, Any]]:
+    """n trade frames with distinct ids."""
+    out = []
+    for i in range(n):
+        side = "true" if i % 2 else "false"
+        payload = (
+            f'{{"e":"trade","E":1672515782136,"s":"BTCUSDT","t":{i},'
+            f'"p":"16541.{i % 100:02d}000000",'
+            f'"q":"0.00512000","T":1672515782134,"m":{side},"M":true}}'
+        ).encode()
+        out.append(raw_frame("binance", payload, received_ns=T0 + i, sequence=i))
+    return out
+
+
+def deltas(n: int) -> list[dict[str, Any]]:
+    """A REST snapshot then n contiguous depthUpdate frames."""
+    snap = json.dumps(
+        {
+            "lastUpdateId": 0,
+            "bids": [[f"{16000 - i}.00", "1.00"] for i in range(50)],
+            "asks": [[f"{16001 + i}.00", "1.00"] for i in range(50)],
+        }
+    ).encode()
+    url = "https://api.binance.com/api/v3/depth?symbol=BTCUSDT&limit=1000"
+    out = [raw_frame("binance", snap, received_ns=T0, transport="REST", url=url)]
+    for i in range(1, n + 1):
+        bids = f'[["{16000 - i % 40}.00","{i % 9}.5"],["{15999 - (i + 7) % 40}.00","0.00"]]'
+        asks = f'[["{16001 + i % 40}.00","2.{i % 9}"],["{16002 + (i + 5) % 40}.00","0.00"]]'
+        payload = (
+            f'{{"e":"depthUpdate","E":{1672515782000 + i},"s":"BTCUSDT","U":{i},"u":{i},'
+            f'"b":{bids},"a":{asks}}}'
+        ).encode()
+        out.append(raw_frame("binance", payload, received_ns=T0 + i, sequence=i))
+    return out
+
+
+def measure(make: Callable[[int], list[dict[str, Any]]], n: int, runs: int) -> float:
+    """Median frames/s of ``process_batch`` over ``runs`` fresh normalizers."""
+    rates = []
+    for _ in range(runs):
+        norm = Normalizer()
+        norm.process(_markets_frame())
+        frames = make(n)
+        if frames[0]["transport"] == "REST":
+            norm.process(frames.pop(0))
+        start = time.perf_counter()
+        out = norm.process_batch(frames)
+        elapsed = time.perf_counter() - start
+        produced = sum(len(v) for k, v in out.records.items() if k != "dlq.normalize")
+        assert not out.records["dlq.normalize"], out.records["dlq.normalize"][:1]
+        assert produced == len(frames), (produced, len(frames))
+        rates.append(len(frames) / elapsed)
+    return statistics.median(rates)
+
+
+def main() -> None:
+    """Print machine info and the median frames/s per workload."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--frames", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
+        f"{platform.system()} {platform.release()}; Python {platform.python_version()}; "
+        f"ccxt {ccxt.__version__}"
+    )
+    print(f"{args.frames} frames per run, median of {args.runs} runs, one process")
+    for name, make in (("binance trades", trades), ("binance book deltas", deltas)):
+        rate = measure(make, args.frames, args.runs)
+        print(f"{name:22s} {rate:10,.0f} frames/s  ({1e6 / rate:.1f} us/frame)")
+
+
+if __name__ == "__main__":
+    main()

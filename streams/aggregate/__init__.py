@@ -1,0 +1,33 @@
+"""Pure aggregation core: OHLCV bars, per-venue BBO from L2 books, consolidated book and NBBO.
+
+No Kafka here: the Faust agents feed records (dicts as the Avro codec decodes them) in and
+publish what comes out. See ``docs/aggregation.md`` for the semantics and config knobs.
+"""
+
+from streams.aggregate.bars import BarAggregator, BarConfig, Interval
+from streams.aggregate.bbo import BboConfig, BookBbo, L2Book
+from streams.aggregate.common import Rejected
+from streams.aggregate.consolidated import (
+    ConsolidatedBook,
+    MarketCondition,
+    NbboAggregator,
+    NbboConfig,
+    QuoteGroup,
+    market_condition,
+)
+
+__all__ = [
+    "BarAggregator",
+    "BarConfig",
+    "BboConfig",
+    "BookBbo",
+    "ConsolidatedBook",
+    "Interval",
+    "L2Book",
+    "MarketCondition",
+    "NbboAggregator",
+    "NbboConfig",
+    "QuoteGroup",
+    "Rejected",
+    "market_condition",
+]

@@ -1,0 +1,148 @@
+"""Shared helpers: exact decimal arithmetic, input validation, rejected-record reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import (
+    ROUND_HALF_EVEN,
+    Clamped,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    Rounded,
+    Subnormal,
+    Underflow,
+)
+from fractions import Fraction
+from typing import Any
+
+SCALE = 18
+"""Decimal places of every decimal(38,18) field in the schemas."""
+
+_QUANTUM = Decimal(1).scaleb(-SCALE)
+EXACT = Context(
+    prec=200,
+    rounding=ROUND_HALF_EVEN,
+    traps=[
+        InvalidOperation,
+        DivisionByZero,
+        Overflow,
+        Underflow,
+        Subnormal,
+        Clamped,
+        Inexact,
+        Rounded,
+    ],
+)
+"""Context for sums and products: wide enough that they are exact, and any rounding raises
+(instead of the default 28-digit context rounding silently)."""
+
+_QUANTIZE = Context(prec=200, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, Overflow])
+
+Clock = Callable[[], int]
+"""Returns the processing time in UTC ns (``time.time_ns`` live; a fixed clock in tests)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An input record a stage could not use, with a reason code and a readable detail.
+
+    ``reason`` is one of ``late``, ``invalid``, ``no_snapshot``, ``stale_sequence``,
+    ``out_of_order``; the agent turns it into a DeadLetter on ``dlq.aggregate``
+    (``error_type`` = reason).
+    """
+
+    record: Mapping[str, Any]
+    reason: str
+    detail: str
+
+
+class InvalidRecordError(ValueError):
+    """A record field does not hold what its schema promises."""
+
+
+def add(a: Decimal, b: Decimal) -> Decimal:
+    """Exact ``a + b`` (raises rather than round)."""
+    return EXACT.add(a, b)
+
+
+def mul(a: Decimal, b: Decimal) -> Decimal:
+    """Exact ``a * b`` (raises rather than round)."""
+    return EXACT.multiply(a, b)
+
+
+def to_scale(value: Decimal) -> Decimal:
+    """``value`` at exactly 18 decimal places, rounded half-even when it has more digits."""
+    return value.quantize(_QUANTUM, context=_QUANTIZE)
+
+
+def divide_to_scale(numerator: Decimal, denominator: Decimal) -> Decimal:
+    """``numerator / denominator`` correctly rounded half-even to 18 decimal places.
+
+    Computed on exact fractions (one rounding, no intermediate precision), so the result is
+    the same on every machine and the same as ClickHouse/SQL computing it exactly.
+    """
+    quotient = Fraction(numerator) / Fraction(denominator)
+    return Decimal(round(quotient * 10**SCALE)).scaleb(-SCALE, _QUANTIZE)
+
+
+def decimal_field(record: Mapping[str, Any], name: str, *, positive: bool = True) -> Decimal:
+    """A finite Decimal field (> 0 when ``positive``, else >= 0); never a float."""
+    value = record.get(name)
+    if not isinstance(value, Decimal):
+        raise InvalidRecordError(f"{name}={value!r} is not a Decimal")
+    if not value.is_finite():
+        raise InvalidRecordError(f"{name}={value} is not finite")
+    if value < 0 or (positive and value == 0):
+        raise InvalidRecordError(f"{name}={value} must be {'> 0' if positive else '>= 0'}")
+    return value
+
+
+def optional_decimal(record: Mapping[str, Any], name: str) -> Decimal | None:
+    """A nullable positive Decimal field."""
+    if record.get(name) is None:
+        return None
+    return decimal_field(record, name)
+
+
+def int_field(record: Mapping[str, Any], name: str) -> int:
+    """An int field (ns timestamp); bool and float are refused."""
+    value = record.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidRecordError(f"{name}={value!r} is not an int")
+    return value
+
+
+def optional_int(record: Mapping[str, Any], name: str) -> int | None:
+    """A nullable int field."""
+    if record.get(name) is None:
+        return None
+    return int_field(record, name)
+
+
+def str_field(record: Mapping[str, Any], name: str) -> str:
+    """A non-empty string field."""
+    value = record.get(name)
+    if not isinstance(value, str) or not value:
+        raise InvalidRecordError(f"{name}={value!r} is not a non-empty string")
+    return value
+
+
+def event_ts(record: Mapping[str, Any]) -> int:
+    """Event time of a record: ``exchange_ts_ns``, or ``receive_ts_ns`` when the venue sent none."""
+    exchange = optional_int(record, "exchange_ts_ns")
+    return exchange if exchange is not None else int_field(record, "receive_ts_ns")
+
+
+def dec_to_str(value: Decimal | None) -> str | None:
+    """Checkpoint form of a Decimal (exact string; never float)."""
+    return None if value is None else str(value)
+
+
+def str_to_dec(value: Any) -> Decimal | None:
+    """Inverse of :func:`dec_to_str`."""
+    return None if value is None else Decimal(str(value))

@@ -1,0 +1,13 @@
+"""Normalizer pure core: md.raw frames -> harmonized records, parsed by ccxt.pro offline."""
+
+from __future__ import annotations
+
+from streams.normalize.normalizer import (
+    BookState,
+    NormalizeError,
+    Normalizer,
+    NormalizeResult,
+    SourceRef,
+)
+
+__all__ = ["BookState", "NormalizeError", "NormalizeResult", "Normalizer", "SourceRef"]

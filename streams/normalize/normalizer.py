@@ -1,0 +1,579 @@
+"""``md.raw`` RawFrame records -> Trade, BookUpdate, Quote, coverage and DeadLetter records.
+
+Pure code, no Kafka: :meth:`Normalizer.process` takes one decoded RawFrame dict and returns a
+:class:`NormalizeResult` listing the output records per topic. It never raises.
+
+Books follow a per-(venue, instrument) state machine::
+
+    SYNCING --snapshot--> LIVE --gap | checksum | handler error | new connection--> RESYNCING
+    RESYNCING --fresh snapshot--> LIVE
+
+Book records are published only while LIVE (the snapshot that enters LIVE included).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Context, Decimal, localcontext
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlparse
+
+from streams.normalize.ccxt_offline import FrameResult, OfflineVenue, RecordingOrderBook
+from streams.normalize.dedup import TradeDeduper
+from streams.normalize.venues import ADAPTERS, BookMeta, VenueAdapter
+from tapewire.errors import TapewireError
+from tapewire.instruments import Instrument
+
+TRADES, BOOK, QUOTES, COVERAGE, DLQ = (
+    "md.trades",
+    "md.book",
+    "md.quotes",
+    "md.coverage",
+    "dlq.normalize",
+)
+TOPICS = (TRADES, BOOK, QUOTES, COVERAGE, DLQ)
+WIDE = Context(prec=100)
+"""Decimal context for any arithmetic on prices/sizes (none is needed today)."""
+_MAX_INT_DIGITS = 20  # decimal(38, 18)
+
+
+class NormalizeError(TapewireError):
+    """A frame could not be normalized; becomes a DeadLetter with ``error_type``."""
+
+    def __init__(self, message: str, *, error_type: str = "ParseError") -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+class BookState(StrEnum):
+    """Per-book sync state."""
+
+    SYNCING = "SYNCING"
+    LIVE = "LIVE"
+    RESYNCING = "RESYNCING"
+
+
+@dataclass
+class _Book:
+    symbol: str
+    state: BookState = BookState.SYNCING
+    connection_id: str | None = None
+    last_receive_ns: int | None = None
+    gap_from_ns: int | None = None
+    gap_reason: str | None = None
+
+
+@dataclass
+class NormalizeResult:
+    """Output records per topic (``md.trades``, ``md.book``, ``md.quotes``, ``md.coverage``,
+    ``dlq.normalize``), in emission order, plus the number of duplicate trades dropped."""
+
+    records: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {topic: [] for topic in TOPICS}
+    )
+    duplicates: int = 0
+
+    def extend(self, other: NormalizeResult) -> None:
+        """Append another result's records."""
+        for topic, recs in other.records.items():
+            self.records[topic].extend(recs)
+        self.duplicates += other.duplicates
+
+    def __getitem__(self, topic: str) -> list[dict[str, Any]]:
+        return self.records[topic]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Where a RawFrame was read from (for DeadLetter provenance)."""
+
+    partition: int | None = None
+    offset: int | None = None
+    key: bytes | None = None
+    value: bytes | None = None
+
+
+class Normalizer:
+    """Stateful normalizer for the venues of one worker (one ccxt object per venue).
+
+    ``rest`` gives each venue's captured REST market metadata (path -> body); a venue
+    without it is created when its metadata REST frames arrive on md.raw.
+    """
+
+    def __init__(
+        self,
+        rest: Mapping[str, Mapping[str, bytes]] | None = None,
+        *,
+        markets: Mapping[str, list[dict[str, Any]]] | None = None,
+        adapters: Mapping[str, type[VenueAdapter]] = ADAPTERS,
+        dedup_capacity: int = 10_000,
+        clock: Any = time.time_ns,
+    ) -> None:
+        self._adapter_classes = dict(adapters)
+        self.adapters: dict[str, VenueAdapter] = {}
+        self.venues: dict[str, OfflineVenue] = {}
+        self._pending_rest: dict[str, dict[str, bytes]] = {}
+        self.books: dict[tuple[str, str], _Book] = {}
+        self.dedup = TradeDeduper(dedup_capacity)
+        self.clock = clock
+        self._instruments: dict[tuple[str, str], str] = {}
+        for venue, bodies in (rest or {}).items():
+            self._create(venue, rest=bodies)
+        for venue, unified in (markets or {}).items():
+            self._create(venue, markets=unified)
+
+    # ------------------------------------------------------------------ setup
+    def _adapter(self, venue: str) -> VenueAdapter:
+        adapter = self.adapters.get(venue)
+        if adapter is None:
+            cls = self._adapter_classes.get(venue)
+            if cls is None:
+                raise NormalizeError(f"no adapter for venue {venue!r}", error_type="UnknownVenue")
+            adapter = self.adapters[venue] = cls()
+        return adapter
+
+    def _create(
+        self,
+        venue: str,
+        rest: Mapping[str, bytes] | None = None,
+        markets: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.venues[venue] = self._adapter(venue).create(rest, markets)
+
+    def book_state(self, venue: str, instrument: str) -> BookState | None:
+        """State of one book, None if never seen."""
+        book = self.books.get((venue, instrument))
+        return book.state if book else None
+
+    # ------------------------------------------------------------------ API
+    def process_batch(
+        self, frames: Iterable[Mapping[str, Any]], sources: Iterable[SourceRef] | None = None
+    ) -> NormalizeResult:
+        """Process frames in order; one combined result (for a batched Faust agent)."""
+        out = NormalizeResult()
+        refs = iter(sources) if sources is not None else None
+        with localcontext(WIDE):
+            for frame in frames:
+                self._process_into(frame, next(refs, None) if refs else None, out)
+        return out
+
+    def process(
+        self, raw_frame: Mapping[str, Any], source: SourceRef | None = None
+    ) -> NormalizeResult:
+        """Normalize one RawFrame record; never raises (failures become DeadLetters)."""
+        out = NormalizeResult()
+        with localcontext(WIDE):
+            self._process_into(raw_frame, source, out)
+        return out
+
+    def _process_into(
+        self, frame: Mapping[str, Any], source: SourceRef | None, out: NormalizeResult
+    ) -> None:
+        try:
+            self._process(frame, out)
+        except NormalizeError as exc:
+            out.records[DLQ].append(self._dead(frame, source, exc.error_type, exc.message))
+        except Exception as exc:  # a bug or an unforeseen payload: never crash the stream
+            out.records[DLQ].append(self._dead(frame, source, type(exc).__name__, str(exc)))
+
+    # ------------------------------------------------------------------ core
+    def _process(self, frame: Mapping[str, Any], out: NormalizeResult) -> None:
+        venue_id = frame.get("venue")
+        payload = frame.get("payload")
+        receive_ns = frame.get("receive_ts_ns")
+        if not isinstance(venue_id, str) or not isinstance(payload, bytes | bytearray):
+            raise NormalizeError(
+                "RawFrame needs str venue and bytes payload", error_type="SchemaError"
+            )
+        if not isinstance(receive_ns, int):
+            raise NormalizeError("RawFrame receive_ts_ns is not an int", error_type="SchemaError")
+        adapter = self._adapter(venue_id)
+        payload = bytes(payload)
+        if frame.get("transport") == "REST":
+            self._rest(adapter, frame, payload, receive_ns, out)
+            return
+        if frame.get("binary"):
+            raise NormalizeError(
+                f"binary frames are not supported for {venue_id}", error_type="Unsupported"
+            )
+        venue = self.venues.get(venue_id)
+        if venue is None:
+            raise NormalizeError(f"markets of {venue_id} not loaded yet", error_type="NoMarkets")
+        try:
+            message = venue.decode(payload)
+        except Exception as exc:
+            raise NormalizeError(f"undecodable payload: {exc}", error_type="DecodeError") from exc
+        metas = adapter.book_meta(venue, message)
+        connection = frame.get("connection_id")
+        lost = adapter.check_frame(message, str(connection))
+        if lost is not None:  # frames of this connection were lost: its live books are suspect
+            for (venue_key, _inst), book in list(self.books.items()):
+                if venue_key == venue_id and book.connection_id == connection:
+                    book_symbol = book.symbol
+                    self._gap(adapter, venue, book_symbol, receive_ns, "sequence_gap", out)
+        for meta in metas:
+            self._before_book(adapter, venue, meta.symbol, connection, receive_ns, out)
+        result = venue.handle(message)
+        if result.error is not None:
+            for meta in metas:
+                self._gap(adapter, venue, meta.symbol, receive_ns, "handler_error", out)
+            raise NormalizeError(
+                f"{type(result.error).__name__}: {result.error}", error_type="HandlerError"
+            )
+        self._emit(adapter, venue, frame, receive_ns, result, metas, out, message)
+
+    def _rest(
+        self,
+        adapter: VenueAdapter,
+        frame: Mapping[str, Any],
+        payload: bytes,
+        receive_ns: int,
+        out: NormalizeResult,
+    ) -> None:
+        url = frame.get("rest_url") or ""
+        status = frame.get("rest_status")
+        if status is not None and status != 200:
+            raise NormalizeError(f"REST {url} returned HTTP {status}", error_type="RestError")
+        path = urlparse(url).path
+        venue_id = adapter.venue
+        if path in adapter.market_paths:
+            pending = self._pending_rest.setdefault(venue_id, {})
+            pending[path] = payload
+            if venue_id not in self.venues and all(p in pending for p in adapter.market_paths):
+                self._create(venue_id, rest=pending)
+            return
+        venue = self.venues.get(venue_id)
+        if venue is None:
+            raise NormalizeError(f"markets of {venue_id} not loaded yet", error_type="NoMarkets")
+        if path != adapter.snapshot_path:
+            raise NormalizeError(f"unsupported REST path {path!r}", error_type="Unsupported")
+        symbol = adapter.rest_snapshot_symbol(venue, url)
+        book = self._book(venue_id, symbol) if symbol is not None else None
+        if book is not None and book.state is BookState.LIVE:
+            return  # a live book is ahead of any REST snapshot: nothing to apply
+        applied = adapter.rest_snapshot(venue, url, payload)
+        if applied is None:
+            return
+        symbol, result = applied
+        if result.error is not None:
+            self._gap(adapter, venue, symbol, receive_ns, "handler_error", out)
+            raise NormalizeError(
+                f"{type(result.error).__name__}: {result.error}", error_type="HandlerError"
+            )
+        meta = BookMeta(symbol=symbol, snapshot=True)
+        self._emit(adapter, venue, frame, receive_ns, result, [meta], out)
+
+    def _instrument(self, venue: str, symbol: str | None) -> str:
+        key = (venue, symbol or "")
+        inst = self._instruments.get(key)
+        if inst is None:
+            v = self.venues.get(venue)
+            if not symbol or v is None or symbol not in v.ex.markets:
+                raise NormalizeError(
+                    f"unknown instrument {symbol!r} on {venue}", error_type="UnknownInstrument"
+                )
+            inst = self._instruments[key] = Instrument.from_ccxt_market(v.ex.markets[symbol]).id
+        return inst
+
+    def _book(self, venue: str, symbol: str) -> _Book:
+        key = (venue, self._instrument(venue, symbol))
+        book = self.books.get(key)
+        if book is None:
+            book = self.books[key] = _Book(symbol)
+        return book
+
+    def _before_book(
+        self,
+        adapter: VenueAdapter,
+        venue: OfflineVenue,
+        symbol: str,
+        connection: Any,
+        receive_ns: int,
+        out: NormalizeResult,
+    ) -> None:
+        book = self._book(adapter.venue, symbol)
+        new_connection = book.connection_id is not None and connection != book.connection_id
+        if new_connection and book.state is BookState.LIVE:  # old connection's frames lost
+            self._gap(adapter, venue, symbol, receive_ns, "disconnect", out)
+        book.connection_id = connection
+        adapter.prime(venue, symbol)
+
+    def _gap(
+        self,
+        adapter: VenueAdapter,
+        venue: OfflineVenue,
+        symbol: str,
+        from_ns: int,
+        reason: str,
+        out: NormalizeResult,
+    ) -> None:
+        """Mark a book invalid, emit an open coverage event, make ccxt wait for a snapshot."""
+        book = self._book(adapter.venue, symbol)
+        adapter.invalidate(venue, symbol)
+        if book.state is BookState.LIVE:
+            book.state = BookState.RESYNCING
+            book.gap_from_ns = book.last_receive_ns or from_ns  # last good update
+            book.gap_reason = reason
+            out.records[COVERAGE].append(
+                self._coverage(adapter.venue, symbol, "GAP", book.gap_from_ns, None, reason)
+            )
+
+    def _coverage(
+        self, venue: str, symbol: str, event: str, from_ns: int, to_ns: int | None, reason: str
+    ) -> dict[str, Any]:
+        return {
+            "venue": venue,
+            "instrument": self._instrument(venue, symbol),
+            "channel": "book",
+            "event": event,
+            "from_ns": from_ns,
+            "to_ns": to_ns,
+            "reason": reason,
+            "process_ts_ns": self.clock(),
+        }
+
+    # ------------------------------------------------------------------ records
+    def _emit(
+        self,
+        adapter: VenueAdapter,
+        venue: OfflineVenue,
+        frame: Mapping[str, Any],
+        receive_ns: int,
+        result: FrameResult,
+        metas: list[BookMeta],
+        out: NormalizeResult,
+        message: Any = None,
+    ) -> None:
+        venue_id = adapter.venue
+        now = self.clock()
+        for _hash, err in result.rejects:
+            for gap_meta in metas:  # ccxt gap signals (Binance U/u, OKX prevSeqId)
+                self._gap(adapter, venue, gap_meta.symbol, receive_ns, "sequence_gap", out)
+            if not metas:
+                raise NormalizeError(f"ccxt rejected: {err}", error_type="HandlerError")
+        by_symbol: dict[str, BookMeta] = {m.symbol: m for m in metas}
+        for ob, changes, snapshot in zip(
+            result.books, result.changes, result.snapshots, strict=True
+        ):
+            symbol = ob["symbol"]
+            meta: BookMeta | None = by_symbol.get(symbol)
+            book = self._book(venue_id, symbol)
+            if not snapshot and book.state is not BookState.LIVE:
+                continue
+            failure = adapter.verify(ob, meta)
+            if failure is not None:
+                self._gap(adapter, venue, symbol, receive_ns, "checksum", out)
+                if book.state is not BookState.RESYNCING:  # the first snapshot was bad
+                    raise NormalizeError(failure, error_type="ChecksumError")
+                continue
+            try:
+                rec = self._book_record(
+                    adapter, venue_id, ob, changes, snapshot, meta, receive_ns, now
+                )
+            except NormalizeError:  # ccxt's book moved on but the update can't be published
+                self._gap(adapter, venue, symbol, receive_ns, "invalid_update", out)
+                raise
+            if snapshot and book.state is not BookState.LIVE:
+                if book.state is BookState.RESYNCING and book.gap_from_ns is not None:
+                    out.records[COVERAGE].append(
+                        self._coverage(
+                            venue_id,
+                            symbol,
+                            "RESYNC",
+                            book.gap_from_ns,
+                            receive_ns,
+                            book.gap_reason or "gap",
+                        )
+                    )
+                book.state = BookState.LIVE
+                book.gap_from_ns = book.gap_reason = None
+            book.last_receive_ns = receive_ns
+            out.records[BOOK].append(rec)
+        # build every trade and quote first: a bad one sends the frame to the DLQ whole
+        provenance = (frame.get("connection_id"), frame.get("sequence"))
+        trades = [
+            self._trade_record(adapter, venue_id, t, receive_ns, now, provenance)
+            for t in result.trades
+        ]
+        quotes = [
+            self._quote_record(adapter, venue_id, q, message, receive_ns, now)
+            for q in result.quotes
+        ]
+        for rec in trades:
+            if self.dedup.is_new(venue_id, rec["instrument"], rec["trade_id"]):
+                out.records[TRADES].append(rec)
+            else:
+                out.duplicates += 1
+        out.records[QUOTES].extend(quotes)
+
+    def _book_record(
+        self,
+        adapter: VenueAdapter,
+        venue_id: str,
+        ob: RecordingOrderBook,
+        changes: list[tuple[str, Decimal, Decimal]],
+        snapshot: bool,
+        meta: BookMeta | None,
+        receive_ns: int,
+        now: int,
+    ) -> dict[str, Any]:
+        if snapshot:
+            bids = [_level(p, s) for p, s, *_ in ob["bids"]]
+            asks = [_level(p, s) for p, s, *_ in ob["asks"]]
+        else:
+            bid_map: dict[Decimal, Decimal] = {}
+            ask_map: dict[Decimal, Decimal] = {}
+            for side, price, size in changes:
+                (bid_map if side == "bid" else ask_map)[price] = size
+            bids = [_level(p, bid_map[p]) for p in sorted(bid_map, reverse=True)]
+            asks = [_level(p, ask_map[p]) for p in sorted(ask_map)]
+        nonce = ob.get("nonce")
+        ts = ob.get("timestamp")
+        exchange_ns = meta.exchange_ts_ns if meta and meta.exchange_ts_ns is not None else None
+        if exchange_ns is None and isinstance(ts, int):
+            exchange_ns = ts * 1_000_000
+        return {
+            "venue": venue_id,
+            "instrument": self._instrument(venue_id, ob["symbol"]),
+            "kind": "SNAPSHOT" if snapshot else "DELTA",
+            "bids": bids,
+            "asks": asks,
+            "depth": adapter.snapshot_depth(ob) if snapshot else None,
+            "first_sequence": None if snapshot or meta is None else meta.first_sequence,
+            "last_sequence": nonce
+            if isinstance(nonce, int)
+            else (meta.last_sequence if meta else None),
+            "prev_sequence": None if snapshot or meta is None else meta.prev_sequence,
+            "checksum": meta.checksum if meta else None,
+            "exchange_ts_ns": exchange_ns,
+            "receive_ts_ns": receive_ns,
+            "process_ts_ns": now,
+        }
+
+    def _trade_record(
+        self,
+        adapter: VenueAdapter,
+        venue_id: str,
+        trade: Mapping[str, Any],
+        receive_ns: int,
+        now: int,
+        provenance: tuple[Any, Any],
+    ) -> dict[str, Any]:
+        side = trade.get("side")
+        trade_id = trade.get("id")
+        if trade_id is None or trade_id == "":
+            raise NormalizeError("trade without id", error_type="ParseError")
+        return {
+            "venue": venue_id,
+            "instrument": self._instrument(venue_id, trade.get("symbol")),
+            "trade_id": str(trade_id),
+            "price": _exact(trade.get("price"), "price"),
+            "size": _exact(trade.get("amount"), "size"),
+            "side": side.upper() if side in ("buy", "sell") else "UNKNOWN",
+            "exchange_ts_ns": adapter.trade_ts_ns(trade),
+            "receive_ts_ns": receive_ns,
+            "process_ts_ns": now,
+            "connection_id": provenance[0],
+            "frame_sequence": provenance[1],
+        }
+
+    def _quote_record(
+        self,
+        adapter: VenueAdapter,
+        venue_id: str,
+        quote: Mapping[str, Any],
+        message: Any,
+        receive_ns: int,
+        now: int,
+    ) -> dict[str, Any]:
+        return {
+            "venue": venue_id,
+            "instrument": self._instrument(venue_id, quote.get("symbol")),
+            "bid_price": _exact_or_none(quote.get("bid"), "bid"),
+            "bid_size": _exact_or_none(quote.get("bidVolume"), "bid_size"),
+            "ask_price": _exact_or_none(quote.get("ask"), "ask"),
+            "ask_size": _exact_or_none(quote.get("askVolume"), "ask_size"),
+            "source": "VENUE_BBO",
+            "exchange_ts_ns": adapter.quote_ts_ns(quote, message),
+            "receive_ts_ns": receive_ns,
+            "process_ts_ns": now,
+        }
+
+    def _dead(
+        self, frame: Mapping[str, Any], source: SourceRef | None, error_type: str, reason: str
+    ) -> dict[str, Any]:
+        payload = source.value if source and source.value is not None else frame.get("payload")
+        labels = {
+            k: str(frame[k])
+            for k in (
+                "venue",
+                "connection_id",
+                "sequence",
+                "channel",
+                "symbol",
+                "transport",
+                "rest_url",
+                "receive_ts_ns",
+            )
+            if frame.get(k) is not None
+        }
+        if not (source and source.value is not None):
+            labels["payload_is"] = "raw_frame_payload"
+        return {
+            "stage": "normalize",
+            "source_topic": "md.raw",
+            "source_partition": source.partition if source else None,
+            "source_offset": source.offset if source else None,
+            "key": source.key if source else None,
+            "payload": bytes(payload) if isinstance(payload, bytes | bytearray) else b"",
+            "error_type": error_type,
+            "reason": reason,
+            "labels": labels,
+            "failed_ts_ns": self.clock(),
+        }
+
+
+def _exact(value: Any, name: str) -> Decimal:
+    """Wire text (or a ccxt Decimal) -> Decimal that fits decimal(38,18); never float."""
+    kind = type(value)
+    d: Decimal
+    if kind is Decimal:
+        d = value
+    elif kind is str or kind is int:
+        try:
+            d = Decimal(value)
+        except ArithmeticError:
+            raise NormalizeError(
+                f"{name} {value!r} is not a number", error_type="ParseError"
+            ) from None
+    elif kind is float:
+        raise NormalizeError(f"{name} {value!r} is a float", error_type="FloatLeak")
+    else:
+        raise NormalizeError(
+            f"{name} {value!r} is missing or not a number", error_type="ParseError"
+        )
+    exp = d.as_tuple().exponent
+    if not isinstance(exp, int) or d < 0:  # NaN / Infinity have a str exponent
+        raise NormalizeError(
+            f"{name} {value!r} is not a finite non-negative number", error_type="ParseError"
+        )
+    if exp < -18:
+        raise NormalizeError(
+            f"{name} {value!r} has more than 18 decimals", error_type="PrecisionError"
+        )
+    if d.adjusted() >= _MAX_INT_DIGITS:
+        raise NormalizeError(
+            f"{name} {value!r} exceeds decimal(38,18)", error_type="PrecisionError"
+        )
+    return d
+
+
+def _exact_or_none(value: Any, name: str) -> Decimal | None:
+    return None if value is None else _exact(value, name)
+
+
+def _level(price: Any, size: Any) -> dict[str, Decimal]:
+    return {"price": _exact(price, "price"), "size": _exact(size, "size")}

@@ -1,0 +1,138 @@
+"""The per-venue adapter interface: only what ccxt lacks or needs primed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from streams.normalize.ccxt_offline import (
+    Decoder,
+    FrameResult,
+    OfflineVenue,
+    RecordingOrderBook,
+    decode_json,
+)
+
+MS = 1_000_000
+"""Nanoseconds per millisecond."""
+
+
+@dataclass(frozen=True, slots=True)
+class BookMeta:
+    """Integrity data a book frame carries, read from the raw message (not from ccxt)."""
+
+    symbol: str  # ccxt unified symbol
+    snapshot: bool
+    first_sequence: int | None = None
+    last_sequence: int | None = None
+    prev_sequence: int | None = None
+    checksum: int | None = None
+    exchange_ts_ns: int | None = None
+
+
+class VenueAdapter:
+    """Base adapter. Subclasses set the class attributes and override the hooks they need."""
+
+    venue: ClassVar[str]
+    ws_url: ClassVar[str]
+    options: ClassVar[Mapping[str, Any]] = {}
+    decoder: ClassVar[Decoder] = staticmethod(decode_json)
+    market_paths: ClassVar[tuple[str, ...]]
+    """REST paths whose captured bodies ccxt's ``load_markets`` needs."""
+    snapshot_path: ClassVar[str | None] = None
+    """REST path of a book snapshot the venue's book sync needs (Binance ``/api/v3/depth``)."""
+
+    def create(
+        self, rest: Mapping[str, bytes] | None, markets: list[dict[str, Any]] | None = None
+    ) -> OfflineVenue:
+        """One ccxt object for this venue, markets loaded offline."""
+        return OfflineVenue.create(
+            self.venue,
+            ws_url=self.ws_url,
+            rest=rest,
+            markets=markets,
+            options=self.options,
+            decoder=type(self).decoder,
+        )
+
+    def __init__(self) -> None:
+        self._symbols: dict[tuple[str, str], str] = {}
+
+    def symbol(self, venue: OfflineVenue, native: Any, market_type: str | None = None) -> str:
+        """ccxt symbol of a native id (cached; unknown ids map as ccxt does)."""
+        key = (str(native), market_type or "")
+        symbol = self._symbols.get(key)
+        if symbol is None:
+            symbol = venue.ex.safe_symbol(native, None, None, market_type)
+            if symbol in venue.ex.markets:
+                self._symbols[key] = symbol
+        return str(symbol)
+
+    def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:
+        """Books a decoded websocket message updates (empty for non-book frames)."""
+        return []
+
+    def check_frame(self, message: Any, connection_id: str) -> str | None:
+        """Connection-level integrity check (e.g. Coinbase ``sequence_num``); a gap reason
+        invalidates every live book of that connection."""
+        return None
+
+    def prime(self, venue: OfflineVenue, symbol: str) -> None:
+        """Put ccxt in the state ``watch_order_book`` would (idempotent)."""
+
+    def invalidate(self, venue: OfflineVenue, symbol: str) -> None:
+        """Drop ccxt's book so it waits for a fresh snapshot, then re-prime."""
+        venue.ex.orderbooks.pop(symbol, None)
+        self.prime(venue, symbol)
+
+    def rest_snapshot_symbol(self, venue: OfflineVenue, url: str) -> str | None:
+        """ccxt symbol a REST book snapshot URL is for (None when not a snapshot)."""
+        return None
+
+    def rest_snapshot(
+        self, venue: OfflineVenue, url: str, body: bytes
+    ) -> tuple[str, FrameResult] | None:
+        """Apply a captured REST book snapshot; ``(symbol, result)`` or None if not applicable."""
+        return None
+
+    def verify(self, book: RecordingOrderBook, meta: BookMeta | None) -> str | None:
+        """Venue checksum of ccxt's book after a frame; a failure reason or None."""
+        return None
+
+    def snapshot_depth(self, book: RecordingOrderBook) -> int | None:
+        """N for a snapshot limited to N levels per side; None for full depth."""
+        return None
+
+    def trade_ts_ns(self, trade: Mapping[str, Any]) -> int | None:
+        """Exchange timestamp of a ccxt trade in ns (override where ccxt truncates)."""
+        ts = trade.get("timestamp")
+        return ts * MS if isinstance(ts, int) else None
+
+    def quote_ts_ns(self, quote: Mapping[str, Any], message: Any) -> int | None:
+        """Exchange timestamp in ns of a ccxt bid/ask ticker parsed from ``message``."""
+        ts = quote.get("timestamp")
+        return ts * MS if isinstance(ts, int) else None
+
+
+def iso_to_ns(text: str) -> int | None:
+    """``2023-02-09T20:32:50.714964855Z`` -> UTC ns, keeping every fractional digit."""
+    try:
+        main, _, frac = text.rstrip("Z").partition(".")
+        seconds = int(datetime.fromisoformat(main).replace(tzinfo=UTC).timestamp())
+        digits = (frac + "000000000")[:9] if frac.isdigit() or not frac else None
+    except ValueError:
+        return None
+    return None if digits is None else seconds * 1_000_000_000 + int(digits)
+
+
+def int_or_none(value: Any) -> int | None:
+    """An integer field of a raw message (int or decimal string), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return None

@@ -1,0 +1,76 @@
+"""Coinbase Advanced Trade: ccxt parses ``market_trades``, ``l2_data`` (snapshot/update,
+absolute quantities) and ``ticker`` (best bid/ask); this adds the ``sequence_num`` check
+ccxt lacks and the nanosecond timestamps ccxt truncates to ms.
+
+``sequence_num`` counts every message of a connection across all channels, so md.raw must
+keep a connection's frames in order (it is keyed by venue). A jump marks every live book
+of that connection invalid; each resyncs on its next ``snapshot`` event (the connector
+re-subscribes ``level2``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from streams.normalize.ccxt_offline import OfflineVenue
+from streams.normalize.venues.base import BookMeta, VenueAdapter, int_or_none, iso_to_ns
+
+
+class CoinbaseAdapter(VenueAdapter):
+    """Coinbase Advanced Trade adapter."""
+
+    venue: ClassVar[str] = "coinbase"
+    ws_url: ClassVar[str] = "wss://advanced-trade-ws.coinbase.com"
+    market_paths: ClassVar[tuple[str, ...]] = (
+        "/v2/currencies",
+        "/v2/currencies/crypto",
+        "/v2/exchange-rates",
+        "/api/v3/brokerage/market/products",
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last_seq: dict[str, int] = {}
+
+    def check_frame(self, message: Any, connection_id: str) -> str | None:
+        """``sequence_num`` continuity per connection."""
+        if not isinstance(message, dict):
+            return None
+        seq = int_or_none(message.get("sequence_num"))
+        if seq is None:
+            return None
+        last = self._last_seq.get(connection_id)
+        self._last_seq[connection_id] = seq
+        if last is not None and seq != last + 1:
+            return f"sequence_num {seq} after {last}"
+        return None
+
+    def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:
+        """``l2_data`` events."""
+        if not isinstance(message, dict) or message.get("channel") != "l2_data":
+            return []
+        ts = message.get("timestamp")
+        ts_ns = iso_to_ns(ts) if isinstance(ts, str) else None
+        seq = int_or_none(message.get("sequence_num"))
+        return [
+            BookMeta(
+                symbol=self.symbol(venue, event.get("product_id")),
+                snapshot=event.get("type") == "snapshot",
+                last_sequence=seq,
+                exchange_ts_ns=ts_ns,
+            )
+            for event in message.get("events") or []
+            if isinstance(event, dict) and event.get("type") in ("snapshot", "update")
+        ]
+
+    def trade_ts_ns(self, trade: Mapping[str, Any]) -> int | None:
+        """ISO timestamp of the raw trade, to the ns."""
+        info = trade.get("info")
+        ts = info.get("time") if isinstance(info, dict) else None
+        return iso_to_ns(ts) if isinstance(ts, str) else super().trade_ts_ns(trade)
+
+    def quote_ts_ns(self, quote: Mapping[str, Any], message: Any) -> int | None:
+        """The message's ns timestamp (ccxt keeps ms)."""
+        ts = message.get("timestamp") if isinstance(message, dict) else None
+        return iso_to_ns(ts) if isinstance(ts, str) else super().quote_ts_ns(quote, message)
