@@ -74,6 +74,12 @@ TOPICS: tuple[TopicSpec, ...] = (
         "OHLCV bars, one topic per interval: md.bars.1s, md.bars.1m, ...",
     ),
     TopicSpec(
+        "md.coverage",
+        f"{NAMESPACE}.CoverageEvent",
+        ("venue", "instrument"),
+        "gaps and resyncs: periods in which a venue's data is incomplete",
+    ),
+    TopicSpec(
         "md.nbbo",
         f"{NAMESPACE}.ConsolidatedQuote",
         ("instrument",),

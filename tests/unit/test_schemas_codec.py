@@ -148,6 +148,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "sell_volume": Decimal("5.00000812"),
         "process_ts_ns": TS,
     },
+    "md.coverage": {
+        "venue": "binance",
+        "instrument": "BTC-USDT-SPOT",
+        "channel": "book",
+        "event": "GAP",
+        "from_ns": TS - 1_000_000,
+        "to_ns": TS,
+        "reason": "sequence_gap",
+        "process_ts_ns": TS + 10,
+    },
     "md.nbbo": {
         "instrument": "BTC-USD",
         "bid_price": Decimal("68123.45"),
