@@ -131,19 +131,31 @@ def migrate() -> None:
 def sql(
     query: Annotated[str, typer.Argument(help='SQL to run, e.g. "SELECT count() FROM trades".')],
 ) -> None:
-    """Run one SQL statement against the configured ClickHouse and print the result."""
-    from sinks.clickhouse.client import target_database
-    from sinks.clickhouse.migrations import migrate_url
-    from sinks.clickhouse.query import format_value, run_sql
+    """Run one SQL statement against the configured ClickHouse and print the result.
 
-    url = _settings().resolved_clickhouse_url
-    migrate_url(url)  # migrations run at every start, so tables exist on a fresh machine
-    result = run_sql(url, query, database=target_database(url))
+    While ``tapewire demo`` holds the embedded chDB directory, the query is answered by
+    that process (chDB allows one process per directory).
+    """
+    from tapewire.query_server import find_query_server, remote_sql, render
+
+    settings = _settings()
+    url = settings.resolved_clickhouse_url
+    endpoint = find_query_server(settings.data_dir) if url.startswith("chdb://") else None
+    if endpoint is not None:
+        result = remote_sql(endpoint, query)
+        source = f"answered by pid {endpoint.pid}"
+    else:
+        from sinks.clickhouse.migrations import migrate_url
+        from sinks.clickhouse.query import run_sql
+
+        migrate_url(url)  # migrations run at every start, so tables exist on a fresh machine
+        result = render(run_sql(url, query))
+        source = "answered directly"
     table = Table(*result.column_names, show_lines=False)
     for row in result.rows:
-        table.add_row(*(format_value(v) for v in row))
+        table.add_row(*row)
     console.print(table)
-    console.print(f"{len(result.rows)} row(s)", style="dim")
+    console.print(f"{len(result.rows)} row(s), {source}", style="dim")
 
 
 @app.command()
