@@ -1,0 +1,62 @@
+"""A local L2 book fed by ``BookUpdate`` records (snapshot + delta)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+from streams.execution.common import ZERO
+
+
+class L2Book:
+    """Price → size per side. ``take`` removes liquidity the paper venue consumed."""
+
+    def __init__(self) -> None:
+        self.bids: dict[Decimal, Decimal] = {}
+        self.asks: dict[Decimal, Decimal] = {}
+        self.synced = False
+
+    def apply(self, update: Mapping[str, Any]) -> None:
+        """Apply a ``BookUpdate`` record: SNAPSHOT replaces both sides, DELTA sets levels."""
+        if update["kind"] == "SNAPSHOT":
+            self.bids.clear()
+            self.asks.clear()
+            self.synced = True
+        for side, levels in ((self.bids, update["bids"]), (self.asks, update["asks"])):
+            for level in levels:
+                price, size = level["price"], level["size"]
+                if size == 0:
+                    side.pop(price, None)
+                else:
+                    side[price] = size
+
+    def levels(self, book_side: str) -> Iterator[tuple[Decimal, Decimal]]:
+        """Levels of ``"bids"`` (best = highest first) or ``"asks"`` (lowest first)."""
+        side = self.bids if book_side == "bids" else self.asks
+        for price in sorted(side, reverse=book_side == "bids"):
+            yield price, side[price]
+
+    def opposite(self, order_side: str) -> str:
+        """The side an order of ``order_side`` takes from."""
+        return "asks" if order_side == "BUY" else "bids"
+
+    def best(self, book_side: str) -> Decimal | None:
+        """Best price of a side, or None when empty."""
+        side = self.bids if book_side == "bids" else self.asks
+        if not side:
+            return None
+        return max(side) if book_side == "bids" else min(side)
+
+    def size_at(self, book_side: str, price: Decimal) -> Decimal:
+        """Visible size at ``price`` (0 when no level)."""
+        return (self.bids if book_side == "bids" else self.asks).get(price, ZERO)
+
+    def take(self, book_side: str, price: Decimal, size: Decimal) -> None:
+        """Remove ``size`` at ``price`` (liquidity consumed until the venue restates it)."""
+        side = self.bids if book_side == "bids" else self.asks
+        left = side.get(price, ZERO) - size
+        if left > 0:
+            side[price] = left
+        else:
+            side.pop(price, None)

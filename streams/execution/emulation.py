@@ -1,0 +1,134 @@
+"""Local emulation of what a venue lacks: stop / stop-limit / trailing-stop triggers, cancel-all.
+
+A :class:`TriggerWatcher` holds untriggered stop orders and, fed the last trade (or quote)
+price, reports which trigger: a buy stop when ``price >= stop``, a sell stop when
+``price <= stop`` (at or through the stop). A trailing stop's trigger follows the best price
+seen since acceptance (sell: high-water mark minus offset; buy: low-water mark plus offset),
+never loosening.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from streams.execution.common import BPS, Record, exact
+
+
+@dataclass(slots=True)
+class Trigger:
+    """One watched stop: ``stop`` is the current trigger price (None until known)."""
+
+    key: str
+    side: str
+    stop: Decimal | None
+    offset: Decimal | None = None  # trailing only
+    offset_bps: bool = False
+    extreme: Decimal | None = None  # trailing: best price seen (sell: max, buy: min)
+
+    @exact
+    def observe(self, price: Decimal) -> bool:
+        """Update a trailing trigger with ``price``; True when ``price`` triggers the stop."""
+        if self.offset is not None:
+            better = self.extreme is None or (
+                price > self.extreme if self.side == "SELL" else price < self.extreme
+            )
+            if better:
+                self.extreme = price
+                distance = price * self.offset / BPS if self.offset_bps else self.offset
+                trail = price - distance if self.side == "SELL" else price + distance
+                if self.stop is None:
+                    self.stop = trail
+                else:
+                    self.stop = (
+                        max(self.stop, trail) if self.side == "SELL" else min(self.stop, trail)
+                    )
+        if self.stop is None:
+            return False
+        return price >= self.stop if self.side == "BUY" else price <= self.stop
+
+
+class TriggerWatcher:
+    """Untriggered stops by key; :meth:`on_price` returns the keys that trigger, in order added."""
+
+    def __init__(self) -> None:
+        self._triggers: dict[str, Trigger] = {}
+
+    def add_request(self, key: str, request: Mapping[str, Any]) -> Trigger:
+        """Watch a STOP, STOP_LIMIT or TRAILING_STOP ``OrderRequest`` under ``key``."""
+        kind = request["order_type"]
+        if kind not in ("STOP", "STOP_LIMIT", "TRAILING_STOP"):
+            raise ValueError(f"{kind} is not a stop order type")
+        trailing = kind == "TRAILING_STOP"
+        trigger = Trigger(
+            key=key,
+            side=request["side"],
+            stop=request.get("stop_price"),
+            offset=request.get("trailing_offset") if trailing else None,
+            offset_bps=trailing and request.get("trailing_offset_type") == "BASIS_POINTS",
+        )
+        if trailing and trigger.offset is None:
+            raise ValueError("TRAILING_STOP needs trailing_offset")
+        if not trailing and trigger.stop is None:
+            raise ValueError(f"{kind} needs stop_price")
+        self._triggers[key] = trigger
+        return trigger
+
+    def remove(self, key: str) -> Trigger | None:
+        """Stop watching ``key`` (cancel, expiry, trigger)."""
+        return self._triggers.pop(key, None)
+
+    def get(self, key: str) -> Trigger | None:
+        """The watched trigger for ``key``, if any."""
+        return self._triggers.get(key)
+
+    def on_price(self, price: Decimal) -> list[str]:
+        """Feed the last trade (or quote) price; triggered keys are removed and returned."""
+        fired = [key for key, trig in self._triggers.items() if trig.observe(price)]
+        for key in fired:
+            del self._triggers[key]
+        return fired
+
+    def __len__(self) -> int:
+        return len(self._triggers)
+
+
+def local_cancel_all(
+    open_orders: Iterable[Mapping[str, Any]], request: Mapping[str, Any]
+) -> list[Record]:
+    """One CANCEL ``OrderRequest`` per open order matching a CANCEL_ALL ``request``.
+
+    For venues with no native cancel-all. ``open_orders`` are records with at least
+    ``client_order_id``, ``account``, ``venue``, ``instrument``, ``side``, ``order_type``,
+    ``time_in_force`` and ``quantity``; an empty ``venue``/``instrument`` in the request
+    means all. Cancel ids are ``<cancel-all id>:<n>`` (deterministic).
+    """
+    out: list[Record] = []
+    for order in open_orders:
+        if request["venue"] and order["venue"] != request["venue"]:
+            continue
+        if request["instrument"] and order["instrument"] != request["instrument"]:
+            continue
+        if order["account"] != request["account"]:
+            continue
+        out.append(
+            {
+                "client_order_id": f"{request['client_order_id']}:{len(out)}",
+                "account": order["account"],
+                "venue": order["venue"],
+                "instrument": order["instrument"],
+                "action": "CANCEL",
+                "orig_client_order_id": order["client_order_id"],
+                "side": order["side"],
+                "order_type": order["order_type"],
+                "time_in_force": order["time_in_force"],
+                "quantity": order["quantity"],
+                "requested_by": request.get("requested_by", "cancel-all"),
+                "request_ts_ns": request["request_ts_ns"],
+                "strategy_id": request.get("strategy_id"),
+                "tags": {**dict(request.get("tags") or {}), "emulated": "cancel-all"},
+            }
+        )
+    return out

@@ -1,0 +1,509 @@
+"""Paper venue: orders matched against an L2 book and public trades, deterministic.
+
+Feed it ``BookUpdate`` and ``Trade`` records (:meth:`PaperVenue.on_book`,
+:meth:`PaperVenue.on_trade`) and ``OrderRequest`` records (:meth:`PaperVenue.submit`); each
+call returns the ``OrderEvent`` and ``Fill`` records it caused. Time is the caller's: market
+records carry ``receive_ts_ns``, requests a ``now_ns``; :meth:`PaperVenue.advance` moves the
+clock (expiry, requests still in flight). Semantics are in ``docs/paper-venue.md``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from streams.execution.book import L2Book
+from streams.execution.common import NS_PER_DAY, ZERO, Record, exact, q18
+from streams.execution.emulation import TriggerWatcher, local_cancel_all
+from streams.execution.fees import FeeSchedule
+from streams.execution.latency import LatencyModel
+from streams.execution.matching import QueueModel, available, crosses, trade_through, walk
+from streams.execution.rules import Rejection, VenueRules
+
+FINAL = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED"})
+STOPS = frozenset({"STOP", "STOP_LIMIT", "TRAILING_STOP"})
+
+
+@dataclass(frozen=True, slots=True)
+class PaperConfig:
+    """One paper venue: its ccxt id, fees, latency, queue model and optional rules."""
+
+    venue: str
+    fees: FeeSchedule = field(default_factory=FeeSchedule)
+    latency: LatencyModel = field(default_factory=LatencyModel)
+    queue_model: QueueModel = QueueModel.THROUGH
+    native_cancel_all: bool = True
+    rules: Mapping[str, VenueRules] = field(default_factory=dict)  # by instrument
+
+
+@dataclass(slots=True)
+class Reports:
+    """What one call produced: ``OrderEvent`` records and ``Fill`` records, in order."""
+
+    events: list[Record] = field(default_factory=list)
+    fills: list[Record] = field(default_factory=list)
+
+    def extend(self, other: Reports) -> None:
+        """Append ``other``'s records."""
+        self.events += other.events
+        self.fills += other.fills
+
+
+@dataclass(slots=True)
+class _Order:
+    req: Record
+    venue_order_id: str
+    seq: int
+    status: str = "PENDING_NEW"
+    cum: Decimal = ZERO
+    notional: Decimal = ZERO
+    expire_ns: int | None = None
+    queue_ahead: Decimal = ZERO
+    working_type: str = "LIMIT"  # MARKET or LIMIT once live (stops: after the trigger)
+    armed: bool = False  # an untriggered stop
+    text: str | None = None
+    emulated: bool = False
+    orig_id: str | None = None
+    n_events: int = 0
+    n_fills: int = 0
+
+    @property
+    def leaves(self) -> Decimal:
+        return ZERO if self.status in FINAL else self.req["quantity"] - self.cum
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in FINAL
+
+
+class PaperVenue:
+    """A simulated venue for many instruments; see the module docstring."""
+
+    def __init__(self, config: PaperConfig) -> None:
+        self.config = config
+        self.books: dict[str, L2Book] = {}
+        self.orders: dict[str, _Order] = {}
+        self.now_ns = 0
+        self._seen: set[str] = set()
+        self._pending: list[tuple[int, int, Record]] = []
+        self._watcher = TriggerWatcher()
+        self._seq = 0
+
+    # ---- inputs -------------------------------------------------------------------------
+
+    @exact
+    def submit(self, request: Mapping[str, Any], now_ns: int) -> Reports:
+        """Send a request at ``now_ns``; it takes effect after the ack latency."""
+        self._seq += 1
+        arrival = now_ns + self.config.latency.ack_delay(
+            f"{request['client_order_id']}:{request['action']}"
+        )
+        heapq.heappush(self._pending, (arrival, self._seq, dict(request)))
+        return self._advance(max(now_ns, self.now_ns))
+
+    @exact
+    def advance(self, now_ns: int) -> Reports:
+        """Move the clock to ``now_ns``: deliver requests in flight, expire DAY/GTD orders."""
+        return self._advance(now_ns)
+
+    @exact
+    def on_book(self, update: Mapping[str, Any]) -> Reports:
+        """Apply a ``BookUpdate``; working market orders take the new liquidity."""
+        out = self._advance(update["receive_ts_ns"])
+        book = self.books.setdefault(update["instrument"], L2Book())
+        book.apply(update)
+        for order in self._live(update["instrument"]):
+            if order.working_type == "MARKET" and not order.armed:
+                out.extend(self._take(order, self.now_ns))
+        return out
+
+    @exact
+    def on_trade(self, trade: Mapping[str, Any]) -> Reports:
+        """A public trade: resting limits it trades through fill; emulated stops trigger."""
+        out = self._advance(trade["receive_ts_ns"])
+        inst, price = trade["instrument"], trade["price"]
+        left = trade["size"]
+        resting = [o for o in self._live(inst) if o.working_type == "LIMIT" and not o.armed]
+        buy_first = sorted(resting, key=lambda o: (o.req["side"] != "BUY", o.seq))
+        for order in sorted(
+            buy_first,
+            key=lambda o: -o.req["limit_price"] if o.req["side"] == "BUY" else o.req["limit_price"],
+        ):
+            if left <= 0:
+                break
+            limit = order.req["limit_price"]
+            if trade_through(order.req["side"], limit, price):
+                qty = min(order.leaves, left)
+            elif price == limit and self.config.queue_model is not QueueModel.THROUGH:
+                if self.config.queue_model is QueueModel.QUEUE:
+                    used = min(order.queue_ahead, left)
+                    order.queue_ahead -= used
+                    left -= used
+                qty = min(order.leaves, left)
+            else:
+                continue
+            if qty > 0:
+                left -= qty
+                out.extend(self._fill(order, limit, qty, maker=True, venue_ts=self.now_ns))
+        for key in self._watcher.on_price(price):
+            order = self.orders[key]
+            order.armed = False
+            out.events.append(
+                self._event(
+                    order, "RESTATED", self.now_ns, text=self._note(order, f"triggered at {price}")
+                )
+            )
+            out.extend(self._take(order, self.now_ns))
+        return out
+
+    def open_orders(self) -> list[Record]:
+        """Open orders as ``OrderRequest``-shaped records (what a local cancel-all iterates)."""
+        return [dict(o.req) for o in self.orders.values() if o.is_open]
+
+    # ---- clock --------------------------------------------------------------------------
+
+    def _advance(self, now_ns: int) -> Reports:
+        out = Reports()
+        now_ns = max(now_ns, self.now_ns)
+        while True:
+            arrival = self._pending[0][0] if self._pending else None
+            expiring = [o for o in self.orders.values() if o.is_open and o.expire_ns is not None]
+            expiry = min((o.expire_ns or 0 for o in expiring), default=None)
+            due = [t for t in (arrival, expiry) if t is not None and t <= now_ns]
+            if not due:
+                break
+            self.now_ns = max(self.now_ns, min(due))
+            if expiry is not None and expiry == min(due) and (arrival is None or expiry <= arrival):
+                for order in expiring:
+                    if order.expire_ns == expiry:
+                        self._watcher.remove(order.req["client_order_id"])
+                        order.status = "EXPIRED"
+                        out.events.append(self._event(order, "EXPIRED", expiry, text=order.text))
+            else:
+                _, _, request = heapq.heappop(self._pending)
+                out.extend(self._dispatch(request))
+        self.now_ns = now_ns
+        return out
+
+    def _dispatch(self, request: Record) -> Reports:
+        action = request["action"]
+        if action == "NEW":
+            return self._new(request)
+        if action == "CANCEL":
+            return self._cancel(request, text=None)
+        if action == "REPLACE":
+            return self._replace(request)
+        if action == "CANCEL_ALL":
+            return self._cancel_all(request)
+        return self._reject_request(request, f"unsupported action {action}")
+
+    # ---- actions ------------------------------------------------------------------------
+
+    def _new(self, request: Record) -> Reports:
+        out = Reports()
+        cid = request["client_order_id"]
+        if cid in self._seen:
+            return self._reject_request(request, "duplicate client_order_id", exec_type="REJECTED")
+        self._seen.add(cid)
+        self._seq += 1
+        order = _Order(
+            req=request, venue_order_id=f"{self.config.venue}-{self._seq}", seq=self._seq
+        )
+        self.orders[cid] = order
+        problem = self._validate(order)
+        if problem is None and request["instrument"] in self.config.rules:
+            adapted = self.config.rules[request["instrument"]].adapt(request)
+            if isinstance(adapted, Rejection):
+                problem = str(adapted)
+            else:
+                order.req = request = adapted.request
+                notes = [*adapted.changes, *adapted.plan.notes]
+                order.text = "; ".join(notes) or None
+                order.emulated = adapted.plan.emulated
+        if problem is None:
+            problem = self._post_only_problem(order)
+        if problem is not None:
+            order.status = "REJECTED"
+            out.events.append(self._event(order, "REJECTED", self.now_ns, text=problem))
+            return out
+        kind = request["order_type"]
+        if kind in STOPS:
+            order.armed, order.emulated = True, True
+            order.text = self._note(order, "emulated " + kind.lower().replace("_", "-"))
+            self._watcher.add_request(cid, request)
+        order.working_type = "LIMIT" if kind in ("LIMIT", "STOP_LIMIT") else "MARKET"
+        order.expire_ns = self._expiry(request)
+        order.status = "NEW"
+        out.events.append(self._event(order, "NEW", self.now_ns, text=order.text))
+        if not order.armed:
+            out.extend(self._take(order, self.now_ns))
+        return out
+
+    def _cancel(self, request: Record, *, text: str | None) -> Reports:
+        out = Reports()
+        order = self.orders.get(request.get("orig_client_order_id") or "")
+        if order is None or order.req["account"] != request["account"]:
+            return self._reject_request(request, "unknown order", exec_type="CANCEL_REJECTED")
+        if not order.is_open:
+            out.events.append(
+                self._event(order, "CANCEL_REJECTED", self.now_ns, text=f"order is {order.status}")
+            )
+            return out
+        self._watcher.remove(order.req["client_order_id"])
+        order.status = "CANCELED"
+        out.events.append(self._event(order, "CANCELED", self.now_ns, text=text))
+        return out
+
+    def _cancel_all(self, request: Record) -> Reports:
+        out = Reports()
+        if request["venue"] not in ("", self.config.venue):
+            return out
+        mine = [
+            o.req
+            for o in sorted(self.orders.values(), key=lambda o: o.seq)
+            if o.is_open
+            and o.req["account"] == request["account"]
+            and request["instrument"] in ("", o.req["instrument"])
+        ]
+        if self.config.native_cancel_all:
+            for req in mine:
+                cancel = {**request, "orig_client_order_id": req["client_order_id"]}
+                out.extend(self._cancel(cancel, text=f"cancel-all {request['client_order_id']}"))
+        else:
+            for cancel in local_cancel_all(mine, {**request, "venue": self.config.venue}):
+                out.extend(
+                    self._cancel(cancel, text=f"emulated cancel-all {request['client_order_id']}")
+                )
+        return out
+
+    def _replace(self, request: Record) -> Reports:
+        out = Reports()
+        old_id = request.get("orig_client_order_id") or ""
+        order = self.orders.get(old_id)
+        new_id = request["client_order_id"]
+        if order is None or not order.is_open or order.req["account"] != request["account"]:
+            why = "unknown order" if order is None else f"order is {order.status}"
+            return self._reject_request(request, why, exec_type="REPLACE_REJECTED")
+        problem = None
+        if new_id in self._seen:
+            problem = "duplicate client_order_id"
+        elif (
+            request["order_type"] != order.req["order_type"] or request["side"] != order.req["side"]
+        ):
+            problem = "replace cannot change side or order type"
+        elif request["quantity"] <= order.cum:
+            problem = f"new quantity {request['quantity']} <= filled {order.cum}"
+        candidate = _Order(req={**order.req, **_amendable(request)}, venue_order_id="", seq=0)
+        if problem is None:
+            problem = self._validate(candidate) or self._post_only_problem(candidate)
+        if problem is not None:
+            out.events.append(self._event(order, "REPLACE_REJECTED", self.now_ns, text=problem))
+            return out
+        self._seen.add(new_id)
+        del self.orders[old_id]
+        self._watcher.remove(old_id)
+        order.req = {**candidate.req, "client_order_id": new_id}
+        order.orig_id = old_id
+        self.orders[new_id] = order
+        order.expire_ns = self._expiry(order.req)
+        if order.armed:
+            self._watcher.add_request(new_id, order.req)
+        order.queue_ahead = self._queue_ahead(order)
+        out.events.append(self._event(order, "REPLACED", self.now_ns, text=order.text))
+        order.orig_id = None
+        if not order.armed:
+            out.extend(self._take(order, self.now_ns))
+        return out
+
+    # ---- matching -----------------------------------------------------------------------
+
+    def _take(self, order: _Order, venue_ts: int) -> Reports:
+        """Take liquidity for a live order; then per TIF cancel the rest or let it rest."""
+        out = Reports()
+        req = order.req
+        book = self.books.get(req["instrument"])
+        limit = req.get("limit_price") if order.working_type == "LIMIT" else None
+        tif = req["time_in_force"]
+        if tif == "FOK":
+            depth = available(book, req["side"], limit) if book else ZERO
+            if depth < order.leaves:
+                order.status = "CANCELED"
+                text = self._note(order, f"FOK not filled: {depth} available < {order.leaves}")
+                out.events.append(self._event(order, "CANCELED", venue_ts, text=text))
+                return out
+        if book is not None and not req.get("post_only"):
+            for price, qty in walk(book, req["side"], order.leaves, limit):
+                book.take(book.opposite(req["side"]), price, qty)
+                out.extend(self._fill(order, price, qty, maker=False, venue_ts=venue_ts))
+        if order.is_open and tif in ("IOC", "FOK"):
+            order.status = "CANCELED"
+            text = self._note(order, f"{tif} remainder {order.leaves} canceled")
+            out.events.append(self._event(order, "CANCELED", venue_ts, text=text))
+        elif order.is_open and order.working_type == "LIMIT":
+            order.queue_ahead = self._queue_ahead(order)
+        return out
+
+    def _fill(
+        self, order: _Order, price: Decimal, qty: Decimal, *, maker: bool, venue_ts: int
+    ) -> Reports:
+        req = order.req
+        order.cum += qty
+        order.notional += price * qty
+        order.status = "FILLED" if order.cum == req["quantity"] else "PARTIALLY_FILLED"
+        order.n_fills += 1
+        exec_id = f"{order.venue_order_id}-{order.n_fills}"
+        seen_ts = venue_ts + self.config.latency.fill_delay(exec_id)
+        fee, ccy = self.config.fees.fee(
+            instrument=req["instrument"], side=req["side"], price=price, quantity=qty, maker=maker
+        )
+        event = self._event(order, "TRADE", venue_ts, event_ts=seen_ts, text=order.text)
+        event.update(last_qty=qty, last_price=price, exec_id=exec_id)
+        fill = {
+            "fill_id": f"{self.config.venue}:{exec_id}",
+            "client_order_id": req["client_order_id"],
+            "venue_order_id": order.venue_order_id,
+            "account": req["account"],
+            "venue": self.config.venue,
+            "instrument": req["instrument"],
+            "side": req["side"],
+            "price": price,
+            "quantity": qty,
+            "fee": fee,
+            "fee_currency": ccy,
+            "liquidity": "MAKER" if maker else "TAKER",
+            "venue_ts_ns": venue_ts,
+            "receive_ts_ns": seen_ts,
+            "strategy_id": req.get("strategy_id"),
+        }
+        return Reports([event], [fill])
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _live(self, instrument: str) -> list[_Order]:
+        return [o for o in self.orders.values() if o.is_open and o.req["instrument"] == instrument]
+
+    def _validate(self, order: _Order) -> str | None:
+        req = order.req
+        kind, tif = req["order_type"], req["time_in_force"]
+        if req["venue"] != self.config.venue:
+            return f"venue {req['venue']!r} is not this paper venue {self.config.venue!r}"
+        if kind not in ("MARKET", "LIMIT", *STOPS):
+            return f"unsupported order_type {kind}"
+        if tif not in ("GTC", "IOC", "FOK", "DAY", "GTD"):
+            return f"unsupported time_in_force {tif}"
+        if req["quantity"] <= 0:
+            return f"quantity {req['quantity']} must be positive"
+        needs_limit = kind in ("LIMIT", "STOP_LIMIT")
+        if needs_limit and (req.get("limit_price") is None or req["limit_price"] <= 0):
+            return f"{kind} needs a positive limit_price"
+        if kind in ("STOP", "STOP_LIMIT") and (
+            req.get("stop_price") is None or req["stop_price"] <= 0
+        ):
+            return f"{kind} needs a positive stop_price"
+        if kind == "TRAILING_STOP" and (req.get("trailing_offset") or ZERO) <= 0:
+            return "TRAILING_STOP needs a positive trailing_offset"
+        if req.get("post_only") and (kind != "LIMIT" or tif in ("IOC", "FOK")):
+            return "post_only needs a LIMIT order resting (GTC, DAY or GTD)"
+        if tif == "GTD" and (req.get("expire_ts_ns") or 0) <= self.now_ns:
+            return f"GTD expire_ts_ns {req.get('expire_ts_ns')} is not after now {self.now_ns}"
+        book = self.books.get(req["instrument"])
+        if kind == "MARKET" and (book is None or not book.synced):
+            return f"no book for {req['instrument']} on {self.config.venue}"
+        return None
+
+    def _post_only_problem(self, order: _Order) -> str | None:
+        req = order.req
+        if not req.get("post_only"):
+            return None
+        book = self.books.get(req["instrument"])
+        best = book.best(book.opposite(req["side"])) if book else None
+        if best is not None and crosses(req["side"], req["limit_price"], best):
+            return f"post-only {req['side']} at {req['limit_price']} would cross best {best}"
+        return None
+
+    def _queue_ahead(self, order: _Order) -> Decimal:
+        book = self.books.get(order.req["instrument"])
+        if book is None or order.working_type != "LIMIT":
+            return ZERO
+        own = "bids" if order.req["side"] == "BUY" else "asks"
+        return book.size_at(own, order.req["limit_price"])
+
+    def _expiry(self, req: Mapping[str, Any]) -> int | None:
+        if req["time_in_force"] == "GTD":
+            return int(req["expire_ts_ns"])
+        if req["time_in_force"] == "DAY":
+            return (self.now_ns // NS_PER_DAY + 1) * NS_PER_DAY
+        return None
+
+    @staticmethod
+    def _note(order: _Order, text: str) -> str:
+        return f"{order.text}; {text}" if order.text else text
+
+    def _reject_request(self, request: Record, text: str, exec_type: str = "REJECTED") -> Reports:
+        """Reject a request that matches no live order (or a duplicate id)."""
+        self._seq += 1
+        shell = _Order(req=request, venue_order_id="", seq=self._seq, status="REJECTED")
+        existing = self.orders.get(request["client_order_id"])
+        event = self._event(shell, exec_type, self.now_ns, text=text)
+        event["event_id"] = f"{self.config.venue}:reject:{self._seq}"
+        if existing is not None:  # duplicate: report, do not change the live order's state
+            event["status"] = existing.status
+            event["venue_order_id"] = existing.venue_order_id
+        else:
+            event["venue_order_id"] = None
+        return Reports([event], [])
+
+    def _event(
+        self,
+        order: _Order,
+        exec_type: str,
+        venue_ts: int,
+        *,
+        event_ts: int | None = None,
+        text: str | None = None,
+    ) -> Record:
+        req = order.req
+        order.n_events += 1
+        return {
+            "event_id": f"{self.config.venue}:{order.venue_order_id}:{order.n_events}",
+            "client_order_id": req["client_order_id"],
+            "orig_client_order_id": order.orig_id,
+            "venue_order_id": order.venue_order_id or None,
+            "account": req["account"],
+            "venue": self.config.venue,
+            "instrument": req["instrument"],
+            "side": req["side"],
+            "order_type": req["order_type"],
+            "time_in_force": req["time_in_force"],
+            "status": order.status,
+            "exec_type": exec_type,
+            "quantity": req["quantity"],
+            "limit_price": req.get("limit_price"),
+            "stop_price": req.get("stop_price"),
+            "cum_qty": order.cum,
+            "leaves_qty": order.leaves,
+            "avg_price": q18(order.notional / order.cum) if order.cum else None,
+            "last_qty": None,
+            "last_price": None,
+            "exec_id": None,
+            "text": text,
+            "emulated": order.emulated,
+            "venue_ts_ns": venue_ts,
+            "event_ts_ns": venue_ts if event_ts is None else event_ts,
+            "strategy_id": req.get("strategy_id"),
+        }
+
+
+def _amendable(request: Mapping[str, Any]) -> Record:
+    keys = (
+        "quantity",
+        "limit_price",
+        "stop_price",
+        "trailing_offset",
+        "time_in_force",
+        "expire_ts_ns",
+    )
+    return {k: request.get(k) for k in keys if k in request}
