@@ -1,0 +1,27 @@
+"""Pure pre-trade risk core: config, context, rules, the gate and the kill switch.
+
+The agent (``oms.requests`` -> ``oms.approved`` / ``oms.denied``) only wires
+:meth:`RiskGate.evaluate` to topics. See ``docs/risk.md``.
+"""
+
+from streams.risk.config import AccountLimits, InstrumentLimits, RiskConfig, TradingState
+from streams.risk.context import OpenOrder, ReferenceQuote, RiskContext
+from streams.risk.gate import APPROVED_TOPIC, DENIED_TOPIC, Decision, RiskDecision, RiskGate
+from streams.risk.rules import ALL_RULES, rules_for
+
+__all__ = [
+    "ALL_RULES",
+    "APPROVED_TOPIC",
+    "DENIED_TOPIC",
+    "AccountLimits",
+    "Decision",
+    "InstrumentLimits",
+    "OpenOrder",
+    "ReferenceQuote",
+    "RiskConfig",
+    "RiskContext",
+    "RiskDecision",
+    "RiskGate",
+    "TradingState",
+    "rules_for",
+]
