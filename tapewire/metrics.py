@@ -105,3 +105,97 @@ def serve_metrics(host: str, port: int) -> MetricsServer | None:
     build_info.info({"version": __version__})
     server, thread = start_http_server(port, addr=host, registry=REGISTRY)
     return MetricsServer(host=host, port=server.server_port, _server=server, _thread=thread)
+
+
+# --- stream processors (Faust agents, streams/agents/) ------------------------------------
+
+BATCH_SIZE_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
+
+stream_batch_size = Histogram(
+    f"{PREFIX}_stream_batch_size",
+    "Input messages per batch an agent took from its stream (stream.take_events).",
+    ["agent"],
+    buckets=BATCH_SIZE_BUCKETS,
+    registry=REGISTRY,
+)
+stream_batch_seconds = Histogram(
+    f"{PREFIX}_stream_batch_seconds",
+    "Time an agent spent on one batch: decode, pure core, encode, send and delivery.",
+    ["agent", "phase"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+messages_produced = Counter(
+    f"{PREFIX}_messages_produced",
+    "Messages a stage wrote to an output topic (dead-letter topics included).",
+    ["stage", "topic"],
+    registry=REGISTRY,
+)
+stream_agent_errors = Counter(
+    f"{PREFIX}_stream_agent_errors",
+    "Unexpected exceptions an agent's shell caught (the batch went to the DLQ instead).",
+    ["agent", "error_type"],
+    registry=REGISTRY,
+)
+
+# --- Connectors (connectors/live, connectors/capture) ------------------------------------
+
+connector_frames_received = Counter(
+    f"{PREFIX}_connector_frames_received",
+    "Frames a live connector captured, by venue and transport (WEBSOCKET, REST).",
+    ["venue", "transport"],
+    registry=REGISTRY,
+)
+connector_reconnects = Counter(
+    f"{PREFIX}_connector_reconnects",
+    "Sessions a live connector ended and reconnected, by reason (error, stale).",
+    ["venue", "reason"],
+    registry=REGISTRY,
+)
+connector_rate_limit_hits = Counter(
+    f"{PREFIX}_connector_rate_limit_hits",
+    "REST answers 429 (rate limited) or 418 (banned) a venue sent, by status.",
+    ["venue", "status"],
+    registry=REGISTRY,
+)
+connector_rate_limit_waits = Counter(
+    f"{PREFIX}_connector_rate_limit_waits",
+    "REST calls that waited for a venue's rate-limit penalty to pass.",
+    ["venue"],
+    registry=REGISTRY,
+)
+connector_rate_limit_wait_seconds = Counter(
+    f"{PREFIX}_connector_rate_limit_wait_seconds",
+    "Total seconds REST calls waited for a venue's rate-limit penalty.",
+    ["venue"],
+    registry=REGISTRY,
+)
+connector_last_frame_age_seconds = Gauge(
+    f"{PREFIX}_connector_last_frame_age_seconds",
+    "Seconds since a live connector's last frame (checked by its staleness watchdog).",
+    ["venue"],
+    registry=REGISTRY,
+)
+
+# --- ClickHouse sink (sinks/clickhouse/sink.py) -------------------------------------------
+
+sink_rows_inserted = Counter(
+    f"{PREFIX}_sink_rows_inserted",
+    "Rows the ClickHouse sink inserted, by table (replayed batches included).",
+    ["table"],
+    registry=REGISTRY,
+)
+sink_insert_seconds = Histogram(
+    f"{PREFIX}_sink_insert_seconds",
+    "Duration of one ClickHouse insert by the sink, by table.",
+    ["table"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+sink_batch_rows = Histogram(
+    f"{PREFIX}_sink_batch_rows",
+    "Rows per insert by the ClickHouse sink, by table.",
+    ["table"],
+    buckets=(1, 10, 100, 1_000, 10_000, 50_000, 100_000, 1_000_000),
+    registry=REGISTRY,
+)

@@ -36,11 +36,13 @@ def create_topic(
         config=dict(config or {}),
     )
     futures = admin.create_topics([topic], operation_timeout=timeout_s, request_timeout=timeout_s)
+    existed = False
     try:
         futures[name].result(timeout=timeout_s)
     except KafkaException as exc:
         if not (exist_ok and exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS):
             raise
+        existed = True  # keep its partition count; only wait for leaders
     deadline = time.monotonic() + timeout_s
     while True:
         metadata = admin.list_topics(topic=name, timeout=max(1.0, deadline - time.monotonic()))
@@ -48,7 +50,7 @@ def create_topic(
         if (
             found is not None
             and found.error is None
-            and len(found.partitions) == partitions
+            and (existed or len(found.partitions) == partitions)
             and all(p.leader >= 0 for p in found.partitions.values())
         ):
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -138,26 +139,32 @@ def test_renamed_applied_migration_is_an_error(clickhouse: Client, tmp_path: Pat
     assert caught.value.filename == "0001_trade_tape.sql"
 
 
+def _next_migration(name: str) -> str:
+    """A file name for a test migration after the last packaged one."""
+    return f"{load_migrations()[-1].version + 1:04d}_{name}.sql"
+
+
 def test_new_migration_is_applied_once_and_unknown_applied_one_is_refused(
     clickhouse: Client, tmp_path: Path
 ) -> None:
     database = str(clickhouse.database)
     folder = _packaged_copy(tmp_path)
-    (folder / "0002_trade_notes.sql").write_text(
+    notes = _next_migration("trade_notes")
+    (folder / notes).write_text(
         "-- two statements; a ';' inside a string must not split them\n"
         "CREATE TABLE IF NOT EXISTS trade_notes (note String) ENGINE = MergeTree ORDER BY note;\n"
         "INSERT INTO trade_notes VALUES ('a; b -- not a comment');\n",
         encoding="utf-8",
     )
     applied = migrate(clickhouse, database, migrations=load_migrations(folder))
-    assert [m.filename for m in applied] == ["0002_trade_notes.sql"]
+    assert [m.filename for m in applied] == [notes]
     assert migrate(clickhouse, database, migrations=load_migrations(folder)) == []
     assert clickhouse.query("SELECT note FROM trade_notes").result_rows == [
         ("a; b -- not a comment",)
     ]
 
-    with pytest.raises(MigrationError, match=r"0002_trade_notes\.sql applied") as caught:
-        migrate(clickhouse, database)  # the packaged set does not know 0002
+    with pytest.raises(MigrationError, match=re.escape(f"{notes} applied")) as caught:
+        migrate(clickhouse, database)  # the packaged set does not know the test migration
     assert caught.value.hint is not None
     assert "newer Tapewire" in caught.value.hint
 
@@ -167,7 +174,8 @@ def test_failing_migration_is_not_recorded_and_reruns_after_fix(
 ) -> None:
     database = str(clickhouse.database)
     folder = _packaged_copy(tmp_path)
-    broken = folder / "0002_add_venue_table.sql"
+    shipped = [m.version for m in load_migrations()]
+    broken = folder / _next_migration("add_venue_table")
     broken.write_text(
         "CREATE TABLE IF NOT EXISTS venues (id String) ENGINE = MergeTree ORDER BY id;\n"
         "ALTER TABLE venues ADD COLUMN IF NOT EXISTS name Strin;\n",
@@ -175,14 +183,17 @@ def test_failing_migration_is_not_recorded_and_reruns_after_fix(
     )
     with pytest.raises(MigrationError) as caught:
         migrate(clickhouse, database, migrations=load_migrations(folder))
-    assert caught.value.filename == "0002_add_venue_table.sql"
+    assert caught.value.filename == broken.name
     assert "failed at statement 2" in caught.value.message
-    assert [m.version for m in applied_migrations(clickhouse, database)] == [1]
+    assert [m.version for m in applied_migrations(clickhouse, database)] == shipped
 
     broken.write_text(broken.read_text().replace("Strin;", "String;"), encoding="utf-8")
     applied = migrate(clickhouse, database, migrations=load_migrations(folder))
-    assert [m.version for m in applied] == [2]
-    assert [m.version for m in applied_migrations(clickhouse, database)] == [1, 2]
+    assert [m.version for m in applied] == [shipped[-1] + 1]
+    assert [m.version for m in applied_migrations(clickhouse, database)] == [
+        *shipped,
+        shipped[-1] + 1,
+    ]
 
 
 def test_packaged_migrations_are_well_formed() -> None:

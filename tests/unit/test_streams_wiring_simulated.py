@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from connectors.simulator import MarketSimulator, SimConfig
-from connectors.simulator.raw import raw_frame_records
 from schemas.codec import Codec
 from streams.normalize import Normalizer
+from streams.wiring.simulated import raw_frames
 
 
 def test_raw_frames_encode_and_normalize_to_the_ground_truth() -> None:
     sim = MarketSimulator(SimConfig(seed=3, n_frames=3000))
     serde = Codec().for_topic("md.raw")
-    records = [serde.decode(serde.encode(r)) for r in raw_frame_records(sim.frames())]
+    records = [serde.decode(serde.encode(r)) for r in raw_frames(sim.frames())]
     assert {r["origin"] for r in records} == {"SIMULATOR"}
     by_connection: dict[str, list[int]] = {}
     for record in records:
         by_connection.setdefault(record["connection_id"], []).append(record["sequence"])
         assert (record["transport"] == "REST") == (record["rest_url"] is not None)
+        if record["rest_url"] is not None:
+            assert record["rest_url"].startswith("https://")
     assert all(seq == list(range(len(seq))) for seq in by_connection.values())
 
     result = Normalizer().process_batch(records)

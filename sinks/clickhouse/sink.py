@@ -1,0 +1,417 @@
+"""The ClickHouse sink: md.* Kafka topics → ClickHouse tables, nothing lost, nothing doubled.
+
+Loop: consume a batch of records, decode each with the codec, map it to a row of its table
+(:mod:`sinks.clickhouse.rows`), collect rows per partition in chunks cut on a fixed offset
+grid (:mod:`sinks.clickhouse.batch`), insert each closed chunk with its deterministic
+``insert_deduplication_token``, then (and only then) commit the next offsets. Records that
+cannot be decoded or mapped go to ``dlq.sink`` (idempotent producer, flushed before the
+commit). Design and proof: ``docs/sink.md``.
+
+In-process: :func:`run_sink`. As a process: ``python -m sinks.clickhouse.sink --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from schemas.codec import Codec
+from sinks.clickhouse.batch import Batcher, Chunk
+from sinks.clickhouse.client import connect, target_database
+from sinks.clickhouse.migrations import migrate
+from sinks.clickhouse.rows import DEFAULT_TOPICS, TableMapping, mapping_for_topic
+from tapewire import metrics
+from tapewire.errors import ClickHouseError, KafkaRuntimeError, TapewireError
+from tapewire.runtime.kafka_io import create_topic
+from tapewire.runtime.kafka_local import client_config
+from tapewire.settings import Settings
+
+__all__ = ["SinkConfig", "SinkError", "SinkStats", "main", "run_sink"]
+
+log = logging.getLogger(__name__)
+
+STAGE = "sink"
+CRASH_ENV = "TAPEWIRE_SINK_CRASH_AFTER_INSERTS"
+"""Fault injection for tests: SIGKILL this process after the Nth insert, before its commit."""
+
+
+class SinkError(TapewireError):
+    """The sink cannot continue (ClickHouse keeps failing, a DLQ write failed)."""
+
+
+@dataclass(frozen=True)
+class SinkConfig:
+    """What the sink reads and how it batches.
+
+    ``topics`` maps each Kafka topic to read to the registry topic whose schema and table
+    it has (``{"md.trades": "md.trades"}``; a test may read ``"md.trades.x1"`` as
+    ``"md.trades"``).
+    """
+
+    topics: Mapping[str, str] = field(default_factory=lambda: {t: t for t in DEFAULT_TOPICS})
+    group_id: str = "tapewire-sink"
+    grid: int = 50_000
+    """Chunks close when the next offset is a multiple of ``grid`` (deterministic tokens)."""
+    flush_interval_s: float = 1.0
+    """Open chunks are inserted at least this often (bounds latency at low rates)."""
+    max_pending_rows: int = 500_000
+    """Open chunks are inserted early when they hold this many rows together."""
+    consume_batch: int = 10_000
+    dlq_topic: str = "dlq.sink"
+    stop_when_caught_up: bool = False
+    """Return once every assigned partition is stored and committed up to its end."""
+    insert_retries: int = 5
+    migrate: bool = True
+
+
+@dataclass
+class SinkStats:
+    """Counts of one :func:`run_sink` call."""
+
+    records: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    inserts: int = 0
+    dead_letters: int = 0
+    commits: int = 0
+
+
+class _DeadLetters:
+    """Idempotent producer of DeadLetter records; :meth:`flush` raises on any failure."""
+
+    def __init__(self, bootstrap: str, topic: str, codec: Codec) -> None:
+        self.topic = topic
+        self._codec = codec
+        config = client_config(bootstrap) | {"enable.idempotence": True, "acks": "all"}
+        self._producer = Producer(config)
+        self._errors: list[str] = []
+
+    def send(self, msg: Message, error: Exception) -> None:
+        source_topic = msg.topic() or ""
+        value = msg.value() or b""
+        record: dict[str, Any] = {
+            "stage": STAGE,
+            "source_topic": source_topic,
+            "source_partition": msg.partition(),
+            "source_offset": msg.offset(),
+            "key": msg.key(),
+            "payload": value,
+            "error_type": type(error).__name__,
+            "reason": str(error),
+            "labels": {},
+            "failed_ts_ns": time.time_ns(),
+        }
+        self._producer.produce(
+            self.topic,
+            key=self._codec.key(self.topic, record),
+            value=self._codec.encode(self.topic, record),
+            on_delivery=self._on_delivery,
+        )
+        self._producer.poll(0)
+
+    def _on_delivery(self, err: KafkaError | None, _msg: Message) -> None:
+        if err is not None:
+            self._errors.append(str(err))
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        remaining = self._producer.flush(timeout_s)
+        if remaining or self._errors:
+            raise SinkError(
+                f"{remaining} dead letter(s) to {self.topic} undelivered; errors: "
+                f"{self._errors[:3]}",
+                hint=f"check that topic {self.topic} exists and the brokers answer",
+            )
+
+
+class ClickHouseSink:
+    """One consumer, one ClickHouse client; drive it with :meth:`run`."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        client: Client,
+        config: SinkConfig,
+        codec: Codec,
+        *,
+        on_progress: Callable[[SinkStats], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.stats = SinkStats()
+        self._client = client
+        self._codec = codec
+        self._on_progress = on_progress
+        self._mappings: dict[str, TableMapping] = {
+            topic: mapping_for_topic(schema_topic) for topic, schema_topic in config.topics.items()
+        }
+        self._serdes = {t: codec.for_topic(s) for t, s in config.topics.items()}
+        self._batcher = Batcher(config.grid)
+        self._dlq = _DeadLetters(bootstrap, config.dlq_topic, codec)
+        self._assigned: set[tuple[str, int]] = set()
+        self._at_end: set[tuple[str, int]] = set()
+        self._crash_after = int(os.environ.get(CRASH_ENV, "0") or 0)
+        self._consumer = Consumer(
+            client_config(bootstrap)
+            | {
+                "group.id": config.group_id,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "enable.partition.eof": True,
+                "isolation.level": "read_committed",
+            }
+        )
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def run(self, stop_event: threading.Event) -> SinkStats:
+        """Consume until ``stop_event`` is set (or caught up, if configured); then store
+        and commit everything read, and close."""
+        metrics.component_up.labels(component=STAGE).set(1)
+        self._consumer.subscribe(
+            list(self.config.topics), on_assign=self._on_assign, on_revoke=self._on_revoke
+        )
+        last_flush = time.monotonic()
+        try:
+            while not stop_event.is_set():
+                for msg in self._consumer.consume(self.config.consume_batch, timeout=0.2):
+                    self._handle(msg)
+                now = time.monotonic()
+                if (
+                    now - last_flush >= self.config.flush_interval_s
+                    or self._batcher.pending_rows >= self.config.max_pending_rows
+                ):
+                    self._store(self._batcher.drain())
+                    last_flush = now
+                if self.config.stop_when_caught_up and self._caught_up():
+                    break
+            self._store(self._batcher.drain())
+        finally:
+            metrics.component_up.labels(component=STAGE).set(0)
+            self._consumer.close()
+        return self.stats
+
+    def _caught_up(self) -> bool:
+        return bool(self._assigned) and self._at_end >= self._assigned and not len(self._batcher)
+
+    def _handle(self, msg: Message) -> None:
+        topic, partition = msg.topic() or "", msg.partition() or 0
+        err = msg.error()
+        if err is not None:
+            if err.code() == KafkaError._PARTITION_EOF:
+                self._at_end.add((topic, partition))
+                self._store(self._batcher.drain({(topic, partition)}))
+                return
+            if err.fatal():
+                raise KafkaException(err)
+            log.warning("consumer error (retrying): %s", err)
+            return
+        self._at_end.discard((topic, partition))
+        offset = msg.offset()
+        assert offset is not None
+        mapping = self._mappings[topic]
+        self.stats.records += 1
+        row = None
+        try:
+            record = self._serdes[topic].decode(msg.value() or b"")
+            row = mapping.row(record, topic, partition, offset)
+        except Exception as exc:  # any bad record is dead-lettered, never fatal
+            self._dead_letter(msg, exc)
+        closed = self._batcher.add(mapping.table, topic, partition, offset, row)
+        if closed is not None:
+            self._store([closed])
+
+    def _dead_letter(self, msg: Message, exc: Exception) -> None:
+        self._dlq.send(msg, exc)
+        self.stats.dead_letters += 1
+        metrics.messages_rejected.labels(stage=STAGE, reason=type(exc).__name__).inc()
+        log.warning(
+            "dead-lettered %s[%s]@%s to %s: %s",
+            msg.topic(),
+            msg.partition(),
+            msg.offset(),
+            self._dlq.topic,
+            exc,
+        )
+
+    # -- store, then commit ------------------------------------------------------------
+
+    def _store(self, chunks: Sequence[Chunk]) -> None:
+        if not chunks:
+            return
+        for chunk in chunks:
+            if chunk.rows:
+                self._insert(chunk)
+        self._dlq.flush()
+        offsets = [TopicPartition(c.topic, c.partition, c.next_offset) for c in chunks]
+        self._consumer.commit(offsets=offsets, asynchronous=False)
+        self.stats.commits += 1
+        for chunk in chunks:
+            metrics.messages_processed.labels(stage=STAGE, topic=chunk.topic).inc(
+                chunk.next_offset - chunk.first_offset
+            )
+        self._report_lag(offsets)
+        if self._on_progress is not None:
+            self._on_progress(self.stats)
+
+    def _insert(self, chunk: Chunk) -> None:
+        mapping = self._mappings[chunk.topic]
+        settings = {"insert_deduplication_token": chunk.token, "insert_deduplicate": 1}
+        for attempt in range(1, self.config.insert_retries + 1):
+            started = time.perf_counter()
+            try:
+                self._client.insert(
+                    chunk.table, chunk.rows, column_names=list(mapping.columns), settings=settings
+                )
+                break
+            except DriverError as exc:
+                if attempt == self.config.insert_retries:
+                    raise SinkError(
+                        f"insert of {len(chunk.rows)} rows into {chunk.table} "
+                        f"({chunk.token}) failed {attempt} times: {exc}",
+                        hint="offsets were not committed; the sink resumes from them on restart",
+                    ) from exc
+                log.warning("insert into %s failed (attempt %d): %s", chunk.table, attempt, exc)
+                time.sleep(min(5.0, 0.2 * 2**attempt))
+        elapsed = time.perf_counter() - started
+        metrics.sink_insert_seconds.labels(table=chunk.table).observe(elapsed)
+        metrics.sink_batch_rows.labels(table=chunk.table).observe(len(chunk.rows))
+        metrics.sink_rows_inserted.labels(table=chunk.table).inc(len(chunk.rows))
+        self.stats.rows[chunk.table] = self.stats.rows.get(chunk.table, 0) + len(chunk.rows)
+        self.stats.inserts += 1
+        if self._crash_after and self.stats.inserts >= self._crash_after:
+            os.kill(os.getpid(), signal.SIGKILL)  # fault injection: stored, not committed
+
+    def _report_lag(self, committed: Sequence[TopicPartition]) -> None:
+        for tp in committed:
+            try:
+                _low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+            except KafkaException:
+                continue
+            if high is not None and high >= 0:
+                metrics.consumer_lag_messages.labels(
+                    group=self.config.group_id, topic=tp.topic, partition=str(tp.partition)
+                ).set(max(0, high - tp.offset))
+
+    # -- rebalance ---------------------------------------------------------------------
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._assigned |= {(tp.topic, tp.partition) for tp in partitions}
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        revoked = {(tp.topic, tp.partition) for tp in partitions}
+        self._store(self._batcher.drain(revoked))
+        self._assigned -= revoked
+        self._at_end -= revoked
+
+
+def run_sink(
+    settings: Settings,
+    topics: Mapping[str, str] | Sequence[str] | None = None,
+    stop_event: threading.Event | None = None,
+    *,
+    config: SinkConfig | None = None,
+    bootstrap: str | None = None,
+    clickhouse_url: str | None = None,
+    database: str | None = None,
+    on_progress: Callable[[SinkStats], None] | None = None,
+) -> SinkStats:
+    """Run the sink until ``stop_event`` is set (or caught up, per ``config``).
+
+    ``topics`` overrides ``config.topics`` (a list means each topic is its own registry
+    topic). Kafka is ``bootstrap`` or ``settings.kafka_bootstrap_servers``; ClickHouse is
+    ``clickhouse_url`` or ``settings.resolved_clickhouse_url``. Migrates first unless
+    ``config.migrate`` is false. Usable from a thread of a process that holds chDB.
+    """
+    config = config or SinkConfig()
+    if topics is not None:
+        mapping = dict(topics) if isinstance(topics, Mapping) else {t: t for t in topics}
+        config = SinkConfig(**{**config.__dict__, "topics": mapping})
+    bootstrap = bootstrap or settings.kafka_bootstrap_servers
+    if not bootstrap:
+        raise KafkaRuntimeError(
+            "the sink needs a Kafka bootstrap address",
+            hint="set KAFKA_BOOTSTRAP_SERVERS or pass bootstrap=",
+        )
+    url = clickhouse_url or settings.resolved_clickhouse_url
+    db = target_database(url, database)
+    codec = Codec.from_settings(settings)
+    create_topic(bootstrap, config.dlq_topic, exist_ok=True)
+    with connect(url, database=db, missing_database="create") as client:
+        if config.migrate:
+            migrate(client, db)
+        sink = ClickHouseSink(bootstrap, client, config, codec, on_progress=on_progress)
+        return sink.run(stop_event or threading.Event())
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m sinks.clickhouse.sink", description="Kafka md.* topics → ClickHouse."
+    )
+    parser.add_argument("--bootstrap", help="Kafka host:port (default: settings)")
+    parser.add_argument("--clickhouse-url", help="chdb:///dir or http(s)://... (default: settings)")
+    parser.add_argument("--database", help="ClickHouse database (default: URL's or tapewire)")
+    parser.add_argument(
+        "--topic",
+        action="append",
+        default=[],
+        metavar="KAFKA_TOPIC[=REGISTRY_TOPIC]",
+        help="topic to read (repeatable; default: the md.* topics)",
+    )
+    parser.add_argument("--group", default=SinkConfig.group_id)
+    parser.add_argument("--grid", type=int, default=SinkConfig.grid)
+    parser.add_argument("--flush-interval", type=float, default=SinkConfig.flush_interval_s)
+    parser.add_argument("--dlq-topic", default=SinkConfig.dlq_topic)
+    parser.add_argument("--stop-when-caught-up", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m sinks.clickhouse.sink``; SIGTERM/SIGINT stop cleanly."""
+    from tapewire.settings import load_settings
+
+    args = _parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    topics = {t.partition("=")[0]: t.partition("=")[2] or t.partition("=")[0] for t in args.topic}
+    config = SinkConfig(
+        topics=topics or {t: t for t in DEFAULT_TOPICS},
+        group_id=args.group,
+        grid=args.grid,
+        flush_interval_s=args.flush_interval,
+        dlq_topic=args.dlq_topic,
+        stop_when_caught_up=args.stop_when_caught_up,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        stats = run_sink(
+            load_settings(),
+            stop_event=stop,
+            config=config,
+            bootstrap=args.bootstrap,
+            clickhouse_url=args.clickhouse_url,
+            database=args.database,
+        )
+    except (TapewireError, ClickHouseError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"sink done: records={stats.records} rows={stats.rows} inserts={stats.inserts} "
+        f"dead_letters={stats.dead_letters} commits={stats.commits}",
+        flush=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
