@@ -23,6 +23,17 @@ app = typer.Typer(
 kafka_app = typer.Typer(help="The local Kafka broker run from jars.", no_args_is_help=True)
 app.add_typer(kafka_app, name="kafka")
 
+
+def _register_connector_commands() -> None:
+    from connectors.commands import capture_sim_command, record_command, replay_command
+
+    app.command("record")(record_command)
+    app.command("replay")(replay_command)
+    app.command("capture-sim")(capture_sim_command)
+
+
+_register_connector_commands()
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -156,6 +167,33 @@ def sql(
         table.add_row(*row)
     console.print(table)
     console.print(f"{len(result.rows)} row(s), {source}", style="dim")
+
+
+@app.command()
+def demo(
+    duration: Annotated[
+        float | None, typer.Option(min=1, help="Stop after this many seconds (default: Ctrl-C).")
+    ] = None,
+    rate: Annotated[int, typer.Option(min=1, help="Simulated frames per second.")] = 2_000,
+    seed: Annotated[int, typer.Option(help="Simulator seed (same seed, same market).")] = 7,
+    frames: Annotated[
+        int | None, typer.Option(min=1, help="Stop the simulator after this many frames.")
+    ] = None,
+) -> None:
+    """Run the market-data pipeline on embedded defaults: simulator → Kafka → Faust agents →
+    ClickHouse, with live progress. ``tapewire sql`` answers from another terminal meanwhile."""
+    from tapewire.demo import DemoOptions, run_demo
+
+    report = run_demo(
+        _settings(),
+        DemoOptions(duration_s=duration, rate=rate, seed=seed, max_frames=frames),
+        console=console,
+    )
+    console.print(
+        f"[green]demo done[/green]: {report.frames_published:,} frames published; rows stored: "
+        + ", ".join(f"{table} {count:,}" for table, count in report.rows.items())
+        + f"; coverage gaps {report.gaps}; sql queries answered {report.queries_answered}"
+    )
 
 
 @app.command()

@@ -1,0 +1,97 @@
+"""Where a connector's RawFrame records go: Kafka ``md.raw``, a list (tests), a capture."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from schemas.codec import Codec
+from tapewire import metrics
+from tapewire.errors import KafkaRuntimeError
+from tapewire.runtime.kafka_local import client_config
+
+RawRecord = dict[str, Any]
+SCHEMA_TOPIC = "md.raw"
+
+
+class FrameSink(Protocol):
+    """Receives each RawFrame record (a dict in the ``io.tapewire.RawFrame`` shape)."""
+
+    def __call__(self, record: RawRecord) -> None: ...
+
+
+class ListSink:
+    """Keeps records in memory (tests)."""
+
+    def __init__(self) -> None:
+        self.records: list[RawRecord] = []
+
+    def __call__(self, record: RawRecord) -> None:
+        self.records.append(record)
+
+
+class KafkaRawSink:
+    """Publishes RawFrames with an idempotent producer (``acks=all``), keyed per
+    :mod:`schemas.registry` (the venue). Delivery errors raise on :meth:`flush`."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        topic: str = SCHEMA_TOPIC,
+        codec: Codec | None = None,
+        extra: Mapping[str, str | int] | None = None,
+    ) -> None:
+        self.topic = topic
+        self.codec = codec or Codec()
+        config = client_config(bootstrap) | {
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            "compression.type": "lz4",
+        }
+        self._producer = Producer(config | dict(extra or {}))
+        self._errors: list[str] = []
+        self.produced = 0
+
+    def _on_delivery(self, err: KafkaError | None, _msg: Message) -> None:
+        if err is not None:
+            self._errors.append(str(err))
+
+    def __call__(self, record: RawRecord) -> None:
+        value = self.codec.encode(SCHEMA_TOPIC, record)
+        key = self.codec.key(SCHEMA_TOPIC, record)
+        while True:
+            try:
+                self._producer.produce(
+                    self.topic, key=key, value=value, on_delivery=self._on_delivery
+                )
+                break
+            except BufferError:  # local queue full: let deliveries drain
+                self._producer.poll(0.1)
+        self._producer.poll(0)
+        self.produced += 1
+        metrics.messages_processed.labels("connector", self.topic).inc()
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        """Wait for every delivery; raise :class:`KafkaRuntimeError` on any failure."""
+        remaining = self._producer.flush(timeout_s)
+        if remaining or self._errors:
+            raise KafkaRuntimeError(
+                f"{remaining} frame(s) to {self.topic} undelivered; errors: {self._errors[:5]}",
+                hint="check that the brokers answer (tapewire doctor) and the topic exists",
+            )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.flush()
