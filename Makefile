@@ -19,9 +19,10 @@ setup: $(STAMP) ## create .venv and install Tapewire with its dev tools
 kafka-jars: $(STAMP) ## fetch the Kafka broker jars with Maven (cached outside the repo)
 	$(BIN)/tapewire kafka fetch
 
-demo: setup kafka-jars ## the main job: check the machine, then an end-to-end round trip
+demo: setup kafka-jars ## the main job: check the machine, round trip, then the 60 s demo
 	$(BIN)/tapewire doctor
 	$(BIN)/tapewire smoke
+	$(BIN)/tapewire demo --duration 60
 
 lint: setup
 	$(BIN)/ruff check .
