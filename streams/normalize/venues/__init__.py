@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from streams.normalize.venues.base import BookMeta, VenueAdapter
 from streams.normalize.venues.binance import BinanceAdapter
+from streams.normalize.venues.bybit import BybitAdapter
 from streams.normalize.venues.coinbase import CoinbaseAdapter
 from streams.normalize.venues.kraken import KrakenAdapter
 from streams.normalize.venues.okx import OkxAdapter
@@ -13,6 +14,7 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     OkxAdapter.venue: OkxAdapter,
     CoinbaseAdapter.venue: CoinbaseAdapter,
     KrakenAdapter.venue: KrakenAdapter,
+    BybitAdapter.venue: BybitAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
