@@ -199,3 +199,78 @@ sink_batch_rows = Histogram(
     buckets=(1, 10, 100, 1_000, 10_000, 50_000, 100_000, 1_000_000),
     registry=REGISTRY,
 )
+
+# --- ccxt venue (streams/execution/ccxt_venue.py) -----------------------------------------
+
+ccxt_venue_requests = Counter(
+    f"{PREFIX}_ccxt_venue_requests",
+    "Signed REST calls the ccxt venue made, by venue, call and outcome "
+    "(ok, rate_limited, banned, timeout, unavailable, rejected, error).",
+    ["venue", "call", "outcome"],
+    registry=REGISTRY,
+)
+ccxt_venue_rate_limit_headroom_seconds = Gauge(
+    f"{PREFIX}_ccxt_venue_rate_limit_headroom_seconds",
+    "Rate-limit headroom of a venue key: 0 while calls may go, else minus the seconds "
+    "left of the 429/418 penalty (scope venue = shared by every key, key = this account).",
+    ["venue", "scope"],
+    registry=REGISTRY,
+)
+ccxt_venue_reconciliations = Counter(
+    f"{PREFIX}_ccxt_venue_reconciliations",
+    "Orders the ccxt venue reconciled by client order id, by outcome (found, quarantined).",
+    ["venue", "outcome"],
+    registry=REGISTRY,
+)
+ccxt_venue_orders_quarantined = Gauge(
+    f"{PREFIX}_ccxt_venue_orders_quarantined",
+    "Orders whose state the ccxt venue cannot determine (never re-sent; operator action).",
+    ["venue"],
+    registry=REGISTRY,
+)
+
+# --- Trading agents: strategy, risk, router, positions (streams/agents/) -----------------
+
+trading_intents = Counter(
+    f"{PREFIX}_trading_intents",
+    "Order intents a strategy emitted to oms.requests, by strategy id.",
+    ["strategy"],
+    registry=REGISTRY,
+)
+risk_decisions = Counter(
+    f"{PREFIX}_risk_decisions",
+    "Risk gate decisions, by decision (APPROVED/DENIED) and denying rule ('' if approved).",
+    ["decision", "rule"],
+    registry=REGISTRY,
+)
+trading_state = Gauge(
+    f"{PREFIX}_trading_state",
+    "Trading state set by the last command: 0 ACTIVE, 1 REDUCING, 2 HALTED (account or *).",
+    ["account"],
+    registry=REGISTRY,
+)
+orders_routed = Counter(
+    f"{PREFIX}_orders_routed",
+    "Approved requests the router sent to a venue, by venue and action.",
+    ["venue", "action"],
+    registry=REGISTRY,
+)
+trading_fills = Counter(
+    f"{PREFIX}_trading_fills",
+    "Fills reported by the venues, by venue and liquidity (MAKER/TAKER).",
+    ["venue", "liquidity"],
+    registry=REGISTRY,
+)
+position_alerts = Counter(
+    f"{PREFIX}_position_alerts",
+    "Alerts of the positions agent, by code (POSITION_LIMIT, LOSS_LIMIT, SLIPPAGE).",
+    ["code"],
+    registry=REGISTRY,
+)
+fill_slippage_bps = Histogram(
+    f"{PREFIX}_fill_slippage_bps",
+    "Slippage of each fill against the arrival NBBO mid, bps (positive = worse).",
+    ["venue"],
+    buckets=(-50, -10, -5, -1, 0, 1, 5, 10, 25, 50, 100, 250),
+    registry=REGISTRY,
+)
