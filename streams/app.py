@@ -17,7 +17,7 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import faust
 from faust.transport.drivers.aiokafka import Producer as AIOKafkaProducer
@@ -28,11 +28,29 @@ from tapewire.errors import ConfigError
 from tapewire.runtime.kafka_io import create_topic
 from tapewire.settings import Settings
 
+if TYPE_CHECKING:
+    from streams.trading.config import TradingConfig
+
 log = logging.getLogger(__name__)
 
-AGENTS = ("normalize", "bars", "nbbo", "bbo")
-"""Agents :func:`create_app` can register; ``bbo`` runs only with ``bbo_venues`` set."""
+AGENTS = ("normalize", "bars", "nbbo", "bbo", "strategy", "risk", "router", "positions")
+"""Agents :func:`create_app` can register; ``bbo`` runs only with ``bbo_venues`` set; the
+trading agents need ``StreamsConfig.trading`` (see ``docs/trading.md``)."""
+TRADING_AGENTS = ("strategy", "risk", "router", "positions")
 DEFAULT_AGENTS = ("normalize", "bars", "nbbo")
+
+
+TRADING_TOPICS = (
+    "oms.requests",
+    "oms.approved",
+    "oms.denied",
+    "oms.events",
+    "oms.fills",
+    "positions",
+    "alerts",
+    "dlq.trading",
+)
+"""Topics of the trading agents (declared with the market-data topics)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,7 @@ class StreamTopics:
             "md.nbbo",
             "dlq.normalize",
             "dlq.aggregate",
+            *TRADING_TOPICS,
         ]
         names = [self.name(t) for t in canonical]
         return [*names, *(self.bars(i) for i in self.bar_intervals), self.nbbo_repartition]
@@ -98,6 +117,8 @@ class StreamsConfig:
     """Venues whose BBO is derived from ``md.book`` (``bbo`` agent); empty = none."""
     stream_buffer_maxsize: int = 16_384
     commit_interval_s: float = 1.0
+    trading: TradingConfig | None = None
+    """Risk limits, paper venues, strategies of the trading agents; None = not configured."""
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:

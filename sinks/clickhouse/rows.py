@@ -285,3 +285,180 @@ def mapping_for_topic(schema_topic: str) -> TableMapping:
         hint=f"sinkable topics: {', '.join(MAPPINGS)} (add a TableMapping in "
         "sinks/clickhouse/rows.py and a migration, see docs/sink.md)",
     )
+
+
+# --- trading (oms.*, positions, alerts; migration 0003_trading.sql) --------------------
+
+_REQUEST_FIELDS = (
+    "client_order_id",
+    "account",
+    "venue",
+    "instrument",
+    "action",
+    "orig_client_order_id",
+    "side",
+    "order_type",
+    "time_in_force",
+    "quantity",
+    "limit_price",
+    "stop_price",
+    "trailing_offset",
+    "trailing_offset_type",
+    "post_only",
+    "reduce_only",
+    "expire_ts_ns",
+    "strategy_id",
+    "requested_by",
+    "request_ts_ns",
+)
+
+
+def _order_request(r: Record) -> tuple[Any, ...]:
+    return (*(r[name] for name in _REQUEST_FIELDS), dict(r["tags"]))
+
+
+def _risk_decision(r: Record) -> tuple[Any, ...]:
+    q = r["request"]
+    return (
+        r["decision_id"],
+        r["client_order_id"],
+        r["account"],
+        r["decision"],
+        r["rule"],
+        r["reason"],
+        list(r["rules_evaluated"]),
+        r["trading_state"],
+        r["reference_price"],
+        r["reference_ts_ns"],
+        r["decision_ts_ns"],
+        q["action"],
+        q["venue"],
+        q["instrument"],
+        q["side"],
+        q["order_type"],
+        q["quantity"],
+        q["limit_price"],
+        q["requested_by"],
+        q["strategy_id"],
+        q["request_ts_ns"],
+    )
+
+
+_EVENT_FIELDS: list[str] = [
+    "event_id",
+    "client_order_id",
+    "orig_client_order_id",
+    "venue_order_id",
+    "account",
+    "venue",
+    "instrument",
+    "side",
+    "order_type",
+    "time_in_force",
+    "status",
+    "exec_type",
+    "quantity",
+    "limit_price",
+    "stop_price",
+    "cum_qty",
+    "leaves_qty",
+    "avg_price",
+    "last_qty",
+    "last_price",
+    "exec_id",
+    "text",
+    "emulated",
+    "venue_ts_ns",
+    "event_ts_ns",
+    "strategy_id",
+]
+_FILL_FIELDS: list[str] = [
+    "fill_id",
+    "client_order_id",
+    "venue_order_id",
+    "account",
+    "venue",
+    "instrument",
+    "side",
+    "price",
+    "quantity",
+    "fee",
+    "fee_currency",
+    "liquidity",
+    "venue_ts_ns",
+    "receive_ts_ns",
+    "strategy_id",
+]
+_POSITION_FIELDS: list[str] = [
+    "account",
+    "venue",
+    "instrument",
+    "quantity",
+    "avg_price",
+    "realized_pnl",
+    "unrealized_pnl",
+    "fees",
+    "mark_price",
+    "mark_ts_ns",
+    "pnl_currency",
+    "last_fill_id",
+    "update_ts_ns",
+]
+
+
+def _fields(names: list[str]) -> Callable[[Record], tuple[Any, ...]]:
+    def values(r: Record) -> tuple[Any, ...]:
+        return tuple(r[name] for name in names)
+
+    return values
+
+
+def _alert(r: Record) -> tuple[Any, ...]:
+    return (
+        r["alert_id"],
+        r["severity"],
+        r["source"],
+        r["code"],
+        r["message"],
+        dict(r["labels"]),
+        r["event_ts_ns"],
+    )
+
+
+_DECISION_COLUMNS = (
+    "decision_id client_order_id account decision rule reason rules_evaluated trading_state "
+    "reference_price reference_ts decision_ts action venue instrument side order_type quantity "
+    "limit_price requested_by strategy_id request_ts"
+)
+
+
+def _ts_columns(names: list[str]) -> str:
+    return " ".join(n[: -len("_ns")] if n.endswith("_ts_ns") else n for n in names)
+
+
+TRADING_MAPPINGS: Mapping[str, TableMapping] = {
+    m.schema_topic: m
+    for m in (
+        _m(
+            "oms.requests",
+            "order_requests",
+            _ts_columns(list(_REQUEST_FIELDS)) + " tags",
+            _order_request,
+        ),
+        _m("oms.approved", "risk_decisions", _DECISION_COLUMNS, _risk_decision),
+        _m("oms.denied", "risk_decisions", _DECISION_COLUMNS, _risk_decision),
+        _m("oms.events", "order_events", _ts_columns(_EVENT_FIELDS), _fields(_EVENT_FIELDS)),
+        _m("oms.fills", "fills", _ts_columns(_FILL_FIELDS), _fields(_FILL_FIELDS)),
+        _m(
+            "positions",
+            "positions",
+            _ts_columns(_POSITION_FIELDS),
+            _fields(_POSITION_FIELDS),
+        ),
+        _m("alerts", "alerts", "alert_id severity source code message labels event_ts", _alert),
+    )
+}
+"""Trading topics -> audit tables (merged into :data:`MAPPINGS`)."""
+TRADING_TOPICS: tuple[str, ...] = tuple(TRADING_MAPPINGS)
+"""Trading topics the sink can read (opt-in, like dead letters)."""
+MAPPINGS = {**MAPPINGS, **TRADING_MAPPINGS}

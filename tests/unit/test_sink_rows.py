@@ -49,8 +49,9 @@ def test_every_mapping_has_provenance_last_and_families_resolve() -> None:
         assert mapping.columns[-3:] == ("kafka_topic", "kafka_partition", "kafka_offset")
     assert mapping_for_topic("md.bars.1m").table == "bars"
     assert mapping_for_topic("dlq.normalize").table == "dead_letters"
+    assert mapping_for_topic("oms.fills").table == "fills"
     with pytest.raises(SchemaError, match="no table for topic"):
-        mapping_for_topic("oms.fills")
+        mapping_for_topic("md.unknown")
 
 
 def _chunks(offsets: list[int], grid: int, drain_after: set[int]) -> list[Chunk]:

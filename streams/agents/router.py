@@ -1,0 +1,238 @@
+"""Router agent: ``oms.approved`` -> venues -> ``oms.events``, ``oms.fills`` (+ ``alerts``).
+
+Fail closed: the only order input is ``oms.approved``; a record there that is not an
+APPROVED decision, or whose request disagrees with the decision, is refused (Alert +
+dead letter), never sent. ``md.book`` and ``md.trades`` only feed the paper venues' books.
+
+Venues implement :class:`Venue` (``submit``/``cancel``/``cancel_all`` returning
+:class:`streams.execution.paper.Reports`); :class:`PaperVenueAdapter` wraps a
+:class:`PaperVenue`. A live venue (ccxt) plugs in with the same three calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from schemas.codec import Codec
+from streams.agents.common import Emitter, OutMsg
+from streams.agents.strategy import (
+    DLQ,
+    TopicMsg,
+    dead_record,
+    decode_topics,
+    topics_agent,
+    trading_config,
+)
+from streams.execution.paper import PaperConfig, PaperVenue, Reports
+from tapewire import metrics
+
+if TYPE_CHECKING:
+    from streams.app import TapewireApp
+
+INPUTS = ("oms.approved", "md.book", "md.trades")
+Record = Mapping[str, Any]
+
+
+class Venue(Protocol):
+    """What the router calls on a venue. Every call returns the ``OrderEvent`` and
+    ``Fill`` records it caused (possibly none yet: a live venue reports later)."""
+
+    name: str
+
+    def submit(self, request: Record, now_ns: int) -> Reports:
+        """A NEW or REPLACE request (``OrderRequest`` record)."""
+        ...
+
+    def cancel(self, request: Record, now_ns: int) -> Reports:
+        """A CANCEL request naming ``orig_client_order_id``."""
+        ...
+
+    def cancel_all(self, request: Record, now_ns: int) -> Reports:
+        """Cancel every open order of ``request['account']`` on this venue (in
+        ``request['instrument']``, or all when empty), natively or one by one."""
+        ...
+
+
+@runtime_checkable
+class MarketFed(Protocol):
+    """A venue that needs the public market data (a paper venue)."""
+
+    def on_book(self, update: Record) -> Reports:
+        """A ``BookUpdate`` of this venue."""
+        ...
+
+    def on_trade(self, trade: Record) -> Reports:
+        """A ``Trade`` of this venue."""
+        ...
+
+
+class PaperVenueAdapter:
+    """:class:`Venue` over a :class:`PaperVenue` (which takes every action via submit)."""
+
+    def __init__(self, config: PaperConfig) -> None:
+        self.name = config.venue
+        self.paper = PaperVenue(config)
+
+    def submit(self, request: Record, now_ns: int) -> Reports:
+        """NEW / REPLACE."""
+        return self.paper.submit(request, now_ns)
+
+    def cancel(self, request: Record, now_ns: int) -> Reports:
+        """CANCEL."""
+        return self.paper.submit(request, now_ns)
+
+    def cancel_all(self, request: Record, now_ns: int) -> Reports:
+        """CANCEL_ALL on this venue (the request's venue is set to this one)."""
+        return self.paper.submit({**request, "venue": self.name}, now_ns)
+
+    def on_book(self, update: Record) -> Reports:
+        """Feed the book."""
+        return self.paper.on_book(update)
+
+    def on_trade(self, trade: Record) -> Reports:
+        """Feed a public trade (resting orders fill on trades through them)."""
+        return self.paper.on_trade(trade)
+
+
+class RouterStage:
+    """Approved decisions -> venue calls; market data -> paper venues; reports out."""
+
+    name = "router"
+
+    def __init__(
+        self, codec: Codec, venues: Sequence[Venue], kafka_name: Callable[[str], str] = str
+    ) -> None:
+        self.codec = codec
+        self.venues: dict[str, Venue] = {v.name: v for v in venues}
+        self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
+
+    def process(self, batch: Sequence[TopicMsg]) -> list[OutMsg]:
+        """Each record in arrival order; reports emitted as they happen."""
+        for msg, record in decode_topics(self.codec, batch, self.emitter):
+            try:
+                if msg.topic == "oms.approved":
+                    self.on_approved(record, msg)
+                else:
+                    venue = self.venues.get(record["venue"])
+                    if isinstance(venue, MarketFed):
+                        fed = venue.on_book if msg.topic == "md.book" else venue.on_trade
+                        self.emit(fed(record))
+            except Exception as exc:
+                dead_record(self.emitter, msg, exc, self.name)
+        return self.emitter.take()
+
+    def emit(self, reports: Reports) -> None:
+        """Encode the reports (events before the fills of the same call)."""
+        for event in reports.events:
+            self.emitter.emit("oms.events", event)
+        for fill in reports.fills:
+            metrics.trading_fills.labels(fill["venue"], fill["liquidity"]).inc()
+            self.emitter.emit("oms.fills", fill)
+
+    def on_approved(self, decision: Record, msg: TopicMsg) -> None:
+        """Act on one approving decision; refuse anything else (fail closed)."""
+        request = decision["request"]
+        problem = None
+        if decision["decision"] != "APPROVED":
+            problem = f"decision {decision['decision']} on oms.approved"
+        elif (request["client_order_id"], request["account"]) != (
+            decision["client_order_id"],
+            decision["account"],
+        ):
+            problem = "the request does not match its decision"
+        if problem is not None:
+            self.refuse(decision, msg, problem)
+            return
+        action, now = request["action"], decision["decision_ts_ns"]
+        if action == "CANCEL_ALL":
+            targets = (
+                list(self.venues.values())
+                if not request["venue"]
+                else [v for v in (self.venues.get(request["venue"]),) if v is not None]
+            )
+            for venue in targets:
+                metrics.orders_routed.labels(venue.name, action).inc()
+                self.emit(venue.cancel_all(request, now))
+            return
+        target = self.venues.get(request["venue"])
+        if target is None:
+            self.emit(Reports([_no_venue(request, now)], []))
+            return
+        metrics.orders_routed.labels(target.name, action).inc()
+        if action in ("NEW", "REPLACE"):
+            self.emit(target.submit(request, now))
+        elif action == "CANCEL":
+            self.emit(target.cancel(request, now))
+        else:
+            self.refuse(decision, msg, f"unsupported action {action}")
+
+    def refuse(self, decision: Record, msg: TopicMsg, problem: str) -> None:
+        """Not sent: an Alert and a dead letter with the bytes."""
+        metrics.messages_rejected.labels(self.name, "refused").inc()
+        self.emitter.emit(
+            "alerts",
+            {
+                "alert_id": f"router:refused:{decision['decision_id']}",
+                "severity": "ERROR",
+                "source": "router",
+                "code": "ROUTER_REFUSED",
+                "message": f"not routed: {problem}",
+                "labels": {
+                    "account": str(decision.get("account")),
+                    "client_order_id": str(decision.get("client_order_id")),
+                },
+                "event_ts_ns": decision["decision_ts_ns"],
+            },
+        )
+        self.emitter.dead(
+            source_topic=msg.topic,
+            payload=msg.value or b"",
+            error_type="refused",
+            reason=problem,
+            labels={"partition": str(msg.partition), "offset": str(msg.offset)},
+        )
+
+
+def _no_venue(request: Record, now_ns: int) -> dict[str, Any]:
+    """A REJECTED event for a request naming a venue this router does not have."""
+    return {
+        "event_id": f"router:novenue:{request['account']}:{request['client_order_id']}",
+        "client_order_id": request["client_order_id"],
+        "orig_client_order_id": request.get("orig_client_order_id"),
+        "venue_order_id": None,
+        "account": request["account"],
+        "venue": request["venue"],
+        "instrument": request["instrument"],
+        "side": request["side"],
+        "order_type": request["order_type"],
+        "time_in_force": request["time_in_force"],
+        "status": "REJECTED",
+        "exec_type": "REJECTED" if request["action"] == "NEW" else f"{request['action']}_REJECTED",
+        "quantity": request["quantity"],
+        "limit_price": request.get("limit_price"),
+        "stop_price": request.get("stop_price"),
+        "cum_qty": Decimal(0),
+        "leaves_qty": Decimal(0),
+        "avg_price": None,
+        "last_qty": None,
+        "last_price": None,
+        "exec_id": None,
+        "text": f"no venue {request['venue']!r} configured on this router",
+        "emulated": False,
+        "venue_ts_ns": None,
+        "event_ts_ns": now_ns,
+        "strategy_id": request.get("strategy_id"),
+    }
+
+
+def register_router(app: TapewireApp, venues: Sequence[Venue] | None = None) -> RouterStage:
+    """Register the ``router`` agent (paper venues from ``StreamsConfig.trading``)."""
+    trading = trading_config(app)
+    built = (
+        list(venues) if venues is not None else [PaperVenueAdapter(c) for c in trading.paper_venues]
+    )
+    stage = RouterStage(app.codec, built, app.streams_config.topics.name)
+    topics_agent(app, INPUTS, stage, name="router")
+    return stage

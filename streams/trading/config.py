@@ -1,0 +1,34 @@
+"""Configuration of the trading agents (strategy, risk, router, positions)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from streams.execution.paper import PaperConfig
+from streams.risk import RiskConfig
+from streams.trading.positions import PositionLimits
+from streams.trading.strategy import Strategy
+
+KILL_SWITCH_TAG = "trading_state"
+"""Tag of a CANCEL_ALL request that is a trading-state command (see ``docs/trading.md``)."""
+ALL_ACCOUNTS = "*"
+"""Account of a trading-state command that applies to every account (global state)."""
+
+
+@dataclass(frozen=True)
+class TradingConfig:
+    """What the trading agents need; ``StreamsConfig.trading`` carries it.
+
+    ``risk`` is required (no implicit limits: without accounts every request is denied).
+    ``paper_venues`` are the venues the router trades on (one :class:`PaperVenue` each,
+    fed from ``md.book`` and ``md.trades``). ``strategies`` are factories (a strategy
+    holds state, so each worker builds its own). ``clock`` is the risk gate's clock.
+    """
+
+    risk: RiskConfig
+    paper_venues: tuple[PaperConfig, ...] = ()
+    strategies: tuple[Callable[[], Strategy], ...] = ()
+    position_limits: PositionLimits = field(default_factory=PositionLimits)
+    clock: Callable[[], int] = time.time_ns
