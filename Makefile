@@ -40,8 +40,8 @@ integration: setup kafka-jars
 test: setup kafka-jars lint typecheck ## everything CI runs
 	$(BIN)/pytest
 
-bench: setup kafka-jars
-	$(BIN)/python bench/bench_codec.py
+bench: setup kafka-jars ## every benchmark, medians over repeated runs (about 10 min)
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) .tapewire .mypy_cache .ruff_cache .pytest_cache

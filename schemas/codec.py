@@ -733,7 +733,10 @@ class AvroSerde:
         Data written with an older (or any backward-compatible) version of the schema is
         resolved into this one: fields added since are filled with their defaults.
         """
-        schema_id = self._check_header(data)
+        if type(data) is bytes and data[:HEADER_SIZE] == self._header:
+            schema_id = self.schema_id  # the common case: written with the current schema
+        else:
+            schema_id = self._check_header(data)
         pair = self._readers.get(schema_id)
         if pair is None:
             pair = self._resolve(schema_id)

@@ -109,7 +109,12 @@ def produce_all(
         delivered.append(Record(partition, offset, msg.key(), msg.value()))
 
     for key, value in items:
-        producer.produce(topic, key=key, value=value, on_delivery=on_delivery)
+        while True:
+            try:
+                producer.produce(topic, key=key, value=value, on_delivery=on_delivery)
+                break
+            except BufferError:  # local queue full: serve delivery reports, then retry
+                producer.poll(0.1)
         producer.poll(0)
     remaining = producer.flush(timeout_s)
     if remaining or errors:
