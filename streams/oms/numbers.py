@@ -51,6 +51,11 @@ def div18(a: Decimal, b: Decimal) -> Decimal:
     return _DIVIDE.divide(a, b).quantize(QUANTUM, context=_DIVIDE)
 
 
+def round18(value: Decimal) -> Decimal:
+    """``value`` rounded half-even to 18 places, to fit decimal(38,18) on the wire."""
+    return value.quantize(QUANTUM, context=_DIVIDE)
+
+
 def fits_decimal_38_18(value: Decimal) -> bool:
     """True when ``value`` is finite and fits decimal(38,18) without rounding."""
     if not value.is_finite():

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from streams.oms.numbers import ZERO, add, div18, mul, sub
+from streams.oms.numbers import ZERO, add, div18, mul, round18, sub
 from tapewire.instruments import Instrument
 
 Record = Mapping[str, Any]
@@ -67,17 +67,21 @@ class Position:
         return sub(add(self.realized_pnl, self.unrealized_pnl), self.fees)
 
     def to_record(self) -> dict[str, Any]:
-        """The Avro ``Position`` record (topic ``positions``)."""
+        """The Avro ``Position`` record (topic ``positions``).
+
+        State stays exact; PnL, fees and the mark are rounded half-even to 18 places only
+        here, because products of 18-place prices and sizes have up to 36 places.
+        """
         return {
             "account": self.account,
             "venue": self.venue,
             "instrument": self.instrument,
             "quantity": self.quantity,
             "avg_price": self.avg_price,
-            "realized_pnl": self.realized_pnl,
-            "unrealized_pnl": self.unrealized_pnl,
-            "fees": self.fees,
-            "mark_price": self.mark_price,
+            "realized_pnl": round18(self.realized_pnl),
+            "unrealized_pnl": round18(self.unrealized_pnl),
+            "fees": round18(self.fees),
+            "mark_price": None if self.mark_price is None else round18(self.mark_price),
             "mark_ts_ns": self.mark_ts_ns,
             "pnl_currency": self.pnl_currency,
             "last_fill_id": self.last_fill_id,

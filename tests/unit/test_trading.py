@@ -428,3 +428,19 @@ def test_state_commands_garbled_halts_and_active_lifts() -> None:
     out = risk.process(msgs("oms.requests", [lift]))
     assert decoded(out, "oms.approved") == []  # lifting cancels nothing
     assert risk.gate.trading_state("acct").value == "ACTIVE"
+
+
+def test_position_records_fit_the_wire_when_pnl_has_more_than_18_places() -> None:
+    """Products of 18-place prices and sizes have up to 36 places: the record rounds them
+    half-even to 18 (the demo found positions dead-lettered without this)."""
+    book = PositionBook()
+    book.on_nbbo(nbbo("65000.01", "65000.04"))  # mid 65000.025
+    book.on_fill(fill("p1", "BUY", "65000.03", "0.010000000000000001"))
+    up = book.on_fill(fill("p2", "BUY", "65000.07", "0.013333333333333333"))
+    record = up.positions[0]
+    codec = Codec()
+    decoded = codec.decode("positions", codec.encode("positions", record))
+    assert decoded["unrealized_pnl"] == record["unrealized_pnl"]
+    assert -int(record["unrealized_pnl"].as_tuple().exponent) <= 18
+    exact = (D("65000.025") - record["avg_price"]) * record["quantity"]
+    assert abs(record["unrealized_pnl"] - exact) <= D("0.0000000000000000005")
