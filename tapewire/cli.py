@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +12,9 @@ from rich.table import Table
 
 from tapewire.errors import TapewireError
 from tapewire.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from tapewire.query_server import TextResult
 
 app = typer.Typer(
     name="tapewire",
@@ -22,6 +25,11 @@ app = typer.Typer(
 )
 kafka_app = typer.Typer(help="The local Kafka broker run from jars.", no_args_is_help=True)
 app.add_typer(kafka_app, name="kafka")
+order_app = typer.Typer(
+    help="Send orders to oms.requests (through the risk gate) and read their state.",
+    no_args_is_help=True,
+)
+app.add_typer(order_app, name="order")
 
 
 def _register_connector_commands() -> None:
@@ -169,6 +177,156 @@ def sql(
     console.print(f"{len(result.rows)} row(s), {source}", style="dim")
 
 
+def _print_text_table(result: TextResult, source: str) -> None:
+    """Exact values are never cut: cells fold on a terminal; a pipe gets full-width rows."""
+    table = Table(show_lines=False)
+    for name in result.column_names:
+        table.add_column(name, overflow="fold")
+    for row in result.rows:
+        table.add_row(*row)
+    out = console if console.is_terminal else Console(width=max(console.width, 1000))
+    out.print(table)
+    console.print(f"{len(result.rows)} row(s), {source}", style="dim")
+
+
+_Account = Annotated[str, typer.Option("--account", help="Trading account.")]
+_ClientOrderId = Annotated[
+    str | None,
+    typer.Option(
+        "--client-order-id", help="Idempotency key (default: generated and printed; reuse it)."
+    ),
+]
+
+
+@order_app.command("new")
+def order_new(
+    account: _Account,
+    venue: Annotated[str, typer.Option("--venue", help="Venue (ccxt id), e.g. binance.")],
+    instrument: Annotated[
+        str, typer.Option("--instrument", help="Canonical instrument, e.g. BTC-USDT-SPOT.")
+    ],
+    side: Annotated[str, typer.Option("--side", help="buy or sell.")],
+    qty: Annotated[str, typer.Option("--qty", help="Quantity in base units (exact decimal).")],
+    order_type: Annotated[
+        str, typer.Option("--type", help="market, limit, stop or stop-limit.")
+    ] = "limit",
+    price: Annotated[
+        str | None, typer.Option("--price", help="Limit price (limit, stop-limit).")
+    ] = None,
+    stop_price: Annotated[
+        str | None, typer.Option("--stop-price", help="Trigger price (stop, stop-limit).")
+    ] = None,
+    tif: Annotated[str, typer.Option("--tif", help="GTC, IOC, FOK or DAY.")] = "GTC",
+    client_order_id: _ClientOrderId = None,
+    post_only: Annotated[bool, typer.Option("--post-only", help="Maker only.")] = False,
+    reduce_only: Annotated[bool, typer.Option("--reduce-only", help="Only reduce.")] = False,
+) -> None:
+    """Send a NEW order request to oms.requests (the risk gate approves or denies it)."""
+    from tapewire.trading_cli import new_order_request, publish
+
+    request = new_order_request(
+        account=account,
+        venue=venue,
+        instrument=instrument,
+        side=side,
+        order_type=order_type,
+        quantity=qty,
+        price=price,
+        stop_price=stop_price,
+        tif=tif,
+        client_order_id=client_order_id,
+        post_only=post_only,
+        reduce_only=reduce_only,
+    )
+    console.print(publish(_settings(), request).line(), highlight=False, soft_wrap=True)
+
+
+@order_app.command("cancel")
+def order_cancel(
+    account: _Account,
+    client_order_id: Annotated[
+        str, typer.Option("--client-order-id", help="Client order id of the order to cancel.")
+    ],
+    venue: Annotated[
+        str | None, typer.Option("--venue", help="Default: the order's, from ClickHouse.")
+    ] = None,
+    instrument: Annotated[
+        str | None, typer.Option("--instrument", help="Default: the order's, from ClickHouse.")
+    ] = None,
+) -> None:
+    """Send a CANCEL of one order (by its client order id) to oms.requests."""
+    from tapewire.trading_cli import cancel_request, order_location, publish
+
+    settings = _settings()
+    if venue is None or instrument is None:
+        found = order_location(settings, client_order_id, account)
+        if found is None:
+            raise TapewireError(
+                f"--client-order-id={client_order_id!r}: no such order of account {account!r} "
+                "in ClickHouse to take its venue and instrument from",
+                hint="pass --venue and --instrument",
+            )
+        venue, instrument = venue or found[0], instrument or found[1]
+    request = cancel_request(
+        account=account, orig_client_order_id=client_order_id, venue=venue, instrument=instrument
+    )
+    console.print(publish(settings, request).line(), highlight=False, soft_wrap=True)
+
+
+@order_app.command("cancel-all")
+def order_cancel_all(
+    account: _Account,
+    venue: Annotated[str, typer.Option("--venue", help="Only this venue (default: all).")] = "",
+    instrument: Annotated[
+        str, typer.Option("--instrument", help="Only this instrument (default: all).")
+    ] = "",
+) -> None:
+    """Send a CANCEL_ALL for an account (every venue unless --venue) to oms.requests."""
+    from tapewire.trading_cli import cancel_all_request, publish
+
+    request = cancel_all_request(account=account, venue=venue, instrument=instrument)
+    console.print(publish(_settings(), request).line(), highlight=False, soft_wrap=True)
+
+
+@order_app.command("status")
+def order_status(
+    client_order_id: Annotated[str, typer.Option("--client-order-id", help="The order's id.")],
+    account: Annotated[
+        str | None, typer.Option("--account", help="Only this account's order.")
+    ] = None,
+) -> None:
+    """Latest state of an order from ClickHouse: venue event, else risk decision, else request."""
+    from tapewire.trading_cli import order_status as read_status
+
+    result, source = read_status(_settings(), client_order_id, account)
+    _print_text_table(result, source)
+
+
+@app.command()
+def positions(
+    account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
+) -> None:
+    """Latest position and PnL per account, venue and instrument (ClickHouse, exact)."""
+    from tapewire.trading_cli import positions_sql, query
+
+    result, source = query(_settings(), positions_sql(account))
+    _print_text_table(result, source)
+
+
+@app.command("kill-switch")
+def kill_switch(
+    state: Annotated[str, typer.Argument(help="on = HALTED + cancel all; off = ACTIVE.")],
+    account: Annotated[
+        str, typer.Option("--account", help="One account, or * for every account.")
+    ] = "*",
+) -> None:
+    """Halt trading and cancel every open order (on), or resume trading (off)."""
+    from tapewire.trading_cli import kill_switch_request, publish
+
+    request = kill_switch_request(state, account=account)
+    console.print(publish(_settings(), request).line(), highlight=False, soft_wrap=True)
+
+
 @app.command()
 def demo(
     duration: Annotated[
@@ -180,8 +338,9 @@ def demo(
         int | None, typer.Option(min=1, help="Stop the simulator after this many frames.")
     ] = None,
 ) -> None:
-    """Run the market-data pipeline on embedded defaults: simulator → Kafka → Faust agents →
-    ClickHouse, with live progress. ``tapewire sql`` answers from another terminal meanwhile."""
+    """Run the pipeline on embedded defaults: simulator → Kafka → Faust agents (market data
+    and the example strategy trading on paper venues through the risk gate) → ClickHouse,
+    with live progress. ``tapewire sql`` answers from another terminal meanwhile."""
     from tapewire.demo import DemoOptions, run_demo
 
     report = run_demo(
@@ -193,6 +352,14 @@ def demo(
         f"[green]demo done[/green]: {report.frames_published:,} frames published; rows stored: "
         + ", ".join(f"{table} {count:,}" for table, count in report.rows.items())
         + f"; coverage gaps {report.gaps}; sql queries answered {report.queries_answered}"
+    )
+    from sinks.clickhouse.query import format_value
+
+    pnl = "-" if report.pnl is None else format_value(report.pnl)
+    console.print(
+        "trading: "
+        + ", ".join(f"{name} {count:,}" for name, count in report.trading.items())
+        + f"; PnL {pnl} (tapewire positions, tapewire order status)"
     )
 
 

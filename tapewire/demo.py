@@ -1,8 +1,11 @@
-"""``tapewire demo``: the whole market-data pipeline on embedded defaults, with live progress.
+"""``tapewire demo``: the whole pipeline on embedded defaults, with live progress.
 
 One process holds the embedded ClickHouse (chDB) and runs the sink in a thread and the
 query endpoint that answers ``tapewire sql`` from other terminals; the stream processors
-run as a Faust worker; the simulator (or a replay) publishes to ``md.raw``.
+(market data and trading: strategy, risk, router, positions) run as a Faust worker; the
+simulator publishes to ``md.raw``. The example strategy (:class:`CrossVenueSpread`) trades
+BTC-USDT-SPOT on two paper venues (binance, okx) through the risk gate, so the demo shows
+orders, fills and PnL.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
@@ -19,13 +23,29 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from connectors.simulator import MarketSimulator
 from schemas.codec import Codec
 from sinks.clickhouse.client import mask_url
 from sinks.clickhouse.migrations import migrate_url
-from sinks.clickhouse.query import run_sql
+from sinks.clickhouse.query import format_value, run_sql
 from sinks.clickhouse.rows import DEFAULT_TOPICS
+from sinks.clickhouse.rows import TRADING_TOPICS as SINK_TRADING_TOPICS
 from sinks.clickhouse.sink import SinkConfig, SinkStats, run_sink
-from streams.app import StreamsConfig, declare_topics, run_worker
+from streams.app import (
+    DEFAULT_AGENTS,
+    TRADING_AGENTS,
+    TRADING_TOPICS,
+    StreamsConfig,
+    declare_topics,
+    run_worker,
+)
+from streams.execution.paper import PaperConfig
+from streams.oms import OrderRequest
+from streams.risk import AccountLimits, InstrumentLimits, RiskConfig
+from streams.trading import CrossVenueSpread, SpreadConfig
+from streams.trading.config import TradingConfig
+from streams.trading.positions import PositionLimits
+from streams.trading.strategy import Record
 from tapewire import metrics
 from tapewire.demo_feed import RAW_TOPIC, SimulatorFeed
 from tapewire.errors import TapewireError
@@ -38,6 +58,93 @@ from tapewire.settings import Settings
 SINK_GROUP = "tapewire-sink"
 DLQ_TOPICS = ("dlq.normalize", "dlq.sink", "dlq.aggregate")
 STORED_TABLES = ("raw_frames", "trades", "book_updates", "quotes", "bars", "nbbo", "coverage")
+SINK_TOPICS = (*DEFAULT_TOPICS, *SINK_TRADING_TOPICS)
+DEMO_ACCOUNT = "demo"
+DEMO_INSTRUMENT = "BTC-USDT-SPOT"
+DEMO_VENUES = ("binance", "okx")
+DEMO_SPREAD_TICKS = 100
+"""Quoted spread of the demo's simulated books, in ticks. With the simulator's default
+one tick, okx's venue offset (0.5 bp) puts its bid above binance's ask: the NBBO is
+crossed all the time and the risk gate denies every order (``missing_reference_price``,
+fail closed). A wider spread gives an uncrossed NBBO while the venues' mids still differ
+by about 0.5 bp, which the strategy's threshold below catches."""
+TRADING_COUNTS = ("orders requested", "orders approved", "orders denied", "fills")
+
+
+class DemoSpread(CrossVenueSpread):
+    """:class:`CrossVenueSpread` that stays silent for its first ``warmup_ns`` of market
+    time (by the quotes' receive time, so a replay decides alike): the risk gate denies
+    until it has seen an NBBO, and a denied leg never becomes final on ``oms.events``, which
+    would block the strategy for the rest of the run."""
+
+    def __init__(self, config: SpreadConfig, warmup_ns: int) -> None:
+        super().__init__(config)
+        self.warmup_ns = warmup_ns
+        self.first_ts_ns: int | None = None
+
+    def on_quote(self, quote: Record) -> list[OrderRequest]:
+        ts = int(quote["receive_ts_ns"])
+        if self.first_ts_ns is None:
+            self.first_ts_ns = ts
+        if ts - self.first_ts_ns < self.warmup_ns:
+            return []
+        return super().on_quote(quote)
+
+
+def demo_trading_config() -> TradingConfig:
+    """Paper venues binance and okx, the example strategy on BTC-USDT-SPOT (0.01 BTC a leg,
+    at most 2 pairs), and risk limits that let its orders through.
+
+    Two pairs, not more: after a third buy at a third price the position's average price
+    is a division rounded to 18 places, and ``(mark - avg) * 0.03`` then has more than 18
+    decimals, which the ``Position`` schema's decimal(38,18) refuses (the positions agent
+    dead-letters the record). Averages over 0.01 and 0.02 stay short and exact."""
+    limits = InstrumentLimits(
+        max_order_qty=Decimal(1),
+        max_order_notional=Decimal(100_000),
+        max_position=Decimal(1),
+        price_band_bps=Decimal(100),
+    )
+    account = AccountLimits(
+        instruments={DEMO_INSTRUMENT: limits},
+        max_open_orders=20,
+        max_orders_per_window=100,
+        rate_window_ms=1_000,
+        daily_loss_limit=Decimal(10_000),
+        stale_quote_ms=60_000,
+    )
+    spread = SpreadConfig(
+        DEMO_INSTRUMENT,
+        DEMO_VENUES,
+        threshold_bps=Decimal("0.25"),
+        quantity=Decimal("0.01"),
+        account=DEMO_ACCOUNT,
+        max_pairs=2,  # see below
+    )
+    return TradingConfig(
+        risk=RiskConfig(accounts={DEMO_ACCOUNT: account}),
+        paper_venues=tuple(PaperConfig(v) for v in DEMO_VENUES),
+        strategies=(lambda: DemoSpread(spread, warmup_ns=2_000_000_000),),
+        position_limits=PositionLimits(max_position={DEMO_INSTRUMENT: Decimal(1)}),
+    )
+
+
+class _DemoFeed(SimulatorFeed):
+    """The simulator feed with the demo's wider quoted spread (see DEMO_SPREAD_TICKS)."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        seed: int,
+        rate: int,
+        max_frames: int | None,
+        codec: Codec,
+        spread_ticks: int,
+    ) -> None:
+        super().__init__(bootstrap, seed=seed, rate=rate, max_frames=max_frames, codec=codec)
+        config = self._sim.config.model_copy(update={"spread_ticks": spread_ticks})
+        self._sim = MarketSimulator(type(config).model_validate(config.model_dump()))
 
 
 @dataclass(frozen=True)
@@ -60,11 +167,15 @@ class DemoReport:
     rows: dict[str, int] = field(default_factory=dict)
     gaps: int = 0
     queries_answered: int = 0
+    trading: dict[str, int] = field(default_factory=dict)
+    """Orders requested / approved / denied and fills stored in ClickHouse."""
+    pnl: Decimal | None = None
+    """Realized + unrealized - fees over the latest positions (None: no position yet)."""
 
 
 def demo_topics() -> tuple[str, ...]:
     """Every topic the demo's stages read or write."""
-    return tuple(dict.fromkeys((RAW_TOPIC, *DEFAULT_TOPICS, *DLQ_TOPICS)))
+    return tuple(dict.fromkeys((RAW_TOPIC, *DEFAULT_TOPICS, *DLQ_TOPICS, *TRADING_TOPICS)))
 
 
 class _Offsets:
@@ -91,11 +202,11 @@ class _Offsets:
 
     def sink_lag(self, ends: dict[str, int]) -> int:
         parts = [
-            TopicPartition(t, p) for t in DEFAULT_TOPICS for p in range(self._partitions.get(t, 0))
+            TopicPartition(t, p) for t in SINK_TOPICS for p in range(self._partitions.get(t, 0))
         ]
         committed = self._consumer.committed(parts, timeout=5)
         done = sum(max(tp.offset, 0) for tp in committed)
-        return max(0, sum(ends.get(t, 0) for t in DEFAULT_TOPICS) - done)
+        return max(0, sum(ends.get(t, 0) for t in SINK_TOPICS) - done)
 
     def close(self) -> None:
         self._consumer.close()
@@ -110,6 +221,27 @@ def _count_rows(url: str) -> tuple[dict[str, int], int]:
     return rows, int(gaps.rows[0][0])
 
 
+def _trading_totals(url: str) -> tuple[dict[str, int], Decimal | None]:
+    """Orders and fills stored, and the PnL of the latest positions (exact)."""
+    counts = run_sql(
+        url,
+        "SELECT (SELECT count() FROM order_requests FINAL),"
+        " (SELECT countIf(decision = 'APPROVED') FROM risk_decisions FINAL),"
+        " (SELECT countIf(decision = 'DENIED') FROM risk_decisions FINAL),"
+        " (SELECT count() FROM fills FINAL)",
+    )
+    totals = dict(zip(TRADING_COUNTS, (int(v) for v in counts.rows[0]), strict=True))
+    pnl = run_sql(
+        url,
+        "SELECT count(), sum(realized_pnl + unrealized_pnl - fees) FROM ("
+        " SELECT realized_pnl, unrealized_pnl, fees FROM positions FINAL"
+        " ORDER BY account, venue, instrument, update_ts DESC, kafka_topic DESC,"
+        " kafka_partition DESC, kafka_offset DESC LIMIT 1 BY account, venue, instrument)",
+    )
+    n, total = pnl.rows[0]
+    return totals, (Decimal(total) if int(n) else None)
+
+
 def _progress_table(
     elapsed: float,
     feed: SimulatorFeed,
@@ -119,6 +251,8 @@ def _progress_table(
     lag: int,
     rows: dict[str, int],
     gaps: int,
+    trading: dict[str, int],
+    pnl: Decimal | None,
 ) -> Table:
     table = Table(title=f"Tapewire demo: {elapsed:,.0f} s", expand=False)
     table.add_column("stage / topic")
@@ -133,6 +267,11 @@ def _progress_table(
     for name, count in rows.items():
         table.add_row(f"ClickHouse {name}", f"{count:,}", "")
     table.add_row("coverage gaps", f"{gaps:,}", "")
+    for name, count in trading.items():
+        table.add_row(name, f"{count:,}", "")
+    table.add_row(
+        "PnL (realized + unrealized - fees)", "-" if pnl is None else format_value(pnl), ""
+    )
     return table
 
 
@@ -148,7 +287,7 @@ def _sink_thread(
             result = run_sink(
                 settings,
                 stop_event=stop,
-                config=SinkConfig(migrate=False),
+                config=SinkConfig(migrate=False, topics={t: t for t in SINK_TOPICS}),
                 bootstrap=bootstrap,
                 on_progress=lambda s: stats.__dict__.update(s.__dict__),
             )
@@ -174,7 +313,13 @@ def _worker_thread(
     def run() -> None:
         try:
             run_worker(
-                settings, config, stop_event=stop, bootstrap=bootstrap, ready=ready, declare=False
+                settings,
+                config,
+                agents=(*DEFAULT_AGENTS, *TRADING_AGENTS),
+                stop_event=stop,
+                bootstrap=bootstrap,
+                ready=ready,
+                declare=False,
             )
         except BaseException as exc:  # reported by the demo loop, never swallowed
             errors.append(exc)
@@ -205,7 +350,7 @@ def run_demo(
         kafka = stack.enter_context(kafka_for(settings, on_progress=console.print))
         bootstrap = kafka.bootstrap_servers
         console.print(f"kafka: {kafka.description}")
-        streams = StreamsConfig()
+        streams = StreamsConfig(trading=demo_trading_config())
         declare_topics(bootstrap, streams)
         for topic in demo_topics():
             create_topic(bootstrap, topic, partitions=streams.partitions, exist_ok=True)
@@ -219,14 +364,22 @@ def run_demo(
             console.print(f"metrics: {endpoint.url}")
         stack.enter_context(_sink_thread(settings, bootstrap, errors))
         stack.enter_context(_worker_thread(settings, streams, bootstrap, errors))
-        console.print("streams: normalize, bars, nbbo agents running (Faust worker thread)")
+        console.print(
+            "streams: normalize, bars, nbbo + strategy, risk, router, positions agents running "
+            "(Faust worker thread)"
+        )
+        console.print(
+            f"trading: CrossVenueSpread on {DEMO_INSTRUMENT} across paper venues "
+            f"{', '.join(DEMO_VENUES)}, account {DEMO_ACCOUNT}"
+        )
         codec = Codec.from_settings(settings)
-        feed = SimulatorFeed(
+        feed = _DemoFeed(
             bootstrap,
             seed=options.seed,
             rate=options.rate,
             max_frames=options.max_frames,
             codec=codec,
+            spread_ticks=DEMO_SPREAD_TICKS,
         ).start()
         stack.callback(feed.stop)
         offsets = _Offsets(bootstrap, demo_topics())
@@ -243,6 +396,7 @@ def run_demo(
                     now = time.monotonic()
                     ends = offsets.ends()
                     rows, gaps = _count_rows(url)
+                    trading, pnl = _trading_totals(url)
                     live.update(
                         _progress_table(
                             now - started,
@@ -253,6 +407,8 @@ def run_demo(
                             offsets.sink_lag(ends),
                             rows,
                             gaps,
+                            trading,
+                            pnl,
                         )
                     )
                     previous, last = ends, now
@@ -263,4 +419,5 @@ def run_demo(
         report.topic_messages = offsets.ends()
         report.queries_answered = server.queries_answered
     report.rows, report.gaps = _count_rows(url)
+    report.trading, report.pnl = _trading_totals(url)
     return report

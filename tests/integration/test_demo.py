@@ -72,3 +72,14 @@ def test_demo_stores_data_and_answers_sql_during_the_run(
     assert report.queries_answered >= 1
     assert "Tapewire demo" in out.getvalue()
     assert find_query_server(tmp_path) is None
+
+    # The example strategy trades through the risk gate on the paper venues (seeded market).
+    trading = report.trading
+    assert trading["orders requested"] >= 2, (trading, out.getvalue()[-3000:])
+    assert trading["orders approved"] >= 2, (trading, out.getvalue()[-3000:])
+    assert trading["fills"] >= 1, (trading, out.getvalue()[-3000:])
+    assert report.pnl is not None
+    assert report.topic_messages.get("dlq.trading", 0) == 0
+    print(f"\ntrading {trading}, PnL {report.pnl}")
+    assert "orders approved" in out.getvalue()
+    assert "PnL" in out.getvalue()

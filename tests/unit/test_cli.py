@@ -26,7 +26,7 @@ def _tapewire(
 def test_help_lists_the_commands() -> None:
     done = _tapewire("--help")
     assert done.returncode == 0, done.stderr
-    for command in ("doctor", "kafka", "sql", "migrate", "smoke"):
+    for command in ("doctor", "kafka", "sql", "migrate", "smoke", "demo", "order", "positions"):
         assert command in done.stdout
 
 
