@@ -685,6 +685,7 @@ def test_faults_are_off_by_default(clean: tuple[list[SimFrame], MarketSimulator]
 # ---------------------------------------------------------------------- metadata via ccxt
 def test_ccxt_loads_markets_offline_from_the_metadata_frames() -> None:
     import ccxt.pro as ccxt_pro  # a runtime dependency: a missing one must fail, not skip
+
     sim = MarketSimulator(SimConfig(seed=3, n_frames=10))
     bodies = {f.venue: f for f in sim.rest_markets()}
     loop = asyncio.new_event_loop()
