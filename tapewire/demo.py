@@ -287,7 +287,9 @@ def _sink_thread(
             result = run_sink(
                 settings,
                 stop_event=stop,
-                config=SinkConfig(migrate=False, topics={t: t for t in SINK_TOPICS}),
+                config=SinkConfig(
+                    migrate=False, topics={t: t for t in SINK_TOPICS}, flush_interval_s=2.0
+                ),
                 bootstrap=bootstrap,
                 on_progress=lambda s: stats.__dict__.update(s.__dict__),
             )

@@ -14,6 +14,8 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, start_http_server
 
+from tapewire.errors import TapewireError
+
 PREFIX = "tapewire"
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -103,7 +105,14 @@ def serve_metrics(host: str, port: int) -> MetricsServer | None:
     from tapewire import __version__
 
     build_info.info({"version": __version__})
-    server, thread = start_http_server(port, addr=host, registry=REGISTRY)
+    try:
+        server, thread = start_http_server(port, addr=host, registry=REGISTRY)
+    except OSError as exc:
+        raise TapewireError(
+            f"cannot serve /metrics on {host}:{port}: {exc.strerror}",
+            hint="another process uses the port: set TAPEWIRE_METRICS_PORT to a free port, "
+            "or 0 to turn the endpoint off",
+        ) from None
     return MetricsServer(host=host, port=server.server_port, _server=server, _thread=thread)
 
 
