@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+from typer.core import TyperGroup
 
 from tapewire.errors import TapewireError
 from tapewire.settings import Settings, load_settings
@@ -16,7 +20,146 @@ from tapewire.settings import Settings, load_settings
 if TYPE_CHECKING:
     from tapewire.query_server import TextResult
 
+# Click's exceptions as typer raises them (typer >= 0.2x vendors Click as
+# ``typer._click``; older ones use ``click``): the classes a usage error really has.
+_CLICK = typer.BadParameter.__module__.rpartition(".")[0]
+_cx: Any = importlib.import_module(f"{_CLICK}.exceptions")
+
+EXAMPLES = {
+    "order new": "tapewire order new --account main --venue binance "
+    "--instrument BTC-USDT-SPOT --side buy --qty 0.01 --price 65000",
+    "order cancel": "tapewire order cancel --account main --client-order-id cli-0123abcd",
+    "order cancel-all": "tapewire order cancel-all --account main --venue binance",
+    "order status": "tapewire order status --client-order-id cli-0123abcd",
+    "positions": "tapewire positions --account main",
+    "kill-switch": "tapewire kill-switch on --account main",
+    "sql": 'tapewire sql "SELECT count() FROM trades"',
+    "demo": "tapewire demo --duration 30",
+    "kafka start": "tapewire kafka start --nodes 1",
+}
+"""One working command line per command, shown after a usage error."""
+
+
+def _command_path(ctx: Any) -> str:
+    """``tapewire order new`` (the root's name whatever the program was called)."""
+    names: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(str(ctx.info_name or ""))
+        ctx = ctx.parent
+    return " ".join(["tapewire", *reversed(names)])
+
+
+def _param_name(param: Any) -> str:
+    if param.param_type_name == "option":
+        long = [o for o in param.opts if o.startswith("--")]
+        return f"option {(long or param.opts)[0]}"
+    return f"argument {str(param.name or '').upper()}"
+
+
+def _expected(param: Any) -> str:
+    text = (getattr(param, "help", None) or "").strip().rstrip(".")
+    return f" (expected: {text})" if text else ""
+
+
+def _resolve(root: Any, args: Sequence[str]) -> tuple[str, Any]:
+    """The command path and command that ``args`` name (for errors without a context)."""
+    names, command = ["tapewire"], root
+    for token in args:
+        sub = getattr(command, "commands", {}).get(token)
+        if sub is not None:
+            names.append(token)
+            command = sub
+    return " ".join(names), command
+
+
+def usage_error_line(exc: Any, root: Any = None, args: Sequence[str] = ()) -> str:
+    """A Click usage error as one line: which option, what is expected, an example.
+
+    ``tapewire order new: missing option --instrument (expected: Canonical instrument,
+    e.g. BTC-USDT-SPOT); example: tapewire order new --account main ...``. Errors Click
+    raises without a context (an option missing its value) are placed with ``root`` and
+    the command line ``args``.
+    """
+    if exc.ctx is not None:
+        path, command = _command_path(exc.ctx), exc.ctx.command
+    else:
+        path, command = _resolve(root, args)
+    params = getattr(command, "params", ())
+    param = getattr(exc, "param", None)
+    if isinstance(exc, _cx.MissingParameter) and param is not None:
+        what = f"missing {_param_name(param)}{_expected(param)}"
+    elif isinstance(exc, _cx.BadParameter) and param is not None:
+        what = f"invalid value for {_param_name(param)}: {exc.message}{_expected(param)}"
+    elif isinstance(exc, _cx.NoSuchOption):
+        options = sorted(
+            o
+            for p in params
+            for o in p.opts
+            if p.param_type_name == "option" and o.startswith("--")
+        )
+        guess = f" (did you mean {' or '.join(sorted(exc.possibilities or ()))}?)"
+        known = f"; options: {', '.join(options)}" if options else ""
+        what = f"no such option {exc.option_name}{guess if exc.possibilities else ''}{known}"
+    elif isinstance(exc, _cx.BadOptionUsage):
+        option = next((p for p in params if exc.option_name in p.opts), None)
+        what = f"option {exc.option_name} needs a value{_expected(option)}"
+    else:
+        what = str(exc.message).rstrip(".")
+    example = EXAMPLES.get(path.removeprefix("tapewire").strip())
+    tail = f"; example: {example}" if example else f"; see: {path} --help"
+    return f"{path}: {what}{tail}"
+
+
+def _print_error(message: str) -> None:
+    err_console.print(
+        Text.assemble(("error:", "red"), " ", message), highlight=False, soft_wrap=True
+    )
+
+
+class OneLineErrors(TyperGroup):
+    """The root command: a usage error (missing or invalid option, unknown command) is one
+    line on stderr with exit code 2 instead of Click's usage block, and so is a
+    :class:`TapewireError` raised by a command (same as :func:`main`)."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(
+                args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra
+            )
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except _cx.UsageError as exc:
+            if type(exc).__name__ != "NoArgsIsHelpError":  # (that one printed the help)
+                _print_error(usage_error_line(exc, self, argv))
+            sys.exit(exc.exit_code)
+        except _cx.ClickException as exc:
+            _print_error(exc.format_message())
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            _print_error("aborted")
+            sys.exit(1)
+        except TapewireError as exc:
+            message = str(exc)
+            path, _ = _resolve(self, argv)
+            example = EXAMPLES.get(path.removeprefix("tapewire").strip())
+            if getattr(exc, "option", None) and example:  # OptionError: show a good line
+                message = f"{message}; example: {example}"
+            _print_error(message)
+            sys.exit(2)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     name="tapewire",
     help="Kafka-based streaming data platform for crypto trading.",
     no_args_is_help=True,
@@ -375,11 +518,12 @@ def smoke(
 
 
 def main() -> None:
-    """Console-script entry point: prints Tapewire errors as one clear line, exit code 2."""
+    """Console-script entry point: prints Tapewire errors and usage errors as one clear
+    line, exit code 2 (:class:`OneLineErrors`)."""
     try:
         app()
-    except TapewireError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+    except TapewireError as exc:  # raised outside a command (e.g. while building the app)
+        _print_error(str(exc))
         sys.exit(2)
 
 

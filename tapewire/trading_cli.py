@@ -94,10 +94,19 @@ class Sent:
 # ------------------------------------------------------------------ parsing
 
 
+class OptionError(TapewireError):
+    """A bad command-line option value (``option`` names it); the CLI prints it as one
+    line followed by a working example of the command."""
+
+    def __init__(self, message: str, *, option: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.option = option
+
+
 def _choice(option: str, text: str, choices: Mapping[str, Any]) -> Any:
     value = choices.get(text.strip().lower())
     if value is None:
-        raise TapewireError(f"{option}={text!r}: expected one of {', '.join(choices)}")
+        raise OptionError(f"{option}={text!r}: expected one of {', '.join(choices)}", option=option)
     return value
 
 
@@ -107,9 +116,11 @@ def _decimal(option: str, text: str | None) -> Decimal | None:
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
-        raise TapewireError(f"{option}={text!r}: not a decimal number (e.g. 0.01)") from None
+        raise OptionError(
+            f"{option}={text!r}: not a decimal number (e.g. 0.01)", option=option
+        ) from None
     if not value.is_finite():
-        raise TapewireError(f"{option}={text!r}: must be a finite number")
+        raise OptionError(f"{option}={text!r}: must be a finite number", option=option)
     return value
 
 
@@ -119,9 +130,9 @@ def _check(request: OrderRequest) -> OrderRequest:
         p = problems[0]
         option = OPTION_OF_FIELD.get(p.field, p.field)
         if p.value is None:
-            raise TapewireError(f"{option} {p.message}", hint=f"pass {option}")
+            raise OptionError(f"{option} {p.message}", option=option, hint=f"pass {option}")
         value = f"{p.value:f}" if isinstance(p.value, Decimal) else str(p.value)
-        raise TapewireError(f"{option}={value!r}: {p.message} ({p.hint})")
+        raise OptionError(f"{option}={value!r}: {p.message} ({p.hint})", option=option)
     return request
 
 

@@ -1,7 +1,9 @@
 """Risk agent: ``oms.requests`` -> ``oms.approved`` / ``oms.denied`` (+ ``alerts``).
 
 Inputs besides the requests build the gate's context: ``md.nbbo`` (reference prices),
-``oms.events`` (open orders) and ``oms.fills`` (positions). The gate
+``oms.events`` (open orders), ``oms.fills`` (positions) and ``positions`` (the positions
+agent's PnL, summed per account since 00:00 UTC for ``daily_loss_limit``:
+:class:`streams.risk.DailyPnl`). The gate
 (:class:`streams.risk.RiskGate`) and that context live in this stage, on one thread.
 
 Trading-state commands (the kill switch): a ``CANCEL_ALL`` request tagged
@@ -29,19 +31,27 @@ from streams.agents.strategy import (
 from streams.aggregate import NbboConfig
 from streams.oms import OPEN, OrderAction, OrderRequest
 from streams.oms.numbers import ZERO, add
-from streams.risk import OpenOrder, ReferenceQuote, RiskConfig, RiskContext, RiskGate, TradingState
+from streams.risk import (
+    DailyPnl,
+    OpenOrder,
+    ReferenceQuote,
+    RiskConfig,
+    RiskContext,
+    RiskGate,
+    TradingState,
+)
 from streams.trading.config import ALL_ACCOUNTS, KILL_SWITCH_TAG
 from tapewire import metrics
 
 if TYPE_CHECKING:
     from streams.app import TapewireApp
 
-INPUTS = ("oms.requests", "md.nbbo", "oms.events", "oms.fills")
+INPUTS = ("oms.requests", "md.nbbo", "oms.events", "oms.fills", "positions")
 OPEN_STATUSES = frozenset(s.value for s in OPEN)
 
 
 class RiskStage:
-    """Requests -> decisions; NBBO, order events and fills -> the gate's context."""
+    """Requests -> decisions; NBBO, order events, fills and positions -> the gate's context."""
 
     name = "risk"
 
@@ -61,6 +71,7 @@ class RiskStage:
         self.quotes: dict[str, ReferenceQuote] = {}
         self.open_orders: dict[tuple[str, str], OpenOrder] = {}
         self.positions: dict[tuple[str, str], Decimal] = {}
+        self.daily_pnl = DailyPnl()
         self._fills: set[str] = set()
         self._final: set[tuple[str, str]] = set()
 
@@ -78,6 +89,8 @@ class RiskStage:
                     self.on_event(record)
                 elif msg.topic == "oms.fills":
                     self.on_fill(record)
+                elif msg.topic == "positions":
+                    self.daily_pnl.on_position(record)
             except Exception as exc:
                 dead_record(self.emitter, msg, exc, self.name)
         return self.emitter.take()
@@ -127,6 +140,7 @@ class RiskStage:
             quote=quote,
             position=self.positions.get((request.account, request.instrument), ZERO),
             open_orders=tuple(o for o in self.open_orders.values() if o.account == request.account),
+            daily_pnl=self.daily_pnl.pnl(request.account, now_ns),
         )
 
     # --- requests --------------------------------------------------------------------

@@ -87,7 +87,7 @@ class MarketFed(Protocol):
 
 @runtime_checkable
 class Reconciling(Protocol):
-    """A venue that can look orders up by client order id (a live venue)."""
+    """A venue that can look orders up by client order id (ccxt and paper venues)."""
 
     def reconcile(self, orders: Sequence[RecoveredOrder], now_ns: int) -> Reports:
         """Take on ``orders`` (known from ``oms.events``/``oms.approved`` only) and report
@@ -113,6 +113,12 @@ class PaperVenueAdapter:
     def cancel_all(self, request: Record, now_ns: int) -> Reports:
         """CANCEL_ALL on this venue (the request's venue is set to this one)."""
         return self.paper.submit({**request, "venue": self.name}, now_ns)
+
+    def reconcile(self, orders: Sequence[RecoveredOrder], now_ns: int) -> Reports:
+        """:class:`Reconciling` on a paper venue (:meth:`PaperVenue.reconcile`): an order
+        it knows reports its state; one it does not know (after a process restart it
+        knows none: its book is in memory) is quarantined as on the ccxt venue."""
+        return self.paper.reconcile(orders, now_ns)
 
     def on_book(self, update: Record) -> Reports:
         """Feed the book."""

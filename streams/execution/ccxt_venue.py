@@ -39,9 +39,17 @@ import ccxt.async_support as ccxt_async
 from ccxt.base import errors as ccxt_errors
 
 from connectors.live.limiter import VenueRateLimiter, limiter_for
-from streams.execution.common import ZERO, Record, q18, to_decimal
+from streams.execution.common import (
+    QUARANTINE_ALERT,
+    ZERO,
+    Record,
+    RestorableOrder,
+    q18,
+    quarantine_text,
+    to_decimal,
+)
 from streams.execution.keys import Credentials
-from streams.execution.paper import Reports
+from streams.execution.paper import LiveReports as LiveReports
 from streams.execution.rules import Rejection, VenueFeatures, VenueRules
 from tapewire import metrics
 from tapewire.errors import TapewireError
@@ -133,20 +141,6 @@ class CcxtVenueConfig:
     features: VenueFeatures | None = None
     instruments: Mapping[str, str] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class LiveReports(Reports):
-    """``Reports`` plus the ``Alert`` records a call raised (quarantines)."""
-
-    alerts: list[Record] = field(default_factory=list)
-
-    def extend(self, other: Reports) -> None:
-        """Append ``other``'s records."""
-        self.events += other.events
-        self.fills += other.fills
-        if isinstance(other, LiveReports):
-            self.alerts += other.alerts
 
 
 @dataclass(slots=True)
@@ -381,7 +375,7 @@ class CcxtVenue:
         wanted = list(instruments) if instruments is not None else self._open_instruments()
         ex = self.exchange
         for inst in wanted:
-            symbol = self._symbol(inst)
+            symbol = self.ccxt_symbol(inst)
             try:
                 if self.features.cancel_all:
                     rows = await self._call(
@@ -428,6 +422,57 @@ class CcxtVenue:
             if order is not None:
                 out.extend(await self._reconcile_one(order, "reconciliation requested"))
         return out
+
+    def restore(self, order: RestorableOrder) -> bool:
+        """Take on an order this venue sent before a restart, without calling the venue.
+
+        The order is tracked again under its client order id with what was already
+        reported (status, venue order id, cumulative quantity and average price, event
+        sequence), so the next :meth:`reconcile` reports only what changed since and its
+        event and fill ids continue where they stopped. A ``PENDING_REPLACE`` status
+        becomes ``UNKNOWN`` (this venue does not replace; the venue's answer decides).
+        Returns False, changing nothing, when the venue already tracks the id. Raises
+        :class:`CcxtVenueError` for an order of another venue or account. Then call
+        ``await venue.reconcile([order.client_order_id, ...])``: found → events, not
+        found → quarantined, never re-sent.
+        """
+        request = dict(order.request)
+        cid = order.client_order_id
+        if request.get("client_order_id", cid) != cid:
+            raise CcxtVenueError(
+                f"cannot restore {cid!r}: its request has client order id "
+                f"{request['client_order_id']!r}",
+                venue=self.venue,
+            )
+        for name, mine in (("venue", self.venue), ("account", self.account)):
+            if request.get(name) != mine:
+                raise CcxtVenueError(
+                    f"cannot restore {cid!r}: it is an order of {name} "
+                    f"{request.get(name)!r}, this venue trades {name} {mine!r}",
+                    venue=self.venue,
+                    hint="restore an order only on the venue object of its venue and key",
+                )
+        if cid in self.orders:
+            return False
+        avg = order.avg_price
+        self.orders[cid] = _Live(
+            req=request,
+            symbol=self.ccxt_symbol(str(request["instrument"])),
+            status="UNKNOWN" if order.status == "PENDING_REPLACE" else order.status,
+            venue_order_id=order.venue_order_id,
+            cum=order.cum_qty,
+            notional=order.cum_qty * avg if avg is not None else ZERO,
+            n_events=order.venue_seq,
+        )
+        return True
+
+    def ccxt_symbol(self, instrument: str) -> str:
+        """The ccxt unified symbol of a canonical instrument id on this venue (from the
+        configured ``instruments`` or the loaded markets, else the canonical mapping)."""
+        symbol = self._symbols.get(instrument)
+        if symbol is None:
+            symbol = Instrument.parse(instrument).to_ccxt_symbol()
+        return symbol
 
     @property
     def quarantined(self) -> list[str]:
@@ -616,11 +661,11 @@ class CcxtVenue:
         metrics.ccxt_venue_reconciliations.labels(self.venue, "quarantined").inc()
         self._export_quarantine()
         cid = order.req["client_order_id"]
-        text = f"quarantined: state unknown after reconciliation ({why}); not re-sent"
+        text = quarantine_text(why)
         out.events.append(self._event(order, "ORDER_STATUS", text=text))
         out.alerts.append(
             self._alert(
-                "ORDER_QUARANTINED",
+                QUARANTINE_ALERT,
                 "CRITICAL",
                 f"order {cid} on {self.venue}/{self.account}: {text}",
                 {"instrument": order.req["instrument"], "client_order_id": cid},
@@ -799,12 +844,6 @@ class CcxtVenue:
         }
 
     # ---- internals: misc ------------------------------------------------------------------
-
-    def _symbol(self, instrument: str) -> str:
-        symbol = self._symbols.get(instrument)
-        if symbol is None:
-            symbol = Instrument.parse(instrument).to_ccxt_symbol()
-        return symbol
 
     def _open_instruments(self) -> list[str]:
         seen = {o.req["instrument"] for o in self.orders.values() if o.status not in _FINAL}

@@ -10,13 +10,22 @@ clock (expiry, requests still in flight). Semantics are in ``docs/paper-venue.md
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from streams.execution.book import L2Book
-from streams.execution.common import NS_PER_DAY, ZERO, Record, exact, q18
+from streams.execution.common import (
+    NS_PER_DAY,
+    QUARANTINE_ALERT,
+    ZERO,
+    ReconcileOrder,
+    Record,
+    exact,
+    q18,
+    quarantine_text,
+)
 from streams.execution.emulation import TriggerWatcher, local_cancel_all
 from streams.execution.fees import FeeSchedule
 from streams.execution.latency import LatencyModel
@@ -53,6 +62,20 @@ class Reports:
 
 
 @dataclass(slots=True)
+class LiveReports(Reports):
+    """``Reports`` plus the ``Alert`` records a call raised (quarantines)."""
+
+    alerts: list[Record] = field(default_factory=list)
+
+    def extend(self, other: Reports) -> None:
+        """Append ``other``'s records."""
+        self.events += other.events
+        self.fills += other.fills
+        if isinstance(other, LiveReports):
+            self.alerts += other.alerts
+
+
+@dataclass(slots=True)
 class _Order:
     req: Record
     venue_order_id: str
@@ -69,6 +92,12 @@ class _Order:
     orig_id: str | None = None
     n_events: int = 0
     n_fills: int = 0
+    fills: list[tuple[Decimal, Record]] = field(default_factory=list)
+    """``(cum_qty after the fill, Fill record)`` of every fill (reconcile re-reports)."""
+
+    @property
+    def reduce_only(self) -> bool:
+        return bool(self.req.get("reduce_only"))
 
     @property
     def leaves(self) -> Decimal:
@@ -91,6 +120,8 @@ class PaperVenue:
         self._pending: list[tuple[int, int, Record]] = []
         self._watcher = TriggerWatcher()
         self._seq = 0
+        self.positions: dict[tuple[str, str], Decimal] = {}
+        """Signed position per (account, instrument) from this venue's own fills."""
 
     # ---- inputs -------------------------------------------------------------------------
 
@@ -134,6 +165,8 @@ class PaperVenue:
         ):
             if left <= 0:
                 break
+            if order.reduce_only and not self._shrink_reduce_only(order, self.now_ns, out):
+                continue
             limit = order.req["limit_price"]
             if trade_through(order.req["side"], limit, price):
                 qty = min(order.leaves, left)
@@ -157,6 +190,32 @@ class PaperVenue:
                 )
             )
             out.extend(self._take(order, self.now_ns))
+        return out
+
+    @exact
+    def reconcile(self, orders: Sequence[ReconcileOrder], now_ns: int) -> LiveReports:
+        """Report this venue's state of orders known from before a router restart.
+
+        Looked up by client order id (and account). Known: an ``ORDER_STATUS`` event with
+        the order's current state (text ``reconciled by client order id (<reason>)``),
+        preceded by the ``Fill`` records beyond the ``cum_qty`` already reported (same
+        ``fill_id`` as the first time: downstream de-duplicates). Unknown — a paper venue
+        keeps its orders in memory, so after a process restart it knows none — exactly as
+        the ccxt venue: quarantined, i.e. an ``ORDER_STATUS`` event with status
+        ``UNKNOWN`` and a CRITICAL ``ORDER_QUARANTINED`` alert; its client order id is
+        marked used, so a NEW with it is rejected as a duplicate (never re-sent).
+        """
+        out = LiveReports()
+        out.extend(self._advance(now_ns))  # requests in flight arrive first
+        for recovered in orders:
+            cid = recovered.client_order_id
+            order = self.orders.get(cid)
+            if order is not None and order.req["account"] == recovered.account:
+                text = f"reconciled by client order id ({recovered.reason})"
+                out.fills += [f for cum, f in order.fills if cum > recovered.cum_qty]
+                out.events.append(self._event(order, "ORDER_STATUS", self.now_ns, text=text))
+            else:
+                self._quarantine(recovered, out)
         return out
 
     def open_orders(self) -> list[Record]:
@@ -223,6 +282,9 @@ class PaperVenue:
                 notes = [*adapted.changes, *adapted.plan.notes]
                 order.text = "; ".join(notes) or None
                 order.emulated = adapted.plan.emulated
+        if problem is None and order.reduce_only:
+            problem = self._fit_reduce_only(order)
+            request = order.req
         if problem is None:
             problem = self._post_only_problem(order)
         if problem is not None:
@@ -323,6 +385,8 @@ class PaperVenue:
     def _take(self, order: _Order, venue_ts: int) -> Reports:
         """Take liquidity for a live order; then per TIF cancel the rest or let it rest."""
         out = Reports()
+        if order.reduce_only and not self._shrink_reduce_only(order, venue_ts, out):
+            return out
         req = order.req
         book = self.books.get(req["instrument"])
         limit = req.get("limit_price") if order.working_type == "LIMIT" else None
@@ -354,6 +418,9 @@ class PaperVenue:
         order.notional += price * qty
         order.status = "FILLED" if order.cum == req["quantity"] else "PARTIALLY_FILLED"
         order.n_fills += 1
+        key = (req["account"], req["instrument"])
+        signed = qty if req["side"] == "BUY" else -qty
+        self.positions[key] = self.positions.get(key, ZERO) + signed
         exec_id = f"{order.venue_order_id}-{order.n_fills}"
         seen_ts = venue_ts + self.config.latency.fill_delay(exec_id)
         fee, ccy = self.config.fees.fee(
@@ -378,6 +445,7 @@ class PaperVenue:
             "receive_ts_ns": seen_ts,
             "strategy_id": req.get("strategy_id"),
         }
+        order.fills.append((order.cum, fill))
         return Reports([event], [fill])
 
     # ---- helpers ------------------------------------------------------------------------
@@ -413,6 +481,115 @@ class PaperVenue:
         if kind == "MARKET" and (book is None or not book.synced):
             return f"no book for {req['instrument']} on {self.config.venue}"
         return None
+
+    def position(self, account: str, instrument: str) -> Decimal:
+        """Signed position of ``account`` in ``instrument`` from this venue's fills."""
+        return self.positions.get((account, instrument), ZERO)
+
+    def _reducible(self, order: _Order) -> Decimal:
+        """How much ``order`` may still fill without increasing its account's position:
+        the long for a sell, the short for a buy, 0 when flat or on the same side."""
+        pos = self.position(order.req["account"], order.req["instrument"])
+        return max(pos if order.req["side"] == "SELL" else -pos, ZERO)
+
+    def _fit_reduce_only(self, order: _Order) -> str | None:
+        """At arrival (like Binance futures): a reduce-only order that cannot reduce is
+        rejected (Binance -2022 "ReduceOnly Order is rejected"); one larger than the
+        position is cut to the position (the cut is noted in the NEW event's text)."""
+        req = order.req
+        room = self._reducible(order)
+        pos = self.position(req["account"], req["instrument"])
+        if room == 0:
+            need = "long" if req["side"] == "SELL" else "short"
+            return (
+                f"reduce-only {req['side']} {req['quantity']} rejected: it would increase "
+                f"the position of account {req['account']!r} in {req['instrument']} on "
+                f"{self.config.venue} (position {pos}; a reduce-only {req['side']} needs a "
+                f"{need} position)"
+            )
+        if req["quantity"] > room:
+            order.req = {**req, "quantity": room}
+            order.text = self._note(
+                order, f"reduce-only quantity {req['quantity']} -> {room} (position {pos})"
+            )
+        return None
+
+    def _shrink_reduce_only(self, order: _Order, venue_ts: int, out: Reports) -> bool:
+        """Before a reduce-only order fills: if the position shrank (other fills) so that
+        its remainder would increase the position, cut the remainder to what is left
+        (``RESTATED``) or cancel it when nothing is left. False when canceled."""
+        room = self._reducible(order)
+        if order.leaves <= room:
+            return True
+        pos = self.position(order.req["account"], order.req["instrument"])
+        if room == 0:
+            order.status = "CANCELED"
+            text = self._note(order, f"reduce-only: position now {pos}, nothing to reduce")
+            out.events.append(self._event(order, "CANCELED", venue_ts, text=text))
+            self._watcher.remove(order.req["client_order_id"])
+            return False
+        old = order.req["quantity"]
+        order.req = {**order.req, "quantity": order.cum + room}
+        text = self._note(
+            order, f"reduce-only quantity {old} -> {order.req['quantity']} (position now {pos})"
+        )
+        out.events.append(self._event(order, "RESTATED", venue_ts, text=text))
+        return True
+
+    def _quarantine(self, recovered: ReconcileOrder, out: LiveReports) -> None:
+        """An order this venue does not know: the ccxt venue's quarantine records."""
+        req = recovered.request
+        cid = recovered.client_order_id
+        self._seen.add(cid)
+        why = f"paper venue {self.config.venue} has no order {cid!r} of {recovered.account!r}"
+        text = quarantine_text(why)
+        seq = recovered.venue_seq + 1
+        out.events.append(
+            {
+                "event_id": f"{self.config.venue}:{recovered.account}:{cid}:{seq}",
+                "client_order_id": cid,
+                "orig_client_order_id": None,
+                "venue_order_id": recovered.venue_order_id,
+                "account": recovered.account,
+                "venue": self.config.venue,
+                "instrument": req["instrument"],
+                "side": req["side"],
+                "order_type": req["order_type"],
+                "time_in_force": req["time_in_force"],
+                "status": "UNKNOWN",
+                "exec_type": "ORDER_STATUS",
+                "quantity": req["quantity"],
+                "limit_price": req.get("limit_price"),
+                "stop_price": req.get("stop_price"),
+                "cum_qty": recovered.cum_qty,
+                "leaves_qty": ZERO,
+                "avg_price": recovered.avg_price,
+                "last_qty": None,
+                "last_price": None,
+                "exec_id": None,
+                "text": text,
+                "emulated": False,
+                "venue_ts_ns": None,
+                "event_ts_ns": self.now_ns,
+                "strategy_id": req.get("strategy_id"),
+            }
+        )
+        out.alerts.append(
+            {
+                "alert_id": f"venue:{self.config.venue}:quarantine:{recovered.account}:{cid}:{seq}",
+                "severity": "CRITICAL",
+                "source": f"venue:{self.config.venue}",
+                "code": QUARANTINE_ALERT,
+                "message": f"order {cid} on {self.config.venue}/{recovered.account}: {text}",
+                "labels": {
+                    "venue": self.config.venue,
+                    "account": recovered.account,
+                    "instrument": str(req["instrument"]),
+                    "client_order_id": cid,
+                },
+                "event_ts_ns": self.now_ns,
+            }
+        )
 
     def _post_only_problem(self, order: _Order) -> str | None:
         req = order.req

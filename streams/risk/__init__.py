@@ -7,6 +7,7 @@ The agent (``oms.requests`` -> ``oms.approved`` / ``oms.denied``) only wires
 from streams.risk.config import AccountLimits, InstrumentLimits, RiskConfig, TradingState
 from streams.risk.context import OpenOrder, ReferenceQuote, RiskContext
 from streams.risk.gate import APPROVED_TOPIC, DENIED_TOPIC, Decision, RiskDecision, RiskGate
+from streams.risk.pnl import DailyPnl, utc_day
 from streams.risk.rules import ALL_RULES, rules_for
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "APPROVED_TOPIC",
     "DENIED_TOPIC",
     "AccountLimits",
+    "DailyPnl",
     "Decision",
     "InstrumentLimits",
     "OpenOrder",
@@ -24,4 +26,5 @@ __all__ = [
     "RiskGate",
     "TradingState",
     "rules_for",
+    "utc_day",
 ]

@@ -33,7 +33,6 @@ import threading
 import time
 import uuid
 from collections.abc import Coroutine, Sequence
-from decimal import Decimal
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -50,7 +49,7 @@ from schemas.codec import Codec
 from streams.agents.common import OutMsg
 from streams.agents.router import Record, register_router, rejected_event
 from streams.app import StreamsConfig, create_app, declare_topics, serve
-from streams.execution.ccxt_venue import CcxtVenue, CcxtVenueConfig, LiveReports, _Live
+from streams.execution.ccxt_venue import CcxtVenue, CcxtVenueConfig, LiveReports
 from streams.execution.keys import KeyStore
 from streams.execution.paper import Reports
 from streams.risk import RiskConfig
@@ -140,24 +139,8 @@ class CcxtRouterVenue:
                     order.account,
                 )
         for order in mine:
-            self._adopt(order)
+            self.venue.restore(order)
         return self._run(self.venue.reconcile([o.client_order_id for o in mine]))
-
-    def _adopt(self, order: RecoveredOrder) -> None:
-        if order.client_order_id in self.venue.orders:
-            return
-        request = dict(order.request)
-        status = order.status if order.status != "PENDING_REPLACE" else "UNKNOWN"
-        avg = order.avg_price
-        self.venue.orders[order.client_order_id] = _Live(
-            req=request,
-            symbol=self.venue._symbol(str(request["instrument"])),
-            status=status,
-            venue_order_id=order.venue_order_id,
-            cum=order.cum_qty,
-            notional=order.cum_qty * avg if avg is not None else Decimal(0),
-            n_events=order.venue_seq,
-        )
 
 
 class KafkaJournal:

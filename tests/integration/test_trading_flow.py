@@ -4,7 +4,8 @@
    paper fills -> order events -> positions and PnL, all stored in ClickHouse by the sink
    (and the worked audit query of ``docs/trading.md`` answers from it).
 5: resting orders on three paper venues, then the kill switch -> every order CANCELED on
-   its venue, and a later request is denied by ``trading_state`` (HALTED).
+   its venue, and a later request is denied by ``trading_state`` (HALTED). Before the
+   kill, a losing ``positions`` record makes the gate deny by ``daily_loss_limit``.
 
 Books and NBBO are published first and the test waits until the worker's consumer group
 has committed them (the gate denies without an NBBO, fail closed); one partition per topic
@@ -135,6 +136,25 @@ def request(cid: str, venue: str, ts: int, **changes: Any) -> dict[str, Any]:
         "tags": {},
     }
     return base | changes
+
+
+def losing_position(ts: int) -> dict[str, Any]:
+    """A ``Position`` record of ``acct`` with a total PnL of -1000.5 (limit 1000)."""
+    return {
+        "account": "acct",
+        "venue": "okx",
+        "instrument": INST,
+        "quantity": D(1),
+        "avg_price": D(2000),
+        "realized_pnl": D(-900),
+        "unrealized_pnl": D(-100),
+        "fees": D("0.5"),
+        "mark_price": D(101),
+        "mark_ts_ns": ts,
+        "pnl_currency": "USDT",
+        "last_fill_id": "f-loss",
+        "update_ts_ns": ts,
+    }
 
 
 class Flow:
@@ -367,6 +387,16 @@ def test_kill_switch_cancels_open_orders_on_three_venues_and_denies_new_requests
         assert sorted((e["venue"], e["client_order_id"], e["status"]) for e in opened) == [
             (v, f"rest-{v}", "NEW") for v in sorted(venues)
         ]
+        # the daily loss limit is fed live from the positions topic: a loss of 1000.5
+        # today (realized + unrealized - fees) denies a risk-increasing order
+        now = time.time_ns()
+        flow.publish("positions", [losing_position(now)])
+        flow.wait_consumed({"positions": 1})
+        flow.publish("oms.requests", [request("after-loss", "okx", now)])
+        loss = flow.read("oms.denied", 1)
+        assert [(d["client_order_id"], d["rule"]) for d in loss] == [
+            ("after-loss", "daily_loss_limit")
+        ]
         kill = request(
             "kill-switch-1",
             "",
@@ -386,7 +416,7 @@ def test_kill_switch_cancels_open_orders_on_three_venues_and_denies_new_requests
         ]
         assert all(e["leaves_qty"] == 0 for e in canceled)
         flow.publish("oms.requests", [request("after-kill", "okx", time.time_ns())])
-        denied = flow.read("oms.denied", 1)
+        denied = flow.read("oms.denied", 2)[1:]
         assert [(d["client_order_id"], d["rule"], d["trading_state"]) for d in denied] == [
             ("after-kill", "trading_state", "HALTED")
         ]
