@@ -59,6 +59,7 @@ from schemas.codec import Codec
 from streams.agents.router import PaperVenueAdapter, register_router
 from streams.app import StreamsConfig, create_app, declare_topics, serve
 from streams.execution.paper import PaperConfig, Reports
+from streams.hotpath import HotPathWorker, build_hot_path
 from streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
 from streams.risk import AccountLimits, InstrumentLimits, RiskConfig
 from streams.trading.config import TradingConfig
@@ -193,8 +194,14 @@ def run_worker_loop(
     report: Callable[[Sample], None],
     stop: threading.Event,
     ready: threading.Event,
+    topology: str = "agents",
 ) -> None:
-    """The agents of :data:`AGENTS` plus a router over :class:`TimedVenue`, until ``stop``."""
+    """The agents of :data:`AGENTS` plus a router over :class:`TimedVenue`, until ``stop``;
+    or (``topology="fused"``) the fused hot path with the same stages and venue."""
+    if topology == "fused":
+        hot = build_hot_path(Codec(), config, venues=[TimedVenue(PaperConfig(VENUE), report)])
+        HotPathWorker(bootstrap, config, hot).run(stop, ready)
+        return
 
     async def main() -> None:
         app = create_app(load_settings(), config, agents=AGENTS, bootstrap=bootstrap)
@@ -229,7 +236,7 @@ def child_main(args: argparse.Namespace) -> None:
         print("READY", flush=True)
 
     threading.Thread(target=announce, daemon=True).start()
-    run_worker_loop(args.bootstrap, config, report, stop, ready)
+    run_worker_loop(args.bootstrap, config, report, stop, ready, args.topology)
 
 
 # -- the driver ---------------------------------------------------------------------------
@@ -325,7 +332,7 @@ def worker(
         stop, ready = threading.Event(), threading.Event()
         thread = threading.Thread(
             target=run_worker_loop,
-            args=(bootstrap, config, samples.put, stop, ready),
+            args=(bootstrap, config, samples.put, stop, ready, args.topology),
             name="bench-worker",
             daemon=True,
         )
@@ -349,6 +356,7 @@ def worker(
         f"--within={config.batch_within_s}",
         f"--arm-ns={arm_ns}",
         f"--trigger={args.trigger}",
+        f"--topology={args.topology}",
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1)
     started = threading.Event()
@@ -453,7 +461,8 @@ def run_config(
     before = batch_times()
     try:
         with worker(args, bootstrap, config, mode, arm_ns) as samples:
-            wait_committed(bootstrap, config.app_id, topics.raw, len(primed), 120)
+            group = config.app_id + ("-hotpath" if args.topology == "fused" else "")
+            wait_committed(bootstrap, group, topics.raw, len(primed), 120)
             time.sleep(1.0)
             for i in range(args.warmup + args.samples):
                 receive_ns = time.time_ns()
@@ -485,6 +494,7 @@ def run_config(
         producer.flush(10)
         delete_topics(bootstrap, topics.all())
     result: dict[str, Any] = {
+        "topology": args.topology,
         "mode": mode,
         "trigger": args.trigger,
         "batch_size": batch_size,
@@ -508,7 +518,9 @@ def run_config(
 
 def print_result(r: Mapping[str, Any]) -> None:
     """One line per configuration plus its hops."""
-    head = f"{r['mode']:<10} batch_size={r['batch_size']:<5} within={r['batch_within_s']:<7}"
+    head = f"{r['topology']:<6} {r['mode']:<10} "
+    if r["topology"] == "agents":
+        head += f"batch_size={r['batch_size']:<5} within={r['batch_within_s']:<7}"
     if "tick_to_order_ms" not in r:
         print(f"{head} no samples (lost {r['lost']})", flush=True)
         return
@@ -539,6 +551,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--configs", default="2000:0.05,2000:0.001,2000:0.0001,1:0.05")
     p.add_argument("--modes", default="thread,subprocess")
     p.add_argument("--trigger", choices=("nbbo", "quote"), default="nbbo")
+    p.add_argument(
+        "--topology",
+        choices=("agents", "fused"),
+        default="agents",
+        help="agents: one Faust agent per stage; fused: the hot path (docs/hot-path.md)",
+    )
     p.add_argument("--gap-ms", type=float, default=20.0)
     p.add_argument("--jitter-ms", type=float, default=10.0)
     p.add_argument("--timeout-s", type=float, default=5.0)
@@ -582,7 +600,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         "machine": info | {"loadavg_end": list(os.getloadavg())},
         "settings": {
             k: getattr(args, k)
-            for k in ("samples", "warmup", "trigger", "gap_ms", "jitter_ms", "timeout_s")
+            for k in (
+                "samples",
+                "warmup",
+                "trigger",
+                "topology",
+                "gap_ms",
+                "jitter_ms",
+                "timeout_s",
+            )
         },
         "results": results,
     }

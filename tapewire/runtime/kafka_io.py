@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic  # what confluent_kafka.admin re-exports, typed
 
 from tapewire.errors import KafkaRuntimeError
 from tapewire.runtime.kafka_local import client_config
+
+log = logging.getLogger(__name__)
 
 
 def create_topic(
@@ -124,3 +127,33 @@ def produce_all(
             hint="check that the brokers answer (tapewire doctor) and the topic exists",
         )
     return delivered
+
+
+_COORDINATOR_MOVING = frozenset(
+    {
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+    }
+)
+
+
+def committed_offsets(
+    consumer: Consumer, partitions: Sequence[TopicPartition], timeout_s: float = 30.0
+) -> list[TopicPartition]:
+    """``consumer.committed(partitions)``, retried while the group coordinator is loading
+    or moving (right after a broker start, or a failover); other errors raise at once."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return list(
+                consumer.committed(list(partitions), timeout=max(1.0, deadline - time.monotonic()))
+            )
+        except KafkaException as exc:
+            err = exc.args[0]
+            if not (err.retriable() or err.code() in _COORDINATOR_MOVING):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            log.info("committed offsets: %s; retrying", err)
+            time.sleep(0.5)

@@ -1,0 +1,101 @@
+"""The fused hot path's core: the stages of several agents chained by function calls.
+
+A :class:`StageGraph` holds the same stage objects the Faust agents run (normalize, NBBO,
+strategy, risk, router, positions), each subscribed to its canonical input topics. Pushing
+one message runs every stage subscribed to its topic; each output is handed to ``publish``
+(the Kafka record) *before* it is routed on to the stages that read its topic, so a
+decision is on its way to ``oms.approved`` before the router acts on it. Messages are
+routed breadth first, in emission order: every stage sees its inputs in the order they
+were produced, as it would reading the topics (an NBBO reaches the risk gate before the
+strategy's request made from it). No Kafka, no threads: the same graph runs under the
+Kafka shell (:mod:`streams.hotpath.worker`) and in tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from streams.agents.common import Emitter, InMsg, OutMsg, Stage, safe_process
+from streams.agents.strategy import TopicMsg, TopicStage, safe_topics
+from tapewire import metrics
+
+Publish = Callable[[str, OutMsg], None]
+"""Called with (canonical topic, Kafka message) for every output, in emission order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One stage in the graph: its name, its canonical input topics and how to call it."""
+
+    name: str
+    inputs: tuple[str, ...]
+    run: Callable[[str, InMsg], list[OutMsg]]
+
+
+def single_topic(stage: Stage, emitter: Emitter, topic: str | None = None) -> Node:
+    """A one-topic :class:`Stage` (normalize, nbbo, bars): fed one message at a time.
+
+    ``topic`` overrides the stage's own source (the NBBO stage reads its re-keyed topic in
+    the Faust topology; in-process it reads ``md.quotes`` directly).
+    """
+
+    def run(_topic: str, msg: InMsg) -> list[OutMsg]:
+        return safe_process(stage, emitter, (msg,))
+
+    return Node(stage.name, (topic or stage.source_topic,), run)
+
+
+def multi_topic(stage: TopicStage, inputs: Sequence[str]) -> Node:
+    """A multi-topic stage (strategy, risk, router, positions) reading ``inputs``."""
+
+    def run(topic: str, msg: InMsg) -> list[OutMsg]:
+        return safe_topics(stage, (TopicMsg(topic, msg.partition, msg.offset, msg.key, msg.value),))
+
+    return Node(stage.name, tuple(inputs), run)
+
+
+class StageGraph:
+    """Stages wired by topic; :meth:`push` runs one input message through all of them.
+
+    ``canonical`` maps the Kafka topic names the stages emit (possibly prefixed) back to
+    canonical names. Outputs on topics no stage reads only go to ``publish``.
+    """
+
+    def __init__(self, nodes: Iterable[Node], canonical: Callable[[str], str] = str) -> None:
+        self.nodes = list(nodes)
+        self.canonical = canonical
+        self.subscribers: dict[str, list[Node]] = {}
+        for node in self.nodes:
+            for topic in node.inputs:
+                self.subscribers.setdefault(topic, []).append(node)
+        self._seconds = {
+            n.name: metrics.stream_batch_seconds.labels(f"hotpath:{n.name}", "process")
+            for n in self.nodes
+        }
+
+    @property
+    def inputs(self) -> frozenset[str]:
+        """Every canonical topic some stage reads."""
+        return frozenset(self.subscribers)
+
+    def push(self, topic: str, msg: InMsg, publish: Publish) -> int:
+        """Run ``msg`` (read from canonical ``topic``) and everything it causes; returns
+        the number of outputs published."""
+        pending: deque[tuple[str, InMsg]] = deque(((topic, msg),))
+        published = 0
+        while pending:
+            current, message = pending.popleft()
+            for node in self.subscribers.get(current, ()):
+                t0 = time.perf_counter()
+                outputs = node.run(current, message)
+                self._seconds[node.name].observe(time.perf_counter() - t0)
+                for out in outputs:
+                    canonical = self.canonical(out[0])
+                    publish(canonical, out)
+                    published += 1
+                    if canonical in self.subscribers:
+                        pending.append((canonical, InMsg(None, None, out[1], out[2])))
+        return published

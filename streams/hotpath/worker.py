@@ -1,0 +1,396 @@
+"""The fused hot path as a Kafka process: ``md.raw`` (and commands) in, every record out.
+
+The :class:`StageGraph` runs normalize → NBBO → strategy → risk → router (→ positions) as
+function calls on one thread, so a market frame reaches the venue after one Kafka hop
+(``md.raw``) instead of one per agent. Kafka stays the record: every output (quotes,
+books, NBBO, requests, decisions, order events, fills, positions, dead letters) is
+produced as it is emitted, without waiting, by an idempotent ``acks=all`` producer with
+``linger.ms=0``. See ``docs/hot-path.md``.
+
+Delivery contract (at least once, like the agents): the offsets of consumed messages are
+committed only once every output produced so far was acknowledged by the broker; a
+failed delivery stops the worker without committing, so a restart processes the
+messages again.
+
+Ownership: the worker *assigns* itself every partition of its input topics (no consumer
+group rebalancing): the NBBO and the risk gate need every venue of an instrument in one
+process. Run one hot-path worker per topic set (per ``topic_prefix``).
+
+Commands: ``oms.requests`` is both an output (the strategies' intents) and an input (the
+CLI's orders and kill switch). Requests this worker produced carry the header
+``tapewire-origin: <group id>`` and are skipped when read back; every other request is
+decided by the in-process risk gate like an intent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from schemas.codec import Codec
+from streams.agents.common import InMsg, OutMsg
+from streams.agents.nbbo import NbboStage
+from streams.agents.normalize import NormalizeStage
+from streams.agents.positions import INPUTS as POSITIONS_INPUTS
+from streams.agents.positions import PositionsStage
+from streams.agents.risk import INPUTS as RISK_INPUTS
+from streams.agents.risk import RiskStage
+from streams.agents.router import INPUTS as ROUTER_INPUTS
+from streams.agents.router import Journal, PaperVenueAdapter, RouterStage, Venue
+from streams.agents.strategy import INPUTS as STRATEGY_INPUTS
+from streams.agents.strategy import StrategyStage
+from streams.app import StreamsConfig, bootstrap_of, declare_topics
+from streams.hotpath.graph import Node, StageGraph, multi_topic, single_topic
+from streams.trading.config import TradingConfig
+from streams.trading.strategy import Strategy
+from tapewire import metrics
+from tapewire.errors import ConfigError, KafkaRuntimeError
+from tapewire.runtime.kafka_io import committed_offsets
+from tapewire.runtime.kafka_local import client_config
+from tapewire.settings import Settings
+
+log = logging.getLogger("tapewire.hotpath")
+
+HOTPATH_STAGES = ("normalize", "nbbo", "strategy", "risk", "router", "positions")
+"""Every stage the fused graph can hold, in the order they are wired."""
+TRADING_STAGES = frozenset(("strategy", "risk", "router", "positions"))
+OUTPUTS: dict[str, frozenset[str]] = {
+    "normalize": frozenset(("md.trades", "md.book", "md.quotes", "md.coverage")),
+    "nbbo": frozenset(("md.nbbo",)),
+    "strategy": frozenset(("oms.requests",)),
+    "risk": frozenset(("oms.approved", "oms.denied")),
+    "router": frozenset(("oms.events", "oms.fills")),
+    "positions": frozenset(("positions",)),
+}
+"""The canonical topics each stage produces that other stages may read."""
+COMMAND_TOPICS = frozenset(("oms.requests",))
+"""Topics read from Kafka even though the graph also produces them (see module doc)."""
+ORIGIN_HEADER = "tapewire-origin"
+
+
+@dataclass
+class HotPath:
+    """A built graph and the stages a caller may need (the router, for recovery)."""
+
+    graph: StageGraph
+    stages: dict[str, object]
+    external: frozenset[str]
+    """Canonical topics the worker consumes from Kafka."""
+
+
+def _trading(config: StreamsConfig) -> TradingConfig:
+    if config.trading is None:
+        raise ConfigError(
+            "the hot path's trading stages need StreamsConfig.trading",
+            field="trading",
+            hint="pass StreamsConfig(trading=TradingConfig(risk=RiskConfig(...), ...)) or "
+            "leave strategy/risk/router/positions out of stages",
+        )
+    return config.trading
+
+
+def build_hot_path(
+    codec: Codec,
+    config: StreamsConfig,
+    *,
+    stages: Sequence[str] = HOTPATH_STAGES,
+    venues: Sequence[Venue] | None = None,
+    strategies: Sequence[Strategy] | None = None,
+    journal: Journal | None = None,
+) -> HotPath:
+    """The fused graph of ``stages`` with the same stage classes the Faust agents run.
+
+    ``venues`` default to one paper venue per ``config.trading.paper_venues``;
+    ``strategies`` to the trading config's factories; ``journal`` as for the router agent.
+    """
+    unknown = sorted(set(stages) - set(HOTPATH_STAGES))
+    if unknown:
+        raise ConfigError(
+            f"unknown hot-path stage(s) {unknown}",
+            field="stages",
+            value=list(stages),
+            hint=f"choose from {list(HOTPATH_STAGES)}",
+        )
+    name = config.topics.name
+    built: dict[str, object] = {}
+    nodes: list[Node] = []
+    if "normalize" in stages:
+        norm = NormalizeStage(codec, name)
+        built["normalize"] = norm
+        nodes.append(single_topic(norm, norm.emitter))
+    if "nbbo" in stages:
+        nbbo = NbboStage(codec, name, config=config.nbbo)
+        built["nbbo"] = nbbo
+        nodes.append(single_topic(nbbo, nbbo.emitter, topic="md.quotes"))
+    trading = _trading(config) if TRADING_STAGES & set(stages) else None
+    if trading is not None and "strategy" in stages:
+        chosen = list(strategies) if strategies is not None else [f() for f in trading.strategies]
+        strategy = StrategyStage(codec, chosen, name)
+        built["strategy"] = strategy
+        nodes.append(multi_topic(strategy, STRATEGY_INPUTS))
+    if trading is not None and "risk" in stages:
+        risk = RiskStage(codec, trading.risk, trading.clock, name, config.nbbo.consolidated_id)
+        built["risk"] = risk
+        nodes.append(multi_topic(risk, RISK_INPUTS))
+    if trading is not None and "router" in stages:
+        chosen_venues = (
+            list(venues)
+            if venues is not None
+            else [PaperVenueAdapter(c) for c in trading.paper_venues]
+        )
+        router = RouterStage(codec, chosen_venues, name, journal)
+        built["router"] = router
+        nodes.append(multi_topic(router, ROUTER_INPUTS))
+    if trading is not None and "positions" in stages:
+        positions = PositionsStage(
+            codec, trading.position_limits, name, config.nbbo.consolidated_id
+        )
+        built["positions"] = positions
+        nodes.append(multi_topic(positions, POSITIONS_INPUTS))
+    prefix = config.topics.prefix
+
+    def canonical(kafka_name: str) -> str:
+        return kafka_name[len(prefix) :] if prefix and kafka_name.startswith(prefix) else kafka_name
+
+    graph = StageGraph(nodes, canonical)
+    produced = frozenset().union(*(OUTPUTS[s] for s in stages))
+    external = (graph.inputs - produced) | (COMMAND_TOPICS & graph.inputs)
+    return HotPath(graph, built, frozenset(external))
+
+
+@dataclass
+class HotPathStats:
+    """Counts of one run."""
+
+    consumed: int = 0
+    skipped_own: int = 0
+    published: int = 0
+    commits: int = 0
+    by_topic: dict[str, int] = field(default_factory=dict)
+
+
+class HotPathWorker:
+    """The Kafka shell around a :class:`HotPath` (one thread, confluent-kafka clients)."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        config: StreamsConfig,
+        hot_path: HotPath,
+        *,
+        group_id: str | None = None,
+        commit_interval_s: float = 0.5,
+        poll_timeout_s: float = 0.05,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.config = config
+        self.hot_path = hot_path
+        self.group_id = group_id or f"{config.app_id}-hotpath"
+        self.origin = self.group_id.encode()
+        self.commit_interval_s = commit_interval_s
+        self.poll_timeout_s = poll_timeout_s
+        self.stats = HotPathStats()
+        self._failure: KafkaError | None = None
+        self._offsets: dict[tuple[str, int], int] = {}
+        self._committed: dict[tuple[str, int], int] = {}
+        self._producer: Producer | None = None
+        self._last_commit = 0.0
+        self._produced = {
+            t: metrics.messages_produced.labels("hotpath", t)
+            for t in (*{t for s in OUTPUTS.values() for t in s}, "alerts")
+        }
+
+    # --- Kafka clients ---------------------------------------------------------------
+
+    def _consumer(self) -> Consumer:
+        return Consumer(
+            client_config(self.bootstrap)
+            | {
+                "group.id": self.group_id,
+                "enable.auto.commit": False,
+                "auto.offset.reset": self.config.auto_offset_reset,
+                "fetch.min.bytes": 1,
+                "fetch.wait.max.ms": 100,
+                "socket.nagle.disable": True,
+                "enable.partition.eof": False,
+            }
+        )
+
+    def _new_producer(self) -> Producer:
+        return Producer(
+            client_config(self.bootstrap)
+            | {
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 0,
+                "socket.nagle.disable": True,
+                # Faust agents (aiokafka) downstream cannot read lz4/zstd without extra libs.
+                "compression.type": "none",
+            }
+        )
+
+    def _assign(self, consumer: Consumer) -> list[TopicPartition]:
+        """Every partition of every external topic, from the group's committed offsets."""
+        names = sorted(self.config.topics.name(t) for t in self.hot_path.external)
+        metadata = consumer.list_topics(timeout=30)
+        wanted: list[TopicPartition] = []
+        for name in names:
+            topic = metadata.topics.get(name)
+            if topic is None or topic.error is not None or not topic.partitions:
+                raise KafkaRuntimeError(
+                    f"hot path: topic {name!r} does not exist",
+                    hint="declare the topics first (declare_topics / tapewire demo does it)",
+                )
+            wanted.extend(TopicPartition(name, p) for p in sorted(topic.partitions))
+        committed = committed_offsets(consumer, wanted)
+        consumer.assign(committed)
+        return committed
+
+    # --- the loop --------------------------------------------------------------------
+
+    def _on_delivery(self, err: KafkaError | None, _msg: Message) -> None:
+        if err is not None and self._failure is None:
+            self._failure = err
+
+    def _publish(self, canonical: str, out: OutMsg) -> None:
+        producer = self._producer
+        assert producer is not None
+        topic, key, value = out
+        headers: list[tuple[str, str | bytes | None]] | None = (
+            [(ORIGIN_HEADER, self.origin)] if canonical in COMMAND_TOPICS else None
+        )
+        while True:
+            try:
+                producer.produce(topic, value, key, headers=headers, on_delivery=self._on_delivery)
+                break
+            except BufferError:  # local queue full: serve delivery reports, then retry
+                producer.poll(0.05)
+        counter = self._produced.get(canonical)
+        if counter is not None:
+            counter.inc()
+        self.stats.by_topic[canonical] = self.stats.by_topic.get(canonical, 0) + 1
+
+    def _handle(self, msg: Message) -> None:
+        kafka_topic = msg.topic()
+        partition, offset = msg.partition(), msg.offset()
+        assert kafka_topic is not None
+        assert partition is not None
+        assert offset is not None
+        topic = self.hot_path.graph.canonical(kafka_topic)
+        self._offsets[(kafka_topic, partition)] = offset + 1
+        self.stats.consumed += 1
+        if topic in COMMAND_TOPICS and (ORIGIN_HEADER, self.origin) in (msg.headers() or ()):
+            self.stats.skipped_own += 1
+            return
+        self.stats.published += self.hot_path.graph.push(
+            topic, InMsg(partition, offset, msg.key(), msg.value()), self._publish
+        )
+        metrics.messages_processed.labels("hotpath", topic).inc()
+
+    def _check_delivery(self) -> None:
+        if self._failure is not None:
+            raise KafkaRuntimeError(
+                f"hot path: an output could not be delivered ({self._failure}); offsets are "
+                "not committed, so a restart processes the unconfirmed messages again",
+                hint="check the broker (tapewire kafka status) and restart the hot path",
+            )
+
+    def _commit(self, consumer: Consumer, *, force: bool = False) -> None:
+        """Commit what was consumed once all outputs so far are acknowledged.
+
+        Normally non-blocking: commits only when the producer's queue is empty. After
+        five intervals without an empty queue (a steady stream), or when ``force``d, it
+        waits for the deliveries (flush).
+        """
+        producer = self._producer
+        assert producer is not None
+        pending = {k: v for k, v in self._offsets.items() if self._committed.get(k) != v}
+        if not pending:
+            return
+        if len(producer) > 0:
+            if not force and time.monotonic() - self._last_commit < 5 * self.commit_interval_s:
+                return
+            if producer.flush(30) > 0:
+                raise KafkaRuntimeError(
+                    "hot path: outputs not acknowledged within 30 s; offsets not committed",
+                    hint="check the broker (tapewire kafka status) and restart the hot path",
+                )
+        self._check_delivery()
+        consumer.commit(
+            offsets=[TopicPartition(t, p, o) for (t, p), o in pending.items()],
+            asynchronous=False,
+        )
+        self._committed.update(pending)
+        self._last_commit = time.monotonic()
+        self.stats.commits += 1
+
+    def run(
+        self, stop_event: threading.Event, ready: threading.Event | None = None
+    ) -> HotPathStats:
+        """Consume and process until ``stop_event``; flush and commit on the way out."""
+        consumer = self._consumer()
+        self._producer = self._new_producer()
+        producer = self._producer
+        self._last_commit = time.monotonic()
+        try:
+            assigned = self._assign(consumer)
+            log.info(
+                "hot path %s: %d partition(s) of %s; stages %s",
+                self.group_id,
+                len(assigned),
+                sorted(self.hot_path.external),
+                [n.name for n in self.hot_path.graph.nodes],
+            )
+            if ready is not None:
+                ready.set()
+            while not stop_event.is_set():
+                msg = consumer.poll(self.poll_timeout_s)
+                if msg is not None:
+                    err = msg.error()
+                    if err is not None:
+                        if err.fatal():
+                            raise KafkaRuntimeError(f"hot path consumer: {err}")
+                        log.warning("hot path consumer: %s", err)
+                    else:
+                        self._handle(msg)
+                producer.poll(0)
+                self._check_delivery()
+                if time.monotonic() - self._last_commit >= self.commit_interval_s:
+                    self._commit(consumer)
+            self._commit(consumer, force=True)
+        finally:
+            producer.flush(30)
+            consumer.close()
+        return self.stats
+
+
+def run_hot_path(
+    settings: Settings,
+    config: StreamsConfig,
+    *,
+    stop_event: threading.Event,
+    ready: threading.Event | None = None,
+    bootstrap: str | None = None,
+    stages: Sequence[str] = HOTPATH_STAGES,
+    venues: Sequence[Venue] | None = None,
+    strategies: Sequence[Strategy] | None = None,
+    declare: bool = True,
+    codec: Codec | None = None,
+) -> HotPathStats:
+    """Build the fused graph and run it in this thread until ``stop_event`` is set."""
+    servers = bootstrap_of(settings, bootstrap)
+    if declare:
+        declare_topics(servers, config)
+    hot_path = build_hot_path(
+        codec or Codec.from_settings(settings),
+        config,
+        stages=stages,
+        venues=venues,
+        strategies=strategies,
+    )
+    return HotPathWorker(servers, config, hot_path).run(stop_event, ready)

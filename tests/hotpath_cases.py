@@ -1,0 +1,102 @@
+"""Shared cases of the hot-path tests: a seeded two-venue run and a small taker strategy."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from connectors.simulator import InstrumentSpec, MarketSimulator, SimConfig
+from schemas.codec import Codec
+from streams.agents.common import InMsg
+from streams.app import StreamsConfig
+from streams.execution.paper import PaperConfig
+from streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
+from streams.risk import AccountLimits, InstrumentLimits, RiskConfig
+from streams.trading.config import TradingConfig
+from streams.trading.strategy import Record, Strategy
+from streams.wiring.simulated import raw_frames
+
+D = Decimal
+INST = "BTC-USDT-SPOT"
+CODEC = Codec()
+
+
+class Taker(Strategy):
+    """Every 25th Binance quote (from the first): one IOC buy at the ask (max 4); and
+    every 40th OKX quote (max 3): one GTC buy far below the bid, which rests."""
+
+    strategy_id = "taker"
+    account = "acct"
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+        self.sent: dict[str, int] = {}
+
+    def on_quote(self, quote: Record) -> list[OrderRequest]:
+        venue = quote["venue"]
+        if quote["instrument"] != INST:
+            return []
+        n = self.seen[venue] = self.seen.get(venue, 0) + 1
+        every, cap = (25, 4) if venue == "binance" else (40, 3)
+        if (n - 1) % every or self.sent.get(venue, 0) >= cap:
+            return []
+        self.sent[venue] = self.sent.get(venue, 0) + 1
+        rest = venue == "okx"
+        price = quote["bid_price"] - D(500) if rest else quote["ask_price"]
+        return [
+            OrderRequest(
+                client_order_id=self.client_order_id(venue, quote["receive_ts_ns"]),
+                account=self.account,
+                venue=venue,
+                instrument=INST,
+                side=Side.BUY,
+                order_type=OrderType.LIMIT,
+                time_in_force=TimeInForce.GTC if rest else TimeInForce.IOC,
+                quantity=D("0.001"),
+                limit_price=price,
+                action=OrderAction.NEW,
+                requested_by="strategy:taker",
+                request_ts_ns=quote["receive_ts_ns"],
+                strategy_id=self.strategy_id,
+            )
+        ]
+
+
+def config(prefix: str = "t.", partitions: int = 6) -> StreamsConfig:
+    big = D(10) ** 9
+    limits = InstrumentLimits(
+        max_order_qty=D(1), max_order_notional=big, max_position=D(1), price_band_bps=D(10_000)
+    )
+    account = AccountLimits(
+        instruments={INST: limits},
+        max_open_orders=100,
+        max_orders_per_window=1000,
+        rate_window_ms=1000,
+        daily_loss_limit=big,
+        stale_quote_ms=10**15,  # simulator clock (2024) vs. the gate's wall clock
+    )
+    trading = TradingConfig(
+        risk=RiskConfig(accounts={"acct": account}),
+        paper_venues=(PaperConfig("binance"), PaperConfig("okx")),
+        strategies=(Taker,),
+    )
+    return StreamsConfig(topic_prefix=prefix, partitions=partitions, trading=trading)
+
+
+def frames() -> list[InMsg]:
+    sim = MarketSimulator(
+        SimConfig(
+            seed=5,
+            venues=("binance", "okx"),
+            instruments=(
+                InstrumentSpec(symbol="BTC/USDT", start_price=D(65000), typical_size=D("0.4")),
+            ),
+            n_frames=1500,
+            spread_ticks=100,  # one-tick spreads cross across venues; risk fails closed
+            ground_truth=False,
+        )
+    )
+    encode = CODEC.for_topic("md.raw").encode
+    return [
+        InMsg(0, i, CODEC.key("md.raw", r), encode(r))
+        for i, r in enumerate(raw_frames(sim.frames()))
+    ]
