@@ -480,15 +480,24 @@ def demo(
     frames: Annotated[
         int | None, typer.Option(min=1, help="Stop the simulator after this many frames.")
     ] = None,
+    topology: Annotated[
+        str,
+        typer.Option(
+            help="fused: the hot path (normalize → nbbo → strategy → risk → router → "
+            "positions in one thread) + a Faust bars agent; agents: one Faust agent per stage."
+        ),
+    ] = "fused",
 ) -> None:
-    """Run the pipeline on embedded defaults: simulator → Kafka → Faust agents (market data
-    and the example strategy trading on paper venues through the risk gate) → ClickHouse,
-    with live progress. ``tapewire sql`` answers from another terminal meanwhile."""
+    """Run the pipeline on embedded defaults: simulator → Kafka → stream processors (market
+    data and the example strategy trading on paper venues through the risk gate) →
+    ClickHouse, with live progress. ``tapewire sql`` answers from another terminal meanwhile."""
     from tapewire.demo import DemoOptions, run_demo
 
     report = run_demo(
         _settings(),
-        DemoOptions(duration_s=duration, rate=rate, seed=seed, max_frames=frames),
+        DemoOptions(
+            duration_s=duration, rate=rate, seed=seed, max_frames=frames, topology=topology
+        ),
         console=console,
     )
     console.print(

@@ -40,6 +40,7 @@ from streams.app import (
     run_worker,
 )
 from streams.execution.paper import PaperConfig
+from streams.hotpath import run_hot_path
 from streams.oms import OrderRequest
 from streams.risk import AccountLimits, InstrumentLimits, RiskConfig
 from streams.trading import CrossVenueSpread, SpreadConfig
@@ -48,7 +49,7 @@ from streams.trading.positions import PositionLimits
 from streams.trading.strategy import Record
 from tapewire import metrics
 from tapewire.demo_feed import RAW_TOPIC, SimulatorFeed
-from tapewire.errors import TapewireError
+from tapewire.errors import ConfigError, TapewireError
 from tapewire.query_server import QueryServer
 from tapewire.runtime.kafka_io import create_topic
 from tapewire.runtime.kafka_local import client_config
@@ -147,6 +148,9 @@ class _DemoFeed(SimulatorFeed):
         self._sim = MarketSimulator(type(config).model_validate(config.model_dump()))
 
 
+TOPOLOGIES = ("fused", "agents")
+
+
 @dataclass(frozen=True)
 class DemoOptions:
     """What ``tapewire demo`` runs."""
@@ -156,6 +160,19 @@ class DemoOptions:
     seed: int = 7
     max_frames: int | None = None
     refresh_s: float = 1.0
+    topology: str = "fused"
+    """``fused``: the hot path (normalize → NBBO → strategy → risk → router → positions in
+    one thread, ``docs/hot-path.md``) plus a Faust worker for the bars; ``agents``: every
+    stage as its own Faust agent."""
+
+    def __post_init__(self) -> None:
+        if self.topology not in TOPOLOGIES:
+            raise ConfigError(
+                f"unknown demo topology {self.topology!r}",
+                field="topology",
+                value=self.topology,
+                hint=f"choose one of {', '.join(TOPOLOGIES)}",
+            )
 
 
 @dataclass
@@ -308,7 +325,11 @@ def _sink_thread(
 
 @contextmanager
 def _worker_thread(
-    settings: Settings, config: StreamsConfig, bootstrap: str, errors: list[BaseException]
+    settings: Settings,
+    config: StreamsConfig,
+    bootstrap: str,
+    errors: list[BaseException],
+    agents: tuple[str, ...],
 ) -> Iterator[None]:
     stop, ready = threading.Event(), threading.Event()
 
@@ -317,7 +338,7 @@ def _worker_thread(
             run_worker(
                 settings,
                 config,
-                agents=(*DEFAULT_AGENTS, *TRADING_AGENTS),
+                agents=agents,
                 stop_event=stop,
                 bootstrap=bootstrap,
                 ready=ready,
@@ -328,6 +349,36 @@ def _worker_thread(
             ready.set()
 
     thread = threading.Thread(target=run, name="tapewire-streams", daemon=True)
+    thread.start()
+    ready.wait(timeout=120)
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+
+
+@contextmanager
+def _hot_path_thread(
+    settings: Settings, config: StreamsConfig, bootstrap: str, errors: list[BaseException]
+) -> Iterator[None]:
+    stop, ready = threading.Event(), threading.Event()
+
+    def run() -> None:
+        try:
+            run_hot_path(
+                settings,
+                config,
+                stop_event=stop,
+                ready=ready,
+                bootstrap=bootstrap,
+                declare=False,
+            )
+        except BaseException as exc:  # reported by the demo loop, never swallowed
+            errors.append(exc)
+            ready.set()
+
+    thread = threading.Thread(target=run, name="tapewire-hotpath", daemon=True)
     thread.start()
     ready.wait(timeout=120)
     try:
@@ -365,11 +416,20 @@ def run_demo(
             stack.callback(endpoint.stop)
             console.print(f"metrics: {endpoint.url}")
         stack.enter_context(_sink_thread(settings, bootstrap, errors))
-        stack.enter_context(_worker_thread(settings, streams, bootstrap, errors))
-        console.print(
-            "streams: normalize, bars, nbbo + strategy, risk, router, positions agents running "
-            "(Faust worker thread)"
-        )
+        if options.topology == "fused":
+            stack.enter_context(_hot_path_thread(settings, streams, bootstrap, errors))
+            stack.enter_context(_worker_thread(settings, streams, bootstrap, errors, ("bars",)))
+            console.print(
+                "streams: hot path (normalize → nbbo → strategy → risk → router → positions, "
+                "one thread) + bars agent (Faust worker thread)"
+            )
+        else:
+            agents = (*DEFAULT_AGENTS, *TRADING_AGENTS)
+            stack.enter_context(_worker_thread(settings, streams, bootstrap, errors, agents))
+            console.print(
+                "streams: normalize, bars, nbbo + strategy, risk, router, positions agents "
+                "running (Faust worker thread)"
+            )
         console.print(
             f"trading: CrossVenueSpread on {DEMO_INSTRUMENT} across paper venues "
             f"{', '.join(DEMO_VENUES)}, account {DEMO_ACCOUNT}"

@@ -19,8 +19,9 @@ from tapewire.settings import load_settings
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize("topology", ["fused", "agents"])
 def test_demo_stores_data_and_answers_sql_during_the_run(
-    kafka_bootstrap: str, clickhouse_url: str, tmp_path: Path
+    kafka_bootstrap: str, clickhouse_url: str, tmp_path: Path, topology: str
 ) -> None:
     settings = load_settings(
         data_dir=tmp_path,
@@ -34,7 +35,9 @@ def test_demo_stores_data_and_answers_sql_during_the_run(
 
     def demo() -> None:
         try:
-            options = DemoOptions(duration_s=40, rate=500, seed=11, max_frames=4_000)
+            options = DemoOptions(
+                duration_s=40, rate=500, seed=11, max_frames=4_000, topology=topology
+            )
             reports.append(run_demo(settings, options, console=Console(file=out, width=120)))
         except BaseException as exc:  # surfaced below
             failures.append(exc)
