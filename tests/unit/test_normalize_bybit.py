@@ -275,3 +275,33 @@ def test_outputs_encode_with_the_avro_codec() -> None:
         for rec in recs:
             decoded = codec.decode(topic, codec.encode(topic, rec))
             assert {k: decoded[k] for k in rec} == rec
+
+
+def test_spot_tickers_frame_yields_no_quote() -> None:
+    """Spot ``tickers`` carry last price and 24 h stats but no bid/ask (Bybit v5 docs):
+    ccxt resolves a ticker anyway; the adapter publishes no quote with null prices, and
+    nothing is dead-lettered."""
+    norm = Normalizer(clock=lambda: PROCESS_TS)
+    norm.process(frames()[0])  # markets
+    payload = {
+        "topic": "tickers.BTCUSDT",
+        "ts": 1673853746003,
+        "type": "snapshot",
+        "cs": 2588407389,
+        "data": {
+            "symbol": "BTCUSDT",
+            "lastPrice": "21109.77",
+            "highPrice24h": "21426.99",
+            "lowPrice24h": "20575",
+            "prevPrice24h": "20704.93",
+            "volume24h": "6780.866843",
+            "turnover24h": "141946527.22907118",
+            "price24hPcnt": "0.0196",
+            "usdIndexPrice": "21120.2400136",
+        },
+    }
+    frame = raw_frame(
+        "bybit", json.dumps(payload).encode(), received_ns=T0 + 900 * MS, sequence=900
+    )
+    res = norm.process(frame)
+    assert counts(res) == {topic: 0 for topic in res.records}

@@ -244,8 +244,9 @@ def test_coinbase_counts_and_values() -> None:
     assert total.duplicates == 2
     t = total["md.trades"]
     assert [(r["instrument"], r["trade_id"], r["price"], r["size"], r["side"]) for r in t] == [
-        ("ETH-USD-SPOT", "000000000", Decimal("1260.00"), Decimal("0.00000812"), "SELL"),
-        ("ETH-USD-SPOT", "000000001", Decimal("1260.01"), Decimal("0.3"), "BUY"),
+        # Coinbase sends the maker's side ("SELL", "BUY"); the taker side is published
+        ("ETH-USD-SPOT", "000000000", Decimal("1260.00"), Decimal("0.00000812"), "BUY"),
+        ("ETH-USD-SPOT", "000000001", Decimal("1260.01"), Decimal("0.3"), "SELL"),
     ]
     assert t[0]["exchange_ts_ns"] == 1565815347201000000
     snap, delta, resnap = total["md.book"]

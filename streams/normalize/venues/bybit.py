@@ -17,6 +17,9 @@ this adds what ccxt lacks (research: ``docs/research/ccxt-offline-parsing.md``):
   ccxt's bid/ask ticker for it comes back with ``bid``/``ask`` = None in exact mode (it
   reads the Decimal book back through ``safe_number``), so the quote takes the top of that
   depth-1 book. ``orderbook.1`` frames produce quotes only, never ``md.book`` records.
+  Spot ``tickers`` frames carry no bid/ask; ccxt still resolves them as tickers, which are
+  dropped (they would be quotes with every price null; found with a recorded 2026 capture
+  not vendored for licence reasons, see ``tests/data/real/README.md``).
 * **Timestamps** in ns from the frame: trades ``T`` (ccxt's ms), books and quotes ``cts``
   (matching-engine time, comparable with trade ``T``), else ``ts`` (push time).
 """
@@ -87,7 +90,9 @@ class BybitVenue(OfflineVenue):
         """Route book frames through the ``u`` checks; everything else straight to ccxt."""
         topic = book_topic(message)
         if topic is None:
-            return super().handle(message)
+            res = super().handle(message)
+            res.quotes = []  # spot ``tickers`` have no bid/ask: quotes come from orderbook.1
+            return res
         depth, kind, native, u = topic
         symbol = str(self.ex.safe_symbol(native, None, None, "spot"))
         if depth == BBO_DEPTH:

@@ -6,6 +6,13 @@ ccxt lacks and the nanosecond timestamps ccxt truncates to ms.
 keep a connection's frames in order (it is keyed by venue). A jump marks every live book
 of that connection invalid; each resyncs on its next ``snapshot`` event (the connector
 re-subscribes ``level2``).
+
+Trade side: ``market_trades`` gives the **maker** order's side (as Coinbase documents for its
+Exchange ``match`` messages); ccxt passes it through. Recorded real frames show it (a
+2026 Advanced Trade capture in cryptofeed's sample data, not vendored for licence reasons,
+see ``tests/data/real/README.md``): every trade printed at or above the best ask of the
+live book says ``SELL``, every one at or below the best bid says ``BUY``. The adapter
+publishes the taker side (the schema's ``AggressorSide``): the opposite.
 """
 
 from __future__ import annotations
@@ -13,8 +20,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from streams.normalize.ccxt_offline import OfflineVenue
+from streams.normalize.ccxt_offline import FrameResult, OfflineVenue
 from streams.normalize.venues.base import BookMeta, VenueAdapter, int_or_none, iso_to_ns
+
+TAKER_SIDE = {"buy": "sell", "sell": "buy"}
+"""Taker side of a Coinbase trade from its (maker) ``side``."""
+
+
+class CoinbaseVenue(OfflineVenue):
+    """ccxt's Coinbase object; trades carry the taker side."""
+
+    def collect(self) -> FrameResult:
+        """What ccxt resolved, each trade's maker ``side`` turned into the taker side."""
+        res = super().collect()
+        res.trades = [
+            {**t, "side": TAKER_SIDE.get(str(t.get("side")), t.get("side"))} for t in res.trades
+        ]
+        return res
 
 
 class CoinbaseAdapter(VenueAdapter):
@@ -32,6 +54,19 @@ class CoinbaseAdapter(VenueAdapter):
     def __init__(self) -> None:
         super().__init__()
         self._last_seq: dict[str, int] = {}
+
+    def create(
+        self, rest: Mapping[str, bytes] | None, markets: list[dict[str, Any]] | None = None
+    ) -> OfflineVenue:
+        """ccxt's Coinbase object (as :class:`CoinbaseVenue`), markets loaded offline."""
+        return CoinbaseVenue.create(
+            self.venue,
+            ws_url=self.ws_url,
+            rest=rest,
+            markets=markets,
+            options=self.options,
+            decoder=type(self).decoder,
+        )
 
     def check_frame(self, message: Any, connection_id: str) -> str | None:
         """``sequence_num`` continuity per connection."""

@@ -5,14 +5,19 @@ signed int32; a checksum of 0 is treated as absent).
 
 Gaps: ccxt rejects ``InvalidNonce`` on a prevSeqId mismatch, drops the book and ignores
 updates until the next ``snapshot`` frame, which resyncs the book.
+
+Quotes: ccxt resolves a ``tickers`` frame twice, as a bid/ask (``bidask::SYM``) and as a
+full ticker (``tickers::SYM``), both carrying the same best bid/ask; one quote per
+instrument and frame is kept (found with recorded frames, ``tests/data/real/okx``).
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from streams.normalize.ccxt_offline import OfflineVenue, RecordingOrderBook, fmt
+from streams.normalize.ccxt_offline import FrameResult, OfflineVenue, RecordingOrderBook, fmt
 from streams.normalize.venues.base import MS, BookMeta, VenueAdapter, int_or_none
 
 BOOK_CHANNELS = {"books": 400, "books-l2-tbt": 400, "books50-l2-tbt": 50}
@@ -30,6 +35,22 @@ def okx_checksum(bids: list[Any], asks: list[Any]) -> int:
     return crc - (1 << 32) if crc >= 1 << 31 else crc
 
 
+class OkxVenue(OfflineVenue):
+    """ccxt's OKX object, keeping one quote per instrument and frame."""
+
+    def collect(self) -> FrameResult:
+        """What ccxt resolved; a ``tickers`` frame's second copy of its quote is dropped."""
+        res = super().collect()
+        seen: set[Any] = set()
+        quotes = []
+        for quote in res.quotes:
+            if quote.get("symbol") not in seen:
+                seen.add(quote.get("symbol"))
+                quotes.append(quote)
+        res.quotes = quotes
+        return res
+
+
 class OkxAdapter(VenueAdapter):
     """OKX spot adapter."""
 
@@ -37,6 +58,19 @@ class OkxAdapter(VenueAdapter):
     ws_url: ClassVar[str] = "wss://ws.okx.com:8443/ws/v5/public"
     options: ClassVar[dict[str, Any]] = {"fetchMarkets": {"types": ["spot"]}}
     market_paths: ClassVar[tuple[str, ...]] = ("/api/v5/public/instruments",)
+
+    def create(
+        self, rest: Mapping[str, bytes] | None, markets: list[dict[str, Any]] | None = None
+    ) -> OfflineVenue:
+        """ccxt's OKX object (as :class:`OkxVenue`), markets loaded offline."""
+        return OkxVenue.create(
+            self.venue,
+            ws_url=self.ws_url,
+            rest=rest,
+            markets=markets,
+            options=self.options,
+            decoder=type(self).decoder,
+        )
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:
         """``books*`` frames with an action (snapshot or update)."""
