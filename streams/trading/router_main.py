@@ -39,7 +39,6 @@ from typing import Any, TypeVar
 from confluent_kafka import (
     Consumer,
     KafkaError,
-    KafkaException,
     Message,
     Producer,
     TopicPartition,
@@ -56,18 +55,12 @@ from streams.risk import RiskConfig
 from streams.trading.config import TradingConfig
 from streams.trading.recovery import RecoveredOrder, SeenApproval, plan_recovery
 from tapewire.errors import KafkaRuntimeError
+from tapewire.runtime.kafka_io import committed_offsets
 from tapewire.runtime.kafka_local import client_config
 from tapewire.settings import load_settings
 
 log = logging.getLogger("tapewire.router")
 T = TypeVar("T")
-_COORDINATOR_MOVING = frozenset(
-    {
-        KafkaError.NOT_COORDINATOR,
-        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-        KafkaError.COORDINATOR_NOT_AVAILABLE,
-    }
-)
 READY_LINE = "router ready"
 """Printed on stdout (flushed) once recovery is done and the agent is started."""
 
@@ -223,22 +216,11 @@ def read_to_end(
 def _committed(bootstrap: str, group: str, topic: str, timeout_s: float) -> dict[int, int]:
     """The committed offsets of ``group`` on ``topic`` (partition -> next offset)."""
     consumer = Consumer(client_config(bootstrap) | {"group.id": group})
-    deadline = time.monotonic() + timeout_s
     try:
         meta = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
         wanted = [TopicPartition(topic, p) for p in sorted(meta.partitions)]
-        while True:
-            try:
-                done = consumer.committed(wanted, timeout=max(1.0, deadline - time.monotonic()))
-            except KafkaException as exc:  # coordinator loading / moving: retriable
-                err = exc.args[0]
-                again = err.retriable() or err.code() in _COORDINATOR_MOVING
-                if not again or time.monotonic() > deadline:
-                    raise
-                log.info("committed offsets of %s: %s; retrying", group, exc)
-                time.sleep(0.5)
-                continue
-            return {tp.partition: tp.offset for tp in done}
+        done = committed_offsets(consumer, wanted, timeout_s)
+        return {tp.partition: tp.offset for tp in done}
     finally:
         consumer.close()
 
