@@ -62,6 +62,13 @@ TOPICS: tuple[TopicSpec, ...] = (
         "exact exchange frames + receive time; keyed by venue so one worker sees a venue's "
         "frames in connection order",
     ),
+    TopicSpec(
+        "md.markets",
+        f"{NAMESPACE}.RawFrame",
+        ("venue", "rest_url"),
+        "the venues' market-metadata REST frames (md.raw bytes unchanged), compacted; every "
+        "normalize worker reads it whole so any worker can normalize any venue",
+    ),
     TopicSpec("md.trades", f"{NAMESPACE}.Trade", ("venue", "instrument"), "normalized trades"),
     TopicSpec(
         "md.book", f"{NAMESPACE}.BookUpdate", ("venue", "instrument"), "L2 snapshots and deltas"

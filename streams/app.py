@@ -52,6 +52,12 @@ TRADING_TOPICS = (
 )
 """Topics of the trading agents (declared with the market-data topics)."""
 
+MARKETS_TOPIC_CONFIG = {"cleanup.policy": "compact", "segment.ms": str(3_600_000)}
+"""``md.markets`` holds the venues' market REST frames (RawFrame bytes as on md.raw, key
+``venue:rest_url``), re-published by the normalizer; every normalize worker reads it whole,
+so it is compacted (the latest response per request URL is kept forever), has one
+partition (one publish order) and rolls segments hourly so compaction can run."""
+
 
 @dataclass(frozen=True)
 class StreamTopics:
@@ -71,6 +77,11 @@ class StreamTopics:
         return self.name("md.raw")
 
     @property
+    def markets(self) -> str:
+        """``md.markets``: the venues' market REST frames, compacted (``MARKETS_TOPIC_CONFIG``)."""
+        return self.name("md.markets")
+
+    @property
     def nbbo_repartition(self) -> str:
         """Internal: ``md.quotes`` re-keyed by consolidated id (values unchanged)."""
         return self.name("md.quotes.by-consolidated")
@@ -83,6 +94,7 @@ class StreamTopics:
         """Every topic the agents read or write."""
         canonical = [
             "md.raw",
+            "md.markets",
             "md.trades",
             "md.book",
             "md.quotes",
@@ -176,12 +188,14 @@ def bootstrap_of(settings: Settings, bootstrap: str | None = None) -> str:
 def declare_topics(bootstrap: str, config: StreamsConfig) -> list[str]:
     """Create every topic of :meth:`StreamTopics.all` that does not exist yet."""
     names = config.topics.all()
+    markets = config.topics.markets
     for name in names:
         create_topic(
             bootstrap,
             name,
-            partitions=config.partitions,
+            partitions=1 if name == markets else config.partitions,
             replication_factor=config.replication_factor,
+            config=MARKETS_TOPIC_CONFIG if name == markets else None,
             exist_ok=True,
         )
     return names

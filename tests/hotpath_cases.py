@@ -82,7 +82,7 @@ def config(prefix: str = "t.", partitions: int = 6) -> StreamsConfig:
     return StreamsConfig(topic_prefix=prefix, partitions=partitions, trading=trading)
 
 
-def frames() -> list[InMsg]:
+def frames(n: int = 1500) -> list[InMsg]:
     sim = MarketSimulator(
         SimConfig(
             seed=5,
@@ -90,7 +90,7 @@ def frames() -> list[InMsg]:
             instruments=(
                 InstrumentSpec(symbol="BTC/USDT", start_price=D(65000), typical_size=D("0.4")),
             ),
-            n_frames=1500,
+            n_frames=n,
             spread_ticks=100,  # one-tick spreads cross across venues; risk fails closed
             ground_truth=False,
         )

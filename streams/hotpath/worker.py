@@ -35,7 +35,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from schemas.codec import Codec
 from streams.agents.common import InMsg, OutMsg
 from streams.agents.nbbo import NbboStage
-from streams.agents.normalize import NormalizeStage
+from streams.agents.normalize import MARKETS, MarketsReader, NormalizeStage, read_markets
 from streams.agents.positions import INPUTS as POSITIONS_INPUTS
 from streams.agents.positions import PositionsStage
 from streams.agents.risk import INPUTS as RISK_INPUTS
@@ -60,7 +60,7 @@ HOTPATH_STAGES = ("normalize", "nbbo", "strategy", "risk", "router", "positions"
 """Every stage the fused graph can hold, in the order they are wired."""
 TRADING_STAGES = frozenset(("strategy", "risk", "router", "positions"))
 OUTPUTS: dict[str, frozenset[str]] = {
-    "normalize": frozenset(("md.trades", "md.book", "md.quotes", "md.coverage")),
+    "normalize": frozenset(("md.trades", "md.book", "md.quotes", "md.coverage", "md.markets")),
     "nbbo": frozenset(("md.nbbo",)),
     "strategy": frozenset(("oms.requests",)),
     "risk": frozenset(("oms.approved", "oms.denied")),
@@ -102,11 +102,14 @@ def build_hot_path(
     venues: Sequence[Venue] | None = None,
     strategies: Sequence[Strategy] | None = None,
     journal: Journal | None = None,
+    markets_reader: MarketsReader | None = None,
 ) -> HotPath:
     """The fused graph of ``stages`` with the same stage classes the Faust agents run.
 
     ``venues`` default to one paper venue per ``config.trading.paper_venues``;
-    ``strategies`` to the trading config's factories; ``journal`` as for the router agent.
+    ``strategies`` to the trading config's factories; ``journal`` as for the router agent;
+    ``markets_reader`` reads ``md.markets`` when a venue's markets are missing (a restart
+    past the market frames; see ``docs/streams.md``, "Rebalances").
     """
     unknown = sorted(set(stages) - set(HOTPATH_STAGES))
     if unknown:
@@ -120,7 +123,7 @@ def build_hot_path(
     built: dict[str, object] = {}
     nodes: list[Node] = []
     if "normalize" in stages:
-        norm = NormalizeStage(codec, name)
+        norm = NormalizeStage(codec, name, markets_reader=markets_reader)
         built["normalize"] = norm
         nodes.append(single_topic(norm, norm.emitter))
     if "nbbo" in stages:
@@ -386,11 +389,14 @@ def run_hot_path(
     servers = bootstrap_of(settings, bootstrap)
     if declare:
         declare_topics(servers, config)
+    codec = codec or Codec.from_settings(settings)
+    markets = config.topics.name(MARKETS)
     hot_path = build_hot_path(
-        codec or Codec.from_settings(settings),
+        codec,
         config,
         stages=stages,
         venues=venues,
         strategies=strategies,
+        markets_reader=lambda: read_markets(servers, markets, codec),
     )
     return HotPathWorker(servers, config, hot_path).run(stop_event, ready)

@@ -9,6 +9,14 @@ Books follow a per-(venue, instrument) state machine::
     RESYNCING --fresh snapshot--> LIVE
 
 Book records are published only while LIVE (the snapshot that enters LIVE included).
+
+Market metadata: a venue is created from its market REST frames, seen on md.raw or given
+with :meth:`Normalizer.load_markets` (the worker shell reads them from the compacted
+``md.markets`` topic, so a worker that takes over a venue's md.raw partition has them).
+After :meth:`Normalizer.handover` (the shell saw that the venue's md.raw partition was
+processed elsewhere before), a book whose first frame is a delta on a connection joined
+mid-way cannot be continued: a coverage ``GAP`` (reason ``rebalance``) is opened and the
+next snapshot closes it.
 """
 
 from __future__ import annotations
@@ -38,6 +46,11 @@ TOPICS = (TRADES, BOOK, QUOTES, COVERAGE, DLQ)
 WIDE = Context(prec=100)
 """Decimal context for any arithmetic on prices/sizes (none is needed today)."""
 _MAX_INT_DIGITS = 20  # decimal(38, 18)
+REBALANCE = "rebalance"
+"""Coverage reason: the book's earlier frames were processed by another worker (a rebalance
+or a restart moved the md.raw partition); this one cannot continue the book."""
+SNAPSHOT_BUFFER_CAP = 1_000
+"""Deltas ccxt may buffer per book while it waits for a snapshot (Binance ``cache``)."""
 
 
 class NormalizeError(TapewireError):
@@ -64,6 +77,7 @@ class _Book:
     last_receive_ns: int | None = None
     gap_from_ns: int | None = None
     gap_reason: str | None = None
+    seen: bool = False  # a websocket frame of this book was processed
 
 
 @dataclass
@@ -111,18 +125,26 @@ class Normalizer:
         adapters: Mapping[str, type[VenueAdapter]] = ADAPTERS,
         dedup_capacity: int = 10_000,
         clock: Any = time.time_ns,
+        snapshot_buffer_cap: int = SNAPSHOT_BUFFER_CAP,
     ) -> None:
         self._adapter_classes = dict(adapters)
         self.adapters: dict[str, VenueAdapter] = {}
         self.venues: dict[str, OfflineVenue] = {}
         self._pending_rest: dict[str, dict[str, bytes]] = {}
+        self._unified: dict[str, list[dict[str, Any]]] = {}
         self.books: dict[tuple[str, str], _Book] = {}
         self.dedup = TradeDeduper(dedup_capacity)
         self.clock = clock
+        self.snapshot_buffer_cap = snapshot_buffer_cap
         self._instruments: dict[tuple[str, str], str] = {}
+        self._joined_midway: dict[tuple[str, str], bool] = {}
+        """(venue, connection_id) -> joined mid-way (see :meth:`handover`)."""
+        self._handed_over: set[str] = set()
         for venue, bodies in (rest or {}).items():
+            self._pending_rest[venue] = dict(bodies)
             self._create(venue, rest=bodies)
         for venue, unified in (markets or {}).items():
+            self._unified[venue] = list(unified)
             self._create(venue, markets=unified)
 
     # ------------------------------------------------------------------ setup
@@ -147,6 +169,78 @@ class Normalizer:
         """State of one book, None if never seen."""
         book = self.books.get((venue, instrument))
         return book.state if book else None
+
+    # ------------------------------------------------------------------ markets
+    def knows_venue(self, venue: str) -> bool:
+        """True when ``venue`` has an adapter (its frames can be normalized at all)."""
+        return venue in self._adapter_classes
+
+    def has_markets(self, venue: str) -> bool:
+        """True once ``venue``'s markets are loaded (its frames can be normalized)."""
+        return venue in self.venues
+
+    def markets_path(self, frame: Mapping[str, Any]) -> str | None:
+        """The REST path if ``frame`` is a successful market-metadata REST frame of a known
+        venue (one of its adapter's ``market_paths``), else None. Such frames are what the
+        worker shell re-publishes to ``md.markets``."""
+        if frame.get("transport") != "REST" or frame.get("rest_status") not in (None, 200):
+            return None
+        cls = self._adapter_classes.get(str(frame.get("venue")))
+        url = frame.get("rest_url")
+        if cls is None or not isinstance(url, str):
+            return None
+        path = urlparse(url).path
+        return path if path in cls.market_paths else None
+
+    def load_markets(self, venue: str, frames: Iterable[Mapping[str, Any]]) -> bool:
+        """Load ``venue``'s markets from market REST frames (RawFrame dicts, in publish
+        order, e.g. read from ``md.markets``); frames of other venues or paths are ignored.
+
+        A venue that already has markets keeps them (and its books). Returns whether the
+        venue has markets now. Raises :class:`NormalizeError` if ccxt cannot parse them.
+        """
+        adapter = self._adapter(venue)
+        pending = self._pending_rest.setdefault(venue, {})
+        for frame in frames:
+            path = self.markets_path(frame)
+            payload = frame.get("payload")
+            if frame.get("venue") == venue and path and isinstance(payload, bytes | bytearray):
+                pending[path] = bytes(payload)
+        if venue not in self.venues and all(p in pending for p in adapter.market_paths):
+            try:
+                self._create(venue, rest=pending)
+            except Exception as exc:
+                raise NormalizeError(
+                    f"markets of {venue} cannot be loaded: {type(exc).__name__}: {exc}",
+                    error_type="MarketsError",
+                ) from exc
+        return venue in self.venues
+
+    def handover(self, venue: str) -> None:
+        """This normalizer takes over ``venue``'s md.raw stream mid-way (a rebalance or a
+        restart gave it a partition whose earlier frames another worker processed).
+
+        Forgets the venue's books and connections (ccxt object included; a state kept from
+        before would continue from a stale book) but keeps its markets. From now on, a
+        connection of the venue whose first frame seen here has ``sequence > 0`` was joined
+        mid-way: a book whose first frame on it is a delta gets a coverage ``GAP`` (reason
+        ``rebalance``) and waits for its next snapshot, which closes the gap (``RESYNC``).
+        """
+        self._handed_over.add(venue)
+        books = [k for k in self.books if k[0] == venue]
+        connections = [k for k in self._joined_midway if k[0] == venue]
+        if not books and not connections:  # nothing processed yet: nothing to forget
+            return
+        for key in books:
+            del self.books[key]
+        for key in connections:
+            del self._joined_midway[key]
+        self.adapters.pop(venue, None)
+        self.venues.pop(venue, None)
+        if venue in self._unified:
+            self._create(venue, markets=self._unified[venue])
+        elif self._pending_rest.get(venue):
+            self.load_markets(venue, ())
 
     # ------------------------------------------------------------------ API
     def process_batch(
@@ -192,6 +286,13 @@ class Normalizer:
             raise NormalizeError("RawFrame receive_ts_ns is not an int", error_type="SchemaError")
         adapter = self._adapter(venue_id)
         payload = bytes(payload)
+        connection = frame.get("connection_id")
+        conn_key = (venue_id, str(connection))
+        midway = self._joined_midway.get(conn_key)
+        if midway is None:  # first frame of this connection seen here
+            sequence = frame.get("sequence")
+            midway = venue_id in self._handed_over and isinstance(sequence, int) and sequence > 0
+            self._joined_midway[conn_key] = midway
         if frame.get("transport") == "REST":
             self._rest(adapter, frame, payload, receive_ns, out)
             return
@@ -207,7 +308,6 @@ class Normalizer:
         except Exception as exc:
             raise NormalizeError(f"undecodable payload: {exc}", error_type="DecodeError") from exc
         metas = adapter.book_meta(venue, message)
-        connection = frame.get("connection_id")
         lost = adapter.check_frame(message, str(connection))
         if lost is not None:  # frames of this connection were lost: its live books are suspect
             for (venue_key, _inst), book in list(self.books.items()):
@@ -215,7 +315,7 @@ class Normalizer:
                     book_symbol = book.symbol
                     self._gap(adapter, venue, book_symbol, receive_ns, "sequence_gap", out)
         for meta in metas:
-            self._before_book(adapter, venue, meta.symbol, connection, receive_ns, out)
+            self._before_book(adapter, venue, meta, connection, receive_ns, midway, out)
         result = venue.handle(message)
         if result.error is not None:
             for meta in metas:
@@ -289,17 +389,33 @@ class Normalizer:
         self,
         adapter: VenueAdapter,
         venue: OfflineVenue,
-        symbol: str,
+        meta: BookMeta,
         connection: Any,
         receive_ns: int,
+        midway: bool,
         out: NormalizeResult,
     ) -> None:
+        symbol = meta.symbol
         book = self._book(adapter.venue, symbol)
         new_connection = book.connection_id is not None and connection != book.connection_id
         if new_connection and book.state is BookState.LIVE:  # old connection's frames lost
             self._gap(adapter, venue, symbol, receive_ns, "disconnect", out)
+        if not book.seen:
+            book.seen = True
+            if midway and not meta.snapshot and book.state is BookState.SYNCING:
+                # the book's start was processed by another worker: this one cannot continue
+                # it; the hole is open from this frame until the next snapshot (RESYNC)
+                book.state = BookState.RESYNCING
+                book.gap_from_ns, book.gap_reason = receive_ns, REBALANCE
+                out.records[COVERAGE].append(
+                    self._coverage(adapter.venue, symbol, "GAP", receive_ns, None, REBALANCE)
+                )
         book.connection_id = connection
         adapter.prime(venue, symbol)
+        if book.state is not BookState.LIVE:  # bound what ccxt buffers until a snapshot
+            cache = getattr(venue.ex.orderbooks.get(symbol), "cache", None)
+            if isinstance(cache, list) and len(cache) > self.snapshot_buffer_cap:
+                del cache[: len(cache) - self.snapshot_buffer_cap]
 
     def _gap(
         self,
