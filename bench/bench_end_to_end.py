@@ -6,7 +6,9 @@ local broker (free ports, temporary data directory).
 
 Each run: a seeded simulator run of ``--frames`` frames is encoded and published to a fresh
 ``md.raw`` first (publishing timed separately). Then, at t0, ``--workers`` Faust worker
-processes (normalize, bars, nbbo agents; one consumer group) are started as subprocesses,
+processes (normalize, bars, nbbo agents; one consumer group) are started as subprocesses
+(``--topology fused``: one hot-path process running normalize and nbbo, plus one Faust
+process for the bars),
 and the ClickHouse sink runs in this process (its own thread; chDB is one engine per
 process) reading every default ``md.*`` topic into a fresh chDB database. The run ends at
 the first sink commit after which every table holds all the rows its topics hold, once
@@ -50,28 +52,56 @@ from sinks.clickhouse.client import connect
 from sinks.clickhouse.rows import DEFAULT_TOPICS, mapping_for_topic
 from sinks.clickhouse.sink import SinkConfig, SinkStats, run_sink
 from streams.app import DEFAULT_AGENTS, StreamsConfig, create_app, declare_topics, serve
+from streams.hotpath import HotPathWorker, build_hot_path
 from streams.wiring.simulated import raw_frames
 from tapewire.runtime.kafka_io import delete_topics
 from tapewire.runtime.kafka_resolve import kafka_for
 from tapewire.settings import load_settings
 
 MILLION = 1_000_000
+MARKET_STAGES = ("normalize", "nbbo")
 
 
 # -- the worker subprocess -----------------------------------------------------------------
 
 
+def hot_path_main(args: argparse.Namespace, config: StreamsConfig, stop: threading.Event) -> None:
+    """Child process, fused topology: the hot path's market stages (normalize, nbbo)."""
+    ready = threading.Event()
+    profile = cProfile.Profile() if args.profile else None
+
+    def announce() -> None:
+        ready.wait()
+        print("READY", flush=True)
+
+    threading.Thread(target=announce, daemon=True).start()
+    hot = build_hot_path(Codec(), config, stages=MARKET_STAGES)
+    worker = HotPathWorker(args.bootstrap, config, hot)
+    if profile is not None:
+        profile.enable()
+    worker.run(stop, ready)
+    if profile is not None:
+        profile.disable()
+        out = Path(args.profile)
+        out.mkdir(parents=True, exist_ok=True)
+        profile.dump_stats(str(out / f"worker{args.index}-hotpath.pstats"))
+
+
 def worker_main(args: argparse.Namespace) -> None:
-    """Child process: one Faust worker until SIGTERM; prints READY once started."""
+    """Child process: one Faust worker (or the hot path) until SIGTERM; prints READY."""
     import asyncio
 
     config = StreamsConfig(app_id=args.app_id, topic_prefix=args.prefix, partitions=args.partitions)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if args.role == "hotpath":
+        hot_path_main(args, config, stop)
+        return
+    agents = DEFAULT_AGENTS if args.role == "agents" else ("bars",)
     profiles: dict[str, cProfile.Profile] = {}
 
     async def main() -> None:
-        app = create_app(load_settings(), config, agents=DEFAULT_AGENTS, bootstrap=args.bootstrap)
+        app = create_app(load_settings(), config, agents=agents, bootstrap=args.bootstrap)
 
         async def wait_stop() -> None:
             if args.profile:
@@ -242,7 +272,8 @@ def one_run(
 
     t0 = time.perf_counter()
     workers = []
-    for i in range(args.workers):
+    roles = ["agents"] * args.workers if args.topology == "agents" else ["hotpath", "bars"]
+    for i, role in enumerate(roles):
         cmd = [
             sys.executable,
             __file__,
@@ -257,6 +288,8 @@ def one_run(
             config.app_id,
             "--partitions",
             str(args.partitions),
+            "--role",
+            role,
         ]
         if args.profile:
             cmd += ["--profile", args.profile]
@@ -274,8 +307,9 @@ def one_run(
     for proc in workers:
         threading.Thread(target=wait_ready, args=(proc,), daemon=True).start()
 
+    group = config.app_id + ("-hotpath" if args.topology == "fused" else "")
     probe = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": config.app_id, "log.connection.close": False}
+        {"bootstrap.servers": bootstrap, "group.id": group, "log.connection.close": False}
     )
     raw_done = None
     stable_since, last_ends = time.perf_counter(), dict[str, int]()
@@ -368,6 +402,13 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1, help="Faust worker processes")
+    parser.add_argument(
+        "--topology",
+        choices=("agents", "fused"),
+        default="agents",
+        help="agents: Faust workers (normalize, bars, nbbo); fused: one hot-path process "
+        "(normalize, nbbo; docs/hot-path.md) + one Faust process for the bars",
+    )
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quiet", type=float, default=3.0, help="s without new records = done")
@@ -376,6 +417,7 @@ def main() -> None:
     parser.add_argument("--profile", help="cProfile the workers into this directory")
     parser.add_argument("--child-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--index", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--role", default="agents", help=argparse.SUPPRESS)
     parser.add_argument("--bootstrap", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
     parser.add_argument("--app-id", help=argparse.SUPPRESS)
@@ -414,6 +456,7 @@ def main() -> None:
             "frames": len(frames),
             "seed": args.seed,
             "workers": args.workers,
+            "topology": args.topology,
             "partitions": args.partitions,
             "sink": "in the benchmark process (thread), chDB",
             "simulate_s": round(simulate_s, 2),
