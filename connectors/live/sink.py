@@ -50,7 +50,10 @@ class KafkaRawSink:
         config = client_config(bootstrap) | {
             "enable.idempotence": True,
             "acks": "all",
-            "linger.ms": 5,
+            # tick-to-order starts here: send at once (frames still batch while a request
+            # is in flight), and no Nagle delay on small frames (docs/hot-path.md)
+            "linger.ms": 0,
+            "socket.nagle.disable": True,
             "compression.type": "lz4",
         }
         self._producer = Producer(config | dict(extra or {}))
