@@ -17,8 +17,9 @@ stamps the upstream timestamps into the request's tags (per-hop breakdown).
 Priming: a seeded simulator run (Binance, BTC/USDT: markets, depth snapshot, book, trades,
 bookTicker) is published to md.raw and the test waits until the normalizer's group has
 committed it. Then, one at a time, a Binance ``bookTicker`` frame whose bid alternates
-between two prices (so every frame changes the NBBO) is encoded as a RawFrame; t0 =
-``time.time_ns()`` right before ``producer.produce``; the next frame is sent ``--gap-ms``
+between two prices (so every frame changes the NBBO) is published as a RawFrame by the live
+connector's own producer (:class:`connectors.live.sink.KafkaRawSink`); t0 =
+``time.time_ns()`` right before that call; the next frame is sent ``--gap-ms``
 (plus up to ``--jitter-ms``) after the previous order arrived, or after ``--timeout-s``.
 
 Per hop (wall clock, same host): normalize = quote ``process_ts_ns`` - t0; nbbo = NBBO
@@ -52,8 +53,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
+from connectors.live.sink import KafkaRawSink
 from connectors.simulator import InstrumentSpec, MarketSimulator, SimConfig
 from schemas.codec import Codec
 from streams.agents.router import PaperVenueAdapter, register_router
@@ -282,8 +284,8 @@ def prime_frames(codec: Codec) -> list[tuple[bytes | None, bytes]]:
     return [(codec.key("md.raw", r), encode(r)) for r in raw_frames(sim.frames())]
 
 
-def bbo_frame(codec: Codec, sequence: int, update_id: int, bid: str, receive_ns: int) -> bytes:
-    """A Binance ``bookTicker`` frame as a RawFrame (what the connector would publish)."""
+def bbo_frame(sequence: int, update_id: int, bid: str, receive_ns: int) -> dict[str, Any]:
+    """A Binance ``bookTicker`` frame as a RawFrame record (what the connector publishes)."""
     payload = (
         '{"stream":"btcusdt@bookTicker","data":{"u":' + str(update_id) + ',"s":"BTCUSDT",'
         f'"b":"{bid}","B":"1.00000000","a":"{ASK}","A":"1.00000000"}}}}'
@@ -303,7 +305,7 @@ def bbo_frame(codec: Codec, sequence: int, update_id: int, bid: str, receive_ns:
         "rest_url": None,
         "rest_status": None,
     }
-    return codec.encode("md.raw", record)
+    return record
 
 
 def wait_committed(bootstrap: str, group: str, topic: str, n: int, timeout_s: float) -> None:
@@ -444,15 +446,8 @@ def run_config(
     topics = config.topics
     primed = prime_frames(codec)
     produce_all(bootstrap, topics.raw, primed)
-    producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "enable.idempotence": True,
-            "acks": "all",
-            "linger.ms": 0,
-            "log.connection.close": False,
-        }
-    )
+    # the live connector's own producer (idempotent, acks=all, linger 0, Nagle off, lz4)
+    sink = KafkaRawSink(bootstrap, topic=topics.raw, codec=codec)
     rng = random.Random(7)
     latencies: list[float] = []
     per_hop: dict[str, list[float]] = {}
@@ -466,10 +461,9 @@ def run_config(
             time.sleep(1.0)
             for i in range(args.warmup + args.samples):
                 receive_ns = time.time_ns()
-                value = bbo_frame(codec, 10_000 + i, 10**12 + i, BIDS[i % 2], receive_ns)
+                record = bbo_frame(10_000 + i, 10**12 + i, BIDS[i % 2], receive_ns)
                 t0 = time.time_ns()
-                producer.produce(topics.raw, value, VENUE.encode())
-                producer.poll(0)
+                sink(record)
                 got = None
                 deadline = time.monotonic() + args.timeout_s
                 while got is None and time.monotonic() < deadline:
@@ -479,7 +473,7 @@ def run_config(
                         break
                     if candidate["sample"] == receive_ns:
                         got = candidate
-                producer.flush(10)
+                sink.flush(10)
                 if i >= args.warmup:
                     if got is None:
                         lost += 1
@@ -491,7 +485,7 @@ def run_config(
                         load.append(os.getloadavg()[0])
                 time.sleep((args.gap_ms + rng.uniform(0, args.jitter_ms)) / 1000)
     finally:
-        producer.flush(10)
+        sink.flush(10)
         delete_topics(bootstrap, topics.all())
     result: dict[str, Any] = {
         "topology": args.topology,
