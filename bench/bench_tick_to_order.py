@@ -308,6 +308,45 @@ def bbo_frame(sequence: int, update_id: int, bid: str, receive_ns: int) -> dict[
     return record
 
 
+@contextlib.contextmanager
+def background(bootstrap: str, topic: str, codec: Codec, rate: float) -> Iterator[None]:
+    """Live market load while sampling: a seeded OKX ETH/USDT simulator run published to
+    ``topic`` at ``rate`` frames/s by the connector's producer, on a thread. Its frames
+    carry simulator times (2024) and another venue, so they never trigger the strategy,
+    but every one goes through the same consumer, normalizer and NBBO as the samples."""
+    stop = threading.Event()
+    sim = MarketSimulator(
+        SimConfig(
+            seed=23,
+            venues=("okx",),
+            instruments=(
+                InstrumentSpec(symbol="ETH/USDT", start_price=D(3500), typical_size=D("2")),
+            ),
+            n_frames=10_000_000,
+            ground_truth=False,
+        )
+    )
+
+    def run() -> None:
+        with KafkaRawSink(bootstrap, topic=topic, codec=codec) as sink:
+            started = time.monotonic()
+            for sent, record in enumerate(raw_frames(sim.frames()), start=1):
+                if stop.is_set():
+                    return
+                sink(record)
+                ahead = sent / rate - (time.monotonic() - started)
+                if ahead > 0.002:
+                    time.sleep(ahead)
+
+    thread = threading.Thread(target=run, name="bench-background", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(30)
+
+
 def wait_committed(bootstrap: str, group: str, topic: str, n: int, timeout_s: float) -> None:
     """Until ``group`` committed offset ``n`` on partition 0 of ``topic``."""
     consumer = Consumer(client_config(bootstrap) | {"group.id": group})
@@ -454,10 +493,13 @@ def run_config(
     lost = 0
     load: list[float] = []
     before = batch_times()
+    stack = contextlib.ExitStack()
     try:
-        with worker(args, bootstrap, config, mode, arm_ns) as samples:
+        with stack, worker(args, bootstrap, config, mode, arm_ns) as samples:
             group = config.app_id + ("-hotpath" if args.topology == "fused" else "")
             wait_committed(bootstrap, group, topics.raw, len(primed), 120)
+            if args.background_rate > 0:
+                stack.enter_context(background(bootstrap, topics.raw, codec, args.background_rate))
             time.sleep(1.0)
             for i in range(args.warmup + args.samples):
                 receive_ns = time.time_ns()
@@ -493,6 +535,7 @@ def run_config(
         "trigger": args.trigger,
         "batch_size": batch_size,
         "batch_within_s": within,
+        "background_rate": args.background_rate,
         "samples": len(latencies),
         "lost": lost,
         "loadavg_1m_during": [round(x, 2) for x in load],
@@ -515,6 +558,8 @@ def print_result(r: Mapping[str, Any]) -> None:
     head = f"{r['topology']:<6} {r['mode']:<10} "
     if r["topology"] == "agents":
         head += f"batch_size={r['batch_size']:<5} within={r['batch_within_s']:<7}"
+    if r["background_rate"]:
+        head += f"background={r['background_rate']:g}/s "
     if "tick_to_order_ms" not in r:
         print(f"{head} no samples (lost {r['lost']})", flush=True)
         return
@@ -550,6 +595,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         choices=("agents", "fused"),
         default="agents",
         help="agents: one Faust agent per stage; fused: the hot path (docs/hot-path.md)",
+    )
+    p.add_argument(
+        "--background-rate",
+        type=float,
+        default=0.0,
+        help="frames/s of other market data on md.raw while sampling (a live feed's load)",
     )
     p.add_argument("--gap-ms", type=float, default=20.0)
     p.add_argument("--jitter-ms", type=float, default=10.0)

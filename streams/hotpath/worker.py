@@ -8,9 +8,11 @@ produced as it is emitted, without waiting, by an idempotent ``acks=all`` produc
 ``linger.ms=0``. See ``docs/hot-path.md``.
 
 Delivery contract (at least once, like the agents): the offsets of consumed messages are
-committed only once every output produced so far was acknowledged by the broker; a
-failed delivery stops the worker without committing, so a restart processes the
-messages again.
+committed only once every output they caused was acknowledged by the broker (offsets are
+checkpointed every ``commit_interval_s`` and committed asynchronously when the outputs
+before the checkpoint are all delivered; the loop never waits for the broker); a failed
+delivery stops the worker without committing, so a restart processes the messages
+again.
 
 Ownership: the worker *assigns* itself every partition of its input topics (no consumer
 group rebalancing): the NBBO and the risk gate need every venue of an instrument in one
@@ -45,6 +47,7 @@ from streams.agents.router import Journal, PaperVenueAdapter, RouterStage, Venue
 from streams.agents.strategy import INPUTS as STRATEGY_INPUTS
 from streams.agents.strategy import StrategyStage
 from streams.app import StreamsConfig, bootstrap_of, declare_topics
+from streams.hotpath.commits import CommitTracker, Offsets
 from streams.hotpath.graph import Node, StageGraph, multi_topic, single_topic
 from streams.trading.config import TradingConfig
 from streams.trading.strategy import Strategy
@@ -178,7 +181,11 @@ class HotPathStats:
 
 
 class HotPathWorker:
-    """The Kafka shell around a :class:`HotPath` (one thread, confluent-kafka clients)."""
+    """The Kafka shell around a :class:`HotPath` (one thread, confluent-kafka clients).
+
+    ``linger_ms`` batches the output records (5 ms by default): they are the record, not
+    the order path, and tiny requests at linger 0 load the broker that md.raw goes through.
+    """
 
     def __init__(
         self,
@@ -189,6 +196,7 @@ class HotPathWorker:
         group_id: str | None = None,
         commit_interval_s: float = 0.5,
         poll_timeout_s: float = 0.05,
+        linger_ms: float = 5.0,
     ) -> None:
         self.bootstrap = bootstrap
         self.config = config
@@ -197,10 +205,10 @@ class HotPathWorker:
         self.origin = self.group_id.encode()
         self.commit_interval_s = commit_interval_s
         self.poll_timeout_s = poll_timeout_s
+        self.linger_ms = linger_ms
         self.stats = HotPathStats()
         self._failure: KafkaError | None = None
-        self._offsets: dict[tuple[str, int], int] = {}
-        self._committed: dict[tuple[str, int], int] = {}
+        self.commits = CommitTracker()
         self._producer: Producer | None = None
         self._last_commit = 0.0
         self._produced = {
@@ -219,8 +227,12 @@ class HotPathWorker:
                 "auto.offset.reset": self.config.auto_offset_reset,
                 "fetch.min.bytes": 1,
                 "fetch.wait.max.ms": 100,
+                # librdkafka pauses fetching 1 s (default) whenever 100,000 messages wait
+                # locally: a backlog would stall in 1 s steps (found by the sink bench)
+                "fetch.queue.backoff.ms": 10,
                 "socket.nagle.disable": True,
                 "enable.partition.eof": False,
+                "on_commit": self._on_commit,
             }
         )
 
@@ -230,7 +242,9 @@ class HotPathWorker:
             | {
                 "enable.idempotence": True,
                 "acks": "all",
-                "linger.ms": 0,
+                # The outputs are records, not the order path (the venue is called
+                # in-process): batching them keeps the broker free for md.raw and fetches.
+                "linger.ms": self.linger_ms,
                 "socket.nagle.disable": True,
                 # Faust agents (aiokafka) downstream cannot read lz4/zstd without extra libs.
                 "compression.type": "none",
@@ -256,8 +270,10 @@ class HotPathWorker:
 
     # --- the loop --------------------------------------------------------------------
 
-    def _on_delivery(self, err: KafkaError | None, _msg: Message) -> None:
-        if err is not None and self._failure is None:
+    def _on_delivery(self, output_id: int, err: KafkaError | None) -> None:
+        if err is None:
+            self.commits.acked(output_id)
+        elif self._failure is None:
             self._failure = err
 
     def _publish(self, canonical: str, out: OutMsg) -> None:
@@ -267,9 +283,14 @@ class HotPathWorker:
         headers: list[tuple[str, str | bytes | None]] | None = (
             [(ORIGIN_HEADER, self.origin)] if canonical in COMMAND_TOPICS else None
         )
+        output_id = self.commits.sent()
+
+        def delivered(err: KafkaError | None, _msg: Message) -> None:
+            self._on_delivery(output_id, err)
+
         while True:
             try:
-                producer.produce(topic, value, key, headers=headers, on_delivery=self._on_delivery)
+                producer.produce(topic, value, key, headers=headers, on_delivery=delivered)
                 break
             except BufferError:  # local queue full: serve delivery reports, then retry
                 producer.poll(0.05)
@@ -285,7 +306,7 @@ class HotPathWorker:
         assert partition is not None
         assert offset is not None
         topic = self.hot_path.graph.canonical(kafka_topic)
-        self._offsets[(kafka_topic, partition)] = offset + 1
+        self.commits.consumed(kafka_topic, partition, offset)
         self.stats.consumed += 1
         if topic in COMMAND_TOPICS and (ORIGIN_HEADER, self.origin) in (msg.headers() or ()):
             self.stats.skipped_own += 1
@@ -303,34 +324,39 @@ class HotPathWorker:
                 hint="check the broker (tapewire kafka status) and restart the hot path",
             )
 
-    def _commit(self, consumer: Consumer, *, force: bool = False) -> None:
-        """Commit what was consumed once all outputs so far are acknowledged.
+    def _commit(self, consumer: Consumer) -> None:
+        """Checkpoint; commit the newest fully acknowledged checkpoint, asynchronously
+        (the loop never waits for the broker, so a frame arriving meanwhile is not held)."""
+        self.commits.checkpoint()
+        self._last_commit = time.monotonic()
+        self._commit_offsets(consumer, self.commits.ready(), asynchronous=True)
 
-        Normally non-blocking: commits only when the producer's queue is empty. After
-        five intervals without an empty queue (a steady stream), or when ``force``d, it
-        waits for the deliveries (flush).
-        """
+    def _commit_offsets(self, consumer: Consumer, offsets: Offsets, *, asynchronous: bool) -> None:
+        self._check_delivery()
+        if not offsets:
+            return
+        listed = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+        if asynchronous:
+            consumer.commit(offsets=listed, asynchronous=True)
+        else:
+            consumer.commit(offsets=listed, asynchronous=False)
+        self.commits.mark_committed(offsets)
+        self.stats.commits += 1
+
+    def _final_commit(self, consumer: Consumer) -> None:
+        """On the way out: wait for every output, then commit everything consumed."""
         producer = self._producer
         assert producer is not None
-        pending = {k: v for k, v in self._offsets.items() if self._committed.get(k) != v}
-        if not pending:
-            return
-        if len(producer) > 0:
-            if not force and time.monotonic() - self._last_commit < 5 * self.commit_interval_s:
-                return
-            if producer.flush(30) > 0:
-                raise KafkaRuntimeError(
-                    "hot path: outputs not acknowledged within 30 s; offsets not committed",
-                    hint="check the broker (tapewire kafka status) and restart the hot path",
-                )
-        self._check_delivery()
-        consumer.commit(
-            offsets=[TopicPartition(t, p, o) for (t, p), o in pending.items()],
-            asynchronous=False,
-        )
-        self._committed.update(pending)
-        self._last_commit = time.monotonic()
-        self.stats.commits += 1
+        if producer.flush(30) > 0:
+            raise KafkaRuntimeError(
+                "hot path: outputs not acknowledged within 30 s; offsets not committed",
+                hint="check the broker (tapewire kafka status) and restart the hot path",
+            )
+        self._commit_offsets(consumer, self.commits.everything(), asynchronous=False)
+
+    def _on_commit(self, err: KafkaError | None, _partitions: list[TopicPartition]) -> None:
+        if err is not None:  # the next checkpoint's commit supersedes this one
+            log.warning("hot path: offset commit failed: %s", err)
 
     def run(
         self, stop_event: threading.Event, ready: threading.Event | None = None
@@ -365,7 +391,7 @@ class HotPathWorker:
                 self._check_delivery()
                 if time.monotonic() - self._last_commit >= self.commit_interval_s:
                     self._commit(consumer)
-            self._commit(consumer, force=True)
+            self._final_commit(consumer)
         finally:
             producer.flush(30)
             consumer.close()
