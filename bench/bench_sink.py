@@ -3,8 +3,9 @@
 Usage: ``.venv/bin/python bench/bench_sink.py [--rows 200000] [--repeat 3]``. Starts a local
 Kafka (or uses ``KAFKA_BOOTSTRAP_SERVERS``), produces encoded trades, and reports the median
 of ``--repeat`` runs: (1) insert-only (rows already mapped, ``client.insert`` into
-``trades``), (2) decode + map only, (3) the whole sink (consume, decode, map, insert,
-commit) from a fresh consumer group until caught up.
+``trades``), (2) decode + map only, (3) the Avro insert only (message values -> container
+file -> ``INSERT ... SELECT`` decoded by ClickHouse, :mod:`sinks.clickhouse.avro_insert`),
+(4) the whole sink (consume, insert, commit) from a fresh consumer group until caught up.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.codec import Codec
+from sinks.clickhouse.avro_insert import AvroInsert
 from sinks.clickhouse.batch import dedup_token
 from sinks.clickhouse.client import connect
 from sinks.clickhouse.migrations import migrate
@@ -62,7 +64,16 @@ def main() -> None:
     serde = codec.for_topic("md.trades")
     work = Path(tempfile.mkdtemp(prefix="bench-sink-"))
     url = f"chdb://{work / 'chdb'}"
-    results: dict[str, list[float]] = {"insert only": [], "decode + map": [], "sink e2e": []}
+    results: dict[str, list[float]] = {
+        "insert only": [],
+        "decode + map": [],
+        "avro insert": [],
+        "sink e2e": [],
+    }
+    assert mapping.sql is not None
+    avro = AvroInsert(
+        mapping.table, serde.schema, serde.schema_id, mapping.columns[:-3], mapping.sql
+    )
 
     for run in range(args.repeat):
         started = time.perf_counter()
@@ -82,6 +93,23 @@ def main() -> None:
                     settings={"insert_deduplication_token": token},
                 )
             results["insert only"].append(args.rows / (time.perf_counter() - started))
+            client.command("TRUNCATE TABLE trades")
+            started = time.perf_counter()
+            for first in range(0, len(values), args.grid):
+                part = values[first : first + args.grid]
+                offsets = list(range(first, first + len(part)))
+                token = dedup_token("trades", "md.trades", 0, first, first + len(part) - 1)
+                avro.insert(
+                    client,
+                    part,
+                    offsets,
+                    "md.trades",
+                    0,
+                    {"insert_deduplication_token": token, "insert_deduplicate": 1},
+                )
+            results["avro insert"].append(args.rows / (time.perf_counter() - started))
+            stored = int(str(client.command("SELECT count() FROM trades")))
+            assert stored == args.rows, stored
 
     settings = load_settings(data_dir=work / "data")
     with kafka_for(settings, any_free_port=True) as kafka:

@@ -176,6 +176,7 @@ def run_sink(results: Results, runs: int, rows: int) -> None:
         "sink e2e": "sink end to end (broker -> chDB)",
         "insert only": "sink insert only (mapped rows -> chDB)",
         "decode + map": "sink decode + map",
+        "avro insert": "sink Avro insert only (message values -> chDB)",
     }
     for line in out.splitlines():
         for prefix, name in names.items():
@@ -193,7 +194,9 @@ def run_sink(results: Results, runs: int, rows: int) -> None:
 
 def run_sink_steady(results: Results, runs: int, rows: int) -> None:
     """The sink on a backlog of encoded trades: rows/s from its first commit to its last
-    (steady state), and from the call (startup included: migrations, group join)."""
+    (steady state), and from the call (startup included: migrations, group join); each
+    run also with the Avro insert off (every record decoded in Python), for comparison.
+    Every run checks that chDB holds all the rows."""
     import threading
     import uuid
 
@@ -201,6 +204,7 @@ def run_sink_steady(results: Results, runs: int, rows: int) -> None:
     from bench_sink import _trade
 
     from schemas.codec import Codec
+    from sinks.clickhouse.client import connect
     from sinks.clickhouse.sink import SinkConfig, SinkStats, run_sink
     from tapewire.runtime.kafka_io import create_topic
     from tapewire.runtime.kafka_resolve import kafka_for
@@ -217,39 +221,59 @@ def run_sink_steady(results: Results, runs: int, rows: int) -> None:
             topic = f"md.trades.bench{uuid.uuid4().hex[:6]}"
             create_topic(bootstrap, topic, partitions=1)
             publish(bootstrap, topic, items)
+            url = f"chdb://{work / 'chdb'}"
             for run in range(runs):
-                commits: list[tuple[float, int]] = []
+                for avro in (True, False):
+                    commits: list[tuple[float, int]] = []
 
-                def progress(stats: SinkStats, out: list[tuple[float, int]] = commits) -> None:
-                    out.append((time.perf_counter(), stats.rows.get("trades", 0)))
+                    def progress(stats: SinkStats, out: list[tuple[float, int]] = commits) -> None:
+                        out.append((time.perf_counter(), stats.rows.get("trades", 0)))
 
-                before = _load()
-                started = time.perf_counter()
-                stats = run_sink(
-                    settings,
-                    stop_event=threading.Event(),
-                    config=SinkConfig(
-                        topics={topic: "md.trades"},
-                        group_id=f"bench-{uuid.uuid4().hex[:8]}",
-                        stop_when_caught_up=True,
-                    ),
-                    bootstrap=bootstrap,
-                    clickhouse_url=f"chdb://{work / 'chdb'}",
-                    database=f"bench_steady_{run}",
-                    on_progress=progress,
-                )
-                total = time.perf_counter() - started
-                assert stats.rows.get("trades") == rows, stats
-                load = (before, _load())
-                (t_first, n_first), (t_last, n_last) = commits[0], commits[-1]
-                steady = (n_last - n_first) / (t_last - t_first) if t_last > t_first else 0.0
-                extra = {"rows": rows, "commits": len(commits)}
-                results.add(
-                    "sink steady state (first to last commit)", "rows/s", steady, load, **extra
-                )
-                results.add(
-                    "sink incl. startup (call to caught up)", "rows/s", rows / total, load, **extra
-                )
+                    database = f"bench_steady_{run}_{'avro' if avro else 'python'}"
+                    before = _load()
+                    started = time.perf_counter()
+                    stats = run_sink(
+                        settings,
+                        stop_event=threading.Event(),
+                        config=SinkConfig(
+                            topics={topic: "md.trades"},
+                            group_id=f"bench-{uuid.uuid4().hex[:8]}",
+                            stop_when_caught_up=True,
+                            avro_insert=avro,
+                        ),
+                        bootstrap=bootstrap,
+                        clickhouse_url=url,
+                        database=database,
+                        on_progress=progress,
+                    )
+                    total = time.perf_counter() - started
+                    assert stats.rows.get("trades") == rows, stats
+                    with connect(url, database=database) as client:
+                        stored = int(str(client.command("SELECT count() FROM trades")))
+                    assert stored == rows, f"{stored} rows in chDB, expected {rows}"
+                    load = (before, _load())
+                    (t_first, n_first), (t_last, n_last) = commits[0], commits[-1]
+                    steady = (n_last - n_first) / (t_last - t_first) if t_last > t_first else 0.0
+                    extra = {"rows": rows, "commits": len(commits)}
+                    if not avro:
+                        results.add(
+                            "sink steady state, Python decode (Avro insert off)",
+                            "rows/s",
+                            steady,
+                            load,
+                            **extra,
+                        )
+                        continue
+                    results.add(
+                        "sink steady state (first to last commit)", "rows/s", steady, load, **extra
+                    )
+                    results.add(
+                        "sink incl. startup (call to caught up)",
+                        "rows/s",
+                        rows / total,
+                        load,
+                        **extra,
+                    )
 
 
 def run_e2e(results: Results, runs: int, frames: int, workers: int) -> dict[str, Any]:

@@ -38,6 +38,9 @@ class TableMapping:
     """Column names in row order; the last three are always the Kafka provenance."""
     to_values: Callable[[Record], tuple[Any, ...]]
     """The row values before the provenance columns."""
+    sql: tuple[str, ...] | None = None
+    """The same values as ClickHouse SQL expressions over the record's field names, for
+    the Avro insert (:mod:`sinks.clickhouse.avro_insert`); ``None``: Python path only."""
 
     def row(self, record: Record, topic: str, partition: int, offset: int) -> Row:
         """The row for ``record`` read from ``topic``/``partition``/``offset``."""
@@ -193,9 +196,57 @@ def _dead_letter(r: Record) -> tuple[Any, ...]:
 
 
 def _m(
-    schema_topic: str, table: str, columns: str, to_values: Callable[[Record], tuple[Any, ...]]
+    schema_topic: str,
+    table: str,
+    columns: str,
+    to_values: Callable[[Record], tuple[Any, ...]],
+    sql: tuple[str, ...] | None = None,
 ) -> TableMapping:
-    return TableMapping(schema_topic, table, (*columns.split(), *_PROVENANCE), to_values)
+    return TableMapping(schema_topic, table, (*columns.split(), *_PROVENANCE), to_values, sql)
+
+
+def _ns(field: str) -> str:
+    """SQL: integer nanoseconds -> DateTime64(9, 'UTC'), exactly (NULL stays NULL)."""
+    return f"fromUnixTimestamp64Nano({field}, 'UTC')"
+
+
+def _sql(fields: tuple[str, ...], times: tuple[str, ...]) -> tuple[str, ...]:
+    """SQL expressions of a row of ``fields`` as they are, ``times`` converted by _ns."""
+    return tuple(_ns(f) if f in times else f for f in fields)
+
+
+_TRADE_SQL = (
+    "venue",
+    "instrument",
+    "trade_id",
+    "price",
+    "size",
+    "transform(side, " + str(list(_SIDES)) + ", " + str(list(_SIDES.values())) + ")",
+    _ns("coalesce(exchange_ts_ns, receive_ts_ns)"),
+    _ns("receive_ts_ns"),
+)
+_QUOTE_FIELDS = (
+    "venue",
+    "instrument",
+    "bid_price",
+    "bid_size",
+    "ask_price",
+    "ask_size",
+    "source",
+    "exchange_ts_ns",
+    "receive_ts_ns",
+    "process_ts_ns",
+)
+_COVERAGE_FIELDS = (
+    "venue",
+    "instrument",
+    "channel",
+    "event",
+    "from_ns",
+    "to_ns",
+    "reason",
+    "process_ts_ns",
+)
 
 
 MAPPINGS: Mapping[str, TableMapping] = {
@@ -206,6 +257,7 @@ MAPPINGS: Mapping[str, TableMapping] = {
             "trades",
             "venue instrument trade_id price size side exchange_ts receive_ts",
             _trade,
+            _TRADE_SQL,
         ),
         _m(
             "md.raw",
@@ -227,6 +279,7 @@ MAPPINGS: Mapping[str, TableMapping] = {
             "venue instrument bid_price bid_size ask_price ask_size source exchange_ts "
             "receive_ts process_ts",
             _quote,
+            _sql(_QUOTE_FIELDS, ("exchange_ts_ns", "receive_ts_ns", "process_ts_ns")),
         ),
         _m(
             "md.bars.*",
@@ -234,6 +287,7 @@ MAPPINGS: Mapping[str, TableMapping] = {
             "venue instrument interval interval_ns start_ts end_ts open high low close volume "
             "quote_volume vwap trade_count buy_volume sell_volume revision process_ts",
             _bar,
+            _sql(_BAR_FIELDS, ("start_ts_ns", "end_ts_ns", "process_ts_ns")),
         ),
         _m(
             "md.nbbo",
@@ -241,12 +295,14 @@ MAPPINGS: Mapping[str, TableMapping] = {
             "instrument bid_price bid_size bid_venue ask_price ask_size ask_venue venue_count "
             "bid_receive_ts ask_receive_ts process_ts",
             _nbbo,
+            _sql(_NBBO_FIELDS, ("bid_receive_ts_ns", "ask_receive_ts_ns", "process_ts_ns")),
         ),
         _m(
             "md.coverage",
             "coverage",
             "venue instrument channel event from_ts to_ts reason process_ts",
             _coverage,
+            _sql(_COVERAGE_FIELDS, ("from_ns", "to_ns", "process_ts_ns")),
         ),
         _m(
             "dlq.*",

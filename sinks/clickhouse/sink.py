@@ -21,15 +21,16 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from schemas.codec import Codec
+from sinks.clickhouse.avro_insert import AvroInsert, UnsupportedSchemaError
 from sinks.clickhouse.batch import Batcher, Chunk
-from sinks.clickhouse.client import connect, target_database
+from sinks.clickhouse.client import connect, parse_url, target_database
 from sinks.clickhouse.migrations import migrate
 from sinks.clickhouse.rows import DEFAULT_TOPICS, TableMapping, mapping_for_topic
 from tapewire import metrics
@@ -74,6 +75,9 @@ class SinkConfig:
     """Return once every assigned partition is stored and committed up to its end."""
     insert_retries: int = 5
     migrate: bool = True
+    avro_insert: bool = True
+    """Let ClickHouse decode the Avro of the topics that support it (embedded chDB only;
+    see :mod:`sinks.clickhouse.avro_insert`); false: decode every record in Python."""
 
 
 @dataclass
@@ -85,6 +89,8 @@ class SinkStats:
     inserts: int = 0
     dead_letters: int = 0
     commits: int = 0
+    avro_fallbacks: int = 0
+    """Chunks ClickHouse refused as Avro, decoded in Python instead."""
 
 
 class _DeadLetters:
@@ -145,6 +151,7 @@ class ClickHouseSink:
         codec: Codec,
         *,
         on_progress: Callable[[SinkStats], None] | None = None,
+        avro_insert: bool = False,
     ) -> None:
         self.config = config
         self.stats = SinkStats()
@@ -158,6 +165,22 @@ class ClickHouseSink:
         self._routes: dict[str, tuple[Callable[[bytes], Any], Callable[..., Any], str]] = {
             t: (self._serdes[t].decode, m.row, m.table) for t, m in self._mappings.items()
         }
+        self._avro: dict[str, AvroInsert] = {}
+        if avro_insert and config.avro_insert:
+            for topic, mapping in self._mappings.items():
+                serde = self._serdes[topic]
+                if mapping.sql is None:
+                    continue
+                try:
+                    self._avro[topic] = AvroInsert(
+                        mapping.table,
+                        serde.schema,
+                        serde.schema_id,
+                        mapping.columns[:-3],
+                        mapping.sql,
+                    )
+                except UnsupportedSchemaError as exc:  # a schema changed: Python path
+                    log.warning("%s: Avro insert not possible (%s); decoding in Python", topic, exc)
         self._batcher = Batcher(config.grid)
         self._dlq = _DeadLetters(bootstrap, config.dlq_topic, codec)
         self._assigned: set[tuple[str, int]] = set()
@@ -171,6 +194,11 @@ class ClickHouseSink:
                 "auto.offset.reset": "earliest",
                 "enable.partition.eof": True,
                 "isolation.level": "read_committed",
+                # librdkafka stops prefetching while queued.min.messages (100,000) are
+                # waiting and then backs off for fetch.queue.backoff.ms (1 s by default):
+                # a sink that drains a backlog slower than the broker delivers stalls for a
+                # second at a time (194k -> 970k msgs/s consumed on a local broker with 10).
+                "fetch.queue.backoff.ms": 10,
             }
         )
 
@@ -210,13 +238,28 @@ class ClickHouseSink:
         (same rows, chunks and dead letters; errors and EOF take :meth:`_handle`)."""
         routes = self._routes
         add = self._batcher.add
+        avro = self._avro
         at_end = self._at_end
         stats = self.stats
+        # Records of Avro-inserted topics, per partition in order: added per run.
+        runs: dict[tuple[str, int], list[Message]] = {}
         for msg in msgs:
             if msg.error() is not None:
+                if runs:  # an end of partition must see the records before it
+                    self._add_runs(runs)
+                    runs = {}
                 self._handle(msg)
                 continue
-            topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset()
+            topic = msg.topic() or ""
+            if topic in avro:  # decoded by ClickHouse when the chunk is inserted
+                key = (topic, msg.partition() or 0)
+                run = runs.get(key)
+                if run is None:
+                    runs[key] = [msg]
+                else:
+                    run.append(msg)
+                continue
+            partition, offset = msg.partition() or 0, msg.offset()
             assert offset is not None
             if at_end:
                 at_end.discard((topic, partition))
@@ -230,6 +273,18 @@ class ClickHouseSink:
             closed = add(table, topic, partition, offset, row)
             if closed is not None:
                 self._store([closed])
+        if runs:
+            self._add_runs(runs)
+
+    def _add_runs(self, runs: Mapping[tuple[str, int], list[Message]]) -> None:
+        for (topic, partition), run in runs.items():
+            self._at_end.discard((topic, partition))
+            self.stats.records += len(run)
+            # a consumed record always has an offset (None only on error events)
+            offsets = cast(list[int], [msg.offset() for msg in run])
+            table = self._mappings[topic].table
+            for chunk in self._batcher.add_messages(table, topic, partition, run, offsets):
+                self._store([chunk])
 
     def _handle(self, msg: Message) -> None:
         topic, partition = msg.topic() or "", msg.partition() or 0
@@ -250,6 +305,9 @@ class ClickHouseSink:
         self._at_end.discard((topic, partition))
         offset = msg.offset()
         assert offset is not None
+        if topic in self._avro:
+            self._add_runs({(topic, partition): [msg]})
+            return
         mapping = self._mappings[topic]
         self.stats.records += 1
         row = None
@@ -281,7 +339,9 @@ class ClickHouseSink:
         if not chunks:
             return
         for chunk in chunks:
-            if chunk.rows:
+            if chunk.messages:
+                self._insert_messages(chunk)
+            elif chunk.rows:
                 self._insert(chunk)
         self._dlq.flush()
         offsets = [TopicPartition(c.topic, c.partition, c.next_offset) for c in chunks]
@@ -294,6 +354,45 @@ class ClickHouseSink:
         self._report_lag(offsets)
         if self._on_progress is not None:
             self._on_progress(self.stats)
+
+    def _insert_messages(self, chunk: Chunk) -> None:
+        """Insert a chunk of undecoded messages as Avro; if ClickHouse refuses it (a bad
+        record, an older schema version, any error), decode it here record by record:
+        same rows, same token, bad records dead-lettered."""
+        avro = self._avro[chunk.topic]
+        messages = chunk.messages
+        settings = {"insert_deduplication_token": chunk.token, "insert_deduplicate": 1}
+        started = time.perf_counter()
+        try:
+            avro.insert(
+                self._client,
+                [m.value() or b"" for m in messages],
+                chunk.offsets,
+                chunk.topic,
+                chunk.partition,
+                settings,
+            )
+        except (DriverError, OSError) as exc:
+            log.warning(
+                "Avro insert of %s (%d records) refused (%s); decoding it in Python",
+                chunk.token,
+                len(messages),
+                str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__,
+            )
+            self.stats.avro_fallbacks += 1
+            decode, to_row, _table = self._routes[chunk.topic]
+            rows = []
+            for msg in messages:
+                try:
+                    rows.append(to_row(decode(msg.value() or b""), *_position(msg)))
+                except Exception as error:  # any bad record is dead-lettered, never fatal
+                    self._dead_letter(msg, error)
+            chunk.messages, chunk.offsets = [], []
+            chunk.rows = rows
+            if rows:
+                self._insert(chunk)
+            return
+        self._inserted(chunk, len(messages), time.perf_counter() - started)
 
     def _insert(self, chunk: Chunk) -> None:
         mapping = self._mappings[chunk.topic]
@@ -321,11 +420,13 @@ class ClickHouseSink:
                     ) from exc
                 log.warning("insert into %s failed (attempt %d): %s", chunk.table, attempt, exc)
                 time.sleep(min(5.0, 0.2 * 2**attempt))
-        elapsed = time.perf_counter() - started
+        self._inserted(chunk, len(chunk.rows), time.perf_counter() - started)
+
+    def _inserted(self, chunk: Chunk, rows: int, elapsed: float) -> None:
         metrics.sink_insert_seconds.labels(table=chunk.table).observe(elapsed)
-        metrics.sink_batch_rows.labels(table=chunk.table).observe(len(chunk.rows))
-        metrics.sink_rows_inserted.labels(table=chunk.table).inc(len(chunk.rows))
-        self.stats.rows[chunk.table] = self.stats.rows.get(chunk.table, 0) + len(chunk.rows)
+        metrics.sink_batch_rows.labels(table=chunk.table).observe(rows)
+        metrics.sink_rows_inserted.labels(table=chunk.table).inc(rows)
+        self.stats.rows[chunk.table] = self.stats.rows.get(chunk.table, 0) + rows
         self.stats.inserts += 1
         if self._crash_after and self.stats.inserts >= self._crash_after:
             os.kill(os.getpid(), signal.SIGKILL)  # fault injection: stored, not committed
@@ -351,6 +452,12 @@ class ClickHouseSink:
         self._store(self._batcher.drain(revoked))
         self._assigned -= revoked
         self._at_end -= revoked
+
+
+def _position(msg: Message) -> tuple[str, int, int]:
+    offset = msg.offset()
+    assert offset is not None
+    return msg.topic() or "", msg.partition() or 0, offset
 
 
 def run_sink(
@@ -388,7 +495,14 @@ def run_sink(
     with connect(url, database=db, missing_database="create") as client:
         if config.migrate:
             migrate(client, db)
-        sink = ClickHouseSink(bootstrap, client, config, codec, on_progress=on_progress)
+        sink = ClickHouseSink(
+            bootstrap,
+            client,
+            config,
+            codec,
+            on_progress=on_progress,
+            avro_insert=parse_url(url).is_chdb,
+        )
         return sink.run(stop_event or threading.Event())
 
 
@@ -411,6 +525,11 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--flush-interval", type=float, default=SinkConfig.flush_interval_s)
     parser.add_argument("--dlq-topic", default=SinkConfig.dlq_topic)
     parser.add_argument("--stop-when-caught-up", action="store_true")
+    parser.add_argument(
+        "--no-avro-insert",
+        action="store_true",
+        help="decode every record in Python instead of letting ClickHouse decode the Avro",
+    )
     return parser.parse_args(argv)
 
 
@@ -428,6 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush_interval_s=args.flush_interval,
         dlq_topic=args.dlq_topic,
         stop_when_caught_up=args.stop_when_caught_up,
+        avro_insert=not args.no_avro_insert,
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
