@@ -7,7 +7,9 @@ one message runs every stage subscribed to its topic; each output is handed to `
 decision is on its way to ``oms.approved`` before the router acts on it. Messages are
 routed breadth first, in emission order: every stage sees its inputs in the order they
 were produced, as it would reading the topics (an NBBO reaches the risk gate before the
-strategy's request made from it). No Kafka, no threads: the same graph runs under the
+strategy's request made from it). A *deferred* node (positions) also sees its inputs in
+emission order, but only once everything else caused by the current message has run.
+No Kafka, no threads: the same graph runs under the
 Kafka shell (:mod:`streams.hotpath.worker`) and in tests.
 """
 
@@ -33,6 +35,8 @@ class Node:
     name: str
     inputs: tuple[str, ...]
     run: Callable[[str, InMsg], list[OutMsg]]
+    deferred: bool = False
+    """Off the order path (positions): runs once the current message's other work is done."""
 
 
 def single_topic(stage: Stage, emitter: Emitter, topic: str | None = None) -> Node:
@@ -48,13 +52,13 @@ def single_topic(stage: Stage, emitter: Emitter, topic: str | None = None) -> No
     return Node(stage.name, (topic or stage.source_topic,), run)
 
 
-def multi_topic(stage: TopicStage, inputs: Sequence[str]) -> Node:
+def multi_topic(stage: TopicStage, inputs: Sequence[str], *, deferred: bool = False) -> Node:
     """A multi-topic stage (strategy, risk, router, positions) reading ``inputs``."""
 
     def run(topic: str, msg: InMsg) -> list[OutMsg]:
         return safe_topics(stage, (TopicMsg(topic, msg.partition, msg.offset, msg.key, msg.value),))
 
-    return Node(stage.name, tuple(inputs), run)
+    return Node(stage.name, tuple(inputs), run, deferred)
 
 
 class StageGraph:
@@ -83,19 +87,29 @@ class StageGraph:
 
     def push(self, topic: str, msg: InMsg, publish: Publish) -> int:
         """Run ``msg`` (read from canonical ``topic``) and everything it causes; returns
-        the number of outputs published."""
-        pending: deque[tuple[str, InMsg]] = deque(((topic, msg),))
+        the number of outputs published.
+
+        Deliveries to ``deferred`` nodes wait (in their own emission order) until nothing
+        else is pending, so a monitoring stage never sits between a quote and its order.
+        """
+        pending: deque[tuple[Node, str, InMsg]] = deque()
+        later: deque[tuple[Node, str, InMsg]] = deque()
         published = 0
-        while pending:
-            current, message = pending.popleft()
+
+        def route(current: str, message: InMsg) -> None:
             for node in self.subscribers.get(current, ()):
-                t0 = time.perf_counter()
-                outputs = node.run(current, message)
-                self._seconds[node.name].observe(time.perf_counter() - t0)
-                for out in outputs:
-                    canonical = self.canonical(out[0])
-                    publish(canonical, out)
-                    published += 1
-                    if canonical in self.subscribers:
-                        pending.append((canonical, InMsg(None, None, out[1], out[2])))
+                (later if node.deferred else pending).append((node, current, message))
+
+        route(topic, msg)
+        while pending or later:
+            node, current, message = pending.popleft() if pending else later.popleft()
+            t0 = time.perf_counter()
+            outputs = node.run(current, message)
+            self._seconds[node.name].observe(time.perf_counter() - t0)
+            for out in outputs:
+                canonical = self.canonical(out[0])
+                publish(canonical, out)
+                published += 1
+                if canonical in self.subscribers:
+                    route(canonical, InMsg(None, None, out[1], out[2]))
         return published

@@ -5,7 +5,7 @@ function calls on one thread, so a market frame reaches the venue after one Kafk
 (``md.raw``) instead of one per agent. Kafka stays the record: every output (quotes,
 books, NBBO, requests, decisions, order events, fills, positions, dead letters) is
 produced as it is emitted, without waiting, by an idempotent ``acks=all`` producer with
-``linger.ms=0``. See ``docs/hot-path.md``.
+``linger.ms=5`` (outputs are the record, not the order path). See ``docs/hot-path.md``.
 
 Delivery contract (at least once, like the agents): the offsets of consumed messages are
 committed only once every output they caused was acknowledged by the broker (offsets are
@@ -157,7 +157,8 @@ def build_hot_path(
             codec, trading.position_limits, name, config.nbbo.consolidated_id
         )
         built["positions"] = positions
-        nodes.append(multi_topic(positions, POSITIONS_INPUTS))
+        # monitoring, not the order path: risk sees its records a few stages later
+        nodes.append(multi_topic(positions, POSITIONS_INPUTS, deferred=True))
     prefix = config.topics.prefix
 
     def canonical(kafka_name: str) -> str:

@@ -18,7 +18,7 @@ import pytest
 from streams.agents.common import InMsg, OutMsg
 from streams.agents.normalize import NormalizeStage
 from streams.app import StreamsConfig
-from streams.hotpath import HOTPATH_STAGES, build_hot_path
+from streams.hotpath import HOTPATH_STAGES, Node, StageGraph, build_hot_path
 from streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
 from streams.trading.config import KILL_SWITCH_TAG
 from tapewire.errors import ConfigError
@@ -147,3 +147,24 @@ def test_trading_stages_need_a_trading_config() -> None:
     assert market_only.external == frozenset({"md.raw"})
     with pytest.raises(ConfigError, match="unknown hot-path stage"):
         build_hot_path(CODEC, StreamsConfig(), stages=("normalize", "sink"))
+
+
+def test_breadth_first_and_deferred_order() -> None:
+    """x -> a -> y -> c -> w (hot); x -> b (deferred) -> z: b runs after the hot chain,
+    and among hot nodes every input is delivered in emission order."""
+    calls: list[str] = []
+
+    def node(name: str, inputs: tuple[str, ...], emits: str, deferred: bool = False) -> Node:
+        def run(topic: str, msg: InMsg) -> list[OutMsg]:
+            calls.append(f"{name}<{topic}")
+            return [(emits, None, msg.value or b"")] if emits else []
+
+        return Node(name, inputs, run, deferred)
+
+    graph = StageGraph(
+        [node("b", ("x",), "z", deferred=True), node("a", ("x",), "y"), node("c", ("y", "z"), "")]
+    )
+    published: list[str] = []
+    assert graph.push("x", InMsg(0, 0, None, b"v"), lambda t, _m: published.append(t)) == 2
+    assert calls == ["a<x", "c<y", "b<x", "c<z"]
+    assert published == ["y", "z"]
