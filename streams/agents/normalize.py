@@ -19,17 +19,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Sequence, Set
 from typing import TYPE_CHECKING, Any
-
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from schemas.codec import Codec
 from streams.agents.common import Emitter, InMsg, OutMsg, batched_agent, decode_batch
 from streams.normalize import NormalizeError, Normalizer, SourceRef
 from streams.normalize.normalizer import BOOK, COVERAGE, DLQ, QUOTES, TRADES
-from tapewire.runtime.kafka_local import client_config
+from tapewire.runtime.kafka_io import read_to_end
 
 if TYPE_CHECKING:
     from streams.app import TapewireApp
@@ -220,57 +217,21 @@ def read_markets(
     """Every record of ``topic`` (``md.markets``) up to its current end, decoded, in
     (partition, offset) order; [] if the topic does not exist. No consumer group: each
     worker reads the whole topic."""
-    consumer = Consumer(
-        client_config(bootstrap)
-        | {
-            "group.id": f"tapewire-markets-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "auto.offset.reset": "earliest",
-        }
-    )
     decode = codec.for_topic(MARKETS).decode
-    records: list[tuple[int, int, dict[str, Any]]] = []
-    try:
-        meta = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
-        if meta is None or meta.error is not None:
-            log.warning("normalize: %s does not exist; declare it (declare_topics)", topic)
-            return []
-        ends: dict[int, int] = {}
-        for p in meta.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)
-            if high > low:
-                ends[p] = high
-        if not ends:
-            return []
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
-        deadline = time.monotonic() + timeout_s
-        pending = set(ends)
-        while pending:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {topic}: partitions {sorted(pending)} not done")
-            msg = consumer.poll(0.2)
-            if msg is None:
-                continue
-            p, offset = msg.partition(), msg.offset()
-            if p is None or offset is None or p not in ends:
-                continue
-            if msg.error() is not None:  # partition EOF (or a transient error)
-                if offset >= ends[p]:
-                    pending.discard(p)
-                continue
-            if offset >= ends[p] - 1:
-                pending.discard(p)
-            value = msg.value()
-            if offset < ends[p] and value is not None:  # tombstones: nothing to load
-                try:
-                    records.append((p, offset, decode(value)))
-                except Exception as exc:
-                    log.warning("normalize: %s[%s]@%s undecodable: %s", topic, p, offset, exc)
-    finally:
-        consumer.close()
-    records.sort(key=lambda r: (r[0], r[1]))
-    return [record for _, _, record in records]
+    stored = read_to_end(bootstrap, topic, timeout_s, missing_ok=True)
+    if not stored:
+        return []
+    records: list[dict[str, Any]] = []
+    for record in stored:
+        if record.value is None:  # tombstones: nothing to load
+            continue
+        try:
+            records.append(decode(record.value))
+        except Exception as exc:
+            log.warning(
+                "normalize: %s[%s]@%s undecodable: %s", topic, record.partition, record.offset, exc
+            )
+    return records
 
 
 def register_normalize(app: TapewireApp) -> NormalizeStage:

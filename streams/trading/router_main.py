@@ -31,7 +31,6 @@ import signal
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Coroutine, Sequence
 from types import FrameType
 from typing import Any, TypeVar
@@ -55,7 +54,7 @@ from streams.risk import RiskConfig
 from streams.trading.config import TradingConfig
 from streams.trading.recovery import RecoveredOrder, SeenApproval, plan_recovery
 from tapewire.errors import KafkaRuntimeError
-from tapewire.runtime.kafka_io import committed_offsets
+from tapewire.runtime.kafka_io import committed_offsets, read_to_end
 from tapewire.runtime.kafka_local import client_config
 from tapewire.settings import load_settings
 
@@ -163,56 +162,6 @@ class KafkaJournal:
             )
 
 
-def read_to_end(
-    bootstrap: str, topic: str, timeout_s: float
-) -> list[tuple[int, int, bytes | None]]:
-    """Every record of ``topic`` up to its end at call time: (partition, offset, value)."""
-    consumer = Consumer(
-        client_config(bootstrap)
-        | {
-            "group.id": f"tapewire-router-recovery-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "enable.partition.eof": False,
-        }
-    )
-    out: list[tuple[int, int, bytes | None]] = []
-    try:
-        meta = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
-        if meta.error is not None:
-            raise KafkaRuntimeError(f"cannot read {topic}: {meta.error}")
-        ends: dict[int, int] = {}
-        starts: list[TopicPartition] = []
-        for partition in sorted(meta.partitions):
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=timeout_s
-            )
-            if high > low:
-                ends[partition] = high
-                starts.append(TopicPartition(topic, partition, low))
-        if not starts:
-            return out
-        consumer.assign(starts)
-        deadline = time.monotonic() + timeout_s
-        while ends:
-            if time.monotonic() > deadline:
-                raise KafkaRuntimeError(f"reading {topic} to its end took over {timeout_s}s")
-            msg = consumer.poll(0.2)
-            if msg is None:
-                continue
-            if msg.error() is not None:
-                continue
-            partition, offset = msg.partition(), msg.offset()
-            assert partition is not None
-            assert offset is not None
-            if partition in ends and offset < ends[partition]:
-                out.append((partition, offset, msg.value()))
-            if partition in ends and offset + 1 >= ends[partition]:
-                del ends[partition]
-    finally:
-        consumer.close()
-    return out
-
-
 def _committed(bootstrap: str, group: str, topic: str, timeout_s: float) -> dict[int, int]:
     """The committed offsets of ``group`` on ``topic`` (partition -> next offset)."""
     consumer = Consumer(client_config(bootstrap) | {"group.id": group})
@@ -233,20 +182,23 @@ def read_history(
     name = config.topics.name
     events = [
         codec.decode("oms.events", value)
-        for _, _, value in read_to_end(bootstrap, name("oms.events"), timeout_s)
-        if value is not None
+        for r in read_to_end(bootstrap, name("oms.events"), timeout_s)
+        if (value := r.value) is not None
     ]
     committed = _committed(bootstrap, config.app_id, name("oms.approved"), timeout_s)
     approvals = []
-    for partition, offset, value in read_to_end(bootstrap, name("oms.approved"), timeout_s):
-        if value is None:
+    for record in read_to_end(bootstrap, name("oms.approved"), timeout_s):
+        if record.value is None:
             continue
         try:
-            decision = codec.decode("oms.approved", value)
+            decision = codec.decode("oms.approved", record.value)
         except Exception:
-            log.warning("oms.approved %d@%d does not decode; skipped", partition, offset)
+            log.warning(
+                "oms.approved %d@%d does not decode; skipped", record.partition, record.offset
+            )
             continue
-        approvals.append(SeenApproval(decision, offset < committed.get(partition, -1)))
+        seen = record.offset < committed.get(record.partition, -1)
+        approvals.append(SeenApproval(decision, seen))
     return events, approvals
 
 

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic  # what confluent_kafka.admin re-exports, typed
 
@@ -157,3 +166,67 @@ def committed_offsets(
                 raise
             log.info("committed offsets: %s; retrying", err)
             time.sleep(0.5)
+
+
+def read_to_end(
+    bootstrap: str, topic: str, timeout_s: float = 30.0, *, missing_ok: bool = False
+) -> list[Record]:
+    """Every record of ``topic`` up to its end at call time, in (partition, offset) order.
+
+    No consumer group (nothing is committed). Holes in the offsets (a compacted topic)
+    are fine: a partition is done at its end-of-partition event or its last record. A
+    topic that does not exist raises :class:`KafkaRuntimeError`, or gives ``[]`` with
+    ``missing_ok``.
+    """
+    consumer = Consumer(
+        client_config(bootstrap)
+        | {
+            "group.id": f"tapewire-read-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
+    out: list[Record] = []
+    try:
+        meta = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+        if meta is None or meta.error is not None:
+            if missing_ok:
+                return []
+            reason = "it does not exist" if meta is None else str(meta.error)
+            raise KafkaRuntimeError(f"cannot read {topic}: {reason}")
+        ends: dict[int, int] = {}
+        for partition in sorted(meta.partitions):
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=timeout_s
+            )
+            if high > low:
+                ends[partition] = high
+        if not ends:
+            return []
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        deadline = time.monotonic() + timeout_s
+        pending = set(ends)
+        while pending:
+            if time.monotonic() > deadline:
+                raise KafkaRuntimeError(
+                    f"reading {topic} to its end took over {timeout_s}s "
+                    f"(partitions {sorted(pending)} not done)"
+                )
+            msg = consumer.poll(0.2)
+            if msg is None:
+                continue
+            partition, offset = msg.partition(), msg.offset()
+            if partition is None or offset is None or partition not in ends:
+                continue
+            if msg.error() is not None:  # end of partition (or a transient error)
+                if offset >= ends[partition]:
+                    pending.discard(partition)
+                continue
+            if offset < ends[partition]:
+                out.append(Record(partition, offset, msg.key(), msg.value()))
+            if offset >= ends[partition] - 1:
+                pending.discard(partition)
+    finally:
+        consumer.close()
+    out.sort(key=lambda r: (r.partition, r.offset))
+    return out

@@ -39,8 +39,8 @@ from connectors.fake_exchange.private import FakeBinancePrivate, PrivateFault
 from schemas.codec import Codec
 from streams.app import StreamsConfig, declare_topics
 from streams.execution.keys import PASSPHRASE_ENV, KeyStore
-from streams.trading.router_main import READY_LINE, read_to_end
-from tapewire.runtime.kafka_io import delete_topics, produce_all
+from streams.trading.router_main import READY_LINE
+from tapewire.runtime.kafka_io import delete_topics, produce_all, read_to_end
 from tapewire.runtime.kafka_local import client_config
 
 D = Decimal
@@ -97,7 +97,7 @@ class Setup:
 
     def records(self, canonical: str) -> list[dict[str, Any]]:
         rows = read_to_end(self.bootstrap, self.name(canonical), 30)
-        return [CODEC.decode(canonical, v) for _, _, v in rows if v is not None]
+        return [CODEC.decode(canonical, r.value) for r in rows if r.value is not None]
 
     def wait_records(
         self,
