@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -324,68 +324,66 @@ def _sink_thread(
 
 
 @contextmanager
+def _stage_thread(
+    name: str,
+    run: Callable[[threading.Event, threading.Event], object],
+    errors: list[BaseException],
+) -> Iterator[None]:
+    """``run(stop, ready)`` on a daemon thread, until the block ends; its error is recorded
+    in ``errors`` (the demo loop reports it), never swallowed."""
+    stop, ready = threading.Event(), threading.Event()
+
+    def body() -> None:
+        try:
+            run(stop, ready)
+        except BaseException as exc:  # reported by the demo loop
+            errors.append(exc)
+            ready.set()
+
+    thread = threading.Thread(target=body, name=name, daemon=True)
+    thread.start()
+    ready.wait(timeout=120)
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+
+
 def _worker_thread(
     settings: Settings,
     config: StreamsConfig,
     bootstrap: str,
     errors: list[BaseException],
     agents: tuple[str, ...],
-) -> Iterator[None]:
-    stop, ready = threading.Event(), threading.Event()
-
-    def run() -> None:
-        try:
-            run_worker(
-                settings,
-                config,
-                agents=agents,
-                stop_event=stop,
-                bootstrap=bootstrap,
-                ready=ready,
-                declare=False,
-            )
-        except BaseException as exc:  # reported by the demo loop, never swallowed
-            errors.append(exc)
-            ready.set()
-
-    thread = threading.Thread(target=run, name="tapewire-streams", daemon=True)
-    thread.start()
-    ready.wait(timeout=120)
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=60)
+) -> AbstractContextManager[None]:
+    """A Faust worker running ``agents``."""
+    return _stage_thread(
+        "tapewire-streams",
+        lambda stop, ready: run_worker(
+            settings,
+            config,
+            agents=agents,
+            stop_event=stop,
+            bootstrap=bootstrap,
+            ready=ready,
+            declare=False,
+        ),
+        errors,
+    )
 
 
-@contextmanager
 def _hot_path_thread(
     settings: Settings, config: StreamsConfig, bootstrap: str, errors: list[BaseException]
-) -> Iterator[None]:
-    stop, ready = threading.Event(), threading.Event()
-
-    def run() -> None:
-        try:
-            run_hot_path(
-                settings,
-                config,
-                stop_event=stop,
-                ready=ready,
-                bootstrap=bootstrap,
-                declare=False,
-            )
-        except BaseException as exc:  # reported by the demo loop, never swallowed
-            errors.append(exc)
-            ready.set()
-
-    thread = threading.Thread(target=run, name="tapewire-hotpath", daemon=True)
-    thread.start()
-    ready.wait(timeout=120)
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=60)
+) -> AbstractContextManager[None]:
+    """The fused hot path (``docs/hot-path.md``)."""
+    return _stage_thread(
+        "tapewire-hotpath",
+        lambda stop, ready: run_hot_path(
+            settings, config, stop_event=stop, ready=ready, bootstrap=bootstrap, declare=False
+        ),
+        errors,
+    )
 
 
 def run_demo(

@@ -11,7 +11,7 @@ from streams.app import StreamsConfig
 from streams.execution.paper import PaperConfig
 from streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
 from streams.risk import AccountLimits, InstrumentLimits, RiskConfig
-from streams.trading.config import TradingConfig
+from streams.trading.config import KILL_SWITCH_TAG, TradingConfig
 from streams.trading.strategy import Record, Strategy
 from streams.wiring.simulated import raw_frames
 
@@ -100,3 +100,24 @@ def frames(n: int = 1500) -> list[InMsg]:
         InMsg(0, i, CODEC.key("md.raw", r), encode(r))
         for i, r in enumerate(raw_frames(sim.frames()))
     ]
+
+
+def kill_switch(request_ts_ns: int = 1) -> bytes:
+    """A ``tapewire kill-switch on`` command (HALTED, every account) as on oms.requests."""
+    return CODEC.encode(
+        "oms.requests",
+        OrderRequest(
+            client_order_id="kill-it",
+            account="*",
+            venue="",
+            instrument="",
+            side=Side.BUY,
+            order_type=OrderType.MARKET,
+            time_in_force=TimeInForce.GTC,
+            quantity=D(0),
+            action=OrderAction.CANCEL_ALL,
+            requested_by="cli:test",
+            request_ts_ns=request_ts_ns,
+            tags={KILL_SWITCH_TAG: "HALTED"},
+        ).to_record(),
+    )

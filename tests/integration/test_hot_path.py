@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -25,14 +24,11 @@ from streams.agents.common import InMsg
 from streams.agents.normalize import read_markets
 from streams.app import StreamsConfig, declare_topics
 from streams.hotpath import HotPathStats, HotPathWorker, build_hot_path
-from streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
-from streams.trading.config import KILL_SWITCH_TAG
 from tapewire.runtime.kafka_io import committed_offsets, delete_topics, produce_all
 from tapewire.runtime.kafka_local import client_config
 from tests.fixtures.kafka import consume_n
-from tests.hotpath_cases import CODEC, config, frames
+from tests.hotpath_cases import CODEC, config, frames, kill_switch
 
-D = Decimal
 TOPICS = (
     "md.trades",
     "md.book",
@@ -107,26 +103,6 @@ def committed(bootstrap: str, group: str, topic: str, partitions: int) -> int:
         consumer.close()
 
 
-def kill_switch() -> bytes:
-    return CODEC.encode(
-        "oms.requests",
-        OrderRequest(
-            client_order_id="kill-it",
-            account="*",
-            venue="",
-            instrument="",
-            side=Side.BUY,
-            order_type=OrderType.MARKET,
-            time_in_force=TimeInForce.GTC,
-            quantity=D(0),
-            action=OrderAction.CANCEL_ALL,
-            requested_by="cli:test",
-            request_ts_ns=time.time_ns(),
-            tags={KILL_SWITCH_TAG: "HALTED"},
-        ).to_record(),
-    )
-
-
 def test_hot_path_through_the_broker(kafka_bootstrap: str) -> None:
     prefix = f"hp{uuid.uuid4().hex[:8]}."
     cfg = config(prefix, partitions=3)
@@ -165,7 +141,11 @@ def test_hot_path_through_the_broker(kafka_bootstrap: str) -> None:
                 time.sleep(0.1)
             assert stats.skipped_own == 7
 
-            produce_all(kafka_bootstrap, cfg.topics.name("oms.requests"), [(b"*", kill_switch())])
+            produce_all(
+                kafka_bootstrap,
+                cfg.topics.name("oms.requests"),
+                [(b"*", kill_switch(time.time_ns()))],
+            )
             events = consume_n(
                 kafka_bootstrap,
                 cfg.topics.name("oms.events"),

@@ -19,10 +19,8 @@ from streams.agents.common import InMsg, OutMsg
 from streams.agents.normalize import NormalizeStage
 from streams.app import StreamsConfig
 from streams.hotpath import HOTPATH_STAGES, Node, StageGraph, build_hot_path
-from streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
-from streams.trading.config import KILL_SWITCH_TAG
 from tapewire.errors import ConfigError
-from tests.hotpath_cases import CODEC, INST, config, frames
+from tests.hotpath_cases import CODEC, INST, config, frames, kill_switch
 
 D = Decimal
 PREFIX = "t."
@@ -115,23 +113,10 @@ def test_fills_and_positions(run: tuple[Any, Published]) -> None:
 
 def test_external_kill_switch_cancels_resting_orders(run: tuple[Any, Published]) -> None:
     hot, _ = run
-    command = OrderRequest(
-        client_order_id="kill-1",
-        account="*",
-        venue="",
-        instrument="",
-        side=Side.BUY,
-        order_type=OrderType.MARKET,
-        time_in_force=TimeInForce.GTC,
-        quantity=D(0),
-        action=OrderAction.CANCEL_ALL,
-        requested_by="cli:test",
-        request_ts_ns=1,
-        tags={KILL_SWITCH_TAG: "HALTED"},
-    ).to_record()
     out: Published = []
-    value = CODEC.encode("oms.requests", command)
-    hot.graph.push("oms.requests", InMsg(0, 0, b"k", value), lambda t, m: out.append((t, m)))
+    hot.graph.push(
+        "oms.requests", InMsg(0, 0, b"k", kill_switch()), lambda t, m: out.append((t, m))
+    )
     canceled = {
         e["client_order_id"] for e in records(out, "oms.events") if e["status"] == "CANCELED"
     }
