@@ -82,12 +82,16 @@ class _RecordingSide:
     _depth: int
 
     def storeArray(self, delta: list[Any]) -> None:  # noqa: N802 (ccxt's name)
-        if type(delta[0]) is str:  # coinbase/kraken pass safe_number() -> str
-            delta = [Decimal(delta[0]), Decimal(delta[1]), *delta[2:]]
-        if delta[0] is None or delta[1] is None:  # exact_safe_float could not parse it
+        price = delta[0]
+        if price.__class__ is str:  # coinbase/kraken pass safe_number() -> str
+            delta = [Decimal(price), Decimal(delta[1]), *delta[2:]]
+            price = delta[0]
+        size = delta[1]
+        if price is None or size is None:  # exact_safe_float could not parse it
             raise ValueError(f"unparseable {self._name} level {delta[:2]!r}")
-        if self._log is not None:
-            self._log.append((self._name, delta[0], delta[1]))
+        log = self._log
+        if log is not None:
+            log.append((self._name, price, size))
         super().storeArray(delta)  # type: ignore[misc]
 
     def limit(self) -> None:
@@ -295,28 +299,41 @@ class OfflineVenue:
     def collect(self) -> FrameResult:
         """Turn what the client recorded into a :class:`FrameResult` and clear it."""
         c = self.client
-        res = FrameResult(rejects=c.rejected[:])
+        resolved = c.resolved
+        rejected = c.rejected
+        if not resolved:  # acks, pongs, buffered deltas: nothing resolved
+            if not rejected:
+                return FrameResult([], [], [], [], [], [])
+            res = FrameResult([], [], [], [], [], rejected[:])
+            rejected.clear()
+            return res
+        trades: list[dict[str, Any]] = []
+        books: list[RecordingOrderBook] = []
+        changes: list[list[Change]] = []
+        snapshots: list[bool] = []
+        quotes: list[dict[str, Any]] = []
         seen: set[int] = set()
-        for _hash, obj in c.resolved:
+        for _hash, obj in resolved:
             if id(obj) in seen:  # same object resolved under several hashes
                 continue
             seen.add(id(obj))
             if isinstance(obj, RecordingOrderBook):
-                res.books.append(obj)
-                res.snapshots.append(obj.was_reset)
-                res.changes.append(obj.changes[:])
+                books.append(obj)
+                snapshots.append(obj.was_reset)
+                changes.append(obj.changes[:])
                 obj.changes.clear()
                 obj.was_reset = False
             elif isinstance(obj, BaseCache):  # trades ArrayCache: drain it per frame
-                res.trades.extend(obj)
+                trades.extend(obj)
                 obj.clear()
             elif isinstance(obj, dict) and "bid" in obj and "symbol" in obj:
-                res.quotes.append(obj)
+                quotes.append(obj)
             elif isinstance(obj, dict):  # batch dicts {symbol: ticker}
                 for ticker in obj.values():
                     if isinstance(ticker, dict) and "bid" in ticker and id(ticker) not in seen:
                         seen.add(id(ticker))
-                        res.quotes.append(ticker)
-        c.resolved.clear()
-        c.rejected.clear()
+                        quotes.append(ticker)
+        resolved.clear()
+        res = FrameResult(trades, books, changes, snapshots, quotes, rejected[:])
+        rejected.clear()
         return res

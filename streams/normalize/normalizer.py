@@ -46,6 +46,7 @@ TOPICS = (TRADES, BOOK, QUOTES, COVERAGE, DLQ)
 WIDE = Context(prec=100)
 """Decimal context for any arithmetic on prices/sizes (none is needed today)."""
 _MAX_INT_DIGITS = 20  # decimal(38, 18)
+_BYTES = (bytes, bytearray)
 REBALANCE = "rebalance"
 """Coverage reason: the book's earlier frames were processed by another worker (a rebalance
 or a restart moved the md.raw partition); this one cannot continue the book."""
@@ -278,16 +279,18 @@ class Normalizer:
         venue_id = frame.get("venue")
         payload = frame.get("payload")
         receive_ns = frame.get("receive_ts_ns")
-        if not isinstance(venue_id, str) or not isinstance(payload, bytes | bytearray):
+        if not isinstance(venue_id, str) or not isinstance(payload, _BYTES):
             raise NormalizeError(
                 "RawFrame needs str venue and bytes payload", error_type="SchemaError"
             )
         if not isinstance(receive_ns, int):
             raise NormalizeError("RawFrame receive_ts_ns is not an int", error_type="SchemaError")
         adapter = self._adapter(venue_id)
-        payload = bytes(payload)
+        if payload.__class__ is not bytes:
+            payload = bytes(payload)
         connection = frame.get("connection_id")
-        conn_key = (venue_id, str(connection))
+        connection_text = str(connection)
+        conn_key = (venue_id, connection_text)
         midway = self._joined_midway.get(conn_key)
         if midway is None:  # first frame of this connection seen here
             sequence = frame.get("sequence")
@@ -308,7 +311,7 @@ class Normalizer:
         except Exception as exc:
             raise NormalizeError(f"undecodable payload: {exc}", error_type="DecodeError") from exc
         metas = adapter.book_meta(venue, message)
-        lost = adapter.check_frame(message, str(connection))
+        lost = adapter.check_frame(message, connection_text)
         if lost is not None:  # frames of this connection were lost: its live books are suspect
             for (venue_key, _inst), book in list(self.books.items()):
                 if venue_key == venue_id and book.connection_id == connection:
@@ -470,7 +473,7 @@ class Normalizer:
                 self._gap(adapter, venue, gap_meta.symbol, receive_ns, "sequence_gap", out)
             if not metas:
                 raise NormalizeError(f"ccxt rejected: {err}", error_type="HandlerError")
-        by_symbol: dict[str, BookMeta] = {m.symbol: m for m in metas}
+        by_symbol: dict[str, BookMeta] = {m.symbol: m for m in metas} if metas else {}
         for ob, changes, snapshot in zip(
             result.books, result.changes, result.snapshots, strict=True
         ):
@@ -508,6 +511,8 @@ class Normalizer:
                 book.gap_from_ns = book.gap_reason = None
             book.last_receive_ns = receive_ns
             out.records[BOOK].append(rec)
+        if not result.trades and not result.quotes:
+            return
         # build every trade and quote first: a bad one sends the frame to the DLQ whole
         provenance = (frame.get("connection_id"), frame.get("sequence"))
         trades = [
@@ -518,12 +523,16 @@ class Normalizer:
             self._quote_record(adapter, venue_id, q, message, receive_ns, now)
             for q in result.quotes
         ]
-        for rec in trades:
-            if self.dedup.is_new(venue_id, rec["instrument"], rec["trade_id"]):
-                out.records[TRADES].append(rec)
-            else:
-                out.duplicates += 1
-        out.records[QUOTES].extend(quotes)
+        if trades:
+            is_new = self.dedup.is_new
+            published = out.records[TRADES]
+            for rec in trades:
+                if is_new(venue_id, rec["instrument"], rec["trade_id"]):
+                    published.append(rec)
+                else:
+                    out.duplicates += 1
+        if quotes:
+            out.records[QUOTES].extend(quotes)
 
     def _book_record(
         self,
@@ -652,8 +661,37 @@ class Normalizer:
         }
 
 
+_EXACT_TEXT: dict[str, Decimal] = {}
+"""Wire text -> its checked Decimal (prices and sizes repeat; Decimal is immutable)."""
+_EXACT_TEXT_CAP = 65_536
+_DIGITS = frozenset("0123456789")
+
+
 def _exact(value: Any, name: str) -> Decimal:
     """Wire text (or a ccxt Decimal) -> Decimal that fits decimal(38,18); never float."""
+    kind = type(value)
+    if kind is str:
+        d = _EXACT_TEXT.get(value)
+        if d is not None:
+            return d
+        d = _checked(value, name)
+        if len(_EXACT_TEXT) >= _EXACT_TEXT_CAP:
+            _EXACT_TEXT.clear()
+        _EXACT_TEXT[value] = d
+        return d
+    if kind is Decimal:
+        # fast path: ``str`` of a finite Decimal without exponent notation is its digits
+        # with ``-exponent`` decimals (the same text as format(d, "f"))
+        text = str(value)
+        if text[0] in _DIGITS and "E" not in text:
+            dot = text.find(".")
+            if (dot < 0 or len(text) - dot <= 19) and value.adjusted() < _MAX_INT_DIGITS:
+                return value  # type: ignore[no-any-return]
+    return _checked(value, name)
+
+
+def _checked(value: Any, name: str) -> Decimal:
+    """The full check of :func:`_exact`, with the reason of any failure."""
     kind = type(value)
     d: Decimal
     if kind is Decimal:

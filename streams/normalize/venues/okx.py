@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from streams.normalize.ccxt_offline import FrameResult, OfflineVenue, RecordingOrderBook, fmt
@@ -25,14 +26,27 @@ BOOK_CHANNELS = {"books": 400, "books-l2-tbt": 400, "books50-l2-tbt": 50}
 
 def okx_checksum(bids: list[Any], asks: list[Any]) -> int:
     """OKX book checksum over exact levels (wire text via ``format(d, 'f')``)."""
-    parts: list[str] = []
-    for i in range(25):
-        if i < len(bids):
-            parts += [fmt(bids[i][0]), fmt(bids[i][1])]
-        if i < len(asks):
-            parts += [fmt(asks[i][0]), fmt(asks[i][1])]
-    crc = zlib.crc32(":".join(parts).encode()) & 0xFFFFFFFF
+    top_bids, top_asks = bids[:25], asks[:25]
+    values: list[Any] = []
+    add = values.extend
+    for bid, ask in zip(top_bids, top_asks, strict=False):  # then the longer side
+        add((bid[0], bid[1], ask[0], ask[1]))
+    shorter = min(len(top_bids), len(top_asks))
+    for level in (top_bids if len(top_bids) > shorter else top_asks)[shorter:]:
+        add((level[0], level[1]))
+    text = None
+    if set(map(type, values)) <= _DECIMAL:  # a RecordingOrderBook holds only Decimals
+        # str(d) is format(d, "f") unless it uses exponent notation (then: the slow way)
+        text = ":".join(map(str, values))
+        if "E" in text:
+            text = None
+    if text is None:
+        text = ":".join(map(fmt, values))
+    crc = zlib.crc32(text.encode()) & 0xFFFFFFFF
     return crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+_DECIMAL = frozenset((Decimal,))
 
 
 class OkxVenue(OfflineVenue):
@@ -41,6 +55,8 @@ class OkxVenue(OfflineVenue):
     def collect(self) -> FrameResult:
         """What ccxt resolved; a ``tickers`` frame's second copy of its quote is dropped."""
         res = super().collect()
+        if len(res.quotes) < 2:  # nothing to de-duplicate
+            return res
         seen: set[Any] = set()
         quotes = []
         for quote in res.quotes:
