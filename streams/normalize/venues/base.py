@@ -43,12 +43,14 @@ class VenueAdapter:
     """REST paths whose captured bodies ccxt's ``load_markets`` needs."""
     snapshot_path: ClassVar[str | None] = None
     """REST path of a book snapshot the venue's book sync needs (Binance ``/api/v3/depth``)."""
+    venue_class: ClassVar[type[OfflineVenue]] = OfflineVenue
+    """The :class:`OfflineVenue` (sub)class that wraps this venue's ccxt object."""
 
     def create(
         self, rest: Mapping[str, bytes] | None, markets: list[dict[str, Any]] | None = None
     ) -> OfflineVenue:
-        """One ccxt object for this venue, markets loaded offline."""
-        return OfflineVenue.create(
+        """One ccxt object for this venue (as :attr:`venue_class`), markets loaded offline."""
+        return self.venue_class.create(
             self.venue,
             ws_url=self.ws_url,
             rest=rest,

@@ -50,23 +50,11 @@ class CoinbaseAdapter(VenueAdapter):
         "/v2/exchange-rates",
         "/api/v3/brokerage/market/products",
     )
+    venue_class: ClassVar[type[OfflineVenue]] = CoinbaseVenue
 
     def __init__(self) -> None:
         super().__init__()
         self._last_seq: dict[str, int] = {}
-
-    def create(
-        self, rest: Mapping[str, bytes] | None, markets: list[dict[str, Any]] | None = None
-    ) -> OfflineVenue:
-        """ccxt's Coinbase object (as :class:`CoinbaseVenue`), markets loaded offline."""
-        return CoinbaseVenue.create(
-            self.venue,
-            ws_url=self.ws_url,
-            rest=rest,
-            markets=markets,
-            options=self.options,
-            decoder=type(self).decoder,
-        )
 
     def check_frame(self, message: Any, connection_id: str) -> str | None:
         """``sequence_num`` continuity per connection."""

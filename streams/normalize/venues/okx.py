@@ -14,7 +14,6 @@ instrument and frame is kept (found with recorded frames, ``tests/data/real/okx`
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -74,19 +73,7 @@ class OkxAdapter(VenueAdapter):
     ws_url: ClassVar[str] = "wss://ws.okx.com:8443/ws/v5/public"
     options: ClassVar[dict[str, Any]] = {"fetchMarkets": {"types": ["spot"]}}
     market_paths: ClassVar[tuple[str, ...]] = ("/api/v5/public/instruments",)
-
-    def create(
-        self, rest: Mapping[str, bytes] | None, markets: list[dict[str, Any]] | None = None
-    ) -> OfflineVenue:
-        """ccxt's OKX object (as :class:`OkxVenue`), markets loaded offline."""
-        return OkxVenue.create(
-            self.venue,
-            ws_url=self.ws_url,
-            rest=rest,
-            markets=markets,
-            options=self.options,
-            decoder=type(self).decoder,
-        )
+    venue_class: ClassVar[type[OfflineVenue]] = OkxVenue
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:
         """``books*`` frames with an action (snapshot or update)."""
