@@ -22,7 +22,10 @@ anything is written, that
   or longer than its schema says shifts every following field, so it cannot pass,
 * every string is valid UTF-8 and every decimal within decimal(38, 18), the checks the
   Python decoder makes (fastavro decodes strings strictly; ``schemas.codec`` refuses
-  decimals of more than 38 digits).
+  decimals of more than 38 digits), also inside arrays, records and maps (``arrayExists``
+  over the elements, map keys and values),
+* no map repeats a key (fastavro keeps the last value of a repeated key, a ClickHouse
+  ``Map`` would keep them all).
 
 Any failure (those checks, an Avro error, an enum index out of range, a decimal ClickHouse
 cannot read) fails the whole INSERT before any row is written; the sink then decodes that
@@ -31,11 +34,15 @@ the same deduplication token. So the rows, tokens and dead letters are the same 
 Python path; only the time differs. Equivalence, exactness and fallback are tested in
 ``tests/integration/test_sink_avro_insert.py``.
 
-Only flat schemas are handled: ``string``, ``int``, ``long``, enum symbols,
-decimal(38, 18) bytes and ``[null, <one of these>]``. Others (arrays, maps, bytes, booleans)
-keep the Python path, and so does a ClickHouse server over HTTP (``file()`` reads the
-embedded engine's local files; the server would need ``FROM input()`` with the container
-as the request body).
+Handled: ``string``, ``bytes`` (a ``String`` of any bytes), ``int``, ``long``, ``boolean``,
+enum symbols, decimal(38, 18) bytes, ``[null, <a scalar>]``, arrays (``Array``), maps
+(``Map(String, T)``) and records (``Tuple`` with named elements, e.g. the book's
+``Array(Tuple(price Decimal(38, 18), size Decimal(38, 18)))``), including named types
+referenced again later (``asks``: ``"io.tapewire.PriceLevel"``). Other types (float,
+double, fixed, unions of two non-null types, nullable arrays/maps/records) keep the Python
+path, and so does a ClickHouse server over HTTP (``file()`` reads the embedded engine's
+local files; the server would need ``FROM input()`` with the container as the request
+body).
 """
 
 from __future__ import annotations
@@ -58,7 +65,13 @@ SENTINEL_FIELD = "__tapewire_sink"
 _SENTINEL = Struct(">QQ")  # record index in the chunk, Kafka offset
 _DECIMAL_MAX = "99999999999999999999.999999999999999999"  # 10**20 - 10**-18
 _NANOS = frozenset(("timestamp-nanos", "local-timestamp-nanos"))
-_PRIMITIVE_TYPES = {"string": "String", "int": "Int32", "long": "Int64"}
+_PRIMITIVE_TYPES = {
+    "string": "String",
+    "bytes": "String",
+    "int": "Int32",
+    "long": "Int64",
+    "boolean": "Bool",
+}
 _SYNC = b"tapewire-sink-01"  # any 16 bytes; the container is read once, by us
 
 
@@ -85,35 +98,127 @@ def _literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _column_type(name: str, node: Any) -> tuple[str, list[str], Any]:
-    """(ClickHouse type, per-row checks, node for the container schema) of one field."""
-    if isinstance(node, list):
-        branches = [b for b in node if b != "null"]
-        if len(node) != 2 or len(branches) != 1 or node[0] != "null":
-            raise UnsupportedSchemaError(f"{name}: only [null, T] unions are supported")
-        inner, checks, plain = _column_type(name, branches[0])
-        # NULL passes: a check of a NULL value is NULL, made false here
-        return f"Nullable({inner})", [f"ifNull({c}, 0)" for c in checks], ["null", plain]
-    if isinstance(node, str):
-        if node not in _PRIMITIVE_TYPES:
-            raise UnsupportedSchemaError(f"{name}: type {node!r} is not supported")
-        checks = [f"NOT isValidUTF8({name})"] if node == "string" else []
-        return _PRIMITIVE_TYPES[node], checks, node
-    kind = node.get("type")
-    logical = node.get("logicalType")
-    if kind == "long" and logical in _NANOS:
-        # a plain long for ClickHouse, converted with fromUnixTimestamp64Nano in SQL
-        return "Int64", [], "long"
-    if kind == "bytes" and logical == "decimal":
-        if (int(node["precision"]), int(node.get("scale", 0))) != (38, 18):
-            raise UnsupportedSchemaError(f"{name}: only decimal(38, 18) is supported")
-        bound = f"toDecimal128('{_DECIMAL_MAX}', 18)"
-        return "Decimal(38, 18)", [f"({name} > {bound} OR {name} < -{bound})"], node
-    if kind == "enum":
-        return "String", [], node
-    if isinstance(kind, str) and kind in _PRIMITIVE_TYPES and logical is None:
-        return _column_type(name, kind)
-    raise UnsupportedSchemaError(f"{name}: type {kind!r} ({logical}) is not supported")
+class _Fields:
+    """Maps the writer schema's field types to ClickHouse types, checks and container types.
+
+    Named types (records, enums) are defined once in the writer schema and referenced by
+    name afterwards (``asks: {"type": "array", "items": "io.tapewire.PriceLevel"}``); the
+    container schema keeps that order, so a reference stays a reference.
+    """
+
+    def __init__(self) -> None:
+        self._named: dict[str, Any] = {}
+        self._depth = 0  # lambda nesting, for unique variable names
+
+    def _define(self, node: Mapping[str, Any], namespace: str) -> tuple[str, str]:
+        name = str(node["name"])
+        space = str(node.get("namespace", namespace)) if "." not in name else ""
+        full = f"{space}.{name}" if space else name
+        self._named[full] = node
+        return full, full.rpartition(".")[0]
+
+    def _lookup(self, name: str, namespace: str) -> tuple[Any, str] | None:
+        # an unqualified name is looked up in the enclosing namespace first (Avro spec)
+        for full in (f"{namespace}.{name}" if namespace and "." not in name else name, name):
+            if full in self._named:
+                return self._named[full], full.rpartition(".")[0]
+        return None
+
+    def column(self, expr: str, node: Any, namespace: str) -> tuple[str, list[str], Any]:
+        """(ClickHouse type, per-row checks over ``expr``, container schema node)."""
+        if isinstance(node, list):
+            branches = [b for b in node if b != "null"]
+            if len(node) != 2 or len(branches) != 1 or node[0] != "null":
+                raise UnsupportedSchemaError(f"{expr}: only [null, T] unions are supported")
+            inner, checks, plain = self.column(expr, branches[0], namespace)
+            if inner.startswith(("Array(", "Map(", "Tuple(")):
+                raise UnsupportedSchemaError(f"{expr}: a nullable {inner} is not supported")
+            # NULL passes: a check of a NULL value is NULL, made false here
+            return f"Nullable({inner})", [f"ifNull({c}, 0)" for c in checks], ["null", plain]
+        if isinstance(node, str):
+            if node in _PRIMITIVE_TYPES:
+                checks = [f"NOT isValidUTF8({expr})"] if node == "string" else []
+                return _PRIMITIVE_TYPES[node], checks, node
+            found = self._lookup(node, namespace)
+            if found is None:
+                raise UnsupportedSchemaError(f"{expr}: type {node!r} is not supported")
+            column_type, checks, _plain = self.column(expr, found[0], found[1])
+            return column_type, checks, node  # defined earlier in the container schema
+        kind = node.get("type")
+        logical = node.get("logicalType")
+        if kind == "long" and logical in _NANOS:
+            # a plain long for ClickHouse, converted with fromUnixTimestamp64Nano in SQL
+            return "Int64", [], "long"
+        if kind == "bytes" and logical == "decimal":
+            if (int(node["precision"]), int(node.get("scale", 0))) != (38, 18):
+                raise UnsupportedSchemaError(f"{expr}: only decimal(38, 18) is supported")
+            bound = f"toDecimal128('{_DECIMAL_MAX}', 18)"
+            return "Decimal(38, 18)", [f"({expr} > {bound} OR {expr} < -{bound})"], node
+        if kind == "enum":
+            self._define(node, namespace)
+            return "String", [], node
+        if kind == "array":
+            return self._array(expr, node["items"], namespace)
+        if kind == "map":
+            return self._map(expr, node["values"], namespace)
+        if kind == "record":
+            return self._record(expr, node, namespace)
+        if isinstance(kind, str) and kind in _PRIMITIVE_TYPES and logical is None:
+            return self.column(expr, kind, namespace)
+        raise UnsupportedSchemaError(f"{expr}: type {kind!r} ({logical}) is not supported")
+
+    def _each(self, expr: str, items: Any, namespace: str) -> tuple[str, str | None, Any]:
+        """(item type, check of any item of the array ``expr`` or None, item node)."""
+        self._depth += 1
+        var = f"_x{self._depth}"
+        try:
+            item_type, checks, plain = self.column(var, items, namespace)
+        finally:
+            self._depth -= 1
+        if not checks:
+            return item_type, None, plain
+        return item_type, f"arrayExists({var} -> {' OR '.join(checks)}, {expr})", plain
+
+    def _array(self, expr: str, items: Any, namespace: str) -> tuple[str, list[str], Any]:
+        item_type, check, plain = self._each(expr, items, namespace)
+        return (
+            f"Array({item_type})",
+            [] if check is None else [check],
+            {
+                "type": "array",
+                "items": plain,
+            },
+        )
+
+    def _map(self, expr: str, values: Any, namespace: str) -> tuple[str, list[str], Any]:
+        value_type, check, plain = self._each(f"mapValues({expr})", values, namespace)
+        keys = f"mapKeys({expr})"
+        checks = [
+            f"NOT arrayAll(_k -> isValidUTF8(_k), {keys})",
+            # fastavro keeps the last of repeated keys, a ClickHouse Map keeps them all
+            f"length(arrayDistinct({keys})) != length({keys})",
+        ]
+        if check is not None:
+            checks.append(check)
+        return f"Map(String, {value_type})", checks, {"type": "map", "values": plain}
+
+    def _record(
+        self, expr: str, node: Mapping[str, Any], namespace: str
+    ) -> tuple[str, list[str], Any]:
+        _full, space = self._define(node, namespace)
+        elements: list[str] = []
+        checks: list[str] = []
+        fields: list[Mapping[str, Any]] = []
+        for field in node["fields"]:
+            name = str(field["name"])
+            element_type, element_checks, plain = self.column(
+                f"tupleElement({expr}, {_literal(name)})", field["type"], space
+            )
+            elements.append(f"{name} {element_type}")
+            checks.extend(element_checks)
+            fields.append({"name": name, "type": plain})
+        plain_record = {key: node[key] for key in ("type", "name", "namespace") if key in node}
+        return f"Tuple({', '.join(elements)})", checks, {**plain_record, "fields": fields}
 
 
 class AvroInsert:
@@ -141,9 +246,11 @@ class AvroInsert:
         fields: list[Mapping[str, Any]] = [
             {"name": HEADER_FIELD, "type": {"type": "fixed", "name": "TapewireHeader", "size": 5}}
         ]
+        types = _Fields()
+        namespace = str(schema.get("namespace", ""))
         for field in schema["fields"]:
             name = field["name"]
-            column_type, field_checks, plain = _column_type(name, field["type"])
+            column_type, field_checks, plain = types.column(name, field["type"], namespace)
             structure.append(f"{name} {column_type}")
             checks.extend(field_checks)
             fields.append({"name": name, "type": plain})

@@ -247,6 +247,48 @@ _COVERAGE_FIELDS = (
     "reason",
     "process_ts_ns",
 )
+_RAW_FIELDS = (
+    "venue",
+    "connection_id",
+    "sequence",
+    "transport",
+    "origin",
+    "channel",
+    "symbol",
+    "payload",
+    "binary",
+    "receive_ts_ns",
+    "request_ts_ns",
+    "rest_url",
+    "rest_status",
+)
+_BOOK_FIELDS = (
+    "venue",
+    "instrument",
+    "kind",
+    "bids",  # Array(Tuple(price Decimal(38, 18), size Decimal(38, 18))), as stored
+    "asks",
+    "depth",
+    "first_sequence",
+    "last_sequence",
+    "prev_sequence",
+    "checksum",
+    "exchange_ts_ns",
+    "receive_ts_ns",
+    "process_ts_ns",
+)
+_DEAD_LETTER_FIELDS = (
+    "stage",
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "key",
+    "payload",
+    "error_type",
+    "reason",
+    "labels",
+    "failed_ts_ns",
+)
 
 
 MAPPINGS: Mapping[str, TableMapping] = {
@@ -265,6 +307,7 @@ MAPPINGS: Mapping[str, TableMapping] = {
             "venue connection_id sequence transport origin channel symbol payload binary "
             "receive_ts request_ts rest_url rest_status",
             _raw,
+            _sql(_RAW_FIELDS, ("receive_ts_ns", "request_ts_ns")),
         ),
         _m(
             "md.book",
@@ -272,6 +315,7 @@ MAPPINGS: Mapping[str, TableMapping] = {
             "venue instrument kind bids asks depth first_sequence last_sequence prev_sequence "
             "checksum exchange_ts receive_ts process_ts",
             _book,
+            _sql(_BOOK_FIELDS, ("exchange_ts_ns", "receive_ts_ns", "process_ts_ns")),
         ),
         _m(
             "md.quotes",
@@ -310,6 +354,7 @@ MAPPINGS: Mapping[str, TableMapping] = {
             "stage source_topic source_partition source_offset key payload error_type reason "
             "labels failed_ts",
             _dead_letter,
+            _sql(_DEAD_LETTER_FIELDS, ("failed_ts_ns",)),
         ),
     )
 }
