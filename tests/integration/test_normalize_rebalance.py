@@ -13,7 +13,6 @@ the test published; the gaps from the books the simulator run has.
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -24,12 +23,12 @@ from confluent_kafka import Consumer, TopicPartition
 
 from connectors.simulator import MarketSimulator, SimConfig
 from schemas.codec import Codec
-from streams.app import StreamsConfig, declare_topics, run_worker
+from streams.app import StreamsConfig, declare_topics
 from streams.wiring.simulated import publish_raw, raw_frames
 from tapewire.runtime.kafka_io import Record, delete_topics
 from tapewire.runtime.kafka_local import client_config
-from tapewire.settings import load_settings
 from tests.fixtures.kafka import consume_n
+from tests.fixtures.workers import WorkerThread
 
 SIM = SimConfig(seed=19, n_frames=3_000, rate=100)
 HALF = 1_500
@@ -67,37 +66,11 @@ def _until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
         time.sleep(0.25)
 
 
-class _Worker:
-    """A normalize-only Faust worker on its own thread (same consumer group as the others)."""
-
-    def __init__(self, bootstrap: str, config: StreamsConfig) -> None:
-        self.stop_event, self.ready = threading.Event(), threading.Event()
-        self.failures: list[BaseException] = []
-        self.thread = threading.Thread(
-            target=self._run, args=(bootstrap, config), name="normalize-worker", daemon=True
-        )
-        self.thread.start()
-        assert self.ready.wait(30), "worker did not start"
-
-    def _run(self, bootstrap: str, config: StreamsConfig) -> None:
-        try:
-            run_worker(
-                load_settings(),
-                config,
-                agents=("normalize",),
-                stop_event=self.stop_event,
-                ready=self.ready,
-                bootstrap=bootstrap,
-                declare=False,
-            )
-        except BaseException as exc:  # surfaced by stop()
-            self.failures.append(exc)
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        self.thread.join(30)
-        assert not self.thread.is_alive(), "worker did not stop"
-        assert not self.failures, self.failures
+def _worker(bootstrap: str, config: StreamsConfig) -> WorkerThread:
+    """A started normalize-only worker (same consumer group as the others)."""
+    worker = WorkerThread(bootstrap, config, agents=("normalize",), name="normalize-worker")
+    worker.start(30)
+    return worker
 
 
 def _wait_committed(bootstrap: str, config: StreamsConfig, timeout_s: float = 40) -> None:
@@ -113,11 +86,11 @@ def _wait_committed(bootstrap: str, config: StreamsConfig, timeout_s: float = 40
 
 def _run_worker_until_committed(bootstrap: str, config: StreamsConfig) -> None:
     """One worker until it has committed every md.raw offset, then stopped."""
-    worker = _Worker(bootstrap, config)
+    worker = _worker(bootstrap, config)
     try:
         _wait_committed(bootstrap, config)
     finally:
-        worker.stop()
+        worker.stop(30)
 
 
 def _records(bootstrap: str, topic: str) -> list[Record]:
@@ -206,19 +179,19 @@ def test_a_running_worker_taking_partitions_over_in_a_rebalance(kafka_bootstrap:
     declare_topics(kafka_bootstrap, config)
     try:
         publish_raw(kafka_bootstrap, topics.raw, frames[:third], codec)
-        first = _Worker(kafka_bootstrap, config)
+        first = _worker(kafka_bootstrap, config)
         try:
             _wait_committed(kafka_bootstrap, config)
-            second = _Worker(kafka_bootstrap, config)  # joins: partitions are re-assigned
+            second = _worker(kafka_bootstrap, config)  # joins: partitions are re-assigned
             try:
                 publish_raw(kafka_bootstrap, topics.raw, frames[third : 2 * third], codec)
                 _wait_committed(kafka_bootstrap, config)
             finally:
-                first.stop()  # leaves: worker 2 gets every partition
+                first.stop(30)  # leaves: worker 2 gets every partition
             publish_raw(kafka_bootstrap, topics.raw, frames[2 * third :], codec)
             _wait_committed(kafka_bootstrap, config)
         finally:
-            second.stop()
+            second.stop(30)
         partitions = {r.partition for r in _records(kafka_bootstrap, topics.raw)}
         dead = _decoded(codec, kafka_bootstrap, topics.name("dlq.normalize"), "dlq.normalize")
         trades = _decoded(codec, kafka_bootstrap, topics.name("md.trades"), "md.trades")

@@ -27,12 +27,13 @@ from connectors.simulator import MarketSimulator, SimConfig
 from schemas.codec import Codec
 from sinks.clickhouse.rows import mapping_for_topic
 from sinks.clickhouse.sink import SinkConfig, run_sink
-from streams.app import StreamsConfig, declare_topics, run_worker
+from streams.app import StreamsConfig, declare_topics
 from streams.normalize import Normalizer
 from streams.wiring.simulated import publish_raw, raw_frames
 from tapewire.runtime.kafka_io import delete_topics
 from tapewire.runtime.kafka_local import client_config
 from tapewire.settings import load_settings
+from tests.fixtures.workers import WorkerThread
 
 MINUTE_NS = 60_000_000_000
 # 125 s of market (two 1m bars close per key), starting at a minute an hour ago: raw_frames
@@ -186,26 +187,9 @@ def test_simulated_run_ends_with_exactly_the_expected_rows_in_clickhouse(
     started = time.monotonic()
     publish_raw(kafka_bootstrap, topics.raw, frames, codec)
 
-    stop, ready = threading.Event(), threading.Event()
-    failures: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            run_worker(
-                load_settings(),
-                config,
-                stop_event=stop,
-                ready=ready,
-                bootstrap=kafka_bootstrap,
-                declare=False,
-            )
-        except BaseException as exc:  # surfaced by the assertion below
-            failures.append(exc)
-
-    thread = threading.Thread(target=worker, name="faust-worker", daemon=True)
-    thread.start()
+    worker = WorkerThread(kafka_bootstrap, config)
     try:
-        assert ready.wait(60), "worker did not start"
+        worker.start()
         _wait_for(
             kafka_bootstrap,
             {
@@ -223,10 +207,7 @@ def test_simulated_run_ends_with_exactly_the_expected_rows_in_clickhouse(
             timeout_s=60,
         )
         agents_done = time.monotonic()
-        stop.set()
-        thread.join(60)
-        assert not thread.is_alive(), "worker did not stop"
-        assert not failures, failures
+        worker.stop()
 
         # the sink over every output topic, into this test's database, until caught up
         sink_stats: list[Any] = []
@@ -265,8 +246,7 @@ def test_simulated_run_ends_with_exactly_the_expected_rows_in_clickhouse(
         nbbo_published = _record_count(kafka_bootstrap, topics.name("md.nbbo"))
         bars_published = {i: _record_count(kafka_bootstrap, topics.bars(i)) for i in ("1s", "1m")}
     finally:
-        stop.set()
-        thread.join(60)
+        worker.halt()
         delete_topics(kafka_bootstrap, [*topics.all(), sink_dlq])
     done = time.monotonic()
     (stats,) = sink_stats

@@ -8,7 +8,6 @@ Normalizer run on the same frames (the shell must not add, drop or reorder anyth
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections import defaultdict
@@ -21,13 +20,13 @@ from confluent_kafka import Consumer
 
 from connectors.simulator import MarketSimulator, SimConfig
 from schemas.codec import Codec
-from streams.app import StreamsConfig, declare_topics, run_worker
+from streams.app import StreamsConfig, declare_topics
 from streams.normalize import Normalizer
 from streams.wiring.simulated import publish_raw, raw_frames
 from tapewire.runtime.kafka_io import Record, delete_topics
 from tapewire.runtime.kafka_local import client_config
-from tapewire.settings import load_settings
 from tests.fixtures.kafka import consume_n
+from tests.fixtures.workers import WorkerThread
 
 SIM = SimConfig(seed=11, n_frames=12_000, rate=100)  # 120 s of market: 1 s and 1 m bars close
 LATENESS_NS = 1_000_000_000
@@ -138,27 +137,10 @@ def test_simulated_run_through_the_agents_gives_exactly_the_expected_records(
     truth = sim.ground_truth
     publish_raw(kafka_bootstrap, topics.raw, frames, codec)
 
-    stop, ready = threading.Event(), threading.Event()
-    failures: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            run_worker(
-                load_settings(),
-                config,
-                stop_event=stop,
-                ready=ready,
-                bootstrap=kafka_bootstrap,
-                declare=False,
-            )
-        except BaseException as exc:  # surfaced by the assertion below
-            failures.append(exc)
-
-    thread = threading.Thread(target=worker, name="faust-worker", daemon=True)
+    worker = WorkerThread(kafka_bootstrap, config)
     started = time.monotonic()
-    thread.start()
     try:
-        assert ready.wait(60), "worker did not start"
+        worker.start()
         n_trades, n_quotes = len(truth.trades()), len(truth.quotes())
         trades_rec = consume_n(kafka_bootstrap, topics.name("md.trades"), n_trades, timeout_s=120)
         quotes_rec = consume_n(kafka_bootstrap, topics.name("md.quotes"), n_quotes, timeout_s=60)
@@ -176,11 +158,9 @@ def test_simulated_run_through_the_agents_gives_exactly_the_expected_records(
         coverage = _drain(kafka_bootstrap, topics.name("md.coverage"), idle_s=0.5)
         elapsed = time.monotonic() - started
     finally:
-        stop.set()
-        thread.join(60)
+        worker.halt()
         delete_topics(kafka_bootstrap, topics.all())
-    assert not thread.is_alive(), "worker did not stop"
-    assert not failures, failures
+    worker.check()
     assert dead == []
     assert coverage == []  # a clean run has no gaps
     print(f"\n{len(frames)} frames through the agents in {elapsed:.1f}s")

@@ -15,7 +15,6 @@ keeps every topic in order. No sleeps standing in for synchronisation.
 from __future__ import annotations
 
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -30,7 +29,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from schemas.codec import Codec
 from sinks.clickhouse.sink import SinkConfig, run_sink
-from streams.app import TRADING_TOPICS, StreamsConfig, declare_topics, run_worker
+from streams.app import TRADING_TOPICS, StreamsConfig, declare_topics
 from streams.execution.fees import FeeSchedule
 from streams.execution.paper import PaperConfig
 from streams.risk import AccountLimits, InstrumentLimits, RiskConfig
@@ -40,6 +39,7 @@ from tapewire.runtime.kafka_io import Record, delete_topics, produce_all
 from tapewire.runtime.kafka_local import client_config
 from tapewire.settings import load_settings
 from tests.fixtures.kafka import consume_n
+from tests.fixtures.workers import WorkerThread
 
 D = Decimal
 INST = "BTC-USDT-SPOT"
@@ -208,38 +208,13 @@ def trading_worker(
         trading=trading,
     )
     declare_topics(bootstrap, config)
-    stop, ready = threading.Event(), threading.Event()
-    failures: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            run_worker(
-                load_settings(),
-                config,
-                agents=agents,
-                stop_event=stop,
-                ready=ready,
-                bootstrap=bootstrap,
-                declare=False,
-            )
-        except BaseException as exc:  # reported below
-            failures.append(exc)
-
-    thread = threading.Thread(target=work, name="trading-worker", daemon=True)
-
-    def start() -> None:
-        thread.start()
-        assert ready.wait(60), "worker did not start"
-
+    worker = WorkerThread(bootstrap, config, agents=agents, name="trading-worker")
     try:
-        yield Flow(bootstrap, config), start
+        yield Flow(bootstrap, config), worker.start
     finally:
-        stop.set()
-        if thread.is_alive():
-            thread.join(60)
+        worker.halt()
         delete_topics(bootstrap, config.topics.all())
-    assert not thread.is_alive(), "worker did not stop"
-    assert not failures, failures
+    worker.check()
 
 
 def audit_query() -> str:
