@@ -24,9 +24,10 @@ demo: setup kafka-jars ## the main job: check the machine, round trip, then the 
 	$(BIN)/tapewire smoke
 	$(BIN)/tapewire demo --duration 60
 
-lint: setup
+lint: setup ## ruff, then the layer contracts of docs/architecture.md (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import fastavro
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from schemas.codec import Codec, _for_fastavro
+from tapewire.schemas.codec import Codec, _for_fastavro
 
 TS = 1_700_000_000_123_456_789
 

@@ -46,17 +46,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from connectors.simulator import MarketSimulator, SimConfig
-from schemas.codec import Codec
-from sinks.clickhouse.client import connect
-from sinks.clickhouse.rows import DEFAULT_TOPICS, mapping_for_topic
-from sinks.clickhouse.sink import SinkConfig, SinkStats, run_sink
-from streams.app import DEFAULT_AGENTS, StreamsConfig, create_app, declare_topics, serve
-from streams.hotpath import HotPathWorker, build_hot_path
-from streams.wiring.simulated import raw_frames
+from tapewire.connectors.capture.simulated import raw_frames
+from tapewire.connectors.simulator import MarketSimulator, SimConfig
+from tapewire.core.settings import load_settings
 from tapewire.runtime.kafka_io import delete_topics
 from tapewire.runtime.kafka_resolve import kafka_for
-from tapewire.settings import load_settings
+from tapewire.runtime.topics import declare_topics
+from tapewire.schemas.codec import Codec
+from tapewire.sinks.clickhouse.client import connect
+from tapewire.sinks.clickhouse.rows import DEFAULT_TOPICS, mapping_for_topic
+from tapewire.sinks.clickhouse.sink import SinkConfig, SinkStats, run_sink
+from tapewire.streams.agents.app import create_app, serve
+from tapewire.streams.hotpath import HotPathWorker, build_hot_path
+from tapewire.streams.stages.config import DEFAULT_AGENTS, StreamsConfig
 
 MILLION = 1_000_000
 MARKET_STAGES = ("normalize", "nbbo")

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ccxt
 
-from streams.normalize import Normalizer
-from streams.normalize.fixtures import raw_frame, read_frames
+from tapewire.streams.normalize import Normalizer
+from tapewire.testing.frames import raw_frame, read_frames
 
 FRAMES = Path(__file__).resolve().parents[1] / "tests" / "data" / "frames" / "binance"
 T0 = 1_700_000_000_000_000_000

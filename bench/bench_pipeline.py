@@ -27,16 +27,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connectors.simulator import MarketSimulator, SimConfig
-from schemas.codec import Codec
-from streams.agents.normalize import NormalizeStage
-from streams.app import StreamsConfig, declare_topics, run_worker
-from streams.normalize import Normalizer
-from streams.wiring.simulated import publish_raw, raw_frames
-from tapewire import metrics
+from tapewire.connectors.capture.simulated import publish_raw, raw_frames
+from tapewire.connectors.simulator import MarketSimulator, SimConfig
+from tapewire.core import metrics
+from tapewire.core.settings import load_settings
 from tapewire.runtime.kafka_io import delete_topics
 from tapewire.runtime.kafka_resolve import kafka_for
-from tapewire.settings import load_settings
+from tapewire.runtime.topics import declare_topics
+from tapewire.schemas.codec import Codec
+from tapewire.streams.agents.app import run_worker
+from tapewire.streams.normalize import Normalizer
+from tapewire.streams.stages.config import StreamsConfig
+from tapewire.streams.stages.normalize import NormalizeStage
 
 
 def _sample(name: str, labels: dict[str, str]) -> float:
@@ -114,7 +116,7 @@ def pure_core(frames: list[dict[str, Any]]) -> tuple[float, float]:
     core = time.perf_counter() - t0
     codec = Codec()
     encode = codec.for_topic("md.raw").encode
-    from streams.agents.common import InMsg
+    from tapewire.streams.stages.base import InMsg
 
     msgs = [InMsg(0, i, None, encode(f)) for i, f in enumerate(frames)]
     stage = NormalizeStage(codec)

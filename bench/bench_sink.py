@@ -22,16 +22,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from schemas.codec import Codec
-from sinks.clickhouse.avro_insert import AvroInsert
-from sinks.clickhouse.batch import dedup_token
-from sinks.clickhouse.client import connect
-from sinks.clickhouse.migrations import migrate
-from sinks.clickhouse.rows import mapping_for_topic
-from sinks.clickhouse.sink import SinkConfig, run_sink
+from tapewire.core.settings import load_settings
 from tapewire.runtime.kafka_io import create_topic, produce_all
 from tapewire.runtime.kafka_resolve import kafka_for
-from tapewire.settings import load_settings
+from tapewire.schemas.codec import Codec
+from tapewire.sinks.clickhouse.avro_insert import AvroInsert
+from tapewire.sinks.clickhouse.batch import dedup_token
+from tapewire.sinks.clickhouse.client import connect
+from tapewire.sinks.clickhouse.migrations import migrate
+from tapewire.sinks.clickhouse.rows import mapping_for_topic
+from tapewire.sinks.clickhouse.sink import SinkConfig, run_sink
 
 BASE_NS = 1_704_067_200_000_000_000
 

@@ -55,23 +55,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from confluent_kafka import Consumer, TopicPartition
 
-from connectors.live.sink import KafkaRawSink
-from connectors.simulator import InstrumentSpec, MarketSimulator, SimConfig
-from schemas.codec import Codec
-from streams.agents.router import PaperVenueAdapter, register_router
-from streams.app import StreamsConfig, create_app, declare_topics, serve
-from streams.execution.paper import PaperConfig, Reports
-from streams.hotpath import HotPathWorker, build_hot_path
-from streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
-from streams.risk import AccountLimits, InstrumentLimits, RiskConfig
-from streams.trading.config import TradingConfig
-from streams.trading.strategy import Record, Strategy
-from streams.wiring.simulated import raw_frames
-from tapewire import metrics
+from tapewire.connectors.capture.simulated import raw_frames
+from tapewire.connectors.live.sink import KafkaRawSink
+from tapewire.connectors.simulator import InstrumentSpec, MarketSimulator, SimConfig
+from tapewire.core import metrics
+from tapewire.core.kafka import client_config
+from tapewire.core.settings import load_settings
 from tapewire.runtime.kafka_io import delete_topics, produce_all
-from tapewire.runtime.kafka_local import client_config
 from tapewire.runtime.kafka_resolve import kafka_for
-from tapewire.settings import load_settings
+from tapewire.runtime.topics import declare_topics
+from tapewire.schemas.codec import Codec
+from tapewire.streams.agents.app import create_app, serve
+from tapewire.streams.agents.router import register_router
+from tapewire.streams.execution.paper import PaperConfig, Reports
+from tapewire.streams.hotpath import HotPathWorker, build_hot_path
+from tapewire.streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
+from tapewire.streams.risk import AccountLimits, InstrumentLimits, RiskConfig
+from tapewire.streams.router.venue import PaperVenueAdapter
+from tapewire.streams.stages.config import StreamsConfig
+from tapewire.streams.trading.config import TradingConfig
+from tapewire.streams.trading.strategy import Record, Strategy
 
 VENUE = "binance"
 INSTRUMENT = "BTC-USDT-SPOT"

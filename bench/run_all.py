@@ -112,12 +112,12 @@ def run_normalizer(results: Results, runs: int) -> None:
     """In-process normalizer figures (no Kafka)."""
     import bench_normalize
 
-    from connectors.simulator import MarketSimulator, SimConfig
-    from schemas.codec import Codec
-    from streams.agents.common import InMsg
-    from streams.agents.normalize import NormalizeStage
-    from streams.normalize import Normalizer
-    from streams.wiring.simulated import raw_frames
+    from tapewire.connectors.capture.simulated import raw_frames
+    from tapewire.connectors.simulator import MarketSimulator, SimConfig
+    from tapewire.schemas.codec import Codec
+    from tapewire.streams.normalize import Normalizer
+    from tapewire.streams.stages.base import InMsg
+    from tapewire.streams.stages.normalize import NormalizeStage
 
     frames = list(raw_frames(MarketSimulator(SimConfig(seed=7, n_frames=40_000)).frames()))
     codec = Codec()
@@ -203,12 +203,12 @@ def run_sink_steady(results: Results, runs: int, rows: int) -> None:
     from bench_end_to_end import publish
     from bench_sink import _trade
 
-    from schemas.codec import Codec
-    from sinks.clickhouse.client import connect
-    from sinks.clickhouse.sink import SinkConfig, SinkStats, run_sink
+    from tapewire.core.settings import load_settings
     from tapewire.runtime.kafka_io import create_topic
     from tapewire.runtime.kafka_resolve import kafka_for
-    from tapewire.settings import load_settings
+    from tapewire.schemas.codec import Codec
+    from tapewire.sinks.clickhouse.client import connect
+    from tapewire.sinks.clickhouse.sink import SinkConfig, SinkStats, run_sink
 
     codec = Codec()
     trades = [_trade(i) for i in range(rows)]

@@ -14,11 +14,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tapewire.errors import ConfigError
+from tapewire.core.errors import ConfigError
 
 console = Console(stderr=True)
 
-_DEFAULT_PARTITIONS = 6  # streams.app.StreamsConfig.partitions: used only to create md.raw
+# StreamsConfig.partitions (tapewire.streams.stages.config): used only to create md.raw
+_DEFAULT_PARTITIONS = 6
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -29,8 +30,8 @@ def _ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
     """Create ``topic`` with ``partitions`` unless it exists (an existing one is kept)."""
     from confluent_kafka.admin import AdminClient
 
+    from tapewire.core.kafka import client_config
     from tapewire.runtime.kafka_io import create_topic
-    from tapewire.runtime.kafka_local import client_config
 
     if topic in AdminClient(client_config(bootstrap)).list_topics(timeout=15).topics:
         return
@@ -66,12 +67,12 @@ def record_command(
     ] = 30.0,
 ) -> None:
     """Record what a live ccxt.pro connector receives (exact frames) to a capture file."""
-    from connectors.capture import CaptureWriter
-    from connectors.live import LiveConfig, LiveConnector
-    from connectors.live.sink import KafkaRawSink, RawRecord
-    from schemas.codec import Codec
+    from tapewire.connectors.capture import CaptureWriter
+    from tapewire.connectors.live import LiveConfig, LiveConnector
+    from tapewire.connectors.live.sink import KafkaRawSink, RawRecord
+    from tapewire.core.settings import load_settings
     from tapewire.runtime.kafka_resolve import kafka_for
-    from tapewire.settings import load_settings
+    from tapewire.schemas.codec import Codec
 
     config = LiveConfig.load(
         exchange=exchange,
@@ -142,11 +143,11 @@ def replay_command(
 ) -> None:
     """Publish a capture file to md.raw at its original pace, N times faster, or as fast as
     allowed."""
-    from connectors.capture import parse_speed, read_header, replay_capture
-    from connectors.live.sink import KafkaRawSink
-    from schemas.codec import Codec
+    from tapewire.connectors.capture import parse_speed, read_header, replay_capture
+    from tapewire.connectors.live.sink import KafkaRawSink
+    from tapewire.core.settings import load_settings
     from tapewire.runtime.kafka_resolve import kafka_for
-    from tapewire.settings import load_settings
+    from tapewire.schemas.codec import Codec
 
     factor = parse_speed(speed)
     if not file.is_file():
@@ -195,8 +196,8 @@ def capture_sim_command(
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 0,
 ) -> None:
     """Write a seeded simulator run as a capture file (for `tapewire replay`, demos, benches)."""
-    from connectors.capture import simulator_capture
-    from connectors.simulator import SimConfig
+    from tapewire.connectors.capture import simulator_capture
+    from tapewire.connectors.simulator import SimConfig
 
     count = simulator_capture(out, SimConfig(seed=seed, n_frames=frames))
     console.print(f"wrote {count} simulated frame(s) to {out}")

@@ -1,1 +1,5 @@
-"""Avro schemas for canonical events and their Confluent wire-format codec."""
+"""Avro schemas of every canonical event and the codec at the Kafka boundary
+(installed as ``tapewire.schemas``).
+
+May import: :mod:`tapewire.core`.
+"""

@@ -14,7 +14,7 @@ Records are plain dicts: decimals are :class:`decimal.Decimal` (never float), ti
 Every record is checked before it is written, because fastavro's writer silently accepts
 some wrong values (a float timestamp is truncated, a decimal with more integer digits than
 the precision is written anyway, a ``bytes`` value in a decimal field is taken as the
-unscaled integer). A bad record raises :class:`~tapewire.errors.SchemaError` naming the
+unscaled integer). A bad record raises :class:`~tapewire.core.errors.SchemaError` naming the
 schema, the field path (``bids[3].price``) and the value; nothing is ever rounded.
 """
 
@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from schemas.registry import (
+from tapewire.core.errors import SchemaError
+from tapewire.schemas.registry import (
     TOPICS,
     AvroSchema,
     LocalSchemaRegistry,
@@ -42,10 +43,9 @@ from schemas.registry import (
     schema_name_for_topic,
     subject_for_topic,
 )
-from tapewire.errors import SchemaError
 
 if TYPE_CHECKING:
-    from tapewire.settings import Settings
+    from tapewire.core.settings import Settings
 
 SCHEMA_DIR = Path(__file__).with_name("avro")
 MAGIC_BYTE = 0

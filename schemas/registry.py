@@ -19,10 +19,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tapewire.errors import SchemaError
+from tapewire.core.errors import SchemaError
 
 if TYPE_CHECKING:
-    from tapewire.settings import Settings
+    from tapewire.core.settings import Settings
 
 NAMESPACE = "io.tapewire"
 SUBJECT_SUFFIX = "-value"
@@ -471,7 +471,7 @@ class ConfluentSchemaRegistry:
 def registry_from_settings(settings: Settings | None = None) -> SchemaRegistry:
     """The registry the settings ask for: Confluent when a URL is set, else local ids."""
     if settings is None:
-        from tapewire.settings import load_settings
+        from tapewire.core.settings import load_settings
 
         settings = load_settings()
     if not settings.schema_registry_url:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from connectors.simulator import InstrumentSpec, MarketSimulator, SimConfig
-from schemas.codec import Codec
-from streams.agents.common import InMsg
-from streams.app import StreamsConfig
-from streams.execution.paper import PaperConfig
-from streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
-from streams.risk import AccountLimits, InstrumentLimits, RiskConfig
-from streams.trading.config import KILL_SWITCH_TAG, TradingConfig
-from streams.trading.strategy import Record, Strategy
-from streams.wiring.simulated import raw_frames
+from tapewire.connectors.capture.simulated import raw_frames
+from tapewire.connectors.simulator import InstrumentSpec, MarketSimulator, SimConfig
+from tapewire.schemas.codec import Codec
+from tapewire.streams.execution.paper import PaperConfig
+from tapewire.streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
+from tapewire.streams.risk import AccountLimits, InstrumentLimits, RiskConfig
+from tapewire.streams.stages.base import InMsg
+from tapewire.streams.stages.config import StreamsConfig
+from tapewire.streams.trading.config import KILL_SWITCH_TAG, TradingConfig
+from tapewire.streams.trading.strategy import Record, Strategy
 
 D = Decimal
 INST = "BTC-USDT-SPOT"

@@ -8,7 +8,7 @@
 Format (docs/connectors.md): gzip-compressed JSON lines; line 1 is a header.
 """
 
-from connectors.capture.format import (
+from tapewire.connectors.capture.format import (
     FORMAT,
     VERSION,
     CaptureHeader,
@@ -18,8 +18,13 @@ from connectors.capture.format import (
     record_from_json,
     record_to_json,
 )
-from connectors.capture.replay import ReplayStats, parse_speed, replay_capture
-from connectors.capture.simulated import simulator_capture, simulator_records
+from tapewire.connectors.capture.replay import ReplayStats, parse_speed, replay_capture
+from tapewire.connectors.capture.simulated import (
+    publish_raw,
+    raw_frames,
+    simulator_capture,
+    simulator_records,
+)
 
 __all__ = [
     "FORMAT",
@@ -28,6 +33,8 @@ __all__ = [
     "CaptureWriter",
     "ReplayStats",
     "parse_speed",
+    "publish_raw",
+    "raw_frames",
     "read_capture",
     "read_header",
     "record_from_json",

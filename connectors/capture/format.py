@@ -20,7 +20,7 @@ from typing import Any, Self
 
 import orjson
 
-from tapewire.errors import TapewireError
+from tapewire.core.errors import TapewireError
 
 FORMAT = "tapewire-capture"
 VERSION = 1

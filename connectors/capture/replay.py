@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from connectors.capture.format import CaptureError, iter_capture
-from tapewire import metrics
-from tapewire.errors import ConfigError
+from tapewire.connectors.capture.format import CaptureError, iter_capture
+from tapewire.core import metrics
+from tapewire.core.errors import ConfigError
 
 Progress = Callable[[int, int, int], None]
 """``progress(frames_done, compressed_bytes_read, compressed_bytes_total)``."""

@@ -1,20 +1,65 @@
-"""Turn market-simulator output into capture files (for the demo and the benchmarks)."""
+"""Simulator output as ``md.raw`` RawFrame records: to capture files or straight to Kafka.
+
+A simulated run looks to the normalizer like a capture: one connection per venue, a
+per-venue sequence from 0, the simulator's receive clock as ``receive_ts_ns``, REST bodies
+with the full URL a connector would have requested.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from connectors.capture.format import CaptureWriter
-from connectors.simulator import MarketSimulator, SimConfig
+from tapewire.connectors.capture.format import CaptureWriter
+from tapewire.connectors.simulator import MarketSimulator, SimConfig, SimFrame
+from tapewire.runtime.kafka_io import Record, produce_all
+from tapewire.schemas.codec import Codec
+
+REST_HOSTS = {"binance": "https://api.binance.com", "okx": "https://www.okx.com"}
+"""Scheme and host each simulated venue's REST paths are served from."""
+
+
+def raw_frames(frames: Iterable[SimFrame], connection: str = "sim-1") -> Iterator[dict[str, Any]]:
+    """RawFrame records (``origin = SIMULATOR``) for ``frames``, in order."""
+    sequences: dict[str, int] = {}
+    for frame in frames:
+        venue = frame.venue
+        sequence = sequences.get(venue, 0)
+        sequences[venue] = sequence + 1
+        rest = frame.url_path is not None
+        ts = frame.sim_ts_ns
+        yield {
+            "venue": venue,
+            "connection_id": f"{venue}-{connection}",
+            "sequence": sequence,
+            "transport": "REST" if rest else "WEBSOCKET",
+            "origin": "SIMULATOR",
+            "channel": frame.channel,
+            "symbol": frame.native_symbol,
+            "payload": frame.payload,
+            "binary": False,
+            "receive_ts_ns": ts,
+            "request_ts_ns": ts if rest else None,
+            "rest_url": f"{REST_HOSTS.get(venue, 'https://' + venue)}{frame.url_path}"
+            if rest
+            else None,
+            "rest_status": 200 if rest else None,
+        }
+
+
+def publish_raw(
+    bootstrap: str, topic: str, records: Iterable[dict[str, Any]], codec: Codec
+) -> list[Record]:
+    """Encode RawFrames and produce them to ``topic`` keyed by venue (idempotent, acks=all)."""
+    encode = codec.for_topic("md.raw").encode
+    items = [(codec.key("md.raw", r), encode(r)) for r in records]
+    return produce_all(bootstrap, topic, items)
 
 
 def simulator_records(config: SimConfig) -> Iterator[dict[str, Any]]:
     """RawFrames (``origin=SIMULATOR``) of a simulator run, exactly as the demo publishes
-    them (:func:`streams.wiring.simulated.raw_frames`)."""
-    from streams.wiring.simulated import raw_frames
-
+    them (:func:`raw_frames`)."""
     return raw_frames(MarketSimulator(config).frames())
 
 

@@ -1,6 +1,6 @@
 """Live ccxt.pro connector: exact exchange frames to ``md.raw``.
 
-    from connectors.live import LiveConfig, LiveConnector, KafkaRawSink
+    from tapewire.connectors.live import LiveConfig, LiveConnector, KafkaRawSink
 
     config = LiveConfig(exchange="binance", symbols=("BTC/USDT",), channels=("trades",))
     with KafkaRawSink(bootstrap, topic="md.raw", codec=codec) as sink:
@@ -9,12 +9,12 @@
 See docs/connectors.md.
 """
 
-from connectors.live.backoff import Backoff
-from connectors.live.config import Channel, LiveConfig
-from connectors.live.connector import LiveConnector, SessionInfo, build_exchange
-from connectors.live.limiter import VenueRateLimiter, limiter_for, parse_retry_after
-from connectors.live.sink import FrameSink, KafkaRawSink, ListSink
-from connectors.live.tap import FrameTap, instrument_exchange
+from tapewire.connectors.live.backoff import Backoff
+from tapewire.connectors.live.config import Channel, LiveConfig
+from tapewire.connectors.live.connector import LiveConnector, SessionInfo, build_exchange
+from tapewire.connectors.live.limiter import VenueRateLimiter, limiter_for, parse_retry_after
+from tapewire.connectors.live.sink import FrameSink, KafkaRawSink, ListSink
+from tapewire.connectors.live.tap import FrameTap, instrument_exchange
 
 __all__ = [
     "Backoff",

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from tapewire.errors import ConfigError
+from tapewire.core.errors import ConfigError
 
 Channel = Literal["trades", "book", "bbo"]
 

@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 
 import ccxt.pro
 
-from connectors.live.backoff import Backoff
-from connectors.live.config import LiveConfig
-from connectors.live.limiter import VenueRateLimiter, limiter_for
-from connectors.live.sink import FrameSink
-from connectors.live.tap import FrameTap, instrument_exchange
-from tapewire import metrics
+from tapewire.connectors.live.backoff import Backoff
+from tapewire.connectors.live.config import LiveConfig
+from tapewire.connectors.live.limiter import VenueRateLimiter, limiter_for
+from tapewire.connectors.live.sink import FrameSink
+from tapewire.connectors.live.tap import FrameTap, instrument_exchange
+from tapewire.core import metrics
 
 log = logging.getLogger(__name__)
 

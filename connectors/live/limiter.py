@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from tapewire import metrics
+from tapewire.core import metrics
 
 RATE_LIMIT_STATUSES = frozenset((418, 429))
 

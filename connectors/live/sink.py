@@ -8,10 +8,10 @@ from typing import Any, Protocol, Self
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from schemas.codec import Codec
-from tapewire import metrics
-from tapewire.errors import KafkaRuntimeError
-from tapewire.runtime.kafka_local import client_config
+from tapewire.core import metrics
+from tapewire.core.errors import KafkaRuntimeError
+from tapewire.core.kafka import client_config
+from tapewire.schemas.codec import Codec
 
 RawRecord = dict[str, Any]
 SCHEMA_TOPIC = "md.raw"

@@ -30,9 +30,9 @@ from typing import Any
 import aiohttp
 from aiohttp import WSMsgType
 
-from connectors.live.limiter import RATE_LIMIT_STATUSES, VenueRateLimiter
-from connectors.live.sink import FrameSink, RawRecord
-from tapewire import metrics
+from tapewire.connectors.live.limiter import RATE_LIMIT_STATUSES, VenueRateLimiter
+from tapewire.connectors.live.sink import FrameSink, RawRecord
+from tapewire.core import metrics
 
 _STREAM_PREFIX = b'{"stream":"'
 

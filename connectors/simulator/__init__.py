@@ -1,6 +1,6 @@
 """Seeded, deterministic multi-venue market simulator emitting native exchange frames.
 
-    from connectors.simulator import MarketSimulator, SimConfig
+    from tapewire.connectors.simulator import MarketSimulator, SimConfig
 
     sim = MarketSimulator(SimConfig(seed=7, n_frames=100_000))
     for frame in sim.frames():      # SimFrame: venue, channel, symbol, payload bytes, ...
@@ -10,7 +10,7 @@
 See docs/simulator.md for what is modelled and the exact formats.
 """
 
-from connectors.simulator.config import (
+from tapewire.connectors.simulator.config import (
     ChannelMix,
     FaultSpec,
     InstrumentSpec,
@@ -19,16 +19,16 @@ from connectors.simulator.config import (
     VenueSpec,
     load_sim_config,
 )
-from connectors.simulator.frames import CHANNELS, Channel, SimFrame
-from connectors.simulator.ground_truth import (
+from tapewire.connectors.simulator.frames import CHANNELS, Channel, SimFrame
+from tapewire.connectors.simulator.ground_truth import (
     ExpectedBook,
     ExpectedQuote,
     ExpectedTrade,
     Fault,
     GroundTruth,
 )
-from connectors.simulator.market import CODECS, MarketSimulator
-from connectors.simulator.okx import okx_checksum
+from tapewire.connectors.simulator.market import CODECS, MarketSimulator
+from tapewire.connectors.simulator.okx import okx_checksum
 
 __all__ = [
     "CHANNELS",

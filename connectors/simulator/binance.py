@@ -24,10 +24,10 @@ from typing import Any
 
 import orjson
 
-from connectors.simulator.config import ListingSpec
-from connectors.simulator.listing import Listing
-from connectors.simulator.scaled import fixed_formatter
-from connectors.simulator.venue import VenueCodec
+from tapewire.connectors.simulator.config import ListingSpec
+from tapewire.connectors.simulator.listing import Listing
+from tapewire.connectors.simulator.scaled import fixed_formatter
+from tapewire.connectors.simulator.venue import VenueCodec
 
 DECIMALS = 8
 DEPTH_LIMIT = 1000

@@ -3,7 +3,7 @@
 Prices, sizes and basis points are :class:`~decimal.Decimal` (give them as strings);
 fault probabilities are plain numbers because they are odds, not market values.
 :func:`load_sim_config` turns a validation failure into a
-:class:`~tapewire.errors.ConfigError` that names the field.
+:class:`~tapewire.core.errors.ConfigError` that names the field.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tapewire.errors import ConfigError
+from tapewire.core.errors import ConfigError
 
 VenueName = Literal["binance", "okx"]
 

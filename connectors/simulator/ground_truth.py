@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from connectors.simulator.frames import Channel
+from tapewire.connectors.simulator.frames import Channel
 
 Side = Literal["buy", "sell"]
 FaultKind = Literal["gap", "truncated"]

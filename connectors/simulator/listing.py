@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from connectors.simulator.book import Book
-from connectors.simulator.random_walk import MidWalk
+from tapewire.connectors.simulator.book import Book
+from tapewire.connectors.simulator.random_walk import MidWalk
 
 # Index of each counted channel in Listing.counts.
 TRADES, BOOK, BBO, REST_SNAPSHOT = 0, 1, 2, 3

@@ -18,17 +18,17 @@ from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
 
-from connectors.simulator.binance import BinanceCodec
-from connectors.simulator.config import InstrumentSpec, ListingSpec, SimConfig
-from connectors.simulator.frames import Channel, SimFrame, make_frame
-from connectors.simulator.ground_truth import ExpectedBook, Fault, GroundTruth
-from connectors.simulator.listing import BBO, BOOK, REST_SNAPSHOT, TRADES, Listing
-from connectors.simulator.matching import take_liquidity
-from connectors.simulator.okx import OkxCodec
-from connectors.simulator.quoting import keep_depth, requote, seed_book
-from connectors.simulator.random_walk import MidWalk
-from connectors.simulator.scaled import decimals_of, to_units
-from connectors.simulator.venue import VenueCodec
+from tapewire.connectors.simulator.binance import BinanceCodec
+from tapewire.connectors.simulator.config import InstrumentSpec, ListingSpec, SimConfig
+from tapewire.connectors.simulator.frames import Channel, SimFrame, make_frame
+from tapewire.connectors.simulator.ground_truth import ExpectedBook, Fault, GroundTruth
+from tapewire.connectors.simulator.listing import BBO, BOOK, REST_SNAPSHOT, TRADES, Listing
+from tapewire.connectors.simulator.matching import take_liquidity
+from tapewire.connectors.simulator.okx import OkxCodec
+from tapewire.connectors.simulator.quoting import keep_depth, requote, seed_book
+from tapewire.connectors.simulator.random_walk import MidWalk
+from tapewire.connectors.simulator.scaled import decimals_of, to_units
+from tapewire.connectors.simulator.venue import VenueCodec
 
 CODECS: dict[str, type[VenueCodec]] = {"binance": BinanceCodec, "okx": OkxCodec}
 """Venue name -> codec class; a new venue registers its codec here."""

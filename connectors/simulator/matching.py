@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.simulator.listing import Listing
+from tapewire.connectors.simulator.listing import Listing
 
 
 def take_liquidity(

@@ -22,11 +22,11 @@ from typing import Any
 
 import orjson
 
-from connectors.simulator.book import LevelText
-from connectors.simulator.config import ListingSpec
-from connectors.simulator.listing import Listing
-from connectors.simulator.scaled import plain_formatter
-from connectors.simulator.venue import VenueCodec
+from tapewire.connectors.simulator.book import LevelText
+from tapewire.connectors.simulator.config import ListingSpec
+from tapewire.connectors.simulator.listing import Listing
+from tapewire.connectors.simulator.scaled import plain_formatter
+from tapewire.connectors.simulator.venue import VenueCodec
 
 CHECKSUM_DEPTH = 25
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from connectors.simulator.listing import Listing
+from tapewire.connectors.simulator.listing import Listing
 
 Rand = Callable[[], float]
 

@@ -6,9 +6,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
-from connectors.simulator.book import LevelText
-from connectors.simulator.config import ListingSpec
-from connectors.simulator.listing import Listing
+from tapewire.connectors.simulator.book import LevelText
+from tapewire.connectors.simulator.config import ListingSpec
+from tapewire.connectors.simulator.listing import Listing
 
 BookSync = Literal["rest", "ws"]
 

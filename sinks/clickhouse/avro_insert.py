@@ -56,7 +56,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from schemas.registry import AvroSchema
+from tapewire.schemas.registry import AvroSchema
 
 __all__ = ["HEADER_FIELD", "SENTINEL_FIELD", "AvroInsert", "UnsupportedSchemaError"]
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sinks.clickhouse.rows import Row
+from tapewire.sinks.clickhouse.rows import Row
 
 __all__ = ["Batcher", "Chunk", "dedup_token"]
 

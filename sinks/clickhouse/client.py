@@ -43,7 +43,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
 from pydantic import SecretStr
 
-from tapewire.errors import ClickHouseError
+from tapewire.core.errors import ClickHouseError
 
 __all__ = [
     "DEFAULT_DATABASE",

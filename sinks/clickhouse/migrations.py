@@ -34,13 +34,13 @@ from clickhouse_connect.driver.binding import quote_identifier
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
 
-from sinks.clickhouse.client import (
+from tapewire.core.errors import ClickHouseError
+from tapewire.sinks.clickhouse.client import (
     ClickHouseURL,
     check_database_name,
     connect,
     target_database,
 )
-from tapewire.errors import ClickHouseError
 
 __all__ = [
     "MIGRATIONS_TABLE",
@@ -168,7 +168,7 @@ def _tidy(statement: str) -> str:
 
 
 def _default_directory() -> Traversable:
-    return resources.files("sinks.clickhouse").joinpath("migrations")
+    return resources.files("tapewire.sinks.clickhouse").joinpath("migrations")
 
 
 def load_migrations(directory: Path | Traversable | None = None) -> list[Migration]:

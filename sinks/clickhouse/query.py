@@ -21,8 +21,8 @@ from clickhouse_connect.datatypes.container import Array, Map, Tuple
 from clickhouse_connect.datatypes.temporal import DateTime64
 from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
 
-from sinks.clickhouse.client import ClickHouseURL, connect, parse_url, target_database
-from tapewire.errors import ClickHouseError
+from tapewire.core.errors import ClickHouseError
+from tapewire.sinks.clickhouse.client import ClickHouseURL, connect, parse_url, target_database
 
 __all__ = ["ExactDateTime", "QueryResult", "format_value", "ping", "run_sql"]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tapewire.errors import SchemaError
+from tapewire.core.errors import SchemaError
 
 __all__ = [
     "DEFAULT_TOPICS",

@@ -7,14 +7,13 @@ grid (:mod:`sinks.clickhouse.batch`), insert each closed chunk with its determin
 cannot be decoded or mapped go to ``dlq.sink`` (idempotent producer, flushed before the
 commit). Design and proof: ``docs/sink.md``.
 
-In-process: :func:`run_sink`. As a process: ``python -m sinks.clickhouse.sink --help``.
+In-process: :func:`run_sink`. As a process: ``python -m tapewire.sinks.clickhouse.sink --help``.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import threading
@@ -27,24 +26,26 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-from schemas.codec import Codec
-from sinks.clickhouse.avro_insert import AvroInsert, UnsupportedSchemaError
-from sinks.clickhouse.batch import Batcher, Chunk
-from sinks.clickhouse.client import connect, parse_url, target_database
-from sinks.clickhouse.migrations import migrate
-from sinks.clickhouse.rows import DEFAULT_TOPICS, TableMapping, mapping_for_topic
-from tapewire import metrics
-from tapewire.errors import ClickHouseError, KafkaRuntimeError, TapewireError
+from tapewire.core import metrics
+from tapewire.core.errors import ClickHouseError, KafkaRuntimeError, TapewireError
+from tapewire.core.kafka import client_config
+from tapewire.core.settings import Settings
 from tapewire.runtime.kafka_io import create_topic
-from tapewire.runtime.kafka_local import client_config
-from tapewire.settings import Settings
+from tapewire.schemas.codec import Codec
+from tapewire.sinks.clickhouse.avro_insert import AvroInsert, UnsupportedSchemaError
+from tapewire.sinks.clickhouse.batch import Batcher, Chunk
+from tapewire.sinks.clickhouse.client import connect, parse_url, target_database
+from tapewire.sinks.clickhouse.migrations import migrate
+from tapewire.sinks.clickhouse.rows import DEFAULT_TOPICS, TableMapping, mapping_for_topic
 
 __all__ = ["SinkConfig", "SinkError", "SinkStats", "main", "run_sink"]
 
 log = logging.getLogger(__name__)
 
 STAGE = "sink"
-CRASH_ENV = "TAPEWIRE_SINK_CRASH_AFTER_INSERTS"
+AFTER_INSERT: list[Callable[[SinkStats], None]] = []
+"""Hooks called after every insert, before its offsets are committed. Empty in production;
+:mod:`tapewire.testing.faults` adds its fault injections here."""
 """Fault injection for tests: SIGKILL this process after the Nth insert, before its commit."""
 
 
@@ -185,7 +186,6 @@ class ClickHouseSink:
         self._dlq = _DeadLetters(bootstrap, config.dlq_topic, codec)
         self._assigned: set[tuple[str, int]] = set()
         self._at_end: set[tuple[str, int]] = set()
-        self._crash_after = int(os.environ.get(CRASH_ENV, "0") or 0)
         self._consumer = Consumer(
             client_config(bootstrap)
             | {
@@ -428,8 +428,8 @@ class ClickHouseSink:
         metrics.sink_rows_inserted.labels(table=chunk.table).inc(rows)
         self.stats.rows[chunk.table] = self.stats.rows.get(chunk.table, 0) + rows
         self.stats.inserts += 1
-        if self._crash_after and self.stats.inserts >= self._crash_after:
-            os.kill(os.getpid(), signal.SIGKILL)  # fault injection: stored, not committed
+        for hook in AFTER_INSERT:
+            hook(self.stats)
 
     def _report_lag(self, committed: Sequence[TopicPartition]) -> None:
         for tp in committed:
@@ -508,7 +508,8 @@ def run_sink(
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m sinks.clickhouse.sink", description="Kafka md.* topics → ClickHouse."
+        prog="python -m tapewire.sinks.clickhouse.sink",
+        description="Kafka md.* topics → ClickHouse.",
     )
     parser.add_argument("--bootstrap", help="Kafka host:port (default: settings)")
     parser.add_argument("--clickhouse-url", help="chdb:///dir or http(s)://... (default: settings)")
@@ -534,8 +535,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m sinks.clickhouse.sink``; SIGTERM/SIGINT stop cleanly."""
-    from tapewire.settings import load_settings
+    """Entry point of ``python -m tapewire.sinks.clickhouse.sink``; SIGTERM/SIGINT stop cleanly."""
+    from tapewire.core.settings import load_settings
 
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")

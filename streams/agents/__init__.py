@@ -1,41 +1,28 @@
-"""Faust agents: thin shells that wire the pure cores to topics (see ``docs/streams.md``)."""
+"""Faust shell: one agent per stage, wiring the Kafka-free stages to topics
+(``docs/streams.md``). The app itself is :mod:`tapewire.streams.agents.app`.
+
+May import: the stages, the router, the domain cores, :mod:`tapewire.runtime`,
+:mod:`tapewire.schemas`, :mod:`tapewire.core`. Not the other shells.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from streams.agents.bars import BarsStage, register_bars
-from streams.agents.bbo import BboStage, register_bbo
-from streams.agents.common import InMsg, OutMsg, Stage
-from streams.agents.nbbo import NbboStage, RekeyStage, register_nbbo
-from streams.agents.normalize import NormalizeStage, register_normalize
-from streams.agents.positions import PositionsStage, register_positions
-from streams.agents.risk import RiskStage, register_risk
-from streams.agents.router import PaperVenueAdapter, RouterStage, Venue, register_router
-from streams.agents.strategy import StrategyStage, TopicMsg, register_strategy
+from tapewire.streams.agents.bars import register_bars
+from tapewire.streams.agents.bbo import register_bbo
+from tapewire.streams.agents.nbbo import register_nbbo
+from tapewire.streams.agents.normalize import register_normalize
+from tapewire.streams.agents.positions import register_positions
+from tapewire.streams.agents.risk import register_risk
+from tapewire.streams.agents.router import register_router
+from tapewire.streams.agents.strategy import register_strategy
 
 if TYPE_CHECKING:
-    from streams.app import TapewireApp
+    from tapewire.streams.agents.app import TapewireApp
 
-__all__ = [
-    "BarsStage",
-    "BboStage",
-    "InMsg",
-    "NbboStage",
-    "NormalizeStage",
-    "OutMsg",
-    "PaperVenueAdapter",
-    "PositionsStage",
-    "RekeyStage",
-    "RiskStage",
-    "RouterStage",
-    "Stage",
-    "StrategyStage",
-    "TopicMsg",
-    "Venue",
-    "register",
-]
+__all__ = ["register"]
 
 
 def register(app: TapewireApp, agents: Sequence[str]) -> None:

@@ -1,188 +1,30 @@
-"""The thin shell shared by every agent: batch in, pure core, encoded records out.
-
-A *stage* is synchronous and Kafka-free: :meth:`Stage.process` takes a batch of raw input
-messages and returns the output messages (Kafka topic, key, value bytes). The Faust agent
-(:func:`batched_agent`) only takes batches from its stream, calls the stage, produces the
-outputs and waits for their delivery before the batch's offsets may be committed.
-"""
+"""Faust glue shared by every agent: batches in, the stage, outputs delivered before commit."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from schemas.codec import Codec
-from streams.aggregate import Rejected
-from tapewire import metrics
+from tapewire.core import metrics
+from tapewire.streams.stages.base import (
+    InMsg,
+    Stage,
+    TopicMsg,
+    TopicStage,
+    safe_process,
+    safe_topics,
+)
 
 if TYPE_CHECKING:
-    from streams.app import TapewireApp
+    from tapewire.streams.agents.app import TapewireApp
+
+from tapewire.streams.stages.base import Emitter, OutMsg
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class InMsg:
-    """One consumed message: where it was read and its raw bytes."""
-
-    partition: int | None
-    offset: int | None
-    key: bytes | None
-    value: bytes | None
-
-
-OutMsg = tuple[str, bytes | None, bytes]
-"""(Kafka topic, key, value) to produce."""
-
-
-class Stage(Protocol):
-    """A batch transformation from input messages to output messages; never raises."""
-
-    name: str
-    source_topic: str
-
-    def process(self, batch: Sequence[InMsg]) -> list[OutMsg]:
-        """Outputs of one batch, in emission order."""
-        ...
-
-
-class Emitter:
-    """Encodes records to output messages; anything that cannot be encoded is dead-lettered.
-
-    ``topics`` maps canonical topic names (what the codec knows) to Kafka names.
-    """
-
-    def __init__(
-        self,
-        codec: Codec,
-        stage: str,
-        kafka_name: Callable[[str], str],
-        dlq: str,
-        clock: Callable[[], int] = time.time_ns,
-    ) -> None:
-        self.codec = codec
-        self.stage = stage
-        self.kafka_name = kafka_name
-        self.dlq = dlq
-        self.clock = clock
-        self.out: list[OutMsg] = []
-
-    def take(self) -> list[OutMsg]:
-        """The messages emitted since the last call."""
-        out, self.out = self.out, []
-        return out
-
-    def emit(self, canonical: str, record: Mapping[str, Any]) -> None:
-        """Encode ``record`` for ``canonical`` (its key from ``schemas.registry``)."""
-        try:
-            value = self.codec.encode(canonical, record)
-            key = self.codec.key(canonical, record)
-        except Exception as exc:
-            self.dead(
-                source_topic=canonical,
-                payload=repr(dict(record)).encode(),
-                error_type="EncodeError",
-                reason=f"{type(exc).__name__}: {exc}",
-            )
-            return
-        self.out.append((self.kafka_name(canonical), key, value))
-
-    def emit_raw(self, canonical: str, key: bytes | None, value: bytes) -> None:
-        """Pass bytes through unchanged (re-keying)."""
-        self.out.append((self.kafka_name(canonical), key, value))
-
-    def dead(
-        self,
-        *,
-        source_topic: str,
-        payload: bytes,
-        error_type: str,
-        reason: str,
-        msg: InMsg | None = None,
-        labels: Mapping[str, str] | None = None,
-    ) -> None:
-        """A DeadLetter to this stage's DLQ (``error_type`` is also the metric's reason)."""
-        record = {
-            "stage": self.stage,
-            "source_topic": source_topic,
-            "source_partition": msg.partition if msg else None,
-            "source_offset": msg.offset if msg else None,
-            "key": msg.key if msg else None,
-            "payload": payload,
-            "error_type": error_type,
-            "reason": reason,
-            "labels": dict(labels or {}),
-            "failed_ts_ns": self.clock(),
-        }
-        self.emit_dead_record(record)
-
-    def emit_dead_record(self, record: Mapping[str, Any]) -> None:
-        """Encode a ready DeadLetter record (as the normalizer builds them)."""
-        metrics.messages_rejected.labels(self.stage, str(record["error_type"])).inc()
-        try:
-            value = self.codec.encode(self.dlq, record)
-            key = self.codec.key(self.dlq, record)
-        except Exception:  # a DeadLetter we cannot even encode: log it, never loop
-            log.exception("%s: unencodable dead letter %r", self.stage, record)
-            return
-        self.out.append((self.kafka_name(self.dlq), key, value))
-
-    def rejected(self, rejected: Rejected, source_topic: str, msg: InMsg | None) -> None:
-        """An aggregator's :class:`Rejected` record as a DeadLetter with the input bytes."""
-        payload = msg.value if msg is not None and msg.value is not None else b""
-        self.dead(
-            source_topic=source_topic,
-            payload=payload,
-            error_type=rejected.reason,
-            reason=rejected.detail,
-            msg=msg,
-        )
-
-
-def decode_batch(
-    codec: Codec, canonical: str, batch: Sequence[InMsg], emitter: Emitter
-) -> list[tuple[InMsg, dict[str, Any]]]:
-    """Decode every message; undecodable ones become DeadLetters (``DecodeError``)."""
-    decode = codec.for_topic(canonical).decode
-    decoded: list[tuple[InMsg, dict[str, Any]]] = []
-    for msg in batch:
-        try:
-            if msg.value is None:
-                raise ValueError("tombstone (null value)")
-            decoded.append((msg, decode(msg.value)))
-        except Exception as exc:
-            emitter.dead(
-                source_topic=canonical,
-                payload=msg.value or b"",
-                error_type="DecodeError",
-                reason=f"{type(exc).__name__}: {exc}",
-                msg=msg,
-            )
-    return decoded
-
-
-def safe_process(stage: Stage, emitter: Emitter, batch: Sequence[InMsg]) -> list[OutMsg]:
-    """``stage.process(batch)``; if the shell or core raises anyway, dead-letter the batch."""
-    try:
-        return stage.process(batch)
-    except Exception as exc:
-        metrics.stream_agent_errors.labels(stage.name, type(exc).__name__).inc()
-        log.exception("%s: batch of %d failed; dead-lettered", stage.name, len(batch))
-        emitter.take()
-        for msg in batch:
-            emitter.dead(
-                source_topic=stage.source_topic,
-                payload=msg.value or b"",
-                error_type=type(exc).__name__,
-                reason=f"unexpected error in {stage.name}: {exc}",
-                msg=msg,
-            )
-        return emitter.take()
 
 
 def batched_agent(
@@ -253,3 +95,44 @@ async def send_all(
         if counter is None:
             counter = counters[topic] = metrics.messages_produced.labels(stage, topic)
         counter.inc(count)
+
+
+def topics_agent(
+    app: TapewireApp, canonical: Sequence[str], stage: TopicStage, *, name: str
+) -> None:
+    """Register one Faust agent reading every topic of ``canonical`` into ``stage``.
+
+    Same delivery contract as ``batched_agent``: outputs are delivered (acks=all,
+    idempotent producer) before the batch's offsets become committable.
+    """
+    config = app.streams_config
+    kafka_names = {config.topics.name(t): t for t in canonical}
+    channel = app.topic(*kafka_names, value_serializer="raw", key_serializer="raw")
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"tapewire-{name}")
+    app.executors.append(executor)
+    produced: dict[str, Any] = {}
+    batch_size = metrics.stream_batch_size.labels(name)
+    process_seconds = metrics.stream_batch_seconds.labels(name, "process")
+
+    async def agent(stream: Any) -> None:
+        loop = asyncio.get_running_loop()
+        async for events in stream.take_events(config.batch_size, within=config.batch_within_s):
+            batch = [
+                TopicMsg(
+                    kafka_names.get(e.message.topic, e.message.topic),
+                    e.message.partition,
+                    e.message.offset,
+                    e.message.key,
+                    e.message.value,
+                )
+                for e in events
+            ]
+            t0 = time.perf_counter()
+            out = await loop.run_in_executor(executor, safe_topics, stage, batch)
+            process_seconds.observe(time.perf_counter() - t0)
+            await send_all(app, out, produced, name)
+            batch_size.observe(len(batch))
+            for msg in batch:
+                metrics.messages_processed.labels(name, msg.topic).inc()
+
+    app.agent(channel, name=name)(agent)

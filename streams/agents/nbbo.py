@@ -1,112 +1,14 @@
-"""NBBO agents: ``md.quotes`` -> (re-key) -> ``md.quotes.by-consolidated`` -> ``md.nbbo``.
-
-The NBBO of a consolidated id needs the quotes of every venue in one worker, but
-``md.quotes`` is keyed ``venue:instrument``. ``nbbo-rekey`` copies each quote, bytes
-unchanged, to an internal topic keyed by :meth:`NbboAggregator.consolidated_id` (read from
-the message key, no decoding); ``nbbo`` feeds that topic to the aggregator. Each venue's
-quotes keep their order (one source partition -> one target partition).
-"""
+"""Faust glue of the nbbo stage (:mod:`streams.stages.nbbo`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from schemas.codec import Codec
-from streams.agents.common import Emitter, InMsg, OutMsg, batched_agent, decode_batch
-from streams.aggregate import NbboAggregator, NbboConfig
+from tapewire.streams.agents.common import batched_agent
+from tapewire.streams.stages.nbbo import REPARTITION, SOURCE, NbboStage, RekeyStage
 
 if TYPE_CHECKING:
-    from streams.app import TapewireApp
-
-SOURCE = "md.quotes"
-REPARTITION = "md.quotes.by-consolidated"
-DLQ = "dlq.aggregate"
-
-
-class RekeyStage:
-    """Quote bytes keyed ``venue:instrument`` -> the same bytes keyed by consolidated id."""
-
-    name = "nbbo-rekey"
-    source_topic = SOURCE
-
-    def __init__(
-        self, codec: Codec, kafka_name: Callable[[str], str] = str, config: NbboConfig | None = None
-    ) -> None:
-        self.codec = codec
-        self.ids: dict[bytes, bytes] = {}
-        self.config = config or NbboConfig()
-        self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
-
-    def _target(self, msg: InMsg) -> bytes:
-        key = msg.key
-        if key is not None:
-            known = self.ids.get(key)
-            if known is not None:
-                return known
-        if key is not None and b":" in key:
-            instrument = key.split(b":", 1)[1].decode()
-        else:  # no usable key: read the instrument from the value
-            instrument = self.codec.decode(SOURCE, msg.value or b"")["instrument"]
-        target = self.config.consolidated_id(instrument).encode()
-        if key is not None:
-            self.ids[key] = target
-        return target
-
-    def process(self, batch: Sequence[InMsg]) -> list[OutMsg]:
-        """Re-key every quote; one that names no valid instrument is dead-lettered."""
-        emitter = self.emitter
-        for msg in batch:
-            if msg.value is None:
-                emitter.dead(
-                    source_topic=SOURCE,
-                    payload=b"",
-                    error_type="DecodeError",
-                    reason="tombstone (null value)",
-                    msg=msg,
-                )
-                continue
-            try:
-                target = self._target(msg)
-            except Exception as exc:
-                emitter.dead(
-                    source_topic=SOURCE,
-                    payload=msg.value,
-                    error_type="invalid",
-                    reason=f"no consolidated id: {type(exc).__name__}: {exc}",
-                    msg=msg,
-                )
-                continue
-            emitter.emit_raw(REPARTITION, target, msg.value)
-        return emitter.take()
-
-
-class NbboStage:
-    """Quote bytes (grouped by consolidated id) -> encoded ConsolidatedQuote records."""
-
-    name = "nbbo"
-    source_topic = REPARTITION
-
-    def __init__(
-        self,
-        codec: Codec,
-        kafka_name: Callable[[str], str] = str,
-        aggregator: NbboAggregator | None = None,
-        config: NbboConfig | None = None,
-    ) -> None:
-        self.codec = codec
-        self.aggregator = aggregator or NbboAggregator(config)
-        self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
-
-    def process(self, batch: Sequence[InMsg]) -> list[OutMsg]:
-        """Add each quote in order; emit NBBO changes, dead-letter rejected quotes."""
-        emitter, agg = self.emitter, self.aggregator
-        for msg, quote in decode_batch(self.codec, SOURCE, batch, emitter):
-            for record in agg.add(quote):
-                emitter.emit("md.nbbo", record)
-            for rejected in agg.drain_rejected():
-                emitter.rejected(rejected, SOURCE, msg)
-        return emitter.take()
+    from tapewire.streams.agents.app import TapewireApp
 
 
 def register_nbbo(app: TapewireApp) -> tuple[RekeyStage, NbboStage]:

@@ -4,10 +4,10 @@ No Kafka here: the Faust agents feed records (dicts as the Avro codec decodes th
 publish what comes out. See ``docs/aggregation.md`` for the semantics and config knobs.
 """
 
-from streams.aggregate.bars import BarAggregator, BarConfig, Interval
-from streams.aggregate.bbo import BboConfig, BookBbo, L2Book
-from streams.aggregate.common import Rejected
-from streams.aggregate.consolidated import (
+from tapewire.streams.aggregate.bars import BarAggregator, BarConfig, Interval
+from tapewire.streams.aggregate.bbo import BboConfig, BookBbo, L2Book
+from tapewire.streams.aggregate.common import Rejected
+from tapewire.streams.aggregate.consolidated import (
     ConsolidatedBook,
     MarketCondition,
     NbboAggregator,

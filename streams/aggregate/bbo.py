@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from streams.aggregate.common import (
+from tapewire.streams.aggregate.common import (
     Clock,
     InvalidRecordError,
     Rejected,

@@ -19,8 +19,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from streams.aggregate.bbo import L2Book, apply_or_reject
-from streams.aggregate.common import (
+from tapewire.core.instruments import Instrument, InstrumentError
+from tapewire.streams.aggregate.bbo import L2Book, apply_or_reject
+from tapewire.streams.aggregate.common import (
     Clock,
     InvalidRecordError,
     Rejected,
@@ -30,7 +31,6 @@ from streams.aggregate.common import (
     str_field,
     to_scale,
 )
-from tapewire.instruments import Instrument, InstrumentError
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_.]*$")
 _ZERO = Decimal(0)

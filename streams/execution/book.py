@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from streams.execution.common import ZERO
+from tapewire.streams.execution.common import ZERO
 
 
 class L2Book:

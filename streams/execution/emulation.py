@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from streams.execution.common import BPS, Record, exact
+from tapewire.streams.execution.common import BPS, Record, exact
 
 
 @dataclass(slots=True)

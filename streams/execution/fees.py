@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from streams.execution.common import BPS, exact, q18_ceiling
-from tapewire.instruments import Instrument
+from tapewire.core.instruments import Instrument
+from tapewire.streams.execution.common import BPS, exact, q18_ceiling
 
 
 class FeeAsset(StrEnum):

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from streams.execution.book import L2Book
-from streams.execution.common import (
+from tapewire.streams.execution.book import L2Book
+from tapewire.streams.execution.common import (
     NS_PER_DAY,
     QUARANTINE_ALERT,
     ZERO,
@@ -26,11 +26,11 @@ from streams.execution.common import (
     q18,
     quarantine_text,
 )
-from streams.execution.emulation import TriggerWatcher, local_cancel_all
-from streams.execution.fees import FeeSchedule
-from streams.execution.latency import LatencyModel
-from streams.execution.matching import QueueModel, available, crosses, trade_through, walk
-from streams.execution.rules import Rejection, VenueRules
+from tapewire.streams.execution.emulation import TriggerWatcher, local_cancel_all
+from tapewire.streams.execution.fees import FeeSchedule
+from tapewire.streams.execution.latency import LatencyModel
+from tapewire.streams.execution.matching import QueueModel, available, crosses, trade_through, walk
+from tapewire.streams.execution.rules import Rejection, VenueRules
 
 FINAL = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED"})
 STOPS = frozenset({"STOP", "STOP_LIMIT", "TRAILING_STOP"})

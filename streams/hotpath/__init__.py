@@ -1,7 +1,7 @@
 """The fused hot path: market frame to venue order in one process (``docs/hot-path.md``)."""
 
-from streams.hotpath.graph import Node, StageGraph, multi_topic, single_topic
-from streams.hotpath.worker import (
+from tapewire.streams.hotpath.graph import Node, StageGraph, multi_topic, single_topic
+from tapewire.streams.hotpath.worker import (
     HOTPATH_STAGES,
     HotPath,
     HotPathStats,

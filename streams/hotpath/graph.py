@@ -20,9 +20,17 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from streams.agents.common import Emitter, InMsg, OutMsg, Stage, safe_process
-from streams.agents.strategy import TopicMsg, TopicStage, safe_topics
-from tapewire import metrics
+from tapewire.core import metrics
+from tapewire.streams.stages.base import (
+    Emitter,
+    InMsg,
+    OutMsg,
+    Stage,
+    TopicMsg,
+    TopicStage,
+    safe_process,
+    safe_topics,
+)
 
 Publish = Callable[[str, OutMsg], None]
 """Called with (canonical topic, Kafka message) for every output, in emission order."""

@@ -34,28 +34,30 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
-from schemas.codec import Codec
-from streams.agents.common import InMsg, OutMsg
-from streams.agents.nbbo import NbboStage
-from streams.agents.normalize import MARKETS, MarketsReader, NormalizeStage, read_markets
-from streams.agents.positions import INPUTS as POSITIONS_INPUTS
-from streams.agents.positions import PositionsStage
-from streams.agents.risk import INPUTS as RISK_INPUTS
-from streams.agents.risk import RiskStage
-from streams.agents.router import INPUTS as ROUTER_INPUTS
-from streams.agents.router import Journal, PaperVenueAdapter, RouterStage, Venue
-from streams.agents.strategy import INPUTS as STRATEGY_INPUTS
-from streams.agents.strategy import StrategyStage
-from streams.app import StreamsConfig, bootstrap_of, declare_topics
-from streams.hotpath.commits import CommitTracker, Offsets
-from streams.hotpath.graph import Node, StageGraph, multi_topic, single_topic
-from streams.trading.config import TradingConfig
-from streams.trading.strategy import Strategy
-from tapewire import metrics
-from tapewire.errors import ConfigError, KafkaRuntimeError
-from tapewire.runtime.kafka_io import committed_offsets
-from tapewire.runtime.kafka_local import client_config
-from tapewire.settings import Settings
+from tapewire.core import metrics
+from tapewire.core.errors import ConfigError, KafkaRuntimeError
+from tapewire.core.kafka import client_config
+from tapewire.core.settings import Settings
+from tapewire.runtime.kafka_io import committed_offsets, read_markets
+from tapewire.runtime.topics import bootstrap_of, declare_topics
+from tapewire.schemas.codec import Codec
+from tapewire.streams.hotpath.commits import CommitTracker, Offsets
+from tapewire.streams.hotpath.graph import Node, StageGraph, multi_topic, single_topic
+from tapewire.streams.router.stage import INPUTS as ROUTER_INPUTS
+from tapewire.streams.router.stage import Journal, RouterStage
+from tapewire.streams.router.venue import PaperVenueAdapter, Venue
+from tapewire.streams.stages.base import InMsg, OutMsg
+from tapewire.streams.stages.config import StreamsConfig
+from tapewire.streams.stages.nbbo import NbboStage
+from tapewire.streams.stages.normalize import MARKETS, MarketsReader, NormalizeStage
+from tapewire.streams.stages.positions import INPUTS as POSITIONS_INPUTS
+from tapewire.streams.stages.positions import PositionsStage
+from tapewire.streams.stages.risk import INPUTS as RISK_INPUTS
+from tapewire.streams.stages.risk import RiskStage
+from tapewire.streams.stages.strategy import INPUTS as STRATEGY_INPUTS
+from tapewire.streams.stages.strategy import StrategyStage
+from tapewire.streams.trading.config import TradingConfig
+from tapewire.streams.trading.strategy import Strategy
 
 log = logging.getLogger("tapewire.hotpath")
 

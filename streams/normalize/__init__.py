@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.normalize.normalizer import (
+from tapewire.streams.normalize.normalizer import (
     BookState,
     NormalizeError,
     Normalizer,

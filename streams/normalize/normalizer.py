@@ -29,11 +29,11 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlparse
 
-from streams.normalize.ccxt_offline import FrameResult, OfflineVenue, RecordingOrderBook
-from streams.normalize.dedup import TradeDeduper
-from streams.normalize.venues import ADAPTERS, BookMeta, VenueAdapter
-from tapewire.errors import TapewireError
-from tapewire.instruments import Instrument
+from tapewire.core.errors import TapewireError
+from tapewire.core.instruments import Instrument
+from tapewire.streams.normalize.ccxt_offline import FrameResult, OfflineVenue, RecordingOrderBook
+from tapewire.streams.normalize.dedup import TradeDeduper
+from tapewire.streams.normalize.venues import ADAPTERS, BookMeta, VenueAdapter
 
 TRADES, BOOK, QUOTES, COVERAGE, DLQ = (
     "md.trades",

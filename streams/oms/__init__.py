@@ -4,7 +4,7 @@ OrdStatus state machine (event-sourced), and the store of orders. No Kafka here.
 See ``docs/oms.md``.
 """
 
-from streams.oms.enums import (
+from tapewire.streams.oms.enums import (
     TERMINAL,
     ExecType,
     OrderAction,
@@ -14,7 +14,7 @@ from streams.oms.enums import (
     TimeInForce,
     TrailingOffsetType,
 )
-from streams.oms.errors import (
+from tapewire.streams.oms.errors import (
     ExecutionReportError,
     IllegalTransitionError,
     OmsError,
@@ -22,10 +22,10 @@ from streams.oms.errors import (
     OverfillError,
     UnknownOrderError,
 )
-from streams.oms.order import OPEN, WORKING, Order, Outcome, rebuild
-from streams.oms.report import ExecutionReport
-from streams.oms.request import OrderRequest, Problem, check_request, validate_request
-from streams.oms.store import Applied, OrderStore
+from tapewire.streams.oms.order import OPEN, WORKING, Order, Outcome, rebuild
+from tapewire.streams.oms.report import ExecutionReport
+from tapewire.streams.oms.request import OrderRequest, Problem, check_request, validate_request
+from tapewire.streams.oms.store import Applied, OrderStore
 
 __all__ = [
     "OPEN",

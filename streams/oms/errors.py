@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tapewire.errors import TapewireError
+from tapewire.core.errors import TapewireError
 
 
 class OmsError(TapewireError):

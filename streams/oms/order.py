@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, NoReturn
 
-from streams.oms.enums import (
+from tapewire.streams.oms.enums import (
     TERMINAL,
     ExecType,
     OrderType,
@@ -20,10 +20,10 @@ from streams.oms.enums import (
     Side,
     TimeInForce,
 )
-from streams.oms.errors import IllegalTransitionError, OverfillError
-from streams.oms.numbers import ZERO, add, div18, fits_decimal_38_18, mul, sub
-from streams.oms.report import ExecutionReport
-from streams.oms.request import OrderRequest
+from tapewire.streams.oms.errors import IllegalTransitionError, OverfillError
+from tapewire.streams.oms.numbers import ZERO, add, div18, fits_decimal_38_18, mul, sub
+from tapewire.streams.oms.report import ExecutionReport
+from tapewire.streams.oms.request import OrderRequest
 
 S = OrdStatus
 WORKING = frozenset({S.PENDING_NEW, S.NEW, S.PARTIALLY_FILLED})

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from streams.oms.enums import ExecType
+from tapewire.streams.oms.enums import ExecType
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from streams.oms.errors import ExecutionReportError, OmsError, UnknownOrderError
-from streams.oms.order import Order, Outcome
-from streams.oms.report import ExecutionReport
+from tapewire.streams.oms.errors import ExecutionReportError, OmsError, UnknownOrderError
+from tapewire.streams.oms.order import Order, Outcome
+from tapewire.streams.oms.report import ExecutionReport
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,17 @@ The agent (``oms.requests`` -> ``oms.approved`` / ``oms.denied``) only wires
 :meth:`RiskGate.evaluate` to topics. See ``docs/risk.md``.
 """
 
-from streams.risk.config import AccountLimits, InstrumentLimits, RiskConfig, TradingState
-from streams.risk.context import OpenOrder, ReferenceQuote, RiskContext
-from streams.risk.gate import APPROVED_TOPIC, DENIED_TOPIC, Decision, RiskDecision, RiskGate
-from streams.risk.pnl import DailyPnl, utc_day
-from streams.risk.rules import ALL_RULES, rules_for
+from tapewire.streams.risk.config import AccountLimits, InstrumentLimits, RiskConfig, TradingState
+from tapewire.streams.risk.context import OpenOrder, ReferenceQuote, RiskContext
+from tapewire.streams.risk.gate import (
+    APPROVED_TOPIC,
+    DENIED_TOPIC,
+    Decision,
+    RiskDecision,
+    RiskGate,
+)
+from tapewire.streams.risk.pnl import DailyPnl, utc_day
+from tapewire.streams.risk.rules import ALL_RULES, rules_for
 
 __all__ = [
     "ALL_RULES",

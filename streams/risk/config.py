@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tapewire.instruments import Instrument
+from tapewire.core.instruments import Instrument
 
 
 class TradingState(StrEnum):

@@ -9,10 +9,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from streams.oms import OrderAction, OrderRequest
-from streams.risk.config import RiskConfig, TradingState
-from streams.risk.context import OpenOrder, RiskContext
-from streams.risk.rules import NS_PER_MS, Check, account_known, request_valid, rules_for
+from tapewire.streams.oms import OrderAction, OrderRequest
+from tapewire.streams.risk.config import RiskConfig, TradingState
+from tapewire.streams.risk.context import OpenOrder, RiskContext
+from tapewire.streams.risk.rules import NS_PER_MS, Check, account_known, request_valid, rules_for
 
 APPROVED_TOPIC = "oms.approved"
 DENIED_TOPIC = "oms.denied"

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from streams.oms.numbers import ZERO, add, sub
+from tapewire.streams.oms.numbers import ZERO, add, sub
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 

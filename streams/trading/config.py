@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from streams.execution.paper import PaperConfig
-from streams.risk import RiskConfig
-from streams.trading.positions import PositionLimits
-from streams.trading.strategy import Strategy
+from tapewire.streams.execution.paper import PaperConfig
+from tapewire.streams.risk import RiskConfig
+from tapewire.streams.trading.positions import PositionLimits
+from tapewire.streams.trading.strategy import Strategy
 
 KILL_SWITCH_TAG = "trading_state"
 """Tag of a CANCEL_ALL request that is a trading-state command (see ``docs/trading.md``)."""

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from streams.oms.numbers import ZERO, add, div18, mul, round18, sub
-from tapewire.instruments import Instrument
+from tapewire.core.instruments import Instrument
+from tapewire.streams.oms.numbers import ZERO, add, div18, mul, round18, sub
 
 Record = Mapping[str, Any]
 BPS = Decimal(10_000)

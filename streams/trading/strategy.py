@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
-from streams.oms.numbers import ZERO, add, div18, mul, sub
+from tapewire.streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
+from tapewire.streams.oms.numbers import ZERO, add, div18, mul, sub
 
 Record = Mapping[str, Any]
 BPS = Decimal(10_000)

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -20,8 +21,9 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic  # what confluent_kafka.admin re-exports, typed
 
-from tapewire.errors import KafkaRuntimeError
-from tapewire.runtime.kafka_local import client_config
+from tapewire.core.errors import KafkaRuntimeError
+from tapewire.core.kafka import client_config
+from tapewire.schemas.codec import Codec
 
 log = logging.getLogger(__name__)
 
@@ -230,3 +232,26 @@ def read_to_end(
         consumer.close()
     out.sort(key=lambda r: (r.partition, r.offset))
     return out
+
+
+def read_markets(
+    bootstrap: str, topic: str, codec: Codec, *, timeout_s: float = 30.0
+) -> list[dict[str, Any]]:
+    """Every record of ``topic`` (``md.markets``) up to its current end, decoded, in
+    (partition, offset) order; [] if the topic does not exist. No consumer group: each
+    worker reads the whole topic."""
+    decode = codec.for_topic("md.markets").decode
+    stored = read_to_end(bootstrap, topic, timeout_s, missing_ok=True)
+    if not stored:
+        return []
+    records: list[dict[str, Any]] = []
+    for record in stored:
+        if record.value is None:  # tombstones: nothing to load
+            continue
+        try:
+            records.append(decode(record.value))
+        except Exception as exc:
+            log.warning(
+                "md.markets: %s[%s]@%s undecodable: %s", topic, record.partition, record.offset, exc
+            )
+    return records

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import tapewire
-from tapewire.errors import DependencyError, KafkaRuntimeError
+from tapewire.core.errors import DependencyError, KafkaRuntimeError
 
 POM_RELATIVE_PATH = Path("infra") / "kafka" / "pom.xml"
 MARKER_NAME = ".tapewire-complete"

@@ -41,13 +41,12 @@ from typing import Any, Self
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from tapewire.errors import KafkaRuntimeError
+from tapewire.core.errors import KafkaRuntimeError
+from tapewire.core.kafka import client_config
+from tapewire.core.settings import Settings
 from tapewire.runtime.kafka_jars import check_java, ensure_kafka_jars, file_lock, find_java
-from tapewire.settings import Settings
 
 log = logging.getLogger(__name__)
-# librdkafka's own log lines (connection refused while a broker starts, ...) go here.
-client_log = logging.getLogger("tapewire.kafka.client")
 
 STATE_FILE = "cluster.json"
 CLUSTER_ID_FILE = "cluster.id"
@@ -241,7 +240,7 @@ class LocalKafkaCluster:
         """Format storage if needed, start every node and wait until all brokers answer.
 
         Raises :class:`KafkaAlreadyRunningError` when a cluster already runs from this
-        working directory, :class:`~tapewire.errors.DependencyError` without ``java``/``mvn``
+        working directory, :class:`~tapewire.core.errors.DependencyError` without ``java``/``mvn``
         and :class:`KafkaRuntimeError` (with the log tail) if it does not come up in time.
         """
         if self._nodes:
@@ -782,11 +781,6 @@ def _port_open(port: int) -> bool:
 
 def _bootstrap(nodes: Iterable[_Node]) -> str:
     return ",".join(f"127.0.0.1:{n.port}" for n in nodes)
-
-
-def client_config(bootstrap: str) -> dict[str, Any]:
-    """confluent-kafka client settings for ``bootstrap`` with librdkafka logs in ``client_log``."""
-    return {"bootstrap.servers": bootstrap, "logger": client_log, "log.connection.close": False}
 
 
 # -- state file and processes ---------------------------------------------------------------

@@ -18,7 +18,9 @@ from typing import Any, Literal
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from tapewire.errors import DependencyError, KafkaRuntimeError
+from tapewire.core.errors import DependencyError, KafkaRuntimeError
+from tapewire.core.kafka import client_config
+from tapewire.core.settings import Settings
 from tapewire.runtime.docker import docker_engine_available
 from tapewire.runtime.kafka_jars import kafka_jars_ready, kafka_libs_dir
 from tapewire.runtime.kafka_local import (
@@ -26,11 +28,9 @@ from tapewire.runtime.kafka_local import (
     KafkaAlreadyRunningError,
     LocalKafkaCluster,
     Progress,
-    client_config,
     local_status,
     local_work_dir,
 )
-from tapewire.settings import Settings
 
 KafkaKind = Literal["external", "testcontainers", "local"]
 

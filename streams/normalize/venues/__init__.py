@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from streams.normalize.venues.base import BookMeta, VenueAdapter
-from streams.normalize.venues.binance import BinanceAdapter
-from streams.normalize.venues.bybit import BybitAdapter
-from streams.normalize.venues.coinbase import CoinbaseAdapter
-from streams.normalize.venues.kraken import KrakenAdapter
-from streams.normalize.venues.okx import OkxAdapter
+from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter
+from tapewire.streams.normalize.venues.binance import BinanceAdapter
+from tapewire.streams.normalize.venues.bybit import BybitAdapter
+from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
+from tapewire.streams.normalize.venues.kraken import KrakenAdapter
+from tapewire.streams.normalize.venues.okx import OkxAdapter
 
 ADAPTERS: dict[str, type[VenueAdapter]] = {
     BinanceAdapter.venue: BinanceAdapter,

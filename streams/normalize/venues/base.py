@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from streams.normalize.ccxt_offline import (
+from tapewire.streams.normalize.ccxt_offline import (
     Decoder,
     FrameResult,
     OfflineVenue,

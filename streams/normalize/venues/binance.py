@@ -13,8 +13,8 @@ import json
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
-from streams.normalize.ccxt_offline import FrameResult, OfflineVenue, RecordingOrderBook
-from streams.normalize.venues.base import MS, BookMeta, VenueAdapter, int_or_none
+from tapewire.streams.normalize.ccxt_offline import FrameResult, OfflineVenue, RecordingOrderBook
+from tapewire.streams.normalize.venues.base import MS, BookMeta, VenueAdapter, int_or_none
 
 DEFAULT_LIMIT = 1000
 

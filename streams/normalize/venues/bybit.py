@@ -31,14 +31,14 @@ from typing import Any, ClassVar
 
 from ccxt.base.errors import InvalidNonce
 
-from streams.normalize.ccxt_offline import (
+from tapewire.streams.normalize.ccxt_offline import (
     CapturedRest,
     Decoder,
     FrameResult,
     OfflineVenue,
     RecordingOrderBook,
 )
-from streams.normalize.venues.base import MS, BookMeta, VenueAdapter, int_or_none
+from tapewire.streams.normalize.venues.base import MS, BookMeta, VenueAdapter, int_or_none
 
 BBO_DEPTH = 1
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from streams.normalize.ccxt_offline import FrameResult, OfflineVenue
-from streams.normalize.venues.base import BookMeta, VenueAdapter, int_or_none, iso_to_ns
+from tapewire.streams.normalize.ccxt_offline import FrameResult, OfflineVenue
+from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter, int_or_none, iso_to_ns
 
 TAKER_SIDE = {"buy": "sell", "sell": "buy"}
 """Taker side of a Coinbase trade from its (maker) ``side``."""

@@ -14,14 +14,14 @@ import zlib
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from streams.normalize.ccxt_offline import (
+from tapewire.streams.normalize.ccxt_offline import (
     Decoder,
     OfflineVenue,
     RecordingOrderBook,
     decode_json_floats_as_text,
     fmt,
 )
-from streams.normalize.venues.base import BookMeta, VenueAdapter, int_or_none, iso_to_ns
+from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter, int_or_none, iso_to_ns
 
 DEPTH = 10
 

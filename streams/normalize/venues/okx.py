@@ -17,8 +17,13 @@ import zlib
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from streams.normalize.ccxt_offline import FrameResult, OfflineVenue, RecordingOrderBook, fmt
-from streams.normalize.venues.base import MS, BookMeta, VenueAdapter, int_or_none
+from tapewire.streams.normalize.ccxt_offline import (
+    FrameResult,
+    OfflineVenue,
+    RecordingOrderBook,
+    fmt,
+)
+from tapewire.streams.normalize.venues.base import MS, BookMeta, VenueAdapter, int_or_none
 
 BOOK_CHANNELS = {"books": 400, "books-l2-tbt": 400, "books50-l2-tbt": 50}
 

@@ -1,0 +1,861 @@
+"""Live or sandbox trading through ccxt's unified async API, for the order router.
+
+Same shape as :class:`streams.execution.paper.PaperVenue`: each call returns the
+``OrderEvent`` and ``Fill`` records it caused (plus ``Alert`` records), so the router
+publishes them to ``oms.events`` / ``oms.fills`` / ``alerts`` the same way.
+
+Error policy (``docs/ccxt-venue.md``):
+
+* 429 → the key's limiter is penalized for ``Retry-After`` (default 1 s), the call waits
+  and is retried with the same client order id (a 429 means "not processed");
+* 418 → the venue's process-wide limiter (shared by every key and the market-data
+  connector) is penalized (default 60 s): every call of that venue waits;
+* timeout or 5xx (or a connection error) on a call that may have reached the venue →
+  the order's status is UNKNOWN; it is reconciled by client order id (fetch the order,
+  then the open orders) before anything else, and never re-sent;
+* still unknown after reconciliation → QUARANTINED: an ``ORDER_QUARANTINED`` alert and
+  an ``ORDER_STATUS`` event with status UNKNOWN; later requests for it are refused.
+
+Credentials come from :class:`streams.execution.keys.Credentials`; their values go to
+ccxt only. ccxt logs request headers (the API key) at DEBUG: the venue gives ccxt its own
+logger with a filter that redacts every credential value, and every error text it
+produces is redacted the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import ccxt.async_support as ccxt_async
+from ccxt.base import errors as ccxt_errors
+
+from tapewire.connectors.live.limiter import VenueRateLimiter, limiter_for
+from tapewire.connectors.orders.keys import Credentials
+from tapewire.core import metrics
+from tapewire.core.errors import TapewireError
+from tapewire.core.instruments import Instrument
+from tapewire.streams.execution.common import (
+    QUARANTINE_ALERT,
+    ZERO,
+    Record,
+    RestorableOrder,
+    q18,
+    quarantine_text,
+    to_decimal,
+)
+from tapewire.streams.execution.paper import LiveReports as LiveReports
+from tapewire.streams.execution.rules import Rejection, VenueFeatures, VenueRules
+
+log = logging.getLogger(__name__)
+
+REDACTED = "<redacted>"
+_STATUS: contextvars.ContextVar[tuple[int, str | None] | None] = contextvars.ContextVar(
+    "ccxt_venue_last_status", default=None
+)
+_CCXT_STATUS = {
+    "open": "NEW",
+    "closed": "FILLED",
+    "canceled": "CANCELED",
+    "cancelled": "CANCELED",
+    "expired": "EXPIRED",
+    "rejected": "REJECTED",
+}
+_FINAL = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED"})
+
+
+class CcxtVenueError(TapewireError):
+    """The ccxt venue cannot start or cannot serve a request (text already redacted)."""
+
+    def __init__(self, message: str, *, venue: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.venue = venue
+
+
+class _UnknownOutcomeError(Exception):
+    """The call may or may not have reached the venue (timeout, 5xx, connection lost)."""
+
+
+class _RefusedError(Exception):
+    """The venue answered with a definite refusal (order rejected, not found...)."""
+
+    def __init__(self, text: str, *, not_found: bool = False) -> None:
+        super().__init__(text)
+        self.text = text
+        self.not_found = not_found
+
+
+class Redactor(logging.Filter):
+    """Replaces every secret value in log records (message and arguments) and in text."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+
+    def text(self, value: object) -> str:
+        """``str(value)`` with every secret replaced by ``<redacted>``."""
+        out = str(value)
+        for secret in self.secrets:
+            out = out.replace(secret, REDACTED)
+        return out
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self.text(message)
+        if redacted != message or record.args:
+            record.msg, record.args = redacted, ()
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = self.text(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class CcxtVenueConfig:
+    """One ccxt venue and account.
+
+    ``instruments`` maps canonical instrument ids to ccxt symbols (default: derived with
+    :meth:`Instrument.to_ccxt_symbol`). ``rest_base_url`` replaces the scheme and host of
+    every REST URL (loopback fake exchange, a proxy). ``features`` overrides what ccxt's
+    ``has`` says (e.g. ``cancel_all=False`` to iterate open orders).
+    """
+
+    venue: str
+    account: str
+    sandbox: bool = False
+    rest_base_url: str | None = None
+    timeout_ms: int = 10_000
+    max_rate_limit_retries: int = 5
+    reconcile_attempts: int = 2
+    reconcile_delay_s: float = 0.5
+    default_429_s: float = 1.0
+    default_418_s: float = 60.0
+    features: VenueFeatures | None = None
+    instruments: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Live:
+    """What the venue knows of one order it sent (by client order id)."""
+
+    req: Record
+    symbol: str
+    status: str = "PENDING_NEW"
+    venue_order_id: str | None = None
+    cum: Decimal = ZERO
+    notional: Decimal = ZERO
+    n_events: int = 0
+    quarantined: bool = False
+
+
+def _redacted_factory(
+    redactor: Redactor, venue: str, account: str
+) -> logging.Logger:  # one logger per key, with the key's filter
+    logger = logging.getLogger(f"tapewire.ccxt.{venue}.{account}")
+    if not any(isinstance(f, Redactor) for f in logger.filters):
+        logger.addFilter(redactor)
+    else:
+        for existing in logger.filters:
+            if isinstance(existing, Redactor):
+                existing.secrets = tuple(sorted({*existing.secrets, *redactor.secrets}))
+    return logger
+
+
+def _replace_base(node: Any, base: str) -> Any:
+    if isinstance(node, str):
+        if node.startswith(("http://", "https://")):
+            scheme_end = node.index("//") + 2
+            slash = node.find("/", scheme_end)
+            return base + ("" if slash < 0 else node[slash:])
+        return node
+    if isinstance(node, dict):
+        return {k: (v if k == "ws" else _replace_base(v, base)) for k, v in node.items()}
+    return node
+
+
+class CcxtVenue:
+    """One account on one ccxt exchange; see the module docstring.
+
+    Use ``async with CcxtVenue(config, credentials) as venue`` (or :meth:`start` /
+    :meth:`close`). ``exchange`` is the ccxt async exchange (for tests and diagnostics).
+    """
+
+    def __init__(
+        self,
+        config: CcxtVenueConfig,
+        credentials: Credentials,
+        *,
+        venue_limiter: VenueRateLimiter | None = None,
+        key_limiter: VenueRateLimiter | None = None,
+        clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        if credentials.venue != config.venue:
+            raise CcxtVenueError(
+                f"credentials are for venue {credentials.venue!r}, config for {config.venue!r}",
+                venue=config.venue,
+            )
+        self.config = config
+        self.venue = config.venue
+        self.account = config.account
+        self._redactor = Redactor(credentials.secret_values())
+        self._credentials = credentials
+        self.venue_limiter = venue_limiter or limiter_for(
+            config.venue, default_429_s=config.default_429_s, default_418_s=config.default_418_s
+        )
+        self.key_limiter = key_limiter or limiter_for(
+            f"{config.venue}#{config.account}",
+            default_429_s=config.default_429_s,
+            default_418_s=config.default_418_s,
+        )
+        self._clock_ns = clock_ns
+        self.exchange: Any = None
+        self.rules: dict[str, VenueRules] = {}
+        self.features = config.features or VenueFeatures()
+        self.orders: dict[str, _Live] = {}
+        self._symbols: dict[str, str] = dict(config.instruments)
+        self._instruments: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"CcxtVenue(venue={self.venue!r}, account={self.account!r})"
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    async def __aenter__(self) -> CcxtVenue:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Create the ccxt exchange, load markets and build the venue rules."""
+        cls = getattr(ccxt_async, self.venue, None)
+        if cls is None:
+            raise CcxtVenueError(f"ccxt has no exchange {self.venue!r}", venue=self.venue)
+        options: dict[str, Any] = {
+            "fetchMarkets": {"types": ["spot"]},
+            "fetchCurrencies": False,
+            "fetchMargins": False,
+        } | dict(self.config.options)
+        exchange = cls(
+            {
+                "enableRateLimit": True,
+                "timeout": self.config.timeout_ms,
+                "options": options,
+                "logger": _redacted_factory(self._redactor, self.venue, self.account),
+                "verbose": False,
+            }
+            | self._credentials.ccxt_config()
+        )
+        if self.config.sandbox:
+            exchange.set_sandbox_mode(True)
+        if self.config.rest_base_url:
+            exchange.urls["api"] = _replace_base(
+                exchange.urls["api"], self.config.rest_base_url.rstrip("/")
+            )
+        original = exchange.on_rest_response
+
+        def on_rest_response(
+            code: Any, reason: Any, url: Any, method: Any, headers: Any, *a: Any
+        ) -> Any:
+            retry = None
+            if isinstance(headers, Mapping):
+                retry = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+            _STATUS.set((int(code), retry))
+            return original(code, reason, url, method, headers, *a)
+
+        exchange.on_rest_response = on_rest_response
+        self.exchange = exchange
+        if self.config.features is None:
+            self.features = VenueFeatures.from_ccxt(
+                exchange.has, getattr(exchange, "features", None)
+            )
+        try:
+            markets = await self._call("load_markets", lambda: exchange.load_markets())
+        except (_UnknownOutcomeError, _RefusedError) as exc:
+            await self.close()
+            raise CcxtVenueError(
+                f"{self.venue}: cannot load markets: {exc}", venue=self.venue
+            ) from None
+        for symbol, market in markets.items():
+            if market.get("spot") or market.get("type") in ("swap", "future", "option"):
+                try:
+                    inst = Instrument.from_ccxt_market(market).id
+                except TapewireError:
+                    continue
+                self._symbols.setdefault(inst, symbol)
+        for inst, symbol in self._symbols.items():
+            self._instruments[symbol] = inst
+            market = markets.get(symbol)
+            if market is not None:
+                self.rules[inst] = VenueRules.from_ccxt_market(
+                    market,
+                    venue=self.venue,
+                    precision_mode=int(exchange.precisionMode),
+                    features=self.features,
+                )
+
+    async def close(self) -> None:
+        """Close ccxt's HTTP session."""
+        if self.exchange is not None:
+            await self.exchange.close()
+            self.exchange = None
+
+    # ---- router API ----------------------------------------------------------------------
+
+    async def submit(self, request: Mapping[str, Any]) -> LiveReports:
+        """Act on an approved ``OrderRequest`` (NEW, CANCEL, CANCEL_ALL)."""
+        action = request["action"]
+        if action == "NEW":
+            return await self._new(request)
+        if action == "CANCEL":
+            return await self.cancel(request["orig_client_order_id"] or request["client_order_id"])
+        if action == "CANCEL_ALL":
+            instrument = request.get("instrument")
+            return await self.cancel_all([instrument] if instrument else None)
+        out = LiveReports()
+        out.events.append(
+            self._event_for_request(
+                request,
+                "REJECTED" if action != "REPLACE" else "REPLACE_REJECTED",
+                status="REJECTED",
+                text=f"ccxt venue does not support action {action}; cancel and send a new order",
+            )
+        )
+        return out
+
+    async def cancel(self, client_order_id: str) -> LiveReports:
+        """Cancel one order by client order id."""
+        out = LiveReports()
+        order = self.orders.get(client_order_id)
+        if order is None:
+            return await self._cancel_foreign(client_order_id, out)
+        if order.quarantined:
+            out.events.append(
+                self._event(order, "CANCEL_REJECTED", text="order is quarantined; not sent")
+            )
+            return out
+        if order.status in _FINAL:
+            out.events.append(
+                self._event(order, "CANCEL_REJECTED", text=f"order already {order.status}")
+            )
+            return out
+        ex = self.exchange
+        try:
+            result = await self._call(
+                "cancel_order",
+                lambda: ex.cancel_order(
+                    order.venue_order_id or "", order.symbol, {"clientOrderId": client_order_id}
+                ),
+            )
+        except _RefusedError as exc:
+            out.events.append(self._event(order, "CANCEL_REJECTED", text=exc.text))
+            return out
+        except _UnknownOutcomeError as exc:
+            out.extend(await self._reconcile_one(order, f"cancel outcome unknown: {exc}"))
+            return out
+        self._apply(order, result, out, text="canceled")
+        return out
+
+    async def cancel_all(self, instruments: Iterable[str] | None = None) -> LiveReports:
+        """Cancel every open order (of ``instruments``, default all known instruments).
+
+        Uses the venue's cancel-all where ccxt supports it, else iterates open orders.
+        """
+        out = LiveReports()
+        wanted = list(instruments) if instruments is not None else self._open_instruments()
+        ex = self.exchange
+        for inst in wanted:
+            symbol = self.ccxt_symbol(inst)
+            try:
+                if self.features.cancel_all:
+                    rows = await self._call(
+                        "cancel_all_orders", functools.partial(ex.cancel_all_orders, symbol)
+                    )
+                    for row in rows:
+                        self._apply_row(row, out, text="canceled by cancel-all (native)")
+                    continue
+                rows = await self._call(
+                    "fetch_open_orders", functools.partial(ex.fetch_open_orders, symbol)
+                )
+                for row in rows:
+                    try:
+                        done = await self._call(
+                            "cancel_order",
+                            functools.partial(ex.cancel_order, row["id"], symbol),
+                        )
+                    except _RefusedError as exc:
+                        self._note_row(row, out, "CANCEL_REJECTED", exc.text)
+                        continue
+                    self._apply_row(done, out, text="canceled by cancel-all (emulated: one by one)")
+            except (_UnknownOutcomeError, _RefusedError) as exc:
+                out.alerts.append(
+                    self._alert(
+                        "CANCEL_ALL_INCOMPLETE",
+                        "ERROR",
+                        f"cancel-all on {self.venue} {inst} incomplete: {exc}",
+                        {"instrument": inst},
+                    )
+                )
+        return out
+
+    async def reconcile(self, client_order_ids: Iterable[str] | None = None) -> LiveReports:
+        """Ask the venue for the state of orders by client order id (default: every open
+        or unknown order this venue sent) and report what changed; unknowns quarantine."""
+        out = LiveReports()
+        ids = (
+            list(client_order_ids)
+            if client_order_ids is not None
+            else [c for c, o in self.orders.items() if o.status not in _FINAL]
+        )
+        for cid in ids:
+            order = self.orders.get(cid)
+            if order is not None:
+                out.extend(await self._reconcile_one(order, "reconciliation requested"))
+        return out
+
+    def restore(self, order: RestorableOrder) -> bool:
+        """Take on an order this venue sent before a restart, without calling the venue.
+
+        The order is tracked again under its client order id with what was already
+        reported (status, venue order id, cumulative quantity and average price, event
+        sequence), so the next :meth:`reconcile` reports only what changed since and its
+        event and fill ids continue where they stopped. A ``PENDING_REPLACE`` status
+        becomes ``UNKNOWN`` (this venue does not replace; the venue's answer decides).
+        Returns False, changing nothing, when the venue already tracks the id. Raises
+        :class:`CcxtVenueError` for an order of another venue or account. Then call
+        ``await venue.reconcile([order.client_order_id, ...])``: found → events, not
+        found → quarantined, never re-sent.
+        """
+        request = dict(order.request)
+        cid = order.client_order_id
+        if request.get("client_order_id", cid) != cid:
+            raise CcxtVenueError(
+                f"cannot restore {cid!r}: its request has client order id "
+                f"{request['client_order_id']!r}",
+                venue=self.venue,
+            )
+        for name, mine in (("venue", self.venue), ("account", self.account)):
+            if request.get(name) != mine:
+                raise CcxtVenueError(
+                    f"cannot restore {cid!r}: it is an order of {name} "
+                    f"{request.get(name)!r}, this venue trades {name} {mine!r}",
+                    venue=self.venue,
+                    hint="restore an order only on the venue object of its venue and key",
+                )
+        if cid in self.orders:
+            return False
+        avg = order.avg_price
+        self.orders[cid] = _Live(
+            req=request,
+            symbol=self.ccxt_symbol(str(request["instrument"])),
+            status="UNKNOWN" if order.status == "PENDING_REPLACE" else order.status,
+            venue_order_id=order.venue_order_id,
+            cum=order.cum_qty,
+            notional=order.cum_qty * avg if avg is not None else ZERO,
+            n_events=order.venue_seq,
+        )
+        return True
+
+    def ccxt_symbol(self, instrument: str) -> str:
+        """The ccxt unified symbol of a canonical instrument id on this venue (from the
+        configured ``instruments`` or the loaded markets, else the canonical mapping)."""
+        symbol = self._symbols.get(instrument)
+        if symbol is None:
+            symbol = Instrument.parse(instrument).to_ccxt_symbol()
+        return symbol
+
+    @property
+    def quarantined(self) -> list[str]:
+        """Client order ids whose state could not be determined."""
+        return [cid for cid, o in self.orders.items() if o.quarantined]
+
+    # ---- internals: sending ---------------------------------------------------------------
+
+    async def _new(self, request: Mapping[str, Any]) -> LiveReports:
+        out = LiveReports()
+        cid = request["client_order_id"]
+        known = self.orders.get(cid)
+        if known is not None:
+            if known.quarantined:
+                out.events.append(
+                    self._event(known, "ORDER_STATUS", text="order is quarantined; not re-sent")
+                )
+                return out
+            return await self._reconcile_one(known, "duplicate client order id; not re-sent")
+        inst = request["instrument"]
+        rules = self.rules.get(inst)
+        if rules is None:
+            out.events.append(
+                self._event_for_request(
+                    request, "REJECTED", status="REJECTED", text=f"unknown instrument {inst}"
+                )
+            )
+            return out
+        adapted = rules.adapt(request)
+        if isinstance(adapted, Rejection):
+            out.events.append(
+                self._event_for_request(request, "REJECTED", status="REJECTED", text=str(adapted))
+            )
+            return out
+        if adapted.plan.emulated:
+            text = f"{adapted.plan.text} needed; the ccxt venue does not emulate orders"
+            out.events.append(
+                self._event_for_request(request, "REJECTED", status="REJECTED", text=text)
+            )
+            return out
+        req = adapted.request
+        order = _Live(req=dict(req), symbol=rules.symbol)
+        self.orders[cid] = order
+        params: dict[str, Any] = {"clientOrderId": cid}
+        kind = adapted.plan.venue_order_type.lower()
+        if kind == "limit":
+            params["timeInForce"] = adapted.plan.venue_time_in_force
+        if req.get("post_only"):
+            params["postOnly"] = True
+        if req.get("reduce_only"):
+            params["reduceOnly"] = True
+        amount = str(req["quantity"])
+        price = None if req.get("limit_price") is None else str(req["limit_price"])
+        ex = self.exchange
+        try:
+            result = await self._call(
+                "create_order",
+                lambda: ex.create_order(
+                    order.symbol, kind, req["side"].lower(), amount, price, params
+                ),
+            )
+        except _RefusedError as exc:
+            order.status = "REJECTED"
+            out.events.append(self._event(order, "REJECTED", text=exc.text))
+            return out
+        except _UnknownOutcomeError as exc:
+            order.status = "UNKNOWN"
+            out.events.append(
+                self._event(
+                    order,
+                    "ORDER_STATUS",
+                    text=f"send outcome unknown ({exc}); reconciling by client order id",
+                )
+            )
+            out.extend(await self._reconcile_one(order, str(exc)))
+            return out
+        notes = "; ".join(adapted.changes)
+        self._apply(order, result, out, text=f"acknowledged{'; ' + notes if notes else ''}")
+        return out
+
+    async def _call(self, name: str, make: Callable[[], Awaitable[Any]]) -> Any:
+        """Run one ccxt call through the limiters; 429/418 wait and retry, others classify."""
+        attempts = 0
+        while True:
+            await self.venue_limiter.wait()
+            await self.key_limiter.wait()
+            self._export_headroom()
+            _STATUS.set(None)
+            try:
+                result = await make()
+            except ccxt_errors.DDoSProtection:
+                status, retry_after = _STATUS.get() or (429, None)
+                banned = status == 418
+                (self.venue_limiter if banned else self.key_limiter).penalize(
+                    418 if banned else 429, retry_after
+                )
+                self._count(name, "banned" if banned else "rate_limited")
+                self._export_headroom()
+                attempts += 1
+                log.warning(
+                    "%s %s %s: HTTP %s, Retry-After %s; waiting (attempt %d)",
+                    self.venue,
+                    self.account,
+                    name,
+                    status,
+                    retry_after,
+                    attempts,
+                )
+                if attempts > self.config.max_rate_limit_retries:
+                    raise _RefusedError(
+                        f"{name}: still rate limited after {attempts} tries"
+                    ) from None
+                continue
+            except (TimeoutError, ccxt_errors.RequestTimeout) as exc:
+                self._count(name, "timeout")
+                raise _UnknownOutcomeError(
+                    f"{name} timed out: {self._redactor.text(exc)}"
+                ) from None
+            except ccxt_errors.OrderNotFound as exc:
+                self._count(name, "rejected")
+                raise _RefusedError(
+                    f"{name}: order not found: {self._redactor.text(exc)}", not_found=True
+                ) from None
+            except ccxt_errors.NetworkError as exc:
+                status = (_STATUS.get() or (0, None))[0]
+                self._count(name, "unavailable")
+                where = f"HTTP {status}" if status else "no response"
+                raise _UnknownOutcomeError(
+                    f"{name} failed ({where}): {self._redactor.text(exc)}"
+                ) from None
+            except ccxt_errors.BaseError as exc:
+                status = (_STATUS.get() or (0, None))[0]
+                if status >= 500:  # ccxt may map the body's error code first: status wins
+                    self._count(name, "unavailable")
+                    text = self._redactor.text(exc)
+                    raise _UnknownOutcomeError(f"{name} failed (HTTP {status}): {text}") from None
+                self._count(name, "rejected")
+                raise _RefusedError(f"{name} refused: {self._redactor.text(exc)}") from None
+            self._count(name, "ok")
+            return result
+
+    async def _reconcile_one(self, order: _Live, reason: str) -> LiveReports:
+        out = LiveReports()
+        cid = order.req["client_order_id"]
+        ex = self.exchange
+        last = reason
+        for attempt in range(self.config.reconcile_attempts):
+            if attempt:
+                await asyncio.sleep(self.config.reconcile_delay_s)
+            try:
+                row = await self._call(
+                    "fetch_order",
+                    lambda: ex.fetch_order(
+                        order.venue_order_id or "", order.symbol, {"clientOrderId": cid}
+                    ),
+                )
+            except _RefusedError as exc:
+                last = exc.text
+                if not exc.not_found:
+                    break
+                row = await self._find_open(order)
+                if row is None:
+                    continue
+            except _UnknownOutcomeError as exc:
+                last = str(exc)
+                continue
+            metrics.ccxt_venue_reconciliations.labels(self.venue, "found").inc()
+            order.quarantined = False
+            self._apply(order, row, out, text=f"reconciled by client order id ({reason})")
+            self._export_quarantine()
+            return out
+        return self._quarantine(order, last, out)
+
+    async def _find_open(self, order: _Live) -> Any:
+        ex = self.exchange
+        try:
+            rows = await self._call("fetch_open_orders", lambda: ex.fetch_open_orders(order.symbol))
+        except (_UnknownOutcomeError, _RefusedError):
+            return None
+        cid = order.req["client_order_id"]
+        return next((r for r in rows if r.get("clientOrderId") == cid), None)
+
+    def _quarantine(self, order: _Live, why: str, out: LiveReports) -> LiveReports:
+        order.quarantined = True
+        order.status = "UNKNOWN"
+        metrics.ccxt_venue_reconciliations.labels(self.venue, "quarantined").inc()
+        self._export_quarantine()
+        cid = order.req["client_order_id"]
+        text = quarantine_text(why)
+        out.events.append(self._event(order, "ORDER_STATUS", text=text))
+        out.alerts.append(
+            self._alert(
+                QUARANTINE_ALERT,
+                "CRITICAL",
+                f"order {cid} on {self.venue}/{self.account}: {text}",
+                {"instrument": order.req["instrument"], "client_order_id": cid},
+            )
+        )
+        log.error("%s %s: order %s %s", self.venue, self.account, cid, text)
+        return out
+
+    async def _cancel_foreign(self, client_order_id: str, out: LiveReports) -> LiveReports:
+        out.alerts.append(
+            self._alert(
+                "CANCEL_UNKNOWN_ORDER",
+                "WARNING",
+                f"cancel of {client_order_id}: not an order this venue sent",
+                {"client_order_id": client_order_id},
+            )
+        )
+        return out
+
+    # ---- internals: records ---------------------------------------------------------------
+
+    def _apply(self, order: _Live, row: Mapping[str, Any], out: LiveReports, *, text: str) -> None:
+        """Turn a ccxt order into events (and fills) against what we knew."""
+        if row.get("id") is not None:
+            order.venue_order_id = str(row["id"])
+        status = _CCXT_STATUS.get(str(row.get("status")), "NEW")
+        filled = to_decimal(row["filled"]) if row.get("filled") is not None else order.cum
+        average = row.get("average")
+        avg = to_decimal(average) if average is not None else None
+        first = order.status in ("PENDING_NEW", "UNKNOWN")
+        if first and status != "REJECTED":
+            order.status = "NEW"
+            out.events.append(self._event(order, "NEW", text=text))
+        delta = filled - order.cum
+        if delta > 0:
+            notional = filled * avg if avg is not None else order.notional
+            price = (
+                q18((notional - order.notional) / delta)
+                if avg is not None
+                else to_decimal(row.get("price") or 0)
+            )
+            order.cum, order.notional = filled, notional
+            order.status = "FILLED" if filled >= order.req["quantity"] else "PARTIALLY_FILLED"
+            exec_id = f"{order.venue_order_id}:{filled}"
+            out.events.append(
+                self._event(
+                    order,
+                    "TRADE",
+                    last_qty=delta,
+                    last_price=price,
+                    exec_id=exec_id,
+                    text="fill derived from the venue's order state",
+                )
+            )
+            out.fills.append(self._fill(order, exec_id, delta, price, row))
+        if status in ("CANCELED", "EXPIRED", "REJECTED") and order.status != status:
+            order.status = status
+            out.events.append(self._event(order, status, text=text))
+        elif not first and delta == 0 and status == order.status:
+            out.events.append(self._event(order, "ORDER_STATUS", text=text))
+
+    def _apply_row(self, row: Mapping[str, Any], out: LiveReports, *, text: str) -> None:
+        cid = str(row.get("clientOrderId") or "")
+        order = self.orders.get(cid)
+        if order is None:
+            inst = self._instruments.get(str(row.get("symbol")), str(row.get("symbol")))
+            order = _Live(req=self._request_from_row(row, inst), symbol=str(row.get("symbol")))
+            order.status = "NEW"
+            self.orders[order.req["client_order_id"]] = order
+        self._apply(order, row, out, text=text)
+
+    def _note_row(
+        self, row: Mapping[str, Any], out: LiveReports, exec_type: str, text: str
+    ) -> None:
+        cid = str(row.get("clientOrderId") or "")
+        order = self.orders.get(cid)
+        if order is not None:
+            out.events.append(self._event(order, exec_type, text=text))
+
+    def _request_from_row(self, row: Mapping[str, Any], inst: str) -> Record:
+        kind = str(row.get("type") or "limit").upper()
+        return {
+            "client_order_id": str(row.get("clientOrderId") or f"venue:{row.get('id')}"),
+            "account": self.account,
+            "venue": self.venue,
+            "instrument": inst,
+            "side": str(row.get("side") or "buy").upper(),
+            "order_type": kind if kind in ("MARKET", "LIMIT") else "UNKNOWN",
+            "time_in_force": str(row.get("timeInForce") or "GTC").upper(),
+            "quantity": to_decimal(row.get("amount") or 0),
+            "limit_price": None if row.get("price") is None else to_decimal(row["price"]),
+            "stop_price": None,
+            "strategy_id": None,
+        }
+
+    def _event(
+        self,
+        order: _Live,
+        exec_type: str,
+        *,
+        text: str | None = None,
+        last_qty: Decimal | None = None,
+        last_price: Decimal | None = None,
+        exec_id: str | None = None,
+    ) -> Record:
+        order.n_events += 1
+        req = order.req
+        status = order.status
+        leaves = ZERO if status in _FINAL or status == "UNKNOWN" else req["quantity"] - order.cum
+        return {
+            "event_id": f"{self.venue}:{self.account}:{req['client_order_id']}:{order.n_events}",
+            "client_order_id": req["client_order_id"],
+            "orig_client_order_id": None,
+            "venue_order_id": order.venue_order_id,
+            "account": self.account,
+            "venue": self.venue,
+            "instrument": req["instrument"],
+            "side": req["side"],
+            "order_type": req["order_type"],
+            "time_in_force": req["time_in_force"],
+            "status": status,
+            "exec_type": exec_type,
+            "quantity": q18(req["quantity"]),
+            "limit_price": req.get("limit_price"),
+            "stop_price": req.get("stop_price"),
+            "cum_qty": q18(order.cum),
+            "leaves_qty": q18(leaves),
+            "avg_price": q18(order.notional / order.cum) if order.cum else None,
+            "last_qty": last_qty,
+            "last_price": last_price,
+            "exec_id": exec_id,
+            "text": None if text is None else self._redactor.text(text),
+            "emulated": False,
+            "venue_ts_ns": None,
+            "event_ts_ns": self._clock_ns(),
+            "strategy_id": req.get("strategy_id"),
+        }
+
+    def _event_for_request(
+        self, request: Mapping[str, Any], exec_type: str, *, status: str, text: str
+    ) -> Record:
+        order = _Live(req=dict(request), symbol="", status=status)
+        return self._event(order, exec_type, text=text)
+
+    def _fill(
+        self, order: _Live, exec_id: str, qty: Decimal, price: Decimal, row: Mapping[str, Any]
+    ) -> Record:
+        req = order.req
+        return {
+            "fill_id": f"{self.venue}:{exec_id}",
+            "client_order_id": req["client_order_id"],
+            "venue_order_id": order.venue_order_id,
+            "account": self.account,
+            "venue": self.venue,
+            "instrument": req["instrument"],
+            "side": req["side"],
+            "price": price,
+            "quantity": qty,
+            "fee": ZERO,
+            "fee_currency": None,
+            "liquidity": "UNKNOWN",
+            "venue_ts_ns": int(row["timestamp"]) * 1_000_000 if row.get("timestamp") else None,
+            "receive_ts_ns": self._clock_ns(),
+            "strategy_id": req.get("strategy_id"),
+        }
+
+    def _alert(self, code: str, severity: str, message: str, labels: Mapping[str, str]) -> Record:
+        return {
+            "alert_id": str(uuid.uuid4()),
+            "severity": severity,
+            "source": f"venue:{self.venue}",
+            "code": code,
+            "message": self._redactor.text(message),
+            "labels": {"venue": self.venue, "account": self.account, **labels},
+            "event_ts_ns": self._clock_ns(),
+        }
+
+    # ---- internals: misc ------------------------------------------------------------------
+
+    def _open_instruments(self) -> list[str]:
+        seen = {o.req["instrument"] for o in self.orders.values() if o.status not in _FINAL}
+        return sorted(seen) or sorted(self.rules)
+
+    def _count(self, call: str, outcome: str) -> None:
+        metrics.ccxt_venue_requests.labels(self.venue, call, outcome).inc()
+
+    def _export_headroom(self) -> None:
+        gauge = metrics.ccxt_venue_rate_limit_headroom_seconds
+        gauge.labels(self.venue, "venue").set(-self.venue_limiter.remaining())
+        gauge.labels(self.venue, "key").set(-self.key_limiter.remaining())
+
+    def _export_quarantine(self) -> None:
+        metrics.ccxt_venue_orders_quarantined.labels(self.venue).set(len(self.quarantined))

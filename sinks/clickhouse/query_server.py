@@ -1,0 +1,189 @@
+"""Answer ``tapewire sql`` from the process that holds the embedded ClickHouse (chDB).
+
+chDB allows one OS process per data directory, so while ``tapewire demo`` (or any
+long-running Tapewire process) holds ``chdb://<dir>``, a second process cannot open it.
+That process therefore serves queries on loopback: it writes
+``<data_dir>/query-server.json`` (url, pid, a random token; mode 0600) and answers
+``POST /sql`` with the exact result as JSON. ``tapewire sql`` looks for that file first
+and falls back to opening the database itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from tapewire.core.errors import TapewireError
+from tapewire.sinks.clickhouse.query import QueryResult, format_value, run_sql
+
+STATE_FILE = "query-server.json"
+_MAX_SQL_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class QueryEndpoint:
+    """Where a running process answers queries."""
+
+    url: str
+    token: str
+    pid: int
+
+
+@dataclass(frozen=True)
+class TextResult:
+    """A query result rendered as ClickHouse's ``toString`` would (exact text)."""
+
+    column_names: list[str]
+    column_types: list[str]
+    rows: list[list[str]]
+
+
+def render(result: QueryResult) -> TextResult:
+    """Render every value of ``result`` as exact text."""
+    return TextResult(
+        list(result.column_names),
+        list(result.column_types),
+        [[format_value(v) for v in row] for row in result.rows],
+    )
+
+
+class QueryServer:
+    """Serves ``POST /sql`` for ``clickhouse_url`` on 127.0.0.1 until :meth:`stop`."""
+
+    def __init__(self, clickhouse_url: str, data_dir: Path, *, port: int = 0) -> None:
+        self._url = clickhouse_url
+        self._state = data_dir / STATE_FILE
+        self._token = secrets.token_urlsafe(24)
+        self._http = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._http.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, name="tapewire-query-server", daemon=True
+        )
+        self.queries_answered = 0
+
+    @property
+    def endpoint(self) -> QueryEndpoint:
+        """The URL, token and pid written to the state file."""
+        host, port = self._http.server_address[:2]
+        return QueryEndpoint(f"http://{host!s}:{port}/sql", self._token, os.getpid())
+
+    def start(self) -> QueryServer:
+        """Start serving and publish the endpoint in ``<data_dir>/query-server.json``."""
+        self._thread.start()
+        self._state.parent.mkdir(parents=True, exist_ok=True)
+        endpoint = self.endpoint
+        tmp = self._state.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump({"url": endpoint.url, "token": endpoint.token, "pid": endpoint.pid}, out)
+        tmp.replace(self._state)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and remove the state file."""
+        with contextlib.suppress(FileNotFoundError):
+            self._state.unlink()
+        self._http.shutdown()
+        self._http.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> QueryServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                if self.path != "/sql":
+                    self._reply(HTTPStatus.NOT_FOUND, {"error": "POST /sql only"})
+                    return
+                if not secrets.compare_digest(
+                    self.headers.get("Authorization", ""), f"Bearer {server._token}"
+                ):
+                    self._reply(HTTPStatus.UNAUTHORIZED, {"error": "bad or missing token"})
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > _MAX_SQL_BYTES:
+                    self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "SQL too large"})
+                    return
+                sql = self.rfile.read(length).decode("utf-8", errors="replace")
+                try:
+                    text = render(run_sql(server._url, sql))
+                except TapewireError as exc:
+                    self._reply(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+                    return
+                server.queries_answered += 1
+                self._reply(
+                    HTTPStatus.OK,
+                    {"columns": text.column_names, "types": text.column_types, "rows": text.rows},
+                )
+
+            def _reply(self, status: HTTPStatus, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # queries are not logged to stderr (they may be noisy)
+
+        return Handler
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def find_query_server(data_dir: Path) -> QueryEndpoint | None:
+    """The endpoint of a live process serving queries for ``data_dir``, if any."""
+    try:
+        state = json.loads((data_dir / STATE_FILE).read_text())
+        endpoint = QueryEndpoint(str(state["url"]), str(state["token"]), int(state["pid"]))
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return None
+    return endpoint if _pid_alive(endpoint.pid) else None
+
+
+def remote_sql(endpoint: QueryEndpoint, sql: str, *, timeout_s: float = 60.0) -> TextResult:
+    """Run ``sql`` in the process behind ``endpoint``; errors come back as TapewireError."""
+    request = urllib.request.Request(  # noqa: S310 - loopback URL we wrote ourselves
+        endpoint.url,
+        data=sql.encode(),
+        headers={"Authorization": f"Bearer {endpoint.token}", "Content-Type": "text/plain"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        message = json.loads(exc.read() or b"{}").get("error", str(exc))
+        raise TapewireError(message) from None
+    except (urllib.error.URLError, TimeoutError) as exc:
+        raise TapewireError(
+            f"the process serving queries ({endpoint.url}, pid {endpoint.pid}) did not answer: "
+            f"{exc}",
+            hint="check that tapewire demo still runs",
+        ) from None
+    return TextResult(list(body["columns"]), list(body["types"]), body["rows"])

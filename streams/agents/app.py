@@ -1,0 +1,147 @@
+"""The Faust app of the stream processors: factory, topic declaration, in-process worker.
+
+Faust carries raw bytes (``value_serializer="raw"``); the agents decode and encode with
+:class:`schemas.codec.Codec` once per batch. Topics are created here with the admin client
+(the local broker runs with ``auto.create.topics.enable=false``), and Faust is told not to
+declare anything itself. See ``docs/streams.md``.
+
+    settings = load_settings()
+    run_worker(settings, StreamsConfig(), stop_event=threading.Event())   # blocks
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, cast
+
+import faust
+from faust.transport.drivers.aiokafka import Producer as AIOKafkaProducer
+
+from tapewire.core.errors import ConfigError
+from tapewire.core.settings import Settings
+from tapewire.runtime.topics import bootstrap_of, declare_topics
+from tapewire.schemas.codec import Codec
+from tapewire.streams.agents import register
+from tapewire.streams.stages.config import AGENTS, DEFAULT_AGENTS, StreamsConfig
+
+log = logging.getLogger(__name__)
+
+
+class IdempotentProducer(AIOKafkaProducer):
+    """Faust's aiokafka producer with ``enable_idempotence`` and ``acks=all``.
+
+    Faust turns idempotence on only with ``processing_guarantee="exactly_once"`` (which we
+    avoid, see the brief); without it a retried batch can be written twice.
+    """
+
+    def _settings_extra(self) -> dict[str, Any]:
+        return {"acks": "all", "enable_idempotence": True}
+
+
+class TapewireApp(faust.App):
+    """``faust.App`` whose producer is idempotent; carries the agents' shared context."""
+
+    streams_config: StreamsConfig
+    codec: Codec
+    executors: list[ThreadPoolExecutor]
+
+    def _new_producer(self) -> Any:
+        transport = self.producer_transport
+        return IdempotentProducer(transport, loop=self.loop, beacon=self.beacon)
+
+
+def create_app(
+    settings: Settings,
+    config: StreamsConfig | None = None,
+    *,
+    agents: Sequence[str] = DEFAULT_AGENTS,
+    bootstrap: str | None = None,
+    codec: Codec | None = None,
+) -> TapewireApp:
+    """A Faust app with the chosen agents registered (create it inside the loop it runs on)."""
+    config = config or StreamsConfig()
+    unknown = sorted(set(agents) - set(AGENTS))
+    if unknown:
+        raise ConfigError(
+            f"unknown agent(s) {unknown}", field="agents", value=list(agents), hint=f"{AGENTS}"
+        )
+    servers = bootstrap_of(settings, bootstrap)
+    app = TapewireApp(
+        config.app_id,
+        broker=[f"kafka://{s.strip()}" for s in servers.split(",")],
+        value_serializer="raw",
+        key_serializer="raw",
+        store="memory://",
+        web_enabled=config.web_port is not None,
+        web_port=config.web_port or 6066,
+        web_host="127.0.0.1",
+        topic_partitions=config.partitions,
+        topic_replication_factor=config.replication_factor,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset=config.auto_offset_reset,
+        producer_acks=-1,
+        stream_buffer_maxsize=config.stream_buffer_maxsize,
+        broker_commit_interval=config.commit_interval_s,
+        autodiscover=False,
+    )
+    app.streams_config = config
+    app.codec = codec or Codec.from_settings(settings)
+    app.executors = []
+    register(app, agents)
+    return app
+
+
+async def serve(app: TapewireApp, stop: Callable[[], Awaitable[None]]) -> None:
+    """Start ``app`` in the running loop, wait for ``stop()`` to return, stop the app."""
+    await app.start()
+    try:
+        await stop()
+    finally:
+        await app.stop()
+        for executor in app.executors:
+            executor.shutdown(wait=True)
+
+
+def run_worker(
+    settings: Settings,
+    config: StreamsConfig | None = None,
+    *,
+    agents: Sequence[str] = DEFAULT_AGENTS,
+    stop_event: threading.Event | None = None,
+    bootstrap: str | None = None,
+    ready: threading.Event | None = None,
+    declare: bool = True,
+) -> None:
+    """Run a worker in this thread, with its own event loop, until ``stop_event`` is set.
+
+    Blocks; call it from a dedicated thread (``threading.Thread(target=run_worker, ...)``) or
+    as the main function of a subprocess. ``ready`` is set once the agents are started.
+    """
+    config = config or StreamsConfig()
+    servers = bootstrap_of(settings, bootstrap)
+    if declare:
+        declare_topics(servers, config)
+    stop_event = stop_event or threading.Event()
+
+    async def main() -> None:
+        app = create_app(settings, config, agents=agents, bootstrap=servers)
+
+        async def wait_stop() -> None:
+            if ready is not None:
+                ready.set()
+            while not stop_event.is_set():
+                await asyncio.sleep(0.05)
+
+        await serve(app, wait_stop)
+
+    asyncio.run(main())
+
+
+def agent_names(app: TapewireApp) -> Iterable[str]:
+    """Names of the registered agents."""
+    return cast(Iterable[str], app.agents.keys())

@@ -1,0 +1,313 @@
+"""Router stage: ``oms.approved`` -> venues -> ``oms.events``, ``oms.fills`` (+ ``alerts``).
+
+Fail closed: the only order input is ``oms.approved``; a record there that is not an
+APPROVED decision, or whose request disagrees with the decision, is refused (Alert +
+dead letter), never sent. ``md.book`` and ``md.trades`` only feed the paper venues' books.
+
+Venues implement :class:`Venue` (``submit``/``cancel``/``cancel_all`` returning
+:class:`streams.execution.paper.Reports`); :class:`PaperVenueAdapter` wraps a
+:class:`PaperVenue`. A live venue (ccxt) plugs in with the same three calls.
+
+Restart safety (``docs/trading.md``, "Restart and reconciliation"): with a ``journal``
+the router writes a send intent (``PENDING_NEW`` "sending") to ``oms.events`` durably
+before it sends a NEW to a venue; :meth:`RouterStage.recover` reconciles what a restart finds
+unfinished (venues implementing :class:`Reconciling`) and remembers every client order
+id that already has events, so a redelivered approval is never sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from tapewire.core import metrics
+from tapewire.schemas.codec import Codec
+from tapewire.streams.execution.paper import Reports
+from tapewire.streams.router.recovery import (
+    SEND_INTENT_TEXT,
+    SENDING_ACTIONS,
+    RecoveredOrder,
+    RecoveryPlan,
+)
+from tapewire.streams.router.venue import MarketFed, Reconciling, Record, Venue
+from tapewire.streams.stages.base import Emitter, OutMsg, TopicMsg, dead_record, decode_topics
+from tapewire.streams.stages.strategy import DLQ
+
+log = logging.getLogger(__name__)
+
+INPUTS = ("oms.approved", "md.book", "md.trades")
+Journal = Callable[[Sequence[OutMsg]], None]
+"""Writes messages to Kafka and returns once the broker acknowledged each (raises else)."""
+
+
+class RouterStage:
+    """Approved decisions -> venue calls; market data -> paper venues; reports out."""
+
+    name = "router"
+
+    def __init__(
+        self,
+        codec: Codec,
+        venues: Sequence[Venue],
+        kafka_name: Callable[[str], str] = str,
+        journal: Journal | None = None,
+    ) -> None:
+        self.codec = codec
+        self.venues: dict[str, Venue] = {v.name: v for v in venues}
+        self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
+        self.journal = journal
+        self.known: set[tuple[str, str]] = set()
+        """``(account, client_order_id)`` already sent (or known from before a restart)."""
+
+    def recover(self, plan: RecoveryPlan, now_ns: int) -> list[OutMsg]:
+        """Before any approval: remember ``plan.known`` and reconcile ``plan.reconcile``
+        with each venue; returns the messages to publish (the venues' answers, alerts)."""
+        self.known |= plan.known
+        by_venue: dict[str, list[RecoveredOrder]] = {}
+        for order in plan.reconcile:
+            by_venue.setdefault(order.venue, []).append(order)
+        for name, orders in sorted(by_venue.items()):
+            venue = self.venues.get(name)
+            if not isinstance(venue, Reconciling):
+                log.warning(
+                    "router: %d open order(s) on %s cannot be reconciled (no reconcile)",
+                    len(orders),
+                    name,
+                )
+                continue
+            for order in orders:
+                log.info(
+                    "router: reconciling %s/%s/%s (%s)",
+                    name,
+                    order.account,
+                    order.client_order_id,
+                    order.reason,
+                )
+            metrics.orders_routed.labels(name, "RECONCILE").inc(len(orders))
+            self.emit(venue.reconcile(orders, now_ns))
+        return self.emitter.take()
+
+    def process(self, batch: Sequence[TopicMsg]) -> list[OutMsg]:
+        """Each record in arrival order; reports emitted as they happen."""
+        for msg, record in decode_topics(self.codec, batch, self.emitter):
+            try:
+                if msg.topic == "oms.approved":
+                    self.on_approved(record, msg)
+                else:
+                    venue = self.venues.get(record["venue"])
+                    if isinstance(venue, MarketFed):
+                        fed = venue.on_book if msg.topic == "md.book" else venue.on_trade
+                        self.emit(fed(record))
+            except Exception as exc:
+                dead_record(self.emitter, msg, exc, self.name)
+        return self.emitter.take()
+
+    def emit(self, reports: Reports) -> None:
+        """Encode the reports (events before the fills of the same call)."""
+        for event in reports.events:
+            self.emitter.emit("oms.events", event)
+        for fill in reports.fills:
+            metrics.trading_fills.labels(fill["venue"], fill["liquidity"]).inc()
+            self.emitter.emit("oms.fills", fill)
+        for alert in getattr(reports, "alerts", ()):  # LiveReports (quarantines)
+            self.emitter.emit("alerts", alert)
+
+    def on_approved(self, decision: Record, msg: TopicMsg) -> None:
+        """Act on one approving decision; refuse anything else (fail closed)."""
+        request = decision["request"]
+        problem = None
+        if decision["decision"] != "APPROVED":
+            problem = f"decision {decision['decision']} on oms.approved"
+        elif (request["client_order_id"], request["account"]) != (
+            decision["client_order_id"],
+            decision["account"],
+        ):
+            problem = "the request does not match its decision"
+        if problem is not None:
+            self.refuse(decision, msg, problem)
+            return
+        action, now = request["action"], decision["decision_ts_ns"]
+        if action == "CANCEL_ALL":
+            targets = (
+                list(self.venues.values())
+                if not request["venue"]
+                else [v for v in (self.venues.get(request["venue"]),) if v is not None]
+            )
+            for venue in targets:
+                metrics.orders_routed.labels(venue.name, action).inc()
+                self.emit(venue.cancel_all(request, now))
+            return
+        target = self.venues.get(request["venue"])
+        if target is None:
+            self.emit(Reports([_no_venue(request, now)], []))
+            return
+        if action in SENDING_ACTIONS:
+            key = (request["account"], request["client_order_id"])
+            if key in self.known:
+                self.skip_duplicate(decision, now)
+                return
+            self.known.add(key)
+            if self.journal is not None and action == "NEW":  # (REPLACE: not on ccxt yet)
+                self.record_intent(request, now)
+        metrics.orders_routed.labels(target.name, action).inc()
+        if action in SENDING_ACTIONS:
+            self.emit(target.submit(request, now))
+        elif action == "CANCEL":
+            self.emit(target.cancel(request, now))
+        else:
+            self.refuse(decision, msg, f"unsupported action {action}")
+
+    def record_intent(self, request: Record, now_ns: int) -> None:
+        """Write the send intent (and everything emitted before it) durably to Kafka
+        before the venue is called: after a crash the restart knows a send may have
+        happened. A failed write raises (the approval is dead-lettered, nothing sent)."""
+        assert self.journal is not None
+        intent = _send_intent(request, now_ns)
+        key = (request["account"], request["client_order_id"])
+        try:
+            message = (
+                self.emitter.kafka_name("oms.events"),
+                self.codec.key("oms.events", intent),
+                self.codec.encode("oms.events", intent),
+            )
+        except Exception:
+            self.known.discard(key)
+            raise
+        pending = self.emitter.take()
+        try:
+            self.journal([*pending, message])
+        except Exception:
+            self.known.discard(key)
+            self.emitter.out[:0] = pending  # the earlier outputs still go out with the batch
+            raise
+
+    def skip_duplicate(self, decision: Record, now_ns: int) -> None:
+        """A NEW/REPLACE whose client order id was already sent: not sent again."""
+        request = decision["request"]
+        metrics.messages_rejected.labels(self.name, "duplicate").inc()
+        log.warning(
+            "router: %s/%s already sent; approval %s not sent again",
+            request["account"],
+            request["client_order_id"],
+            decision["decision_id"],
+        )
+        self.emitter.emit(
+            "alerts",
+            {
+                "alert_id": f"router:duplicate:{decision['decision_id']}",
+                "severity": "WARNING",
+                "source": "router",
+                "code": "ROUTER_DUPLICATE",
+                "message": (
+                    f"not sent: client order id {request['client_order_id']} already has "
+                    "an order (redelivered approval or duplicate); never sent twice"
+                ),
+                "labels": {
+                    "account": str(request["account"]),
+                    "client_order_id": str(request["client_order_id"]),
+                    "venue": str(request["venue"]),
+                },
+                "event_ts_ns": now_ns,
+            },
+        )
+
+    def refuse(self, decision: Record, msg: TopicMsg, problem: str) -> None:
+        """Not sent: an Alert and a dead letter with the bytes."""
+        metrics.messages_rejected.labels(self.name, "refused").inc()
+        self.emitter.emit(
+            "alerts",
+            {
+                "alert_id": f"router:refused:{decision['decision_id']}",
+                "severity": "ERROR",
+                "source": "router",
+                "code": "ROUTER_REFUSED",
+                "message": f"not routed: {problem}",
+                "labels": {
+                    "account": str(decision.get("account")),
+                    "client_order_id": str(decision.get("client_order_id")),
+                },
+                "event_ts_ns": decision["decision_ts_ns"],
+            },
+        )
+        self.emitter.dead(
+            source_topic=msg.topic,
+            payload=msg.value or b"",
+            error_type="refused",
+            reason=problem,
+            labels={"partition": str(msg.partition), "offset": str(msg.offset)},
+        )
+
+
+def _send_intent(request: Record, now_ns: int) -> dict[str, Any]:
+    """The ``PENDING_NEW`` "sending" event recorded before a NEW reaches a venue."""
+    return {
+        "event_id": f"router:intent:{request['venue']}:{request['account']}:"
+        f"{request['client_order_id']}",
+        "client_order_id": request["client_order_id"],
+        "orig_client_order_id": request.get("orig_client_order_id"),
+        "venue_order_id": None,
+        "account": request["account"],
+        "venue": request["venue"],
+        "instrument": request["instrument"],
+        "side": request["side"],
+        "order_type": request["order_type"],
+        "time_in_force": request["time_in_force"],
+        "status": "PENDING_NEW",
+        "exec_type": "PENDING_NEW",
+        "quantity": request["quantity"],
+        "limit_price": request.get("limit_price"),
+        "stop_price": request.get("stop_price"),
+        "cum_qty": Decimal(0),
+        "leaves_qty": request["quantity"],
+        "avg_price": None,
+        "last_qty": None,
+        "last_price": None,
+        "exec_id": None,
+        "text": SEND_INTENT_TEXT,
+        "emulated": False,
+        "venue_ts_ns": None,
+        "event_ts_ns": now_ns,
+        "strategy_id": request.get("strategy_id"),
+    }
+
+
+def _no_venue(request: Record, now_ns: int) -> dict[str, Any]:
+    """A REJECTED event for a request naming a venue this router does not have."""
+    return rejected_event(
+        request, now_ns, f"no venue {request['venue']!r} configured on this router", "novenue"
+    )
+
+
+def rejected_event(request: Record, now_ns: int, text: str, why: str) -> dict[str, Any]:
+    """A REJECTED ``OrderEvent`` for a request the router does not send (``why`` goes in
+    the event id ``router:<why>:<account>:<client_order_id>``)."""
+    return {
+        "event_id": f"router:{why}:{request['account']}:{request['client_order_id']}",
+        "client_order_id": request["client_order_id"],
+        "orig_client_order_id": request.get("orig_client_order_id"),
+        "venue_order_id": None,
+        "account": request["account"],
+        "venue": request["venue"],
+        "instrument": request["instrument"],
+        "side": request["side"],
+        "order_type": request["order_type"],
+        "time_in_force": request["time_in_force"],
+        "status": "REJECTED",
+        "exec_type": "REJECTED" if request["action"] == "NEW" else f"{request['action']}_REJECTED",
+        "quantity": request["quantity"],
+        "limit_price": request.get("limit_price"),
+        "stop_price": request.get("stop_price"),
+        "cum_qty": Decimal(0),
+        "leaves_qty": Decimal(0),
+        "avg_price": None,
+        "last_qty": None,
+        "last_price": None,
+        "exec_id": None,
+        "text": text,
+        "emulated": False,
+        "venue_ts_ns": None,
+        "event_ts_ns": now_ns,
+        "strategy_id": request.get("strategy_id"),
+    }

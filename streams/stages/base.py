@@ -1,0 +1,248 @@
+"""What every stage shares: messages in and out, the emitter, decoding, dead letters.
+
+A *stage* is synchronous and Kafka-free: :meth:`Stage.process` takes a batch of raw input
+messages and returns the output messages (Kafka topic, key, value bytes). Both shells run
+the same stage objects: the Faust agents (:mod:`streams.agents`) and the fused hot path
+(:mod:`streams.hotpath`). A stage never raises: what it cannot process is dead-lettered.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from tapewire.core import metrics
+from tapewire.schemas.codec import Codec
+from tapewire.streams.aggregate import Rejected
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class InMsg:
+    """One consumed message: where it was read and its raw bytes."""
+
+    partition: int | None
+    offset: int | None
+    key: bytes | None
+    value: bytes | None
+
+
+OutMsg = tuple[str, bytes | None, bytes]
+"""(Kafka topic, key, value) to produce."""
+
+
+class Stage(Protocol):
+    """A batch transformation from input messages to output messages; never raises."""
+
+    name: str
+    source_topic: str
+
+    def process(self, batch: Sequence[InMsg]) -> list[OutMsg]:
+        """Outputs of one batch, in emission order."""
+        ...
+
+
+class Emitter:
+    """Encodes records to output messages; anything that cannot be encoded is dead-lettered.
+
+    ``topics`` maps canonical topic names (what the codec knows) to Kafka names.
+    """
+
+    def __init__(
+        self,
+        codec: Codec,
+        stage: str,
+        kafka_name: Callable[[str], str],
+        dlq: str,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.codec = codec
+        self.stage = stage
+        self.kafka_name = kafka_name
+        self.dlq = dlq
+        self.clock = clock
+        self.out: list[OutMsg] = []
+
+    def take(self) -> list[OutMsg]:
+        """The messages emitted since the last call."""
+        out, self.out = self.out, []
+        return out
+
+    def emit(self, canonical: str, record: Mapping[str, Any]) -> None:
+        """Encode ``record`` for ``canonical`` (its key from ``schemas.registry``)."""
+        try:
+            value = self.codec.encode(canonical, record)
+            key = self.codec.key(canonical, record)
+        except Exception as exc:
+            self.dead(
+                source_topic=canonical,
+                payload=repr(dict(record)).encode(),
+                error_type="EncodeError",
+                reason=f"{type(exc).__name__}: {exc}",
+            )
+            return
+        self.out.append((self.kafka_name(canonical), key, value))
+
+    def emit_raw(self, canonical: str, key: bytes | None, value: bytes) -> None:
+        """Pass bytes through unchanged (re-keying)."""
+        self.out.append((self.kafka_name(canonical), key, value))
+
+    def dead(
+        self,
+        *,
+        source_topic: str,
+        payload: bytes,
+        error_type: str,
+        reason: str,
+        msg: InMsg | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
+        """A DeadLetter to this stage's DLQ (``error_type`` is also the metric's reason)."""
+        record = {
+            "stage": self.stage,
+            "source_topic": source_topic,
+            "source_partition": msg.partition if msg else None,
+            "source_offset": msg.offset if msg else None,
+            "key": msg.key if msg else None,
+            "payload": payload,
+            "error_type": error_type,
+            "reason": reason,
+            "labels": dict(labels or {}),
+            "failed_ts_ns": self.clock(),
+        }
+        self.emit_dead_record(record)
+
+    def emit_dead_record(self, record: Mapping[str, Any]) -> None:
+        """Encode a ready DeadLetter record (as the normalizer builds them)."""
+        metrics.messages_rejected.labels(self.stage, str(record["error_type"])).inc()
+        try:
+            value = self.codec.encode(self.dlq, record)
+            key = self.codec.key(self.dlq, record)
+        except Exception:  # a DeadLetter we cannot even encode: log it, never loop
+            log.exception("%s: unencodable dead letter %r", self.stage, record)
+            return
+        self.out.append((self.kafka_name(self.dlq), key, value))
+
+    def rejected(self, rejected: Rejected, source_topic: str, msg: InMsg | None) -> None:
+        """An aggregator's :class:`Rejected` record as a DeadLetter with the input bytes."""
+        payload = msg.value if msg is not None and msg.value is not None else b""
+        self.dead(
+            source_topic=source_topic,
+            payload=payload,
+            error_type=rejected.reason,
+            reason=rejected.detail,
+            msg=msg,
+        )
+
+
+def decode_batch(
+    codec: Codec, canonical: str, batch: Sequence[InMsg], emitter: Emitter
+) -> list[tuple[InMsg, dict[str, Any]]]:
+    """Decode every message; undecodable ones become DeadLetters (``DecodeError``)."""
+    decode = codec.for_topic(canonical).decode
+    decoded: list[tuple[InMsg, dict[str, Any]]] = []
+    for msg in batch:
+        try:
+            if msg.value is None:
+                raise ValueError("tombstone (null value)")
+            decoded.append((msg, decode(msg.value)))
+        except Exception as exc:
+            emitter.dead(
+                source_topic=canonical,
+                payload=msg.value or b"",
+                error_type="DecodeError",
+                reason=f"{type(exc).__name__}: {exc}",
+                msg=msg,
+            )
+    return decoded
+
+
+def safe_process(stage: Stage, emitter: Emitter, batch: Sequence[InMsg]) -> list[OutMsg]:
+    """``stage.process(batch)``; if the shell or core raises anyway, dead-letter the batch."""
+    try:
+        return stage.process(batch)
+    except Exception as exc:
+        metrics.stream_agent_errors.labels(stage.name, type(exc).__name__).inc()
+        log.exception("%s: batch of %d failed; dead-lettered", stage.name, len(batch))
+        emitter.take()
+        for msg in batch:
+            emitter.dead(
+                source_topic=stage.source_topic,
+                payload=msg.value or b"",
+                error_type=type(exc).__name__,
+                reason=f"unexpected error in {stage.name}: {exc}",
+                msg=msg,
+            )
+        return emitter.take()
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMsg:
+    """One consumed message with its canonical topic (the prefix removed)."""
+
+    topic: str
+    partition: int | None
+    offset: int | None
+    key: bytes | None
+    value: bytes | None
+
+
+class TopicStage(Protocol):
+    """A batch transformation over messages of several topics; never raises."""
+
+    name: str
+    emitter: Emitter
+
+    def process(self, batch: Sequence[TopicMsg]) -> list[OutMsg]:
+        """Outputs of one batch, in emission order."""
+        ...
+
+
+def decode_topics(
+    codec: Codec, batch: Sequence[TopicMsg], emitter: Emitter
+) -> list[tuple[TopicMsg, dict[str, Any]]]:
+    """Decode every message with its topic's schema; failures become DeadLetters."""
+    out: list[tuple[TopicMsg, dict[str, Any]]] = []
+    for msg in batch:
+        try:
+            if msg.value is None:
+                raise ValueError("tombstone (null value)")
+            out.append((msg, codec.decode(msg.topic, msg.value)))
+        except Exception as exc:
+            emitter.dead(
+                source_topic=msg.topic,
+                payload=msg.value or b"",
+                error_type="DecodeError",
+                reason=f"{type(exc).__name__}: {exc}",
+                labels={"partition": str(msg.partition), "offset": str(msg.offset)},
+            )
+    return out
+
+
+def dead_record(emitter: Emitter, msg: TopicMsg, exc: Exception, stage: str) -> None:
+    """A record the core refused (it raised): dead-letter it, keep going."""
+    metrics.stream_agent_errors.labels(stage, type(exc).__name__).inc()
+    emitter.dead(
+        source_topic=msg.topic,
+        payload=msg.value or b"",
+        error_type=type(exc).__name__,
+        reason=f"{stage}: {exc}",
+        labels={"partition": str(msg.partition), "offset": str(msg.offset)},
+    )
+
+
+def safe_topics(stage: TopicStage, batch: Sequence[TopicMsg]) -> list[OutMsg]:
+    """``stage.process(batch)``; an unexpected error dead-letters the whole batch."""
+    try:
+        return stage.process(batch)
+    except Exception as exc:
+        metrics.stream_agent_errors.labels(stage.name, type(exc).__name__).inc()
+        log.exception("%s: batch of %d failed; dead-lettered", stage.name, len(batch))
+        stage.emitter.take()
+        for msg in batch:
+            dead_record(stage.emitter, msg, exc, stage.name)
+        return stage.emitter.take()

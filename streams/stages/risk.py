@@ -1,0 +1,200 @@
+"""Risk stage: ``oms.requests`` -> ``oms.approved`` / ``oms.denied`` (+ ``alerts``).
+
+Inputs besides the requests build the gate's context: ``md.nbbo`` (reference prices),
+``oms.events`` (open orders), ``oms.fills`` (positions) and ``positions`` (the positions
+agent's PnL, summed per account since 00:00 UTC for ``daily_loss_limit``:
+:class:`streams.risk.DailyPnl`). The gate
+(:class:`streams.risk.RiskGate`) and that context live in this stage, on one thread.
+
+Trading-state commands (the kill switch): a ``CANCEL_ALL`` request tagged
+``trading_state=HALTED|REDUCING|ACTIVE`` (account ``*`` = global). It sets the state and
+emits an Alert; HALTED also emits one approved CANCEL_ALL (all venues, all instruments)
+per affected account, for the router. See ``docs/trading.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from tapewire.core import metrics
+from tapewire.schemas.codec import Codec
+from tapewire.streams.aggregate import NbboConfig
+from tapewire.streams.oms import OPEN, OrderAction, OrderRequest
+from tapewire.streams.oms.numbers import ZERO, add
+from tapewire.streams.risk import (
+    DailyPnl,
+    OpenOrder,
+    ReferenceQuote,
+    RiskConfig,
+    RiskContext,
+    RiskGate,
+    TradingState,
+)
+from tapewire.streams.stages.base import Emitter, OutMsg, TopicMsg, dead_record, decode_topics
+from tapewire.streams.stages.strategy import DLQ
+from tapewire.streams.trading.config import ALL_ACCOUNTS, KILL_SWITCH_TAG
+
+INPUTS = ("oms.requests", "md.nbbo", "oms.events", "oms.fills", "positions")
+OPEN_STATUSES = frozenset(s.value for s in OPEN)
+
+
+class RiskStage:
+    """Requests -> decisions; NBBO, order events, fills and positions -> the gate's context."""
+
+    name = "risk"
+
+    def __init__(
+        self,
+        codec: Codec,
+        config: RiskConfig,
+        clock: Callable[[], int],
+        kafka_name: Callable[[str], str] = str,
+        mark_id: Callable[[str], str] | None = None,
+    ) -> None:
+        self.codec = codec
+        self.gate = RiskGate(config)
+        self.clock = clock
+        self.mark_id = mark_id or NbboConfig().consolidated_id
+        self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
+        self.quotes: dict[str, ReferenceQuote] = {}
+        self.open_orders: dict[tuple[str, str], OpenOrder] = {}
+        self.positions: dict[tuple[str, str], Decimal] = {}
+        self.daily_pnl = DailyPnl()
+        self._fills: set[str] = set()
+        self._final: set[tuple[str, str]] = set()
+
+    # --- stage -----------------------------------------------------------------------
+
+    def process(self, batch: Sequence[TopicMsg]) -> list[OutMsg]:
+        """Apply context inputs and decide on requests, in arrival order."""
+        for msg, record in decode_topics(self.codec, batch, self.emitter):
+            try:
+                if msg.topic == "oms.requests":
+                    self.on_request(record)
+                elif msg.topic == "md.nbbo":
+                    self.quotes[record["instrument"]] = ReferenceQuote.from_nbbo(record)
+                elif msg.topic == "oms.events":
+                    self.on_event(record)
+                elif msg.topic == "oms.fills":
+                    self.on_fill(record)
+                elif msg.topic == "positions":
+                    self.daily_pnl.on_position(record)
+            except Exception as exc:
+                dead_record(self.emitter, msg, exc, self.name)
+        return self.emitter.take()
+
+    # --- context ---------------------------------------------------------------------
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        """Track open orders (status open: update leaves; final: forget)."""
+        key = (event["account"], event["client_order_id"])
+        if event["exec_type"] in ("CANCEL_REJECTED", "REPLACE_REJECTED"):
+            return  # says nothing new about the order's openness
+        orig = event.get("orig_client_order_id")
+        if orig:
+            self.open_orders.pop((event["account"], orig), None)
+        if event["status"] in OPEN_STATUSES and key not in self._final:
+            known = self.open_orders.get(key)
+            self.open_orders[key] = OpenOrder(
+                event["client_order_id"],
+                event["account"],
+                event["venue"],
+                event["instrument"],
+                event["side"] if known is None else known.side,
+                event["leaves_qty"],
+                event["order_type"],
+                event["time_in_force"],
+            )
+        elif event["status"] not in OPEN_STATUSES:
+            self._final.add(key)
+            self.open_orders.pop(key, None)
+
+    def on_fill(self, fill: dict[str, Any]) -> None:
+        """Signed position per (account, instrument) over venues; fills de-duplicated."""
+        if fill["fill_id"] in self._fills:
+            return
+        self._fills.add(fill["fill_id"])
+        key = (fill["account"], fill["instrument"])
+        qty = fill["quantity"] if fill["side"] == "BUY" else fill["quantity"].copy_negate()
+        self.positions[key] = add(self.positions.get(key, ZERO), qty)
+
+    def context(self, request: OrderRequest, now_ns: int) -> RiskContext:
+        """The gate's view of the world for ``request``."""
+        quote = None
+        if request.instrument:
+            quote = self.quotes.get(self.mark_id(request.instrument))
+        return RiskContext(
+            now_ns=now_ns,
+            quote=quote,
+            position=self.positions.get((request.account, request.instrument), ZERO),
+            open_orders=tuple(o for o in self.open_orders.values() if o.account == request.account),
+            daily_pnl=self.daily_pnl.pnl(request.account, now_ns),
+        )
+
+    # --- requests --------------------------------------------------------------------
+
+    def on_request(self, record: dict[str, Any]) -> None:
+        """Decide; trading-state commands change the state (and HALTED cancels all)."""
+        request = OrderRequest.from_record(record)
+        now = self.clock()
+        if request.action is OrderAction.CANCEL_ALL and KILL_SWITCH_TAG in request.tags:
+            self.on_command(request, now)
+            return
+        self.decide(request, now)
+
+    def decide(self, request: OrderRequest, now: int) -> None:
+        """Evaluate one request and emit its decision."""
+        decision = self.gate.evaluate(request, self.context(request, now))
+        metrics.risk_decisions.labels(decision.decision.value, decision.rule or "").inc()
+        if decision.approved and request.action is OrderAction.NEW:
+            # open from now on, so max_open_orders/position_limit see it before its ack
+            self.open_orders[(request.account, request.client_order_id)] = OpenOrder(
+                request.client_order_id,
+                request.account,
+                request.venue,
+                request.instrument,
+                request.side,
+                request.quantity,
+                request.order_type,
+                request.time_in_force,
+            )
+        self.emitter.emit(decision.topic, decision.to_record())
+
+    def on_command(self, request: OrderRequest, now: int) -> None:
+        """Set the trading state of one account (or all, ``*``); HALTED cancels all."""
+        raw = request.tags[KILL_SWITCH_TAG]
+        try:
+            state = TradingState(raw)
+        except ValueError:
+            state = TradingState.HALTED  # fail closed: a garbled command halts
+        scope = None if request.account == ALL_ACCOUNTS else request.account
+        self.gate.set_trading_state(state, scope)
+        metrics.trading_state.labels(request.account).set(state.severity)
+        self.emitter.emit(
+            "alerts",
+            {
+                "alert_id": f"risk:{request.account}:{request.client_order_id}",
+                "severity": "CRITICAL" if state is TradingState.HALTED else "WARNING",
+                "source": "risk",
+                "code": "TRADING_STATE",
+                "message": f"trading state of {request.account} set to {state.value} "
+                f"(asked {raw!r}) by {request.requested_by}",
+                "labels": {"account": request.account, "state": state.value},
+                "event_ts_ns": now,
+            },
+        )
+        if state is not TradingState.HALTED:
+            return
+        accounts = sorted(self.gate.config.accounts) if scope is None else [scope]
+        for account in accounts:
+            cancel_all = request.with_(
+                client_order_id=f"{request.client_order_id}:{account}",
+                account=account,
+                venue="",
+                instrument="",
+                orig_client_order_id=None,
+                request_ts_ns=now,
+            )
+            self.decide(cancel_all, now)

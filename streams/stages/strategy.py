@@ -1,0 +1,47 @@
+"""Strategy stage: market records and own order events -> ``OrderRequest`` intents."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from tapewire.core import metrics
+from tapewire.schemas.codec import Codec
+from tapewire.streams.stages.base import Emitter, OutMsg, TopicMsg, dead_record, decode_topics
+from tapewire.streams.trading.strategy import Strategy
+
+log = logging.getLogger(__name__)
+
+DLQ = "dlq.trading"
+INPUTS = ("md.quotes", "md.nbbo", "md.trades", "oms.events")
+
+
+class StrategyStage:
+    """Market records and own order events -> ``OrderRequest`` records on ``oms.requests``."""
+
+    name = "strategy"
+
+    def __init__(
+        self,
+        codec: Codec,
+        strategies: Sequence[Strategy],
+        kafka_name: Callable[[str], str] = str,
+    ) -> None:
+        self.codec = codec
+        self.strategies = list(strategies)
+        self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
+
+    def process(self, batch: Sequence[TopicMsg]) -> list[OutMsg]:
+        """Feed each record to every strategy in order; emit their intents."""
+        emitter = self.emitter
+        for msg, record in decode_topics(self.codec, batch, emitter):
+            for strategy in self.strategies:
+                try:
+                    intents = strategy.on_record(msg.topic, record)
+                except Exception as exc:
+                    dead_record(emitter, msg, exc, f"{self.name}:{strategy.strategy_id}")
+                    continue
+                for intent in intents:
+                    metrics.trading_intents.labels(strategy.strategy_id).inc()
+                    emitter.emit("oms.requests", intent.to_record())
+        return emitter.take()

@@ -1,1 +1,0 @@
-"""Glue between sources and the stream topics (used by tests, benchmarks and the demo)."""

@@ -1,0 +1,5 @@
+"""``python -m tapewire.cli``: the same as the ``tapewire`` command."""
+
+from tapewire.cli.main import main
+
+main()

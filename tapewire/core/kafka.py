@@ -1,0 +1,26 @@
+"""Kafka client settings and topic specs shared by every Kafka client in Tapewire."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+client_log = logging.getLogger("tapewire.kafka.client")
+"""librdkafka's own log lines (connection refused while a broker starts, ...) go here."""
+
+
+def client_config(bootstrap: str) -> dict[str, Any]:
+    """confluent-kafka client settings for ``bootstrap`` with librdkafka logs in ``client_log``."""
+    return {"bootstrap.servers": bootstrap, "logger": client_log, "log.connection.close": False}
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic to create: name, partitions, replication and topic-level config."""
+
+    name: str
+    partitions: int
+    replication_factor: int = 1
+    config: Mapping[str, str] = field(default_factory=dict)

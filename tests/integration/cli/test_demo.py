@@ -1,0 +1,88 @@
+"""``tapewire demo`` runs the whole pipeline and answers ``tapewire sql`` while it runs."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from tapewire.cli.demo import DemoOptions, DemoReport, run_demo
+from tapewire.core.settings import load_settings
+from tapewire.sinks.clickhouse.query_server import find_query_server
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("topology", ["fused", "agents"])
+def test_demo_stores_data_and_answers_sql_during_the_run(
+    kafka_bootstrap: str, clickhouse_url: str, tmp_path: Path, topology: str
+) -> None:
+    settings = load_settings(
+        data_dir=tmp_path,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        clickhouse_url=clickhouse_url,
+        metrics_port=0,
+    )
+    out = io.StringIO()
+    reports: list[DemoReport] = []
+    failures: list[BaseException] = []
+
+    def demo() -> None:
+        try:
+            options = DemoOptions(
+                duration_s=40, rate=500, seed=11, max_frames=4_000, topology=topology
+            )
+            reports.append(run_demo(settings, options, console=Console(file=out, width=120)))
+        except BaseException as exc:  # surfaced below
+            failures.append(exc)
+
+    thread = threading.Thread(target=demo, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    answered = None
+    while time.monotonic() < deadline and thread.is_alive():
+        if find_query_server(tmp_path) is not None:
+            done = subprocess.run(
+                [sys.executable, "-m", "tapewire.cli", "sql", "SELECT count() FROM raw_frames"],
+                env=os.environ
+                | {"TAPEWIRE_DATA_DIR": str(tmp_path), "CLICKHOUSE_URL": clickhouse_url},
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert done.returncode == 0, done.stderr
+            if "answered by pid" in done.stdout:
+                answered = done.stdout
+                break
+        time.sleep(2)
+    thread.join(timeout=200)
+    assert not failures, failures
+    assert answered is not None, out.getvalue()[-3000:]
+    assert f"answered by pid {os.getpid()}" in answered
+
+    report = reports[0]
+    assert report.frames_published == 4_000
+    assert report.topic_messages["md.raw"] >= 4_000
+    assert report.topic_messages["md.trades"] > 0
+    assert report.rows["raw_frames"] > 0
+    assert report.queries_answered >= 1
+    assert "Tapewire demo" in out.getvalue()
+    assert find_query_server(tmp_path) is None
+
+    # The example strategy trades through the risk gate on the paper venues (seeded market).
+    trading = report.trading
+    assert trading["orders requested"] >= 2, (trading, out.getvalue()[-3000:])
+    assert trading["orders approved"] >= 2, (trading, out.getvalue()[-3000:])
+    assert trading["fills"] >= 1, (trading, out.getvalue()[-3000:])
+    assert report.pnl is not None
+    assert report.topic_messages.get("dlq.trading", 0) == 0
+    print(f"\ntrading {trading}, PnL {report.pnl}")
+    assert "orders approved" in out.getvalue()
+    assert "PnL" in out.getvalue()

@@ -1,0 +1,101 @@
+"""The agents' pure shells (stages): decode, core, encode, dead letters; no Kafka."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+from tapewire.connectors.capture.simulated import raw_frames
+from tapewire.connectors.simulator import MarketSimulator, SimConfig
+from tapewire.schemas.codec import Codec
+from tapewire.streams.normalize import Normalizer
+from tapewire.streams.stages.bars import BarsStage
+from tapewire.streams.stages.base import InMsg
+from tapewire.streams.stages.nbbo import NbboStage, RekeyStage
+from tapewire.streams.stages.normalize import NormalizeStage
+
+CODEC = Codec()
+T0 = 1_704_067_200_000_000_000
+
+
+def _msgs(topic: str, records: list[dict[str, object]]) -> list[InMsg]:
+    return [InMsg(0, i, CODEC.key(topic, r), CODEC.encode(topic, r)) for i, r in enumerate(records)]
+
+
+def test_normalize_stage_emits_what_the_core_emits_and_dead_letters_bad_bytes() -> None:
+    frames = list(raw_frames(MarketSimulator(SimConfig(seed=3, n_frames=2000)).frames()))
+    msgs = _msgs("md.raw", frames)
+    msgs.insert(5, InMsg(0, 99, b"binance", b"\x00garbage"))
+    stage = NormalizeStage(CODEC, lambda t: f"p.{t}")
+    out = stage.process(msgs[:1000]) + stage.process(msgs[1000:])
+    expected = Normalizer().process_batch(frames)
+    counts = Counter(topic for topic, _, _ in out)
+    assert counts["p.md.trades"] == len(expected["md.trades"]) > 0
+    assert counts["p.md.book"] == len(expected["md.book"]) > 0
+    assert counts["p.md.quotes"] == len(expected["md.quotes"]) > 0
+    assert counts["p.dlq.normalize"] == 1
+    (dead,) = [CODEC.decode("dlq.normalize", v) for t, _, v in out if t == "p.dlq.normalize"]
+    assert dead["error_type"] == "DecodeError"
+    assert dead["payload"] == b"\x00garbage"
+    assert dead["source_offset"] == 99
+    trades = [CODEC.decode("md.trades", v) for t, _, v in out if t == "p.md.trades"]
+    assert [t["trade_id"] for t in trades] == [t["trade_id"] for t in expected["md.trades"]]
+
+
+def _trade(n: int, ts_s: float, price: str = "100") -> dict[str, object]:
+    return {
+        "venue": "binance",
+        "instrument": "BTC-USDT-SPOT",
+        "trade_id": str(n),
+        "price": Decimal(price),
+        "size": Decimal("1"),
+        "side": "BUY",
+        "exchange_ts_ns": T0 + int(ts_s * 1e9),
+        "receive_ts_ns": T0 + int(ts_s * 1e9),
+        "process_ts_ns": T0,
+        "connection_id": None,
+        "frame_sequence": None,
+    }
+
+
+def test_bars_stage_closes_bars_and_dead_letters_late_trades() -> None:
+    stage = BarsStage(CODEC)
+    out = stage.process(_msgs("md.trades", [_trade(1, 0.1), _trade(2, 3.5), _trade(3, 0.2)]))
+    topics = [t for t, _, _ in out]
+    assert topics == ["md.bars.1s", "dlq.aggregate"]
+    bar = CODEC.decode("md.bars.1s", out[0][2])
+    assert (bar["start_ts_ns"], bar["trade_count"], bar["close"]) == (T0, 1, Decimal(100))
+    dead = CODEC.decode("dlq.aggregate", out[1][2])
+    assert (dead["error_type"], dead["source_offset"], dead["stage"]) == ("late", 2, "bars")
+
+
+def test_rekey_and_nbbo_stages() -> None:
+    def quote(venue: str, bid: str, ask: str, ts: int) -> dict[str, object]:
+        return {
+            "venue": venue,
+            "instrument": "BTC-USDT-SPOT",
+            "bid_price": Decimal(bid),
+            "bid_size": Decimal(1),
+            "ask_price": Decimal(ask),
+            "ask_size": Decimal(1),
+            "source": "VENUE_BBO",
+            "exchange_ts_ns": None,
+            "receive_ts_ns": T0 + ts,
+            "process_ts_ns": T0,
+        }
+
+    quotes = [quote("binance", "100", "101", 1), quote("okx", "100.5", "102", 2)]
+    msgs = [*_msgs("md.quotes", quotes), InMsg(0, 7, b"x:NOT-AN-ID", b"v")]
+    rekeyed = RekeyStage(CODEC).process(msgs)
+    assert [(t, k) for t, k, _ in rekeyed[:2]] == [
+        ("md.quotes.by-consolidated", b"BTC-USDT-SPOT")
+    ] * 2
+    assert rekeyed[2][0] == "dlq.aggregate"
+    nbbo = NbboStage(CODEC).process([InMsg(0, i, k, v) for i, (_, k, v) in enumerate(rekeyed[:2])])
+    last = CODEC.decode("md.nbbo", nbbo[-1][2])
+    assert (last["bid_venue"], last["bid_price"], last["ask_venue"]) == (
+        "okx",
+        Decimal("100.5"),
+        "binance",
+    )
+    assert nbbo[-1][1] == b"BTC-USDT-SPOT"
