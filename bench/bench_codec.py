@@ -1,4 +1,4 @@
-"""Microbenchmark of schemas.codec: median records/s of encode and decode per record type.
+"""Microbenchmark of tapewire.schemas.codec: median records/s of encode and decode per record type.
 
 Run: ``.venv/bin/python bench/bench_codec.py [--runs 7] [--seconds 0.5]``. For context it
 also times fastavro alone (``schemaless_writer``/``schemaless_reader`` with the same parsed
@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import fastavro
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from tapewire.schemas.codec import Codec, _for_fastavro
+from tapewire.schemas.codec import Codec
+from tapewire.schemas.loading import for_fastavro
 
 TS = 1_700_000_000_123_456_789
 
@@ -131,7 +132,7 @@ _SPREADS: list[float] = []
 
 
 def _plain_fastavro(schema: Mapping[str, Any], record: Mapping[str, Any]) -> tuple[Any, Any]:
-    parsed = parse_schema(_for_fastavro(schema, decimals=True))
+    parsed = parse_schema(for_fastavro(schema, decimals=True))
     buffer = io.BytesIO()
     schemaless_writer(buffer, parsed, record)
     data = buffer.getvalue()

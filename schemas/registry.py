@@ -17,12 +17,10 @@ import json
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from tapewire.core.errors import SchemaError
-
-if TYPE_CHECKING:
-    from tapewire.core.settings import Settings
+from tapewire.core.settings import Settings, load_settings
 
 NAMESPACE = "io.tapewire"
 SUBJECT_SUFFIX = "-value"
@@ -132,7 +130,7 @@ def topic_spec(topic: str) -> TopicSpec:
     raise SchemaError(
         f"no schema is defined for topic {topic!r}",
         value=topic,
-        hint=f"use one of: {known} (or add it to schemas.registry.TOPICS)",
+        hint=f"use one of: {known} (or add it to tapewire.schemas.registry.TOPICS)",
     )
 
 
@@ -167,7 +165,8 @@ def message_key(topic: str, record: Mapping[str, Any]) -> bytes:
 
 # --- Deterministic ids ------------------------------------------------------------------
 
-_PRIMITIVES = frozenset(("null", "boolean", "int", "long", "float", "double", "bytes", "string"))
+PRIMITIVES = frozenset(("null", "boolean", "int", "long", "float", "double", "bytes", "string"))
+"""Avro's primitive type names."""
 _LOGICAL_ATTRIBUTES = ("logicalType", "precision", "scale")
 
 
@@ -187,21 +186,22 @@ def canonical_form(schema: Any, *, logical: bool = True) -> str:
     return "".join(out)
 
 
-def _fullname(name: str, namespace: str) -> str:
+def qualify(name: str, namespace: str) -> str:
+    """Full name of ``name`` in ``namespace`` (a name with a dot is already full)."""
     return name if "." in name or not namespace else f"{namespace}.{name}"
 
 
 def _canonical(schema: Any, namespace: str, seen: set[str], out: list[str], logical: bool) -> None:
     if isinstance(schema, str):
-        if schema in _PRIMITIVES:
+        if schema in PRIMITIVES:
             out.append(f'"{schema}"')
             return
-        full = _fullname(schema, namespace)
+        full = qualify(schema, namespace)
         if full not in seen:
             raise SchemaError(
                 f"type {full!r} is referenced before it is defined",
                 schema=full,
-                hint="pass a self-contained schema (schemas.codec.Catalog.schema(name))",
+                hint="pass a self-contained schema (tapewire.schemas.loading.load_schemas()[name])",
             )
         out.append(json.dumps(full))
         return
@@ -223,10 +223,10 @@ def _canonical(schema: Any, namespace: str, seen: set[str], out: list[str], logi
             for attr in _LOGICAL_ATTRIBUTES
             if attr in schema
         )
-    if kind in _PRIMITIVES:
+    if kind in PRIMITIVES:
         out.append(f'{{"type":"{kind}"{extra}}}' if extra else f'"{kind}"')
     elif kind in ("record", "error", "enum", "fixed"):
-        full = _fullname(schema["name"], schema.get("namespace", namespace))
+        full = qualify(schema["name"], schema.get("namespace", namespace))
         seen.add(full)
         inner_namespace = full.rpartition(".")[0]
         name = json.dumps(full)
@@ -471,8 +471,6 @@ class ConfluentSchemaRegistry:
 def registry_from_settings(settings: Settings | None = None) -> SchemaRegistry:
     """The registry the settings ask for: Confluent when a URL is set, else local ids."""
     if settings is None:
-        from tapewire.core.settings import load_settings
-
         settings = load_settings()
     if not settings.schema_registry_url:
         return LocalSchemaRegistry()

@@ -27,14 +27,8 @@ from hypothesis import strategies as st
 
 from tapewire.core.errors import SchemaError
 from tapewire.core.settings import load_settings
-from tapewire.schemas.codec import (
-    SCHEMA_DIR,
-    AvroSerde,
-    Codec,
-    _for_fastavro,
-    load_schemas,
-    read_schema_files,
-)
+from tapewire.schemas.codec import Codec
+from tapewire.schemas.loading import SCHEMA_DIR, for_fastavro, load_schemas, read_schema_files
 from tapewire.schemas.registry import (
     TOPICS,
     ConfluentSchemaRegistry,
@@ -46,6 +40,7 @@ from tapewire.schemas.registry import (
     schema_name_for_topic,
     subject_for_topic,
 )
+from tapewire.schemas.wire import AvroSerde
 
 TS = 1_700_000_000_123_456_789
 MAX_DECIMAL = Decimal("99999999999999999999.999999999999999999")  # decimal(38,18) limit
@@ -505,7 +500,7 @@ def _strip_nanos(node: Any) -> Any:
 def test_decode_refuses_a_decimal_beyond_its_precision(codec: Codec) -> None:
     """Another producer may write 39 digits; fastavro would round them to 38, we refuse."""
     serde = codec.for_topic("md.trades")
-    wire = parse_schema(_for_fastavro(serde.schema, decimals=False))
+    wire = parse_schema(for_fastavro(serde.schema, decimals=False))
     unscaled = 10**39 + 7
     record = {
         **serde._prepare(SAMPLES["md.trades"]),
@@ -658,8 +653,8 @@ def test_local_ids_have_no_collisions_and_are_stable_across_processes() -> None:
     ids = {name: local_schema_id(schema) for name, schema in load_schemas().items()}
     assert len(set(ids.values())) == len(ids)
     script = (
-        "import json; from schemas.codec import load_schemas; "
-        "from schemas.registry import local_schema_id; "
+        "import json; from tapewire.schemas.loading import load_schemas; "
+        "from tapewire.schemas.registry import local_schema_id; "
         "print(json.dumps({n: local_schema_id(s) for n, s in load_schemas().items()}))"
     )
     root = Path(__file__).resolve().parents[3]

@@ -32,8 +32,9 @@ from typing import Any
 import pytest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from tapewire.schemas.codec import AvroSerde, _for_fastavro, load_schemas, self_contained
+from tapewire.schemas.loading import for_fastavro, load_schemas, self_contained
 from tapewire.schemas.registry import AvroSchema, LocalSchemaRegistry, canonical_form
+from tapewire.schemas.wire import AvroSerde
 
 REPO = Path(__file__).resolve().parents[3]
 AVRO_DIR = "schemas/avro"
@@ -422,7 +423,7 @@ def _random_text(rng: random.Random) -> str:
 
 
 def _fastavro_form(schema: AvroSchema) -> Any:
-    return parse_schema(_for_fastavro(json.loads(json.dumps(schema)), decimals=True))
+    return parse_schema(for_fastavro(json.loads(json.dumps(schema)), decimals=True))
 
 
 def compatibility_problems(

@@ -1,39 +1,21 @@
-"""A real Apache Kafka broker (KRaft mode) run from its jars on loopback: 1 node or a cluster.
-
-Every node is a combined broker + controller; the controller quorum is all nodes. Layout of
-the working directory (``<data_dir>/kafka`` for the CLI)::
-
-    cluster.json        state while running: pids, ports, bootstrap (read by other processes)
-    cluster.id          the cluster id and node count the storage was formatted with
-    log4j.properties    broker logging, one file per node under logs/
-    logs/node-<i>.log   the broker's log; logs/node-<i>.out its stdout/stderr (JVM errors)
-    node-<i>/server.properties, node-<i>/data/   config and log dir (topics and metadata)
-
-Data is kept between runs; remove the directory to start from an empty cluster.
-
-Dev settings chosen here: ``auto.create.topics.enable=false`` (topics are declared with
-their partition count on purpose, and a typo in a topic name should fail rather than create
-a one-partition topic), internal topics replicated ``min(3, nodes)`` times, few threads and
-a ``512m`` heap per node to suit a 2-core machine.
+"""The process manager of a local cluster: :class:`LocalKafkaCluster` formats the storage,
+starts, watches and stops the node JVMs of one working directory; :func:`start_local`,
+:func:`stop_local` and :func:`local_status` do it for the CLI's cluster in
+``<data_dir>/kafka``, found again by other processes through the state file.
 """
 
 from __future__ import annotations
 
 import atexit
-import base64
 import contextlib
 import json
 import logging
 import os
-import signal
-import socket
 import subprocess
-import threading
 import time
-import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -45,15 +27,38 @@ from tapewire.core.errors import KafkaRuntimeError
 from tapewire.core.kafka import client_config
 from tapewire.core.settings import Settings
 from tapewire.runtime.kafka_jars import check_java, ensure_kafka_jars, file_lock, find_java
+from tapewire.runtime.kafka_local.ports import choose_ports, port_open
+from tapewire.runtime.kafka_local.processes import (
+    adopt,
+    die_with_parent_fn,
+    exit_code,
+    is_our_jvm,
+    terminate,
+)
+from tapewire.runtime.kafka_local.properties import (
+    LOG4J_PROPERTIES,
+    TOOLS_LOG4J_PROPERTIES,
+    new_cluster_id,
+    render_properties,
+    server_properties,
+)
+from tapewire.runtime.kafka_local.state import (
+    STATE_FILE,
+    LocalKafkaStatus,
+    Node,
+    bootstrap,
+    read_state_nodes,
+    status_from_state,
+    status_of,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 log = logging.getLogger(__name__)
 
-STATE_FILE = "cluster.json"
 CLUSTER_ID_FILE = "cluster.id"
-CONTROLLER_PORT_OFFSET = 100
 DEFAULT_START_TIMEOUT_S = 120.0
 DEFAULT_STOP_TIMEOUT_S = 30.0
-_KILL_WAIT_S = 10.0
 _LOCK_TIMEOUT_S = 30.0
 _LOG_TAIL_LINES = 25
 _START_MARKER = "--- tapewire: starting"
@@ -73,78 +78,6 @@ class KafkaAlreadyRunningError(KafkaRuntimeError):
         self.status = status
 
 
-@dataclass(frozen=True)
-class NodeStatus:
-    """One node of a local cluster."""
-
-    node_id: int
-    pid: int | None
-    alive: bool
-    port: int
-    controller_port: int
-    log_path: Path
-    stdout_path: Path
-
-
-@dataclass(frozen=True)
-class LocalKafkaStatus:
-    """What ``tapewire kafka status`` reports. ``running`` means every node's JVM is alive."""
-
-    running: bool
-    bootstrap_servers: str | None
-    pids: tuple[int, ...]
-    log_paths: tuple[Path, ...]
-    log_dir: Path
-    work_dir: Path
-    nodes: tuple[NodeStatus, ...] = ()
-    already_running: bool = False
-
-    @property
-    def partially_running(self) -> bool:
-        """Some but not all node JVMs are alive (a node was stopped or crashed)."""
-        return not self.running and bool(self.pids)
-
-
-@dataclass
-class _Node:
-    node_id: int
-    port: int
-    controller_port: int
-    config_path: Path
-    data_dir: Path
-    log_path: Path
-    stdout_path: Path
-    pid: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "node_id": self.node_id,
-            "pid": self.pid,
-            "port": self.port,
-            "controller_port": self.controller_port,
-            "config": str(self.config_path),
-            "data": str(self.data_dir),
-            "log": str(self.log_path),
-            "stdout": str(self.stdout_path),
-        }
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> _Node:
-        return cls(
-            node_id=int(raw["node_id"]),
-            port=int(raw["port"]),
-            controller_port=int(raw["controller_port"]),
-            config_path=Path(raw["config"]),
-            data_dir=Path(raw["data"]),
-            log_path=Path(raw["log"]),
-            stdout_path=Path(raw["stdout"]),
-            pid=None if raw.get("pid") is None else int(raw["pid"]),
-        )
-
-
-# Every JVM this process started, so it can reap them (no zombies) whoever stops them.
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-_CHILDREN_LOCK = threading.Lock()
 # Clusters this process owns (not detached): stopped at interpreter exit at the latest.
 _OWNED: weakref.WeakSet[LocalKafkaCluster] = weakref.WeakSet()
 
@@ -189,7 +122,7 @@ class LocalKafkaCluster:
         self.stop_timeout_s = stop_timeout_s
         self.extra_config = dict(extra_config or {})
         self._progress = on_progress
-        self._nodes: list[_Node] = []
+        self._nodes: list[Node] = []
         self._cluster_id: str | None = None
         self._java: Path | None = None
 
@@ -212,7 +145,7 @@ class LocalKafkaCluster:
         """``127.0.0.1:port,...`` of every node; only once started."""
         if not self._nodes:
             raise KafkaRuntimeError("the local Kafka cluster is not started")
-        return _bootstrap(self._nodes)
+        return bootstrap(self._nodes)
 
     @property
     def node_ids(self) -> tuple[int, ...]:
@@ -256,7 +189,7 @@ class LocalKafkaCluster:
         (self.work_dir / "logs").mkdir(exist_ok=True)
         deadline = time.monotonic() + self.start_timeout_s
         with file_lock(self.work_dir / ".lock", _LOCK_TIMEOUT_S):
-            existing = _status_from_state(self.work_dir)
+            existing = status_from_state(self.work_dir)
             if existing is not None and existing.pids:
                 raise KafkaAlreadyRunningError(existing)
             if existing is not None:
@@ -292,7 +225,7 @@ class LocalKafkaCluster:
             return
         running = [n for n in self._nodes if n.pid is not None]
         try:
-            _terminate([(n.pid, n.config_path) for n in running if n.pid], self.stop_timeout_s)
+            terminate([(n.pid, n.config_path) for n in running if n.pid], self.stop_timeout_s)
             # Kept if a JVM survived, so `tapewire kafka status` still shows it.
             (self.work_dir / STATE_FILE).unlink(missing_ok=True)
         finally:
@@ -306,7 +239,7 @@ class LocalKafkaCluster:
             return
         timeout = 0.0 if kill else self.stop_timeout_s
         try:
-            _terminate([(node.pid, node.config_path)], timeout)
+            terminate([(node.pid, node.config_path)], timeout)
         finally:
             node.pid = None
             self._write_state()
@@ -314,7 +247,7 @@ class LocalKafkaCluster:
     def start_node(self, node_id: int, *, timeout_s: float | None = None) -> None:
         """Restart a stopped node (same ports and storage) and wait until it is a live broker."""
         node = self._node(node_id)
-        if node.pid is not None and _is_our_jvm(node.pid, node.config_path):
+        if node.pid is not None and is_our_jvm(node.pid, node.config_path):
             raise KafkaRuntimeError(f"node {node_id} is already running (pid {node.pid})")
         deadline = time.monotonic() + (timeout_s or self.start_timeout_s)
         self._launch(node)
@@ -323,7 +256,7 @@ class LocalKafkaCluster:
 
     def status(self) -> LocalKafkaStatus:
         """The state of this cluster's nodes right now."""
-        return _status_of(self.work_dir, self._nodes)
+        return status_of(self.work_dir, self._nodes)
 
     def __enter__(self) -> Self:
         self.start()
@@ -344,16 +277,16 @@ class LocalKafkaCluster:
         if self._progress is not None:
             self._progress(message)
 
-    def _node(self, node_id: int) -> _Node:
+    def _node(self, node_id: int) -> Node:
         if not self._nodes:
             raise KafkaRuntimeError("the local Kafka cluster is not started")
         if not 0 <= node_id < len(self._nodes):
             raise KafkaRuntimeError(f"no node {node_id}; nodes are {list(self.node_ids)}")
         return self._nodes[node_id]
 
-    def _make_node(self, node_id: int, port: int, controller_port: int) -> _Node:
+    def _make_node(self, node_id: int, port: int, controller_port: int) -> Node:
         node_dir = self.work_dir / f"node-{node_id}"
-        return _Node(
+        return Node(
             node_id=node_id,
             port=port,
             controller_port=controller_port,
@@ -376,12 +309,12 @@ class LocalKafkaCluster:
                 )
             return str(saved["cluster_id"])
         cluster_id = new_cluster_id()
-        _write_json_atomic(path, {"cluster_id": cluster_id, "nodes": self.node_count})
+        write_json_atomic(path, {"cluster_id": cluster_id, "nodes": self.node_count})
         return cluster_id
 
     def _write_configs(self) -> None:
-        _write_text_atomic(self.work_dir / "log4j.properties", LOG4J_PROPERTIES)
-        _write_text_atomic(self.work_dir / "tools-log4j.properties", TOOLS_LOG4J_PROPERTIES)
+        write_text_atomic(self.work_dir / "log4j.properties", LOG4J_PROPERTIES)
+        write_text_atomic(self.work_dir / "tools-log4j.properties", TOOLS_LOG4J_PROPERTIES)
         voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self._nodes)
         for node in self._nodes:
             node.config_path.parent.mkdir(parents=True, exist_ok=True)
@@ -394,7 +327,7 @@ class LocalKafkaCluster:
                 nodes=self.node_count,
                 extra=self.extra_config,
             )
-            _write_text_atomic(node.config_path, render_properties(props))
+            write_text_atomic(node.config_path, render_properties(props))
 
     def _format_storage(self) -> None:
         assert self._java is not None
@@ -441,7 +374,7 @@ class LocalKafkaCluster:
                 hint=f"remove {self.work_dir} to start from an empty cluster",
             )
 
-    def _launch(self, node: _Node) -> None:
+    def _launch(self, node: Node) -> None:
         assert self.jars_dir is not None
         java = self._java or find_java()
         cmd = [
@@ -475,10 +408,9 @@ class LocalKafkaCluster:
                 # Own session: Ctrl-C in a terminal does not reach the JVM, and the whole
                 # process group can be signalled when stopping.
                 start_new_session=True,
-                preexec_fn=None if self.detach else _die_with_parent_fn(),
+                preexec_fn=None if self.detach else die_with_parent_fn(),
             )
-        with _CHILDREN_LOCK:
-            _CHILDREN[proc.pid] = proc
+        adopt(proc)
         node.pid = proc.pid
 
     def _write_state(self) -> None:
@@ -486,19 +418,19 @@ class LocalKafkaCluster:
             "format": 1,
             "kafka_version": self.version,
             "cluster_id": self._cluster_id,
-            "bootstrap_servers": _bootstrap(self._nodes),
+            "bootstrap_servers": bootstrap(self._nodes),
             "started_at": time.time(),
             "owner_pid": os.getpid(),
             "detached": self.detach,
             "nodes": [n.to_json() for n in self._nodes],
         }
-        _write_json_atomic(self.work_dir / STATE_FILE, state)
+        write_json_atomic(self.work_dir / STATE_FILE, state)
 
     def _abort(self) -> None:
         """Kill whatever this start launched; keep the logs."""
         pids = [(n.pid, n.config_path) for n in self._nodes if n.pid is not None]
         try:
-            _terminate(pids, 5.0)
+            terminate(pids, 5.0)
         finally:
             for node in self._nodes:
                 node.pid = None
@@ -523,8 +455,8 @@ class LocalKafkaCluster:
                 self._check_alive(node)
             for node in running:
                 # A client only once the port listens: spares the log "connection refused".
-                if node.node_id not in admins and _port_open(node.port):
-                    admins[node.node_id] = AdminClient(client_config(_bootstrap([node])))
+                if node.node_id not in admins and port_open(node.port):
+                    admins[node.node_id] = AdminClient(client_config(bootstrap([node])))
             if len(admins) == len(running):
                 last_error = self._missing_brokers(admins, expected, deadline)
                 if not last_error:
@@ -554,10 +486,10 @@ class LocalKafkaCluster:
                 return f"node {node_id} lists brokers {sorted(seen)}"
         return ""
 
-    def _check_alive(self, node: _Node) -> None:
-        if node.pid is not None and _is_our_jvm(node.pid, node.config_path):
+    def _check_alive(self, node: Node) -> None:
+        if node.pid is not None and is_our_jvm(node.pid, node.config_path):
             return
-        code = _exit_code(node.pid)
+        code = exit_code(node.pid)
         raise KafkaRuntimeError(
             f"Kafka node {node.node_id} exited during startup"
             + (f" (exit status {code})" if code is not None else "")
@@ -567,7 +499,7 @@ class LocalKafkaCluster:
         )
 
     @staticmethod
-    def _log_tails(nodes: Iterable[_Node]) -> str:
+    def _log_tails(nodes: Iterable[Node]) -> str:
         parts = []
         for node in nodes:
             for path in (node.stdout_path, node.log_path):
@@ -615,11 +547,11 @@ def stop_local(settings: Settings, *, timeout_s: float = DEFAULT_STOP_TIMEOUT_S)
     if not (work_dir / STATE_FILE).is_file():
         return False
     with file_lock(work_dir / ".lock", _LOCK_TIMEOUT_S):
-        nodes = _read_state_nodes(work_dir)
+        nodes = read_state_nodes(work_dir)
         alive = [
-            (n.pid, n.config_path) for n in nodes if n.pid and _is_our_jvm(n.pid, n.config_path)
+            (n.pid, n.config_path) for n in nodes if n.pid and is_our_jvm(n.pid, n.config_path)
         ]
-        _terminate(alive, timeout_s)  # raises, keeping the state file, if a JVM survives
+        terminate(alive, timeout_s)  # raises, keeping the state file, if a JVM survives
         (work_dir / STATE_FILE).unlink(missing_ok=True)
     return bool(alive)
 
@@ -627,7 +559,7 @@ def stop_local(settings: Settings, *, timeout_s: float = DEFAULT_STOP_TIMEOUT_S)
 def local_status(settings: Settings) -> LocalKafkaStatus:
     """Whether the local cluster of ``<data_dir>/kafka`` runs, where, and its pids and logs."""
     work_dir = local_work_dir(settings)
-    status = _status_from_state(work_dir)
+    status = status_from_state(work_dir)
     if status is not None:
         return status
     return LocalKafkaStatus(
@@ -638,230 +570,6 @@ def local_status(settings: Settings) -> LocalKafkaStatus:
         log_dir=work_dir / "logs",
         work_dir=work_dir,
     )
-
-
-# -- configuration ---------------------------------------------------------------------------
-
-
-def server_properties(
-    *,
-    node_id: int,
-    port: int,
-    controller_port: int,
-    voters: str,
-    data_dir: Path,
-    nodes: int,
-    extra: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The ``server.properties`` of one combined broker+controller node, as a dict."""
-    replicas = min(3, nodes)
-    props = {
-        "process.roles": "broker,controller",
-        "node.id": str(node_id),
-        "controller.quorum.voters": voters,
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "log.dirs": str(data_dir),
-        "auto.create.topics.enable": "false",
-        "delete.topic.enable": "true",
-        "default.replication.factor": str(replicas),
-        "min.insync.replicas": "2" if nodes >= 3 else "1",
-        "offsets.topic.replication.factor": str(replicas),
-        "offsets.topic.num.partitions": "10",
-        "transaction.state.log.replication.factor": str(replicas),
-        "transaction.state.log.min.isr": str(min(2, replicas)),
-        "transaction.state.log.num.partitions": "10",
-        # Consumers join at once instead of after the 3 s default delay.
-        "group.initial.rebalance.delay.ms": "0",
-        "num.network.threads": "2",
-        "num.io.threads": "4",
-        "background.threads": "4",
-        "num.replica.fetchers": "1",
-        "num.recovery.threads.per.data.dir": "1",
-        "log.cleaner.threads": "1",
-        # The default 128 MiB is allocated up front, a quarter of the heap.
-        "log.cleaner.dedupe.buffer.size": str(16 * 1024 * 1024),
-        "log.segment.bytes": str(64 * 1024 * 1024),
-        "log.retention.hours": "168",
-        "log.retention.check.interval.ms": "60000",
-    }
-    props.update(extra or {})
-    return props
-
-
-def render_properties(props: Mapping[str, str]) -> str:
-    """A Java properties file body (values here never need escaping beyond backslashes)."""
-    lines = ["# Written by tapewire; rewritten at every start."]
-    lines += [f"{key}={value.replace(chr(92), chr(92) * 2)}" for key, value in props.items()]
-    return "\n".join(lines) + "\n"
-
-
-LOG4J_PROPERTIES = """\
-# Written by tapewire: everything a node logs goes to logs/<node>.log (rolled at 20 MB).
-log4j.rootLogger=INFO, file
-log4j.appender.file=org.apache.log4j.RollingFileAppender
-log4j.appender.file.File=${kafka.logs.dir}/${tapewire.kafka.node}.log
-log4j.appender.file.MaxFileSize=20MB
-log4j.appender.file.MaxBackupIndex=3
-log4j.appender.file.layout=org.apache.log4j.PatternLayout
-log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka.request.logger=WARN
-log4j.logger.state.change.logger=WARN
-log4j.logger.org.apache.kafka.clients.NetworkClient=WARN
-"""
-
-TOOLS_LOG4J_PROPERTIES = """\
-log4j.rootLogger=WARN, stderr
-log4j.appender.stderr=org.apache.log4j.ConsoleAppender
-log4j.appender.stderr.Target=System.err
-log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
-log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
-"""
-
-
-def new_cluster_id() -> str:
-    """A random KRaft cluster id, as ``kafka-storage.sh random-uuid`` makes them."""
-    while True:
-        raw = uuid.uuid4().bytes
-        cluster_id = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-        # Kafka's Uuid.randomUuid also rejects ids starting with '-' (they read as options).
-        if not cluster_id.startswith("-"):
-            return cluster_id
-
-
-def choose_ports(nodes: int, base_port: int | None) -> list[tuple[int, int]]:
-    """(client port, controller port) per node on 127.0.0.1.
-
-    Prefers ``base_port + i`` and ``base_port + 100 + i``; if any of those is taken (or
-    ``base_port`` is None) every port is a free one picked by the OS instead.
-    """
-    if base_port is not None:
-        preferred = [(base_port + i, base_port + CONTROLLER_PORT_OFFSET + i) for i in range(nodes)]
-        if all(_port_free(p) for pair in preferred for p in pair):
-            return preferred
-        log.info("ports from %d are busy; using free ports instead", base_port)
-    free = _free_ports(2 * nodes)
-    return [(free[2 * i], free[2 * i + 1]) for i in range(nodes)]
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # As the JVM does, so a port in TIME_WAIT after a restart still counts as free.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_ports(count: int) -> list[int]:
-    socks = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            socks.append(sock)
-            sock.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for sock in socks:
-            sock.close()
-
-
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-def _bootstrap(nodes: Iterable[_Node]) -> str:
-    return ",".join(f"127.0.0.1:{n.port}" for n in nodes)
-
-
-# -- state file and processes ---------------------------------------------------------------
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
-    _write_text_atomic(path, json.dumps(data, indent=2) + "\n")
-
-
-def _read_state_nodes(work_dir: Path) -> list[_Node]:
-    try:
-        raw = json.loads((work_dir / STATE_FILE).read_text(encoding="utf-8"))
-        return [_Node.from_json(n) for n in raw["nodes"]]
-    except FileNotFoundError:
-        return []
-    except (ValueError, KeyError, TypeError) as exc:
-        log.warning("ignoring unreadable %s: %s", work_dir / STATE_FILE, exc)
-        return []
-
-
-def _status_from_state(work_dir: Path) -> LocalKafkaStatus | None:
-    """The status recorded in ``work_dir``'s state file, checked against live processes."""
-    if not (work_dir / STATE_FILE).is_file():
-        return None
-    return _status_of(work_dir, _read_state_nodes(work_dir))
-
-
-def _status_of(work_dir: Path, nodes: list[_Node]) -> LocalKafkaStatus:
-    states = tuple(
-        NodeStatus(
-            node_id=n.node_id,
-            pid=n.pid,
-            alive=n.pid is not None and _is_our_jvm(n.pid, n.config_path),
-            port=n.port,
-            controller_port=n.controller_port,
-            log_path=n.log_path,
-            stdout_path=n.stdout_path,
-        )
-        for n in nodes
-    )
-    pids = tuple(s.pid for s in states if s.alive and s.pid is not None)
-    running = bool(states) and all(s.alive for s in states)
-    return LocalKafkaStatus(
-        running=running,
-        bootstrap_servers=_bootstrap(nodes) if pids else None,
-        pids=pids,
-        log_paths=tuple(n.log_path for n in nodes),
-        log_dir=work_dir / "logs",
-        work_dir=work_dir,
-        nodes=states,
-    )
-
-
-def _is_our_jvm(pid: int, config_path: Path) -> bool:
-    """Is ``pid`` alive and still the JVM started with ``config_path`` (not a reused pid)?"""
-    with _CHILDREN_LOCK:
-        child = _CHILDREN.get(pid)
-    if child is not None:
-        return child.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return False  # another user's process: not one of ours
-    proc = Path("/proc") / str(pid)
-    if not proc.is_dir():
-        return True  # no procfs (macOS): trust the pid
-    try:
-        stat = (proc / "stat").read_text()
-        if stat.rsplit(")", 1)[1].split()[0] == "Z":
-            return False
-        return str(config_path).encode() in (proc / "cmdline").read_bytes()
-    except (OSError, IndexError):
-        return False
 
 
 def _tail(path: Path, lines: int) -> str:
@@ -875,111 +583,6 @@ def _tail(path: Path, lines: int) -> str:
     except OSError:
         return ""
     return "\n".join(data.decode(errors="replace").splitlines()[-lines:])
-
-
-def _exists(pid: int) -> bool:
-    """Does ``pid`` still exist as more than a zombie? (Reaps it if it is our child.)"""
-    with _CHILDREN_LOCK:
-        child = _CHILDREN.get(pid)
-    if child is not None:
-        return child.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True  # no procfs: kill(pid, 0) succeeded, so it exists
-    return state not in ("Z", "X")
-
-
-def _exit_code(pid: int | None) -> int | None:
-    if pid is None:
-        return None
-    with _CHILDREN_LOCK:
-        child = _CHILDREN.get(pid)
-    return None if child is None else child.poll()
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        # Started with start_new_session, so the JVM leads its own process group.
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, sig)
-        else:
-            os.kill(pid, sig)
-
-
-def _terminate(targets: list[tuple[int, Path]], timeout_s: float) -> None:
-    """SIGTERM every JVM, wait up to ``timeout_s``, SIGKILL the rest; raise if one survives."""
-    alive = [(pid, cfg) for pid, cfg in targets if _is_our_jvm(pid, cfg)]
-    if not alive:
-        _forget([pid for pid, _ in targets])
-        return
-    if timeout_s > 0:
-        for pid, _ in alive:
-            _signal_group(pid, signal.SIGTERM)
-        alive = _wait_gone(alive, timeout_s)
-    if alive:
-        if timeout_s > 0:
-            log.warning("Kafka pids %s still up %.0fs after SIGTERM; killing", alive, timeout_s)
-        for pid, _ in alive:
-            _signal_group(pid, signal.SIGKILL)
-        alive = _wait_gone(alive, _KILL_WAIT_S)
-    _forget([pid for pid, _ in targets])
-    if alive:
-        raise KafkaRuntimeError(
-            f"Kafka JVM(s) {[pid for pid, _ in alive]} survived SIGKILL",
-            hint="check them with ps; they may be stuck in the kernel (D state)",
-        )
-
-
-def _wait_gone(targets: list[tuple[int, Path]], timeout_s: float) -> list[tuple[int, Path]]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        # Identity was checked before signalling; now only existence matters (an exiting
-        # JVM loses its cmdline before it is gone).
-        targets = [(pid, cfg) for pid, cfg in targets if _exists(pid)]
-        if not targets or time.monotonic() >= deadline:
-            return targets
-        time.sleep(0.1)
-
-
-def _forget(pids: Iterable[int]) -> None:
-    with _CHILDREN_LOCK:
-        for pid in pids:
-            child = _CHILDREN.pop(pid, None)
-            if child is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    child.wait(timeout=1.0)
-
-
-def _die_with_parent_fn() -> Callable[[], None] | None:
-    """A ``preexec_fn`` asking Linux to SIGTERM the child when this process dies.
-
-    Only from the main thread: the kernel sends it when the *thread* that forked exits.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-    pr_set_pdeathsig = 1
-
-    def preexec() -> None:
-        prctl(pr_set_pdeathsig, signal.SIGTERM)
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return preexec
 
 
 @atexit.register
