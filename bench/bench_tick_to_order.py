@@ -18,7 +18,7 @@ Priming: a seeded simulator run (Binance, BTC/USDT: markets, depth snapshot, boo
 bookTicker) is published to md.raw and the test waits until the normalizer's group has
 committed it. Then, one at a time, a Binance ``bookTicker`` frame whose bid alternates
 between two prices (so every frame changes the NBBO) is published as a RawFrame by the live
-connector's own producer (:class:`connectors.live.sink.KafkaRawSink`); t0 =
+connector's own producer (:class:`tapewire.connectors.live.sink.KafkaRawSink`); t0 =
 ``time.time_ns()`` right before that call; the next frame is sent ``--gap-ms``
 (plus up to ``--jitter-ms``) after the previous order arrived, or after ``--timeout-s``.
 
@@ -60,6 +60,7 @@ from tapewire.connectors.live.sink import KafkaRawSink
 from tapewire.connectors.simulator import InstrumentSpec, MarketSimulator, SimConfig
 from tapewire.core import metrics
 from tapewire.core.kafka import client_config
+from tapewire.core.records import Record
 from tapewire.core.settings import load_settings
 from tapewire.runtime.kafka_io import delete_topics, produce_all
 from tapewire.runtime.kafka_resolve import kafka_for
@@ -74,7 +75,7 @@ from tapewire.streams.risk import AccountLimits, InstrumentLimits, RiskConfig
 from tapewire.streams.router.venue import PaperVenueAdapter
 from tapewire.streams.stages.config import StreamsConfig
 from tapewire.streams.trading.config import TradingConfig
-from tapewire.streams.trading.strategy import Record, Strategy
+from tapewire.streams.trading.strategy import Strategy
 
 VENUE = "binance"
 INSTRUMENT = "BTC-USDT-SPOT"

@@ -1,2 +1,4 @@
-"""Orders to real venues: :class:`~tapewire.connectors.orders.ccxt_venue.CcxtVenue` (the
-router's venue protocol over ccxt's REST API) and the encrypted key store."""
+"""Orders to real venues: :class:`~tapewire.connectors.orders.ccxt_venue.CcxtVenue` (order
+entry, status and reconciliation over ccxt's REST API; ``tapewire.cli.router_main`` adapts it
+to the router's :class:`~tapewire.streams.router.venue.Venue` protocol) and the encrypted key
+store."""

@@ -1,6 +1,6 @@
 """Live or sandbox trading through ccxt's unified async API, for the order router.
 
-Same shape as :class:`streams.execution.paper.PaperVenue`: each call returns the
+Same shape as :class:`tapewire.streams.execution.paper.PaperVenue`: each call returns the
 ``OrderEvent`` and ``Fill`` records it caused (plus ``Alert`` records), so the router
 publishes them to ``oms.events`` / ``oms.fills`` / ``alerts`` the same way.
 
@@ -16,7 +16,7 @@ Error policy (``docs/ccxt-venue.md``):
 * still unknown after reconciliation → QUARANTINED: an ``ORDER_QUARANTINED`` alert and
   an ``ORDER_STATUS`` event with status UNKNOWN; later requests for it are refused.
 
-Credentials come from :class:`streams.execution.keys.Credentials`; their values go to
+Credentials come from :class:`tapewire.connectors.orders.keys.Credentials`; their values go to
 ccxt only. ccxt logs request headers (the API key) at DEBUG: the venue gives ccxt its own
 logger with a filter that redacts every credential value, and every error text it
 produces is redacted the same way.
@@ -42,18 +42,13 @@ from tapewire.connectors.live.limiter import VenueRateLimiter, limiter_for
 from tapewire.connectors.orders.keys import Credentials
 from tapewire.core import metrics
 from tapewire.core.errors import TapewireError
+from tapewire.core.exact import ZERO, q18, to_decimal
 from tapewire.core.instruments import Instrument
-from tapewire.streams.execution.common import (
-    QUARANTINE_ALERT,
-    ZERO,
-    Record,
-    RestorableOrder,
-    q18,
-    quarantine_text,
-    to_decimal,
-)
+from tapewire.core.records import MutableRecord, Record
+from tapewire.streams.execution.common import QUARANTINE_ALERT, RestorableOrder, quarantine_text
 from tapewire.streams.execution.paper import LiveReports as LiveReports
 from tapewire.streams.execution.rules import Rejection, VenueFeatures, VenueRules
+from tapewire.streams.oms import reports
 
 log = logging.getLogger(__name__)
 
@@ -745,7 +740,7 @@ class CcxtVenue:
         if order is not None:
             out.events.append(self._event(order, exec_type, text=text))
 
-    def _request_from_row(self, row: Mapping[str, Any], inst: str) -> Record:
+    def _request_from_row(self, row: Mapping[str, Any], inst: str) -> MutableRecord:
         kind = str(row.get("type") or "limit").upper()
         return {
             "client_order_id": str(row.get("clientOrderId") or f"venue:{row.get('id')}"),
@@ -770,69 +765,59 @@ class CcxtVenue:
         last_qty: Decimal | None = None,
         last_price: Decimal | None = None,
         exec_id: str | None = None,
-    ) -> Record:
+    ) -> MutableRecord:
         order.n_events += 1
         req = order.req
         status = order.status
         leaves = ZERO if status in _FINAL or status == "UNKNOWN" else req["quantity"] - order.cum
-        return {
-            "event_id": f"{self.venue}:{self.account}:{req['client_order_id']}:{order.n_events}",
-            "client_order_id": req["client_order_id"],
-            "orig_client_order_id": None,
-            "venue_order_id": order.venue_order_id,
-            "account": self.account,
-            "venue": self.venue,
-            "instrument": req["instrument"],
-            "side": req["side"],
-            "order_type": req["order_type"],
-            "time_in_force": req["time_in_force"],
-            "status": status,
-            "exec_type": exec_type,
-            "quantity": q18(req["quantity"]),
-            "limit_price": req.get("limit_price"),
-            "stop_price": req.get("stop_price"),
-            "cum_qty": q18(order.cum),
-            "leaves_qty": q18(leaves),
-            "avg_price": q18(order.notional / order.cum) if order.cum else None,
-            "last_qty": last_qty,
-            "last_price": last_price,
-            "exec_id": exec_id,
-            "text": None if text is None else self._redactor.text(text),
-            "emulated": False,
-            "venue_ts_ns": None,
-            "event_ts_ns": self._clock_ns(),
-            "strategy_id": req.get("strategy_id"),
-        }
+        return reports.order_event(
+            req,
+            event_id=reports.venue_event_id(
+                self.venue, self.account, req["client_order_id"], order.n_events
+            ),
+            venue=self.venue,
+            account=self.account,
+            status=status,
+            exec_type=exec_type,
+            cum_qty=q18(order.cum),
+            leaves_qty=q18(leaves),
+            event_ts_ns=self._clock_ns(),
+            quantity=q18(req["quantity"]),
+            venue_order_id=order.venue_order_id,
+            avg_price=q18(order.notional / order.cum) if order.cum else None,
+            last_qty=last_qty,
+            last_price=last_price,
+            exec_id=exec_id,
+            text=None if text is None else self._redactor.text(text),
+        )
 
     def _event_for_request(
         self, request: Mapping[str, Any], exec_type: str, *, status: str, text: str
-    ) -> Record:
+    ) -> MutableRecord:
         order = _Live(req=dict(request), symbol="", status=status)
         return self._event(order, exec_type, text=text)
 
     def _fill(
         self, order: _Live, exec_id: str, qty: Decimal, price: Decimal, row: Mapping[str, Any]
-    ) -> Record:
-        req = order.req
-        return {
-            "fill_id": f"{self.venue}:{exec_id}",
-            "client_order_id": req["client_order_id"],
-            "venue_order_id": order.venue_order_id,
-            "account": self.account,
-            "venue": self.venue,
-            "instrument": req["instrument"],
-            "side": req["side"],
-            "price": price,
-            "quantity": qty,
-            "fee": ZERO,
-            "fee_currency": None,
-            "liquidity": "UNKNOWN",
-            "venue_ts_ns": int(row["timestamp"]) * 1_000_000 if row.get("timestamp") else None,
-            "receive_ts_ns": self._clock_ns(),
-            "strategy_id": req.get("strategy_id"),
-        }
+    ) -> MutableRecord:
+        return reports.fill(
+            order.req,
+            venue=self.venue,
+            account=self.account,
+            exec_id=exec_id,
+            venue_order_id=order.venue_order_id,
+            price=price,
+            quantity=qty,
+            fee=ZERO,
+            fee_currency=None,
+            liquidity="UNKNOWN",
+            venue_ts_ns=int(row["timestamp"]) * 1_000_000 if row.get("timestamp") else None,
+            receive_ts_ns=self._clock_ns(),
+        )
 
-    def _alert(self, code: str, severity: str, message: str, labels: Mapping[str, str]) -> Record:
+    def _alert(
+        self, code: str, severity: str, message: str, labels: Mapping[str, str]
+    ) -> MutableRecord:
         return {
             "alert_id": str(uuid.uuid4()),
             "severity": severity,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tapewire.core.errors import SchemaError
+from tapewire.core.records import Record
 
 __all__ = [
     "DEFAULT_TOPICS",
@@ -23,7 +24,6 @@ __all__ = [
 ]
 
 Row = tuple[Any, ...]
-Record = Mapping[str, Any]
 _PROVENANCE = ("kafka_topic", "kafka_partition", "kafka_offset")
 
 
@@ -40,7 +40,7 @@ class TableMapping:
     """The row values before the provenance columns."""
     sql: tuple[str, ...] | None = None
     """The same values as ClickHouse SQL expressions over the record's field names, for
-    the Avro insert (:mod:`sinks.clickhouse.avro_insert`); ``None``: Python path only."""
+    the Avro insert (:mod:`tapewire.sinks.clickhouse.avro_insert`); ``None``: Python path only."""
 
     def row(self, record: Record, topic: str, partition: int, offset: int) -> Row:
         """The row for ``record`` read from ``topic``/``partition``/``offset``."""

@@ -2,6 +2,8 @@
 
 No Kafka here: the Faust agents feed records (dicts as the Avro codec decodes them) in and
 publish what comes out. See ``docs/aggregation.md`` for the semantics and config knobs.
+
+May import: :mod:`tapewire.schemas`, :mod:`tapewire.core`. Pure: no Kafka client, no Faust.
 """
 
 from tapewire.streams.aggregate.bars import BarAggregator, BarConfig, Interval

@@ -18,26 +18,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from tapewire.core.exact import ZERO, add, div18_exact, mul, round18
 from tapewire.streams.aggregate.common import (
     Clock,
     InvalidRecordError,
     Rejected,
-    add,
     dec_to_str,
     decimal_field,
-    divide_to_scale,
     event_ts,
-    mul,
     str_field,
     str_to_dec,
-    to_scale,
 )
 
 _UNITS = {"ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
 _UNITS["d"] = 24 * _UNITS["h"]
 _INTERVAL = re.compile(r"^([1-9][0-9]*)(ms|s|m|h|d)$")
 _SIDES = frozenset(("BUY", "SELL", "UNKNOWN"))
-_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +100,10 @@ class _Bar:
     close: Decimal
     open_ts: int
     close_ts: int
-    volume: Decimal = _ZERO
-    quote_volume: Decimal = _ZERO
-    buy_volume: Decimal = _ZERO
-    sell_volume: Decimal = _ZERO
+    volume: Decimal = ZERO
+    quote_volume: Decimal = ZERO
+    buy_volume: Decimal = ZERO
+    sell_volume: Decimal = ZERO
     count: int = 0
 
     def add(self, ts: int, price: Decimal, size: Decimal, side: str) -> None:
@@ -363,19 +359,19 @@ class BarAggregator:
         interval: Interval,
         bar: _Bar | None,
         empty_start: int = 0,
-        previous_close: Decimal = _ZERO,
+        previous_close: Decimal = ZERO,
     ) -> dict[str, Any]:
-        zero = to_scale(_ZERO)
+        zero = round18(ZERO)
         if bar is None:
-            start, price = empty_start, to_scale(previous_close)
+            start, price = empty_start, round18(previous_close)
             ohlc = (price, price, price, price)
             volume, quote_volume, buy, sell, vwap, count = zero, zero, zero, zero, None, 0
         else:
             start = bar.start
-            ohlc = (to_scale(bar.open), to_scale(bar.high), to_scale(bar.low), to_scale(bar.close))
-            volume, quote_volume = to_scale(bar.volume), to_scale(bar.quote_volume)
-            buy, sell, count = to_scale(bar.buy_volume), to_scale(bar.sell_volume), bar.count
-            vwap = divide_to_scale(bar.quote_volume, bar.volume)
+            ohlc = (round18(bar.open), round18(bar.high), round18(bar.low), round18(bar.close))
+            volume, quote_volume = round18(bar.volume), round18(bar.quote_volume)
+            buy, sell, count = round18(bar.buy_volume), round18(bar.sell_volume), bar.count
+            vwap = div18_exact(bar.quote_volume, bar.volume)
         return {
             "venue": venue,
             "instrument": instrument,

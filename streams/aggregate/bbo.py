@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from tapewire.core.exact import round18
 from tapewire.streams.aggregate.common import (
     Clock,
     InvalidRecordError,
@@ -21,7 +22,6 @@ from tapewire.streams.aggregate.common import (
     int_field,
     optional_int,
     str_field,
-    to_scale,
 )
 
 Top = tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None]
@@ -252,7 +252,7 @@ class BookBbo:
     def _quote(
         self, key: tuple[str, str], book: L2Book, top: Top, receive: int | None = None
     ) -> dict[str, Any]:
-        bid_price, bid_size, ask_price, ask_size = (None if v is None else to_scale(v) for v in top)
+        bid_price, bid_size, ask_price, ask_size = (None if v is None else round18(v) for v in top)
         return {
             "venue": key[0],
             "instrument": key[1],

@@ -1,47 +1,14 @@
-"""Shared helpers: exact decimal arithmetic, input validation, rejected-record reasons."""
+"""Shared helpers: input validation, rejected-record reasons, checkpoint text.
+
+Exact decimal arithmetic is :mod:`tapewire.core.exact`'s.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import (
-    ROUND_HALF_EVEN,
-    Clamped,
-    Context,
-    Decimal,
-    DivisionByZero,
-    Inexact,
-    InvalidOperation,
-    Overflow,
-    Rounded,
-    Subnormal,
-    Underflow,
-)
-from fractions import Fraction
+from decimal import Decimal
 from typing import Any
-
-SCALE = 18
-"""Decimal places of every decimal(38,18) field in the schemas."""
-
-_QUANTUM = Decimal(1).scaleb(-SCALE)
-EXACT = Context(
-    prec=200,
-    rounding=ROUND_HALF_EVEN,
-    traps=[
-        InvalidOperation,
-        DivisionByZero,
-        Overflow,
-        Underflow,
-        Subnormal,
-        Clamped,
-        Inexact,
-        Rounded,
-    ],
-)
-"""Context for sums and products: wide enough that they are exact, and any rounding raises
-(instead of the default 28-digit context rounding silently)."""
-
-_QUANTIZE = Context(prec=200, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, Overflow])
 
 Clock = Callable[[], int]
 """Returns the processing time in UTC ns (``time.time_ns`` live; a fixed clock in tests)."""
@@ -63,31 +30,6 @@ class Rejected:
 
 class InvalidRecordError(ValueError):
     """A record field does not hold what its schema promises."""
-
-
-def add(a: Decimal, b: Decimal) -> Decimal:
-    """Exact ``a + b`` (raises rather than round)."""
-    return EXACT.add(a, b)
-
-
-def mul(a: Decimal, b: Decimal) -> Decimal:
-    """Exact ``a * b`` (raises rather than round)."""
-    return EXACT.multiply(a, b)
-
-
-def to_scale(value: Decimal) -> Decimal:
-    """``value`` at exactly 18 decimal places, rounded half-even when it has more digits."""
-    return value.quantize(_QUANTUM, context=_QUANTIZE)
-
-
-def divide_to_scale(numerator: Decimal, denominator: Decimal) -> Decimal:
-    """``numerator / denominator`` correctly rounded half-even to 18 decimal places.
-
-    Computed on exact fractions (one rounding, no intermediate precision), so the result is
-    the same on every machine and the same as ClickHouse/SQL computing it exactly.
-    """
-    quotient = Fraction(numerator) / Fraction(denominator)
-    return Decimal(round(quotient * 10**SCALE)).scaleb(-SCALE, _QUANTIZE)
 
 
 def decimal_field(record: Mapping[str, Any], name: str, *, positive: bool = True) -> Decimal:

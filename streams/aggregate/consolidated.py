@@ -19,21 +19,19 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from tapewire.core.exact import ZERO, add, round18
 from tapewire.core.instruments import Instrument, InstrumentError
 from tapewire.streams.aggregate.bbo import L2Book, apply_or_reject
 from tapewire.streams.aggregate.common import (
     Clock,
     InvalidRecordError,
     Rejected,
-    add,
     int_field,
     optional_decimal,
     str_field,
-    to_scale,
 )
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_.]*$")
-_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,7 +342,7 @@ def _best(entry: tuple[_Level, _VenueQuote] | None) -> _Best:
     if entry is None:
         return (None, None, None, None)
     level, quote = entry
-    return (to_scale(level.price), to_scale(level.size), quote.venue, quote.receive_ts_ns)
+    return (round18(level.price), round18(level.size), quote.venue, quote.receive_ts_ns)
 
 
 def _dump_level(level: _Level | None) -> list[Any] | None:
@@ -402,7 +400,7 @@ class ConsolidatedBook:
             book_side = book.bids if side == "bid" else book.asks
             for price, size in book_side.depth(levels):
                 per_venue = merged.setdefault(price, {})
-                per_venue[venue] = add(per_venue.get(venue, _ZERO), size)
+                per_venue[venue] = add(per_venue.get(venue, ZERO), size)
         prices = sorted(merged, reverse=side == "bid")[:levels]
         return [ConsolidatedLevel(p, _sum(merged[p].values()), merged[p]) for p in prices]
 
@@ -424,7 +422,7 @@ class ConsolidatedBook:
 
 
 def _sum(values: Iterable[Decimal]) -> Decimal:
-    total = _ZERO
+    total = ZERO
     for value in values:
         total = add(total, value)
     return total

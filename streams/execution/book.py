@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from tapewire.streams.execution.common import ZERO
+from tapewire.core.exact import ZERO
 
 
 class L2Book:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from tapewire.streams.execution.common import BPS, Record, exact
+from tapewire.core.exact import BPS, wide
+from tapewire.core.records import MutableRecord
 
 
 @dataclass(slots=True)
@@ -28,7 +29,7 @@ class Trigger:
     offset_bps: bool = False
     extreme: Decimal | None = None  # trailing: best price seen (sell: max, buy: min)
 
-    @exact
+    @wide
     def observe(self, price: Decimal) -> bool:
         """Update a trailing trigger with ``price``; True when ``price`` triggers the stop."""
         if self.offset is not None:
@@ -97,7 +98,7 @@ class TriggerWatcher:
 
 def local_cancel_all(
     open_orders: Iterable[Mapping[str, Any]], request: Mapping[str, Any]
-) -> list[Record]:
+) -> list[MutableRecord]:
     """One CANCEL ``OrderRequest`` per open order matching a CANCEL_ALL ``request``.
 
     For venues with no native cancel-all. ``open_orders`` are records with at least
@@ -105,7 +106,7 @@ def local_cancel_all(
     ``time_in_force`` and ``quantity``; an empty ``venue``/``instrument`` in the request
     means all. Cancel ids are ``<cancel-all id>:<n>`` (deterministic).
     """
-    out: list[Record] = []
+    out: list[MutableRecord] = []
     for order in open_orders:
         if request["venue"] and order["venue"] != request["venue"]:
             continue

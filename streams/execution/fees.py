@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from tapewire.core.exact import BPS, q18_ceiling, wide
 from tapewire.core.instruments import Instrument
-from tapewire.streams.execution.common import BPS, exact, q18_ceiling
 
 
 class FeeAsset(StrEnum):
@@ -25,7 +25,7 @@ class FeeSchedule:
     taker_bps: Decimal = Decimal(0)
     asset: FeeAsset = FeeAsset.QUOTE
 
-    @exact
+    @wide
     def fee(
         self, *, instrument: str, side: str, price: Decimal, quantity: Decimal, maker: bool
     ) -> tuple[Decimal, str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from enum import StrEnum
 
+from tapewire.core.exact import ZERO
 from tapewire.streams.execution.book import L2Book
-from tapewire.streams.execution.common import ZERO
 
 
 class QueueModel(StrEnum):

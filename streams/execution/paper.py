@@ -15,15 +15,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from tapewire.core.exact import ZERO, q18, wide
+from tapewire.core.records import MutableRecord, Record
 from tapewire.streams.execution.book import L2Book
 from tapewire.streams.execution.common import (
     NS_PER_DAY,
     QUARANTINE_ALERT,
-    ZERO,
     ReconcileOrder,
-    Record,
-    exact,
-    q18,
     quarantine_text,
 )
 from tapewire.streams.execution.emulation import TriggerWatcher, local_cancel_all
@@ -31,6 +29,7 @@ from tapewire.streams.execution.fees import FeeSchedule
 from tapewire.streams.execution.latency import LatencyModel
 from tapewire.streams.execution.matching import QueueModel, available, crosses, trade_through, walk
 from tapewire.streams.execution.rules import Rejection, VenueRules
+from tapewire.streams.oms import reports
 
 FINAL = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED"})
 STOPS = frozenset({"STOP", "STOP_LIMIT", "TRAILING_STOP"})
@@ -52,8 +51,8 @@ class PaperConfig:
 class Reports:
     """What one call produced: ``OrderEvent`` records and ``Fill`` records, in order."""
 
-    events: list[Record] = field(default_factory=list)
-    fills: list[Record] = field(default_factory=list)
+    events: list[MutableRecord] = field(default_factory=list)
+    fills: list[MutableRecord] = field(default_factory=list)
 
     def extend(self, other: Reports) -> None:
         """Append ``other``'s records."""
@@ -65,7 +64,7 @@ class Reports:
 class LiveReports(Reports):
     """``Reports`` plus the ``Alert`` records a call raised (quarantines)."""
 
-    alerts: list[Record] = field(default_factory=list)
+    alerts: list[MutableRecord] = field(default_factory=list)
 
     def extend(self, other: Reports) -> None:
         """Append ``other``'s records."""
@@ -92,7 +91,7 @@ class _Order:
     orig_id: str | None = None
     n_events: int = 0
     n_fills: int = 0
-    fills: list[tuple[Decimal, Record]] = field(default_factory=list)
+    fills: list[tuple[Decimal, MutableRecord]] = field(default_factory=list)
     """``(cum_qty after the fill, Fill record)`` of every fill (reconcile re-reports)."""
 
     @property
@@ -125,7 +124,7 @@ class PaperVenue:
 
     # ---- inputs -------------------------------------------------------------------------
 
-    @exact
+    @wide
     def submit(self, request: Mapping[str, Any], now_ns: int) -> Reports:
         """Send a request at ``now_ns``; it takes effect after the ack latency."""
         self._seq += 1
@@ -135,12 +134,12 @@ class PaperVenue:
         heapq.heappush(self._pending, (arrival, self._seq, dict(request)))
         return self._advance(max(now_ns, self.now_ns))
 
-    @exact
+    @wide
     def advance(self, now_ns: int) -> Reports:
         """Move the clock to ``now_ns``: deliver requests in flight, expire DAY/GTD orders."""
         return self._advance(now_ns)
 
-    @exact
+    @wide
     def on_book(self, update: Mapping[str, Any]) -> Reports:
         """Apply a ``BookUpdate``; working market orders take the new liquidity."""
         out = self._advance(update["receive_ts_ns"])
@@ -151,7 +150,7 @@ class PaperVenue:
                 out.extend(self._take(order, self.now_ns))
         return out
 
-    @exact
+    @wide
     def on_trade(self, trade: Mapping[str, Any]) -> Reports:
         """A public trade: resting limits it trades through fill; emulated stops trigger."""
         out = self._advance(trade["receive_ts_ns"])
@@ -192,7 +191,7 @@ class PaperVenue:
             out.extend(self._take(order, self.now_ns))
         return out
 
-    @exact
+    @wide
     def reconcile(self, orders: Sequence[ReconcileOrder], now_ns: int) -> LiveReports:
         """Report this venue's state of orders known from before a router restart.
 
@@ -218,7 +217,7 @@ class PaperVenue:
                 self._quarantine(recovered, out)
         return out
 
-    def open_orders(self) -> list[Record]:
+    def open_orders(self) -> list[MutableRecord]:
         """Open orders as ``OrderRequest``-shaped records (what a local cancel-all iterates)."""
         return [dict(o.req) for o in self.orders.values() if o.is_open]
 
@@ -426,25 +425,30 @@ class PaperVenue:
         fee, ccy = self.config.fees.fee(
             instrument=req["instrument"], side=req["side"], price=price, quantity=qty, maker=maker
         )
-        event = self._event(order, "TRADE", venue_ts, event_ts=seen_ts, text=order.text)
-        event.update(last_qty=qty, last_price=price, exec_id=exec_id)
-        fill = {
-            "fill_id": f"{self.config.venue}:{exec_id}",
-            "client_order_id": req["client_order_id"],
-            "venue_order_id": order.venue_order_id,
-            "account": req["account"],
-            "venue": self.config.venue,
-            "instrument": req["instrument"],
-            "side": req["side"],
-            "price": price,
-            "quantity": qty,
-            "fee": fee,
-            "fee_currency": ccy,
-            "liquidity": "MAKER" if maker else "TAKER",
-            "venue_ts_ns": venue_ts,
-            "receive_ts_ns": seen_ts,
-            "strategy_id": req.get("strategy_id"),
-        }
+        event = self._event(
+            order,
+            "TRADE",
+            venue_ts,
+            event_ts=seen_ts,
+            text=order.text,
+            last_qty=qty,
+            last_price=price,
+            exec_id=exec_id,
+        )
+        fill = reports.fill(
+            req,
+            venue=self.config.venue,
+            account=req["account"],
+            exec_id=exec_id,
+            venue_order_id=order.venue_order_id,
+            price=price,
+            quantity=qty,
+            fee=fee,
+            fee_currency=ccy,
+            liquidity="MAKER" if maker else "TAKER",
+            venue_ts_ns=venue_ts,
+            receive_ts_ns=seen_ts,
+        )
         order.fills.append((order.cum, fill))
         return Reports([event], [fill])
 
@@ -545,34 +549,21 @@ class PaperVenue:
         text = quarantine_text(why)
         seq = recovered.venue_seq + 1
         out.events.append(
-            {
-                "event_id": f"{self.config.venue}:{recovered.account}:{cid}:{seq}",
-                "client_order_id": cid,
-                "orig_client_order_id": None,
-                "venue_order_id": recovered.venue_order_id,
-                "account": recovered.account,
-                "venue": self.config.venue,
-                "instrument": req["instrument"],
-                "side": req["side"],
-                "order_type": req["order_type"],
-                "time_in_force": req["time_in_force"],
-                "status": "UNKNOWN",
-                "exec_type": "ORDER_STATUS",
-                "quantity": req["quantity"],
-                "limit_price": req.get("limit_price"),
-                "stop_price": req.get("stop_price"),
-                "cum_qty": recovered.cum_qty,
-                "leaves_qty": ZERO,
-                "avg_price": recovered.avg_price,
-                "last_qty": None,
-                "last_price": None,
-                "exec_id": None,
-                "text": text,
-                "emulated": False,
-                "venue_ts_ns": None,
-                "event_ts_ns": self.now_ns,
-                "strategy_id": req.get("strategy_id"),
-            }
+            reports.order_event(
+                req,
+                event_id=reports.venue_event_id(self.config.venue, recovered.account, cid, seq),
+                venue=self.config.venue,
+                account=recovered.account,
+                status="UNKNOWN",
+                exec_type="ORDER_STATUS",
+                cum_qty=recovered.cum_qty,
+                leaves_qty=ZERO,
+                event_ts_ns=self.now_ns,
+                client_order_id=cid,
+                venue_order_id=recovered.venue_order_id,
+                avg_price=recovered.avg_price,
+                text=text,
+            )
         )
         out.alerts.append(
             {
@@ -641,40 +632,35 @@ class PaperVenue:
         *,
         event_ts: int | None = None,
         text: str | None = None,
-    ) -> Record:
+        last_qty: Decimal | None = None,
+        last_price: Decimal | None = None,
+        exec_id: str | None = None,
+    ) -> MutableRecord:
         req = order.req
         order.n_events += 1
-        return {
-            "event_id": f"{self.config.venue}:{order.venue_order_id}:{order.n_events}",
-            "client_order_id": req["client_order_id"],
-            "orig_client_order_id": order.orig_id,
-            "venue_order_id": order.venue_order_id or None,
-            "account": req["account"],
-            "venue": self.config.venue,
-            "instrument": req["instrument"],
-            "side": req["side"],
-            "order_type": req["order_type"],
-            "time_in_force": req["time_in_force"],
-            "status": order.status,
-            "exec_type": exec_type,
-            "quantity": req["quantity"],
-            "limit_price": req.get("limit_price"),
-            "stop_price": req.get("stop_price"),
-            "cum_qty": order.cum,
-            "leaves_qty": order.leaves,
-            "avg_price": q18(order.notional / order.cum) if order.cum else None,
-            "last_qty": None,
-            "last_price": None,
-            "exec_id": None,
-            "text": text,
-            "emulated": order.emulated,
-            "venue_ts_ns": venue_ts,
-            "event_ts_ns": venue_ts if event_ts is None else event_ts,
-            "strategy_id": req.get("strategy_id"),
-        }
+        return reports.order_event(
+            req,
+            event_id=f"{self.config.venue}:{order.venue_order_id}:{order.n_events}",
+            venue=self.config.venue,
+            account=req["account"],
+            status=order.status,
+            exec_type=exec_type,
+            cum_qty=order.cum,
+            leaves_qty=order.leaves,
+            event_ts_ns=venue_ts if event_ts is None else event_ts,
+            orig_client_order_id=order.orig_id,
+            venue_order_id=order.venue_order_id or None,
+            avg_price=q18(order.notional / order.cum) if order.cum else None,
+            last_qty=last_qty,
+            last_price=last_price,
+            exec_id=exec_id,
+            text=text,
+            emulated=order.emulated,
+            venue_ts_ns=venue_ts,
+        )
 
 
-def _amendable(request: Mapping[str, Any]) -> Record:
+def _amendable(request: Mapping[str, Any]) -> MutableRecord:
     keys = (
         "quantity",
         "limit_price",

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from tapewire.streams.execution.common import Record, exact, to_decimal
+from tapewire.core.exact import to_decimal, wide
+from tapewire.core.records import Record
 
 TICK_SIZE, DECIMAL_PLACES, SIGNIFICANT_DIGITS = 4, 2, 3  # ccxt precision modes
 ORDER_TYPES = ("MARKET", "LIMIT", "STOP", "STOP_LIMIT", "TRAILING_STOP")
@@ -188,7 +189,7 @@ class VenueRules:
         """A copy with other venue features."""
         return replace(self, features=features)
 
-    @exact
+    @wide
     def adapt(
         self, request: Mapping[str, Any], *, reference_price: Decimal | None = None
     ) -> Adapted | Rejection:

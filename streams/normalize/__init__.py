@@ -1,4 +1,7 @@
-"""Normalizer pure core: md.raw frames -> harmonized records, parsed by ccxt.pro offline."""
+"""Normalizer pure core: md.raw frames -> harmonized records, parsed by ccxt.pro offline.
+
+May import: :mod:`tapewire.schemas`, :mod:`tapewire.core`. Pure: no Kafka client, no Faust.
+"""
 
 from __future__ import annotations
 

@@ -24,12 +24,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Context, Decimal, localcontext
+from decimal import Decimal, localcontext
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlparse
 
 from tapewire.core.errors import TapewireError
+from tapewire.core.exact import INTEGER_DIGITS, SCALE, WIDE_PARSE
 from tapewire.core.instruments import Instrument
 from tapewire.streams.normalize.ccxt_offline import FrameResult, OfflineVenue, RecordingOrderBook
 from tapewire.streams.normalize.dedup import TradeDeduper
@@ -43,9 +44,6 @@ TRADES, BOOK, QUOTES, COVERAGE, DLQ = (
     "dlq.normalize",
 )
 TOPICS = (TRADES, BOOK, QUOTES, COVERAGE, DLQ)
-WIDE = Context(prec=100)
-"""Decimal context for any arithmetic on prices/sizes (none is needed today)."""
-_MAX_INT_DIGITS = 20  # decimal(38, 18)
 _BYTES = (bytes, bytearray)
 REBALANCE = "rebalance"
 """Coverage reason: the book's earlier frames were processed by another worker (a rebalance
@@ -250,7 +248,7 @@ class Normalizer:
         """Process frames in order; one combined result (for a batched Faust agent)."""
         out = NormalizeResult()
         refs = iter(sources) if sources is not None else None
-        with localcontext(WIDE):
+        with localcontext(WIDE_PARSE):
             for frame in frames:
                 self._process_into(frame, next(refs, None) if refs else None, out)
         return out
@@ -260,7 +258,7 @@ class Normalizer:
     ) -> NormalizeResult:
         """Normalize one RawFrame record; never raises (failures become DeadLetters)."""
         out = NormalizeResult()
-        with localcontext(WIDE):
+        with localcontext(WIDE_PARSE):
             self._process_into(raw_frame, source, out)
         return out
 
@@ -685,7 +683,7 @@ def _exact(value: Any, name: str) -> Decimal:
         text = str(value)
         if text[0] in _DIGITS and "E" not in text:
             dot = text.find(".")
-            if (dot < 0 or len(text) - dot <= 19) and value.adjusted() < _MAX_INT_DIGITS:
+            if (dot < 0 or len(text) - dot <= 19) and value.adjusted() < INTEGER_DIGITS:
                 return value  # type: ignore[no-any-return]
     return _checked(value, name)
 
@@ -714,11 +712,11 @@ def _checked(value: Any, name: str) -> Decimal:
         raise NormalizeError(
             f"{name} {value!r} is not a finite non-negative number", error_type="ParseError"
         )
-    if exp < -18:
+    if exp < -SCALE:
         raise NormalizeError(
             f"{name} {value!r} has more than 18 decimals", error_type="PrecisionError"
         )
-    if d.adjusted() >= _MAX_INT_DIGITS:
+    if d.adjusted() >= INTEGER_DIGITS:
         raise NormalizeError(
             f"{name} {value!r} exceeds decimal(38,18)", error_type="PrecisionError"
         )

@@ -2,6 +2,8 @@
 OrdStatus state machine (event-sourced), and the store of orders. No Kafka here.
 
 See ``docs/oms.md``.
+
+May import: :mod:`tapewire.schemas`, :mod:`tapewire.core`. Pure: no Kafka client, no Faust.
 """
 
 from tapewire.streams.oms.enums import (

@@ -12,6 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, NoReturn
 
+from tapewire.core.exact import ZERO, add, div18, fits_decimal_38_18, mul, sub
 from tapewire.streams.oms.enums import (
     TERMINAL,
     ExecType,
@@ -21,8 +22,8 @@ from tapewire.streams.oms.enums import (
     TimeInForce,
 )
 from tapewire.streams.oms.errors import IllegalTransitionError, OverfillError
-from tapewire.streams.oms.numbers import ZERO, add, div18, fits_decimal_38_18, mul, sub
 from tapewire.streams.oms.report import ExecutionReport
+from tapewire.streams.oms.reports import order_event
 from tapewire.streams.oms.request import OrderRequest
 
 S = OrdStatus
@@ -323,34 +324,37 @@ class Order:
     def event_record(self, report: ExecutionReport) -> dict[str, Any]:
         """The ``OrderEvent`` record (topic ``oms.events``) for this state after ``report``."""
         trade = report.exec_type is ExecType.TRADE
-        return {
-            "event_id": report.event_id,
-            "client_order_id": report.client_order_id,
-            "orig_client_order_id": report.orig_client_order_id,
-            "venue_order_id": self.venue_order_id,
-            "account": self.account,
-            "venue": self.venue,
+        terms = {
             "instrument": self.instrument,
             "side": self.side.value,
             "order_type": self.order_type.value,
             "time_in_force": self.time_in_force.value,
-            "status": self.status.value,
-            "exec_type": report.exec_type.value,
-            "quantity": self.quantity,
             "limit_price": self.limit_price,
             "stop_price": self.stop_price,
-            "cum_qty": self.cum_qty,
-            "leaves_qty": self.leaves_qty,
-            "avg_price": self.avg_price,
-            "last_qty": report.last_qty if trade else None,
-            "last_price": report.last_price if trade else None,
-            "exec_id": report.exec_id if trade else None,
-            "text": report.text,
-            "emulated": report.emulated,
-            "venue_ts_ns": report.venue_ts_ns,
-            "event_ts_ns": report.event_ts_ns,
             "strategy_id": self.strategy_id,
         }
+        return order_event(
+            terms,
+            event_id=report.event_id,
+            client_order_id=report.client_order_id,
+            orig_client_order_id=report.orig_client_order_id,
+            venue_order_id=self.venue_order_id,
+            account=self.account,
+            venue=self.venue,
+            status=self.status.value,
+            exec_type=report.exec_type.value,
+            quantity=self.quantity,
+            cum_qty=self.cum_qty,
+            leaves_qty=self.leaves_qty,
+            avg_price=self.avg_price,
+            last_qty=report.last_qty if trade else None,
+            last_price=report.last_price if trade else None,
+            exec_id=report.exec_id if trade else None,
+            text=report.text,
+            emulated=report.emulated,
+            venue_ts_ns=report.venue_ts_ns,
+            event_ts_ns=report.event_ts_ns,
+        )
 
 
 _HANDLERS = {

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from tapewire.core.exact import ZERO, fits_decimal_38_18
 from tapewire.core.instruments import Instrument, InstrumentError
 from tapewire.streams.oms.enums import OrderAction, OrderType, Side, TimeInForce, TrailingOffsetType
 from tapewire.streams.oms.errors import OrderValidationError
-from tapewire.streams.oms.numbers import ZERO, fits_decimal_38_18
 
 PRICED = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
 """Order types that need a limit price."""

@@ -2,6 +2,9 @@
 
 The agent (``oms.requests`` -> ``oms.approved`` / ``oms.denied``) only wires
 :meth:`RiskGate.evaluate` to topics. See ``docs/risk.md``.
+
+May import: :mod:`tapewire.streams.oms`, :mod:`tapewire.schemas`, :mod:`tapewire.core`.
+Pure: no Kafka client, no Faust.
 """
 
 from tapewire.streams.risk.config import AccountLimits, InstrumentLimits, RiskConfig, TradingState

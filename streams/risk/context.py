@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from tapewire.core.exact import ZERO, add, div18
 from tapewire.streams.oms import Order, OrderType, Side, TimeInForce
-from tapewire.streams.oms.numbers import ZERO, add, div18
 
 
 @dataclass(frozen=True, slots=True)

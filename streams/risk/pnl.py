@@ -1,10 +1,10 @@
 """Daily PnL per account from ``Position`` records (topic ``positions``), for the gate.
 
-The positions agent (:class:`streams.trading.PositionBook`) publishes, after every fill
+The positions agent (:class:`tapewire.streams.trading.PositionBook`) publishes, after every fill
 and every change of mark, one ``Position`` record per (account, venue, instrument) with
 *cumulative* figures: realized PnL since the position was first opened, unrealized PnL
 at the NBBO mid, and fees. :class:`DailyPnl` turns them into the figure the
-``daily_loss_limit`` rule reads (:attr:`streams.risk.RiskContext.daily_pnl`):
+``daily_loss_limit`` rule reads (:attr:`tapewire.streams.risk.RiskContext.daily_pnl`):
 
 * a position's total is ``realized_pnl + unrealized_pnl - fees`` (mark-to-market, so
   **unrealized PnL counts**: an open losing position can trip the limit);
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from tapewire.streams.oms.numbers import ZERO, add, sub
+from tapewire.core.exact import ZERO, add, sub
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 

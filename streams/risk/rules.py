@@ -6,12 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from tapewire.core.exact import BPS, ZERO, add, div18, mul, sub
 from tapewire.streams.oms import OrderAction, OrderRequest, Side, validate_request
-from tapewire.streams.oms.numbers import ZERO, add, div18, mul, sub
 from tapewire.streams.risk.config import AccountLimits, InstrumentLimits, TradingState
 from tapewire.streams.risk.context import RiskContext
 
-BPS = Decimal(10_000)
 NS_PER_MS = 1_000_000
 
 

@@ -21,29 +21,17 @@ See ``docs/trading.md`` ("Restart and reconciliation").
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-Record = Mapping[str, Any]
+from tapewire.core.records import Record
+from tapewire.streams.oms.reports import order_fields, venue_event_seq
+
 FINAL = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED"})
 SEND_INTENT_TEXT = "sending"
 """``text`` of the ``PENDING_NEW`` event the router records before it calls a venue."""
 SENDING_ACTIONS = frozenset({"NEW", "REPLACE"})
-_REQUEST_FIELDS = (
-    "client_order_id",
-    "account",
-    "venue",
-    "instrument",
-    "side",
-    "order_type",
-    "time_in_force",
-    "quantity",
-    "limit_price",
-    "stop_price",
-    "strategy_id",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,20 +86,6 @@ class _Fold:
     venue_events: int
 
 
-def _seq(event: Record) -> int | None:
-    """``n`` of a venue event id ``<venue>:<account>:<cid>:<n>``; None for other ids."""
-    prefix = f"{event['venue']}:{event['account']}:{event['client_order_id']}:"
-    event_id = str(event.get("event_id") or "")
-    if not event_id.startswith(prefix):
-        return None
-    tail = event_id[len(prefix) :]
-    return int(tail) if tail.isdigit() else None
-
-
-def _request(source: Record) -> dict[str, Any]:
-    return {k: source.get(k) for k in _REQUEST_FIELDS}
-
-
 def plan_recovery(
     events: Iterable[Record], approvals: Iterable[SeenApproval], venues: Collection[str]
 ) -> RecoveryPlan:
@@ -129,7 +103,7 @@ def plan_recovery(
         fold.cum = max(fold.cum, Decimal(event.get("cum_qty") or 0))
         if event.get("venue_order_id"):
             fold.venue_order_id = str(event["venue_order_id"])
-        seq = _seq(event)
+        seq = venue_event_seq(event)
         if seq is not None:
             fold.venue_seq = max(fold.venue_seq, seq)
             fold.venue_events += 1
@@ -151,7 +125,7 @@ def plan_recovery(
                 account=account,
                 venue=str(last["venue"]),
                 client_order_id=cid,
-                request=_request(last),
+                request=order_fields(last),
                 status=status,
                 venue_order_id=fold.venue_order_id,
                 cum_qty=fold.cum,
@@ -178,7 +152,7 @@ def plan_recovery(
                 account=key[0],
                 venue=str(request["venue"]),
                 client_order_id=key[1],
-                request=_request(request),
+                request=order_fields(request),
                 status="UNKNOWN",
                 venue_order_id=None,
                 cum_qty=Decimal(0),

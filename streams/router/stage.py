@@ -5,7 +5,7 @@ APPROVED decision, or whose request disagrees with the decision, is refused (Ale
 dead letter), never sent. ``md.book`` and ``md.trades`` only feed the paper venues' books.
 
 Venues implement :class:`Venue` (``submit``/``cancel``/``cancel_all`` returning
-:class:`streams.execution.paper.Reports`); :class:`PaperVenueAdapter` wraps a
+:class:`tapewire.streams.execution.paper.Reports`); :class:`PaperVenueAdapter` wraps a
 :class:`PaperVenue`. A live venue (ccxt) plugs in with the same three calls.
 
 Restart safety (``docs/trading.md``, "Restart and reconciliation"): with a ``journal``
@@ -19,19 +19,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from decimal import Decimal
-from typing import Any
 
 from tapewire.core import metrics
+from tapewire.core.records import MutableRecord, Record
 from tapewire.schemas.codec import Codec
 from tapewire.streams.execution.paper import Reports
+from tapewire.streams.oms.reports import pending_new_event
+from tapewire.streams.oms.reports import rejected_event as rejected_record
 from tapewire.streams.router.recovery import (
     SEND_INTENT_TEXT,
     SENDING_ACTIONS,
     RecoveredOrder,
     RecoveryPlan,
 )
-from tapewire.streams.router.venue import MarketFed, Reconciling, Record, Venue
+from tapewire.streams.router.venue import MarketFed, Reconciling, Venue
 from tapewire.streams.stages.base import Emitter, OutMsg, TopicMsg, dead_record, decode_topics
 from tapewire.streams.stages.strategy import DLQ
 
@@ -240,74 +241,21 @@ class RouterStage:
         )
 
 
-def _send_intent(request: Record, now_ns: int) -> dict[str, Any]:
+def _send_intent(request: Record, now_ns: int) -> MutableRecord:
     """The ``PENDING_NEW`` "sending" event recorded before a NEW reaches a venue."""
-    return {
-        "event_id": f"router:intent:{request['venue']}:{request['account']}:"
-        f"{request['client_order_id']}",
-        "client_order_id": request["client_order_id"],
-        "orig_client_order_id": request.get("orig_client_order_id"),
-        "venue_order_id": None,
-        "account": request["account"],
-        "venue": request["venue"],
-        "instrument": request["instrument"],
-        "side": request["side"],
-        "order_type": request["order_type"],
-        "time_in_force": request["time_in_force"],
-        "status": "PENDING_NEW",
-        "exec_type": "PENDING_NEW",
-        "quantity": request["quantity"],
-        "limit_price": request.get("limit_price"),
-        "stop_price": request.get("stop_price"),
-        "cum_qty": Decimal(0),
-        "leaves_qty": request["quantity"],
-        "avg_price": None,
-        "last_qty": None,
-        "last_price": None,
-        "exec_id": None,
-        "text": SEND_INTENT_TEXT,
-        "emulated": False,
-        "venue_ts_ns": None,
-        "event_ts_ns": now_ns,
-        "strategy_id": request.get("strategy_id"),
-    }
+    event_id = f"router:intent:{request['venue']}:{request['account']}:{request['client_order_id']}"
+    return pending_new_event(request, event_id=event_id, text=SEND_INTENT_TEXT, now_ns=now_ns)
 
 
-def _no_venue(request: Record, now_ns: int) -> dict[str, Any]:
+def _no_venue(request: Record, now_ns: int) -> MutableRecord:
     """A REJECTED event for a request naming a venue this router does not have."""
     return rejected_event(
         request, now_ns, f"no venue {request['venue']!r} configured on this router", "novenue"
     )
 
 
-def rejected_event(request: Record, now_ns: int, text: str, why: str) -> dict[str, Any]:
+def rejected_event(request: Record, now_ns: int, text: str, why: str) -> MutableRecord:
     """A REJECTED ``OrderEvent`` for a request the router does not send (``why`` goes in
     the event id ``router:<why>:<account>:<client_order_id>``)."""
-    return {
-        "event_id": f"router:{why}:{request['account']}:{request['client_order_id']}",
-        "client_order_id": request["client_order_id"],
-        "orig_client_order_id": request.get("orig_client_order_id"),
-        "venue_order_id": None,
-        "account": request["account"],
-        "venue": request["venue"],
-        "instrument": request["instrument"],
-        "side": request["side"],
-        "order_type": request["order_type"],
-        "time_in_force": request["time_in_force"],
-        "status": "REJECTED",
-        "exec_type": "REJECTED" if request["action"] == "NEW" else f"{request['action']}_REJECTED",
-        "quantity": request["quantity"],
-        "limit_price": request.get("limit_price"),
-        "stop_price": request.get("stop_price"),
-        "cum_qty": Decimal(0),
-        "leaves_qty": Decimal(0),
-        "avg_price": None,
-        "last_qty": None,
-        "last_price": None,
-        "exec_id": None,
-        "text": text,
-        "emulated": False,
-        "venue_ts_ns": None,
-        "event_ts_ns": now_ns,
-        "strategy_id": request.get("strategy_id"),
-    }
+    event_id = f"router:{why}:{request['account']}:{request['client_order_id']}"
+    return rejected_record(request, event_id=event_id, text=text, now_ns=now_ns)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
+from tapewire.core.records import Record
 from tapewire.streams.execution.paper import PaperConfig, PaperVenue, Reports
 from tapewire.streams.router.recovery import (
     RecoveredOrder,
 )
-
-Record = Mapping[str, Any]
 
 
 class Venue(Protocol):

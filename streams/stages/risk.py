@@ -3,8 +3,8 @@
 Inputs besides the requests build the gate's context: ``md.nbbo`` (reference prices),
 ``oms.events`` (open orders), ``oms.fills`` (positions) and ``positions`` (the positions
 agent's PnL, summed per account since 00:00 UTC for ``daily_loss_limit``:
-:class:`streams.risk.DailyPnl`). The gate
-(:class:`streams.risk.RiskGate`) and that context live in this stage, on one thread.
+:class:`tapewire.streams.risk.DailyPnl`). The gate
+(:class:`tapewire.streams.risk.RiskGate`) and that context live in this stage, on one thread.
 
 Trading-state commands (the kill switch): a ``CANCEL_ALL`` request tagged
 ``trading_state=HALTED|REDUCING|ACTIVE`` (account ``*`` = global). It sets the state and
@@ -19,10 +19,10 @@ from decimal import Decimal
 from typing import Any
 
 from tapewire.core import metrics
+from tapewire.core.exact import ZERO, add
 from tapewire.schemas.codec import Codec
 from tapewire.streams.aggregate import NbboConfig
 from tapewire.streams.oms import OPEN, OrderAction, OrderRequest
-from tapewire.streams.oms.numbers import ZERO, add
 from tapewire.streams.risk import (
     DailyPnl,
     OpenOrder,

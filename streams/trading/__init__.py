@@ -1,4 +1,9 @@
-"""Trading pure core: the strategy hook and positions/PnL (no Kafka). See ``docs/trading.md``."""
+"""Trading pure core: the strategy hook and positions/PnL (no Kafka). See ``docs/trading.md``.
+
+May import: :mod:`~tapewire.streams.execution`, :mod:`~tapewire.streams.risk`,
+:mod:`~tapewire.streams.oms`, the other domain cores, :mod:`tapewire.schemas`,
+:mod:`tapewire.core`. Pure: no Kafka client, no Faust.
+"""
 
 from tapewire.streams.trading.positions import (
     FillQuality,

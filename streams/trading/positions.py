@@ -18,11 +18,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from tapewire.core.exact import BPS, ZERO, add, div18, mul, round18, sub
 from tapewire.core.instruments import Instrument
-from tapewire.streams.oms.numbers import ZERO, add, div18, mul, round18, sub
-
-Record = Mapping[str, Any]
-BPS = Decimal(10_000)
+from tapewire.core.records import Record
 
 
 @dataclass(frozen=True)

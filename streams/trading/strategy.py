@@ -12,16 +12,13 @@ risk gate's duplicate-id rule makes a replayed intent harmless instead of a seco
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
+from tapewire.core.exact import BPS, ZERO, add, div18, mul, sub
+from tapewire.core.records import Record
 from tapewire.streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
-from tapewire.streams.oms.numbers import ZERO, add, div18, mul, sub
 
-Record = Mapping[str, Any]
-BPS = Decimal(10_000)
 FINAL_STATUSES = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED"})
 
 

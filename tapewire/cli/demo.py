@@ -2,8 +2,9 @@
 
 One process holds the embedded ClickHouse (chDB) and runs the sink in a thread and the
 query endpoint that answers ``tapewire sql`` from other terminals; the stream processors
-(market data and trading: strategy, risk, router, positions) run as a Faust worker; the
-simulator publishes to ``md.raw``. The example strategy (:class:`CrossVenueSpread`) trades
+run as the fused hot path (normalize, NBBO, strategy, risk, router, positions) plus a Faust
+worker for the bars, or all as Faust agents with ``--topology agents``; the simulator
+publishes to ``md.raw``. The example strategy (:class:`CrossVenueSpread`) trades
 BTC-USDT-SPOT on two paper venues (binance, okx) through the risk gate, so the demo shows
 orders, fills and PnL.
 """
@@ -28,6 +29,7 @@ from tapewire.connectors.simulator import MarketSimulator
 from tapewire.core import metrics
 from tapewire.core.errors import ConfigError, TapewireError
 from tapewire.core.kafka import client_config
+from tapewire.core.records import Record
 from tapewire.core.settings import Settings
 from tapewire.runtime.kafka_io import create_topic
 from tapewire.runtime.kafka_resolve import kafka_for
@@ -54,7 +56,6 @@ from tapewire.streams.stages.config import (
 from tapewire.streams.trading import CrossVenueSpread, SpreadConfig
 from tapewire.streams.trading.config import TradingConfig
 from tapewire.streams.trading.positions import PositionLimits
-from tapewire.streams.trading.strategy import Record
 
 SINK_GROUP = "tapewire-sink"
 DLQ_TOPICS = ("dlq.normalize", "dlq.sink", "dlq.aggregate")

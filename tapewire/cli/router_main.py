@@ -9,7 +9,7 @@ and reconciliation"):
 
 1. read every ``oms.events`` record and the ``oms.approved`` records, each marked as
    processed or not by the router group's committed offset;
-2. :func:`streams.trading.recovery.plan_recovery`: the orders to reconcile and the
+2. :func:`tapewire.streams.router.recovery.plan_recovery`: the orders to reconcile and the
    client order ids never to send again;
 3. reconcile those orders with the venue by client order id (an order it does not know
    is quarantined: ``ORDER_QUARANTINED`` alert, never re-sent) and publish the answers;
@@ -47,6 +47,7 @@ from tapewire.connectors.orders.ccxt_venue import CcxtVenue, CcxtVenueConfig, Li
 from tapewire.connectors.orders.keys import KeyStore
 from tapewire.core.errors import KafkaRuntimeError
 from tapewire.core.kafka import client_config
+from tapewire.core.records import Record
 from tapewire.core.settings import load_settings
 from tapewire.runtime.kafka_io import committed_offsets, read_to_end
 from tapewire.runtime.topics import declare_topics
@@ -57,7 +58,6 @@ from tapewire.streams.execution.paper import Reports
 from tapewire.streams.risk import RiskConfig
 from tapewire.streams.router.recovery import RecoveredOrder, SeenApproval, plan_recovery
 from tapewire.streams.router.stage import rejected_event
-from tapewire.streams.router.venue import Record
 from tapewire.streams.stages.base import OutMsg
 from tapewire.streams.stages.config import StreamsConfig
 from tapewire.streams.trading.config import TradingConfig

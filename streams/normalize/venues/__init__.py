@@ -1,4 +1,8 @@
-"""Per-venue adapters: one small module per exchange, only for what ccxt lacks."""
+"""Per-venue adapters: one small module per exchange, only for what ccxt lacks.
+
+Part of :mod:`tapewire.streams.normalize` (may import :mod:`tapewire.schemas`,
+:mod:`tapewire.core`).
+"""
 
 from __future__ import annotations
 

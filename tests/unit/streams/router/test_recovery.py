@@ -1,15 +1,14 @@
-"""Router restart decisions (``streams.trading.recovery``) and the router stage's use of
+"""Router restart decisions (``tapewire.streams.router.recovery``) and the router stage's use of
 them: send intent before the venue call, duplicates never re-sent, reconcile on recover."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
-from tapewire.schemas.codec import Codec
+from tapewire.core.records import Record
 from tapewire.streams.execution.paper import Reports
 from tapewire.streams.router.recovery import (
     SEND_INTENT_TEXT,
@@ -18,92 +17,16 @@ from tapewire.streams.router.recovery import (
     plan_recovery,
 )
 from tapewire.streams.router.stage import RouterStage
-from tapewire.streams.router.venue import Record
-from tapewire.streams.stages.base import OutMsg, TopicMsg
+from tapewire.streams.stages.base import OutMsg
+from tests.factories.orders import approval, order_event, order_request
+from tests.factories.stages import CODEC, decoded, msgs
 
 D = Decimal
-CODEC = Codec()
 VENUES = {"binance"}
 
 
-def event(cid: str, status: str, n: int | None, **changes: Any) -> dict[str, Any]:
-    """An ``OrderEvent``; ``n`` None = the router's send intent, else the venue's n-th."""
-    base: dict[str, Any] = {
-        "event_id": f"router:intent:binance:acct:{cid}" if n is None else f"binance:acct:{cid}:{n}",
-        "client_order_id": cid,
-        "orig_client_order_id": None,
-        "venue_order_id": None if n is None else "1001",
-        "account": "acct",
-        "venue": "binance",
-        "instrument": "BTC-USDT-SPOT",
-        "side": "BUY",
-        "order_type": "LIMIT",
-        "time_in_force": "GTC",
-        "status": status,
-        "exec_type": status,
-        "quantity": D(1),
-        "limit_price": D(100),
-        "stop_price": None,
-        "cum_qty": D(0),
-        "leaves_qty": D(1),
-        "avg_price": None,
-        "last_qty": None,
-        "last_price": None,
-        "exec_id": None,
-        "text": SEND_INTENT_TEXT if n is None else "acknowledged",
-        "emulated": False,
-        "venue_ts_ns": None,
-        "event_ts_ns": 1,
-        "strategy_id": None,
-    }
-    return base | changes
-
-
-def request(cid: str, venue: str = "binance", action: str = "NEW") -> dict[str, Any]:
-    return {
-        "client_order_id": cid,
-        "account": "acct",
-        "venue": venue,
-        "instrument": "BTC-USDT-SPOT",
-        "action": action,
-        "orig_client_order_id": None,
-        "side": "BUY",
-        "order_type": "LIMIT",
-        "time_in_force": "GTC",
-        "quantity": D(1),
-        "limit_price": D(100),
-        "stop_price": None,
-        "trailing_offset": None,
-        "trailing_offset_type": None,
-        "post_only": False,
-        "reduce_only": False,
-        "expire_ts_ns": None,
-        "strategy_id": None,
-        "requested_by": "test",
-        "request_ts_ns": 1,
-        "tags": {},
-    }
-
-
-def approval(cid: str, *, decision_id: str | None = None, **req: Any) -> dict[str, Any]:
-    return {
-        "decision_id": decision_id or f"d-{cid}",
-        "client_order_id": cid,
-        "account": "acct",
-        "decision": "APPROVED",
-        "rule": None,
-        "reason": None,
-        "rules_evaluated": [],
-        "trading_state": "ACTIVE",
-        "reference_price": D(100),
-        "reference_ts_ns": 1,
-        "decision_ts_ns": 2,
-        "request": request(cid, **req),
-    }
-
-
 def test_intent_without_ack_is_reconciled_and_never_resent() -> None:
-    plan = plan_recovery([event("a", "PENDING_NEW", None)], [], VENUES)
+    plan = plan_recovery([order_event("a", "PENDING_NEW", None)], [], VENUES)
     assert [(o.client_order_id, o.status, o.venue_seq) for o in plan.reconcile] == [
         ("a", "PENDING_NEW", 0)
     ]
@@ -113,13 +36,13 @@ def test_intent_without_ack_is_reconciled_and_never_resent() -> None:
 
 def test_open_order_reconciled_with_its_state_final_one_not() -> None:
     events = [
-        event("open", "PENDING_NEW", None),
-        event("open", "NEW", 1),
-        event("open", "PARTIALLY_FILLED", 2, cum_qty=D("0.4"), avg_price=D(100)),
-        event("done", "PENDING_NEW", None),
-        event("done", "NEW", 1),
-        event("done", "FILLED", 2, cum_qty=D(1)),
-        event("done", "FILLED", 3, exec_type="ORDER_STATUS", cum_qty=D(1)),
+        order_event("open", "PENDING_NEW", None),
+        order_event("open", "NEW", 1),
+        order_event("open", "PARTIALLY_FILLED", 2, cum_qty=D("0.4"), avg_price=D(100)),
+        order_event("done", "PENDING_NEW", None),
+        order_event("done", "NEW", 1),
+        order_event("done", "FILLED", 2, cum_qty=D(1)),
+        order_event("done", "FILLED", 3, exec_type="ORDER_STATUS", cum_qty=D(1)),
     ]
     plan = plan_recovery(events, [], VENUES)
     (order,) = plan.reconcile
@@ -136,8 +59,8 @@ def test_open_order_reconciled_with_its_state_final_one_not() -> None:
 
 def test_unknown_and_quarantined_orders_are_reconciled_again() -> None:
     events = [
-        event("q", "PENDING_NEW", None),
-        event("q", "UNKNOWN", 1, exec_type="ORDER_STATUS", text="quarantined: ..."),
+        order_event("q", "PENDING_NEW", None),
+        order_event("q", "UNKNOWN", 1, exec_type="ORDER_STATUS", text="quarantined: ..."),
     ]
     (order,) = plan_recovery(events, [], VENUES).reconcile
     assert (order.status, order.venue_seq) == ("UNKNOWN", 1)
@@ -145,7 +68,7 @@ def test_unknown_and_quarantined_orders_are_reconciled_again() -> None:
 
 
 def test_other_venues_are_not_this_routers() -> None:
-    plan = plan_recovery([event("x", "NEW", 1, venue="okx")], [], VENUES)
+    plan = plan_recovery([order_event("x", "NEW", 1, venue="okx")], [], VENUES)
     assert plan.reconcile == ()
     assert plan.known == frozenset()
 
@@ -155,11 +78,11 @@ def test_processed_approval_without_event_is_reconciled_redelivered_one_is_not()
         SeenApproval(approval("lost"), consumed=True),
         SeenApproval(approval("fresh"), consumed=False),
         SeenApproval(approval("dup"), consumed=False),
-        SeenApproval(approval("cxl", action="CANCEL"), consumed=True),
-        SeenApproval(approval("other", venue="okx"), consumed=True),
+        SeenApproval(approval("cxl", request=order_request("cxl", action="CANCEL")), consumed=True),
+        SeenApproval(approval("other", request=order_request("other", venue="okx")), consumed=True),
         SeenApproval(approval("den") | {"decision": "DENIED"}, consumed=True),
     ]
-    plan = plan_recovery([event("dup", "NEW", 1)], approvals, VENUES)
+    plan = plan_recovery([order_event("dup", "NEW", 1)], approvals, VENUES)
     assert [(o.client_order_id, o.status) for o in plan.reconcile] == [
         ("dup", "NEW"),
         ("lost", "UNKNOWN"),
@@ -179,7 +102,7 @@ class FakeVenue:
 
     def submit(self, request: Record, now_ns: int) -> Reports:
         self.sent.append(request["client_order_id"])
-        return Reports([event(request["client_order_id"], "NEW", 1)], [])
+        return Reports([order_event(request["client_order_id"], "NEW", 1)], [])
 
     def cancel(self, request: Record, now_ns: int) -> Reports:
         return Reports([], [])
@@ -189,18 +112,9 @@ class FakeVenue:
 
     def reconcile(self, orders: Sequence[RecoveredOrder], now_ns: int) -> Reports:
         self.reconciled += [o.client_order_id for o in orders]
-        return Reports([event(o.client_order_id, "NEW", 1, text="reconciled") for o in orders], [])
-
-
-def approved_msgs(records: Sequence[dict[str, Any]]) -> list[TopicMsg]:
-    return [
-        TopicMsg("oms.approved", 0, i, None, CODEC.encode("oms.approved", r))
-        for i, r in enumerate(records)
-    ]
-
-
-def decoded(out: Sequence[OutMsg], topic: str) -> list[dict[str, Any]]:
-    return [CODEC.decode(topic, v) for t, _, v in out if t == topic]
+        return Reports(
+            [order_event(o.client_order_id, "NEW", 1, text="reconciled") for o in orders], []
+        )
 
 
 def test_stage_journals_intent_before_venue_call_and_skips_duplicates() -> None:
@@ -211,7 +125,7 @@ def test_stage_journals_intent_before_venue_call_and_skips_duplicates() -> None:
         journaled.append(([e["text"] for e in decoded(out, "oms.events")], list(venue.sent)))
 
     stage = RouterStage(CODEC, [venue], journal=journal)
-    out = stage.process(approved_msgs([approval("a"), approval("a", decision_id="again")]))
+    out = stage.process(msgs("oms.approved", [approval("a"), approval("a", decision_id="again")]))
     assert venue.sent == ["a"]
     assert journaled == [([SEND_INTENT_TEXT], [])]  # written before the venue saw it
     assert [e["status"] for e in decoded(out, "oms.events")] == ["NEW"]
@@ -228,7 +142,7 @@ def test_stage_journal_failure_sends_nothing() -> None:
         raise RuntimeError("broker down")
 
     stage = RouterStage(CODEC, [venue], journal=journal)
-    out = stage.process(approved_msgs([approval("a")]))
+    out = stage.process(msgs("oms.approved", [approval("a")]))
     assert venue.sent == []
     assert len(decoded(out, "dlq.trading")) == 1
     assert ("acct", "a") not in stage.known
@@ -237,17 +151,17 @@ def test_stage_journal_failure_sends_nothing() -> None:
 def test_stage_recover_reconciles_and_blocks_redelivery() -> None:
     venue = FakeVenue()
     stage = RouterStage(CODEC, [venue])
-    plan = plan_recovery([event("a", "PENDING_NEW", None)], [], VENUES)
+    plan = plan_recovery([order_event("a", "PENDING_NEW", None)], [], VENUES)
     out = stage.recover(plan, 5)
     assert venue.reconciled == ["a"]
     assert [e["text"] for e in decoded(out, "oms.events")] == ["reconciled"]
-    again = stage.process(approved_msgs([approval("a"), approval("b")]))
+    again = stage.process(msgs("oms.approved", [approval("a"), approval("b")]))
     assert venue.sent == ["b"]
     assert [a["code"] for a in decoded(again, "alerts")] == ["ROUTER_DUPLICATE"]
 
 
 @pytest.mark.parametrize("status", ["FILLED", "CANCELED", "REJECTED", "EXPIRED"])
 def test_any_final_event_makes_the_order_final(status: str) -> None:
-    events = [event("f", "PENDING_NEW", None), event("f", status, 1)]
+    events = [order_event("f", "PENDING_NEW", None), order_event("f", status, 1)]
     plan = plan_recovery(events, [], VENUES)
     assert (plan.reconcile, plan.final) == ((), 1)
