@@ -6,14 +6,16 @@ from decimal import Decimal
 
 from tapewire.connectors.capture.simulated import raw_frames
 from tapewire.connectors.simulator import InstrumentSpec, MarketSimulator, SimConfig
+from tapewire.core.records import Record
 from tapewire.schemas.codec import Codec
 from tapewire.streams.execution.paper import PaperConfig
 from tapewire.streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
-from tapewire.streams.risk import AccountLimits, InstrumentLimits, RiskConfig
 from tapewire.streams.stages.base import InMsg
 from tapewire.streams.stages.config import StreamsConfig
-from tapewire.streams.trading.config import KILL_SWITCH_TAG, TradingConfig
-from tapewire.streams.trading.strategy import Record, Strategy
+from tapewire.streams.trading.config import TradingConfig
+from tapewire.streams.trading.strategy import Strategy
+from tests.factories.orders import trading_state_command
+from tests.factories.trading import risk_config
 
 D = Decimal
 INST = "BTC-USDT-SPOT"
@@ -63,19 +65,18 @@ class Taker(Strategy):
 
 def config(prefix: str = "t.", partitions: int = 6) -> StreamsConfig:
     big = D(10) ** 9
-    limits = InstrumentLimits(
-        max_order_qty=D(1), max_order_notional=big, max_position=D(1), price_band_bps=D(10_000)
-    )
-    account = AccountLimits(
-        instruments={INST: limits},
+    risk = risk_config(
+        max_order_qty=1,
+        max_order_notional=big,
+        max_position=1,
+        price_band_bps=10_000,
         max_open_orders=100,
         max_orders_per_window=1000,
-        rate_window_ms=1000,
         daily_loss_limit=big,
         stale_quote_ms=10**15,  # simulator clock (2024) vs. the gate's wall clock
     )
     trading = TradingConfig(
-        risk=RiskConfig(accounts={"acct": account}),
+        risk=risk,
         paper_venues=(PaperConfig("binance"), PaperConfig("okx")),
         strategies=(Taker,),
     )
@@ -104,20 +105,5 @@ def frames(n: int = 1500) -> list[InMsg]:
 
 def kill_switch(request_ts_ns: int = 1) -> bytes:
     """A ``tapewire kill-switch on`` command (HALTED, every account) as on oms.requests."""
-    return CODEC.encode(
-        "oms.requests",
-        OrderRequest(
-            client_order_id="kill-it",
-            account="*",
-            venue="",
-            instrument="",
-            side=Side.BUY,
-            order_type=OrderType.MARKET,
-            time_in_force=TimeInForce.GTC,
-            quantity=D(0),
-            action=OrderAction.CANCEL_ALL,
-            requested_by="cli:test",
-            request_ts_ns=request_ts_ns,
-            tags={KILL_SWITCH_TAG: "HALTED"},
-        ).to_record(),
-    )
+    command = trading_state_command("kill-it", requested_by="cli:test", ts=request_ts_ns)
+    return CODEC.encode("oms.requests", command)

@@ -7,98 +7,21 @@ every wait is bounded by the client timeout or the penalty of the test.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
-
-from pydantic import SecretStr
 
 from tapewire.connectors.live.limiter import VenueRateLimiter
-from tapewire.connectors.orders.ccxt_venue import CcxtVenue, CcxtVenueConfig, LiveReports
-from tapewire.connectors.orders.keys import Credentials
+from tapewire.connectors.orders.ccxt_venue import LiveReports
 from tapewire.streams.execution.rules import VenueFeatures
 from tapewire.testing.fake_exchange.private import FakeBinancePrivate, PrivateFault
+from tests.factories.ccxt_venue import ORDER, ccxt_request, kinds, make_venue, run
 
-KEY = "test-key-0001"
-SECRET = "test-secret-0001"
-ORDER = "/api/v3/order"
 OPEN = "/api/v3/openOrders"
-
-
-def request(cid: str, *, qty: str = "0.1", price: str = "100.00") -> dict[str, Any]:
-    """A NEW limit-buy ``OrderRequest`` record for BTC-USDT-SPOT on binance."""
-    return {
-        "client_order_id": cid,
-        "account": "main",
-        "venue": "binance",
-        "instrument": "BTC-USDT-SPOT",
-        "action": "NEW",
-        "orig_client_order_id": None,
-        "side": "BUY",
-        "order_type": "LIMIT",
-        "time_in_force": "GTC",
-        "quantity": Decimal(qty),
-        "limit_price": Decimal(price),
-        "stop_price": None,
-        "trailing_offset": None,
-        "trailing_offset_type": None,
-        "post_only": False,
-        "reduce_only": False,
-        "expire_ts_ns": None,
-        "strategy_id": "s1",
-        "requested_by": "test",
-        "request_ts_ns": 1,
-        "tags": {},
-    }
-
-
-def make_venue(
-    fake: FakeBinancePrivate,
-    *,
-    account: str = "main",
-    venue_limiter: VenueRateLimiter | None = None,
-    features: VenueFeatures | None = None,
-    key: str = KEY,
-    secret: str = SECRET,
-) -> CcxtVenue:
-    """A venue on ``fake`` with private limiters (tests never share the process-wide ones)."""
-    config = CcxtVenueConfig(
-        venue="binance",
-        account=account,
-        rest_base_url=fake.rest_url,
-        timeout_ms=400,
-        reconcile_attempts=2,
-        reconcile_delay_s=0.05,
-        features=features,
-    )
-    creds = Credentials("binance", account, SecretStr(key), SecretStr(secret))
-    return CcxtVenue(
-        config,
-        creds,
-        venue_limiter=venue_limiter or VenueRateLimiter("binance"),
-        key_limiter=VenueRateLimiter(f"binance#{account}"),
-    )
-
-
-def run(scenario: Callable[[FakeBinancePrivate], Awaitable[None]], **fake_kw: Any) -> None:
-    """Run ``scenario`` against a fresh fake (bounded to 30 s)."""
-
-    async def main() -> None:
-        async with FakeBinancePrivate(api_key=KEY, secret=SECRET, **fake_kw) as fake:
-            await asyncio.wait_for(scenario(fake), timeout=30)
-
-    asyncio.run(main())
-
-
-def kinds(reports: LiveReports) -> list[tuple[str, str]]:
-    """``(exec_type, status)`` of every event."""
-    return [(e["exec_type"], e["status"]) for e in reports.events]
 
 
 def test_new_order_ack_is_new_event() -> None:
     async def scenario(fake: FakeBinancePrivate) -> None:
         async with make_venue(fake) as venue:
-            out = await venue.submit(request("ack-1", qty="0.123456789"))
+            out = await venue.submit(ccxt_request("ack-1", qty="0.123456789"))
         assert kinds(out) == [("NEW", "NEW")]
         event = out.events[0]
         assert event["venue_order_id"] == str(fake.orders["ack-1"].order_id)
@@ -114,7 +37,7 @@ def test_429_waits_for_retry_after_then_succeeds_with_same_client_id() -> None:
     async def scenario(fake: FakeBinancePrivate) -> None:
         fake.faults.append(PrivateFault("status", status=429, retry_after="1"))
         async with make_venue(fake) as venue:
-            out = await venue.submit(request("rl-1"))
+            out = await venue.submit(ccxt_request("rl-1"))
             assert venue.key_limiter.penalties == [(429, 1.0)]
             assert venue.venue_limiter.penalties == []
         posts = [r for r in fake.requests if r.path == ORDER and r.method == "POST"]
@@ -138,9 +61,11 @@ def test_418_makes_every_call_of_the_venue_wait() -> None:
             async def other_account() -> LiveReports:
                 while not any(r.status == 418 for r in fake.requests):
                     await asyncio.sleep(0.01)
-                return await second.submit(request("ban-b"))
+                return await second.submit(ccxt_request("ban-b"))
 
-            out_a, out_b = await asyncio.gather(first.submit(request("ban-a")), other_account())
+            out_a, out_b = await asyncio.gather(
+                first.submit(ccxt_request("ban-a")), other_account()
+            )
         banned = next(r for r in fake.requests if r.status == 418)
         after = [r for r in fake.requests if r.mono > banned.mono]
         assert len(after) == 2  # a's retry and b's order
@@ -157,7 +82,7 @@ def test_timeout_after_accept_reconciles_by_client_id_without_resend() -> None:
         fake.fill_on_accept = True
         fake.faults.append(PrivateFault("hang_after_accept", hang_s=2))
         async with make_venue(fake) as venue:
-            out = await venue.submit(request("to-1"))
+            out = await venue.submit(ccxt_request("to-1"))
         assert fake.count("POST", ORDER) == 1
         lookups = [r for r in fake.requests if r.method == "GET" and r.path == ORDER]
         assert lookups[0].params["origClientOrderId"] == "to-1"
@@ -175,7 +100,7 @@ def test_5xx_after_send_reconciles_like_a_timeout() -> None:
     async def scenario(fake: FakeBinancePrivate) -> None:
         fake.faults.append(PrivateFault("status_after_accept", status=502))
         async with make_venue(fake) as venue:
-            out = await venue.submit(request("5xx-1"))
+            out = await venue.submit(ccxt_request("5xx-1"))
         assert fake.count("POST", ORDER) == 1
         assert kinds(out) == [("ORDER_STATUS", "UNKNOWN"), ("NEW", "NEW")]
         assert "HTTP 502" in out.events[0]["text"]
@@ -188,8 +113,8 @@ def test_order_unknown_after_timeout_is_quarantined_never_resent() -> None:
     async def scenario(fake: FakeBinancePrivate) -> None:
         fake.faults.append(PrivateFault("hang_before_accept", hang_s=2))
         async with make_venue(fake) as venue:
-            out = await venue.submit(request("lost-1"))
-            again = await venue.submit(request("lost-1"))
+            out = await venue.submit(ccxt_request("lost-1"))
+            again = await venue.submit(ccxt_request("lost-1"))
             assert venue.quarantined == ["lost-1"]
         assert fake.count("POST", ORDER) == 1
         assert "lost-1" not in fake.orders
@@ -210,7 +135,7 @@ def test_cancel_all_without_native_support_iterates_open_orders() -> None:
         features = VenueFeatures(cancel_all=False)
         async with make_venue(fake, features=features) as venue:
             for cid in ("ca-1", "ca-2", "ca-3"):
-                await venue.submit(request(cid))
+                await venue.submit(ccxt_request(cid))
             out = await venue.cancel_all(["BTC-USDT-SPOT"])
         assert fake.count("DELETE", OPEN) == 0
         assert fake.count("GET", OPEN) == 1
@@ -231,7 +156,7 @@ def test_native_cancel_all_and_single_cancel() -> None:
         async with make_venue(fake) as venue:
             assert venue.features.cancel_all  # from ccxt's binance.has
             for cid in ("n-1", "n-2", "n-3"):
-                await venue.submit(request(cid))
+                await venue.submit(ccxt_request(cid))
             one = await venue.cancel("n-1")
             rest = await venue.cancel_all()
             twice = await venue.cancel("n-1")

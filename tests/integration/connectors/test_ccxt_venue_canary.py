@@ -23,8 +23,8 @@ from tapewire.connectors.orders.ccxt_venue import CcxtVenue, CcxtVenueConfig, Cc
 from tapewire.connectors.orders.keys import KeyStore
 from tapewire.runtime.kafka_io import produce_all
 from tapewire.testing.fake_exchange.private import FakeBinancePrivate, PrivateFault
+from tests.factories.ccxt_venue import ccxt_request
 from tests.fixtures.kafka import TopicFactory, consume_n
-from tests.integration.connectors.test_ccxt_venue import request
 
 CANARY_KEY = "CANARY-KEY-7f3a0c9e51d2"
 CANARY_SECRET = "CANARY-SECRET-2b6d8e4f17a0"
@@ -59,16 +59,16 @@ async def _error_paths(store_path: Path, errors: list[str]) -> tuple[list[dict[s
                     PrivateFault("status", status=418, retry_after="0.2"),
                 ]
             )
-            outs = [await venue.submit(request("cn-rl"))]
+            outs = [await venue.submit(ccxt_request("cn-rl"))]
             fake.faults.append(PrivateFault("hang_after_accept", hang_s=1))
-            outs.append(await venue.submit(request("cn-to")))
+            outs.append(await venue.submit(ccxt_request("cn-to")))
             fake.faults.append(PrivateFault("status_after_accept", status=503))
-            outs.append(await venue.submit(request("cn-5xx")))
+            outs.append(await venue.submit(ccxt_request("cn-5xx")))
             fake.faults.append(PrivateFault("hang_before_accept", hang_s=1))
-            outs.append(await venue.submit(request("cn-lost")))
-            outs.append(await venue.submit(request("cn-small", qty="0.00001")))  # rejected
+            outs.append(await venue.submit(ccxt_request("cn-lost")))
+            outs.append(await venue.submit(ccxt_request("cn-small", qty="0.00001")))  # rejected
             fake.faults.append(PrivateFault("status", status=400))
-            outs.append(await venue.submit(request("cn-400")))
+            outs.append(await venue.submit(ccxt_request("cn-400")))
             outs.append(await venue.cancel_all())
             text = repr(venue) + str(venue) + repr(creds) + str(creds) + repr(venue.orders)
             assert len(fake.orders) == 3  # rl, to, 5xx; lost never arrived; 400 refused

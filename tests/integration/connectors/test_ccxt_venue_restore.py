@@ -17,7 +17,8 @@ from tapewire.connectors.orders.ccxt_venue import CcxtVenue, CcxtVenueConfig, Cc
 from tapewire.connectors.orders.keys import Credentials
 from tapewire.streams.router.recovery import RecoveredOrder
 from tapewire.testing.fake_exchange.private import FakeBinancePrivate
-from tests.integration.connectors.test_ccxt_venue import KEY, ORDER, SECRET, kinds, make_venue, request, run
+from tests.factories.ccxt_venue import KEY, ORDER, SECRET, ccxt_request, kinds, make_venue, run
+from tests.factories.orders import recovered_order
 
 D = Decimal
 
@@ -33,15 +34,16 @@ def recovered(
     **request_changes: object,
 ) -> RecoveredOrder:
     """What ``plan_recovery`` hands the router for ``cid`` after a restart."""
-    return RecoveredOrder(
-        account=str(request_changes.get("account", "main")),
-        venue=str(request_changes.get("venue", "binance")),
-        client_order_id=cid,
-        request={**request(cid), **request_changes},
+    request = ccxt_request(cid) | request_changes
+    return recovered_order(
+        cid,
+        account=str(request["account"]),
+        venue=str(request["venue"]),
+        request=request,
         status=status,
         venue_order_id=venue_order_id,
-        cum_qty=D(cum_qty),
-        avg_price=None if avg_price is None else D(avg_price),
+        cum_qty=cum_qty,
+        avg_price=avg_price,
         venue_seq=venue_seq,
         reason="test restart",
     )
@@ -50,7 +52,7 @@ def recovered(
 def test_restored_send_intent_is_found_by_client_order_id_not_resent() -> None:
     async def scenario(fake: FakeBinancePrivate) -> None:
         async with make_venue(fake) as before:
-            await before.submit(request("rs-1"))
+            await before.submit(ccxt_request("rs-1"))
         async with make_venue(fake) as after:  # the restarted process
             assert after.restore(recovered("rs-1")) is True
             assert after.restore(recovered("rs-1")) is False  # already tracked: unchanged
@@ -70,7 +72,7 @@ def test_restored_send_intent_is_found_by_client_order_id_not_resent() -> None:
 def test_restored_partial_fill_reports_only_the_rest_and_continues_event_ids() -> None:
     async def scenario(fake: FakeBinancePrivate) -> None:
         async with make_venue(fake) as before:
-            await before.submit(request("rs-2", qty="0.1", price="100.00"))
+            await before.submit(ccxt_request("rs-2", qty="0.1", price="100.00"))
         held = fake.orders["rs-2"]
         held.executed, held.quote, held.status = D("0.1"), D("10"), "FILLED"
         async with make_venue(fake) as after:

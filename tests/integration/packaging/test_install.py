@@ -7,6 +7,7 @@ directory imports every ``tapewire.*`` module, runs ``tapewire --help`` and read
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,10 +43,20 @@ def _run(args: list[str], cwd: Path) -> str:
 
 @pytest.mark.integration
 def test_wheel_in_a_fresh_venv_installs_only_the_tapewire_namespace(tmp_path: Path) -> None:
+    # Build from a copy: setuptools writes build/ and *.egg-info/ next to the sources.
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "*.egg-info", ".tapewire", ".*_cache", "__pycache__"
+        ),
+    )
     wheels = tmp_path / "wheels"
     _run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)],
-        ROOT,
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(source)],
+        source,
     )
     (wheel,) = wheels.glob("tapewire-*.whl")
     venv = tmp_path / "venv"

@@ -3,7 +3,7 @@ return exactly what plain Python computes from the same seeded rows.
 
 Seeding goes through the sink's path minus Kafka: each record is encoded and decoded with
 the Avro codec (so it is a valid ``md.*`` record), mapped to its row by
-``sinks.clickhouse.rows`` and inserted; some rows are inserted twice (a replayed chunk, a
+``tapewire.sinks.clickhouse.rows`` and inserted; some rows are inserted twice (a replayed chunk, a
 re-published trade, a gap reported open then closed, a revised 1m bar) so that a query
 without ``FINAL`` or without the roll-up's set semantics would give a wrong answer.
 Queries run through ``run_sql`` (what ``tapewire sql`` uses), with ClickHouse query

@@ -43,6 +43,8 @@ from tapewire.runtime.topics import declare_topics
 from tapewire.schemas.codec import Codec
 from tapewire.streams.stages.config import StreamsConfig
 from tapewire.testing.fake_exchange.private import FakeBinancePrivate, PrivateFault
+from tests.factories.ccxt_venue import ccxt_request
+from tests.factories.orders import approval
 
 D = Decimal
 KEY = "restart-key-0001"
@@ -179,44 +181,15 @@ class Setup:
             proc.wait(30)
 
 
-def approval(cid: str, decision_id: str) -> dict[str, Any]:
-    request: dict[str, Any] = {
-        "client_order_id": cid,
-        "account": "main",
-        "venue": "binance",
-        "instrument": "BTC-USDT-SPOT",
-        "action": "NEW",
-        "orig_client_order_id": None,
-        "side": "BUY",
-        "order_type": "LIMIT",
-        "time_in_force": "GTC",
-        "quantity": D("0.1"),
-        "limit_price": D(100),
-        "stop_price": None,
-        "trailing_offset": None,
-        "trailing_offset_type": None,
-        "post_only": False,
-        "reduce_only": False,
-        "expire_ts_ns": None,
-        "strategy_id": "s1",
-        "requested_by": "test",
-        "request_ts_ns": 1,
-        "tags": {},
-    }
-    return {
-        "decision_id": decision_id,
-        "client_order_id": cid,
-        "account": "main",
-        "decision": "APPROVED",
-        "rule": None,
-        "reason": None,
-        "rules_evaluated": ["max_order_qty"],
-        "trading_state": "ACTIVE",
-        "reference_price": D(100),
-        "reference_ts_ns": 1,
-        "decision_ts_ns": time.time_ns(),
-        "request": request,
-    }
+def approved(cid: str, decision_id: str) -> dict[str, Any]:
+    """The risk gate's approval of a limit buy of 0.1 at 100 by account ``main``."""
+    return approval(
+        cid,
+        request=ccxt_request(cid, price="100"),
+        decision_id=decision_id,
+        decision_ts_ns=time.time_ns(),
+        rules_evaluated=["max_order_qty"],
+    )
 
 
 @pytest.fixture
@@ -251,7 +224,7 @@ def duplicate_is_not_sent(s: Setup, cid: str) -> list[str]:
     """Publish a second approval with ``cid`` (as a redelivery would); wait until the
     router consumed both approvals and alerted on the duplicate; return the decision ids
     the router refused to send again (the original one too when Kafka redelivered it)."""
-    s.publish("oms.approved", [approval(cid, f"{cid}-again")])
+    s.publish("oms.approved", [approved(cid, f"{cid}-again")])
     s.wait_consumed("oms.approved", 2)
     rows = s.wait_records(
         "alerts",
@@ -276,7 +249,7 @@ def test_sigkill_between_send_and_ack_reconciles_without_resend(setup: Setup, fi
     fake.faults.append(PrivateFault("hang_after_accept", hang_s=60))  # placed, ack held
     started = time.monotonic()
     with s.router(1) as first:
-        s.publish("oms.approved", [approval(cid, f"{cid}-1")])
+        s.publish("oms.approved", [approved(cid, f"{cid}-1")])
         wait_until(lambda: cid in fake.orders, "the fake exchange placing the order")
         first.kill()  # SIGKILL: the venue has the order, the router never got the ack
         first.wait(30)
@@ -317,7 +290,7 @@ def test_order_lost_before_accept_is_quarantined_never_resent(setup: Setup) -> N
     cid = f"lost-{uuid.uuid4().hex[:8]}"
     fake.faults.append(PrivateFault("hang_before_accept", hang_s=60))  # received, dropped
     with s.router(1) as first:
-        s.publish("oms.approved", [approval(cid, f"{cid}-1")])
+        s.publish("oms.approved", [approved(cid, f"{cid}-1")])
         wait_until(lambda: s.exchange.creates(cid) == 1, "the fake exchange receiving the create")
         first.kill()
         first.wait(30)

@@ -35,127 +35,20 @@ from tapewire.schemas.codec import Codec
 from tapewire.sinks.clickhouse.sink import SinkConfig, run_sink
 from tapewire.streams.execution.fees import FeeSchedule
 from tapewire.streams.execution.paper import PaperConfig
-from tapewire.streams.risk import AccountLimits, InstrumentLimits, RiskConfig
 from tapewire.streams.stages.config import TRADING_TOPICS, StreamsConfig
 from tapewire.streams.trading import CrossVenueSpread, SpreadConfig
 from tapewire.streams.trading.config import TradingConfig
+from tests.factories import INST
+from tests.factories.market import nbbo, quote, top_book
+from tests.factories.orders import order_request, trading_state_command
+from tests.factories.trading import position, risk_config
 from tests.fixtures.kafka import consume_n
 from tests.fixtures.workers import WorkerThread
 
 D = Decimal
-INST = "BTC-USDT-SPOT"
 CODEC = Codec()
+RISK = risk_config(stale_quote_ms=120_000)
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "trading.md"
-
-
-def risk_config() -> RiskConfig:
-    limits = InstrumentLimits(
-        max_order_qty=D(5), max_order_notional=D(10_000), max_position=D(10), price_band_bps=D(500)
-    )
-    account = AccountLimits(
-        instruments={INST: limits},
-        max_open_orders=10,
-        max_orders_per_window=100,
-        rate_window_ms=1000,
-        daily_loss_limit=D(1000),
-        stale_quote_ms=120_000,
-    )
-    return RiskConfig(accounts={"acct": account})
-
-
-def book(venue: str, bid: str, ask: str, ts: int) -> dict[str, Any]:
-    return {
-        "venue": venue,
-        "instrument": INST,
-        "kind": "SNAPSHOT",
-        "bids": [{"price": D(bid), "size": D(1)}],
-        "asks": [{"price": D(ask), "size": D(1)}],
-        "depth": None,
-        "first_sequence": None,
-        "last_sequence": None,
-        "prev_sequence": None,
-        "checksum": None,
-        "exchange_ts_ns": ts,
-        "receive_ts_ns": ts,
-        "process_ts_ns": ts,
-    }
-
-
-def quote(venue: str, bid: str, ask: str, ts: int) -> dict[str, Any]:
-    return {
-        "venue": venue,
-        "instrument": INST,
-        "bid_price": D(bid),
-        "bid_size": D(1),
-        "ask_price": D(ask),
-        "ask_size": D(1),
-        "source": "VENUE_BBO",
-        "exchange_ts_ns": ts,
-        "receive_ts_ns": ts,
-        "process_ts_ns": ts,
-    }
-
-
-def nbbo(bid: str, ask: str, ts: int) -> dict[str, Any]:
-    return {
-        "instrument": INST,
-        "bid_price": D(bid),
-        "bid_size": D(1),
-        "bid_venue": "okx",
-        "ask_price": D(ask),
-        "ask_size": D(1),
-        "ask_venue": "binance",
-        "venue_count": 2,
-        "bid_receive_ts_ns": ts,
-        "ask_receive_ts_ns": ts,
-        "process_ts_ns": ts,
-    }
-
-
-def request(cid: str, venue: str, ts: int, **changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "client_order_id": cid,
-        "account": "acct",
-        "venue": venue,
-        "instrument": INST,
-        "action": "NEW",
-        "orig_client_order_id": None,
-        "side": "BUY",
-        "order_type": "LIMIT",
-        "time_in_force": "GTC",
-        "quantity": D(1),
-        "limit_price": D(99),
-        "stop_price": None,
-        "trailing_offset": None,
-        "trailing_offset_type": None,
-        "post_only": False,
-        "reduce_only": False,
-        "expire_ts_ns": None,
-        "strategy_id": None,
-        "requested_by": "test",
-        "request_ts_ns": ts,
-        "tags": {},
-    }
-    return base | changes
-
-
-def losing_position(ts: int) -> dict[str, Any]:
-    """A ``Position`` record of ``acct`` with a total PnL of -1000.5 (limit 1000)."""
-    return {
-        "account": "acct",
-        "venue": "okx",
-        "instrument": INST,
-        "quantity": D(1),
-        "avg_price": D(2000),
-        "realized_pnl": D(-900),
-        "unrealized_pnl": D(-100),
-        "fees": D("0.5"),
-        "mark_price": D(101),
-        "mark_ts_ns": ts,
-        "pnl_currency": "USDT",
-        "last_fill_id": "f-loss",
-        "update_ts_ns": ts,
-    }
 
 
 class Flow:
@@ -231,7 +124,7 @@ def test_strategy_intent_to_fill_position_and_pnl_stored_in_clickhouse(
 ) -> None:
     fees = FeeSchedule(maker_bps=D(1), taker_bps=D(10))
     trading = TradingConfig(
-        risk=risk_config(),
+        risk=RISK,
         paper_venues=(PaperConfig("binance", fees=fees), PaperConfig("okx", fees=fees)),
         strategies=(
             lambda: CrossVenueSpread(
@@ -245,12 +138,16 @@ def test_strategy_intent_to_fill_position_and_pnl_stored_in_clickhouse(
         start,
     ):
         t0 = time.time_ns()
-        flow.publish("md.book", [book("binance", "100", "102", t0), book("okx", "101", "103", t0)])
-        flow.publish("md.nbbo", [nbbo("101", "102", t0)])
+        flow.publish(
+            "md.book",
+            [top_book("binance", "100", "102", ts=t0), top_book("okx", "101", "103", ts=t0)],
+        )
+        flow.publish("md.nbbo", [nbbo("101", "102", ts=t0)])
         start()
         flow.wait_consumed({"md.book": 2, "md.nbbo": 1})
         flow.publish(
-            "md.quotes", [quote("binance", "100", "102", t0), quote("okx", "101", "103", t0 + 1)]
+            "md.quotes",
+            [quote("binance", "100", "102", ts=t0), quote("okx", "101", "103", ts=t0 + 1)],
         )
         requests = flow.read("oms.requests", 2)
         approved = flow.read("oms.approved", 2)
@@ -351,14 +248,16 @@ def test_kill_switch_cancels_open_orders_on_three_venues_and_denies_new_requests
     kafka_bootstrap: str,
 ) -> None:
     venues = ("binance", "okx", "kraken")
-    trading = TradingConfig(risk=risk_config(), paper_venues=tuple(PaperConfig(v) for v in venues))
+    trading = TradingConfig(risk=RISK, paper_venues=tuple(PaperConfig(v) for v in venues))
     with trading_worker(kafka_bootstrap, trading, ("risk", "router")) as (flow, start):
         t0 = time.time_ns()
-        flow.publish("md.book", [book(v, "100", "102", t0) for v in venues])
-        flow.publish("md.nbbo", [nbbo("100", "102", t0)])
+        flow.publish("md.book", [top_book(v, "100", "102", ts=t0) for v in venues])
+        flow.publish("md.nbbo", [nbbo("100", "102", ts=t0)])
         start()
         flow.wait_consumed({"md.book": 3, "md.nbbo": 1})
-        flow.publish("oms.requests", [request(f"rest-{v}", v, t0) for v in venues])
+        flow.publish(
+            "oms.requests", [order_request(f"rest-{v}", venue=v, price="99", ts=t0) for v in venues]
+        )
         opened = flow.read("oms.events", 3)
         assert sorted((e["venue"], e["client_order_id"], e["status"]) for e in opened) == [
             (v, f"rest-{v}", "NEW") for v in sorted(venues)
@@ -366,32 +265,34 @@ def test_kill_switch_cancels_open_orders_on_three_venues_and_denies_new_requests
         # the daily loss limit is fed live from the positions topic: a loss of 1000.5
         # today (realized + unrealized - fees) denies a risk-increasing order
         now = time.time_ns()
-        flow.publish("positions", [losing_position(now)])
+        losing = position(
+            now,
+            realized="-900",
+            unrealized="-100",
+            fees="0.5",
+            venue="okx",
+            avg_price="2000",
+            mark_price="101",
+            last_fill_id="f-loss",
+        )
+        flow.publish("positions", [losing])
         flow.wait_consumed({"positions": 1})
-        flow.publish("oms.requests", [request("after-loss", "okx", now)])
+        flow.publish("oms.requests", [order_request("after-loss", venue="okx", price="99", ts=now)])
         loss = flow.read("oms.denied", 1)
         assert [(d["client_order_id"], d["rule"]) for d in loss] == [
             ("after-loss", "daily_loss_limit")
         ]
-        kill = request(
-            "kill-switch-1",
-            "",
-            t0,
-            account="*",
-            instrument="",
-            action="CANCEL_ALL",
-            limit_price=None,
-            requested_by="cli:ops",
-            tags={"trading_state": "HALTED"},
-        )
-        flow.publish("oms.requests", [kill])
+        flow.publish("oms.requests", [trading_state_command("kill-switch-1", ts=t0)])
         events = flow.read("oms.events", 6)
         canceled = [e for e in events if e["exec_type"] == "CANCELED"]
         assert sorted((e["venue"], e["client_order_id"], e["status"]) for e in canceled) == [
             (v, f"rest-{v}", "CANCELED") for v in sorted(venues)
         ]
         assert all(e["leaves_qty"] == 0 for e in canceled)
-        flow.publish("oms.requests", [request("after-kill", "okx", time.time_ns())])
+        flow.publish(
+            "oms.requests",
+            [order_request("after-kill", venue="okx", price="99", ts=time.time_ns())],
+        )
         denied = flow.read("oms.denied", 2)[1:]
         assert [(d["client_order_id"], d["rule"], d["trading_state"]) for d in denied] == [
             ("after-kill", "trading_state", "HALTED")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -13,18 +12,17 @@ from tapewire.core.errors import SchemaError
 from tapewire.schemas.codec import Codec
 from tapewire.sinks.clickhouse.batch import Batcher, Chunk
 from tapewire.sinks.clickhouse.rows import MAPPINGS, mapping_for_topic
+from tests.factories.market import trade
 
-TRADE: dict[str, Any] = {
-    "venue": "binance",
-    "instrument": "BTC-USDT-SPOT",
-    "trade_id": "42",
-    "price": Decimal("0.00000812"),
-    "size": Decimal("1.5"),
-    "side": "SELL",
-    "exchange_ts_ns": None,
-    "receive_ts_ns": 1_700_000_000_123_456_789,
-    "process_ts_ns": 1_700_000_000_223_456_789,
-}
+TRADE = trade(
+    "0.00000812",
+    "1.5",
+    side="SELL",
+    trade_id="42",
+    ts=1_700_000_000_123_456_789,
+    exchange_ts_ns=None,
+    process_ts_ns=1_700_000_000_223_456_789,
+)
 
 
 def test_trade_row_is_exact_and_carries_provenance() -> None:

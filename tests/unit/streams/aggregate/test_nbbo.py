@@ -18,6 +18,7 @@ from tapewire.streams.aggregate import (
     QuoteGroup,
     market_condition,
 )
+from tests.factories.market import book
 
 CODEC = Codec()
 S = 1_000_000_000
@@ -216,34 +217,21 @@ def test_state_round_trip() -> None:
     assert [r["bid_price"] for r in per_key.add(new_best)] == [Decimal("42000.8")]
 
 
-def book(
-    venue: str, instrument: str, bids: list[tuple[str, str]], asks: list[tuple[str, str]], ts: int
-) -> dict[str, Any]:
-    def levels(rows: list[tuple[str, str]]) -> list[dict[str, Decimal]]:
-        return [{"price": Decimal(p), "size": Decimal(s)} for p, s in rows]
-
-    return {
-        "venue": venue,
-        "instrument": instrument,
-        "kind": "SNAPSHOT",
-        "bids": levels(bids),
-        "asks": levels(asks),
-        "depth": None,
-        "first_sequence": None,
-        "last_sequence": None,
-        "prev_sequence": None,
-        "checksum": None,
-        "exchange_ts_ns": None,
-        "receive_ts_ns": ts,
-        "process_ts_ns": ts,
-    }
-
-
 def test_consolidated_book_merges_depth_across_venues() -> None:
     cbook = ConsolidatedBook(NbboConfig.usd_equivalent(max_quote_age_ns=S))
-    cbook.add(book("binance", "BTC-USDT-SPOT", [("100", "1"), ("99", "2")], [("101", "1")], T0))
-    cbook.add(book("coinbase", "BTC-USD-SPOT", [("100", "0.5")], [("100.5", "3")], T0 + 1))
-    cbook.add(book("kraken", "BTC-USD-SPOT", [("98", "4")], [("101", "2")], T0 + 2))
+    cbook.add(
+        book(
+            "binance",
+            [("100", "1"), ("99", "2")],
+            [("101", "1")],
+            instrument="BTC-USDT-SPOT",
+            ts=T0,
+        )
+    )
+    cbook.add(
+        book("coinbase", [("100", "0.5")], [("100.5", "3")], instrument="BTC-USD-SPOT", ts=T0 + 1)
+    )
+    cbook.add(book("kraken", [("98", "4")], [("101", "2")], instrument="BTC-USD-SPOT", ts=T0 + 2))
     bids = cbook.depth("BTC-USD_EQ-SPOT", "bid", 2)
     assert [(lvl.price, lvl.size) for lvl in bids] == [
         (Decimal(100), Decimal("1.5")),

@@ -8,39 +8,22 @@ from typing import Any
 
 from tapewire.streams.execution.common import quarantine_text
 from tapewire.streams.execution.paper import LiveReports, PaperConfig
-from tapewire.streams.router.recovery import RecoveredOrder, plan_recovery
+from tapewire.streams.router.recovery import plan_recovery
 from tapewire.streams.router.stage import RouterStage
 from tapewire.streams.router.venue import PaperVenueAdapter, Reconciling
-from tests.unit.streams.execution.test_paper_venue import CODEC, INST, book, encode_all, trade
-from tests.unit.streams.router.test_recovery import decoded, event
-from tests.unit.streams.router.test_recovery import request as recovery_request
+from tests.factories import INST
+from tests.factories.market import book, trade
+from tests.factories.orders import order_event, order_request, recovered_order
+from tests.factories.paper import encode_all
+from tests.factories.stages import CODEC, decoded
 
 D = Decimal
 
 
-def order(cid: str, *, account: str = "acct", cum: str = "0", seq: int = 0) -> RecoveredOrder:
-    return RecoveredOrder(
-        account=account,
-        venue="binance",
-        client_order_id=cid,
-        request={**recovery_request(cid), "account": account},
-        status="NEW",
-        venue_order_id=None,
-        cum_qty=D(cum),
-        avg_price=None,
-        venue_seq=seq,
-        reason="open at restart (last status NEW)",
-    )
-
-
 def adapter() -> PaperVenueAdapter:
     venue = PaperVenueAdapter(PaperConfig("binance"))
-    venue.on_book({**book([("99", "5")], [("101", "5")]), "venue": "binance"})
+    venue.on_book(book("binance", [("99", "5")], [("101", "5")], ts=1))
     return venue
-
-
-def new(cid: str, qty: str = "1", price: str = "100") -> dict[str, Any]:
-    return {**recovery_request(cid), "quantity": D(qty), "limit_price": D(price)}
 
 
 def alerts(out: Any) -> list[dict[str, Any]]:
@@ -56,8 +39,8 @@ def test_paper_adapter_is_reconciling() -> None:
 
 def test_known_resting_order_reports_its_state() -> None:
     venue = adapter()
-    venue.submit(new("rest-1"), 10)
-    out = venue.reconcile([order("rest-1")], 20)
+    venue.submit(order_request("rest-1"), 10)
+    out = venue.reconcile([recovered_order("rest-1")], 20)
     encode_all(out)
     assert [(e["client_order_id"], e["exec_type"], e["status"]) for e in out.events] == [
         ("rest-1", "ORDER_STATUS", "NEW")
@@ -72,11 +55,12 @@ def test_known_resting_order_reports_its_state() -> None:
 
 def test_known_order_re_reports_only_the_fills_not_yet_reported() -> None:
     venue = adapter()
-    venue.submit(new("rest-2", qty="3"), 10)
-    first = venue.on_trade({**trade("99", "1", 20), "venue": "binance"})
-    second = venue.on_trade({**trade("99", "1", 30), "venue": "binance"})
+    venue.submit(order_request("rest-2", qty="3"), 10)
+    first = venue.on_trade(trade("99", "1", ts=20))
+    second = venue.on_trade(trade("99", "1", ts=30))
     assert [f["quantity"] for f in first.fills + second.fills] == [D(1), D(1)]
-    out = venue.reconcile([order("rest-2", cum="1")], 40)  # the restart saw the first fill
+    # the restart saw the first fill
+    out = venue.reconcile([recovered_order("rest-2", cum_qty="1")], 40)
     encode_all(out)
     assert [f["fill_id"] for f in out.fills] == [second.fills[0]["fill_id"]]
     assert out.fills == second.fills  # the same record: downstream de-duplicates by fill_id
@@ -87,7 +71,7 @@ def test_known_order_re_reports_only_the_fills_not_yet_reported() -> None:
 
 def test_unknown_order_is_quarantined_like_the_ccxt_venue_and_never_sent() -> None:
     venue = adapter()
-    out = venue.reconcile([order("ghost-1", seq=2)], 20)
+    out = venue.reconcile([recovered_order("ghost-1", venue_seq=2)], 20)
     encode_all(out)
     (ev,) = out.events
     why = "paper venue binance has no order 'ghost-1' of 'acct'"
@@ -109,7 +93,7 @@ def test_unknown_order_is_quarantined_like_the_ccxt_venue_and_never_sent() -> No
         )
     ]
     assert alerts(out)[0]["message"] == f"order ghost-1 on binance/acct: {ev['text']}"
-    again = venue.submit(new("ghost-1"), 30)  # the id is used: never sent as a new order
+    again = venue.submit(order_request("ghost-1"), 30)  # the id is used: never sent as a new order
     assert [(e["status"], e["text"]) for e in again.events] == [
         ("REJECTED", "duplicate client_order_id")
     ]
@@ -118,16 +102,16 @@ def test_unknown_order_is_quarantined_like_the_ccxt_venue_and_never_sent() -> No
 
 def test_order_of_another_account_is_not_reported_but_quarantined() -> None:
     venue = adapter()
-    venue.submit(new("shared"), 10)
-    out = venue.reconcile([order("shared", account="other")], 20)
+    venue.submit(order_request("shared"), 10)
+    out = venue.reconcile([recovered_order("shared", account="other")], 20)
     assert [(e["account"], e["status"]) for e in out.events] == [("other", "UNKNOWN")]
     assert [a["labels"]["account"] for a in alerts(out)] == ["other"]
 
 
 def test_router_restart_path_on_a_paper_venue() -> None:
     venue = adapter()
-    venue.submit(new("live"), 10)
-    events = [event("live", "NEW", 1), event("lost", "PENDING_NEW", None)]
+    venue.submit(order_request("live"), 10)
+    events = [order_event("live", "NEW", 1), order_event("lost", "PENDING_NEW", None)]
     stage = RouterStage(CODEC, [venue])
     out = stage.recover(plan_recovery(events, [], {"binance"}), 50)
     got = decoded(out, "oms.events")

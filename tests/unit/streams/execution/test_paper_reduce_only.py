@@ -15,15 +15,18 @@ from typing import Any
 import pytest
 
 from tapewire.streams.execution.paper import PaperVenue
-from tests.unit.streams.execution.test_paper_venue import INST, book, encode_all, req, trade, venue
+from tests.factories import INST
+from tests.factories.market import book, trade
+from tests.factories.orders import order_request
+from tests.factories.paper import PAPER, encode_all, paper_venue
 
 D = Decimal
 
 
 def long_two() -> PaperVenue:
     """acct long 2 (market buy walks 101 x 1, 102 x 1); bids 99 x 1, 98 x 2 left."""
-    v = venue()
-    out = encode_all(v.submit(req("open", kind="MARKET", qty="2"), 10))
+    v = paper_venue()
+    out = encode_all(v.submit(order_request("open", venue=PAPER, kind="MARKET", qty="2"), 10))
     assert out.events[-1]["status"] == "FILLED"
     assert v.position("acct", INST) == D(2)
     return v
@@ -31,8 +34,10 @@ def long_two() -> PaperVenue:
 
 def short_one() -> PaperVenue:
     """acct short 1 (market sell at 99)."""
-    v = venue()
-    encode_all(v.submit(req("open", side="SELL", kind="MARKET", qty="1"), 10))
+    v = paper_venue()
+    encode_all(
+        v.submit(order_request("open", venue=PAPER, side="SELL", kind="MARKET", qty="1"), 10)
+    )
     assert v.position("acct", INST) == D(-1)
     return v
 
@@ -52,8 +57,8 @@ class Row:
 ROWS = [
     Row(
         "flat: a reduce-only sell is rejected",
-        venue,
-        req("r", side="SELL", kind="MARKET", reduce_only=True),
+        paper_venue,
+        order_request("r", venue=PAPER, side="SELL", kind="MARKET", reduce_only=True),
         ["REJECTED"],
         "1",
         "reduce-only SELL 1 rejected: it would increase the position of account 'acct' in "
@@ -62,7 +67,7 @@ ROWS = [
     Row(
         "long: a reduce-only buy is rejected",
         long_two,
-        req("r", side="BUY", price="101", reduce_only=True),
+        order_request("r", venue=PAPER, side="BUY", price="101", reduce_only=True),
         ["REJECTED"],
         "1",
         "reduce-only BUY 1 rejected: it would increase the position of account 'acct' in "
@@ -72,7 +77,7 @@ ROWS = [
     Row(
         "long: a reduce-only sell within the position fills as usual",
         long_two,
-        req("r", side="SELL", kind="MARKET", reduce_only=True),
+        order_request("r", venue=PAPER, side="SELL", kind="MARKET", reduce_only=True),
         ["NEW", "FILLED"],
         "1",
         None,
@@ -82,7 +87,7 @@ ROWS = [
     Row(
         "long: a reduce-only sell larger than the position is cut to it (Binance)",
         long_two,
-        req("r", side="SELL", kind="MARKET", qty="5", reduce_only=True),
+        order_request("r", venue=PAPER, side="SELL", kind="MARKET", qty="5", reduce_only=True),
         ["NEW", "PARTIALLY_FILLED", "FILLED"],
         "2",
         "reduce-only quantity 5 -> 2 (position 2)",
@@ -91,7 +96,7 @@ ROWS = [
     Row(
         "short: a reduce-only buy larger than the position is cut to it",
         short_one,
-        req("r", side="BUY", kind="MARKET", qty="3", reduce_only=True),
+        order_request("r", venue=PAPER, side="BUY", kind="MARKET", qty="3", reduce_only=True),
         ["NEW", "FILLED"],
         "1",
         "reduce-only quantity 3 -> 1 (position -1)",
@@ -100,7 +105,9 @@ ROWS = [
     Row(
         "another account's position does not count",
         long_two,
-        {**req("r", side="SELL", kind="MARKET", reduce_only=True), "account": "other"},
+        order_request(
+            "r", venue=PAPER, account="other", side="SELL", kind="MARKET", reduce_only=True
+        ),
         ["REJECTED"],
         "1",
         "reduce-only SELL 1 rejected: it would increase the position of account 'other' in "
@@ -109,8 +116,8 @@ ROWS = [
     ),
     Row(
         "reduce_only false: no position check",
-        venue,
-        req("r", side="SELL", kind="MARKET", reduce_only=False),
+        paper_venue,
+        order_request("r", venue=PAPER, side="SELL", kind="MARKET", reduce_only=False),
         ["NEW", "FILLED"],
         "1",
         None,
@@ -133,10 +140,17 @@ def test_reduce_only_at_arrival(row: Row) -> None:
 
 def test_resting_reduce_only_is_cut_when_other_fills_shrank_the_position() -> None:
     v = long_two()
-    encode_all(v.submit(req("tp", side="SELL", price="105", qty="2", reduce_only=True), 20))
-    encode_all(v.submit(req("manual", side="SELL", kind="MARKET", qty="1.5"), 30))
+    encode_all(
+        v.submit(
+            order_request("tp", venue=PAPER, side="SELL", price="105", qty="2", reduce_only=True),
+            20,
+        )
+    )
+    encode_all(
+        v.submit(order_request("manual", venue=PAPER, side="SELL", kind="MARKET", qty="1.5"), 30)
+    )
     assert v.position("acct", INST) == D("0.5")
-    out = encode_all(v.on_trade(trade("106", "10", 40)))
+    out = encode_all(v.on_trade(trade("106", "10", ts=40, venue=PAPER)))
     assert [(e["exec_type"], e["status"], e["quantity"]) for e in out.events] == [
         ("RESTATED", "NEW", D("0.5")),
         ("TRADE", "FILLED", D("0.5")),
@@ -148,10 +162,19 @@ def test_resting_reduce_only_is_cut_when_other_fills_shrank_the_position() -> No
 
 def test_resting_reduce_only_is_canceled_when_the_position_is_gone() -> None:
     v = long_two()
-    encode_all(v.submit(req("tp", side="SELL", price="105", qty="2", reduce_only=True), 20))
-    encode_all(v.submit(req("flat", side="SELL", price="98", qty="2", tif="IOC"), 30))
+    encode_all(
+        v.submit(
+            order_request("tp", venue=PAPER, side="SELL", price="105", qty="2", reduce_only=True),
+            20,
+        )
+    )
+    encode_all(
+        v.submit(
+            order_request("flat", venue=PAPER, side="SELL", price="98", qty="2", tif="IOC"), 30
+        )
+    )
     assert v.position("acct", INST) == 0
-    out = encode_all(v.on_trade(trade("106", "10", 40)))
+    out = encode_all(v.on_trade(trade("106", "10", ts=40, venue=PAPER)))
     assert [(e["client_order_id"], e["exec_type"], e["status"]) for e in out.events] == [
         ("tp", "CANCELED", "CANCELED")
     ]
@@ -162,11 +185,15 @@ def test_resting_reduce_only_is_canceled_when_the_position_is_gone() -> None:
 
 def test_triggered_reduce_only_stop_after_the_position_closed_is_canceled() -> None:
     v = long_two()
-    stop = req("sl", side="SELL", kind="STOP", qty="2", stop_price=D(95), reduce_only=True)
+    stop = order_request(
+        "sl", venue=PAPER, side="SELL", kind="STOP", qty="2", stop_price=D(95), reduce_only=True
+    )
     assert encode_all(v.submit(stop, 20)).events[-1]["status"] == "NEW"
-    encode_all(v.submit(req("flat", side="SELL", kind="MARKET", qty="2"), 30))
-    v.on_book(book([("94", "10")], [("96", "10")], ts=35))
-    out = encode_all(v.on_trade(trade("94", "1", 40)))
+    encode_all(
+        v.submit(order_request("flat", venue=PAPER, side="SELL", kind="MARKET", qty="2"), 30)
+    )
+    v.on_book(book(PAPER, [("94", "10")], [("96", "10")], ts=35))
+    out = encode_all(v.on_trade(trade("94", "1", ts=40, venue=PAPER)))
     assert [(e["exec_type"], e["status"]) for e in out.events] == [
         ("RESTATED", "NEW"),  # triggered
         ("CANCELED", "CANCELED"),
@@ -178,12 +205,18 @@ def test_triggered_reduce_only_stop_after_the_position_closed_is_canceled() -> N
 
 def test_two_reduce_only_orders_never_flip_the_position() -> None:
     v = long_two()
-    v.on_book(book([("99", "10")], [("101", "10")], ts=15))
+    v.on_book(book(PAPER, [("99", "10")], [("101", "10")], ts=15))
     first = encode_all(
-        v.submit(req("a", side="SELL", kind="MARKET", qty="2", reduce_only=True), 20)
+        v.submit(
+            order_request("a", venue=PAPER, side="SELL", kind="MARKET", qty="2", reduce_only=True),
+            20,
+        )
     )
     second = encode_all(
-        v.submit(req("b", side="SELL", kind="MARKET", qty="2", reduce_only=True), 30)
+        v.submit(
+            order_request("b", venue=PAPER, side="SELL", kind="MARKET", qty="2", reduce_only=True),
+            30,
+        )
     )
     assert first.events[-1]["status"] == "FILLED"
     assert [e["status"] for e in second.events] == ["REJECTED"]

@@ -19,6 +19,7 @@ from tapewire.streams.execution.rules import (
     VenueFeatures,
     VenueRules,
 )
+from tests.factories.orders import order_request
 
 D = Decimal
 TICK_MARKET = {  # ccxt default float mode, as load_markets leaves it
@@ -37,29 +38,10 @@ PLACES_MARKET = {
 }
 
 
-def req(
-    side: str = "BUY",
-    qty: str = "0.123456",
-    price: str | None = "30000.555",
-    kind: str = "LIMIT",
-    tif: str = "GTC",
-    **extra: Any,
-) -> dict[str, Any]:
-    return {
-        "client_order_id": "c",
-        "account": "a",
-        "venue": "binance",
-        "instrument": "BTC-USDT-SPOT",
-        "action": "NEW",
-        "side": side,
-        "order_type": kind,
-        "time_in_force": tif,
-        "quantity": D(qty),
-        "limit_price": D(price) if price else None,
-        "requested_by": "t",
-        "request_ts_ns": 0,
-        **extra,
-    }
+def req(qty: str = "0.123456", price: str | None = "30000.555", **changes: Any) -> dict[str, Any]:
+    """An order request off the venue's grid (0.123456 at 30000.555) unless told otherwise;
+    ``changes``: the other arguments of ``order_request``."""
+    return order_request(qty=qty, price=price, **changes)
 
 
 @pytest.mark.parametrize(

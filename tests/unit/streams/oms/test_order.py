@@ -20,34 +20,27 @@ from tapewire.streams.oms import (
     OrdStatus,
     Outcome,
     OverfillError,
-    Side,
     TimeInForce,
     check_request,
     rebuild,
     validate_request,
 )
 from tapewire.streams.oms.order import Order
+from tests.factories.orders import order_request
 
 CODEC = Codec()
 T0 = 1_767_225_600_000_000_000
 E = ExecType
 
 
+REQUEST = OrderRequest.from_record(
+    order_request("c1", qty="1.5", price="50000.00000812", requested_by="strategy:test", ts=T0)
+)
+"""A limit buy of 1.5 BTC; the tests change it."""
+
+
 def request(**changes: Any) -> OrderRequest:
-    base = OrderRequest(
-        client_order_id="c1",
-        account="acct",
-        venue="binance",
-        instrument="BTC-USDT-SPOT",
-        side=Side.BUY,
-        order_type=OrderType.LIMIT,
-        time_in_force=TimeInForce.GTC,
-        quantity=Decimal("1.5"),
-        limit_price=Decimal("50000.00000812"),
-        requested_by="strategy:test",
-        request_ts_ns=T0,
-    )
-    return base.with_(**changes)
+    return REQUEST.with_(**changes)
 
 
 def rep(n: int, exec_type: ExecType, **kw: Any) -> ExecutionReport:

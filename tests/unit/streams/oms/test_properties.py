@@ -16,14 +16,12 @@ from tapewire.streams.oms import (
     ExecutionReport,
     OrderRequest,
     OrderStore,
-    OrderType,
     OrdStatus,
-    Side,
-    TimeInForce,
     UnknownOrderError,
     rebuild,
 )
 from tapewire.streams.oms.order import Order
+from tests.factories.orders import order_request
 
 CODEC = Codec()
 T0 = 1_767_225_600_000_000_000
@@ -61,18 +59,8 @@ def reports(draw: st.DrawFn) -> list[ExecutionReport]:
 
 
 def new_order() -> Order:
-    req = OrderRequest(
-        client_order_id="c1",
-        account="a",
-        venue="binance",
-        instrument="BTC-USDT-SPOT",
-        side=Side.SELL,
-        order_type=OrderType.LIMIT,
-        time_in_force=TimeInForce.GTC,
-        quantity=QTY,
-        limit_price=Decimal("100.5"),
-        requested_by="test",
-        request_ts_ns=T0,
+    req = OrderRequest.from_record(
+        order_request("c1", account="a", side="SELL", qty=QTY, price="100.5", ts=T0)
     )
     return Order.from_request(req, T0)
 

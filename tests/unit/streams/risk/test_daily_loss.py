@@ -11,42 +11,16 @@ import pytest
 from tapewire.streams.risk import DailyPnl, utc_day
 from tapewire.streams.risk.pnl import NS_PER_DAY
 from tapewire.streams.stages.risk import INPUTS, RiskStage
-from tests.unit.streams.trading.test_trading import CODEC, INST, decoded, msgs, nbbo, risk_config
+from tests.factories.market import nbbo
+from tests.factories.orders import order_request
+from tests.factories.stages import CODEC, decoded, msgs
+from tests.factories.trading import fill, position, risk_config
 
 D = Decimal
 # 2023-11-15 00:00:00 UTC; risk_config() has daily_loss_limit 1000 for account "acct"
 MIDNIGHT = 1_700_006_400_000_000_000
 BEFORE = MIDNIGHT - 1  # 2023-11-14 23:59:59.999999999 UTC
 NOON = MIDNIGHT + NS_PER_DAY // 2
-
-
-def position(
-    ts: int,
-    realized: str = "0",
-    unrealized: str = "0",
-    fees: str = "0",
-    *,
-    account: str = "acct",
-    venue: str = "binance",
-    instrument: str = INST,
-    quantity: str = "1",
-) -> dict[str, Any]:
-    """A ``Position`` record as the positions agent publishes it."""
-    return {
-        "account": account,
-        "venue": venue,
-        "instrument": instrument,
-        "quantity": D(quantity),
-        "avg_price": D(100),
-        "realized_pnl": D(realized),
-        "unrealized_pnl": D(unrealized),
-        "fees": D(fees),
-        "mark_price": D(100),
-        "mark_ts_ns": ts,
-        "pnl_currency": "USDT",
-        "last_fill_id": "f1",
-        "update_ts_ns": ts,
-    }
 
 
 def test_midnight_constant_is_a_utc_day_boundary() -> None:
@@ -156,53 +130,6 @@ def test_daily_pnl_table(row: Row) -> None:
     assert pnl.pnl(row.account, row.now_ns) == D(row.expected)
 
 
-def request(cid: str, side: str, qty: str = "1", **changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "client_order_id": cid,
-        "account": "acct",
-        "venue": "binance",
-        "instrument": INST,
-        "action": "NEW",
-        "orig_client_order_id": None,
-        "side": side,
-        "order_type": "LIMIT",
-        "time_in_force": "GTC",
-        "quantity": D(qty),
-        "limit_price": D(101),
-        "stop_price": None,
-        "trailing_offset": None,
-        "trailing_offset_type": None,
-        "post_only": False,
-        "reduce_only": False,
-        "expire_ts_ns": None,
-        "strategy_id": None,
-        "requested_by": "test",
-        "request_ts_ns": NOON,
-        "tags": {},
-    }
-    return {**base, **changes}
-
-
-def buy_fill(ts: int) -> dict[str, Any]:
-    return {
-        "fill_id": "f1",
-        "client_order_id": "o0",
-        "venue_order_id": None,
-        "account": "acct",
-        "venue": "binance",
-        "instrument": INST,
-        "side": "BUY",
-        "price": D(100),
-        "quantity": D(2),
-        "fee": D(0),
-        "fee_currency": "USDT",
-        "liquidity": "TAKER",
-        "venue_ts_ns": ts,
-        "receive_ts_ns": ts,
-        "strategy_id": None,
-    }
-
-
 def test_positions_is_a_risk_input() -> None:
     assert "positions" in INPUTS
 
@@ -210,23 +137,30 @@ def test_positions_is_a_risk_input() -> None:
 def test_stage_denies_risk_increasing_orders_after_the_daily_loss_from_positions() -> None:
     now = [NOON]
     stage = RiskStage(CODEC, risk_config(), lambda: now[0])  # the positional signature
-    stage.process(msgs("md.nbbo", [nbbo("100", "102", NOON)]) + msgs("oms.fills", [buy_fill(NOON)]))
+    buy_two = fill("f1", "BUY", "100", "2", cid="o0", ts=NOON)
+    stage.process(msgs("md.nbbo", [nbbo("100", "102", ts=NOON)]) + msgs("oms.fills", [buy_two]))
     # yesterday's loss is not today's: -5000 before midnight opens the day
     stage.process(msgs("positions", [position(BEFORE, realized="-5000", quantity="2")]))
-    out = stage.process(msgs("oms.requests", [request("o1", "BUY")]))
+    out = stage.process(msgs("oms.requests", [order_request("o1", price="101", ts=NOON)]))
     assert [d["decision"] for d in decoded(out, "oms.approved")] == ["APPROVED"]
     # today: -999.99 more (unrealized) -> still inside the 1000 limit
     stage.process(
         msgs("positions", [position(NOON, realized="-5000", unrealized="-999.99", quantity="2")])
     )
-    out = stage.process(msgs("oms.requests", [request("o2", "BUY")]))
+    out = stage.process(msgs("oms.requests", [order_request("o2", price="101", ts=NOON)]))
     assert [d["decision"] for d in decoded(out, "oms.approved")] == ["APPROVED"]
     # the mark drops: -1000.01 today -> a risk-increasing order is denied with the numbers
     stage.process(
         msgs("positions", [position(NOON, realized="-5000", unrealized="-1000.01", quantity="2")])
     )
     out = stage.process(
-        msgs("oms.requests", [request("o3", "BUY"), request("o4", "SELL", reduce_only=True)])
+        msgs(
+            "oms.requests",
+            [
+                order_request("o3", price="101", ts=NOON),
+                order_request("o4", side="SELL", price="101", ts=NOON, reduce_only=True),
+            ],
+        )
     )
     denied = decoded(out, "oms.denied")
     assert [(d["client_order_id"], d["rule"], d["reason"]) for d in denied] == [
@@ -241,13 +175,13 @@ def test_stage_denies_risk_increasing_orders_after_the_daily_loss_from_positions
     # next UTC day: the limit resets (today's opening is yesterday's last total)
     now[0] = MIDNIGHT + NS_PER_DAY + 1
     stage.process(
-        msgs("md.nbbo", [nbbo("100", "102", now[0])])
+        msgs("md.nbbo", [nbbo("100", "102", ts=now[0])])
         + msgs(
             "positions",
             [position(now[0], realized="-5000", unrealized="-1000.01", quantity="2")],
         )
     )
-    out = stage.process(msgs("oms.requests", [request("o5", "BUY", request_ts_ns=now[0])]))
+    out = stage.process(msgs("oms.requests", [order_request("o5", price="101", ts=now[0])]))
     assert [d["decision"] for d in decoded(out, "oms.approved")] == ["APPROVED"]
 
 

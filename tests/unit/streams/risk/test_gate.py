@@ -17,11 +17,12 @@ from tapewire.streams.risk import (
     InstrumentLimits,
     OpenOrder,
     ReferenceQuote,
-    RiskConfig,
     RiskContext,
     RiskGate,
     TradingState,
 )
+from tests.factories.orders import order_request
+from tests.factories.trading import risk_config
 
 CODEC = Codec()
 MS = 1_000_000
@@ -29,42 +30,25 @@ NOW = 1_767_225_600_000_000_000
 BTC = "BTC-USDT-SPOT"
 D = Decimal
 
-CONFIG = RiskConfig(
-    accounts={
-        "acct": AccountLimits(
-            instruments={
-                BTC: InstrumentLimits(
-                    max_order_qty=D(2),
-                    max_order_notional=D(100_000),
-                    max_position=D(5),
-                    price_band_bps=D(100),
-                )
-            },
-            max_open_orders=3,
-            max_orders_per_window=2,
-            rate_window_ms=1000,
-            daily_loss_limit=D(1000),
-            stale_quote_ms=500,
-        )
-    }
+CONFIG = risk_config(
+    instrument=BTC,
+    max_order_qty=2,
+    max_order_notional=100_000,
+    max_position=5,
+    price_band_bps=100,
+    max_open_orders=3,
+    max_orders_per_window=2,
+    stale_quote_ms=500,
 )
 QUOTE = ReferenceQuote(D(49_990), D(50_010), NOW - 100 * MS, NOW - 10 * MS)  # mid 50000
+REQUEST = OrderRequest.from_record(
+    order_request("new-1", price="50000", requested_by="strategy:t", ts=NOW)
+)
+"""A limit buy of 1 BTC at the quote's mid."""
 
 
 def req(**changes: Any) -> OrderRequest:
-    return OrderRequest(
-        client_order_id="new-1",
-        account="acct",
-        venue="binance",
-        instrument=BTC,
-        side=Side.BUY,
-        order_type=OrderType.LIMIT,
-        time_in_force=TimeInForce.GTC,
-        quantity=D(1),
-        limit_price=D(50_000),
-        requested_by="strategy:t",
-        request_ts_ns=NOW,
-    ).with_(**changes)
+    return REQUEST.with_(**changes)
 
 
 def ctx(**changes: Any) -> RiskContext:

@@ -13,6 +13,7 @@ from tapewire.streams.stages.bars import BarsStage
 from tapewire.streams.stages.base import InMsg
 from tapewire.streams.stages.nbbo import NbboStage, RekeyStage
 from tapewire.streams.stages.normalize import NormalizeStage
+from tests.factories.market import quote, trade
 
 CODEC = Codec()
 T0 = 1_704_067_200_000_000_000
@@ -42,20 +43,9 @@ def test_normalize_stage_emits_what_the_core_emits_and_dead_letters_bad_bytes() 
     assert [t["trade_id"] for t in trades] == [t["trade_id"] for t in expected["md.trades"]]
 
 
-def _trade(n: int, ts_s: float, price: str = "100") -> dict[str, object]:
-    return {
-        "venue": "binance",
-        "instrument": "BTC-USDT-SPOT",
-        "trade_id": str(n),
-        "price": Decimal(price),
-        "size": Decimal("1"),
-        "side": "BUY",
-        "exchange_ts_ns": T0 + int(ts_s * 1e9),
-        "receive_ts_ns": T0 + int(ts_s * 1e9),
-        "process_ts_ns": T0,
-        "connection_id": None,
-        "frame_sequence": None,
-    }
+def _trade(n: int, ts_s: float) -> dict[str, object]:
+    """Trade ``n`` of 1 at 100, ``ts_s`` seconds after T0."""
+    return trade(trade_id=str(n), ts=T0 + int(ts_s * 1e9), process_ts_ns=T0)
 
 
 def test_bars_stage_closes_bars_and_dead_letters_late_trades() -> None:
@@ -70,21 +60,10 @@ def test_bars_stage_closes_bars_and_dead_letters_late_trades() -> None:
 
 
 def test_rekey_and_nbbo_stages() -> None:
-    def quote(venue: str, bid: str, ask: str, ts: int) -> dict[str, object]:
-        return {
-            "venue": venue,
-            "instrument": "BTC-USDT-SPOT",
-            "bid_price": Decimal(bid),
-            "bid_size": Decimal(1),
-            "ask_price": Decimal(ask),
-            "ask_size": Decimal(1),
-            "source": "VENUE_BBO",
-            "exchange_ts_ns": None,
-            "receive_ts_ns": T0 + ts,
-            "process_ts_ns": T0,
-        }
-
-    quotes = [quote("binance", "100", "101", 1), quote("okx", "100.5", "102", 2)]
+    quotes = [
+        quote("binance", "100", "101", ts=T0 + 1, exchange_ts_ns=None, process_ts_ns=T0),
+        quote("okx", "100.5", "102", ts=T0 + 2, exchange_ts_ns=None, process_ts_ns=T0),
+    ]
     msgs = [*_msgs("md.quotes", quotes), InMsg(0, 7, b"x:NOT-AN-ID", b"v")]
     rekeyed = RekeyStage(CODEC).process(msgs)
     assert [(t, k) for t, k, _ in rekeyed[:2]] == [

@@ -2,78 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
 from tapewire.schemas.codec import Codec
 from tapewire.streams.execution.paper import PaperConfig
-from tapewire.streams.risk import AccountLimits, InstrumentLimits, RiskConfig
 from tapewire.streams.router.stage import RouterStage
 from tapewire.streams.router.venue import PaperVenueAdapter
-from tapewire.streams.stages.base import OutMsg, TopicMsg
+from tapewire.streams.stages.base import TopicMsg
 from tapewire.streams.stages.positions import PositionsStage
 from tapewire.streams.stages.risk import RiskStage
 from tapewire.streams.stages.strategy import StrategyStage
 from tapewire.streams.trading import CrossVenueSpread, PositionBook, PositionLimits, SpreadConfig
+from tests.factories import INST, T0
+from tests.factories.market import nbbo, quote, top_book
+from tests.factories.orders import order_request, trading_state_command
+from tests.factories.stages import CODEC, decoded, msgs
+from tests.factories.trading import fill, risk_config
 
 D = Decimal
-INST = "BTC-USDT-SPOT"
-T0 = 1_700_000_000_000_000_000
-CODEC = Codec()
-
-
-def quote(venue: str, bid: str, ask: str, ts: int = T0) -> dict[str, Any]:
-    return {
-        "venue": venue,
-        "instrument": INST,
-        "bid_price": D(bid),
-        "bid_size": D(5),
-        "ask_price": D(ask),
-        "ask_size": D(5),
-        "source": "VENUE_BBO",
-        "exchange_ts_ns": ts,
-        "receive_ts_ns": ts,
-        "process_ts_ns": ts,
-    }
-
-
-def fill(fid: str, side: str, price: str, qty: str, fee: str = "0", **kw: Any) -> dict[str, Any]:
-    return {
-        "fill_id": fid,
-        "client_order_id": kw.get("cid", fid),
-        "venue_order_id": None,
-        "account": "acct",
-        "venue": kw.get("venue", "binance"),
-        "instrument": INST,
-        "side": side,
-        "price": D(price),
-        "quantity": D(qty),
-        "fee": D(fee),
-        "fee_currency": "USDT",
-        "liquidity": "TAKER",
-        "venue_ts_ns": T0,
-        "receive_ts_ns": kw.get("ts", T0),
-        "strategy_id": None,
-    }
-
-
-def nbbo(bid: str, ask: str, ts: int = T0) -> dict[str, Any]:
-    return {
-        "instrument": INST,
-        "bid_price": D(bid),
-        "bid_size": D(1),
-        "bid_venue": "okx",
-        "ask_price": D(ask),
-        "ask_size": D(1),
-        "ask_venue": "binance",
-        "venue_count": 2,
-        "bid_receive_ts_ns": ts,
-        "ask_receive_ts_ns": ts,
-        "process_ts_ns": ts,
-    }
 
 
 # --- strategy ---------------------------------------------------------------------------
@@ -88,8 +36,8 @@ def spread(max_pairs: int = 1) -> CrossVenueSpread:
 def test_spread_emits_one_bounded_pair_with_deterministic_ids() -> None:
     s = spread(max_pairs=2)
     assert s.on_quote(quote("binance", "100", "102")) == []  # one venue: nothing
-    assert s.on_quote(quote("okx", "100.5", "102.5", T0 + 1)) == []  # 24.7 bps < 50
-    legs = s.on_quote(quote("okx", "101", "103", T0 + 2))  # mids 101 / 102: 99 bps
+    assert s.on_quote(quote("okx", "100.5", "102.5", ts=T0 + 1)) == []  # 24.7 bps < 50
+    legs = s.on_quote(quote("okx", "101", "103", ts=T0 + 2))  # mids 101 / 102: 99 bps
     assert [(r.venue, r.side.value, r.limit_price, r.quantity) for r in legs] == [
         ("binance", "BUY", D(102), D("0.5")),
         ("okx", "SELL", D(101), D("0.5")),
@@ -102,20 +50,22 @@ def test_spread_emits_one_bounded_pair_with_deterministic_ids() -> None:
     assert legs[0].strategy_id == "xspread"
     assert legs[0].tags["divergence_bps"].startswith("99.0099")
     # a second signal while the pair is open: nothing
-    assert s.on_quote(quote("okx", "101", "103", T0 + 3)) == []
+    assert s.on_quote(quote("okx", "101", "103", ts=T0 + 3)) == []
     for leg in legs:
         s.on_record(
             "oms.events",
             {"strategy_id": "xspread", "client_order_id": leg.client_order_id, "status": "FILLED"},
         )
-    assert len(s.on_quote(quote("okx", "101", "103", T0 + 4))) == 2
+    assert len(s.on_quote(quote("okx", "101", "103", ts=T0 + 4))) == 2
     s.open_legs.clear()
-    assert s.on_quote(quote("okx", "101", "103", T0 + 5)) == []  # max_pairs reached
+    assert s.on_quote(quote("okx", "101", "103", ts=T0 + 5)) == []  # max_pairs reached
     # the same input gives the same ids (replay -> risk's duplicate rule)
-    assert [r.client_order_id for r in spread().on_quote(quote("okx", "101", "103", T0 + 2))] == []
+    assert [
+        r.client_order_id for r in spread().on_quote(quote("okx", "101", "103", ts=T0 + 2))
+    ] == []
     again = spread()
     again.on_quote(quote("binance", "100", "102"))
-    assert [r.client_order_id for r in again.on_quote(quote("okx", "101", "103", T0 + 2))] == [
+    assert [r.client_order_id for r in again.on_quote(quote("okx", "101", "103", ts=T0 + 2))] == [
         r.client_order_id for r in legs
     ]
 
@@ -196,50 +146,6 @@ def test_alerts_on_breaches_and_slippage_against_arrival_mid() -> None:
 # --- stages without Kafka ---------------------------------------------------------------
 
 
-def risk_config() -> RiskConfig:
-    limits = InstrumentLimits(
-        max_order_qty=D(5), max_order_notional=D(10_000), max_position=D(10), price_band_bps=D(500)
-    )
-    return RiskConfig(
-        accounts={
-            "acct": AccountLimits(
-                instruments={INST: limits},
-                max_open_orders=10,
-                max_orders_per_window=100,
-                rate_window_ms=1000,
-                daily_loss_limit=D(1000),
-                stale_quote_ms=60_000,
-            )
-        }
-    )
-
-
-def msgs(topic: str, records: Iterable[dict[str, Any]]) -> list[TopicMsg]:
-    return [TopicMsg(topic, 0, i, None, CODEC.encode(topic, r)) for i, r in enumerate(records)]
-
-
-def decoded(out: Sequence[OutMsg], topic: str) -> list[dict[str, Any]]:
-    return [CODEC.decode(topic, v) for t, _, v in out if t == topic]
-
-
-def book(venue: str, bid: str, ask: str, ts: int = T0) -> dict[str, Any]:
-    return {
-        "venue": venue,
-        "instrument": INST,
-        "kind": "SNAPSHOT",
-        "bids": [{"price": D(bid), "size": D(1)}],
-        "asks": [{"price": D(ask), "size": D(1)}],
-        "depth": None,
-        "first_sequence": None,
-        "last_sequence": None,
-        "prev_sequence": None,
-        "checksum": None,
-        "exchange_ts_ns": ts,
-        "receive_ts_ns": ts,
-        "process_ts_ns": ts,
-    }
-
-
 def test_stages_intent_to_fill_to_position_and_kill_switch() -> None:
     strategy = StrategyStage(CODEC, [spread()])
     risk = RiskStage(CODEC, risk_config(), clock=lambda: T0 + 10)
@@ -248,7 +154,9 @@ def test_stages_intent_to_fill_to_position_and_kill_switch() -> None:
     )
     positions = PositionsStage(CODEC)
     assert (
-        router.process(msgs("md.book", [book("binance", "100", "102"), book("okx", "101", "103")]))
+        router.process(
+            msgs("md.book", [top_book("binance", "100", "102"), top_book("okx", "101", "103")])
+        )
         == []
     )
     intents = strategy.process(
@@ -295,33 +203,8 @@ def test_kill_switch_cancels_everywhere_and_denies_afterwards() -> None:
     venues = ["binance", "okx", "kraken"]
     risk = RiskStage(CODEC, risk_config(), clock=lambda: T0 + 10)
     router = RouterStage(CODEC, [PaperVenueAdapter(PaperConfig(v)) for v in venues])
-    router.process(msgs("md.book", [book(v, "100", "102") for v in venues]))
-    new: list[dict[str, Any]] = [
-        {
-            "client_order_id": f"rest-{v}",
-            "account": "acct",
-            "venue": v,
-            "instrument": INST,
-            "action": "NEW",
-            "orig_client_order_id": None,
-            "side": "BUY",
-            "order_type": "LIMIT",
-            "time_in_force": "GTC",
-            "quantity": D(1),
-            "limit_price": D(99),
-            "stop_price": None,
-            "trailing_offset": None,
-            "trailing_offset_type": None,
-            "post_only": False,
-            "reduce_only": False,
-            "expire_ts_ns": None,
-            "strategy_id": None,
-            "requested_by": "test",
-            "request_ts_ns": T0,
-            "tags": {},
-        }
-        for v in venues
-    ]
+    router.process(msgs("md.book", [top_book(v, "100", "102") for v in venues]))
+    new = [order_request(f"rest-{v}", venue=v, price="99") for v in venues]
     approved = decoded(
         risk.process(msgs("md.nbbo", [nbbo("100", "102")]) + msgs("oms.requests", new)),
         "oms.approved",
@@ -330,17 +213,7 @@ def test_kill_switch_cancels_everywhere_and_denies_afterwards() -> None:
     assert [e["status"] for e in events] == ["NEW"] * 3
     risk.process(msgs("oms.events", events))
     assert len(risk.open_orders) == 3
-    kill = {
-        **new[0],
-        "client_order_id": "kill-1",
-        "account": "*",
-        "venue": "",
-        "instrument": "",
-        "action": "CANCEL_ALL",
-        "limit_price": None,
-        "requested_by": "cli:ops",
-        "tags": {"trading_state": "HALTED"},
-    }
+    kill = trading_state_command("kill-1")
     out = risk.process(msgs("oms.requests", [kill]))
     assert [a["code"] for a in decoded(out, "alerts")] == ["TRADING_STATE"]
     cancel_all = decoded(out, "oms.approved")
@@ -359,29 +232,7 @@ def test_kill_switch_cancels_everywhere_and_denies_afterwards() -> None:
 def test_router_rejects_unknown_venue_and_dead_letters_garbage() -> None:
     router = RouterStage(CODEC, [PaperVenueAdapter(PaperConfig("binance"))])
     risk = RiskStage(CODEC, risk_config(), clock=lambda: T0 + 10)
-    req: dict[str, Any] = {
-        "client_order_id": "o-kraken",
-        "account": "acct",
-        "venue": "kraken",
-        "instrument": INST,
-        "action": "NEW",
-        "orig_client_order_id": None,
-        "side": "SELL",
-        "order_type": "LIMIT",
-        "time_in_force": "GTC",
-        "quantity": D(1),
-        "limit_price": D(101),
-        "stop_price": None,
-        "trailing_offset": None,
-        "trailing_offset_type": None,
-        "post_only": False,
-        "reduce_only": False,
-        "expire_ts_ns": None,
-        "strategy_id": None,
-        "requested_by": "test",
-        "request_ts_ns": T0,
-        "tags": {},
-    }
+    req = order_request("o-kraken", venue="kraken", side="SELL", price="101")
     approved = decoded(
         risk.process(msgs("md.nbbo", [nbbo("100", "102")]) + msgs("oms.requests", [req])),
         "oms.approved",
@@ -398,29 +249,7 @@ def test_router_rejects_unknown_venue_and_dead_letters_garbage() -> None:
 
 def test_state_commands_garbled_halts_and_active_lifts() -> None:
     risk = RiskStage(CODEC, risk_config(), clock=lambda: T0 + 10)
-    command: dict[str, Any] = {
-        "client_order_id": "cmd-1",
-        "account": "acct",
-        "venue": "",
-        "instrument": "",
-        "action": "CANCEL_ALL",
-        "orig_client_order_id": None,
-        "side": "BUY",
-        "order_type": "MARKET",
-        "time_in_force": "GTC",
-        "quantity": D(0),
-        "limit_price": None,
-        "stop_price": None,
-        "trailing_offset": None,
-        "trailing_offset_type": None,
-        "post_only": False,
-        "reduce_only": False,
-        "expire_ts_ns": None,
-        "strategy_id": None,
-        "requested_by": "cli:ops",
-        "request_ts_ns": T0,
-        "tags": {"trading_state": "PANIC"},
-    }
+    command = trading_state_command("cmd-1", "PANIC", account="acct")
     out = risk.process(msgs("oms.requests", [command]))
     assert [a["labels"]["state"] for a in decoded(out, "alerts")] == ["HALTED"]
     assert [d["client_order_id"] for d in decoded(out, "oms.approved")] == ["cmd-1:acct"]
