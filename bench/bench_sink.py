@@ -4,7 +4,7 @@ Usage: ``.venv/bin/python bench/bench_sink.py [--rows 200000] [--repeat 3]``. St
 Kafka (or uses ``KAFKA_BOOTSTRAP_SERVERS``), produces encoded trades, and reports the median
 of ``--repeat`` runs: (1) insert-only (rows already mapped, ``client.insert`` into
 ``trades``), (2) decode + map only, (3) the Avro insert only (message values -> container
-file -> ``INSERT ... SELECT`` decoded by ClickHouse, :mod:`sinks.clickhouse.avro_insert`),
+file -> ``INSERT ... SELECT`` decoded by ClickHouse, :mod:`tapewire.sinks.clickhouse.avro_insert`),
 (4) the whole sink (consume, insert, commit) from a fresh consumer group until caught up.
 """
 

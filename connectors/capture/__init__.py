@@ -6,6 +6,8 @@
     replay_capture(path, sink, speed=10.0)    # None = as fast as allowed
 
 Format (docs/connectors.md): gzip-compressed JSON lines; line 1 is a header.
+
+Part of the connectors shell (see :mod:`tapewire.connectors` for what it may import).
 """
 
 from tapewire.connectors.capture.format import (

@@ -77,7 +77,7 @@ def record_from_json(line: bytes) -> dict[str, Any]:
 
 
 class CaptureWriter:
-    """Writes a capture file; a :class:`~connectors.live.sink.FrameSink`."""
+    """Writes a capture file; a :class:`~tapewire.connectors.live.sink.FrameSink`."""
 
     def __init__(self, path: Path, *, source: str, compresslevel: int = 6) -> None:
         self.path = path

@@ -7,6 +7,8 @@
         await LiveConnector(config, sink).run(stop_event)
 
 See docs/connectors.md.
+
+Part of the connectors shell (see :mod:`tapewire.connectors` for what it may import).
 """
 
 from tapewire.connectors.live.backoff import Backoff

@@ -35,7 +35,7 @@ class ListSink:
 
 class KafkaRawSink:
     """Publishes RawFrames with an idempotent producer (``acks=all``), keyed per
-    :mod:`schemas.registry` (the venue). Delivery errors raise on :meth:`flush`."""
+    :mod:`tapewire.schemas.registry` (the venue). Delivery errors raise on :meth:`flush`."""
 
     def __init__(
         self,

@@ -8,6 +8,8 @@
     truth = sim.ground_truth        # expected trades, quotes, final books, faults, counts
 
 See docs/simulator.md for what is modelled and the exact formats.
+
+Pure, no Kafka. May import: :mod:`tapewire.core` only.
 """
 
 from tapewire.connectors.simulator.config import (

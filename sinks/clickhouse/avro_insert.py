@@ -21,7 +21,7 @@ anything is written, that
 * the record index in the appended field equals the row number: a record that is shorter
   or longer than its schema says shifts every following field, so it cannot pass,
 * every string is valid UTF-8 and every decimal within decimal(38, 18), the checks the
-  Python decoder makes (fastavro decodes strings strictly; ``schemas.codec`` refuses
+  Python decoder makes (fastavro decodes strings strictly; ``tapewire.schemas.codec`` refuses
   decimals of more than 38 digits), also inside arrays, records and maps (``arrayExists``
   over the elements, map keys and values),
 * no map repeats a key (fastavro keeps the last value of a repeated key, a ClickHouse

@@ -29,7 +29,7 @@ class Chunk:
     """Rows read from one partition, offsets ``first_offset..last_offset`` inclusive.
 
     Offsets whose record was dead-lettered are covered but have no row. A chunk of a topic
-    that the sink inserts as Avro (:mod:`sinks.clickhouse.avro_insert`) holds its Kafka
+    that the sink inserts as Avro (:mod:`tapewire.sinks.clickhouse.avro_insert`) holds its Kafka
     messages, undecoded, in ``messages`` (and their offsets) instead of rows.
     """
 

@@ -1,8 +1,8 @@
 """The ClickHouse sink: md.* Kafka topics → ClickHouse tables, nothing lost, nothing doubled.
 
 Loop: consume a batch of records, decode each with the codec, map it to a row of its table
-(:mod:`sinks.clickhouse.rows`), collect rows per partition in chunks cut on a fixed offset
-grid (:mod:`sinks.clickhouse.batch`), insert each closed chunk with its deterministic
+(:mod:`tapewire.sinks.clickhouse.rows`), collect rows per partition in chunks cut on a fixed offset
+grid (:mod:`tapewire.sinks.clickhouse.batch`), insert each closed chunk with its deterministic
 ``insert_deduplication_token``, then (and only then) commit the next offsets. Records that
 cannot be decoded or mapped go to ``dlq.sink`` (idempotent producer, flushed before the
 commit). Design and proof: ``docs/sink.md``.
@@ -29,7 +29,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from tapewire.core import metrics
 from tapewire.core.errors import ClickHouseError, KafkaRuntimeError, TapewireError
 from tapewire.core.kafka import client_config
-from tapewire.core.settings import Settings
+from tapewire.core.settings import Settings, load_settings
 from tapewire.runtime.kafka_io import create_topic
 from tapewire.schemas.codec import Codec
 from tapewire.sinks.clickhouse.avro_insert import AvroInsert, UnsupportedSchemaError
@@ -46,7 +46,6 @@ STAGE = "sink"
 AFTER_INSERT: list[Callable[[SinkStats], None]] = []
 """Hooks called after every insert, before its offsets are committed. Empty in production;
 :mod:`tapewire.testing.faults` adds its fault injections here."""
-"""Fault injection for tests: SIGKILL this process after the Nth insert, before its commit."""
 
 
 class SinkError(TapewireError):
@@ -78,7 +77,7 @@ class SinkConfig:
     migrate: bool = True
     avro_insert: bool = True
     """Let ClickHouse decode the Avro of the topics that support it (embedded chDB only;
-    see :mod:`sinks.clickhouse.avro_insert`); false: decode every record in Python."""
+    see :mod:`tapewire.sinks.clickhouse.avro_insert`); false: decode every record in Python."""
 
 
 @dataclass
@@ -536,8 +535,6 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m tapewire.sinks.clickhouse.sink``; SIGTERM/SIGINT stop cleanly."""
-    from tapewire.core.settings import load_settings
-
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     topics = {t.partition("=")[0]: t.partition("=")[2] or t.partition("=")[0] for t in args.topic}

@@ -1,7 +1,7 @@
-"""The Faust app of the stream processors: factory, topic declaration, in-process worker.
+"""The Faust worker of the stream processors: app factory, topic declaration, in-process run.
 
 Faust carries raw bytes (``value_serializer="raw"``); the agents decode and encode with
-:class:`schemas.codec.Codec` once per batch. Topics are created here with the admin client
+:class:`tapewire.schemas.codec.Codec` once per batch. Topics are created here with the admin client
 (the local broker runs with ``auto.create.topics.enable=false``), and Faust is told not to
 declare anything itself. See ``docs/streams.md``.
 
@@ -15,43 +15,17 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, cast
-
-import faust
-from faust.transport.drivers.aiokafka import Producer as AIOKafkaProducer
+from typing import cast
 
 from tapewire.core.errors import ConfigError
 from tapewire.core.settings import Settings
 from tapewire.runtime.topics import bootstrap_of, declare_topics
 from tapewire.schemas.codec import Codec
-from tapewire.streams.agents import register
+from tapewire.streams.agents.base import TapewireApp
+from tapewire.streams.agents.registry import register
 from tapewire.streams.stages.config import AGENTS, DEFAULT_AGENTS, StreamsConfig
 
 log = logging.getLogger(__name__)
-
-
-class IdempotentProducer(AIOKafkaProducer):
-    """Faust's aiokafka producer with ``enable_idempotence`` and ``acks=all``.
-
-    Faust turns idempotence on only with ``processing_guarantee="exactly_once"`` (which we
-    avoid, see the brief); without it a retried batch can be written twice.
-    """
-
-    def _settings_extra(self) -> dict[str, Any]:
-        return {"acks": "all", "enable_idempotence": True}
-
-
-class TapewireApp(faust.App):
-    """``faust.App`` whose producer is idempotent; carries the agents' shared context."""
-
-    streams_config: StreamsConfig
-    codec: Codec
-    executors: list[ThreadPoolExecutor]
-
-    def _new_producer(self) -> Any:
-        transport = self.producer_transport
-        return IdempotentProducer(transport, loop=self.loop, beacon=self.beacon)
 
 
 def create_app(

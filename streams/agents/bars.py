@@ -1,14 +1,10 @@
-"""Faust glue of the bars stage (:mod:`streams.stages.bars`)."""
+"""Faust glue of the bars stage (:mod:`tapewire.streams.stages.bars`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from tapewire.streams.agents.base import TapewireApp
 from tapewire.streams.agents.common import batched_agent
 from tapewire.streams.stages.bars import SOURCE, BarsStage
-
-if TYPE_CHECKING:
-    from tapewire.streams.agents.app import TapewireApp
 
 
 def register_bars(app: TapewireApp) -> BarsStage:

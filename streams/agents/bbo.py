@@ -1,15 +1,11 @@
-"""Faust glue of the bbo stage (:mod:`streams.stages.bbo`)."""
+"""Faust glue of the bbo stage (:mod:`tapewire.streams.stages.bbo`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from tapewire.streams.agents.base import TapewireApp
 from tapewire.streams.agents.common import batched_agent
 from tapewire.streams.aggregate import BboConfig, BookBbo
 from tapewire.streams.stages.bbo import SOURCE, BboStage
-
-if TYPE_CHECKING:
-    from tapewire.streams.agents.app import TapewireApp
 
 
 def register_bbo(app: TapewireApp) -> BboStage:

@@ -7,22 +7,20 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tapewire.core import metrics
+from tapewire.streams.agents.base import TapewireApp
 from tapewire.streams.stages.base import (
+    Emitter,
     InMsg,
+    OutMsg,
     Stage,
     TopicMsg,
     TopicStage,
     safe_process,
     safe_topics,
 )
-
-if TYPE_CHECKING:
-    from tapewire.streams.agents.app import TapewireApp
-
-from tapewire.streams.stages.base import Emitter, OutMsg
 
 log = logging.getLogger(__name__)
 

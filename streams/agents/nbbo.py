@@ -1,14 +1,10 @@
-"""Faust glue of the nbbo stage (:mod:`streams.stages.nbbo`)."""
+"""Faust glue of the nbbo stage (:mod:`tapewire.streams.stages.nbbo`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from tapewire.streams.agents.base import TapewireApp
 from tapewire.streams.agents.common import batched_agent
 from tapewire.streams.stages.nbbo import REPARTITION, SOURCE, NbboStage, RekeyStage
-
-if TYPE_CHECKING:
-    from tapewire.streams.agents.app import TapewireApp
 
 
 def register_nbbo(app: TapewireApp) -> tuple[RekeyStage, NbboStage]:

@@ -1,16 +1,14 @@
-"""Faust glue of the normalize stage (:mod:`streams.stages.normalize`)."""
+"""Faust glue of the normalize stage (:mod:`tapewire.streams.stages.normalize`)."""
 
 from __future__ import annotations
 
 from collections.abc import Set
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tapewire.runtime.kafka_io import read_markets
+from tapewire.streams.agents.base import TapewireApp
 from tapewire.streams.agents.common import batched_agent
 from tapewire.streams.stages.normalize import MARKETS, NormalizeStage
-
-if TYPE_CHECKING:
-    from tapewire.streams.agents.app import TapewireApp
 
 
 def register_normalize(app: TapewireApp) -> NormalizeStage:

@@ -1,15 +1,11 @@
-"""Faust glue of the positions stage (:mod:`streams.stages.positions`)."""
+"""Faust glue of the positions stage (:mod:`tapewire.streams.stages.positions`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from tapewire.streams.agents.base import TapewireApp
 from tapewire.streams.agents.common import topics_agent
 from tapewire.streams.agents.strategy import trading_config
 from tapewire.streams.stages.positions import INPUTS, PositionsStage
-
-if TYPE_CHECKING:
-    from tapewire.streams.agents.app import TapewireApp
 
 
 def register_positions(app: TapewireApp) -> PositionsStage:

@@ -1,15 +1,11 @@
-"""Faust glue of the risk stage (:mod:`streams.stages.risk`)."""
+"""Faust glue of the risk stage (:mod:`tapewire.streams.stages.risk`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from tapewire.streams.agents.base import TapewireApp
 from tapewire.streams.agents.common import topics_agent
 from tapewire.streams.agents.strategy import trading_config
 from tapewire.streams.stages.risk import INPUTS, RiskStage
-
-if TYPE_CHECKING:
-    from tapewire.streams.agents.app import TapewireApp
 
 
 def register_risk(app: TapewireApp) -> RiskStage:

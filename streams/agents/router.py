@@ -1,17 +1,14 @@
-"""Faust glue of the router stage (:mod:`streams.router.stage`)."""
+"""Faust glue of the router stage (:mod:`tapewire.streams.router.stage`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from tapewire.streams.agents.base import TapewireApp
 from tapewire.streams.agents.common import topics_agent
 from tapewire.streams.agents.strategy import trading_config
 from tapewire.streams.router.stage import INPUTS, Journal, RouterStage
 from tapewire.streams.router.venue import PaperVenueAdapter, Venue
-
-if TYPE_CHECKING:
-    from tapewire.streams.agents.app import TapewireApp
 
 
 def register_router(

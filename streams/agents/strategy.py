@@ -1,18 +1,15 @@
-"""Faust glue of the strategy stage (:mod:`streams.stages.strategy`)."""
+"""Faust glue of the strategy stage (:mod:`tapewire.streams.stages.strategy`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from tapewire.core.errors import ConfigError
+from tapewire.streams.agents.base import TapewireApp
 from tapewire.streams.agents.common import topics_agent
 from tapewire.streams.stages.strategy import INPUTS, StrategyStage
 from tapewire.streams.trading.config import TradingConfig
 from tapewire.streams.trading.strategy import Strategy
-
-if TYPE_CHECKING:
-    from tapewire.streams.agents.app import TapewireApp
 
 
 def register_strategy(app: TapewireApp, strategies: Sequence[Strategy] | None = None) -> None:

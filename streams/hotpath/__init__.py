@@ -1,4 +1,11 @@
-"""The fused hot path: market frame to venue order in one process (``docs/hot-path.md``)."""
+"""The fused hot path: market frame to venue order in one process (``docs/hot-path.md``).
+
+The confluent-kafka shell: runs the Kafka-free stages of :mod:`tapewire.streams.stages` and
+:mod:`tapewire.streams.router` as one graph of function calls.
+
+May import: the stages, the router, the domain cores, :mod:`tapewire.runtime`,
+:mod:`tapewire.schemas`, :mod:`tapewire.core`. Not Faust, not the other shells.
+"""
 
 from tapewire.streams.hotpath.graph import Node, StageGraph, multi_topic, single_topic
 from tapewire.streams.hotpath.worker import (

@@ -10,7 +10,7 @@ were produced, as it would reading the topics (an NBBO reaches the risk gate bef
 strategy's request made from it). A *deferred* node (positions) also sees its inputs in
 emission order, but only once everything else caused by the current message has run.
 No Kafka, no threads: the same graph runs under the
-Kafka shell (:mod:`streams.hotpath.worker`) and in tests.
+Kafka shell (:mod:`tapewire.streams.hotpath.worker`) and in tests.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 A *stage* is synchronous and Kafka-free: :meth:`Stage.process` takes a batch of raw input
 messages and returns the output messages (Kafka topic, key, value bytes). Both shells run
-the same stage objects: the Faust agents (:mod:`streams.agents`) and the fused hot path
-(:mod:`streams.hotpath`). A stage never raises: what it cannot process is dead-lettered.
+the same stage objects: the Faust agents (:mod:`tapewire.streams.agents`) and the fused hot path
+(:mod:`tapewire.streams.hotpath`). A stage never raises: what it cannot process is dead-lettered.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class Emitter:
         return out
 
     def emit(self, canonical: str, record: Mapping[str, Any]) -> None:
-        """Encode ``record`` for ``canonical`` (its key from ``schemas.registry``)."""
+        """Encode ``record`` for ``canonical`` (its key from ``tapewire.schemas.registry``)."""
         try:
             value = self.codec.encode(canonical, record)
             key = self.codec.key(canonical, record)

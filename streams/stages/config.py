@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from tapewire.core.errors import ConfigError
 from tapewire.core.kafka import TopicSpec
 from tapewire.streams.aggregate import BarConfig, NbboConfig
-
-if TYPE_CHECKING:
-    from tapewire.streams.trading.config import TradingConfig
+from tapewire.streams.trading.config import TradingConfig
 
 AGENTS = ("normalize", "bars", "nbbo", "bbo", "strategy", "risk", "router", "positions")
 """Agents :func:`create_app` can register; ``bbo`` runs only with ``bbo_venues`` set; the

@@ -1,5 +1,5 @@
 """Normalize stage: ``md.raw`` -> ``md.trades``, ``md.book``, ``md.quotes``, ``md.coverage``,
-``dlq.normalize`` (and ``md.markets``) through :class:`streams.normalize.Normalizer`.
+``dlq.normalize`` (and ``md.markets``) through :class:`tapewire.streams.normalize.Normalizer`.
 
 ``md.raw`` is keyed by venue, so all of a venue's frames reach one worker in order; the
 Normalizer holds the ccxt.pro objects (books, dedup) of the venues of this worker.

@@ -1,6 +1,6 @@
 """Positions stage: ``oms.fills``, ``md.nbbo``, ``oms.approved`` -> ``positions``, ``alerts``.
 
-:class:`streams.trading.PositionBook` holds the positions; ``oms.approved`` only supplies
+:class:`tapewire.streams.trading.PositionBook` holds the positions; ``oms.approved`` only supplies
 the arrival mid of each order (the NBBO mid the gate saw) for the slippage of its fills,
 exported as ``tapewire_fill_slippage_bps``.
 """

@@ -6,7 +6,7 @@
         config = LiveConfig(exchange="binance", symbols=("BTC/USDT",),
                             ws_url=fake.ws_url, rest_base_url=fake.rest_url)
 
-Content comes from the market simulator (``connectors.simulator``). See docs/connectors.md.
+Content comes from the market simulator (``tapewire.connectors.simulator``). See docs/connectors.md.
 """
 
 from tapewire.testing.fake_exchange.server import (
