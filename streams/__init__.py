@@ -8,4 +8,6 @@
   the router (:mod:`~tapewire.streams.router`);
 - the two shells that run the same stage objects: :mod:`~tapewire.streams.agents` (Faust)
   and :mod:`~tapewire.streams.hotpath` (one confluent-kafka loop).
+
+Each subpackage's docstring says what it may import; ``make lint`` checks it.
 """

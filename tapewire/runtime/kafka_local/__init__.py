@@ -19,6 +19,8 @@ a ``512m`` heap per node to suit a 2-core machine.
 The package's modules: :mod:`.cluster` (the process manager and the CLI's start/stop/status),
 :mod:`.properties` (node configuration), :mod:`.ports`, :mod:`.state` (the state file and
 status) and :mod:`.processes` (the node JVMs as processes).
+
+Part of :mod:`tapewire.runtime` (may import :mod:`tapewire.core`).
 """
 
 from tapewire.runtime.kafka_local.cluster import (

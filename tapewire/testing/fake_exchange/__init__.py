@@ -7,6 +7,9 @@
                             ws_url=fake.ws_url, rest_base_url=fake.rest_url)
 
 Content comes from the market simulator (``tapewire.connectors.simulator``). See docs/connectors.md.
+
+Part of :mod:`tapewire.testing` (may import the connectors' simulator and
+:mod:`tapewire.core`).
 """
 
 from tapewire.testing.fake_exchange.server import (
