@@ -42,7 +42,7 @@ from tapewire.connectors.live.limiter import VenueRateLimiter, limiter_for
 from tapewire.connectors.orders.keys import Credentials
 from tapewire.core import metrics
 from tapewire.core.errors import TapewireError
-from tapewire.core.exact import ZERO, q18, to_decimal
+from tapewire.core.exact import ZERO, div18, mul, q18, sub, to_decimal
 from tapewire.core.instruments import Instrument
 from tapewire.core.records import MutableRecord, Record
 from tapewire.streams.execution.common import QUARANTINE_ALERT, RestorableOrder, quarantine_text
@@ -456,7 +456,7 @@ class CcxtVenue:
             status="UNKNOWN" if order.status == "PENDING_REPLACE" else order.status,
             venue_order_id=order.venue_order_id,
             cum=order.cum_qty,
-            notional=order.cum_qty * avg if avg is not None else ZERO,
+            notional=mul(order.cum_qty, avg) if avg is not None else ZERO,
             n_events=order.venue_seq,
         )
         return True
@@ -694,11 +694,11 @@ class CcxtVenue:
         if first and status != "REJECTED":
             order.status = "NEW"
             out.events.append(self._event(order, "NEW", text=text))
-        delta = filled - order.cum
+        delta = sub(filled, order.cum)
         if delta > 0:
-            notional = filled * avg if avg is not None else order.notional
+            notional = mul(filled, avg) if avg is not None else order.notional
             price = (
-                q18((notional - order.notional) / delta)
+                q18(div18(sub(notional, order.notional), delta))
                 if avg is not None
                 else to_decimal(row.get("price") or 0)
             )
@@ -769,7 +769,9 @@ class CcxtVenue:
         order.n_events += 1
         req = order.req
         status = order.status
-        leaves = ZERO if status in _FINAL or status == "UNKNOWN" else req["quantity"] - order.cum
+        leaves = (
+            ZERO if status in _FINAL or status == "UNKNOWN" else sub(req["quantity"], order.cum)
+        )
         return reports.order_event(
             req,
             event_id=reports.venue_event_id(
@@ -784,7 +786,7 @@ class CcxtVenue:
             event_ts_ns=self._clock_ns(),
             quantity=q18(req["quantity"]),
             venue_order_id=order.venue_order_id,
-            avg_price=q18(order.notional / order.cum) if order.cum else None,
+            avg_price=q18(div18(order.notional, order.cum)) if order.cum else None,
             last_qty=last_qty,
             last_price=last_price,
             exec_id=exec_id,

@@ -10,7 +10,7 @@ import asyncio
 from decimal import Decimal
 
 from tapewire.connectors.live.limiter import VenueRateLimiter
-from tapewire.connectors.orders.ccxt_venue import LiveReports
+from tapewire.connectors.orders.ccxt_venue import LiveReports, _Live
 from tapewire.streams.execution.rules import VenueFeatures
 from tapewire.testing.fake_exchange.private import FakeBinancePrivate, PrivateFault
 from tests.factories.ccxt_venue import ORDER, ccxt_request, kinds, make_venue, run
@@ -164,5 +164,35 @@ def test_native_cancel_all_and_single_cancel() -> None:
         assert fake.count("DELETE", OPEN) == 1
         assert sorted(e["client_order_id"] for e in rest.events) == ["n-2", "n-3"]
         assert kinds(twice) == [("CANCEL_REJECTED", "CANCELED")]
+
+    run(scenario)
+
+
+def test_fill_price_from_order_state_is_exact_for_a_tiny_increment() -> None:
+    """A fill derived from two order states is priced (notional after - notional before) /
+    filled delta in exact decimals; Python's default 28-digit context gave 66234.25 here."""
+
+    async def scenario(fake: FakeBinancePrivate) -> None:
+        async with make_venue(fake) as venue:
+            order = _Live(
+                req=ccxt_request("tiny-1", qty="2000", price="70000"),
+                symbol="BTC/USDT",
+                status="NEW",
+            )
+            out = LiveReports()
+            for filled, average in (
+                ("1234.123456789012345677", "65000.123456789012345678"),
+                ("1234.123456789012345678", "65000.123456789012345679"),
+            ):
+                row = {"id": "1", "status": "open", "filled": filled, "average": average}
+                venue._apply(order, row, out, text="poll")
+        assert [f["quantity"] for f in out.fills] == [
+            Decimal("1234.123456789012345677"),
+            Decimal("0.000000000000000001"),
+        ]
+        assert [f["price"] for f in out.fills] == [
+            Decimal("65000.123456789012345678"),
+            Decimal("66234.246913578024691356"),
+        ]
 
     run(scenario)
