@@ -135,7 +135,7 @@ def fits_decimal_38_18(value: Decimal) -> bool:
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -SCALE:
         return False
-    return abs(value) < Decimal(10) ** INTEGER_DIGITS
+    return value.copy_abs() < Decimal(10) ** INTEGER_DIGITS  # copy_abs: no context rounding
 
 
 def to_decimal(value: object) -> Decimal:
