@@ -68,9 +68,10 @@ from tapewire.runtime.topics import declare_topics
 from tapewire.schemas.codec import Codec
 from tapewire.streams.agents.app import create_app, serve
 from tapewire.streams.agents.router import register_router
-from tapewire.streams.execution.paper import PaperConfig, Reports
+from tapewire.streams.execution.paper import PaperConfig
 from tapewire.streams.hotpath import HotPathWorker, build_hot_path
 from tapewire.streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
+from tapewire.streams.oms.reports import Reports
 from tapewire.streams.risk import AccountLimits, InstrumentLimits, RiskConfig
 from tapewire.streams.router.venue import PaperVenueAdapter
 from tapewire.streams.stages.config import StreamsConfig

@@ -46,9 +46,9 @@ from tapewire.core.exact import ZERO, div18, mul, q18, sub, to_decimal
 from tapewire.core.instruments import Instrument
 from tapewire.core.records import MutableRecord, Record
 from tapewire.streams.execution.common import QUARANTINE_ALERT, RestorableOrder, quarantine_text
-from tapewire.streams.execution.paper import LiveReports as LiveReports
 from tapewire.streams.execution.rules import Rejection, VenueFeatures, VenueRules
 from tapewire.streams.oms import reports
+from tapewire.streams.oms.reports import LiveReports as LiveReports
 
 log = logging.getLogger(__name__)
 

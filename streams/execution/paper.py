@@ -30,6 +30,7 @@ from tapewire.streams.execution.latency import LatencyModel
 from tapewire.streams.execution.matching import QueueModel, available, crosses, trade_through, walk
 from tapewire.streams.execution.rules import Rejection, VenueRules
 from tapewire.streams.oms import reports
+from tapewire.streams.oms.reports import LiveReports, Reports
 
 FINAL = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED"})
 STOPS = frozenset({"STOP", "STOP_LIMIT", "TRAILING_STOP"})
@@ -45,33 +46,6 @@ class PaperConfig:
     queue_model: QueueModel = QueueModel.THROUGH
     native_cancel_all: bool = True
     rules: Mapping[str, VenueRules] = field(default_factory=dict)  # by instrument
-
-
-@dataclass(slots=True)
-class Reports:
-    """What one call produced: ``OrderEvent`` records and ``Fill`` records, in order."""
-
-    events: list[MutableRecord] = field(default_factory=list)
-    fills: list[MutableRecord] = field(default_factory=list)
-
-    def extend(self, other: Reports) -> None:
-        """Append ``other``'s records."""
-        self.events += other.events
-        self.fills += other.fills
-
-
-@dataclass(slots=True)
-class LiveReports(Reports):
-    """``Reports`` plus the ``Alert`` records a call raised (quarantines)."""
-
-    alerts: list[MutableRecord] = field(default_factory=list)
-
-    def extend(self, other: Reports) -> None:
-        """Append ``other``'s records."""
-        self.events += other.events
-        self.fills += other.fills
-        if isinstance(other, LiveReports):
-            self.alerts += other.alerts
 
 
 @dataclass(slots=True)

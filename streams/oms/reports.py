@@ -8,6 +8,7 @@ built and read back (a restart continues the sequence).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tapewire.core.exact import ZERO
@@ -182,3 +183,30 @@ def fill(
         "receive_ts_ns": receive_ts_ns,
         "strategy_id": request.get("strategy_id"),
     }
+
+
+@dataclass(slots=True)
+class Reports:
+    """What one call produced: ``OrderEvent`` records and ``Fill`` records, in order."""
+
+    events: list[MutableRecord] = field(default_factory=list)
+    fills: list[MutableRecord] = field(default_factory=list)
+
+    def extend(self, other: Reports) -> None:
+        """Append ``other``'s records."""
+        self.events += other.events
+        self.fills += other.fills
+
+
+@dataclass(slots=True)
+class LiveReports(Reports):
+    """``Reports`` plus the ``Alert`` records a call raised (quarantines)."""
+
+    alerts: list[MutableRecord] = field(default_factory=list)
+
+    def extend(self, other: Reports) -> None:
+        """Append ``other``'s records."""
+        self.events += other.events
+        self.fills += other.fills
+        if isinstance(other, LiveReports):
+            self.alerts += other.alerts

@@ -23,8 +23,7 @@ from collections.abc import Callable, Sequence
 from tapewire.core import metrics
 from tapewire.core.records import MutableRecord, Record
 from tapewire.schemas.codec import Codec
-from tapewire.streams.execution.paper import Reports
-from tapewire.streams.oms.reports import pending_new_event
+from tapewire.streams.oms.reports import Reports, pending_new_event
 from tapewire.streams.oms.reports import rejected_event as rejected_record
 from tapewire.streams.router.recovery import (
     SEND_INTENT_TEXT,

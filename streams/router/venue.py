@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from tapewire.core.records import Record
-from tapewire.streams.execution.paper import PaperConfig, PaperVenue, Reports
+from tapewire.streams.execution.paper import PaperConfig, PaperVenue
+from tapewire.streams.oms.reports import Reports
 from tapewire.streams.router.recovery import (
     RecoveredOrder,
 )

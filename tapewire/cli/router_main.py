@@ -54,7 +54,7 @@ from tapewire.runtime.topics import declare_topics
 from tapewire.schemas.codec import Codec
 from tapewire.streams.agents.app import create_app, serve
 from tapewire.streams.agents.router import register_router
-from tapewire.streams.execution.paper import Reports
+from tapewire.streams.oms.reports import Reports
 from tapewire.streams.risk import RiskConfig
 from tapewire.streams.router.recovery import RecoveredOrder, SeenApproval, plan_recovery
 from tapewire.streams.router.stage import rejected_event

@@ -7,7 +7,8 @@ from typing import Any
 
 from tapewire.schemas.codec import Codec
 from tapewire.streams.execution.fees import FeeSchedule
-from tapewire.streams.execution.paper import PaperConfig, PaperVenue, Reports
+from tapewire.streams.execution.paper import PaperConfig, PaperVenue
+from tapewire.streams.oms.reports import Reports
 from tests.factories.market import book
 
 PAPER = "paper"

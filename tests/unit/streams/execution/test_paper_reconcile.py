@@ -7,7 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from tapewire.streams.execution.common import quarantine_text
-from tapewire.streams.execution.paper import LiveReports, PaperConfig
+from tapewire.streams.execution.paper import PaperConfig
+from tapewire.streams.oms.reports import LiveReports
 from tapewire.streams.router.recovery import plan_recovery
 from tapewire.streams.router.stage import RouterStage
 from tapewire.streams.router.venue import PaperVenueAdapter, Reconciling

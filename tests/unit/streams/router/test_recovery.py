@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tapewire.core.records import Record
-from tapewire.streams.execution.paper import Reports
+from tapewire.streams.oms.reports import Reports
 from tapewire.streams.router.recovery import (
     SEND_INTENT_TEXT,
     RecoveredOrder,
