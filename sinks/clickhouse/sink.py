@@ -32,6 +32,7 @@ from tapewire.core.kafka import client_config
 from tapewire.core.settings import Settings, load_settings
 from tapewire.runtime.kafka_io import create_topic
 from tapewire.schemas.codec import Codec
+from tapewire.schemas.dead_letters import bounded
 from tapewire.sinks.clickhouse.avro_insert import AvroInsert, UnsupportedSchemaError
 from tapewire.sinks.clickhouse.batch import Batcher, Chunk
 from tapewire.sinks.clickhouse.client import connect, parse_url, target_database
@@ -118,10 +119,11 @@ class _DeadLetters:
             "labels": {},
             "failed_ts_ns": time.time_ns(),
         }
+        letter = bounded(record)
         self._producer.produce(
             self.topic,
-            key=self._codec.key(self.topic, record),
-            value=self._codec.encode(self.topic, record),
+            key=self._codec.key(self.topic, letter),
+            value=self._codec.encode(self.topic, letter),
             on_delivery=self._on_delivery,
         )
         self._producer.poll(0)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from tapewire.core import metrics
 from tapewire.schemas.codec import Codec
+from tapewire.schemas.dead_letters import bounded
 from tapewire.streams.aggregate import Rejected
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ class Emitter:
     def emit_dead_record(self, record: Mapping[str, Any]) -> None:
         """Encode a ready DeadLetter record (as the normalizer builds them)."""
         metrics.messages_rejected.labels(self.stage, str(record["error_type"])).inc()
+        record = bounded(record)
         try:
             value = self.codec.encode(self.dlq, record)
             key = self.codec.key(self.dlq, record)

@@ -10,11 +10,8 @@ with the same group processes nothing twice.
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -23,10 +20,11 @@ from confluent_kafka import Consumer, TopicPartition
 from tapewire.core.kafka import client_config
 from tapewire.runtime.kafka_io import committed_offsets, delete_topics, produce_all, read_markets
 from tapewire.runtime.topics import declare_topics
-from tapewire.streams.hotpath import HotPathStats, HotPathWorker, build_hot_path
+from tapewire.streams.hotpath import HotPathWorker, build_hot_path
 from tapewire.streams.stages.base import InMsg
 from tapewire.streams.stages.config import StreamsConfig
 from tests.fixtures.kafka import consume_n
+from tests.fixtures.workers import running
 from tests.hotpath_cases import CODEC, config, frames, kill_switch
 
 TOPICS = (
@@ -65,33 +63,6 @@ def run_pure(cfg: StreamsConfig, inputs: list[InMsg]) -> list[tuple[str, bytes]]
     for msg in inputs:
         pure.graph.push("md.raw", msg, lambda t, m: out.append((t, m[2])))
     return out
-
-
-@contextmanager
-def running(worker: HotPathWorker) -> Iterator[HotPathStats]:
-    stop, ready = threading.Event(), threading.Event()
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["stats"] = worker.run(stop, ready)
-        except BaseException as exc:  # surfaced in the test thread
-            box["error"] = exc
-            ready.set()
-
-    thread = threading.Thread(target=run, name="hotpath-test", daemon=True)
-    thread.start()
-    assert ready.wait(60), "hot path did not start"
-    if "error" in box:
-        raise box["error"]
-    try:
-        yield worker.stats
-    finally:
-        stop.set()
-        thread.join(60)
-    assert not thread.is_alive()
-    if "error" in box:
-        raise box["error"]
 
 
 def committed(bootstrap: str, group: str, topic: str, partitions: int) -> int:
