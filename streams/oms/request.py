@@ -120,12 +120,12 @@ class Problem:
     hint: str
 
     def __str__(self) -> str:
-        return f"{self.field}={self.value!r}: {self.message} ({self.hint})"
+        return f"{self.field}={_shown(self.value)}: {self.message} ({self.hint})"
 
     def error(self) -> OrderValidationError:
         """This problem as an exception."""
         return OrderValidationError(
-            f"{self.field}={self.value!r}: {self.message}",
+            f"{self.field}={_shown(self.value)}: {self.message}",
             field=self.field,
             value=self.value,
             hint=self.hint,
@@ -139,6 +139,26 @@ def check_request(request: OrderRequest) -> None:
         raise problems[0].error()
 
 
+def _shown(value: object) -> str:
+    """``repr(value)``, cut to 80 characters: a message must not repeat a huge input."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:80]}... ({len(text)} characters)"
+
+
+MAX_ID_CHARS = 64
+"""Longest client order id, account, venue, strategy id or requester accepted: venues take
+32-36 characters, and every event of an order repeats its ids (a 340,000-character id made
+records too large for the broker)."""
+_ID_FIELDS = (
+    "client_order_id",
+    "orig_client_order_id",
+    "account",
+    "venue",
+    "strategy_id",
+    "requested_by",
+)
+
+
 def validate_request(request: OrderRequest) -> list[Problem]:
     """Every problem of ``request`` (empty when it is valid), in field order."""
     out: list[Problem] = []
@@ -146,6 +166,18 @@ def validate_request(request: OrderRequest) -> list[Problem]:
         value = getattr(request, name)
         if not value.strip() or value != value.strip():
             out.append(Problem(name, value, "must be non-empty without spaces around", "set it"))
+    oversized = [
+        Problem(
+            name,
+            f"{value[:32]}... ({len(value)} characters)",
+            f"is longer than {MAX_ID_CHARS} characters",
+            "use a shorter id (venues allow 32-36)",
+        )
+        for name in _ID_FIELDS
+        if (value := getattr(request, name)) is not None and len(value) > MAX_ID_CHARS
+    ]
+    if oversized:
+        return out + oversized  # nothing else is worth repeating such an id for
     if request.action is OrderAction.UNKNOWN:
         out.append(Problem("action", "UNKNOWN", "unknown action", "use NEW/CANCEL/REPLACE"))
         return out

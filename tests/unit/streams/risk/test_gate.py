@@ -379,3 +379,14 @@ def test_config_rejects_non_canonical_instrument() -> None:
             daily_loss_limit=D(1),
             stale_quote_ms=1,
         )
+
+
+def test_an_oversized_client_order_id_is_denied_with_a_short_reason() -> None:
+    huge = "x" * 340_000
+    decision = RiskGate(CONFIG).evaluate(req(client_order_id=huge), ctx())
+    assert decision.rule == "request_valid"
+    reason = decision.reason or ""
+    assert reason.startswith("client_order_id='xxxx")
+    assert "(340000 characters)" in reason
+    assert "is longer than 64 characters" in reason
+    assert len(reason) < 300
