@@ -3,6 +3,6 @@ entry, status and reconciliation over ccxt's REST API; ``tapewire.cli.router_mai
 to the router's :class:`~tapewire.streams.router.venue.Venue` protocol) and the encrypted key
 store.
 
-Part of the connectors shell (may import the domain cores, :mod:`tapewire.schemas` and
-:mod:`tapewire.core`).
+Part of the connectors shell (may import :mod:`tapewire.connectors.live`'s rate limiter, the
+domain cores, :mod:`tapewire.schemas` and :mod:`tapewire.core`).
 """

@@ -32,7 +32,7 @@ cannot read) fails the whole INSERT before any row is written; the sink then dec
 chunk record by record in Python, dead-letters the bad records and inserts the rest under
 the same deduplication token. So the rows, tokens and dead letters are the same as with the
 Python path; only the time differs. Equivalence, exactness and fallback are tested in
-``tests/integration/test_sink_avro_insert.py``.
+``tests/integration/sinks/test_sink_avro_insert.py``.
 
 Handled: ``string``, ``bytes`` (a ``String`` of any bytes), ``int``, ``long``, ``boolean``,
 enum symbols, decimal(38, 18) bytes, ``[null, <a scalar>]``, arrays (``Array``), maps

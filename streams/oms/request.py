@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -149,6 +150,19 @@ MAX_ID_CHARS = 64
 """Longest client order id, account, venue, strategy id or requester accepted: venues take
 32-36 characters, and every event of an order repeats its ids (a 340,000-character id made
 records too large for the broker)."""
+
+
+def derived_id(*parts: object) -> str:
+    """An id made of ``parts`` joined by ``:``, kept within :data:`MAX_ID_CHARS`: a longer
+    one keeps its first 40 characters and ends with a hash of the whole (deterministic, so
+    the same inputs give the same id after a restart)."""
+    full = ":".join(str(p) for p in parts)
+    if len(full) <= MAX_ID_CHARS:
+        return full
+    digest = hashlib.blake2b(full.encode(), digest_size=8).hexdigest()
+    return f"{full[:40]}~{digest}"
+
+
 _ID_FIELDS = (
     "client_order_id",
     "orig_client_order_id",

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from tapewire.streams.oms import OrderAction, OrderRequest
+from tapewire.streams.oms.request import derived_id
 from tapewire.streams.risk.config import RiskConfig, TradingState
 from tapewire.streams.risk.context import OpenOrder, RiskContext
 from tapewire.streams.risk.rules import NS_PER_MS, Check, account_known, request_valid, rules_for
@@ -102,7 +103,7 @@ class RiskGate:
         self.set_trading_state(TradingState.HALTED, account)
         cancels = [
             OrderRequest(
-                client_order_id=f"kill:{now_ns}:{o.client_order_id}",
+                client_order_id=derived_id("kill", now_ns, o.client_order_id),
                 account=o.account,
                 venue=o.venue,
                 instrument=o.instrument,

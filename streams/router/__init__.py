@@ -2,8 +2,9 @@
 and fills), the venue protocol with the paper venue behind it, and the restart-safe journal
 and reconciliation plan (:mod:`~tapewire.streams.router.recovery`).
 
-Both shells and ``tapewire.cli.router_main`` use it; live venues implement
-:class:`~tapewire.streams.router.venue.Venue` (:mod:`tapewire.connectors.orders`).
+Both shells and ``tapewire.cli.router_main`` use it; a live venue is adapted to
+:class:`~tapewire.streams.router.venue.Venue` there (``CcxtRouterVenue`` over
+:mod:`tapewire.connectors.orders`).
 
 May import: :mod:`tapewire.streams.stages`, the domain cores, :mod:`tapewire.schemas`,
 :mod:`tapewire.core`. Never Kafka clients, Faust or :mod:`tapewire.runtime`.

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tapewire.core import metrics
+from tapewire.core.kafka import MAX_MESSAGE_BYTES
 from tapewire.schemas.codec import Codec
 from tapewire.schemas.dead_letters import bounded
 from tapewire.streams.aggregate import Rejected
@@ -86,10 +87,21 @@ class Emitter:
                 reason=f"{type(exc).__name__}: {exc}",
             )
             return
-        self.out.append((self.kafka_name(canonical), key, value))
+        self.emit_raw(canonical, key, value)
 
     def emit_raw(self, canonical: str, key: bytes | None, value: bytes) -> None:
-        """Pass bytes through unchanged (re-keying)."""
+        """Pass bytes through unchanged (re-keying); a message too large for the broker
+        becomes a dead letter (``RecordTooLarge``) instead."""
+        size = len(value) + len(key or b"")
+        if size > MAX_MESSAGE_BYTES:
+            self.dead(
+                source_topic=canonical,
+                payload=value,
+                error_type="RecordTooLarge",
+                reason=f"a {canonical} message of {size} bytes is over the {MAX_MESSAGE_BYTES}"
+                " a broker accepts; its input is too large (an id or text field?)",
+            )
+            return
         self.out.append((self.kafka_name(canonical), key, value))
 
     def dead(

@@ -23,6 +23,7 @@ from tapewire.core.exact import ZERO, add
 from tapewire.schemas.codec import Codec
 from tapewire.streams.aggregate import NbboConfig
 from tapewire.streams.oms import OPEN, OrderAction, OrderRequest
+from tapewire.streams.oms.request import derived_id
 from tapewire.streams.risk import (
     DailyPnl,
     OpenOrder,
@@ -190,7 +191,7 @@ class RiskStage:
         accounts = sorted(self.gate.config.accounts) if scope is None else [scope]
         for account in accounts:
             cancel_all = request.with_(
-                client_order_id=f"{request.client_order_id}:{account}",
+                client_order_id=derived_id(request.client_order_id, account),
                 account=account,
                 venue="",
                 instrument="",

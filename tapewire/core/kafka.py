@@ -16,6 +16,12 @@ def client_config(bootstrap: str) -> dict[str, Any]:
     return {"bootstrap.servers": bootstrap, "logger": client_log, "log.connection.close": False}
 
 
+MAX_MESSAGE_BYTES = 950_000
+"""Largest key + value Tapewire produces: a default producer and broker accept 1,000,000
+bytes per message, less room for headers and batch overhead. A stage dead-letters a larger
+output (``RecordTooLarge``) instead of failing its produce and stopping."""
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     """A topic to create: name, partitions, replication and topic-level config."""

@@ -209,7 +209,7 @@ sink_batch_rows = Histogram(
     registry=REGISTRY,
 )
 
-# --- ccxt venue (streams/execution/ccxt_venue.py) -----------------------------------------
+# --- ccxt venue (connectors/orders/ccxt_venue.py) -----------------------------------------
 
 ccxt_venue_requests = Counter(
     f"{PREFIX}_ccxt_venue_requests",

@@ -20,7 +20,8 @@ The package's modules: :mod:`.cluster` (the process manager and the CLI's start/
 :mod:`.properties` (node configuration), :mod:`.ports`, :mod:`.state` (the state file and
 status) and :mod:`.processes` (the node JVMs as processes).
 
-Part of :mod:`tapewire.runtime` (may import :mod:`tapewire.core`).
+Part of :mod:`tapewire.runtime` (may import :mod:`tapewire.core` and
+:mod:`tapewire.runtime.kafka_jars`).
 """
 
 from tapewire.runtime.kafka_local.cluster import (

@@ -2,7 +2,7 @@
 
 The pure core: ``Normalizer.load_markets`` / ``markets_path`` / ``handover``; the stage:
 re-publishing market frames to ``md.markets``, loading them back, and detecting a hand-over
-from the md.raw offsets. No Kafka here (tests/integration/test_normalize_rebalance.py has
+from the md.raw offsets. No Kafka here (tests/integration/streams/test_normalize_rebalance.py has
 the real broker).
 """
 

@@ -601,7 +601,7 @@ def test_bybit_bbo_symbols_outside_the_markets_are_unknown_instrument_dead_lette
     ``orderbook.1`` frame is exactly one ``UnknownInstrument`` dead letter carrying the
     recorded payload, the subscription acks produce nothing, and no quote, book or gap is
     published. (Quote values from ``orderbook.1`` are checked on the documentation-derived
-    frames, ``tests/unit/test_normalize_bybit.py``.)"""
+    frames, ``tests/unit/streams/normalize/test_bybit.py``.)"""
     recorded = rows("bybit", "bbo")
     inst = bybit_instruments(bybit_markets_frames())
     assert inst == {"BTCUSDT": "BTC-USDT-SPOT"}

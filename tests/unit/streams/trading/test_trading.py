@@ -274,3 +274,36 @@ def test_position_records_fit_the_wire_when_pnl_has_more_than_18_places() -> Non
     assert -int(record["unrealized_pnl"].as_tuple().exponent) <= 18
     exact = (D("65000.025") - record["avg_price"]) * record["quantity"]
     assert abs(record["unrealized_pnl"] - exact) <= D("0.0000000000000000005")
+
+
+def test_kill_switch_cancels_for_an_account_with_a_long_name() -> None:
+    account = "desk-emea-market-making-subaccount-07"  # 37 characters
+    risk = RiskStage(CODEC, risk_config(account=account), clock=lambda: T0 + 10)
+    kill = trading_state_command("kill-halted-0123456789abcdef0123")  # as the CLI makes it
+    out = risk.process(msgs("oms.requests", [kill]))
+    assert decoded(out, "oms.denied") == []
+    (cancel_all,) = decoded(out, "oms.approved")
+    cid = cancel_all["client_order_id"]
+    assert cancel_all["request"]["account"] == account
+    assert len(cid) <= 64
+    assert cid.startswith("kill-halted-0123456789abcdef0123:desk-")
+    again = decoded(
+        RiskStage(CODEC, risk_config(account=account), clock=lambda: T0 + 10).process(
+            msgs("oms.requests", [kill])
+        ),
+        "oms.approved",
+    )
+    assert again[0]["client_order_id"] == cid  # deterministic: a restart sends the same id
+
+
+def test_a_huge_client_order_id_never_makes_a_message_the_broker_refuses() -> None:
+    risk = RiskStage(CODEC, risk_config(), clock=lambda: T0 + 10)
+    huge = order_request("x" * 340_000, price="101")
+    out = risk.process(msgs("md.nbbo", [nbbo("100", "102")]) + msgs("oms.requests", [huge]))
+    assert decoded(out, "oms.approved") == []
+    assert all(len(value) + len(key or b"") <= 950_000 for _, key, value in out)
+    dead = decoded(out, "dlq.trading")
+    assert [(d["error_type"], d["source_topic"]) for d in dead] == [
+        ("RecordTooLarge", "oms.denied")
+    ]
+    assert dead[0]["labels"]["payload_truncated"] == "true"
