@@ -78,3 +78,16 @@ def test_rekey_and_nbbo_stages() -> None:
         "binance",
     )
     assert nbbo[-1][1] == b"BTC-USDT-SPOT"
+
+
+def test_a_market_rest_frame_too_large_to_republish_is_a_dead_letter_not_a_failed_produce() -> None:
+    records = list(raw_frames(MarketSimulator(SimConfig(seed=1, n_frames=20)).frames()))
+    rest = next(r for r in records if r["transport"] == "REST")
+    huge = rest | {"payload": b" " * 999_846}  # its size is what matters here
+    out = NormalizeStage(CODEC).process(_msgs("md.raw", [huge]))
+    assert all(len(value) + len(key or b"") <= 950_000 for _, key, value in out)
+    assert not [t for t, _, _ in out if t == "md.markets"]
+    dead = [CODEC.decode("dlq.normalize", v) for t, _, v in out if t == "dlq.normalize"]
+    too_large = [d for d in dead if d["error_type"] == "RecordTooLarge"]
+    assert [d["source_topic"] for d in too_large] == ["md.markets"]
+    assert too_large[0]["labels"]["payload_truncated"] == "true"
