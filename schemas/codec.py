@@ -4,10 +4,12 @@ parsed once: :class:`Codec`, the front the rest of Tapewire uses. Typical use::
     codec = Codec.from_settings(settings)          # or Codec() for deterministic local ids
     value = codec.encode("md.trades", trade)       # dict -> bytes
     key = codec.key("md.trades", trade)            # b"binance:<instrument>"
-    trade = codec.decode("md.trades", value)       # bytes -> dict
+    trade = codec.read("md.trades", value)         # bytes -> tapewire.records.market.Trade
+    record = codec.decode("md.trades", value)      # bytes -> dict (tools, any schema)
 
-Records are plain dicts: decimals are :class:`decimal.Decimal` (never float), timestamps are
-``int`` nanoseconds, enums are their symbol strings, ``bytes`` fields are ``bytes``.
+Encode takes a typed record (``tapewire.records``) or a dict. In both, decimals are
+:class:`decimal.Decimal` (never float), timestamps are ``int`` nanoseconds, enums are their
+symbol strings, ``bytes`` fields are ``bytes``.
 
 Every record is checked before it is written: a bad record raises
 :class:`~tapewire.core.errors.SchemaError` naming the schema, the field path
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tapewire.core.errors import SchemaError
+from tapewire.core.records import Record, TypedRecord
 from tapewire.schemas.loading import SCHEMA_DIR, fullname_of, load_schemas
 from tapewire.schemas.registry import (
     TOPICS,
@@ -90,15 +93,19 @@ class Codec:
         )
         return {topic: self.for_topic(topic).schema_id for topic in names}
 
-    def encode(self, topic: str, record: Mapping[str, Any]) -> bytes:
-        """Message value for ``record`` on ``topic``."""
+    def encode(self, topic: str, record: Record) -> bytes:
+        """Message value for ``record`` (a typed record or a dict) on ``topic``."""
         return self.for_topic(topic).encode(record)
+
+    def read(self, topic: str, data: bytes) -> TypedRecord:
+        """Typed record (``tapewire.records``) from a message value read from ``topic``."""
+        return self.for_topic(topic).read(data)
 
     def decode(self, topic: str, data: bytes) -> dict[str, Any]:
         """Record from a message value read from ``topic`` (in the current schema)."""
         return self.for_topic(topic).decode(data)
 
-    def key(self, topic: str, record: Mapping[str, Any]) -> bytes:
+    def key(self, topic: str, record: Record) -> bytes:
         """Message key for ``record`` on ``topic`` (see ``tapewire.schemas.registry.TOPICS``)."""
         return message_key(topic, record)
 

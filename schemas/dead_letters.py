@@ -13,7 +13,8 @@ byte for byte in ClickHouse ``raw_frames``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+
+from tapewire.core.records import Record
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 """Bytes of ``payload`` a dead letter keeps (the excerpt of a larger message)."""
@@ -29,7 +30,7 @@ def _text(value: str) -> str:
     return f"{value[:MAX_TEXT_CHARS]}... ({len(value)} characters)"
 
 
-def bounded(record: Mapping[str, Any]) -> Mapping[str, Any]:
+def bounded(record: Record) -> Record:
     """``record`` (a DeadLetter) if it is within the limits, else a copy cut to them."""
     payload = record.get("payload") or b""
     key = record.get("key")

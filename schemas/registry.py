@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tapewire.core.errors import SchemaError
+from tapewire.core.records import Record
 from tapewire.core.settings import Settings, load_settings
 
 NAMESPACE = "io.tapewire"
@@ -145,7 +146,7 @@ def subject_for_topic(topic: str) -> str:
     return f"{topic}{SUBJECT_SUFFIX}"
 
 
-def message_key(topic: str, record: Mapping[str, Any]) -> bytes:
+def message_key(topic: str, record: Record) -> bytes:
     """Kafka message key for ``record`` on ``topic``: the key fields joined by ``:``, UTF-8."""
     spec = topic_spec(topic)
     parts = []

@@ -13,6 +13,7 @@ converted exactly, never rounded. A bad value raises :class:`BadValueError`, whi
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -210,13 +211,16 @@ class Compiler:
     what fastavro should write (decimals as their two's-complement bytes).
 
     Each record gets a generated fast path (one dict display with inline type checks) for
-    the common case of a dict with exactly the schema's fields; anything else, including
-    every error, goes through the generic path, which names the field and the value.
+    the common case of a dict with exactly the schema's fields, and one reading the
+    attributes of its typed record class (``types``: schema full name -> class); anything
+    else, including every error, goes through the generic path, which names the field and
+    the value.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, types: Mapping[str, type] | None = None) -> None:
         self._named: dict[str, _Prepare] = {}
         self._nodes: dict[str, Mapping[str, Any]] = {}
+        self._types: Mapping[str, type] = types or {}
 
     def compile(self, node: Any, namespace: str = "") -> _Prepare:
         if isinstance(node, str):
@@ -427,6 +431,7 @@ class Compiler:
             "_names": names,
         }
         items = []
+        attributes = []
         for index, (name, field_prepare, has_default, default) in enumerate(fields):
             env[f"_field{index}"] = field_prepare
             source = f"value[{name!r}]"
@@ -436,8 +441,22 @@ class Compiler:
             field_node = node["fields"][index]["type"]
             expression = self._expression(field_node, source, inner, env, f"_field{index}")
             items.append(f"{name!r}: {expression}")
+            attribute = f"value.{name}" if not keyword.iskeyword(name) else f"value[{name!r}]"
+            expression = self._expression(field_node, attribute, inner, env, f"_field{index}")
+            attributes.append(f"{name!r}: {expression}")
+        typed = ""
+        if full in self._types:
+            env["_cls"] = self._types[full]
+            typed = (
+                "    if value.__class__ is _cls:\n"
+                "        try:\n"
+                f"            return {{{', '.join(attributes)}}}\n"
+                "        except _BadValueError:\n"
+                "            return _generic(value)\n"
+            )
         code = (
             "def prepare(value):\n"
+            f"{typed}"
             "    if value.__class__ is dict and value.keys() <= _names:\n"
             "        try:\n"
             f"            return {{{', '.join(items)}}}\n"

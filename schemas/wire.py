@@ -10,13 +10,16 @@ schema by resolving the writer schema its header names.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from io import BytesIO
 from typing import Any, cast
 
+import msgspec
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 from tapewire.core.errors import SchemaError
+from tapewire.core.records import Record, TypedRecord
+from tapewire.records.catalog import RECORD_TYPES
 from tapewire.schemas.loading import for_fastavro, fullname_of
 from tapewire.schemas.registry import AvroSchema, canonical_form
 from tapewire.schemas.validation import BadValueError, Compiler, DecimalReader
@@ -42,7 +45,8 @@ class AvroSerde:
         self.schema_id = schema_id
         self.label = label or name
         self._header = bytes((MAGIC_BYTE,)) + schema_id.to_bytes(4, "big")
-        self._prepare = Compiler().compile(schema)
+        self._prepare = Compiler(RECORD_TYPES).compile(schema)
+        self.record_type: type[TypedRecord] | None = RECORD_TYPES.get(name)
         # fastavro reads and writes decimals as plain bytes (same encoding); the
         # conversion to and from Decimal is done here, exactly and faster.
         self._wire = parse_schema(for_fastavro(schema, decimals=False))
@@ -52,7 +56,7 @@ class AvroSerde:
         self._readers: dict[int, tuple[Any, Any]] = {schema_id: (self._wire, None)}
         self._lock = threading.Lock()
 
-    def encode(self, record: Mapping[str, Any]) -> bytes:
+    def encode(self, record: Record) -> bytes:
         """``record`` in the Confluent wire format; :class:`SchemaError` if it does not fit."""
         try:
             prepared = self._prepare(record)
@@ -101,6 +105,24 @@ class AvroSerde:
                 "id says",
             )
         return cast(dict[str, Any], record)
+
+    def read(self, data: bytes) -> TypedRecord:
+        """The record in a Confluent wire-format message as its typed record class."""
+        record = self.decode(data)
+        if self.record_type is None:
+            raise SchemaError(
+                f"{self.label}: {self.name} has no typed record class",
+                schema=self.name,
+                hint="add it to tapewire.records.catalog.RECORD_TYPES",
+            )
+        try:
+            return msgspec.convert(record, self.record_type)
+        except msgspec.ValidationError as exc:  # the schema and the class disagree: a bug
+            raise SchemaError(
+                f"{self.label}: the decoded record does not fit {self.record_type.__name__}: {exc}",
+                schema=self.name,
+                hint="tapewire.records and schemas/avro are out of step: please report it",
+            ) from exc
 
     def _check_header(self, data: bytes) -> int:
         if not isinstance(data, bytes | bytearray | memoryview):

@@ -307,7 +307,7 @@ class CcxtVenue:
 
     # ---- router API ----------------------------------------------------------------------
 
-    async def submit(self, request: Mapping[str, Any]) -> LiveReports:
+    async def submit(self, request: Record) -> LiveReports:
         """Act on an approved ``OrderRequest`` (NEW, CANCEL, CANCEL_ALL)."""
         action = request["action"]
         if action == "NEW":
@@ -476,7 +476,7 @@ class CcxtVenue:
 
     # ---- internals: sending ---------------------------------------------------------------
 
-    async def _new(self, request: Mapping[str, Any]) -> LiveReports:
+    async def _new(self, request: Record) -> LiveReports:
         out = LiveReports()
         cid = request["client_order_id"]
         known = self.orders.get(cid)
@@ -794,7 +794,7 @@ class CcxtVenue:
         )
 
     def _event_for_request(
-        self, request: Mapping[str, Any], exec_type: str, *, status: str, text: str
+        self, request: Record, exec_type: str, *, status: str, text: str
     ) -> MutableRecord:
         order = _Live(req=dict(request), symbol="", status=status)
         return self._event(order, exec_type, text=text)

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from tapewire.core.exact import ZERO, add, div18_exact, mul, round18
+from tapewire.core.records import Record
 from tapewire.streams.aggregate.common import (
     Clock,
     InvalidRecordError,
@@ -185,7 +186,7 @@ class BarAggregator:
 
     # --- input -------------------------------------------------------------------------
 
-    def add(self, trade: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def add(self, trade: Record) -> list[dict[str, Any]]:
         """Add one trade; return the bars its watermark advance closed (oldest first per
         interval, intervals in config order). A late or invalid trade goes to
         :meth:`drain_rejected` and changes nothing."""

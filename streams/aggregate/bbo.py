@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from tapewire.core.exact import round18
+from tapewire.core.records import Record
 from tapewire.streams.aggregate.common import (
     Clock,
     InvalidRecordError,
@@ -28,7 +29,7 @@ Top = tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None]
 """(bid price, bid size, ask price, ask size); None for an empty side."""
 
 
-def _levels(update: Mapping[str, Any], side: str) -> list[tuple[Decimal, Decimal]]:
+def _levels(update: Record, side: str) -> list[tuple[Decimal, Decimal]]:
     raw = update.get(side)
     if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
         raise InvalidRecordError(f"{side}={raw!r} is not a list of PriceLevel")
@@ -97,7 +98,7 @@ class L2Book:
         self.receive_ts_ns: int | None = None
         self.exchange_ts_ns: int | None = None
 
-    def apply(self, update: Mapping[str, Any]) -> None:
+    def apply(self, update: Record) -> None:
         """Apply a SNAPSHOT or DELTA; :class:`InvalidRecordError` (book unchanged) when the
         record is malformed, a DELTA precedes any SNAPSHOT, or its sequence is old."""
         kind = update.get("kind")
@@ -163,7 +164,7 @@ class _StaleSequenceError(InvalidRecordError):
     reason = "stale_sequence"
 
 
-def apply_or_reject(book: L2Book, update: Mapping[str, Any]) -> Rejected | None:
+def apply_or_reject(book: L2Book, update: Record) -> Rejected | None:
     """Apply ``update`` to ``book``; the :class:`Rejected` when it cannot be applied."""
     try:
         book.apply(update)
@@ -189,7 +190,7 @@ class BookBbo:
         self._emitted: dict[tuple[str, str], Top] = {}
         self._rejected: list[Rejected] = []
 
-    def add(self, update: Mapping[str, Any]) -> dict[str, Any] | None:
+    def add(self, update: Record) -> dict[str, Any] | None:
         """Apply a BookUpdate; return a Quote when the top of book changed, else None."""
         try:
             key = (str_field(update, "venue"), str_field(update, "instrument"))

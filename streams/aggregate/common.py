@@ -5,10 +5,12 @@ Exact decimal arithmetic is :mod:`tapewire.core.exact`'s.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from tapewire.core.records import Record
 
 Clock = Callable[[], int]
 """Returns the processing time in UTC ns (``time.time_ns`` live; a fixed clock in tests)."""
@@ -23,7 +25,7 @@ class Rejected:
     (``error_type`` = reason).
     """
 
-    record: Mapping[str, Any]
+    record: Record
     reason: str
     detail: str
 
@@ -32,7 +34,7 @@ class InvalidRecordError(ValueError):
     """A record field does not hold what its schema promises."""
 
 
-def decimal_field(record: Mapping[str, Any], name: str, *, positive: bool = True) -> Decimal:
+def decimal_field(record: Record, name: str, *, positive: bool = True) -> Decimal:
     """A finite Decimal field (> 0 when ``positive``, else >= 0); never a float."""
     value = record.get(name)
     if not isinstance(value, Decimal):
@@ -44,14 +46,14 @@ def decimal_field(record: Mapping[str, Any], name: str, *, positive: bool = True
     return value
 
 
-def optional_decimal(record: Mapping[str, Any], name: str) -> Decimal | None:
+def optional_decimal(record: Record, name: str) -> Decimal | None:
     """A nullable positive Decimal field."""
     if record.get(name) is None:
         return None
     return decimal_field(record, name)
 
 
-def int_field(record: Mapping[str, Any], name: str) -> int:
+def int_field(record: Record, name: str) -> int:
     """An int field (ns timestamp); bool and float are refused."""
     value = record.get(name)
     if not isinstance(value, int) or isinstance(value, bool):
@@ -59,14 +61,14 @@ def int_field(record: Mapping[str, Any], name: str) -> int:
     return value
 
 
-def optional_int(record: Mapping[str, Any], name: str) -> int | None:
+def optional_int(record: Record, name: str) -> int | None:
     """A nullable int field."""
     if record.get(name) is None:
         return None
     return int_field(record, name)
 
 
-def str_field(record: Mapping[str, Any], name: str) -> str:
+def str_field(record: Record, name: str) -> str:
     """A non-empty string field."""
     value = record.get(name)
     if not isinstance(value, str) or not value:
@@ -74,7 +76,7 @@ def str_field(record: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def event_ts(record: Mapping[str, Any]) -> int:
+def event_ts(record: Record) -> int:
     """Event time of a record: ``exchange_ts_ns``, or ``receive_ts_ns`` when the venue sent none."""
     exchange = optional_int(record, "exchange_ts_ns")
     return exchange if exchange is not None else int_field(record, "receive_ts_ns")

@@ -21,6 +21,7 @@ from typing import Any
 
 from tapewire.core.exact import ZERO, add, round18
 from tapewire.core.instruments import Instrument, InstrumentError
+from tapewire.core.records import Record
 from tapewire.streams.aggregate.bbo import L2Book, apply_or_reject
 from tapewire.streams.aggregate.common import (
     Clock,
@@ -106,7 +107,7 @@ class MarketCondition(StrEnum):
     CROSSED = "CROSSED"
 
 
-def market_condition(record: Mapping[str, Any]) -> MarketCondition:
+def market_condition(record: Record) -> MarketCondition:
     """LOCKED when best bid == best ask, CROSSED when bid > ask (across venues, an
     arbitrage or a stale venue), ONE_SIDED / EMPTY when a side / both sides are missing."""
     bid, ask = record.get("bid_price"), record.get("ask_price")
@@ -146,7 +147,7 @@ class _Group:
     emitted_at_ns: int | None = None
 
 
-def _side(quote: Mapping[str, Any], side: str) -> tuple[Decimal, Decimal] | None:
+def _side(quote: Record, side: str) -> tuple[Decimal, Decimal] | None:
     price, size = optional_decimal(quote, f"{side}_price"), optional_decimal(quote, f"{side}_size")
     if (price is None) != (size is None):
         raise InvalidRecordError(f"{side}_price and {side}_size must both be set or both null")
@@ -175,7 +176,7 @@ class NbboAggregator:
             known = self._ids[instrument] = self.config.consolidated_id(instrument)
         return known
 
-    def add(self, quote: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def add(self, quote: Record) -> list[dict[str, Any]]:
         """Take a venue Quote; return the ConsolidatedQuote of its group if it changed."""
         try:
             venue, instrument = str_field(quote, "venue"), str_field(quote, "instrument")
@@ -372,7 +373,7 @@ class ConsolidatedBook:
         self._rejected: list[Rejected] = []
         self.now_ns: int | None = None
 
-    def add(self, update: Mapping[str, Any]) -> None:
+    def add(self, update: Record) -> None:
         """Apply a BookUpdate to its venue's book (rejects go to :meth:`drain_rejected`)."""
         try:
             venue, instrument = str_field(update, "venue"), str_field(update, "instrument")

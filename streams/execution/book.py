@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 from tapewire.core.exact import ZERO
+from tapewire.core.records import Record
 
 
 class L2Book:
@@ -17,7 +17,7 @@ class L2Book:
         self.asks: dict[Decimal, Decimal] = {}
         self.synced = False
 
-    def apply(self, update: Mapping[str, Any]) -> None:
+    def apply(self, update: Record) -> None:
         """Apply a ``BookUpdate`` record: SNAPSHOT replaces both sides, DELTA sets levels."""
         if update["kind"] == "SNAPSHOT":
             self.bids.clear()

@@ -6,9 +6,10 @@ by :mod:`tapewire.streams.oms.reports`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
+
+from tapewire.core.records import Record
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 
@@ -26,7 +27,7 @@ class RestorableOrder(Protocol):
         ...
 
     @property
-    def request(self) -> Mapping[str, Any]:
+    def request(self) -> Record:
         """Order fields: ``client_order_id``, ``account``, ``venue``, ``instrument``,
         ``side``, ``order_type``, ``time_in_force``, ``quantity``, ``limit_price``, ..."""
         ...

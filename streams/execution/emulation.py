@@ -9,13 +9,12 @@ never loosening.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from tapewire.core.exact import BPS, wide
-from tapewire.core.records import MutableRecord
+from tapewire.core.records import MutableRecord, Record
 
 
 @dataclass(slots=True)
@@ -57,7 +56,7 @@ class TriggerWatcher:
     def __init__(self) -> None:
         self._triggers: dict[str, Trigger] = {}
 
-    def add_request(self, key: str, request: Mapping[str, Any]) -> Trigger:
+    def add_request(self, key: str, request: Record) -> Trigger:
         """Watch a STOP, STOP_LIMIT or TRAILING_STOP ``OrderRequest`` under ``key``."""
         kind = request["order_type"]
         if kind not in ("STOP", "STOP_LIMIT", "TRAILING_STOP"):
@@ -96,9 +95,7 @@ class TriggerWatcher:
         return len(self._triggers)
 
 
-def local_cancel_all(
-    open_orders: Iterable[Mapping[str, Any]], request: Mapping[str, Any]
-) -> list[MutableRecord]:
+def local_cancel_all(open_orders: Iterable[Record], request: Record) -> list[MutableRecord]:
     """One CANCEL ``OrderRequest`` per open order matching a CANCEL_ALL ``request``.
 
     For venues with no native cancel-all. ``open_orders`` are records with at least

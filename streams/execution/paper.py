@@ -13,7 +13,6 @@ import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from tapewire.core.exact import ZERO, q18, wide
 from tapewire.core.records import MutableRecord, Record
@@ -99,7 +98,7 @@ class PaperVenue:
     # ---- inputs -------------------------------------------------------------------------
 
     @wide
-    def submit(self, request: Mapping[str, Any], now_ns: int) -> Reports:
+    def submit(self, request: Record, now_ns: int) -> Reports:
         """Send a request at ``now_ns``; it takes effect after the ack latency."""
         self._seq += 1
         arrival = now_ns + self.config.latency.ack_delay(
@@ -114,7 +113,7 @@ class PaperVenue:
         return self._advance(now_ns)
 
     @wide
-    def on_book(self, update: Mapping[str, Any]) -> Reports:
+    def on_book(self, update: Record) -> Reports:
         """Apply a ``BookUpdate``; working market orders take the new liquidity."""
         out = self._advance(update["receive_ts_ns"])
         book = self.books.setdefault(update["instrument"], L2Book())
@@ -125,7 +124,7 @@ class PaperVenue:
         return out
 
     @wide
-    def on_trade(self, trade: Mapping[str, Any]) -> Reports:
+    def on_trade(self, trade: Record) -> Reports:
         """A public trade: resting limits it trades through fill; emulated stops trigger."""
         out = self._advance(trade["receive_ts_ns"])
         inst, price = trade["instrument"], trade["price"]
@@ -573,7 +572,7 @@ class PaperVenue:
         own = "bids" if order.req["side"] == "BUY" else "asks"
         return book.size_at(own, order.req["limit_price"])
 
-    def _expiry(self, req: Mapping[str, Any]) -> int | None:
+    def _expiry(self, req: Record) -> int | None:
         if req["time_in_force"] == "GTD":
             return int(req["expire_ts_ns"])
         if req["time_in_force"] == "DAY":
@@ -634,7 +633,7 @@ class PaperVenue:
         )
 
 
-def _amendable(request: Mapping[str, Any]) -> MutableRecord:
+def _amendable(request: Record) -> MutableRecord:
     keys = (
         "quantity",
         "limit_price",

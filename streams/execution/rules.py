@@ -191,7 +191,7 @@ class VenueRules:
 
     @wide
     def adapt(
-        self, request: Mapping[str, Any], *, reference_price: Decimal | None = None
+        self, request: Record, *, reference_price: Decimal | None = None
     ) -> Adapted | Rejection:
         """Round a NEW/REPLACE ``OrderRequest`` to the rules, or say why it cannot be sent.
 
@@ -281,7 +281,7 @@ class VenueRules:
                 )
         return Adapted(out, plan, tuple(changes))
 
-    def plan(self, request: Mapping[str, Any]) -> EmulationPlan | Rejection:
+    def plan(self, request: Record) -> EmulationPlan | Rejection:
         """What to send natively and what to emulate locally for ``request``."""
         feats = self.features
         kind, tif = request["order_type"], request["time_in_force"]

@@ -32,6 +32,7 @@ from urllib.parse import urlparse
 from tapewire.core.errors import TapewireError
 from tapewire.core.exact import INTEGER_DIGITS, SCALE, WIDE_PARSE
 from tapewire.core.instruments import Instrument
+from tapewire.core.records import Record
 from tapewire.streams.normalize.ccxt_offline import FrameResult, OfflineVenue, RecordingOrderBook
 from tapewire.streams.normalize.dedup import TradeDeduper
 from tapewire.streams.normalize.venues import ADAPTERS, BookMeta, VenueAdapter
@@ -580,7 +581,7 @@ class Normalizer:
         self,
         adapter: VenueAdapter,
         venue_id: str,
-        trade: Mapping[str, Any],
+        trade: Record,
         receive_ns: int,
         now: int,
         provenance: tuple[Any, Any],
@@ -607,7 +608,7 @@ class Normalizer:
         self,
         adapter: VenueAdapter,
         venue_id: str,
-        quote: Mapping[str, Any],
+        quote: Record,
         message: Any,
         receive_ns: int,
         now: int,

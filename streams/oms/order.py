@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any, NoReturn
 
 from tapewire.core.exact import ZERO, add, div18, fits_decimal_38_18, mul, sub
+from tapewire.core.records import Record
 from tapewire.streams.oms.enums import (
     TERMINAL,
     ExecType,
@@ -90,7 +91,7 @@ class Order:
         )
 
     @classmethod
-    def seed(cls, record: Mapping[str, Any]) -> Order:
+    def seed(cls, record: Record) -> Order:
         """The PENDING_NEW order an ``OrderEvent`` stream starts from (its first record)."""
         return cls(
             client_order_id=record["client_order_id"],

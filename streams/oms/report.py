@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
+from tapewire.core.records import Record
 from tapewire.streams.oms.enums import ExecType
 
 
@@ -36,7 +35,7 @@ class ExecutionReport:
     emulated: bool = False
 
     @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> ExecutionReport:
+    def from_record(cls, record: Record) -> ExecutionReport:
         """The report behind an ``OrderEvent`` record (used to rebuild state from events)."""
         return cls(
             event_id=record["event_id"],

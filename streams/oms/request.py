@@ -10,6 +10,7 @@ from typing import Any
 
 from tapewire.core.exact import ZERO, fits_decimal_38_18
 from tapewire.core.instruments import Instrument, InstrumentError
+from tapewire.core.records import Record
 from tapewire.streams.oms.enums import OrderAction, OrderType, Side, TimeInForce, TrailingOffsetType
 from tapewire.streams.oms.errors import OrderValidationError
 
@@ -56,7 +57,7 @@ class OrderRequest:
         return replace(self, **changes)
 
     @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> OrderRequest:
+    def from_record(cls, record: Record) -> OrderRequest:
         """From an ``OrderRequest`` record as the Avro codec decodes it."""
         offset_type = record.get("trailing_offset_type")
         return cls(

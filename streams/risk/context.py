@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from tapewire.core.exact import ZERO, add, div18
+from tapewire.core.records import Record
 from tapewire.streams.oms import Order, OrderType, Side, TimeInForce
 
 
@@ -21,7 +20,7 @@ class ReferenceQuote:
     ask_ts_ns: int | None
 
     @classmethod
-    def from_nbbo(cls, record: Mapping[str, Any]) -> ReferenceQuote:
+    def from_nbbo(cls, record: Record) -> ReferenceQuote:
         """From a ``ConsolidatedQuote`` record (topic ``md.nbbo``)."""
         return cls(
             record.get("bid_price"),

@@ -28,12 +28,11 @@ is read from the earliest offset by a new consumer group, so a fresh start sees 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from tapewire.core.exact import ZERO, add, sub
+from tapewire.core.records import Record
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 
@@ -43,7 +42,7 @@ def utc_day(ts_ns: int) -> int:
     return ts_ns // NS_PER_DAY
 
 
-def position_total(record: Mapping[str, Any]) -> Decimal:
+def position_total(record: Record) -> Decimal:
     """``realized_pnl + unrealized_pnl - fees`` of a ``Position`` record (exact)."""
     return sub(add(record["realized_pnl"], record["unrealized_pnl"]), record["fees"])
 
@@ -62,7 +61,7 @@ class DailyPnl:
     def __init__(self) -> None:
         self._marks: dict[str, dict[tuple[str, str], _DayMark]] = {}
 
-    def on_position(self, record: Mapping[str, Any]) -> None:
+    def on_position(self, record: Record) -> None:
         """Apply one ``Position`` record."""
         marks = self._marks.setdefault(record["account"], {})
         key = (record["venue"], record["instrument"])

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from tapewire.core import metrics
 from tapewire.core.kafka import MAX_MESSAGE_BYTES
+from tapewire.core.records import Record
 from tapewire.schemas.codec import Codec
 from tapewire.schemas.dead_letters import bounded
 from tapewire.streams.aggregate import Rejected
@@ -74,7 +75,7 @@ class Emitter:
         out, self.out = self.out, []
         return out
 
-    def emit(self, canonical: str, record: Mapping[str, Any]) -> None:
+    def emit(self, canonical: str, record: Record) -> None:
         """Encode ``record`` for ``canonical`` (its key from ``tapewire.schemas.registry``)."""
         try:
             value = self.codec.encode(canonical, record)
@@ -129,7 +130,7 @@ class Emitter:
         }
         self.emit_dead_record(record)
 
-    def emit_dead_record(self, record: Mapping[str, Any]) -> None:
+    def emit_dead_record(self, record: Record) -> None:
         """Encode a ready DeadLetter record (as the normalizer builds them)."""
         metrics.messages_rejected.labels(self.stage, str(record["error_type"])).inc()
         record = bounded(record)

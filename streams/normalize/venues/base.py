@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from tapewire.core.records import Record
 from tapewire.streams.normalize.ccxt_offline import (
     Decoder,
     FrameResult,
@@ -107,12 +108,12 @@ class VenueAdapter:
         """N for a snapshot limited to N levels per side; None for full depth."""
         return None
 
-    def trade_ts_ns(self, trade: Mapping[str, Any]) -> int | None:
+    def trade_ts_ns(self, trade: Record) -> int | None:
         """Exchange timestamp of a ccxt trade in ns (override where ccxt truncates)."""
         ts = trade.get("timestamp")
         return ts * MS if isinstance(ts, int) else None
 
-    def quote_ts_ns(self, quote: Mapping[str, Any], message: Any) -> int | None:
+    def quote_ts_ns(self, quote: Record, message: Any) -> int | None:
         """Exchange timestamp in ns of a ccxt bid/ask ticker parsed from ``message``."""
         ts = quote.get("timestamp")
         return ts * MS if isinstance(ts, int) else None

@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 
 from ccxt.base.errors import InvalidNonce
 
+from tapewire.core.records import Record
 from tapewire.streams.normalize.ccxt_offline import (
     CapturedRest,
     Decoder,
@@ -201,7 +202,7 @@ class BybitAdapter(VenueAdapter):
         """The ``orderbook.{depth}`` the instrument's book comes from."""
         return self._depth.get(str(book["symbol"]))
 
-    def quote_ts_ns(self, quote: Mapping[str, Any], message: Any) -> int | None:
+    def quote_ts_ns(self, quote: Record, message: Any) -> int | None:
         """``cts``/``ts`` of the ``orderbook.1`` frame."""
         ts = frame_ts_ns(message)
         return ts if ts is not None else super().quote_ts_ns(quote, message)

@@ -17,9 +17,9 @@ publishes the taker side (the schema's ``AggressorSide``): the opposite.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from tapewire.core.records import Record
 from tapewire.streams.normalize.ccxt_offline import FrameResult, OfflineVenue
 from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter, int_or_none, iso_to_ns
 
@@ -87,13 +87,13 @@ class CoinbaseAdapter(VenueAdapter):
             if isinstance(event, dict) and event.get("type") in ("snapshot", "update")
         ]
 
-    def trade_ts_ns(self, trade: Mapping[str, Any]) -> int | None:
+    def trade_ts_ns(self, trade: Record) -> int | None:
         """ISO timestamp of the raw trade, to the ns."""
         info = trade.get("info")
         ts = info.get("time") if isinstance(info, dict) else None
         return iso_to_ns(ts) if isinstance(ts, str) else super().trade_ts_ns(trade)
 
-    def quote_ts_ns(self, quote: Mapping[str, Any], message: Any) -> int | None:
+    def quote_ts_ns(self, quote: Record, message: Any) -> int | None:
         """The message's ns timestamp (ccxt keeps ms)."""
         ts = message.get("timestamp") if isinstance(message, dict) else None
         return iso_to_ns(ts) if isinstance(ts, str) else super().quote_ts_ns(quote, message)

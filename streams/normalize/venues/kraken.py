@@ -11,9 +11,9 @@ a checksum mismatch is the gap signal; the book resyncs on the next ``snapshot``
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from tapewire.core.records import Record
 from tapewire.streams.normalize.ccxt_offline import (
     Decoder,
     OfflineVenue,
@@ -91,7 +91,7 @@ class KrakenAdapter(VenueAdapter):
         """The subscribed depth."""
         return DEPTH
 
-    def trade_ts_ns(self, trade: Mapping[str, Any]) -> int | None:
+    def trade_ts_ns(self, trade: Record) -> int | None:
         """Microsecond ISO timestamp of the raw trade."""
         info = trade.get("info")
         ts = info.get("timestamp") if isinstance(info, dict) else None

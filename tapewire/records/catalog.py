@@ -1,0 +1,43 @@
+"""Which record class each Avro record schema (full name) reads into."""
+
+from __future__ import annotations
+
+from tapewire.core.records import TypedRecord
+from tapewire.records.dead_letters import DeadLetter
+from tapewire.records.market import (
+    Bar,
+    BookUpdate,
+    ConsolidatedQuote,
+    CoverageEvent,
+    PriceLevel,
+    Quote,
+    RawFrame,
+    Trade,
+)
+from tapewire.records.orders import Fill, OrderEvent, OrderRequest
+from tapewire.records.positions import Position
+from tapewire.records.risk import Alert, RiskDecision
+
+NAMESPACE = "io.tapewire"
+
+RECORD_TYPES: dict[str, type[TypedRecord]] = {
+    f"{NAMESPACE}.{cls.__name__}": cls
+    for cls in (
+        RawFrame,
+        Trade,
+        PriceLevel,
+        BookUpdate,
+        Quote,
+        ConsolidatedQuote,
+        Bar,
+        CoverageEvent,
+        OrderRequest,
+        OrderEvent,
+        Fill,
+        RiskDecision,
+        Alert,
+        Position,
+        DeadLetter,
+    )
+}
+"""Schema full name -> record class, for every record schema in ``schemas/avro``."""
