@@ -79,7 +79,7 @@ async def send_all(
     send = app.producer.send
     futures = []
     counts: dict[str, int] = {}
-    for topic, key, value in out:
+    for topic, key, value, _ in out:
         futures.append(await send(topic, key, value, None, None, None))
         counts[topic] = counts.get(topic, 0) + 1
     try:

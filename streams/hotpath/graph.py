@@ -64,7 +64,9 @@ def multi_topic(stage: TopicStage, inputs: Sequence[str], *, deferred: bool = Fa
     """A multi-topic stage (strategy, risk, router, positions) reading ``inputs``."""
 
     def run(topic: str, msg: InMsg) -> list[OutMsg]:
-        return safe_topics(stage, (TopicMsg(topic, msg.partition, msg.offset, msg.key, msg.value),))
+        return safe_topics(
+            stage, (TopicMsg(topic, msg.partition, msg.offset, msg.key, msg.value, msg.record),)
+        )
 
     return Node(stage.name, tuple(inputs), run, deferred)
 
@@ -115,9 +117,9 @@ class StageGraph:
             outputs = node.run(current, message)
             self._seconds[node.name].observe(time.perf_counter() - t0)
             for out in outputs:
-                canonical = self.canonical(out[0])
+                canonical = self.canonical(out.topic)
                 publish(canonical, out)
                 published += 1
-                if canonical in self.subscribers:
-                    route(canonical, InMsg(None, None, out[1], out[2]))
+                if canonical in self.subscribers:  # the object, not its bytes (encode once)
+                    route(canonical, InMsg(None, None, out.key, out.value, out.record))
         return published

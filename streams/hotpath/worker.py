@@ -282,7 +282,7 @@ class HotPathWorker:
     def _publish(self, canonical: str, out: OutMsg) -> None:
         producer = self._producer
         assert producer is not None
-        topic, key, value = out
+        topic, key, value, _ = out
         headers: list[tuple[str, str | bytes | None]] | None = (
             [(ORIGIN_HEADER, self.origin)] if canonical in COMMAND_TOPICS else None
         )

@@ -32,7 +32,9 @@ from urllib.parse import urlparse
 from tapewire.core.errors import TapewireError
 from tapewire.core.exact import INTEGER_DIGITS, SCALE, WIDE_PARSE
 from tapewire.core.instruments import Instrument
-from tapewire.core.records import Record
+from tapewire.core.records import Record, TypedRecord
+from tapewire.records.dead_letters import DeadLetter
+from tapewire.records.market import BookUpdate, CoverageEvent, PriceLevel, Quote, Trade
 from tapewire.streams.normalize.ccxt_offline import FrameResult, OfflineVenue, RecordingOrderBook
 from tapewire.streams.normalize.dedup import TradeDeduper
 from tapewire.streams.normalize.venues import ADAPTERS, BookMeta, VenueAdapter
@@ -85,7 +87,7 @@ class NormalizeResult:
     """Output records per topic (``md.trades``, ``md.book``, ``md.quotes``, ``md.coverage``,
     ``dlq.normalize``), in emission order, plus the number of duplicate trades dropped."""
 
-    records: dict[str, list[dict[str, Any]]] = field(
+    records: dict[str, list[TypedRecord]] = field(
         default_factory=lambda: {topic: [] for topic in TOPICS}
     )
     duplicates: int = 0
@@ -96,7 +98,7 @@ class NormalizeResult:
             self.records[topic].extend(recs)
         self.duplicates += other.duplicates
 
-    def __getitem__(self, topic: str) -> list[dict[str, Any]]:
+    def __getitem__(self, topic: str) -> list[TypedRecord]:
         return self.records[topic]
 
 
@@ -179,7 +181,7 @@ class Normalizer:
         """True once ``venue``'s markets are loaded (its frames can be normalized)."""
         return venue in self.venues
 
-    def markets_path(self, frame: Mapping[str, Any]) -> str | None:
+    def markets_path(self, frame: Record) -> str | None:
         """The REST path if ``frame`` is a successful market-metadata REST frame of a known
         venue (one of its adapter's ``market_paths``), else None. Such frames are what the
         worker shell re-publishes to ``md.markets``."""
@@ -192,7 +194,7 @@ class Normalizer:
         path = urlparse(url).path
         return path if path in cls.market_paths else None
 
-    def load_markets(self, venue: str, frames: Iterable[Mapping[str, Any]]) -> bool:
+    def load_markets(self, venue: str, frames: Iterable[Record]) -> bool:
         """Load ``venue``'s markets from market REST frames (RawFrame dicts, in publish
         order, e.g. read from ``md.markets``); frames of other venues or paths are ignored.
 
@@ -244,7 +246,7 @@ class Normalizer:
 
     # ------------------------------------------------------------------ API
     def process_batch(
-        self, frames: Iterable[Mapping[str, Any]], sources: Iterable[SourceRef] | None = None
+        self, frames: Iterable[Record], sources: Iterable[SourceRef] | None = None
     ) -> NormalizeResult:
         """Process frames in order; one combined result (for a batched Faust agent)."""
         out = NormalizeResult()
@@ -254,18 +256,14 @@ class Normalizer:
                 self._process_into(frame, next(refs, None) if refs else None, out)
         return out
 
-    def process(
-        self, raw_frame: Mapping[str, Any], source: SourceRef | None = None
-    ) -> NormalizeResult:
+    def process(self, raw_frame: Record, source: SourceRef | None = None) -> NormalizeResult:
         """Normalize one RawFrame record; never raises (failures become DeadLetters)."""
         out = NormalizeResult()
         with localcontext(WIDE_PARSE):
             self._process_into(raw_frame, source, out)
         return out
 
-    def _process_into(
-        self, frame: Mapping[str, Any], source: SourceRef | None, out: NormalizeResult
-    ) -> None:
+    def _process_into(self, frame: Record, source: SourceRef | None, out: NormalizeResult) -> None:
         try:
             self._process(frame, out)
         except NormalizeError as exc:
@@ -274,7 +272,7 @@ class Normalizer:
             out.records[DLQ].append(self._dead(frame, source, type(exc).__name__, str(exc)))
 
     # ------------------------------------------------------------------ core
-    def _process(self, frame: Mapping[str, Any], out: NormalizeResult) -> None:
+    def _process(self, frame: Record, out: NormalizeResult) -> None:
         venue_id = frame.get("venue")
         payload = frame.get("payload")
         receive_ns = frame.get("receive_ts_ns")
@@ -330,7 +328,7 @@ class Normalizer:
     def _rest(
         self,
         adapter: VenueAdapter,
-        frame: Mapping[str, Any],
+        frame: Record,
         payload: bytes,
         receive_ns: int,
         out: NormalizeResult,
@@ -441,24 +439,24 @@ class Normalizer:
 
     def _coverage(
         self, venue: str, symbol: str, event: str, from_ns: int, to_ns: int | None, reason: str
-    ) -> dict[str, Any]:
-        return {
-            "venue": venue,
-            "instrument": self._instrument(venue, symbol),
-            "channel": "book",
-            "event": event,
-            "from_ns": from_ns,
-            "to_ns": to_ns,
-            "reason": reason,
-            "process_ts_ns": self.clock(),
-        }
+    ) -> CoverageEvent:
+        return CoverageEvent(
+            venue=venue,
+            instrument=self._instrument(venue, symbol),
+            channel="book",
+            event=event,
+            from_ns=from_ns,
+            to_ns=to_ns,
+            reason=reason,
+            process_ts_ns=self.clock(),
+        )
 
     # ------------------------------------------------------------------ records
     def _emit(
         self,
         adapter: VenueAdapter,
         venue: OfflineVenue,
-        frame: Mapping[str, Any],
+        frame: Record,
         receive_ns: int,
         result: FrameResult,
         metas: list[BookMeta],
@@ -525,9 +523,9 @@ class Normalizer:
         if trades:
             is_new = self.dedup.is_new
             published = out.records[TRADES]
-            for rec in trades:
-                if is_new(venue_id, rec["instrument"], rec["trade_id"]):
-                    published.append(rec)
+            for trade in trades:
+                if is_new(venue_id, trade.instrument, trade.trade_id):
+                    published.append(trade)
                 else:
                     out.duplicates += 1
         if quotes:
@@ -543,7 +541,7 @@ class Normalizer:
         meta: BookMeta | None,
         receive_ns: int,
         now: int,
-    ) -> dict[str, Any]:
+    ) -> BookUpdate:
         if snapshot:
             bids = [_level(p, s) for p, s, *_ in ob["bids"]]
             asks = [_level(p, s) for p, s, *_ in ob["asks"]]
@@ -559,23 +557,23 @@ class Normalizer:
         exchange_ns = meta.exchange_ts_ns if meta and meta.exchange_ts_ns is not None else None
         if exchange_ns is None and isinstance(ts, int):
             exchange_ns = ts * 1_000_000
-        return {
-            "venue": venue_id,
-            "instrument": self._instrument(venue_id, ob["symbol"]),
-            "kind": "SNAPSHOT" if snapshot else "DELTA",
-            "bids": bids,
-            "asks": asks,
-            "depth": adapter.snapshot_depth(ob) if snapshot else None,
-            "first_sequence": None if snapshot or meta is None else meta.first_sequence,
-            "last_sequence": nonce
+        return BookUpdate(
+            venue=venue_id,
+            instrument=self._instrument(venue_id, ob["symbol"]),
+            kind="SNAPSHOT" if snapshot else "DELTA",
+            bids=bids,
+            asks=asks,
+            depth=adapter.snapshot_depth(ob) if snapshot else None,
+            first_sequence=None if snapshot or meta is None else meta.first_sequence,
+            last_sequence=nonce
             if isinstance(nonce, int)
             else (meta.last_sequence if meta else None),
-            "prev_sequence": None if snapshot or meta is None else meta.prev_sequence,
-            "checksum": meta.checksum if meta else None,
-            "exchange_ts_ns": exchange_ns,
-            "receive_ts_ns": receive_ns,
-            "process_ts_ns": now,
-        }
+            prev_sequence=None if snapshot or meta is None else meta.prev_sequence,
+            checksum=meta.checksum if meta else None,
+            exchange_ts_ns=exchange_ns,
+            receive_ts_ns=receive_ns,
+            process_ts_ns=now,
+        )
 
     def _trade_record(
         self,
@@ -585,24 +583,24 @@ class Normalizer:
         receive_ns: int,
         now: int,
         provenance: tuple[Any, Any],
-    ) -> dict[str, Any]:
+    ) -> Trade:
         side = trade.get("side")
         trade_id = trade.get("id")
         if trade_id is None or trade_id == "":
             raise NormalizeError("trade without id", error_type="ParseError")
-        return {
-            "venue": venue_id,
-            "instrument": self._instrument(venue_id, trade.get("symbol")),
-            "trade_id": str(trade_id),
-            "price": _exact(trade.get("price"), "price"),
-            "size": _exact(trade.get("amount"), "size"),
-            "side": side.upper() if side in ("buy", "sell") else "UNKNOWN",
-            "exchange_ts_ns": adapter.trade_ts_ns(trade),
-            "receive_ts_ns": receive_ns,
-            "process_ts_ns": now,
-            "connection_id": provenance[0],
-            "frame_sequence": provenance[1],
-        }
+        return Trade(
+            venue=venue_id,
+            instrument=self._instrument(venue_id, trade.get("symbol")),
+            trade_id=str(trade_id),
+            price=_exact(trade.get("price"), "price"),
+            size=_exact(trade.get("amount"), "size"),
+            side=side.upper() if side in ("buy", "sell") else "UNKNOWN",
+            exchange_ts_ns=adapter.trade_ts_ns(trade),
+            receive_ts_ns=receive_ns,
+            process_ts_ns=now,
+            connection_id=provenance[0],
+            frame_sequence=provenance[1],
+        )
 
     def _quote_record(
         self,
@@ -612,23 +610,23 @@ class Normalizer:
         message: Any,
         receive_ns: int,
         now: int,
-    ) -> dict[str, Any]:
-        return {
-            "venue": venue_id,
-            "instrument": self._instrument(venue_id, quote.get("symbol")),
-            "bid_price": _exact_or_none(quote.get("bid"), "bid"),
-            "bid_size": _exact_or_none(quote.get("bidVolume"), "bid_size"),
-            "ask_price": _exact_or_none(quote.get("ask"), "ask"),
-            "ask_size": _exact_or_none(quote.get("askVolume"), "ask_size"),
-            "source": "VENUE_BBO",
-            "exchange_ts_ns": adapter.quote_ts_ns(quote, message),
-            "receive_ts_ns": receive_ns,
-            "process_ts_ns": now,
-        }
+    ) -> Quote:
+        return Quote(
+            venue=venue_id,
+            instrument=self._instrument(venue_id, quote.get("symbol")),
+            bid_price=_exact_or_none(quote.get("bid"), "bid"),
+            bid_size=_exact_or_none(quote.get("bidVolume"), "bid_size"),
+            ask_price=_exact_or_none(quote.get("ask"), "ask"),
+            ask_size=_exact_or_none(quote.get("askVolume"), "ask_size"),
+            source="VENUE_BBO",
+            exchange_ts_ns=adapter.quote_ts_ns(quote, message),
+            receive_ts_ns=receive_ns,
+            process_ts_ns=now,
+        )
 
     def _dead(
-        self, frame: Mapping[str, Any], source: SourceRef | None, error_type: str, reason: str
-    ) -> dict[str, Any]:
+        self, frame: Record, source: SourceRef | None, error_type: str, reason: str
+    ) -> DeadLetter:
         payload = source.value if source and source.value is not None else frame.get("payload")
         labels = {
             k: str(frame[k])
@@ -646,18 +644,18 @@ class Normalizer:
         }
         if not (source and source.value is not None):
             labels["payload_is"] = "raw_frame_payload"
-        return {
-            "stage": "normalize",
-            "source_topic": "md.raw",
-            "source_partition": source.partition if source else None,
-            "source_offset": source.offset if source else None,
-            "key": source.key if source else None,
-            "payload": bytes(payload) if isinstance(payload, bytes | bytearray) else b"",
-            "error_type": error_type,
-            "reason": reason,
-            "labels": labels,
-            "failed_ts_ns": self.clock(),
-        }
+        return DeadLetter(
+            stage="normalize",
+            source_topic="md.raw",
+            source_partition=source.partition if source else None,
+            source_offset=source.offset if source else None,
+            key=source.key if source else None,
+            payload=bytes(payload) if isinstance(payload, bytes | bytearray) else b"",
+            error_type=error_type,
+            reason=reason,
+            labels=labels,
+            failed_ts_ns=self.clock(),
+        )
 
 
 _EXACT_TEXT: dict[str, Decimal] = {}
@@ -728,5 +726,5 @@ def _exact_or_none(value: Any, name: str) -> Decimal | None:
     return None if value is None else _exact(value, name)
 
 
-def _level(price: Any, size: Any) -> dict[str, Decimal]:
-    return {"price": _exact(price, "price"), "size": _exact(size, "size")}
+def _level(price: Any, size: Any) -> PriceLevel:
+    return PriceLevel(price=_exact(price, "price"), size=_exact(size, "size"))

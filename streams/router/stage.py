@@ -167,7 +167,7 @@ class RouterStage:
         intent = _send_intent(request, now_ns)
         key = (request["account"], request["client_order_id"])
         try:
-            message = (
+            message = OutMsg(
                 self.emitter.kafka_name("oms.events"),
                 self.codec.key("oms.events", intent),
                 self.codec.encode("oms.events", intent),

@@ -12,11 +12,11 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import NamedTuple, Protocol
 
 from tapewire.core import metrics
 from tapewire.core.kafka import MAX_MESSAGE_BYTES
-from tapewire.core.records import Record
+from tapewire.core.records import Record, TypedRecord
 from tapewire.schemas.codec import Codec
 from tapewire.schemas.dead_letters import bounded
 from tapewire.streams.aggregate import Rejected
@@ -26,16 +26,24 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class InMsg:
-    """One consumed message: where it was read and its raw bytes."""
+    """One consumed message: where it was read, its raw bytes and, when it comes from a
+    stage in the same process (the hot path), the typed record it encodes."""
 
     partition: int | None
     offset: int | None
     key: bytes | None
     value: bytes | None
+    record: TypedRecord | None = None
 
 
-OutMsg = tuple[str, bytes | None, bytes]
-"""(Kafka topic, key, value) to produce."""
+class OutMsg(NamedTuple):
+    """A message to produce: Kafka topic, key and value, and the typed record the value
+    encodes (``None`` for a pass-through or a record emitted as a dict)."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    record: TypedRecord | None = None
 
 
 class Stage(Protocol):
@@ -76,7 +84,10 @@ class Emitter:
         return out
 
     def emit(self, canonical: str, record: Record) -> None:
-        """Encode ``record`` for ``canonical`` (its key from ``tapewire.schemas.registry``)."""
+        """Encode ``record`` for ``canonical`` (its key from ``tapewire.schemas.registry``).
+
+        A typed record travels with its bytes, so a stage in the same process reads the
+        object instead of decoding the value again."""
         try:
             value = self.codec.encode(canonical, record)
             key = self.codec.key(canonical, record)
@@ -88,9 +99,15 @@ class Emitter:
                 reason=f"{type(exc).__name__}: {exc}",
             )
             return
-        self.emit_raw(canonical, key, value)
+        self.emit_raw(canonical, key, value, record if isinstance(record, TypedRecord) else None)
 
-    def emit_raw(self, canonical: str, key: bytes | None, value: bytes) -> None:
+    def emit_raw(
+        self,
+        canonical: str,
+        key: bytes | None,
+        value: bytes,
+        record: TypedRecord | None = None,
+    ) -> None:
         """Pass bytes through unchanged (re-keying); a message too large for the broker
         becomes a dead letter (``RecordTooLarge``) instead."""
         size = len(value) + len(key or b"")
@@ -103,7 +120,7 @@ class Emitter:
                 " a broker accepts; its input is too large (an id or text field?)",
             )
             return
-        self.out.append((self.kafka_name(canonical), key, value))
+        self.out.append(OutMsg(self.kafka_name(canonical), key, value, record))
 
     def dead(
         self,
@@ -140,7 +157,7 @@ class Emitter:
         except Exception:  # a DeadLetter we cannot even encode: log it, never loop
             log.exception("%s: unencodable dead letter %r", self.stage, record)
             return
-        self.out.append((self.kafka_name(self.dlq), key, value))
+        self.out.append(OutMsg(self.kafka_name(self.dlq), key, value))
 
     def rejected(self, rejected: Rejected, source_topic: str, msg: InMsg | None) -> None:
         """An aggregator's :class:`Rejected` record as a DeadLetter with the input bytes."""
@@ -156,15 +173,19 @@ class Emitter:
 
 def decode_batch(
     codec: Codec, canonical: str, batch: Sequence[InMsg], emitter: Emitter
-) -> list[tuple[InMsg, dict[str, Any]]]:
-    """Decode every message; undecodable ones become DeadLetters (``DecodeError``)."""
-    decode = codec.for_topic(canonical).decode
-    decoded: list[tuple[InMsg, dict[str, Any]]] = []
+) -> list[tuple[InMsg, TypedRecord]]:
+    """Every message's typed record (read from its bytes unless it carries one already);
+    undecodable ones become DeadLetters (``DecodeError``)."""
+    read = codec.for_topic(canonical).read
+    decoded: list[tuple[InMsg, TypedRecord]] = []
     for msg in batch:
+        if msg.record is not None:
+            decoded.append((msg, msg.record))
+            continue
         try:
             if msg.value is None:
                 raise ValueError("tombstone (null value)")
-            decoded.append((msg, decode(msg.value)))
+            decoded.append((msg, read(msg.value)))
         except Exception as exc:
             emitter.dead(
                 source_topic=canonical,
@@ -197,13 +218,15 @@ def safe_process(stage: Stage, emitter: Emitter, batch: Sequence[InMsg]) -> list
 
 @dataclass(frozen=True, slots=True)
 class TopicMsg:
-    """One consumed message with its canonical topic (the prefix removed)."""
+    """One consumed message with its canonical topic (the prefix removed), and its typed
+    record when it comes from a stage in the same process."""
 
     topic: str
     partition: int | None
     offset: int | None
     key: bytes | None
     value: bytes | None
+    record: TypedRecord | None = None
 
 
 class TopicStage(Protocol):
@@ -219,14 +242,17 @@ class TopicStage(Protocol):
 
 def decode_topics(
     codec: Codec, batch: Sequence[TopicMsg], emitter: Emitter
-) -> list[tuple[TopicMsg, dict[str, Any]]]:
-    """Decode every message with its topic's schema; failures become DeadLetters."""
-    out: list[tuple[TopicMsg, dict[str, Any]]] = []
+) -> list[tuple[TopicMsg, TypedRecord]]:
+    """Every message's typed record (its topic's schema); failures become DeadLetters."""
+    out: list[tuple[TopicMsg, TypedRecord]] = []
     for msg in batch:
+        if msg.record is not None:
+            out.append((msg, msg.record))
+            continue
         try:
             if msg.value is None:
                 raise ValueError("tombstone (null value)")
-            out.append((msg, codec.decode(msg.topic, msg.value)))
+            out.append((msg, codec.read(msg.topic, msg.value)))
         except Exception as exc:
             emitter.dead(
                 source_topic=msg.topic,

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence, Set
 from typing import Any
 
+from tapewire.core.records import Record
 from tapewire.schemas.codec import Codec
 from tapewire.streams.normalize import NormalizeError, Normalizer, SourceRef
 from tapewire.streams.normalize.normalizer import BOOK, COVERAGE, DLQ, QUOTES, TRADES
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 SOURCE = "md.raw"
 MARKETS = "md.markets"
 
-MarketsReader = Callable[[], Iterable[dict[str, Any]]]
+MarketsReader = Callable[[], Iterable[Record]]
 """Returns the decoded RawFrame records of ``md.markets``, in publish order."""
 
 
@@ -99,7 +100,7 @@ class NormalizeStage:
         )
         self._maybe_load_markets((frame for _, frame in decoded), rejoined)
         norm = self.normalizer
-        frames: list[dict[str, Any]] = []
+        frames: list[Record] = []
         refs: list[SourceRef] = []
 
         def flush() -> None:
@@ -168,7 +169,7 @@ class NormalizeStage:
                 return True
         return False
 
-    def _maybe_load_markets(self, frames: Iterable[dict[str, Any]], rejoined: bool) -> None:
+    def _maybe_load_markets(self, frames: Iterable[Record], rejoined: bool) -> None:
         """Read ``md.markets`` if a websocket frame's venue has no markets and either a
         partition is (re)joined in this batch (a take-over: its market frames are in
         md.markets by then) or ``markets_retry_s`` passed since the last read."""
@@ -185,11 +186,11 @@ class NormalizeStage:
             self._last_load = now
             self.load_markets(self.markets_reader())
 
-    def load_markets(self, records: Iterable[dict[str, Any]]) -> list[str]:
+    def load_markets(self, records: Iterable[Record]) -> list[str]:
         """Load the markets of every venue in ``records`` that has none yet; returns the
         venues loaded. A venue whose stored frames ccxt cannot parse is logged and skipped."""
         self.markets_loads += 1
-        by_venue: dict[str, list[dict[str, Any]]] = {}
+        by_venue: dict[str, list[Record]] = {}
         for record in records:
             by_venue.setdefault(str(record.get("venue")), []).append(record)
         loaded = []

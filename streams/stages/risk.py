@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
 
 from tapewire.core import metrics
 from tapewire.core.exact import ZERO, add
+from tapewire.core.records import Record
 from tapewire.schemas.codec import Codec
 from tapewire.streams.aggregate import NbboConfig
 from tapewire.streams.oms import OPEN, OrderAction, OrderRequest
@@ -88,7 +88,7 @@ class RiskStage:
 
     # --- context ---------------------------------------------------------------------
 
-    def on_event(self, event: dict[str, Any]) -> None:
+    def on_event(self, event: Record) -> None:
         """Track open orders (status open: update leaves; final: forget)."""
         key = (event["account"], event["client_order_id"])
         if event["exec_type"] in ("CANCEL_REJECTED", "REPLACE_REJECTED"):
@@ -112,7 +112,7 @@ class RiskStage:
             self._final.add(key)
             self.open_orders.pop(key, None)
 
-    def on_fill(self, fill: dict[str, Any]) -> None:
+    def on_fill(self, fill: Record) -> None:
         """Signed position per (account, instrument) over venues; fills de-duplicated."""
         if fill["fill_id"] in self._fills:
             return
@@ -136,7 +136,7 @@ class RiskStage:
 
     # --- requests --------------------------------------------------------------------
 
-    def on_request(self, record: dict[str, Any]) -> None:
+    def on_request(self, record: Record) -> None:
         """Decide; trading-state commands change the state (and HALTED cancels all)."""
         request = OrderRequest.from_record(record)
         now = self.clock()

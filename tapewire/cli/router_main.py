@@ -157,7 +157,7 @@ class KafkaJournal:
             if err is not None:
                 errors.append(str(err))
 
-        for topic, key, value in out:
+        for topic, key, value, _ in out:
             self.producer.produce(topic, key=key, value=value, on_delivery=on_delivery)
         remaining = self.producer.flush(self.timeout_s)
         if remaining or errors:

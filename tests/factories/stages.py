@@ -19,4 +19,4 @@ def msgs(topic: str, records: Iterable[dict[str, Any]]) -> list[TopicMsg]:
 
 def decoded(out: Sequence[OutMsg], topic: str) -> list[dict[str, Any]]:
     """The records a stage emitted on ``topic``, decoded, in order."""
-    return [CODEC.decode(topic, v) for t, _, v in out if t == topic]
+    return [CODEC.decode(topic, v) for t, _, v, _ in out if t == topic]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -21,6 +22,7 @@ from confluent_kafka import Consumer
 from tapewire.connectors.capture.simulated import publish_raw, raw_frames
 from tapewire.connectors.simulator import MarketSimulator, SimConfig
 from tapewire.core.kafka import client_config
+from tapewire.core.records import TypedRecord
 from tapewire.runtime.kafka_io import Record, delete_topics
 from tapewire.runtime.topics import declare_topics
 from tapewire.schemas.codec import Codec
@@ -73,7 +75,7 @@ def _decoded(codec: Codec, topic: str, records: list[Record]) -> list[dict[str, 
     return [codec.decode(topic, r.value or b"") for r in ordered]
 
 
-def _per_key(rows: list[dict[str, Any]], *fields: str) -> dict[tuple[Any, ...], list[Any]]:
+def _per_key(rows: Sequence[Any], *fields: str) -> dict[tuple[Any, ...], list[Any]]:
     out: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
     for row in rows:
         out[tuple(row[f] for f in fields)].append(row)
@@ -118,8 +120,9 @@ def _expected_bars(trades: list[dict[str, Any]], interval_ns: int) -> list[dict[
     return bars
 
 
-def _without(record: dict[str, Any], *fields: str) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k not in fields}
+def _without(record: Any, *fields: str) -> dict[str, Any]:
+    plain = record.to_dict() if isinstance(record, TypedRecord) else record
+    return {k: v for k, v in plain.items() if k not in fields}
 
 
 @pytest.mark.timeout(300)

@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,7 @@ from confluent_kafka import Consumer, TopicPartition
 from tapewire.connectors.capture.simulated import publish_raw, raw_frames
 from tapewire.connectors.simulator import MarketSimulator, SimConfig
 from tapewire.core.kafka import client_config
+from tapewire.core.records import Record
 from tapewire.core.settings import load_settings
 from tapewire.runtime.kafka_io import delete_topics
 from tapewire.runtime.topics import declare_topics
@@ -347,7 +348,7 @@ def _assert_quotes(client: Client, truth: Any, frames: list[dict[str, Any]]) -> 
     assert _by_key(got) == _by_key(want)
 
 
-def _assert_books(client: Client, truth: Any, pure_books: list[dict[str, Any]]) -> None:
+def _assert_books(client: Client, truth: Any, pure_books: Sequence[Record]) -> None:
     """Book updates = the pure Normalizer's records; replaying the stored snapshots and
     deltas per key gives the simulator's final book."""
     got = _rows(

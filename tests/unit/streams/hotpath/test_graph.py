@@ -50,7 +50,7 @@ def test_market_outputs_equal_the_normalize_stage(run: tuple[Any, Published]) ->
     _, out = run
     alone = NormalizeStage(CODEC, lambda t: PREFIX + t).process(frames())
     for topic in ("md.trades", "md.book", "md.quotes", "md.coverage"):
-        expected = [strip(CODEC.decode(topic, v)) for t, _, v in alone if t == PREFIX + topic]
+        expected = [strip(CODEC.decode(topic, v)) for t, _, v, _ in alone if t == PREFIX + topic]
         assert [strip(r) for r in records(out, topic)] == expected
     assert len(records(out, "md.quotes")) > 200
     assert all(m[0] == PREFIX + t for t, m in out)  # Kafka names carry the prefix
@@ -142,7 +142,7 @@ def test_breadth_first_and_deferred_order() -> None:
     def node(name: str, inputs: tuple[str, ...], emits: str, deferred: bool = False) -> Node:
         def run(topic: str, msg: InMsg) -> list[OutMsg]:
             calls.append(f"{name}<{topic}")
-            return [(emits, None, msg.value or b"")] if emits else []
+            return [OutMsg(emits, None, msg.value or b"")] if emits else []
 
         return Node(name, inputs, run, deferred)
 

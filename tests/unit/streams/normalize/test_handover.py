@@ -19,7 +19,7 @@ from tapewire.connectors.capture.simulated import raw_frames
 from tapewire.connectors.simulator import MarketSimulator, SimConfig
 from tapewire.schemas.codec import Codec
 from tapewire.streams.normalize import BookState, NormalizeError, Normalizer
-from tapewire.streams.stages.base import InMsg
+from tapewire.streams.stages.base import InMsg, OutMsg
 from tapewire.streams.stages.normalize import NormalizeStage
 from tapewire.testing.frames import raw_frame, read_frames
 
@@ -44,8 +44,8 @@ def _msgs(frames: list[dict[str, Any]], first_offset: int = 0) -> list[InMsg]:
     ]
 
 
-def _out(out: list[tuple[str, bytes | None, bytes]], topic: str) -> list[dict[str, Any]]:
-    return [CODEC.decode(topic, v) for t, _, v in out if t == topic]
+def _out(out: list[OutMsg], topic: str) -> list[dict[str, Any]]:
+    return [CODEC.decode(topic, v) for t, _, v, _ in out if t == topic]
 
 
 def _ws(venue: str, obj: Any, seq: int, conn: str = "c1") -> dict[str, Any]:
@@ -209,19 +209,19 @@ def test_deltas_buffered_before_a_snapshot_are_bounded() -> None:
 def test_stage_republishes_market_frames_byte_for_byte() -> None:
     msgs = _msgs(SIM)
     out = NormalizeStage(CODEC, lambda t: f"p.{t}").process(msgs)
-    markets = [(k, v) for t, k, v in out if t == "p.md.markets"]
+    markets = [(k, v) for t, k, v, _ in out if t == "p.md.markets"]
     want = [(m.value, f) for m, f in zip(msgs, SIM, strict=True) if _is_market(f)]
     assert [v for _, v in markets] == [v for v, _ in want]
     assert [k for k, _ in markets] == [f"{f['venue']}:{f['rest_url']}".encode() for _, f in want]
     assert _out(out, "p.dlq.normalize") == []
     silent = NormalizeStage(CODEC, republish_markets=False).process(msgs)
-    assert not [t for t, _, _ in silent if t == "md.markets"]
+    assert not [t for t, _, _, _ in silent if t == "md.markets"]
 
 
 def test_stage_taking_over_a_partition_loads_markets_and_reports_the_hole() -> None:
     first = NormalizeStage(CODEC)
     head = first.process(_msgs(SIM[:CUT]))
-    stored = [CODEC.decode("md.markets", v) for t, _, v in head if t == "md.markets"]
+    stored = [CODEC.decode("md.markets", v) for t, _, v, _ in head if t == "md.markets"]
     assert len(stored) == 2
     assert first.handovers == []  # started at offset 0: nothing to hand over
 

@@ -30,16 +30,16 @@ def test_normalize_stage_emits_what_the_core_emits_and_dead_letters_bad_bytes() 
     stage = NormalizeStage(CODEC, lambda t: f"p.{t}")
     out = stage.process(msgs[:1000]) + stage.process(msgs[1000:])
     expected = Normalizer().process_batch(frames)
-    counts = Counter(topic for topic, _, _ in out)
+    counts = Counter(topic for topic, _, _, _ in out)
     assert counts["p.md.trades"] == len(expected["md.trades"]) > 0
     assert counts["p.md.book"] == len(expected["md.book"]) > 0
     assert counts["p.md.quotes"] == len(expected["md.quotes"]) > 0
     assert counts["p.dlq.normalize"] == 1
-    (dead,) = [CODEC.decode("dlq.normalize", v) for t, _, v in out if t == "p.dlq.normalize"]
+    (dead,) = [CODEC.decode("dlq.normalize", v) for t, _, v, _ in out if t == "p.dlq.normalize"]
     assert dead["error_type"] == "DecodeError"
     assert dead["payload"] == b"\x00garbage"
     assert dead["source_offset"] == 99
-    trades = [CODEC.decode("md.trades", v) for t, _, v in out if t == "p.md.trades"]
+    trades = [CODEC.decode("md.trades", v) for t, _, v, _ in out if t == "p.md.trades"]
     assert [t["trade_id"] for t in trades] == [t["trade_id"] for t in expected["md.trades"]]
 
 
@@ -51,7 +51,7 @@ def _trade(n: int, ts_s: float) -> dict[str, object]:
 def test_bars_stage_closes_bars_and_dead_letters_late_trades() -> None:
     stage = BarsStage(CODEC)
     out = stage.process(_msgs("md.trades", [_trade(1, 0.1), _trade(2, 3.5), _trade(3, 0.2)]))
-    topics = [t for t, _, _ in out]
+    topics = [t for t, _, _, _ in out]
     assert topics == ["md.bars.1s", "dlq.aggregate"]
     bar = CODEC.decode("md.bars.1s", out[0][2])
     assert (bar["start_ts_ns"], bar["trade_count"], bar["close"]) == (T0, 1, Decimal(100))
@@ -66,11 +66,13 @@ def test_rekey_and_nbbo_stages() -> None:
     ]
     msgs = [*_msgs("md.quotes", quotes), InMsg(0, 7, b"x:NOT-AN-ID", b"v")]
     rekeyed = RekeyStage(CODEC).process(msgs)
-    assert [(t, k) for t, k, _ in rekeyed[:2]] == [
+    assert [(t, k) for t, k, _, _ in rekeyed[:2]] == [
         ("md.quotes.by-consolidated", b"BTC-USDT-SPOT")
     ] * 2
     assert rekeyed[2][0] == "dlq.aggregate"
-    nbbo = NbboStage(CODEC).process([InMsg(0, i, k, v) for i, (_, k, v) in enumerate(rekeyed[:2])])
+    nbbo = NbboStage(CODEC).process(
+        [InMsg(0, i, m.key, m.value) for i, m in enumerate(rekeyed[:2])]
+    )
     last = CODEC.decode("md.nbbo", nbbo[-1][2])
     assert (last["bid_venue"], last["bid_price"], last["ask_venue"]) == (
         "okx",
@@ -85,9 +87,9 @@ def test_a_market_rest_frame_too_large_to_republish_is_a_dead_letter_not_a_faile
     rest = next(r for r in records if r["transport"] == "REST")
     huge = rest | {"payload": b" " * 999_846}  # its size is what matters here
     out = NormalizeStage(CODEC).process(_msgs("md.raw", [huge]))
-    assert all(len(value) + len(key or b"") <= 950_000 for _, key, value in out)
-    assert not [t for t, _, _ in out if t == "md.markets"]
-    dead = [CODEC.decode("dlq.normalize", v) for t, _, v in out if t == "dlq.normalize"]
+    assert all(len(value) + len(key or b"") <= 950_000 for _, key, value, _ in out)
+    assert not [t for t, _, _, _ in out if t == "md.markets"]
+    dead = [CODEC.decode("dlq.normalize", v) for t, _, v, _ in out if t == "dlq.normalize"]
     too_large = [d for d in dead if d["error_type"] == "RecordTooLarge"]
     assert [d["source_topic"] for d in too_large] == ["md.markets"]
     assert too_large[0]["labels"]["payload_truncated"] == "true"

@@ -301,7 +301,7 @@ def test_a_huge_client_order_id_never_makes_a_message_the_broker_refuses() -> No
     huge = order_request("x" * 340_000, price="101")
     out = risk.process(msgs("md.nbbo", [nbbo("100", "102")]) + msgs("oms.requests", [huge]))
     assert decoded(out, "oms.approved") == []
-    assert all(len(value) + len(key or b"") <= 950_000 for _, key, value in out)
+    assert all(len(value) + len(key or b"") <= 950_000 for _, key, value, _ in out)
     dead = decoded(out, "dlq.trading")
     assert [(d["error_type"], d["source_topic"]) for d in dead] == [
         ("RecordTooLarge", "oms.denied")
