@@ -45,6 +45,8 @@ from tapewire.core.errors import TapewireError
 from tapewire.core.exact import ZERO, div18, mul, q18, sub, to_decimal
 from tapewire.core.instruments import Instrument
 from tapewire.core.records import MutableRecord, Record
+from tapewire.records.orders import Fill, OrderEvent
+from tapewire.records.risk import Alert
 from tapewire.streams.execution.common import QUARANTINE_ALERT, RestorableOrder, quarantine_text
 from tapewire.streams.execution.rules import Rejection, VenueFeatures, VenueRules
 from tapewire.streams.oms import reports
@@ -765,7 +767,7 @@ class CcxtVenue:
         last_qty: Decimal | None = None,
         last_price: Decimal | None = None,
         exec_id: str | None = None,
-    ) -> MutableRecord:
+    ) -> OrderEvent:
         order.n_events += 1
         req = order.req
         status = order.status
@@ -795,13 +797,13 @@ class CcxtVenue:
 
     def _event_for_request(
         self, request: Record, exec_type: str, *, status: str, text: str
-    ) -> MutableRecord:
+    ) -> OrderEvent:
         order = _Live(req=dict(request), symbol="", status=status)
         return self._event(order, exec_type, text=text)
 
     def _fill(
         self, order: _Live, exec_id: str, qty: Decimal, price: Decimal, row: Mapping[str, Any]
-    ) -> MutableRecord:
+    ) -> Fill:
         return reports.fill(
             order.req,
             venue=self.venue,
@@ -817,18 +819,16 @@ class CcxtVenue:
             receive_ts_ns=self._clock_ns(),
         )
 
-    def _alert(
-        self, code: str, severity: str, message: str, labels: Mapping[str, str]
-    ) -> MutableRecord:
-        return {
-            "alert_id": str(uuid.uuid4()),
-            "severity": severity,
-            "source": f"venue:{self.venue}",
-            "code": code,
-            "message": self._redactor.text(message),
-            "labels": {"venue": self.venue, "account": self.account, **labels},
-            "event_ts_ns": self._clock_ns(),
-        }
+    def _alert(self, code: str, severity: str, message: str, labels: Mapping[str, str]) -> Alert:
+        return Alert(
+            alert_id=str(uuid.uuid4()),
+            severity=severity,
+            source=f"venue:{self.venue}",
+            code=code,
+            message=self._redactor.text(message),
+            labels={"venue": self.venue, "account": self.account, **labels},
+            event_ts_ns=self._clock_ns(),
+        )
 
     # ---- internals: misc ------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ from decimal import Decimal
 
 from tapewire.core.exact import ZERO, q18, wide
 from tapewire.core.records import MutableRecord, Record
+from tapewire.records.orders import Fill, OrderEvent
+from tapewire.records.risk import Alert
 from tapewire.streams.execution.book import L2Book
 from tapewire.streams.execution.common import (
     NS_PER_DAY,
@@ -64,7 +66,7 @@ class _Order:
     orig_id: str | None = None
     n_events: int = 0
     n_fills: int = 0
-    fills: list[tuple[Decimal, MutableRecord]] = field(default_factory=list)
+    fills: list[tuple[Decimal, Fill]] = field(default_factory=list)
     """``(cum_qty after the fill, Fill record)`` of every fill (reconcile re-reports)."""
 
     @property
@@ -539,20 +541,20 @@ class PaperVenue:
             )
         )
         out.alerts.append(
-            {
-                "alert_id": f"venue:{self.config.venue}:quarantine:{recovered.account}:{cid}:{seq}",
-                "severity": "CRITICAL",
-                "source": f"venue:{self.config.venue}",
-                "code": QUARANTINE_ALERT,
-                "message": f"order {cid} on {self.config.venue}/{recovered.account}: {text}",
-                "labels": {
+            Alert(
+                alert_id=f"venue:{self.config.venue}:quarantine:{recovered.account}:{cid}:{seq}",
+                severity="CRITICAL",
+                source=f"venue:{self.config.venue}",
+                code=QUARANTINE_ALERT,
+                message=f"order {cid} on {self.config.venue}/{recovered.account}: {text}",
+                labels={
                     "venue": self.config.venue,
                     "account": recovered.account,
                     "instrument": str(req["instrument"]),
                     "client_order_id": cid,
                 },
-                "event_ts_ns": self.now_ns,
-            }
+                event_ts_ns=self.now_ns,
+            )
         )
 
     def _post_only_problem(self, order: _Order) -> str | None:
@@ -589,12 +591,15 @@ class PaperVenue:
         shell = _Order(req=request, venue_order_id="", seq=self._seq, status="REJECTED")
         existing = self.orders.get(request["client_order_id"])
         event = self._event(shell, exec_type, self.now_ns, text=text)
-        event["event_id"] = f"{self.config.venue}:reject:{self._seq}"
+        event_id = f"{self.config.venue}:reject:{self._seq}"
         if existing is not None:  # duplicate: report, do not change the live order's state
-            event["status"] = existing.status
-            event["venue_order_id"] = existing.venue_order_id
+            event = event.replace(
+                event_id=event_id,
+                status=existing.status,
+                venue_order_id=existing.venue_order_id,
+            )
         else:
-            event["venue_order_id"] = None
+            event = event.replace(event_id=event_id, venue_order_id=None)
         return Reports([event], [])
 
     def _event(
@@ -608,7 +613,7 @@ class PaperVenue:
         last_qty: Decimal | None = None,
         last_price: Decimal | None = None,
         exec_id: str | None = None,
-    ) -> MutableRecord:
+    ) -> OrderEvent:
         req = order.req
         order.n_events += 1
         return reports.order_event(

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from tapewire.core.exact import ZERO, add, div18, fits_decimal_38_18, mul, sub
 from tapewire.core.records import Record
+from tapewire.records.orders import OrderEvent
 from tapewire.streams.oms.enums import (
     TERMINAL,
     ExecType,
@@ -322,7 +323,7 @@ class Order:
 
     # --- output ------------------------------------------------------------------------
 
-    def event_record(self, report: ExecutionReport) -> dict[str, Any]:
+    def event_record(self, report: ExecutionReport) -> OrderEvent:
         """The ``OrderEvent`` record (topic ``oms.events``) for this state after ``report``."""
         trade = report.exec_type is ExecType.TRADE
         terms = {

@@ -13,6 +13,8 @@ from decimal import Decimal
 
 from tapewire.core.exact import ZERO
 from tapewire.core.records import MutableRecord, Record
+from tapewire.records.orders import Fill, OrderEvent
+from tapewire.records.risk import Alert
 
 ORDER_FIELDS = (
     "client_order_id",
@@ -72,53 +74,53 @@ def order_event(
     text: str | None = None,
     emulated: bool = False,
     venue_ts_ns: int | None = None,
-) -> MutableRecord:
+) -> OrderEvent:
     """An ``OrderEvent`` about the order ``request`` describes.
 
     ``client_order_id`` and ``quantity`` default to the request's; ``instrument``,
     ``side``, ``order_type``, ``time_in_force``, ``limit_price``, ``stop_price`` and
     ``strategy_id`` are always the request's.
     """
-    return {
-        "event_id": event_id,
-        "client_order_id": (
+    return OrderEvent(
+        event_id=event_id,
+        client_order_id=(
             request["client_order_id"] if client_order_id is None else client_order_id
         ),
-        "orig_client_order_id": orig_client_order_id,
-        "venue_order_id": venue_order_id,
-        "account": account,
-        "venue": venue,
-        "instrument": request["instrument"],
-        "side": request["side"],
-        "order_type": request["order_type"],
-        "time_in_force": request["time_in_force"],
-        "status": status,
-        "exec_type": exec_type,
-        "quantity": request["quantity"] if quantity is None else quantity,
-        "limit_price": request.get("limit_price"),
-        "stop_price": request.get("stop_price"),
-        "cum_qty": cum_qty,
-        "leaves_qty": leaves_qty,
-        "avg_price": avg_price,
-        "last_qty": last_qty,
-        "last_price": last_price,
-        "exec_id": exec_id,
-        "text": text,
-        "emulated": emulated,
-        "venue_ts_ns": venue_ts_ns,
-        "event_ts_ns": event_ts_ns,
-        "strategy_id": request.get("strategy_id"),
-    }
+        orig_client_order_id=orig_client_order_id,
+        venue_order_id=venue_order_id,
+        account=account,
+        venue=venue,
+        instrument=request["instrument"],
+        side=request["side"],
+        order_type=request["order_type"],
+        time_in_force=request["time_in_force"],
+        status=status,
+        exec_type=exec_type,
+        quantity=request["quantity"] if quantity is None else quantity,
+        limit_price=request.get("limit_price"),
+        stop_price=request.get("stop_price"),
+        cum_qty=cum_qty,
+        leaves_qty=leaves_qty,
+        avg_price=avg_price,
+        last_qty=last_qty,
+        last_price=last_price,
+        exec_id=exec_id,
+        text=text,
+        emulated=emulated,
+        venue_ts_ns=venue_ts_ns,
+        event_ts_ns=event_ts_ns,
+        strategy_id=request.get("strategy_id"),
+    )
 
 
-def pending_new_event(request: Record, *, event_id: str, text: str, now_ns: int) -> MutableRecord:
+def pending_new_event(request: Record, *, event_id: str, text: str, now_ns: int) -> OrderEvent:
     """A ``PENDING_NEW`` event for a request no venue has answered yet (nothing filled)."""
     return _unanswered(
         request, event_id, "PENDING_NEW", "PENDING_NEW", request["quantity"], text, now_ns
     )
 
 
-def rejected_event(request: Record, *, event_id: str, text: str, now_ns: int) -> MutableRecord:
+def rejected_event(request: Record, *, event_id: str, text: str, now_ns: int) -> OrderEvent:
     """A ``REJECTED`` event for a request that is not sent: exec type ``REJECTED`` for a
     NEW, else ``<action>_REJECTED``."""
     action = request["action"]
@@ -134,7 +136,7 @@ def _unanswered(
     leaves_qty: Decimal,
     text: str,
     now_ns: int,
-) -> MutableRecord:
+) -> OrderEvent:
     return order_event(
         request,
         event_id=event_id,
@@ -164,33 +166,33 @@ def fill(
     liquidity: str,
     venue_ts_ns: int | None,
     receive_ts_ns: int,
-) -> MutableRecord:
+) -> Fill:
     """A ``Fill`` of the order ``request`` describes; ``fill_id`` is ``<venue>:<exec_id>``."""
-    return {
-        "fill_id": f"{venue}:{exec_id}",
-        "client_order_id": request["client_order_id"],
-        "venue_order_id": venue_order_id,
-        "account": account,
-        "venue": venue,
-        "instrument": request["instrument"],
-        "side": request["side"],
-        "price": price,
-        "quantity": quantity,
-        "fee": fee,
-        "fee_currency": fee_currency,
-        "liquidity": liquidity,
-        "venue_ts_ns": venue_ts_ns,
-        "receive_ts_ns": receive_ts_ns,
-        "strategy_id": request.get("strategy_id"),
-    }
+    return Fill(
+        fill_id=f"{venue}:{exec_id}",
+        client_order_id=request["client_order_id"],
+        venue_order_id=venue_order_id,
+        account=account,
+        venue=venue,
+        instrument=request["instrument"],
+        side=request["side"],
+        price=price,
+        quantity=quantity,
+        fee=fee,
+        fee_currency=fee_currency,
+        liquidity=liquidity,
+        venue_ts_ns=venue_ts_ns,
+        receive_ts_ns=receive_ts_ns,
+        strategy_id=request.get("strategy_id"),
+    )
 
 
 @dataclass(slots=True)
 class Reports:
     """What one call produced: ``OrderEvent`` records and ``Fill`` records, in order."""
 
-    events: list[MutableRecord] = field(default_factory=list)
-    fills: list[MutableRecord] = field(default_factory=list)
+    events: list[OrderEvent] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
 
     def extend(self, other: Reports) -> None:
         """Append ``other``'s records."""
@@ -202,7 +204,7 @@ class Reports:
 class LiveReports(Reports):
     """``Reports`` plus the ``Alert`` records a call raised (quarantines)."""
 
-    alerts: list[MutableRecord] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
 
     def extend(self, other: Reports) -> None:
         """Append ``other``'s records."""

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from tapewire.records.orders import OrderEvent
 from tapewire.streams.oms.errors import ExecutionReportError, OmsError, UnknownOrderError
 from tapewire.streams.oms.order import Order, Outcome
 from tapewire.streams.oms.report import ExecutionReport
@@ -21,7 +22,7 @@ class Applied:
 
     order: Order
     outcome: Outcome | None
-    event: dict[str, Any] | None = None
+    event: OrderEvent | None = None
     error: ExecutionReportError | None = None
 
     def alert(self, now_ns: int) -> dict[str, Any] | None:
@@ -63,7 +64,7 @@ class OrderStore:
     def __contains__(self, key: tuple[str, str]) -> bool:
         return key in self._alias
 
-    def add(self, order: Order) -> dict[str, Any]:
+    def add(self, order: Order) -> OrderEvent:
         """Take on a new order; returns its PENDING_NEW ``OrderEvent`` record.
 
         A client order id already known for the account raises :class:`OmsError`

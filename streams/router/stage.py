@@ -21,7 +21,8 @@ import logging
 from collections.abc import Callable, Sequence
 
 from tapewire.core import metrics
-from tapewire.core.records import MutableRecord, Record
+from tapewire.core.records import Record
+from tapewire.records.orders import OrderEvent
 from tapewire.schemas.codec import Codec
 from tapewire.streams.oms.reports import Reports, pending_new_event
 from tapewire.streams.oms.reports import rejected_event as rejected_record
@@ -240,20 +241,20 @@ class RouterStage:
         )
 
 
-def _send_intent(request: Record, now_ns: int) -> MutableRecord:
+def _send_intent(request: Record, now_ns: int) -> OrderEvent:
     """The ``PENDING_NEW`` "sending" event recorded before a NEW reaches a venue."""
     event_id = f"router:intent:{request['venue']}:{request['account']}:{request['client_order_id']}"
     return pending_new_event(request, event_id=event_id, text=SEND_INTENT_TEXT, now_ns=now_ns)
 
 
-def _no_venue(request: Record, now_ns: int) -> MutableRecord:
+def _no_venue(request: Record, now_ns: int) -> OrderEvent:
     """A REJECTED event for a request naming a venue this router does not have."""
     return rejected_event(
         request, now_ns, f"no venue {request['venue']!r} configured on this router", "novenue"
     )
 
 
-def rejected_event(request: Record, now_ns: int, text: str, why: str) -> MutableRecord:
+def rejected_event(request: Record, now_ns: int, text: str, why: str) -> OrderEvent:
     """A REJECTED ``OrderEvent`` for a request the router does not send (``why`` goes in
     the event id ``router:<why>:<account>:<client_order_id>``)."""
     event_id = f"router:{why}:{request['account']}:{request['client_order_id']}"

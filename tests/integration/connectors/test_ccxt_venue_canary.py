@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -21,6 +20,7 @@ from clickhouse_connect.driver.client import Client
 from tapewire.connectors.live.limiter import VenueRateLimiter
 from tapewire.connectors.orders.ccxt_venue import CcxtVenue, CcxtVenueConfig, CcxtVenueError
 from tapewire.connectors.orders.keys import KeyStore
+from tapewire.core.records import TypedRecord
 from tapewire.runtime.kafka_io import produce_all
 from tapewire.testing.fake_exchange.private import FakeBinancePrivate, PrivateFault
 from tests.factories.ccxt_venue import ccxt_request
@@ -31,13 +31,13 @@ CANARY_SECRET = "CANARY-SECRET-2b6d8e4f17a0"
 MARK = "CANARY"
 
 
-def _json(record: dict[str, Any]) -> bytes:
-    return orjson.dumps(record, default=str)
+def _json(record: TypedRecord) -> bytes:
+    return orjson.dumps(record.to_dict(), default=str)
 
 
-async def _error_paths(store_path: Path, errors: list[str]) -> tuple[list[dict[str, Any]], str]:
+async def _error_paths(store_path: Path, errors: list[str]) -> tuple[list[TypedRecord], str]:
     creds = KeyStore.open(store_path, "canary passphrase").get("binance", "main")
-    records: list[dict[str, Any]] = []
+    records: list[TypedRecord] = []
     async with FakeBinancePrivate(api_key=CANARY_KEY, secret=CANARY_SECRET) as fake:
         config = CcxtVenueConfig(
             venue="binance",
@@ -73,7 +73,7 @@ async def _error_paths(store_path: Path, errors: list[str]) -> tuple[list[dict[s
             text = repr(venue) + str(venue) + repr(creds) + str(creds) + repr(venue.orders)
             assert len(fake.orders) == 3  # rl, to, 5xx; lost never arrived; 400 refused
         for out in outs:
-            records += out.events + out.fills + out.alerts
+            records += [*out.events, *out.fills, *out.alerts]
     # a start-up failure: the venue's error text
     closed = CcxtVenueConfig(venue="binance", account="main", rest_base_url=fake.rest_url)
     try:

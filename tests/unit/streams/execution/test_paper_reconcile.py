@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from tapewire.records.risk import Alert
 from tapewire.streams.execution.common import quarantine_text
 from tapewire.streams.execution.paper import PaperConfig
 from tapewire.streams.oms.reports import LiveReports
@@ -27,7 +28,7 @@ def adapter() -> PaperVenueAdapter:
     return venue
 
 
-def alerts(out: Any) -> list[dict[str, Any]]:
+def alerts(out: Any) -> list[Alert]:
     assert isinstance(out, LiveReports)
     for a in out.alerts:
         CODEC.encode("alerts", a)

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tapewire.core.records import Record
+from tapewire.records.orders import OrderEvent
 from tapewire.streams.oms.reports import Reports
 from tapewire.streams.router.recovery import (
     SEND_INTENT_TEXT,
@@ -102,7 +103,7 @@ class FakeVenue:
 
     def submit(self, request: Record, now_ns: int) -> Reports:
         self.sent.append(request["client_order_id"])
-        return Reports([order_event(request["client_order_id"], "NEW", 1)], [])
+        return Reports([OrderEvent(**order_event(request["client_order_id"], "NEW", 1))], [])
 
     def cancel(self, request: Record, now_ns: int) -> Reports:
         return Reports([], [])
@@ -113,7 +114,11 @@ class FakeVenue:
     def reconcile(self, orders: Sequence[RecoveredOrder], now_ns: int) -> Reports:
         self.reconciled += [o.client_order_id for o in orders]
         return Reports(
-            [order_event(o.client_order_id, "NEW", 1, text="reconciled") for o in orders], []
+            [
+                OrderEvent(**order_event(o.client_order_id, "NEW", 1, text="reconciled"))
+                for o in orders
+            ],
+            [],
         )
 
 
