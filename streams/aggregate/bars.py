@@ -20,6 +20,7 @@ from typing import Any
 
 from tapewire.core.exact import ZERO, add, div18_exact, mul, round18
 from tapewire.core.records import Record
+from tapewire.records.market import Bar
 from tapewire.streams.aggregate.common import (
     Clock,
     InvalidRecordError,
@@ -186,7 +187,7 @@ class BarAggregator:
 
     # --- input -------------------------------------------------------------------------
 
-    def add(self, trade: Record) -> list[dict[str, Any]]:
+    def add(self, trade: Record) -> list[Bar]:
         """Add one trade; return the bars its watermark advance closed (oldest first per
         interval, intervals in config order). A late or invalid trade goes to
         :meth:`drain_rejected` and changes nothing."""
@@ -230,11 +231,11 @@ class BarAggregator:
 
     def advance(
         self, watermark_ns: int, *, venue: str | None = None, instrument: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[Bar]:
         """Raise the watermark of the matching keys (None matches all) to at least
         ``watermark_ns``; return the bars that closes. For quiet instruments, driven by a
         timer (e.g. receive-time clock minus an idle grace)."""
-        out: list[dict[str, Any]] = []
+        out: list[Bar] = []
         for (key_venue, key_instrument), state in sorted(self._keys.items()):
             if (venue is not None and key_venue != venue) or (
                 instrument is not None and key_instrument != instrument
@@ -245,14 +246,14 @@ class BarAggregator:
             out += self._close(key_venue, key_instrument, state)
         return out
 
-    def flush(self) -> list[dict[str, Any]]:
+    def flush(self) -> list[Bar]:
         """Emit every open bar now (end of input: replay, backtest, final shutdown).
 
         The Bar schema has no "partial" flag: a flushed bar looks like any other. The
         watermark is raised past the flushed bars, so a later trade for them is ``late``.
         A live worker that restarts from a checkpoint should not flush (see the docs).
         """
-        out: list[dict[str, Any]] = []
+        out: list[Bar] = []
         lateness = self.config.allowed_lateness_ns
         for (venue, instrument), state in sorted(self._keys.items()):
             last_end: int | None = None
@@ -320,11 +321,11 @@ class BarAggregator:
 
     # --- output --------------------------------------------------------------------------
 
-    def _close(self, venue: str, instrument: str, state: _KeyState) -> list[dict[str, Any]]:
+    def _close(self, venue: str, instrument: str, state: _KeyState) -> list[Bar]:
         if state.watermark is None:
             return []
         bound = state.watermark - self.config.allowed_lateness_ns  # bars ending <= bound close
-        out: list[dict[str, Any]] = []
+        out: list[Bar] = []
         for interval in self.config.intervals:
             series = state.series.setdefault(interval.name, _Series())
             for start in sorted(s for s in series.open_bars if s + interval.ns <= bound):
@@ -340,9 +341,9 @@ class BarAggregator:
 
     def _emit_series_until(
         self, venue: str, instrument: str, interval: Interval, series: _Series, start: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[Bar]:
         """Empty bars from the last emitted bar's end up to (not including) ``start``."""
-        out: list[dict[str, Any]] = []
+        out: list[Bar] = []
         if not self.config.emit_empty or series.next_start is None or series.last_close is None:
             if series.next_start is not None and start > series.next_start:
                 series.next_start = start
@@ -361,7 +362,7 @@ class BarAggregator:
         bar: _Bar | None,
         empty_start: int = 0,
         previous_close: Decimal = ZERO,
-    ) -> dict[str, Any]:
+    ) -> Bar:
         zero = round18(ZERO)
         if bar is None:
             start, price = empty_start, round18(previous_close)
@@ -373,23 +374,23 @@ class BarAggregator:
             volume, quote_volume = round18(bar.volume), round18(bar.quote_volume)
             buy, sell, count = round18(bar.buy_volume), round18(bar.sell_volume), bar.count
             vwap = div18_exact(bar.quote_volume, bar.volume)
-        return {
-            "venue": venue,
-            "instrument": instrument,
-            "interval": interval.name,
-            "interval_ns": interval.ns,
-            "start_ts_ns": start,
-            "end_ts_ns": start + interval.ns,
-            "open": ohlc[0],
-            "high": ohlc[1],
-            "low": ohlc[2],
-            "close": ohlc[3],
-            "volume": volume,
-            "quote_volume": quote_volume,
-            "vwap": vwap,
-            "trade_count": count,
-            "buy_volume": buy,
-            "sell_volume": sell,
-            "revision": 0,
-            "process_ts_ns": self._clock(),
-        }
+        return Bar(
+            venue=venue,
+            instrument=instrument,
+            interval=interval.name,
+            interval_ns=interval.ns,
+            start_ts_ns=start,
+            end_ts_ns=start + interval.ns,
+            open=ohlc[0],
+            high=ohlc[1],
+            low=ohlc[2],
+            close=ohlc[3],
+            volume=volume,
+            quote_volume=quote_volume,
+            vwap=vwap,
+            trade_count=count,
+            buy_volume=buy,
+            sell_volume=sell,
+            revision=0,
+            process_ts_ns=self._clock(),
+        )

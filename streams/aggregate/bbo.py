@@ -15,6 +15,7 @@ from typing import Any
 
 from tapewire.core.exact import round18
 from tapewire.core.records import Record
+from tapewire.records.market import Quote
 from tapewire.streams.aggregate.common import (
     Clock,
     InvalidRecordError,
@@ -190,7 +191,7 @@ class BookBbo:
         self._emitted: dict[tuple[str, str], Top] = {}
         self._rejected: list[Rejected] = []
 
-    def add(self, update: Record) -> dict[str, Any] | None:
+    def add(self, update: Record) -> Quote | None:
         """Apply a BookUpdate; return a Quote when the top of book changed, else None."""
         try:
             key = (str_field(update, "venue"), str_field(update, "instrument"))
@@ -210,7 +211,7 @@ class BookBbo:
         self._emitted[key] = top
         return self._quote(key, book, top)
 
-    def reset(self, venue: str, instrument: str) -> dict[str, Any] | None:
+    def reset(self, venue: str, instrument: str) -> Quote | None:
         """Forget a book (the normalizer reported it out of sync); returns an empty Quote
         (both sides null) when a non-empty top had been emitted, so consumers drop it."""
         key = (venue, instrument)
@@ -252,17 +253,20 @@ class BookBbo:
 
     def _quote(
         self, key: tuple[str, str], book: L2Book, top: Top, receive: int | None = None
-    ) -> dict[str, Any]:
+    ) -> Quote:
         bid_price, bid_size, ask_price, ask_size = (None if v is None else round18(v) for v in top)
-        return {
-            "venue": key[0],
-            "instrument": key[1],
-            "bid_price": bid_price,
-            "bid_size": bid_size,
-            "ask_price": ask_price,
-            "ask_size": ask_size,
-            "source": "BOOK",
-            "exchange_ts_ns": book.exchange_ts_ns,
-            "receive_ts_ns": receive if receive is not None else book.receive_ts_ns,
-            "process_ts_ns": self._clock(),
-        }
+        received = receive if receive is not None else book.receive_ts_ns
+        if received is None:
+            raise InvalidRecordError(f"{key[0]} {key[1]}: a book with no receive time")
+        return Quote(
+            venue=key[0],
+            instrument=key[1],
+            bid_price=bid_price,
+            bid_size=bid_size,
+            ask_price=ask_price,
+            ask_size=ask_size,
+            source="BOOK",
+            exchange_ts_ns=book.exchange_ts_ns,
+            receive_ts_ns=received,
+            process_ts_ns=self._clock(),
+        )

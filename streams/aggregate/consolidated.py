@@ -22,6 +22,7 @@ from typing import Any
 from tapewire.core.exact import ZERO, add, round18
 from tapewire.core.instruments import Instrument, InstrumentError
 from tapewire.core.records import Record
+from tapewire.records.market import ConsolidatedQuote
 from tapewire.streams.aggregate.bbo import L2Book, apply_or_reject
 from tapewire.streams.aggregate.common import (
     Clock,
@@ -176,7 +177,7 @@ class NbboAggregator:
             known = self._ids[instrument] = self.config.consolidated_id(instrument)
         return known
 
-    def add(self, quote: Record) -> list[dict[str, Any]]:
+    def add(self, quote: Record) -> list[ConsolidatedQuote]:
         """Take a venue Quote; return the ConsolidatedQuote of its group if it changed."""
         try:
             venue, instrument = str_field(quote, "venue"), str_field(quote, "instrument")
@@ -209,7 +210,7 @@ class NbboAggregator:
         record = self._evaluate(group_id, group)
         return [] if record is None else [record]
 
-    def tick(self, now_ns: int) -> list[dict[str, Any]]:
+    def tick(self, now_ns: int) -> list[ConsolidatedQuote]:
         """Advance the staleness clock (a timer in the agent) and re-evaluate every group:
         returns the NBBOs that changed because venue quotes went stale (or heartbeats)."""
         if self.now_ns is None or now_ns > self.now_ns:
@@ -235,7 +236,7 @@ class NbboAggregator:
             if age is None or now is None or now - q.receive_ts_ns <= age
         ]
 
-    def _evaluate(self, group_id: str, group: _Group) -> dict[str, Any] | None:
+    def _evaluate(self, group_id: str, group: _Group) -> ConsolidatedQuote | None:
         live = self._live(group)
         bids = [(q.bid, q) for q in live if q.bid is not None]
         asks = [(q.ask, q) for q in live if q.ask is not None]
@@ -256,19 +257,19 @@ class NbboAggregator:
         if signature == group.emitted and not due:
             return None
         group.emitted, group.emitted_at_ns = signature, self.now_ns
-        return {
-            "instrument": group_id,
-            "bid_price": bid[0],
-            "bid_size": bid[1],
-            "bid_venue": bid[2],
-            "ask_price": ask[0],
-            "ask_size": ask[1],
-            "ask_venue": ask[2],
-            "venue_count": venue_count,
-            "bid_receive_ts_ns": bid[3],
-            "ask_receive_ts_ns": ask[3],
-            "process_ts_ns": self._clock(),
-        }
+        return ConsolidatedQuote(
+            instrument=group_id,
+            bid_price=bid[0],
+            bid_size=bid[1],
+            bid_venue=bid[2],
+            ask_price=ask[0],
+            ask_size=ask[1],
+            ask_venue=ask[2],
+            venue_count=venue_count,
+            bid_receive_ts_ns=bid[3],
+            ask_receive_ts_ns=ask[3],
+            process_ts_ns=self._clock(),
+        )
 
     # --- checkpoint ----------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from typing import Any
 from tapewire.core.exact import ZERO, fits_decimal_38_18
 from tapewire.core.instruments import Instrument, InstrumentError
 from tapewire.core.records import Record
+from tapewire.records.orders import OrderRequest as OrderRequestRecord
 from tapewire.streams.oms.enums import OrderAction, OrderType, Side, TimeInForce, TrailingOffsetType
 from tapewire.streams.oms.errors import OrderValidationError
 
@@ -84,32 +85,32 @@ class OrderRequest:
             tags=dict(record.get("tags") or {}),
         )
 
-    def to_record(self) -> dict[str, Any]:
+    def to_record(self) -> OrderRequestRecord:
         """The ``OrderRequest`` record (for ``oms.requests`` and inside ``RiskDecision``)."""
         offset_type = self.trailing_offset_type
-        return {
-            "client_order_id": self.client_order_id,
-            "account": self.account,
-            "venue": self.venue,
-            "instrument": self.instrument,
-            "action": self.action.value,
-            "orig_client_order_id": self.orig_client_order_id,
-            "side": self.side.value,
-            "order_type": self.order_type.value,
-            "time_in_force": self.time_in_force.value,
-            "quantity": self.quantity,
-            "limit_price": self.limit_price,
-            "stop_price": self.stop_price,
-            "trailing_offset": self.trailing_offset,
-            "trailing_offset_type": offset_type.value if offset_type else None,
-            "post_only": self.post_only,
-            "reduce_only": self.reduce_only,
-            "expire_ts_ns": self.expire_ts_ns,
-            "strategy_id": self.strategy_id,
-            "requested_by": self.requested_by,
-            "request_ts_ns": self.request_ts_ns,
-            "tags": dict(self.tags),
-        }
+        return OrderRequestRecord(
+            client_order_id=self.client_order_id,
+            account=self.account,
+            venue=self.venue,
+            instrument=self.instrument,
+            action=self.action.value,
+            orig_client_order_id=self.orig_client_order_id,
+            side=self.side.value,
+            order_type=self.order_type.value,
+            time_in_force=self.time_in_force.value,
+            quantity=self.quantity,
+            limit_price=self.limit_price,
+            stop_price=self.stop_price,
+            trailing_offset=self.trailing_offset,
+            trailing_offset_type=offset_type.value if offset_type else None,
+            post_only=self.post_only,
+            reduce_only=self.reduce_only,
+            expire_ts_ns=self.expire_ts_ns,
+            strategy_id=self.strategy_id,
+            requested_by=self.requested_by,
+            request_ts_ns=self.request_ts_ns,
+            tags=dict(self.tags),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
+from tapewire.records.risk import RiskDecision as RiskDecisionRecord
 from tapewire.streams.oms import OrderAction, OrderRequest
 from tapewire.streams.oms.request import derived_id
 from tapewire.streams.risk.config import RiskConfig, TradingState
@@ -51,22 +51,22 @@ class RiskDecision:
         """``oms.approved`` or ``oms.denied``."""
         return APPROVED_TOPIC if self.approved else DENIED_TOPIC
 
-    def to_record(self) -> dict[str, Any]:
+    def to_record(self) -> RiskDecisionRecord:
         """The ``RiskDecision`` record."""
-        return {
-            "decision_id": self.decision_id,
-            "client_order_id": self.request.client_order_id,
-            "account": self.request.account,
-            "decision": self.decision.value,
-            "rule": self.rule,
-            "reason": self.reason,
-            "rules_evaluated": list(self.rules_evaluated),
-            "trading_state": self.trading_state.value,
-            "reference_price": self.reference_price,
-            "reference_ts_ns": self.reference_ts_ns,
-            "decision_ts_ns": self.decision_ts_ns,
-            "request": self.request.to_record(),
-        }
+        return RiskDecisionRecord(
+            decision_id=self.decision_id,
+            client_order_id=self.request.client_order_id,
+            account=self.request.account,
+            decision=self.decision.value,
+            rule=self.rule,
+            reason=self.reason,
+            rules_evaluated=list(self.rules_evaluated),
+            trading_state=self.trading_state.value,
+            reference_price=self.reference_price,
+            reference_ts_ns=self.reference_ts_ns,
+            decision_ts_ns=self.decision_ts_ns,
+            request=self.request.to_record(),
+        )
 
 
 class RiskGate:

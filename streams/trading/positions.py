@@ -16,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from tapewire.core.exact import BPS, ZERO, add, div18, mul, round18, sub
 from tapewire.core.instruments import Instrument
 from tapewire.core.records import Record
+from tapewire.records.positions import Position as PositionRecord
+from tapewire.records.risk import Alert
 
 
 @dataclass(frozen=True)
@@ -64,27 +65,27 @@ class Position:
         """Realized + unrealized - fees (fees charged in the pnl currency)."""
         return sub(add(self.realized_pnl, self.unrealized_pnl), self.fees)
 
-    def to_record(self) -> dict[str, Any]:
+    def to_record(self) -> PositionRecord:
         """The Avro ``Position`` record (topic ``positions``).
 
         State stays exact; PnL, fees and the mark are rounded half-even to 18 places only
         here, because products of 18-place prices and sizes have up to 36 places.
         """
-        return {
-            "account": self.account,
-            "venue": self.venue,
-            "instrument": self.instrument,
-            "quantity": self.quantity,
-            "avg_price": self.avg_price,
-            "realized_pnl": round18(self.realized_pnl),
-            "unrealized_pnl": round18(self.unrealized_pnl),
-            "fees": round18(self.fees),
-            "mark_price": None if self.mark_price is None else round18(self.mark_price),
-            "mark_ts_ns": self.mark_ts_ns,
-            "pnl_currency": self.pnl_currency,
-            "last_fill_id": self.last_fill_id,
-            "update_ts_ns": self.update_ts_ns,
-        }
+        return PositionRecord(
+            account=self.account,
+            venue=self.venue,
+            instrument=self.instrument,
+            quantity=self.quantity,
+            avg_price=self.avg_price,
+            realized_pnl=round18(self.realized_pnl),
+            unrealized_pnl=round18(self.unrealized_pnl),
+            fees=round18(self.fees),
+            mark_price=None if self.mark_price is None else round18(self.mark_price),
+            mark_ts_ns=self.mark_ts_ns,
+            pnl_currency=self.pnl_currency,
+            last_fill_id=self.last_fill_id,
+            update_ts_ns=self.update_ts_ns,
+        )
 
     def apply(self, side: str, price: Decimal, qty: Decimal) -> None:
         """Average-cost accounting of one fill."""
@@ -123,8 +124,8 @@ class FillQuality:
 class Update:
     """What one input changed: Position records, Alert records, fill quality."""
 
-    positions: list[dict[str, Any]] = field(default_factory=list)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
+    positions: list[PositionRecord] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
     quality: list[FillQuality] = field(default_factory=list)
 
 
@@ -315,15 +316,13 @@ class PositionBook:
             self._breached.discard(key)
 
 
-def _alert(
-    alert_id: str, severity: str, code: str, message: str, ts: int, **labels: str
-) -> dict[str, Any]:
-    return {
-        "alert_id": alert_id,
-        "severity": severity,
-        "source": "positions",
-        "code": code,
-        "message": message,
-        "labels": dict(labels),
-        "event_ts_ns": ts,
-    }
+def _alert(alert_id: str, severity: str, code: str, message: str, ts: int, **labels: str) -> Alert:
+    return Alert(
+        alert_id=alert_id,
+        severity=severity,
+        source="positions",
+        code=code,
+        message=message,
+        labels=dict(labels),
+        event_ts_ns=ts,
+    )

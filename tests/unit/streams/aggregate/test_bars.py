@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tapewire.core.records import Record
 from tapewire.schemas.codec import Codec
 from tapewire.streams.aggregate import BarAggregator, BarConfig, Interval
 
@@ -51,7 +52,7 @@ def make(config: BarConfig) -> BarAggregator:
     return BarAggregator(config, clock=lambda: 42)
 
 
-def check_record(bar: dict[str, Any]) -> None:
+def check_record(bar: Record) -> None:
     """Encodes with the Avro codec, and holds no float anywhere."""
     CODEC.for_topic(f"md.bars.{bar['interval']}").encode(bar)
     for name, value in bar.items():
@@ -95,7 +96,7 @@ def expected_bars(trades: list[dict[str, Any]], interval_ns: int) -> dict[int, d
     return out
 
 
-def project(bar: dict[str, Any]) -> dict[str, Any]:
+def project(bar: Record) -> dict[str, Any]:
     keys = ("open", "high", "low", "close", "volume", "quote_volume", "vwap", "trade_count")
     return {k: bar[k] for k in (*keys, "buy_volume", "sell_volume")}
 
@@ -116,7 +117,7 @@ TRADES = [
 
 def test_bars_match_an_independent_computation_for_1s_and_1m() -> None:
     agg = make(BarConfig.from_strings(["1s", "1m"], allowed_lateness_ns=0))
-    bars: list[dict[str, Any]] = []
+    bars: list[Record] = []
     for t in TRADES:
         bars += agg.add(t)
     bars += agg.flush()
@@ -243,7 +244,7 @@ def test_keys_are_independent() -> None:
 
 def test_vwap_rounds_half_even_at_18_places() -> None:
     agg = make(BarConfig.from_strings(["1s"], allowed_lateness_ns=0))
-    bars: list[dict[str, Any]] = []
+    bars: list[Record] = []
     bars += agg.add(trade(T0, "0.000000000000000002", "1"))
     bars += agg.add(trade(T0 + 1, "0.000000000000000003", "1"))  # exact VWAP 2.5e-18 -> 2e-18
     bars += agg.add(trade(T0 + S, "0.000000000000000001", "1"))
@@ -279,8 +280,8 @@ def test_interval_parsing() -> None:
 def test_checkpoint_round_trip_continues_identically() -> None:
     config = BarConfig.from_strings(["1s", "1m"], allowed_lateness_ns=S, emit_empty=True)
     straight, first = make(config), make(config)
-    out_straight: list[dict[str, Any]] = []
-    out_split: list[dict[str, Any]] = []
+    out_straight: list[Record] = []
+    out_split: list[Record] = []
     for t in TRADES:
         out_straight += straight.add(t)
     for t in TRADES[:5]:
@@ -321,7 +322,7 @@ def test_property_bars_conserve_volume_and_count(
     )
     agg = make(config)
     trades = [trade(T0 + ts, str(p), str(s), side) for ts, p, s, side in rows]
-    bars: list[dict[str, Any]] = []
+    bars: list[Record] = []
     for t in trades:
         bars += agg.add(t)
     bars += agg.flush()
@@ -358,8 +359,8 @@ def test_records_decoded_from_md_trades_give_the_same_bars() -> None:
     config = BarConfig.from_strings(["1s", "1m"], allowed_lateness_ns=S)
     direct, decoded = make(config), make(config)
     serde = CODEC.for_topic("md.trades")
-    out_direct: list[dict[str, Any]] = []
-    out_decoded: list[dict[str, Any]] = []
+    out_direct: list[Record] = []
+    out_decoded: list[Record] = []
     for t in TRADES:
         out_direct += direct.add(t)
         out_decoded += decoded.add(serde.decode(serde.encode(t)))

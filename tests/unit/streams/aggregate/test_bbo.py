@@ -8,6 +8,7 @@ import random
 from decimal import Decimal
 from typing import Any
 
+from tapewire.core.records import Record
 from tapewire.schemas.codec import Codec
 from tapewire.streams.aggregate import BboConfig, BookBbo
 
@@ -45,7 +46,7 @@ def update(
     }
 
 
-def check_quote(quote: dict[str, Any]) -> None:
+def check_quote(quote: Record) -> None:
     CODEC.for_topic("md.quotes").encode(quote)
     assert quote["source"] == "BOOK"
     assert not any(isinstance(v, float) for v in quote.values())

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tapewire.core.records import Record
 from tapewire.schemas.codec import Codec
 from tapewire.streams.aggregate import (
     ConsolidatedBook,
@@ -46,7 +47,7 @@ def quote(
     }
 
 
-def check(record: dict[str, Any]) -> None:
+def check(record: Record) -> None:
     CODEC.for_topic("md.nbbo").encode(record)
     assert not any(isinstance(v, float) for v in record.values())
 
@@ -58,8 +59,8 @@ THREE = [
 ]
 
 
-def run(agg: NbboAggregator, quotes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def run(agg: NbboAggregator, quotes: list[dict[str, Any]]) -> list[Record]:
+    out: list[Record] = []
     for q in quotes:
         out += agg.add(q)
     for record in out:

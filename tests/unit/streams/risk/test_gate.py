@@ -298,7 +298,7 @@ def test_rule_table(
         assert decision.reason
     record = decision.to_record()
     topic = decision.topic
-    assert CODEC.decode(topic, CODEC.encode(topic, record)) == record
+    assert CODEC.read(topic, CODEC.encode(topic, record)) == record
 
 
 def test_every_rule_has_a_deny_row() -> None:
