@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from tapewire.connectors.live.limiter import VenueRateLimiter
 from tapewire.connectors.orders.ccxt_venue import CcxtVenue, CcxtVenueConfig, LiveReports
 from tapewire.connectors.orders.keys import Credentials
+from tapewire.records.orders import OrderRequest
 from tapewire.streams.execution.rules import VenueFeatures
 from tapewire.testing.fake_exchange.private import FakeBinancePrivate
 from tests.factories import Num
@@ -24,7 +25,7 @@ ORDER = "/api/v3/order"
 
 def ccxt_request(
     cid: str, *, qty: Num = "0.1", price: Num = "100.00", **changes: Any
-) -> dict[str, Any]:
+) -> OrderRequest:
     """A NEW limit-buy ``OrderRequest`` record for BTC-USDT-SPOT on binance, account
     ``main``, strategy ``s1``."""
     return order_request(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from tapewire.records.market import BookUpdate, ConsolidatedQuote, PriceLevel, Quote, Trade
 from tests.factories import INST, T0, Num, dec
 
 Level = tuple[Num, Num]
@@ -22,14 +23,14 @@ def book(
     ts: int = T0,
     exchange_ts_ns: int | None = None,
     **changes: Any,
-) -> dict[str, Any]:
+) -> BookUpdate:
     """A ``BookUpdate`` record (no sequences, no checksum); receive and process time ``ts``."""
     record: dict[str, Any] = {
         "venue": venue,
         "instrument": instrument,
         "kind": kind,
-        "bids": [{"price": Decimal(p), "size": Decimal(s)} for p, s in bids],
-        "asks": [{"price": Decimal(p), "size": Decimal(s)} for p, s in asks],
+        "bids": [PriceLevel(price=Decimal(p), size=Decimal(s)) for p, s in bids],
+        "asks": [PriceLevel(price=Decimal(p), size=Decimal(s)) for p, s in asks],
         "depth": None,
         "first_sequence": None,
         "last_sequence": None,
@@ -39,7 +40,7 @@ def book(
         "receive_ts_ns": ts,
         "process_ts_ns": ts,
     }
-    return record | changes
+    return BookUpdate(**(record | changes))
 
 
 def top_book(
@@ -50,7 +51,7 @@ def top_book(
     size: Num = "1",
     ts: int = T0,
     **changes: Any,
-) -> dict[str, Any]:
+) -> BookUpdate:
     """A one-level ``BookUpdate`` snapshot: ``size`` at ``bid`` and at ``ask``, all times ``ts``."""
     return book(venue, [(bid, size)], [(ask, size)], ts=ts, exchange_ts_ns=ts, **changes)
 
@@ -64,7 +65,7 @@ def quote(
     instrument: str = INST,
     ts: int = T0,
     **changes: Any,
-) -> dict[str, Any]:
+) -> Quote:
     """A venue's ``Quote`` (source ``VENUE_BBO``): ``size`` on each side, all times ``ts``."""
     record: dict[str, Any] = {
         "venue": venue,
@@ -78,7 +79,7 @@ def quote(
         "receive_ts_ns": ts,
         "process_ts_ns": ts,
     }
-    return record | changes
+    return Quote(**(record | changes))
 
 
 def nbbo(
@@ -91,7 +92,7 @@ def nbbo(
     ask_venue: str = "binance",
     instrument: str = INST,
     **changes: Any,
-) -> dict[str, Any]:
+) -> ConsolidatedQuote:
     """A ``ConsolidatedQuote`` (``md.nbbo``) of two venues; all times ``ts``."""
     record: dict[str, Any] = {
         "instrument": instrument,
@@ -106,7 +107,7 @@ def nbbo(
         "ask_receive_ts_ns": ts,
         "process_ts_ns": ts,
     }
-    return record | changes
+    return ConsolidatedQuote(**(record | changes))
 
 
 def trade(
@@ -119,7 +120,7 @@ def trade(
     side: str = "BUY",
     trade_id: str | None = None,
     **changes: Any,
-) -> dict[str, Any]:
+) -> Trade:
     """A public ``Trade`` (``md.trades``), id ``t<ts>`` unless given; all times ``ts``."""
     record: dict[str, Any] = {
         "venue": venue,
@@ -134,4 +135,4 @@ def trade(
         "connection_id": None,
         "frame_sequence": None,
     }
-    return record | changes
+    return Trade(**(record | changes))

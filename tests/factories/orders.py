@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
 from types import EllipsisType
 from typing import Any
 
+from tapewire.core.records import Record
+from tapewire.records.orders import OrderEvent, OrderRequest
+from tapewire.records.risk import RiskDecision
 from tapewire.streams.router.recovery import SEND_INTENT_TEXT, RecoveredOrder
 from tapewire.streams.trading.config import ALL_ACCOUNTS, KILL_SWITCH_TAG
 from tests.factories import INST, T0, Num, dec
@@ -30,7 +32,7 @@ def order_request(
     ts: int = T0,
     requested_by: str = "test",
     **changes: Any,
-) -> dict[str, Any]:
+) -> OrderRequest:
     """An ``OrderRequest`` record (``oms.requests``) with every field.
 
     ``kind``, ``tif``, ``qty``, ``price`` and ``ts`` are ``order_type``, ``time_in_force``,
@@ -60,7 +62,7 @@ def order_request(
         "request_ts_ns": ts,
         "tags": {},
     }
-    return record | changes
+    return OrderRequest(**(record | changes))
 
 
 def trading_state_command(
@@ -70,7 +72,7 @@ def trading_state_command(
     account: str = ALL_ACCOUNTS,
     requested_by: str = "cli:ops",
     ts: int = T0,
-) -> dict[str, Any]:
+) -> OrderRequest:
     """The ``OrderRequest`` record of ``tapewire kill-switch``: a CANCEL_ALL on every venue
     and instrument of ``account`` (``*``: all) that sets its trading state to ``state``."""
     return order_request(
@@ -90,13 +92,13 @@ def trading_state_command(
 def approval(
     cid: str = "o1",
     *,
-    request: Mapping[str, Any] | None = None,
+    request: Record | None = None,
     decision_id: str | None = None,
     **changes: Any,
-) -> dict[str, Any]:
+) -> RiskDecision:
     """An APPROVED ``RiskDecision`` record (``oms.approved``) of ``request`` (by default
     :func:`order_request` of ``cid``) at reference price 100, id ``d-<cid>`` unless given."""
-    req = dict(request) if request is not None else order_request(cid)
+    req = order_request(cid) if request is None else _request(request)
     record: dict[str, Any] = {
         "decision_id": decision_id or f"d-{cid}",
         "client_order_id": cid,
@@ -111,12 +113,16 @@ def approval(
         "decision_ts_ns": 2,
         "request": req,
     }
-    return record | changes
+    return RiskDecision(**(record | changes))
+
+
+def _request(request: Record) -> OrderRequest:
+    return request if isinstance(request, OrderRequest) else OrderRequest(**dict(request))
 
 
 def order_event(
     cid: str = "o1", status: str = "NEW", n: int | None = 1, **changes: Any
-) -> dict[str, Any]:
+) -> OrderEvent:
     """An ``OrderEvent`` record (``oms.events``) of a limit buy of 1 at 100 on binance for
     ``acct``: ``n`` None is the router's send intent, else the venue's ``n``-th event."""
     record: dict[str, Any] = {
@@ -147,7 +153,7 @@ def order_event(
         "event_ts_ns": 1,
         "strategy_id": None,
     }
-    return record | changes
+    return OrderEvent(**(record | changes))
 
 
 def recovered_order(
@@ -155,7 +161,7 @@ def recovered_order(
     *,
     account: str = "acct",
     venue: str = "binance",
-    request: Mapping[str, Any] | None = None,
+    request: Record | None = None,
     status: str = "NEW",
     venue_order_id: str | None = None,
     cum_qty: Num = "0",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from tapewire.core.records import Record
 from tapewire.schemas.codec import Codec
 from tapewire.streams.stages.base import OutMsg, TopicMsg
 
@@ -12,7 +13,7 @@ CODEC = Codec()
 """The codec of :func:`msgs` and :func:`decoded`."""
 
 
-def msgs(topic: str, records: Iterable[dict[str, Any]]) -> list[TopicMsg]:
+def msgs(topic: str, records: Iterable[Record]) -> list[TopicMsg]:
     """``records`` encoded as messages of ``topic`` (partition 0, offsets from 0, no key)."""
     return [TopicMsg(topic, 0, i, None, CODEC.encode(topic, r)) for i, r in enumerate(records)]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from tapewire.records.orders import Fill
+from tapewire.records.positions import Position
 from tapewire.streams.risk import AccountLimits, InstrumentLimits, RiskConfig
 from tests.factories import INST, T0, Num
 
@@ -22,7 +24,7 @@ def fill(
     instrument: str = INST,
     ts: int = T0,
     **changes: Any,
-) -> dict[str, Any]:
+) -> Fill:
     """A taker ``Fill`` record (``oms.fills``) of order ``cid`` (default: ``fill_id``); fee in
     USDT; venue and receive time ``ts``."""
     record: dict[str, Any] = {
@@ -42,7 +44,7 @@ def fill(
         "receive_ts_ns": ts,
         "strategy_id": None,
     }
-    return record | changes
+    return Fill(**(record | changes))
 
 
 def position(
@@ -59,7 +61,7 @@ def position(
     mark_price: Num = "100",
     last_fill_id: str = "f1",
     **changes: Any,
-) -> dict[str, Any]:
+) -> Position:
     """A ``Position`` record as the positions agent publishes it, PnL in USDT, updated and
     marked at ``ts``."""
     record: dict[str, Any] = {
@@ -77,7 +79,7 @@ def position(
         "last_fill_id": last_fill_id,
         "update_ts_ns": ts,
     }
-    return record | changes
+    return Position(**(record | changes))
 
 
 def risk_config(

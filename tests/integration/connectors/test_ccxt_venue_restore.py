@@ -34,7 +34,7 @@ def recovered(
     **request_changes: object,
 ) -> RecoveredOrder:
     """What ``plan_recovery`` hands the router for ``cid`` after a restart."""
-    request = ccxt_request(cid) | request_changes
+    request = ccxt_request(cid).replace(**request_changes)
     return recovered_order(
         cid,
         account=str(request["account"]),

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,6 +38,8 @@ from confluent_kafka import Consumer, TopicPartition
 from tapewire.cli.router_main import READY_LINE
 from tapewire.connectors.orders.keys import PASSPHRASE_ENV, KeyStore
 from tapewire.core.kafka import client_config
+from tapewire.core.records import Record
+from tapewire.records.risk import RiskDecision
 from tapewire.runtime.kafka_io import delete_topics, produce_all, read_to_end
 from tapewire.runtime.topics import declare_topics
 from tapewire.schemas.codec import Codec
@@ -94,7 +96,7 @@ class Setup:
     def name(self, canonical: str) -> str:
         return self.config.topics.name(canonical)
 
-    def publish(self, canonical: str, records: list[dict[str, Any]]) -> None:
+    def publish(self, canonical: str, records: Sequence[Record]) -> None:
         items = [(CODEC.key(canonical, r), CODEC.encode(canonical, r)) for r in records]
         produce_all(self.bootstrap, self.name(canonical), items)
 
@@ -181,7 +183,7 @@ class Setup:
             proc.wait(30)
 
 
-def approved(cid: str, decision_id: str) -> dict[str, Any]:
+def approved(cid: str, decision_id: str) -> RiskDecision:
     """The risk gate's approval of a limit buy of 0.1 at 100 by account ``main``."""
     return approval(
         cid,

@@ -27,6 +27,7 @@ import pytest
 from clickhouse_connect.driver.client import Client
 from confluent_kafka import Consumer, TopicPartition
 
+from tapewire.core import records
 from tapewire.core.kafka import client_config
 from tapewire.core.settings import load_settings
 from tapewire.runtime.kafka_io import Record, delete_topics, produce_all
@@ -61,7 +62,7 @@ class Flow:
     def name(self, canonical: str) -> str:
         return self.config.topics.name(canonical)
 
-    def publish(self, canonical: str, records: Sequence[Mapping[str, Any]]) -> None:
+    def publish(self, canonical: str, records: Sequence[records.Record]) -> None:
         items = [(CODEC.key(canonical, r), CODEC.encode(canonical, r)) for r in records]
         produce_all(self.bootstrap, self.name(canonical), items)
 

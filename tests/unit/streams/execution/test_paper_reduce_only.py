@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tapewire.core.records import Record
 from tapewire.streams.execution.paper import PaperVenue
 from tests.factories import INST
 from tests.factories.market import book, trade
@@ -46,7 +47,7 @@ def short_one() -> PaperVenue:
 class Row:
     name: str
     setup: Any
-    order: dict[str, Any]
+    order: Record
     statuses: list[str]
     quantity: str
     text: str | None

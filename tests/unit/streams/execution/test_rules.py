@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tapewire.records.orders import OrderRequest
 from tapewire.streams.execution.emulation import TriggerWatcher, local_cancel_all
 from tapewire.streams.execution.rules import (
     DECIMAL_PLACES,
@@ -38,7 +39,7 @@ PLACES_MARKET = {
 }
 
 
-def req(qty: str = "0.123456", price: str | None = "30000.555", **changes: Any) -> dict[str, Any]:
+def req(qty: str = "0.123456", price: str | None = "30000.555", **changes: Any) -> OrderRequest:
     """An order request off the venue's grid (0.123456 at 30000.555) unless told otherwise;
     ``changes``: the other arguments of ``order_request``."""
     return order_request(qty=qty, price=price, **changes)
@@ -197,13 +198,15 @@ def test_trailing_bps_buy_follows_low_water_mark() -> None:
 
 
 def test_local_cancel_all_filters_and_is_deterministic() -> None:
-    opened = [req() | {"client_order_id": "a"}, req() | {"client_order_id": "b", "venue": "okx"}]
-    cancel_all = req() | {
-        "client_order_id": "k",
-        "action": "CANCEL_ALL",
-        "venue": "okx",
-        "instrument": "",
-    }
+    opened = [req().replace(client_order_id="a"), req().replace(client_order_id="b", venue="okx")]
+    cancel_all = req().replace(
+        **{
+            "client_order_id": "k",
+            "action": "CANCEL_ALL",
+            "venue": "okx",
+            "instrument": "",
+        }
+    )
     out = local_cancel_all(opened, cancel_all)
     assert [(c["client_order_id"], c["orig_client_order_id"], c["action"]) for c in out] == [
         ("k:0", "b", "CANCEL")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
+from tapewire.core.records import Record
 from tapewire.streams.risk import DailyPnl, utc_day
 from tapewire.streams.risk.pnl import NS_PER_DAY
 from tapewire.streams.stages.risk import INPUTS, RiskStage
@@ -31,7 +31,7 @@ def test_midnight_constant_is_a_utc_day_boundary() -> None:
 @dataclass(frozen=True)
 class Row:
     name: str
-    records: tuple[dict[str, Any], ...]
+    records: tuple[Record, ...]
     now_ns: int
     expected: str
     account: str = "acct"

@@ -81,7 +81,7 @@ def test_processed_approval_without_event_is_reconciled_redelivered_one_is_not()
         SeenApproval(approval("dup"), consumed=False),
         SeenApproval(approval("cxl", request=order_request("cxl", action="CANCEL")), consumed=True),
         SeenApproval(approval("other", request=order_request("other", venue="okx")), consumed=True),
-        SeenApproval(approval("den") | {"decision": "DENIED"}, consumed=True),
+        SeenApproval(approval("den", decision="DENIED"), consumed=True),
     ]
     plan = plan_recovery([order_event("dup", "NEW", 1)], approvals, VENUES)
     assert [(o.client_order_id, o.status) for o in plan.reconcile] == [

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from decimal import Decimal
 
 from tapewire.connectors.capture.simulated import raw_frames
 from tapewire.connectors.simulator import MarketSimulator, SimConfig
+from tapewire.core.records import Record
+from tapewire.records.market import Trade
 from tapewire.schemas.codec import Codec
 from tapewire.streams.normalize import Normalizer
 from tapewire.streams.stages.bars import BarsStage
@@ -19,7 +22,7 @@ CODEC = Codec()
 T0 = 1_704_067_200_000_000_000
 
 
-def _msgs(topic: str, records: list[dict[str, object]]) -> list[InMsg]:
+def _msgs(topic: str, records: Sequence[Record]) -> list[InMsg]:
     return [InMsg(0, i, CODEC.key(topic, r), CODEC.encode(topic, r)) for i, r in enumerate(records)]
 
 
@@ -43,7 +46,7 @@ def test_normalize_stage_emits_what_the_core_emits_and_dead_letters_bad_bytes() 
     assert [t["trade_id"] for t in trades] == [t["trade_id"] for t in expected["md.trades"]]
 
 
-def _trade(n: int, ts_s: float) -> dict[str, object]:
+def _trade(n: int, ts_s: float) -> Trade:
     """Trade ``n`` of 1 at 100, ``ts_s`` seconds after T0."""
     return trade(trade_id=str(n), ts=T0 + int(ts_s * 1e9), process_ts_ns=T0)
 
