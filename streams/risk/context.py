@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from tapewire.core.exact import ZERO, add, div18
-from tapewire.core.records import Record
+from tapewire.records.market import ConsolidatedQuote
 from tapewire.streams.oms import Order, OrderType, Side, TimeInForce
 
 
@@ -20,14 +20,9 @@ class ReferenceQuote:
     ask_ts_ns: int | None
 
     @classmethod
-    def from_nbbo(cls, record: Record) -> ReferenceQuote:
+    def from_nbbo(cls, nbbo: ConsolidatedQuote) -> ReferenceQuote:
         """From a ``ConsolidatedQuote`` record (topic ``md.nbbo``)."""
-        return cls(
-            record.get("bid_price"),
-            record.get("ask_price"),
-            record.get("bid_receive_ts_ns"),
-            record.get("ask_receive_ts_ns"),
-        )
+        return cls(nbbo.bid_price, nbbo.ask_price, nbbo.bid_receive_ts_ns, nbbo.ask_receive_ts_ns)
 
     @property
     def mid(self) -> Decimal | None:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from tapewire.core.exact import ZERO, add, sub
-from tapewire.core.records import Record
+from tapewire.records.positions import Position
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 
@@ -42,9 +42,9 @@ def utc_day(ts_ns: int) -> int:
     return ts_ns // NS_PER_DAY
 
 
-def position_total(record: Record) -> Decimal:
+def position_total(position: Position) -> Decimal:
     """``realized_pnl + unrealized_pnl - fees`` of a ``Position`` record (exact)."""
-    return sub(add(record["realized_pnl"], record["unrealized_pnl"]), record["fees"])
+    return sub(add(position.realized_pnl, position.unrealized_pnl), position.fees)
 
 
 @dataclass(slots=True)
@@ -61,12 +61,12 @@ class DailyPnl:
     def __init__(self) -> None:
         self._marks: dict[str, dict[tuple[str, str], _DayMark]] = {}
 
-    def on_position(self, record: Record) -> None:
+    def on_position(self, position: Position) -> None:
         """Apply one ``Position`` record."""
-        marks = self._marks.setdefault(record["account"], {})
-        key = (record["venue"], record["instrument"])
-        day = utc_day(record["update_ts_ns"])
-        total = position_total(record)
+        marks = self._marks.setdefault(position.account, {})
+        key = (position.venue, position.instrument)
+        day = utc_day(position.update_ts_ns)
+        total = position_total(position)
         mark = marks.get(key)
         if mark is None:
             marks[key] = _DayMark(day, ZERO, total)

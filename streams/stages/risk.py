@@ -19,10 +19,14 @@ from decimal import Decimal
 
 from tapewire.core import metrics
 from tapewire.core.exact import ZERO, add
-from tapewire.core.records import Record
+from tapewire.records.market import ConsolidatedQuote
+from tapewire.records.orders import Fill, OrderEvent
+from tapewire.records.orders import OrderRequest as OrderRequestRecord
+from tapewire.records.positions import Position
+from tapewire.records.risk import Alert
 from tapewire.schemas.codec import Codec
 from tapewire.streams.aggregate import NbboConfig
-from tapewire.streams.oms import OPEN, OrderAction, OrderRequest
+from tapewire.streams.oms import OPEN, OrderAction, OrderRequest, OrderType, Side, TimeInForce
 from tapewire.streams.oms.request import derived_id
 from tapewire.streams.risk import (
     DailyPnl,
@@ -33,7 +37,14 @@ from tapewire.streams.risk import (
     RiskGate,
     TradingState,
 )
-from tapewire.streams.stages.base import Emitter, OutMsg, TopicMsg, dead_record, decode_topics
+from tapewire.streams.stages.base import (
+    Emitter,
+    OutMsg,
+    TopicMsg,
+    dead_record,
+    decode_topics,
+    expect,
+)
 from tapewire.streams.stages.strategy import DLQ
 from tapewire.streams.trading.config import ALL_ACCOUNTS, KILL_SWITCH_TAG
 
@@ -73,52 +84,52 @@ class RiskStage:
         for msg, record in decode_topics(self.codec, batch, self.emitter):
             try:
                 if msg.topic == "oms.requests":
-                    self.on_request(record)
+                    self.on_request(expect(record, OrderRequestRecord))
                 elif msg.topic == "md.nbbo":
-                    self.quotes[record["instrument"]] = ReferenceQuote.from_nbbo(record)
+                    nbbo = expect(record, ConsolidatedQuote)
+                    self.quotes[nbbo.instrument] = ReferenceQuote.from_nbbo(nbbo)
                 elif msg.topic == "oms.events":
-                    self.on_event(record)
+                    self.on_event(expect(record, OrderEvent))
                 elif msg.topic == "oms.fills":
-                    self.on_fill(record)
+                    self.on_fill(expect(record, Fill))
                 elif msg.topic == "positions":
-                    self.daily_pnl.on_position(record)
+                    self.daily_pnl.on_position(expect(record, Position))
             except Exception as exc:
                 dead_record(self.emitter, msg, exc, self.name)
         return self.emitter.take()
 
     # --- context ---------------------------------------------------------------------
 
-    def on_event(self, event: Record) -> None:
+    def on_event(self, event: OrderEvent) -> None:
         """Track open orders (status open: update leaves; final: forget)."""
-        key = (event["account"], event["client_order_id"])
-        if event["exec_type"] in ("CANCEL_REJECTED", "REPLACE_REJECTED"):
+        key = (event.account, event.client_order_id)
+        if event.exec_type in ("CANCEL_REJECTED", "REPLACE_REJECTED"):
             return  # says nothing new about the order's openness
-        orig = event.get("orig_client_order_id")
-        if orig:
-            self.open_orders.pop((event["account"], orig), None)
-        if event["status"] in OPEN_STATUSES and key not in self._final:
+        if event.orig_client_order_id:
+            self.open_orders.pop((event.account, event.orig_client_order_id), None)
+        if event.status in OPEN_STATUSES and key not in self._final:
             known = self.open_orders.get(key)
             self.open_orders[key] = OpenOrder(
-                event["client_order_id"],
-                event["account"],
-                event["venue"],
-                event["instrument"],
-                event["side"] if known is None else known.side,
-                event["leaves_qty"],
-                event["order_type"],
-                event["time_in_force"],
+                event.client_order_id,
+                event.account,
+                event.venue,
+                event.instrument,
+                Side(event.side) if known is None else known.side,
+                event.leaves_qty,
+                OrderType(event.order_type),
+                TimeInForce(event.time_in_force),
             )
-        elif event["status"] not in OPEN_STATUSES:
+        elif event.status not in OPEN_STATUSES:
             self._final.add(key)
             self.open_orders.pop(key, None)
 
-    def on_fill(self, fill: Record) -> None:
+    def on_fill(self, fill: Fill) -> None:
         """Signed position per (account, instrument) over venues; fills de-duplicated."""
-        if fill["fill_id"] in self._fills:
+        if fill.fill_id in self._fills:
             return
-        self._fills.add(fill["fill_id"])
-        key = (fill["account"], fill["instrument"])
-        qty = fill["quantity"] if fill["side"] == "BUY" else fill["quantity"].copy_negate()
+        self._fills.add(fill.fill_id)
+        key = (fill.account, fill.instrument)
+        qty = fill.quantity if fill.side == "BUY" else fill.quantity.copy_negate()
         self.positions[key] = add(self.positions.get(key, ZERO), qty)
 
     def context(self, request: OrderRequest, now_ns: int) -> RiskContext:
@@ -136,7 +147,7 @@ class RiskStage:
 
     # --- requests --------------------------------------------------------------------
 
-    def on_request(self, record: Record) -> None:
+    def on_request(self, record: OrderRequestRecord) -> None:
         """Decide; trading-state commands change the state (and HALTED cancels all)."""
         request = OrderRequest.from_record(record)
         now = self.clock()
@@ -175,16 +186,16 @@ class RiskStage:
         metrics.trading_state.labels(request.account).set(state.severity)
         self.emitter.emit(
             "alerts",
-            {
-                "alert_id": f"risk:{request.account}:{request.client_order_id}",
-                "severity": "CRITICAL" if state is TradingState.HALTED else "WARNING",
-                "source": "risk",
-                "code": "TRADING_STATE",
-                "message": f"trading state of {request.account} set to {state.value} "
+            Alert(
+                alert_id=f"risk:{request.account}:{request.client_order_id}",
+                severity="CRITICAL" if state is TradingState.HALTED else "WARNING",
+                source="risk",
+                code="TRADING_STATE",
+                message=f"trading state of {request.account} set to {state.value} "
                 f"(asked {raw!r}) by {request.requested_by}",
-                "labels": {"account": request.account, "state": state.value},
-                "event_ts_ns": now,
-            },
+                labels={"account": request.account, "state": state.value},
+                event_ts_ns=now,
+            ),
         )
         if state is not TradingState.HALTED:
             return

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tapewire.core.records import Record
+from tapewire.records.positions import Position
 from tapewire.streams.risk import DailyPnl, utc_day
 from tapewire.streams.risk.pnl import NS_PER_DAY
 from tapewire.streams.stages.risk import INPUTS, RiskStage
@@ -31,7 +31,7 @@ def test_midnight_constant_is_a_utc_day_boundary() -> None:
 @dataclass(frozen=True)
 class Row:
     name: str
-    records: tuple[Record, ...]
+    records: tuple[Position, ...]
     now_ns: int
     expected: str
     account: str = "acct"
