@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 
 from tapewire.core import metrics
 from tapewire.core.records import Record
-from tapewire.records.orders import OrderEvent
+from tapewire.records.orders import OrderEvent, OrderRequest
+from tapewire.records.risk import Alert, RiskDecision
 from tapewire.schemas.codec import Codec
 from tapewire.streams.oms.reports import Reports, pending_new_event
 from tapewire.streams.oms.reports import rejected_event as rejected_record
@@ -33,7 +34,14 @@ from tapewire.streams.router.recovery import (
     RecoveryPlan,
 )
 from tapewire.streams.router.venue import MarketFed, Reconciling, Venue
-from tapewire.streams.stages.base import Emitter, OutMsg, TopicMsg, dead_record, decode_topics
+from tapewire.streams.stages.base import (
+    Emitter,
+    OutMsg,
+    TopicMsg,
+    dead_record,
+    decode_topics,
+    expect,
+)
 from tapewire.streams.stages.strategy import DLQ
 
 log = logging.getLogger(__name__)
@@ -99,7 +107,7 @@ class RouterStage:
         for msg, record in decode_topics(self.codec, batch, self.emitter):
             try:
                 if msg.topic == "oms.approved":
-                    self.on_approved(record, msg)
+                    self.on_approved(expect(record, RiskDecision), msg)
                 else:
                     venue = self.market_fed.get(record["venue"])
                     if venue is not None:
@@ -119,37 +127,37 @@ class RouterStage:
         for alert in getattr(reports, "alerts", ()):  # LiveReports (quarantines)
             self.emitter.emit("alerts", alert)
 
-    def on_approved(self, decision: Record, msg: TopicMsg) -> None:
+    def on_approved(self, decision: RiskDecision, msg: TopicMsg) -> None:
         """Act on one approving decision; refuse anything else (fail closed)."""
-        request = decision["request"]
+        request = decision.request
         problem = None
-        if decision["decision"] != "APPROVED":
-            problem = f"decision {decision['decision']} on oms.approved"
-        elif (request["client_order_id"], request["account"]) != (
-            decision["client_order_id"],
-            decision["account"],
+        if decision.decision != "APPROVED":
+            problem = f"decision {decision.decision} on oms.approved"
+        elif (request.client_order_id, request.account) != (
+            decision.client_order_id,
+            decision.account,
         ):
             problem = "the request does not match its decision"
         if problem is not None:
             self.refuse(decision, msg, problem)
             return
-        action, now = request["action"], decision["decision_ts_ns"]
+        action, now = request.action, decision.decision_ts_ns
         if action == "CANCEL_ALL":
             targets = (
                 list(self.venues.values())
-                if not request["venue"]
-                else [v for v in (self.venues.get(request["venue"]),) if v is not None]
+                if not request.venue
+                else [v for v in (self.venues.get(request.venue),) if v is not None]
             )
             for venue in targets:
                 metrics.orders_routed.labels(venue.name, action).inc()
                 self.emit(venue.cancel_all(request, now))
             return
-        target = self.venues.get(request["venue"])
+        target = self.venues.get(request.venue)
         if target is None:
             self.emit(Reports([_no_venue(request, now)], []))
             return
         if action in SENDING_ACTIONS:
-            key = (request["account"], request["client_order_id"])
+            key = (request.account, request.client_order_id)
             if key in self.known:
                 self.skip_duplicate(decision, now)
                 return
@@ -164,13 +172,13 @@ class RouterStage:
         else:
             self.refuse(decision, msg, f"unsupported action {action}")
 
-    def record_intent(self, request: Record, now_ns: int) -> None:
+    def record_intent(self, request: OrderRequest, now_ns: int) -> None:
         """Write the send intent (and everything emitted before it) durably to Kafka
         before the venue is called: after a crash the restart knows a send may have
         happened. A failed write raises (the approval is dead-lettered, nothing sent)."""
         assert self.journal is not None
         intent = _send_intent(request, now_ns)
-        key = (request["account"], request["client_order_id"])
+        key = (request.account, request.client_order_id)
         try:
             message = OutMsg(
                 self.emitter.kafka_name("oms.events"),
@@ -188,53 +196,53 @@ class RouterStage:
             self.emitter.out[:0] = pending  # the earlier outputs still go out with the batch
             raise
 
-    def skip_duplicate(self, decision: Record, now_ns: int) -> None:
+    def skip_duplicate(self, decision: RiskDecision, now_ns: int) -> None:
         """A NEW/REPLACE whose client order id was already sent: not sent again."""
-        request = decision["request"]
+        request = decision.request
         metrics.messages_rejected.labels(self.name, "duplicate").inc()
         log.warning(
             "router: %s/%s already sent; approval %s not sent again",
-            request["account"],
-            request["client_order_id"],
-            decision["decision_id"],
+            request.account,
+            request.client_order_id,
+            decision.decision_id,
         )
         self.emitter.emit(
             "alerts",
-            {
-                "alert_id": f"router:duplicate:{decision['decision_id']}",
-                "severity": "WARNING",
-                "source": "router",
-                "code": "ROUTER_DUPLICATE",
-                "message": (
-                    f"not sent: client order id {request['client_order_id']} already has "
+            Alert(
+                alert_id=f"router:duplicate:{decision.decision_id}",
+                severity="WARNING",
+                source="router",
+                code="ROUTER_DUPLICATE",
+                message=(
+                    f"not sent: client order id {request.client_order_id} already has "
                     "an order (redelivered approval or duplicate); never sent twice"
                 ),
-                "labels": {
-                    "account": str(request["account"]),
-                    "client_order_id": str(request["client_order_id"]),
-                    "venue": str(request["venue"]),
+                labels={
+                    "account": request.account,
+                    "client_order_id": request.client_order_id,
+                    "venue": request.venue,
                 },
-                "event_ts_ns": now_ns,
-            },
+                event_ts_ns=now_ns,
+            ),
         )
 
-    def refuse(self, decision: Record, msg: TopicMsg, problem: str) -> None:
+    def refuse(self, decision: RiskDecision, msg: TopicMsg, problem: str) -> None:
         """Not sent: an Alert and a dead letter with the bytes."""
         metrics.messages_rejected.labels(self.name, "refused").inc()
         self.emitter.emit(
             "alerts",
-            {
-                "alert_id": f"router:refused:{decision['decision_id']}",
-                "severity": "ERROR",
-                "source": "router",
-                "code": "ROUTER_REFUSED",
-                "message": f"not routed: {problem}",
-                "labels": {
-                    "account": str(decision.get("account")),
-                    "client_order_id": str(decision.get("client_order_id")),
+            Alert(
+                alert_id=f"router:refused:{decision.decision_id}",
+                severity="ERROR",
+                source="router",
+                code="ROUTER_REFUSED",
+                message=f"not routed: {problem}",
+                labels={
+                    "account": decision.account,
+                    "client_order_id": decision.client_order_id,
                 },
-                "event_ts_ns": decision["decision_ts_ns"],
-            },
+                event_ts_ns=decision.decision_ts_ns,
+            ),
         )
         self.emitter.dead(
             source_topic=msg.topic,

@@ -10,8 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from tapewire.core import metrics
+from tapewire.records.market import ConsolidatedQuote
+from tapewire.records.orders import Fill
+from tapewire.records.risk import RiskDecision
 from tapewire.schemas.codec import Codec
-from tapewire.streams.stages.base import Emitter, OutMsg, TopicMsg, dead_record, decode_topics
+from tapewire.streams.stages.base import (
+    Emitter,
+    OutMsg,
+    TopicMsg,
+    dead_record,
+    decode_topics,
+    expect,
+)
 from tapewire.streams.stages.strategy import DLQ
 from tapewire.streams.trading.positions import PositionBook, PositionLimits, Update
 
@@ -39,11 +49,11 @@ class PositionsStage:
         for msg, record in decode_topics(self.codec, batch, self.emitter):
             try:
                 if msg.topic == "oms.fills":
-                    self.emit(self.book.on_fill(record))
+                    self.emit(self.book.on_fill(expect(record, Fill)))
                 elif msg.topic == "md.nbbo":
-                    self.emit(self.book.on_nbbo(record))
+                    self.emit(self.book.on_nbbo(expect(record, ConsolidatedQuote)))
                 elif msg.topic == "oms.approved":
-                    self.book.on_approved(record)
+                    self.book.on_approved(expect(record, RiskDecision))
             except Exception as exc:
                 dead_record(self.emitter, msg, exc, self.name)
         return self.emitter.take()
@@ -53,7 +63,7 @@ class PositionsStage:
         for position in update.positions:
             self.emitter.emit("positions", position)
         for alert in update.alerts:
-            metrics.position_alerts.labels(alert["code"]).inc()
+            metrics.position_alerts.labels(alert.code).inc()
             self.emitter.emit("alerts", alert)
         for q in update.quality:
             metrics.fill_slippage_bps.labels(q.venue).observe(float(q.slippage_bps))

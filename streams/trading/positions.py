@@ -19,9 +19,10 @@ from decimal import Decimal
 
 from tapewire.core.exact import BPS, ZERO, add, div18, mul, round18, sub
 from tapewire.core.instruments import Instrument
-from tapewire.core.records import Record
+from tapewire.records.market import ConsolidatedQuote
+from tapewire.records.orders import Fill
 from tapewire.records.positions import Position as PositionRecord
-from tapewire.records.risk import Alert
+from tapewire.records.risk import Alert, RiskDecision
 
 
 @dataclass(frozen=True)
@@ -157,22 +158,22 @@ class PositionBook:
 
     # --- inputs ----------------------------------------------------------------------
 
-    def on_approved(self, decision: Record) -> None:
+    def on_approved(self, decision: RiskDecision) -> None:
         """Remember the arrival mid (``reference_price``) of an approved NEW order."""
-        request = decision["request"]
-        mid = decision.get("reference_price")
-        if decision["decision"] == "APPROVED" and request["action"] == "NEW" and mid:
-            self.arrival[(request["account"], request["client_order_id"])] = mid
+        request = decision.request
+        mid = decision.reference_price
+        if decision.decision == "APPROVED" and request.action == "NEW" and mid:
+            self.arrival[(request.account, request.client_order_id)] = mid
 
-    def on_nbbo(self, nbbo: Record) -> Update:
+    def on_nbbo(self, nbbo: ConsolidatedQuote) -> Update:
         """Re-mark every position marked by this NBBO; positions whose mark changed."""
-        bid, ask = nbbo.get("bid_price"), nbbo.get("ask_price")
+        bid, ask = nbbo.bid_price, nbbo.ask_price
         out = Update()
         if bid is None or ask is None or bid <= ZERO or bid > ask:
             return out  # no usable mid: keep the last mark
         mid = div18(add(bid, ask), Decimal(2))
-        ts = max(nbbo.get("bid_receive_ts_ns") or 0, nbbo.get("ask_receive_ts_ns") or 0)
-        key = nbbo["instrument"]
+        ts = max(nbbo.bid_receive_ts_ns or 0, nbbo.ask_receive_ts_ns or 0)
+        key = nbbo.instrument
         if self.marks.get(key, (None, 0))[0] == mid:
             self.marks[key] = (mid, ts)
             return out
@@ -186,27 +187,27 @@ class PositionBook:
                 self._check_loss(pos.account, ts, out)
         return out
 
-    def on_fill(self, fill: Record) -> Update:
+    def on_fill(self, fill: Fill) -> Update:
         """Apply a ``Fill``; the position record, alerts and fill quality it gives."""
         out = Update()
-        if fill["fill_id"] in self._fills:
+        if fill.fill_id in self._fills:
             return out
-        self._fills.add(fill["fill_id"])
-        key = (fill["account"], fill["venue"], fill["instrument"])
+        self._fills.add(fill.fill_id)
+        key = (fill.account, fill.venue, fill.instrument)
         pos = self.positions.get(key)
         if pos is None:
-            pos = self.positions[key] = Position(*key, _pnl_currency(fill["instrument"]))
-            mark = self.marks.get(self.mark_id(fill["instrument"]))
+            pos = self.positions[key] = Position(*key, _pnl_currency(fill.instrument))
+            mark = self.marks.get(self.mark_id(fill.instrument))
             if mark is not None:
                 pos.mark_price, pos.mark_ts_ns = mark
-        pos.apply(fill["side"], fill["price"], fill["quantity"])
-        if fill.get("fee_currency") in (None, pos.pnl_currency):
-            pos.fees = add(pos.fees, fill["fee"])
-        pos.last_fill_id = fill["fill_id"]
-        pos.update_ts_ns = max(pos.update_ts_ns, fill["receive_ts_ns"])
+        pos.apply(fill.side, fill.price, fill.quantity)
+        if fill.fee_currency in (None, pos.pnl_currency):
+            pos.fees = add(pos.fees, fill.fee)
+        pos.last_fill_id = fill.fill_id
+        pos.update_ts_ns = max(pos.update_ts_ns, fill.receive_ts_ns)
         out.positions.append(pos.to_record())
-        self._check_position(pos, fill["receive_ts_ns"], out)
-        self._check_loss(pos.account, fill["receive_ts_ns"], out)
+        self._check_position(pos, fill.receive_ts_ns, out)
+        self._check_loss(pos.account, fill.receive_ts_ns, out)
         self._quality(fill, out)
         return out
 
@@ -245,28 +246,28 @@ class PositionBook:
 
     # --- alerts and quality ----------------------------------------------------------
 
-    def _quality(self, fill: Record, out: Update) -> None:
-        mid = self.arrival.get((fill["account"], fill["client_order_id"]))
+    def _quality(self, fill: Fill, out: Update) -> None:
+        mid = self.arrival.get((fill.account, fill.client_order_id))
         if mid is None:
             return
-        diff = sub(fill["price"], mid)
-        slippage = diff if fill["side"] == "BUY" else diff.copy_negate()
+        diff = sub(fill.price, mid)
+        slippage = diff if fill.side == "BUY" else diff.copy_negate()
         bps = div18(mul(slippage, BPS), mid)
-        out.quality.append(FillQuality(fill["fill_id"], fill["venue"], mid, slippage, bps))
+        out.quality.append(FillQuality(fill.fill_id, fill.venue, mid, slippage, bps))
         limit = self.limits.max_slippage_bps
         if limit is not None and bps > limit:
             out.alerts.append(
                 _alert(
-                    f"positions:SLIPPAGE:{fill['fill_id']}",
+                    f"positions:SLIPPAGE:{fill.fill_id}",
                     "WARNING",
                     "SLIPPAGE",
-                    f"fill {fill['fill_id']} slipped {bps} bps against arrival mid {mid} "
+                    f"fill {fill.fill_id} slipped {bps} bps against arrival mid {mid} "
                     f"(limit {limit})",
-                    fill["receive_ts_ns"],
-                    account=fill["account"],
-                    venue=fill["venue"],
-                    instrument=fill["instrument"],
-                    client_order_id=fill["client_order_id"],
+                    fill.receive_ts_ns,
+                    account=fill.account,
+                    venue=fill.venue,
+                    instrument=fill.instrument,
+                    client_order_id=fill.client_order_id,
                 ),
             )
 

@@ -17,7 +17,7 @@ from tapewire.streams.stages.strategy import StrategyStage
 from tapewire.streams.trading import CrossVenueSpread, PositionBook, PositionLimits, SpreadConfig
 from tests.factories import INST, T0
 from tests.factories.market import nbbo, quote, top_book
-from tests.factories.orders import order_request, trading_state_command
+from tests.factories.orders import approval, order_request, trading_state_command
 from tests.factories.stages import CODEC, decoded, msgs
 from tests.factories.trading import fill, risk_config
 
@@ -126,13 +126,7 @@ def test_exact_decimals_beyond_28_digits() -> None:
 def test_alerts_on_breaches_and_slippage_against_arrival_mid() -> None:
     limits = PositionLimits(max_position={INST: D(1)}, max_loss=D(10), max_slippage_bps=D(20))
     book = PositionBook(limits)
-    book.on_approved(
-        {
-            "decision": "APPROVED",
-            "reference_price": D(100),
-            "request": {"action": "NEW", "account": "acct", "client_order_id": "o1"},
-        }
-    )
+    book.on_approved(approval("o1", reference_price=D(100)))
     up = book.on_fill(fill("f1", "BUY", "100.5", "2", cid="o1", venue="okx"))
     assert [a["code"] for a in up.alerts] == ["POSITION_LIMIT", "SLIPPAGE"]
     assert up.quality[0].slippage == D("0.5")
