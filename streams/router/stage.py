@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from tapewire.core import metrics
-from tapewire.core.records import Record
+from tapewire.core.records import Record, expect
 from tapewire.records.orders import OrderEvent, OrderRequest
 from tapewire.records.risk import Alert, RiskDecision
 from tapewire.schemas.codec import Codec
@@ -40,7 +40,6 @@ from tapewire.streams.stages.base import (
     TopicMsg,
     dead_record,
     decode_topics,
-    expect,
 )
 from tapewire.streams.stages.strategy import DLQ
 

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol, TypeVar
+from typing import NamedTuple, Protocol
 
 from tapewire.core import metrics
 from tapewire.core.kafka import MAX_MESSAGE_BYTES
@@ -22,7 +22,6 @@ from tapewire.schemas.dead_letters import bounded
 from tapewire.streams.aggregate import Rejected
 
 log = logging.getLogger(__name__)
-R = TypeVar("R", bound=TypedRecord)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,13 +195,6 @@ def decode_batch(
                 msg=msg,
             )
     return decoded
-
-
-def expect(record: TypedRecord, cls: type[R]) -> R:
-    """``record`` as a ``cls``; a :class:`TypeError` (so a dead letter) if it is another."""
-    if not isinstance(record, cls):
-        raise TypeError(f"expected a {cls.__name__} record, got a {type(record).__name__}")
-    return record
 
 
 def safe_process(stage: Stage, emitter: Emitter, batch: Sequence[InMsg]) -> list[OutMsg]:

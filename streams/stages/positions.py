@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from tapewire.core import metrics
+from tapewire.core.records import expect
 from tapewire.records.market import ConsolidatedQuote
 from tapewire.records.orders import Fill
 from tapewire.records.risk import RiskDecision
@@ -20,7 +21,6 @@ from tapewire.streams.stages.base import (
     TopicMsg,
     dead_record,
     decode_topics,
-    expect,
 )
 from tapewire.streams.stages.strategy import DLQ
 from tapewire.streams.trading.positions import PositionBook, PositionLimits, Update

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from tapewire.core import metrics
 from tapewire.core.exact import ZERO, add
+from tapewire.core.records import expect
 from tapewire.records.market import ConsolidatedQuote
 from tapewire.records.orders import Fill, OrderEvent
 from tapewire.records.orders import OrderRequest as OrderRequestRecord
@@ -43,7 +44,6 @@ from tapewire.streams.stages.base import (
     TopicMsg,
     dead_record,
     decode_topics,
-    expect,
 )
 from tapewire.streams.stages.strategy import DLQ
 from tapewire.streams.trading.config import ALL_ACCOUNTS, KILL_SWITCH_TAG

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from tapewire.core.exact import BPS, ZERO, add, div18, mul, sub
-from tapewire.core.records import Record
+from tapewire.core.records import TypedRecord, expect
+from tapewire.records.market import ConsolidatedQuote, Quote, Trade
+from tapewire.records.orders import OrderEvent
 from tapewire.streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
 
 FINAL_STATUSES = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED"})
@@ -33,34 +35,36 @@ class Strategy:
     strategy_id: str = "strategy"
     account: str = "paper"
 
-    def on_quote(self, quote: Record) -> list[OrderRequest]:
+    def on_quote(self, quote: Quote) -> list[OrderRequest]:
         """A per-venue BBO (``md.quotes``, Avro ``Quote``)."""
         return []
 
-    def on_nbbo(self, nbbo: Record) -> list[OrderRequest]:
+    def on_nbbo(self, nbbo: ConsolidatedQuote) -> list[OrderRequest]:
         """A consolidated quote (``md.nbbo``, Avro ``ConsolidatedQuote``)."""
         return []
 
-    def on_trade(self, trade: Record) -> list[OrderRequest]:
+    def on_trade(self, trade: Trade) -> list[OrderRequest]:
         """A public trade (``md.trades``, Avro ``Trade``)."""
         return []
 
-    def on_order_event(self, event: Record) -> list[OrderRequest]:
+    def on_order_event(self, event: OrderEvent) -> list[OrderRequest]:
         """An execution report of one of this strategy's orders (``oms.events``)."""
         return []
 
-    def on_record(self, topic: str, record: Record) -> list[OrderRequest]:
-        """Dispatch by canonical topic; ``oms.events`` of other strategies are skipped."""
+    def on_record(self, topic: str, record: TypedRecord) -> list[OrderRequest]:
+        """Dispatch by canonical topic; ``oms.events`` of other strategies are skipped.
+        A record that is not of its topic's type raises :class:`TypeError`."""
         if topic == "md.quotes":
-            return self.on_quote(record)
+            return self.on_quote(expect(record, Quote))
         if topic == "md.nbbo":
-            return self.on_nbbo(record)
+            return self.on_nbbo(expect(record, ConsolidatedQuote))
         if topic == "md.trades":
-            return self.on_trade(record)
+            return self.on_trade(expect(record, Trade))
         if topic == "oms.events":
-            if record.get("strategy_id") != self.strategy_id:
+            event = expect(record, OrderEvent)
+            if event.strategy_id != self.strategy_id:
                 return []
-            return self.on_order_event(record)
+            return self.on_order_event(event)
         return []
 
     def client_order_id(self, *parts: object) -> str:
@@ -119,15 +123,15 @@ class CrossVenueSpread(Strategy):
         self.open_legs: set[str] = set()
         self.pairs_sent = 0
 
-    def on_quote(self, quote: Record) -> list[OrderRequest]:
+    def on_quote(self, quote: Quote) -> list[OrderRequest]:
         cfg = self.config
-        if quote["instrument"] != cfg.instrument or quote["venue"] not in cfg.venues:
+        if quote.instrument != cfg.instrument or quote.venue not in cfg.venues:
             return []
-        bid, ask = quote.get("bid_price"), quote.get("ask_price")
+        bid, ask = quote.bid_price, quote.ask_price
         if bid is None or ask is None or bid <= ZERO or bid > ask:
-            self.touches.pop(quote["venue"], None)  # one-sided or crossed: not usable
+            self.touches.pop(quote.venue, None)  # one-sided or crossed: not usable
             return []
-        self.touches[quote["venue"]] = _Touch(bid, ask, quote["receive_ts_ns"])
+        self.touches[quote.venue] = _Touch(bid, ask, quote.receive_ts_ns)
         if self.open_legs or self.pairs_sent >= cfg.max_pairs or len(self.touches) < 2:
             return []
         ranked = sorted(self.touches.items(), key=lambda kv: (kv[1].mid, kv[0]))
@@ -135,7 +139,7 @@ class CrossVenueSpread(Strategy):
         divergence = div18(mul(sub(high.mid, low.mid), BPS), low.mid)
         if divergence < cfg.threshold_bps:
             return []
-        ts = quote["receive_ts_ns"]
+        ts = quote.receive_ts_ns
         legs = [
             self._leg(cheap, Side.BUY, low.ask, ts, divergence),
             self._leg(rich, Side.SELL, high.bid, ts, divergence),
@@ -144,9 +148,9 @@ class CrossVenueSpread(Strategy):
         self.open_legs.update(r.client_order_id for r in legs)
         return legs
 
-    def on_order_event(self, event: Record) -> list[OrderRequest]:
-        if event["status"] in FINAL_STATUSES:
-            self.open_legs.discard(event["client_order_id"])
+    def on_order_event(self, event: OrderEvent) -> list[OrderRequest]:
+        if event.status in FINAL_STATUSES:
+            self.open_legs.discard(event.client_order_id)
         return []
 
     def _leg(

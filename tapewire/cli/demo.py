@@ -29,8 +29,8 @@ from tapewire.connectors.simulator import MarketSimulator
 from tapewire.core import metrics
 from tapewire.core.errors import ConfigError, TapewireError
 from tapewire.core.kafka import client_config
-from tapewire.core.records import Record
 from tapewire.core.settings import Settings
+from tapewire.records.market import Quote
 from tapewire.runtime.kafka_io import create_topic
 from tapewire.runtime.kafka_resolve import kafka_for
 from tapewire.runtime.topics import declare_topics
@@ -84,8 +84,8 @@ class DemoSpread(CrossVenueSpread):
         self.warmup_ns = warmup_ns
         self.first_ts_ns: int | None = None
 
-    def on_quote(self, quote: Record) -> list[OrderRequest]:
-        ts = int(quote["receive_ts_ns"])
+    def on_quote(self, quote: Quote) -> list[OrderRequest]:
+        ts = quote.receive_ts_ns
         if self.first_ts_ns is None:
             self.first_ts_ns = ts
         if ts - self.first_ts_ns < self.warmup_ns:

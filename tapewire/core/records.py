@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import msgspec
 
@@ -64,6 +64,16 @@ class TypedRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 Mapping.register(TypedRecord)
+R = TypeVar("R", bound=TypedRecord)
+
+
+def expect(record: TypedRecord, cls: type[R]) -> R:
+    """``record`` as a ``cls``; :class:`TypeError` if it is another record type (a stage
+    dead-letters it)."""
+    if not isinstance(record, cls):
+        raise TypeError(f"expected a {cls.__name__} record, got a {type(record).__name__}")
+    return record
+
 
 Record = Mapping[str, Any] | TypedRecord
 """A record: a typed record, or a decoded Avro record as a plain mapping (tools, tests)."""

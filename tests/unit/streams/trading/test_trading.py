@@ -17,7 +17,7 @@ from tapewire.streams.stages.strategy import StrategyStage
 from tapewire.streams.trading import CrossVenueSpread, PositionBook, PositionLimits, SpreadConfig
 from tests.factories import INST, T0
 from tests.factories.market import nbbo, quote, top_book
-from tests.factories.orders import approval, order_request, trading_state_command
+from tests.factories.orders import approval, order_event, order_request, trading_state_command
 from tests.factories.stages import CODEC, decoded, msgs
 from tests.factories.trading import fill, risk_config
 
@@ -54,7 +54,7 @@ def test_spread_emits_one_bounded_pair_with_deterministic_ids() -> None:
     for leg in legs:
         s.on_record(
             "oms.events",
-            {"strategy_id": "xspread", "client_order_id": leg.client_order_id, "status": "FILLED"},
+            order_event(leg.client_order_id, "FILLED", strategy_id="xspread"),
         )
     assert len(s.on_quote(quote("okx", "101", "103", ts=T0 + 4))) == 2
     s.open_legs.clear()
@@ -75,8 +75,8 @@ def test_spread_ignores_crossed_one_sided_and_foreign_quotes() -> None:
     s.on_quote(quote("binance", "100", "102"))
     assert s.on_quote(quote("okx", "104", "103")) == []  # crossed venue quote: dropped
     assert "okx" not in s.touches
-    assert s.on_quote({**quote("okx", "101", "103"), "ask_price": None}) == []
-    assert s.on_quote({**quote("kraken", "101", "103")}) == []
+    assert s.on_quote(quote("okx", "101", "103").replace(ask_price=None)) == []
+    assert s.on_quote(quote("kraken", "101", "103")) == []
     with pytest.raises(ValueError, match="two distinct venues"):
         SpreadConfig(INST, ("binance",), D(1), D(1))
 
