@@ -25,7 +25,7 @@ class TypedRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     def __getitem__(self, name: str) -> Any:
         try:
             return getattr(self, name)
-        except AttributeError:
+        except (AttributeError, TypeError):  # no such field, or not a str
             raise KeyError(name) from None
 
     def get(self, name: str, default: Any = None) -> Any:

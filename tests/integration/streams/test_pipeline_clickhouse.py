@@ -84,7 +84,7 @@ def _by_key(rows: Iterable[tuple[Any, ...]]) -> dict[tuple[Any, Any], list[tuple
 def _levels(value: Iterable[Any]) -> list[tuple[Decimal, Decimal]]:
     """Book levels as ``(price, size)``, whether the driver gives named tuples as dicts."""
     return [
-        (level["price"], level["size"]) if isinstance(level, dict) else (level[0], level[1])
+        (level["price"], level["size"]) if isinstance(level, Mapping) else (level[0], level[1])
         for level in value
     ]
 

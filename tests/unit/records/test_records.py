@@ -188,6 +188,8 @@ def test_records_are_frozen_read_only_mappings() -> None:
     assert len(trade) == 11
     with pytest.raises(KeyError):
         trade["nope"]
+    with pytest.raises(KeyError):
+        trade[0]  # type: ignore[index]
     with pytest.raises(AttributeError):
         trade.price = Decimal(2)  # type: ignore[misc]
     assert trade.replace(size=Decimal(3)).size == Decimal(3)
