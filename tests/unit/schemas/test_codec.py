@@ -732,6 +732,49 @@ def test_data_written_by_an_older_version_is_read_into_the_current_one() -> None
     assert back == {**older_record, "connection_id": None, "frame_sequence": None}
 
 
+def _rescaled_trade_schema(scale: int) -> dict[str, Any]:
+    """``Trade`` as another producer might register it: price and size at ``scale``."""
+    schema: dict[str, Any] = json.loads(json.dumps(load_schemas()["io.tapewire.Trade"]))
+    for field in schema["fields"]:
+        if field["name"] in ("price", "size"):
+            field["type"]["scale"] = scale
+    return schema
+
+
+def test_a_decimal_written_at_a_larger_scale_is_read_exactly_or_refused() -> None:
+    """A producer whose schema writes price at scale 30 (schema resolution matches decimals
+    by type, so the bytes mean unscaled * 10**-30): read at that scale, kept when it fits
+    decimal(38, 18) exactly, refused (naming the field and value) when it does not."""
+    wide = _rescaled_trade_schema(30)
+    registry = LocalSchemaRegistry()
+    codec = Codec(registry)
+    wide_serde = AvroSerde(
+        "io.tapewire.Trade", wide, registry.register("", wide), registry.get_schema
+    )
+    fits = {**SAMPLES["md.trades"], "price": Decimal("68123.450000000000000000000000")}
+    back = codec.decode("md.trades", wide_serde.encode(fits))
+    assert back["price"] == Decimal("68123.45")
+    assert back["size"] == Decimal("0.00000812")
+    assert codec.read("md.trades", wide_serde.encode(fits))["price"] == Decimal("68123.45")
+    thirty = Decimal("0.000000000000000000000000000001")
+    with pytest.raises(SchemaError) as caught:
+        codec.decode("md.trades", wide_serde.encode({**SAMPLES["md.trades"], "size": thirty}))
+    assert "size" in caught.value.message
+    assert "1E-30" in caught.value.message
+    assert "more than the 18 places" in caught.value.message
+
+
+def test_a_decimal_written_at_a_smaller_scale_is_read_at_its_scale() -> None:
+    narrow = _rescaled_trade_schema(8)
+    registry = LocalSchemaRegistry()
+    codec = Codec(registry)
+    serde = AvroSerde(
+        "io.tapewire.Trade", narrow, registry.register("", narrow), registry.get_schema
+    )
+    back = codec.decode("md.trades", serde.encode(SAMPLES["md.trades"]))
+    assert (back["price"], back["size"]) == (Decimal("68123.45"), Decimal("0.00000812"))
+
+
 def test_decode_any_reads_a_message_as_written(codec: Codec) -> None:
     data = codec.encode("alerts", SAMPLES["alerts"])
     name, record = codec.decode_any(data)
