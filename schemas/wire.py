@@ -22,10 +22,17 @@ from tapewire.core.records import Record, TypedRecord
 from tapewire.records.catalog import RECORD_TYPES
 from tapewire.schemas.loading import for_fastavro, fullname_of
 from tapewire.schemas.registry import AvroSchema, canonical_form
-from tapewire.schemas.validation import BadValueError, Compiler, DecimalReader
+from tapewire.schemas.validation import (
+    BadValueError,
+    Compiler,
+    DecimalReader,
+    with_written_scales,
+)
 
 MAGIC_BYTE = 0
 HEADER_SIZE = 5
+_Reader = tuple[Any, Any, Callable[[Any], Any] | None]
+"""(fastavro writer schema, reader schema or None, decimal converter or None)."""
 
 
 class AvroSerde:
@@ -53,7 +60,7 @@ class AvroSerde:
         self._read_decimals = DecimalReader().compile(schema)
         self._form = canonical_form(schema)
         self._writer_schema = writer_schema
-        self._readers: dict[int, tuple[Any, Any]] = {schema_id: (self._wire, None)}
+        self._readers: dict[int, _Reader] = {schema_id: (self._wire, None, self._read_decimals)}
         self._lock = threading.Lock()
 
     def encode(self, record: Record) -> bytes:
@@ -84,15 +91,15 @@ class AvroSerde:
             schema_id = self.schema_id  # the common case: written with the current schema
         else:
             schema_id = self._check_header(data)
-        pair = self._readers.get(schema_id)
-        if pair is None:
-            pair = self._resolve(schema_id)
+        reader = self._readers.get(schema_id)
+        if reader is None:
+            reader = self._resolve(schema_id)
         buffer = BytesIO(data)
         buffer.seek(HEADER_SIZE)
         try:
-            record: Any = schemaless_reader(buffer, pair[0], pair[1])
-            if self._read_decimals is not None:
-                record = self._read_decimals(record)
+            record: Any = schemaless_reader(buffer, reader[0], reader[1])
+            if reader[2] is not None:
+                record = reader[2](record)
         except Exception as exc:
             raise self._corrupt(data, schema_id, exc) from exc
         if buffer.tell() != len(data):
@@ -150,7 +157,7 @@ class AvroSerde:
             )
         return int.from_bytes(data[1:HEADER_SIZE], "big")
 
-    def _resolve(self, schema_id: int) -> tuple[Any, Any]:
+    def _resolve(self, schema_id: int) -> _Reader:
         try:
             writer = self._writer_schema(schema_id)
         except SchemaError as exc:
@@ -161,7 +168,7 @@ class AvroSerde:
                 hint=exc.hint,
             ) from exc
         if canonical_form(writer) == self._form:
-            pair: tuple[Any, Any] = (self._wire, None)  # same bytes, same meaning
+            found: _Reader = (self._wire, None, self._read_decimals)  # same bytes, same meaning
         else:
             writer_name = fullname_of(writer)
             if writer_name != self.name:
@@ -172,10 +179,12 @@ class AvroSerde:
                     value=schema_id,
                     hint="a producer wrote the wrong record type to this topic",
                 )
-            pair = (parse_schema(for_fastavro(writer, decimals=False)), self._wire)
+            # decimals are read at the writer's scale and must fit the reader's exactly
+            decimals = DecimalReader().compile(with_written_scales(self.schema, writer))
+            found = (parse_schema(for_fastavro(writer, decimals=False)), self._wire, decimals)
         with self._lock:
-            self._readers[schema_id] = pair
-        return pair
+            self._readers[schema_id] = found
+        return found
 
     def _corrupt(self, data: bytes, schema_id: int, exc: Exception) -> SchemaError:
         if isinstance(exc, EOFError | StopIteration) or "EOF" in type(exc).__name__:
