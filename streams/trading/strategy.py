@@ -12,8 +12,10 @@ risk gate's duplicate-id rule makes a replayed intent harmless instead of a seco
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from tapewire.core.exact import BPS, ZERO, add, div18, mul, sub
 from tapewire.core.records import TypedRecord, expect
@@ -122,6 +124,18 @@ class CrossVenueSpread(Strategy):
         self.touches: dict[str, _Touch] = {}
         self.open_legs: set[str] = set()
         self.pairs_sent = 0
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> CrossVenueSpread:
+        """From a deployment file's ``params`` (``SpreadConfig`` fields; decimals as
+        strings, ``venues`` a list)."""
+        values = dict(params)
+        for name in ("threshold_bps", "quantity"):
+            if name in values:
+                values[name] = Decimal(str(values[name]))
+        if "venues" in values:
+            values["venues"] = tuple(values["venues"])
+        return cls(SpreadConfig(**values))
 
     def on_quote(self, quote: Quote) -> list[OrderRequest]:
         cfg = self.config

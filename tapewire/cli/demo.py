@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from tapewire.cli.demo_feed import RAW_TOPIC, SimulatorFeed
+from tapewire.connectors.capture.paced import RAW_TOPIC, SimulatorFeed
 from tapewire.connectors.simulator import MarketSimulator
 from tapewire.core import metrics
 from tapewire.core.errors import ConfigError, TapewireError

@@ -516,6 +516,44 @@ def demo(
 
 
 @app.command()
+def run(
+    role: Annotated[
+        str, typer.Argument(help="connector, normalize, aggregate, trade, sink, or all.")
+    ],
+    config: Annotated[
+        Path, typer.Option("--config", help="The deployment file (see examples/demo.toml).")
+    ],
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Kafka bootstrap servers (overrides [kafka] bootstrap).")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(min=1, help="Stop after this many seconds (default: signal).")
+    ] = None,
+    metrics_offset: Annotated[
+        int, typer.Option(hidden=True, help="Added to [metrics] port (set by run all).")
+    ] = 0,
+    log_dir: Annotated[
+        Path | None, typer.Option(help="run all: each role's output to <dir>/<role>.log.")
+    ] = None,
+) -> None:
+    """Run one role of a deployment (or all of them, one supervised process each) from a
+    TOML deployment file; SIGTERM or Ctrl-C stops it cleanly. See docs/deployment.md."""
+    from tapewire.deploy.run import run_all, run_one
+
+    if role == "all":
+        run_all(config, _settings(), duration_s=duration, console=console, log_dir=log_dir)
+    else:
+        run_one(
+            role,
+            config,
+            _settings(),
+            bootstrap=bootstrap,
+            duration_s=duration,
+            metrics_offset=metrics_offset,
+        )
+
+
+@app.command()
 def smoke(
     count: Annotated[int, typer.Option(min=1, help="Trades to send round trip.")] = 100,
 ) -> None:

@@ -1,4 +1,5 @@
-"""Feeds for the demo: the simulator paced in wall-clock time, published to ``md.raw``."""
+"""The market simulator paced in wall-clock time, published to ``md.raw`` (the demo and
+the ``connector`` role of a deployment with a simulator source)."""
 
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ class SimulatorFeed:
 
     def _run(self) -> None:
         producer = Producer(producer_config(self._bootstrap))
-        serde = self._codec.for_topic(self._topic)
+        serde = self._codec.for_topic(RAW_TOPIC)  # the schema's topic; the prefixed name
         stats = self.stats
 
         def on_delivery(err: KafkaError | None, _msg: Message) -> None:
@@ -109,7 +110,7 @@ class SimulatorFeed:
                     producer.poll(0)
                     if self._stop.wait(delay):
                         break
-                key = self._codec.key(self._topic, record)
+                key = self._codec.key(RAW_TOPIC, record)
                 while True:
                     try:
                         producer.produce(

@@ -1,0 +1,269 @@
+"""The deployment file: one TOML file that says what every role of Tapewire runs.
+
+``tapewire run <role> --config FILE`` reads it (``docs/deployment.md``). Sections:
+``[kafka]``, ``[clickhouse]``, ``[metrics]``, ``[connector]``, ``[normalize]``,
+``[aggregate]``, ``[trading]``, ``[sink]``. Every key is checked at start-up: an unknown
+key, a missing one or a bad value raises :class:`~tapewire.core.errors.ConfigError` naming
+the key's full path (``trading.accounts.desk.max_open_orders``) and the value.
+Secrets are never written in the file: Kafka passwords come from an environment variable
+named in the file, exchange keys from the key store.
+"""
+
+from __future__ import annotations
+
+import importlib
+import tomllib
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from tapewire.connectors.live.config import LiveConfig
+from tapewire.core.errors import ConfigError
+from tapewire.streams.aggregate.bars import BarConfig, Interval
+from tapewire.streams.execution.paper import PaperConfig
+from tapewire.streams.risk import AccountLimits, RiskConfig
+from tapewire.streams.stages.config import StreamsConfig
+from tapewire.streams.trading.config import TradingConfig
+from tapewire.streams.trading.positions import PositionLimits
+from tapewire.streams.trading.strategy import Strategy
+
+ROLES = ("connector", "normalize", "aggregate", "trade", "sink")
+"""The roles ``tapewire run`` starts; ``all`` runs one process of each configured role."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KafkaSection(_Section):
+    """``[kafka]``: where the broker is and how topics are made."""
+
+    bootstrap: str | None = Field(
+        default=None, description="host:port,...; unset: the local broker (tapewire kafka)"
+    )
+    topic_prefix: str = ""
+    partitions: int = Field(default=6, ge=1)
+    replication: int = Field(default=1, ge=1)
+
+
+class ClickHouseSection(_Section):
+    """``[clickhouse]``: the database the sink writes (``chdb://path`` or ``http(s)://``)."""
+
+    url: str | None = Field(default=None, description="unset: the settings' CLICKHOUSE_URL")
+
+
+class MetricsSection(_Section):
+    """``[metrics]``: the Prometheus endpoint of each role (port + role index)."""
+
+    port: int | None = Field(default=None, ge=1, le=65535)
+
+
+class SimulatorSource(_Section):
+    """The market simulator, paced in wall-clock time."""
+
+    kind: Literal["simulator"]
+    seed: int = 7
+    rate: int = Field(default=2_000, ge=1, description="frames per second")
+    max_frames: int | None = Field(default=None, ge=1)
+
+
+class CcxtSource(_Section):
+    """Live ccxt.pro websockets, one connector per exchange."""
+
+    kind: Literal["ccxt"]
+    exchanges: tuple[LiveConfig, ...] = Field(min_length=1)
+
+
+class ConnectorSection(_Section):
+    """``[connector]``: where ``md.raw`` comes from."""
+
+    source: Annotated[SimulatorSource | CcxtSource, Field(discriminator="kind")]
+
+
+class NormalizeSection(_Section):
+    """``[normalize]``: the shell (``agents``: a Faust consumer group, scales by process)."""
+
+    shell: Literal["agents", "hotpath"] = "agents"
+
+
+class AggregateSection(_Section):
+    """``[aggregate]``: bar intervals and the venues whose BBO comes from the book."""
+
+    bars: tuple[str, ...] = ("1s", "1m")
+    bbo_venues: tuple[str, ...] = ()
+
+    @field_validator("bars")
+    @classmethod
+    def _intervals(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            Interval.parse(name)
+        return value
+
+
+class StrategySection(_Section):
+    """One ``[[trading.strategies]]``: a class by ``package.module:Class`` and its params."""
+
+    class_: str = Field(alias="class", pattern=r"^[\w.]+:\w+$")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class TradingSection(_Section):
+    """``[trading]``: the accounts' risk limits, the venues and the strategies."""
+
+    shell: Literal["hotpath", "agents"] = "hotpath"
+    accounts: dict[str, AccountLimits] = Field(min_length=1)
+    paper_venues: tuple[str, ...] = ()
+    strategies: tuple[StrategySection, ...] = ()
+    max_position_alert: dict[str, Decimal] = Field(default_factory=dict)
+    max_loss_alert: Decimal | None = None
+
+
+class SinkSection(_Section):
+    """``[sink]``: which topics go to ClickHouse."""
+
+    trading_topics: bool = True
+    group_id: str = "tapewire-sink"
+    flush_interval_s: float = Field(default=1.0, gt=0)
+
+
+class DeployConfig(_Section):
+    """The whole file. Only ``[kafka]`` is needed by every role; a role whose section is
+    missing is not configured (``run all`` skips it, ``run <role>`` refuses to start)."""
+
+    kafka: KafkaSection = Field(default_factory=KafkaSection)
+    clickhouse: ClickHouseSection = Field(default_factory=ClickHouseSection)
+    metrics: MetricsSection = Field(default_factory=MetricsSection)
+    connector: ConnectorSection | None = None
+    normalize: NormalizeSection | None = None
+    aggregate: AggregateSection | None = None
+    trading: TradingSection | None = None
+    sink: SinkSection | None = None
+
+    def roles(self) -> tuple[str, ...]:
+        """The configured roles, in pipeline order."""
+        sections = {
+            "connector": self.connector,
+            "normalize": self.normalize,
+            "aggregate": self.aggregate,
+            "trade": self.trading,
+            "sink": self.sink,
+        }
+        return tuple(role for role in ROLES if sections[role] is not None)
+
+    def streams_config(self, app_id: str) -> StreamsConfig:
+        """The stream processors' knobs for the role ``app_id`` names."""
+        aggregate = self.aggregate or AggregateSection()
+        return StreamsConfig(
+            app_id=app_id,
+            topic_prefix=self.kafka.topic_prefix,
+            partitions=self.kafka.partitions,
+            replication_factor=self.kafka.replication,
+            bars=BarConfig(intervals=tuple(Interval.parse(b) for b in aggregate.bars)),
+            bbo_venues=frozenset(aggregate.bbo_venues),
+            trading=None if self.trading is None else trading_config(self.trading),
+        )
+
+
+def trading_config(section: TradingSection) -> TradingConfig:
+    """The trading stages' config: risk limits, paper venues, strategy factories."""
+    return TradingConfig(
+        risk=RiskConfig(accounts=dict(section.accounts)),
+        paper_venues=tuple(PaperConfig(v) for v in section.paper_venues),
+        strategies=tuple(strategy_factory(s, i) for i, s in enumerate(section.strategies)),
+        position_limits=PositionLimits(
+            max_position=dict(section.max_position_alert), max_loss=section.max_loss_alert
+        ),
+    )
+
+
+def strategy_factory(section: StrategySection, index: int = 0) -> Callable[[], Strategy]:
+    """A factory of the strategy ``section`` names, checked now (import, type, params).
+
+    The class is built with ``Class.from_params(params)`` when it has that classmethod,
+    else ``Class(**params)``.
+    """
+    where = f"trading.strategies[{index}]"
+    module_name, _, class_name = section.class_.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(
+            f"{where}.class: cannot import {module_name}: {exc}",
+            field=f"{where}.class",
+            value=section.class_,
+            hint="the module must be importable (installed, or on PYTHONPATH)",
+        ) from None
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise ConfigError(
+            f"{where}.class: {section.class_} is not a Strategy subclass",
+            field=f"{where}.class",
+            value=section.class_,
+            hint="subclass tapewire.streams.trading.strategy.Strategy",
+        )
+    params = dict(section.params)
+
+    def build() -> Strategy:
+        from_params = getattr(cls, "from_params", None)
+        strategy = from_params(params) if callable(from_params) else cls(**params)
+        assert isinstance(strategy, Strategy)
+        return strategy
+
+    try:
+        build()
+    except Exception as exc:
+        raise ConfigError(
+            f"{where}.params: {section.class_} refused them: {type(exc).__name__}: {exc}",
+            field=f"{where}.params",
+            value=params,
+            hint="check the strategy's parameter names and values",
+        ) from None
+    return build
+
+
+def parse_config(data: Mapping[str, Any], source: str = "config") -> DeployConfig:
+    """Validate a parsed TOML document; :class:`ConfigError` names the first bad key."""
+    try:
+        return DeployConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        parts = [str(p) for p in err["loc"]]
+        # a tagged union puts its tag ("simulator") in the path: not a key of the file
+        path = ".".join(p for i, p in enumerate(parts) if not (i and parts[i - 1] == "source"))
+        raise ConfigError(
+            f"{source}: {path}: {err['msg']}",
+            field=path,
+            value=err.get("input"),
+            hint="see docs/deployment.md and examples/*.toml for every key",
+        ) from None
+
+
+def load_config(path: Path) -> DeployConfig:
+    """Read and validate the TOML file at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the config file {path}: {exc.strerror}",
+            field="--config",
+            value=str(path),
+            hint="pass the path of a TOML file, e.g. examples/demo.toml",
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not valid TOML: {exc}",
+            field="--config",
+            value=str(path),
+            hint="fix the syntax at the line and column given",
+        ) from None
+    config = parse_config(data, str(path))
+    if config.trading is not None:
+        trading_config(config.trading)  # import and build every strategy now
+    return config

@@ -1,0 +1,211 @@
+"""One role of a deployment, run in this process until it is told to stop.
+
+Each role wires building blocks that already run elsewhere (the demo, the tests):
+
+- ``connector``: the market simulator paced to ``rate`` frames/s (``SimulatorFeed``) or
+  one ccxt.pro connector per exchange (``LiveConnector``), publishing to ``md.raw``;
+- ``normalize``: ``md.raw`` → trades, books, quotes: Faust agents (a consumer group: run
+  several processes to spread the partitions) or the hot-path shell;
+- ``aggregate``: bars, the NBBO re-key and NBBO (and the BBO from books) as Faust agents;
+- ``trade``: strategy → risk → router → positions: the hot path (default) or agents;
+- ``sink``: every market-data topic (and the trading topics) into ClickHouse.
+
+Topics are declared by every role before it starts (idempotent), so roles can start in
+any order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from tapewire.connectors.capture.paced import SimulatorFeed
+from tapewire.connectors.live.connector import LiveConnector
+from tapewire.connectors.live.sink import KafkaRawSink
+from tapewire.core import metrics
+from tapewire.core.errors import ConfigError
+from tapewire.core.settings import Settings
+from tapewire.deploy.config import DeployConfig
+from tapewire.runtime.topics import declare_topics
+from tapewire.schemas.codec import Codec
+from tapewire.sinks.clickhouse.rows import DEFAULT_TOPICS, TRADING_TOPICS
+from tapewire.sinks.clickhouse.sink import SinkConfig, run_sink
+from tapewire.streams.agents.app import run_worker
+from tapewire.streams.hotpath.worker import run_hot_path
+from tapewire.streams.stages.config import StreamsConfig
+
+log = logging.getLogger("tapewire.deploy")
+T = TypeVar("T")
+
+AGGREGATE_AGENTS = ("bars", "nbbo-rekey", "nbbo")
+TRADING_STAGES = ("strategy", "risk", "router", "positions")
+RoleRunner = Callable[[DeployConfig, Settings, str, threading.Event], None]
+
+
+def _streams(config: DeployConfig, role: str) -> StreamsConfig:
+    return config.streams_config(app_id=f"tapewire-{role}")
+
+
+def run_connector(
+    config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event
+) -> None:
+    """Publish ``md.raw`` until ``stop`` (or, for the simulator, ``max_frames``)."""
+    section = _section(config.connector, "connector")
+    streams = _streams(config, "connector")
+    declare_topics(bootstrap, streams)
+    raw = streams.topics.raw
+    codec = Codec.from_settings(settings)
+    source = section.source
+    if source.kind == "simulator":
+        feed = SimulatorFeed(
+            bootstrap,
+            seed=source.seed,
+            rate=source.rate,
+            max_frames=source.max_frames,
+            codec=codec,
+            topic=raw,
+        ).start()
+        try:
+            while not stop.wait(0.5) and not feed.stats.done:
+                pass
+        finally:
+            feed.stop()
+        log.info("connector: %d frames delivered to %s", feed.stats.delivered, raw)
+        return
+
+    async def live() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        threading.Thread(
+            target=lambda: (stop.wait(), loop.call_soon_threadsafe(stopping.set)), daemon=True
+        ).start()
+        sinks = [KafkaRawSink(bootstrap, codec=codec, topic=raw) for _ in source.exchanges]
+        try:
+            await asyncio.gather(
+                *(
+                    LiveConnector(exchange, sink).run(stopping)
+                    for exchange, sink in zip(source.exchanges, sinks, strict=True)
+                )
+            )
+        finally:
+            for sink in sinks:
+                sink.flush()
+
+    asyncio.run(live())
+
+
+def run_normalize(
+    config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event
+) -> None:
+    """``md.raw`` → ``md.trades``, ``md.book``, ``md.quotes``, ``md.coverage``."""
+    section = _section(config.normalize, "normalize")
+    streams = _streams(config, "normalize")
+    if section.shell == "hotpath":
+        run_hot_path(settings, streams, stop_event=stop, bootstrap=bootstrap, stages=("normalize",))
+    else:
+        run_worker(settings, streams, agents=("normalize",), stop_event=stop, bootstrap=bootstrap)
+
+
+def run_aggregate(
+    config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event
+) -> None:
+    """Bars, NBBO (and BBO from books for ``aggregate.bbo_venues``) as Faust agents."""
+    section = _section(config.aggregate, "aggregate")
+    agents = AGGREGATE_AGENTS + (("bbo",) if section.bbo_venues else ())
+    streams = _streams(config, "aggregate")
+    run_worker(settings, streams, agents=agents, stop_event=stop, bootstrap=bootstrap)
+
+
+def run_trade(
+    config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event
+) -> None:
+    """Strategies, the risk gate, the router on paper venues and positions."""
+    section = _section(config.trading, "trading")
+    streams = _streams(config, "trade")
+    if section.shell == "hotpath":
+        run_hot_path(settings, streams, stop_event=stop, bootstrap=bootstrap, stages=TRADING_STAGES)
+    else:
+        run_worker(settings, streams, agents=TRADING_STAGES, stop_event=stop, bootstrap=bootstrap)
+
+
+def run_store(
+    config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event
+) -> None:
+    """The ClickHouse sink over the market-data (and trading) topics."""
+    section = _section(config.sink, "sink")
+    streams = _streams(config, "sink")
+    declare_topics(bootstrap, streams)
+    names = DEFAULT_TOPICS + (TRADING_TOPICS if section.trading_topics else ())
+    topics = {streams.topics.name(t): t for t in dict.fromkeys(names)}
+    run_sink(
+        settings,
+        stop_event=stop,
+        config=SinkConfig(
+            topics=topics,
+            group_id=section.group_id,
+            flush_interval_s=section.flush_interval_s,
+            dlq_topic=streams.topics.name("dlq.sink"),
+        ),
+        bootstrap=bootstrap,
+        clickhouse_url=config.clickhouse.url,
+    )
+
+
+RUNNERS: dict[str, RoleRunner] = {
+    "connector": run_connector,
+    "normalize": run_normalize,
+    "aggregate": run_aggregate,
+    "trade": run_trade,
+    "sink": run_store,
+}
+
+
+def run_role(
+    role: str,
+    config: DeployConfig,
+    settings: Settings,
+    bootstrap: str,
+    stop: threading.Event,
+    *,
+    metrics_offset: int = 0,
+) -> None:
+    """Run ``role`` in this thread until ``stop`` is set; serves metrics on
+    ``metrics.port + metrics_offset`` when ``[metrics] port`` is set."""
+    runner = RUNNERS.get(role)
+    if runner is None:
+        raise ConfigError(
+            f"unknown role {role!r}",
+            field="role",
+            value=role,
+            hint=f"choose one of {', '.join(RUNNERS)} or all",
+        )
+    endpoint = None
+    if config.metrics.port is not None:
+        endpoint = metrics.serve_metrics(
+            settings.metrics_host, config.metrics.port + metrics_offset
+        )
+    try:
+        runner(config, replace_settings(settings, config), bootstrap, stop)
+    finally:
+        if endpoint is not None:
+            endpoint.stop()
+
+
+def replace_settings(settings: Settings, config: DeployConfig) -> Settings:
+    """``settings`` with the file's ClickHouse URL (the file wins over the environment)."""
+    if config.clickhouse.url is None:
+        return settings
+    return settings.model_copy(update={"clickhouse_url": config.clickhouse.url})
+
+
+def _section(section: T | None, name: str) -> T:
+    if section is None:
+        raise ConfigError(
+            f"the config has no [{name}] section",
+            field=name,
+            hint=f"add a [{name}] section to run this role (see examples/demo.toml)",
+        )
+    return section

@@ -1,0 +1,135 @@
+"""``tapewire run <role>|all --config FILE``: start one role, or supervise all of them."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from tapewire.core.errors import ConfigError
+from tapewire.core.settings import Settings
+from tapewire.deploy.config import DeployConfig, load_config
+from tapewire.deploy.roles import RUNNERS, run_role
+from tapewire.deploy.supervisor import Supervisor
+from tapewire.runtime.kafka_local import local_status
+from tapewire.runtime.kafka_resolve import kafka_for
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop`` (restored on exit; main thread only)."""
+    handler = lambda _signum, _frame: stop.set()  # noqa: E731
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def role_bootstrap(config: DeployConfig, settings: Settings, bootstrap: str | None) -> str:
+    """Kafka for one role: ``--bootstrap``, ``[kafka] bootstrap``, ``KAFKA_BOOTSTRAP_SERVERS``
+    or a local broker started with ``tapewire kafka start``. A role never starts a broker
+    of its own (it would die with the role)."""
+    servers = bootstrap or config.kafka.bootstrap or settings.kafka_bootstrap_servers
+    if servers:
+        return servers
+    status = local_status(settings)
+    if status.running and status.bootstrap_servers:
+        return status.bootstrap_servers
+    raise ConfigError(
+        "no Kafka for this role",
+        field="kafka.bootstrap",
+        hint="set [kafka] bootstrap in the config, pass --bootstrap, or start the local "
+        "broker first (tapewire kafka start); tapewire run all starts one itself",
+    )
+
+
+def run_one(
+    role: str,
+    config_path: Path,
+    settings: Settings,
+    *,
+    bootstrap: str | None = None,
+    duration_s: float | None = None,
+    metrics_offset: int = 0,
+) -> None:
+    """Run ``role`` until SIGTERM, Ctrl-C or ``duration_s``."""
+    if role not in RUNNERS:
+        raise ConfigError(
+            f"unknown role {role!r}",
+            field="role",
+            value=role,
+            hint=f"choose one of {', '.join(RUNNERS)} or all",
+        )
+    config = load_config(config_path)
+    servers = role_bootstrap(config, settings, bootstrap)
+    stop = threading.Event()
+    if duration_s is not None:
+        threading.Timer(duration_s, stop.set).start()
+    with _stop_on_signals(stop):
+        run_role(role, config, settings, servers, stop, metrics_offset=metrics_offset)
+
+
+def _table(supervisor: Supervisor, started: float) -> Table:
+    table = Table(title=f"tapewire run all: {time.monotonic() - started:,.0f} s")
+    for column in ("role", "state", "pid", "restarts", "up (s)"):
+        table.add_column(column)
+    for role, state, pid, restarts, up in supervisor.status():
+        table.add_row(role, state, str(pid or "-"), str(restarts), f"{up:,.0f}")
+    return table
+
+
+def run_all(
+    config_path: Path,
+    settings: Settings,
+    *,
+    duration_s: float | None = None,
+    console: Console | None = None,
+    log_dir: Path | None = None,
+) -> Supervisor:
+    """Every configured role as a child process until SIGTERM, Ctrl-C or ``duration_s``;
+    starts a local Kafka when the config names none (and stops it at the end)."""
+    config = load_config(config_path)
+    roles = config.roles()
+    if not roles:
+        raise ConfigError(
+            f"{config_path} configures no role",
+            field="roles",
+            hint="add [connector], [normalize], [aggregate], [trading] or [sink]",
+        )
+    console = console or Console()
+    stop = threading.Event()
+    with _stop_on_signals(stop), _kafka(config, settings, console) as servers:
+        supervisor = Supervisor(config_path, roles, servers, log_dir=log_dir)
+        started = time.monotonic()
+        supervisor.start()
+        try:
+            with Live(_table(supervisor, started), console=console, auto_refresh=False) as live:
+                while not stop.wait(1.0):
+                    supervisor.poll()
+                    live.update(_table(supervisor, started), refresh=True)
+                    if duration_s is not None and time.monotonic() - started >= duration_s:
+                        break
+        finally:
+            supervisor.stop()
+        console.print(_table(supervisor, started))
+        return supervisor
+
+
+@contextmanager
+def _kafka(config: DeployConfig, settings: Settings, console: Console) -> Iterator[str]:
+    servers = config.kafka.bootstrap or settings.kafka_bootstrap_servers
+    if servers:
+        yield servers
+        return
+    with kafka_for(settings, on_progress=console.print) as kafka:
+        console.print(f"kafka: {kafka.description}")
+        yield kafka.bootstrap_servers

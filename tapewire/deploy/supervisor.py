@@ -1,0 +1,167 @@
+"""``tapewire run all``: one child process per configured role, kept running.
+
+Each child is ``python -m tapewire.cli run <role> --config FILE --bootstrap B``. A child
+that exits while the supervisor runs is restarted after a backoff (1 s, doubling to 30 s;
+back to 1 s once it ran 60 s). SIGTERM or Ctrl-C stops the children in reverse pipeline
+order (connector first, so nothing new enters, sink last): SIGTERM, then SIGKILL after
+``grace_s``. :meth:`Supervisor.status` is what the live table shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger("tapewire.deploy")
+
+BACKOFF_START_S = 1.0
+BACKOFF_CAP_S = 30.0
+HEALTHY_AFTER_S = 60.0
+STOP_ORDER = ("connector", "normalize", "aggregate", "trade", "sink")
+
+
+@dataclass
+class Child:
+    """One role's process and its history."""
+
+    role: str
+    index: int
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    backoff_s: float = BACKOFF_START_S
+    restart_at: float | None = None
+    exit_codes: list[int] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        """``running``, ``waiting`` (to restart) or ``stopped``."""
+        if self.process is not None and self.process.poll() is None:
+            return "running"
+        return "waiting" if self.restart_at is not None else "stopped"
+
+
+class Supervisor:
+    """Starts, watches and stops the role processes of one deployment file."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        roles: Sequence[str],
+        bootstrap: str,
+        *,
+        grace_s: float = 20.0,
+        clock: Callable[[], float] = time.monotonic,
+        log_dir: Path | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.bootstrap = bootstrap
+        self.grace_s = grace_s
+        self.clock = clock
+        self.log_dir = log_dir
+        self.children = [Child(role, i) for i, role in enumerate(roles)]
+
+    def command(self, child: Child) -> list[str]:
+        """The child's command line."""
+        return [
+            sys.executable,
+            "-m",
+            "tapewire.cli",
+            "run",
+            child.role,
+            "--config",
+            str(self.config_path),
+            "--bootstrap",
+            self.bootstrap,
+            "--metrics-offset",
+            str(child.index),
+        ]
+
+    def _spawn(self, child: Child) -> None:
+        out = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = (self.log_dir / f"{child.role}.log").open("ab")
+        child.process = subprocess.Popen(
+            self.command(child),
+            stdout=out,
+            stderr=subprocess.STDOUT if out is not None else None,
+            env=os.environ.copy(),
+        )
+        if out is not None:
+            out.close()  # the child holds its own descriptor
+        child.started_at = self.clock()
+        child.restart_at = None
+        log.info("started %s (pid %d)", child.role, child.process.pid)
+
+    def start(self) -> None:
+        """Start every role."""
+        for child in self.children:
+            self._spawn(child)
+
+    def poll(self) -> None:
+        """Restart children that exited (after their backoff)."""
+        now = self.clock()
+        for child in self.children:
+            process = child.process
+            if process is not None and process.poll() is not None:
+                code = process.returncode
+                child.exit_codes.append(code)
+                child.process = None
+                ran = now - child.started_at
+                if ran >= HEALTHY_AFTER_S or not child.restarts:
+                    child.backoff_s = BACKOFF_START_S
+                else:
+                    child.backoff_s = min(child.backoff_s * 2, BACKOFF_CAP_S)
+                child.restart_at = now + child.backoff_s
+                log.warning(
+                    "%s exited with %s after %.1f s; restart in %.0f s",
+                    child.role,
+                    code,
+                    ran,
+                    child.backoff_s,
+                )
+            if child.process is None and child.restart_at is not None and now >= child.restart_at:
+                child.restarts += 1
+                self._spawn(child)
+
+    def stop(self) -> None:
+        """Stop every child: connector first, sink last; SIGTERM, then SIGKILL."""
+        order = sorted(
+            self.children,
+            key=lambda c: STOP_ORDER.index(c.role) if c.role in STOP_ORDER else len(STOP_ORDER),
+        )
+        for child in order:
+            child.restart_at = None
+            process = child.process
+            if process is None or process.poll() is not None:
+                continue
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(self.grace_s)
+            except subprocess.TimeoutExpired:
+                log.error("%s did not stop in %.0f s: killed", child.role, self.grace_s)
+                process.kill()
+                process.wait(10)
+            child.exit_codes.append(process.returncode)
+
+    def status(self) -> list[tuple[str, str, int | None, int, float]]:
+        """(role, state, pid, restarts, uptime in seconds) per child."""
+        now = self.clock()
+        return [
+            (
+                c.role,
+                c.state,
+                c.process.pid if c.process is not None and c.state == "running" else None,
+                c.restarts,
+                now - c.started_at if c.state == "running" else 0.0,
+            )
+            for c in self.children
+        ]
