@@ -87,7 +87,7 @@ class SimulatorFeed:
 
     def _run(self) -> None:
         producer = Producer(producer_config(self._bootstrap))
-        serde = self._codec.for_topic(RAW_TOPIC)  # the schema's topic; the prefixed name
+        serde = self._codec.for_topic(RAW_TOPIC)  # by schema topic: self._topic may be prefixed
         stats = self.stats
 
         def on_delivery(err: KafkaError | None, _msg: Message) -> None:

@@ -1,7 +1,8 @@
 """``tapewire run all``: one child process per configured role, kept running.
 
 Each child is ``python -m tapewire.cli run <role> --config FILE --bootstrap B``. A child
-that exits while the supervisor runs is restarted after a backoff (1 s, doubling to 30 s;
+that exits with code 0 has finished (a connector with ``max_frames``); one that fails is
+restarted after a backoff (1 s, doubling to 30 s;
 back to 1 s once it ran 60 s). SIGTERM or Ctrl-C stops the children in reverse pipeline
 order (connector first, so nothing new enters, sink last): SIGTERM, then SIGKILL after
 ``grace_s``. :meth:`Supervisor.status` is what the live table shows.
@@ -42,10 +43,12 @@ class Child:
 
     @property
     def state(self) -> str:
-        """``running``, ``waiting`` (to restart) or ``stopped``."""
+        """``running``, ``waiting`` (to restart), ``done`` (exited 0) or ``stopped``."""
         if self.process is not None and self.process.poll() is None:
             return "running"
-        return "waiting" if self.restart_at is not None else "stopped"
+        if self.restart_at is not None:
+            return "waiting"
+        return "done" if self.exit_codes[-1:] == [0] else "stopped"
 
 
 class Supervisor:
@@ -116,6 +119,9 @@ class Supervisor:
                 child.exit_codes.append(code)
                 child.process = None
                 ran = now - child.started_at
+                if code == 0:  # finished its work (a connector with max_frames): done
+                    log.info("%s finished after %.1f s", child.role, ran)
+                    continue
                 if ran >= HEALTHY_AFTER_S or not child.restarts:
                     child.backoff_s = BACKOFF_START_S
                 else:

@@ -82,3 +82,15 @@ def test_a_child_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_path:
     assert sup.children[0].exit_codes[-1] == -9  # SIGKILL
     status = sup.status()
     assert status == [("sink", "stopped", None, 0, 0.0)]
+
+
+def test_a_role_that_finishes_its_work_is_not_restarted(tmp_path: Path) -> None:
+    sup = Scripted({"connector": "print('published 3000 frames')"}, tmp_path)
+    sup.start()
+    (child,) = sup.children
+    _until(lambda: child.exit_codes == [0], sup)
+    time.sleep(1.5)  # longer than the first backoff
+    sup.poll()
+    assert (child.state, child.restarts) == ("done", 0)
+    sup.stop()
+    assert child.exit_codes == [0]
