@@ -55,6 +55,7 @@ class SimulatorFeed:
         max_frames: int | None,
         codec: Codec,
         topic: str = RAW_TOPIC,
+        spread_ticks: int = 1,
     ) -> None:
         self._bootstrap = bootstrap
         self._rate = rate
@@ -65,7 +66,12 @@ class SimulatorFeed:
         start_ns = time.time_ns() // 1_000_000 * 1_000_000
         self._sim = MarketSimulator(
             SimConfig(
-                seed=seed, n_frames=max_frames, rate=rate, start_ns=start_ns, ground_truth=False
+                seed=seed,
+                n_frames=max_frames,
+                rate=rate,
+                start_ns=start_ns,
+                ground_truth=False,
+                spread_ticks=spread_ticks,
             )
         )
         self._stop = threading.Event()

@@ -25,7 +25,6 @@ from rich.live import Live
 from rich.table import Table
 
 from tapewire.connectors.capture.paced import RAW_TOPIC, SimulatorFeed
-from tapewire.connectors.simulator import MarketSimulator
 from tapewire.core import metrics
 from tapewire.core.errors import ConfigError, TapewireError
 from tapewire.core.kafka import client_config
@@ -129,24 +128,6 @@ def demo_trading_config() -> TradingConfig:
         strategies=(lambda: DemoSpread(spread, warmup_ns=2_000_000_000),),
         position_limits=PositionLimits(max_position={DEMO_INSTRUMENT: Decimal(1)}),
     )
-
-
-class _DemoFeed(SimulatorFeed):
-    """The simulator feed with the demo's wider quoted spread (see DEMO_SPREAD_TICKS)."""
-
-    def __init__(
-        self,
-        bootstrap: str,
-        *,
-        seed: int,
-        rate: int,
-        max_frames: int | None,
-        codec: Codec,
-        spread_ticks: int,
-    ) -> None:
-        super().__init__(bootstrap, seed=seed, rate=rate, max_frames=max_frames, codec=codec)
-        config = self._sim.config.model_copy(update={"spread_ticks": spread_ticks})
-        self._sim = MarketSimulator(type(config).model_validate(config.model_dump()))
 
 
 TOPOLOGIES = ("fused", "agents")
@@ -434,7 +415,7 @@ def run_demo(
             f"{', '.join(DEMO_VENUES)}, account {DEMO_ACCOUNT}"
         )
         codec = Codec.from_settings(settings)
-        feed = _DemoFeed(
+        feed = SimulatorFeed(
             bootstrap,
             seed=options.seed,
             rate=options.rate,

@@ -68,6 +68,13 @@ class SimulatorSource(_Section):
     seed: int = 7
     rate: int = Field(default=2_000, ge=1, description="frames per second")
     max_frames: int | None = Field(default=None, ge=1)
+    spread_ticks: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="quoted spread in ticks; at 1 the venues' offsets cross the NBBO and "
+        "the risk gate denies every order (missing_reference_price)",
+    )
 
 
 class CcxtSource(_Section):

@@ -40,7 +40,7 @@ from tapewire.streams.stages.config import StreamsConfig
 log = logging.getLogger("tapewire.deploy")
 T = TypeVar("T")
 
-AGGREGATE_AGENTS = ("bars", "nbbo-rekey", "nbbo")
+AGGREGATE_AGENTS = ("bars", "nbbo")  # "nbbo" is the re-key and the NBBO agents
 TRADING_STAGES = ("strategy", "risk", "router", "positions")
 RoleRunner = Callable[[DeployConfig, Settings, str, threading.Event], None]
 
@@ -67,6 +67,7 @@ def run_connector(
             max_frames=source.max_frames,
             codec=codec,
             topic=raw,
+            spread_ticks=source.spread_ticks,
         ).start()
         try:
             while not stop.wait(0.5) and not feed.stats.done:

@@ -1,7 +1,8 @@
 """``tapewire run all``: one child process per configured role, kept running.
 
 Each child is ``python -m tapewire.cli run <role> --config FILE --bootstrap B``. A child
-that exits with code 0 has finished (a connector with ``max_frames``); one that fails is
+that exits with code 0 has finished (a connector with ``max_frames``), one that exits
+with 2 refused its configuration (it would again: not restarted); any other exit is
 restarted after a backoff (1 s, doubling to 30 s;
 back to 1 s once it ran 60 s). SIGTERM or Ctrl-C stops the children in reverse pipeline
 order (connector first, so nothing new enters, sink last): SIGTERM, then SIGKILL after
@@ -25,6 +26,8 @@ log = logging.getLogger("tapewire.deploy")
 BACKOFF_START_S = 1.0
 BACKOFF_CAP_S = 30.0
 HEALTHY_AFTER_S = 60.0
+CONFIG_EXIT = 2
+"""Exit code of ``tapewire`` for a usage or configuration error (never restarted)."""
 STOP_ORDER = ("connector", "normalize", "aggregate", "trade", "sink")
 
 
@@ -43,12 +46,14 @@ class Child:
 
     @property
     def state(self) -> str:
-        """``running``, ``waiting`` (to restart), ``done`` (exited 0) or ``stopped``."""
+        """``running``, ``waiting`` (to restart), ``done`` (exited 0), ``failed`` (a
+        configuration error) or ``stopped``."""
         if self.process is not None and self.process.poll() is None:
             return "running"
         if self.restart_at is not None:
             return "waiting"
-        return "done" if self.exit_codes[-1:] == [0] else "stopped"
+        last = self.exit_codes[-1:]
+        return "done" if last == [0] else "failed" if last == [CONFIG_EXIT] else "stopped"
 
 
 class Supervisor:
@@ -121,6 +126,11 @@ class Supervisor:
                 ran = now - child.started_at
                 if code == 0:  # finished its work (a connector with max_frames): done
                     log.info("%s finished after %.1f s", child.role, ran)
+                    continue
+                if code == CONFIG_EXIT:  # a bad config or usage fails again: do not loop
+                    log.error(
+                        "%s refused its configuration (exit %d): not restarted", child.role, code
+                    )
                     continue
                 if ran >= HEALTHY_AFTER_S or not child.restarts:
                     child.backoff_s = BACKOFF_START_S

@@ -94,3 +94,16 @@ def test_a_role_that_finishes_its_work_is_not_restarted(tmp_path: Path) -> None:
     assert (child.state, child.restarts) == ("done", 0)
     sup.stop()
     assert child.exit_codes == [0]
+
+
+def test_a_role_that_refuses_its_configuration_is_not_restarted(tmp_path: Path) -> None:
+    sup = Scripted(
+        {"aggregate": "import sys; print('error: unknown agent'); sys.exit(2)"}, tmp_path
+    )
+    sup.start()
+    (child,) = sup.children
+    _until(lambda: child.exit_codes == [2], sup)
+    time.sleep(1.5)
+    sup.poll()
+    assert (child.state, child.restarts) == ("failed", 0)
+    sup.stop()
