@@ -10,7 +10,7 @@ clock (expiry, requests still in flight). Semantics are in ``docs/paper-venue.md
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -191,6 +191,71 @@ class PaperVenue:
             else:
                 self._quarantine(recovered, out)
         return out
+
+    def restore(
+        self,
+        orders: Sequence[ReconcileOrder],
+        events: Iterable[Record] = (),
+        fills: Iterable[Record] = (),
+    ) -> list[str]:
+        """Take back the open orders a restarted process knows from ``oms.events`` (a paper
+        venue keeps its orders in memory); returns the client order ids restored. The
+        venue's positions (reduce-only checks) are rebuilt from ``fills``.
+
+        Only this venue's orders acknowledged by it (``NEW`` or ``PARTIALLY_FILLED`` with a
+        venue order id) come back, with their filled quantity and average price. ``events``
+        and ``fills`` (this venue's history) give each order's event and fill counts, so new
+        event and exec ids continue the old sequences. What is lost: the queue position
+        (``queue_ahead`` starts at 0) and a triggered stop's trigger (a stop with no fill is
+        re-armed). Call before any new request.
+        """
+        wanted = {
+            o.client_order_id: o
+            for o in orders
+            if o.request.get("venue") == self.config.venue
+            and o.status in ("NEW", "PARTIALLY_FILLED")
+            and o.venue_order_id
+            and o.client_order_id not in self.orders
+        }
+        n_events: dict[str, int] = {}
+        n_fills: dict[str, int] = {}
+        for event in events:
+            vid = event.get("venue_order_id")
+            if vid and str(event.get("event_id", "")).startswith(f"{self.config.venue}:{vid}:"):
+                n_events[vid] = n_events.get(vid, 0) + 1
+        for fill in fills:
+            if fill.get("venue") != self.config.venue:
+                continue
+            vid = fill.get("venue_order_id")
+            if vid:
+                n_fills[vid] = n_fills.get(vid, 0) + 1
+            key = (fill["account"], fill["instrument"])
+            qty = fill["quantity"] if fill["side"] == "BUY" else -fill["quantity"]
+            self.positions[key] = self.positions.get(key, ZERO) + qty
+        for cid, recovered in wanted.items():
+            request = dict(recovered.request) | {"action": "NEW"}
+            vid = recovered.venue_order_id or ""
+            seq = int(vid.rpartition("-")[2]) if vid.rpartition("-")[2].isdigit() else 0
+            self._seq = max(self._seq, seq)
+            order = _Order(
+                req=request,
+                venue_order_id=vid,
+                seq=seq,
+                status=recovered.status,
+                cum=recovered.cum_qty,
+                notional=(recovered.avg_price or ZERO) * recovered.cum_qty,
+                n_events=n_events.get(vid, 0),
+                n_fills=n_fills.get(vid, 0),
+            )
+            kind = request["order_type"]
+            order.working_type = "LIMIT" if kind in ("LIMIT", "STOP_LIMIT") else "MARKET"
+            if kind in STOPS and recovered.cum_qty == 0:
+                order.armed, order.emulated = True, True
+                self._watcher.add_request(cid, request)
+            order.expire_ns = self._expiry(request)
+            self.orders[cid] = order
+            self._seen.add(cid)
+        return sorted(wanted)
 
     def open_orders(self) -> list[MutableRecord]:
         """Open orders as ``OrderRequest``-shaped records (what a local cancel-all iterates)."""

@@ -7,7 +7,9 @@ Each role wires building blocks that already run elsewhere (the demo, the tests)
 - ``normalize``: ``md.raw`` → trades, books, quotes: Faust agents (a consumer group: run
   several processes to spread the partitions) or the hot-path shell;
 - ``aggregate``: bars, the NBBO re-key and NBBO (and the BBO from books) as Faust agents;
-- ``trade``: strategy → risk → router → positions: the hot path (default) or agents;
+- ``trade``: strategy → risk → router → positions: the hot path (default) or agents. The
+  hot path first rebuilds its state from its own record (``streams/hotpath/restore.py``):
+  open paper orders, risk's open orders, positions, daily PnL, used ids, trading states;
 - ``sink``: every market-data topic (and the trading topics) into ClickHouse.
 
 Topics are declared by every role before it starts (idempotent), so roles can start in
@@ -19,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from tapewire.connectors.capture.paced import SimulatorFeed
@@ -29,12 +32,15 @@ from tapewire.core import metrics
 from tapewire.core.errors import ConfigError
 from tapewire.core.settings import Settings
 from tapewire.deploy.config import DeployConfig
+from tapewire.runtime.kafka_io import produce_all
 from tapewire.runtime.topics import declare_topics
 from tapewire.schemas.codec import Codec
 from tapewire.sinks.clickhouse.rows import DEFAULT_TOPICS, TRADING_TOPICS
 from tapewire.sinks.clickhouse.sink import SinkConfig, run_sink
 from tapewire.streams.agents.app import run_worker
-from tapewire.streams.hotpath.worker import run_hot_path
+from tapewire.streams.hotpath.restore import read_trading_history, restore_trading
+from tapewire.streams.hotpath.worker import HotPathWorker, build_hot_path, run_hot_path
+from tapewire.streams.stages.base import OutMsg
 from tapewire.streams.stages.config import StreamsConfig
 
 log = logging.getLogger("tapewire.deploy")
@@ -127,7 +133,24 @@ def run_trade(
     section = _section(config.trading, "trading")
     streams = _streams(config, "trade")
     if section.shell == "hotpath":
-        run_hot_path(settings, streams, stop_event=stop, bootstrap=bootstrap, stages=TRADING_STAGES)
+        declare_topics(bootstrap, streams)
+        codec = Codec.from_settings(settings)
+        hot_path = build_hot_path(codec, streams, stages=TRADING_STAGES)
+        clock = streams.trading.clock if streams.trading is not None else time.time_ns
+        history = read_trading_history(bootstrap, streams, codec)
+        summary = restore_trading(hot_path, history, clock())
+        log.info(
+            "trade: restored %d open paper order(s), %d fill(s), %d position record(s), "
+            "%d used id(s), trading states %s; %d order(s) reconciled",
+            len(summary.restored_orders),
+            summary.fills,
+            summary.positions,
+            summary.known_ids,
+            summary.trading_states or "none",
+            summary.reconciled,
+        )
+        _publish(bootstrap, summary.outputs)
+        HotPathWorker(bootstrap, streams, hot_path).run(stop)
     else:
         run_worker(settings, streams, agents=TRADING_STAGES, stop_event=stop, bootstrap=bootstrap)
 
@@ -153,6 +176,14 @@ def run_store(
         bootstrap=bootstrap,
         clickhouse_url=config.clickhouse.url,
     )
+
+
+def _publish(bootstrap: str, outputs: Sequence[OutMsg]) -> None:
+    by_topic: dict[str, list[tuple[bytes | None, bytes]]] = {}
+    for out in outputs:
+        by_topic.setdefault(out.topic, []).append((out.key, out.value))
+    for topic, messages in by_topic.items():
+        produce_all(bootstrap, topic, messages)
 
 
 RUNNERS: dict[str, RoleRunner] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
@@ -71,6 +72,10 @@ def run_one(
         )
     config = load_config(config_path)
     servers = role_bootstrap(config, settings, bootstrap)
+    if not logging.getLogger().handlers:  # a role's log is its output (run all: <role>.log)
+        logging.basicConfig(
+            level=logging.INFO, format=f"%(asctime)s {role} %(levelname)s %(name)s: %(message)s"
+        )
     stop = threading.Event()
     if duration_s is not None:
         threading.Timer(duration_s, stop.set).start()

@@ -1,0 +1,179 @@
+"""The trading state of a restarted hot path, rebuilt from what it wrote to Kafka.
+
+A ``trade`` process keeps its state in memory: the risk gate's open orders, positions,
+daily loss, trading states and used client order ids; the positions stage's books; the
+paper venues' resting orders. On restart, :func:`restore_trading` folds the process's own
+record (``oms.events``, ``oms.fills``, ``positions``, ``alerts``, ``oms.approved``,
+``oms.denied``) back into the freshly built stages before the first new message:
+
+- risk: open orders from the events, signed positions from the fills, the day's PnL
+  marks from the positions, every decided client order id (a redelivered request is a
+  duplicate, never a second order), and the trading state from the risk stage's
+  ``TRADING_STATE`` alerts (a halted desk stays halted);
+- positions: every fill and approval (so the next position record continues the old one);
+- router: every order id ever sent (never re-sent), and each paper venue's open orders
+  (:meth:`~tapewire.streams.execution.paper.PaperVenue.restore`). Open orders a venue
+  cannot take back (no acknowledgement seen, another kind of venue) are reconciled as
+  after a router restart (``streams/router/recovery.py``): quarantined, never re-sent.
+
+The inputs after the last committed offsets are then processed again by the worker;
+their outputs repeat with the same ids (fills, events) or are denied as duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from tapewire.records.orders import Fill, OrderEvent
+from tapewire.records.positions import Position
+from tapewire.records.risk import Alert, RiskDecision
+from tapewire.runtime.kafka_io import read_to_end
+from tapewire.schemas.codec import Codec
+from tapewire.streams.hotpath.worker import HotPath
+from tapewire.streams.risk import TradingState
+from tapewire.streams.router.recovery import RecoveryPlan, SeenApproval, plan_recovery
+from tapewire.streams.router.stage import RouterStage
+from tapewire.streams.router.venue import PaperVenueAdapter
+from tapewire.streams.stages.base import OutMsg
+from tapewire.streams.stages.config import StreamsConfig
+from tapewire.streams.stages.positions import PositionsStage
+from tapewire.streams.stages.risk import RiskStage
+from tapewire.streams.trading.config import ALL_ACCOUNTS
+
+log = logging.getLogger("tapewire.hotpath")
+TRADING_STATE_CODE = "TRADING_STATE"
+
+
+@dataclass
+class TradingHistory:
+    """What a trading process wrote, in topic order."""
+
+    events: list[OrderEvent] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    positions: list[Position] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    approvals: list[RiskDecision] = field(default_factory=list)
+    denials: list[RiskDecision] = field(default_factory=list)
+
+
+@dataclass
+class RestoreSummary:
+    """What :func:`restore_trading` took back."""
+
+    restored_orders: list[str] = field(default_factory=list)
+    """Client order ids resting again on a paper venue."""
+    reconciled: int = 0
+    """Open orders no venue could take back (reported by ``outputs``)."""
+    known_ids: int = 0
+    fills: int = 0
+    positions: int = 0
+    trading_states: dict[str, str] = field(default_factory=dict)
+    outputs: list[OutMsg] = field(default_factory=list)
+    """Messages to publish before new work (the reconciliation's reports)."""
+
+
+def restore_trading(hot_path: HotPath, history: TradingHistory, now_ns: int) -> RestoreSummary:
+    """Fold ``history`` into the trading stages of ``hot_path`` (see the module doc)."""
+    summary = RestoreSummary(fills=len(history.fills), positions=len(history.positions))
+    risk = hot_path.stages.get("risk")
+    if isinstance(risk, RiskStage):
+        _restore_risk(risk, history, summary)
+    positions = hot_path.stages.get("positions")
+    if isinstance(positions, PositionsStage):
+        for decision in history.approvals:
+            positions.book.on_approved(decision)
+        for fill in history.fills:
+            positions.book.on_fill(fill)
+    router = hot_path.stages.get("router")
+    if isinstance(router, RouterStage):
+        _restore_router(router, history, now_ns, summary)
+    return summary
+
+
+def _restore_risk(risk: RiskStage, history: TradingHistory, summary: RestoreSummary) -> None:
+    for event in history.events:
+        risk.on_event(event)
+    for fill in history.fills:
+        risk.on_fill(fill)
+    for position in history.positions:
+        risk.daily_pnl.on_position(position)
+    for decision in (*history.approvals, *history.denials):
+        risk.gate.remember(decision.account, decision.client_order_id)
+    for alert in history.alerts:
+        if alert.source != "risk" or alert.code != TRADING_STATE_CODE:
+            continue
+        account, state = alert.labels.get("account"), alert.labels.get("state")
+        if account is None or state is None:
+            continue
+        scope = None if account == ALL_ACCOUNTS else account
+        risk.gate.set_trading_state(TradingState(state), scope)
+        summary.trading_states[account] = state
+
+
+def _restore_router(
+    router: RouterStage, history: TradingHistory, now_ns: int, summary: RestoreSummary
+) -> None:
+    approvals = [SeenApproval(d, consumed=True) for d in history.approvals]
+    plan = plan_recovery(history.events, approvals, set(router.venues))
+    # the approval holds the whole request (expiry, reduce-only, tags); events only part
+    requests = {(d.account, d.client_order_id): d.request for d in history.approvals}
+    orders = [
+        replace(o, request={**requests[key].to_dict(), **o.request})
+        if (key := (o.account, o.client_order_id)) in requests
+        else o
+        for o in plan.reconcile
+    ]
+    restored: set[str] = set()
+    for venue in router.venues.values():
+        if isinstance(venue, PaperVenueAdapter):
+            mine_events = [e for e in history.events if e.venue == venue.name]
+            mine_fills = [f for f in history.fills if f.venue == venue.name]
+            restored.update(venue.paper.restore(orders, mine_events, mine_fills))
+    rest = tuple(o for o in plan.reconcile if o.client_order_id not in restored)
+    summary.restored_orders = sorted(restored)
+    summary.reconciled = len(rest)
+    summary.known_ids = len(plan.known)
+    summary.outputs = list(
+        router.recover(RecoveryPlan(rest, plan.known, plan.final), now_ns)
+        if rest
+        else _remember(router, plan)
+    )
+
+
+def _remember(router: RouterStage, plan: RecoveryPlan) -> Sequence[OutMsg]:
+    router.known |= plan.known
+    return ()
+
+
+HISTORY_TOPICS = ("oms.events", "oms.fills", "positions", "alerts", "oms.approved", "oms.denied")
+
+
+def read_trading_history(
+    bootstrap: str, config: StreamsConfig, codec: Codec, timeout_s: float = 120.0
+) -> TradingHistory:
+    """Every record of :data:`HISTORY_TOPICS` (by ``config``'s topic names) up to their
+    ends now. A record that does not decode is skipped with a warning (it is not this
+    process's output). Reads the whole retained history: bounded by the topics' retention
+    (a checkpoint to start from is not built yet)."""
+    history = TradingHistory()
+    lists: dict[str, list[Any]] = {
+        "oms.events": history.events,
+        "oms.fills": history.fills,
+        "positions": history.positions,
+        "alerts": history.alerts,
+        "oms.approved": history.approvals,
+        "oms.denied": history.denials,
+    }
+    for topic in HISTORY_TOPICS:
+        name = config.topics.name(topic)
+        for stored in read_to_end(bootstrap, name, timeout_s, missing_ok=True):
+            try:
+                lists[topic].append(codec.read(topic, stored.value or b""))
+            except Exception as exc:
+                log.warning(
+                    "restore: %s[%d]@%d skipped: %s", name, stored.partition, stored.offset, exc
+                )
+    return history

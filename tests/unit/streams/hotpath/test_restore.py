@@ -1,0 +1,147 @@
+"""A restarted trading graph rebuilt from its own output equals the one that never stopped:
+open paper orders, risk's open orders, positions and daily PnL, used ids, trading state."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from tapewire.records.orders import Fill, OrderEvent
+from tapewire.records.positions import Position
+from tapewire.records.risk import Alert, RiskDecision
+from tapewire.streams.execution.paper import PaperVenue
+from tapewire.streams.hotpath import build_hot_path
+from tapewire.streams.hotpath.restore import TradingHistory, restore_trading
+from tapewire.streams.hotpath.worker import HotPath
+from tapewire.streams.router.stage import RouterStage
+from tapewire.streams.router.venue import PaperVenueAdapter
+from tapewire.streams.stages.base import InMsg, OutMsg
+from tapewire.streams.stages.config import StreamsConfig
+from tapewire.streams.stages.positions import PositionsStage
+from tapewire.streams.stages.risk import RiskStage
+from tests.hotpath_cases import CODEC, config, frames, kill_switch
+
+TRADING = ("strategy", "risk", "router", "positions")
+NOW = 1_900_000_000_000_000_000
+
+
+def _config() -> StreamsConfig:
+    base = config(prefix="")
+    assert base.trading is not None
+    return replace(base, trading=replace(base.trading, clock=lambda: NOW))
+
+
+def _market() -> list[tuple[str, InMsg]]:
+    """The md.* messages the normalize and NBBO stages make of the seeded frames."""
+    graph = build_hot_path(CODEC, _config(), stages=("normalize", "nbbo")).graph
+    out: list[tuple[str, InMsg]] = []
+    for msg in frames(1500):
+        graph.push(
+            "md.raw",
+            msg,
+            lambda t, m: (
+                out.append((t, InMsg(0, len(out), m.key, m.value)))
+                if t in ("md.quotes", "md.nbbo", "md.book", "md.trades")
+                else None
+            ),
+        )
+    return out
+
+
+def _run(hot: HotPath, messages: list[tuple[str, InMsg]]) -> list[tuple[str, OutMsg]]:
+    published: list[tuple[str, OutMsg]] = []
+    for topic, msg in messages:
+        hot.graph.push(topic, msg, lambda t, m: published.append((t, m)))
+    return published
+
+
+def _history(published: list[tuple[str, OutMsg]]) -> TradingHistory:
+    history = TradingHistory()
+    for topic, out in published:
+        record = CODEC.read(topic, out.value)
+        if topic == "oms.events" and isinstance(record, OrderEvent):
+            history.events.append(record)
+        elif topic == "oms.fills" and isinstance(record, Fill):
+            history.fills.append(record)
+        elif topic == "positions" and isinstance(record, Position):
+            history.positions.append(record)
+        elif topic == "alerts" and isinstance(record, Alert):
+            history.alerts.append(record)
+        elif topic == "oms.approved" and isinstance(record, RiskDecision):
+            history.approvals.append(record)
+        elif topic == "oms.denied" and isinstance(record, RiskDecision):
+            history.denials.append(record)
+    return history
+
+
+def _paper(hot: HotPath, venue: str) -> PaperVenue:
+    router = hot.stages["router"]
+    assert isinstance(router, RouterStage)
+    adapter = router.venues[venue]
+    assert isinstance(adapter, PaperVenueAdapter)
+    return adapter.paper
+
+
+def _state(hot: HotPath) -> dict[str, Any]:
+    risk, positions, router = hot.stages["risk"], hot.stages["positions"], hot.stages["router"]
+    assert isinstance(risk, RiskStage)
+    assert isinstance(positions, PositionsStage)
+    assert isinstance(router, RouterStage)
+    paper = {
+        venue: sorted(
+            (cid, o.status, o.cum, o.leaves, o.venue_order_id, o.n_events, o.n_fills)
+            for cid, o in _paper(hot, venue).orders.items()
+            if o.is_open
+        )
+        for venue in ("binance", "okx")
+    }
+    return {
+        "paper open orders": paper,
+        "paper positions": {v: _paper(hot, v).positions for v in ("binance", "okx")},
+        "risk open orders": risk.open_orders,
+        "risk positions": risk.positions,
+        "daily pnl": risk.daily_pnl.pnl("acct", NOW),
+        "trading state": risk.gate.trading_state("acct"),
+        "positions": {
+            k: (p.quantity, p.avg_price, p.realized_pnl, p.fees, p.last_fill_id)
+            for k, p in positions.book.positions.items()
+        },
+        "router known": router.known,
+    }
+
+
+def test_a_restored_trading_graph_has_the_state_of_the_one_that_never_stopped() -> None:
+    market = _market()
+    half = len(market) // 2
+    before = build_hot_path(CODEC, _config(), stages=TRADING)
+    published = _run(before, market[:half])
+    history = _history(published)
+    assert history.fills
+    assert any(e.status == "NEW" and e.venue == "okx" for e in history.events)
+
+    after = build_hot_path(CODEC, _config(), stages=TRADING)
+    summary = restore_trading(after, history, NOW)
+    assert summary.restored_orders  # okx's resting orders
+    assert summary.reconciled == 0
+    assert not summary.outputs
+    assert _state(after) == _state(before)
+
+    # a request decided before the restart is a duplicate after it (never a 2nd order)
+    first = history.approvals[0].request
+    redelivered = [("oms.requests", InMsg(0, 0, None, CODEC.encode("oms.requests", first)))]
+    (denied,) = [CODEC.read(t, m.value) for t, m in _run(after, redelivered) if t == "oms.denied"]
+    assert isinstance(denied, RiskDecision)
+    assert denied.rule == "duplicate_client_order_id"
+
+
+def test_a_halted_desk_stays_halted_after_a_restart() -> None:
+    before = build_hot_path(CODEC, _config(), stages=TRADING)
+    published = _run(before, [("oms.requests", InMsg(0, 0, None, kill_switch(NOW)))])
+    history = _history(published)
+    assert [a.code for a in history.alerts] == ["TRADING_STATE"]
+    after = build_hot_path(CODEC, _config(), stages=TRADING)
+    summary = restore_trading(after, history, NOW)
+    assert summary.trading_states == {"*": "HALTED"}
+    risk = after.stages["risk"]
+    assert isinstance(risk, RiskStage)
+    assert str(risk.gate.trading_state("acct")) == "HALTED"
