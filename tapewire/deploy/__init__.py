@@ -1,5 +1,5 @@
 """Deployment: the TOML file every role reads, the roles, and the supervisor of ``run all``.
 
-An entry-point layer package (under ``tapewire.cli``, beside ``tapewire.testing``): may
-import every layer below it.
+Entry-point layer, below ``tapewire.cli`` (which runs it as ``tapewire run``): may import
+every layer below it (shells, runtime, stages, cores, schemas, records, core).
 """

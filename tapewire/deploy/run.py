@@ -77,10 +77,16 @@ def run_one(
             level=logging.INFO, format=f"%(asctime)s {role} %(levelname)s %(name)s: %(message)s"
         )
     stop = threading.Event()
-    if duration_s is not None:
-        threading.Timer(duration_s, stop.set).start()
-    with _stop_on_signals(stop):
-        run_role(role, config, settings, servers, stop, metrics_offset=metrics_offset)
+    timer = threading.Timer(duration_s, stop.set) if duration_s is not None else None
+    if timer is not None:
+        timer.daemon = True  # a signal may stop the role first: never wait for the timer
+        timer.start()
+    try:
+        with _stop_on_signals(stop):
+            run_role(role, config, settings, servers, stop, metrics_offset=metrics_offset)
+    finally:
+        if timer is not None:
+            timer.cancel()
 
 
 def _table(supervisor: Supervisor, started: float) -> Table:
