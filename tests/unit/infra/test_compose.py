@@ -69,3 +69,47 @@ def test_prometheus_config_scrapes_tapewire() -> None:
     config = yaml.safe_load((ROOT / "infra/prometheus/prometheus.yml").read_text())
     jobs = {job["job_name"] for job in config["scrape_configs"]}
     assert "tapewire" in jobs
+
+
+def test_every_role_is_a_service_of_the_one_image_with_the_compose_deployment() -> None:
+    from tapewire.deploy.config import ROLES, load_config
+
+    services = _compose()["services"]
+    kafka = services["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    internal = re.search(r"PLAINTEXT://([^,]+)", kafka)
+    assert internal is not None
+    config = load_config(ROOT / "examples/compose.toml")
+    assert config.roles() == ROLES
+    assert config.kafka.bootstrap == internal.group(1)  # kafka:29092 inside the network
+    assert config.clickhouse.url is not None
+    assert "@clickhouse:8123/" in config.clickhouse.url
+    for index, role in enumerate(ROLES):
+        service = services[f"tapewire-{role}"]
+        assert (service["image"], service["build"]) == ("tapewire:latest", ".")
+        assert service["command"][:4] == ["run", role, "--config", "/etc/tapewire/deploy.toml"]
+        assert service["command"][4:] == ["--metrics-offset", str(index)]
+        assert "./examples/compose.toml:/etc/tapewire/deploy.toml:ro" in service["volumes"]
+        assert service["depends_on"]["kafka"]["condition"] == "service_healthy"
+
+
+def test_the_dockerfile_copies_every_package_folder_and_runs_tapewire() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    linked = sorted(p.name for p in (ROOT / "tapewire").iterdir() if p.is_symlink())
+    assert linked == ["connectors", "schemas", "sinks", "streams"]
+    for folder in ("tapewire", *linked):
+        assert f"COPY {folder} ./{folder}" in dockerfile
+    assert 'ENTRYPOINT ["tapewire"]' in dockerfile
+    assert "RUN pip install ." in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", ".git", "*-data", "tests"} <= set(ignored)
+
+
+def test_prometheus_scrapes_every_role_service_at_its_metrics_port() -> None:
+    from tapewire.deploy.config import ROLES, load_config
+
+    config = yaml.safe_load((ROOT / "infra/prometheus/prometheus.yml").read_text())
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "tapewire-roles"]
+    ports = {d["names"][0]: d["port"] for d in job["dns_sd_configs"]}
+    base = load_config(ROOT / "examples/compose.toml").metrics.port
+    assert base is not None
+    assert ports == {f"tapewire-{role}": base + i for i, role in enumerate(ROLES)}
