@@ -14,7 +14,6 @@ probed as well, dead-letters them there.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,6 +37,7 @@ from tapewire.streams.stages.risk import RiskStage
 from tapewire.streams.stages.strategy import StrategyStage
 from tapewire.streams.trading.strategy import CrossVenueSpread, SpreadConfig
 from tests.factories import INST, T0
+from tests.factories.garbage import garbage
 from tests.factories.market import book, nbbo, quote, trade
 from tests.factories.orders import approval, order_event, order_request
 from tests.factories.trading import fill, position, risk_config
@@ -83,31 +83,6 @@ def _valid(topic: str) -> list[TypedRecord]:
     raise AssertionError(topic)
 
 
-def _garbage(topic: str, valid: bytes) -> dict[str, bytes | None]:
-    other = "alerts" if topic != "alerts" else "md.trades"
-    alert = {
-        "alert_id": "a",
-        "severity": "INFO",
-        "source": "probe",
-        "code": "X",
-        "message": "not this topic's record",
-        "event_ts_ns": T0,
-    }
-    noise = random.Random(7).randbytes(64)
-    return {
-        "empty value": b"",
-        "tombstone": None,
-        "wrong magic byte": b"\x01" + valid[1:],
-        "unregistered schema id": b"\x00\x7f\xff\xff\xf0" + valid[5:],
-        "truncated": valid[: len(valid) // 2],
-        "trailing bytes": valid + b"\x00\x02",
-        "another schema's record": CODEC.encode(other, alert),
-        "JSON": b'{"venue": "binance", "price": 1.5}',
-        "random bytes": b"\x02" + noise,
-        "nearly 1 MB": b"\x00" + valid[1:5] + b"\x06" * (MAX_MESSAGE_BYTES + 40_000),
-    }
-
-
 @dataclass(frozen=True)
 class Case:
     stage: str
@@ -146,7 +121,7 @@ MULTI: dict[str, tuple[Callable[[], Any], Sequence[str]]] = {
 CASES = [Case(n, b().source_topic, b, False) for n, b in SINGLE.items()] + [
     Case(n, t, b, True) for n, (b, topics) in MULTI.items() for t in topics
 ]
-KINDS = sorted(_garbage("md.trades", CODEC.encode("md.trades", trade())))
+KINDS = sorted(garbage("md.trades", CODEC.encode("md.trades", trade())))
 
 
 def _run(case: Case, values: Sequence[bytes | None]) -> list[OutMsg]:
@@ -170,20 +145,20 @@ def _comparable(out: OutMsg) -> tuple[str, bytes | None, Any]:
 def test_each_garbage_value_is_one_dead_letter_and_the_valid_records_go_on(case: Case) -> None:
     schema_topic = "md.quotes" if case.topic == "md.quotes.by-consolidated" else case.topic
     valid = [CODEC.encode(schema_topic, r) for r in _valid(case.topic)]
-    garbage = _garbage(case.topic, valid[0])
+    bad = garbage(case.topic, valid[0])
     clean = _run(case, valid)
-    probed = _run(case, [valid[0], *garbage.values(), *valid[1:]])
+    probed = _run(case, [valid[0], *bad.values(), *valid[1:]])
     dead = [o for o in probed if o.topic.startswith("dlq.")]
     clean_dead = [o for o in clean if o.topic.startswith("dlq.")]
     if case.stage == "nbbo-rekey":
         # it forwards a value unread once its key is known, so garbage is either a dead
         # letter here or passed on byte for byte (the NBBO stage dead-letters it there)
-        assert len(probed) == len(clean) + len(garbage)
+        assert len(probed) == len(clean) + len(bad)
         forwarded = [o.value for o in probed if not o.topic.startswith("dlq.")]
         assert [v for v in forwarded if v in valid] == [o.value for o in clean]
-        assert {v for v in forwarded if v not in valid} <= set(garbage.values())
+        assert {v for v in forwarded if v not in valid} <= set(bad.values())
     else:
-        assert len(dead) == len(clean_dead) + len(garbage), [o.topic for o in probed]
+        assert len(dead) == len(clean_dead) + len(bad), [o.topic for o in probed]
         assert [_comparable(o) for o in probed if not o.topic.startswith("dlq.")] == [
             _comparable(o) for o in clean if not o.topic.startswith("dlq.")
         ]
@@ -205,9 +180,11 @@ def test_the_normalize_stage_dead_letters_each_garbage_value_and_goes_on(kind: s
     msgs = frames(300)
     valid_value = msgs[0].value
     assert valid_value is not None
-    bad = _garbage("md.raw", valid_value)[kind]
+    bad_value = garbage("md.raw", valid_value)[kind]
     clean = NormalizeStage(CODEC).process(msgs)
-    probed = NormalizeStage(CODEC).process([msgs[0], InMsg(0, 10_000, b"binance", bad), *msgs[1:]])
+    probed = NormalizeStage(CODEC).process(
+        [msgs[0], InMsg(0, 10_000, b"binance", bad_value), *msgs[1:]]
+    )
     dead = [o for o in probed if o.topic == "dlq.normalize"]
     assert len(dead) == len([o for o in clean if o.topic == "dlq.normalize"]) + 1
     assert [_comparable(o) for o in probed if o.topic != "dlq.normalize"] == [
