@@ -36,6 +36,7 @@ EXAMPLES = {
     "sql": 'tapewire sql "SELECT count() FROM trades"',
     "demo": "tapewire demo --duration 30",
     "kafka start": "tapewire kafka start --nodes 1",
+    "run": "tapewire run all --config examples/demo.toml",
 }
 """One working command line per command, shown after a usage error."""
 

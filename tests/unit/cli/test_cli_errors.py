@@ -67,6 +67,18 @@ CASES = [
         "all; off = ACTIVE); example: tapewire kill-switch on --account main",
     ),
     (
+        "run without its deployment file",
+        ["run", "all"],
+        "error: tapewire run: missing option --config (expected: The deployment file (see "
+        "examples/demo.toml)); example: tapewire run all --config examples/demo.toml",
+    ),
+    (
+        "run an unknown role",
+        ["run", "router", "--config", "examples/demo.toml"],
+        "error: unknown role 'router' (choose one of connector, normalize, aggregate, trade, "
+        "sink or all)",
+    ),
+    (
         "unknown command",
         ["order", "neww"],
         "error: tapewire order: No such command 'neww'. Did you mean 'new'?; see: tapewire "
