@@ -223,6 +223,8 @@ class PaperVenue:
             vid = event.get("venue_order_id")
             if vid and str(event.get("event_id", "")).startswith(f"{self.config.venue}:{vid}:"):
                 n_events[vid] = n_events.get(vid, 0) + 1
+                # every id ever given out, final orders' too: a new order must not reuse one
+                self._seq = max(self._seq, self._id_seq(vid))
         for fill in fills:
             if fill.get("venue") != self.config.venue:
                 continue
@@ -235,12 +237,11 @@ class PaperVenue:
         for cid, recovered in wanted.items():
             request = dict(recovered.request) | {"action": "NEW"}
             vid = recovered.venue_order_id or ""
-            seq = int(vid.rpartition("-")[2]) if vid.rpartition("-")[2].isdigit() else 0
-            self._seq = max(self._seq, seq)
+            self._seq = max(self._seq, self._id_seq(vid))
             order = _Order(
                 req=request,
                 venue_order_id=vid,
-                seq=seq,
+                seq=self._id_seq(vid),
                 status=recovered.status,
                 cum=recovered.cum_qty,
                 notional=(recovered.avg_price or ZERO) * recovered.cum_qty,
@@ -256,6 +257,11 @@ class PaperVenue:
             self.orders[cid] = order
             self._seen.add(cid)
         return sorted(wanted)
+
+    def _id_seq(self, venue_order_id: str) -> int:
+        """``n`` of a venue order id ``<venue>-<n>`` this venue gave out (0 for any other)."""
+        head, _, tail = venue_order_id.rpartition("-")
+        return int(tail) if head == self.config.venue and tail.isdigit() else 0
 
     def open_orders(self) -> list[MutableRecord]:
         """Open orders as ``OrderRequest``-shaped records (what a local cancel-all iterates)."""

@@ -23,7 +23,6 @@ their outputs repeat with the same ids (fills, events) or are denied as duplicat
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -136,16 +135,9 @@ def _restore_router(
     summary.restored_orders = sorted(restored)
     summary.reconciled = len(rest)
     summary.known_ids = len(plan.known)
-    summary.outputs = list(
-        router.recover(RecoveryPlan(rest, plan.known, plan.final), now_ns)
-        if rest
-        else _remember(router, plan)
-    )
-
-
-def _remember(router: RouterStage, plan: RecoveryPlan) -> Sequence[OutMsg]:
     router.known |= plan.known
-    return ()
+    if rest:
+        summary.outputs = router.recover(RecoveryPlan(rest, plan.known, plan.final), now_ns)
 
 
 HISTORY_TOPICS = ("oms.events", "oms.fills", "positions", "alerts", "oms.approved", "oms.denied")

@@ -125,6 +125,12 @@ def test_a_restored_trading_graph_has_the_state_of_the_one_that_never_stopped() 
     assert summary.reconciled == 0
     assert not summary.outputs
     assert _state(after) == _state(before)
+    # a new order never reuses a venue order id given out before the restart (final or not)
+    for venue in ("binance", "okx"):
+        given = [e.venue_order_id for e in history.events if e.venue == venue and e.venue_order_id]
+        assert given
+        used = max(int(v.rpartition("-")[2]) for v in given)
+        assert _paper(after, venue)._seq >= used
 
     # a request decided before the restart is a duplicate after it (never a 2nd order)
     first = history.approvals[0].request
