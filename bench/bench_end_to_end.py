@@ -48,6 +48,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from tapewire.connectors.capture.simulated import raw_frames
 from tapewire.connectors.simulator import MarketSimulator, SimConfig
+from tapewire.core.kafka import producer_config
 from tapewire.core.settings import load_settings
 from tapewire.runtime.kafka_io import delete_topics
 from tapewire.runtime.kafka_resolve import kafka_for
@@ -160,14 +161,11 @@ def machine() -> dict[str, Any]:
 def publish(bootstrap: str, topic: str, items: Sequence[tuple[bytes, bytes]]) -> None:
     """Produce ``items`` with an idempotent producer (acks=all); raise on any failure."""
     producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "enable.idempotence": True,
-            "acks": "all",
+        producer_config(bootstrap)
+        | {
             "linger.ms": 20,
             "batch.num.messages": 10_000,
             "queue.buffering.max.messages": 200_000,
-            "log.connection.close": False,
         }
     )
     errors: list[str] = []

@@ -57,9 +57,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         "md.raw",
         f"{NAMESPACE}.RawFrame",
-        ("venue",),
-        "exact exchange frames + receive time; keyed by venue so one worker sees a venue's "
-        "frames in connection order",
+        ("venue", "connection_id"),
+        "exact exchange frames + receive time; keyed by venue:connection_id so one "
+        "connection's frames stay in order on one partition while a venue's connections "
+        "spread over partitions (docs/streams.md, Partitioning)",
     ),
     TopicSpec(
         "md.markets",

@@ -14,21 +14,18 @@ from confluent_kafka import KafkaError, Message, Producer
 from tapewire.connectors.capture.simulated import raw_frames
 from tapewire.connectors.simulator import MarketSimulator, SimConfig
 from tapewire.core.errors import KafkaRuntimeError
-from tapewire.core.kafka import client_config
+from tapewire.core.kafka import producer_config
 from tapewire.schemas.codec import Codec
 
 RAW_TOPIC = "md.raw"
 
 
-def producer_config(bootstrap: str) -> dict[str, Any]:
+def feed_producer_config(bootstrap: str) -> dict[str, Any]:
     """Idempotent, batching producer settings shared by the demo's publishers."""
-    return client_config(bootstrap) | {
-        "enable.idempotence": True,
-        "acks": "all",
+    return producer_config(bootstrap) | {
         "linger.ms": 5,
         # No compression: Faust's consumer (aiokafka) reads lz4/zstd only with extra
         # libraries, and on loopback compression costs more CPU than it saves.
-        "partitioner": "murmur2_random",  # same partitions as Java clients for a key
     }
 
 
@@ -92,7 +89,7 @@ class SimulatorFeed:
         return raw_frames(self._sim.frames(), connection="demo")
 
     def _run(self) -> None:
-        producer = Producer(producer_config(self._bootstrap))
+        producer = Producer(feed_producer_config(self._bootstrap))
         serde = self._codec.for_topic(RAW_TOPIC)  # by schema topic: self._topic may be prefixed
         stats = self.stats
 

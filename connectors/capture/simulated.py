@@ -1,8 +1,11 @@
 """Simulator output as ``md.raw`` RawFrame records: to capture files or straight to Kafka.
 
-A simulated run looks to the normalizer like a capture: one connection per venue, a
-per-venue sequence from 0, the simulator's receive clock as ``receive_ts_ns``, REST bodies
-with the full URL a connector would have requested.
+A simulated run looks to the normalizer like a capture: one connection per venue and
+instrument (its websocket frames and its REST book snapshots, as a connector subscribed one
+instrument per connection would see them) plus one per venue for market metadata, a
+per-connection sequence from 0, the simulator's receive clock as ``receive_ts_ns``, REST
+bodies with the full URL a connector would have requested. md.raw is keyed by
+``venue:connection_id``, so a run spreads over partitions by instrument.
 """
 
 from __future__ import annotations
@@ -25,18 +28,20 @@ def raw_frames(frames: Iterable[SimFrame], connection: str = "sim-1") -> Iterato
     sequences: dict[str, int] = {}
     for frame in frames:
         venue = frame.venue
-        sequence = sequences.get(venue, 0)
-        sequences[venue] = sequence + 1
+        symbol = frame.native_symbol
+        conn_id = f"{venue}-{connection}" if symbol is None else f"{venue}-{connection}-{symbol}"
+        sequence = sequences.get(conn_id, 0)
+        sequences[conn_id] = sequence + 1
         rest = frame.url_path is not None
         ts = frame.sim_ts_ns
         yield {
             "venue": venue,
-            "connection_id": f"{venue}-{connection}",
+            "connection_id": conn_id,
             "sequence": sequence,
             "transport": "REST" if rest else "WEBSOCKET",
             "origin": "SIMULATOR",
             "channel": frame.channel,
-            "symbol": frame.native_symbol,
+            "symbol": symbol,
             "payload": frame.payload,
             "binary": False,
             "receive_ts_ns": ts,
@@ -51,7 +56,8 @@ def raw_frames(frames: Iterable[SimFrame], connection: str = "sim-1") -> Iterato
 def publish_raw(
     bootstrap: str, topic: str, records: Iterable[dict[str, Any]], codec: Codec
 ) -> list[Record]:
-    """Encode RawFrames and produce them to ``topic`` keyed by venue (idempotent, acks=all)."""
+    """Encode RawFrames and produce them to ``topic`` keyed by ``venue:connection_id``
+    (idempotent, acks=all)."""
     encode = codec.for_topic("md.raw").encode
     items = [(codec.key("md.raw", r), encode(r)) for r in records]
     return produce_all(bootstrap, topic, items)

@@ -10,7 +10,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from tapewire.core import metrics
 from tapewire.core.errors import KafkaRuntimeError
-from tapewire.core.kafka import client_config
+from tapewire.core.kafka import producer_config
 from tapewire.schemas.codec import Codec
 
 RawRecord = dict[str, Any]
@@ -47,9 +47,7 @@ class KafkaRawSink:
     ) -> None:
         self.topic = topic
         self.codec = codec or Codec()
-        config = client_config(bootstrap) | {
-            "enable.idempotence": True,
-            "acks": "all",
+        config = producer_config(bootstrap) | {
             # tick-to-order starts here: send at once (frames still batch while a request
             # is in flight), and no Nagle delay on small frames (docs/hot-path.md)
             "linger.ms": 0,

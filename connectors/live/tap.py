@@ -10,6 +10,14 @@ kept as ``bytes``), then calls ccxt's own method. Clients are wrapped in
 ``exchange.client(url)``, the one place ccxt creates them (a fresh client after every
 reconnect = a fresh connection id and sequence).
 
+A REST request ccxt makes while it handles a websocket frame (Binance's book snapshot,
+spawned from the subscription answer) belongs to that connection's stream: the task that
+makes it inherits a context variable set around ``handle_message``, and its frame gets the
+websocket connection's id and the next number of its sequence. md.raw is keyed by
+``venue:connection_id``, so the snapshot reaches the worker that holds the connection's
+deltas, in the order the connector saw them. Other REST frames (markets) get the session's
+own connection id.
+
 REST: ccxt's ``fetch`` reads bodies with ``response.text()``, which goes through
 ``ClientResponse.read()``; aiohttp reports the complete body bytes to the session's
 ``on_response_chunk_received`` trace hook. The session is ours (created with a
@@ -20,10 +28,11 @@ on that limiter before every request.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -44,6 +53,12 @@ def stream_hint(payload: bytes) -> str | None:
         if end > 0:
             return payload[len(_STREAM_PREFIX) : end].decode("utf-8", "replace")
     return None
+
+
+_WS_CONNECTION: contextvars.ContextVar[tuple[str, Iterator[int]] | None] = contextvars.ContextVar(
+    "tapewire_ws_connection", default=None
+)
+"""The websocket connection (id, sequence) whose frame ccxt is handling in this context."""
 
 
 class FrameTap:
@@ -91,6 +106,7 @@ class FrameTap:
             self._monotonic,
         )
         counter = self._ws_frames
+        owner = (conn_id, sequence)
 
         def handle_message(message: Any) -> Any:
             now = clock_ns()
@@ -121,7 +137,11 @@ class FrameTap:
                     "rest_status": None,
                 }
             )
-            return original(message)
+            token = _WS_CONNECTION.set(owner)
+            try:
+                return original(message)
+            finally:
+                _WS_CONNECTION.reset(token)
 
         client.handle_message = handle_message
 
@@ -157,10 +177,12 @@ class FrameTap:
             self.last_frame_mono = self._monotonic()
             self.frames += 1
             self._rest_frames.inc()
+            owner = _WS_CONNECTION.get()
+            conn, seq = owner if owner is not None else (conn_id, sequence)
             record: RawRecord = {
                 "venue": self.venue,
-                "connection_id": conn_id,
-                "sequence": next(sequence),
+                "connection_id": conn,
+                "sequence": next(seq),
                 "transport": "REST",
                 "origin": self.origin,
                 "channel": "rest",

@@ -28,7 +28,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from tapewire.core import metrics
 from tapewire.core.errors import ClickHouseError, KafkaRuntimeError, TapewireError
-from tapewire.core.kafka import client_config
+from tapewire.core.kafka import client_config, producer_config
 from tapewire.core.settings import Settings, load_settings
 from tapewire.runtime.kafka_io import create_topic
 from tapewire.schemas.codec import Codec
@@ -100,8 +100,7 @@ class _DeadLetters:
     def __init__(self, bootstrap: str, topic: str, codec: Codec) -> None:
         self.topic = topic
         self._codec = codec
-        config = client_config(bootstrap) | {"enable.idempotence": True, "acks": "all"}
-        self._producer = Producer(config)
+        self._producer = Producer(producer_config(bootstrap))
         self._errors: list[str] = []
 
     def send(self, msg: Message, error: Exception) -> None:

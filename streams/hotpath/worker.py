@@ -36,7 +36,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 
 from tapewire.core import metrics
 from tapewire.core.errors import ConfigError, KafkaRuntimeError
-from tapewire.core.kafka import client_config
+from tapewire.core.kafka import client_config, producer_config
 from tapewire.core.settings import Settings
 from tapewire.runtime.kafka_io import committed_offsets, read_markets
 from tapewire.runtime.topics import bootstrap_of, declare_topics
@@ -241,10 +241,8 @@ class HotPathWorker:
 
     def _new_producer(self) -> Producer:
         return Producer(
-            client_config(self.bootstrap)
+            producer_config(self.bootstrap)
             | {
-                "enable.idempotence": True,
-                "acks": "all",
                 # The outputs are records, not the order path (the venue is called
                 # in-process): batching them keeps the broker free for md.raw and fetches.
                 "linger.ms": self.linger_ms,

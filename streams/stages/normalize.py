@@ -1,17 +1,21 @@
 """Normalize stage: ``md.raw`` -> ``md.trades``, ``md.book``, ``md.quotes``, ``md.coverage``,
 ``dlq.normalize`` (and ``md.markets``) through :class:`tapewire.streams.normalize.Normalizer`.
 
-``md.raw`` is keyed by venue, so all of a venue's frames reach one worker in order; the
-Normalizer holds the ccxt.pro objects (books, dedup) of the venues of this worker.
+``md.raw`` is keyed by ``venue:connection_id``: one connection's frames reach one worker in
+order, and a venue's connections spread over partitions. The stage keeps one Normalizer
+(ccxt.pro objects, books, dedup) per md.raw partition, so the state of a partition moves
+with the partition and a hand-over never touches the books of the partitions a worker keeps.
 
-Rebalances (``docs/streams.md``): the venues' market REST frames are re-published,
-byte for byte, to the compacted ``md.markets`` topic, and every worker reads that topic
-before it normalizes a frame of a venue whose markets it lacks, so a worker that takes
-over a partition never needs the markets frame that was on md.raw before its start. The
-stage also tracks the offsets it processed per md.raw partition: a partition first seen
-at an offset > 0, or one that was revoked and comes back at another offset than the next
-one this worker expected (it was processed elsewhere meanwhile), hands the venues of that
-partition over to a fresh state (:meth:`Normalizer.handover`).
+Market metadata is venue-wide, not per connection: every market REST frame seen on md.raw
+(in any partition of the batch) is loaded before the batch's websocket frames and
+re-published, byte for byte, to the compacted ``md.markets`` topic; a worker that meets a
+venue's websocket frames without its markets reads that topic (waiting up to
+``markets_wait_s`` once per venue for another worker to publish them), so a worker never
+needs the market frames that sit on another partition or before its start. The stage also
+tracks the offsets it processed per md.raw partition: a partition first seen at an offset
+> 0, or one that was revoked and comes back at another offset than the next one this worker
+expected (it was processed elsewhere meanwhile), hands the venues of that partition over to
+a fresh state (:meth:`Normalizer.handover`).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ log = logging.getLogger(__name__)
 SOURCE = "md.raw"
 MARKETS = "md.markets"
 
+_MARKETS_POLL_S = 0.25
+
 MarketsReader = Callable[[], Iterable[Record]]
 """Returns the decoded RawFrame records of ``md.markets``, in publish order."""
 
@@ -43,8 +49,10 @@ class NormalizeStage:
     ``markets_reader`` (the Kafka read of ``md.markets``, see :func:`read_markets`) is
     called when a batch holds a websocket frame of a venue without markets and either joins
     a partition (first seen, or back after a revocation) or ``markets_retry_s`` passed
-    since the last read. ``republish_markets`` sends every market REST frame seen on md.raw
-    to ``md.markets`` (key ``venue:rest_url``, value unchanged).
+    since the last read; the first time a venue's markets are missing it is polled for up
+    to ``markets_wait_s`` (another worker may be about to publish them). ``republish_markets``
+    sends every market REST frame seen on md.raw to ``md.markets`` (key ``venue:rest_url``,
+    value unchanged). ``new_normalizer`` makes the state of one md.raw partition.
     """
 
     name = "normalize"
@@ -54,22 +62,32 @@ class NormalizeStage:
         self,
         codec: Codec,
         kafka_name: Callable[[str], str] = str,
-        normalizer: Normalizer | None = None,
+        new_normalizer: Callable[[], Normalizer] = Normalizer,
         *,
         markets_reader: MarketsReader | None = None,
         republish_markets: bool = True,
         markets_retry_s: float = 1.0,
+        markets_wait_s: float = 5.0,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.codec = codec
-        self.normalizer = normalizer or Normalizer()
+        self.new_normalizer = new_normalizer
+        self.normalizers: dict[int, Normalizer] = {}
+        """md.raw partition (-1 without one) -> its state; at most one per partition."""
+        self._probe = new_normalizer()  # answers knows_venue / markets_path, holds no venue
         self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
         self.markets_reader = markets_reader
         self.republish_markets = republish_markets
         self.markets_retry_s = markets_retry_s
+        self.markets_wait_s = markets_wait_s
         self.monotonic = monotonic
+        self.sleep = sleep
         self.markets_loads = 0
         self._last_load: float | None = None
+        self._market_frames: dict[str, dict[str, Record]] = {}
+        """venue -> rest_url -> its latest market REST frame (from md.raw or md.markets)."""
+        self._waited: set[str] = set()
         self._next_offset: dict[int, int] = {}
         self._revoked: set[int] = set()
         self._revoked_lock = threading.Lock()
@@ -98,13 +116,14 @@ class NormalizeStage:
             and (m.partition not in self._next_offset or m.partition in revoked)
             for m in batch
         )
+        market_msgs = self._collect_markets(decoded)
         self._maybe_load_markets((frame for _, frame in decoded), rejoined)
-        norm = self.normalizer
+        norm: Normalizer | None = None
         frames: list[Record] = []
         refs: list[SourceRef] = []
 
         def flush() -> None:
-            if frames:
+            if frames and norm is not None:
                 self._emit(norm.process_batch(frames, refs))
                 frames.clear()
                 refs.clear()
@@ -115,6 +134,10 @@ class NormalizeStage:
             if frame is None:
                 continue
             partition = msg.partition if msg.partition is not None else -1
+            state = self._normalizer(partition)
+            if state is not norm:
+                flush()
+                norm = state
             venue = frame.get("venue")
             if isinstance(venue, str):
                 seen = self._venues.setdefault(partition, set())
@@ -127,7 +150,10 @@ class NormalizeStage:
                         norm.handover(venue)
                         self.handovers.append((partition, venue))
                         log.info("normalize: took over %s on md.raw partition %s", venue, partition)
-            if self.republish_markets and norm.markets_path(frame) is not None:
+                if not norm.has_markets(venue) and venue in self._market_frames:
+                    flush()
+                    self._load_into(norm, venue)
+            if id(msg) in market_msgs:
                 try:
                     key = self.codec.key(MARKETS, frame)
                 except Exception:  # no rest_url string: nothing to key it by
@@ -141,6 +167,35 @@ class NormalizeStage:
             with self._revoked_lock:
                 self._revoked |= revoked
         return emitter.take()
+
+    def _normalizer(self, partition: int) -> Normalizer:
+        norm = self.normalizers.get(partition)
+        if norm is None:
+            norm = self.normalizers[partition] = self.new_normalizer()
+        return norm
+
+    def _collect_markets(self, decoded: Iterable[tuple[InMsg, Record]]) -> set[int]:
+        """Keep the batch's market REST frames (venue-wide, so any partition's normalizer
+        may need them before their place in the batch); ids of the messages to re-publish."""
+        republish: set[int] = set()
+        for msg, frame in decoded:
+            if self._probe.markets_path(frame) is None:
+                continue
+            self._keep_market_frame(frame)
+            if self.republish_markets:
+                republish.add(id(msg))
+        return republish
+
+    def _keep_market_frame(self, frame: Record) -> None:
+        venue, url = frame.get("venue"), frame.get("rest_url")
+        if isinstance(venue, str) and isinstance(url, str):
+            self._market_frames.setdefault(venue, {})[url] = frame
+
+    def _load_into(self, norm: Normalizer, venue: str) -> None:
+        try:
+            norm.load_markets(venue, self._market_frames[venue].values())
+        except NormalizeError as exc:  # the frames themselves dead-letter when processed
+            log.error("normalize: %s", exc)
 
     def _emit(self, result: Any) -> None:
         emitter = self.emitter
@@ -170,39 +225,55 @@ class NormalizeStage:
         return False
 
     def _maybe_load_markets(self, frames: Iterable[Record], rejoined: bool) -> None:
-        """Read ``md.markets`` if a websocket frame's venue has no markets and either a
-        partition is (re)joined in this batch (a take-over: its market frames are in
-        md.markets by then) or ``markets_retry_s`` passed since the last read."""
+        """Read ``md.markets`` if a websocket frame's venue has no market frames here and
+        either a partition is (re)joined in this batch (a take-over: its market frames are
+        in md.markets by then) or ``markets_retry_s`` passed since the last read. The first
+        time a venue is missing, poll for up to ``markets_wait_s``: at the start of a
+        consumer group the frames sit on another worker's partition, about to be published.
+        """
         if self.markets_reader is None:
             return
-        norm = self.normalizer
-        missing = any(
-            f.get("transport") != "REST" and not norm.has_markets(str(f.get("venue")))
+        probe = self._probe
+        missing = {
+            venue
             for f in frames
-        )
+            if f.get("transport") != "REST"
+            and isinstance(venue := f.get("venue"), str)
+            and probe.knows_venue(venue)
+            and not probe.has_markets(venue)
+            and venue not in self._market_frames
+        }
+        if not missing:
+            return
         now = self.monotonic()
         due = self._last_load is None or now - self._last_load >= self.markets_retry_s
-        if missing and (rejoined or due):
-            self._last_load = now
+        if not (rejoined or due or missing - self._waited):
+            return
+        polls = 1 + (int(self.markets_wait_s / _MARKETS_POLL_S) if missing - self._waited else 0)
+        self._waited |= missing
+        for poll in range(polls):
+            if poll:
+                self.sleep(_MARKETS_POLL_S)
+            self._last_load = self.monotonic()
             self.load_markets(self.markets_reader())
+            missing -= self._market_frames.keys()
+            if not missing:
+                break
 
     def load_markets(self, records: Iterable[Record]) -> list[str]:
-        """Load the markets of every venue in ``records`` that has none yet; returns the
-        venues loaded. A venue whose stored frames ccxt cannot parse is logged and skipped."""
+        """Keep the market frames of ``records`` (``md.markets``) for every venue that has
+        none here yet; returns those venues. Each partition's normalizer loads them when it
+        first needs them."""
         self.markets_loads += 1
-        by_venue: dict[str, list[Record]] = {}
+        added: set[str] = set()
         for record in records:
-            by_venue.setdefault(str(record.get("venue")), []).append(record)
-        loaded = []
-        norm = self.normalizer
-        for venue, frames in by_venue.items():
-            if norm.has_markets(venue) or not norm.knows_venue(venue):
+            venue = record.get("venue")
+            if not isinstance(venue, str) or self._probe.markets_path(record) is None:
                 continue
-            try:
-                if norm.load_markets(venue, frames):
-                    loaded.append(venue)
-            except NormalizeError as exc:
-                log.error("normalize: %s", exc)
-        if loaded:
-            log.info("normalize: markets of %s loaded from %s", ", ".join(loaded), MARKETS)
-        return loaded
+            if venue in self._market_frames and venue not in added:
+                continue
+            added.add(venue)
+            self._keep_market_frame(record)
+        if added:
+            log.info("normalize: markets of %s read from %s", ", ".join(sorted(added)), MARKETS)
+        return sorted(added)

@@ -46,7 +46,7 @@ from confluent_kafka import (
 from tapewire.connectors.orders.ccxt_venue import CcxtVenue, CcxtVenueConfig, LiveReports
 from tapewire.connectors.orders.keys import KeyStore
 from tapewire.core.errors import KafkaRuntimeError
-from tapewire.core.kafka import client_config
+from tapewire.core.kafka import client_config, producer_config
 from tapewire.core.records import Record
 from tapewire.core.settings import load_settings
 from tapewire.runtime.kafka_io import committed_offsets, read_to_end
@@ -144,7 +144,7 @@ class KafkaJournal:
     idempotent); raise if any message is not delivered in ``timeout_s``."""
 
     def __init__(self, bootstrap: str, timeout_s: float = 30.0) -> None:
-        config = client_config(bootstrap) | {"enable.idempotence": True, "acks": "all"}
+        config = producer_config(bootstrap)
         self.producer = Producer(config)
         self.timeout_s = timeout_s
 

@@ -286,14 +286,10 @@ def publish(settings: Settings, request: OrderRequest, *, bootstrap: str | None 
     codec = Codec.from_settings(settings)
     record = request.to_record()
     value = codec.encode(REQUESTS_TOPIC, record)
-    # murmur2 as the Java clients and the Faust agents partition: one account's requests
-    # (CLI and strategies alike) land on one partition, in order.
+    # produce_all partitions as the Faust agents do: one account's requests (CLI and
+    # strategies alike) land on one partition, in order.
     (landed,) = produce_all(
-        servers,
-        REQUESTS_TOPIC,
-        [(codec.key(REQUESTS_TOPIC, record), value)],
-        timeout_s=30,
-        extra={"partitioner": "murmur2_random"},
+        servers, REQUESTS_TOPIC, [(codec.key(REQUESTS_TOPIC, record), value)], timeout_s=30
     )
     return Sent(request, REQUESTS_TOPIC, landed.partition, landed.offset, servers)
 

@@ -22,7 +22,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic  # what confluent_kafka.admin re-exports, typed
 
 from tapewire.core.errors import KafkaRuntimeError
-from tapewire.core.kafka import client_config
+from tapewire.core.kafka import client_config, producer_config
 from tapewire.schemas.codec import Codec
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def produce_all(
 ) -> list[Record]:
     """Produce ``(key, value)`` pairs with an idempotent producer (``acks=all``), wait for
     every delivery report and return where each record landed; raise on any failure."""
-    config = client_config(bootstrap) | {"enable.idempotence": True, "acks": "all"}
+    config = producer_config(bootstrap)
     config |= dict(extra or {})
     producer = Producer(config)
     delivered: list[Record] = []

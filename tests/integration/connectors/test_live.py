@@ -116,14 +116,20 @@ def test_frames_reach_md_raw_byte_exact(kafka_bootstrap: str, kafka_topic: Topic
     records = consume_n(kafka_bootstrap, topic, len(mirror.records))
     decoded = [codec.decode("md.raw", r.value or b"") for r in records]
     assert decoded == mirror.records
-    assert {r.key for r in records} == {b"binance"}
+    # keyed by connection (one ordered stream per connection, REST snapshot included)
+    assert [r.key for r in records] == [f"binance:{d['connection_id']}".encode() for d in decoded]
+    for frames in by_connection(decoded).values():
+        assert [f["sequence"] for f in frames] == list(range(len(frames)))
 
     ws = [r for r in decoded if r["transport"] == "WEBSOCKET"]
     groups = by_connection(ws)
     assert len(groups) == 3
+    # the book snapshot ccxt fetched while handling the book connection's subscription
+    # answer travels on that connection, so its worker gets snapshot and deltas
+    (snapshot,) = [r for r in decoded if "depth" in (r["rest_url"] or "")]
+    assert snapshot["connection_id"] in groups
     server_sent = [c.sent for c in fake.connections]
     for frames in groups.values():
-        assert [f["sequence"] for f in frames] == list(range(len(frames)))
         stamps = [f["receive_ts_ns"] for f in frames]
         assert stamps == sorted(stamps)
         payloads = [f["payload"] for f in frames]
@@ -313,4 +319,6 @@ def test_record_then_replay_gives_identical_raw_frames(
     assert stats.frames == len(live.records)
     records = consume_n(kafka_bootstrap, topic, stats.frames)
     assert [r.value for r in records] == [codec.encode("md.raw", r) for r in live.records]
-    assert all(r.key == b"binance" for r in records)
+    assert [r.key for r in records] == [
+        f"binance:{r['connection_id']}".encode() for r in live.records
+    ]

@@ -160,9 +160,10 @@ def test_a_worker_resuming_past_the_market_frames_normalizes_without_no_markets(
 
 @pytest.mark.timeout(90)
 def test_a_running_worker_taking_partitions_over_in_a_rebalance(kafka_bootstrap: str) -> None:
-    """Two workers in one group; 12 partitions put binance and okx on different ones.
+    """Two workers in one group; md.raw keyed by connection spreads the 8 simulator
+    connections (markets and one per instrument, per venue) over 6 of 12 partitions.
     Worker 2 joins while worker 1 runs (a rebalance), then worker 1 leaves (another one):
-    every venue ends up on worker 2, which never saw a market frame on md.raw."""
+    every connection ends up on worker 2, which never saw a market frame on md.raw."""
     tag = uuid.uuid4().hex[:10]
     config = StreamsConfig(
         app_id=f"tapewire-rebalance2-{tag}",
@@ -200,7 +201,7 @@ def test_a_running_worker_taking_partitions_over_in_a_rebalance(kafka_bootstrap:
     finally:
         delete_topics(kafka_bootstrap, topics.all())
 
-    assert len(partitions) == 2  # binance and okx on two partitions: two owners possible
+    assert len(partitions) == 6  # murmur2 of the 8 connection keys, 12 partitions
     assert dead == []
     want = sorted((t.venue, _instrument(t.symbol), t.trade_id) for t in truth.trades())
     assert sorted({(t["venue"], t["instrument"], t["trade_id"]) for t in trades}) == want

@@ -165,9 +165,16 @@ def test_simulator_capture_matches_the_simulator(tmp_path: Path) -> None:
     assert count == len(records) >= 500
     assert {r["origin"] for r in records} == {"SIMULATOR"}
     assert {r["venue"] for r in records} == {"binance", "okx"}
-    for venue in ("binance", "okx"):
-        seqs = [r["sequence"] for r in records if r["venue"] == venue]
+    connections = {r["connection_id"] for r in records}
+    # one connection per venue for markets, one per venue and instrument (3 of them)
+    assert len(connections) == 2 * (1 + 3)
+    for connection in connections:
+        seqs = [r["sequence"] for r in records if r["connection_id"] == connection]
         assert seqs == list(range(len(seqs)))
+    for record in records:
+        assert record["connection_id"].startswith(record["venue"] + "-")
+        if record["symbol"] is not None:
+            assert record["connection_id"].endswith("-" + record["symbol"])
     ts = [r["receive_ts_ns"] for r in records]
     assert ts == sorted(ts)
     codec = Codec()

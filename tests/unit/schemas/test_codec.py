@@ -792,7 +792,7 @@ def test_topics_map_to_schemas_subjects_and_keys() -> None:
     assert schema_name_for_topic("oms.approved") == schema_name_for_topic("oms.denied")
     assert subject_for_topic("md.trades") == "md.trades-value"
     assert message_key("md.trades", SAMPLES["md.trades"]) == b"binance:BTC-USDT"
-    assert message_key("md.raw", SAMPLES["md.raw"]) == b"binance"
+    assert message_key("md.raw", SAMPLES["md.raw"]) == f"binance:{CONNECTION}".encode()
     assert message_key("oms.events", SAMPLES["oms.events"]) == b"main"
     assert message_key("md.nbbo", SAMPLES["md.nbbo"]) == b"BTC-USD"
     for topic in ("md.bars.", "md.bar", "trades", "dlq."):

@@ -270,34 +270,50 @@ def test_stage_hands_a_venue_over_when_its_partition_comes_back_after_others_had
 
 
 def test_stage_reads_md_markets_only_when_needed() -> None:
+    """A venue missing for the first time is polled for (``markets_wait_s``); afterwards
+    md.markets is read again only at a (re)join or once ``markets_retry_s`` passed."""
     stored = [f for f in SIM[:CUT] if _is_market(f)]
     reads: list[float] = []
+    sleeps: list[float] = []
     now = [100.0]
 
     def reader() -> list[dict[str, Any]]:
         reads.append(now[0])
         return [f for f in stored if f["venue"] == "okx"]  # binance's never reached it
 
-    stage = NormalizeStage(CODEC, markets_reader=reader, monotonic=lambda: now[0])
+    stage = NormalizeStage(
+        CODEC,
+        markets_reader=reader,
+        markets_wait_s=0.5,
+        monotonic=lambda: now[0],
+        sleep=sleeps.append,
+    )
     ws = [f for f in SIM[CUT:] if f["transport"] == "WEBSOCKET"]
     binance = [f for f in ws if f["venue"] == "binance"]
     okx = [f for f in ws if f["venue"] == "okx"]
     out = stage.process(_msgs(okx[:50], first_offset=CUT))  # take-over: read at once
     assert reads == [100.0]
+    assert sleeps == []  # found at the first read
     assert _out(out, "dlq.normalize") == []
     stage.process(_msgs(okx[50:100], first_offset=CUT + 50))  # okx known: no read
     assert reads == [100.0]
     now[0] = 100.5
-    out = stage.process(_msgs(binance[:10], first_offset=CUT + 100))  # missing, too soon
-    assert reads == [100.0]
+    out = stage.process(_msgs(binance[:10], first_offset=CUT + 100))  # first miss: polled
+    assert reads == [100.0, 100.5, 100.5, 100.5]
+    assert sleeps == [0.25, 0.25]
     assert {d["error_type"] for d in _out(out, "dlq.normalize")} == {"NoMarkets"}
     now[0] = 101.2
-    stage.process(_msgs(binance[10:20], first_offset=CUT + 110))  # retry is due
-    assert reads == [100.0, 101.2]
-    now[0] = 101.3
+    out = stage.process(_msgs(binance[10:20], first_offset=CUT + 110))  # too soon
+    assert reads == [100.0, 100.5, 100.5, 100.5]
+    assert {d["error_type"] for d in _out(out, "dlq.normalize")} == {"NoMarkets"}
+    now[0] = 101.6
+    stage.process(_msgs(binance[20:30], first_offset=CUT + 120))  # retry is due: one read
+    assert reads[4:] == [101.6]
+    now[0] = 101.7
     stage.partitions_revoked({0})
-    stage.process(_msgs(binance[20:30], first_offset=CUT + 500))  # back after others had it
-    assert reads == [100.0, 101.2, 101.3]
+    stage.process(_msgs(binance[30:40], first_offset=CUT + 500))  # back after others had it
+    assert reads[4:] == [101.6, 101.7]
+    assert len(sleeps) == 2
 
 
 @pytest.mark.parametrize("venue", ["binance", "okx", "kraken", "coinbase", "bybit"])
