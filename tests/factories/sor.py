@@ -193,10 +193,7 @@ def best_single_venue(snapshot: Snapshot, side: Side) -> str:
     for t in SIM_TERMS:
         bids, asks = snapshot.books[t.venue]
         rate = t.fees.taker_bps / BPS
-        if side is Side.BUY:
-            key = D(asks[0][0]) * (1 + rate)
-        else:
-            key = -D(bids[0][0]) * (1 - rate)
+        key = D(asks[0][0]) * (1 + rate) if side is Side.BUY else -D(bids[0][0]) * (1 - rate)
         if best is None or (key, t.venue) < best:
             best = (key, t.venue)
     assert best is not None

@@ -21,9 +21,7 @@ D = Decimal
 
 def test_buy_larger_than_one_venue_splits_by_depth_across_two_venues() -> None:
     ladder = levels("a", ("100", "1"), ("102", "5")) + levels("b", ("101", "1"), ("103", "5"))
-    got = allocate(
-        Side.BUY, D("2.5"), ladder, {"a": terms("a"), "b": terms("b")}, instrument=INST
-    )
+    got = allocate(Side.BUY, D("2.5"), ladder, {"a": terms("a"), "b": terms("b")}, instrument=INST)
     assert [(c.venue, c.quantity, c.limit_price) for c in got] == [
         ("a", D("1.5"), D("102")),
         ("b", D("1"), D("101")),

@@ -28,9 +28,7 @@ from tests.factories.orders import order_event
 from tests.factories.trading import fill
 
 D = Decimal
-NEW = ParentNew(
-    parent_id="p1", account="acct", instrument=INST, side="BUY", quantity=D(3), ts_ns=1
-)
+NEW = ParentNew(parent_id="p1", account="acct", instrument=INST, side="BUY", quantity=D(3), ts_ns=1)
 
 
 def wave(n: int, *children: tuple[str, str, str], ts: int = 2) -> ChildrenRouted:
