@@ -368,11 +368,17 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> DeployConfi
         err = exc.errors()[0]
         parts = [str(p) for p in err["loc"]]
         # a tagged union puts its tag ("simulator") in the path: not a key of the file
-        path = ".".join(p for i, p in enumerate(parts) if not (i and parts[i - 1] == "source"))
+        path = ".".join(
+            p
+            for i, p in enumerate(parts)
+            if not (i and parts[i - 1] == "source") and p != "[key]"  # a bad dict key
+        )
+        # a mistyped key under [kafka.security] may hold a password: never keep its value
+        value = None if path.startswith("kafka.security") else err.get("input")
         raise ConfigError(
             f"{source}: {path}: {err['msg']}",
             field=path,
-            value=err.get("input"),
+            value=value,
             hint="see docs/deployment.md and examples/*.toml for every key",
         ) from None
 
