@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import cast
+from typing import Any, cast
+
+import faust
 
 from tapewire.core.errors import ConfigError
+from tapewire.core.kafka import KafkaSecurity, process_security
 from tapewire.core.settings import Settings
 from tapewire.runtime.topics import bootstrap_of, declare_topics
 from tapewire.schemas.codec import Codec
@@ -62,12 +66,34 @@ def create_app(
         stream_buffer_maxsize=config.stream_buffer_maxsize,
         broker_commit_interval=config.commit_interval_s,
         autodiscover=False,
+        broker_credentials=broker_credentials(process_security()),
     )
     app.streams_config = config
     app.codec = codec or Codec.from_settings(settings)
     app.executors = []
     register(app, agents)
     return app
+
+
+def broker_credentials(security: KafkaSecurity | None) -> Any:
+    """Faust's ``broker_credentials`` matching the process's confluent-kafka settings
+    (:func:`tapewire.core.kafka.use_security`): None for plaintext, ``SSLCredentials`` for
+    TLS alone, ``SASLCredentials`` (SCRAM, with a TLS context for SASL_SSL) otherwise."""
+    if security is None or security.protocol == "PLAINTEXT":
+        return None
+    context = None
+    if security.tls:
+        cafile = None if security.ca_file is None else str(security.ca_file)
+        context = ssl.create_default_context(purpose=ssl.Purpose.SERVER_AUTH, cafile=cafile)
+    if not security.sasl:
+        return faust.SSLCredentials(context)
+    assert security.password is not None
+    return faust.SASLCredentials(
+        username=security.username,
+        password=security.password.get_secret_value(),
+        ssl_context=context,
+        mechanism=security.mechanism,
+    )
 
 
 async def serve(app: TapewireApp, stop: Callable[[], Awaitable[None]]) -> None:

@@ -18,6 +18,7 @@ from tapewire.core.errors import TapewireError
 from tapewire.core.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from tapewire.runtime.kafka_security import Grant
     from tapewire.sinks.clickhouse.query_server import TextResult
 
 # Click's exceptions as typer raises them (typer >= 0.2x vendors Click as
@@ -36,6 +37,7 @@ EXAMPLES = {
     "sql": 'tapewire sql "SELECT count() FROM trades"',
     "demo": "tapewire demo --duration 30",
     "kafka start": "tapewire kafka start --nodes 1",
+    "kafka acl": "tapewire kafka acl --config examples/compose.toml",
     "run": "tapewire run all --config examples/demo.toml",
 }
 """One working command line per command, shown after a usage error."""
@@ -276,6 +278,42 @@ def kafka_status() -> None:
     else:
         console.print("not running (start it with: tapewire kafka start)")
         raise typer.Exit(3)
+
+
+@kafka_app.command("acl")
+def kafka_acl(
+    config: Annotated[
+        Path, typer.Option("--config", help="The deployment file with [kafka.security].")
+    ],
+    bootstrap: Annotated[
+        str | None, typer.Option(help="Kafka bootstrap servers (overrides [kafka] bootstrap).")
+    ] = None,
+) -> None:
+    """As the admin user: set each role's SCRAM password (from its environment variable),
+    create the deployment's topics, and make the role users' ACLs the role table
+    (docs/deployment.md, Security)."""
+    from tapewire.deploy.acl import apply_acls
+    from tapewire.deploy.config import load_config
+    from tapewire.deploy.run import role_bootstrap
+
+    settings = _settings()
+    deployment = load_config(config)
+    servers = role_bootstrap(deployment, settings, bootstrap)
+    changes = apply_acls(deployment, servers)
+    for grant in changes.created:
+        console.print(f"+ {_grant_text(grant)}", highlight=False)
+    for grant in changes.deleted:
+        console.print(f"- {_grant_text(grant)}", highlight=False)
+    console.print(
+        f"ACLs: {len(changes.created)} created, {len(changes.deleted)} deleted, "
+        f"{changes.kept} unchanged; users: "
+        + ", ".join(deployment.kafka.security.user(r) for r in deployment.roles())
+    )
+
+
+def _grant_text(grant: Grant) -> str:
+    pattern = "prefix " if grant.prefixed else ""
+    return f"{grant.principal} {grant.operation} {grant.resource} {pattern}{grant.name}"
 
 
 @app.command()

@@ -6,22 +6,33 @@
 key, a missing one or a bad value raises :class:`~tapewire.core.errors.ConfigError` naming
 the key's full path (``trading.accounts.desk.max_open_orders``) and the value.
 Secrets are never written in the file: Kafka passwords come from an environment variable
-named in the file, exchange keys from the key store.
+named in the file (``[kafka.security]``), exchange keys from the key store.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tapewire.connectors.live.config import LiveConfig
 from tapewire.core.errors import ConfigError
+from tapewire.core.kafka import KafkaSecurity, ScramMechanism, SecurityProtocol
 from tapewire.streams.aggregate.bars import BarConfig, Interval
 from tapewire.streams.execution.paper import PaperConfig
 from tapewire.streams.risk import AccountLimits, RiskConfig
@@ -38,8 +49,123 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+RoleName = Literal["connector", "normalize", "aggregate", "trade", "sink"]
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class KafkaSecuritySection(_Section):
+    """``[kafka.security]``: TLS and SASL/SCRAM, one Kafka user per role.
+
+    ``username`` and ``password_env`` are patterns: ``{role}`` becomes the role's name
+    (``trade``), ``{ROLE}`` the same in capitals (``TRADE``). Defaults: user
+    ``tapewire-trade``, password in ``$TAPEWIRE_KAFKA_PASSWORD_TRADE``. ``users`` names a
+    role's user outright. A password is never written here: only the name of the
+    environment variable that holds it.
+    """
+
+    protocol: SecurityProtocol = "PLAINTEXT"
+    mechanism: ScramMechanism = "SCRAM-SHA-512"
+    ca_file: Path | None = Field(
+        default=None, description="PEM CA of the brokers; relative to the file; unset: system CAs"
+    )
+    username: str = Field(default="tapewire-{role}", min_length=1)
+    password_env: str = "TAPEWIRE_KAFKA_PASSWORD_{ROLE}"  # noqa: S105 - a variable name
+    users: dict[RoleName, str] = Field(default_factory=dict)
+    admin_username: str = Field(default="admin", min_length=1)
+    admin_password_env: str = "TAPEWIRE_KAFKA_ADMIN_PASSWORD"  # noqa: S105 - a variable name
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password_in_file(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            for key in ("password", "admin_password"):
+                if key in data:
+                    raise ValueError(
+                        f"{key}: a password is never written in the file; name the "
+                        f"environment variable that holds it with {key}_env"
+                    )
+        return data
+
+    @field_validator("password_env", "admin_password_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        name = value.replace("{role}", "role").replace("{ROLE}", "ROLE")
+        if not _ENV_NAME.match(name):
+            raise ValueError(
+                f"{value!r} is not an environment variable name (letters, digits, _; "
+                "{role} and {ROLE} are replaced by the role)"
+            )
+        return value
+
+    def user(self, role: str) -> str:
+        """The Kafka user name of ``role``."""
+        pattern = next((user for r, user in self.users.items() if r == role), self.username)
+        return pattern.replace("{role}", role).replace("{ROLE}", role.upper())
+
+    def password_variable(self, role: str) -> str:
+        """The name of the environment variable holding ``role``'s password."""
+        return self.password_env.replace("{role}", role).replace("{ROLE}", role.upper())
+
+    def for_role(self, role: str, environ: Mapping[str, str] | None = None) -> KafkaSecurity | None:
+        """The client security of ``role``'s process (None: plaintext); the password is
+        read from the environment now. :class:`ConfigError` names the missing key."""
+        if self.protocol == "PLAINTEXT":
+            return None
+        password = None
+        if self.protocol.startswith("SASL_"):
+            password = _password(
+                self.password_variable(role), "kafka.security.password_env", role, environ
+            )
+        return KafkaSecurity(
+            protocol=self.protocol,
+            mechanism=self.mechanism,
+            username=self.user(role),
+            password=password,
+            ca_file=self._ca_file(),
+        )
+
+    def admin(self, environ: Mapping[str, str] | None = None) -> KafkaSecurity:
+        """The admin's security (``tapewire kafka acl``: users and ACLs)."""
+        password = None
+        if self.protocol.startswith("SASL_"):
+            password = _password(
+                self.admin_password_env, "kafka.security.admin_password_env", "admin", environ
+            )
+        return KafkaSecurity(
+            protocol=self.protocol,
+            mechanism=self.mechanism,
+            username=self.admin_username,
+            password=password,
+            ca_file=self._ca_file(),
+        )
+
+    def _ca_file(self) -> Path | None:
+        if self.ca_file is None or not self.protocol.endswith("SSL"):
+            return None
+        if not self.ca_file.is_file():
+            raise ConfigError(
+                f"kafka.security.ca_file: no such file {self.ca_file}",
+                field="kafka.security.ca_file",
+                value=str(self.ca_file),
+                hint="the PEM file of the CA that signed the brokers' certificates",
+            )
+        return self.ca_file
+
+
+def _password(variable: str, key: str, who: str, environ: Mapping[str, str] | None) -> SecretStr:
+    value = (os.environ if environ is None else environ).get(variable, "")
+    if not value:
+        raise ConfigError(
+            f"{key}: environment variable {variable} is not set",
+            field=key,
+            value=variable,
+            hint=f"export {variable} with the Kafka password of {who}",
+        )
+    return SecretStr(value)
+
+
 class KafkaSection(_Section):
-    """``[kafka]``: where the broker is and how topics are made."""
+    """``[kafka]``: where the broker is, how topics are made, and ``[kafka.security]``."""
 
     bootstrap: str | None = Field(
         default=None, description="host:port,...; unset: the local broker (tapewire kafka)"
@@ -47,6 +173,7 @@ class KafkaSection(_Section):
     topic_prefix: str = ""
     partitions: int = Field(default=6, ge=1)
     replication: int = Field(default=1, ge=1)
+    security: KafkaSecuritySection = Field(default_factory=KafkaSecuritySection)
 
 
 class ClickHouseSection(_Section):
@@ -241,11 +368,17 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> DeployConfi
         err = exc.errors()[0]
         parts = [str(p) for p in err["loc"]]
         # a tagged union puts its tag ("simulator") in the path: not a key of the file
-        path = ".".join(p for i, p in enumerate(parts) if not (i and parts[i - 1] == "source"))
+        path = ".".join(
+            p
+            for i, p in enumerate(parts)
+            if not (i and parts[i - 1] == "source") and p != "[key]"  # a bad dict key
+        )
+        # a mistyped key under [kafka.security] may hold a password: never keep its value
+        value = None if path.startswith("kafka.security") else err.get("input")
         raise ConfigError(
             f"{source}: {path}: {err['msg']}",
             field=path,
-            value=err.get("input"),
+            value=value,
             hint="see docs/deployment.md and examples/*.toml for every key",
         ) from None
 
@@ -271,6 +404,11 @@ def load_config(path: Path) -> DeployConfig:
             hint="fix the syntax at the line and column given",
         ) from None
     config = parse_config(data, str(path))
+    ca_file = config.kafka.security.ca_file
+    if ca_file is not None and not ca_file.is_absolute():  # relative to the file
+        security = config.kafka.security.model_copy(update={"ca_file": path.parent / ca_file})
+        kafka = config.kafka.model_copy(update={"security": security})
+        config = config.model_copy(update={"kafka": kafka})
     if config.trading is not None:
         trading_config(config.trading)  # import and build every strategy now
     return config

@@ -13,7 +13,9 @@ Each role wires building blocks that already run elsewhere (the demo, the tests)
 - ``sink``: every market-data topic (and the trading topics) into ClickHouse.
 
 Topics are declared by every role before it starts (idempotent), so roles can start in
-any order.
+any order. With ``[kafka.security]`` a role logs in as its own Kafka user: ``run_role``
+sets the process's client security once (:func:`tapewire.core.kafka.use_security`) and
+checks the login before anything else.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ from tapewire.connectors.live.connector import LiveConnector
 from tapewire.connectors.live.sink import KafkaRawSink
 from tapewire.core import metrics
 from tapewire.core.errors import ConfigError
+from tapewire.core.kafka import process_security, use_security
 from tapewire.core.settings import Settings
 from tapewire.deploy.config import DeployConfig
 from tapewire.runtime.kafka_io import produce_all
+from tapewire.runtime.kafka_security import check_login
 from tapewire.runtime.topics import declare_topics
 from tapewire.schemas.codec import Codec
 from tapewire.sinks.clickhouse.rows import DEFAULT_TOPICS, TRADING_TOPICS
@@ -205,7 +209,11 @@ def run_role(
     metrics_offset: int = 0,
 ) -> None:
     """Run ``role`` in this thread until ``stop`` is set; serves metrics on
-    ``metrics.port + metrics_offset`` when ``[metrics] port`` is set."""
+    ``metrics.port + metrics_offset`` when ``[metrics] port`` is set.
+
+    With ``[kafka.security]`` every Kafka client of this process logs in as the role's
+    user (set here, restored on return); a refused login raises
+    :class:`~tapewire.core.errors.KafkaRuntimeError` at once."""
     runner = RUNNERS.get(role)
     if runner is None:
         raise ConfigError(
@@ -214,6 +222,25 @@ def run_role(
             value=role,
             hint=f"choose one of {', '.join(RUNNERS)} or all",
         )
+    security = config.kafka.security.for_role(role)  # ConfigError: a password env var unset
+    previous = process_security()
+    use_security(security)
+    try:
+        if security is not None:
+            check_login(bootstrap)
+        _run_runner(runner, config, settings, bootstrap, stop, metrics_offset)
+    finally:
+        use_security(previous)
+
+
+def _run_runner(
+    runner: RoleRunner,
+    config: DeployConfig,
+    settings: Settings,
+    bootstrap: str,
+    stop: threading.Event,
+    metrics_offset: int,
+) -> None:
     endpoint = None
     if config.metrics.port is not None:
         endpoint = metrics.serve_metrics(

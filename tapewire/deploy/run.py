@@ -141,6 +141,13 @@ def _kafka(config: DeployConfig, settings: Settings, console: Console) -> Iterat
     if servers:
         yield servers
         return
+    if config.kafka.security.protocol != "PLAINTEXT":
+        raise ConfigError(
+            f"kafka.security.protocol is {config.kafka.security.protocol} but no Kafka is "
+            "named: run all would start a plaintext local broker",
+            field="kafka.bootstrap",
+            hint="set [kafka] bootstrap to the secured cluster (docs/deployment.md)",
+        )
     with kafka_for(settings, on_progress=console.print) as kafka:
         console.print(f"kafka: {kafka.description}")
         yield kafka.bootstrap_servers

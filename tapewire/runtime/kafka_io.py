@@ -40,7 +40,10 @@ def create_topic(
 ) -> None:
     """Create ``name`` and wait until every partition has a leader in the metadata.
 
-    An existing topic is an error unless ``exist_ok``.
+    An existing topic is an error unless ``exist_ok``. With ``exist_ok`` and a user that
+    may not create topics (Kafka ACLs, ``docs/deployment.md``), an existing topic is fine
+    and one the user may not even see is skipped (not this role's); a missing one raises
+    :class:`KafkaRuntimeError`.
     """
     admin = AdminClient(client_config(bootstrap))
     topic = NewTopic(
@@ -54,7 +57,11 @@ def create_topic(
     try:
         futures[name].result(timeout=timeout_s)
     except KafkaException as exc:
-        if not (exist_ok and exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS):
+        code = exc.args[0].code()
+        if exist_ok and code == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+            if not _visible(admin, name, timeout_s):
+                return
+        elif not (exist_ok and code == KafkaError.TOPIC_ALREADY_EXISTS):
             raise
         existed = True  # keep its partition count; only wait for leaders
     deadline = time.monotonic() + timeout_s
@@ -73,6 +80,23 @@ def create_topic(
                 f"topic {name} has no leader for every partition after {timeout_s}s"
             )
         time.sleep(0.1)
+
+
+def _visible(admin: AdminClient, name: str, timeout_s: float) -> bool:
+    """After a refused create: True if ``name`` exists and this user may see it, False if
+    it may not see it; raises if it is visible but missing (nobody created it yet)."""
+    found = admin.list_topics(topic=name, timeout=timeout_s).topics.get(name)
+    error = None if found is None else found.error
+    if error is not None and error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+        log.debug("topic %s: not visible to this user, not declared", name)
+        return False
+    if found is None or error is not None:
+        raise KafkaRuntimeError(
+            f"topic {name} does not exist and this Kafka user may not create it",
+            hint="create the deployment's topics as the admin user: "
+            "tapewire kafka acl --config FILE",
+        )
+    return True
 
 
 def delete_topics(bootstrap: str, names: list[str], timeout_s: float = 30.0) -> None:

@@ -24,7 +24,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from tapewire.core.errors import KafkaRuntimeError
-from tapewire.core.kafka import client_config
+from tapewire.core.kafka import KafkaSecurity, client_config
 from tapewire.core.settings import Settings
 from tapewire.runtime.kafka_jars import check_java, ensure_kafka_jars, file_lock, find_java
 from tapewire.runtime.kafka_local.ports import choose_ports, port_open
@@ -41,6 +41,12 @@ from tapewire.runtime.kafka_local.properties import (
     new_cluster_id,
     render_properties,
     server_properties,
+)
+from tapewire.runtime.kafka_local.security import (
+    LocalSecurity,
+    TlsFiles,
+    ensure_tls,
+    security_properties,
 )
 from tapewire.runtime.kafka_local.state import (
     STATE_FILE,
@@ -88,6 +94,11 @@ class LocalKafkaCluster:
     ``detach=True`` is for the CLI: the JVMs outlive this process and another process finds
     them through the state file. Otherwise they are stopped on ``stop()``/``__exit__``, at
     interpreter exit, and (on Linux) by the kernel if this process dies.
+
+    ``security`` runs it with a SASL_SSL listener, SCRAM users and ACLs enforced
+    (:mod:`~tapewire.runtime.kafka_local.security`); clients then need
+    :meth:`admin_security` (or a user the admin made) and :attr:`ca_file`. It is fixed when
+    the storage is first formatted: a work directory formatted without it has no admin.
     """
 
     def __init__(
@@ -105,6 +116,7 @@ class LocalKafkaCluster:
         stop_timeout_s: float = DEFAULT_STOP_TIMEOUT_S,
         extra_config: Mapping[str, str] | None = None,
         on_progress: Progress | None = None,
+        security: LocalSecurity | None = None,
     ) -> None:
         if nodes < 1:
             raise KafkaRuntimeError(f"nodes={nodes}: a cluster needs at least one node")
@@ -121,6 +133,8 @@ class LocalKafkaCluster:
         self.start_timeout_s = start_timeout_s
         self.stop_timeout_s = stop_timeout_s
         self.extra_config = dict(extra_config or {})
+        self.security = security
+        self._tls: TlsFiles | None = None
         self._progress = on_progress
         self._nodes: list[Node] = []
         self._cluster_id: str | None = None
@@ -156,6 +170,19 @@ class LocalKafkaCluster:
     def cluster_id(self) -> str | None:
         """The KRaft cluster id, once started."""
         return self._cluster_id
+
+    @property
+    def ca_file(self) -> Path:
+        """The PEM CA clients trust (``security`` only; created at start)."""
+        if self.security is None:
+            raise KafkaRuntimeError("this local Kafka cluster runs without TLS (no security)")
+        return self.work_dir / "tls" / "ca.pem"
+
+    def admin_security(self) -> KafkaSecurity:
+        """Client settings of the admin (super) user (``security`` only)."""
+        if self.security is None:
+            raise KafkaRuntimeError("this local Kafka cluster runs without security")
+        return self.security.admin(self.ca_file)
 
     def pid(self, node_id: int) -> int | None:
         """The JVM pid of a node, or None when it is stopped."""
@@ -313,6 +340,8 @@ class LocalKafkaCluster:
         return cluster_id
 
     def _write_configs(self) -> None:
+        if self.security is not None:
+            self._tls = ensure_tls(self.work_dir / "tls")
         write_text_atomic(self.work_dir / "log4j.properties", LOG4J_PROPERTIES)
         write_text_atomic(self.work_dir / "tools-log4j.properties", TOOLS_LOG4J_PROPERTIES)
         voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self._nodes)
@@ -327,7 +356,17 @@ class LocalKafkaCluster:
                 nodes=self.node_count,
                 extra=self.extra_config,
             )
+            if self.security is not None:
+                assert self._tls is not None
+                props |= security_properties(
+                    self.security,
+                    self._tls,
+                    port=node.port,
+                    controller_port=node.controller_port,
+                )
             write_text_atomic(node.config_path, render_properties(props))
+            if self.security is not None:
+                node.config_path.chmod(0o600)  # it holds the admin and key store passwords
 
     def _format_storage(self) -> None:
         assert self._java is not None
@@ -353,6 +392,8 @@ class LocalKafkaCluster:
                 self._cluster_id,
                 "--ignore-formatted",
             ]
+            if self.security is not None:
+                cmd += ["--add-scram", self.security.scram_argument()]
             procs.append(
                 (node, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
             )
@@ -456,7 +497,7 @@ class LocalKafkaCluster:
             for node in running:
                 # A client only once the port listens: spares the log "connection refused".
                 if node.node_id not in admins and port_open(node.port):
-                    admins[node.node_id] = AdminClient(client_config(bootstrap([node])))
+                    admins[node.node_id] = AdminClient(self._admin_config(bootstrap([node])))
             if len(admins) == len(running):
                 last_error = self._missing_brokers(admins, expected, deadline)
                 if not last_error:
@@ -470,6 +511,12 @@ class LocalKafkaCluster:
                     hint=f"see the logs in {self.work_dir / 'logs'}",
                 )
             time.sleep(0.25)
+
+    def _admin_config(self, servers: str) -> dict[str, Any]:
+        config = client_config(servers)
+        if self.security is not None:
+            config |= self.admin_security().client_settings()
+        return config
 
     @staticmethod
     def _missing_brokers(
