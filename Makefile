@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit integration kafka-jars bench clean
+.PHONY: setup demo test lint typecheck unit integration kafka-jars bench soak clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; set PYTHON=/path/to/python3.11")'
@@ -43,6 +43,10 @@ test: setup kafka-jars lint typecheck ## everything CI runs
 
 bench: setup kafka-jars ## every benchmark, medians over repeated runs (about 10 min)
 	$(BIN)/python bench/run_all.py
+
+soak: setup kafka-jars ## run all on the demo config for an hour; RSS plot per role (bench/results)
+	$(BIN)/pip install --quiet -e '.[dev,soak]'
+	$(BIN)/python bench/soak.py --minutes $(or $(SOAK_MINUTES),60)
 
 clean:
 	rm -rf $(VENV) .tapewire .mypy_cache .ruff_cache .pytest_cache

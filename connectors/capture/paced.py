@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
 from tapewire.connectors.capture.simulated import raw_frames
+from tapewire.connectors.markets import MARKETS_TOPIC, is_venue_metadata
 from tapewire.connectors.simulator import MarketSimulator, SimConfig
 from tapewire.core.errors import KafkaRuntimeError
 from tapewire.core.kafka import producer_config
@@ -52,11 +53,13 @@ class SimulatorFeed:
         max_frames: int | None,
         codec: Codec,
         topic: str = RAW_TOPIC,
+        markets_topic: str | None = None,
         spread_ticks: int = 1,
     ) -> None:
         self._bootstrap = bootstrap
         self._rate = rate
         self._topic = topic
+        self._markets_topic = markets_topic
         self._codec = codec
         # Simulated time starts now (ms-aligned, as venues stamp), so bars and dashboards
         # line up with the wall clock; ground truth is off to keep memory flat.
@@ -113,15 +116,12 @@ class SimulatorFeed:
                     producer.poll(0)
                     if self._stop.wait(delay):
                         break
+                value = serde.encode(record)
+                if self._markets_topic is not None and is_venue_metadata(record):
+                    key = self._codec.key(MARKETS_TOPIC, record)
+                    _produce(producer, self._markets_topic, value, key, None)
                 key = self._codec.key(RAW_TOPIC, record)
-                while True:
-                    try:
-                        producer.produce(
-                            self._topic, serde.encode(record), key, on_delivery=on_delivery
-                        )
-                        break
-                    except BufferError:
-                        producer.poll(0.05)
+                _produce(producer, self._topic, value, key, on_delivery)
                 stats.produced += 1
                 producer.poll(0)
         finally:
@@ -131,3 +131,18 @@ class SimulatorFeed:
             stats.done = True
         if stats.failed:
             raise KafkaRuntimeError(f"{stats.failed} frame(s) failed: {stats.errors}")
+
+
+def _produce(
+    producer: Producer,
+    topic: str,
+    value: bytes,
+    key: bytes,
+    on_delivery: Callable[[KafkaError | None, Message], None] | None,
+) -> None:
+    while True:
+        try:
+            producer.produce(topic, value, key, on_delivery=on_delivery)
+            return
+        except BufferError:
+            producer.poll(0.05)

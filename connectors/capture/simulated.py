@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tapewire.connectors.capture.format import CaptureWriter
+from tapewire.connectors.markets import MARKETS_TOPIC, is_venue_metadata
 from tapewire.connectors.simulator import MarketSimulator, SimConfig, SimFrame
 from tapewire.runtime.kafka_io import Record, produce_all
 from tapewire.schemas.codec import Codec
@@ -54,11 +55,23 @@ def raw_frames(frames: Iterable[SimFrame], connection: str = "sim-1") -> Iterato
 
 
 def publish_raw(
-    bootstrap: str, topic: str, records: Iterable[dict[str, Any]], codec: Codec
+    bootstrap: str,
+    topic: str,
+    records: Iterable[dict[str, Any]],
+    codec: Codec,
+    *,
+    markets_topic: str | None = None,
 ) -> list[Record]:
     """Encode RawFrames and produce them to ``topic`` keyed by ``venue:connection_id``
-    (idempotent, acks=all)."""
+    (idempotent, acks=all); with ``markets_topic``, the venue-wide REST frames first go
+    there too (as a connector publishes them, :mod:`tapewire.connectors.markets`)."""
     encode = codec.for_topic("md.raw").encode
+    records = list(records)
+    if markets_topic is not None:
+        metadata = [r for r in records if is_venue_metadata(r)]
+        produce_all(
+            bootstrap, markets_topic, [(codec.key(MARKETS_TOPIC, r), encode(r)) for r in metadata]
+        )
     items = [(codec.key("md.raw", r), encode(r)) for r in records]
     return produce_all(bootstrap, topic, items)
 

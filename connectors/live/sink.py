@@ -8,6 +8,7 @@ from typing import Any, Protocol, Self
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from tapewire.connectors.markets import MARKETS_TOPIC, is_venue_metadata
 from tapewire.core import metrics
 from tapewire.core.errors import KafkaRuntimeError
 from tapewire.core.kafka import producer_config
@@ -35,7 +36,9 @@ class ListSink:
 
 class KafkaRawSink:
     """Publishes RawFrames with an idempotent producer (``acks=all``), keyed per
-    :mod:`tapewire.schemas.registry` (the venue). Delivery errors raise on :meth:`flush`."""
+    :mod:`tapewire.schemas.registry` (``venue:connection_id``); with ``markets_topic``, the
+    venue-wide REST frames go there too (:mod:`tapewire.connectors.markets`). Delivery
+    errors raise on :meth:`flush`."""
 
     def __init__(
         self,
@@ -43,9 +46,11 @@ class KafkaRawSink:
         *,
         topic: str = SCHEMA_TOPIC,
         codec: Codec | None = None,
+        markets_topic: str | None = None,
         extra: Mapping[str, str | int] | None = None,
     ) -> None:
         self.topic = topic
+        self.markets_topic = markets_topic
         self.codec = codec or Codec()
         config = producer_config(bootstrap) | {
             # tick-to-order starts here: send at once (frames still batch while a request
@@ -64,18 +69,20 @@ class KafkaRawSink:
 
     def __call__(self, record: RawRecord) -> None:
         value = self.codec.encode(SCHEMA_TOPIC, record)
-        key = self.codec.key(SCHEMA_TOPIC, record)
-        while True:
-            try:
-                self._producer.produce(
-                    self.topic, key=key, value=value, on_delivery=self._on_delivery
-                )
-                break
-            except BufferError:  # local queue full: let deliveries drain
-                self._producer.poll(0.1)
+        if self.markets_topic is not None and is_venue_metadata(record):
+            self._produce(self.markets_topic, self.codec.key(MARKETS_TOPIC, record), value)
+        self._produce(self.topic, self.codec.key(SCHEMA_TOPIC, record), value)
         self._producer.poll(0)
         self.produced += 1
         metrics.messages_processed.labels("connector", self.topic).inc()
+
+    def _produce(self, topic: str, key: bytes, value: bytes) -> None:
+        while True:
+            try:
+                self._producer.produce(topic, key=key, value=value, on_delivery=self._on_delivery)
+                return
+            except BufferError:  # local queue full: let deliveries drain
+                self._producer.poll(0.1)
 
     def flush(self, timeout_s: float = 30.0) -> None:
         """Wait for every delivery; raise :class:`KafkaRuntimeError` on any failure."""

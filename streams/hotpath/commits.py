@@ -11,6 +11,7 @@ becomes committable when its deliveries arrive.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 Offsets = dict[tuple[str, int], int]
 """(topic, partition) -> next offset to read."""
@@ -68,6 +69,19 @@ class CommitTracker:
     def everything(self) -> Offsets:
         """All consumed, not yet committed offsets (once every output is acknowledged)."""
         return {k: v for k, v in self.offsets.items() if self.committed.get(k) != v}
+
+    def forget(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """Drop ``(topic, partition)`` pairs this consumer no longer owns (a rebalance
+        revoked them): their offsets are the new owner's to commit from now on."""
+        gone = set(partitions)
+        self._checkpoints = deque(
+            (output_id, {k: v for k, v in offsets.items() if k not in gone})
+            for output_id, offsets in self._checkpoints
+        )
+        self._last = {k: v for k, v in self._last.items() if k not in gone}
+        for key in gone:
+            self.offsets.pop(key, None)
+            self.committed.pop(key, None)
 
     def mark_committed(self, offsets: Offsets) -> None:
         """``offsets`` were handed to the consumer's commit."""

@@ -188,6 +188,13 @@ class HotPathWorker:
 
     ``linger_ms`` batches the output records (5 ms by default): they are the record, not
     the order path, and tiny requests at linger 0 load the broker that md.raw goes through.
+
+    By default the worker assigns itself every partition of its input topics (the trading
+    stages need every account and instrument). With ``group=True`` it joins its consumer
+    group instead, so several processes share the partitions: only for stages whose state
+    is per partition (``normalize``). On a revocation it waits for its outputs, commits
+    what it consumed of the revoked partitions, forgets them and tells the stages
+    (``partitions_revoked``), so the next owner resumes exactly there.
     """
 
     def __init__(
@@ -200,8 +207,10 @@ class HotPathWorker:
         commit_interval_s: float = 0.5,
         poll_timeout_s: float = 0.05,
         linger_ms: float = 5.0,
+        group: bool = False,
     ) -> None:
         self.bootstrap = bootstrap
+        self.group = group
         self.config = config
         self.hot_path = hot_path
         self.group_id = group_id or f"{config.app_id}-hotpath"
@@ -355,6 +364,34 @@ class HotPathWorker:
             )
         self._commit_offsets(consumer, self.commits.everything(), asynchronous=False)
 
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """A rebalance takes ``partitions`` away: outputs acknowledged, offsets committed."""
+        producer = self._producer
+        if producer is not None and producer.flush(30) > 0:
+            raise KafkaRuntimeError(
+                "hot path: outputs not acknowledged within 30 s at a rebalance; offsets "
+                "not committed",
+                hint="check the broker (tapewire kafka status) and restart the hot path",
+            )
+        revoked = {(tp.topic, tp.partition) for tp in partitions if tp.topic is not None}
+        offsets = {k: v for k, v in self.commits.everything().items() if k in revoked}
+        self._commit_offsets(consumer, offsets, asynchronous=False)
+        self._forget(revoked)
+
+    def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """``partitions`` were lost (session timeout): another member may own them already,
+        so nothing is committed; what was not committed is processed again there."""
+        self._forget({(tp.topic, tp.partition) for tp in partitions if tp.topic is not None})
+
+    def _forget(self, revoked: set[tuple[str, int]]) -> None:
+        self.commits.forget(revoked)
+        for stage in self.hot_path.stages.values():
+            hook = getattr(stage, "partitions_revoked", None)
+            source = getattr(stage, "source_topic", None)
+            if callable(hook) and isinstance(source, str):
+                name = self.config.topics.name(source)
+                hook({p for t, p in revoked if t == name})
+
     def _on_commit(self, err: KafkaError | None, _partitions: list[TopicPartition]) -> None:
         if err is not None:  # the next checkpoint's commit supersedes this one
             log.warning("hot path: offset commit failed: %s", err)
@@ -368,14 +405,27 @@ class HotPathWorker:
         producer = self._producer
         self._last_commit = time.monotonic()
         try:
-            assigned = self._assign(consumer)
-            log.info(
-                "hot path %s: %d partition(s) of %s; stages %s",
-                self.group_id,
-                len(assigned),
-                sorted(self.hot_path.external),
-                [n.name for n in self.hot_path.graph.nodes],
-            )
+            if self.group:
+                consumer.subscribe(
+                    sorted(self.config.topics.name(t) for t in self.hot_path.external),
+                    on_revoke=self._on_revoke,
+                    on_lost=self._on_lost,
+                )
+                log.info(
+                    "hot path %s: joined the group for %s; stages %s",
+                    self.group_id,
+                    sorted(self.hot_path.external),
+                    [n.name for n in self.hot_path.graph.nodes],
+                )
+            else:
+                assigned = self._assign(consumer)
+                log.info(
+                    "hot path %s: %d partition(s) of %s; stages %s",
+                    self.group_id,
+                    len(assigned),
+                    sorted(self.hot_path.external),
+                    [n.name for n in self.hot_path.graph.nodes],
+                )
             if ready is not None:
                 ready.set()
             while not stop_event.is_set():
@@ -411,8 +461,10 @@ def run_hot_path(
     strategies: Sequence[Strategy] | None = None,
     declare: bool = True,
     codec: Codec | None = None,
+    group: bool = False,
 ) -> HotPathStats:
-    """Build the fused graph and run it in this thread until ``stop_event`` is set."""
+    """Build the fused graph and run it in this thread until ``stop_event`` is set
+    (``group``: share the input partitions with the group's other processes)."""
     servers = bootstrap_of(settings, bootstrap)
     if declare:
         declare_topics(servers, config)
@@ -426,4 +478,4 @@ def run_hot_path(
         strategies=strategies,
         markets_reader=lambda: read_markets(servers, markets, codec),
     )
-    return HotPathWorker(servers, config, hot_path).run(stop_event, ready)
+    return HotPathWorker(servers, config, hot_path, group=group).run(stop_event, ready)

@@ -25,6 +25,7 @@ from rich.live import Live
 from rich.table import Table
 
 from tapewire.connectors.capture.paced import RAW_TOPIC, SimulatorFeed
+from tapewire.connectors.markets import MARKETS_TOPIC
 from tapewire.core import metrics
 from tapewire.core.errors import ConfigError, TapewireError
 from tapewire.core.kafka import client_config
@@ -421,6 +422,7 @@ def run_demo(
             rate=options.rate,
             max_frames=options.max_frames,
             codec=codec,
+            markets_topic=MARKETS_TOPIC,
             spread_ticks=DEMO_SPREAD_TICKS,
         ).start()
         stack.callback(feed.stop)

@@ -8,9 +8,9 @@ those constants. Only the ``trade`` role, which runs the risk gate, may write
 
 Topic names are canonical (``md.raw``); the deployment's ``kafka.topic_prefix`` is put in
 front. A name ending in ``*`` is a prefix (``md.bars.*``: every bar interval). Consumer
-groups are prefixes too: a role's Faust app and hot path use ``tapewire-<role>`` and
-``tapewire-<role>-hotpath``; whole-topic reads (``md.markets``, the trade role's history)
-use a throw-away ``tapewire-read-<hex>`` group.
+groups are prefixes too: a role's Faust app and hot path use ``<topic prefix>tapewire-<role>``
+and ``<topic prefix>tapewire-<role>-hotpath``; whole-topic reads (``md.markets``, the trade
+role's history) use a throw-away ``tapewire-read-<hex>`` group.
 
 ``apply_acls`` (the command) runs as the admin user: it sets every configured role's SCRAM
 password from its environment variable, creates the deployment's topics, and makes the
@@ -112,7 +112,8 @@ def role_grants(config: DeployConfig, role: str) -> list[Grant]:
             sink_group = config.sink.group_id if config.sink is not None else "tapewire-sink"
             grants.append(Grant(principal, "group", sink_group, "READ"))
         else:
-            grants.append(Grant(principal, "group", group, "READ", prefixed=True))
+            group_prefix = group if group == READ_GROUP else prefix + group
+            grants.append(Grant(principal, "group", group_prefix, "READ", prefixed=True))
     return grants
 
 

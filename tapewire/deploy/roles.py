@@ -56,7 +56,9 @@ RoleRunner = Callable[[DeployConfig, Settings, str, threading.Event], None]
 
 
 def _streams(config: DeployConfig, role: str) -> StreamsConfig:
-    return config.streams_config(app_id=f"tapewire-{role}")
+    # the topic prefix also prefixes the consumer groups: two deployments on one cluster
+    # never join each other's groups
+    return config.streams_config(app_id=f"{config.kafka.topic_prefix}tapewire-{role}")
 
 
 def run_connector(
@@ -77,6 +79,7 @@ def run_connector(
             max_frames=source.max_frames,
             codec=codec,
             topic=raw,
+            markets_topic=streams.topics.markets,
             spread_ticks=source.spread_ticks,
         ).start()
         try:
@@ -93,7 +96,10 @@ def run_connector(
         threading.Thread(
             target=lambda: (stop.wait(), loop.call_soon_threadsafe(stopping.set)), daemon=True
         ).start()
-        sinks = [KafkaRawSink(bootstrap, codec=codec, topic=raw) for _ in source.exchanges]
+        sinks = [
+            KafkaRawSink(bootstrap, codec=codec, topic=raw, markets_topic=streams.topics.markets)
+            for _ in source.exchanges
+        ]
         try:
             await asyncio.gather(
                 *(
@@ -115,7 +121,15 @@ def run_normalize(
     section = _section(config.normalize, "normalize")
     streams = _streams(config, "normalize")
     if section.shell == "hotpath":
-        run_hot_path(settings, streams, stop_event=stop, bootstrap=bootstrap, stages=("normalize",))
+        # normalize state is per md.raw partition: processes share them as one group
+        run_hot_path(
+            settings,
+            streams,
+            stop_event=stop,
+            bootstrap=bootstrap,
+            stages=("normalize",),
+            group=True,
+        )
     else:
         run_worker(settings, streams, agents=("normalize",), stop_event=stop, bootstrap=bootstrap)
 

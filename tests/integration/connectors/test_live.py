@@ -84,13 +84,16 @@ def by_connection(records: list[RawRecord]) -> dict[str, list[RawRecord]]:
 
 def test_frames_reach_md_raw_byte_exact(kafka_bootstrap: str, kafka_topic: TopicFactory) -> None:
     topic = kafka_topic("md.raw")
+    markets = kafka_topic("md.markets")
     codec = Codec()
     fake = FakeBinance()
     mirror = ListSink()
 
     async def scenario() -> None:
         async with fake:
-            with KafkaRawSink(kafka_bootstrap, topic=topic, codec=codec) as kafka:
+            with KafkaRawSink(
+                kafka_bootstrap, topic=topic, codec=codec, markets_topic=markets
+            ) as kafka:
 
                 def sink(record: RawRecord) -> None:
                     mirror(record)
@@ -149,6 +152,14 @@ def test_frames_reach_md_raw_byte_exact(kafka_bootstrap: str, kafka_topic: Topic
         assert record["rest_status"] == 200
         assert record["request_ts_ns"] <= record["receive_ts_ns"]
     assert any("depth" in r["rest_url"] for r in rest)
+    # the venue-wide REST frames (markets) also went to md.markets, bytes unchanged; the
+    # book snapshot (about one symbol, on its websocket connection) did not
+    metadata = [r for r in rest if r["symbol"] is None]
+    assert metadata
+    assert all("depth" not in r["rest_url"] for r in metadata)
+    stored = consume_n(kafka_bootstrap, markets, len(metadata))
+    assert [r.value for r in stored] == [codec.encode("md.raw", r) for r in metadata]
+    assert [r.key for r in stored] == [f"binance:{r['rest_url']}".encode() for r in metadata]
 
 
 def test_reconnects_after_drops_with_growing_backoff() -> None:

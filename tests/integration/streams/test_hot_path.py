@@ -88,7 +88,10 @@ def test_hot_path_through_the_broker(kafka_bootstrap: str) -> None:
         assert len(expected["oms.requests"]) == 7
         assert len(expected["oms.fills"]) > 0
 
-        produce_all(kafka_bootstrap, cfg.topics.raw, [(m.key, m.value) for m in inputs])
+        # one key, so one partition: the worker then reads the frames in the total order
+        # the in-process run had (md.raw's connection keys would spread them over the 3
+        # partitions, and NBBO and strategy would see another interleaving of the venues)
+        produce_all(kafka_bootstrap, cfg.topics.raw, [(b"sim", m.value) for m in inputs])
         group = f"{cfg.app_id}-{uuid.uuid4().hex[:6]}"
         worker = HotPathWorker(kafka_bootstrap, cfg, build_hot_path(CODEC, cfg), group_id=group)
         with running(worker) as stats:
@@ -150,7 +153,7 @@ def test_hot_path_through_the_broker(kafka_bootstrap: str) -> None:
         with running(again) as stats2:
             time.sleep(2.0)
             assert (stats2.consumed, stats2.published) == (0, 0)
-            produce_all(kafka_bootstrap, cfg.topics.raw, [(m.key, m.value) for m in later])
+            produce_all(kafka_bootstrap, cfg.topics.raw, [(b"sim", m.value) for m in later])
             trades = consume_n(
                 kafka_bootstrap, cfg.topics.name("md.trades"), len(all_trades), timeout_s=90
             )

@@ -82,6 +82,8 @@ def test_grants_carry_the_prefix_the_user_and_the_sink_group() -> None:
     assert Grant("User:warehouse", "group", "wh-sink", "READ") in sink
     trade = set(role_grants(config, "trade"))
     assert Grant("User:tapewire-trade", "topic", "desk.oms.approved", "WRITE") in trade
-    assert Grant("User:tapewire-trade", "group", "tapewire-trade", "READ", prefixed=True) in trade
+    assert (
+        Grant("User:tapewire-trade", "group", "desk.tapewire-trade", "READ", prefixed=True) in trade
+    )
     assert Grant("User:tapewire-trade", "group", READ_GROUP, "READ", prefixed=True) in trade
     assert {g.principal for g in deployment_grants(config)} == {"User:warehouse"}  # only [sink]

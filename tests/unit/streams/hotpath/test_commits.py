@@ -77,3 +77,19 @@ def test_never_commits_past_an_unacknowledged_output(
             # every output of every message below the committed offset was acknowledged
             assert all(owner[o] >= committed for o in unacked)
             t.mark_committed(ready)
+
+
+def test_forgotten_partitions_are_never_committed_again() -> None:
+    """After a revocation the new owner commits those partitions; this consumer must not
+    overwrite its progress with an older offset from a pending checkpoint."""
+    tracker = CommitTracker()
+    tracker.consumed("md.raw", 0, 10)
+    tracker.consumed("md.raw", 1, 20)
+    out = tracker.sent()
+    tracker.checkpoint()
+    tracker.forget({("md.raw", 1)})
+    tracker.acked(out)
+    assert tracker.ready() == {("md.raw", 0): 11}
+    assert tracker.everything() == {("md.raw", 0): 11}
+    tracker.consumed("md.raw", 1, 40)  # the partition came back: tracked afresh
+    assert tracker.everything() == {("md.raw", 0): 11, ("md.raw", 1): 41}
