@@ -68,6 +68,7 @@ class SimulatorFeed:
             SimConfig(
                 seed=seed,
                 n_frames=max_frames,
+                endless=max_frames is None,
                 rate=rate,
                 start_ns=start_ns,
                 ground_truth=False,

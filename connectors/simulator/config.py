@@ -170,6 +170,11 @@ class SimConfig(BaseModel):
     faults: FaultSpec = Field(default_factory=FaultSpec)
     rest_markets: bool = Field(default=True, description="emit market metadata frames first")
     ground_truth: bool = Field(default=True, description="record expected trades and quotes")
+    endless: bool = Field(
+        default=False,
+        description="no frame or time limit: run until the caller stops iterating (a paced "
+        "live feed); n_frames and duration_s must be unset",
+    )
 
     @field_validator("venues", mode="before")
     @classmethod
@@ -182,6 +187,8 @@ class SimConfig(BaseModel):
     def _consistent(self) -> Self:
         if self.n_frames is not None and self.duration_s is not None:
             raise ValueError("give n_frames or duration_s, not both")
+        if self.endless and (self.n_frames is not None or self.duration_s is not None):
+            raise ValueError("endless runs take neither n_frames nor duration_s")
         names = [v.name for v in self.venues]
         if len(set(names)) != len(names):
             raise ValueError(f"venues listed twice: {names}")
@@ -199,8 +206,9 @@ class SimConfig(BaseModel):
 
     @property
     def frame_limit(self) -> int | None:
-        """Frames to emit, or ``None`` when the run is bounded by ``duration_s``."""
-        if self.duration_s is not None:
+        """Frames to emit, or ``None`` when the run is bounded by ``duration_s`` (or
+        ``endless``)."""
+        if self.duration_s is not None or self.endless:
             return None
         return DEFAULT_N_FRAMES if self.n_frames is None else self.n_frames
 

@@ -194,7 +194,9 @@ class SimulatorSource(_Section):
     kind: Literal["simulator"]
     seed: int = 7
     rate: int = Field(default=2_000, ge=1, description="frames per second")
-    max_frames: int | None = Field(default=None, ge=1)
+    max_frames: int | None = Field(
+        default=None, ge=1, description="stop after this many frames; unset: run until stopped"
+    )
     spread_ticks: int = Field(
         default=100,
         ge=1,

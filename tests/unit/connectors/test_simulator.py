@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import pairwise
+from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from tapewire.connectors.simulator import (
     load_sim_config,
     okx_checksum,
 )
+from tapewire.connectors.simulator.config import DEFAULT_N_FRAMES
 from tapewire.connectors.simulator.frames import make_frame
 from tapewire.connectors.simulator.listing import Listing
 from tapewire.connectors.simulator.matching import take_liquidity
@@ -783,3 +784,12 @@ def test_make_frame_builds_an_equal_frozen_frame() -> None:
     assert built == SimFrame(*args)  # type: ignore[arg-type]
     with pytest.raises(AttributeError):
         built.venue = "binance"  # type: ignore[misc]
+
+
+def test_an_endless_run_goes_past_the_default_frame_count() -> None:
+    """A paced live feed (``tapewire run connector`` without max_frames) never runs dry."""
+    sim = MarketSimulator(SimConfig(endless=True, ground_truth=False))
+    frames = sum(1 for _ in islice(sim.frames(), DEFAULT_N_FRAMES + 1_000))
+    assert frames == DEFAULT_N_FRAMES + 1_000
+    with pytest.raises(ValueError, match="endless"):
+        SimConfig(endless=True, n_frames=10)
