@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit integration kafka-jars bench soak clean
+.PHONY: setup demo test lint typecheck unit integration kafka-jars bench soak faults clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; set PYTHON=/path/to/python3.11")'
@@ -47,6 +47,9 @@ bench: setup kafka-jars ## every benchmark, medians over repeated runs (about 10
 soak: setup kafka-jars ## run all on the demo config for an hour; RSS plot per role (bench/results)
 	$(BIN)/pip install --quiet -e '.[dev,soak]'
 	$(BIN)/python bench/soak.py --minutes $(or $(SOAK_MINUTES),60)
+
+faults: setup kafka-jars ## the fault suite on 1,000,000 frames (CI runs it on 100,000)
+	TAPEWIRE_FAULT_FRAMES=$(or $(FAULT_FRAMES),1000000) $(BIN)/pytest -s -p no:cacheprovider tests/integration/deploy/test_faults.py
 
 clean:
 	rm -rf $(VENV) .tapewire .mypy_cache .ruff_cache .pytest_cache

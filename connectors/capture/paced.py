@@ -55,6 +55,7 @@ class SimulatorFeed:
         topic: str = RAW_TOPIC,
         markets_topic: str | None = None,
         spread_ticks: int = 1,
+        start_ns: int | None = None,
     ) -> None:
         self._bootstrap = bootstrap
         self._rate = rate
@@ -63,7 +64,8 @@ class SimulatorFeed:
         self._codec = codec
         # Simulated time starts now (ms-aligned, as venues stamp), so bars and dashboards
         # line up with the wall clock; ground truth is off to keep memory flat.
-        start_ns = time.time_ns() // 1_000_000 * 1_000_000
+        if start_ns is None:
+            start_ns = time.time_ns() // 1_000_000 * 1_000_000
         self._sim = MarketSimulator(
             SimConfig(
                 seed=seed,

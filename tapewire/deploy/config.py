@@ -197,6 +197,12 @@ class SimulatorSource(_Section):
     max_frames: int | None = Field(
         default=None, ge=1, description="stop after this many frames; unset: run until stopped"
     )
+    start_ns: int | None = Field(
+        default=None,
+        ge=0,
+        description="simulated clock start, UTC ns; set it and a restarted connector "
+        "publishes the same frames again (the sink stores each once); unset: now",
+    )
     spread_ticks: int = Field(
         default=100,
         ge=1,
@@ -220,9 +226,11 @@ class ConnectorSection(_Section):
 
 
 class NormalizeSection(_Section):
-    """``[normalize]``: the shell (``agents``: a Faust consumer group, scales by process)."""
+    """``[normalize]``: the shell (either is a consumer group, scaling by process) and how
+    many processes ``run all`` starts."""
 
     shell: Literal["agents", "hotpath"] = "agents"
+    processes: int = Field(default=1, ge=1, le=64, description="processes run all starts")
 
 
 class AggregateSection(_Section):
@@ -290,6 +298,17 @@ class DeployConfig(_Section):
             "sink": self.sink,
         }
         return tuple(role for role in ROLES if sections[role] is not None)
+
+    def processes(self) -> tuple[str, ...]:
+        """The role of every process ``run all`` starts: each configured role once, the
+        normalize role ``normalize.processes`` times."""
+        return tuple(
+            role
+            for role in self.roles()
+            for _ in range(
+                self.normalize.processes if role == "normalize" and self.normalize else 1
+            )
+        )
 
     def streams_config(self, app_id: str) -> StreamsConfig:
         """The stream processors' knobs for the role ``app_id`` names."""

@@ -81,6 +81,7 @@ def run_connector(
             topic=raw,
             markets_topic=streams.topics.markets,
             spread_ticks=source.spread_ticks,
+            start_ns=source.start_ns,
         ).start()
         try:
             while not stop.wait(0.5) and not feed.stats.done:

@@ -109,7 +109,7 @@ def run_all(
     """Every configured role as a child process until SIGTERM, Ctrl-C or ``duration_s``;
     starts a local Kafka when the config names none (and stops it at the end)."""
     config = load_config(config_path)
-    roles = config.roles()
+    roles = config.processes()
     if not roles:
         raise ConfigError(
             f"{config_path} configures no role",

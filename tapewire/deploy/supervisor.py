@@ -37,6 +37,8 @@ class Child:
 
     role: str
     index: int
+    name: str = ""
+    """``role``, or ``role-<k>`` when the role runs in several processes."""
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     restarts: int = 0
@@ -75,6 +77,10 @@ class Supervisor:
         self.clock = clock
         self.log_dir = log_dir
         self.children = [Child(role, i) for i, role in enumerate(roles)]
+        seen: dict[str, int] = {}
+        for child in self.children:
+            k = seen[child.role] = seen.get(child.role, -1) + 1
+            child.name = f"{child.role}-{k}" if roles.count(child.role) > 1 else child.role
 
     def command(self, child: Child) -> list[str]:
         """The child's command line."""
@@ -96,7 +102,7 @@ class Supervisor:
         out = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            out = (self.log_dir / f"{child.role}.log").open("ab")
+            out = (self.log_dir / f"{child.name}.log").open("ab")
         child.process = subprocess.Popen(
             self.command(child),
             stdout=out,
@@ -107,7 +113,7 @@ class Supervisor:
             out.close()  # the child holds its own descriptor
         child.started_at = self.clock()
         child.restart_at = None
-        log.info("started %s (pid %d)", child.role, child.process.pid)
+        log.info("started %s (pid %d)", child.name, child.process.pid)
 
     def start(self) -> None:
         """Start every role."""
@@ -125,11 +131,11 @@ class Supervisor:
                 child.process = None
                 ran = now - child.started_at
                 if code == 0:  # finished its work (a connector with max_frames): done
-                    log.info("%s finished after %.1f s", child.role, ran)
+                    log.info("%s finished after %.1f s", child.name, ran)
                     continue
                 if code == CONFIG_EXIT:  # a bad config or usage fails again: do not loop
                     log.error(
-                        "%s refused its configuration (exit %d): not restarted", child.role, code
+                        "%s refused its configuration (exit %d): not restarted", child.name, code
                     )
                     continue
                 if ran >= HEALTHY_AFTER_S or not child.restarts:
@@ -139,7 +145,7 @@ class Supervisor:
                 child.restart_at = now + child.backoff_s
                 log.warning(
                     "%s exited with %s after %.1f s; restart in %.0f s",
-                    child.role,
+                    child.name,
                     code,
                     ran,
                     child.backoff_s,
@@ -163,17 +169,17 @@ class Supervisor:
             try:
                 process.wait(self.grace_s)
             except subprocess.TimeoutExpired:
-                log.error("%s did not stop in %.0f s: killed", child.role, self.grace_s)
+                log.error("%s did not stop in %.0f s: killed", child.name, self.grace_s)
                 process.kill()
                 process.wait(10)
             child.exit_codes.append(process.returncode)
 
     def status(self) -> list[tuple[str, str, int | None, int, float]]:
-        """(role, state, pid, restarts, uptime in seconds) per child."""
+        """(name, state, pid, restarts, uptime in seconds) per child."""
         now = self.clock()
         return [
             (
-                c.role,
+                c.name,
                 c.state,
                 c.process.pid if c.process is not None and c.state == "running" else None,
                 c.restarts,

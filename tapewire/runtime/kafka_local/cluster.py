@@ -14,7 +14,7 @@ import os
 import subprocess
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -84,6 +84,14 @@ class KafkaAlreadyRunningError(KafkaRuntimeError):
         self.status = status
 
 
+DEFAULT_JVM_OPTIONS = (
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+)
+"""The broker JVM's GC and JIT options (Kafka's own start script's G1 settings)."""
+
 # Clusters this process owns (not detached): stopped at interpreter exit at the latest.
 _OWNED: weakref.WeakSet[LocalKafkaCluster] = weakref.WeakSet()
 
@@ -115,6 +123,7 @@ class LocalKafkaCluster:
         start_timeout_s: float = DEFAULT_START_TIMEOUT_S,
         stop_timeout_s: float = DEFAULT_STOP_TIMEOUT_S,
         extra_config: Mapping[str, str] | None = None,
+        jvm_options: Sequence[str] | None = None,
         on_progress: Progress | None = None,
         security: LocalSecurity | None = None,
     ) -> None:
@@ -133,6 +142,7 @@ class LocalKafkaCluster:
         self.start_timeout_s = start_timeout_s
         self.stop_timeout_s = stop_timeout_s
         self.extra_config = dict(extra_config or {})
+        self.jvm_options = tuple(DEFAULT_JVM_OPTIONS if jvm_options is None else jvm_options)
         self.security = security
         self._tls: TlsFiles | None = None
         self._progress = on_progress
@@ -422,10 +432,7 @@ class LocalKafkaCluster:
             str(java),
             "-Xms128m",
             f"-Xmx{self.heap}",
-            "-XX:+UseG1GC",
-            "-XX:MaxGCPauseMillis=20",
-            "-XX:InitiatingHeapOccupancyPercent=35",
-            "-XX:+ExplicitGCInvokesConcurrent",
+            *self.jvm_options,
             "-XX:+ExitOnOutOfMemoryError",
             "-Djava.awt.headless=true",
             f"-Dlog4j.configuration=file:{self.work_dir / 'log4j.properties'}",

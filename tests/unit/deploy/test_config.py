@@ -120,3 +120,19 @@ def test_a_role_without_its_section_refuses_to_start(tmp_path: Path) -> None:
         run_one("trade", path, load_settings())
     with pytest.raises(ConfigError, match="unknown role"):
         run_one("router", path, load_settings())
+
+
+def test_normalize_processes_multiply_the_normalize_role_in_run_all() -> None:
+    data = _demo()
+    data["normalize"]["processes"] = 3
+    config = parse_config(data)
+    assert config.processes() == (
+        "connector",
+        *("normalize",) * 3,
+        "aggregate",
+        "trade",
+        "sink",
+    )
+    data["normalize"]["processes"] = 0
+    with pytest.raises(ConfigError, match="normalize.processes"):
+        parse_config(data)

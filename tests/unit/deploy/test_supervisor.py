@@ -107,3 +107,11 @@ def test_a_role_that_refuses_its_configuration_is_not_restarted(tmp_path: Path) 
     sup.poll()
     assert (child.state, child.restarts) == ("failed", 0)
     sup.stop()
+
+
+def test_a_role_run_in_several_processes_gets_numbered_names_and_logs(tmp_path: Path) -> None:
+    sup = Supervisor(
+        Path("unused.toml"), ["connector", "normalize", "normalize", "sink"], "127.0.0.1:1"
+    )
+    assert [c.name for c in sup.children] == ["connector", "normalize-0", "normalize-1", "sink"]
+    assert [c.index for c in sup.children] == [0, 1, 2, 3]  # metrics port offsets differ
