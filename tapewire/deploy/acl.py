@@ -37,6 +37,7 @@ from tapewire.runtime.kafka_security import (
     sync_acls,
 )
 from tapewire.runtime.topics import declare_topics
+from tapewire.streams.stages.config import TRADING_TOPICS
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +47,7 @@ SINK_GROUP = "{sink.group_id}"
 """Stands for the deployment's ``sink.group_id`` (a literal group, not a prefix)."""
 
 _MARKET_TOPICS = ("md.trades", "md.book", "md.quotes", "md.nbbo")
-_OMS_TOPICS = (
-    "oms.requests",
-    "oms.approved",
-    "oms.denied",
-    "oms.events",
-    "oms.fills",
-    "positions",
-    "alerts",
-)
+_OMS_TOPICS = tuple(t for t in TRADING_TOPICS if not t.startswith("dlq."))
 
 
 @dataclass(frozen=True)
