@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from tapewire.core import metrics
 from tapewire.core.exact import ZERO, add
+from tapewire.core.instruments import InstrumentError
 from tapewire.core.records import expect
 from tapewire.records.market import ConsolidatedQuote
 from tapewire.records.orders import Fill, OrderEvent
@@ -136,7 +137,11 @@ class RiskStage:
         """The gate's view of the world for ``request``."""
         quote = None
         if request.instrument:
-            quote = self.quotes.get(self.mark_id(request.instrument))
+            try:
+                mark = self.mark_id(request.instrument)
+            except InstrumentError:  # not a canonical id: no quote; unknown_instrument denies it
+                mark = None
+            quote = None if mark is None else self.quotes.get(mark)
         return RiskContext(
             now_ns=now_ns,
             quote=quote,
