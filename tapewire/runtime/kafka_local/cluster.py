@@ -84,13 +84,20 @@ class KafkaAlreadyRunningError(KafkaRuntimeError):
         self.status = status
 
 
-DEFAULT_JVM_OPTIONS = (
+KAFKA_SCRIPT_JVM_OPTIONS = (
     "-XX:+UseG1GC",
     "-XX:MaxGCPauseMillis=20",
     "-XX:InitiatingHeapOccupancyPercent=35",
     "-XX:+ExplicitGCInvokesConcurrent",
 )
-"""The broker JVM's GC and JIT options (Kafka's own start script's G1 settings)."""
+"""Kafka's own start-script G1 settings (tiered JIT up to C2)."""
+
+DEFAULT_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss512k")
+"""The local broker's JVM options: the client compiler only and the serial collector. On a
+2-core machine C2 compilations cost the broker more CPU than everything else it does in a
+run of minutes: 100,000 frames through normalize took 10.4 CPU s with Kafka's G1/C2
+settings (6.7 s of it JIT) and 5.2 s with these, at the same wall time
+(``bench/bench_broker_cpu.py``, docs/benchmarks.md "Broker CPU")."""
 
 # Clusters this process owns (not detached): stopped at interpreter exit at the latest.
 _OWNED: weakref.WeakSet[LocalKafkaCluster] = weakref.WeakSet()

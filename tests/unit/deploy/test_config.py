@@ -134,5 +134,5 @@ def test_normalize_processes_multiply_the_normalize_role_in_run_all() -> None:
         "sink",
     )
     data["normalize"]["processes"] = 0
-    with pytest.raises(ConfigError, match="normalize.processes"):
+    with pytest.raises(ConfigError, match=r"normalize\.processes"):
         parse_config(data)
