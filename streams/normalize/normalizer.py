@@ -43,6 +43,7 @@ from tapewire.streams.normalize.errors import NormalizeError
 from tapewire.streams.normalize.mappers import NATIVE_MAPPERS, Mapper
 from tapewire.streams.normalize.native import NativeVenue
 from tapewire.streams.normalize.venues import ADAPTERS, BookMeta, VenueAdapter
+from tapewire.streams.normalize.venues.generic import generic_adapter
 
 __all__ = [
     "BOOK",
@@ -162,9 +163,13 @@ class Normalizer:
     def _adapter(self, venue: str) -> VenueAdapter:
         adapter = self.adapters.get(venue)
         if adapter is None:
-            cls = self._adapter_classes.get(venue)
+            cls = self._adapter_classes.get(venue) or generic_adapter(venue)
             if cls is None:
-                raise NormalizeError(f"no adapter for venue {venue!r}", error_type="UnknownVenue")
+                raise NormalizeError(
+                    f"no adapter for venue {venue!r}: not a ccxt.pro exchange id",
+                    error_type="UnknownVenue",
+                )
+            self._adapter_classes[venue] = cls
             adapter = self.adapters[venue] = cls()
         return adapter
 
@@ -187,7 +192,7 @@ class Normalizer:
     # ------------------------------------------------------------------ markets
     def knows_venue(self, venue: str) -> bool:
         """True when ``venue`` has an adapter (its frames can be normalized at all)."""
-        return venue in self._adapter_classes
+        return venue in self._adapter_classes or generic_adapter(venue) is not None
 
     def has_markets(self, venue: str) -> bool:
         """True once ``venue``'s markets are loaded (its frames can be normalized)."""
