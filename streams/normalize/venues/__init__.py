@@ -10,6 +10,7 @@ from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter
 from tapewire.streams.normalize.venues.binance import BinanceAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
+from tapewire.streams.normalize.venues.deribit import DeribitAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
 
@@ -19,6 +20,7 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     CoinbaseAdapter.venue: CoinbaseAdapter,
     KrakenAdapter.venue: KrakenAdapter,
     BybitAdapter.venue: BybitAdapter,
+    DeribitAdapter.venue: DeribitAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
@@ -27,6 +29,7 @@ __all__ = [
     "BinanceAdapter",
     "BookMeta",
     "CoinbaseAdapter",
+    "DeribitAdapter",
     "KrakenAdapter",
     "OkxAdapter",
     "VenueAdapter",
