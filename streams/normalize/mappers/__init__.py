@@ -14,6 +14,7 @@ from tapewire.streams.normalize.mappers.base import (
     VenueSpec,
 )
 from tapewire.streams.normalize.mappers.binance import BinanceMapper
+from tapewire.streams.normalize.mappers.cryptocom import CryptocomMapper
 from tapewire.streams.normalize.mappers.deribit import DeribitMapper
 from tapewire.streams.normalize.mappers.events import (
     BookEvent,
@@ -24,7 +25,7 @@ from tapewire.streams.normalize.mappers.events import (
 )
 
 NATIVE_MAPPERS: dict[str, type[Mapper]] = {
-    mapper.spec.venue: mapper for mapper in (BinanceMapper, DeribitMapper)
+    mapper.spec.venue: mapper for mapper in (BinanceMapper, CryptocomMapper, DeribitMapper)
 }
 """Native mapper class per ccxt exchange id."""
 
@@ -32,6 +33,7 @@ __all__ = [
     "NATIVE_MAPPERS",
     "BinanceMapper",
     "BookEvent",
+    "CryptocomMapper",
     "DeribitMapper",
     "MapError",
     "Mapper",

@@ -10,6 +10,7 @@ from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter
 from tapewire.streams.normalize.venues.binance import BinanceAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
+from tapewire.streams.normalize.venues.cryptocom import CryptocomAdapter
 from tapewire.streams.normalize.venues.deribit import DeribitAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
@@ -21,6 +22,7 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     KrakenAdapter.venue: KrakenAdapter,
     BybitAdapter.venue: BybitAdapter,
     DeribitAdapter.venue: DeribitAdapter,
+    CryptocomAdapter.venue: CryptocomAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
@@ -29,6 +31,7 @@ __all__ = [
     "BinanceAdapter",
     "BookMeta",
     "CoinbaseAdapter",
+    "CryptocomAdapter",
     "DeribitAdapter",
     "KrakenAdapter",
     "OkxAdapter",
