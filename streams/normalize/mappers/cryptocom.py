@@ -74,7 +74,7 @@ class CryptocomMapper(Mapper):
         if result.__class__ is not dict:
             raise MapError("result", result, "a JSON object")
         channel = result.get("channel")
-        if channel not in CHANNELS:
+        if channel.__class__ is not str or channel not in CHANNELS:
             return []
         data = result["data"]
         if data.__class__ is not list:
@@ -94,7 +94,7 @@ class CryptocomMapper(Mapper):
 
     def _trade(self, instrument: str, t: Any) -> TradeEvent:
         t = self._object(t)
-        side = SIDES.get(t["s"])
+        side = SIDES.get(t["s"]) if t["s"].__class__ is str else None
         if side is None:
             raise MapError("s", t["s"], "BUY or SELL")
         return TradeEvent(

@@ -61,7 +61,9 @@ def _levels(value: Any, key: str) -> list[Level]:
         raise MapError(key, value, "a list of [action, price, amount]")
     out = []
     for level in value:
-        if level.__class__ is not list or len(level) != 3 or level[0] not in ACTIONS:
+        if level.__class__ is not list or len(level) != 3 or level[0].__class__ is not str:
+            raise MapError(key, level, "[new|change|delete, price, amount]")
+        if level[0] not in ACTIONS:
             raise MapError(key, level, "[new|change|delete, price, amount]")
         price, amount = level[1], level[2]
         if price.__class__ is int:
@@ -125,7 +127,7 @@ class DeribitMapper(Mapper):
     def _trade(self, t: Any) -> TradeEvent:
         if t.__class__ is not dict:
             raise MapError("data", t, "a trade object")
-        side = SIDES.get(t["direction"])
+        side = SIDES.get(t["direction"]) if t["direction"].__class__ is str else None
         if side is None:
             raise MapError("direction", t["direction"], "buy or sell")
         trade_id = t["trade_id"]
