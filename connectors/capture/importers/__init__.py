@@ -6,10 +6,7 @@ Each importer keeps every received payload byte-for-byte and converts the record
 receive time exactly to UTC integer nanoseconds (docs/offline.md).
 """
 
-from tapewire.connectors.capture.importers.cryptofeed import (
-    CRYPTOFEED_VENUES,
-    ImportStats,
-    import_cryptofeed,
-)
+from tapewire.connectors.capture.importers.common import ImportFileError, ImportStats
+from tapewire.connectors.capture.importers.cryptofeed import CRYPTOFEED_VENUES, import_cryptofeed
 
-__all__ = ["CRYPTOFEED_VENUES", "ImportStats", "import_cryptofeed"]
+__all__ = ["CRYPTOFEED_VENUES", "ImportFileError", "ImportStats", "import_cryptofeed"]

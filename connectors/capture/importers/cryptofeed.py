@@ -29,7 +29,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import IO
 
 from tapewire.connectors.capture.importers.common import (
     Frame,
@@ -219,7 +218,7 @@ def _sources(paths: Iterable[Path]) -> list[_Source]:
     return sorted(sources, key=_Source.order)
 
 
-def _lines(file: IO[bytes], path: Path) -> Iterator[str]:
+def _lines(file: Iterable[bytes], path: Path) -> Iterator[str]:
     for number, raw in enumerate(file, start=1):
         try:
             yield raw.decode("utf-8").removesuffix("\n")
