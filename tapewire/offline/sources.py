@@ -89,7 +89,7 @@ def detect_source(
     except ValueError:
         row = None
     if isinstance(row, dict) and all(key in row for key in REQUIRED):
-        name = venue or path.parent.name
+        name = venue or path.resolve().parent.name
         if venue is None and not knows_venue(name):
             raise OfflineInputError(
                 f"a frames file, but its folder {name!r} names no venue",
