@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter
 from tapewire.streams.normalize.venues.binance import BinanceAdapter
+from tapewire.streams.normalize.venues.bitstamp import BitstampAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
@@ -19,12 +20,14 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     CoinbaseAdapter.venue: CoinbaseAdapter,
     KrakenAdapter.venue: KrakenAdapter,
     BybitAdapter.venue: BybitAdapter,
+    BitstampAdapter.venue: BitstampAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
 __all__ = [
     "ADAPTERS",
     "BinanceAdapter",
+    "BitstampAdapter",
     "BookMeta",
     "CoinbaseAdapter",
     "KrakenAdapter",
