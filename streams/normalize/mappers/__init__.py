@@ -22,9 +22,10 @@ from tapewire.streams.normalize.mappers.events import (
     QuoteEvent,
     TradeEvent,
 )
+from tapewire.streams.normalize.mappers.kucoin import KucoinMapper
 
 NATIVE_MAPPERS: dict[str, type[Mapper]] = {
-    mapper.spec.venue: mapper for mapper in (BinanceMapper, BitstampMapper)
+    mapper.spec.venue: mapper for mapper in (BinanceMapper, BitstampMapper, KucoinMapper)
 }
 """Native mapper class per ccxt exchange id."""
 
@@ -33,6 +34,7 @@ __all__ = [
     "BinanceMapper",
     "BitstampMapper",
     "BookEvent",
+    "KucoinMapper",
     "MapError",
     "Mapper",
     "MarketEvent",

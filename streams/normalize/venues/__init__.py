@@ -12,6 +12,7 @@ from tapewire.streams.normalize.venues.bitstamp import BitstampAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
+from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
 
 ADAPTERS: dict[str, type[VenueAdapter]] = {
@@ -21,6 +22,7 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     KrakenAdapter.venue: KrakenAdapter,
     BybitAdapter.venue: BybitAdapter,
     BitstampAdapter.venue: BitstampAdapter,
+    KucoinAdapter.venue: KucoinAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
@@ -31,6 +33,7 @@ __all__ = [
     "BookMeta",
     "CoinbaseAdapter",
     "KrakenAdapter",
+    "KucoinAdapter",
     "OkxAdapter",
     "VenueAdapter",
 ]
