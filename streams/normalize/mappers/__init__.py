@@ -14,6 +14,7 @@ from tapewire.streams.normalize.mappers.base import (
     VenueSpec,
 )
 from tapewire.streams.normalize.mappers.binance import BinanceMapper
+from tapewire.streams.normalize.mappers.bitstamp import BitstampMapper
 from tapewire.streams.normalize.mappers.events import (
     BookEvent,
     MapError,
@@ -21,14 +22,19 @@ from tapewire.streams.normalize.mappers.events import (
     QuoteEvent,
     TradeEvent,
 )
+from tapewire.streams.normalize.mappers.kucoin import KucoinMapper
 
-NATIVE_MAPPERS: dict[str, type[Mapper]] = {mapper.spec.venue: mapper for mapper in (BinanceMapper,)}
+NATIVE_MAPPERS: dict[str, type[Mapper]] = {
+    mapper.spec.venue: mapper for mapper in (BinanceMapper, BitstampMapper, KucoinMapper)
+}
 """Native mapper class per ccxt exchange id."""
 
 __all__ = [
     "NATIVE_MAPPERS",
     "BinanceMapper",
+    "BitstampMapper",
     "BookEvent",
+    "KucoinMapper",
     "MapError",
     "Mapper",
     "MarketEvent",
