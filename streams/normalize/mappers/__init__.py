@@ -14,6 +14,7 @@ from tapewire.streams.normalize.mappers.base import (
     VenueSpec,
 )
 from tapewire.streams.normalize.mappers.binance import BinanceMapper
+from tapewire.streams.normalize.mappers.bitstamp import BitstampMapper
 from tapewire.streams.normalize.mappers.cryptocom import CryptocomMapper
 from tapewire.streams.normalize.mappers.deribit import DeribitMapper
 from tapewire.streams.normalize.mappers.events import (
@@ -23,18 +24,28 @@ from tapewire.streams.normalize.mappers.events import (
     QuoteEvent,
     TradeEvent,
 )
+from tapewire.streams.normalize.mappers.kucoin import KucoinMapper
 
 NATIVE_MAPPERS: dict[str, type[Mapper]] = {
-    mapper.spec.venue: mapper for mapper in (BinanceMapper, CryptocomMapper, DeribitMapper)
+    mapper.spec.venue: mapper
+    for mapper in (
+        BinanceMapper,
+        BitstampMapper,
+        CryptocomMapper,
+        DeribitMapper,
+        KucoinMapper,
+    )
 }
 """Native mapper class per ccxt exchange id."""
 
 __all__ = [
     "NATIVE_MAPPERS",
     "BinanceMapper",
+    "BitstampMapper",
     "BookEvent",
     "CryptocomMapper",
     "DeribitMapper",
+    "KucoinMapper",
     "MapError",
     "Mapper",
     "MarketEvent",

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter
 from tapewire.streams.normalize.venues.binance import BinanceAdapter
+from tapewire.streams.normalize.venues.bitstamp import BitstampAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
 from tapewire.streams.normalize.venues.cryptocom import CryptocomAdapter
 from tapewire.streams.normalize.venues.deribit import DeribitAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
+from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
 
 ADAPTERS: dict[str, type[VenueAdapter]] = {
@@ -21,6 +23,8 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     CoinbaseAdapter.venue: CoinbaseAdapter,
     KrakenAdapter.venue: KrakenAdapter,
     BybitAdapter.venue: BybitAdapter,
+    BitstampAdapter.venue: BitstampAdapter,
+    KucoinAdapter.venue: KucoinAdapter,
     DeribitAdapter.venue: DeribitAdapter,
     CryptocomAdapter.venue: CryptocomAdapter,
 }
@@ -29,11 +33,13 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
 __all__ = [
     "ADAPTERS",
     "BinanceAdapter",
+    "BitstampAdapter",
     "BookMeta",
     "CoinbaseAdapter",
     "CryptocomAdapter",
     "DeribitAdapter",
     "KrakenAdapter",
+    "KucoinAdapter",
     "OkxAdapter",
     "VenueAdapter",
 ]

@@ -20,6 +20,7 @@ from tapewire.streams.normalize import Normalizer
 from tapewire.streams.normalize.mappers import NATIVE_MAPPERS
 from tapewire.testing.frames import read_frames
 from tests.unit.streams.normalize.mappers.mutations import mutate
+from tests.unit.streams.normalize.mappers.test_differential import markets
 
 DATA = Path(__file__).resolve().parents[4] / "data"
 CASES = int(os.environ.get("TAPEWIRE_FUZZ_CASES", "3000"))
@@ -57,7 +58,7 @@ def test_mutated_frames_give_one_named_dead_letter_each(venue: str) -> None:
     runs = []  # one normalizer per file: each file brings its own markets
     for path in files:
         frames = read_frames(path, venue)
-        norm = Normalizer(clock=lambda: 1)
+        norm = Normalizer(clock=lambda: 1, markets=markets(venue))  # markets.json, if any
         norm.process_batch(frames)
         seeds = [f for f in frames if not _market_metadata(f)]
         if seeds:
