@@ -14,6 +14,7 @@ from tapewire.streams.normalize.mappers.base import (
     VenueSpec,
 )
 from tapewire.streams.normalize.mappers.binance import BinanceMapper
+from tapewire.streams.normalize.mappers.coinbase import CoinbaseMapper
 from tapewire.streams.normalize.mappers.events import (
     BookEvent,
     MapError,
@@ -22,13 +23,16 @@ from tapewire.streams.normalize.mappers.events import (
     TradeEvent,
 )
 
-NATIVE_MAPPERS: dict[str, type[Mapper]] = {mapper.spec.venue: mapper for mapper in (BinanceMapper,)}
+NATIVE_MAPPERS: dict[str, type[Mapper]] = {
+    mapper.spec.venue: mapper for mapper in (BinanceMapper, CoinbaseMapper)
+}
 """Native mapper class per ccxt exchange id."""
 
 __all__ = [
     "NATIVE_MAPPERS",
     "BinanceMapper",
     "BookEvent",
+    "CoinbaseMapper",
     "MapError",
     "Mapper",
     "MarketEvent",
