@@ -22,9 +22,10 @@ from tapewire.streams.normalize.mappers.events import (
     QuoteEvent,
     TradeEvent,
 )
+from tapewire.streams.normalize.mappers.kraken import KrakenMapper
 
 NATIVE_MAPPERS: dict[str, type[Mapper]] = {
-    mapper.spec.venue: mapper for mapper in (BinanceMapper, CoinbaseMapper)
+    mapper.spec.venue: mapper for mapper in (BinanceMapper, CoinbaseMapper, KrakenMapper)
 }
 """Native mapper class per ccxt exchange id."""
 
@@ -33,6 +34,7 @@ __all__ = [
     "BinanceMapper",
     "BookEvent",
     "CoinbaseMapper",
+    "KrakenMapper",
     "MapError",
     "Mapper",
     "MarketEvent",
