@@ -14,6 +14,7 @@ from tapewire.streams.normalize.mappers.base import (
     VenueSpec,
 )
 from tapewire.streams.normalize.mappers.binance import BinanceMapper
+from tapewire.streams.normalize.mappers.bitstamp import BitstampMapper
 from tapewire.streams.normalize.mappers.coinbase import CoinbaseMapper
 from tapewire.streams.normalize.mappers.events import (
     BookEvent,
@@ -23,18 +24,22 @@ from tapewire.streams.normalize.mappers.events import (
     TradeEvent,
 )
 from tapewire.streams.normalize.mappers.kraken import KrakenMapper
+from tapewire.streams.normalize.mappers.kucoin import KucoinMapper
 
 NATIVE_MAPPERS: dict[str, type[Mapper]] = {
-    mapper.spec.venue: mapper for mapper in (BinanceMapper, CoinbaseMapper, KrakenMapper)
+    mapper.spec.venue: mapper
+    for mapper in (BinanceMapper, BitstampMapper, CoinbaseMapper, KrakenMapper, KucoinMapper)
 }
 """Native mapper class per ccxt exchange id."""
 
 __all__ = [
     "NATIVE_MAPPERS",
     "BinanceMapper",
+    "BitstampMapper",
     "BookEvent",
     "CoinbaseMapper",
     "KrakenMapper",
+    "KucoinMapper",
     "MapError",
     "Mapper",
     "MarketEvent",

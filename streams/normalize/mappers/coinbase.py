@@ -95,7 +95,7 @@ class CoinbaseMapper(Mapper):
         return []  # subscriptions, heartbeats, other channels
 
     def _instrument(self, item: dict[str, Any]) -> str:
-        return self.markets.instrument(item["product_id"], self.market_type)
+        return self.markets.instrument(text(item, "product_id"), self.market_type)
 
     def _trades(self, message: dict[str, Any]) -> list[MarketEvent]:
         out: list[MarketEvent] = []
@@ -106,13 +106,15 @@ class CoinbaseMapper(Mapper):
             if trades.__class__ is not list:
                 raise MapError("trades", trades, "a list of trades")
             for trade in reversed(trades):
+                if trade.__class__ is not dict:
+                    raise MapError("trades", trade, "a trade object")
                 out.append(
                     TradeEvent(
                         instrument=self._instrument(trade),
                         trade_id=text(trade, "trade_id"),
                         price=text(trade, "price"),
                         size=text(trade, "size"),
-                        side=TAKER_SIDE.get(trade.get("side"), UNKNOWN),
+                        side=TAKER_SIDE.get(str(trade.get("side")), UNKNOWN),
                         exchange_ts_ns=iso_ns(trade, "time"),
                     )
                 )
@@ -133,6 +135,8 @@ class CoinbaseMapper(Mapper):
             bids: list[Level] = []
             asks: list[Level] = []
             for update in updates:
+                if update.__class__ is not dict:
+                    raise MapError("updates", update, "a level update object")
                 side = update.get("side")
                 level = (text(update, "price_level"), text(update, "new_quantity"))
                 if side == "bid":
@@ -161,6 +165,8 @@ class CoinbaseMapper(Mapper):
             if tickers.__class__ is not list:
                 raise MapError("tickers", tickers, "a list of tickers")
             for ticker in tickers:
+                if ticker.__class__ is not dict:
+                    raise MapError("tickers", ticker, "a ticker object")
                 bid, bid_size, ask, ask_size = (_opt_text(ticker, k) for k in _BBO_KEYS)
                 if bid is None and bid_size is None and ask is None and ask_size is None:
                     continue  # no best bid/ask in this ticker

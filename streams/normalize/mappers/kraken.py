@@ -77,6 +77,13 @@ def _seconds_to_ns(value: Any, key: str) -> int:
     return int(whole) * 1_000_000_000 + int((frac + "000000000")[:9])
 
 
+def _decimal(value: str, key: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except ArithmeticError:
+        raise MapError(key, value, "a decimal number") from None
+
+
 class _Window:
     """The prices of one book Kraken keeps (its subscribed depth per side)."""
 
@@ -90,8 +97,8 @@ class _Window:
     def apply(self, levels: list[Level], side: dict[Decimal, str], bids: bool) -> list[Level]:
         """Apply levels; returns the implicit deletes of levels pushed below the depth."""
         for price, size in levels:
-            key = Decimal(price)
-            if Decimal(size):
+            key, amount = _decimal(price, "price"), _decimal(size, "qty")
+            if amount:
                 side.setdefault(key, price)
             else:
                 side.pop(key, None)
@@ -149,6 +156,8 @@ class KrakenMapper(Mapper):
         if kind is not dict:
             raise MapError("frame", message, "a JSON object or array")
         channel = message.get("channel")
+        if channel.__class__ is not str:
+            channel = None
         if channel == "trade":
             return self._v2_trades(message)
         if channel == "book":
@@ -301,7 +310,7 @@ class KrakenMapper(Mapper):
                     trade_id=f"{time}-{n}",
                     price=price,
                     size=volume,
-                    side=SIDES.get(side, UNKNOWN),
+                    side=SIDES.get(str(side), UNKNOWN),
                     exchange_ts_ns=_seconds_to_ns(time, "time"),
                 )
             )

@@ -1,6 +1,8 @@
 """Differential test: every native mapper's records equal the ccxt mapper's, field by field
 (exact decimals included), on every recorded or documentation-derived frame file of its
-venue (``tests/data/frames/<venue>/*.jsonl``, ``tests/data/real/<venue>/*.jsonl``).
+venue (``tests/data/frames/<venue>/*.jsonl``, ``tests/data/real/<venue>/*.jsonl``). Venues
+whose markets cannot be loaded from REST frames yet get both normalizers built with the
+unified markets of ``tests/data/frames/<venue>/markets.json``.
 
 Coverage events are compared separately: the native book synchroniser also reports a book
 that waits for its first snapshot (``waiting_for_snapshot``), which the ccxt path does not.
@@ -10,7 +12,9 @@ per venue, each with the reason (checked by hand); every other field must be equ
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +41,13 @@ def _files(venue: str) -> list[Path]:
     return sorted(p for kind in ("frames", "real") for p in (DATA / kind / venue).glob("*.jsonl"))
 
 
+def markets(venue: str) -> dict[str, list[dict[str, Any]]] | None:
+    """Unified ccxt markets of a venue whose frame files carry no loadable market REST
+    responses (``tests/data/frames/<venue>/markets.json``), else None."""
+    path = DATA / "frames" / venue / "markets.json"
+    return {venue: json.loads(path.read_text(encoding="utf-8"))} if path.exists() else None
+
+
 CASES = [(venue, path) for venue in sorted(NATIVE_MAPPERS) for path in _files(venue)]
 
 
@@ -56,8 +67,9 @@ def test_native_mapper_equals_ccxt_mapper(venue: str, path: Path) -> None:
     if key in NOT_PARSED_BY_CCXT:
         pytest.skip(NOT_PARSED_BY_CCXT[key])
     frames = read_frames(path, venue)
-    native = Normalizer(clock=lambda: 1).process_batch(frames)
-    ccxt = Normalizer(clock=lambda: 1, native=False).process_batch(frames)
+    loaded = markets(venue)
+    native = Normalizer(clock=lambda: 1, markets=loaded).process_batch(frames)
+    ccxt = Normalizer(clock=lambda: 1, native=False, markets=loaded).process_batch(frames)
     ignored = IGNORED.get(venue, {})
     produced = sum(len(native[t]) for t in ("md.trades", "md.book", "md.quotes"))
     assert produced > 0, f"{key}: the native mapper produced nothing"
