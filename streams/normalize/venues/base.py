@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from tapewire.core.records import Record
@@ -15,6 +14,9 @@ from tapewire.streams.normalize.ccxt_offline import (
     RecordingOrderBook,
     decode_json,
 )
+from tapewire.streams.normalize.mappers.common import iso_to_ns
+
+__all__ = ["MS", "BookMeta", "VenueAdapter", "int_or_none", "iso_to_ns"]
 
 MS = 1_000_000
 """Nanoseconds per millisecond."""
@@ -117,17 +119,6 @@ class VenueAdapter:
         """Exchange timestamp in ns of a ccxt bid/ask ticker parsed from ``message``."""
         ts = quote.get("timestamp")
         return ts * MS if isinstance(ts, int) else None
-
-
-def iso_to_ns(text: str) -> int | None:
-    """``2023-02-09T20:32:50.714964855Z`` -> UTC ns, keeping every fractional digit."""
-    try:
-        main, _, frac = text.rstrip("Z").partition(".")
-        seconds = int(datetime.fromisoformat(main).replace(tzinfo=UTC).timestamp())
-        digits = (frac + "000000000")[:9] if frac.isdigit() or not frac else None
-    except ValueError:
-        return None
-    return None if digits is None else seconds * 1_000_000_000 + int(digits)
 
 
 def int_or_none(value: Any) -> int | None:

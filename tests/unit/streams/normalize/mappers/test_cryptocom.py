@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from tapewire.streams.normalize import Normalizer, NormalizeResult
-from tapewire.streams.normalize.mappers import CryptocomMapper, MapError
+from tapewire.streams.normalize.mappers import MapError
+from tapewire.streams.normalize.mappers.cryptocom import CryptocomMapper
 from tapewire.streams.normalize.normalizer import BookState
 from tapewire.testing.frames import read_frames
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from tapewire.streams.normalize import Normalizer, NormalizeResult
-from tapewire.streams.normalize.mappers import DeribitMapper, MapError
+from tapewire.streams.normalize.mappers import MapError
+from tapewire.streams.normalize.mappers.deribit import DeribitMapper
 from tapewire.streams.normalize.normalizer import BookState
 from tapewire.testing.frames import raw_frame, read_frames
 
