@@ -74,20 +74,33 @@ def insert(client: Client, topic: str, records: Sequence[Record], partition: int
         client.insert(mapping.table, rows, column_names=list(mapping.columns))
 
 
-@pytest.fixture
-def stored(clickhouse: Client) -> Client:
-    """Both captures in raw_frames, and the md rows of a whole-capture normalize."""
+def load(client: Client, *, drop_ns: int | None = None) -> Client:
+    """Both captures in raw_frames, and the md rows of a whole-capture normalize; without
+    the first OKX book update received at or after ``drop_ns``, if given (a lost frame)."""
     for venue, partition in PARTITIONS.items():
         frames = stored_frames(venue)
-        insert(clickhouse, "md.raw", frames, partition)
+        if venue == "okx" and drop_ns is not None:
+            lost = next(
+                f
+                for f in frames
+                if f["receive_ts_ns"] >= drop_ns and b'"action":"update"' in f["payload"]
+            )
+            frames.remove(lost)
+        insert(client, "md.raw", frames, partition)
         norm = Normalizer()
         out: dict[str, list[TypedRecord]] = {topic: [] for topic in TOPICS}
         for frame in frames:
             for topic, produced in norm.process(frame).records.items():
                 out[topic].extend(produced)
         for topic, records in out.items():
-            insert(clickhouse, topic, records, partition)
-    return clickhouse
+            insert(client, topic, records, partition)
+    return client
+
+
+@pytest.fixture
+def stored(clickhouse: Client) -> Client:
+    """Both captures stored as the live path stores them."""
+    return load(clickhouse)
 
 
 def in_range(table: str, venue: str, span: tuple[int, int]) -> str:
@@ -233,6 +246,32 @@ def test_buggy_earlier_output_is_replaced(stored: Client) -> None:
             f"'{NORMALIZER_VERSION}'"
         ).result_rows == [(0,)]
     assert everything_but(stored, "okx", span) == outside
+
+
+@pytest.mark.parametrize(
+    "lost_after_ns",
+    [OKX_RANGE[0] + 2 * S, OKX_RANGE[1]],
+    ids=["gap-found-in-range", "gap-found-after-range"],
+)
+def test_coverage_of_the_range_is_replaced(clickhouse: Client, lost_after_ns: int) -> None:
+    """A lost OKX book update: the checksum fails on the next one, and a GAP opens at the
+    last good update, in the range, and never closes (the capture has one snapshot). When
+    the lost update is the first after the range, only the tail finds the GAP."""
+    span = OKX_RANGE
+    stored = load(clickhouse, drop_ns=lost_after_ns)
+    gaps = rows(stored, "coverage", in_range("coverage", "okx", span), stable=True)
+    assert [(g[0], g[1], g[3], g[5], g[6]) for g in gaps] == [
+        ("okx", "BTC-USDT-SPOT", "GAP", None, "checksum")
+    ]
+    good = {t: rows(stored, t, in_range(t, "okx", span), stable=True) for t in TABLES}
+
+    report = renormalize(stored, *span, venue="okx")
+
+    assert report.old_rows == report.new_rows
+    assert report.new_rows["coverage"] == 1
+    assert report.unsettled_books == ["okx:BTC-USDT-SPOT"]  # no later snapshot stored
+    for table in TABLES:
+        assert rows(stored, table, in_range(table, "okx", span), stable=True) == good[table]
 
 
 def test_interrupted_run_is_completed_by_running_it_again(stored: Client) -> None:
