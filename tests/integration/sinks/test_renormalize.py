@@ -41,8 +41,9 @@ S = 1_000_000_000
 BINANCE_RANGE = (1_633_998_520 * S, 1_633_998_530 * S)
 OKX_RANGE = (1_652_459_228 * S, 1_652_459_233 * S)
 # what the normalizer writes for those ranges (computed from the captures below, and fixed
-# here so that a change shows): trades, book_updates, quotes, coverage, dead_letters
-BINANCE_COUNTS = {"trades": 1, "book_updates": 71, "quotes": 43, "coverage": 0, "dead_letters": 0}
+# here so that a change shows): trades, book_updates, quotes, coverage, dead_letters. The
+# Binance coverage rows: a book's waiting-for-snapshot GAP and its RESYNC.
+BINANCE_COUNTS = {"trades": 1, "book_updates": 71, "quotes": 43, "coverage": 2, "dead_letters": 0}
 OKX_COUNTS = {"trades": 30, "book_updates": 45, "quotes": 12, "coverage": 0, "dead_letters": 0}
 TIME_COLUMN = {"coverage": "from_ts", "dead_letters": "failed_ts"}
 # the row without what a run changes by design: processing time, provenance, version
