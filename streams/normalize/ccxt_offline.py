@@ -251,6 +251,34 @@ def parse_rest_body(exchange: Any, url: str, raw: bytes, method: str = "GET") ->
     return parsed
 
 
+_CHECKERS: dict[str, Any] = {}
+"""exchange id -> a bare ccxt.pro object whose ``handle_errors`` checks REST answers."""
+
+
+def market_response_error(exchange_id: str, url: str, status: Any, payload: Any) -> str | None:
+    """Why a captured REST response is not a valid market response, or None if it is one:
+    a non-2xx ``status``, no body, a body that is not JSON (an HTML error page), or an
+    error answer the venue's own ccxt ``handle_errors`` rejects (Binance
+    ``{"code":-1003,...}``). Used by the normalizer (dead letters) and by whatever
+    publishes ``md.markets`` (such a response is never published there)."""
+    where = f"{exchange_id} REST {url} (HTTP {status if status is not None else '?'})"
+    if status is not None and not (isinstance(status, int) and 200 <= status < 300):
+        return f"{where}: not a 2xx response"
+    if not isinstance(payload, bytes | bytearray) or not payload:
+        return f"{where}: empty payload"
+    checker = _CHECKERS.get(exchange_id)
+    if checker is None and hasattr(ccxtpro, exchange_id):
+        checker = _CHECKERS[exchange_id] = getattr(ccxtpro, exchange_id)({"enableRateLimit": False})
+    try:
+        parse_rest_body(checker, url, bytes(payload))
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
+        head = bytes(payload[:40]).decode("utf-8", "replace")
+        return f"{where}: not JSON ({type(exc).__name__}: {exc}; starts {head!r})"
+    except Exception as exc:  # ccxt's handle_errors: the venue answered with an error
+        return f"{where}: error answer, ccxt raises {type(exc).__name__}: {exc}"
+    return None
+
+
 _LOOP: asyncio.AbstractEventLoop | None = None
 
 

@@ -35,8 +35,6 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlparse
 
-import ccxt.pro as ccxtpro
-
 from tapewire.core.errors import TapewireError
 from tapewire.core.exact import INTEGER_DIGITS, SCALE, WIDE_PARSE
 from tapewire.core.instruments import Instrument
@@ -48,7 +46,7 @@ from tapewire.streams.normalize.ccxt_offline import (
     OfflineVenue,
     RecordingOrderBook,
     UncapturedRequest,
-    parse_rest_body,
+    market_response_error,
     rest_key,
 )
 from tapewire.streams.normalize.dedup import TradeDeduper
@@ -158,8 +156,6 @@ class Normalizer:
         """venue -> rest_key -> why the last response for that URL was refused (if no good one)."""
         self._missing: dict[str, str] = {}
         """venue -> why its markets are not loaded (the URL ccxt requested and nobody captured)."""
-        self._checkers: dict[str, Any] = {}
-        """venue -> a bare ccxt object whose ``handle_errors`` checks a market response."""
         self._unified: dict[str, list[dict[str, Any]]] = {}
         self.books: dict[tuple[str, str], _Book] = {}
         self.dedup = TradeDeduper(dedup_capacity)
@@ -229,21 +225,12 @@ class Normalizer:
         """Why the venue-wide REST frame ``frame`` is not a valid market response (non-2xx
         status, no payload, not JSON (an HTML error page), an error answer the venue's ccxt
         ``handle_errors`` rejects (Binance ``{"code":-1003,...}``)), or None if it is one."""
-        venue, url = str(frame.get("venue")), frame.get("rest_url")
-        status, payload = frame.get("rest_status"), frame.get("payload")
-        where = f"{venue} REST {url} (HTTP {status if status is not None else '?'})"
-        if status is not None and not (isinstance(status, int) and 200 <= status < 300):
-            return f"{where}: not a 2xx response"
-        if not isinstance(payload, _BYTES) or not payload:
-            return f"{where}: empty payload"
-        try:
-            parse_rest_body(self._checker(venue), str(url), bytes(payload))
-        except (UnicodeDecodeError, ValueError) as exc:
-            head = bytes(payload[:40]).decode("utf-8", "replace")
-            return f"{where}: not JSON ({type(exc).__name__}: {exc}; starts {head!r})"
-        except Exception as exc:  # ccxt's handle_errors: the venue answered with an error
-            return f"{where}: error answer, ccxt raises {type(exc).__name__}: {exc}"
-        return None
+        return market_response_error(
+            str(frame.get("venue")),
+            str(frame.get("rest_url")),
+            frame.get("rest_status"),
+            frame.get("payload"),
+        )
 
     def markets_path(self, frame: Record) -> str | None:
         """The URL key of ``frame`` if it is a valid market REST frame (:meth:`market_url`
@@ -251,15 +238,6 @@ class Normalizer:
         re-publishes to ``md.markets``."""
         key = self.market_url(frame)
         return key if key is not None and self.market_frame_error(frame) is None else None
-
-    def _checker(self, venue: str) -> Any:
-        checker = self._checkers.get(venue)
-        if checker is None:
-            venue_obj = self.venues.get(venue)
-            if venue_obj is not None:
-                return venue_obj.ex
-            checker = self._checkers[venue] = getattr(ccxtpro, venue)({"enableRateLimit": False})
-        return checker
 
     def load_markets(self, venue: str, frames: Iterable[Record]) -> bool:
         """Load ``venue``'s markets from its venue-wide REST frames (RawFrame dicts, in publish
@@ -275,9 +253,11 @@ class Normalizer:
         """
         self._adapter(venue)
         bodies = self._market_rest.setdefault(venue, {})
+        before = dict(bodies)
+        loaded = venue in self.venues
         for frame in frames:
             key = self.market_url(frame) if frame.get("venue") == venue else None
-            if key is None:
+            if key is None or (loaded and key in before):  # a loaded venue keeps its responses
                 continue
             error = self.market_frame_error(frame)
             if error is None:
@@ -285,9 +265,16 @@ class Normalizer:
                 self._rejected_rest.get(venue, {}).pop(key, None)
             elif key not in bodies:
                 self._rejected_rest.setdefault(venue, {})[key] = error
-        if venue not in self.venues and bodies:
-            self._load(venue)
-        elif venue not in self.venues and self._rejected_rest.get(venue):
+        if loaded:
+            return True
+        if bodies:
+            try:
+                self._load(venue)
+            except NormalizeError as exc:
+                if exc.error_type != "UncapturedRest":  # ccxt cannot load these: drop them
+                    self._market_rest[venue] = before
+                raise
+        elif self._rejected_rest.get(venue):
             refused = "; ".join(self._rejected_rest[venue].values())
             raise NormalizeError(
                 f"markets of {venue} cannot be loaded: no valid market response: {refused}",
