@@ -31,16 +31,15 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
-from enum import StrEnum
 from typing import Any
 from urllib.parse import urlparse
 
-from tapewire.core.errors import TapewireError
-from tapewire.core.exact import INTEGER_DIGITS, SCALE, WIDE_PARSE
+from tapewire.core.exact import WIDE_PARSE
 from tapewire.core.instruments import Instrument
 from tapewire.core.records import Record, TypedRecord
 from tapewire.records.dead_letters import DeadLetter
-from tapewire.records.market import BookUpdate, CoverageEvent, PriceLevel, Quote, Trade
+from tapewire.records.market import BookUpdate, CoverageEvent, Quote, Trade
+from tapewire.streams.normalize.books.state import BookState
 from tapewire.streams.normalize.ccxt_offline import (
     FrameResult,
     OfflineVenue,
@@ -49,8 +48,29 @@ from tapewire.streams.normalize.ccxt_offline import (
     market_response_error,
     rest_key,
 )
+from tapewire.streams.normalize.decimals import exact as _exact
+from tapewire.streams.normalize.decimals import exact_or_none as _exact_or_none
+from tapewire.streams.normalize.decimals import level as _level
 from tapewire.streams.normalize.dedup import TradeDeduper
+from tapewire.streams.normalize.errors import NormalizeError
+from tapewire.streams.normalize.mappers import NATIVE_MAPPERS, Mapper
+from tapewire.streams.normalize.native import NativeVenue
 from tapewire.streams.normalize.venues import ADAPTERS, BookMeta, VenueAdapter
+from tapewire.streams.normalize.venues.generic import generic_adapter
+
+__all__ = [
+    "BOOK",
+    "COVERAGE",
+    "DLQ",
+    "QUOTES",
+    "TOPICS",
+    "TRADES",
+    "BookState",
+    "NormalizeError",
+    "NormalizeResult",
+    "Normalizer",
+    "SourceRef",
+]
 
 TRADES, BOOK, QUOTES, COVERAGE, DLQ = (
     "md.trades",
@@ -60,28 +80,13 @@ TRADES, BOOK, QUOTES, COVERAGE, DLQ = (
     "dlq.normalize",
 )
 TOPICS = (TRADES, BOOK, QUOTES, COVERAGE, DLQ)
+_NATIVE_TOPICS = (TRADES, BOOK, QUOTES, COVERAGE)
 _BYTES = (bytes, bytearray)
 REBALANCE = "rebalance"
 """Coverage reason: the book's earlier frames were processed by another worker (a rebalance
 or a restart moved the md.raw partition); this one cannot continue the book."""
 SNAPSHOT_BUFFER_CAP = 1_000
 """Deltas ccxt may buffer per book while it waits for a snapshot (Binance ``cache``)."""
-
-
-class NormalizeError(TapewireError):
-    """A frame could not be normalized; becomes a DeadLetter with ``error_type``."""
-
-    def __init__(self, message: str, *, error_type: str = "ParseError") -> None:
-        super().__init__(message)
-        self.error_type = error_type
-
-
-class BookState(StrEnum):
-    """Per-book sync state."""
-
-    SYNCING = "SYNCING"
-    LIVE = "LIVE"
-    RESYNCING = "RESYNCING"
 
 
 @dataclass
@@ -144,6 +149,8 @@ class Normalizer:
         dedup_capacity: int = 10_000,
         clock: Any = time.time_ns,
         snapshot_buffer_cap: int = SNAPSHOT_BUFFER_CAP,
+        native: bool = True,
+        native_mappers: Mapping[str, type[Mapper]] = NATIVE_MAPPERS,
         options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self._adapter_classes = dict(adapters)
@@ -165,6 +172,9 @@ class Normalizer:
         self._joined_midway: dict[tuple[str, str], bool] = {}
         """(venue, connection_id) -> joined mid-way (see :meth:`handover`)."""
         self._handed_over: set[str] = set()
+        self._native_classes = dict(native_mappers) if native else {}
+        self.native: dict[str, NativeVenue] = {}
+        """Venues parsed by their native mapper (created once their markets are loaded)."""
         for venue, bodies in (rest or {}).items():
             self._market_rest[venue] = {rest_key(url): bytes(b) for url, b in bodies.items()}
             self._create(venue, rest=self._market_rest[venue])
@@ -176,9 +186,13 @@ class Normalizer:
     def _adapter(self, venue: str) -> VenueAdapter:
         adapter = self.adapters.get(venue)
         if adapter is None:
-            cls = self._adapter_classes.get(venue)
+            cls = self._adapter_classes.get(venue) or generic_adapter(venue)
             if cls is None:
-                raise NormalizeError(f"no adapter for venue {venue!r}", error_type="UnknownVenue")
+                raise NormalizeError(
+                    f"no adapter for venue {venue!r}: not a ccxt.pro exchange id",
+                    error_type="UnknownVenue",
+                )
+            self._adapter_classes[venue] = cls
             adapter = self.adapters[venue] = cls()
         return adapter
 
@@ -192,13 +206,16 @@ class Normalizer:
 
     def book_state(self, venue: str, instrument: str) -> BookState | None:
         """State of one book, None if never seen."""
+        native = self.native.get(venue)
+        if native is not None:
+            return native.book_state(instrument)
         book = self.books.get((venue, instrument))
         return book.state if book else None
 
     # ------------------------------------------------------------------ markets
     def knows_venue(self, venue: str) -> bool:
         """True when ``venue`` has an adapter (its frames can be normalized at all)."""
-        return venue in self._adapter_classes
+        return venue in self._adapter_classes or generic_adapter(venue) is not None
 
     def has_markets(self, venue: str) -> bool:
         """True once ``venue``'s markets are loaded (its frames can be normalized)."""
@@ -385,6 +402,7 @@ class Normalizer:
         ``rebalance``) and waits for its next snapshot, which closes the gap (``RESYNC``).
         """
         self._handed_over.add(venue)
+        self.native.pop(venue, None)
         books = [k for k in self.books if k[0] == venue]
         connections = [k for k in self._joined_midway if k[0] == venue]
         if not books and not connections:  # nothing processed yet: nothing to forget
@@ -449,6 +467,19 @@ class Normalizer:
             sequence = frame.get("sequence")
             midway = venue_id in self._handed_over and isinstance(sequence, int) and sequence > 0
             self._joined_midway[conn_key] = midway
+        native = self._native_venue(venue_id) if self._native_classes else None
+        if (  # market REST frames (valid or not) are the markets code's (``_rest``)
+            native is not None
+            and frame.get("rest_status") in (None, 200)
+            and (frame.get("transport") != "REST" or self.market_url(frame) is None)
+        ):
+            mapped = native.map_frame(frame, payload)
+            if mapped is not None:
+                events, gap = mapped
+                out.duplicates += native.emit(
+                    events, frame, receive_ns, midway, out.records, _NATIVE_TOPICS, gap
+                )
+                return
         if frame.get("transport") == "REST":
             self._rest(adapter, frame, payload, receive_ns, out)
             return
@@ -480,6 +511,22 @@ class Normalizer:
                 f"{type(result.error).__name__}: {result.error}", error_type="HandlerError"
             )
         self._emit(adapter, venue, frame, receive_ns, result, metas, out, message)
+
+    def _native_venue(self, venue_id: str) -> NativeVenue | None:
+        native = self.native.get(venue_id)
+        if native is None:
+            cls = self._native_classes.get(venue_id)
+            venue = self.venues.get(venue_id)
+            if cls is None or venue is None:
+                return None
+            native = self.native[venue_id] = NativeVenue(
+                cls,
+                venue.ex.markets.values(),
+                clock=self.clock,
+                dedup=self.dedup,
+                buffer_cap=self.snapshot_buffer_cap,
+            )
+        return native
 
     def _rest(
         self,
@@ -810,75 +857,3 @@ class Normalizer:
             labels=labels,
             failed_ts_ns=self.clock(),
         )
-
-
-_EXACT_TEXT: dict[str, Decimal] = {}
-"""Wire text -> its checked Decimal (prices and sizes repeat; Decimal is immutable)."""
-_EXACT_TEXT_CAP = 65_536
-_DIGITS = frozenset("0123456789")
-
-
-def _exact(value: Any, name: str) -> Decimal:
-    """Wire text (or a ccxt Decimal) -> Decimal that fits decimal(38,18); never float."""
-    kind = type(value)
-    if kind is str:
-        d = _EXACT_TEXT.get(value)
-        if d is not None:
-            return d
-        d = _checked(value, name)
-        if len(_EXACT_TEXT) >= _EXACT_TEXT_CAP:
-            _EXACT_TEXT.clear()
-        _EXACT_TEXT[value] = d
-        return d
-    if kind is Decimal:
-        # fast path: ``str`` of a finite Decimal without exponent notation is its digits
-        # with ``-exponent`` decimals (the same text as format(d, "f"))
-        text = str(value)
-        if text[0] in _DIGITS and "E" not in text:
-            dot = text.find(".")
-            if (dot < 0 or len(text) - dot <= 19) and value.adjusted() < INTEGER_DIGITS:
-                return value  # type: ignore[no-any-return]
-    return _checked(value, name)
-
-
-def _checked(value: Any, name: str) -> Decimal:
-    """The full check of :func:`_exact`, with the reason of any failure."""
-    kind = type(value)
-    d: Decimal
-    if kind is Decimal:
-        d = value
-    elif kind is str or kind is int:
-        try:
-            d = Decimal(value)
-        except ArithmeticError:
-            raise NormalizeError(
-                f"{name} {value!r} is not a number", error_type="ParseError"
-            ) from None
-    elif kind is float:
-        raise NormalizeError(f"{name} {value!r} is a float", error_type="FloatLeak")
-    else:
-        raise NormalizeError(
-            f"{name} {value!r} is missing or not a number", error_type="ParseError"
-        )
-    exp = d.as_tuple().exponent
-    if not isinstance(exp, int) or d < 0:  # NaN / Infinity have a str exponent
-        raise NormalizeError(
-            f"{name} {value!r} is not a finite non-negative number", error_type="ParseError"
-        )
-    if exp < -SCALE:
-        raise NormalizeError(
-            f"{name} {value!r} has more than 18 decimals", error_type="PrecisionError"
-        )
-    if d.adjusted() >= INTEGER_DIGITS:
-        raise NormalizeError(
-            f"{name} {value!r} exceeds decimal(38,18)", error_type="PrecisionError"
-        )
-    return d
-
-
-def _exact_or_none(value: Any, name: str) -> Decimal | None:
-    return None if value is None else _exact(value, name)
-
-
-def _level(price: Any, size: Any) -> PriceLevel:
-    return PriceLevel(price=_exact(price, "price"), size=_exact(size, "size"))

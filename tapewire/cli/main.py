@@ -39,6 +39,8 @@ EXAMPLES = {
     "kafka start": "tapewire kafka start --nodes 1",
     "kafka acl": "tapewire kafka acl --config examples/compose.toml",
     "run": "tapewire run all --config examples/demo.toml",
+    "normalize": "tapewire normalize capture.jsonl.gz --out normalized --format parquet",
+    "import cryptofeed": "tapewire import cryptofeed BINANCE.0 BINANCE.ws.1.0 --out c.jsonl.gz",
 }
 """One working command line per command, shown after a usage error."""
 
@@ -186,7 +188,15 @@ def _register_connector_commands() -> None:
     app.command("capture-sim")(capture_sim_command)
 
 
+def _register_offline_commands() -> None:
+    from tapewire.cli.offline import import_app, normalize_command
+
+    app.command("normalize")(normalize_command)
+    app.add_typer(import_app, name="import")
+
+
 _register_connector_commands()
+_register_offline_commands()
 
 console = Console()
 err_console = Console(stderr=True)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter
 from tapewire.streams.normalize.venues.binance import BinanceAdapter
+from tapewire.streams.normalize.venues.bitstamp import BitstampAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
+from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
 
 ADAPTERS: dict[str, type[VenueAdapter]] = {
@@ -19,15 +21,19 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     CoinbaseAdapter.venue: CoinbaseAdapter,
     KrakenAdapter.venue: KrakenAdapter,
     BybitAdapter.venue: BybitAdapter,
+    BitstampAdapter.venue: BitstampAdapter,
+    KucoinAdapter.venue: KucoinAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
 __all__ = [
     "ADAPTERS",
     "BinanceAdapter",
+    "BitstampAdapter",
     "BookMeta",
     "CoinbaseAdapter",
     "KrakenAdapter",
+    "KucoinAdapter",
     "OkxAdapter",
     "VenueAdapter",
 ]

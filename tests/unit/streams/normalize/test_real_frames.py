@@ -360,9 +360,15 @@ def test_binance_counts_and_values() -> None:
         "md.trades": 2,
         "md.book": 176,
         "md.quotes": 84,
-        "md.coverage": 0,
+        "md.coverage": 8,
         "dlq.normalize": 0,
     }
+    # each of the 4 books' first deltas came before its REST snapshot: waiting, then synced
+    waits = [(c["instrument"], c["event"], c["reason"]) for c in total["md.coverage"]]
+    books = ["NKN-USDT-SPOT", "BLZ-ETH-SPOT", "LRC-BTC-SPOT", "RUNE-EUR-SPOT"]
+    assert waits == [
+        (b, event, "waiting_for_snapshot") for b in books for event in ("GAP", "RESYNC")
+    ]
     assert exp.aggressor_checked == 2  # both trades lifted the best ask: BUY
     assert trade_views(total) == exp.trades
     assert quote_views(total) == exp.quotes
@@ -415,7 +421,7 @@ def test_binance_dropped_delta_opens_a_gap_and_a_stale_snapshot_is_refused() -> 
         b for b in full["md.book"] if b["receive_ts_ns"] < recorded[dropped]["receive_ts_ns"]
     ]
     last_good = [b for b in published if b["instrument"] == "NKN-USDT-SPOT"][-1]
-    (gap,) = (r.to_dict() for r in total["md.coverage"])
+    (gap,) = (r.to_dict() for r in total["md.coverage"] if r["reason"] != "waiting_for_snapshot")
     assert gap == {
         "venue": "binance",
         "instrument": "NKN-USDT-SPOT",

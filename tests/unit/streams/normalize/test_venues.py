@@ -67,7 +67,7 @@ def test_binance_counts_and_values() -> None:
         "md.trades": 3,
         "md.book": 4,
         "md.quotes": 1,
-        "md.coverage": 2,
+        "md.coverage": 4,
         "dlq.normalize": 2,
     }
     assert total.duplicates == 1
@@ -112,7 +112,19 @@ def test_binance_counts_and_values() -> None:
     assert delta["exchange_ts_ns"] == 1672515782400 * MS
 
     # frame 8 has U=170 after u=165: gap; frame 9 is buffered; frame 10 is a fresh snapshot
-    gap, resync = (r.to_dict() for r in total["md.coverage"])
+    # frames 4-5 arrive before any snapshot: the book says it waits (GAP), frame 6 ends it
+    waiting, synced, gap, resync = (r.to_dict() for r in total["md.coverage"])
+    assert (waiting["event"], waiting["reason"], waiting["from_ns"], waiting["to_ns"]) == (
+        "GAP",
+        "waiting_for_snapshot",
+        T0 + 4 * MS,
+        None,
+    )
+    assert (synced["event"], synced["from_ns"], synced["to_ns"]) == (
+        "RESYNC",
+        T0 + 4 * MS,
+        T0 + 6 * MS,
+    )
     assert gap == {
         "venue": "binance",
         "instrument": "BTC-USDT-SPOT",
