@@ -229,6 +229,11 @@ class BookSync:
     ) -> None:
         if self._stale(book, event):
             return  # already in the snapshot the book was synced from
+        if not event.bids and not event.asks and event.checksum is not None:
+            # a checksum-only frame (Bitfinex "cs"): verifies the book, publishes nothing
+            if self._verify(book, event) is not None:
+                self._gap(book, receive_ns, "checksum", coverage)
+            return
         if not self._follows(book, event):
             self._gap(book, receive_ns, "sequence_gap", coverage)
             if self.spec.rest_snapshots:

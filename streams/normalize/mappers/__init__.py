@@ -14,6 +14,7 @@ from tapewire.streams.normalize.mappers.base import (
     VenueSpec,
 )
 from tapewire.streams.normalize.mappers.binance import BinanceMapper
+from tapewire.streams.normalize.mappers.bitfinex import BitfinexMapper
 from tapewire.streams.normalize.mappers.bitstamp import BitstampMapper
 from tapewire.streams.normalize.mappers.events import (
     BookEvent,
@@ -25,13 +26,20 @@ from tapewire.streams.normalize.mappers.events import (
 from tapewire.streams.normalize.mappers.kucoin import KucoinMapper
 
 NATIVE_MAPPERS: dict[str, type[Mapper]] = {
-    mapper.spec.venue: mapper for mapper in (BinanceMapper, BitstampMapper, KucoinMapper)
+    mapper.spec.venue: mapper
+    for mapper in (
+        BinanceMapper,
+        BitfinexMapper,
+        BitstampMapper,
+        KucoinMapper,
+    )
 }
 """Native mapper class per ccxt exchange id."""
 
 __all__ = [
     "NATIVE_MAPPERS",
     "BinanceMapper",
+    "BitfinexMapper",
     "BitstampMapper",
     "BookEvent",
     "KucoinMapper",

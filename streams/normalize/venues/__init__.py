@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter
 from tapewire.streams.normalize.venues.binance import BinanceAdapter
+from tapewire.streams.normalize.venues.bitfinex import BitfinexAdapter
 from tapewire.streams.normalize.venues.bitstamp import BitstampAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
@@ -23,12 +24,14 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     BybitAdapter.venue: BybitAdapter,
     BitstampAdapter.venue: BitstampAdapter,
     KucoinAdapter.venue: KucoinAdapter,
+    BitfinexAdapter.venue: BitfinexAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
 __all__ = [
     "ADAPTERS",
     "BinanceAdapter",
+    "BitfinexAdapter",
     "BitstampAdapter",
     "BookMeta",
     "CoinbaseAdapter",
