@@ -23,6 +23,7 @@ from tapewire.streams.normalize.mappers.events import (
     QuoteEvent,
     TradeEvent,
 )
+from tapewire.streams.normalize.mappers.htx import HtxMapper
 from tapewire.streams.normalize.mappers.kucoin import KucoinMapper
 
 NATIVE_MAPPERS: dict[str, type[Mapper]] = {
@@ -31,6 +32,7 @@ NATIVE_MAPPERS: dict[str, type[Mapper]] = {
         BinanceMapper,
         BitfinexMapper,
         BitstampMapper,
+        HtxMapper,
         KucoinMapper,
     )
 }
@@ -42,6 +44,7 @@ __all__ = [
     "BitfinexMapper",
     "BitstampMapper",
     "BookEvent",
+    "HtxMapper",
     "KucoinMapper",
     "MapError",
     "Mapper",

@@ -12,6 +12,7 @@ from tapewire.streams.normalize.venues.bitfinex import BitfinexAdapter
 from tapewire.streams.normalize.venues.bitstamp import BitstampAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
+from tapewire.streams.normalize.venues.htx import HtxAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
 from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
@@ -25,6 +26,7 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     BitstampAdapter.venue: BitstampAdapter,
     KucoinAdapter.venue: KucoinAdapter,
     BitfinexAdapter.venue: BitfinexAdapter,
+    HtxAdapter.venue: HtxAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
@@ -35,6 +37,7 @@ __all__ = [
     "BitstampAdapter",
     "BookMeta",
     "CoinbaseAdapter",
+    "HtxAdapter",
     "KrakenAdapter",
     "KucoinAdapter",
     "OkxAdapter",

@@ -40,6 +40,8 @@ class VenueAdapter:
     ws_url: ClassVar[str]
     options: ClassVar[Mapping[str, Any]] = {}
     decoder: ClassVar[Decoder] = staticmethod(decode_json)
+    binary_frames: ClassVar[bool] = False
+    """The venue sends binary websocket frames that :attr:`decoder` reads (HTX gzip)."""
     market_paths: ClassVar[tuple[str, ...]]
     """REST paths whose captured bodies ccxt's ``load_markets`` needs."""
     snapshot_path: ClassVar[str | None] = None
