@@ -12,6 +12,8 @@ from tapewire.streams.normalize.venues.bitfinex import BitfinexAdapter
 from tapewire.streams.normalize.venues.bitstamp import BitstampAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
+from tapewire.streams.normalize.venues.cryptocom import CryptocomAdapter
+from tapewire.streams.normalize.venues.deribit import DeribitAdapter
 from tapewire.streams.normalize.venues.htx import HtxAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
 from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
@@ -25,6 +27,8 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     BybitAdapter.venue: BybitAdapter,
     BitstampAdapter.venue: BitstampAdapter,
     KucoinAdapter.venue: KucoinAdapter,
+    DeribitAdapter.venue: DeribitAdapter,
+    CryptocomAdapter.venue: CryptocomAdapter,
     BitfinexAdapter.venue: BitfinexAdapter,
     HtxAdapter.venue: HtxAdapter,
 }
@@ -37,6 +41,8 @@ __all__ = [
     "BitstampAdapter",
     "BookMeta",
     "CoinbaseAdapter",
+    "CryptocomAdapter",
+    "DeribitAdapter",
     "HtxAdapter",
     "KrakenAdapter",
     "KucoinAdapter",

@@ -131,7 +131,6 @@ class BitfinexAdapter(VenueAdapter):
     venue: ClassVar[str] = "bitfinex"
     ws_url: ClassVar[str] = "wss://api-pub.bitfinex.com/ws/2"
     decoder: ClassVar[Decoder] = staticmethod(decode)
-    market_paths: ClassVar[tuple[str, ...]] = ()
     venue_class: ClassVar[type[OfflineVenue]] = BitfinexVenue
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:

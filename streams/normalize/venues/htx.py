@@ -105,7 +105,6 @@ class HtxAdapter(VenueAdapter):
     ws_url: ClassVar[str] = "wss://api.huobi.pro/feed"
     decoder: ClassVar[Decoder] = staticmethod(decode_gzip_json)
     binary_frames: ClassVar[bool] = True
-    market_paths: ClassVar[tuple[str, ...]] = ()
     venue_class: ClassVar[type[OfflineVenue]] = HtxVenue
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:

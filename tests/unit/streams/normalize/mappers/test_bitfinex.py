@@ -17,8 +17,8 @@ import pytest
 
 from tapewire.streams.normalize import Normalizer, NormalizeResult
 from tapewire.streams.normalize.books import BookState
-from tapewire.streams.normalize.mappers import BitfinexMapper, MapError, MarketIndex
-from tapewire.streams.normalize.mappers.bitfinex import checksum, js_number
+from tapewire.streams.normalize.mappers import MapError, MarketIndex
+from tapewire.streams.normalize.mappers.bitfinex import BitfinexMapper, checksum, js_number
 from tapewire.testing.frames import raw_frame, read_frames
 
 DIR = Path(__file__).resolve().parents[4] / "data" / "frames" / "bitfinex"

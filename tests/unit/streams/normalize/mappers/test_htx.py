@@ -19,7 +19,8 @@ import pytest
 
 from tapewire.streams.normalize import Normalizer, NormalizeResult
 from tapewire.streams.normalize.books import BookState
-from tapewire.streams.normalize.mappers import HtxMapper, MapError, MarketIndex
+from tapewire.streams.normalize.mappers import MapError, MarketIndex
+from tapewire.streams.normalize.mappers.htx import HtxMapper
 from tapewire.testing.frames import raw_frame, read_frames
 
 DIR = Path(__file__).resolve().parents[4] / "data" / "frames" / "htx"
