@@ -483,7 +483,7 @@ class Normalizer:
         if frame.get("transport") == "REST":
             self._rest(adapter, frame, payload, receive_ns, out)
             return
-        if frame.get("binary"):
+        if frame.get("binary") and not adapter.binary_frames:
             raise NormalizeError(
                 f"binary frames are not supported for {venue_id}", error_type="Unsupported"
             )

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter
 from tapewire.streams.normalize.venues.binance import BinanceAdapter
+from tapewire.streams.normalize.venues.bitfinex import BitfinexAdapter
 from tapewire.streams.normalize.venues.bitstamp import BitstampAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
 from tapewire.streams.normalize.venues.cryptocom import CryptocomAdapter
 from tapewire.streams.normalize.venues.deribit import DeribitAdapter
+from tapewire.streams.normalize.venues.htx import HtxAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
 from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
@@ -27,17 +29,21 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     KucoinAdapter.venue: KucoinAdapter,
     DeribitAdapter.venue: DeribitAdapter,
     CryptocomAdapter.venue: CryptocomAdapter,
+    BitfinexAdapter.venue: BitfinexAdapter,
+    HtxAdapter.venue: HtxAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
 __all__ = [
     "ADAPTERS",
     "BinanceAdapter",
+    "BitfinexAdapter",
     "BitstampAdapter",
     "BookMeta",
     "CoinbaseAdapter",
     "CryptocomAdapter",
     "DeribitAdapter",
+    "HtxAdapter",
     "KrakenAdapter",
     "KucoinAdapter",
     "OkxAdapter",

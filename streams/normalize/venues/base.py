@@ -42,6 +42,8 @@ class VenueAdapter:
     ws_url: ClassVar[str]
     options: ClassVar[Mapping[str, Any]] = {}
     decoder: ClassVar[Decoder] = staticmethod(decode_json)
+    binary_frames: ClassVar[bool] = False
+    """The venue sends binary websocket frames that :attr:`decoder` reads (HTX gzip)."""
     snapshot_path: ClassVar[str | None] = None
     """REST path of a book snapshot the venue's book sync needs (Binance ``/api/v3/depth``)."""
     venue_class: ClassVar[type[OfflineVenue]] = OfflineVenue
