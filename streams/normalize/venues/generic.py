@@ -8,9 +8,10 @@ verified by Tapewire: every generic book that goes live gets a coverage event sa
 
 What a long-tail venue needs beyond that is data, not code: :data:`WS_URLS` picks the
 websocket URL where the first one ccxt lists is not the public market-data feed (ccxt
-derives market types from it on some venues). JSON numbers are decoded as their wire
-text (:func:`decode_json_floats_as_text`), so prices and sizes stay exact on venues that
-send numbers.
+derives market types from it on some venues), :data:`MAKER_SIDE` lists venues whose ccxt
+trade ``side`` is the maker's (published as the opposite, taker side). JSON numbers are
+decoded as their wire text (:func:`decode_json_floats_as_text`), so prices and sizes stay
+exact on venues that send numbers.
 """
 
 from __future__ import annotations
@@ -22,9 +23,15 @@ import ccxt.pro as ccxtpro
 
 from tapewire.streams.normalize.ccxt_offline import decode_json_floats_as_text
 from tapewire.streams.normalize.venues.base import VenueAdapter
+from tapewire.streams.normalize.venues.coinbase import CoinbaseVenue
 
 WS_URLS: dict[str, str] = {}
 """Public market-data websocket URL per ccxt.pro id, where ccxt's first listed URL is not it."""
+
+MAKER_SIDE: dict[str, str] = {
+    "coinone": "ccxt maps is_seller_maker=true to 'sell', the maker's side (the buyer took)",
+}
+"""ccxt.pro ids whose ccxt trade ``side`` is the maker order's, and why."""
 
 
 def _first_url(value: Any) -> str | None:
@@ -56,4 +63,6 @@ def generic_adapter(exchange_id: str) -> type[VenueAdapter] | None:
         "integrity_verified": False,
         "decoder": staticmethod(decode_json_floats_as_text),
     }
+    if exchange_id in MAKER_SIDE:  # trades turned to the taker side, as on Coinbase
+        attrs["venue_class"] = CoinbaseVenue
     return type(name, (VenueAdapter,), attrs)
