@@ -35,6 +35,8 @@ EXAMPLES = {
     "positions": "tapewire positions --account main",
     "kill-switch": "tapewire kill-switch on --account main",
     "sql": 'tapewire sql "SELECT count() FROM trades"',
+    "renormalize": "tapewire renormalize --from 2021-10-12T00:28:40Z --to 2021-10-12T00:29:00Z "
+    "--venue binance",
     "demo": "tapewire demo --duration 30",
     "kafka start": "tapewire kafka start --nodes 1",
     "kafka acl": "tapewire kafka acl --config examples/compose.toml",
@@ -197,6 +199,15 @@ def _register_offline_commands() -> None:
 
 _register_connector_commands()
 _register_offline_commands()
+
+
+def _register_renormalize_command() -> None:
+    from tapewire.cli.renormalize import renormalize_command
+
+    app.command("renormalize")(renormalize_command)
+
+
+_register_renormalize_command()
 
 console = Console()
 err_console = Console(stderr=True)

@@ -11,6 +11,8 @@ from tapewire.streams.normalize.venues.binance import BinanceAdapter
 from tapewire.streams.normalize.venues.bitstamp import BitstampAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
+from tapewire.streams.normalize.venues.cryptocom import CryptocomAdapter
+from tapewire.streams.normalize.venues.deribit import DeribitAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
 from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
@@ -23,6 +25,8 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     BybitAdapter.venue: BybitAdapter,
     BitstampAdapter.venue: BitstampAdapter,
     KucoinAdapter.venue: KucoinAdapter,
+    DeribitAdapter.venue: DeribitAdapter,
+    CryptocomAdapter.venue: CryptocomAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
@@ -32,6 +36,8 @@ __all__ = [
     "BitstampAdapter",
     "BookMeta",
     "CoinbaseAdapter",
+    "CryptocomAdapter",
+    "DeribitAdapter",
     "KrakenAdapter",
     "KucoinAdapter",
     "OkxAdapter",

@@ -58,7 +58,6 @@ def generic_adapter(exchange_id: str) -> type[VenueAdapter] | None:
     attrs = {
         "venue": exchange_id,
         "ws_url": ws_url,
-        "market_paths": (),
         "generic": True,
         "integrity_verified": False,
         "decoder": staticmethod(decode_json_floats_as_text),

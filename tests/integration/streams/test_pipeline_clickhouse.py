@@ -264,7 +264,7 @@ def test_simulated_run_ends_with_exactly_the_expected_rows_in_clickhouse(
     _assert_bars(clickhouse, bars_published)
     _assert_nbbo(clickhouse, truth, nbbo_published)
     # a clean run has no rejects and no gaps: only each book's wait for its first
-    # snapshot, closed by it (the RESYNC row replaces the GAP row)
+    # snapshot, opened (GAP row) and closed by it (RESYNC row)
     assert _rows(clickhouse, "SELECT count() FROM dead_letters FINAL") == [(0,)]
     waits = {(c["venue"], c["instrument"]) for c in pure["md.coverage"] if c["event"] == "RESYNC"}
     assert {c["reason"] for c in pure["md.coverage"]} <= {"waiting_for_snapshot"}
@@ -272,7 +272,7 @@ def test_simulated_run_ends_with_exactly_the_expected_rows_in_clickhouse(
         clickhouse,
         "SELECT countIf(event = 'RESYNC' AND reason = 'waiting_for_snapshot'), count() "
         "FROM coverage FINAL",
-    ) == [(len(waits), len(waits))]
+    ) == [(len(waits), 2 * len(waits))]
 
 
 def _assert_raw_frames(client: Client, frames: list[dict[str, Any]]) -> None:

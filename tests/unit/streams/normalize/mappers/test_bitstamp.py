@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from tapewire.streams.normalize import Normalizer, NormalizeResult
-from tapewire.streams.normalize.mappers import BitstampMapper, MapError, MarketIndex
+from tapewire.streams.normalize.mappers import MapError, MarketIndex
+from tapewire.streams.normalize.mappers.bitstamp import BitstampMapper
 from tapewire.testing.frames import raw_frame, read_frames
 
 DIR = Path(__file__).resolve().parents[4] / "data" / "frames" / "bitstamp"

@@ -29,6 +29,13 @@ WAITING = "waiting_for_snapshot"
 IGNORED: dict[str, dict[str, str]] = {}
 """venue -> {record field: why native and ccxt differ there}."""
 
+NOT_PARSED_BY_CCXT: dict[str, str] = {
+    "kraken/v1.jsonl": "Kraken websocket v1 arrays: ccxt.pro 4.5.90's kraken dispatches only v2 "
+    "objects (it maps none of these frames); v1 is checked against the same data in v2 by "
+    "tests/unit/streams/normalize/mappers/test_kraken.py",
+}
+"""``<venue>/<file>`` -> why the ccxt mapper cannot be the reference for that file."""
+
 
 def _files(venue: str) -> list[Path]:
     return sorted(p for kind in ("frames", "real") for p in (DATA / kind / venue).glob("*.jsonl"))
@@ -56,11 +63,13 @@ def test_every_native_mapper_has_frames_to_compare() -> None:
     ("venue", "path"), CASES, ids=[f"{v}/{p.parent.parent.name}/{p.name}" for v, p in CASES]
 )
 def test_native_mapper_equals_ccxt_mapper(venue: str, path: Path) -> None:
+    key = f"{venue}/{path.name}"
+    if key in NOT_PARSED_BY_CCXT:
+        pytest.skip(NOT_PARSED_BY_CCXT[key])
     frames = read_frames(path, venue)
     loaded = markets(venue)
     native = Normalizer(clock=lambda: 1, markets=loaded).process_batch(frames)
     ccxt = Normalizer(clock=lambda: 1, native=False, markets=loaded).process_batch(frames)
-    key = f"{venue}/{path.name}"
     ignored = IGNORED.get(venue, {})
     produced = sum(len(native[t]) for t in ("md.trades", "md.book", "md.quotes"))
     assert produced > 0, f"{key}: the native mapper produced nothing"

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from tapewire.streams.normalize import Normalizer, NormalizeResult
-from tapewire.streams.normalize.mappers import KucoinMapper, MapError, MarketIndex
+from tapewire.streams.normalize.mappers import MapError, MarketIndex
+from tapewire.streams.normalize.mappers.kucoin import KucoinMapper
 from tapewire.testing.frames import read_frames
 
 DIR = Path(__file__).resolve().parents[4] / "data" / "frames" / "kucoin"
