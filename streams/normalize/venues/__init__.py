@@ -13,6 +13,7 @@ from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
 from tapewire.streams.normalize.venues.cryptocom import CryptocomAdapter
 from tapewire.streams.normalize.venues.deribit import DeribitAdapter
+from tapewire.streams.normalize.venues.hyperliquid import HyperliquidAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
 from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
@@ -27,6 +28,7 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     KucoinAdapter.venue: KucoinAdapter,
     DeribitAdapter.venue: DeribitAdapter,
     CryptocomAdapter.venue: CryptocomAdapter,
+    HyperliquidAdapter.venue: HyperliquidAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
@@ -38,6 +40,7 @@ __all__ = [
     "CoinbaseAdapter",
     "CryptocomAdapter",
     "DeribitAdapter",
+    "HyperliquidAdapter",
     "KrakenAdapter",
     "KucoinAdapter",
     "OkxAdapter",
