@@ -17,6 +17,7 @@ from tapewire.streams.normalize.venues.hyperliquid import HyperliquidAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
 from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
+from tapewire.streams.normalize.venues.upbit import UpbitAdapter
 
 ADAPTERS: dict[str, type[VenueAdapter]] = {
     BinanceAdapter.venue: BinanceAdapter,
@@ -29,6 +30,7 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     DeribitAdapter.venue: DeribitAdapter,
     CryptocomAdapter.venue: CryptocomAdapter,
     HyperliquidAdapter.venue: HyperliquidAdapter,
+    UpbitAdapter.venue: UpbitAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
@@ -44,5 +46,6 @@ __all__ = [
     "KrakenAdapter",
     "KucoinAdapter",
     "OkxAdapter",
+    "UpbitAdapter",
     "VenueAdapter",
 ]
