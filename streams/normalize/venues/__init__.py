@@ -9,6 +9,7 @@ from __future__ import annotations
 from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter
 from tapewire.streams.normalize.venues.binance import BinanceAdapter
 from tapewire.streams.normalize.venues.bitstamp import BitstampAdapter
+from tapewire.streams.normalize.venues.bitvavo import BitvavoAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
 from tapewire.streams.normalize.venues.cryptocom import CryptocomAdapter
@@ -31,6 +32,7 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     CryptocomAdapter.venue: CryptocomAdapter,
     HyperliquidAdapter.venue: HyperliquidAdapter,
     UpbitAdapter.venue: UpbitAdapter,
+    BitvavoAdapter.venue: BitvavoAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
@@ -38,6 +40,7 @@ __all__ = [
     "ADAPTERS",
     "BinanceAdapter",
     "BitstampAdapter",
+    "BitvavoAdapter",
     "BookMeta",
     "CoinbaseAdapter",
     "CryptocomAdapter",
