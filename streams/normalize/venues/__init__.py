@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter
 from tapewire.streams.normalize.venues.binance import BinanceAdapter
+from tapewire.streams.normalize.venues.bitfinex import BitfinexAdapter
 from tapewire.streams.normalize.venues.bitstamp import BitstampAdapter
 from tapewire.streams.normalize.venues.bitvavo import BitvavoAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
 from tapewire.streams.normalize.venues.cryptocom import CryptocomAdapter
 from tapewire.streams.normalize.venues.deribit import DeribitAdapter
+from tapewire.streams.normalize.venues.htx import HtxAdapter
 from tapewire.streams.normalize.venues.hyperliquid import HyperliquidAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
 from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
@@ -30,6 +32,8 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     KucoinAdapter.venue: KucoinAdapter,
     DeribitAdapter.venue: DeribitAdapter,
     CryptocomAdapter.venue: CryptocomAdapter,
+    BitfinexAdapter.venue: BitfinexAdapter,
+    HtxAdapter.venue: HtxAdapter,
     HyperliquidAdapter.venue: HyperliquidAdapter,
     UpbitAdapter.venue: UpbitAdapter,
     BitvavoAdapter.venue: BitvavoAdapter,
@@ -39,12 +43,14 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
 __all__ = [
     "ADAPTERS",
     "BinanceAdapter",
+    "BitfinexAdapter",
     "BitstampAdapter",
     "BitvavoAdapter",
     "BookMeta",
     "CoinbaseAdapter",
     "CryptocomAdapter",
     "DeribitAdapter",
+    "HtxAdapter",
     "HyperliquidAdapter",
     "KrakenAdapter",
     "KucoinAdapter",
