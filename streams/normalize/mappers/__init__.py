@@ -21,8 +21,11 @@ from tapewire.streams.normalize.mappers.events import (
     QuoteEvent,
     TradeEvent,
 )
+from tapewire.streams.normalize.mappers.okx import OkxMapper
 
-NATIVE_MAPPERS: dict[str, type[Mapper]] = {mapper.spec.venue: mapper for mapper in (BinanceMapper,)}
+NATIVE_MAPPERS: dict[str, type[Mapper]] = {
+    mapper.spec.venue: mapper for mapper in (BinanceMapper, OkxMapper)
+}
 """Native mapper class per ccxt exchange id."""
 
 __all__ = [
@@ -33,6 +36,7 @@ __all__ = [
     "Mapper",
     "MarketEvent",
     "MarketIndex",
+    "OkxMapper",
     "QuoteEvent",
     "Sequencing",
     "TradeEvent",
