@@ -14,6 +14,7 @@ from tapewire.streams.normalize.mappers.base import (
     VenueSpec,
 )
 from tapewire.streams.normalize.mappers.binance import BinanceMapper
+from tapewire.streams.normalize.mappers.bybit import BybitMapper
 from tapewire.streams.normalize.mappers.events import (
     BookEvent,
     MapError,
@@ -24,7 +25,7 @@ from tapewire.streams.normalize.mappers.events import (
 from tapewire.streams.normalize.mappers.okx import OkxMapper
 
 NATIVE_MAPPERS: dict[str, type[Mapper]] = {
-    mapper.spec.venue: mapper for mapper in (BinanceMapper, OkxMapper)
+    mapper.spec.venue: mapper for mapper in (BinanceMapper, BybitMapper, OkxMapper)
 }
 """Native mapper class per ccxt exchange id."""
 
@@ -32,6 +33,7 @@ __all__ = [
     "NATIVE_MAPPERS",
     "BinanceMapper",
     "BookEvent",
+    "BybitMapper",
     "MapError",
     "Mapper",
     "MarketEvent",
