@@ -14,6 +14,7 @@ from tapewire.streams.normalize.mappers.base import (
     VenueSpec,
 )
 from tapewire.streams.normalize.mappers.binance import BinanceMapper
+from tapewire.streams.normalize.mappers.binanceusdm import BinanceUsdmMapper
 from tapewire.streams.normalize.mappers.bybit import BybitMapper
 from tapewire.streams.normalize.mappers.events import (
     BookEvent,
@@ -25,13 +26,15 @@ from tapewire.streams.normalize.mappers.events import (
 from tapewire.streams.normalize.mappers.okx import OkxMapper
 
 NATIVE_MAPPERS: dict[str, type[Mapper]] = {
-    mapper.spec.venue: mapper for mapper in (BinanceMapper, BybitMapper, OkxMapper)
+    mapper.spec.venue: mapper
+    for mapper in (BinanceMapper, BinanceUsdmMapper, BybitMapper, OkxMapper)
 }
 """Native mapper class per ccxt exchange id."""
 
 __all__ = [
     "NATIVE_MAPPERS",
     "BinanceMapper",
+    "BinanceUsdmMapper",
     "BookEvent",
     "BybitMapper",
     "MapError",

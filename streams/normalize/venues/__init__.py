@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter
 from tapewire.streams.normalize.venues.binance import BinanceAdapter
+from tapewire.streams.normalize.venues.binanceusdm import BinanceUsdmAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
@@ -15,6 +16,7 @@ from tapewire.streams.normalize.venues.okx import OkxAdapter
 
 ADAPTERS: dict[str, type[VenueAdapter]] = {
     BinanceAdapter.venue: BinanceAdapter,
+    BinanceUsdmAdapter.venue: BinanceUsdmAdapter,
     OkxAdapter.venue: OkxAdapter,
     CoinbaseAdapter.venue: CoinbaseAdapter,
     KrakenAdapter.venue: KrakenAdapter,
@@ -25,6 +27,7 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
 __all__ = [
     "ADAPTERS",
     "BinanceAdapter",
+    "BinanceUsdmAdapter",
     "BookMeta",
     "CoinbaseAdapter",
     "KrakenAdapter",
