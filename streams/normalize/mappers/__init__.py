@@ -15,6 +15,7 @@ from tapewire.streams.normalize.mappers.base import (
 )
 from tapewire.streams.normalize.mappers.binance import BinanceMapper
 from tapewire.streams.normalize.mappers.binanceusdm import BinanceUsdmMapper
+from tapewire.streams.normalize.mappers.bitget import BitgetMapper
 from tapewire.streams.normalize.mappers.bybit import BybitMapper
 from tapewire.streams.normalize.mappers.events import (
     BookEvent,
@@ -27,7 +28,7 @@ from tapewire.streams.normalize.mappers.okx import OkxMapper
 
 NATIVE_MAPPERS: dict[str, type[Mapper]] = {
     mapper.spec.venue: mapper
-    for mapper in (BinanceMapper, BinanceUsdmMapper, BybitMapper, OkxMapper)
+    for mapper in (BinanceMapper, BinanceUsdmMapper, BitgetMapper, BybitMapper, OkxMapper)
 }
 """Native mapper class per ccxt exchange id."""
 
@@ -35,6 +36,7 @@ __all__ = [
     "NATIVE_MAPPERS",
     "BinanceMapper",
     "BinanceUsdmMapper",
+    "BitgetMapper",
     "BookEvent",
     "BybitMapper",
     "MapError",

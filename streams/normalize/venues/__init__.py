@@ -9,6 +9,7 @@ from __future__ import annotations
 from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter
 from tapewire.streams.normalize.venues.binance import BinanceAdapter
 from tapewire.streams.normalize.venues.binanceusdm import BinanceUsdmAdapter
+from tapewire.streams.normalize.venues.bitget import BitgetAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
@@ -17,6 +18,7 @@ from tapewire.streams.normalize.venues.okx import OkxAdapter
 ADAPTERS: dict[str, type[VenueAdapter]] = {
     BinanceAdapter.venue: BinanceAdapter,
     BinanceUsdmAdapter.venue: BinanceUsdmAdapter,
+    BitgetAdapter.venue: BitgetAdapter,
     OkxAdapter.venue: OkxAdapter,
     CoinbaseAdapter.venue: CoinbaseAdapter,
     KrakenAdapter.venue: KrakenAdapter,
@@ -28,6 +30,7 @@ __all__ = [
     "ADAPTERS",
     "BinanceAdapter",
     "BinanceUsdmAdapter",
+    "BitgetAdapter",
     "BookMeta",
     "CoinbaseAdapter",
     "KrakenAdapter",
