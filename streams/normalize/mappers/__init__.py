@@ -24,11 +24,19 @@ from tapewire.streams.normalize.mappers.events import (
     QuoteEvent,
     TradeEvent,
 )
+from tapewire.streams.normalize.mappers.gate import GateMapper
 from tapewire.streams.normalize.mappers.okx import OkxMapper
 
 NATIVE_MAPPERS: dict[str, type[Mapper]] = {
     mapper.spec.venue: mapper
-    for mapper in (BinanceMapper, BinanceUsdmMapper, BitgetMapper, BybitMapper, OkxMapper)
+    for mapper in (
+        BinanceMapper,
+        BinanceUsdmMapper,
+        BitgetMapper,
+        BybitMapper,
+        GateMapper,
+        OkxMapper,
+    )
 }
 """Native mapper class per ccxt exchange id."""
 
@@ -39,6 +47,7 @@ __all__ = [
     "BitgetMapper",
     "BookEvent",
     "BybitMapper",
+    "GateMapper",
     "MapError",
     "Mapper",
     "MarketEvent",

@@ -12,6 +12,7 @@ from tapewire.streams.normalize.venues.binanceusdm import BinanceUsdmAdapter
 from tapewire.streams.normalize.venues.bitget import BitgetAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
+from tapewire.streams.normalize.venues.gate import GateAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
 
@@ -23,6 +24,7 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     CoinbaseAdapter.venue: CoinbaseAdapter,
     KrakenAdapter.venue: KrakenAdapter,
     BybitAdapter.venue: BybitAdapter,
+    GateAdapter.venue: GateAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
@@ -33,6 +35,7 @@ __all__ = [
     "BitgetAdapter",
     "BookMeta",
     "CoinbaseAdapter",
+    "GateAdapter",
     "KrakenAdapter",
     "OkxAdapter",
     "VenueAdapter",
