@@ -2,10 +2,14 @@
 events, plus the :class:`~.base.VenueSpec` the book synchroniser follows.
 
 Part of :mod:`tapewire.streams.normalize`. The layout every venue module follows is in
-``docs/mappers.md``.
+``docs/mappers.md``. Venue modules are found by :data:`NATIVE_MAPPERS` on import: a module
+of this package that defines a :class:`Mapper` subclass with a ``spec`` is a venue.
 """
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from tapewire.streams.normalize.mappers.base import (
     Mapper,
@@ -13,10 +17,6 @@ from tapewire.streams.normalize.mappers.base import (
     Sequencing,
     VenueSpec,
 )
-from tapewire.streams.normalize.mappers.binance import BinanceMapper
-from tapewire.streams.normalize.mappers.binanceusdm import BinanceUsdmMapper
-from tapewire.streams.normalize.mappers.bitget import BitgetMapper
-from tapewire.streams.normalize.mappers.bybit import BybitMapper
 from tapewire.streams.normalize.mappers.events import (
     BookEvent,
     MapError,
@@ -24,35 +24,37 @@ from tapewire.streams.normalize.mappers.events import (
     QuoteEvent,
     TradeEvent,
 )
-from tapewire.streams.normalize.mappers.gate import GateMapper
-from tapewire.streams.normalize.mappers.okx import OkxMapper
 
-NATIVE_MAPPERS: dict[str, type[Mapper]] = {
-    mapper.spec.venue: mapper
-    for mapper in (
-        BinanceMapper,
-        BinanceUsdmMapper,
-        BitgetMapper,
-        BybitMapper,
-        GateMapper,
-        OkxMapper,
-    )
-}
-"""Native mapper class per ccxt exchange id."""
+_SUPPORT = frozenset({"base", "events", "common"})
+
+
+def _discover() -> dict[str, type[Mapper]]:
+    found: dict[str, type[Mapper]] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name in _SUPPORT or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Mapper)
+                and value.__module__ == module.__name__
+                and "spec" in vars(value)
+            ):
+                found[value.spec.venue] = value
+    return found
+
+
+NATIVE_MAPPERS: dict[str, type[Mapper]] = _discover()
+"""Native mapper class per ccxt exchange id (every venue module of this package)."""
 
 __all__ = [
     "NATIVE_MAPPERS",
-    "BinanceMapper",
-    "BinanceUsdmMapper",
-    "BitgetMapper",
     "BookEvent",
-    "BybitMapper",
-    "GateMapper",
     "MapError",
     "Mapper",
     "MarketEvent",
     "MarketIndex",
-    "OkxMapper",
     "QuoteEvent",
     "Sequencing",
     "TradeEvent",

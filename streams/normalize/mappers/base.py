@@ -97,11 +97,13 @@ class MarketIndex:
 
     def instrument(self, native: Any, market_type: str | None = None) -> str:
         """Canonical id of a native market id; raises :class:`MapError` when unknown."""
+        if native.__class__ is not str:
+            raise MapError("market", native, "a market id string")
         if market_type is not None:
             found = self._by_type.get((native, market_type))
             if found is not None:
                 return found
-        entries = self._by_id.get(native) if isinstance(native, str) else None
+        entries = self._by_id.get(native)
         if entries and (market_type is None or len(entries) == 1):
             return entries[0][1]
         raise MapError("market", native, "a market id listed in the venue's loaded markets")

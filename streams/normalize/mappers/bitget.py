@@ -14,7 +14,7 @@ strings, ``ts`` ms as text. The server's keep-alive answer is the bare text ``po
 
 Sequencing ``NONE``: ``seq`` only increases (recorded, not chained). Checksum: CRC32
 (signed) of the top 25 levels, bid and ask interleaved as ``price:size`` wire text, the
-OKX algorithm (:func:`~.okx.okx_checksum`); an ``update`` carries it, a ``snapshot``'s
+OKX algorithm (:func:`~.common.okx_checksum`); an ``update`` carries it, a ``snapshot``'s
 is 0 (none).
 """
 
@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import orjson
 
 from tapewire.streams.normalize.mappers.base import Mapper, Sequencing, VenueSpec, levels, text
+from tapewire.streams.normalize.mappers.common import lookup, okx_checksum
 from tapewire.streams.normalize.mappers.events import (
     BUY,
     SELL,
@@ -35,7 +36,7 @@ from tapewire.streams.normalize.mappers.events import (
     QuoteEvent,
     TradeEvent,
 )
-from tapewire.streams.normalize.mappers.okx import CHECKSUM_DEPTH, ms_text, okx_checksum
+from tapewire.streams.normalize.mappers.okx import CHECKSUM_DEPTH, ms_text
 
 INST_TYPES = {
     "SPOT": "spot",
@@ -109,9 +110,7 @@ class BitgetMapper(Mapper):
         return []
 
     def _instrument(self, arg: dict[str, Any]) -> str:
-        kind = INST_TYPES.get(arg.get("instType"))  # type: ignore[arg-type]
-        if kind is None:
-            raise MapError("instType", arg.get("instType"), "SPOT or a futures product type")
+        kind = lookup(arg, "instType", INST_TYPES, "SPOT or a futures product type")
         native = arg.get("instId")
         instrument = self.markets.instrument(native, kind)
         if self.markets.markets[instrument].get("type") != kind:  # BTCUSDT: spot and swap
@@ -122,9 +121,7 @@ class BitgetMapper(Mapper):
     def _trade(instrument: str, m: Any) -> TradeEvent:
         if m.__class__ is not dict:
             raise MapError("data", m, "a trade object")
-        side = _SIDES.get(m["side"])
-        if side is None:
-            raise MapError("side", m["side"], "buy or sell")
+        side = lookup(m, "side", _SIDES, "buy or sell")
         return TradeEvent(
             instrument=instrument,
             trade_id=text(m, "tradeId"),

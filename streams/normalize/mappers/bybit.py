@@ -12,7 +12,7 @@ be the book's ``u`` + 1, a repeated or older one is a gap; every snapshot resets
 (matching engine), else ``ts`` (push time).
 
 State kept by the mapper (as ccxt's adapter keeps it): the first L2 depth (> 1) seen per
-symbol is its book; a frame of another depth for it is a dead letter (``DepthConflict``);
+symbol is its book; a frame of another depth for it is a dead letter naming its ``topic``;
 ``orderbook.1`` deltas continue a depth-1 book only while their ``u`` chain (else no quote
 until the next ``orderbook.1`` snapshot).
 """
@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from tapewire.streams.normalize.decimals import exact
 from tapewire.streams.normalize.errors import NormalizeError
 from tapewire.streams.normalize.mappers.base import (
     MS,
@@ -34,6 +35,7 @@ from tapewire.streams.normalize.mappers.base import (
     levels,
     text,
 )
+from tapewire.streams.normalize.mappers.common import lookup
 from tapewire.streams.normalize.mappers.events import (
     BUY,
     SELL,
@@ -68,8 +70,8 @@ class _Bbo:
     def apply(self, bids: list[Level], asks: list[Level]) -> None:
         for side, updates in ((self.bids, bids), (self.asks, asks)):
             for price, size in updates:
-                key = Decimal(price)
-                if Decimal(size):
+                key = exact(price, "price")
+                if exact(size, "size"):
                     side[key] = (price, size)
                 else:
                     side.pop(key, None)
@@ -117,9 +119,7 @@ class BybitMapper(Mapper):
     def _trade(self, m: Any) -> TradeEvent:
         if m.__class__ is not dict:
             raise MapError("data", m, "a trade object")
-        side = _SIDES.get(m["S"])
-        if side is None:
-            raise MapError("S", m["S"], "Buy or Sell")
+        side = lookup(m, "S", _SIDES, "Buy or Sell")
         return TradeEvent(
             instrument=self.markets.instrument(m["s"], MARKET_TYPE),
             trade_id=text(m, "i"),
@@ -153,10 +153,7 @@ class BybitMapper(Mapper):
             return self._quote(instrument, kind == "snapshot", u, bids, asks, exchange_ns)
         pinned = self._depth.setdefault(instrument, depth)
         if depth != pinned:
-            raise NormalizeError(
-                f"orderbook.{depth} frame for {instrument}, whose book is orderbook.{pinned}",
-                error_type="DepthConflict",
-            )
+            raise MapError("topic", topic, f"orderbook.{pinned} (the depth of this book)")
         snapshot = kind == "snapshot"
         return [
             BookEvent(
@@ -187,7 +184,7 @@ class BybitMapper(Mapper):
             return []
         try:
             bbo.apply(bids, asks)
-        except ArithmeticError:
+        except NormalizeError:  # not an exact decimal: this BBO book is lost
             self._bbo.pop(instrument, None)
             raise
         bbo.u = u

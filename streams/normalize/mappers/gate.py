@@ -27,6 +27,7 @@ from tapewire.streams.normalize.mappers.base import (
     levels,
     text,
 )
+from tapewire.streams.normalize.mappers.common import lookup
 from tapewire.streams.normalize.mappers.events import (
     BUY,
     SELL,
@@ -92,9 +93,7 @@ class GateMapper(Mapper):
     def _trade(self, m: Any) -> TradeEvent:
         if m.__class__ is not dict:
             raise MapError("result", m, "a trade object")
-        side = _SIDES.get(m["side"])
-        if side is None:
-            raise MapError("side", m["side"], "buy or sell")
+        side = lookup(m, "side", _SIDES, "buy or sell")
         return TradeEvent(
             instrument=self.markets.instrument(m["currency_pair"], MARKET_TYPE),
             trade_id=str(integer(m, "id")),

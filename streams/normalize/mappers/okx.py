@@ -10,7 +10,7 @@ string; timestamps ``ts`` are ms as text.
 Sequencing ``PREV``: an update's ``prevSeqId`` must be the book's last ``seqId`` (a
 snapshot has ``prevSeqId`` -1). Recordings from before OKX added ``seqId`` (2022) carry
 none: the checksum alone guards them. Checksum: CRC32 (signed int32) of the top 25 levels,
-bid and ask interleaved as ``price:size`` wire text (:func:`okx_checksum`); OKX sends 0 for
+bid and ask interleaved as ``price:size`` wire text (:func:`~.common.okx_checksum`); OKX sends 0 for
 "no checksum", mapped to None (not verified, as ccxt's adapter does).
 
 Quirks: an update with ``prevSeqId == seqId`` (OKX's keep-alive with no level) is stale
@@ -20,9 +20,7 @@ to the synchroniser and publishes nothing; ccxt publishes it as an empty delta. 
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any, ClassVar
 
 from tapewire.streams.normalize.mappers.base import (
@@ -32,6 +30,11 @@ from tapewire.streams.normalize.mappers.base import (
     VenueSpec,
     levels,
     text,
+)
+from tapewire.streams.normalize.mappers.common import (
+    OKX_CHECKSUM_DEPTH,
+    lookup,
+    okx_checksum,
 )
 from tapewire.streams.normalize.mappers.events import (
     BUY,
@@ -45,33 +48,8 @@ from tapewire.streams.normalize.mappers.events import (
 
 BOOK_DEPTHS = {"books": 400, "books-l2-tbt": 400, "books50-l2-tbt": 50}
 """Book channels -> levels per side of their snapshot."""
-CHECKSUM_DEPTH = 25
+CHECKSUM_DEPTH = OKX_CHECKSUM_DEPTH
 _SIDES = {"buy": BUY, "sell": SELL}
-_DECIMAL = frozenset((Decimal,))
-
-
-def okx_checksum(bids: Sequence[Any], asks: Sequence[Any]) -> int:
-    """OKX book checksum over exact levels (wire text via ``format(d, 'f')``): CRC32 of
-    ``bid:size:ask:size:...`` over the top 25 levels, then the longer side's rest; as a
-    signed int32."""
-    top_bids, top_asks = bids[:CHECKSUM_DEPTH], asks[:CHECKSUM_DEPTH]
-    values: list[Any] = []
-    add = values.extend
-    for bid, ask in zip(top_bids, top_asks, strict=False):  # then the longer side
-        add((bid[0], bid[1], ask[0], ask[1]))
-    shorter = min(len(top_bids), len(top_asks))
-    for level in (top_bids if len(top_bids) > shorter else top_asks)[shorter:]:
-        add((level[0], level[1]))
-    joined = None
-    if set(map(type, values)) <= _DECIMAL:
-        # str(d) is format(d, "f") unless it uses exponent notation (then: the slow way)
-        joined = ":".join(map(str, values))
-        if "E" in joined:
-            joined = None
-    if joined is None:
-        joined = ":".join(format(v, "f") if isinstance(v, Decimal) else str(v) for v in values)
-    crc = zlib.crc32(joined.encode()) & 0xFFFFFFFF
-    return crc - (1 << 32) if crc >= 1 << 31 else crc
 
 
 def ms_text(message: dict[str, Any], key: str) -> int:
@@ -124,8 +102,9 @@ class OkxMapper(Mapper):
         channel = arg.get("channel")
         if channel == "trades" or channel == "trades-all":
             return [self._trade(item) for item in data]
-        if channel in BOOK_DEPTHS:
-            return self._books(message, arg, data, BOOK_DEPTHS[channel])
+        depth = BOOK_DEPTHS.get(channel) if channel.__class__ is str else None
+        if depth is not None:
+            return self._books(message, arg, data, depth)
         if channel == "bbo-tbt" or channel == "tickers":
             return self._quotes(arg, data, channel == "tickers")
         return []
@@ -133,9 +112,7 @@ class OkxMapper(Mapper):
     def _trade(self, m: Any) -> TradeEvent:
         if m.__class__ is not dict:
             raise MapError("data", m, "a trade object")
-        side = _SIDES.get(m["side"])
-        if side is None:
-            raise MapError("side", m["side"], "buy or sell")
+        side = lookup(m, "side", _SIDES, "buy or sell")
         return TradeEvent(
             instrument=self.markets.instrument(m["instId"]),
             trade_id=text(m, "tradeId"),

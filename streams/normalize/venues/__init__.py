@@ -10,20 +10,28 @@ from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter
 from tapewire.streams.normalize.venues.binance import BinanceAdapter
 from tapewire.streams.normalize.venues.binanceusdm import BinanceUsdmAdapter
 from tapewire.streams.normalize.venues.bitget import BitgetAdapter
+from tapewire.streams.normalize.venues.bitstamp import BitstampAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
+from tapewire.streams.normalize.venues.cryptocom import CryptocomAdapter
+from tapewire.streams.normalize.venues.deribit import DeribitAdapter
 from tapewire.streams.normalize.venues.gate import GateAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
+from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
 
 ADAPTERS: dict[str, type[VenueAdapter]] = {
     BinanceAdapter.venue: BinanceAdapter,
-    BinanceUsdmAdapter.venue: BinanceUsdmAdapter,
-    BitgetAdapter.venue: BitgetAdapter,
     OkxAdapter.venue: OkxAdapter,
     CoinbaseAdapter.venue: CoinbaseAdapter,
     KrakenAdapter.venue: KrakenAdapter,
     BybitAdapter.venue: BybitAdapter,
+    BitstampAdapter.venue: BitstampAdapter,
+    KucoinAdapter.venue: KucoinAdapter,
+    DeribitAdapter.venue: DeribitAdapter,
+    CryptocomAdapter.venue: CryptocomAdapter,
+    BinanceUsdmAdapter.venue: BinanceUsdmAdapter,
+    BitgetAdapter.venue: BitgetAdapter,
     GateAdapter.venue: GateAdapter,
 }
 """Adapter class per ccxt exchange id."""
@@ -33,10 +41,14 @@ __all__ = [
     "BinanceAdapter",
     "BinanceUsdmAdapter",
     "BitgetAdapter",
+    "BitstampAdapter",
     "BookMeta",
     "CoinbaseAdapter",
+    "CryptocomAdapter",
+    "DeribitAdapter",
     "GateAdapter",
     "KrakenAdapter",
+    "KucoinAdapter",
     "OkxAdapter",
     "VenueAdapter",
 ]

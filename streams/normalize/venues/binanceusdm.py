@@ -24,7 +24,6 @@ class BinanceUsdmAdapter(BinanceAdapter):
     venue: ClassVar[str] = "binanceusdm"
     ws_url: ClassVar[str] = "wss://fstream.binance.com/ws"  # no '/stream': ccxt reads futures
     options: ClassVar[dict[str, Any]] = {"fetchMarkets": {"types": ["linear"]}}
-    market_paths: ClassVar[tuple[str, ...]] = ("/fapi/v1/exchangeInfo",)
     snapshot_path: ClassVar[str | None] = "/fapi/v1/depth"
     market_type: ClassVar[str] = "swap"
     subscription_type: ClassVar[str] = "linear"

@@ -24,7 +24,7 @@ from tapewire.streams.normalize.ccxt_offline import (
     OfflineVenue,
     RecordingOrderBook,
 )
-from tapewire.streams.normalize.mappers.okx import okx_checksum
+from tapewire.streams.normalize.mappers.common import okx_checksum
 from tapewire.streams.normalize.venues.base import MS, BookMeta, VenueAdapter, int_or_none
 from tapewire.streams.normalize.venues.okx import OkxVenue
 
@@ -72,11 +72,6 @@ class BitgetAdapter(VenueAdapter):
         "fetchMarkets": {"types": ["spot"]},
         "watchOrderBook": {"checksum": False},
     }
-    market_paths: ClassVar[tuple[str, ...]] = (
-        "/api/v2/spot/public/symbols",
-        "/api/v2/spot/public/coins",  # ccxt's load_markets fetches currencies too
-        "/api/v2/margin/currencies",  # and which spot markets are margin-tradable
-    )
     venue_class: ClassVar[type[OfflineVenue]] = BitgetVenue
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:

@@ -100,11 +100,6 @@ class GateAdapter(VenueAdapter):
     venue: ClassVar[str] = "gate"
     ws_url: ClassVar[str] = "wss://api.gateio.ws/ws/v4/"
     options: ClassVar[dict[str, Any]] = {"fetchMarkets": {"types": ["spot"]}}
-    market_paths: ClassVar[tuple[str, ...]] = (
-        "/api/v4/spot/currency_pairs",
-        "/api/v4/margin/currency_pairs",  # ccxt's spot markets read the margin pairs too
-        "/api/v4/spot/currencies",  # and load_markets the currencies
-    )
     venue_class: ClassVar[type[OfflineVenue]] = GateVenue
 
     def __init__(self) -> None:

@@ -35,5 +35,5 @@ def generic_adapter(exchange_id: str) -> type[VenueAdapter] | None:
     urls = getattr(ccxtpro, exchange_id)().urls
     ws_url = _first_url(urls.get("api", {}).get("ws")) or f"wss://{exchange_id}.invalid/ws"
     name = "".join(part.capitalize() for part in exchange_id.split("_")) + "GenericAdapter"
-    attrs = {"venue": exchange_id, "ws_url": ws_url, "market_paths": (), "generic": True}
+    attrs = {"venue": exchange_id, "ws_url": ws_url, "generic": True}
     return type(name, (VenueAdapter,), attrs)

@@ -20,7 +20,7 @@ from tapewire.streams.normalize.ccxt_offline import (
     OfflineVenue,
     RecordingOrderBook,
 )
-from tapewire.streams.normalize.mappers.okx import okx_checksum
+from tapewire.streams.normalize.mappers.common import okx_checksum
 from tapewire.streams.normalize.venues.base import MS, BookMeta, VenueAdapter, int_or_none
 
 BOOK_CHANNELS = {"books": 400, "books-l2-tbt": 400, "books50-l2-tbt": 50}
@@ -50,7 +50,6 @@ class OkxAdapter(VenueAdapter):
     venue: ClassVar[str] = "okx"
     ws_url: ClassVar[str] = "wss://ws.okx.com:8443/ws/v5/public"
     options: ClassVar[dict[str, Any]] = {"fetchMarkets": {"types": ["spot"]}}
-    market_paths: ClassVar[tuple[str, ...]] = ("/api/v5/public/instruments",)
     venue_class: ClassVar[type[OfflineVenue]] = OkxVenue
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:

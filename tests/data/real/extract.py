@@ -7,7 +7,9 @@ Usage (needs ``git``; no network)::
 
 Only frames are selected and re-wrapped: every payload is the recorded text, unchanged.
 Receive times are the recorder's wall-clock seconds (a decimal literal in the capture),
-converted exactly to UTC integer nanoseconds. Provenance: ``tests/data/real/README.md``.
+converted exactly to UTC integer nanoseconds. The line parsing is the importer's
+(``tapewire import cryptofeed``, :mod:`tapewire.connectors.capture.importers.cryptofeed`).
+Provenance: ``tests/data/real/README.md``.
 
 Only commits released under cryptofeed's permissive licence are read (``MASTER`` and
 ``L1`` below, both with the XFree86-1.1-style ``LICENSE``). cryptofeed's ``v3`` branch
@@ -20,10 +22,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from tapewire.connectors.capture.importers.cryptofeed import seconds_to_ns as to_ns
+from tapewire.connectors.capture.importers.cryptofeed import v1_records
 
 OUT = Path(__file__).resolve().parent
 MASTER = "ce58c2a0015040aa2271e80bac783d74fa2cdcff"  # cryptofeed master, 2026-08-09
@@ -36,30 +39,6 @@ def git_show(git_dir: str, commit: str, path: str) -> bytes:
     """One file of the cryptofeed repository at one commit."""
     cmd = ["git", "--git-dir", git_dir, "show", f"{commit}:{path}"]
     return subprocess.run(cmd, check=True, capture_output=True).stdout
-
-
-def to_ns(seconds: str) -> int:
-    """``"1633998512.0633569"`` -> 1633998512063356900, exactly (no float)."""
-    value = Decimal(seconds) * 1_000_000_000
-    if value != value.to_integral_value():
-        raise ValueError(f"sub-nanosecond receive time {seconds}")
-    return int(value)
-
-
-def v1_records(text: str) -> Iterator[tuple[int, str, str, str | None, str]]:
-    """cryptofeed corpus v1 lines: ``(line_no, kind, seconds, url, payload)`` of received
-    websocket frames (``<ts>: <payload>``) and REST responses (``<url> -> <ts>: <payload>``);
-    connect/send lines and the configuration line are skipped."""
-    for no, line in enumerate(text.split("\n"), start=1):
-        if not line or line.startswith(("wss:", "ws:", "configuration: ")):
-            continue
-        if line.startswith("http") and " -> " in line:
-            url, rest = line.split(" -> ", 1)
-            seconds, payload = rest.split(": ", 1)
-            yield no, "http", seconds, url, payload
-        else:
-            seconds, payload = line.split(": ", 1)
-            yield no, "recv", seconds, None, payload
 
 
 def rest_row(seconds: str, conn: str, url: str, payload: str, source: str) -> Row:

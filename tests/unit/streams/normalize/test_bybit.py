@@ -162,7 +162,7 @@ def test_counts_and_values() -> None:
     assert [(d["error_type"], d["labels"]["sequence"]) for d in dlq] == [
         ("ParseError", "13"),  # malformed: price "16,579.00" (not a decimal; was ccxt's error)
         ("DecodeError", "14"),  # truncated
-        ("DepthConflict", "15"),  # orderbook.200 for a book that is orderbook.50
+        ("ParseError", "15"),  # orderbook.200 for a book that is orderbook.50 (field 'topic')
     ]
     assert dlq[1]["payload"].startswith(b'{"topic":"orderbook.50.BTCUSDT"')
     assert "orderbook.200" in dlq[2]["reason"]

@@ -1,5 +1,6 @@
 """OKX native mapper on the documentation-derived swap frames (``tests/data/frames/okx/
-swap.jsonl``; markets from its REST ``instruments?instType=SWAP`` frame) and on unit frames.
+swap.jsonl``; markets from its REST ``instruments?instType=SWAP`` frame, loaded with the
+ccxt options of a swaps-only connector) and on unit frames.
 
 The spot fixture and the 2022 recording are covered by ``test_venues.py`` and
 ``test_real_frames.py`` (native by default) and by the differential test.
@@ -17,7 +18,8 @@ import pytest
 from tapewire.streams.normalize import Normalizer, NormalizeResult
 from tapewire.streams.normalize.books import BookState
 from tapewire.streams.normalize.mappers import MapError, MarketIndex
-from tapewire.streams.normalize.mappers.okx import OkxMapper, okx_checksum
+from tapewire.streams.normalize.mappers.common import okx_checksum
+from tapewire.streams.normalize.mappers.okx import OkxMapper
 from tapewire.testing.frames import read_frames
 
 DATA = Path(__file__).resolve().parents[4] / "data"
@@ -27,8 +29,12 @@ MS = 1_000_000
 PERP = "BTC-USDT-PERP-USDT"
 
 
+SWAPS_ONLY = {"okx": {"fetchMarkets": {"types": ["swap"]}}}
+"""ccxt options of a connector subscribed to OKX swaps (it captured ``instType=SWAP``)."""
+
+
 def run() -> tuple[Normalizer, NormalizeResult, list[NormalizeResult]]:
-    norm = Normalizer(clock=lambda: 1)
+    norm = Normalizer(clock=lambda: 1, options=SWAPS_ONLY)
     per_frame = [norm.process(f) for f in read_frames(SWAP, "okx")]
     total = NormalizeResult()
     for res in per_frame:
@@ -106,7 +112,7 @@ def test_checksum_is_the_documented_crc32() -> None:
 
 
 def _mapper() -> OkxMapper:
-    norm = Normalizer()
+    norm = Normalizer(options=SWAPS_ONLY)
     norm.load_markets("okx", [read_frames(SWAP, "okx")[0]])
     return OkxMapper(MarketIndex(norm.venues["okx"].ex.markets.values()))
 
