@@ -340,8 +340,8 @@ class OfflineVenue:
         transport = CapturedRest(rest or {})
         transport.exchange = ex
         ex.fetch = transport
-        if markets is not None:
-            ex.set_markets(markets)
+        if markets is not None:  # ccxt's defaults for keys an older market snapshot lacks
+            ex.set_markets([ex.safe_market_structure(market) for market in markets])
         else:
             run_sync(ex.load_markets())
         ex.number = str

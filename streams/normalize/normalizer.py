@@ -85,6 +85,9 @@ _BYTES = (bytes, bytearray)
 REBALANCE = "rebalance"
 """Coverage reason: the book's earlier frames were processed by another worker (a rebalance
 or a restart moved the md.raw partition); this one cannot continue the book."""
+INTEGRITY_UNVERIFIED = "integrity_unverified"
+"""Coverage reason: the book went live on the generic ccxt mapper, which verifies no
+sequence or checksum (``RESYNC`` with ``from_ns == to_ns``, once per book)."""
 SNAPSHOT_BUFFER_CAP = 1_000
 """Deltas ccxt may buffer per book while it waits for a snapshot (Binance ``cache``)."""
 
@@ -483,7 +486,7 @@ class Normalizer:
         if frame.get("transport") == "REST":
             self._rest(adapter, frame, payload, receive_ns, out)
             return
-        if frame.get("binary"):
+        if frame.get("binary") and not adapter.binary_frames:
             raise NormalizeError(
                 f"binary frames are not supported for {venue_id}", error_type="Unsupported"
             )
@@ -703,6 +706,12 @@ class Normalizer:
                             book.gap_from_ns,
                             receive_ns,
                             book.gap_reason or "gap",
+                        )
+                    )
+                elif not adapter.integrity_verified and book.state is BookState.SYNCING:
+                    out.records[COVERAGE].append(
+                        self._coverage(
+                            venue_id, symbol, "RESYNC", receive_ns, receive_ns, INTEGRITY_UNVERIFIED
                         )
                     )
                 book.state = BookState.LIVE

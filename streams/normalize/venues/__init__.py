@@ -10,12 +10,14 @@ from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter
 from tapewire.streams.normalize.venues.binance import BinanceAdapter
 from tapewire.streams.normalize.venues.binanceusdm import BinanceUsdmAdapter
 from tapewire.streams.normalize.venues.bitget import BitgetAdapter
+from tapewire.streams.normalize.venues.bitfinex import BitfinexAdapter
 from tapewire.streams.normalize.venues.bitstamp import BitstampAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
 from tapewire.streams.normalize.venues.cryptocom import CryptocomAdapter
 from tapewire.streams.normalize.venues.deribit import DeribitAdapter
 from tapewire.streams.normalize.venues.gate import GateAdapter
+from tapewire.streams.normalize.venues.htx import HtxAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
 from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
@@ -33,6 +35,8 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     BinanceUsdmAdapter.venue: BinanceUsdmAdapter,
     BitgetAdapter.venue: BitgetAdapter,
     GateAdapter.venue: GateAdapter,
+    BitfinexAdapter.venue: BitfinexAdapter,
+    HtxAdapter.venue: HtxAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
@@ -41,12 +45,14 @@ __all__ = [
     "BinanceAdapter",
     "BinanceUsdmAdapter",
     "BitgetAdapter",
+    "BitfinexAdapter",
     "BitstampAdapter",
     "BookMeta",
     "CoinbaseAdapter",
     "CryptocomAdapter",
     "DeribitAdapter",
     "GateAdapter",
+    "HtxAdapter",
     "KrakenAdapter",
     "KucoinAdapter",
     "OkxAdapter",

@@ -42,8 +42,13 @@ class VenueAdapter:
     ws_url: ClassVar[str]
     options: ClassVar[Mapping[str, Any]] = {}
     decoder: ClassVar[Decoder] = staticmethod(decode_json)
+    binary_frames: ClassVar[bool] = False
+    """The venue sends binary websocket frames that :attr:`decoder` reads (HTX gzip)."""
     snapshot_path: ClassVar[str | None] = None
     """REST path of a book snapshot the venue's book sync needs (Binance ``/api/v3/depth``)."""
+    integrity_verified: ClassVar[bool] = True
+    """False for the generic ccxt mapper: Tapewire checks no sequence or checksum of its
+    books, and each book's first snapshot gets an ``integrity_unverified`` coverage event."""
     venue_class: ClassVar[type[OfflineVenue]] = OfflineVenue
     """The :class:`OfflineVenue` (sub)class that wraps this venue's ccxt object."""
 
