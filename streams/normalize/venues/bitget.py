@@ -11,6 +11,8 @@ handlers lack offline:
 * **Checksum.** ccxt's own check would unsubscribe (not possible offline); it is off and
   :meth:`BitgetAdapter.verify` checks the CRC32 of the top 25 levels (OKX's algorithm).
 * **One quote per ticker frame.** ccxt resolves a ``ticker`` twice (bid/ask and ticker).
+* ``books5``/``books15`` frames are dropped (the native mapper does not map them either);
+  ``books1`` stays ccxt's one-level book here, a quote natively (no frame file has one).
 """
 
 from __future__ import annotations
@@ -50,7 +52,11 @@ class BitgetVenue(OkxVenue):
         """Symbols whose book started from a snapshot (updates are applied)."""
 
     def handle(self, message: Any) -> FrameResult:
-        """Reset on ``snapshot``, drop ``update`` frames of a book without one."""
+        """Reset on ``snapshot``, drop ``update`` frames of a book without one; ``books5``/
+        ``books15`` are not mapped (as natively: a second book of the instrument)."""
+        arg = message.get("arg") if isinstance(message, dict) else None
+        if isinstance(arg, dict) and arg.get("channel") in ("books5", "books15"):
+            return FrameResult()
         books = _books_frame(message)
         if books is not None:
             action, native = books
