@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter
 from tapewire.streams.normalize.venues.binance import BinanceAdapter
+from tapewire.streams.normalize.venues.binanceusdm import BinanceUsdmAdapter
 from tapewire.streams.normalize.venues.bitfinex import BitfinexAdapter
+from tapewire.streams.normalize.venues.bitget import BitgetAdapter
 from tapewire.streams.normalize.venues.bitstamp import BitstampAdapter
 from tapewire.streams.normalize.venues.bitvavo import BitvavoAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
 from tapewire.streams.normalize.venues.cryptocom import CryptocomAdapter
 from tapewire.streams.normalize.venues.deribit import DeribitAdapter
+from tapewire.streams.normalize.venues.gate import GateAdapter
 from tapewire.streams.normalize.venues.htx import HtxAdapter
 from tapewire.streams.normalize.venues.hyperliquid import HyperliquidAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
@@ -32,6 +35,9 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     KucoinAdapter.venue: KucoinAdapter,
     DeribitAdapter.venue: DeribitAdapter,
     CryptocomAdapter.venue: CryptocomAdapter,
+    BinanceUsdmAdapter.venue: BinanceUsdmAdapter,
+    BitgetAdapter.venue: BitgetAdapter,
+    GateAdapter.venue: GateAdapter,
     BitfinexAdapter.venue: BitfinexAdapter,
     HtxAdapter.venue: HtxAdapter,
     HyperliquidAdapter.venue: HyperliquidAdapter,
@@ -43,13 +49,16 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
 __all__ = [
     "ADAPTERS",
     "BinanceAdapter",
+    "BinanceUsdmAdapter",
     "BitfinexAdapter",
+    "BitgetAdapter",
     "BitstampAdapter",
     "BitvavoAdapter",
     "BookMeta",
     "CoinbaseAdapter",
     "CryptocomAdapter",
     "DeribitAdapter",
+    "GateAdapter",
     "HtxAdapter",
     "HyperliquidAdapter",
     "KrakenAdapter",
