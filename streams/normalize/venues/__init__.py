@@ -11,6 +11,7 @@ from tapewire.streams.normalize.venues.binance import BinanceAdapter
 from tapewire.streams.normalize.venues.bitstamp import BitstampAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
+from tapewire.streams.normalize.venues.coinbaseexchange import CoinbaseExchangeAdapter
 from tapewire.streams.normalize.venues.cryptocom import CryptocomAdapter
 from tapewire.streams.normalize.venues.deribit import DeribitAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
@@ -21,6 +22,7 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     BinanceAdapter.venue: BinanceAdapter,
     OkxAdapter.venue: OkxAdapter,
     CoinbaseAdapter.venue: CoinbaseAdapter,
+    CoinbaseExchangeAdapter.venue: CoinbaseExchangeAdapter,
     KrakenAdapter.venue: KrakenAdapter,
     BybitAdapter.venue: BybitAdapter,
     BitstampAdapter.venue: BitstampAdapter,
@@ -36,6 +38,7 @@ __all__ = [
     "BitstampAdapter",
     "BookMeta",
     "CoinbaseAdapter",
+    "CoinbaseExchangeAdapter",
     "CryptocomAdapter",
     "DeribitAdapter",
     "KrakenAdapter",
