@@ -15,6 +15,7 @@ from tapewire.streams.normalize.venues.coinbaseexchange import CoinbaseExchangeA
 from tapewire.streams.normalize.venues.cryptocom import CryptocomAdapter
 from tapewire.streams.normalize.venues.deribit import DeribitAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
+from tapewire.streams.normalize.venues.krakenfutures import KrakenFuturesAdapter
 from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
 
@@ -24,6 +25,7 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     CoinbaseAdapter.venue: CoinbaseAdapter,
     CoinbaseExchangeAdapter.venue: CoinbaseExchangeAdapter,
     KrakenAdapter.venue: KrakenAdapter,
+    KrakenFuturesAdapter.venue: KrakenFuturesAdapter,
     BybitAdapter.venue: BybitAdapter,
     BitstampAdapter.venue: BitstampAdapter,
     KucoinAdapter.venue: KucoinAdapter,
@@ -42,6 +44,7 @@ __all__ = [
     "CryptocomAdapter",
     "DeribitAdapter",
     "KrakenAdapter",
+    "KrakenFuturesAdapter",
     "KucoinAdapter",
     "OkxAdapter",
     "VenueAdapter",
