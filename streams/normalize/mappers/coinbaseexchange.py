@@ -86,7 +86,7 @@ class CoinbaseExchangeMapper(Mapper):
         if trade_id.__class__ is not int:
             raise MapError("trade_id", trade_id, "an integer")
         side = message.get("side")
-        if side not in TAKER_SIDE:
+        if side.__class__ is not str or side not in TAKER_SIDE:
             raise MapError("side", side, "'buy' or 'sell'")
         return TradeEvent(
             instrument=self._instrument(message),

@@ -117,7 +117,7 @@ class KrakenFuturesMapper(Mapper):
         if trade.__class__ is not dict:
             raise MapError("trades", trade, "a trade object")
         side = trade.get("side")
-        if side not in SIDES:
+        if side.__class__ is not str or side not in SIDES:
             raise MapError("side", side, "'buy' or 'sell'")
         return TradeEvent(
             instrument=self._instrument(trade),
@@ -131,7 +131,7 @@ class KrakenFuturesMapper(Mapper):
     def _update(self, message: dict[str, Any]) -> BookEvent:
         side = message.get("side")
         level = [(number_text(message, "price"), number_text(message, "qty"))]
-        if side not in SIDES:
+        if side.__class__ is not str or side not in SIDES:
             raise MapError("side", side, "'buy' or 'sell'")
         return BookEvent(
             instrument=self._instrument(message),

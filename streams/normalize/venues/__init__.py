@@ -14,6 +14,7 @@ from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
 from tapewire.streams.normalize.venues.coinbaseexchange import CoinbaseExchangeAdapter
 from tapewire.streams.normalize.venues.cryptocom import CryptocomAdapter
 from tapewire.streams.normalize.venues.deribit import DeribitAdapter
+from tapewire.streams.normalize.venues.gemini import GeminiAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
 from tapewire.streams.normalize.venues.krakenfutures import KrakenFuturesAdapter
 from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
@@ -24,6 +25,7 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     OkxAdapter.venue: OkxAdapter,
     CoinbaseAdapter.venue: CoinbaseAdapter,
     CoinbaseExchangeAdapter.venue: CoinbaseExchangeAdapter,
+    GeminiAdapter.venue: GeminiAdapter,
     KrakenAdapter.venue: KrakenAdapter,
     KrakenFuturesAdapter.venue: KrakenFuturesAdapter,
     BybitAdapter.venue: BybitAdapter,
@@ -43,6 +45,7 @@ __all__ = [
     "CoinbaseExchangeAdapter",
     "CryptocomAdapter",
     "DeribitAdapter",
+    "GeminiAdapter",
     "KrakenAdapter",
     "KrakenFuturesAdapter",
     "KucoinAdapter",
