@@ -2,19 +2,30 @@
 
 One line per frame: ``{"received_ns": int, "transport": "WEBSOCKET"|"REST", "channel": str,
 "connection_id": str, "payload": str, "url": str (REST only), "status": int (REST, default
-200)}``. ``payload`` is the frame's UTF-8 text exactly as the venue sent it; the venue is
-not in the file (``tests/data/<kind>/<venue>/*.jsonl``: the folder names it).
+200)}``. ``payload`` is the frame's UTF-8 text exactly as the venue sent it; a binary frame
+(e.g. HTX's gzip) has ``"payload_b64"`` (its bytes, base64) and ``"binary": true`` instead.
+The venue is not in the file (``tests/data/<kind>/<venue>/*.jsonl``: the folder names it).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 REQUIRED = ("received_ns", "payload")
-"""Keys every line has (how a reader recognises the format)."""
+"""Keys every text frame's line has (a binary frame's has ``payload_b64`` for ``payload``)."""
+
+
+def is_frame_line(row: Any) -> bool:
+    """True when a decoded line is one of this format's (how a reader recognises it)."""
+    return (
+        isinstance(row, dict)
+        and "received_ns" in row
+        and ("payload" in row or "payload_b64" in row)
+    )
 
 
 def raw_frame(
@@ -28,6 +39,7 @@ def raw_frame(
     channel: str | None = None,
     url: str | None = None,
     status: int | None = None,
+    binary: bool = False,
 ) -> dict[str, Any]:
     """A RawFrame record (as decoded from md.raw) around one payload."""
     rest = transport == "REST"
@@ -40,7 +52,7 @@ def raw_frame(
         "channel": channel,
         "symbol": None,
         "payload": payload,
-        "binary": False,
+        "binary": binary,
         "receive_ts_ns": received_ns,
         "request_ts_ns": received_ns if rest else None,
         "rest_url": url if rest else None,
@@ -50,9 +62,11 @@ def raw_frame(
 
 def frame_from_row(row: dict[str, Any], venue: str, sequence: int) -> dict[str, Any]:
     """One decoded line as a RawFrame record."""
+    b64 = row.get("payload_b64")
+    payload = base64.b64decode(b64) if b64 is not None else row["payload"].encode()
     return raw_frame(
         venue,
-        row["payload"].encode(),
+        payload,
         received_ns=row["received_ns"],
         sequence=sequence,
         connection_id=row.get("connection_id", "c1"),
@@ -60,6 +74,7 @@ def frame_from_row(row: dict[str, Any], venue: str, sequence: int) -> dict[str, 
         channel=row.get("channel"),
         url=row.get("url"),
         status=row.get("status"),
+        binary=bool(row.get("binary", False)),
     )
 
 

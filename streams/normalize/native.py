@@ -59,6 +59,7 @@ class NativeVenue:
         REST frame that is not a book snapshot (market metadata: the normalizer's own REST
         handling takes it)."""
         mapper = self.mapper
+        mapper.connection_id = str(frame.get("connection_id"))
         try:
             message = mapper.decode(payload)
         except Exception as exc:

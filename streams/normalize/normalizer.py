@@ -10,9 +10,15 @@ Books follow a per-(venue, instrument) state machine::
 
 Book records are published only while LIVE (the snapshot that enters LIVE included).
 
-Market metadata: a venue is created from its market REST frames, seen on md.raw or given
-with :meth:`Normalizer.load_markets` (the worker shell reads them from the compacted
-``md.markets`` topic, so a worker that takes over a venue's md.raw partition has them).
+Market metadata: a venue is created when ccxt's own ``load_markets`` succeeds on its
+captured venue-wide REST frames (seen on md.raw or given with :meth:`Normalizer.load_markets`;
+the worker shell reads them from the compacted ``md.markets`` topic, so a worker that takes
+over a venue's md.raw partition has them). ccxt's requests are answered by full URL (path and
+sorted query, :func:`~tapewire.streams.normalize.ccxt_offline.rest_key`), with no per-venue
+list of paths; a request that was not captured is an ``UncapturedRest`` error naming the URL.
+A REST frame that is not a valid market response (non-2xx, not JSON, an error answer ccxt's
+``handle_errors`` rejects, a body ccxt cannot load) is a dead letter and never replaces the
+good response kept for its URL.
 After :meth:`Normalizer.handover` (the shell saw that the venue's md.raw partition was
 processed elsewhere before), a book whose first frame is a delta on a connection joined
 mid-way cannot be continued: a coverage ``GAP`` (reason ``rebalance``) is opened and the
@@ -34,7 +40,14 @@ from tapewire.core.records import Record, TypedRecord
 from tapewire.records.dead_letters import DeadLetter
 from tapewire.records.market import BookUpdate, CoverageEvent, Quote, Trade
 from tapewire.streams.normalize.books.state import BookState
-from tapewire.streams.normalize.ccxt_offline import FrameResult, OfflineVenue, RecordingOrderBook
+from tapewire.streams.normalize.ccxt_offline import (
+    FrameResult,
+    OfflineVenue,
+    RecordingOrderBook,
+    UncapturedRequest,
+    market_response_error,
+    rest_key,
+)
 from tapewire.streams.normalize.decimals import exact as _exact
 from tapewire.streams.normalize.decimals import exact_or_none as _exact_or_none
 from tapewire.streams.normalize.decimals import level as _level
@@ -72,6 +85,9 @@ _BYTES = (bytes, bytearray)
 REBALANCE = "rebalance"
 """Coverage reason: the book's earlier frames were processed by another worker (a rebalance
 or a restart moved the md.raw partition); this one cannot continue the book."""
+INTEGRITY_UNVERIFIED = "integrity_unverified"
+"""Coverage reason: the book went live on the generic ccxt mapper, which verifies no
+sequence or checksum (``RESYNC`` with ``from_ns == to_ns``, once per book)."""
 SNAPSHOT_BUFFER_CAP = 1_000
 """Deltas ccxt may buffer per book while it waits for a snapshot (Binance ``cache``)."""
 
@@ -120,8 +136,11 @@ class SourceRef:
 class Normalizer:
     """Stateful normalizer for the venues of one worker (one ccxt object per venue).
 
-    ``rest`` gives each venue's captured REST market metadata (path -> body); a venue
-    without it is created when its metadata REST frames arrive on md.raw.
+    ``rest`` gives each venue's captured REST market metadata (full URL, or its path and
+    query, -> body); a venue without it is created when its metadata REST frames arrive on
+    md.raw. ``options`` (venue -> ccxt options, merged over the adapter's) must make ccxt
+    request only what the connector captured: the connector's own ``options`` do (both
+    default to ``{"fetchMarkets": {"types": ["spot"]}}``).
     """
 
     def __init__(
@@ -135,11 +154,18 @@ class Normalizer:
         snapshot_buffer_cap: int = SNAPSHOT_BUFFER_CAP,
         native: bool = True,
         native_mappers: Mapping[str, type[Mapper]] = NATIVE_MAPPERS,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self._adapter_classes = dict(adapters)
         self.adapters: dict[str, VenueAdapter] = {}
         self.venues: dict[str, OfflineVenue] = {}
-        self._pending_rest: dict[str, dict[str, bytes]] = {}
+        self._options = {venue: dict(opts) for venue, opts in (options or {}).items()}
+        self._market_rest: dict[str, dict[str, bytes]] = {}
+        """venue -> rest_key -> the last good market response for that URL."""
+        self._rejected_rest: dict[str, dict[str, str]] = {}
+        """venue -> rest_key -> why the last response for that URL was refused (if no good one)."""
+        self._missing: dict[str, str] = {}
+        """venue -> why its markets are not loaded (the URL ccxt requested and nobody captured)."""
         self._unified: dict[str, list[dict[str, Any]]] = {}
         self.books: dict[tuple[str, str], _Book] = {}
         self.dedup = TradeDeduper(dedup_capacity)
@@ -153,8 +179,8 @@ class Normalizer:
         self.native: dict[str, NativeVenue] = {}
         """Venues parsed by their native mapper (created once their markets are loaded)."""
         for venue, bodies in (rest or {}).items():
-            self._pending_rest[venue] = dict(bodies)
-            self._create(venue, rest=bodies)
+            self._market_rest[venue] = {rest_key(url): bytes(b) for url, b in bodies.items()}
+            self._create(venue, rest=self._market_rest[venue])
         for venue, unified in (markets or {}).items():
             self._unified[venue] = list(unified)
             self._create(venue, markets=unified)
@@ -179,7 +205,7 @@ class Normalizer:
         rest: Mapping[str, bytes] | None = None,
         markets: list[dict[str, Any]] | None = None,
     ) -> None:
-        self.venues[venue] = self._adapter(venue).create(rest, markets)
+        self.venues[venue] = self._adapter(venue).create(rest, markets, self._options.get(venue))
 
     def book_state(self, venue: str, instrument: str) -> BookState | None:
         """State of one book, None if never seen."""
@@ -198,42 +224,175 @@ class Normalizer:
         """True once ``venue``'s markets are loaded (its frames can be normalized)."""
         return venue in self.venues
 
-    def markets_path(self, frame: Record) -> str | None:
-        """The REST path if ``frame`` is a successful market-metadata REST frame of a known
-        venue (one of its adapter's ``market_paths``), else None. Such frames are what the
-        worker shell re-publishes to ``md.markets``."""
-        if frame.get("transport") != "REST" or frame.get("rest_status") not in (None, 200):
+    def market_url(self, frame: Record) -> str | None:
+        """The URL key (:func:`rest_key`: path + sorted query) if ``frame`` is a venue-wide
+        REST frame of a known venue (not about one symbol, not the adapter's book snapshot
+        path), whatever its status; else None. Such frames are the answers ccxt's
+        ``load_markets`` may ask for; :meth:`market_frame_error` says if one is usable."""
+        url = frame.get("rest_url")
+        if (
+            frame.get("transport") != "REST"
+            or not isinstance(url, str)
+            or frame.get("symbol") is not None
+        ):
             return None
         cls = self._adapter_classes.get(str(frame.get("venue")))
-        url = frame.get("rest_url")
-        if cls is None or not isinstance(url, str):
+        if cls is None or (cls.snapshot_path and urlparse(url).path == cls.snapshot_path):
             return None
-        path = urlparse(url).path
-        return path if path in cls.market_paths else None
+        return rest_key(url)
+
+    def market_frame_error(self, frame: Record) -> str | None:
+        """Why the venue-wide REST frame ``frame`` is not a valid market response (non-2xx
+        status, no payload, not JSON (an HTML error page), an error answer the venue's ccxt
+        ``handle_errors`` rejects (Binance ``{"code":-1003,...}``)), or None if it is one."""
+        return market_response_error(
+            str(frame.get("venue")),
+            str(frame.get("rest_url")),
+            frame.get("rest_status"),
+            frame.get("payload"),
+        )
+
+    def markets_path(self, frame: Record) -> str | None:
+        """The URL key of ``frame`` if it is a valid market REST frame (:meth:`market_url`
+        and no :meth:`market_frame_error`), else None: the frames the worker shell keeps and
+        re-publishes to ``md.markets``."""
+        key = self.market_url(frame)
+        return key if key is not None and self.market_frame_error(frame) is None else None
 
     def load_markets(self, venue: str, frames: Iterable[Record]) -> bool:
-        """Load ``venue``'s markets from market REST frames (RawFrame dicts, in publish
-        order, e.g. read from ``md.markets``); frames of other venues or paths are ignored.
+        """Load ``venue``'s markets from its venue-wide REST frames (RawFrame dicts, in publish
+        order, e.g. read from ``md.markets``); frames of other venues are ignored, and so is
+        a frame that is not a valid market response (:meth:`market_frame_error`): it never
+        replaces a good one for its URL.
 
         A venue that already has markets keeps them (and its books). Returns whether the
-        venue has markets now. Raises :class:`NormalizeError` if ccxt cannot parse them.
+        venue has markets now (False when none of its frames were given). Raises
+        :class:`NormalizeError`: ``UncapturedRest`` naming the URL ccxt requested that no
+        frame answers, ``MarketsError`` if ccxt cannot load them (or the only response for a
+        URL it needs is invalid).
         """
-        adapter = self._adapter(venue)
-        pending = self._pending_rest.setdefault(venue, {})
+        self._adapter(venue)
+        bodies = self._market_rest.setdefault(venue, {})
+        before = dict(bodies)
+        loaded = venue in self.venues
         for frame in frames:
-            path = self.markets_path(frame)
-            payload = frame.get("payload")
-            if frame.get("venue") == venue and path and isinstance(payload, bytes | bytearray):
-                pending[path] = bytes(payload)
-        if venue not in self.venues and all(p in pending for p in adapter.market_paths):
+            key = self.market_url(frame) if frame.get("venue") == venue else None
+            if key is None or (loaded and key in before):  # a loaded venue keeps its responses
+                continue
+            error = self.market_frame_error(frame)
+            if error is None:
+                bodies[key] = bytes(frame["payload"])
+                self._rejected_rest.get(venue, {}).pop(key, None)
+            elif key not in bodies:
+                self._rejected_rest.setdefault(venue, {})[key] = error
+        if loaded:
+            return True
+        if bodies:
             try:
-                self._create(venue, rest=pending)
-            except Exception as exc:
-                raise NormalizeError(
-                    f"markets of {venue} cannot be loaded: {type(exc).__name__}: {exc}",
-                    error_type="MarketsError",
-                ) from exc
+                self._load(venue)
+            except NormalizeError as exc:
+                if exc.error_type != "UncapturedRest":  # ccxt cannot load these: drop them
+                    self._market_rest[venue] = before
+                raise
+        elif self._rejected_rest.get(venue):
+            refused = "; ".join(self._rejected_rest[venue].values())
+            raise NormalizeError(
+                f"markets of {venue} cannot be loaded: no valid market response: {refused}",
+                error_type="MarketsError",
+            )
         return venue in self.venues
+
+    def _load(self, venue: str) -> None:
+        """Create ``venue`` from its kept market responses; a request ccxt makes that none
+        answers is an ``UncapturedRest`` :class:`NormalizeError` (also kept as the reason of
+        the venue's ``NoMarkets`` dead letters)."""
+        try:
+            self._create(venue, rest=self._market_rest[venue])
+        except UncapturedRequest as exc:
+            refused = self._rejected_rest.get(venue, {}).get(exc.key)
+            if refused is not None:
+                message = (
+                    f"markets of {venue} cannot be loaded: ccxt requests {exc.url}, whose only "
+                    f"captured response is not a valid market response: {refused}"
+                )
+                self._missing[venue] = message
+                raise NormalizeError(message, error_type="MarketsError") from exc
+            message = f"markets of {venue} not loaded: {exc}"
+            self._missing[venue] = message
+            raise NormalizeError(message, error_type="UncapturedRest") from exc
+        except Exception as exc:
+            raise NormalizeError(
+                f"markets of {venue} cannot be loaded: {type(exc).__name__}: {exc}",
+                error_type="MarketsError",
+            ) from exc
+        if not self.venues[venue].ex.markets:
+            del self.venues[venue]
+            raise NormalizeError(
+                f"markets of {venue} cannot be loaded: ccxt found no market in the responses "
+                f"to {', '.join(sorted(self._market_rest[venue]))}",
+                error_type="MarketsError",
+            )
+        self._missing.pop(venue, None)
+
+    def _no_markets(self, venue: str) -> NormalizeError:
+        """The ``NoMarkets`` error of a frame of ``venue``, naming the missing URL if known."""
+        missing = self._missing.get(venue)
+        return NormalizeError(
+            missing or f"markets of {venue} not loaded yet (no market REST frame seen)",
+            error_type="NoMarkets",
+        )
+
+    def _market_frame(self, adapter: VenueAdapter, frame: Record, key: str, payload: bytes) -> None:
+        """A venue-wide REST frame on md.raw: kept as the response for its URL if valid
+        (else a dead letter that keeps the good one), then the venue's markets are loaded
+        if they are not yet. While ccxt still requests an uncaptured URL (OKX's other
+        ``instType`` responses may follow) the frame is kept, no error. A response that
+        makes ccxt's load fail is a dead letter and is dropped. For a loaded venue, a new
+        response for a URL its markets came from is tried on a fresh ccxt object first."""
+        venue_id = adapter.venue
+        url = frame.get("rest_url")
+        status = frame.get("rest_status")
+        error = self.market_frame_error(frame)
+        if error is not None:
+            kept = key in self._market_rest.get(venue_id, {})
+            ok_status = status is None or (isinstance(status, int) and 200 <= status < 300)
+            raise NormalizeError(
+                f"{error}; not a market response"
+                + ("; the last good response for this URL stays in use" if kept else ""),
+                error_type="MarketsError" if ok_status else "RestError",
+            )
+        bodies = self._market_rest.setdefault(venue_id, {})
+        previous = bodies.get(key)
+        bodies[key] = payload
+        try:
+            if venue_id not in self.venues:
+                self._load(venue_id)
+            elif any(rest_key(u) == key for u in self.venues[venue_id].rest.requests):
+                trial = adapter.create(bodies, None, self._options.get(venue_id))
+                if not trial.ex.markets:
+                    raise ValueError("ccxt found no market in it")
+        except NormalizeError as exc:
+            if exc.error_type == "UncapturedRest":
+                return  # kept: the venue waits for the rest of its market responses
+            self._refuse(venue_id, key, previous)
+            raise NormalizeError(
+                f"{venue_id} REST {url} (HTTP {status}): {exc.message}", error_type="MarketsError"
+            ) from exc
+        except Exception as exc:
+            self._refuse(venue_id, key, previous)
+            raise NormalizeError(
+                f"{venue_id} REST {url} (HTTP {status}): ccxt cannot load markets from it: "
+                f"{type(exc).__name__}: {exc}; the last good response for this URL stays in use",
+                error_type="MarketsError",
+            ) from exc
+        self._rejected_rest.get(venue_id, {}).pop(key, None)
+
+    def _refuse(self, venue: str, key: str, previous: bytes | None) -> None:
+        bodies = self._market_rest[venue]
+        if previous is None:
+            del bodies[key]
+        else:
+            bodies[key] = previous
 
     def handover(self, venue: str) -> None:
         """This normalizer takes over ``venue``'s md.raw stream mid-way (a rebalance or a
@@ -259,7 +418,7 @@ class Normalizer:
         self.venues.pop(venue, None)
         if venue in self._unified:
             self._create(venue, markets=self._unified[venue])
-        elif self._pending_rest.get(venue):
+        elif self._market_rest.get(venue):
             self.load_markets(venue, ())
 
     # ------------------------------------------------------------------ API
@@ -312,7 +471,11 @@ class Normalizer:
             midway = venue_id in self._handed_over and isinstance(sequence, int) and sequence > 0
             self._joined_midway[conn_key] = midway
         native = self._native_venue(venue_id) if self._native_classes else None
-        if native is not None and frame.get("rest_status") in (None, 200):
+        if (  # market REST frames (valid or not) are the markets code's (``_rest``)
+            native is not None
+            and frame.get("rest_status") in (None, 200)
+            and (frame.get("transport") != "REST" or self.market_url(frame) is None)
+        ):
             mapped = native.map_frame(frame, payload)
             if mapped is not None:
                 events, gap = mapped
@@ -323,13 +486,13 @@ class Normalizer:
         if frame.get("transport") == "REST":
             self._rest(adapter, frame, payload, receive_ns, out)
             return
-        if frame.get("binary"):
+        if frame.get("binary") and not adapter.binary_frames:
             raise NormalizeError(
                 f"binary frames are not supported for {venue_id}", error_type="Unsupported"
             )
         venue = self.venues.get(venue_id)
         if venue is None:
-            raise NormalizeError(f"markets of {venue_id} not loaded yet", error_type="NoMarkets")
+            raise self._no_markets(venue_id)
         try:
             message = venue.decode(payload)
         except Exception as exc:
@@ -377,20 +540,18 @@ class Normalizer:
         out: NormalizeResult,
     ) -> None:
         url = frame.get("rest_url") or ""
+        venue_id = adapter.venue
+        key = self.market_url(frame)
+        if key is not None:
+            self._market_frame(adapter, frame, key, payload)
+            return
         status = frame.get("rest_status")
         if status is not None and status != 200:
             raise NormalizeError(f"REST {url} returned HTTP {status}", error_type="RestError")
         path = urlparse(url).path
-        venue_id = adapter.venue
-        if path in adapter.market_paths:
-            pending = self._pending_rest.setdefault(venue_id, {})
-            pending[path] = payload
-            if venue_id not in self.venues and all(p in pending for p in adapter.market_paths):
-                self._create(venue_id, rest=pending)
-            return
         venue = self.venues.get(venue_id)
         if venue is None:
-            raise NormalizeError(f"markets of {venue_id} not loaded yet", error_type="NoMarkets")
+            raise self._no_markets(venue_id)
         if path != adapter.snapshot_path:
             raise NormalizeError(f"unsupported REST path {path!r}", error_type="Unsupported")
         symbol = adapter.rest_snapshot_symbol(venue, url)
@@ -545,6 +706,12 @@ class Normalizer:
                             book.gap_from_ns,
                             receive_ns,
                             book.gap_reason or "gap",
+                        )
+                    )
+                elif not adapter.integrity_verified and book.state is BookState.SYNCING:
+                    out.records[COVERAGE].append(
+                        self._coverage(
+                            venue_id, symbol, "RESYNC", receive_ns, receive_ns, INTEGRITY_UNVERIFIED
                         )
                     )
                 book.state = BookState.LIVE

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tapewire.connectors.capture.format import CaptureError, iter_capture, read_header
-from tapewire.connectors.capture.frame_lines import REQUIRED, iter_frame_lines
+from tapewire.connectors.capture.frame_lines import is_frame_line, iter_frame_lines
 from tapewire.core.errors import TapewireError
 
 CAPTURE, FRAMES = "capture", "frames"
@@ -88,7 +88,7 @@ def detect_source(
         row = json.loads(first)
     except ValueError:
         row = None
-    if isinstance(row, dict) and all(key in row for key in REQUIRED):
+    if is_frame_line(row):
         name = venue or path.resolve().parent.name
         if venue is None and not knows_venue(name):
             raise OfflineInputError(

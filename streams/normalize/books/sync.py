@@ -229,6 +229,11 @@ class BookSync:
     ) -> None:
         if self._stale(book, event):
             return  # already in the snapshot the book was synced from
+        if not event.bids and not event.asks and event.checksum is not None:
+            # a checksum-only frame (Bitfinex "cs"): verifies the book, publishes nothing
+            if self._verify(book, event) is not None:
+                self._gap(book, receive_ns, "checksum", coverage)
+            return
         if not self._follows(book, event):
             self._gap(book, receive_ns, "sequence_gap", coverage)
             if self.spec.rest_snapshots:
@@ -288,8 +293,11 @@ class BookSync:
         if self._prev:
             if book.bridged or not self.spec.rest_snapshots:
                 return event.prev_sequence == last
-            # first delta after a REST snapshot (Binance futures): it must span the id
+            # first delta after a REST snapshot (Binance futures): it must span the id;
+            # a delta without a first id (HTX mbp) spans from the id it follows
             first, end = event.first_sequence, event.last_sequence
+            if first is None:
+                first = event.prev_sequence
             return first is not None and end is not None and first <= last <= end
         if self._increment:
             return event.last_sequence == last + 1

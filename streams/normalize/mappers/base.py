@@ -122,6 +122,10 @@ class Mapper:
 
     def __init__(self, markets: MarketIndex) -> None:
         self.markets = markets
+        self.connection_id = ""
+        """Connection of the frame being mapped (set by the normalizer before
+        :meth:`decode`; for venues whose frames only make sense per connection, e.g.
+        Bitfinex channel ids)."""
 
     def decode(self, payload: bytes) -> Any:
         """Frame bytes -> message (default: JSON by orjson; strings stay strings)."""

@@ -42,25 +42,38 @@ class VenueAdapter:
     ws_url: ClassVar[str]
     options: ClassVar[Mapping[str, Any]] = {}
     decoder: ClassVar[Decoder] = staticmethod(decode_json)
-    market_paths: ClassVar[tuple[str, ...]]
-    """REST paths whose captured bodies ccxt's ``load_markets`` needs."""
+    binary_frames: ClassVar[bool] = False
+    """The venue sends binary websocket frames that :attr:`decoder` reads (HTX gzip)."""
     snapshot_path: ClassVar[str | None] = None
     """REST path of a book snapshot the venue's book sync needs (Binance ``/api/v3/depth``)."""
+    integrity_verified: ClassVar[bool] = True
+    """False for the generic ccxt mapper: Tapewire checks no sequence or checksum of its
+    books, and each book's first snapshot gets an ``integrity_unverified`` coverage event."""
     venue_class: ClassVar[type[OfflineVenue]] = OfflineVenue
     """The :class:`OfflineVenue` (sub)class that wraps this venue's ccxt object."""
 
     def create(
-        self, rest: Mapping[str, bytes] | None, markets: list[dict[str, Any]] | None = None
+        self,
+        rest: Mapping[str, bytes] | None,
+        markets: list[dict[str, Any]] | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> OfflineVenue:
-        """One ccxt object for this venue (as :attr:`venue_class`), markets loaded offline."""
+        """One ccxt object for this venue (as :attr:`venue_class`), markets loaded offline
+        from ``rest`` (captured responses by URL, answered by
+        :class:`~tapewire.streams.normalize.ccxt_offline.CapturedRest`) or ``markets``;
+        ``options`` are merged over :attr:`options` (as the connector merges its own)."""
         return self.venue_class.create(
             self.venue,
             ws_url=self.ws_url,
             rest=rest,
             markets=markets,
-            options=self.options,
+            options=self.ccxt_options(options),
             decoder=type(self).decoder,
         )
+
+    def ccxt_options(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The ccxt options of this venue's objects: :attr:`options` | ``options``."""
+        return {**self.options, **(options or {})}
 
     def __init__(self) -> None:
         self._symbols: dict[tuple[str, str], str] = {}

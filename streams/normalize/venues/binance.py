@@ -25,7 +25,6 @@ class BinanceAdapter(VenueAdapter):
     venue: ClassVar[str] = "binance"
     ws_url: ClassVar[str] = "wss://stream.binance.com:9443/stream"  # '/stream' => spot
     options: ClassVar[dict[str, Any]] = {"fetchMarkets": {"types": ["spot"]}}
-    market_paths: ClassVar[tuple[str, ...]] = ("/api/v3/exchangeInfo",)
     snapshot_path: ClassVar[str | None] = "/api/v3/depth"
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:
@@ -90,7 +89,7 @@ class BinanceAdapter(VenueAdapter):
         cache = getattr(book, "cache", [])
         if cache and snapshot_id + 1 < (int_or_none(cache[0].get("U")) or 0):
             return symbol, FrameResult()  # too old to bridge to the buffered deltas
-        venue.rest.bodies[self.snapshot_path or ""] = body
+        venue.rest.put(url, body)  # ccxt requests it by this URL (same symbol and limit)
         sub = self._subscription(symbol, limit)
         book.snapshot_limit = limit
         return symbol, venue.run(venue.ex.fetch_order_book_snapshot(venue.client, None, sub))

@@ -74,7 +74,6 @@ class BitstampAdapter(VenueAdapter):
     ws_url: ClassVar[str] = "wss://ws.bitstamp.net"
     options: ClassVar[dict[str, Any]] = {"watchOrderBook": {"snapshotDelay": 1 << 62}}
     decoder: ClassVar[Decoder] = staticmethod(decode_json_floats_as_text)
-    market_paths: ClassVar[tuple[str, ...]] = ()
     venue_class: ClassVar[type[OfflineVenue]] = BitstampVenue
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:

@@ -61,7 +61,6 @@ class CryptocomAdapter(VenueAdapter):
 
     venue: ClassVar[str] = "cryptocom"
     ws_url: ClassVar[str] = "wss://stream.crypto.com/exchange/v1/market"
-    market_paths: ClassVar[tuple[str, ...]] = ("/exchange/v1/public/get-instruments",)
     venue_class: ClassVar[type[OfflineVenue]] = CryptocomVenue
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:

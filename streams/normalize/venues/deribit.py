@@ -51,10 +51,6 @@ class DeribitAdapter(VenueAdapter):
     venue: ClassVar[str] = "deribit"
     ws_url: ClassVar[str] = "wss://www.deribit.com/ws/api/v2"
     decoder: ClassVar[Decoder] = staticmethod(decode_json_floats_as_text)
-    market_paths: ClassVar[tuple[str, ...]] = (
-        "/api/v2/public/get_currencies",
-        "/api/v2/public/get_instruments",
-    )
     venue_class: ClassVar[type[OfflineVenue]] = DeribitVenue
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:

@@ -1,9 +1,17 @@
 """The ccxt mapper for any ccxt.pro exchange without an adapter of its own.
 
 ccxt.pro's handlers run offline as for the adapted venues, with the exchange's own
-websocket URL and no priming: trades and tickers normalize; books only where ccxt resolves
-them without a subscription state, and their integrity is what ccxt checks (unverified
-by Tapewire).
+websocket URL and no per-venue module: trades and tickers normalize; books only where
+ccxt resolves them without a subscription state. Book integrity is what ccxt checks, not
+verified by Tapewire: every generic book that goes live gets a coverage event saying so
+(``integrity_unverified``, ``docs/normalizer.md``).
+
+What a long-tail venue needs beyond that is data, not code: :data:`WS_URLS` picks the
+websocket URL where the first one ccxt lists is not the public market-data feed (ccxt
+derives market types from it on some venues), :data:`MAKER_SIDE` lists venues whose ccxt
+trade ``side`` is the maker's (published as the opposite, taker side). JSON numbers are
+decoded as their wire text (:func:`decode_json_floats_as_text`), so prices and sizes stay
+exact on venues that send numbers.
 """
 
 from __future__ import annotations
@@ -13,7 +21,17 @@ from typing import Any
 
 import ccxt.pro as ccxtpro
 
+from tapewire.streams.normalize.ccxt_offline import decode_json_floats_as_text
 from tapewire.streams.normalize.venues.base import VenueAdapter
+from tapewire.streams.normalize.venues.coinbase import CoinbaseVenue
+
+WS_URLS: dict[str, str] = {}
+"""Public market-data websocket URL per ccxt.pro id, where ccxt's first listed URL is not it."""
+
+MAKER_SIDE: dict[str, str] = {
+    "coinone": "ccxt maps is_seller_maker=true to 'sell', the maker's side (the buyer took)",
+}
+"""ccxt.pro ids whose ccxt trade ``side`` is the maker order's, and why."""
 
 
 def _first_url(value: Any) -> str | None:
@@ -32,8 +50,18 @@ def generic_adapter(exchange_id: str) -> type[VenueAdapter] | None:
     """A :class:`VenueAdapter` subclass for a ccxt.pro exchange id; None if ccxt.pro has none."""
     if exchange_id not in ccxtpro.exchanges:
         return None
-    urls = getattr(ccxtpro, exchange_id)().urls
-    ws_url = _first_url(urls.get("api", {}).get("ws")) or f"wss://{exchange_id}.invalid/ws"
+    ws_url = WS_URLS.get(exchange_id)
+    if ws_url is None:
+        urls = getattr(ccxtpro, exchange_id)().urls
+        ws_url = _first_url(urls.get("api", {}).get("ws")) or f"wss://{exchange_id}.invalid/ws"
     name = "".join(part.capitalize() for part in exchange_id.split("_")) + "GenericAdapter"
-    attrs = {"venue": exchange_id, "ws_url": ws_url, "market_paths": (), "generic": True}
+    attrs = {
+        "venue": exchange_id,
+        "ws_url": ws_url,
+        "generic": True,
+        "integrity_verified": False,
+        "decoder": staticmethod(decode_json_floats_as_text),
+    }
+    if exchange_id in MAKER_SIDE:  # trades turned to the taker side, as on Coinbase
+        attrs["venue_class"] = CoinbaseVenue
     return type(name, (VenueAdapter,), attrs)

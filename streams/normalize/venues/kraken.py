@@ -36,7 +36,6 @@ class KrakenAdapter(VenueAdapter):
     venue: ClassVar[str] = "kraken"
     ws_url: ClassVar[str] = "wss://ws.kraken.com/v2"
     decoder: ClassVar[Decoder] = staticmethod(decode_json_floats_as_text)
-    market_paths: ClassVar[tuple[str, ...]] = ("/0/public/Assets", "/0/public/AssetPairs")
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:
         """``book`` snapshot/update frames."""

@@ -54,7 +54,6 @@ class KucoinAdapter(VenueAdapter):
     venue: ClassVar[str] = "kucoin"
     ws_url: ClassVar[str] = "wss://ws-api-spot.kucoin.com/"
     options: ClassVar[dict[str, Any]] = {"watchOrderBook": {"snapshotDelay": 1 << 62}}
-    market_paths: ClassVar[tuple[str, ...]] = ()
     snapshot_path: ClassVar[str | None] = SNAPSHOT_PATH
     venue_class: ClassVar[type[OfflineVenue]] = KucoinVenue
 

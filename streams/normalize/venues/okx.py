@@ -77,7 +77,6 @@ class OkxAdapter(VenueAdapter):
     venue: ClassVar[str] = "okx"
     ws_url: ClassVar[str] = "wss://ws.okx.com:8443/ws/v5/public"
     options: ClassVar[dict[str, Any]] = {"fetchMarkets": {"types": ["spot"]}}
-    market_paths: ClassVar[tuple[str, ...]] = ("/api/v5/public/instruments",)
     venue_class: ClassVar[type[OfflineVenue]] = OkxVenue
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:

@@ -76,7 +76,7 @@ def test_markets_path_picks_the_market_metadata_frames_only() -> None:
     assert paths == {
         None: len(SIM) - 2,
         "/api/v3/exchangeInfo": 1,
-        "/api/v5/public/instruments": 1,
+        "/api/v5/public/instruments?instType=SPOT": 1,
     }
     info = next(f for f in SIM if _is_market(f) and f["venue"] == "binance")
     assert norm.markets_path(dict(info, rest_status=500)) is None

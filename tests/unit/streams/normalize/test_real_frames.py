@@ -600,7 +600,7 @@ def bybit_instruments(markets: Iterable[Frame]) -> dict[str, str]:
 @functools.cache
 def bybit_bbo_run() -> tuple[NormalizeResult, list[NormalizeResult]]:
     markets = bybit_markets_frames()
-    rest = {"bybit": {urlparse(f["rest_url"]).path: f["payload"] for f in markets}}
+    rest = {"bybit": {f["rest_url"]: f["payload"] for f in markets}}
     return run(frames("bybit", "bbo"), Normalizer(rest, clock=lambda: PROCESS_TS))
 
 

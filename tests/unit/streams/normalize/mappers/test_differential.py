@@ -26,7 +26,12 @@ from tapewire.testing.frames import read_frames
 DATA = Path(__file__).resolve().parents[4] / "data"
 WAITING = "waiting_for_snapshot"
 
-IGNORED: dict[str, dict[str, str]] = {}
+IGNORED: dict[str, dict[str, str]] = {
+    "htx": {
+        "trade_id": "ccxt reports the deprecated trade `id`; the native mapper HTX's current "
+        "`tradeId` (both unique per trade)",
+    },
+}
 """venue -> {record field: why native and ccxt differ there}."""
 
 NOT_PARSED_BY_CCXT: dict[str, str] = {
@@ -64,12 +69,14 @@ def test_every_native_mapper_has_frames_to_compare() -> None:
 )
 def test_native_mapper_equals_ccxt_mapper(venue: str, path: Path) -> None:
     key = f"{venue}/{path.name}"
-    if key in NOT_PARSED_BY_CCXT:
-        pytest.skip(NOT_PARSED_BY_CCXT[key])
     frames = read_frames(path, venue)
     loaded = markets(venue)
     native = Normalizer(clock=lambda: 1, markets=loaded).process_batch(frames)
     ccxt = Normalizer(clock=lambda: 1, native=False, markets=loaded).process_batch(frames)
+    if key in NOT_PARSED_BY_CCXT:  # the stated reason holds: ccxt maps none of the frames
+        assert sum(len(ccxt[t]) for t in ("md.trades", "md.book", "md.quotes")) == 0
+        assert sum(len(native[t]) for t in ("md.trades", "md.book", "md.quotes")) > 0
+        return
     ignored = IGNORED.get(venue, {})
     produced = sum(len(native[t]) for t in ("md.trades", "md.book", "md.quotes"))
     assert produced > 0, f"{key}: the native mapper produced nothing"
