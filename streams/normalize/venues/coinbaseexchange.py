@@ -23,7 +23,6 @@ class CoinbaseExchangeAdapter(VenueAdapter):
 
     venue: ClassVar[str] = "coinbaseexchange"
     ws_url: ClassVar[str] = "wss://ws-feed.exchange.coinbase.com"
-    market_paths: ClassVar[tuple[str, ...]] = ()  # markets: Normalizer(markets=...) for now
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:
         """``snapshot`` and ``l2update`` frames."""

@@ -18,7 +18,6 @@ class GeminiAdapter(VenueAdapter):
 
     venue: ClassVar[str] = "gemini"
     ws_url: ClassVar[str] = "wss://api.gemini.com/v2/marketdata"
-    market_paths: ClassVar[tuple[str, ...]] = ()  # markets: Normalizer(markets=...) for now
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:
         """``l2_updates`` frames."""

@@ -49,7 +49,6 @@ class KrakenFuturesAdapter(VenueAdapter):
     venue: ClassVar[str] = "krakenfutures"
     ws_url: ClassVar[str] = "wss://futures.kraken.com/ws/v1"
     decoder: ClassVar[Decoder] = staticmethod(decode_json_floats_as_text)
-    market_paths: ClassVar[tuple[str, ...]] = ()  # markets: Normalizer(markets=...) for now
     venue_class: ClassVar[type[OfflineVenue]] = KrakenFuturesVenue
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:
