@@ -15,12 +15,15 @@ from tapewire.streams.normalize.venues.bitstamp import BitstampAdapter
 from tapewire.streams.normalize.venues.bitvavo import BitvavoAdapter
 from tapewire.streams.normalize.venues.bybit import BybitAdapter
 from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
+from tapewire.streams.normalize.venues.coinbaseexchange import CoinbaseExchangeAdapter
 from tapewire.streams.normalize.venues.cryptocom import CryptocomAdapter
 from tapewire.streams.normalize.venues.deribit import DeribitAdapter
 from tapewire.streams.normalize.venues.gate import GateAdapter
+from tapewire.streams.normalize.venues.gemini import GeminiAdapter
 from tapewire.streams.normalize.venues.htx import HtxAdapter
 from tapewire.streams.normalize.venues.hyperliquid import HyperliquidAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
+from tapewire.streams.normalize.venues.krakenfutures import KrakenFuturesAdapter
 from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
 from tapewire.streams.normalize.venues.upbit import UpbitAdapter
@@ -29,7 +32,10 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     BinanceAdapter.venue: BinanceAdapter,
     OkxAdapter.venue: OkxAdapter,
     CoinbaseAdapter.venue: CoinbaseAdapter,
+    CoinbaseExchangeAdapter.venue: CoinbaseExchangeAdapter,
+    GeminiAdapter.venue: GeminiAdapter,
     KrakenAdapter.venue: KrakenAdapter,
+    KrakenFuturesAdapter.venue: KrakenFuturesAdapter,
     BybitAdapter.venue: BybitAdapter,
     BitstampAdapter.venue: BitstampAdapter,
     KucoinAdapter.venue: KucoinAdapter,
@@ -56,12 +62,15 @@ __all__ = [
     "BitvavoAdapter",
     "BookMeta",
     "CoinbaseAdapter",
+    "CoinbaseExchangeAdapter",
     "CryptocomAdapter",
     "DeribitAdapter",
     "GateAdapter",
+    "GeminiAdapter",
     "HtxAdapter",
     "HyperliquidAdapter",
     "KrakenAdapter",
+    "KrakenFuturesAdapter",
     "KucoinAdapter",
     "OkxAdapter",
     "UpbitAdapter",
