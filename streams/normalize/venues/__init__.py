@@ -19,6 +19,7 @@ from tapewire.streams.normalize.venues.htx import HtxAdapter
 from tapewire.streams.normalize.venues.hyperliquid import HyperliquidAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
 from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
+from tapewire.streams.normalize.venues.mexc import MexcAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
 from tapewire.streams.normalize.venues.upbit import UpbitAdapter
 
@@ -37,6 +38,7 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     HyperliquidAdapter.venue: HyperliquidAdapter,
     UpbitAdapter.venue: UpbitAdapter,
     BitvavoAdapter.venue: BitvavoAdapter,
+    MexcAdapter.venue: MexcAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
@@ -54,6 +56,7 @@ __all__ = [
     "HyperliquidAdapter",
     "KrakenAdapter",
     "KucoinAdapter",
+    "MexcAdapter",
     "OkxAdapter",
     "UpbitAdapter",
     "VenueAdapter",
