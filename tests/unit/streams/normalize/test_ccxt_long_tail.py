@@ -53,22 +53,15 @@ UNSHOWN: dict[str, str] = {
     "bullish": _NOT_ATTEMPTED,
     "bydfi": _NOT_ATTEMPTED,
     "cex": _NOT_ATTEMPTED,
-    "coinbase": _NOT_ATTEMPTED,
     "coinbaseinternational": _NOT_ATTEMPTED,
-    "cryptocom": _NOT_ATTEMPTED,
     "deepcoin": _NOT_ATTEMPTED,
-    "deribit": _NOT_ATTEMPTED,
     "derive": _NOT_ATTEMPTED,
     "dydx": _NOT_ATTEMPTED,
     "extended": _NOT_ATTEMPTED,
     "grvt": _NOT_ATTEMPTED,
     "hashkey": _NOT_ATTEMPTED,
-    "htx": _NOT_ATTEMPTED,
-    "hyperliquid": _NOT_ATTEMPTED,
     "independentreserve": _NOT_ATTEMPTED,
-    "kraken": _NOT_ATTEMPTED,
     "krakenfutures": _NOT_ATTEMPTED,
-    "kucoin": _NOT_ATTEMPTED,
     "kucoinfutures": _NOT_ATTEMPTED,
     "lbank": _NOT_ATTEMPTED,
     "lighter": _NOT_ATTEMPTED,
@@ -85,7 +78,6 @@ UNSHOWN: dict[str, str] = {
     "poloniex": _NOT_ATTEMPTED,
     "polymarket": _NOT_ATTEMPTED,
     "toobit": _NOT_ATTEMPTED,
-    "upbit": _NOT_ATTEMPTED,
     "weex": _NOT_ATTEMPTED,
     "whitebit": _NOT_ATTEMPTED,
     "woo": _NOT_ATTEMPTED,
@@ -168,7 +160,11 @@ def test_documented_trade_frame_maps(exchange_id: str, native: bool) -> None:
         for t in trades
         if isinstance(t, Trade)
     ]
-    assert got == fx["expected_trades"]
+    expected = fx["expected_trades"]
+    if native and "expected_trades_native" in fx:  # a disagreement the fixture explains
+        assert fx["native_differs"], exchange_id
+        expected = fx["expected_trades_native"]
+    assert got == expected
     wire = "".join(fx["frames"])
     for trade in trades:
         assert isinstance(trade, Trade)
