@@ -43,6 +43,9 @@ UNSHOWN: dict[str, str] = {
     "(dead letter HandlerError TypeError)",
     "hollaex": "the venue's trade message carries no trade id; a Trade needs one "
     "(dead letter ParseError 'trade without id')",
+    "independentreserve": "ccxt's handler parses the trade without its market "
+    "(parse_ws_trade(data) reads the pair from the market argument, None): every trade has "
+    "symbol None (dead letter UnknownInstrument)",
     "luno": "the feed carries no market id: ccxt takes the symbol from the connection's one "
     "subscription (a socket per market), live state the offline mapper does not have; the "
     "documented sample has an empty trade_updates list",
@@ -56,12 +59,6 @@ UNSHOWN: dict[str, str] = {
     "coinbaseinternational": _NOT_ATTEMPTED,
     "deepcoin": _NOT_ATTEMPTED,
     "derive": _NOT_ATTEMPTED,
-    "dydx": _NOT_ATTEMPTED,
-    "extended": _NOT_ATTEMPTED,
-    "grvt": _NOT_ATTEMPTED,
-    "hashkey": _NOT_ATTEMPTED,
-    "independentreserve": _NOT_ATTEMPTED,
-    "krakenfutures": _NOT_ATTEMPTED,
     "kucoinfutures": _NOT_ATTEMPTED,
     "lbank": _NOT_ATTEMPTED,
     "lighter": _NOT_ATTEMPTED,
@@ -90,6 +87,7 @@ UNSHOWN_DEAD_LETTERS: dict[str, tuple[str, str]] = {
     "bitopro": ("ParseError", "trade without id"),
     "hollaex": ("ParseError", "trade without id"),
     "bitrue": ("HandlerError", "TypeError: can't multiply sequence"),
+    "independentreserve": ("UnknownInstrument", "unknown instrument None"),
 }
 """For UNSHOWN ids with a fixture: the dead letter (error type, reason prefix) it gives."""
 
