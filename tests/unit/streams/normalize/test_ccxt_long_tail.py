@@ -72,14 +72,11 @@ UNSHOWN: dict[str, str] = {
     "pacifica": _NOT_ATTEMPTED,
     "paradex": _NOT_ATTEMPTED,
     "phemex": _NOT_ATTEMPTED,
-    "poloniex": _NOT_ATTEMPTED,
     "polymarket": _NOT_ATTEMPTED,
     "toobit": _NOT_ATTEMPTED,
     "weex": _NOT_ATTEMPTED,
-    "whitebit": _NOT_ATTEMPTED,
     "woo": _NOT_ATTEMPTED,
     "woofipro": _NOT_ATTEMPTED,
-    "xt": _NOT_ATTEMPTED,
 }
 """ccxt.pro exchange ids whose documented trade frame does not map, and why."""
 
