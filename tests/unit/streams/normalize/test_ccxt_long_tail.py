@@ -59,7 +59,6 @@ UNSHOWN: dict[str, str] = {
     "binanceusdm": _NOT_ATTEMPTED,
     "bittrade": _NOT_ATTEMPTED,
     "blofin": _NOT_ATTEMPTED,
-    "bullish": _NOT_ATTEMPTED,
     "bydfi": _NOT_ATTEMPTED,
     "cex": _NOT_ATTEMPTED,
     "coinbaseinternational": _NOT_ATTEMPTED,
@@ -79,7 +78,6 @@ UNSHOWN: dict[str, str] = {
     "paradex": _NOT_ATTEMPTED,
     "phemex": _NOT_ATTEMPTED,
     "polymarket": _NOT_ATTEMPTED,
-    "weex": _NOT_ATTEMPTED,
     "woo": _NOT_ATTEMPTED,
     "woofipro": _NOT_ATTEMPTED,
 }
