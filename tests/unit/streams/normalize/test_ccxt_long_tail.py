@@ -62,7 +62,6 @@ UNSHOWN: dict[str, str] = {
     "bydfi": _NOT_ATTEMPTED,
     "cex": _NOT_ATTEMPTED,
     "coinbaseinternational": _NOT_ATTEMPTED,
-    "deepcoin": _NOT_ATTEMPTED,
     "derive": _NOT_ATTEMPTED,
     "kucoinfutures": _NOT_ATTEMPTED,
     "lbank": _NOT_ATTEMPTED,
