@@ -279,6 +279,8 @@ class BookSync:
             return False
         if self._prev and self.spec.rest_snapshots and not book.bridged:
             return seq < last  # Binance futures: the bridging delta ends at or after it
+        if self._increment and not self.spec.rest_snapshots:
+            return False  # ids are consecutive on the socket: a repeated or older id is a gap
         return seq <= last
 
     def _follows(self, book: SyncedBook, event: BookEvent) -> bool:

@@ -55,6 +55,8 @@ class BinanceMapper(Mapper):
     )
     market_type: ClassVar[str] = "spot"
     depth_path: ClassVar[str] = DEPTH_PATH
+    snapshot_ts: ClassVar[str] = "E"
+    """Field of the REST snapshot's exchange time (spot sends none)."""
 
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
@@ -70,7 +72,9 @@ class BinanceMapper(Mapper):
             return [self._depth(message)]
         if event == "trade" or event == "aggTrade":
             return [self._trade(message, event)]
-        if event is None and "b" in message and "a" in message and "u" in message:
+        if event == "bookTicker" or (
+            event is None and "b" in message and "a" in message and "u" in message
+        ):  # spot's bookTicker has no event type, USD-M futures' has
             return [self._ticker(message)]
         return []  # subscription results, other streams
 
@@ -126,7 +130,7 @@ class BinanceMapper(Mapper):
             raise MapError("limit", limit_text, "an integer in the snapshot URL")
         if message.__class__ is not dict:
             raise MapError("body", message, "a JSON object")
-        ts = message.get("E")
+        ts = message.get(self.snapshot_ts)
         return [
             BookEvent(
                 instrument=self.markets.instrument(native, self.market_type),

@@ -1,5 +1,6 @@
 """Wire helpers shared by native mappers and the ccxt adapters (``venues/``): ISO time to
-ns, JSON numbers decoded as text, and venue checksums over exact decimals."""
+ns, JSON numbers decoded as text, documented-value lookups, and venue checksums over exact
+decimals (Kraken; OKX, whose algorithm Bitget uses too)."""
 
 from __future__ import annotations
 
@@ -65,3 +66,41 @@ def kraken_crc32(
     payload = "".join(_crc_text(level[0]) + _crc_text(level[1]) for level in asks[:depth])
     payload += "".join(_crc_text(level[0]) + _crc_text(level[1]) for level in bids[:depth])
     return zlib.crc32(payload.encode()) & 0xFFFFFFFF
+
+
+def lookup(message: Any, key: str, table: dict[str, Any], expected: str) -> Any:
+    """``table[message[key]]`` for a string the venue documents (sides, types); a
+    :class:`MapError` naming the field for anything else (never a TypeError)."""
+    value = message[key]
+    found = table.get(value) if value.__class__ is str else None
+    if found is None:
+        raise MapError(key, value, expected)
+    return found
+
+
+OKX_CHECKSUM_DEPTH = 25
+_DECIMAL = frozenset((Decimal,))
+
+
+def okx_checksum(bids: Sequence[Any], asks: Sequence[Any]) -> int:
+    """OKX book checksum over exact levels (wire text via ``format(d, 'f')``): CRC32 of
+    ``bid:size:ask:size:...`` over the top 25 levels, then the longer side's rest; as a
+    signed int32."""
+    top_bids, top_asks = bids[:OKX_CHECKSUM_DEPTH], asks[:OKX_CHECKSUM_DEPTH]
+    values: list[Any] = []
+    add = values.extend
+    for bid, ask in zip(top_bids, top_asks, strict=False):  # then the longer side
+        add((bid[0], bid[1], ask[0], ask[1]))
+    shorter = min(len(top_bids), len(top_asks))
+    for level in (top_bids if len(top_bids) > shorter else top_asks)[shorter:]:
+        add((level[0], level[1]))
+    joined = None
+    if set(map(type, values)) <= _DECIMAL:
+        # str(d) is format(d, "f") unless it uses exponent notation (then: the slow way)
+        joined = ":".join(map(str, values))
+        if "E" in joined:
+            joined = None
+    if joined is None:
+        joined = ":".join(format(v, "f") if isinstance(v, Decimal) else str(v) for v in values)
+    crc = zlib.crc32(joined.encode()) & 0xFFFFFFFF
+    return crc - (1 << 32) if crc >= 1 << 31 else crc

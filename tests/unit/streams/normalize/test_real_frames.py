@@ -597,6 +597,9 @@ def bybit_instruments(markets: Iterable[Frame]) -> dict[str, str]:
     }
 
 
+LISTED = "a market id listed in the venue's loaded markets"
+
+
 @functools.cache
 def bybit_bbo_run() -> tuple[NormalizeResult, list[NormalizeResult]]:
     markets = bybit_markets_frames()
@@ -658,7 +661,8 @@ def test_bybit_bbo_symbols_outside_the_markets_are_unknown_instrument_dead_lette
         (letter,) = res["dlq.normalize"]
         assert (letter["error_type"], letter["reason"]) == (
             "UnknownInstrument",
-            f"unknown instrument {sym!r} on bybit",  # markets are loaded: not NoMarkets
+            # markets are loaded: not NoMarkets (the native Bybit mapper names the field)
+            f"bybit: field 'market' = {sym!r}: expected {LISTED}",
         )
         assert letter["payload"] == row["payload"].encode()
         assert (letter["source_topic"], letter["failed_ts_ns"]) == ("md.raw", PROCESS_TS)
@@ -672,7 +676,7 @@ def test_bybit_bbo_symbols_outside_the_markets_are_unknown_instrument_dead_lette
         }
     first = total["dlq.normalize"][0]
     assert (first["reason"], first["labels"]["receive_ts_ns"]) == (
-        "unknown instrument 'OPUSDC' on bybit",  # the second line of bbo.jsonl
+        f"bybit: field 'market' = 'OPUSDC': expected {LISTED}",  # the 2nd line of bbo.jsonl
         "1749833474324952800",
     )
 

@@ -41,6 +41,26 @@ NOT_PARSED_BY_CCXT: dict[str, str] = {
 }
 """``<venue>/<file>`` -> why the ccxt mapper cannot be the reference for that file."""
 
+MARKET_FRAMES: dict[str, Path] = {
+    # the 2025 capture holds no instruments response: documentation-shaped market metadata
+    # for its six symbols (``tests/data/frames/README.md``), read before it by both paths
+    "bybit/bbo.jsonl": DATA / "frames" / "bybit" / "bbo-markets.json",
+}
+"""``<venue>/<file>`` -> REST market frames (frames-file format) read before that file."""
+
+OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
+    # a connector subscribed to OKX swaps only: ccxt requests (and the file answers) only
+    # ``instruments?instType=SWAP``
+    "okx/swap.jsonl": {"okx": {"fetchMarkets": {"types": ["swap"]}}},
+}
+"""``<venue>/<file>`` -> the ccxt options (per venue) the file's markets were captured with."""
+
+MARKETS_ONLY: dict[str, str] = {
+    "okx/instruments.jsonl": "market REST responses only (no websocket frame): the markets "
+    "regression file of tests/unit/streams/normalize/test_markets.py",
+}
+"""``<venue>/<file>`` -> why the file has no market data to compare."""
+
 
 def _files(venue: str) -> list[Path]:
     return sorted(p for kind in ("frames", "real") for p in (DATA / kind / venue).glob("*.jsonl"))
@@ -53,7 +73,12 @@ def markets(venue: str) -> dict[str, list[dict[str, Any]]] | None:
     return {venue: json.loads(path.read_text(encoding="utf-8"))} if path.exists() else None
 
 
-CASES = [(venue, path) for venue in sorted(NATIVE_MAPPERS) for path in _files(venue)]
+CASES = [
+    (venue, path)
+    for venue in sorted(NATIVE_MAPPERS)
+    for path in _files(venue)
+    if f"{venue}/{path.name}" not in MARKETS_ONLY
+]
 
 
 def _plain(records: list[TypedRecord], ignored: dict[str, str]) -> list[dict[str, object]]:
@@ -62,6 +87,11 @@ def _plain(records: list[TypedRecord], ignored: dict[str, str]) -> list[dict[str
 
 def test_every_native_mapper_has_frames_to_compare() -> None:
     assert sorted({venue for venue, _ in CASES}) == sorted(NATIVE_MAPPERS)
+    for key in MARKETS_ONLY:  # left out of CASES: really no websocket frame in them
+        venue, name = key.split("/")
+        frames = read_frames(DATA / "frames" / venue / name, venue)
+        assert frames, key
+        assert all(f["transport"] == "REST" for f in frames), key
 
 
 @pytest.mark.parametrize(
@@ -69,10 +99,12 @@ def test_every_native_mapper_has_frames_to_compare() -> None:
 )
 def test_native_mapper_equals_ccxt_mapper(venue: str, path: Path) -> None:
     key = f"{venue}/{path.name}"
-    frames = read_frames(path, venue)
-    loaded = markets(venue)
-    native = Normalizer(clock=lambda: 1, markets=loaded).process_batch(frames)
-    ccxt = Normalizer(clock=lambda: 1, native=False, markets=loaded).process_batch(frames)
+    before = MARKET_FRAMES.get(key)
+    frames = (read_frames(before, venue) if before else []) + read_frames(path, venue)
+    loaded, options = markets(venue), OPTIONS.get(key)
+    native = Normalizer(clock=lambda: 1, markets=loaded, options=options).process_batch(frames)
+    ccxt_norm = Normalizer(clock=lambda: 1, native=False, markets=loaded, options=options)
+    ccxt = ccxt_norm.process_batch(frames)
     if key in NOT_PARSED_BY_CCXT:  # the stated reason holds: ccxt maps none of the frames
         assert sum(len(ccxt[t]) for t in ("md.trades", "md.book", "md.quotes")) == 0
         assert sum(len(native[t]) for t in ("md.trades", "md.book", "md.quotes")) > 0
