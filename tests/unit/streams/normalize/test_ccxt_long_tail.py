@@ -55,8 +55,6 @@ UNSHOWN: dict[str, str] = {
     "luno": "the feed carries no market id: ccxt takes the symbol from the connection's one "
     "subscription (a socket per market), live state the offline mapper does not have; the "
     "documented sample has an empty trade_updates list",
-    "binancecoinm": _NOT_ATTEMPTED,
-    "binanceusdm": _NOT_ATTEMPTED,
     "bittrade": _NOT_ATTEMPTED,
     "blofin": _NOT_ATTEMPTED,
     "bydfi": _NOT_ATTEMPTED,
