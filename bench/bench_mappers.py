@@ -96,6 +96,8 @@ class Workload:
     cf_feed: Callable[[], Feed]  # a fresh cryptofeed Feed (callbacks attached later)
     snapshots: dict[str, str] = field(default_factory=dict)  # exchange symbol -> REST text
     note: str = ""
+    setup: list[Frame] = field(default_factory=list)  # processed first on each fresh state,
+    # untimed: book snapshots (REST for Binance, the websocket snapshot for OKX)
 
 
 class Core(Protocol):
@@ -162,6 +164,7 @@ def binance_workloads(trades: int) -> list[Workload]:
         parse_qs(urlparse(r["rest_url"]).query)["symbol"][0]: r["payload"].decode() for r in snaps
     }
     depth = [r for r in rows if "@depth" in str(r["channel"]) or r in snaps]
+    deltas = [r for r in depth if r["transport"] == "WEBSOCKET"]
     tickers = [r for r in ws if str(r["channel"]).endswith("@bookTicker")]
     recorded = [r for r in ws if str(r["channel"]).endswith("@aggTrade")]
     derived = []
@@ -186,13 +189,28 @@ def binance_workloads(trades: int) -> list[Workload]:
             "binance",
             "md.book",
             L2_BOOK,
-            _per_connection(depth),
-            sum(1 for r in depth if r["transport"] == "WEBSOCKET"),
+            _per_connection(deltas),
+            len(deltas),
             markets,
             feed,
             snapshots,
-            "recorded 2021-10-12: 4 REST snapshots (timed on both sides: Tapewire as REST "
-            "frames, cryptofeed's own fetch answered from the recording) + 177 depth@100ms",
+            "recorded 2021-10-12: the 177 depth@100ms frames timed; the 4 REST snapshots "
+            "(1000 levels) applied first, untimed (Tapewire: REST frames; cryptofeed: its own "
+            "_snapshot, the fetch answered from the recording)",
+            setup=snaps,
+        ),
+        Workload(
+            "binance depth + snapshots",
+            "binance",
+            "md.book",
+            L2_BOOK,
+            _per_connection(depth),
+            len(deltas),
+            markets,
+            feed,
+            snapshots,
+            "the same 177 frames with the 4 REST snapshots in capture order, all timed "
+            "(cryptofeed fetches each at the symbol's first delta); per depth frame",
         ),
         Workload(
             "binance aggTrade",
@@ -241,18 +259,21 @@ def okx_workloads() -> list[Workload]:
         )
 
     books, trades, tickers = by("books"), by("trades"), by("tickers")
+    assert _payload(books[0])["action"] == "snapshot"
     return [
         Workload(
             "okx books",
             "okx",
             "md.book",
             L2_BOOK,
-            _per_connection(books),
-            len(books),
+            _per_connection(books)[1:],
+            len(books) - 1,
             markets,
             feed(),
-            note="recorded 2022-05-13: 1 snapshot + 97 updates; Tapewire checks every "
-            "checksum, cryptofeed only with checksum_validation=True (both timed)",
+            note="recorded 2022-05-13: the 97 updates timed, the snapshot (400 levels) applied "
+            "first, untimed; Tapewire checks every checksum, cryptofeed only with "
+            "checksum_validation=True (both sides shown)",
+            setup=_per_connection(books)[:1],
         ),
         Workload(
             "okx trades",
@@ -284,7 +305,8 @@ def okx_workloads() -> list[Workload]:
 class Pass:
     """One pass of one side: timed seconds and its outputs."""
 
-    seconds: float
+    seconds: float  # wall (perf_counter)
+    cpu: float  # CPU time of the process (process_time): less sensitive to other jobs
     outputs: int
     views: list[View] = field(default_factory=list)
 
@@ -328,16 +350,20 @@ def core_side(factory: CoreFactory) -> Callable[[Workload], Runner]:
     def make(w: Workload) -> Runner:
         def run(views: bool) -> Pass:
             core = factory(w)
+            if w.setup:
+                core.process_batch(w.setup)
+            cpu = time.process_time()
             start = time.perf_counter()
             result = core.process_batch(w.frames)
             seconds = time.perf_counter() - start
+            cpu = time.process_time() - cpu
             records = result.records
             dead = records.get("dlq.normalize")
             if dead:
                 raise SystemExit(f"{w.name}: dead letters {dead[:1]}")
             out = records[w.topic]
             return Pass(
-                seconds, len(out), [tapewire_view(w.topic, r) for r in out] if views else []
+                seconds, cpu, len(out), [tapewire_view(w.topic, r) for r in out] if views else []
             )
 
         return run
@@ -349,19 +375,24 @@ def stage_side(w: Workload) -> Runner:
     """The whole normalize stage: Avro md.raw in, encoded outputs out."""
     codec = Codec()
     encode = codec.for_topic("md.raw").encode
-    msgs = [InMsg(0, i, None, encode(f)) for i, f in enumerate(w.frames)]
+    setup = [InMsg(0, i, None, encode(f)) for i, f in enumerate(w.setup)]
+    msgs = [InMsg(0, len(setup) + i, None, encode(f)) for i, f in enumerate(w.frames)]
 
     def run(views: bool) -> Pass:
         stage = NormalizeStage(
             codec, new_normalizer=lambda: Normalizer(markets={w.venue: w.markets})
         )
+        if setup:
+            stage.process(setup)
+        cpu = time.process_time()
         start = time.perf_counter()
         out = stage.process(msgs)
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu
         topics = [m.topic for m in out]
         if any(t.startswith("dlq") for t in topics):
             raise SystemExit(f"{w.name} stage: dead letters")
-        return Pass(seconds, sum(1 for t in topics if t == w.topic))
+        return Pass(seconds, cpu, sum(1 for t in topics if t == w.topic))
 
     return run
 
@@ -389,6 +420,16 @@ def cryptofeed_side(feed_factory: Callable[[], Feed] | None = None) -> Callable[
             if f["transport"] == "WEBSOCKET"
         ]
         snapshots = w.snapshots
+        setup_ws = [
+            (f["payload"].decode(), f["receive_ts_ns"] / 1e9)
+            for f in w.setup
+            if f["transport"] == "WEBSOCKET"
+        ]
+        setup_rest = [  # cryptofeed's own snapshot fetch, answered from the recording
+            parse_qs(urlparse(f["rest_url"]).query)["symbol"][0]
+            for f in w.setup
+            if f["transport"] == "REST"
+        ]
 
         async def read(url: str, **_: Any) -> str:  # Binance's REST depth snapshot
             return snapshots[parse_qs(urlparse(url).query)["symbol"][0]]
@@ -408,14 +449,22 @@ def cryptofeed_side(feed_factory: Callable[[], Feed] | None = None) -> Callable[
             feed.http_conn.read = read
             handler = feed.message_handler
 
-            async def loop_frames() -> float:
+            async def loop_frames() -> tuple[float, float]:
+                nonlocal count
+                for text, ts in setup_ws:
+                    await handler(text, None, ts)
+                for symbol in setup_rest:
+                    await feed._snapshot(symbol)
+                count = 0
+                seen.clear()
+                cpu = time.process_time()
                 start = time.perf_counter()
                 for text, ts in msgs:
                     await handler(text, None, ts)
-                return time.perf_counter() - start
+                return time.perf_counter() - start, time.process_time() - cpu
 
-            seconds = loop.run_until_complete(loop_frames())
-            return Pass(seconds, count, seen)
+            seconds, cpu = loop.run_until_complete(loop_frames())
+            return Pass(seconds, cpu, count, seen)
 
         return run
 
@@ -425,12 +474,14 @@ def cryptofeed_side(feed_factory: Callable[[], Feed] | None = None) -> Callable[
 def sides(w: Workload) -> dict[str, Runner]:
     """Every side timed on ``w``, in round order."""
     out = {name: core_side(factory)(w) for name, factory in CORES.items()}
-    if w.venue == "binance" and w.topic in ("md.book", "md.trades"):
+    if w.name in ("binance depth deltas", "binance aggTrade"):
         out["tapewire stage"] = stage_side(w)
     out["cryptofeed"] = cryptofeed_side()(w)
     if w.name == "okx books":
         out["cryptofeed checksum"] = cryptofeed_side(
-            lambda: OKX(symbols=["BTC-USDT"], channels=[L2_BOOK], checksum_validation=True)
+            lambda: OKX(
+                symbols=["BTC-USDT"], channels=[L2_BOOK, TRADES, TICKER], checksum_validation=True
+            )
         )(w)
     return out
 
@@ -466,33 +517,38 @@ def passes_for(run: Runner, sample_s: float) -> int:
     return max(1, round(sample_s / max(probe / 2, 1e-9)))
 
 
-def sample(run: Runner, passes: int) -> tuple[float, int]:
-    seconds = 0.0
-    outputs = 0
+def sample(run: Runner, passes: int) -> tuple[float, float]:
+    """Wall and CPU seconds of ``passes`` timed frame loops."""
+    wall = cpu = 0.0
     for _ in range(passes):
         p = run(False)
-        seconds += p.seconds
-        outputs += p.outputs
-    return seconds, outputs
+        wall += p.seconds
+        cpu += p.cpu
+    return wall, cpu
 
 
 def profile(w: Workload, seconds: float, path: Path) -> None:
-    """cProfile of the first Tapewire core on ``w``: top 20 by own time and cumulative."""
-    run = core_side(next(iter(CORES.values())))(w)
-    passes = passes_for(run, seconds)
+    """cProfile of the first Tapewire core on ``w``, the timed frame loop only (fresh state
+    and setup frames outside the profile): top 20 by own time and by cumulative time."""
+    name, factory = next(iter(CORES.items()))
+    passes = passes_for(core_side(factory)(w), seconds)
     prof = cProfile.Profile()
-    prof.enable()
-    sample(run, passes)
-    prof.disable()
+    for _ in range(passes):
+        core = factory(w)
+        if w.setup:
+            core.process_batch(w.setup)
+        prof.enable()
+        core.process_batch(w.frames)
+        prof.disable()
     text = io.StringIO()
     text.write(
-        f"cProfile, Tapewire core ({next(iter(CORES))}), {w.name}: {passes} passes x "
-        f"{w.counted} frames (+ setup per pass: Normalizer construction, in the profile)\n\n"
+        f"cProfile, Tapewire core ({name}), {w.name}: {passes} passes x {w.counted} frames, "
+        "the timed frame loop only (as bench_mappers.py times it)\n\n"
     )
     for key in ("tottime", "cumulative"):
         text.write(f"--- top 20 by {key}\n")
         pstats.Stats(prof, stream=text).sort_stats(key).print_stats(20)
-    path.write_text(text.getvalue())
+    path.write_text(text.getvalue().replace(str(ROOT) + "/", ""))
 
 
 def git_sha() -> str:
@@ -540,24 +596,31 @@ def main() -> None:
         for side, run in runners.items()
     }
     per_round: dict[tuple[str, str], list[float]] = {key: [] for key in counts}
+    cpu_round: dict[tuple[str, str], list[float]] = {key: [] for key in counts}
     loads = []
     for _ in range(args.rounds):
         loads.append(os.getloadavg()[0])
         for w, runners in plan:
             for side, run in runners.items():
                 passes = counts[(w.name, side)]
-                seconds, _outputs = sample(run, passes)
-                per_round[(w.name, side)].append(seconds / (passes * w.counted))
+                wall, cpu = sample(run, passes)
+                per_round[(w.name, side)].append(wall / (passes * w.counted))
+                cpu_round[(w.name, side)].append(cpu / (passes * w.counted))
     loads.append(os.getloadavg()[0])
 
     rows = []
-    print(f"\n{'workload':22s} {'side':20s} {'us/frame':>9s} {'frames/s':>10s} {'tw/cf':>6s}")
+    print(
+        f"\n{'workload':26s} {'side':20s} {'us/frame':>9s} {'frames/s':>10s} {'x cf':>6s}"
+        f" {'cpu us/frame':>12s} {'x cf':>6s}"
+    )
     for w, runners in plan:
         cf = statistics.median(per_round[(w.name, "cryptofeed")])
+        cf_cpu = statistics.median(cpu_round[(w.name, "cryptofeed")])
         for side in runners:
             times = per_round[(w.name, side)]
             med = statistics.median(times)
             ratio = cf / med  # >1: this side parses more frames/s than cryptofeed
+            cpu_med = statistics.median(cpu_round[(w.name, side)])
             rows.append(
                 {
                     "workload": w.name,
@@ -569,9 +632,14 @@ def main() -> None:
                     "passes_per_sample": counts[(w.name, side)],
                     "frames_per_pass": w.counted,
                     "us_per_frame_rounds": [round(t * 1e6, 3) for t in times],
+                    "cpu_us_per_frame": round(cpu_med * 1e6, 3),
+                    "cpu_frames_per_s_over_cryptofeed": round(cf_cpu / cpu_med, 3),
                 }
             )
-            print(f"{w.name:22s} {side:20s} {med * 1e6:9.2f} {1 / med:10,.0f} {ratio:6.2f}")
+            print(
+                f"{w.name:26s} {side:20s} {med * 1e6:9.2f} {1 / med:10,.0f} {ratio:6.2f}"
+                f" {cpu_med * 1e6:12.2f} {cf_cpu / cpu_med:6.2f}"
+            )
 
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     stem = f"{stamp}-mappers-vs-cryptofeed-{git_sha()}"
@@ -589,7 +657,9 @@ def main() -> None:
             "sample_s": args.sample_s,
             "order": "sides alternate within each round; medians over rounds",
             "fresh_state_per_pass": True,
-            "timed": "the frame loop only (state construction untimed)",
+            "timed": "the frame loop only (state construction and setup frames untimed)",
+            "clocks": "wall: time.perf_counter (the figures); cpu: time.process_time",
+            "ratio": "frames_per_s_over_cryptofeed = cryptofeed us/frame / this side's",
         },
         "workloads": {w.name: {"frames_per_pass": w.counted, "note": w.note} for w in workloads},
         "checks": checks,
