@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 BENCH_VENV  ?= .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit integration kafka-jars bench bench-venv bench-mappers soak faults clean
+.PHONY: setup demo test lint typecheck unit integration kafka-jars bench bench-venv bench-mappers soak faults fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; set PYTHON=/path/to/python3.11")'
@@ -66,6 +66,9 @@ soak: setup kafka-jars ## run all on the demo config for an hour; RSS plot per r
 
 faults: setup kafka-jars ## the fault suite on 1,000,000 frames (CI runs it on 100,000)
 	TAPEWIRE_FAULT_FRAMES=$(or $(FAULT_FRAMES),1000000) $(BIN)/pytest -s -p no:cacheprovider tests/integration/deploy/test_faults.py
+
+fuzz: setup ## every native mapper against 100,000 mutated frames (CI runs 3,000 per venue)
+	TAPEWIRE_FUZZ_CASES=$(or $(FUZZ_CASES),100000) $(BIN)/pytest -q -p no:cacheprovider tests/unit/streams/normalize/mappers/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .tapewire .mypy_cache .ruff_cache .pytest_cache

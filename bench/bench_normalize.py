@@ -1,10 +1,15 @@
-"""Microbenchmark of the normalizer pure core: frames/s per process.
+"""Microbenchmark of the normalizer: frames/s per process, three ways.
 
-Run: ``.venv/bin/python bench/bench_normalize.py [--frames 20000] [--runs 5]``. Two
-workloads on Binance spot: one trade per frame, and book deltas (2 bid + 2 ask levels per
-frame) on a synced book. Each run feeds fresh RawFrame records through
-``Normalizer.process_batch``; the median of the runs is printed with the machine info.
-No thresholds: numbers only (see docs/normalizer.md).
+Run: ``.venv/bin/python bench/bench_normalize.py [--frames 20000] [--runs 5] [--json F]``.
+Two workloads on Binance spot: one trade per frame, and book deltas (2 bid + 2 ask levels
+per frame) on a synced book. Measured, interleaved per run (A B C A B C ...):
+
+* ``native``: the pure core with the native Binance mapper (``Normalizer.process_batch``);
+* ``ccxt``: the same core through ccxt.pro's handlers (``Normalizer(native=False)``);
+* ``stage``: the whole normalize stage with Avro decode and encode
+  (``NormalizeStage.process`` on encoded md.raw messages, batches of 1,000, native mapper).
+
+Medians of the runs are printed with the machine info. No thresholds: numbers only.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ccxt
 
+from tapewire.schemas.codec import Codec
 from tapewire.streams.normalize import Normalizer
+from tapewire.streams.stages.base import InMsg
+from tapewire.streams.stages.normalize import NormalizeStage
 from tapewire.testing.frames import raw_frame, read_frames
 
 FRAMES = Path(__file__).resolve().parents[1] / "tests" / "data" / "frames" / "binance"
@@ -71,23 +79,37 @@ def deltas(n: int) -> list[dict[str, Any]]:
     return out
 
 
-def measure(make: Callable[[int], list[dict[str, Any]]], n: int, runs: int) -> float:
-    """Median frames/s of ``process_batch`` over ``runs`` fresh normalizers."""
-    rates = []
-    for _ in range(runs):
-        norm = Normalizer()
-        norm.process(_markets_frame())
-        frames = make(n)
-        if frames[0]["transport"] == "REST":
-            norm.process(frames.pop(0))
-        start = time.perf_counter()
-        out = norm.process_batch(frames)
-        elapsed = time.perf_counter() - start
-        produced = sum(len(v) for k, v in out.records.items() if k != "dlq.normalize")
-        assert not out.records["dlq.normalize"], out.records["dlq.normalize"][:1]
-        assert produced == len(frames), (produced, len(frames))
-        rates.append(len(frames) / elapsed)
-    return statistics.median(rates)
+def core(make: Callable[[int], list[dict[str, Any]]], n: int, native: bool) -> float:
+    """frames/s of ``process_batch`` on a fresh normalizer (markets and snapshot loaded)."""
+    norm = Normalizer(native=native)
+    norm.process(_markets_frame())
+    frames = make(n)
+    if frames[0]["transport"] == "REST":
+        norm.process(frames.pop(0))
+    start = time.perf_counter()
+    out = norm.process_batch(frames)
+    elapsed = time.perf_counter() - start
+    produced = sum(len(v) for k, v in out.records.items() if k != "dlq.normalize")
+    assert not out.records["dlq.normalize"], out.records["dlq.normalize"][:1]
+    assert produced == len(frames), (produced, len(frames))
+    return len(frames) / elapsed
+
+
+def stage(make: Callable[[int], list[dict[str, Any]]], n: int, batch: int = 1_000) -> float:
+    """frames/s of ``NormalizeStage.process`` (Avro decode, normalize, Avro encode)."""
+    codec = Codec()
+    st = NormalizeStage(codec, republish_markets=False)
+    frames = make(n)
+    head = [_markets_frame()] + ([frames.pop(0)] if frames[0]["transport"] == "REST" else [])
+    st.process([InMsg(0, i, None, codec.encode("md.raw", f)) for i, f in enumerate(head)])
+    msgs = [InMsg(0, len(head) + i, None, codec.encode("md.raw", f)) for i, f in enumerate(frames)]
+    produced = 0
+    start = time.perf_counter()
+    for i in range(0, len(msgs), batch):
+        produced += len(st.process(msgs[i : i + batch]))
+    elapsed = time.perf_counter() - start
+    assert produced == len(frames), (produced, len(frames))
+    return len(frames) / elapsed
 
 
 def main() -> None:
@@ -95,6 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", type=Path, help="also write the medians to this file")
     args = parser.parse_args()
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
@@ -102,9 +125,33 @@ def main() -> None:
         f"ccxt {ccxt.__version__}"
     )
     print(f"{args.frames} frames per run, median of {args.runs} runs, one process")
+    results: dict[str, dict[str, float]] = {}
     for name, make in (("binance trades", trades), ("binance book deltas", deltas)):
-        rate = measure(make, args.frames, args.runs)
-        print(f"{name:22s} {rate:10,.0f} frames/s  ({1e6 / rate:.1f} us/frame)")
+        rates: dict[str, list[float]] = {"native": [], "ccxt": [], "stage": []}
+        for _ in range(args.runs):  # interleaved: load changes hit every side alike
+            rates["native"].append(core(make, args.frames, native=True))
+            rates["ccxt"].append(core(make, args.frames, native=False))
+            rates["stage"].append(stage(make, args.frames))
+        medians = {side: statistics.median(r) for side, r in rates.items()}
+        results[name] = medians
+        for side, rate in medians.items():
+            print(f"{name:20s} {side:7s} {rate:10,.0f} frames/s  ({1e6 / rate:6.1f} us/frame)")
+        print(f"{name:20s} native/ccxt {medians['native'] / medians['ccxt']:.1f}x")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": platform.processor() or platform.machine(),
+                    "cpus": os.cpu_count(),
+                    "load_avg_1m": os.getloadavg()[0],
+                    "frames": args.frames,
+                    "runs": args.runs,
+                    "frames_per_s": results,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

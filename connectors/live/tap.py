@@ -23,7 +23,11 @@ REST: ccxt's ``fetch`` reads bodies with ``response.text()``, which goes through
 ``on_response_chunk_received`` trace hook. The session is ours (created with a
 :class:`aiohttp.TraceConfig`); the same hook sees the status and ``Retry-After`` first
 (``on_request_end``) and feeds the venue's :class:`VenueRateLimiter`, and ``fetch`` waits
-on that limiter before every request.
+on that limiter before every request. Every response with a body is recorded, error
+answers included: full URL with its query (``rest_url``, what ccxt requested), status
+(``rest_status``) and body bytes, so the normalizer can answer ccxt's ``load_markets``
+from exactly what it fetched; a non-2xx frame is a dead letter there and never reaches
+``md.markets`` (:func:`tapewire.connectors.markets.is_venue_metadata`).
 """
 
 from __future__ import annotations
@@ -172,9 +176,10 @@ class FrameTap:
         ) -> None:
             now = self._clock_ns()
             status = getattr(ctx, "status", None)
-            if status is None or not 200 <= status < 300:
+            if status is None:
                 return
-            self.last_frame_mono = self._monotonic()
+            if 200 <= status < 300:  # an error answer is recorded, but is no sign of life
+                self.last_frame_mono = self._monotonic()
             self.frames += 1
             self._rest_frames.inc()
             owner = _WS_CONNECTION.get()

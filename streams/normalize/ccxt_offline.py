@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import ccxt.pro as ccxtpro
 import orjson
@@ -179,21 +179,104 @@ class CaptureClient:
         """Silence."""
 
 
+def rest_key(url: str) -> str:
+    """The key a REST response is kept and looked up by: path and query of ``url``, the
+    query parameters sorted (``/api/v5/public/instruments?instType=SPOT``).
+
+    Scheme and host are left out, so a capture made through a host alias (``api1``..
+    ``api4.binance.com``, ``aws.okx.com``) answers ccxt's request to its default host;
+    the query is decoded and re-encoded in sorted order, so ccxt's parameter order and
+    percent-encoding need not be the recorder's. Idempotent (a key is its own key).
+    """
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    path = parts.path or "/"
+    return f"{path}?{urlencode(sorted(query))}" if query else path
+
+
+class UncapturedRequest(LookupError):  # noqa: N818 (a lookup that failed, like KeyError)
+    """ccxt made a REST request whose response was not captured (``url``, its ``key``)."""
+
+    def __init__(self, method: str, url: str) -> None:
+        self.method = method
+        self.url = url
+        self.key = rest_key(url)
+        super().__init__(
+            f"no captured REST response for {method} {url} (key {self.key}): ccxt requests it "
+            "while loading markets; record it with the live connector (its REST frames go "
+            "to md.raw and md.markets) or add it to the captured frames"
+        )
+
+
 class CapturedRest:
-    """Replaces ``exchange.fetch``: serves captured REST bodies by URL path, no network."""
+    """Replaces ``exchange.fetch``: answers ccxt's requests with captured REST bodies,
+    looked up by full URL (:func:`rest_key`: path + sorted query), no network.
+
+    Every request is listed in ``requests``, every one without a captured body in
+    ``missing`` (and raises :class:`UncapturedRequest`). With ``exchange`` set, a body
+    goes through the exchange's own ``handle_errors`` as ccxt's ``fetch`` would do it, so
+    an error answer (Binance ``{"code":-1003,...}``) raises ccxt's error, not a parse
+    of garbage.
+    """
 
     def __init__(self, bodies: Mapping[str, bytes]) -> None:
-        self.bodies = dict(bodies)
+        self.bodies = {rest_key(url): body for url, body in bodies.items()}
         self.requests: list[str] = []
+        self.missing: list[str] = []
+        self.exchange: Any = None
+
+    def put(self, url: str, body: bytes) -> None:
+        """Serve ``body`` for ``url`` (and any URL with the same key) from now on."""
+        self.bodies[rest_key(url)] = body
 
     async def __call__(
         self, url: str, method: str = "GET", headers: Any = None, body: Any = None
     ) -> Any:
         self.requests.append(url)
-        path = urlparse(url).path
-        if path not in self.bodies:
-            raise KeyError(f"no captured REST body for {method} {url}")
-        return json.loads(self.bodies[path])
+        raw = self.bodies.get(rest_key(url))
+        if raw is None:
+            self.missing.append(url)
+            raise UncapturedRequest(method, url)
+        return parse_rest_body(self.exchange, url, raw, method)
+
+
+def parse_rest_body(exchange: Any, url: str, raw: bytes, method: str = "GET") -> Any:
+    """A captured 2xx body as ccxt's ``fetch`` returns it: JSON-decoded, then checked by
+    the exchange's ``handle_errors`` (when ``exchange`` is given), which raises ccxt's
+    error for a venue error answer. Raises ``ValueError`` for a body that is not JSON."""
+    text = raw.decode("utf-8")
+    parsed = json.loads(text)
+    if exchange is not None:
+        exchange.handle_errors(200, "OK", url, method, {}, text, parsed, {}, None)
+    return parsed
+
+
+_CHECKERS: dict[str, Any] = {}
+"""exchange id -> a bare ccxt.pro object whose ``handle_errors`` checks REST answers."""
+
+
+def market_response_error(exchange_id: str, url: str, status: Any, payload: Any) -> str | None:
+    """Why a captured REST response is not a valid market response, or None if it is one:
+    a non-2xx ``status``, no body, a body that is not JSON (an HTML error page), or an
+    error answer the venue's own ccxt ``handle_errors`` rejects (Binance
+    ``{"code":-1003,...}``). Used by the normalizer (dead letters) and by whatever
+    publishes ``md.markets`` (such a response is never published there)."""
+    where = f"{exchange_id} REST {url} (HTTP {status if status is not None else '?'})"
+    if status is not None and not (isinstance(status, int) and 200 <= status < 300):
+        return f"{where}: not a 2xx response"
+    if not isinstance(payload, bytes | bytearray) or not payload:
+        return f"{where}: empty payload"
+    checker = _CHECKERS.get(exchange_id)
+    if checker is None and hasattr(ccxtpro, exchange_id):
+        checker = _CHECKERS[exchange_id] = getattr(ccxtpro, exchange_id)({"enableRateLimit": False})
+    try:
+        parse_rest_body(checker, url, bytes(payload))
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
+        head = bytes(payload[:40]).decode("utf-8", "replace")
+        return f"{where}: not JSON ({type(exc).__name__}: {exc}; starts {head!r})"
+    except Exception as exc:  # ccxt's handle_errors: the venue answered with an error
+        return f"{where}: error answer, ccxt raises {type(exc).__name__}: {exc}"
+    return None
 
 
 _LOOP: asyncio.AbstractEventLoop | None = None
@@ -255,9 +338,10 @@ class OfflineVenue:
             {"enableRateLimit": False, "options": dict(options or {})}
         )
         transport = CapturedRest(rest or {})
+        transport.exchange = ex
         ex.fetch = transport
-        if markets is not None:
-            ex.set_markets(markets)
+        if markets is not None:  # ccxt's defaults for keys an older market snapshot lacks
+            ex.set_markets([ex.safe_market_structure(market) for market in markets])
         else:
             run_sync(ex.load_markets())
         ex.number = str

@@ -10,9 +10,15 @@ Books follow a per-(venue, instrument) state machine::
 
 Book records are published only while LIVE (the snapshot that enters LIVE included).
 
-Market metadata: a venue is created from its market REST frames, seen on md.raw or given
-with :meth:`Normalizer.load_markets` (the worker shell reads them from the compacted
-``md.markets`` topic, so a worker that takes over a venue's md.raw partition has them).
+Market metadata: a venue is created when ccxt's own ``load_markets`` succeeds on its
+captured venue-wide REST frames (seen on md.raw or given with :meth:`Normalizer.load_markets`;
+the worker shell reads them from the compacted ``md.markets`` topic, so a worker that takes
+over a venue's md.raw partition has them). ccxt's requests are answered by full URL (path and
+sorted query, :func:`~tapewire.streams.normalize.ccxt_offline.rest_key`), with no per-venue
+list of paths; a request that was not captured is an ``UncapturedRest`` error naming the URL.
+A REST frame that is not a valid market response (non-2xx, not JSON, an error answer ccxt's
+``handle_errors`` rejects, a body ccxt cannot load) is a dead letter and never replaces the
+good response kept for its URL.
 After :meth:`Normalizer.handover` (the shell saw that the venue's md.raw partition was
 processed elsewhere before), a book whose first frame is a delta on a connection joined
 mid-way cannot be continued: a coverage ``GAP`` (reason ``rebalance``) is opened and the
@@ -25,19 +31,46 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
-from enum import StrEnum
 from typing import Any
 from urllib.parse import urlparse
 
-from tapewire.core.errors import TapewireError
-from tapewire.core.exact import INTEGER_DIGITS, SCALE, WIDE_PARSE
+from tapewire.core.exact import WIDE_PARSE
 from tapewire.core.instruments import Instrument
 from tapewire.core.records import Record, TypedRecord
 from tapewire.records.dead_letters import DeadLetter
-from tapewire.records.market import BookUpdate, CoverageEvent, PriceLevel, Quote, Trade
-from tapewire.streams.normalize.ccxt_offline import FrameResult, OfflineVenue, RecordingOrderBook
+from tapewire.records.market import BookUpdate, CoverageEvent, Quote, Trade
+from tapewire.streams.normalize.books.state import BookState
+from tapewire.streams.normalize.ccxt_offline import (
+    FrameResult,
+    OfflineVenue,
+    RecordingOrderBook,
+    UncapturedRequest,
+    market_response_error,
+    rest_key,
+)
+from tapewire.streams.normalize.decimals import exact as _exact
+from tapewire.streams.normalize.decimals import exact_or_none as _exact_or_none
+from tapewire.streams.normalize.decimals import level as _level
 from tapewire.streams.normalize.dedup import TradeDeduper
+from tapewire.streams.normalize.errors import NormalizeError
+from tapewire.streams.normalize.mappers import NATIVE_MAPPERS, Mapper
+from tapewire.streams.normalize.native import NativeVenue
 from tapewire.streams.normalize.venues import ADAPTERS, BookMeta, VenueAdapter
+from tapewire.streams.normalize.venues.generic import generic_adapter
+
+__all__ = [
+    "BOOK",
+    "COVERAGE",
+    "DLQ",
+    "QUOTES",
+    "TOPICS",
+    "TRADES",
+    "BookState",
+    "NormalizeError",
+    "NormalizeResult",
+    "Normalizer",
+    "SourceRef",
+]
 
 TRADES, BOOK, QUOTES, COVERAGE, DLQ = (
     "md.trades",
@@ -47,28 +80,16 @@ TRADES, BOOK, QUOTES, COVERAGE, DLQ = (
     "dlq.normalize",
 )
 TOPICS = (TRADES, BOOK, QUOTES, COVERAGE, DLQ)
+_NATIVE_TOPICS = (TRADES, BOOK, QUOTES, COVERAGE)
 _BYTES = (bytes, bytearray)
 REBALANCE = "rebalance"
 """Coverage reason: the book's earlier frames were processed by another worker (a rebalance
 or a restart moved the md.raw partition); this one cannot continue the book."""
+INTEGRITY_UNVERIFIED = "integrity_unverified"
+"""Coverage reason: the book went live on the generic ccxt mapper, which verifies no
+sequence or checksum (``RESYNC`` with ``from_ns == to_ns``, once per book)."""
 SNAPSHOT_BUFFER_CAP = 1_000
 """Deltas ccxt may buffer per book while it waits for a snapshot (Binance ``cache``)."""
-
-
-class NormalizeError(TapewireError):
-    """A frame could not be normalized; becomes a DeadLetter with ``error_type``."""
-
-    def __init__(self, message: str, *, error_type: str = "ParseError") -> None:
-        super().__init__(message)
-        self.error_type = error_type
-
-
-class BookState(StrEnum):
-    """Per-book sync state."""
-
-    SYNCING = "SYNCING"
-    LIVE = "LIVE"
-    RESYNCING = "RESYNCING"
 
 
 @dataclass
@@ -115,8 +136,11 @@ class SourceRef:
 class Normalizer:
     """Stateful normalizer for the venues of one worker (one ccxt object per venue).
 
-    ``rest`` gives each venue's captured REST market metadata (path -> body); a venue
-    without it is created when its metadata REST frames arrive on md.raw.
+    ``rest`` gives each venue's captured REST market metadata (full URL, or its path and
+    query, -> body); a venue without it is created when its metadata REST frames arrive on
+    md.raw. ``options`` (venue -> ccxt options, merged over the adapter's) must make ccxt
+    request only what the connector captured: the connector's own ``options`` do (both
+    default to ``{"fetchMarkets": {"types": ["spot"]}}``).
     """
 
     def __init__(
@@ -128,11 +152,20 @@ class Normalizer:
         dedup_capacity: int = 10_000,
         clock: Any = time.time_ns,
         snapshot_buffer_cap: int = SNAPSHOT_BUFFER_CAP,
+        native: bool = True,
+        native_mappers: Mapping[str, type[Mapper]] = NATIVE_MAPPERS,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self._adapter_classes = dict(adapters)
         self.adapters: dict[str, VenueAdapter] = {}
         self.venues: dict[str, OfflineVenue] = {}
-        self._pending_rest: dict[str, dict[str, bytes]] = {}
+        self._options = {venue: dict(opts) for venue, opts in (options or {}).items()}
+        self._market_rest: dict[str, dict[str, bytes]] = {}
+        """venue -> rest_key -> the last good market response for that URL."""
+        self._rejected_rest: dict[str, dict[str, str]] = {}
+        """venue -> rest_key -> why the last response for that URL was refused (if no good one)."""
+        self._missing: dict[str, str] = {}
+        """venue -> why its markets are not loaded (the URL ccxt requested and nobody captured)."""
         self._unified: dict[str, list[dict[str, Any]]] = {}
         self.books: dict[tuple[str, str], _Book] = {}
         self.dedup = TradeDeduper(dedup_capacity)
@@ -142,9 +175,12 @@ class Normalizer:
         self._joined_midway: dict[tuple[str, str], bool] = {}
         """(venue, connection_id) -> joined mid-way (see :meth:`handover`)."""
         self._handed_over: set[str] = set()
+        self._native_classes = dict(native_mappers) if native else {}
+        self.native: dict[str, NativeVenue] = {}
+        """Venues parsed by their native mapper (created once their markets are loaded)."""
         for venue, bodies in (rest or {}).items():
-            self._pending_rest[venue] = dict(bodies)
-            self._create(venue, rest=bodies)
+            self._market_rest[venue] = {rest_key(url): bytes(b) for url, b in bodies.items()}
+            self._create(venue, rest=self._market_rest[venue])
         for venue, unified in (markets or {}).items():
             self._unified[venue] = list(unified)
             self._create(venue, markets=unified)
@@ -153,9 +189,13 @@ class Normalizer:
     def _adapter(self, venue: str) -> VenueAdapter:
         adapter = self.adapters.get(venue)
         if adapter is None:
-            cls = self._adapter_classes.get(venue)
+            cls = self._adapter_classes.get(venue) or generic_adapter(venue)
             if cls is None:
-                raise NormalizeError(f"no adapter for venue {venue!r}", error_type="UnknownVenue")
+                raise NormalizeError(
+                    f"no adapter for venue {venue!r}: not a ccxt.pro exchange id",
+                    error_type="UnknownVenue",
+                )
+            self._adapter_classes[venue] = cls
             adapter = self.adapters[venue] = cls()
         return adapter
 
@@ -165,58 +205,194 @@ class Normalizer:
         rest: Mapping[str, bytes] | None = None,
         markets: list[dict[str, Any]] | None = None,
     ) -> None:
-        self.venues[venue] = self._adapter(venue).create(rest, markets)
+        self.venues[venue] = self._adapter(venue).create(rest, markets, self._options.get(venue))
 
     def book_state(self, venue: str, instrument: str) -> BookState | None:
         """State of one book, None if never seen."""
+        native = self.native.get(venue)
+        if native is not None:
+            return native.book_state(instrument)
         book = self.books.get((venue, instrument))
         return book.state if book else None
 
     # ------------------------------------------------------------------ markets
     def knows_venue(self, venue: str) -> bool:
         """True when ``venue`` has an adapter (its frames can be normalized at all)."""
-        return venue in self._adapter_classes
+        return venue in self._adapter_classes or generic_adapter(venue) is not None
 
     def has_markets(self, venue: str) -> bool:
         """True once ``venue``'s markets are loaded (its frames can be normalized)."""
         return venue in self.venues
 
-    def markets_path(self, frame: Record) -> str | None:
-        """The REST path if ``frame`` is a successful market-metadata REST frame of a known
-        venue (one of its adapter's ``market_paths``), else None. Such frames are what the
-        worker shell re-publishes to ``md.markets``."""
-        if frame.get("transport") != "REST" or frame.get("rest_status") not in (None, 200):
+    def market_url(self, frame: Record) -> str | None:
+        """The URL key (:func:`rest_key`: path + sorted query) if ``frame`` is a venue-wide
+        REST frame of a known venue (not about one symbol, not the adapter's book snapshot
+        path), whatever its status; else None. Such frames are the answers ccxt's
+        ``load_markets`` may ask for; :meth:`market_frame_error` says if one is usable."""
+        url = frame.get("rest_url")
+        if (
+            frame.get("transport") != "REST"
+            or not isinstance(url, str)
+            or frame.get("symbol") is not None
+        ):
             return None
         cls = self._adapter_classes.get(str(frame.get("venue")))
-        url = frame.get("rest_url")
-        if cls is None or not isinstance(url, str):
+        if cls is None or (cls.snapshot_path and urlparse(url).path == cls.snapshot_path):
             return None
-        path = urlparse(url).path
-        return path if path in cls.market_paths else None
+        return rest_key(url)
+
+    def market_frame_error(self, frame: Record) -> str | None:
+        """Why the venue-wide REST frame ``frame`` is not a valid market response (non-2xx
+        status, no payload, not JSON (an HTML error page), an error answer the venue's ccxt
+        ``handle_errors`` rejects (Binance ``{"code":-1003,...}``)), or None if it is one."""
+        return market_response_error(
+            str(frame.get("venue")),
+            str(frame.get("rest_url")),
+            frame.get("rest_status"),
+            frame.get("payload"),
+        )
+
+    def markets_path(self, frame: Record) -> str | None:
+        """The URL key of ``frame`` if it is a valid market REST frame (:meth:`market_url`
+        and no :meth:`market_frame_error`), else None: the frames the worker shell keeps and
+        re-publishes to ``md.markets``."""
+        key = self.market_url(frame)
+        return key if key is not None and self.market_frame_error(frame) is None else None
 
     def load_markets(self, venue: str, frames: Iterable[Record]) -> bool:
-        """Load ``venue``'s markets from market REST frames (RawFrame dicts, in publish
-        order, e.g. read from ``md.markets``); frames of other venues or paths are ignored.
+        """Load ``venue``'s markets from its venue-wide REST frames (RawFrame dicts, in publish
+        order, e.g. read from ``md.markets``); frames of other venues are ignored, and so is
+        a frame that is not a valid market response (:meth:`market_frame_error`): it never
+        replaces a good one for its URL.
 
         A venue that already has markets keeps them (and its books). Returns whether the
-        venue has markets now. Raises :class:`NormalizeError` if ccxt cannot parse them.
+        venue has markets now (False when none of its frames were given). Raises
+        :class:`NormalizeError`: ``UncapturedRest`` naming the URL ccxt requested that no
+        frame answers, ``MarketsError`` if ccxt cannot load them (or the only response for a
+        URL it needs is invalid).
         """
-        adapter = self._adapter(venue)
-        pending = self._pending_rest.setdefault(venue, {})
+        self._adapter(venue)
+        bodies = self._market_rest.setdefault(venue, {})
+        before = dict(bodies)
+        loaded = venue in self.venues
         for frame in frames:
-            path = self.markets_path(frame)
-            payload = frame.get("payload")
-            if frame.get("venue") == venue and path and isinstance(payload, bytes | bytearray):
-                pending[path] = bytes(payload)
-        if venue not in self.venues and all(p in pending for p in adapter.market_paths):
+            key = self.market_url(frame) if frame.get("venue") == venue else None
+            if key is None or (loaded and key in before):  # a loaded venue keeps its responses
+                continue
+            error = self.market_frame_error(frame)
+            if error is None:
+                bodies[key] = bytes(frame["payload"])
+                self._rejected_rest.get(venue, {}).pop(key, None)
+            elif key not in bodies:
+                self._rejected_rest.setdefault(venue, {})[key] = error
+        if loaded:
+            return True
+        if bodies:
             try:
-                self._create(venue, rest=pending)
-            except Exception as exc:
-                raise NormalizeError(
-                    f"markets of {venue} cannot be loaded: {type(exc).__name__}: {exc}",
-                    error_type="MarketsError",
-                ) from exc
+                self._load(venue)
+            except NormalizeError as exc:
+                if exc.error_type != "UncapturedRest":  # ccxt cannot load these: drop them
+                    self._market_rest[venue] = before
+                raise
+        elif self._rejected_rest.get(venue):
+            refused = "; ".join(self._rejected_rest[venue].values())
+            raise NormalizeError(
+                f"markets of {venue} cannot be loaded: no valid market response: {refused}",
+                error_type="MarketsError",
+            )
         return venue in self.venues
+
+    def _load(self, venue: str) -> None:
+        """Create ``venue`` from its kept market responses; a request ccxt makes that none
+        answers is an ``UncapturedRest`` :class:`NormalizeError` (also kept as the reason of
+        the venue's ``NoMarkets`` dead letters)."""
+        try:
+            self._create(venue, rest=self._market_rest[venue])
+        except UncapturedRequest as exc:
+            refused = self._rejected_rest.get(venue, {}).get(exc.key)
+            if refused is not None:
+                message = (
+                    f"markets of {venue} cannot be loaded: ccxt requests {exc.url}, whose only "
+                    f"captured response is not a valid market response: {refused}"
+                )
+                self._missing[venue] = message
+                raise NormalizeError(message, error_type="MarketsError") from exc
+            message = f"markets of {venue} not loaded: {exc}"
+            self._missing[venue] = message
+            raise NormalizeError(message, error_type="UncapturedRest") from exc
+        except Exception as exc:
+            raise NormalizeError(
+                f"markets of {venue} cannot be loaded: {type(exc).__name__}: {exc}",
+                error_type="MarketsError",
+            ) from exc
+        if not self.venues[venue].ex.markets:
+            del self.venues[venue]
+            raise NormalizeError(
+                f"markets of {venue} cannot be loaded: ccxt found no market in the responses "
+                f"to {', '.join(sorted(self._market_rest[venue]))}",
+                error_type="MarketsError",
+            )
+        self._missing.pop(venue, None)
+
+    def _no_markets(self, venue: str) -> NormalizeError:
+        """The ``NoMarkets`` error of a frame of ``venue``, naming the missing URL if known."""
+        missing = self._missing.get(venue)
+        return NormalizeError(
+            missing or f"markets of {venue} not loaded yet (no market REST frame seen)",
+            error_type="NoMarkets",
+        )
+
+    def _market_frame(self, adapter: VenueAdapter, frame: Record, key: str, payload: bytes) -> None:
+        """A venue-wide REST frame on md.raw: kept as the response for its URL if valid
+        (else a dead letter that keeps the good one), then the venue's markets are loaded
+        if they are not yet. While ccxt still requests an uncaptured URL (OKX's other
+        ``instType`` responses may follow) the frame is kept, no error. A response that
+        makes ccxt's load fail is a dead letter and is dropped. For a loaded venue, a new
+        response for a URL its markets came from is tried on a fresh ccxt object first."""
+        venue_id = adapter.venue
+        url = frame.get("rest_url")
+        status = frame.get("rest_status")
+        error = self.market_frame_error(frame)
+        if error is not None:
+            kept = key in self._market_rest.get(venue_id, {})
+            ok_status = status is None or (isinstance(status, int) and 200 <= status < 300)
+            raise NormalizeError(
+                f"{error}; not a market response"
+                + ("; the last good response for this URL stays in use" if kept else ""),
+                error_type="MarketsError" if ok_status else "RestError",
+            )
+        bodies = self._market_rest.setdefault(venue_id, {})
+        previous = bodies.get(key)
+        bodies[key] = payload
+        try:
+            if venue_id not in self.venues:
+                self._load(venue_id)
+            elif any(rest_key(u) == key for u in self.venues[venue_id].rest.requests):
+                trial = adapter.create(bodies, None, self._options.get(venue_id))
+                if not trial.ex.markets:
+                    raise ValueError("ccxt found no market in it")
+        except NormalizeError as exc:
+            if exc.error_type == "UncapturedRest":
+                return  # kept: the venue waits for the rest of its market responses
+            self._refuse(venue_id, key, previous)
+            raise NormalizeError(
+                f"{venue_id} REST {url} (HTTP {status}): {exc.message}", error_type="MarketsError"
+            ) from exc
+        except Exception as exc:
+            self._refuse(venue_id, key, previous)
+            raise NormalizeError(
+                f"{venue_id} REST {url} (HTTP {status}): ccxt cannot load markets from it: "
+                f"{type(exc).__name__}: {exc}; the last good response for this URL stays in use",
+                error_type="MarketsError",
+            ) from exc
+        self._rejected_rest.get(venue_id, {}).pop(key, None)
+
+    def _refuse(self, venue: str, key: str, previous: bytes | None) -> None:
+        bodies = self._market_rest[venue]
+        if previous is None:
+            del bodies[key]
+        else:
+            bodies[key] = previous
 
     def handover(self, venue: str) -> None:
         """This normalizer takes over ``venue``'s md.raw stream mid-way (a rebalance or a
@@ -229,6 +405,7 @@ class Normalizer:
         ``rebalance``) and waits for its next snapshot, which closes the gap (``RESYNC``).
         """
         self._handed_over.add(venue)
+        self.native.pop(venue, None)
         books = [k for k in self.books if k[0] == venue]
         connections = [k for k in self._joined_midway if k[0] == venue]
         if not books and not connections:  # nothing processed yet: nothing to forget
@@ -241,7 +418,7 @@ class Normalizer:
         self.venues.pop(venue, None)
         if venue in self._unified:
             self._create(venue, markets=self._unified[venue])
-        elif self._pending_rest.get(venue):
+        elif self._market_rest.get(venue):
             self.load_markets(venue, ())
 
     # ------------------------------------------------------------------ API
@@ -293,16 +470,29 @@ class Normalizer:
             sequence = frame.get("sequence")
             midway = venue_id in self._handed_over and isinstance(sequence, int) and sequence > 0
             self._joined_midway[conn_key] = midway
+        native = self._native_venue(venue_id) if self._native_classes else None
+        if (  # market REST frames (valid or not) are the markets code's (``_rest``)
+            native is not None
+            and frame.get("rest_status") in (None, 200)
+            and (frame.get("transport") != "REST" or self.market_url(frame) is None)
+        ):
+            mapped = native.map_frame(frame, payload)
+            if mapped is not None:
+                events, gap = mapped
+                out.duplicates += native.emit(
+                    events, frame, receive_ns, midway, out.records, _NATIVE_TOPICS, gap
+                )
+                return
         if frame.get("transport") == "REST":
             self._rest(adapter, frame, payload, receive_ns, out)
             return
-        if frame.get("binary"):
+        if frame.get("binary") and not adapter.binary_frames:
             raise NormalizeError(
                 f"binary frames are not supported for {venue_id}", error_type="Unsupported"
             )
         venue = self.venues.get(venue_id)
         if venue is None:
-            raise NormalizeError(f"markets of {venue_id} not loaded yet", error_type="NoMarkets")
+            raise self._no_markets(venue_id)
         try:
             message = venue.decode(payload)
         except Exception as exc:
@@ -325,6 +515,22 @@ class Normalizer:
             )
         self._emit(adapter, venue, frame, receive_ns, result, metas, out, message)
 
+    def _native_venue(self, venue_id: str) -> NativeVenue | None:
+        native = self.native.get(venue_id)
+        if native is None:
+            cls = self._native_classes.get(venue_id)
+            venue = self.venues.get(venue_id)
+            if cls is None or venue is None:
+                return None
+            native = self.native[venue_id] = NativeVenue(
+                cls,
+                venue.ex.markets.values(),
+                clock=self.clock,
+                dedup=self.dedup,
+                buffer_cap=self.snapshot_buffer_cap,
+            )
+        return native
+
     def _rest(
         self,
         adapter: VenueAdapter,
@@ -334,20 +540,18 @@ class Normalizer:
         out: NormalizeResult,
     ) -> None:
         url = frame.get("rest_url") or ""
+        venue_id = adapter.venue
+        key = self.market_url(frame)
+        if key is not None:
+            self._market_frame(adapter, frame, key, payload)
+            return
         status = frame.get("rest_status")
         if status is not None and status != 200:
             raise NormalizeError(f"REST {url} returned HTTP {status}", error_type="RestError")
         path = urlparse(url).path
-        venue_id = adapter.venue
-        if path in adapter.market_paths:
-            pending = self._pending_rest.setdefault(venue_id, {})
-            pending[path] = payload
-            if venue_id not in self.venues and all(p in pending for p in adapter.market_paths):
-                self._create(venue_id, rest=pending)
-            return
         venue = self.venues.get(venue_id)
         if venue is None:
-            raise NormalizeError(f"markets of {venue_id} not loaded yet", error_type="NoMarkets")
+            raise self._no_markets(venue_id)
         if path != adapter.snapshot_path:
             raise NormalizeError(f"unsupported REST path {path!r}", error_type="Unsupported")
         symbol = adapter.rest_snapshot_symbol(venue, url)
@@ -504,6 +708,12 @@ class Normalizer:
                             book.gap_reason or "gap",
                         )
                     )
+                elif not adapter.integrity_verified and book.state is BookState.SYNCING:
+                    out.records[COVERAGE].append(
+                        self._coverage(
+                            venue_id, symbol, "RESYNC", receive_ns, receive_ns, INTEGRITY_UNVERIFIED
+                        )
+                    )
                 book.state = BookState.LIVE
                 book.gap_from_ns = book.gap_reason = None
             book.last_receive_ns = receive_ns
@@ -656,75 +866,3 @@ class Normalizer:
             labels=labels,
             failed_ts_ns=self.clock(),
         )
-
-
-_EXACT_TEXT: dict[str, Decimal] = {}
-"""Wire text -> its checked Decimal (prices and sizes repeat; Decimal is immutable)."""
-_EXACT_TEXT_CAP = 65_536
-_DIGITS = frozenset("0123456789")
-
-
-def _exact(value: Any, name: str) -> Decimal:
-    """Wire text (or a ccxt Decimal) -> Decimal that fits decimal(38,18); never float."""
-    kind = type(value)
-    if kind is str:
-        d = _EXACT_TEXT.get(value)
-        if d is not None:
-            return d
-        d = _checked(value, name)
-        if len(_EXACT_TEXT) >= _EXACT_TEXT_CAP:
-            _EXACT_TEXT.clear()
-        _EXACT_TEXT[value] = d
-        return d
-    if kind is Decimal:
-        # fast path: ``str`` of a finite Decimal without exponent notation is its digits
-        # with ``-exponent`` decimals (the same text as format(d, "f"))
-        text = str(value)
-        if text[0] in _DIGITS and "E" not in text:
-            dot = text.find(".")
-            if (dot < 0 or len(text) - dot <= 19) and value.adjusted() < INTEGER_DIGITS:
-                return value  # type: ignore[no-any-return]
-    return _checked(value, name)
-
-
-def _checked(value: Any, name: str) -> Decimal:
-    """The full check of :func:`_exact`, with the reason of any failure."""
-    kind = type(value)
-    d: Decimal
-    if kind is Decimal:
-        d = value
-    elif kind is str or kind is int:
-        try:
-            d = Decimal(value)
-        except ArithmeticError:
-            raise NormalizeError(
-                f"{name} {value!r} is not a number", error_type="ParseError"
-            ) from None
-    elif kind is float:
-        raise NormalizeError(f"{name} {value!r} is a float", error_type="FloatLeak")
-    else:
-        raise NormalizeError(
-            f"{name} {value!r} is missing or not a number", error_type="ParseError"
-        )
-    exp = d.as_tuple().exponent
-    if not isinstance(exp, int) or d < 0:  # NaN / Infinity have a str exponent
-        raise NormalizeError(
-            f"{name} {value!r} is not a finite non-negative number", error_type="ParseError"
-        )
-    if exp < -SCALE:
-        raise NormalizeError(
-            f"{name} {value!r} has more than 18 decimals", error_type="PrecisionError"
-        )
-    if d.adjusted() >= INTEGER_DIGITS:
-        raise NormalizeError(
-            f"{name} {value!r} exceeds decimal(38,18)", error_type="PrecisionError"
-        )
-    return d
-
-
-def _exact_or_none(value: Any, name: str) -> Decimal | None:
-    return None if value is None else _exact(value, name)
-
-
-def _level(price: Any, size: Any) -> PriceLevel:
-    return PriceLevel(price=_exact(price, "price"), size=_exact(size, "size"))

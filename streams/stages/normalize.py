@@ -6,9 +6,13 @@ order, and a venue's connections spread over partitions. The stage keeps one Nor
 (ccxt.pro objects, books, dedup) per md.raw partition, so the state of a partition moves
 with the partition and a hand-over never touches the books of the partitions a worker keeps.
 
-Market metadata is venue-wide, not per connection: every market REST frame seen on md.raw
-(in any partition of the batch) is loaded before the batch's websocket frames and
-re-published, byte for byte, to the compacted ``md.markets`` topic; a worker that meets a
+Market metadata is venue-wide, not per connection: every valid market REST frame seen on
+md.raw (a venue-wide REST frame, :meth:`Normalizer.market_url`; in any partition of the
+batch) is loaded before the batch's websocket frames and re-published, byte for byte, to the
+compacted ``md.markets`` topic (key ``venue:rest_url``, the full URL). A frame that is not a
+valid market response (non-2xx, not JSON, a venue error answer, one ccxt cannot load markets
+from) is a dead letter and is neither kept nor re-published, so it never replaces the good
+response for its URL in md.markets. A worker that meets a
 venue's websocket frames without its markets reads that topic (waiting up to
 ``markets_wait_s`` once per venue for another worker to publish them), so a worker never
 needs the market frames that sit on another partition or before its start. The stage also
@@ -86,7 +90,12 @@ class NormalizeStage:
         self.markets_loads = 0
         self._last_load: float | None = None
         self._market_frames: dict[str, dict[str, Record]] = {}
-        """venue -> rest_url -> its latest market REST frame (from md.raw or md.markets)."""
+        """venue -> URL key (:func:`rest_key`) -> its latest valid market REST frame (from
+        md.raw or md.markets)."""
+        self._replaced: dict[int, Record | None] = {}
+        """id of a batch's market message -> the frame it replaced in ``_market_frames``."""
+        self._refused: set[tuple[int | None, int | None]] = set()
+        """(partition, offset) of the batch's frames that became dead letters."""
         self._waited: set[str] = set()
         self._next_offset: dict[int, int] = {}
         self._revoked: set[int] = set()
@@ -153,16 +162,10 @@ class NormalizeStage:
                 if not norm.has_markets(venue) and venue in self._market_frames:
                     flush()
                     self._load_into(norm, venue)
-            if id(msg) in market_msgs:
-                try:
-                    key = self.codec.key(MARKETS, frame)
-                except Exception:  # no rest_url string: nothing to key it by
-                    log.warning("normalize: market frame without rest_url not re-published")
-                else:
-                    emitter.emit_raw(MARKETS, key, msg.value or b"")
             frames.append(frame)
             refs.append(SourceRef(msg.partition, msg.offset, msg.key, msg.value))
         flush()
+        self._republish([(msg, by_msg[id(msg)]) for msg in batch if id(msg) in market_msgs])
         if revoked:  # revoked partitions not seen again yet: check them when they come back
             with self._revoked_lock:
                 self._revoked |= revoked
@@ -175,21 +178,52 @@ class NormalizeStage:
         return norm
 
     def _collect_markets(self, decoded: Iterable[tuple[InMsg, Record]]) -> set[int]:
-        """Keep the batch's market REST frames (venue-wide, so any partition's normalizer
-        may need them before their place in the batch); ids of the messages to re-publish."""
+        """Keep the batch's valid market REST frames (venue-wide, so any partition's
+        normalizer may need them before their place in the batch); ids of the messages to
+        re-publish. An invalid one is left to its normalizer, which dead-letters it."""
         republish: set[int] = set()
         for msg, frame in decoded:
-            if self._probe.markets_path(frame) is None:
+            key = self._probe.markets_path(frame)
+            if key is None:
                 continue
-            self._keep_market_frame(frame)
+            previous = self._keep_market_frame(frame, key)
             if self.republish_markets:
                 republish.add(id(msg))
+                self._replaced[id(msg)] = previous
         return republish
 
-    def _keep_market_frame(self, frame: Record) -> None:
-        venue, url = frame.get("venue"), frame.get("rest_url")
-        if isinstance(venue, str) and isinstance(url, str):
-            self._market_frames.setdefault(venue, {})[url] = frame
+    def _keep_market_frame(self, frame: Record, key: str) -> Record | None:
+        """Keep ``frame`` as its venue's response for URL ``key``; the one it replaces."""
+        venue = frame.get("venue")
+        if not isinstance(venue, str):
+            return None
+        kept = self._market_frames.setdefault(venue, {})
+        previous = kept.get(key)
+        kept[key] = frame
+        return previous
+
+    def _republish(self, market: list[tuple[InMsg, Record]]) -> None:
+        """Send the batch's market frames to ``md.markets``, except those their normalizer
+        refused (a dead letter): those are dropped here too and the response they would have
+        replaced is kept."""
+        for msg, frame in market:
+            previous = self._replaced.pop(id(msg), None)
+            if (msg.partition, msg.offset) in self._refused:
+                url_key = self._probe.market_url(frame)
+                kept = self._market_frames.get(str(frame.get("venue")), {})
+                if url_key is not None and kept.get(url_key) is frame:
+                    if previous is None:
+                        del kept[url_key]
+                    else:
+                        kept[url_key] = previous
+                continue
+            try:
+                key = self.codec.key(MARKETS, frame)
+            except Exception:  # no rest_url string: nothing to key it by
+                log.warning("normalize: market frame without rest_url not re-published")
+            else:
+                self.emitter.emit_raw(MARKETS, key, msg.value or b"")
+        self._refused.clear()
 
     def _load_into(self, norm: Normalizer, venue: str) -> None:
         try:
@@ -203,6 +237,8 @@ class NormalizeStage:
             for record in result[topic]:
                 emitter.emit(topic, record)
         for dead in result[DLQ]:
+            if dead.get("source_offset") is not None:
+                self._refused.add((dead.get("source_partition"), dead.get("source_offset")))
             emitter.emit_dead_record(dead)
 
     def _track(self, msg: InMsg, revoked: set[int]) -> bool:
@@ -268,12 +304,13 @@ class NormalizeStage:
         added: set[str] = set()
         for record in records:
             venue = record.get("venue")
-            if not isinstance(venue, str) or self._probe.markets_path(record) is None:
-                continue
+            key = self._probe.markets_path(record) if isinstance(venue, str) else None
+            if not isinstance(venue, str) or key is None:
+                continue  # an invalid frame (written by an older version) never replaces one
             if venue in self._market_frames and venue not in added:
                 continue
             added.add(venue)
-            self._keep_market_frame(record)
+            self._keep_market_frame(record, key)
         if added:
             log.info("normalize: markets of %s read from %s", ", ".join(sorted(added)), MARKETS)
         return sorted(added)

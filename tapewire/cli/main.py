@@ -35,10 +35,14 @@ EXAMPLES = {
     "positions": "tapewire positions --account main",
     "kill-switch": "tapewire kill-switch on --account main",
     "sql": 'tapewire sql "SELECT count() FROM trades"',
+    "renormalize": "tapewire renormalize --from 2021-10-12T00:28:40Z --to 2021-10-12T00:29:00Z "
+    "--venue binance",
     "demo": "tapewire demo --duration 30",
     "kafka start": "tapewire kafka start --nodes 1",
     "kafka acl": "tapewire kafka acl --config examples/compose.toml",
     "run": "tapewire run all --config examples/demo.toml",
+    "normalize": "tapewire normalize capture.jsonl.gz --out normalized --format parquet",
+    "import cryptofeed": "tapewire import cryptofeed BINANCE.0 BINANCE.ws.1.0 --out c.jsonl.gz",
 }
 """One working command line per command, shown after a usage error."""
 
@@ -186,7 +190,24 @@ def _register_connector_commands() -> None:
     app.command("capture-sim")(capture_sim_command)
 
 
+def _register_offline_commands() -> None:
+    from tapewire.cli.offline import import_app, normalize_command
+
+    app.command("normalize")(normalize_command)
+    app.add_typer(import_app, name="import")
+
+
 _register_connector_commands()
+_register_offline_commands()
+
+
+def _register_renormalize_command() -> None:
+    from tapewire.cli.renormalize import renormalize_command
+
+    app.command("renormalize")(renormalize_command)
+
+
+_register_renormalize_command()
 
 console = Console()
 err_console = Console(stderr=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from tapewire.core.records import Record
@@ -15,6 +14,9 @@ from tapewire.streams.normalize.ccxt_offline import (
     RecordingOrderBook,
     decode_json,
 )
+from tapewire.streams.normalize.mappers.common import iso_to_ns
+
+__all__ = ["MS", "BookMeta", "VenueAdapter", "int_or_none", "iso_to_ns"]
 
 MS = 1_000_000
 """Nanoseconds per millisecond."""
@@ -40,25 +42,38 @@ class VenueAdapter:
     ws_url: ClassVar[str]
     options: ClassVar[Mapping[str, Any]] = {}
     decoder: ClassVar[Decoder] = staticmethod(decode_json)
-    market_paths: ClassVar[tuple[str, ...]]
-    """REST paths whose captured bodies ccxt's ``load_markets`` needs."""
+    binary_frames: ClassVar[bool] = False
+    """The venue sends binary websocket frames that :attr:`decoder` reads (HTX gzip)."""
     snapshot_path: ClassVar[str | None] = None
     """REST path of a book snapshot the venue's book sync needs (Binance ``/api/v3/depth``)."""
+    integrity_verified: ClassVar[bool] = True
+    """False for the generic ccxt mapper: Tapewire checks no sequence or checksum of its
+    books, and each book's first snapshot gets an ``integrity_unverified`` coverage event."""
     venue_class: ClassVar[type[OfflineVenue]] = OfflineVenue
     """The :class:`OfflineVenue` (sub)class that wraps this venue's ccxt object."""
 
     def create(
-        self, rest: Mapping[str, bytes] | None, markets: list[dict[str, Any]] | None = None
+        self,
+        rest: Mapping[str, bytes] | None,
+        markets: list[dict[str, Any]] | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> OfflineVenue:
-        """One ccxt object for this venue (as :attr:`venue_class`), markets loaded offline."""
+        """One ccxt object for this venue (as :attr:`venue_class`), markets loaded offline
+        from ``rest`` (captured responses by URL, answered by
+        :class:`~tapewire.streams.normalize.ccxt_offline.CapturedRest`) or ``markets``;
+        ``options`` are merged over :attr:`options` (as the connector merges its own)."""
         return self.venue_class.create(
             self.venue,
             ws_url=self.ws_url,
             rest=rest,
             markets=markets,
-            options=self.options,
+            options=self.ccxt_options(options),
             decoder=type(self).decoder,
         )
+
+    def ccxt_options(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The ccxt options of this venue's objects: :attr:`options` | ``options``."""
+        return {**self.options, **(options or {})}
 
     def __init__(self) -> None:
         self._symbols: dict[tuple[str, str], str] = {}
@@ -117,17 +132,6 @@ class VenueAdapter:
         """Exchange timestamp in ns of a ccxt bid/ask ticker parsed from ``message``."""
         ts = quote.get("timestamp")
         return ts * MS if isinstance(ts, int) else None
-
-
-def iso_to_ns(text: str) -> int | None:
-    """``2023-02-09T20:32:50.714964855Z`` -> UTC ns, keeping every fractional digit."""
-    try:
-        main, _, frac = text.rstrip("Z").partition(".")
-        seconds = int(datetime.fromisoformat(main).replace(tzinfo=UTC).timestamp())
-        digits = (frac + "000000000")[:9] if frac.isdigit() or not frac else None
-    except ValueError:
-        return None
-    return None if digits is None else seconds * 1_000_000_000 + int(digits)
 
 
 def int_or_none(value: Any) -> int | None:

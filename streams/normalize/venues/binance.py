@@ -25,8 +25,11 @@ class BinanceAdapter(VenueAdapter):
     venue: ClassVar[str] = "binance"
     ws_url: ClassVar[str] = "wss://stream.binance.com:9443/stream"  # '/stream' => spot
     options: ClassVar[dict[str, Any]] = {"fetchMarkets": {"types": ["spot"]}}
-    market_paths: ClassVar[tuple[str, ...]] = ("/api/v3/exchangeInfo",)
     snapshot_path: ClassVar[str | None] = "/api/v3/depth"
+    market_type: ClassVar[str] = "spot"
+    """ccxt market type of the feed's native ids."""
+    subscription_type: ClassVar[str] = "spot"
+    """``type`` of ccxt's order-book subscription (``linear`` for USD-M futures)."""
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:
         """Diff-depth frames (plain or combined-stream wrapped)."""
@@ -38,7 +41,7 @@ class BinanceAdapter(VenueAdapter):
             message = message["data"]
         if not isinstance(message, dict) or message.get("e") != "depthUpdate":
             return []
-        symbol = self.symbol(venue, message.get("s"), "spot")
+        symbol = self.symbol(venue, message.get("s"), self.market_type)
         event_ms = int_or_none(message.get("E"))
         return [
             BookMeta(
@@ -46,6 +49,7 @@ class BinanceAdapter(VenueAdapter):
                 snapshot=False,
                 first_sequence=int_or_none(message.get("U")),
                 last_sequence=int_or_none(message.get("u")),
+                prev_sequence=int_or_none(message.get("pu")),  # USD-M futures only
                 exchange_ts_ns=event_ms * MS if event_ms is not None else None,
             )
         ]
@@ -61,14 +65,13 @@ class BinanceAdapter(VenueAdapter):
         venue.ex.orderbooks[symbol] = book
         venue.client.subscriptions["orderbook::" + symbol] = self._subscription(symbol, limit)
 
-    @staticmethod
-    def _subscription(symbol: str, limit: int) -> dict[str, Any]:
-        return {"symbol": symbol, "type": "spot", "limit": limit, "params": {}}
+    def _subscription(self, symbol: str, limit: int) -> dict[str, Any]:
+        return {"symbol": symbol, "type": self.subscription_type, "limit": limit, "params": {}}
 
     def rest_snapshot_symbol(self, venue: OfflineVenue, url: str) -> str | None:
         """Symbol from the ``symbol=`` query parameter."""
         native = (parse_qs(urlparse(url).query).get("symbol") or [""])[0]
-        symbol = self.symbol(venue, native, "spot")
+        symbol = self.symbol(venue, native, self.market_type)
         return symbol if symbol in venue.ex.markets else None
 
     def rest_snapshot(
@@ -79,7 +82,7 @@ class BinanceAdapter(VenueAdapter):
         query = parse_qs(urlparse(url).query)
         native = (query.get("symbol") or [""])[0]
         limit = int((query.get("limit") or [str(DEFAULT_LIMIT)])[0])
-        symbol = venue.ex.safe_symbol(native, None, None, "spot")
+        symbol = venue.ex.safe_symbol(native, None, None, self.market_type)
         if symbol not in venue.ex.markets:
             raise ValueError(f"REST depth snapshot for unknown symbol {native!r}")
         self.prime(venue, symbol, limit)
@@ -90,7 +93,7 @@ class BinanceAdapter(VenueAdapter):
         cache = getattr(book, "cache", [])
         if cache and snapshot_id + 1 < (int_or_none(cache[0].get("U")) or 0):
             return symbol, FrameResult()  # too old to bridge to the buffered deltas
-        venue.rest.bodies[self.snapshot_path or ""] = body
+        venue.rest.put(url, body)  # ccxt requests it by this URL (same symbol and limit)
         sub = self._subscription(symbol, limit)
         book.snapshot_limit = limit
         return symbol, venue.run(venue.ex.fetch_order_book_snapshot(venue.client, None, sub))

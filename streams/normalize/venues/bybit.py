@@ -149,21 +149,23 @@ class BybitAdapter(VenueAdapter):
     venue: ClassVar[str] = "bybit"
     ws_url: ClassVar[str] = "wss://stream.bybit.com/v5/public/spot"  # "spot": ccxt's market type
     options: ClassVar[dict[str, Any]] = {"fetchMarkets": {"types": ["spot"]}}
-    market_paths: ClassVar[tuple[str, ...]] = ("/v5/market/instruments-info",)
 
     def __init__(self) -> None:
         super().__init__()
         self._depth: dict[str, int] = {}
 
     def create(
-        self, rest: Mapping[str, bytes] | None, markets: list[dict[str, Any]] | None = None
+        self,
+        rest: Mapping[str, bytes] | None,
+        markets: list[dict[str, Any]] | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> OfflineVenue:
         """The L2 ccxt object, with a second one for ``orderbook.1`` attached."""
         kwargs: dict[str, Any] = {
             "ws_url": self.ws_url,
             "rest": rest,
             "markets": markets,
-            "options": self.options,
+            "options": self.ccxt_options(options),
             "decoder": type(self).decoder,
         }
         venue = BybitVenue.create(self.venue, **kwargs)

@@ -44,12 +44,6 @@ class CoinbaseAdapter(VenueAdapter):
 
     venue: ClassVar[str] = "coinbase"
     ws_url: ClassVar[str] = "wss://advanced-trade-ws.coinbase.com"
-    market_paths: ClassVar[tuple[str, ...]] = (
-        "/v2/currencies",
-        "/v2/currencies/crypto",
-        "/v2/exchange-rates",
-        "/api/v3/brokerage/market/products",
-    )
     venue_class: ClassVar[type[OfflineVenue]] = CoinbaseVenue
 
     def __init__(self) -> None:

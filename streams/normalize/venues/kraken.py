@@ -10,7 +10,6 @@ a checksum mismatch is the gap signal; the book resyncs on the next ``snapshot``
 
 from __future__ import annotations
 
-import zlib
 from typing import Any, ClassVar
 
 from tapewire.core.records import Record
@@ -19,22 +18,16 @@ from tapewire.streams.normalize.ccxt_offline import (
     OfflineVenue,
     RecordingOrderBook,
     decode_json_floats_as_text,
-    fmt,
 )
+from tapewire.streams.normalize.mappers.common import kraken_crc32
 from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter, int_or_none, iso_to_ns
 
 DEPTH = 10
 
 
 def kraken_checksum(asks: list[Any], bids: list[Any]) -> int:
-    """Kraken v2 book checksum over exact levels."""
-
-    def text(value: Any) -> str:
-        return str(fmt(value)).replace(".", "").lstrip("0")
-
-    payload = "".join(text(p) + text(q) for p, q, *_ in asks[:10])
-    payload += "".join(text(p) + text(q) for p, q, *_ in bids[:10])
-    return zlib.crc32(payload.encode()) & 0xFFFFFFFF
+    """Kraken book checksum over ccxt's exact levels (shared with the native mapper)."""
+    return kraken_crc32(asks, bids)
 
 
 class KrakenAdapter(VenueAdapter):
@@ -43,7 +36,6 @@ class KrakenAdapter(VenueAdapter):
     venue: ClassVar[str] = "kraken"
     ws_url: ClassVar[str] = "wss://ws.kraken.com/v2"
     decoder: ClassVar[Decoder] = staticmethod(decode_json_floats_as_text)
-    market_paths: ClassVar[tuple[str, ...]] = ("/0/public/Assets", "/0/public/AssetPairs")
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:
         """``book`` snapshot/update frames."""

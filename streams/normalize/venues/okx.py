@@ -13,44 +13,17 @@ instrument and frame is kept (found with recorded frames, ``tests/data/real/okx`
 
 from __future__ import annotations
 
-import zlib
-from decimal import Decimal
 from typing import Any, ClassVar
 
 from tapewire.streams.normalize.ccxt_offline import (
     FrameResult,
     OfflineVenue,
     RecordingOrderBook,
-    fmt,
 )
+from tapewire.streams.normalize.mappers.common import okx_checksum
 from tapewire.streams.normalize.venues.base import MS, BookMeta, VenueAdapter, int_or_none
 
 BOOK_CHANNELS = {"books": 400, "books-l2-tbt": 400, "books50-l2-tbt": 50}
-
-
-def okx_checksum(bids: list[Any], asks: list[Any]) -> int:
-    """OKX book checksum over exact levels (wire text via ``format(d, 'f')``)."""
-    top_bids, top_asks = bids[:25], asks[:25]
-    values: list[Any] = []
-    add = values.extend
-    for bid, ask in zip(top_bids, top_asks, strict=False):  # then the longer side
-        add((bid[0], bid[1], ask[0], ask[1]))
-    shorter = min(len(top_bids), len(top_asks))
-    for level in (top_bids if len(top_bids) > shorter else top_asks)[shorter:]:
-        add((level[0], level[1]))
-    text = None
-    if set(map(type, values)) <= _DECIMAL:  # a RecordingOrderBook holds only Decimals
-        # str(d) is format(d, "f") unless it uses exponent notation (then: the slow way)
-        text = ":".join(map(str, values))
-        if "E" in text:
-            text = None
-    if text is None:
-        text = ":".join(map(fmt, values))
-    crc = zlib.crc32(text.encode()) & 0xFFFFFFFF
-    return crc - (1 << 32) if crc >= 1 << 31 else crc
-
-
-_DECIMAL = frozenset((Decimal,))
 
 
 class OkxVenue(OfflineVenue):
@@ -77,7 +50,6 @@ class OkxAdapter(VenueAdapter):
     venue: ClassVar[str] = "okx"
     ws_url: ClassVar[str] = "wss://ws.okx.com:8443/ws/v5/public"
     options: ClassVar[dict[str, Any]] = {"fetchMarkets": {"types": ["spot"]}}
-    market_paths: ClassVar[tuple[str, ...]] = ("/api/v5/public/instruments",)
     venue_class: ClassVar[type[OfflineVenue]] = OkxVenue
 
     def book_meta(self, venue: OfflineVenue, message: Any) -> list[BookMeta]:

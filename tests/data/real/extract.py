@@ -7,7 +7,9 @@ Usage (needs ``git``; no network)::
 
 Only frames are selected and re-wrapped: every payload is the recorded text, unchanged.
 Receive times are the recorder's wall-clock seconds (a decimal literal in the capture),
-converted exactly to UTC integer nanoseconds. Provenance: ``tests/data/real/README.md``.
+converted exactly to UTC integer nanoseconds. The line parsing is the importer's
+(``tapewire import cryptofeed``, :mod:`tapewire.connectors.capture.importers.cryptofeed`).
+Provenance: ``tests/data/real/README.md``.
 
 Only commits released under cryptofeed's permissive licence are read (``MASTER`` and
 ``L1`` below, both with the XFree86-1.1-style ``LICENSE``). cryptofeed's ``v3`` branch
@@ -20,10 +22,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import ccxt.pro as ccxtpro
+
+from tapewire.connectors.capture.importers.cryptofeed import seconds_to_ns as to_ns
+from tapewire.connectors.capture.importers.cryptofeed import v1_records
 
 OUT = Path(__file__).resolve().parent
 MASTER = "ce58c2a0015040aa2271e80bac783d74fa2cdcff"  # cryptofeed master, 2026-08-09
@@ -36,30 +41,6 @@ def git_show(git_dir: str, commit: str, path: str) -> bytes:
     """One file of the cryptofeed repository at one commit."""
     cmd = ["git", "--git-dir", git_dir, "show", f"{commit}:{path}"]
     return subprocess.run(cmd, check=True, capture_output=True).stdout
-
-
-def to_ns(seconds: str) -> int:
-    """``"1633998512.0633569"`` -> 1633998512063356900, exactly (no float)."""
-    value = Decimal(seconds) * 1_000_000_000
-    if value != value.to_integral_value():
-        raise ValueError(f"sub-nanosecond receive time {seconds}")
-    return int(value)
-
-
-def v1_records(text: str) -> Iterator[tuple[int, str, str, str | None, str]]:
-    """cryptofeed corpus v1 lines: ``(line_no, kind, seconds, url, payload)`` of received
-    websocket frames (``<ts>: <payload>``) and REST responses (``<url> -> <ts>: <payload>``);
-    connect/send lines and the configuration line are skipped."""
-    for no, line in enumerate(text.split("\n"), start=1):
-        if not line or line.startswith(("wss:", "ws:", "configuration: ")):
-            continue
-        if line.startswith("http") and " -> " in line:
-            url, rest = line.split(" -> ", 1)
-            seconds, payload = rest.split(": ", 1)
-            yield no, "http", seconds, url, payload
-        else:
-            seconds, payload = line.split(": ", 1)
-            yield no, "recv", seconds, None, payload
 
 
 def rest_row(seconds: str, conn: str, url: str, payload: str, source: str) -> Row:
@@ -129,6 +110,98 @@ def bybit_bbo(git_dir: str) -> list[Row]:
     ]
 
 
+def _frames_of(git_dir: str, path: str, conn: str, keep: Any) -> list[Row]:
+    """Every received frame of one connection file whose decoded payload ``keep`` accepts."""
+    text = git_show(git_dir, MASTER, path).decode("utf-8")
+    return [
+        ws_row(seconds, conn, payload, f"{path}:{no}")
+        for no, kind, seconds, _url, payload in v1_records(text)
+        if kind != "http" and keep(json.loads(payload))
+    ]
+
+
+def coinbaseexchange(git_dir: str) -> list[Row]:
+    """Coinbase Exchange (cryptofeed's COINBASE, 2021-04-17): the 3 subscription acks and
+    every frame of BAND-GBP and NU-GBP (``level2`` snapshot + ``l2update``, ``ticker``,
+    ``last_match``, ``match``). Markets: ``tests/data/frames/coinbaseexchange/markets.json``
+    (ccxt's parse of the recorded ``/products``, :func:`coinbaseexchange_markets`)."""
+    products = {"BAND-GBP", "NU-GBP"}
+    return _frames_of(
+        git_dir,
+        "sample_data/COINBASE.ws.28.0",
+        "COINBASE.ws.28",
+        lambda m: m.get("type") == "subscriptions" or m.get("product_id") in products,
+    )
+
+
+def krakenfutures(git_dir: str) -> list[Row]:
+    """Kraken Futures (2021-07-22): the info and subscription acks of the two products and
+    every frame of PI_XRPUSD (perpetual) and FI_BCHUSD_210730 (fixed maturity):
+    ``book_snapshot`` + ``book``, ``trade_snapshot`` + ``trade``, ``ticker_lite``."""
+    products = {"PI_XRPUSD", "FI_BCHUSD_210730"}
+
+    def keep(m: dict[str, Any]) -> bool:
+        if m.get("event") == "info":
+            return True
+        ids = m.get("product_ids") or [m.get("product_id")]
+        return any(i in products for i in ids)
+
+    return _frames_of(git_dir, "sample_data/KRAKEN_FUTURES.ws.1.0", "KRAKEN_FUTURES.ws.1", keep)
+
+
+def gemini(git_dir: str) -> list[Row]:
+    """Gemini market data v2 (2021-06-24): heartbeats and every frame of ALCXUSD and
+    ANKRUSD (``l2_updates``: the first per symbol is the full book, then updates;
+    ``trade``)."""
+    symbols = {"ALCXUSD", "ANKRUSD"}
+    return _frames_of(
+        git_dir,
+        "sample_data/GEMINI.ws.1.0",
+        "GEMINI.ws.1",
+        lambda m: m.get("type") == "heartbeat" or m.get("symbol") in symbols,
+    )
+
+
+def rest_bodies(git_dir: str, path: str) -> dict[str, str]:
+    """URL -> recorded body of every REST response in one cryptofeed file."""
+    text = git_show(git_dir, MASTER, path).decode("utf-8")
+    records = v1_records(text)
+    return {url: payload for _no, kind, _s, url, payload in records if url and kind == "http"}
+
+
+def unified_markets(venue: str, bodies: dict[str, str], ids: set[str]) -> list[Row]:
+    """ccxt's own ``fetch_markets`` over recorded REST bodies (served by URL path, no
+    network), the markets whose id is in ``ids``."""
+    from urllib.parse import urlparse
+
+    from tapewire.streams.normalize.ccxt_offline import CapturedRest, run_sync
+
+    ex = getattr(ccxtpro, venue)()
+    ex.fetch = CapturedRest({urlparse(u).path: b.encode() for u, b in bodies.items()})
+    return [m for m in run_sync(ex.fetch_markets()) if m["id"] in ids]
+
+
+def markets(git_dir: str) -> dict[str, list[Row]]:
+    """Unified markets of the recorded products (``tests/data/frames/<venue>/markets.json``).
+
+    Kraken Futures: the 2021 ``/derivatives/api/v3/instruments`` listed symbols in lower
+    case (``pi_xrpusd``) while the websocket sends ``PI_XRPUSD`` (ccxt cannot resolve
+    them: ``BadSymbol``); the venue now lists them upper case, so ids are upper-cased."""
+    coinbase = rest_bodies(git_dir, "sample_data/COINBASE.0")
+    kraken = rest_bodies(git_dir, "sample_data/KRAKEN_FUTURES.0")
+    futures = unified_markets("krakenfutures", kraken, {"pi_xrpusd", "fi_bchusd_210730"})
+    for market in futures:
+        market["id"] = market["id"].upper()
+    gemini_rest = rest_bodies(git_dir, "sample_data/GEMINI.0")
+    return {
+        "coinbaseexchange": unified_markets(
+            "coinbaseexchange", coinbase, {"BAND-GBP", "NU-GBP", "BTC-USD"}
+        ),
+        "krakenfutures": futures,
+        "gemini": unified_markets("gemini", gemini_rest, {"alcxusd", "ankrusd", "btcusd"}),
+    }
+
+
 def write(venue: str, rows: list[Row], *, name: str = "frames") -> None:
     text = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows).encode()
     folder = OUT / venue
@@ -141,6 +214,14 @@ def main(git_dir: str) -> None:
     write("binance", binance(git_dir))
     write("okx", okx(git_dir))
     write("bybit", bybit_bbo(git_dir), name="bbo")
+    write("coinbaseexchange", coinbaseexchange(git_dir))
+    write("krakenfutures", krakenfutures(git_dir))
+    write("gemini", gemini(git_dir))
+    for venue, unified in markets(git_dir).items():
+        path = OUT.parent / "frames" / venue / "markets.json"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(unified, indent=1) + "\n", encoding="utf-8")
+        print(f"{venue}/markets.json: {len(unified)} markets")
 
 
 if __name__ == "__main__":

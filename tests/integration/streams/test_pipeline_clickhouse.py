@@ -263,8 +263,16 @@ def test_simulated_run_ends_with_exactly_the_expected_rows_in_clickhouse(
     _assert_books(clickhouse, truth, pure["md.book"])
     _assert_bars(clickhouse, bars_published)
     _assert_nbbo(clickhouse, truth, nbbo_published)
-    for table in ("coverage", "dead_letters"):  # a clean run has no gaps and no rejects
-        assert _rows(clickhouse, f"SELECT count() FROM {table} FINAL") == [(0,)], table
+    # a clean run has no rejects and no gaps: only each book's wait for its first
+    # snapshot, opened (GAP row) and closed by it (RESYNC row)
+    assert _rows(clickhouse, "SELECT count() FROM dead_letters FINAL") == [(0,)]
+    waits = {(c["venue"], c["instrument"]) for c in pure["md.coverage"] if c["event"] == "RESYNC"}
+    assert {c["reason"] for c in pure["md.coverage"]} <= {"waiting_for_snapshot"}
+    assert _rows(
+        clickhouse,
+        "SELECT countIf(event = 'RESYNC' AND reason = 'waiting_for_snapshot'), count() "
+        "FROM coverage FINAL",
+    ) == [(len(waits), 2 * len(waits))]
 
 
 def _assert_raw_frames(client: Client, frames: list[dict[str, Any]]) -> None:

@@ -73,9 +73,20 @@ def test_counts_and_values() -> None:
         "md.trades": 3,
         "md.book": 5,
         "md.quotes": 2,
-        "md.coverage": 2,
+        "md.coverage": 4,  # waiting_for_snapshot GAP + RESYNC (frames 2-3), gap + resync
         "dlq.normalize": 3,
     }
+    waiting, synced = (c.to_dict() for c in total["md.coverage"][:2])
+    assert (waiting["event"], waiting["reason"], waiting["from_ns"]) == (
+        "GAP",
+        "waiting_for_snapshot",
+        T0 + 2 * MS,
+    )
+    assert (synced["event"], synced["from_ns"], synced["to_ns"]) == (
+        "RESYNC",
+        T0 + 2 * MS,
+        T0 + 3 * MS,
+    )
     assert total.duplicates == 2
     t = total["md.trades"]
     assert [(r["trade_id"], r["price"], r["size"], r["side"], r["exchange_ts_ns"]) for r in t] == [
@@ -149,9 +160,9 @@ def test_counts_and_values() -> None:
 
     dlq = total["dlq.normalize"]
     assert [(d["error_type"], d["labels"]["sequence"]) for d in dlq] == [
-        ("HandlerError", "13"),  # malformed: price "16,579.00"
+        ("ParseError", "13"),  # malformed: price "16,579.00" (not a decimal; was ccxt's error)
         ("DecodeError", "14"),  # truncated
-        ("DepthConflict", "15"),  # orderbook.200 for a book that is orderbook.50
+        ("ParseError", "15"),  # orderbook.200 for a book that is orderbook.50 (field 'topic')
     ]
     assert dlq[1]["payload"].startswith(b'{"topic":"orderbook.50.BTCUSDT"')
     assert "orderbook.200" in dlq[2]["reason"]
@@ -162,7 +173,9 @@ def test_delta_before_first_snapshot_is_dropped() -> None:
     fs = frames()
     norm.process(fs[0])
     res = norm.process(fs[2])  # delta u=18521287, no snapshot yet
-    assert counts(res) == {topic: 0 for topic in res.records}
+    # nothing published; the book says it waits for its snapshot
+    assert counts(res) == {**{topic: 0 for topic in res.records}, "md.coverage": 1}
+    assert res["md.coverage"][0]["reason"] == "waiting_for_snapshot"
     assert norm.book_state("bybit", INST) is BookState.SYNCING
     assert "BTC/USDT" not in norm.venues["bybit"].ex.orderbooks  # ccxt never saw it
     snap = norm.process(fs[3])["md.book"][0]

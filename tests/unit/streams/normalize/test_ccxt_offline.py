@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import ccxt
 import pytest
 
 from tapewire.streams.normalize.ccxt_offline import (
@@ -13,9 +14,11 @@ from tapewire.streams.normalize.ccxt_offline import (
     FloatLeak,
     OfflineVenue,
     RecordingOrderBook,
+    UncapturedRequest,
     decode_json_floats_as_text,
     exact_safe_float,
     fmt,
+    rest_key,
     run_sync,
 )
 from tapewire.streams.normalize.venues import BinanceAdapter, OkxAdapter
@@ -25,8 +28,7 @@ FRAMES = Path(__file__).resolve().parents[3] / "data" / "frames"
 
 def _rest(venue: str) -> dict[str, bytes]:
     first = json.loads((FRAMES / venue / "frames.jsonl").read_text().splitlines()[0])
-    path = first["url"].split("://", 1)[1].split("/", 1)[1].split("?")[0]
-    return {"/" + path: first["payload"].encode()}
+    return {first["url"]: first["payload"].encode()}
 
 
 def test_exact_safe_float_returns_decimal_and_refuses_floats() -> None:
@@ -68,12 +70,43 @@ def test_recording_book_logs_changes_and_truncation_as_deletes() -> None:
     assert book.changes == []
 
 
-def test_captured_rest_serves_by_path_and_names_missing_bodies() -> None:
-    rest = CapturedRest({"/a": b'{"x":"1"}'})
-    assert run_sync(rest("https://h/a?q=1")) == {"x": "1"}
-    with pytest.raises(KeyError, match="no captured REST body"):
-        run_sync(rest("https://h/b"))
-    assert rest.requests == ["https://h/a?q=1", "https://h/b"]
+def test_rest_key_is_path_and_sorted_query_without_host() -> None:
+    url = "https://www.okx.com/api/v5/public/instruments?uly=BTC-USD&instType=OPTION"
+    assert rest_key(url) == "/api/v5/public/instruments?instType=OPTION&uly=BTC-USD"
+    assert rest_key("https://api1.binance.com/api/v3/exchangeInfo") == "/api/v3/exchangeInfo"
+    assert rest_key("/x?b=%20a&a=1") == "/x?a=1&b=+a" == rest_key(rest_key("/x?b=%20a&a=1"))
+
+
+def test_captured_rest_serves_by_full_url_and_names_missing_ones() -> None:
+    rest = CapturedRest(
+        {
+            "https://h/a?q=1&r=2": b'{"x":"1"}',
+            "https://h/a?q=2": b'{"x":"2"}',
+        }
+    )
+    assert run_sync(rest("https://other/a?r=2&q=1")) == {"x": "1"}  # same key
+    assert run_sync(rest("https://h/a?q=2")) == {"x": "2"}  # one path, two responses
+    with pytest.raises(UncapturedRequest, match=r"GET https://h/a\?q=3 \(key /a\?q=3\)") as err:
+        run_sync(rest("https://h/a?q=3"))
+    assert "record it with the live connector" in str(err.value)
+    assert err.value.key == "/a?q=3"
+    with pytest.raises(UncapturedRequest):
+        run_sync(rest("https://h/a"))  # the path alone is not a captured URL
+    assert rest.missing == ["https://h/a?q=3", "https://h/a"]
+    assert rest.requests == [
+        "https://other/a?r=2&q=1",
+        "https://h/a?q=2",
+        "https://h/a?q=3",
+        "https://h/a",
+    ]
+
+
+def test_captured_rest_runs_the_venues_handle_errors() -> None:
+    venue = BinanceAdapter().create(_rest("binance"))
+    rest = venue.rest
+    rest.put("https://api.binance.com/api/v3/time", b'{"code":-1003,"msg":"Too much weight"}')
+    with pytest.raises(ccxt.RateLimitExceeded, match="-1003"):
+        run_sync(rest("https://api.binance.com/api/v3/time"))
 
 
 def test_markets_load_offline_from_captured_rest_then_exact_mode() -> None:

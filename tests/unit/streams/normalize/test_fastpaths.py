@@ -8,8 +8,10 @@ from decimal import Decimal
 import pytest
 
 from tapewire.streams.normalize.ccxt_offline import fmt
-from tapewire.streams.normalize.normalizer import NormalizeError, _checked, _exact
-from tapewire.streams.normalize.venues.okx import okx_checksum
+from tapewire.streams.normalize.decimals import checked as _checked
+from tapewire.streams.normalize.decimals import exact as _exact
+from tapewire.streams.normalize.errors import NormalizeError
+from tapewire.streams.normalize.mappers.common import okx_checksum
 
 VALUES = [
     "0",

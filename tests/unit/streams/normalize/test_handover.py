@@ -76,7 +76,7 @@ def test_markets_path_picks_the_market_metadata_frames_only() -> None:
     assert paths == {
         None: len(SIM) - 2,
         "/api/v3/exchangeInfo": 1,
-        "/api/v5/public/instruments": 1,
+        "/api/v5/public/instruments?instType=SPOT": 1,
     }
     info = next(f for f in SIM if _is_market(f) and f["venue"] == "binance")
     assert norm.markets_path(dict(info, rest_status=500)) is None
@@ -171,12 +171,17 @@ def test_no_rebalance_gap_for_a_connection_seen_from_its_start_or_without_handov
     norm.handover("binance")
     fresh = norm.process_batch([_ws("binance", {"result": None, "id": 1}, 0, conn="c9")])
     fresh.extend(norm.process(_ws("binance", _depth(10, 11), 1, conn="c9")))
-    assert fresh["md.coverage"] == []  # deltas before the first snapshot of a new connection
+    # deltas before the first snapshot of a new connection: waiting, not a rebalance hole
+    assert [(c["event"], c["reason"]) for c in fresh["md.coverage"]] == [
+        ("GAP", "waiting_for_snapshot")
+    ]
     assert norm.book_state("binance", BTC) is BookState.SYNCING
 
     plain = Normalizer()
     plain.load_markets("binance", [_binance_markets()])
-    assert plain.process(_ws("binance", _depth(10, 11), 5))["md.coverage"] == []
+    assert [
+        c["reason"] for c in plain.process(_ws("binance", _depth(10, 11), 5))["md.coverage"]
+    ] == ["waiting_for_snapshot"]
 
 
 def test_handover_forgets_books_but_keeps_markets() -> None:
@@ -198,8 +203,8 @@ def test_deltas_buffered_before_a_snapshot_are_bounded() -> None:
     norm.load_markets("binance", [_binance_markets()])
     for i in range(20):
         assert norm.process(_ws("binance", _depth(10 + i, 10 + i), i))["md.book"] == []
-    cache = norm.venues["binance"].ex.orderbooks["BTC/USDT"].cache
-    assert [m["U"] for m in cache] == [24, 25, 26, 27, 28, 29]
+    buffer = norm.native["binance"].sync.books["BTC-USDT-SPOT"].buffer
+    assert [event.first_sequence for event, _ in buffer] == [25, 26, 27, 28, 29]
     assert norm.process(_rest_depth(12, 30))["md.book"] == []  # older than what is kept
     (snap,) = norm.process(_rest_depth(26, 31))["md.book"]
     assert (snap["kind"], snap["last_sequence"]) == ("SNAPSHOT", 29)

@@ -153,14 +153,21 @@ def test_malformed_frames_go_to_dlq_and_processing_continues() -> None:
         "DecodeError",
         "DecodeError",
         "PrecisionError",
-        "HandlerError",  # ccxt's Precise math raised on "abc"
+        "ParseError",  # "abc" is not a decimal (the native OKX mapper checks it itself)
         "ParseError",  # no price
     ]
     assert len(norm.process(okx[1])["md.trades"]) == 1
 
 
-def test_handler_error_on_a_live_book_resyncs_it() -> None:
-    norm = Normalizer()
+@pytest.mark.parametrize(
+    ("native", "reason", "error_type"),
+    [(False, "handler_error", "HandlerError"), (True, "invalid_update", "ParseError")],
+)
+def test_handler_error_on_a_live_book_resyncs_it(
+    native: bool, reason: str, error_type: str
+) -> None:
+    """ccxt's handler raises on the bad size; the native OKX mapper's level check does."""
+    norm = Normalizer(native=native)
     okx = frames("okx")
     for f in okx[:3]:
         norm.process(f)
@@ -180,8 +187,8 @@ def test_handler_error_on_a_live_book_resyncs_it() -> None:
     res = norm.process(ws("okx", broken, 9))
     assert res["md.book"] == []
     assert norm.book_state("okx", BTC) is BookState.RESYNCING
-    assert [c["reason"] for c in res["md.coverage"]] == ["handler_error"]
-    assert [d["error_type"] for d in res["dlq.normalize"]] == ["HandlerError"]
+    assert [c["reason"] for c in res["md.coverage"]] == [reason]
+    assert [d["error_type"] for d in res["dlq.normalize"]] == [error_type]
 
 
 def test_duplicate_trades_are_dropped() -> None:

@@ -360,9 +360,15 @@ def test_binance_counts_and_values() -> None:
         "md.trades": 2,
         "md.book": 176,
         "md.quotes": 84,
-        "md.coverage": 0,
+        "md.coverage": 8,
         "dlq.normalize": 0,
     }
+    # each of the 4 books' first deltas came before its REST snapshot: waiting, then synced
+    waits = [(c["instrument"], c["event"], c["reason"]) for c in total["md.coverage"]]
+    books = ["NKN-USDT-SPOT", "BLZ-ETH-SPOT", "LRC-BTC-SPOT", "RUNE-EUR-SPOT"]
+    assert waits == [
+        (b, event, "waiting_for_snapshot") for b in books for event in ("GAP", "RESYNC")
+    ]
     assert exp.aggressor_checked == 2  # both trades lifted the best ask: BUY
     assert trade_views(total) == exp.trades
     assert quote_views(total) == exp.quotes
@@ -415,7 +421,7 @@ def test_binance_dropped_delta_opens_a_gap_and_a_stale_snapshot_is_refused() -> 
         b for b in full["md.book"] if b["receive_ts_ns"] < recorded[dropped]["receive_ts_ns"]
     ]
     last_good = [b for b in published if b["instrument"] == "NKN-USDT-SPOT"][-1]
-    (gap,) = (r.to_dict() for r in total["md.coverage"])
+    (gap,) = (r.to_dict() for r in total["md.coverage"] if r["reason"] != "waiting_for_snapshot")
     assert gap == {
         "venue": "binance",
         "instrument": "NKN-USDT-SPOT",
@@ -591,10 +597,13 @@ def bybit_instruments(markets: Iterable[Frame]) -> dict[str, str]:
     }
 
 
+LISTED = "a market id listed in the venue's loaded markets"
+
+
 @functools.cache
 def bybit_bbo_run() -> tuple[NormalizeResult, list[NormalizeResult]]:
     markets = bybit_markets_frames()
-    rest = {"bybit": {urlparse(f["rest_url"]).path: f["payload"] for f in markets}}
+    rest = {"bybit": {f["rest_url"]: f["payload"] for f in markets}}
     return run(frames("bybit", "bbo"), Normalizer(rest, clock=lambda: PROCESS_TS))
 
 
@@ -652,7 +661,8 @@ def test_bybit_bbo_symbols_outside_the_markets_are_unknown_instrument_dead_lette
         (letter,) = res["dlq.normalize"]
         assert (letter["error_type"], letter["reason"]) == (
             "UnknownInstrument",
-            f"unknown instrument {sym!r} on bybit",  # markets are loaded: not NoMarkets
+            # markets are loaded: not NoMarkets (the native Bybit mapper names the field)
+            f"bybit: field 'market' = {sym!r}: expected {LISTED}",
         )
         assert letter["payload"] == row["payload"].encode()
         assert (letter["source_topic"], letter["failed_ts_ns"]) == ("md.raw", PROCESS_TS)
@@ -666,7 +676,7 @@ def test_bybit_bbo_symbols_outside_the_markets_are_unknown_instrument_dead_lette
         }
     first = total["dlq.normalize"][0]
     assert (first["reason"], first["labels"]["receive_ts_ns"]) == (
-        "unknown instrument 'OPUSDC' on bybit",  # the second line of bbo.jsonl
+        f"bybit: field 'market' = 'OPUSDC': expected {LISTED}",  # the 2nd line of bbo.jsonl
         "1749833474324952800",
     )
 

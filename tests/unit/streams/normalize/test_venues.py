@@ -67,7 +67,7 @@ def test_binance_counts_and_values() -> None:
         "md.trades": 3,
         "md.book": 4,
         "md.quotes": 1,
-        "md.coverage": 2,
+        "md.coverage": 4,
         "dlq.normalize": 2,
     }
     assert total.duplicates == 1
@@ -112,7 +112,19 @@ def test_binance_counts_and_values() -> None:
     assert delta["exchange_ts_ns"] == 1672515782400 * MS
 
     # frame 8 has U=170 after u=165: gap; frame 9 is buffered; frame 10 is a fresh snapshot
-    gap, resync = (r.to_dict() for r in total["md.coverage"])
+    # frames 4-5 arrive before any snapshot: the book says it waits (GAP), frame 6 ends it
+    waiting, synced, gap, resync = (r.to_dict() for r in total["md.coverage"])
+    assert (waiting["event"], waiting["reason"], waiting["from_ns"], waiting["to_ns"]) == (
+        "GAP",
+        "waiting_for_snapshot",
+        T0 + 4 * MS,
+        None,
+    )
+    assert (synced["event"], synced["from_ns"], synced["to_ns"]) == (
+        "RESYNC",
+        T0 + 4 * MS,
+        T0 + 6 * MS,
+    )
     assert gap == {
         "venue": "binance",
         "instrument": "BTC-USDT-SPOT",
@@ -196,12 +208,12 @@ def test_kraken_counts_and_values() -> None:
         "md.trades": 2,
         "md.book": 3,
         "md.quotes": 1,
-        "md.coverage": 2,
+        "md.coverage": 4,
         "dlq.normalize": 1,
     }
     assert total.duplicates == 2
-    # frame 2: an update before any snapshot is applied to an empty book, not published
-    assert counts(per_frame[2]) == {k: 0 for k in total.records}
+    # frame 2: an update before any snapshot is not published; the book says it waits
+    assert counts(per_frame[2]) == {k: int(k == "md.coverage") for k in total.records}
     t = total["md.trades"]
     assert [(r["trade_id"], r["price"], r["size"], r["side"]) for r in t] == [
         ("4665906", Decimal("45285.2"), Decimal("0.00100000"), "SELL"),
@@ -225,8 +237,19 @@ def test_kraken_counts_and_values() -> None:
         Decimal("0.00500000"),
         None,
     )
-    # frame 7: wrong checksum -> GAP from the last good update (frame 5); frame 8: snapshot
-    gap, resync = total["md.coverage"]
+    # frame 2 waits for the snapshot of frame 4 (GAP, RESYNC); frame 7: wrong checksum ->
+    # GAP from the last good update (frame 5); frame 8: snapshot
+    waiting, synced, gap, resync = total["md.coverage"]
+    assert (waiting["event"], waiting["reason"], waiting["from_ns"]) == (
+        "GAP",
+        "waiting_for_snapshot",
+        T0 + 2 * MS,
+    )
+    assert (synced["event"], synced["from_ns"], synced["to_ns"]) == (
+        "RESYNC",
+        T0 + 2 * MS,
+        T0 + 4 * MS,
+    )
     assert (gap["event"], gap["reason"], gap["from_ns"]) == ("GAP", "checksum", T0 + 5 * MS)
     assert (resync["event"], resync["to_ns"]) == ("RESYNC", T0 + 8 * MS)
     assert counts(per_frame[7])["md.book"] == 0

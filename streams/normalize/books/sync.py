@@ -1,0 +1,379 @@
+"""The venue-agnostic book synchroniser: snapshot + delta sequencing, gap -> resync,
+checksum verification, a crossed-book check, publish only while synced.
+
+Per (venue, instrument) book::
+
+    SYNCING --snapshot--> LIVE --gap | checksum | crossed | bad level | new connection--> RESYNCING
+    RESYNCING --fresh snapshot--> LIVE
+
+Every state change is a coverage event on the book's channel: ``GAP`` opens an interval
+in which the book is not published (reasons ``waiting_for_snapshot``, ``sequence_gap``,
+``checksum``, ``crossed_book``, ``invalid_update``, ``disconnect``, ``rebalance``) and
+``RESYNC`` closes it at the snapshot that synced the book again. A delta that arrives
+before the first snapshot therefore opens a ``waiting_for_snapshot`` interval instead of
+waiting silently.
+
+How ids are checked is the venue's :class:`~...mappers.base.VenueSpec` ``sequencing``;
+venues with neither ids nor a checksum rely on the crossed-book check.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tapewire.records.market import BookUpdate, CoverageEvent, PriceLevel
+from tapewire.streams.normalize.books.l2 import L2Book
+from tapewire.streams.normalize.books.state import BookState
+from tapewire.streams.normalize.decimals import exact
+from tapewire.streams.normalize.errors import NormalizeError
+from tapewire.streams.normalize.mappers.base import Sequencing, VenueSpec
+from tapewire.streams.normalize.mappers.events import BookEvent, Level
+
+WAITING = "waiting_for_snapshot"
+REBALANCE = "rebalance"
+BUFFER_CAP = 1_000
+"""Deltas kept per book while it waits for a REST snapshot."""
+
+Pairs = list[tuple[Decimal, Decimal]]
+
+
+@dataclass
+class SyncedBook:
+    """Sync state and levels of one book."""
+
+    instrument: str
+    state: BookState = BookState.SYNCING
+    levels: L2Book = field(default_factory=L2Book)
+    connection_id: str | None = None
+    last_sequence: int | None = None
+    bridged: bool = False
+    """A delta has followed the last snapshot (RANGE: the first must only cover it)."""
+    last_receive_ns: int | None = None
+    gap_from_ns: int | None = None
+    gap_reason: str | None = None
+    seen: bool = False
+    buffer: deque[tuple[BookEvent, int]] = field(default_factory=deque)
+
+
+def _pairs(levels: list[Level]) -> Pairs:
+    return [(exact(p, "price"), exact(s, "size")) for p, s in levels]
+
+
+class BookSync:
+    """All books of one venue, synchronised as its :class:`VenueSpec` says."""
+
+    def __init__(
+        self,
+        spec: VenueSpec,
+        clock: Callable[[], int],
+        buffer_cap: int = BUFFER_CAP,
+    ) -> None:
+        self.spec = spec
+        self.venue = spec.venue
+        self.clock = clock
+        self.buffer_cap = buffer_cap
+        self.books: dict[str, SyncedBook] = {}
+        seq = spec.sequencing
+        self._range = seq == Sequencing.RANGE
+        self._prev = seq == Sequencing.PREV
+        self._increment = seq == Sequencing.INCREMENT
+        self._crossed_check = seq == Sequencing.NONE and spec.checksum is None
+
+    def state(self, instrument: str) -> BookState | None:
+        """State of one book, None if never seen."""
+        book = self.books.get(instrument)
+        return book.state if book else None
+
+    # ------------------------------------------------------------------ entry
+    def apply(
+        self,
+        event: BookEvent,
+        connection_id: str | None,
+        receive_ns: int,
+        midway: bool,
+        books_out: list[BookUpdate],
+        coverage_out: list[CoverageEvent],
+    ) -> None:
+        """Apply one book event; published updates and coverage events are appended.
+
+        ``connection_id`` is None for a REST snapshot (not part of a stream).
+        ``midway``: the event's connection was joined mid-stream after a hand-over, so a
+        delta as the book's first frame cannot be continued (``rebalance``).
+        Raises :class:`NormalizeError` for a level that is not an exact decimal (the book
+        is then resynced: the venue's state moved on without it).
+        """
+        book = self.books.get(event.instrument)
+        if book is None:
+            book = self.books[event.instrument] = SyncedBook(event.instrument)
+        if connection_id is not None:
+            if book.connection_id is not None and connection_id != book.connection_id:
+                if book.state is BookState.LIVE:  # the old connection's frames may be lost
+                    self._gap(book, receive_ns, "disconnect", coverage_out)
+                book.buffer.clear()
+            book.connection_id = connection_id
+        if not book.seen:
+            book.seen = True
+            if midway and not event.snapshot and book.state is BookState.SYNCING:
+                self._open(book, receive_ns, REBALANCE, coverage_out)
+                book.state = BookState.RESYNCING
+        if event.snapshot:
+            self._snapshot(book, event, receive_ns, books_out, coverage_out)
+        elif book.state is BookState.LIVE:
+            self._delta(book, event, receive_ns, books_out, coverage_out)
+        else:
+            self._wait(book, event, receive_ns, coverage_out)
+
+    # ------------------------------------------------------------------ states
+    def _wait(
+        self, book: SyncedBook, event: BookEvent, receive_ns: int, coverage: list[CoverageEvent]
+    ) -> None:
+        if book.gap_from_ns is None:
+            self._open(book, receive_ns, WAITING, coverage)
+        if self.spec.rest_snapshots:
+            buffer = book.buffer
+            buffer.append((event, receive_ns))
+            if len(buffer) > self.buffer_cap:
+                buffer.popleft()
+
+    def _snapshot(
+        self,
+        book: SyncedBook,
+        event: BookEvent,
+        receive_ns: int,
+        books_out: list[BookUpdate],
+        coverage: list[CoverageEvent],
+    ) -> None:
+        rest = self.spec.rest_snapshots
+        if rest and book.state is BookState.LIVE:
+            return  # the live book is ahead of any REST snapshot
+        try:
+            bids, asks = _pairs(event.bids), _pairs(event.asks)
+        except NormalizeError:
+            if book.state is BookState.LIVE:
+                self._gap(book, receive_ns, "invalid_update", coverage)
+            raise
+        levels = book.levels
+        levels.replace(bids, asks)
+        book.last_sequence = event.last_sequence
+        book.bridged = False
+        exchange_ns = event.exchange_ts_ns
+        if rest and book.buffer:
+            replayed = self._replay(book)
+            if replayed is None:
+                levels.clear()  # too old to bridge to the buffered deltas: keep waiting
+                return
+            exchange_ns = replayed or exchange_ns
+        failure = self._verify(book, event)
+        if failure is not None:
+            levels.clear()
+            if book.state is BookState.LIVE:
+                self._gap(book, receive_ns, "checksum", coverage)
+            raise NormalizeError(failure, error_type="ChecksumError")
+        if book.state is not BookState.LIVE:
+            if book.gap_from_ns is not None:
+                coverage.append(
+                    self._coverage(
+                        book, "RESYNC", book.gap_from_ns, receive_ns, book.gap_reason or WAITING
+                    )
+                )
+            book.state = BookState.LIVE
+            book.gap_from_ns = book.gap_reason = None
+        book.last_receive_ns = receive_ns
+        books_out.append(
+            BookUpdate(
+                venue=self.venue,
+                instrument=book.instrument,
+                kind="SNAPSHOT",
+                bids=[PriceLevel(price=p, size=s) for p, s in levels.sorted_bids()],
+                asks=[PriceLevel(price=p, size=s) for p, s in levels.sorted_asks()],
+                depth=event.depth,
+                last_sequence=book.last_sequence,
+                checksum=event.checksum,
+                exchange_ts_ns=exchange_ns,
+                receive_ts_ns=receive_ns,
+                process_ts_ns=self.clock(),
+            )
+        )
+
+    def _replay(self, book: SyncedBook) -> int | None:
+        """Apply the buffered deltas that follow a REST snapshot; returns the exchange time
+        of the last one applied (0 when none), None when the snapshot is older than the
+        oldest delta kept (it cannot be bridged)."""
+        exchange_ns = 0
+        buffer = book.buffer
+        while buffer and self._stale(book, buffer[0][0]):
+            buffer.popleft()
+        if buffer and not self._follows(book, buffer[0][0]):
+            return None
+        while buffer:
+            event, received = buffer.popleft()
+            if not self._follows(book, event):
+                buffer.appendleft((event, received))
+                return None
+            self._apply_levels(book, _pairs(event.bids), _pairs(event.asks))
+            book.last_sequence = event.last_sequence
+            book.bridged = True
+            exchange_ns = event.exchange_ts_ns or exchange_ns
+        return exchange_ns
+
+    def _delta(
+        self,
+        book: SyncedBook,
+        event: BookEvent,
+        receive_ns: int,
+        books_out: list[BookUpdate],
+        coverage: list[CoverageEvent],
+    ) -> None:
+        if self._stale(book, event):
+            return  # already in the snapshot the book was synced from
+        if not event.bids and not event.asks and event.checksum is not None:
+            # a checksum-only frame (Bitfinex "cs"): verifies the book, publishes nothing
+            if self._verify(book, event) is not None:
+                self._gap(book, receive_ns, "checksum", coverage)
+            return
+        if not self._follows(book, event):
+            self._gap(book, receive_ns, "sequence_gap", coverage)
+            if self.spec.rest_snapshots:
+                book.buffer.append((event, receive_ns))
+            return
+        try:
+            bids, asks = _pairs(event.bids), _pairs(event.asks)
+        except NormalizeError:
+            self._gap(book, receive_ns, "invalid_update", coverage)
+            raise
+        self._apply_levels(book, bids, asks)
+        book.last_sequence = event.last_sequence
+        book.bridged = True
+        failure = self._verify(book, event)
+        if failure is not None:
+            self._gap(book, receive_ns, "checksum", coverage)
+            return
+        if self._crossed_check and book.levels.crossed():
+            self._gap(book, receive_ns, "crossed_book", coverage)
+            return
+        book.last_receive_ns = receive_ns
+        books_out.append(
+            BookUpdate(
+                venue=self.venue,
+                instrument=book.instrument,
+                kind="DELTA",
+                bids=_changed(bids, True),
+                asks=_changed(asks, False),
+                first_sequence=event.first_sequence,
+                last_sequence=event.last_sequence,
+                prev_sequence=event.prev_sequence,
+                checksum=event.checksum,
+                exchange_ts_ns=event.exchange_ts_ns,
+                receive_ts_ns=receive_ns,
+                process_ts_ns=self.clock(),
+            )
+        )
+
+    # ------------------------------------------------------------------ checks
+    def _stale(self, book: SyncedBook, event: BookEvent) -> bool:
+        last, seq = book.last_sequence, event.last_sequence
+        if last is None or seq is None:
+            return False
+        if self._prev and self.spec.rest_snapshots and not book.bridged:
+            return seq < last  # Binance futures: the bridging delta ends at or after it
+        if self._increment and not self.spec.rest_snapshots:
+            return False  # ids are consecutive on the socket: a repeated or older id is a gap
+        return seq <= last
+
+    def _follows(self, book: SyncedBook, event: BookEvent) -> bool:
+        last = book.last_sequence
+        if last is None:
+            return True
+        if self._range:
+            first, end = event.first_sequence, event.last_sequence
+            if first is None or end is None:
+                return False
+            return first == last + 1 if book.bridged else first <= last + 1 <= end
+        if self._prev:
+            if book.bridged or not self.spec.rest_snapshots:
+                return event.prev_sequence == last
+            # first delta after a REST snapshot (Binance futures): it must span the id;
+            # a delta without a first id (HTX mbp) spans from the id it follows
+            first, end = event.first_sequence, event.last_sequence
+            if first is None:
+                first = event.prev_sequence
+            return first is not None and end is not None and first <= last <= end
+        if self._increment:
+            return event.last_sequence == last + 1
+        return True
+
+    def _verify(self, book: SyncedBook, event: BookEvent) -> str | None:
+        checksum = self.spec.checksum
+        if checksum is None or event.checksum is None:
+            return None
+        depth = self.spec.checksum_depth
+        levels = book.levels
+        got = checksum(levels.sorted_bids(depth), levels.sorted_asks(depth))
+        if got != event.checksum:
+            return (
+                f"checksum mismatch at sequence {event.last_sequence}: "
+                f"sent {event.checksum}, book {got}"
+            )
+        return None
+
+    @staticmethod
+    def _apply_levels(book: SyncedBook, bids: Pairs, asks: Pairs) -> None:
+        levels = book.levels
+        L2Book.apply(levels.bids, bids)
+        L2Book.apply(levels.asks, asks)
+
+    # ------------------------------------------------------------------ coverage
+    def _gap(
+        self, book: SyncedBook, receive_ns: int, reason: str, coverage: list[CoverageEvent]
+    ) -> None:
+        """Invalidate the book; a LIVE book opens a coverage GAP at its last good update."""
+        book.levels.clear()
+        book.last_sequence = None
+        book.bridged = False
+        if book.state is BookState.LIVE:
+            book.state = BookState.RESYNCING
+            self._open(book, book.last_receive_ns or receive_ns, reason, coverage)
+
+    def _open(
+        self, book: SyncedBook, from_ns: int, reason: str, coverage: list[CoverageEvent]
+    ) -> None:
+        book.gap_from_ns, book.gap_reason = from_ns, reason
+        coverage.append(self._coverage(book, "GAP", from_ns, None, reason))
+
+    def _coverage(
+        self, book: SyncedBook, event: str, from_ns: int, to_ns: int | None, reason: str
+    ) -> CoverageEvent:
+        return CoverageEvent(
+            venue=self.venue,
+            instrument=book.instrument,
+            channel="book",
+            event=event,
+            from_ns=from_ns,
+            to_ns=to_ns,
+            reason=reason,
+            process_ts_ns=self.clock(),
+        )
+
+    def connection_lost(
+        self, connection_id: str, receive_ns: int, reason: str, coverage: list[CoverageEvent]
+    ) -> None:
+        """Frames of a connection were lost: each of its live books resyncs."""
+        for book in self.books.values():
+            if book.connection_id == connection_id and book.state is BookState.LIVE:
+                self._gap(book, receive_ns, reason, coverage)
+
+    def forget(self) -> None:
+        """Drop every book (a hand-over: the state kept would continue a stale book)."""
+        self.books.clear()
+
+
+def _changed(levels: Pairs, bids: bool) -> list[PriceLevel]:
+    """A delta's levels, last write per price wins, best first."""
+    if len(levels) == 1:
+        price, size = levels[0]
+        return [PriceLevel(price=price, size=size)]
+    last = dict(levels)
+    return [PriceLevel(price=p, size=last[p]) for p in sorted(last, reverse=bids)]

@@ -1,0 +1,144 @@
+"""Binance spot: ``trade`` / ``aggTrade``, diff ``depth`` (``U``/``u`` ranges, synced from
+the REST snapshot ``GET /api/v3/depth`` the connector captures into md.raw) and
+``bookTicker``. Plain or combined-stream (``{"stream": ..., "data": ...}``) frames.
+
+No checksum. ``bookTicker`` carries no timestamp (exchange time is null). A trade's
+aggressor is the seller when the buyer is the maker (``m``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+from tapewire.streams.normalize.mappers.base import (
+    MS,
+    Mapper,
+    Sequencing,
+    VenueSpec,
+    integer,
+    levels,
+    text,
+)
+from tapewire.streams.normalize.mappers.events import (
+    BUY,
+    SELL,
+    BookEvent,
+    MapError,
+    MarketEvent,
+    QuoteEvent,
+    TradeEvent,
+)
+
+DEPTH_PATH = "/api/v3/depth"
+DEFAULT_LIMIT = 100
+"""Binance's default ``limit`` of ``/api/v3/depth`` when the URL names none."""
+
+
+def _subscribe(channel: str, markets: list[str] | Any) -> list[dict[str, Any]]:
+    suffix = {"trades": "@trade", "book": "@depth@100ms", "quotes": "@bookTicker"}[channel]
+    params = [m.lower() + suffix for m in markets]
+    return [{"method": "SUBSCRIBE", "params": params, "id": 1}]
+
+
+class BinanceMapper(Mapper):
+    """Binance spot frames -> trades, book deltas/snapshots, quotes."""
+
+    spec: ClassVar[VenueSpec] = VenueSpec(
+        venue="binance",
+        ws_url="wss://stream.binance.com:9443/stream",
+        channels={"trades": "trade", "book": "depth", "quotes": "bookTicker"},
+        sequencing=Sequencing.RANGE,
+        rest_snapshots=True,
+        subscribe=_subscribe,
+        notes="REST snapshot sync; no checksum",
+    )
+    market_type: ClassVar[str] = "spot"
+    depth_path: ClassVar[str] = DEPTH_PATH
+    snapshot_ts: ClassVar[str] = "E"
+    """Field of the REST snapshot's exchange time (spot sends none)."""
+
+    def map(self, message: Any) -> list[MarketEvent]:
+        """One websocket frame."""
+        if message.__class__ is not dict:
+            raise MapError("frame", message, "a JSON object")
+        data = message.get("data")
+        if data is not None and "stream" in message:
+            if data.__class__ is not dict:
+                raise MapError("data", data, "a JSON object")
+            message = data
+        event = message.get("e")
+        if event == "depthUpdate":
+            return [self._depth(message)]
+        if event == "trade" or event == "aggTrade":
+            return [self._trade(message, event)]
+        if event == "bookTicker" or (
+            event is None and "b" in message and "a" in message and "u" in message
+        ):  # spot's bookTicker has no event type, USD-M futures' has
+            return [self._ticker(message)]
+        return []  # subscription results, other streams
+
+    def _instrument(self, message: dict[str, Any]) -> str:
+        return self.markets.instrument(message["s"], self.market_type)
+
+    def _trade(self, m: dict[str, Any], event: str) -> TradeEvent:
+        maker = m["m"]
+        if maker.__class__ is not bool:
+            raise MapError("m", maker, "true or false (buyer is maker)")
+        trade_id = integer(m, "t" if event == "trade" else "a")
+        return TradeEvent(
+            instrument=self._instrument(m),
+            trade_id=str(trade_id),
+            price=text(m, "p"),
+            size=text(m, "q"),
+            side=SELL if maker else BUY,
+            exchange_ts_ns=integer(m, "T") * MS,
+        )
+
+    def _depth(self, m: dict[str, Any]) -> BookEvent:
+        return BookEvent(
+            instrument=self._instrument(m),
+            snapshot=False,
+            bids=levels(m["b"], "b"),
+            asks=levels(m["a"], "a"),
+            exchange_ts_ns=integer(m, "E") * MS,
+            first_sequence=integer(m, "U"),
+            last_sequence=integer(m, "u"),
+            prev_sequence=m.get("pu") if m.get("pu").__class__ is int else None,
+        )
+
+    def _ticker(self, m: dict[str, Any]) -> QuoteEvent:
+        ts = m.get("T") or m.get("E")
+        return QuoteEvent(
+            instrument=self._instrument(m),
+            bid_price=text(m, "b"),
+            bid_size=text(m, "B"),
+            ask_price=text(m, "a"),
+            ask_size=text(m, "A"),
+            exchange_ts_ns=ts * MS if ts.__class__ is int else None,
+        )
+
+    def map_rest(self, url: str, message: Any) -> list[MarketEvent]:
+        """A captured ``GET /api/v3/depth?symbol=...&limit=...`` response."""
+        parts = urlsplit(url)
+        if parts.path != self.depth_path:
+            return []
+        query = parse_qs(parts.query)
+        native = (query.get("symbol") or [""])[0]
+        limit_text = (query.get("limit") or [str(DEFAULT_LIMIT)])[0]
+        if not limit_text.isdigit():
+            raise MapError("limit", limit_text, "an integer in the snapshot URL")
+        if message.__class__ is not dict:
+            raise MapError("body", message, "a JSON object")
+        ts = message.get(self.snapshot_ts)
+        return [
+            BookEvent(
+                instrument=self.markets.instrument(native, self.market_type),
+                snapshot=True,
+                bids=levels(message["bids"], "bids"),
+                asks=levels(message["asks"], "asks"),
+                exchange_ts_ns=ts * MS if ts.__class__ is int else None,
+                last_sequence=integer(message, "lastUpdateId"),
+                depth=int(limit_text),
+            )
+        ]

@@ -1,0 +1,240 @@
+"""Bitfinex (websocket v2, ``wss://api-pub.bitfinex.com/ws/2``), spot (``tBTCUSD``) and
+perpetuals (``tBTCF0:USTF0``) on the same feed: ``trades`` (``te`` executions; the
+initial snapshot of recent trades too, as ccxt; ``tu`` repeats a ``te`` and is skipped),
+``book`` (``P0`` price-aggregated, ``len`` 25: the first frame is the snapshot, then one
+``[price, count, amount]`` per frame; ``count`` 0 deletes the level, the sign of
+``amount`` is the side) and ``ticker`` (best bid/ask; no exchange time).
+
+Data frames are arrays keyed by a channel id known only from the subscription reply
+(``{"event": "subscribed", "chanId": ..., "channel": ..., "symbol": ...}``), per
+connection: the mapper keeps a ``(connection id, chanId)`` table (``Mapper.connection_id``
+is set by the normalizer before each frame); an ``info`` event (a new connection) clears
+that connection's entries. Heartbeats ``[chanId, "hb"]`` map to nothing.
+
+Sequencing: none. Checksum: subscribing sends ``{"event": "conf", "flags": 131072}``, then
+every book change is followed by ``[chanId, "cs", checksum]``: CRC32 (signed int32) of the
+top 25 levels interleaved bid, ask as ``price:amount`` with asks' amounts negative. It maps
+to a book delta with no levels and the checksum, which the book synchroniser only verifies
+(nothing published). A dropped delta therefore shows as a ``checksum`` gap; the book
+resyncs on the snapshot of a new subscription.
+
+Prices and sizes are JSON numbers: frames are decoded with every number as its wire text
+(``json.loads`` with ``parse_float``/``parse_int=str``), never a float. The checksum
+formats decimals back as JavaScript does (exponent below 1e-6).
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from tapewire.streams.normalize.mappers.base import MS, Mapper, Sequencing, VenueSpec
+from tapewire.streams.normalize.mappers.events import (
+    BUY,
+    SELL,
+    BookEvent,
+    Level,
+    MapError,
+    MarketEvent,
+    QuoteEvent,
+    TradeEvent,
+)
+
+CHECKSUM_DEPTH = 25
+CHECKSUM_FLAG = 131072
+"""``conf`` flag that makes Bitfinex send a ``cs`` frame after every book change."""
+_CHANNELS = {"trades": "trades", "book": "book", "quotes": "ticker"}
+
+
+def _subscribe(channel: str, markets: Sequence[str]) -> list[dict[str, Any]]:
+    name = _CHANNELS[channel]
+    extra = {"prec": "P0", "freq": "F0", "len": "25"} if name == "book" else {}
+    conf: list[dict[str, Any]] = [{"event": "conf", "flags": CHECKSUM_FLAG}]
+    subs = [{"event": "subscribe", "channel": name, "symbol": m, **extra} for m in markets]
+    return (conf if name == "book" else []) + subs
+
+
+def js_number(value: Decimal) -> str:
+    """A decimal as JavaScript's ``Number.toString`` writes it (what Bitfinex checksums)."""
+    if value == 0:
+        return "0"
+    value = value.normalize()
+    if abs(value) >= Decimal("1e-6"):
+        return format(value, "f")
+    sign, digits, exponent = value.as_tuple()
+    text = "".join(map(str, digits))
+    mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+    return f"{'-' if sign else ''}{mantissa}e{exponent + len(text) - 1}"  # type: ignore[operator]
+
+
+def checksum(bids: Sequence[tuple[Any, Any]], asks: Sequence[tuple[Any, Any]]) -> int:
+    """CRC32 (signed) of the top 25 levels, ``bid price:amount:ask price:-amount...``."""
+    parts: list[str] = []
+    for i in range(CHECKSUM_DEPTH):
+        if i < len(bids):
+            parts += (js_number(bids[i][0]), js_number(bids[i][1]))
+        if i < len(asks):
+            parts += (js_number(asks[i][0]), js_number(-asks[i][1]))
+    crc = binascii.crc32(":".join(parts).encode())
+    return crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+def decode_numbers_as_text(payload: bytes) -> Any:
+    """JSON with every number kept as its wire text."""
+    return json.loads(payload, parse_float=str, parse_int=str)
+
+
+def _number(value: Any, name: str) -> str:
+    if value.__class__ is not str or not value or value[0] not in "-0123456789":
+        raise MapError(name, value, "a JSON number")
+    return value
+
+
+def _int(value: Any, name: str) -> int:
+    if value.__class__ is not str or not value.lstrip("-").isdigit():
+        raise MapError(name, value, "an integer")
+    return int(value)
+
+
+class BitfinexMapper(Mapper):
+    """Bitfinex frames -> trades, book snapshots/deltas/checksums, ticker quotes."""
+
+    spec: ClassVar[VenueSpec] = VenueSpec(
+        venue="bitfinex",
+        ws_url="wss://api-pub.bitfinex.com/ws/2",
+        channels=_CHANNELS,
+        sequencing=Sequencing.NONE,
+        checksum=checksum,
+        checksum_depth=CHECKSUM_DEPTH,
+        market_types=("spot", "swap"),
+        subscribe=_subscribe,
+        notes="channel ids from subscription replies; cs checksum frames; P0 len 25",
+    )
+
+    def __init__(self, markets: Any) -> None:
+        super().__init__(markets)
+        self._channels: dict[tuple[str, str], tuple[str, str, int | None]] = {}
+        """(connection, chanId) -> (channel, native symbol, book len)."""
+
+    def decode(self, payload: bytes) -> Any:
+        """Every JSON number as its wire text."""
+        return decode_numbers_as_text(payload)
+
+    def map(self, message: Any) -> list[MarketEvent]:
+        """One websocket frame."""
+        if message.__class__ is dict:
+            return self._event(message)
+        if message.__class__ is not list or len(message) < 2:
+            raise MapError("frame", message, "a JSON object or a [chanId, ...] array")
+        body = message[1]
+        if body == "hb":
+            return []
+        chan = message[0]
+        if chan.__class__ is not str:
+            raise MapError("chanId", chan, "a channel id")
+        sub = self._channels.get((self.connection_id, chan))
+        if sub is None:
+            raise MapError("chanId", chan, "a channel id subscribed on this connection")
+        channel, native, depth = sub
+        instrument = self.markets.instrument(native)
+        if channel == "trades":
+            if body == "te":
+                return [self._trade(instrument, _third(message))]
+            if body == "tu":
+                return []  # repeats the te of the same trade
+            if body.__class__ is not list:
+                raise MapError("trades", body, "a trade snapshot list or te/tu")
+            return [self._trade(instrument, t) for t in reversed(body)]  # oldest first
+        if channel == "book":
+            return [self._book(instrument, message, depth)]
+        if channel == "ticker":
+            if body.__class__ is not list or len(body) < 4:
+                raise MapError("ticker", body, "[bid, bid_size, ask, ask_size, ...]")
+            return [
+                QuoteEvent(
+                    instrument=instrument,
+                    bid_price=_number(body[0], "bid"),
+                    bid_size=_number(body[1], "bid_size"),
+                    ask_price=_number(body[2], "ask"),
+                    ask_size=_number(body[3], "ask_size"),
+                )
+            ]
+        return []
+
+    def _event(self, message: dict[str, Any]) -> list[MarketEvent]:
+        event = message.get("event")
+        connection = self.connection_id
+        if event == "subscribed":
+            chan, channel, native = message["chanId"], message["channel"], message["symbol"]
+            if chan.__class__ is not str or channel.__class__ is not str:
+                raise MapError("chanId", chan, "a channel id")
+            if native.__class__ is not str:
+                raise MapError("symbol", native, "a market id")
+            depth = message.get("len")
+            length = _int(depth, "len") if depth is not None else None
+            self._channels[(connection, chan)] = (channel, native, length)
+        elif event == "unsubscribed":
+            self._channels.pop((connection, str(message.get("chanId"))), None)
+        elif event == "info" and "version" in message:  # first frame of a connection
+            for key in [k for k in self._channels if k[0] == connection]:
+                del self._channels[key]
+        return []
+
+    @staticmethod
+    def _trade(instrument: str, trade: Any) -> TradeEvent:
+        if trade.__class__ is not list or len(trade) < 4:
+            raise MapError("trade", trade, "[id, mts, amount, price]")
+        amount = _number(trade[2], "amount")
+        negative = amount[0] == "-"
+        return TradeEvent(
+            instrument=instrument,
+            trade_id=str(_int(trade[0], "id")),
+            price=_number(trade[3], "price"),
+            size=amount[1:] if negative else amount,
+            side=SELL if negative else BUY,
+            exchange_ts_ns=_int(trade[1], "mts") * MS,
+        )
+
+    @staticmethod
+    def _book(instrument: str, message: list[Any], depth: int | None) -> BookEvent:
+        body = message[1]
+        if body == "cs":
+            checksum = _int(_third(message), "checksum")
+            return BookEvent(instrument, False, [], [], checksum=checksum)
+        if body.__class__ is not list:
+            raise MapError("book", body, "a level list, a level or cs")
+        if not body or body[0].__class__ is list:  # snapshot
+            bids: list[Level] = []
+            asks: list[Level] = []
+            for level in body:
+                side, price, size = _level(level)
+                (asks if side else bids).append((price, size))
+            return BookEvent(instrument, True, bids, asks, depth=depth)
+        side, price, size = _level(body)
+        return BookEvent(
+            instrument, False, [] if side else [(price, size)], [(price, size)] if side else []
+        )
+
+
+def _third(message: list[Any]) -> Any:
+    if len(message) < 3:
+        raise MapError("frame", message, "[chanId, type, data]")
+    return message[2]
+
+
+def _level(level: Any) -> tuple[bool, str, str]:
+    """``[price, count, amount]`` -> (ask?, price, size); count 0 deletes (size "0")."""
+    if level.__class__ is not list or len(level) != 3:
+        raise MapError("level", level, "[price, count, amount]")
+    price = _number(level[0], "price")
+    count = _int(level[1], "count")
+    amount = _number(level[2], "amount")
+    ask = amount[0] == "-"
+    if count < 0:
+        raise MapError("count", level[1], "a non-negative count")
+    if count == 0:
+        return ask, price, "0"
+    return ask, price, amount[1:] if ask else amount

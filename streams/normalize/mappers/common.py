@@ -1,0 +1,106 @@
+"""Wire helpers shared by native mappers and the ccxt adapters (``venues/``): ISO time to
+ns, JSON numbers decoded as text, documented-value lookups, and venue checksums over exact
+decimals (Kraken; OKX, whose algorithm Bitget uses too)."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from tapewire.streams.normalize.mappers.events import MapError
+
+
+def iso_to_ns(text: str) -> int | None:
+    """``2023-02-09T20:32:50.714964855Z`` -> UTC ns, keeping every fractional digit."""
+    try:
+        main, _, frac = text.rstrip("Z").partition(".")
+        seconds = int(datetime.fromisoformat(main).replace(tzinfo=UTC).timestamp())
+        digits = (frac + "000000000")[:9] if frac.isdigit() or not frac else None
+    except ValueError:
+        return None
+    return None if digits is None else seconds * 1_000_000_000 + int(digits)
+
+
+def iso_ns(message: Any, key: str) -> int:
+    """A required ISO-8601 UTC timestamp field -> ns; :class:`MapError` when it is not one."""
+    value = message[key]
+    ns = iso_to_ns(value) if value.__class__ is str else None
+    if ns is None:
+        raise MapError(key, value, "an ISO-8601 UTC timestamp")
+    return ns
+
+
+def decode_numbers_as_text(payload: bytes) -> Any:
+    """JSON with every non-integer number kept as its wire text (``0.00100000`` ->
+    ``"0.00100000"``); integers stay ``int``. For venues that send prices as JSON numbers."""
+    return json.loads(payload, parse_float=str)
+
+
+def number_text(message: Any, key: str) -> str:
+    """A price or size that the venue sends as a JSON number (decoded by
+    :func:`decode_numbers_as_text`) or a string: its wire text. Never a float."""
+    value = message[key]
+    kind = value.__class__
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return str(value)
+    raise MapError(key, value, "a decimal number")
+
+
+def _crc_text(value: Any) -> str:
+    shown = format(value, "f") if isinstance(value, Decimal) else str(value)
+    return shown.replace(".", "").lstrip("0")
+
+
+def kraken_crc32(
+    asks: Sequence[Sequence[Any]], bids: Sequence[Sequence[Any]], depth: int = 10
+) -> int:
+    """Kraken's book checksum (spot websocket v1 and v2): CRC32 of the top ``depth`` asks
+    then the top ``depth`` bids, each price and size as exact text with ``.`` removed and
+    leading zeros stripped."""
+    payload = "".join(_crc_text(level[0]) + _crc_text(level[1]) for level in asks[:depth])
+    payload += "".join(_crc_text(level[0]) + _crc_text(level[1]) for level in bids[:depth])
+    return zlib.crc32(payload.encode()) & 0xFFFFFFFF
+
+
+def lookup(message: Any, key: str, table: dict[str, Any], expected: str) -> Any:
+    """``table[message[key]]`` for a string the venue documents (sides, types); a
+    :class:`MapError` naming the field for anything else (never a TypeError)."""
+    value = message[key]
+    found = table.get(value) if value.__class__ is str else None
+    if found is None:
+        raise MapError(key, value, expected)
+    return found
+
+
+OKX_CHECKSUM_DEPTH = 25
+_DECIMAL = frozenset((Decimal,))
+
+
+def okx_checksum(bids: Sequence[Any], asks: Sequence[Any]) -> int:
+    """OKX book checksum over exact levels (wire text via ``format(d, 'f')``): CRC32 of
+    ``bid:size:ask:size:...`` over the top 25 levels, then the longer side's rest; as a
+    signed int32."""
+    top_bids, top_asks = bids[:OKX_CHECKSUM_DEPTH], asks[:OKX_CHECKSUM_DEPTH]
+    values: list[Any] = []
+    add = values.extend
+    for bid, ask in zip(top_bids, top_asks, strict=False):  # then the longer side
+        add((bid[0], bid[1], ask[0], ask[1]))
+    shorter = min(len(top_bids), len(top_asks))
+    for level in (top_bids if len(top_bids) > shorter else top_asks)[shorter:]:
+        add((level[0], level[1]))
+    joined = None
+    if set(map(type, values)) <= _DECIMAL:
+        # str(d) is format(d, "f") unless it uses exponent notation (then: the slow way)
+        joined = ":".join(map(str, values))
+        if "E" in joined:
+            joined = None
+    if joined is None:
+        joined = ":".join(format(v, "f") if isinstance(v, Decimal) else str(v) for v in values)
+    crc = zlib.crc32(joined.encode()) & 0xFFFFFFFF
+    return crc - (1 << 32) if crc >= 1 << 31 else crc

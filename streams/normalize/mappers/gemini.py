@@ -1,0 +1,115 @@
+"""Gemini market data v2 (``wss://api.gemini.com/v2/marketdata``), spot: one ``l2``
+subscription per symbol gives ``l2_updates`` (the first per symbol holds the whole book,
+with ``trades`` — the last trades before the subscription — and ``auction_events``; later
+ones change levels, absolute sizes, ``"0"`` deletes) and ``trade`` frames. This is the feed
+ccxt.pro's ``watch_trades`` / ``watch_order_book`` use; the v1 ``multimarketdata`` feed
+(``socket_sequence`` per connection, used by ccxt only for multi-symbol watches) is not
+mapped. No BBO channel on v2 (``watch_bids_asks`` is v1 only).
+
+Sequencing: none and no checksum: a crossed or locked book is the integrity signal;
+snapshots come on the socket. ``l2_updates`` carry no time; trades carry ``timestamp`` (ms).
+
+Quirks: a trade's ``side`` is the taker's; its id is ``event_id`` (a JSON integer). Symbols
+are upper case on the socket (``BTCUSD``), lower case in the REST market ids. The trades of
+the first ``l2_updates`` are listed newest first and emitted as listed (as ccxt does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from tapewire.streams.normalize.mappers.base import MS, Mapper, Sequencing, VenueSpec, integer, text
+from tapewire.streams.normalize.mappers.events import (
+    BUY,
+    SELL,
+    BookEvent,
+    Level,
+    MapError,
+    MarketEvent,
+    TradeEvent,
+)
+
+SIDES = {"buy": BUY, "sell": SELL}
+
+
+def _subscribe(channel: str, markets: Sequence[str]) -> list[dict[str, Any]]:
+    symbols = [m.upper() for m in markets]
+    return [{"type": "subscribe", "subscriptions": [{"name": "l2", "symbols": symbols}]}]
+
+
+def is_snapshot(message: dict[str, Any]) -> bool:
+    """The first ``l2_updates`` of a subscription (the whole book): it alone carries
+    ``trades`` and ``auction_events`` (ccxt's test too)."""
+    return "auction_events" in message and "trades" in message and "changes" in message
+
+
+class GeminiMapper(Mapper):
+    """Gemini v2 market data frames -> trades, book snapshots/updates."""
+
+    spec: ClassVar[VenueSpec] = VenueSpec(
+        venue="gemini",
+        ws_url="wss://api.gemini.com/v2/marketdata",
+        channels={"trades": "l2", "book": "l2"},
+        sequencing=Sequencing.NONE,
+        subscribe=_subscribe,
+        notes="no ids, no checksum: crossed-book check; the first l2_updates is the book",
+    )
+
+    def map(self, message: Any) -> list[MarketEvent]:
+        """One websocket frame."""
+        if message.__class__ is not dict:
+            raise MapError("frame", message, "a JSON object")
+        kind = message.get("type")
+        if kind == "l2_updates":
+            return self._book(message)
+        if kind == "trade":
+            return [self._trade(message)]
+        if message.get("result") == "error":
+            raise MapError("result", "error", f"market data ({message.get('reason')!r})")
+        return []  # heartbeat, candles, other feeds
+
+    def _instrument(self, message: dict[str, Any]) -> str:
+        return self.markets.instrument(text(message, "symbol").lower(), "spot")
+
+    def _trade(self, trade: Any) -> TradeEvent:
+        if trade.__class__ is not dict:
+            raise MapError("trades", trade, "a trade object")
+        side = trade.get("side")
+        if side.__class__ is not str or side not in SIDES:
+            raise MapError("side", side, "'buy' or 'sell'")
+        return TradeEvent(
+            instrument=self._instrument(trade),
+            trade_id=str(integer(trade, "event_id")),
+            price=text(trade, "price"),
+            size=text(trade, "quantity"),
+            side=SIDES[side],
+            exchange_ts_ns=integer(trade, "timestamp") * MS,
+        )
+
+    def _book(self, message: dict[str, Any]) -> list[MarketEvent]:
+        changes = message["changes"]
+        if changes.__class__ is not list:
+            raise MapError("changes", changes, "a list of [side, price, size]")
+        bids: list[Level] = []
+        asks: list[Level] = []
+        for change in changes:
+            if change.__class__ is not list or len(change) != 3:
+                raise MapError("changes", change, "[side, price, size]")
+            side, price, size = change
+            if price.__class__ is not str or size.__class__ is not str:
+                raise MapError("changes", change, "price and size as strings")
+            if side == "buy":
+                bids.append((price, size))
+            elif side == "sell":
+                asks.append((price, size))
+            else:
+                raise MapError("side", side, "'buy' or 'sell'")
+        snapshot = is_snapshot(message)
+        out: list[MarketEvent] = [BookEvent(self._instrument(message), snapshot, bids, asks)]
+        if snapshot:
+            trades = message["trades"]
+            if trades.__class__ is not list:
+                raise MapError("trades", trades, "a list of trades")
+            out.extend(self._trade(trade) for trade in trades)
+        return out

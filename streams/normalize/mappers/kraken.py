@@ -1,0 +1,400 @@
+"""Kraken spot, websocket v2 (``wss://ws.kraken.com/v2``) **and** v1 (``wss://ws.kraken.com``):
+one mapper, so history recorded on either feed re-normalizes.
+
+* v2 objects ``{"channel": "trade" | "book" | "ticker", "type": "snapshot" | "update",
+  "data": [...]}``; symbols are ccxt's (``BTC/USD``). Prices and sizes are **JSON numbers**:
+  :meth:`KrakenMapper.decode` keeps their wire text (``json.loads(parse_float=str)``,
+  integers stay ``int`` and become ``str(int)``).
+* v1 arrays ``[channelID, payload..., channelName, pair]``: ``trade`` (no trade id: the id is
+  ``<time>-<n>``, the trade's time text and its index among the frame's trades), ``book-N``
+  (``as``/``bs`` snapshot, ``a``/``b`` updates, the checksum ``c`` in the last payload;
+  levels ``[price, volume, time(, "r")]``), ``ticker`` (best bid/ask ``[price, whole lot
+  volume, lot volume]``, no time) and ``spread`` (``[bid, ask, time, bid volume, ask
+  volume]``); pairs are the ``wsname`` (``XBT/USD``); decimals are strings.
+
+No sequence numbers: the CRC32 checksum over the top 10 levels per side (asks then bids,
+``.`` removed, leading zeros stripped: :func:`~.common.kraken_crc32`) is the integrity
+signal; a mismatch resyncs on the next snapshot. Kraken keeps a book at its subscribed
+depth and does not send deletes for levels pushed below it: the mapper tracks each book's
+price window and adds those implicit deletes (size ``"0"``) to the delta. The depth is read
+from v1's channel name, else from the v2 subscription ack, else the smallest Kraken depth
+(10, 25, 100, 500, 1000) that holds the snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from tapewire.streams.normalize.mappers.base import Mapper, MarketIndex, VenueSpec, text
+from tapewire.streams.normalize.mappers.common import (
+    decode_numbers_as_text,
+    iso_ns,
+    kraken_crc32,
+    number_text,
+)
+from tapewire.streams.normalize.mappers.events import (
+    BUY,
+    SELL,
+    UNKNOWN,
+    BookEvent,
+    Level,
+    MapError,
+    MarketEvent,
+    QuoteEvent,
+    TradeEvent,
+)
+
+DEPTHS = (10, 25, 100, 500, 1000)
+"""Book depths Kraken offers."""
+SIDES = {"b": BUY, "s": SELL, "buy": BUY, "sell": SELL}
+
+
+def _checksum(bids: Sequence[tuple[Any, Any]], asks: Sequence[tuple[Any, Any]]) -> int:
+    return kraken_crc32(asks, bids)
+
+
+def _subscribe(channel: str, markets: Sequence[str]) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {
+        "channel": {"trades": "trade", "book": "book", "quotes": "ticker"}[channel]
+    }
+    params["symbol"] = list(markets)
+    if channel == "book":
+        params["depth"] = 10
+    elif channel == "quotes":
+        params["event_trigger"] = "bbo"
+    return [{"method": "subscribe", "params": params}]
+
+
+def _seconds_to_ns(value: Any, key: str) -> int:
+    """v1 time ``"1534614057.321597"`` -> ns, exactly."""
+    if value.__class__ is not str:
+        raise MapError(key, value, "seconds as a decimal string")
+    whole, _, frac = value.partition(".")
+    if not whole.isdigit() or (frac and not frac.isdigit()) or len(frac) > 9:
+        raise MapError(key, value, "seconds as a decimal string")
+    return int(whole) * 1_000_000_000 + int((frac + "000000000")[:9])
+
+
+def _decimal(value: str, key: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except ArithmeticError:
+        raise MapError(key, value, "a decimal number") from None
+
+
+class _Window:
+    """The prices of one book Kraken keeps (its subscribed depth per side)."""
+
+    __slots__ = ("asks", "bids", "depth")
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self.bids: dict[Decimal, str] = {}
+        self.asks: dict[Decimal, str] = {}
+
+    def apply(self, levels: list[Level], side: dict[Decimal, str], bids: bool) -> list[Level]:
+        """Apply levels; returns the implicit deletes of levels pushed below the depth."""
+        for price, size in levels:
+            key, amount = _decimal(price, "price"), _decimal(size, "qty")
+            if amount:
+                side.setdefault(key, price)
+            else:
+                side.pop(key, None)
+        evicted: list[Level] = []
+        while len(side) > self.depth:
+            worst = min(side) if bids else max(side)
+            evicted.append((side.pop(worst), "0"))
+        return evicted
+
+
+class KrakenMapper(Mapper):
+    """Kraken spot v1 and v2 frames -> trades, book snapshots/updates, quotes."""
+
+    spec: ClassVar[VenueSpec] = VenueSpec(
+        venue="kraken",
+        ws_url="wss://ws.kraken.com/v2",
+        channels={"trades": "trade", "book": "book", "quotes": "ticker"},
+        checksum=_checksum,
+        checksum_depth=10,
+        subscribe=_subscribe,
+        notes="v1 and v2 frames; CRC32 checksum over the top 10 levels; no sequence ids",
+    )
+
+    def __init__(self, markets: MarketIndex) -> None:
+        super().__init__(markets)
+        self._by_symbol: dict[str, str] = {}
+        for instrument, market in markets.markets.items():
+            if market.get("type") not in (None, "spot"):
+                continue
+            symbol = market.get("symbol")
+            if isinstance(symbol, str):
+                self._by_symbol.setdefault(symbol, instrument)  # v2: ccxt's symbol
+            info = market.get("info")
+            wsname = info.get("wsname") if isinstance(info, dict) else None
+            if isinstance(wsname, str):
+                self._by_symbol.setdefault(wsname, instrument)  # v1: the pair's wsname
+        self._windows: dict[str, _Window] = {}
+        self._acked_depth: dict[str, int] = {}
+
+    def decode(self, payload: bytes) -> Any:
+        """JSON with decimals kept as text (v2 sends JSON numbers)."""
+        return decode_numbers_as_text(payload)
+
+    def _instrument(self, symbol: Any) -> str:
+        found = self._by_symbol.get(symbol) if symbol.__class__ is str else None
+        if found is None:
+            raise MapError("market", symbol, "a Kraken spot symbol or pair in the loaded markets")
+        return found
+
+    def map(self, message: Any) -> list[MarketEvent]:
+        """One websocket frame (v1 or v2)."""
+        kind = message.__class__
+        if kind is list:
+            return self._v1(message)
+        if kind is not dict:
+            raise MapError("frame", message, "a JSON object or array")
+        channel = message.get("channel")
+        if channel.__class__ is not str:
+            channel = None
+        if channel == "trade":
+            return self._v2_trades(message)
+        if channel == "book":
+            return self._v2_book(message)
+        if channel == "ticker":
+            return self._v2_ticker(message)
+        if message.get("method") == "subscribe" and message.get("success") is True:
+            result = message.get("result")
+            if isinstance(result, dict) and result.get("channel") == "book":
+                depth, symbol = result.get("depth"), result.get("symbol")
+                instrument = self._by_symbol.get(symbol) if isinstance(symbol, str) else None
+                if isinstance(depth, int) and instrument is not None:
+                    self._acked_depth[instrument] = depth
+        return []  # acks, heartbeats, status, v1 events
+
+    # ------------------------------------------------------------------ v2
+    @staticmethod
+    def _data(message: dict[str, Any]) -> list[dict[str, Any]]:
+        data = message.get("data")
+        if data.__class__ is not list or any(item.__class__ is not dict for item in data):
+            raise MapError("data", data, "a list of objects")
+        return data
+
+    def _v2_trades(self, message: dict[str, Any]) -> list[MarketEvent]:
+        out: list[MarketEvent] = []
+        for trade in self._data(message):
+            trade_id = trade["trade_id"]
+            if trade_id.__class__ is not int:
+                raise MapError("trade_id", trade_id, "an integer")
+            out.append(
+                TradeEvent(
+                    instrument=self._instrument(trade.get("symbol")),
+                    trade_id=str(trade_id),
+                    price=number_text(trade, "price"),
+                    size=number_text(trade, "qty"),
+                    side=SIDES.get(str(trade.get("side")), UNKNOWN),
+                    exchange_ts_ns=iso_ns(trade, "timestamp"),
+                )
+            )
+        return out
+
+    @staticmethod
+    def _v2_levels(value: Any, key: str) -> list[Level]:
+        if value.__class__ is not list:
+            raise MapError(key, value, "a list of {price, qty}")
+        out = []
+        for level in value:
+            if level.__class__ is not dict:
+                raise MapError(key, level, "a {price, qty} object")
+            out.append((number_text(level, "price"), number_text(level, "qty")))
+        return out
+
+    def _v2_book(self, message: dict[str, Any]) -> list[MarketEvent]:
+        kind = message.get("type")
+        if kind != "snapshot" and kind != "update":
+            raise MapError("type", kind, "'snapshot' or 'update'")
+        out: list[MarketEvent] = []
+        for item in self._data(message):
+            instrument = self._instrument(item.get("symbol"))
+            bids = self._v2_levels(item.get("bids", []), "bids")
+            asks = self._v2_levels(item.get("asks", []), "asks")
+            checksum = item.get("checksum")
+            if checksum.__class__ is not int:
+                raise MapError("checksum", checksum, "an integer")
+            ts = iso_ns(item, "timestamp") if "timestamp" in item else None
+            depth = self._acked_depth.get(instrument)
+            out.append(self._book(instrument, kind == "snapshot", bids, asks, checksum, ts, depth))
+        return out
+
+    def _v2_ticker(self, message: dict[str, Any]) -> list[MarketEvent]:
+        out: list[MarketEvent] = []
+        for item in self._data(message):
+            ts = iso_ns(item, "timestamp") if "timestamp" in item else None
+            out.append(
+                QuoteEvent(
+                    instrument=self._instrument(item.get("symbol")),
+                    bid_price=number_text(item, "bid"),
+                    bid_size=number_text(item, "bid_qty"),
+                    ask_price=number_text(item, "ask"),
+                    ask_size=number_text(item, "ask_qty"),
+                    exchange_ts_ns=ts,
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------------ books
+    def _book(
+        self,
+        instrument: str,
+        snapshot: bool,
+        bids: list[Level],
+        asks: list[Level],
+        checksum: int | None,
+        ts: int | None,
+        depth: int | None,
+    ) -> BookEvent:
+        window = self._windows.get(instrument)
+        if snapshot:
+            if depth is None:
+                size = max(len(bids), len(asks))
+                depth = next((d for d in DEPTHS if d >= size), size)
+            window = self._windows[instrument] = _Window(depth)
+            window.apply(bids, window.bids, True)
+            window.apply(asks, window.asks, False)
+        elif window is not None:
+            bids = bids + window.apply(bids, window.bids, True)
+            asks = asks + window.apply(asks, window.asks, False)
+        return BookEvent(
+            instrument=instrument,
+            snapshot=snapshot,
+            bids=bids,
+            asks=asks,
+            exchange_ts_ns=ts,
+            checksum=checksum,
+            depth=window.depth if snapshot and window is not None else None,
+        )
+
+    # ------------------------------------------------------------------ v1
+    def _v1(self, message: list[Any]) -> list[MarketEvent]:
+        if len(message) < 4:
+            raise MapError("frame", message, "[channelID, payload, channelName, pair]")
+        name, pair = message[-2], message[-1]
+        if name.__class__ is not str:
+            raise MapError("channelName", name, "a channel name")
+        payloads = message[1:-2]
+        if name == "trade":
+            return self._v1_trades(pair, payloads[0])
+        if name.startswith("book-"):
+            return [self._v1_book(pair, name, payloads)]
+        if name == "ticker":
+            return [self._v1_ticker(pair, payloads[0])]
+        if name == "spread":
+            return [self._v1_spread(pair, payloads[0])]
+        return []  # ohlc and private channels
+
+    def _v1_trades(self, pair: Any, trades: Any) -> list[MarketEvent]:
+        if trades.__class__ is not list:
+            raise MapError("trade", trades, "a list of trades")
+        instrument = self._instrument(pair)
+        out: list[MarketEvent] = []
+        for n, trade in enumerate(trades):
+            if trade.__class__ is not list or len(trade) < 4:
+                raise MapError("trade", trade, "[price, volume, time, side, ...]")
+            price, volume, time, side = trade[0], trade[1], trade[2], trade[3]
+            if price.__class__ is not str or volume.__class__ is not str:
+                raise MapError("trade", trade, "price and volume as strings")
+            out.append(
+                TradeEvent(
+                    instrument=instrument,
+                    trade_id=f"{time}-{n}",
+                    price=price,
+                    size=volume,
+                    side=SIDES.get(str(side), UNKNOWN),
+                    exchange_ts_ns=_seconds_to_ns(time, "time"),
+                )
+            )
+        return out
+
+    @staticmethod
+    def _v1_levels(value: Any, key: str) -> tuple[list[Level], int | None]:
+        if value.__class__ is not list:
+            raise MapError(key, value, "a list of [price, volume, time]")
+        out: list[Level] = []
+        latest = None
+        for level in value:
+            if level.__class__ is not list or len(level) < 3:
+                raise MapError(key, level, "[price, volume, time]")
+            price, size = level[0], level[1]
+            if price.__class__ is not str or size.__class__ is not str:
+                raise MapError(key, level, "price and volume as strings")
+            out.append((price, size))
+            ns = _seconds_to_ns(level[2], key)
+            latest = ns if latest is None or ns > latest else latest
+        return out, latest
+
+    def _v1_book(self, pair: Any, name: str, payloads: list[Any]) -> BookEvent:
+        depth_text = name[5:]
+        if not depth_text.isdigit():
+            raise MapError("channelName", name, "book-<depth>")
+        instrument = self._instrument(pair)
+        bids: list[Level] = []
+        asks: list[Level] = []
+        checksum = None
+        latest: int | None = None
+        snapshot = False
+        for payload in payloads:
+            if payload.__class__ is not dict:
+                raise MapError("book", payload, "a book object")
+            for key, value in payload.items():
+                if key == "c":
+                    if value.__class__ is not str or not value.isdigit():
+                        raise MapError("c", value, "a checksum as a decimal string")
+                    checksum = int(value)
+                    continue
+                if key not in ("as", "bs", "a", "b"):
+                    continue
+                got, ts = self._v1_levels(value, key)
+                snapshot = snapshot or len(key) == 2
+                (bids if key[0] == "b" else asks).extend(got)
+                if ts is not None and (latest is None or ts > latest):
+                    latest = ts
+        return self._book(
+            instrument,
+            snapshot,
+            bids,
+            asks,
+            checksum,
+            None if snapshot else latest,
+            int(depth_text),
+        )
+
+    def _v1_ticker(self, pair: Any, ticker: Any) -> QuoteEvent:
+        if ticker.__class__ is not dict:
+            raise MapError("ticker", ticker, "a ticker object")
+        bid, ask = ticker["b"], ticker["a"]
+        for key, side in (("b", bid), ("a", ask)):
+            if side.__class__ is not list or len(side) < 3:
+                raise MapError(key, side, "[price, whole lot volume, lot volume]")
+        return QuoteEvent(
+            instrument=self._instrument(pair),
+            bid_price=text({"b": bid[0]}, "b"),
+            bid_size=text({"b": bid[2]}, "b"),
+            ask_price=text({"a": ask[0]}, "a"),
+            ask_size=text({"a": ask[2]}, "a"),
+        )
+
+    def _v1_spread(self, pair: Any, spread: Any) -> QuoteEvent:
+        if spread.__class__ is not list or len(spread) < 5:
+            raise MapError("spread", spread, "[bid, ask, time, bid volume, ask volume]")
+        bid, ask, time, bid_size, ask_size = spread[:5]
+        if not all(v.__class__ is str for v in (bid, ask, bid_size, ask_size)):
+            raise MapError("spread", spread, "prices and volumes as strings")
+        return QuoteEvent(
+            instrument=self._instrument(pair),
+            bid_price=bid,
+            bid_size=bid_size,
+            ask_price=ask,
+            ask_size=ask_size,
+            exchange_ts_ns=_seconds_to_ns(time, "time"),
+        )

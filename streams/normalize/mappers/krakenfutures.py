@@ -1,0 +1,157 @@
+"""Kraken Futures (``wss://futures.kraken.com/ws/v1``), perpetuals (``PI_``/``PF_``) and
+fixed-maturity futures (``FI_``/``FF_``): feeds ``trade`` (``trade_snapshot`` then
+``trade``), ``book`` (``book_snapshot`` then one level per ``book`` frame, ``qty`` 0
+deletes) and ``ticker`` (``bid``/``ask`` with sizes) or ``ticker_lite`` (no sizes).
+
+Prices and sizes are JSON numbers: frames are decoded with every non-integer number kept
+as its wire text (:func:`~..common.decode_numbers_as_text`; ``20108.0`` stays
+``"20108.0"``), never a float.
+
+Sequencing: ``seq`` per product, +1 per ``book`` frame (``Sequencing.INCREMENT``); a
+``book_snapshot`` carries the ``seq`` it is at. No checksum. Snapshots on the socket.
+
+Quirks: a trade's ``side`` is the taker's; its id is ``uid``; ``trade_snapshot`` lists
+the recent trades newest first: emitted oldest first (as ccxt does). ``ticker_lite`` has
+no time; ``ticker`` has ``time`` (ms). Product ids are upper case on the socket
+(``PI_XBTUSD``), as the instruments endpoint now lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from tapewire.streams.normalize.mappers.base import (
+    MS,
+    Mapper,
+    Sequencing,
+    VenueSpec,
+    integer,
+    text,
+)
+from tapewire.streams.normalize.mappers.common import decode_numbers_as_text, number_text
+from tapewire.streams.normalize.mappers.events import (
+    BUY,
+    SELL,
+    BookEvent,
+    Level,
+    MapError,
+    MarketEvent,
+    QuoteEvent,
+    TradeEvent,
+)
+
+SIDES = {"buy": BUY, "sell": SELL}
+_CHANNELS = {"trades": "trade", "book": "book", "quotes": "ticker"}
+
+
+def _subscribe(channel: str, markets: Sequence[str]) -> list[dict[str, Any]]:
+    return [{"event": "subscribe", "feed": _CHANNELS[channel], "product_ids": list(markets)}]
+
+
+def _levels(value: Any, key: str) -> list[Level]:
+    if value.__class__ is not list:
+        raise MapError(key, value, "a list of {price, qty} levels")
+    out = []
+    for level in value:
+        if level.__class__ is not dict:
+            raise MapError(key, level, "a {price, qty} level")
+        out.append((number_text(level, "price"), number_text(level, "qty")))
+    return out
+
+
+class KrakenFuturesMapper(Mapper):
+    """Kraken Futures frames -> trades, book snapshots/updates, quotes."""
+
+    spec: ClassVar[VenueSpec] = VenueSpec(
+        venue="krakenfutures",
+        ws_url="wss://futures.kraken.com/ws/v1",
+        channels=_CHANNELS,
+        sequencing=Sequencing.INCREMENT,
+        subscribe=_subscribe,
+        market_types=("swap", "future"),
+        notes="book seq +1 per frame per product; snapshots on the socket; no checksum",
+    )
+
+    def decode(self, payload: bytes) -> Any:
+        """JSON with non-integer numbers kept as their wire text."""
+        return decode_numbers_as_text(payload)
+
+    def map(self, message: Any) -> list[MarketEvent]:
+        """One websocket frame."""
+        if message.__class__ is not dict:
+            raise MapError("frame", message, "a JSON object")
+        if "event" in message:
+            if message["event"] == "alert":
+                raise MapError("event", "alert", f"market data ({message.get('message')!r})")
+            return []  # info, subscribed, unsubscribed, pong
+        feed = message.get("feed")
+        if feed == "book":
+            return [self._update(message)]
+        if feed == "trade":
+            return [self._trade(message)]
+        if feed == "ticker" or feed == "ticker_lite":
+            return [self._quote(message, feed == "ticker")]
+        if feed == "book_snapshot":
+            return [
+                BookEvent(
+                    instrument=self._instrument(message),
+                    snapshot=True,
+                    bids=_levels(message["bids"], "bids"),
+                    asks=_levels(message["asks"], "asks"),
+                    exchange_ts_ns=integer(message, "timestamp") * MS,
+                    last_sequence=integer(message, "seq"),
+                )
+            ]
+        if feed == "trade_snapshot":
+            trades = message["trades"]
+            if trades.__class__ is not list:
+                raise MapError("trades", trades, "a list of trades")
+            return [self._trade(trade) for trade in reversed(trades)]
+        return []  # heartbeat, other feeds
+
+    def _instrument(self, message: dict[str, Any]) -> str:
+        return self.markets.instrument(text(message, "product_id"))
+
+    def _trade(self, trade: Any) -> TradeEvent:
+        if trade.__class__ is not dict:
+            raise MapError("trades", trade, "a trade object")
+        side = trade.get("side")
+        if side.__class__ is not str or side not in SIDES:
+            raise MapError("side", side, "'buy' or 'sell'")
+        return TradeEvent(
+            instrument=self._instrument(trade),
+            trade_id=text(trade, "uid"),
+            price=number_text(trade, "price"),
+            size=number_text(trade, "qty"),
+            side=SIDES[side],
+            exchange_ts_ns=integer(trade, "time") * MS,
+        )
+
+    def _update(self, message: dict[str, Any]) -> BookEvent:
+        side = message.get("side")
+        level = [(number_text(message, "price"), number_text(message, "qty"))]
+        if side.__class__ is not str or side not in SIDES:
+            raise MapError("side", side, "'buy' or 'sell'")
+        return BookEvent(
+            instrument=self._instrument(message),
+            snapshot=False,
+            bids=level if side == "buy" else [],
+            asks=level if side == "sell" else [],
+            exchange_ts_ns=integer(message, "timestamp") * MS,
+            last_sequence=integer(message, "seq"),
+        )
+
+    def _quote(self, message: dict[str, Any], sizes: bool) -> QuoteEvent:
+        return QuoteEvent(
+            instrument=self._instrument(message),
+            bid_price=_opt_number(message, "bid"),
+            bid_size=_opt_number(message, "bid_size") if sizes else None,
+            ask_price=_opt_number(message, "ask"),
+            ask_size=_opt_number(message, "ask_size") if sizes else None,
+            exchange_ts_ns=integer(message, "time") * MS if "time" in message else None,
+        )
+
+
+def _opt_number(message: dict[str, Any], key: str) -> str | None:
+    return None if message.get(key) is None else number_text(message, key)

@@ -1,0 +1,188 @@
+"""OKX v5 public websocket (``wss://ws.okx.com:8443/ws/v5/public``), spot and swaps on one
+feed (instrument ids are unique across types: ``BTC-USDT``, ``BTC-USDT-SWAP``).
+
+Channels: ``trades`` (``side`` is the taker's; ``trades-all`` has the same shape), books
+``books`` (400 levels), ``books-l2-tbt`` (400), ``books50-l2-tbt`` (50) as ``snapshot`` +
+``update`` actions, and best bid/ask from ``bbo-tbt`` (top level of ``bids``/``asks``) and
+``tickers`` (``bidPx``/``bidSz``/``askPx``/``askSz``). Every price and size is a JSON
+string; timestamps ``ts`` are ms as text.
+
+Sequencing ``PREV``: an update's ``prevSeqId`` must be the book's last ``seqId`` (a
+snapshot has ``prevSeqId`` -1). Recordings from before OKX added ``seqId`` (2022) carry
+none: the checksum alone guards them. Checksum: CRC32 (signed int32) of the top 25 levels,
+bid and ask interleaved as ``price:size`` wire text (:func:`~.common.okx_checksum`); OKX sends 0 for
+"no checksum", mapped to None (not verified, as ccxt's adapter does).
+
+Quirks: an update with ``prevSeqId == seqId`` (OKX's keep-alive with no level) is stale
+to the synchroniser and publishes nothing; ccxt publishes it as an empty delta. A
+``tickers`` frame yields one quote per instrument (ccxt resolves it twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from tapewire.streams.normalize.mappers.base import (
+    MS,
+    Mapper,
+    Sequencing,
+    VenueSpec,
+    levels,
+    text,
+)
+from tapewire.streams.normalize.mappers.common import (
+    OKX_CHECKSUM_DEPTH,
+    lookup,
+    okx_checksum,
+)
+from tapewire.streams.normalize.mappers.events import (
+    BUY,
+    SELL,
+    BookEvent,
+    MapError,
+    MarketEvent,
+    QuoteEvent,
+    TradeEvent,
+)
+
+BOOK_DEPTHS = {"books": 400, "books-l2-tbt": 400, "books50-l2-tbt": 50}
+"""Book channels -> levels per side of their snapshot."""
+CHECKSUM_DEPTH = OKX_CHECKSUM_DEPTH
+_SIDES = {"buy": BUY, "sell": SELL}
+
+
+def ms_text(message: dict[str, Any], key: str) -> int:
+    """A millisecond timestamp sent as decimal text -> ns."""
+    value = message[key]
+    if value.__class__ is not str or not value.isdigit():
+        raise MapError(key, value, "milliseconds as decimal text")
+    return int(value) * MS
+
+
+def _optional_int(message: dict[str, Any], key: str) -> int | None:
+    value = message.get(key)
+    if value is None:
+        return None
+    if value.__class__ is not int:
+        raise MapError(key, value, "an integer")
+    return value
+
+
+def _subscribe(channel: str, markets: Sequence[str]) -> list[dict[str, Any]]:
+    name = {"trades": "trades", "book": "books", "quotes": "bbo-tbt"}[channel]
+    return [{"op": "subscribe", "args": [{"channel": name, "instId": m} for m in markets]}]
+
+
+class OkxMapper(Mapper):
+    """OKX v5 public frames -> trades, book snapshots/updates, quotes."""
+
+    spec: ClassVar[VenueSpec] = VenueSpec(
+        venue="okx",
+        ws_url="wss://ws.okx.com:8443/ws/v5/public",
+        channels={"trades": "trades", "book": "books", "quotes": "bbo-tbt"},
+        sequencing=Sequencing.PREV,
+        checksum=okx_checksum,
+        checksum_depth=CHECKSUM_DEPTH,
+        market_types=("spot", "swap"),
+        subscribe=_subscribe,
+        notes="seqId/prevSeqId; CRC32 checksum of the top 25 levels",
+    )
+
+    def map(self, message: Any) -> list[MarketEvent]:
+        """One websocket frame."""
+        if message.__class__ is not dict:
+            raise MapError("frame", message, "a JSON object")
+        arg = message.get("arg")
+        data = message.get("data")
+        if arg.__class__ is not dict or data is None or "event" in message:
+            return []  # subscription acks, errors, pongs
+        if data.__class__ is not list:
+            raise MapError("data", data, "a list")
+        channel = arg.get("channel")
+        if channel == "trades" or channel == "trades-all":
+            return [self._trade(item) for item in data]
+        depth = BOOK_DEPTHS.get(channel) if channel.__class__ is str else None
+        if depth is not None:
+            return self._books(message, arg, data, depth)
+        if channel == "bbo-tbt" or channel == "tickers":
+            return self._quotes(arg, data, channel == "tickers")
+        return []
+
+    def _trade(self, m: Any) -> TradeEvent:
+        if m.__class__ is not dict:
+            raise MapError("data", m, "a trade object")
+        side = lookup(m, "side", _SIDES, "buy or sell")
+        return TradeEvent(
+            instrument=self.markets.instrument(m["instId"]),
+            trade_id=text(m, "tradeId"),
+            price=text(m, "px"),
+            size=text(m, "sz"),
+            side=side,
+            exchange_ts_ns=ms_text(m, "ts"),
+        )
+
+    def _books(
+        self, message: dict[str, Any], arg: dict[str, Any], data: list[Any], depth: int
+    ) -> list[MarketEvent]:
+        action = message.get("action")
+        if action != "snapshot" and action != "update":
+            raise MapError("action", action, "snapshot or update")
+        snapshot = action == "snapshot"
+        instrument = self.markets.instrument(arg.get("instId"))
+        out: list[MarketEvent] = []
+        for m in data:
+            if m.__class__ is not dict:
+                raise MapError("data", m, "a book object")
+            checksum = _optional_int(m, "checksum")
+            out.append(
+                BookEvent(
+                    instrument=instrument,
+                    snapshot=snapshot,
+                    bids=levels(m["bids"], "bids"),
+                    asks=levels(m["asks"], "asks"),
+                    exchange_ts_ns=ms_text(m, "ts"),
+                    last_sequence=_optional_int(m, "seqId"),
+                    prev_sequence=None if snapshot else _optional_int(m, "prevSeqId"),
+                    checksum=checksum or None,  # 0: no checksum
+                    depth=depth if snapshot else None,
+                )
+            )
+        return out
+
+    def _quotes(self, arg: dict[str, Any], data: list[Any], ticker: bool) -> list[MarketEvent]:
+        instrument = self.markets.instrument(arg.get("instId"))
+        for m in data[:1]:  # one quote per instrument and frame
+            if m.__class__ is not dict:
+                raise MapError("data", m, "a bid/ask object")
+            if ticker:
+                bid_price, bid_size = _opt_text(m, "bidPx"), _opt_text(m, "bidSz")
+                ask_price, ask_size = _opt_text(m, "askPx"), _opt_text(m, "askSz")
+            else:
+                bid_price, bid_size = _top(m, "bids")
+                ask_price, ask_size = _top(m, "asks")
+            return [
+                QuoteEvent(
+                    instrument=instrument,
+                    bid_price=bid_price,
+                    bid_size=bid_size,
+                    ask_price=ask_price,
+                    ask_size=ask_size,
+                    exchange_ts_ns=ms_text(m, "ts"),
+                )
+            ]
+        return []
+
+
+def _opt_text(m: dict[str, Any], key: str) -> str | None:
+    value = m.get(key)
+    if value is None or value == "":
+        return None
+    if value.__class__ is not str:
+        raise MapError(key, value, "a string")
+    return value
+
+
+def _top(m: dict[str, Any], key: str) -> tuple[str | None, str | None]:
+    side = levels(m.get(key) or [], key)
+    return side[0] if side else (None, None)
