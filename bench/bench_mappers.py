@@ -6,11 +6,12 @@ or ``.venv-bench/bin/python bench/bench_mappers.py [--rounds 7] [--sample-s 0.5]
 Per workload (a venue and a channel, from the recorded frames of ``tests/data/real``), every
 side parses the same frames from the wire text to typed records with ``Decimal`` prices:
 
-- ``tapewire``: ``Normalizer.process_batch`` on RawFrame records (payload bytes), the ccxt
-  mapper path; a side is any core with ``process_batch`` (see ``CORES``: a native mapper
-  core is one more entry there);
-- ``tapewire stage``: the whole normalize stage, Avro-encoded md.raw messages in, encoded
-  output messages out (``NormalizeStage.process``), Binance only;
+- ``tapewire ccxt`` / ``tapewire native``: ``Normalizer.process_batch`` on RawFrame records
+  (payload bytes), through ccxt's handlers (``native=False``) and through the native
+  mappers; a side is any core with ``process_batch`` (one entry of ``CORES``);
+- ``tapewire stage``: the whole normalize stage (default Normalizer: native mappers),
+  Avro-encoded md.raw messages in, encoded output messages out (``NormalizeStage.process``),
+  Binance only;
 - ``cryptofeed``: the venue's ``Feed.message_handler`` coroutine on the payload text, with
   callbacks that count the Trade / OrderBook / Ticker objects it produces. Symbol metadata
   is parsed offline by cryptofeed's own ``_parse_symbol_data`` from the recorded REST
@@ -22,7 +23,7 @@ times only the frame loop, so book sequences replay correctly; a sample is as ma
 fill ``--sample-s``. Sides alternate within each round (A B C A B C ...), ``--rounds`` times;
 medians over rounds. Before timing, one pass of each side is checked: output counts, and
 the outputs themselves compared between the sides (trade ids, prices, sizes, sides; quote
-prices; book levels). A cProfile of the Tapewire core on Binance depth deltas is saved
+prices; book levels). A cProfile of the native Tapewire core on Binance depth deltas is saved
 beside the results file. No thresholds: numbers only (see docs/benchmarks.md).
 """
 
@@ -109,11 +110,13 @@ class Core(Protocol):
 CoreFactory = Callable[[Workload], Core]
 
 CORES: dict[str, CoreFactory] = {
-    "tapewire": lambda w: Normalizer(markets={w.venue: w.markets}),
-    # the native mapper core (tapewire.streams.normalize.mappers) goes here, one line, e.g.
-    # "tapewire mappers": lambda w: MapperNormalizer(markets={w.venue: w.markets}),
+    "tapewire ccxt": lambda w: Normalizer(markets={w.venue: w.markets}, native=False),
+    "tapewire native": lambda w: Normalizer(markets={w.venue: w.markets}),
 }
-"""Tapewire cores timed side by side (all sides of a round alternate)."""
+"""Tapewire cores timed side by side (all sides of a round alternate): the ccxt mapper path
+and the native mappers (``tapewire.streams.normalize.mappers``, the default). The first is
+the reference of the output checks; the profile is of ``PROFILED``."""
+PROFILED = "tapewire native"
 
 
 def _rows(venue: str) -> list[Frame]:
@@ -530,7 +533,8 @@ def sample(run: Runner, passes: int) -> tuple[float, float]:
 def profile(w: Workload, seconds: float, path: Path) -> None:
     """cProfile of the first Tapewire core on ``w``, the timed frame loop only (fresh state
     and setup frames outside the profile): top 20 by own time and by cumulative time."""
-    name, factory = next(iter(CORES.items()))
+    name = PROFILED if PROFILED in CORES else next(iter(CORES))
+    factory = CORES[name]
     passes = passes_for(core_side(factory)(w), seconds)
     prof = cProfile.Profile()
     for _ in range(passes):
