@@ -11,6 +11,7 @@ port, or a port past 65535, is a :class:`~tapewire.core.errors.ConfigError` nami
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from tapewire.core.errors import ConfigError
 
@@ -25,7 +26,7 @@ def process_name(role: str, replica: int, count: int) -> str:
 
 def resolve_ports(
     base: int | None,
-    explicit: Mapping[str, int | tuple[int, ...]],
+    explicit: Mapping[Any, int | tuple[int, ...]],
     processes: Sequence[str],
     roles: Sequence[str],
 ) -> dict[tuple[str, int], int]:
