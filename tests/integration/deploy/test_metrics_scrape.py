@@ -161,4 +161,5 @@ def test_prometheus_scrapes_every_role_and_the_latency_histograms_fill(
     assert run.returncode == 0, (stderr[-3000:], role_logs)
     # the client order id rides on the tick-to-order samples as an exemplar, not a label
     labels = [e["labels"] for series in exemplars for e in series["exemplars"]]
-    assert labels and all(set(label) == {"client_order_id"} for label in labels), exemplars
+    assert labels, exemplars
+    assert all(set(label) == {"client_order_id"} for label in labels), exemplars
