@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit integration kafka-jars bench soak faults fuzz clean
+.PHONY: setup system-deps demo test lint typecheck unit integration kafka-jars dashboards bench soak faults fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; set PYTHON=/path/to/python3.11")'
@@ -15,6 +15,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP) ## create .venv and install Tapewire with its dev tools
+
+# Debian packages the tests use: prometheus (promtool checks the dashboards' PromQL).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+system-deps: ## install the Debian packages the tests need, if missing (apt-get)
+	@command -v promtool >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq prometheus; }
 
 kafka-jars: $(STAMP) ## fetch the Kafka broker jars with Maven (cached outside the repo)
 	$(BIN)/tapewire kafka fetch
@@ -35,10 +40,13 @@ typecheck: setup
 unit: setup
 	$(BIN)/pytest tests/unit
 
-integration: setup kafka-jars
+integration: setup kafka-jars system-deps
 	$(BIN)/pytest tests/integration
 
-test: setup kafka-jars lint typecheck ## everything CI runs
+dashboards: setup ## regenerate infra/grafana/dashboards/*.json from tapewire.observability
+	$(BIN)/python -m tapewire.observability.dashboards.build
+
+test: setup kafka-jars system-deps lint typecheck ## everything CI runs
 	$(BIN)/pytest
 
 bench: setup kafka-jars ## every benchmark, medians over repeated runs (about 10 min)
