@@ -4,7 +4,8 @@
 ``[kafka]``, ``[clickhouse]``, ``[metrics]``, ``[connector]``, ``[normalize]``,
 ``[aggregate]``, ``[trading]``, ``[sink]``, ``[notifier]``. Every key is checked at
 start-up: an unknown key, a missing one or a bad value raises
-:class:`~tapewire.core.errors.ConfigError` naming the key's full path (``trading.accounts.desk.max_open_orders``) and the value.
+:class:`~tapewire.core.errors.ConfigError` naming the key's full path
+(``trading.accounts.desk.max_open_orders``) and the value.
 Secrets are never written in the file: Kafka passwords come from an environment variable
 named in the file (``[kafka.security]``), exchange keys from the key store.
 """
