@@ -222,8 +222,8 @@ class RetrySection(_Model):
 class NotifierConfig(_Model):
     """``[notifier]``: the notifier role (``docs/notifications.md``).
 
-    ``dedup_window_s``: alerts with the same key (source, code, labels) within this many
-    seconds of event time are sent once. ``max_age_s``: alerts older than this (event
+    ``dedup_window_s``: alerts with the same key (source, code, severity, labels) within this
+    many seconds of event time are sent once. ``max_age_s``: alerts older than this (event
     time against the clock) are not sent (a new consumer group starts at the beginning
     of the topics). ``derive``: the alerts the notifier makes itself from other topics.
     """

@@ -1,8 +1,8 @@
 """De-duplication: one notification per alert key per window of event time.
 
-The key of an alert is stable across repeats of the same condition: its source, code and
-labels (not its id or message, which carry a sequence number or the numbers of the
-moment). An alert whose key was sent less than ``window_ns`` before, in event time, is
+The key of an alert is stable across repeats of the same condition: its source, code,
+severity and labels (not its id or message, which carry a sequence number or the numbers
+of the moment; a condition that escalates to another severity is news). An alert whose key was sent less than ``window_ns`` before, in event time, is
 suppressed; so is a redelivered alert (same key, same or earlier time). Event time makes
 the decision the same live and in a replay. Memory is bounded: keys older than the
 window are forgotten, and at most ``max_keys`` are kept (the oldest go first).
@@ -14,9 +14,9 @@ from tapewire.records.risk import Alert
 
 
 def alert_key(alert: Alert) -> str:
-    """``source|code|k=v,...`` with the labels sorted: the identity of a condition."""
+    """``source|code|severity|k=v,...`` with the labels sorted: a condition's identity."""
     labels = ",".join(f"{k}={v}" for k, v in sorted(alert.labels.items()))
-    return f"{alert.source}|{alert.code}|{labels}"
+    return f"{alert.source}|{alert.code}|{alert.severity}|{labels}"
 
 
 class Deduplicator:

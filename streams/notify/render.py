@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from typing import Any, Literal
 
@@ -17,6 +18,10 @@ from tapewire.records.risk import Alert
 
 NS = 1_000_000_000
 SUBJECT_CHARS = 120
+POLICY = SMTP.clone(max_line_length=998)
+"""CRLF lines; headers folded only past RFC 5322's hard limit, so a subject (at most
+:data:`SUBJECT_CHARS`) stays on one line (the 78-column default moves a long subject to a
+continuation line, which Python's own parser then reads with a leading space)."""
 
 
 def utc_text(ts_ns: int) -> str:
@@ -84,7 +89,7 @@ def email_subject(alert: Alert) -> str:
 def email_message(alert: Alert, *, sender: str, to: tuple[str, ...], user: str) -> EmailMessage:
     """A plain-text e-mail for ``alert`` (Date = the event time; the Message-ID is made
     in the sender's domain, so no host name is looked up)."""
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["Subject"] = email_subject(alert)
     message["From"] = sender
     message["To"] = ", ".join(to)

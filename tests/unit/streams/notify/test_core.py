@@ -65,11 +65,12 @@ def users_config(**extra: object) -> NotifierConfig:
 # --- de-duplication -----------------------------------------------------------------------
 
 
-def test_alert_key_ignores_id_and_message_but_not_labels() -> None:
+def test_alert_key_ignores_id_and_message_not_severity_or_labels() -> None:
     a = alert(alert_id="x:1")
     b = alert(alert_id="x:2", ts=T0 + 5 * S)
-    assert alert_key(a) == alert_key(b) == "positions|LOSS_LIMIT|account=desk"
+    assert alert_key(a) == alert_key(b) == "positions|LOSS_LIMIT|CRITICAL|account=desk"
     assert alert_key(alert(account="other")) != alert_key(a)
+    assert alert_key(alert("ERROR")) != alert_key(a)
 
 
 def test_dedup_sends_one_per_window_of_event_time() -> None:
