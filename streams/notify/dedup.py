@@ -2,10 +2,11 @@
 
 The key of an alert is stable across repeats of the same condition: its source, code,
 severity and labels (not its id or message, which carry a sequence number or the numbers
-of the moment; a condition that escalates to another severity is news). An alert whose key was sent less than ``window_ns`` before, in event time, is
-suppressed; so is a redelivered alert (same key, same or earlier time). Event time makes
-the decision the same live and in a replay. Memory is bounded: keys older than the
-window are forgotten, and at most ``max_keys`` are kept (the oldest go first).
+of the moment; a condition that escalates to another severity is news). An alert whose
+key was sent less than ``window_ns`` before, in event time, is suppressed; so is a
+redelivered alert (same key, same or earlier time). Event time makes the decision the
+same live and in a replay. Memory is bounded: keys older than the window are forgotten,
+and at most ``max_keys`` are kept (the oldest go first).
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ def webhook_receiver(script: Mapping[str, Sequence[int]]) -> Iterator[WebhookRec
     receiver = WebhookReceiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server protocol
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length))
             with lock:
@@ -65,7 +65,7 @@ def webhook_receiver(script: Mapping[str, Sequence[int]]) -> Iterator[WebhookRec
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

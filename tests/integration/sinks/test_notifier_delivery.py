@@ -85,7 +85,8 @@ def test_webhook_retried_email_received_duplicates_folded_refusal_reported() -> 
         # a channel that refuses (404): one try, no retry, reported with the reason
         [failure] = notifier.notify(_breach("r:1", severity="ERROR"))
         assert failure.route.label == "alice/gone"
-        assert failure.outcome.permanent and failure.outcome.attempts == 1
+        assert failure.outcome.permanent
+        assert failure.outcome.attempts == 1
         assert failure.outcome.reason == "refused: webhook alice/gone: HTTP 404 Not Found"
         assert hooks.bodies("/gone", status=404)[0]["alert"]["alert_id"] == "r:1"
         assert (notifier.stats.delivered, notifier.stats.failed) == (2, 1)

@@ -118,7 +118,8 @@ def test_retryable_failures_are_retried_then_delivered() -> None:
             raise answer
 
     outcome = deliver_with_retry(send, RetryPolicy(attempts=4, backoff_s=0.25), waits.append)
-    assert outcome.delivered and outcome.attempts == 3
+    assert outcome.delivered
+    assert outcome.attempts == 3
     assert waits == [0.25, 1.5]
 
 
@@ -142,7 +143,8 @@ def test_refusal_is_not_retried_and_retries_are_bounded() -> None:
     assert outcome.reason == "gave up after 3 tries: ConnectionRefusedError"
 
     stopping = deliver_with_retry(down, RetryPolicy(attempts=3), lambda _s: True)
-    assert stopping.stopped and stopping.attempts == 1
+    assert stopping.stopped
+    assert stopping.attempts == 1
 
 
 # --- routing ---------------------------------------------------------------------------------
