@@ -189,10 +189,8 @@ class NotifierRole:
 def _letter(failure: Failure) -> tuple[str, str, dict[str, Any]]:
     alert, target, outcome = failure.alert, failure.route, failure.outcome
     error_type = "DeliveryRefused" if outcome.permanent else "DeliveryFailed"
-    reason = (
-        f"{target.channel.kind} {target.label}: {outcome.reason} "
-        f"(alert {alert.alert_id} {alert.severity} {alert.code})"
-    )
+    # the outcome's reason names the channel (``refused: webhook ops/gone: HTTP 410 Gone``)
+    reason = f"{outcome.reason} (alert {alert.alert_id} {alert.severity} {alert.code})"
     labels = {
         "user": target.user,
         "channel": target.channel_name,
