@@ -4,8 +4,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# A separate venv for benchmarks against other libraries (cryptofeed): .venv stays free of them.
+BENCH_VENV  ?= .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit integration kafka-jars bench soak faults fuzz clean
+.PHONY: setup demo test lint typecheck unit integration kafka-jars bench bench-venv bench-mappers soak faults fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; set PYTHON=/path/to/python3.11")'
@@ -44,6 +47,19 @@ test: setup kafka-jars lint typecheck ## everything CI runs
 bench: setup kafka-jars ## every benchmark, medians over repeated runs (about 10 min)
 	$(BIN)/python bench/run_all.py
 
+$(BENCH_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -e '.[bench-cryptofeed]'
+	$(BENCH_VENV)/bin/python -c 'from cryptofeed.exchanges import Binance, OKX'
+	@touch $(BENCH_STAMP)
+
+bench-venv: $(BENCH_STAMP) ## .venv-bench: Tapewire plus cryptofeed (the bench-cryptofeed extra)
+
+bench-mappers: bench-venv ## Tapewire's normalizer core vs cryptofeed's parsers, same frames, interleaved (about 2 min)
+	$(BENCH_VENV)/bin/python bench/bench_mappers.py $(BENCH_ARGS)
+
 soak: setup kafka-jars ## run all on the demo config for an hour; RSS plot per role (bench/results)
 	$(BIN)/pip install --quiet -e '.[dev,soak]'
 	$(BIN)/python bench/soak.py --minutes $(or $(SOAK_MINUTES),60)
@@ -55,4 +71,4 @@ fuzz: setup ## every native mapper against 100,000 mutated frames (CI runs 3,000
 	TAPEWIRE_FUZZ_CASES=$(or $(FUZZ_CASES),100000) $(BIN)/pytest -q -p no:cacheprovider tests/unit/streams/normalize/mappers/test_fuzz.py
 
 clean:
-	rm -rf $(VENV) .tapewire .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) .tapewire .mypy_cache .ruff_cache .pytest_cache

@@ -12,14 +12,15 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from tapewire.core.records import Record, TypedRecord
-from tapewire.records.market import Quote, Trade
+from tapewire.records.market import DerivativesTicker, Quote, Trade
 from tapewire.streams.normalize.books import BookState, BookSync
-from tapewire.streams.normalize.decimals import exact, exact_or_none
+from tapewire.streams.normalize.decimals import exact, exact_or_none, signed_or_none
 from tapewire.streams.normalize.dedup import TradeDeduper
 from tapewire.streams.normalize.errors import NormalizeError
 from tapewire.streams.normalize.mappers.base import Mapper, MarketIndex
 from tapewire.streams.normalize.mappers.events import (
     BookEvent,
+    DerivativesEvent,
     MapError,
     MarketEvent,
     QuoteEvent,
@@ -92,18 +93,20 @@ class NativeVenue:
         receive_ns: int,
         midway: bool,
         out: Mapping[str, list[TypedRecord]],
-        topics: tuple[str, str, str, str],
+        topics: tuple[str, str, str, str, str],
         connection_gap: str | None = None,
     ) -> int:
-        """Records of a frame's events into ``out`` (topics: trades, book, quotes, coverage);
+        """Records of a frame's events into ``out`` (topics: trades, book, quotes, coverage,
+        derivatives);
         returns the number of duplicate trades dropped. Trades and quotes are all built
         before any is emitted, so a bad one sends the whole frame to the DLQ."""
-        trades_topic, book_topic, quotes_topic, coverage_topic = topics
+        trades_topic, book_topic, quotes_topic, coverage_topic, derivatives_topic = topics
         connection = frame.get("connection_id")
         sequence = frame.get("sequence")
         trades: list[Trade] = []
         quotes: list[Quote] = []
         books: list[BookEvent] = []
+        derivatives: list[DerivativesTicker] = []
         now = self.clock()
         venue = self.venue
         for event in events:
@@ -126,6 +129,21 @@ class NativeVenue:
                 )
             elif kind is _BOOK:
                 books.append(event)  # type: ignore[arg-type]
+            elif kind is DerivativesEvent:
+                d: DerivativesEvent = event  # type: ignore[assignment]
+                derivatives.append(
+                    DerivativesTicker(
+                        venue=venue,
+                        instrument=d.instrument,
+                        mark_price=exact_or_none(d.mark_price, "mark_price"),
+                        index_price=exact_or_none(d.index_price, "index_price"),
+                        funding_rate=signed_or_none(d.funding_rate, "funding_rate"),
+                        next_funding_ts_ns=d.next_funding_ts_ns,
+                        exchange_ts_ns=d.exchange_ts_ns,
+                        receive_ts_ns=receive_ns,
+                        process_ts_ns=now,
+                    )
+                )
             else:
                 quote: QuoteEvent = event  # type: ignore[assignment]
                 quotes.append(
@@ -166,4 +184,6 @@ class NativeVenue:
                     duplicates += 1
         if quotes:
             out[quotes_topic].extend(quotes)
+        if derivatives:
+            out[derivatives_topic].extend(derivatives)
         return duplicates

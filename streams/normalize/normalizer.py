@@ -61,6 +61,7 @@ from tapewire.streams.normalize.venues.generic import generic_adapter
 __all__ = [
     "BOOK",
     "COVERAGE",
+    "DERIVATIVES",
     "DLQ",
     "QUOTES",
     "TOPICS",
@@ -79,8 +80,9 @@ TRADES, BOOK, QUOTES, COVERAGE, DLQ = (
     "md.coverage",
     "dlq.normalize",
 )
-TOPICS = (TRADES, BOOK, QUOTES, COVERAGE, DLQ)
-_NATIVE_TOPICS = (TRADES, BOOK, QUOTES, COVERAGE)
+DERIVATIVES = "md.derivatives"
+TOPICS = (TRADES, BOOK, QUOTES, COVERAGE, DLQ, DERIVATIVES)
+_NATIVE_TOPICS = (TRADES, BOOK, QUOTES, COVERAGE, DERIVATIVES)
 _BYTES = (bytes, bytearray)
 REBALANCE = "rebalance"
 """Coverage reason: the book's earlier frames were processed by another worker (a rebalance

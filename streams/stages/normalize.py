@@ -33,7 +33,14 @@ from typing import Any
 from tapewire.core.records import Record
 from tapewire.schemas.codec import Codec
 from tapewire.streams.normalize import NormalizeError, Normalizer, SourceRef
-from tapewire.streams.normalize.normalizer import BOOK, COVERAGE, DLQ, QUOTES, TRADES
+from tapewire.streams.normalize.normalizer import (
+    BOOK,
+    COVERAGE,
+    DERIVATIVES,
+    DLQ,
+    QUOTES,
+    TRADES,
+)
 from tapewire.streams.stages.base import Emitter, InMsg, OutMsg, decode_batch
 
 log = logging.getLogger(__name__)
@@ -233,7 +240,7 @@ class NormalizeStage:
 
     def _emit(self, result: Any) -> None:
         emitter = self.emitter
-        for topic in (TRADES, BOOK, QUOTES, COVERAGE):
+        for topic in (TRADES, BOOK, QUOTES, COVERAGE, DERIVATIVES):
             for record in result[topic]:
                 emitter.emit(topic, record)
         for dead in result[DLQ]:
