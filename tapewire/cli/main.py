@@ -578,7 +578,7 @@ def demo(
 @app.command()
 def run(
     role: Annotated[
-        str, typer.Argument(help="connector, normalize, aggregate, trade, sink, or all.")
+        str, typer.Argument(help="connector, normalize, aggregate, trade, sink, notifier, or all.")
     ],
     config: Annotated[
         Path, typer.Option("--config", help="The deployment file (see examples/demo.toml).")

@@ -312,3 +312,23 @@ fill_slippage_bps = Histogram(
     buckets=(-50, -10, -5, -1, 0, 1, 5, 10, 25, 50, 100, 250),
     registry=REGISTRY,
 )
+
+# --- notifier (sinks/notify) ------------------------------------------------------------
+notifications = Counter(
+    f"{PREFIX}_notifications",
+    "Notifications by channel kind (webhook, email) and outcome (delivered, failed).",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
+notification_attempts = Counter(
+    f"{PREFIX}_notification_attempts",
+    "Delivery attempts by channel kind and result (ok, retryable, refused).",
+    ["kind", "result"],
+    registry=REGISTRY,
+)
+alerts_not_notified = Counter(
+    f"{PREFIX}_alerts_not_notified",
+    "Alerts the notifier did not send, by reason (duplicate, stale, unrouted).",
+    ["reason"],
+    registry=REGISTRY,
+)

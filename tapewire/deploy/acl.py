@@ -90,6 +90,11 @@ ROLE_ACCESS: Mapping[str, RoleAccess] = {
         writes=("dlq.sink",),
         groups=(SINK_GROUP,),
     ),
+    "notifier": RoleAccess(
+        reads=("alerts", "md.coverage", "oms.fills", "positions"),
+        writes=("dlq.notifier",),
+        groups=("tapewire-notifier",),
+    ),
 }
 """Role → topics read, topics written, consumer groups joined (canonical names)."""
 
@@ -146,7 +151,7 @@ def apply_acls(
         raise ConfigError(
             "the config configures no role",
             field="roles",
-            hint="add [connector], [normalize], [aggregate], [trading] or [sink]",
+            hint="add [connector], [normalize], [aggregate], [trading], [sink] or [notifier]",
         )
     passwords: dict[str, SecretStr] = {}
     for role in roles:
@@ -163,6 +168,8 @@ def apply_acls(
         declare_topics(bootstrap, config.streams_config(app_id="tapewire-acl"))
         if config.sink is not None:
             create_topic(bootstrap, config.kafka.topic_prefix + "dlq.sink", exist_ok=True)
+        if config.notifier is not None:
+            create_topic(bootstrap, config.kafka.topic_prefix + "dlq.notifier", exist_ok=True)
     finally:
         use_security(previous)
     return sync_acls(settings, deployment_grants(config))

@@ -2,9 +2,10 @@
 
 ``tapewire run <role> --config FILE`` reads it (``docs/deployment.md``). Sections:
 ``[kafka]``, ``[clickhouse]``, ``[metrics]``, ``[connector]``, ``[normalize]``,
-``[aggregate]``, ``[trading]``, ``[sink]``. Every key is checked at start-up: an unknown
-key, a missing one or a bad value raises :class:`~tapewire.core.errors.ConfigError` naming
-the key's full path (``trading.accounts.desk.max_open_orders``) and the value.
+``[aggregate]``, ``[trading]``, ``[sink]``, ``[notifier]``. Every key is checked at
+start-up: an unknown key, a missing one or a bad value raises
+:class:`~tapewire.core.errors.ConfigError` naming the key's full path
+(``trading.accounts.desk.max_open_orders``) and the value.
 Secrets are never written in the file: Kafka passwords come from an environment variable
 named in the file (``[kafka.security]``), exchange keys from the key store.
 """
@@ -36,13 +37,14 @@ from tapewire.core.kafka import KafkaSecurity, ScramMechanism, SecurityProtocol
 from tapewire.deploy.metrics_ports import resolve_ports
 from tapewire.streams.aggregate.bars import BarConfig, Interval
 from tapewire.streams.execution.paper import PaperConfig
+from tapewire.streams.notify import NotifierConfig
 from tapewire.streams.risk import AccountLimits, RiskConfig
 from tapewire.streams.stages.config import StreamsConfig
 from tapewire.streams.trading.config import TradingConfig
 from tapewire.streams.trading.positions import PositionLimits
 from tapewire.streams.trading.strategy import Strategy
 
-ROLES = ("connector", "normalize", "aggregate", "trade", "sink")
+ROLES = ("connector", "normalize", "aggregate", "trade", "sink", "notifier")
 """The roles ``tapewire run`` starts; ``all`` runs one process of each configured role."""
 
 
@@ -50,7 +52,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-RoleName = Literal["connector", "normalize", "aggregate", "trade", "sink"]
+RoleName = Literal["connector", "normalize", "aggregate", "trade", "sink", "notifier"]
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -296,6 +298,7 @@ class DeployConfig(_Section):
     aggregate: AggregateSection | None = None
     trading: TradingSection | None = None
     sink: SinkSection | None = None
+    notifier: NotifierConfig | None = None
 
     def roles(self) -> tuple[str, ...]:
         """The configured roles, in pipeline order."""
@@ -305,6 +308,7 @@ class DeployConfig(_Section):
             "aggregate": self.aggregate,
             "trade": self.trading,
             "sink": self.sink,
+            "notifier": self.notifier,
         }
         return tuple(role for role in ROLES if sections[role] is not None)
 
@@ -410,10 +414,14 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> DeployConfi
         path = ".".join(
             p
             for i, p in enumerate(parts)
-            if not (i and parts[i - 1] == "source") and p != "[key]"  # a bad dict key
+            if not (i and parts[i - 1] == "source")
+            and not (i > 1 and parts[i - 2] == "channels")  # [notifier] channel kind tag
+            and p != "[key]"  # a bad dict key
         )
-        # a mistyped key under [kafka.security] may hold a password: never keep its value
-        value = None if path.startswith("kafka.security") else err.get("input")
+        # a mistyped key under [kafka.security] may hold a password, a webhook URL a
+        # token: never keep their values
+        secret = path.startswith("kafka.security") or path.startswith("notifier.smtp")
+        value = None if secret or "url" in path else err.get("input")
         raise ConfigError(
             f"{source}: {path}: {err['msg']}",
             field=path,

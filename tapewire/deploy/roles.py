@@ -10,7 +10,9 @@ Each role wires building blocks that already run elsewhere (the demo, the tests)
 - ``trade``: strategy → risk → router → positions: the hot path (default) or agents. The
   hot path first rebuilds its state from its own record (``streams/hotpath/restore.py``):
   open paper orders, risk's open orders, positions, daily PnL, used ids, trading states;
-- ``sink``: every market-data topic (and the trading topics) into ClickHouse.
+- ``sink``: every market-data topic (and the trading topics) into ClickHouse;
+- ``notifier``: alerts (and fills, feed health, daily PnL) to people's webhooks and
+  e-mail (``sinks/notify``, ``docs/notifications.md``).
 
 Topics are declared by every role before it starts (idempotent), so roles can start in
 any order. With ``[kafka.security]`` a role logs in as its own Kafka user: ``run_role``
@@ -35,12 +37,13 @@ from tapewire.core.errors import ConfigError
 from tapewire.core.kafka import process_security, use_security
 from tapewire.core.settings import Settings
 from tapewire.deploy.config import DeployConfig
-from tapewire.runtime.kafka_io import produce_all
+from tapewire.runtime.kafka_io import create_topic, produce_all
 from tapewire.runtime.kafka_security import check_login
 from tapewire.runtime.topics import declare_topics
 from tapewire.schemas.codec import Codec
 from tapewire.sinks.clickhouse.rows import DEFAULT_TOPICS, TRADING_TOPICS
 from tapewire.sinks.clickhouse.sink import SinkConfig, run_sink
+from tapewire.sinks.notify.role import DLQ, NotifierRole, RoleSettings, input_topics
 from tapewire.streams.agents.app import run_worker
 from tapewire.streams.hotpath.restore import read_trading_history, restore_trading
 from tapewire.streams.hotpath.worker import HotPathWorker, build_hot_path, run_hot_path
@@ -197,6 +200,36 @@ def run_store(
     )
 
 
+def run_notifier(
+    config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event
+) -> None:
+    """Alerts (and fills, feed health, daily PnL) delivered to the users' channels."""
+    section = _section(config.notifier, "notifier")
+    streams = _streams(config, "notifier")
+    declare_topics(bootstrap, streams)
+    dlq = streams.topics.name(DLQ)
+    create_topic(bootstrap, dlq, exist_ok=True)
+    role = NotifierRole(
+        bootstrap,
+        section,
+        RoleSettings(
+            topics={streams.topics.name(t): t for t in input_topics(section)},
+            group_id=streams.app_id,
+            dlq_topic=dlq,
+        ),
+        Codec.from_settings(settings),
+        stop=stop,
+    )
+    stats = role.run()
+    log.info(
+        "notifier: %d alert(s), %d delivered, %d failed (dead letters), %d duplicate(s)",
+        stats.alerts,
+        stats.delivered,
+        stats.failed,
+        stats.duplicates,
+    )
+
+
 def _publish(bootstrap: str, outputs: Sequence[OutMsg]) -> None:
     by_topic: dict[str, list[tuple[bytes | None, bytes]]] = {}
     for out in outputs:
@@ -211,6 +244,7 @@ RUNNERS: dict[str, RoleRunner] = {
     "aggregate": run_aggregate,
     "trade": run_trade,
     "sink": run_store,
+    "notifier": run_notifier,
 }
 
 
