@@ -14,6 +14,10 @@ from tapewire.core import metrics
 ROOT = Path(__file__).resolve().parents[3]
 
 
+PIPELINE_ROLES = ("connector", "normalize", "aggregate", "trade", "sink")
+"""The roles the compose deployment runs: all but the notifier (docs/notifications.md)."""
+
+
 def _compose() -> dict[str, Any]:
     data = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     assert isinstance(data, dict)
@@ -74,18 +78,19 @@ def test_prometheus_config_scrapes_tapewire() -> None:
 
 
 def test_every_role_is_a_service_of_the_one_image_with_the_compose_deployment() -> None:
-    from tapewire.deploy.config import ROLES, load_config
+    from tapewire.deploy.config import load_config
 
     services = _compose()["services"]
     kafka = services["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
     internal = re.search(r"PLAINTEXT://([^,]+)", kafka)
     assert internal is not None
     config = load_config(ROOT / "examples/compose.toml")
-    assert config.roles() == ROLES
+    # every pipeline role; the notifier is the operator's to add (it needs their channels)
+    assert config.roles() == PIPELINE_ROLES
     assert config.kafka.bootstrap == internal.group(1)  # kafka:29092 inside the network
     assert config.clickhouse.url is not None
     assert "@clickhouse:8123/" in config.clickhouse.url
-    for role in ROLES:
+    for role in PIPELINE_ROLES:
         service = services[f"tapewire-{role}"]
         assert (service["image"], service["build"]) == ("tapewire:latest", ".")
         assert service["command"] == ["run", role, "--config", "/etc/tapewire/deploy.toml"]
@@ -106,11 +111,11 @@ def test_the_dockerfile_copies_every_package_folder_and_runs_tapewire() -> None:
 
 
 def test_prometheus_scrapes_every_role_service_at_its_metrics_port() -> None:
-    from tapewire.deploy.config import ROLES, load_config
+    from tapewire.deploy.config import load_config
 
     config = yaml.safe_load((ROOT / "infra/prometheus/prometheus.yml").read_text())
     (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "tapewire-roles"]
     ports = {d["names"][0]: d["port"] for d in job["dns_sd_configs"]}
     config = load_config(ROOT / "examples/compose.toml")
     assert config.metrics.host == "0.0.0.0"  # noqa: S104 - inside its container
-    assert ports == {f"tapewire-{role}": config.metrics_port(role) for role in ROLES}
+    assert ports == {f"tapewire-{role}": config.metrics_port(role) for role in PIPELINE_ROLES}
