@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -168,17 +169,22 @@ class QueryServer:
 
             def _body(self) -> str:
                 length = _content_length(self.headers.get("Content-Length"))
-                try:
-                    data = self.rfile.read(length)
-                except TimeoutError:
-                    data = b""
+                data = bytearray()
+                deadline = time.monotonic() + server._read_timeout_s
+                with contextlib.suppress(TimeoutError):
+                    while len(data) < length and (left := deadline - time.monotonic()) > 0:
+                        self.connection.settimeout(left)  # the whole body, not each chunk
+                        chunk = self.rfile.read1(length - len(data))
+                        if not chunk:
+                            break
+                        data += chunk
                 if len(data) != length:
                     raise BadRequestError(
                         HTTPStatus.BAD_REQUEST,
                         f"the body ended after {len(data)} of the {length} bytes Content-Length "
                         f"announced (waited up to {server._read_timeout_s:g} s)",
                     )
-                return data.decode("utf-8", errors="replace")
+                return bytes(data).decode("utf-8", errors="replace")
 
             def _reply(self, status: HTTPStatus, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()
