@@ -19,12 +19,23 @@ from zoneinfo import ZoneInfo
 from clickhouse_connect.datatypes.base import ClickHouseType
 from clickhouse_connect.datatypes.container import Array, Map, Tuple
 from clickhouse_connect.datatypes.temporal import DateTime64
+from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
 
 from tapewire.core.errors import ClickHouseError
 from tapewire.sinks.clickhouse.client import ClickHouseURL, connect, parse_url, target_database
 
-__all__ = ["ExactDateTime", "QueryResult", "format_value", "ping", "run_sql"]
+__all__ = [
+    "ExactDateTime",
+    "QueryError",
+    "QueryResult",
+    "check_not_empty",
+    "execute",
+    "format_value",
+    "ping",
+    "query_error",
+    "run_sql",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MISSING_OBJECT_CODES = frozenset({60, 81})  # UNKNOWN_TABLE, UNKNOWN_DATABASE
@@ -88,48 +99,77 @@ def run_sql(
 
     Unqualified names resolve in ``target_database(url, database)`` (``tapewire`` by
     default) when it exists, else in the server's default database. Errors raise
-    :class:`ClickHouseError` carrying ClickHouse's message.
+    :class:`ClickHouseError` carrying ClickHouse's message. No restriction applies: this is
+    for Tapewire's own SQL; analysts' SQL goes through ``analyst_sql.run_analyst_sql``.
     """
     parsed = url if isinstance(url, ClickHouseURL) else parse_url(url)
     target = target_database(parsed, database)
+    check_not_empty(sql)
+    with connect(parsed, database=target, missing_database="ignore") as client:
+        return execute(client, sql, target=target, parameters=parameters)
+
+
+def check_not_empty(sql: str) -> None:
+    """Raise :class:`ClickHouseError` if ``sql`` is blank."""
     if not sql.strip():
         raise ClickHouseError("no SQL given", hint='pass one statement, e.g. "SELECT 1"')
-    with connect(parsed, database=target, missing_database="ignore") as client:
-        try:
-            context = client.create_query_context(
-                query=sql,
-                parameters=dict(parameters) if parameters else None,
-                query_formats={"DateTime64": "int"},
-            )
-            if context.is_command:
-                client.command(sql, parameters=dict(parameters) if parameters else None)
-                return QueryResult((), (), [])
-            result = client.query(context=context)
-        except DriverError as exc:
-            raise _query_error(exc, target, client.database) from None
-        server_tz = getattr(client.server_tz, "key", None) or "UTC"
-        types: Sequence[ClickHouseType] = result.column_types
-        converters = [_converter(t, server_tz) for t in types]
-        rows = [
-            tuple(v if conv is None else conv(v) for v, conv in zip(row, converters, strict=True))
-            for row in result.result_rows
-        ]
-        return QueryResult(
-            column_names=tuple(result.column_names),
-            column_types=tuple(t.name for t in types),
-            rows=rows,
+
+
+def execute(
+    client: Client,
+    sql: str,
+    *,
+    target: str,
+    parameters: Mapping[str, Any] | None = None,
+) -> QueryResult:
+    """Run ``sql`` on an open ``client`` (opened for database ``target``); exact result."""
+    try:
+        context = client.create_query_context(
+            query=sql,
+            parameters=dict(parameters) if parameters else None,
+            query_formats={"DateTime64": "int"},
         )
+        if context.is_command:
+            client.command(sql, parameters=dict(parameters) if parameters else None)
+            return QueryResult((), (), [])
+        result = client.query(context=context)
+    except DriverError as exc:
+        raise query_error(exc, target, client.database) from None
+    server_tz = getattr(client.server_tz, "key", None) or "UTC"
+    types: Sequence[ClickHouseType] = result.column_types
+    converters = [_converter(t, server_tz) for t in types]
+    rows = [
+        tuple(v if conv is None else conv(v) for v, conv in zip(row, converters, strict=True))
+        for row in result.result_rows
+    ]
+    return QueryResult(
+        column_names=tuple(result.column_names),
+        column_types=tuple(t.name for t in types),
+        rows=rows,
+    )
 
 
-def _query_error(exc: DriverError, target: str, current: str | None) -> ClickHouseError:
+class QueryError(ClickHouseError):
+    """ClickHouse refused or failed a statement; ``code`` is ClickHouse's error code if known."""
+
+    def __init__(self, message: str, *, code: int | None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+
+
+def query_error(exc: DriverError, target: str, current: str | None) -> QueryError:
+    """ClickHouse's message as a :class:`QueryError`, with a hint for a missing database."""
     message = " ".join(str(exc).split())
+    code = getattr(exc, "code", None)
     hint = None
-    if getattr(exc, "code", None) in _MISSING_OBJECT_CODES and current != target:
+    if code in _MISSING_OBJECT_CODES and current != target:
         hint = (
             f"database {target!r} does not exist yet; Tapewire creates it and its tables "
             "when it applies migrations at start"
         )
-    return ClickHouseError(f"query failed: {message}", hint=hint)
+    return QueryError(
+        f"query failed: {message}", code=code if isinstance(code, int) else None, hint=hint
+    )
 
 
 _Converter = Callable[[Any], Any]

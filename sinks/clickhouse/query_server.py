@@ -6,6 +6,11 @@ That process therefore serves queries on loopback: it writes
 ``<data_dir>/query-server.json`` (url, pid, a random token; mode 0600) and answers
 ``POST /sql`` with the exact result as JSON. ``tapewire sql`` looks for that file first
 and falls back to opening the database itself.
+
+Statements run as analyst SQL (:mod:`analyst_sql`): read-only unless the request says
+``POST /sql?access=write``, and never reaching host files, URLs or other servers. A request
+whose ``Content-Length`` is missing, not a number, negative, too large, or longer than the
+body that arrives within ``read_timeout_s`` gets a 4xx answer; the server keeps serving.
 """
 
 from __future__ import annotations
@@ -15,19 +20,38 @@ import json
 import os
 import secrets
 import threading
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from tapewire.core.errors import TapewireError
-from tapewire.sinks.clickhouse.query import QueryResult, format_value, run_sql
+from tapewire.sinks.clickhouse.analyst_sql import (
+    READONLY_CODE,
+    SqlAccess,
+    SqlRefusedError,
+    run_analyst_sql,
+)
+from tapewire.sinks.clickhouse.query import QueryError, QueryResult, format_value
 
 STATE_FILE = "query-server.json"
 _MAX_SQL_BYTES = 1 << 20
+_ACCESS_VALUES = ", ".join(a.value for a in SqlAccess)
+
+
+class BadRequestError(Exception):
+    """A request the server answers with ``status`` and ``message`` instead of running it."""
+
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -58,10 +82,21 @@ def render(result: QueryResult) -> TextResult:
 
 
 class QueryServer:
-    """Serves ``POST /sql`` for ``clickhouse_url`` on 127.0.0.1 until :meth:`stop`."""
+    """Serves ``POST /sql`` for ``clickhouse_url`` on 127.0.0.1 until :meth:`stop`.
 
-    def __init__(self, clickhouse_url: str, data_dir: Path, *, port: int = 0) -> None:
+    ``read_timeout_s`` bounds how long a request's headers and body may take to arrive.
+    """
+
+    def __init__(
+        self,
+        clickhouse_url: str,
+        data_dir: Path,
+        *,
+        port: int = 0,
+        read_timeout_s: float = 10.0,
+    ) -> None:
         self._url = clickhouse_url
+        self._read_timeout_s = read_timeout_s
         self._state = data_dir / STATE_FILE
         self._token = secrets.token_urlsafe(24)
         self._http = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
@@ -107,30 +142,49 @@ class QueryServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = server._read_timeout_s  # socket timeout: no handler waits forever
+
             def do_POST(self) -> None:
-                if self.path != "/sql":
-                    self._reply(HTTPStatus.NOT_FOUND, {"error": "POST /sql only"})
-                    return
-                if not secrets.compare_digest(
-                    self.headers.get("Authorization", ""), f"Bearer {server._token}"
-                ):
-                    self._reply(HTTPStatus.UNAUTHORIZED, {"error": "bad or missing token"})
-                    return
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > _MAX_SQL_BYTES:
-                    self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "SQL too large"})
-                    return
-                sql = self.rfile.read(length).decode("utf-8", errors="replace")
                 try:
-                    text = render(run_sql(server._url, sql))
+                    access = _access(self.path)
+                    if not secrets.compare_digest(
+                        self.headers.get("Authorization", ""), f"Bearer {server._token}"
+                    ):
+                        raise BadRequestError(HTTPStatus.UNAUTHORIZED, "bad or missing token")
+                    sql = self._body()
+                except BadRequestError as exc:
+                    self.close_connection = True
+                    self._reply(exc.status, {"error": exc.message})
+                    return
+                try:
+                    text = render(run_analyst_sql(server._url, sql, access=access))
                 except TapewireError as exc:
-                    self._reply(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+                    self._reply(_error_status(exc), {"error": str(exc)})
                     return
                 server.queries_answered += 1
                 self._reply(
                     HTTPStatus.OK,
                     {"columns": text.column_names, "types": text.column_types, "rows": text.rows},
                 )
+
+            def _body(self) -> str:
+                length = _content_length(self.headers.get("Content-Length"))
+                data = bytearray()
+                deadline = time.monotonic() + server._read_timeout_s
+                with contextlib.suppress(TimeoutError):
+                    while len(data) < length and (left := deadline - time.monotonic()) > 0:
+                        self.connection.settimeout(left)  # the whole body, not each chunk
+                        chunk = self.rfile.read1(length - len(data))
+                        if not chunk:
+                            break
+                        data += chunk
+                if len(data) != length:
+                    raise BadRequestError(
+                        HTTPStatus.BAD_REQUEST,
+                        f"the body ended after {len(data)} of the {length} bytes Content-Length "
+                        f"announced (waited up to {server._read_timeout_s:g} s)",
+                    )
+                return bytes(data).decode("utf-8", errors="replace")
 
             def _reply(self, status: HTTPStatus, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()
@@ -144,6 +198,48 @@ class QueryServer:
                 return  # queries are not logged to stderr (they may be noisy)
 
         return Handler
+
+
+def _access(path: str) -> SqlAccess:
+    """The access a request path asks for: ``/sql`` reads, ``/sql?access=write`` writes."""
+    parts = urlsplit(path)
+    if parts.path != "/sql":
+        raise BadRequestError(HTTPStatus.NOT_FOUND, "POST /sql only")
+    values = parse_qs(parts.query, keep_blank_values=True).get("access", [SqlAccess.READ.value])
+    try:
+        (value,) = values
+        return SqlAccess(value)
+    except ValueError:
+        raise BadRequestError(
+            HTTPStatus.BAD_REQUEST, f"access={values!r} is not one of: {_ACCESS_VALUES}"
+        ) from None
+
+
+def _error_status(exc: TapewireError) -> HTTPStatus:
+    """403 for statements refused by Tapewire or ClickHouse's read-only mode, else 400."""
+    refused = isinstance(exc, SqlRefusedError) or (
+        isinstance(exc, QueryError) and exc.code == READONLY_CODE
+    )
+    return HTTPStatus.FORBIDDEN if refused else HTTPStatus.BAD_REQUEST
+
+
+def _content_length(header: str | None) -> int:
+    """The body length a ``Content-Length`` header announces, checked."""
+    if header is None:
+        raise BadRequestError(HTTPStatus.LENGTH_REQUIRED, "Content-Length is required")
+    text = header.strip()
+    if not text.isascii() or not text.isdigit():
+        raise BadRequestError(
+            HTTPStatus.BAD_REQUEST,
+            f"Content-Length {header!r} is not a non-negative whole number of bytes",
+        )
+    length = int(text)
+    if length > _MAX_SQL_BYTES:
+        raise BadRequestError(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            f"SQL of {length} bytes is larger than the {_MAX_SQL_BYTES} bytes allowed",
+        )
+    return length
 
 
 def _pid_alive(pid: int) -> bool:
@@ -166,10 +262,18 @@ def find_query_server(data_dir: Path) -> QueryEndpoint | None:
     return endpoint if _pid_alive(endpoint.pid) else None
 
 
-def remote_sql(endpoint: QueryEndpoint, sql: str, *, timeout_s: float = 60.0) -> TextResult:
+def remote_sql(
+    endpoint: QueryEndpoint,
+    sql: str,
+    *,
+    access: SqlAccess = SqlAccess.READ,
+    timeout_s: float = 60.0,
+) -> TextResult:
     """Run ``sql`` in the process behind ``endpoint``; errors come back as TapewireError."""
+    query: Mapping[str, str] = {"access": access.value} if access is SqlAccess.WRITE else {}
+    url = f"{endpoint.url}?{urlencode(query)}" if query else endpoint.url
     request = urllib.request.Request(  # noqa: S310 - loopback URL we wrote ourselves
-        endpoint.url,
+        url,
         data=sql.encode(),
         headers={"Authorization": f"Bearer {endpoint.token}", "Content-Type": "text/plain"},
         method="POST",

@@ -352,26 +352,38 @@ def migrate() -> None:
 @app.command()
 def sql(
     query: Annotated[str, typer.Argument(help='SQL to run, e.g. "SELECT count() FROM trades".')],
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write",
+            help="Allow data changes (INSERT, ALTER, DELETE, TRUNCATE, DROP, OPTIMIZE, UNDROP); "
+            "without it the statement runs read-only.",
+        ),
+    ] = False,
 ) -> None:
     """Run one SQL statement against the configured ClickHouse and print the result.
 
-    While ``tapewire demo`` holds the embedded chDB directory, the query is answered by
-    that process (chDB allows one process per directory).
+    Read-only unless ``--write`` (ClickHouse's ``readonly`` setting); host files, URLs and
+    other servers are never reachable (``docs/analyst-queries.md``). While ``tapewire demo``
+    holds the embedded chDB directory, the query is answered by that process (chDB allows
+    one process per directory).
     """
+    from tapewire.sinks.clickhouse.analyst_sql import SqlAccess
     from tapewire.sinks.clickhouse.query_server import find_query_server, remote_sql, render
 
+    access = SqlAccess.WRITE if write else SqlAccess.READ
     settings = _settings()
     url = settings.resolved_clickhouse_url
     endpoint = find_query_server(settings.data_dir) if url.startswith("chdb://") else None
     if endpoint is not None:
-        result = remote_sql(endpoint, query)
+        result = remote_sql(endpoint, query, access=access)
         source = f"answered by pid {endpoint.pid}"
     else:
+        from tapewire.sinks.clickhouse.analyst_sql import run_analyst_sql
         from tapewire.sinks.clickhouse.migrations import migrate_url
-        from tapewire.sinks.clickhouse.query import run_sql
 
         migrate_url(url)  # migrations run at every start, so tables exist on a fresh machine
-        result = render(run_sql(url, query))
+        result = render(run_analyst_sql(url, query, access=access))
         source = "answered directly"
     table = Table(*result.column_names, show_lines=False)
     for row in result.rows:

@@ -17,6 +17,23 @@ from tapewire.cli.demo import DemoOptions, DemoReport, run_demo
 from tapewire.core.settings import load_settings
 from tapewire.sinks.clickhouse.query_server import find_query_server
 
+_REFUSED = (
+    "DROP TABLE trades",
+    "TRUNCATE TABLE trades",
+    "SELECT * FROM file('/etc/hostname', 'LineAsString')",
+)
+
+
+def _sql(data_dir: Path, clickhouse_url: str, statement: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tapewire.cli", "sql", statement],
+        env=os.environ | {"TAPEWIRE_DATA_DIR": str(data_dir), "CLICKHOUSE_URL": clickhouse_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("topology", ["fused", "agents"])
@@ -46,6 +63,7 @@ def test_demo_stores_data_and_answers_sql_during_the_run(
     thread.start()
     deadline = time.monotonic() + 120
     answered = None
+    refused: list[subprocess.CompletedProcess[str]] = []
     while time.monotonic() < deadline and thread.is_alive():
         if find_query_server(tmp_path) is not None:
             done = subprocess.run(
@@ -60,18 +78,23 @@ def test_demo_stores_data_and_answers_sql_during_the_run(
             assert done.returncode == 0, done.stderr
             if "answered by pid" in done.stdout:
                 answered = done.stdout
+                refused = [_sql(tmp_path, clickhouse_url, statement) for statement in _REFUSED]
                 break
         time.sleep(2)
     thread.join(timeout=200)
     assert not failures, failures
     assert answered is not None, out.getvalue()[-3000:]
     assert f"answered by pid {os.getpid()}" in answered
+    # tapewire sql is read-only during the demo: these are refused and the demo runs on.
+    assert [r.returncode for r in refused] == [2] * len(_REFUSED), [r.stderr for r in refused]
+    assert all("error:" in r.stderr for r in refused)
 
     report = reports[0]
     assert report.frames_published == 4_000
     assert report.topic_messages["md.raw"] >= 4_000
     assert report.topic_messages["md.trades"] > 0
     assert report.rows["raw_frames"] > 0
+    assert report.rows["trades"] > 0  # still there after the refused DROP and TRUNCATE
     assert report.queries_answered >= 1
     assert "Tapewire demo" in out.getvalue()
     assert find_query_server(tmp_path) is None
