@@ -292,6 +292,13 @@ def run_sync(coro: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- venue
+def has_bbo(ticker: dict[str, Any]) -> bool:
+    """A ccxt ticker that names a best bid or ask (a quote). Mark-price and funding tickers
+    (Binance ``markPriceUpdate``, OKX ``mark-price``) carry neither: the venues whose ccxt
+    tickers are all complete drop those (adapters that fill quotes from a book keep them)."""
+    return ticker.get("bid") is not None or ticker.get("ask") is not None
+
+
 @dataclass
 class FrameResult:
     """What one frame produced inside ccxt."""

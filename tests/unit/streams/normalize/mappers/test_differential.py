@@ -4,6 +4,10 @@ venue (``tests/data/frames/<venue>/*.jsonl``, ``tests/data/real/<venue>/*.jsonl`
 whose markets cannot be loaded from REST frames yet get both normalizers built with the
 unified markets of ``tests/data/frames/<venue>/markets.json``.
 
+``md.derivatives`` (mark/index price, funding) is native only: ccxt's tickers are not turned
+into it. Files of derivatives frames only (``<venue>/derivatives.jsonl``) must give
+derivatives records on the native path and no trade, book or quote on either path.
+
 Coverage events are compared separately: the native book synchroniser also reports a book
 that waits for its first snapshot (``waiting_for_snapshot``), which the ccxt path does not.
 Fields where ccxt is wrong or a venue quirk makes them differ are listed in ``IGNORED``
@@ -114,7 +118,12 @@ def test_native_mapper_equals_ccxt_mapper(venue: str, path: Path) -> None:
         return
     ignored = IGNORED.get(venue, {})
     produced = sum(len(native[t]) for t in ("md.trades", "md.book", "md.quotes"))
-    assert produced > 0, f"{key}: the native mapper produced nothing"
+    if path.name == "derivatives.jsonl":  # mark price / funding frames only
+        assert produced == 0, f"{key}: derivatives frames gave trades, books or quotes"
+        assert native["md.derivatives"], f"{key}: the native mapper produced no derivatives"
+    else:
+        assert produced > 0, f"{key}: the native mapper produced nothing"
+    assert not ccxt["md.derivatives"]  # the ccxt path does not produce md.derivatives
     for topic in ("md.trades", "md.book", "md.quotes"):
         assert _plain(native[topic], ignored) == _plain(ccxt[topic], ignored), f"{key} {topic}"
     assert native.duplicates == ccxt.duplicates
