@@ -292,11 +292,15 @@ def run_sync(coro: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- venue
-def has_bbo(ticker: dict[str, Any]) -> bool:
-    """A ccxt ticker that names a best bid or ask (a quote). Mark-price and funding tickers
-    (Binance ``markPriceUpdate``, OKX ``mark-price``) carry neither: the venues whose ccxt
-    tickers are all complete drop those (adapters that fill quotes from a book keep them)."""
-    return ticker.get("bid") is not None or ticker.get("ask") is not None
+def mark_price_only(ticker: dict[str, Any]) -> bool:
+    """A ccxt ticker with a mark or index price and neither best bid nor ask: what ccxt makes
+    of a mark-price frame (Binance ``markPriceUpdate``, OKX ``mark-price``). No quote: mark
+    and index prices are ``md.derivatives``, which only native mappers produce."""
+    return (
+        ticker.get("bid") is None
+        and ticker.get("ask") is None
+        and (ticker.get("markPrice") is not None or ticker.get("indexPrice") is not None)
+    )
 
 
 @dataclass

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from tapewire.core.records import Record
-from tapewire.streams.normalize.ccxt_offline import FrameResult, OfflineVenue, has_bbo
+from tapewire.streams.normalize.ccxt_offline import FrameResult, OfflineVenue, mark_price_only
 from tapewire.streams.normalize.venues.base import MS, int_or_none
 from tapewire.streams.normalize.venues.binance import BinanceAdapter
 
@@ -26,7 +26,7 @@ class BinanceUsdmVenue(OfflineVenue):
     def collect(self) -> FrameResult:
         res = super().collect()
         if res.quotes:
-            res.quotes = [q for q in res.quotes if has_bbo(q)]
+            res.quotes = [q for q in res.quotes if not mark_price_only(q)]
         return res
 
 

@@ -59,6 +59,7 @@ OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
     # a connector subscribed to OKX swaps only: ccxt requests (and the file answers) only
     # ``instruments?instType=SWAP``
     "okx/swap.jsonl": {"okx": {"fetchMarkets": {"types": ["swap"]}}},
+    "okx/derivatives.jsonl": {"okx": {"fetchMarkets": {"types": ["swap"]}}},
 }
 """``<venue>/<file>`` -> the ccxt options (per venue) the file's markets were captured with."""
 
