@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 BENCH_VENV  ?= .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit integration kafka-jars bench bench-venv bench-mappers soak faults fuzz clean
+.PHONY: setup system-deps demo test lint typecheck unit integration kafka-jars dashboards bench bench-venv bench-mappers soak faults fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; set PYTHON=/path/to/python3.11")'
@@ -18,6 +18,13 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP) ## create .venv and install Tapewire with its dev tools
+
+# Debian packages the tests use: prometheus (scrape and alert-rule tests; promtool checks
+# the dashboards' PromQL).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+system-deps: ## Debian packages the tests need, if missing: prometheus + promtool (apt-get)
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq prometheus; }
 
 kafka-jars: $(STAMP) ## fetch the Kafka broker jars with Maven (cached outside the repo)
 	$(BIN)/tapewire kafka fetch
@@ -35,13 +42,16 @@ lint: setup ## ruff, then the layer contracts of docs/architecture.md (import-li
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup
+unit: setup system-deps
 	$(BIN)/pytest tests/unit
 
-integration: setup kafka-jars
+integration: setup kafka-jars system-deps
 	$(BIN)/pytest tests/integration
 
-test: setup kafka-jars lint typecheck ## everything CI runs
+dashboards: setup ## regenerate infra/grafana/dashboards/*.json from tapewire.observability
+	$(BIN)/python -m tapewire.observability.dashboards.build
+
+test: setup kafka-jars system-deps lint typecheck ## everything CI runs
 	$(BIN)/pytest
 
 bench: setup kafka-jars ## every benchmark, medians over repeated runs (about 10 min)

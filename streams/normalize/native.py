@@ -43,6 +43,7 @@ class NativeVenue:
         buffer_cap: int,
     ) -> None:
         self.mapper = mapper_class(MarketIndex(markets))
+        self._checks_gaps = mapper_class.connection_gap is not Mapper.connection_gap
         self.spec = mapper_class.spec
         self.venue = self.spec.venue
         self.sync = BookSync(self.spec, clock, buffer_cap)
@@ -54,22 +55,22 @@ class NativeVenue:
         return self.sync.state(instrument)
 
     def map_frame(
-        self, frame: Record, payload: bytes
+        self, frame: Record, payload: bytes, connection_id: str, rest: bool
     ) -> tuple[list[MarketEvent], str | None] | None:
         """Events of a frame and the connection-level gap it reveals (if any); None for a
         REST frame that is not a book snapshot (market metadata: the normalizer's own REST
         handling takes it)."""
         mapper = self.mapper
-        mapper.connection_id = str(frame.get("connection_id"))
+        mapper.connection_id = connection_id
         try:
             message = mapper.decode(payload)
         except Exception as exc:
             raise NormalizeError(f"undecodable payload: {exc}", error_type="DecodeError") from exc
         try:
-            if frame.get("transport") == "REST":
+            if rest:
                 events = mapper.map_rest(str(frame.get("rest_url") or ""), message)
                 return (events, None) if events else None
-            gap = mapper.connection_gap(message, str(frame.get("connection_id")))
+            gap = mapper.connection_gap(message, connection_id) if self._checks_gaps else None
             return mapper.map(message), gap
         except NormalizeError:
             raise

@@ -42,6 +42,7 @@ from tapewire.streams.normalize.normalizer import (
     TRADES,
 )
 from tapewire.streams.stages.base import Emitter, InMsg, OutMsg, decode_batch
+from tapewire.streams.stages.latency import FeedHealth
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,8 @@ class NormalizeStage:
         """md.raw partition -> venues seen on it since it was (re)joined."""
         self.handovers: list[tuple[int, str]] = []
         """(partition, venue) of every hand-over so far (for tests and logs)."""
+        self.health = FeedHealth()
+        """Feed freshness, gaps and latency metrics (``docs/observability.md``)."""
 
     def partitions_revoked(self, partitions: Set[int]) -> None:
         """md.raw partitions this worker lost (Faust's ``on_partitions_revoked``; any thread).
@@ -156,6 +159,9 @@ class NormalizeStage:
                 norm = state
             venue = frame.get("venue")
             if isinstance(venue, str):
+                receive = frame.get("receive_ts_ns")
+                if isinstance(receive, int):
+                    self.health.frame(venue, receive)
                 seen = self._venues.setdefault(partition, set())
                 if joined:
                     seen.clear()
@@ -172,6 +178,7 @@ class NormalizeStage:
             frames.append(frame)
             refs.append(SourceRef(msg.partition, msg.offset, msg.key, msg.value))
         flush()
+        self.health.publish()
         self._republish([(msg, by_msg[id(msg)]) for msg in batch if id(msg) in market_msgs])
         if revoked:  # revoked partitions not seen again yet: check them when they come back
             with self._revoked_lock:
@@ -243,6 +250,7 @@ class NormalizeStage:
         for topic in (TRADES, BOOK, QUOTES, COVERAGE, DERIVATIVES):
             for record in result[topic]:
                 emitter.emit(topic, record)
+        self.health.outputs({topic: result[topic] for topic in (TRADES, BOOK, QUOTES, COVERAGE)})
         for dead in result[DLQ]:
             if dead.get("source_offset") is not None:
                 self._refused.add((dead.get("source_partition"), dead.get("source_offset")))
