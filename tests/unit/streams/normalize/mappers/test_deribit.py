@@ -180,7 +180,7 @@ def test_tickers_give_quotes_and_derivatives() -> None:
     )
 
 
-def test_ticker_with_a_float_leak_is_one_dead_letter() -> None:
+def test_ticker_with_a_bad_funding_rate_is_one_dead_letter() -> None:
     norm = Normalizer(clock=lambda: 7)
     frames = read_frames(DERIVATIVES, "deribit")
     norm.process_batch(frames[:2])
