@@ -292,6 +292,17 @@ def run_sync(coro: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- venue
+def mark_price_only(ticker: dict[str, Any]) -> bool:
+    """A ccxt ticker with a mark or index price and neither best bid nor ask: what ccxt makes
+    of a mark-price frame (Binance ``markPriceUpdate``, OKX ``mark-price``). No quote: mark
+    and index prices are ``md.derivatives``, which only native mappers produce."""
+    return (
+        ticker.get("bid") is None
+        and ticker.get("ask") is None
+        and (ticker.get("markPrice") is not None or ticker.get("indexPrice") is not None)
+    )
+
+
 @dataclass
 class FrameResult:
     """What one frame produced inside ccxt."""

@@ -8,7 +8,10 @@ linear contracts, parsed as Binance spot (:mod:`.binance`: ``aggTrade``/``trade`
   every later one must have ``pu`` = the previous ``u``. No checksum.
 * The snapshot's exchange time is its ``T`` (transaction time; ccxt's too); deltas use
   ``E`` (event time), as ccxt does. ``bookTicker`` carries ``e`` and ``T``.
-* ``markPrice``/funding streams are not mapped yet.
+* ``<symbol>@markPrice`` / ``@markPrice@1s`` (and ``!markPrice@arr``, a list of them):
+  ``markPriceUpdate`` -> a :class:`DerivativesEvent`: ``p`` mark price, ``i`` index price,
+  ``r`` funding rate (a fraction per funding interval, signed), ``T`` next funding time,
+  ``E`` event time. Delivery (quarterly) contracts send ``r: ""`` and ``T: 0``: no funding.
 """
 
 from __future__ import annotations
@@ -16,24 +19,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from tapewire.streams.normalize.mappers.base import Sequencing, VenueSpec
+from tapewire.streams.normalize.mappers.base import MS, Sequencing, VenueSpec, integer, text
 from tapewire.streams.normalize.mappers.binance import BinanceMapper
+from tapewire.streams.normalize.mappers.events import DerivativesEvent, MapError, MarketEvent
 
 DEPTH_PATH = "/fapi/v1/depth"
 
 
 def _subscribe(channel: str, markets: Sequence[str]) -> list[dict[str, Any]]:
-    suffix = {"trades": "@aggTrade", "book": "@depth@100ms", "quotes": "@bookTicker"}[channel]
+    suffix = {
+        "trades": "@aggTrade",
+        "book": "@depth@100ms",
+        "quotes": "@bookTicker",
+        "derivatives": "@markPrice@1s",
+    }[channel]
     return [{"method": "SUBSCRIBE", "params": [m.lower() + suffix for m in markets], "id": 1}]
 
 
 class BinanceUsdmMapper(BinanceMapper):
-    """Binance USD-M futures frames -> trades, book deltas/snapshots, quotes."""
+    """Binance USD-M futures frames -> trades, book deltas/snapshots, quotes, mark price and
+    funding (``markPriceUpdate``)."""
 
     spec: ClassVar[VenueSpec] = VenueSpec(
         venue="binanceusdm",
         ws_url="wss://fstream.binance.com/stream",
-        channels={"trades": "aggTrade", "book": "depth", "quotes": "bookTicker"},
+        channels={
+            "trades": "aggTrade",
+            "book": "depth",
+            "quotes": "bookTicker",
+            "derivatives": "markPrice",
+        },
         sequencing=Sequencing.PREV,
         rest_snapshots=True,
         market_types=("swap", "future"),
@@ -43,3 +58,29 @@ class BinanceUsdmMapper(BinanceMapper):
     market_type: ClassVar[str] = "swap"
     depth_path: ClassVar[str] = DEPTH_PATH
     snapshot_ts: ClassVar[str] = "T"
+
+    def map(self, message: Any) -> list[MarketEvent]:
+        """One websocket frame (``markPriceUpdate`` here, the rest as Binance spot)."""
+        if message.__class__ is dict:
+            data = message.get("data", message) if "stream" in message else message
+            if data.__class__ is list:  # !markPrice@arr: every symbol's markPriceUpdate
+                return [self._mark_price(m) for m in data]
+            if data.__class__ is dict and data.get("e") == "markPriceUpdate":
+                return [self._mark_price(data)]
+        return super().map(message)
+
+    def _mark_price(self, m: Any) -> DerivativesEvent:
+        if m.__class__ is not dict or m.get("e") != "markPriceUpdate":
+            raise MapError("data", m, "a markPriceUpdate object")
+        rate = m.get("r")
+        funding_ts = m.get("T")
+        if funding_ts is not None and funding_ts.__class__ is not int:
+            raise MapError("T", funding_ts, "an integer (ms)")
+        return DerivativesEvent(
+            instrument=self._instrument(m),
+            mark_price=text(m, "p"),
+            index_price=text(m, "i"),
+            funding_rate=None if rate is None or rate == "" else text(m, "r"),
+            next_funding_ts_ns=funding_ts * MS if funding_ts else None,
+            exchange_ts_ns=integer(m, "E") * MS,
+        )

@@ -4,6 +4,13 @@
 (best bid/ask; ``ticker.{instrument}.100ms`` frames give one too). Spot (``BTC_USDC``),
 perpetuals (``BTC-PERPETUAL``, ``BTC_USDC-PERPETUAL``) and dated futures on one feed.
 
+``ticker.{instrument}.100ms`` of a perpetual or dated future also gives a
+:class:`DerivativesEvent`: ``mark_price``, ``index_price`` (the ``price_index`` of the
+underlying, e.g. ``btc_usd``, as the ticker reports it for this instrument) and, for
+perpetuals, ``funding_8h`` as the funding rate (a signed fraction per 8 hours; Deribit
+accrues funding continuously, so there is no next funding time; ``current_funding``, the
+instantaneous rate, is not used). Spot tickers give no derivatives event.
+
 Deribit sends every price and amount as a JSON **number**: frames are decoded with
 ``parse_float=str`` (the wire text of a fractional number is kept; an integer becomes
 ``str(int)``), so nothing passes through a float. Book levels are
@@ -22,6 +29,7 @@ from tapewire.streams.normalize.mappers.events import (
     BUY,
     SELL,
     BookEvent,
+    DerivativesEvent,
     Level,
     MapError,
     MarketEvent,
@@ -31,10 +39,17 @@ from tapewire.streams.normalize.mappers.events import (
 
 SIDES = {"buy": BUY, "sell": SELL}
 ACTIONS = frozenset(("new", "change", "delete"))
+DERIVATIVE_TYPES = frozenset(("swap", "future"))
+"""ccxt market types whose tickers carry mark price, index price and funding."""
 
 
 def _subscribe(channel: str, markets: list[str] | Any) -> list[dict[str, Any]]:
-    pattern = {"trades": "trades.{}.100ms", "book": "book.{}.100ms", "quotes": "quote.{}"}[channel]
+    pattern = {
+        "trades": "trades.{}.100ms",
+        "book": "book.{}.100ms",
+        "quotes": "quote.{}",
+        "derivatives": "ticker.{}.100ms",
+    }[channel]
     channels = [pattern.format(m) for m in markets]
     return [
         {"jsonrpc": "2.0", "id": 1, "method": "public/subscribe", "params": {"channels": channels}}
@@ -79,12 +94,13 @@ def _levels(value: Any, key: str) -> list[Level]:
 
 
 class DeribitMapper(Mapper):
-    """Deribit frames -> trades, book snapshots/changes, quotes."""
+    """Deribit frames -> trades, book snapshots/changes, quotes, mark/index price and
+    funding (tickers of perpetuals and futures)."""
 
     spec: ClassVar[VenueSpec] = VenueSpec(
         venue="deribit",
         ws_url="wss://www.deribit.com/ws/api/v2",
-        channels={"trades": "trades", "book": "book", "quotes": "quote"},
+        channels={"trades": "trades", "book": "book", "quotes": "quote", "derivatives": "ticker"},
         sequencing=Sequencing.PREV,
         market_types=("spot", "swap", "future"),
         subscribe=_subscribe,
@@ -117,9 +133,27 @@ class DeribitMapper(Mapper):
             raise MapError("data", data, "a JSON object")
         if kind == "book":
             return [self._book(data)]
-        if kind == "quote" or kind == "ticker":
+        if kind == "quote":
             return [self._quote(data)]
+        if kind == "ticker":
+            return self._ticker(data)
         return []
+
+    def _ticker(self, m: dict[str, Any]) -> list[MarketEvent]:
+        quote = self._quote(m)
+        market = self.markets.markets.get(quote.instrument) or {}
+        if market.get("type") not in DERIVATIVE_TYPES:
+            return [quote]
+        return [
+            quote,
+            DerivativesEvent(
+                instrument=quote.instrument,
+                mark_price=_optional(m, "mark_price"),
+                index_price=_optional(m, "index_price"),
+                funding_rate=_optional(m, "funding_8h"),
+                exchange_ts_ns=quote.exchange_ts_ns,
+            ),
+        ]
 
     def _instrument(self, m: dict[str, Any]) -> str:
         return self.markets.instrument(m["instrument_name"])

@@ -10,6 +10,13 @@ as its wire text (:func:`~..common.decode_numbers_as_text`; ``20108.0`` stays
 Sequencing: ``seq`` per product, +1 per ``book`` frame (``Sequencing.INCREMENT``); a
 ``book_snapshot`` carries the ``seq`` it is at. No checksum. Snapshots on the socket.
 
+Derivatives: a ``ticker`` frame (not ``ticker_lite``) also gives a
+:class:`DerivativesEvent`: ``markPrice``, ``index`` (index price), ``relative_funding_rate``
+as the funding rate (the signed fraction per funding period, hourly on Kraken Futures; the
+ticker's ``funding_rate`` is absolute, in quote currency per contract, and is not used) and
+``next_funding_rate_time`` (ms). Kraken leaves a zero funding rate out of the frame: an
+absent ``relative_funding_rate`` is no funding rate (fixed-maturity futures have none).
+
 Quirks: a trade's ``side`` is the taker's; its id is ``uid``; ``trade_snapshot`` lists
 the recent trades newest first: emitted oldest first (as ccxt does). ``ticker_lite`` has
 no time; ``ticker`` has ``time`` (ms). Product ids are upper case on the socket
@@ -34,6 +41,7 @@ from tapewire.streams.normalize.mappers.events import (
     BUY,
     SELL,
     BookEvent,
+    DerivativesEvent,
     Level,
     MapError,
     MarketEvent,
@@ -42,7 +50,7 @@ from tapewire.streams.normalize.mappers.events import (
 )
 
 SIDES = {"buy": BUY, "sell": SELL}
-_CHANNELS = {"trades": "trade", "book": "book", "quotes": "ticker"}
+_CHANNELS = {"trades": "trade", "book": "book", "quotes": "ticker", "derivatives": "ticker"}
 
 
 def _subscribe(channel: str, markets: Sequence[str]) -> list[dict[str, Any]]:
@@ -61,7 +69,8 @@ def _levels(value: Any, key: str) -> list[Level]:
 
 
 class KrakenFuturesMapper(Mapper):
-    """Kraken Futures frames -> trades, book snapshots/updates, quotes."""
+    """Kraken Futures frames -> trades, book snapshots/updates, quotes, mark/index price and
+    funding (``ticker``)."""
 
     spec: ClassVar[VenueSpec] = VenueSpec(
         venue="krakenfutures",
@@ -90,8 +99,10 @@ class KrakenFuturesMapper(Mapper):
             return [self._update(message)]
         if feed == "trade":
             return [self._trade(message)]
-        if feed == "ticker" or feed == "ticker_lite":
-            return [self._quote(message, feed == "ticker")]
+        if feed == "ticker":
+            return self._ticker(message)
+        if feed == "ticker_lite":
+            return [self._quote(message, False)]
         if feed == "book_snapshot":
             return [
                 BookEvent(
@@ -141,6 +152,27 @@ class KrakenFuturesMapper(Mapper):
             exchange_ts_ns=integer(message, "timestamp") * MS,
             last_sequence=integer(message, "seq"),
         )
+
+    def _ticker(self, message: dict[str, Any]) -> list[MarketEvent]:
+        quote = self._quote(message, True)
+        mark, index = _opt_number(message, "markPrice"), _opt_number(message, "index")
+        rate = _opt_number(message, "relative_funding_rate")
+        next_funding = message.get("next_funding_rate_time")
+        if next_funding is not None and next_funding.__class__ is not int:
+            raise MapError("next_funding_rate_time", next_funding, "an integer (ms)")
+        if mark is None and index is None and rate is None:
+            return [quote]
+        return [
+            quote,
+            DerivativesEvent(
+                instrument=quote.instrument,
+                mark_price=mark,
+                index_price=index,
+                funding_rate=rate,
+                next_funding_ts_ns=next_funding * MS if next_funding else None,
+                exchange_ts_ns=quote.exchange_ts_ns,
+            ),
+        ]
 
     def _quote(self, message: dict[str, Any], sizes: bool) -> QuoteEvent:
         return QuoteEvent(

@@ -13,6 +13,13 @@ none: the checksum alone guards them. Checksum: CRC32 (signed int32) of the top 
 bid and ask interleaved as ``price:size`` wire text (:func:`~.common.okx_checksum`); OKX sends 0 for
 "no checksum", mapped to None (not verified, as ccxt's adapter does).
 
+Derivatives (``md.derivatives``, swaps and futures): ``mark-price`` -> ``markPx``;
+``funding-rate`` -> ``fundingRate`` (a signed fraction per funding interval, the rate
+settled at ``fundingTime``, which becomes ``next_funding_ts_ns``; ``nextFundingTime`` is the
+period after it). ``index-tickers`` is not mapped: it names the index (``BTC-USDT``), not a
+contract, and the same text is the spot market's id. Other ``instType`` (``MARGIN``,
+``OPTION``) are not mapped.
+
 Quirks: an update with ``prevSeqId == seqId`` (OKX's keep-alive with no level) is stale
 to the synchroniser and publishes nothing; ccxt publishes it as an empty delta. A
 ``tickers`` frame yields one quote per instrument (ccxt resolves it twice).
@@ -40,6 +47,7 @@ from tapewire.streams.normalize.mappers.events import (
     BUY,
     SELL,
     BookEvent,
+    DerivativesEvent,
     MapError,
     MarketEvent,
     QuoteEvent,
@@ -50,6 +58,8 @@ BOOK_DEPTHS = {"books": 400, "books-l2-tbt": 400, "books50-l2-tbt": 50}
 """Book channels -> levels per side of their snapshot."""
 CHECKSUM_DEPTH = OKX_CHECKSUM_DEPTH
 _SIDES = {"buy": BUY, "sell": SELL}
+DERIVATIVE_TYPES = ("SWAP", "FUTURES")
+"""``instType`` of the ``mark-price``/``funding-rate`` items that are mapped."""
 
 
 def ms_text(message: dict[str, Any], key: str) -> int:
@@ -70,17 +80,29 @@ def _optional_int(message: dict[str, Any], key: str) -> int | None:
 
 
 def _subscribe(channel: str, markets: Sequence[str]) -> list[dict[str, Any]]:
+    if channel == "derivatives":
+        args = [{"channel": c, "instId": m} for m in markets for c in DERIVATIVE_CHANNELS]
+        return [{"op": "subscribe", "args": args}]
     name = {"trades": "trades", "book": "books", "quotes": "bbo-tbt"}[channel]
     return [{"op": "subscribe", "args": [{"channel": name, "instId": m} for m in markets]}]
 
 
+DERIVATIVE_CHANNELS = ("mark-price", "funding-rate")
+
+
 class OkxMapper(Mapper):
-    """OKX v5 public frames -> trades, book snapshots/updates, quotes."""
+    """OKX v5 public frames -> trades, book snapshots/updates, quotes, mark price and
+    funding rate."""
 
     spec: ClassVar[VenueSpec] = VenueSpec(
         venue="okx",
         ws_url="wss://ws.okx.com:8443/ws/v5/public",
-        channels={"trades": "trades", "book": "books", "quotes": "bbo-tbt"},
+        channels={
+            "trades": "trades",
+            "book": "books",
+            "quotes": "bbo-tbt",
+            "derivatives": "mark-price,funding-rate",
+        },
         sequencing=Sequencing.PREV,
         checksum=okx_checksum,
         checksum_depth=CHECKSUM_DEPTH,
@@ -107,7 +129,36 @@ class OkxMapper(Mapper):
             return self._books(message, arg, data, depth)
         if channel == "bbo-tbt" or channel == "tickers":
             return self._quotes(arg, data, channel == "tickers")
+        if channel == "mark-price" or channel == "funding-rate":
+            return self._derivatives(data, channel == "funding-rate")
         return []
+
+    def _derivatives(self, data: list[Any], funding: bool) -> list[MarketEvent]:
+        out: list[MarketEvent] = []
+        for m in data:
+            if m.__class__ is not dict:
+                raise MapError("data", m, "a mark-price or funding-rate object")
+            if m.get("instType") not in DERIVATIVE_TYPES:
+                continue  # MARGIN / OPTION mark prices: not a swap or future
+            instrument = self.markets.instrument(m.get("instId"))
+            if funding:
+                out.append(
+                    DerivativesEvent(
+                        instrument=instrument,
+                        funding_rate=text(m, "fundingRate"),
+                        next_funding_ts_ns=ms_text(m, "fundingTime"),
+                        exchange_ts_ns=ms_text(m, "ts"),
+                    )
+                )
+            else:
+                out.append(
+                    DerivativesEvent(
+                        instrument=instrument,
+                        mark_price=text(m, "markPx"),
+                        exchange_ts_ns=ms_text(m, "ts"),
+                    )
+                )
+        return out
 
     def _trade(self, m: Any) -> TradeEvent:
         if m.__class__ is not dict:

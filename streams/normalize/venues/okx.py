@@ -8,7 +8,8 @@ updates until the next ``snapshot`` frame, which resyncs the book.
 
 Quotes: ccxt resolves a ``tickers`` frame twice, as a bid/ask (``bidask::SYM``) and as a
 full ticker (``tickers::SYM``), both carrying the same best bid/ask; one quote per
-instrument and frame is kept (found with recorded frames, ``tests/data/real/okx``).
+instrument and frame is kept (found with recorded frames, ``tests/data/real/okx``). A
+``mark-price`` frame becomes a ccxt ticker with neither bid nor ask: no quote.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tapewire.streams.normalize.ccxt_offline import (
     FrameResult,
     OfflineVenue,
     RecordingOrderBook,
+    mark_price_only,
 )
 from tapewire.streams.normalize.mappers.common import okx_checksum
 from tapewire.streams.normalize.venues.base import MS, BookMeta, VenueAdapter, int_or_none
@@ -32,6 +34,8 @@ class OkxVenue(OfflineVenue):
     def collect(self) -> FrameResult:
         """What ccxt resolved; a ``tickers`` frame's second copy of its quote is dropped."""
         res = super().collect()
+        if res.quotes:
+            res.quotes = [q for q in res.quotes if not mark_price_only(q)]
         if len(res.quotes) < 2:  # nothing to de-duplicate
             return res
         seen: set[Any] = set()

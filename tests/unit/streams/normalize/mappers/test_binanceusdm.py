@@ -14,6 +14,7 @@ from tapewire.streams.normalize import Normalizer, NormalizeResult
 from tapewire.streams.normalize.books import BookState
 from tapewire.streams.normalize.mappers import MapError, MarketIndex
 from tapewire.streams.normalize.mappers.binanceusdm import BinanceUsdmMapper
+from tapewire.streams.normalize.mappers.events import DerivativesEvent
 from tapewire.testing.frames import read_frames
 
 FRAMES = Path(__file__).resolve().parents[4] / "data" / "frames" / "binanceusdm" / "frames.jsonl"
@@ -117,3 +118,97 @@ def test_bad_trade_fields_raise_map_error(fields: dict[str, Any], field: str) ->
     with pytest.raises(MapError) as err:
         _mapper().map(trade | fields)
     assert err.value.field == field
+
+
+DERIVATIVES = FRAMES.with_name("derivatives.jsonl")
+
+
+def test_mark_price_frames_are_derivatives_records() -> None:
+    norm = Normalizer(clock=lambda: 1)
+    total = NormalizeResult()
+    for frame in read_frames(DERIVATIVES, "binanceusdm"):
+        total.extend(norm.process(frame))
+    assert {t: len(r) for t, r in total.records.items() if r} == {"md.derivatives": 4}
+    rows = [
+        (
+            d["instrument"],
+            d["mark_price"],
+            d["index_price"],
+            d["funding_rate"],
+            d["next_funding_ts_ns"],
+            d["exchange_ts_ns"],
+        )
+        for d in total["md.derivatives"]
+    ]
+    eth = "ETH-USDT-PERP-USDT"
+    next_funding = 1672531200000 * MS
+    assert rows == [  # @markPrice, @markPrice@1s (negative funding), !markPrice@arr (two)
+        (
+            BTC,
+            Decimal("16551.23456789"),
+            Decimal("16549.81523810"),
+            Decimal("0.00010000"),
+            next_funding,
+            1672515782000 * MS,
+        ),
+        (
+            eth,
+            Decimal("1196.62000000"),
+            Decimal("1196.70370370"),
+            Decimal("-0.00002135"),
+            next_funding,
+            1672515783000 * MS,
+        ),
+        (
+            BTC,
+            Decimal("16552.00000000"),
+            Decimal("16550.10000000"),
+            Decimal("0.00010000"),
+            next_funding,
+            1672515784000 * MS,
+        ),
+        (
+            eth,
+            Decimal("1196.50000000"),
+            Decimal("1196.60000000"),
+            Decimal("0E-8"),
+            next_funding,
+            1672515784000 * MS,
+        ),
+    ]
+    assert str(total["md.derivatives"][1]["funding_rate"]) == "-0.00002135"  # wire text
+    assert total["md.derivatives"][0]["receive_ts_ns"] == T0 + 101 * MS
+
+
+def test_mark_price_without_funding_and_bad_fields() -> None:
+    mapper = _mapper()
+    mark: dict[str, Any] = {"e": "markPriceUpdate", "E": 1, "s": "BTCUSDT", "p": "1.5", "i": "1.4"}
+    # a delivery contract: no funding (r "", T 0)
+    (event,) = mapper.map(mark | {"r": "", "T": 0})
+    assert isinstance(event, DerivativesEvent)
+    assert (event.mark_price, event.index_price, event.funding_rate) == ("1.5", "1.4", None)
+    assert (event.next_funding_ts_ns, event.exchange_ts_ns) == (None, MS)
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"p": 1.5}, "p"),
+        ({"r": 0.0001}, "r"),
+        ({"T": "1"}, "T"),
+        ({"s": "NOPE"}, "market"),
+    ]
+    for fields, field in cases:
+        with pytest.raises(MapError) as err:
+            mapper.map({"stream": "x@markPrice", "data": mark | {"r": "0", "T": 1} | fields})
+        assert err.value.field == field
+    with pytest.raises(MapError):
+        mapper.map({"stream": "!markPrice@arr", "data": [mark | {"e": "other"}]})
+
+
+def test_bad_funding_rate_is_one_dead_letter() -> None:
+    norm = Normalizer(clock=lambda: 1)
+    frames = read_frames(DERIVATIVES, "binanceusdm")
+    norm.process(frames[0])  # markets
+    payload = frames[2]["payload"].replace(b'"0.00010000"', b'"1e-400"')
+    res = norm.process(dict(frames[2], payload=payload))
+    assert not res["md.derivatives"]
+    (dead,) = res["dlq.normalize"]
+    assert dead["error_type"] == "PrecisionError"
+    assert "funding_rate" in dead["reason"]

@@ -146,3 +146,47 @@ def test_bad_level_is_one_dead_letter() -> None:
     (dead,) = res["dlq.normalize"]
     assert "'bids'" in dead["reason"]
     assert "move" in dead["reason"]
+
+
+DERIVATIVES = FRAMES.with_name("derivatives.jsonl")
+
+
+def test_tickers_give_quotes_and_derivatives() -> None:
+    res = Normalizer(clock=lambda: 7).process_batch(read_frames(DERIVATIVES, "deribit"))
+    assert {t: len(r) for t, r in res.records.items() if r} == {
+        "md.quotes": 4,  # every ticker (spot too) is a quote
+        "md.derivatives": 3,  # perpetual, dated future, perpetual; not the spot BTC_USDC
+    }
+    rows = [
+        (
+            d["instrument"],
+            str(d["mark_price"]),
+            str(d["index_price"]),
+            None if d["funding_rate"] is None else str(d["funding_rate"]),
+            d["next_funding_ts_ns"],
+            d["exchange_ts_ns"],
+        )
+        for d in res["md.derivatives"]
+    ]
+    assert rows == [  # JSON numbers kept as their wire text; funding_8h, signed
+        (PERP, "63774.26", "63781.83", "-0.00001154", None, 1720000000090 * MS),
+        ("BTC-USD-FUT-BTC-20250926", "67734.87", "63781.83", None, None, 1720000000091 * MS),
+        (PERP, "63775.01", "63782.4", "0.0000026", None, 1720000000190 * MS),
+    ]
+    assert [q["instrument"] for q in res["md.quotes"]][2] == "BTC-USDC-SPOT"
+    assert (str(res["md.quotes"][0]["bid_size"]), str(res["md.quotes"][0]["ask_price"])) == (
+        "11550",
+        "63777",
+    )
+
+
+def test_ticker_with_a_bad_funding_rate_is_one_dead_letter() -> None:
+    norm = Normalizer(clock=lambda: 7)
+    frames = read_frames(DERIVATIVES, "deribit")
+    norm.process_batch(frames[:2])
+    payload = frames[3]["payload"].replace(b'"funding_8h":-0.00001154', b'"funding_8h":"x"')
+    res = norm.process(dict(frames[3], payload=payload))
+    assert not res["md.derivatives"]
+    assert not res["md.quotes"]
+    (dead,) = res["dlq.normalize"]
+    assert "funding_rate" in dead["reason"]

@@ -4,6 +4,11 @@ venue (``tests/data/frames/<venue>/*.jsonl``, ``tests/data/real/<venue>/*.jsonl`
 whose markets cannot be loaded from REST frames yet get both normalizers built with the
 unified markets of ``tests/data/frames/<venue>/markets.json``.
 
+``md.derivatives`` (mark/index price, funding) is native only: ccxt's tickers are not turned
+into it. Files of derivatives frames (``<venue>/derivatives.jsonl``) must give derivatives
+records on the native path; their trades, books and quotes (none, or the quotes of venue
+tickers that carry both) are compared as in any file.
+
 Coverage events are compared separately: the native book synchroniser also reports a book
 that waits for its first snapshot (``waiting_for_snapshot``), which the ccxt path does not.
 Fields where ccxt is wrong or a venue quirk makes them differ are listed in ``IGNORED``
@@ -55,6 +60,7 @@ OPTIONS: dict[str, dict[str, dict[str, Any]]] = {
     # a connector subscribed to OKX swaps only: ccxt requests (and the file answers) only
     # ``instruments?instType=SWAP``
     "okx/swap.jsonl": {"okx": {"fetchMarkets": {"types": ["swap"]}}},
+    "okx/derivatives.jsonl": {"okx": {"fetchMarkets": {"types": ["swap"]}}},
 }
 """``<venue>/<file>`` -> the ccxt options (per venue) the file's markets were captured with."""
 
@@ -114,7 +120,11 @@ def test_native_mapper_equals_ccxt_mapper(venue: str, path: Path) -> None:
         return
     ignored = IGNORED.get(venue, {})
     produced = sum(len(native[t]) for t in ("md.trades", "md.book", "md.quotes"))
-    assert produced > 0, f"{key}: the native mapper produced nothing"
+    if path.name == "derivatives.jsonl":  # mark price / funding frames (tickers: quotes too)
+        assert native["md.derivatives"], f"{key}: the native mapper produced no derivatives"
+    else:
+        assert produced > 0, f"{key}: the native mapper produced nothing"
+    assert not ccxt["md.derivatives"]  # the ccxt path does not produce md.derivatives
     for topic in ("md.trades", "md.book", "md.quotes"):
         assert _plain(native[topic], ignored) == _plain(ccxt[topic], ignored), f"{key} {topic}"
     assert native.duplicates == ccxt.duplicates

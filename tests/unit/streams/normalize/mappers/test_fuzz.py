@@ -24,7 +24,17 @@ from tests.unit.streams.normalize.mappers.test_differential import markets
 
 DATA = Path(__file__).resolve().parents[4] / "data"
 CASES = int(os.environ.get("TAPEWIRE_FUZZ_CASES", "3000"))
-DECIMAL_FIELDS = {"price", "size", "bid", "bid_size", "ask", "ask_size"}
+DECIMAL_FIELDS = {
+    "price",
+    "size",
+    "bid",
+    "bid_size",
+    "ask",
+    "ask_size",
+    "mark_price",
+    "index_price",
+    "funding_rate",
+}
 """Names the exact-decimal check gives (``streams/normalize/decimals.py``)."""
 ERROR_TYPES = {
     "ParseError",
@@ -84,5 +94,6 @@ def test_mutated_frames_give_one_named_dead_letter_each(venue: str) -> None:
                 reason = letter["reason"]
                 assert "field '" in reason or reason.split()[0] in DECIMAL_FIELDS, reason
             assert res["md.trades"] == res["md.quotes"] == res["md.book"] == []
+            assert res["md.derivatives"] == []
     assert escapes == 0
     assert bad > CASES // 10  # the mutations really produced bad frames

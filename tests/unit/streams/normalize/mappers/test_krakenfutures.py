@@ -124,7 +124,14 @@ def test_doc_frames_counts_and_values() -> None:
         "md.quotes": 1,
         "md.coverage": 4,
         "dlq.normalize": 1,
+        "md.derivatives": 1,  # the ticker's markPrice and index (no relative_funding_rate)
     }
+    (deriv,) = out["md.derivatives"]
+    assert (deriv["mark_price"], deriv["index_price"], deriv["funding_rate"]) == (
+        Decimal("0.600201"),
+        Decimal("0.60015"),
+        None,  # funding_rate 7.792297e-12 is absolute (per contract): not the fraction
+    )
     assert out.duplicates == 1
     assert [(t["trade_id"], t["side"], format(t["size"], "f")) for t in out["md.trades"]] == [
         ("b1", "BUY", "320"),
@@ -186,3 +193,41 @@ def test_bad_input_names_the_field(message: Any, field: str) -> None:
     with pytest.raises(MapError) as err:
         KrakenFuturesMapper(MarketIndex(MARKETS)).map(message)
     assert err.value.field == field
+
+
+def test_ticker_derivatives_use_the_relative_funding_rate() -> None:
+    out = _run(read_frames(FRAMES / VENUE / "derivatives.jsonl", VENUE))
+    assert counts(out) == {"md.quotes": 2, "md.derivatives": 2}
+    rows = [
+        (
+            d["instrument"],
+            str(d["mark_price"]),
+            str(d["index_price"]),
+            None if d["funding_rate"] is None else format(d["funding_rate"], "f"),
+            d["next_funding_ts_ns"],
+            d["exchange_ts_ns"],
+        )
+        for d in out["md.derivatives"]
+    ]
+    assert rows == [
+        (
+            PERP,
+            "0.600137",
+            "0.60015",
+            "-0.000000685416666667",  # relative_funding_rate (a fraction), signed
+            1700003600000 * MS,
+            1700000000090 * MS,
+        ),
+        (FUTURE, "471.7", "470.12", None, None, 1700000000091 * MS),  # no funding
+    ]
+
+
+def test_ticker_lite_gives_no_derivatives_and_bad_next_funding_time_raises() -> None:
+    mapper = KrakenFuturesMapper(MarketIndex(MARKETS))
+    lite = {"feed": "ticker_lite", "product_id": "PI_XRPUSD", "bid": "0.6", "ask": "0.7"}
+    assert [type(e).__name__ for e in mapper.map(lite)] == ["QuoteEvent"]
+    ticker = lite | {"feed": "ticker", "time": 1, "markPrice": "0.65"}
+    assert [type(e).__name__ for e in mapper.map(ticker)] == ["QuoteEvent", "DerivativesEvent"]
+    with pytest.raises(MapError) as err:
+        mapper.map(ticker | {"next_funding_rate_time": "soon"})
+    assert err.value.field == "next_funding_rate_time"

@@ -147,3 +147,72 @@ def test_acks_and_other_channels_map_to_nothing() -> None:
     assert mapper.map({"arg": {"channel": "candle1m", "instId": "BTC-USDT-SWAP"}, "data": []}) == []
     with pytest.raises(MapError):
         mapper.map([1, 2])
+
+
+DERIVATIVES = SWAP.with_name("derivatives.jsonl")
+
+
+def _derivatives() -> tuple[Normalizer, NormalizeResult]:
+    norm = Normalizer(clock=lambda: 1, options=SWAPS_ONLY)
+    total = NormalizeResult()
+    for frame in read_frames(DERIVATIVES, "okx"):
+        total.extend(norm.process(frame))
+    return norm, total
+
+
+def test_mark_price_and_funding_rate_channels() -> None:
+    _, total = _derivatives()
+    assert {t: len(r) for t, r in total.records.items() if r} == {"md.derivatives": 3}
+    rows = [
+        (
+            d["instrument"],
+            d["mark_price"],
+            d["index_price"],
+            d["funding_rate"],
+            d["next_funding_ts_ns"],
+            d["exchange_ts_ns"],
+        )
+        for d in total["md.derivatives"]
+    ]
+    assert rows == [
+        (PERP, Decimal("16801.3"), None, None, None, 1672304487050 * MS),  # mark-price
+        (  # funding-rate: the rate settled at fundingTime (not nextFundingTime)
+            PERP,
+            None,
+            None,
+            Decimal("-0.0000421387253839"),
+            1672329600000 * MS,
+            1672304487100 * MS,
+        ),
+        (PERP, Decimal("16801.4"), None, None, None, 1672304487250 * MS),
+    ]
+    assert str(total["md.derivatives"][1]["funding_rate"]) == "-0.0000421387253839"
+
+
+def test_index_tickers_and_margin_mark_prices_are_not_mapped() -> None:
+    mapper = _mapper()
+    index = {
+        "arg": {"channel": "index-tickers", "instId": "BTC-USDT"},
+        "data": [{"instId": "BTC-USDT", "idxPx": "16798.7", "ts": "1672304487150"}],
+    }
+    margin = {
+        "arg": {"channel": "mark-price", "instId": "BTC-USDT"},
+        "data": [{"instType": "MARGIN", "instId": "BTC-USDT", "markPx": "1", "ts": "1"}],
+    }
+    assert mapper.map(index) == []
+    assert mapper.map(margin) == []
+    bad = {
+        "arg": {"channel": "funding-rate", "instId": "BTC-USDT-SWAP"},
+        "data": [
+            {
+                "instType": "SWAP",
+                "instId": "BTC-USDT-SWAP",
+                "fundingRate": 0.0001,
+                "fundingTime": "1",
+                "ts": "1",
+            }
+        ],
+    }
+    with pytest.raises(MapError) as err:
+        mapper.map(bad)
+    assert err.value.field == "fundingRate"
