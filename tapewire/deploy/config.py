@@ -2,7 +2,7 @@
 
 ``tapewire run <role> --config FILE`` reads it (``docs/deployment.md``). Sections:
 ``[kafka]``, ``[clickhouse]``, ``[metrics]``, ``[connector]``, ``[normalize]``,
-``[aggregate]``, ``[trading]``, ``[sink]``. Every key is checked at start-up: an unknown
+``[aggregate]``, ``[trading]``, ``[sink]``, ``[api]``. Every key is checked at start-up: an unknown
 key, a missing one or a bad value raises :class:`~tapewire.core.errors.ConfigError` naming
 the key's full path (``trading.accounts.desk.max_open_orders``) and the value.
 Secrets are never written in the file: Kafka passwords come from an environment variable
@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from tapewire.api.config import ApiConfig
 from tapewire.connectors.live.config import LiveConfig
 from tapewire.core.errors import ConfigError
 from tapewire.core.kafka import KafkaSecurity, ScramMechanism, SecurityProtocol
@@ -41,7 +42,7 @@ from tapewire.streams.trading.config import TradingConfig
 from tapewire.streams.trading.positions import PositionLimits
 from tapewire.streams.trading.strategy import Strategy
 
-ROLES = ("connector", "normalize", "aggregate", "trade", "sink")
+ROLES = ("connector", "normalize", "aggregate", "trade", "sink", "api")
 """The roles ``tapewire run`` starts; ``all`` runs one process of each configured role."""
 
 
@@ -49,7 +50,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-RoleName = Literal["connector", "normalize", "aggregate", "trade", "sink"]
+RoleName = Literal["connector", "normalize", "aggregate", "trade", "sink", "api"]
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -287,6 +288,7 @@ class DeployConfig(_Section):
     aggregate: AggregateSection | None = None
     trading: TradingSection | None = None
     sink: SinkSection | None = None
+    api: ApiConfig | None = None
 
     def roles(self) -> tuple[str, ...]:
         """The configured roles, in pipeline order."""
@@ -296,6 +298,7 @@ class DeployConfig(_Section):
             "aggregate": self.aggregate,
             "trade": self.trading,
             "sink": self.sink,
+            "api": self.api,
         }
         return tuple(role for role in ROLES if sections[role] is not None)
 
@@ -430,6 +433,8 @@ def load_config(path: Path) -> DeployConfig:
         security = config.kafka.security.model_copy(update={"ca_file": path.parent / ca_file})
         kafka = config.kafka.model_copy(update={"security": security})
         config = config.model_copy(update={"kafka": kafka})
+    if config.api is not None:  # its files are relative to the deployment file
+        config = config.model_copy(update={"api": config.api.relative_to(path.parent)})
     if config.trading is not None:
         trading_config(config.trading)  # import and build every strategy now
     return config

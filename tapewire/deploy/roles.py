@@ -10,7 +10,9 @@ Each role wires building blocks that already run elsewhere (the demo, the tests)
 - ``trade``: strategy → risk → router → positions: the hot path (default) or agents. The
   hot path first rebuilds its state from its own record (``streams/hotpath/restore.py``):
   open paper orders, risk's open orders, positions, daily PnL, used ids, trading states;
-- ``sink``: every market-data topic (and the trading topics) into ClickHouse.
+- ``sink``: every market-data topic (and the trading topics) into ClickHouse;
+- ``api``: the authenticated HTTP/WebSocket API (``docs/api.md``): reads ClickHouse,
+  sends orders to ``oms.requests``, streams ``oms.events`` / ``oms.fills``.
 
 Topics are declared by every role before it starts (idempotent), so roles can start in
 any order. With ``[kafka.security]`` a role logs in as its own Kafka user: ``run_role``
@@ -27,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from tapewire.api.server import api_services, serve
 from tapewire.connectors.capture.paced import SimulatorFeed
 from tapewire.connectors.live.connector import LiveConnector
 from tapewire.connectors.live.sink import KafkaRawSink
@@ -197,6 +200,22 @@ def run_store(
     )
 
 
+def run_api(config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event) -> None:
+    """The API on ``[api] host:port`` until ``stop``."""
+    section = _section(config.api, "api")
+    streams = _streams(config, "api")
+    with api_services(
+        section,
+        clickhouse_url=settings.resolved_clickhouse_url,
+        bootstrap=bootstrap,
+        codec=Codec.from_settings(settings),
+        topic_name=streams.topics.name,
+        partitions=config.kafka.partitions,
+        replication=config.kafka.replication,
+    ) as services:
+        serve(services, section, stop)
+
+
 def _publish(bootstrap: str, outputs: Sequence[OutMsg]) -> None:
     by_topic: dict[str, list[tuple[bytes | None, bytes]]] = {}
     for out in outputs:
@@ -211,6 +230,7 @@ RUNNERS: dict[str, RoleRunner] = {
     "aggregate": run_aggregate,
     "trade": run_trade,
     "sink": run_store,
+    "api": run_api,
 }
 
 
