@@ -123,7 +123,7 @@ def _checked(request: OrderRequest) -> OrderRequest:
     problems = validate_request(request)
     if problems:
         p = problems[0]
-        raise OrderInvalidError(str(p), field=p.field, hint=p.hint)
+        raise OrderInvalidError(p.error().message, field=p.field, hint=p.hint)
     return request
 
 
