@@ -6,7 +6,6 @@ validated by pydantic (422 names the field); reads are parameterised queries; or
 to ``oms.requests``. ``docs/api.md`` lists the routes with examples.
 """
 
-
 import asyncio
 import contextlib
 import math
@@ -28,7 +27,6 @@ from tapewire.api.errors import (
     ApiError,
     AuthenticationError,
     NotFoundError,
-    PermissionDeniedError,
     RateLimitedError,
     UnavailableError,
 )
@@ -65,7 +63,6 @@ from tapewire.api.ratelimit import RateLimiter
 from tapewire.api.reader import Reader
 from tapewire.api.tokens import TokenIssuer
 from tapewire.api.users import Role, UserStore
-from tapewire.streams.oms import OrdStatus
 
 API_VERSION = "1"
 MAX_NS = 2**63 - 1
@@ -99,7 +96,54 @@ Limit = Annotated[int, Query(ge=1, le=10_000)]
 Venue = Annotated[Identifier | None, Query()]
 Instrument = Annotated[InstrumentId | None, Query()]
 ClientOrderId = Annotated[Identifier, Path(description="the order's client_order_id")]
-StatusName = Literal[tuple(s.value for s in OrdStatus if s is not OrdStatus.UNKNOWN)]  # type: ignore[valid-type]
+StatusName = Literal[
+    "PENDING_NEW",
+    "NEW",
+    "PARTIALLY_FILLED",
+    "FILLED",
+    "PENDING_CANCEL",
+    "CANCELED",
+    "REJECTED",
+    "EXPIRED",
+    "PENDING_REPLACE",
+]
+"""FIX OrdStatus values (``tapewire.streams.oms.OrdStatus`` without UNKNOWN)."""
+
+
+def _principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    services: ApiServices = request.app.state.services
+    if credentials is None:
+        raise AuthenticationError(
+            "no bearer token", hint="send Authorization: Bearer <token from /v1/auth/token>"
+        )
+    who = _authenticate(services, credentials.credentials)
+    request.state.principal = who
+    retry = services.token_limiter.acquire(who.token_id)
+    if retry is not None:
+        raise RateLimitedError(
+            f"rate limit of token {who.token_id[:8]}... exceeded", retry_after_s=retry
+        )
+    return who
+
+
+Caller = Annotated[Principal, Depends(_principal)]
+
+
+def _trader(who: Caller) -> Principal:
+    who.require(Role.TRADER)
+    return who
+
+
+def _admin(who: Caller) -> Principal:
+    who.require(Role.RISK_ADMIN)
+    return who
+
+
+Trader = Annotated[Principal, Depends(_trader)]
+Admin = Annotated[Principal, Depends(_admin)]
 
 
 def create_app(services: ApiServices) -> FastAPI:
@@ -113,36 +157,6 @@ def create_app(services: ApiServices) -> FastAPI:
     app.state.services = services
     _install_audit(app, services)
     _install_errors(app)
-
-    def principal(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> Principal:
-        if credentials is None:
-            raise AuthenticationError(
-                "no bearer token", hint="send Authorization: Bearer <token from /v1/auth/token>"
-            )
-        who = _authenticate(services, credentials.credentials)
-        request.state.principal = who
-        retry = services.token_limiter.acquire(who.token_id)
-        if retry is not None:
-            raise RateLimitedError(
-                f"rate limit of token {who.token_id[:8]}... exceeded", retry_after_s=retry
-            )
-        return who
-
-    Caller = Annotated[Principal, Depends(principal)]
-
-    def trader(who: Caller) -> Principal:
-        who.require(Role.TRADER)
-        return who
-
-    def admin(who: Caller) -> Principal:
-        who.require(Role.RISK_ADMIN)
-        return who
-
-    Trader = Annotated[Principal, Depends(trader)]
-    Admin = Annotated[Principal, Depends(admin)]
 
     # ---------------------------------------------------------------- auth
 

@@ -8,8 +8,9 @@ The file sink appends JSON lines (for deployments whose ClickHouse the API may n
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from dataclasses import astuple, asdict, dataclass, fields
+from dataclasses import asdict, astuple, dataclass, fields
 from pathlib import Path
 from typing import Protocol
 
@@ -102,7 +103,8 @@ class FileAuditSink:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("ab", buffering=0, opener=_private)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._file = os.fdopen(fd, "ab", buffering=0)
         self._lock = threading.Lock()
 
     def record(self, entry: AuditEntry) -> None:
@@ -115,9 +117,3 @@ class FileAuditSink:
         """Close the file."""
         with self._lock:
             self._file.close()
-
-
-def _private(path: str, flags: int) -> int:
-    import os
-
-    return os.open(path, flags, 0o600)

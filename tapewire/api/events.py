@@ -10,11 +10,13 @@ subscriber whose queue is full (it reads too slowly) loses the record.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -22,6 +24,7 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from tapewire.core.kafka import client_config
 from tapewire.schemas.codec import Codec
+from tapewire.sinks.clickhouse.query import format_value
 
 log = logging.getLogger("tapewire.api.events")
 
@@ -37,9 +40,7 @@ class Subscription:
     accounts: frozenset[str] | None  # None = every account
     types: frozenset[str]
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[dict[str, Any]] = field(
-        default_factory=lambda: asyncio.Queue(QUEUE_SIZE)
-    )
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
 
     def wants(self, kind: str, account: str) -> bool:
         """True when this subscriber asked for ``kind`` records of ``account``."""
@@ -47,10 +48,8 @@ class Subscription:
 
 
 def _offer(sub: Subscription, message: dict[str, Any]) -> None:
-    try:
+    with contextlib.suppress(asyncio.QueueFull):  # a slow reader loses the record
         sub.queue.put_nowait(message)
-    except asyncio.QueueFull:
-        pass
 
 
 class EventHub:
@@ -132,7 +131,11 @@ class EventHub:
             log.warning("events: undecodable record on %s: %s", name, exc)
             return
         self.received += 1
-        data = msgspec.to_builtins(record)  # decimals as exact strings, ns as ints
+        # decimals as exact text without padding or exponent (as the REST reads), ns as ints
+        data = {
+            k: format_value(v) if isinstance(v, Decimal) else v
+            for k, v in msgspec.to_builtins(record, builtin_types=(Decimal,)).items()
+        }
         kind = STREAM_TOPICS[canonical]
         message = {"type": kind, "data": data}
         with self._lock:

@@ -24,7 +24,7 @@ class TokenRequest(BaseModel):
 
 class TokenOut(_Out):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_at_s: int
     token_id: str
 

@@ -45,7 +45,7 @@ DecimalText = Annotated[
     str,
     Field(
         pattern=r"^[0-9]{1,20}(\.[0-9]{1,18})?$",
-        description="an exact decimal as a string, e.g. \"0.00000812\" (no exponent)",
+        description='an exact decimal as a string, e.g. "0.00000812" (no exponent)',
         examples=["0.01"],
     ),
 ]
@@ -155,7 +155,12 @@ def place_request(body: PlaceOrder, *, user: str, now_ns: int) -> OrderRequest:
 
 
 def cancel_request(
-    *, account: str, orig_client_order_id: str, venue: str, instrument: str, user: str,
+    *,
+    account: str,
+    orig_client_order_id: str,
+    venue: str,
+    instrument: str,
+    user: str,
     now_ns: int,
 ) -> OrderRequest:
     """A CANCEL of ``orig_client_order_id`` (with an id of its own)."""
@@ -178,8 +183,14 @@ def cancel_request(
 
 
 def cancel_all_request(
-    *, account: str, venue: str | None, instrument: str | None, user: str, now_ns: int,
-    tags: dict[str, str] | None = None, prefix: str = "api-cancel-all",
+    *,
+    account: str,
+    venue: str | None,
+    instrument: str | None,
+    user: str,
+    now_ns: int,
+    tags: dict[str, str] | None = None,
+    prefix: str = "api-cancel-all",
 ) -> OrderRequest:
     """A CANCEL_ALL (no venue / instrument = every one)."""
     return _checked(

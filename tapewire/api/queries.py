@@ -65,9 +65,7 @@ _ORDER_COLUMNS = (
 )
 
 
-def orders(
-    accounts: Sequence[str] | None, r: Range, *, status: str | None, limit: int
-) -> Query:
+def orders(accounts: Sequence[str] | None, r: Range, *, status: str | None, limit: int) -> Query:
     """The latest state of each order (its newest execution report), newest first."""
     where = _Where()
     where.accounts(accounts)

@@ -97,7 +97,6 @@ def api_services(
         )
 
 
-
 def serve(services: ApiServices, config: ApiConfig, stop: threading.Event) -> None:
     """Serve the API on ``config.host:port`` until ``stop`` is set."""
     server = uvicorn.Server(
@@ -110,9 +109,12 @@ def serve(services: ApiServices, config: ApiConfig, stop: threading.Event) -> No
             lifespan="off",
         )
     )
-    watcher = threading.Thread(
-        target=lambda: (stop.wait(), setattr(server, "should_exit", True)), daemon=True
-    )
+
+    def watch() -> None:
+        stop.wait()
+        server.should_exit = True
+
+    watcher = threading.Thread(target=watch, name="api-stop", daemon=True)
     watcher.start()
     log.info("api: serving on http://%s:%d (OpenAPI at /docs)", config.host, config.port)
     server.run()

@@ -200,7 +200,9 @@ def run_store(
     )
 
 
-def run_api(config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event) -> None:
+def run_api(
+    config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event
+) -> None:
     """The API on ``[api] host:port`` until ``stop``."""
     section = _section(config.api, "api")
     streams = _streams(config, "api")

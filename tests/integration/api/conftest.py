@@ -66,6 +66,7 @@ def api_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ApiConfig:
 @pytest.fixture
 def api_db_url(clickhouse: Client, clickhouse_url: str) -> str:
     """The URL of this test's fresh, migrated database."""
+    assert clickhouse.database is not None
     return database_url(clickhouse_url, clickhouse.database)
 
 

@@ -4,6 +4,8 @@ another account's order, brute-force logins and per-token limits; every request 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import jwt
 from clickhouse_connect.driver.client import Client
@@ -122,11 +124,13 @@ def test_every_request_is_audited_in_clickhouse(
     ok = read_only_api.get("/v1/me", headers=trader)
     request_id = ok.headers["X-Request-ID"]
 
-    def rows() -> list[tuple[object, ...]]:
-        return clickhouse.query(
-            "SELECT user, role, method, route, status, detail, request_id FROM api_audit "
-            "ORDER BY ts"
-        ).result_rows
+    def rows() -> list[Sequence[Any]]:
+        return list(
+            clickhouse.query(
+                "SELECT user, role, method, route, status, detail, request_id FROM api_audit "
+                "ORDER BY ts"
+            ).result_rows
+        )
 
     wait_for(lambda: len(rows()) == 4)
     token, denied, anonymous, me = rows()

@@ -53,7 +53,5 @@ def test_orders_and_positions_exports_for_an_admin(
     positions = _csv(read_only_api, "/v1/export/positions.csv?account=other", admin)
     assert positions[1][:5] == ["other", "okx", "ETH-USDT-SPOT", "-2", "3000.25"]
     assert len(positions) == 2
-    window = _csv(
-        read_only_api, f"/v1/export/fills.csv?since_ns={T0 + 6}&until_ns={T0 + 8}", admin
-    )
+    window = _csv(read_only_api, f"/v1/export/fills.csv?since_ns={T0 + 6}&until_ns={T0 + 8}", admin)
     assert [r[0] for r in window[1:]] == ["okx:f2"]
