@@ -4,8 +4,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# A separate venv for benchmarks against other libraries (cryptofeed): .venv stays free of them.
+BENCH_VENV  ?= .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit integration kafka-jars bench soak faults fuzz clean
+.PHONY: setup demo test lint typecheck unit integration kafka-jars prometheus-tools bench bench-venv bench-mappers soak faults fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; set PYTHON=/path/to/python3.11")'
@@ -18,6 +21,11 @@ setup: $(STAMP) ## create .venv and install Tapewire with its dev tools
 
 kafka-jars: $(STAMP) ## fetch the Kafka broker jars with Maven (cached outside the repo)
 	$(BIN)/tapewire kafka fetch
+
+prometheus-tools: ## prometheus + promtool (Debian package) for the metrics and alert-rule tests
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq prometheus; }
 
 demo: setup kafka-jars ## the main job: check the machine, round trip, then the 60 s demo
 	$(BIN)/tapewire doctor
@@ -32,17 +40,30 @@ lint: setup ## ruff, then the layer contracts of docs/architecture.md (import-li
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup
+unit: setup prometheus-tools
 	$(BIN)/pytest tests/unit
 
-integration: setup kafka-jars
+integration: setup kafka-jars prometheus-tools
 	$(BIN)/pytest tests/integration
 
-test: setup kafka-jars lint typecheck ## everything CI runs
+test: setup kafka-jars prometheus-tools lint typecheck ## everything CI runs
 	$(BIN)/pytest
 
 bench: setup kafka-jars ## every benchmark, medians over repeated runs (about 10 min)
 	$(BIN)/python bench/run_all.py
+
+$(BENCH_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -e '.[bench-cryptofeed]'
+	$(BENCH_VENV)/bin/python -c 'from cryptofeed.exchanges import Binance, OKX'
+	@touch $(BENCH_STAMP)
+
+bench-venv: $(BENCH_STAMP) ## .venv-bench: Tapewire plus cryptofeed (the bench-cryptofeed extra)
+
+bench-mappers: bench-venv ## Tapewire's normalizer core vs cryptofeed's parsers, same frames, interleaved (about 2 min)
+	$(BENCH_VENV)/bin/python bench/bench_mappers.py $(BENCH_ARGS)
 
 soak: setup kafka-jars ## run all on the demo config for an hour; RSS plot per role (bench/results)
 	$(BIN)/pip install --quiet -e '.[dev,soak]'
@@ -55,4 +76,4 @@ fuzz: setup ## every native mapper against 100,000 mutated frames (CI runs 3,000
 	TAPEWIRE_FUZZ_CASES=$(or $(FUZZ_CASES),100000) $(BIN)/pytest -q -p no:cacheprovider tests/unit/streams/normalize/mappers/test_fuzz.py
 
 clean:
-	rm -rf $(VENV) .tapewire .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) .tapewire .mypy_cache .ruff_cache .pytest_cache

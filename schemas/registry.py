@@ -75,6 +75,12 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec("md.quotes", f"{NAMESPACE}.Quote", ("venue", "instrument"), "per-venue BBO"),
     TopicSpec(
+        "md.derivatives",
+        f"{NAMESPACE}.DerivativesTicker",
+        ("venue", "instrument"),
+        "mark price, index price and funding rate of perpetuals and futures",
+    ),
+    TopicSpec(
         "md.bars.*",
         f"{NAMESPACE}.Bar",
         ("venue", "instrument"),

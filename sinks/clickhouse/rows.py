@@ -106,6 +106,20 @@ def _book(r: Record) -> tuple[Any, ...]:
     )
 
 
+def _derivatives(r: Record) -> tuple[Any, ...]:
+    return (
+        r["venue"],
+        r["instrument"],
+        r["mark_price"],
+        r["index_price"],
+        r["funding_rate"],
+        r["next_funding_ts_ns"],
+        r["exchange_ts_ns"],
+        r["receive_ts_ns"],
+        r["process_ts_ns"],
+    )
+
+
 def _quote(r: Record) -> tuple[Any, ...]:
     return (
         r["venue"],
@@ -237,6 +251,17 @@ _QUOTE_FIELDS = (
     "receive_ts_ns",
     "process_ts_ns",
 )
+_DERIVATIVES_FIELDS = (
+    "venue",
+    "instrument",
+    "mark_price",
+    "index_price",
+    "funding_rate",
+    "next_funding_ts_ns",
+    "exchange_ts_ns",
+    "receive_ts_ns",
+    "process_ts_ns",
+)
 _COVERAGE_FIELDS = (
     "venue",
     "instrument",
@@ -326,6 +351,17 @@ MAPPINGS: Mapping[str, TableMapping] = {
             _sql(_QUOTE_FIELDS, ("exchange_ts_ns", "receive_ts_ns", "process_ts_ns")),
         ),
         _m(
+            "md.derivatives",
+            "derivatives",
+            "venue instrument mark_price index_price funding_rate next_funding_ts exchange_ts "
+            "receive_ts process_ts",
+            _derivatives,
+            _sql(
+                _DERIVATIVES_FIELDS,
+                ("next_funding_ts_ns", "exchange_ts_ns", "receive_ts_ns", "process_ts_ns"),
+            ),
+        ),
+        _m(
             "md.bars.*",
             "bars",
             "venue instrument interval interval_ns start_ts end_ts open high low close volume "
@@ -364,6 +400,7 @@ DEFAULT_TOPICS: tuple[str, ...] = (
     "md.trades",
     "md.book",
     "md.quotes",
+    "md.derivatives",
     "md.bars.1s",
     "md.bars.1m",
     "md.nbbo",

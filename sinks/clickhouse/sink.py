@@ -527,6 +527,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--dlq-topic", default=SinkConfig.dlq_topic)
     parser.add_argument("--stop-when-caught-up", action="store_true")
     parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve /metrics here (default: TAPEWIRE_METRICS_PORT, 9464; 0 = off)",
+    )
+    parser.add_argument(
         "--no-avro-insert",
         action="store_true",
         help="decode every record in Python instead of letting ClickHouse decode the Avro",
@@ -551,9 +557,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    settings = load_settings()
+    try:
+        port = settings.metrics_port if args.metrics_port is None else args.metrics_port
+        endpoint = metrics.serve_metrics(settings.metrics_host, port)
+    except TapewireError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     try:
         stats = run_sink(
-            load_settings(),
+            settings,
             stop_event=stop,
             config=config,
             bootstrap=args.bootstrap,
@@ -563,6 +576,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TapewireError, ClickHouseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if endpoint is not None:
+            endpoint.stop()
     print(
         f"sink done: records={stats.records} rows={stats.rows} inserts={stats.inserts} "
         f"dead_letters={stats.dead_letters} commits={stats.commits}",

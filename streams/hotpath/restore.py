@@ -26,6 +26,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from tapewire.core import metrics
 from tapewire.records.orders import Fill, OrderEvent
 from tapewire.records.positions import Position
 from tapewire.records.risk import Alert, RiskDecision
@@ -108,7 +109,10 @@ def _restore_risk(risk: RiskStage, history: TradingHistory, summary: RestoreSumm
         if account is None or state is None:
             continue
         scope = None if account == ALL_ACCOUNTS else account
-        risk.gate.set_trading_state(TradingState(state), scope)
+        restored = TradingState(state)
+        risk.gate.set_trading_state(restored, scope)
+        metrics.trading_state.labels(account).set(restored.severity)
+        metrics.kill_switch_engaged.labels(account).set(restored is TradingState.HALTED)
         summary.trading_states[account] = state
 
 

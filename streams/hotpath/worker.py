@@ -32,7 +32,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 
 from tapewire.core import metrics
 from tapewire.core.errors import ConfigError, KafkaRuntimeError
@@ -340,6 +347,22 @@ class HotPathWorker:
         self.commits.checkpoint()
         self._last_commit = time.monotonic()
         self._commit_offsets(consumer, self.commits.ready(), asynchronous=True)
+        self._report_lag(consumer)
+
+    def _report_lag(self, consumer: Consumer) -> None:
+        """``tapewire_consumer_lag_messages``: the partition's end minus the next offset
+        this worker reads (the broker's high watermark as of the last fetch)."""
+        for (topic, partition), next_offset in self.commits.offsets.items():
+            try:
+                _low, high = consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), cached=True
+                )
+            except KafkaException:
+                continue
+            if high is not None and high >= 0:
+                metrics.consumer_lag_messages.labels(self.group_id, topic, str(partition)).set(
+                    max(0, high - next_offset)
+                )
 
     def _commit_offsets(self, consumer: Consumer, offsets: Offsets, *, asynchronous: bool) -> None:
         self._check_delivery()

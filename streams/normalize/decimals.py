@@ -38,8 +38,9 @@ def exact(value: Any, name: str) -> Decimal:
     return checked(value, name)
 
 
-def checked(value: Any, name: str) -> Decimal:
-    """The full check of :func:`exact`, with the reason of any failure."""
+def checked(value: Any, name: str, *, signed: bool = False) -> Decimal:
+    """The full check of :func:`exact`, with the reason of any failure (``signed``: a
+    negative value is allowed, e.g. a funding rate)."""
     kind = type(value)
     d: Decimal
     if kind is Decimal:
@@ -58,10 +59,9 @@ def checked(value: Any, name: str) -> Decimal:
             f"{name} {value!r} is missing or not a number", error_type="ParseError"
         )
     exp = d.as_tuple().exponent
-    if not isinstance(exp, int) or d < 0:  # NaN / Infinity have a str exponent
-        raise NormalizeError(
-            f"{name} {value!r} is not a finite non-negative number", error_type="ParseError"
-        )
+    if not isinstance(exp, int) or (d < 0 and not signed):  # NaN / Infinity: str exponent
+        kind_text = "finite number" if signed else "finite non-negative number"
+        raise NormalizeError(f"{name} {value!r} is not a {kind_text}", error_type="ParseError")
     if exp < -SCALE:
         raise NormalizeError(
             f"{name} {value!r} has more than 18 decimals", error_type="PrecisionError"
@@ -79,3 +79,8 @@ def exact_or_none(value: Any, name: str) -> Decimal | None:
 
 def level(price: Any, size: Any) -> PriceLevel:
     return PriceLevel(price=exact(price, "price"), size=exact(size, "size"))
+
+
+def signed_or_none(value: Any, name: str) -> Decimal | None:
+    """Wire text -> a checked decimal that may be negative (funding rates); None stays None."""
+    return None if value is None else checked(value, name, signed=True)

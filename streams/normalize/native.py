@@ -12,14 +12,15 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from tapewire.core.records import Record, TypedRecord
-from tapewire.records.market import Quote, Trade
+from tapewire.records.market import DerivativesTicker, Quote, Trade
 from tapewire.streams.normalize.books import BookState, BookSync
-from tapewire.streams.normalize.decimals import exact, exact_or_none
+from tapewire.streams.normalize.decimals import exact, exact_or_none, signed_or_none
 from tapewire.streams.normalize.dedup import TradeDeduper
 from tapewire.streams.normalize.errors import NormalizeError
 from tapewire.streams.normalize.mappers.base import Mapper, MarketIndex
 from tapewire.streams.normalize.mappers.events import (
     BookEvent,
+    DerivativesEvent,
     MapError,
     MarketEvent,
     QuoteEvent,
@@ -42,6 +43,7 @@ class NativeVenue:
         buffer_cap: int,
     ) -> None:
         self.mapper = mapper_class(MarketIndex(markets))
+        self._checks_gaps = mapper_class.connection_gap is not Mapper.connection_gap
         self.spec = mapper_class.spec
         self.venue = self.spec.venue
         self.sync = BookSync(self.spec, clock, buffer_cap)
@@ -53,22 +55,22 @@ class NativeVenue:
         return self.sync.state(instrument)
 
     def map_frame(
-        self, frame: Record, payload: bytes
+        self, frame: Record, payload: bytes, connection_id: str, rest: bool
     ) -> tuple[list[MarketEvent], str | None] | None:
         """Events of a frame and the connection-level gap it reveals (if any); None for a
         REST frame that is not a book snapshot (market metadata: the normalizer's own REST
         handling takes it)."""
         mapper = self.mapper
-        mapper.connection_id = str(frame.get("connection_id"))
+        mapper.connection_id = connection_id
         try:
             message = mapper.decode(payload)
         except Exception as exc:
             raise NormalizeError(f"undecodable payload: {exc}", error_type="DecodeError") from exc
         try:
-            if frame.get("transport") == "REST":
+            if rest:
                 events = mapper.map_rest(str(frame.get("rest_url") or ""), message)
                 return (events, None) if events else None
-            gap = mapper.connection_gap(message, str(frame.get("connection_id")))
+            gap = mapper.connection_gap(message, connection_id) if self._checks_gaps else None
             return mapper.map(message), gap
         except NormalizeError:
             raise
@@ -92,18 +94,20 @@ class NativeVenue:
         receive_ns: int,
         midway: bool,
         out: Mapping[str, list[TypedRecord]],
-        topics: tuple[str, str, str, str],
+        topics: tuple[str, str, str, str, str],
         connection_gap: str | None = None,
     ) -> int:
-        """Records of a frame's events into ``out`` (topics: trades, book, quotes, coverage);
+        """Records of a frame's events into ``out`` (topics: trades, book, quotes, coverage,
+        derivatives);
         returns the number of duplicate trades dropped. Trades and quotes are all built
         before any is emitted, so a bad one sends the whole frame to the DLQ."""
-        trades_topic, book_topic, quotes_topic, coverage_topic = topics
+        trades_topic, book_topic, quotes_topic, coverage_topic, derivatives_topic = topics
         connection = frame.get("connection_id")
         sequence = frame.get("sequence")
         trades: list[Trade] = []
         quotes: list[Quote] = []
         books: list[BookEvent] = []
+        derivatives: list[DerivativesTicker] = []
         now = self.clock()
         venue = self.venue
         for event in events:
@@ -126,6 +130,21 @@ class NativeVenue:
                 )
             elif kind is _BOOK:
                 books.append(event)  # type: ignore[arg-type]
+            elif kind is DerivativesEvent:
+                d: DerivativesEvent = event  # type: ignore[assignment]
+                derivatives.append(
+                    DerivativesTicker(
+                        venue=venue,
+                        instrument=d.instrument,
+                        mark_price=exact_or_none(d.mark_price, "mark_price"),
+                        index_price=exact_or_none(d.index_price, "index_price"),
+                        funding_rate=signed_or_none(d.funding_rate, "funding_rate"),
+                        next_funding_ts_ns=d.next_funding_ts_ns,
+                        exchange_ts_ns=d.exchange_ts_ns,
+                        receive_ts_ns=receive_ns,
+                        process_ts_ns=now,
+                    )
+                )
             else:
                 quote: QuoteEvent = event  # type: ignore[assignment]
                 quotes.append(
@@ -166,4 +185,6 @@ class NativeVenue:
                     duplicates += 1
         if quotes:
             out[quotes_topic].extend(quotes)
+        if derivatives:
+            out[derivatives_topic].extend(derivatives)
         return duplicates

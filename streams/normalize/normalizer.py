@@ -61,6 +61,7 @@ from tapewire.streams.normalize.venues.generic import generic_adapter
 __all__ = [
     "BOOK",
     "COVERAGE",
+    "DERIVATIVES",
     "DLQ",
     "QUOTES",
     "TOPICS",
@@ -79,8 +80,9 @@ TRADES, BOOK, QUOTES, COVERAGE, DLQ = (
     "md.coverage",
     "dlq.normalize",
 )
-TOPICS = (TRADES, BOOK, QUOTES, COVERAGE, DLQ)
-_NATIVE_TOPICS = (TRADES, BOOK, QUOTES, COVERAGE)
+DERIVATIVES = "md.derivatives"
+TOPICS = (TRADES, BOOK, QUOTES, COVERAGE, DLQ, DERIVATIVES)
+_NATIVE_TOPICS = (TRADES, BOOK, QUOTES, COVERAGE, DERIVATIVES)
 _BYTES = (bytes, bytearray)
 REBALANCE = "rebalance"
 """Coverage reason: the book's earlier frames were processed by another worker (a rebalance
@@ -450,39 +452,41 @@ class Normalizer:
 
     # ------------------------------------------------------------------ core
     def _process(self, frame: Record, out: NormalizeResult) -> None:
-        venue_id = frame.get("venue")
-        payload = frame.get("payload")
-        receive_ns = frame.get("receive_ts_ns")
-        if not isinstance(venue_id, str) or not isinstance(payload, _BYTES):
+        get = frame.get
+        venue_id = get("venue")
+        payload = get("payload")
+        receive_ns = get("receive_ts_ns")
+        if venue_id.__class__ is not str or not isinstance(payload, _BYTES):
             raise NormalizeError(
                 "RawFrame needs str venue and bytes payload", error_type="SchemaError"
             )
-        if not isinstance(receive_ns, int):
+        if receive_ns.__class__ is not int:
             raise NormalizeError("RawFrame receive_ts_ns is not an int", error_type="SchemaError")
-        adapter = self._adapter(venue_id)
         if payload.__class__ is not bytes:
             payload = bytes(payload)
-        connection = frame.get("connection_id")
-        connection_text = str(connection)
+        connection = get("connection_id")
+        connection_text = connection if connection.__class__ is str else str(connection)
         conn_key = (venue_id, connection_text)
         midway = self._joined_midway.get(conn_key)
         if midway is None:  # first frame of this connection seen here
-            sequence = frame.get("sequence")
+            sequence = get("sequence")
             midway = venue_id in self._handed_over and isinstance(sequence, int) and sequence > 0
             self._joined_midway[conn_key] = midway
-        native = self._native_venue(venue_id) if self._native_classes else None
-        if (  # market REST frames (valid or not) are the markets code's (``_rest``)
-            native is not None
-            and frame.get("rest_status") in (None, 200)
-            and (frame.get("transport") != "REST" or self.market_url(frame) is None)
-        ):
-            mapped = native.map_frame(frame, payload)
-            if mapped is not None:
-                events, gap = mapped
-                out.duplicates += native.emit(
-                    events, frame, receive_ns, midway, out.records, _NATIVE_TOPICS, gap
-                )
-                return
+        native = self.native.get(venue_id) or (
+            self._native_venue(venue_id) if self._native_classes else None
+        )
+        if native is not None:
+            rest = get("transport") == "REST"
+            # market REST frames (valid or not) are the markets code's (``_rest``)
+            if get("rest_status") in (None, 200) and not (rest and self.market_url(frame)):
+                mapped = native.map_frame(frame, payload, connection_text, rest)
+                if mapped is not None:
+                    events, gap = mapped
+                    out.duplicates += native.emit(
+                        events, frame, receive_ns, midway, out.records, _NATIVE_TOPICS, gap
+                    )
+                    return
+        adapter = self._adapter(venue_id)
         if frame.get("transport") == "REST":
             self._rest(adapter, frame, payload, receive_ns, out)
             return

@@ -41,6 +41,7 @@ from tapewire.streams.stages.base import (
     dead_record,
     decode_topics,
 )
+from tapewire.streams.stages.latency import TickToOrder
 from tapewire.streams.stages.strategy import DLQ
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class RouterStage:
         }
         self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
         self.journal = journal
+        self.tick_to_order = TickToOrder()
         self.known: set[tuple[str, str]] = set()
         """``(account, client_order_id)`` already sent (or known from before a restart)."""
 
@@ -165,6 +167,7 @@ class RouterStage:
                 self.record_intent(request, now)
         metrics.orders_routed.labels(target.name, action).inc()
         if action in SENDING_ACTIONS:
+            self.tick_to_order.observe(target.name, request.client_order_id, request.tags)
             self.emit(target.submit(request, now))
         elif action == "CANCEL":
             self.emit(target.cancel(request, now))

@@ -74,6 +74,7 @@ class StreamTopics:
             "md.trades",
             "md.book",
             "md.quotes",
+            "md.derivatives",
             "md.coverage",
             "md.nbbo",
             "dlq.normalize",

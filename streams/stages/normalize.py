@@ -33,8 +33,16 @@ from typing import Any
 from tapewire.core.records import Record
 from tapewire.schemas.codec import Codec
 from tapewire.streams.normalize import NormalizeError, Normalizer, SourceRef
-from tapewire.streams.normalize.normalizer import BOOK, COVERAGE, DLQ, QUOTES, TRADES
+from tapewire.streams.normalize.normalizer import (
+    BOOK,
+    COVERAGE,
+    DERIVATIVES,
+    DLQ,
+    QUOTES,
+    TRADES,
+)
 from tapewire.streams.stages.base import Emitter, InMsg, OutMsg, decode_batch
+from tapewire.streams.stages.latency import FeedHealth
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +114,8 @@ class NormalizeStage:
         """md.raw partition -> venues seen on it since it was (re)joined."""
         self.handovers: list[tuple[int, str]] = []
         """(partition, venue) of every hand-over so far (for tests and logs)."""
+        self.health = FeedHealth()
+        """Feed freshness, gaps and latency metrics (``docs/observability.md``)."""
 
     def partitions_revoked(self, partitions: Set[int]) -> None:
         """md.raw partitions this worker lost (Faust's ``on_partitions_revoked``; any thread).
@@ -149,6 +159,9 @@ class NormalizeStage:
                 norm = state
             venue = frame.get("venue")
             if isinstance(venue, str):
+                receive = frame.get("receive_ts_ns")
+                if isinstance(receive, int):
+                    self.health.frame(venue, receive)
                 seen = self._venues.setdefault(partition, set())
                 if joined:
                     seen.clear()
@@ -165,6 +178,7 @@ class NormalizeStage:
             frames.append(frame)
             refs.append(SourceRef(msg.partition, msg.offset, msg.key, msg.value))
         flush()
+        self.health.publish()
         self._republish([(msg, by_msg[id(msg)]) for msg in batch if id(msg) in market_msgs])
         if revoked:  # revoked partitions not seen again yet: check them when they come back
             with self._revoked_lock:
@@ -233,9 +247,10 @@ class NormalizeStage:
 
     def _emit(self, result: Any) -> None:
         emitter = self.emitter
-        for topic in (TRADES, BOOK, QUOTES, COVERAGE):
+        for topic in (TRADES, BOOK, QUOTES, COVERAGE, DERIVATIVES):
             for record in result[topic]:
                 emitter.emit(topic, record)
+        self.health.outputs({topic: result[topic] for topic in (TRADES, BOOK, QUOTES, COVERAGE)})
         for dead in result[DLQ]:
             if dead.get("source_offset") is not None:
                 self._refused.add((dead.get("source_partition"), dead.get("source_offset")))

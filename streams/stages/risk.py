@@ -14,6 +14,7 @@ per affected account, for the router. See ``docs/trading.md``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
@@ -46,6 +47,7 @@ from tapewire.streams.stages.base import (
     dead_record,
     decode_topics,
 )
+from tapewire.streams.stages.latency import StageLatency, tagged_times
 from tapewire.streams.stages.strategy import DLQ
 from tapewire.streams.trading.config import ALL_ACCOUNTS, KILL_SWITCH_TAG
 
@@ -71,6 +73,7 @@ class RiskStage:
         self.clock = clock
         self.mark_id = mark_id or NbboConfig().consolidated_id
         self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
+        self.latency = StageLatency(self.name)
         self.quotes: dict[str, ReferenceQuote] = {}
         self.open_orders: dict[tuple[str, str], OpenOrder] = {}
         self.positions: dict[tuple[str, str], Decimal] = {}
@@ -178,6 +181,7 @@ class RiskStage:
                 request.time_in_force,
             )
         self.emitter.emit(decision.topic, decision.to_record())
+        self.latency.observe(*tagged_times(request.tags), time.time_ns())
 
     def on_command(self, request: OrderRequest, now: int) -> None:
         """Set the trading state of one account (or all, ``*``); HALTED cancels all."""
@@ -189,6 +193,7 @@ class RiskStage:
         scope = None if request.account == ALL_ACCOUNTS else request.account
         self.gate.set_trading_state(state, scope)
         metrics.trading_state.labels(request.account).set(state.severity)
+        metrics.kill_switch_engaged.labels(request.account).set(state is TradingState.HALTED)
         self.emitter.emit(
             "alerts",
             Alert(

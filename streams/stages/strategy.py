@@ -1,13 +1,19 @@
-"""Strategy stage: market records and own order events -> ``OrderRequest`` intents."""
+"""Strategy stage: market records and own order events -> ``OrderRequest`` intents.
+
+An intent made from a market record carries that tick's receive and exchange times in
+its tags (``tick_receive_ts_ns``, ``tick_exchange_ts_ns``; a strategy's own tags of those
+names win), so risk and the router measure tick-to-order (:mod:`.latency`)."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 
 from tapewire.core import metrics
 from tapewire.schemas.codec import Codec
 from tapewire.streams.stages.base import Emitter, OutMsg, TopicMsg, dead_record, decode_topics
+from tapewire.streams.stages.latency import StageLatency, tagged_times, tick_tags
 from tapewire.streams.trading.strategy import Strategy
 
 log = logging.getLogger(__name__)
@@ -30,6 +36,7 @@ class StrategyStage:
         self.codec = codec
         self.strategies = list(strategies)
         self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
+        self.latency = StageLatency(self.name)
 
     def process(self, batch: Sequence[TopicMsg]) -> list[OutMsg]:
         """Feed each record to every strategy in order; emit their intents."""
@@ -41,7 +48,13 @@ class StrategyStage:
                 except Exception as exc:
                     dead_record(emitter, msg, exc, f"{self.name}:{strategy.strategy_id}")
                     continue
+                if not intents:
+                    continue
+                tick = tick_tags(record) if msg.topic.startswith("md.") else {}
                 for intent in intents:
                     metrics.trading_intents.labels(strategy.strategy_id).inc()
+                    if tick:
+                        intent = intent.with_(tags={**tick, **intent.tags})
+                        self.latency.observe(*tagged_times(intent.tags), time.time_ns())
                     emitter.emit("oms.requests", intent.to_record())
         return emitter.take()

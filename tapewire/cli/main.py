@@ -589,8 +589,11 @@ def run(
     duration: Annotated[
         float | None, typer.Option(min=1, help="Stop after this many seconds (default: signal).")
     ] = None,
-    metrics_offset: Annotated[
-        int, typer.Option(hidden=True, help="Added to [metrics] port (set by run all).")
+    replica: Annotated[
+        int,
+        typer.Option(
+            hidden=True, min=0, help="Which process of the role (set by run all; its port)."
+        ),
     ] = 0,
     log_dir: Annotated[
         Path | None, typer.Option(help="run all: each role's output to <dir>/<role>.log.")
@@ -609,7 +612,7 @@ def run(
             _settings(),
             bootstrap=bootstrap,
             duration_s=duration,
-            metrics_offset=metrics_offset,
+            replica=replica,
         )
 
 

@@ -45,6 +45,7 @@ from confluent_kafka import (
 
 from tapewire.connectors.orders.ccxt_venue import CcxtVenue, CcxtVenueConfig, LiveReports
 from tapewire.connectors.orders.keys import KeyStore
+from tapewire.core import metrics
 from tapewire.core.errors import KafkaRuntimeError
 from tapewire.core.kafka import client_config, producer_config
 from tapewire.core.records import Record
@@ -222,6 +223,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--reconcile-attempts", type=int, default=3)
     p.add_argument("--reconcile-delay-s", type=float, default=0.5)
     p.add_argument("--session-timeout-s", type=float, default=10.0, help="consumer session")
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve /metrics here (default: TAPEWIRE_METRICS_PORT, 9464; 0 = off)",
+    )
     return p.parse_args(argv)
 
 
@@ -291,6 +298,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    settings = load_settings()
+    port = settings.metrics_port if args.metrics_port is None else args.metrics_port
+    endpoint = metrics.serve_metrics(settings.metrics_host, port)
     loop = VenueLoop()
     venue = CcxtVenue(venue_config, credentials)
     try:
@@ -301,6 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         loop.run(venue.close(), 30.0)
         loop.stop()
+        if endpoint is not None:
+            endpoint.stop()
     return 0
 
 

@@ -55,8 +55,17 @@ messages_rejected = Counter(
 )
 stage_latency_seconds = Histogram(
     f"{PREFIX}_stage_latency_seconds",
-    "Time from a reference timestamp (exchange or receive) to the end of a stage.",
+    "Time from the tick's exchange or receive timestamp (reference) to the end of a stage "
+    "(receive, normalize, strategy, risk, router); see docs/observability.md.",
     ["stage", "reference"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+tick_to_order_seconds = Histogram(
+    f"{PREFIX}_tick_to_order_seconds",
+    "Time from the market tick that triggered an order (its exchange or receive timestamp) "
+    "to the router's venue submit, by venue.",
+    ["venue", "reference"],
     buckets=LATENCY_BUCKETS,
     registry=REGISTRY,
 )
@@ -179,6 +188,20 @@ connector_rate_limit_wait_seconds = Counter(
     ["venue"],
     registry=REGISTRY,
 )
+feed_last_frame_timestamp_seconds = Gauge(
+    f"{PREFIX}_feed_last_frame_timestamp_seconds",
+    "Receive time (UTC, Unix seconds) of the newest frame of a venue the normalizer saw "
+    "(feed staleness: time() minus this).",
+    ["venue"],
+    registry=REGISTRY,
+)
+coverage_gaps = Counter(
+    f"{PREFIX}_coverage_gaps",
+    "Coverage GAP events the normalizer emitted (sequence gap, checksum, handler error, "
+    "disconnect), by venue.",
+    ["venue"],
+    registry=REGISTRY,
+)
 connector_last_frame_age_seconds = Gauge(
     f"{PREFIX}_connector_last_frame_age_seconds",
     "Seconds since a live connector's last frame (checked by its staleness watchdog).",
@@ -255,6 +278,12 @@ risk_decisions = Counter(
 trading_state = Gauge(
     f"{PREFIX}_trading_state",
     "Trading state set by the last command: 0 ACTIVE, 1 REDUCING, 2 HALTED (account or *).",
+    ["account"],
+    registry=REGISTRY,
+)
+kill_switch_engaged = Gauge(
+    f"{PREFIX}_kill_switch_engaged",
+    "1 while the kill switch holds an account (or * = every account) HALTED, else 0.",
     ["account"],
     registry=REGISTRY,
 )

@@ -63,7 +63,15 @@ ROLE_ACCESS: Mapping[str, RoleAccess] = {
     "connector": RoleAccess(reads=(), writes=("md.raw",), groups=()),
     "normalize": RoleAccess(
         reads=("md.raw", "md.markets"),
-        writes=("md.trades", "md.book", "md.quotes", "md.coverage", "md.markets", "dlq.normalize"),
+        writes=(
+            "md.trades",
+            "md.book",
+            "md.quotes",
+            "md.derivatives",
+            "md.coverage",
+            "md.markets",
+            "dlq.normalize",
+        ),
         groups=("tapewire-normalize", READ_GROUP),
     ),
     "aggregate": RoleAccess(

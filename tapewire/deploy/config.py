@@ -34,6 +34,7 @@ from tapewire.api.config import ApiConfig
 from tapewire.connectors.live.config import LiveConfig
 from tapewire.core.errors import ConfigError
 from tapewire.core.kafka import KafkaSecurity, ScramMechanism, SecurityProtocol
+from tapewire.deploy.metrics_ports import resolve_ports
 from tapewire.streams.aggregate.bars import BarConfig, Interval
 from tapewire.streams.execution.paper import PaperConfig
 from tapewire.streams.risk import AccountLimits, RiskConfig
@@ -184,9 +185,17 @@ class ClickHouseSection(_Section):
 
 
 class MetricsSection(_Section):
-    """``[metrics]``: the Prometheus endpoint of each role (port + role index)."""
+    """``[metrics]``: the Prometheus ``/metrics`` endpoint of every role's process
+    (:mod:`tapewire.deploy.metrics_ports`); no port for a role: it serves none."""
 
+    host: str | None = Field(
+        default=None, min_length=1, description="bind address; unset: TAPEWIRE_METRICS_HOST"
+    )
     port: int | None = Field(default=None, ge=1, le=65535)
+    ports: dict[
+        RoleName,
+        Annotated[int, Field(ge=1, le=65535)] | tuple[Annotated[int, Field(ge=1, le=65535)], ...],
+    ] = Field(default_factory=dict)
 
 
 class SimulatorSource(_Section):
@@ -313,6 +322,15 @@ class DeployConfig(_Section):
             )
         )
 
+    def metrics_ports(self) -> dict[tuple[str, int], int]:
+        """(role, replica) -> ``/metrics`` port of every process ``run all`` starts;
+        :class:`ConfigError` on a conflict (:mod:`tapewire.deploy.metrics_ports`)."""
+        return resolve_ports(self.metrics.port, self.metrics.ports, self.processes(), ROLES)
+
+    def metrics_port(self, role: str, replica: int = 0) -> int | None:
+        """The ``/metrics`` port of ``role``'s process ``replica`` (None: not served)."""
+        return self.metrics_ports().get((role, replica))
+
     def streams_config(self, app_id: str) -> StreamsConfig:
         """The stream processors' knobs for the role ``app_id`` names."""
         aggregate = self.aggregate or AggregateSection()
@@ -387,7 +405,7 @@ def strategy_factory(section: StrategySection, index: int = 0) -> Callable[[], S
 def parse_config(data: Mapping[str, Any], source: str = "config") -> DeployConfig:
     """Validate a parsed TOML document; :class:`ConfigError` names the first bad key."""
     try:
-        return DeployConfig.model_validate(data)
+        config = DeployConfig.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         parts = [str(p) for p in err["loc"]]
@@ -405,6 +423,8 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> DeployConfi
             value=value,
             hint="see docs/deployment.md and examples/*.toml for every key",
         ) from None
+    config.metrics_ports()  # two processes on one port: refused now, not at bind time
+    return config
 
 
 def load_config(path: Path) -> DeployConfig:

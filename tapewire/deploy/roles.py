@@ -243,10 +243,10 @@ def run_role(
     bootstrap: str,
     stop: threading.Event,
     *,
-    metrics_offset: int = 0,
+    replica: int = 0,
 ) -> None:
-    """Run ``role`` in this thread until ``stop`` is set; serves metrics on
-    ``metrics.port + metrics_offset`` when ``[metrics] port`` is set.
+    """Run ``role`` in this thread until ``stop`` is set; serves ``/metrics`` on the port
+    ``[metrics]`` gives the role's process ``replica`` (``DeployConfig.metrics_port``).
 
     With ``[kafka.security]`` every Kafka client of this process logs in as the role's
     user (set here, restored on return); a refused login raises
@@ -265,7 +265,7 @@ def run_role(
     try:
         if security is not None:
             check_login(bootstrap)
-        _run_runner(runner, config, settings, bootstrap, stop, metrics_offset)
+        _run_runner(runner, config, settings, bootstrap, stop, config.metrics_port(role, replica))
     finally:
         use_security(previous)
 
@@ -276,13 +276,11 @@ def _run_runner(
     settings: Settings,
     bootstrap: str,
     stop: threading.Event,
-    metrics_offset: int,
+    metrics_port: int | None,
 ) -> None:
     endpoint = None
-    if config.metrics.port is not None:
-        endpoint = metrics.serve_metrics(
-            settings.metrics_host, config.metrics.port + metrics_offset
-        )
+    if metrics_port is not None:
+        endpoint = metrics.serve_metrics(config.metrics.host or settings.metrics_host, metrics_port)
     try:
         runner(config, replace_settings(settings, config), bootstrap, stop)
     finally:

@@ -60,7 +60,7 @@ def run_one(
     *,
     bootstrap: str | None = None,
     duration_s: float | None = None,
-    metrics_offset: int = 0,
+    replica: int = 0,
 ) -> None:
     """Run ``role`` until SIGTERM, Ctrl-C or ``duration_s``."""
     if role not in RUNNERS:
@@ -83,7 +83,7 @@ def run_one(
         timer.start()
     try:
         with _stop_on_signals(stop):
-            run_role(role, config, settings, servers, stop, metrics_offset=metrics_offset)
+            run_role(role, config, settings, servers, stop, replica=replica)
     finally:
         if timer is not None:
             timer.cancel()

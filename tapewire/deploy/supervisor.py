@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tapewire.deploy.metrics_ports import process_name
+
 log = logging.getLogger("tapewire.deploy")
 
 BACKOFF_START_S = 1.0
@@ -36,7 +38,8 @@ class Child:
     """One role's process and its history."""
 
     role: str
-    index: int
+    replica: int
+    """Which process of its role (0 unless the role runs in several)."""
     name: str = ""
     """``role``, or ``role-<k>`` when the role runs in several processes."""
     process: subprocess.Popen[bytes] | None = None
@@ -76,11 +79,11 @@ class Supervisor:
         self.grace_s = grace_s
         self.clock = clock
         self.log_dir = log_dir
-        self.children = [Child(role, i) for i, role in enumerate(roles)]
+        self.children = []
         seen: dict[str, int] = {}
-        for child in self.children:
-            k = seen[child.role] = seen.get(child.role, -1) + 1
-            child.name = f"{child.role}-{k}" if roles.count(child.role) > 1 else child.role
+        for role in roles:
+            k = seen[role] = seen.get(role, -1) + 1
+            self.children.append(Child(role, k, process_name(role, k, roles.count(role))))
 
     def command(self, child: Child) -> list[str]:
         """The child's command line."""
@@ -94,8 +97,8 @@ class Supervisor:
             str(self.config_path),
             "--bootstrap",
             self.bootstrap,
-            "--metrics-offset",
-            str(child.index),
+            "--replica",
+            str(child.replica),
         ]
 
     def _spawn(self, child: Child) -> None:

@@ -21,14 +21,23 @@ import orjson
 
 from tapewire.core.records import TypedRecord
 from tapewire.records.dead_letters import DeadLetter
-from tapewire.records.market import BookUpdate, CoverageEvent, Quote, Trade
-from tapewire.streams.normalize.normalizer import BOOK, COVERAGE, DLQ, QUOTES, TOPICS, TRADES
+from tapewire.records.market import BookUpdate, CoverageEvent, DerivativesTicker, Quote, Trade
+from tapewire.streams.normalize.normalizer import (
+    BOOK,
+    COVERAGE,
+    DERIVATIVES,
+    DLQ,
+    QUOTES,
+    TOPICS,
+    TRADES,
+)
 
 FORMATS = ("jsonl", "parquet")
 RECORD_TYPES: dict[str, type[TypedRecord]] = {
     TRADES: Trade,
     BOOK: BookUpdate,
     QUOTES: Quote,
+    DERIVATIVES: DerivativesTicker,
     COVERAGE: CoverageEvent,
     DLQ: DeadLetter,
 }

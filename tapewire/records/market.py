@@ -82,6 +82,20 @@ class Quote(TypedRecord, frozen=True, kw_only=True, gc=False):
     process_ts_ns: int
 
 
+class DerivativesTicker(TypedRecord, frozen=True, kw_only=True, gc=False):
+    """Mark price, index price and funding rate of a derivative (``md.derivatives``)."""
+
+    venue: str
+    instrument: str
+    mark_price: Decimal | None = None
+    index_price: Decimal | None = None
+    funding_rate: Decimal | None = None
+    next_funding_ts_ns: int | None = None
+    exchange_ts_ns: int | None = None
+    receive_ts_ns: int
+    process_ts_ns: int
+
+
 class ConsolidatedQuote(TypedRecord, frozen=True, kw_only=True, gc=False):
     """The best bid and offer across venues (``md.nbbo``)."""
 

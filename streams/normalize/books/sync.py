@@ -81,6 +81,8 @@ class BookSync:
         self._prev = seq == Sequencing.PREV
         self._increment = seq == Sequencing.INCREMENT
         self._crossed_check = seq == Sequencing.NONE and spec.checksum is None
+        # the top of the book after every update: keep the levels sorted
+        self._kept_sorted = self._crossed_check or spec.checksum is not None
 
     def state(self, instrument: str) -> BookState | None:
         """State of one book, None if never seen."""
@@ -107,7 +109,9 @@ class BookSync:
         """
         book = self.books.get(event.instrument)
         if book is None:
-            book = self.books[event.instrument] = SyncedBook(event.instrument)
+            book = self.books[event.instrument] = SyncedBook(
+                event.instrument, levels=L2Book(self._kept_sorted)
+            )
         if connection_id is not None:
             if book.connection_id is not None and connection_id != book.connection_id:
                 if book.state is BookState.LIVE:  # the old connection's frames may be lost

@@ -77,6 +77,7 @@ class MarketIndex:
     def __init__(self, markets: Iterable[Mapping[str, Any]]) -> None:
         self._by_id: dict[str, list[tuple[str, str]]] = {}
         self._by_type: dict[tuple[str, str], str] = {}
+        self._resolved: dict[tuple[str, str | None], str] = {}
         self.markets: dict[str, Mapping[str, Any]] = {}
         """Canonical instrument id -> the ccxt market (contract size, settle currency...)."""
         for market in markets:
@@ -97,6 +98,15 @@ class MarketIndex:
 
     def instrument(self, native: Any, market_type: str | None = None) -> str:
         """Canonical id of a native market id; raises :class:`MapError` when unknown."""
+        if native.__class__ is str:
+            found = self._resolved.get((native, market_type))
+            if found is not None:
+                return found
+        found = self._resolve(native, market_type)
+        self._resolved[(native, market_type)] = found
+        return found
+
+    def _resolve(self, native: Any, market_type: str | None) -> str:
         if native.__class__ is not str:
             raise MapError("market", native, "a market id string")
         if market_type is not None:

@@ -82,17 +82,27 @@ class BinanceMapper(Mapper):
         return self.markets.instrument(message["s"], self.market_type)
 
     def _trade(self, m: dict[str, Any], event: str) -> TradeEvent:
-        maker = m["m"]
+        maker, price, size = m["m"], m["p"], m["q"]
+        trade_id = m["t" if event == "trade" else "a"]
+        ts = m["T"]
+        # checks inlined (hot path): exact types, else a MapError naming the field
         if maker.__class__ is not bool:
             raise MapError("m", maker, "true or false (buyer is maker)")
-        trade_id = integer(m, "t" if event == "trade" else "a")
+        if price.__class__ is not str:
+            raise MapError("p", price, "a string")
+        if size.__class__ is not str:
+            raise MapError("q", size, "a string")
+        if trade_id.__class__ is not int:
+            raise MapError("t" if event == "trade" else "a", trade_id, "an integer")
+        if ts.__class__ is not int:
+            raise MapError("T", ts, "an integer")
         return TradeEvent(
-            instrument=self._instrument(m),
-            trade_id=str(trade_id),
-            price=text(m, "p"),
-            size=text(m, "q"),
-            side=SELL if maker else BUY,
-            exchange_ts_ns=integer(m, "T") * MS,
+            self.markets.instrument(m["s"], self.market_type),
+            str(trade_id),
+            price,
+            size,
+            SELL if maker else BUY,
+            ts * MS,
         )
 
     def _depth(self, m: dict[str, Any]) -> BookEvent:

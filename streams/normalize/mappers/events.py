@@ -73,4 +73,17 @@ class QuoteEvent:
     exchange_ts_ns: int | None = None
 
 
-MarketEvent = TradeEvent | BookEvent | QuoteEvent
+@dataclass(slots=True)
+class DerivativesEvent:
+    """Mark price, index price and funding rate of a derivative (any may be absent)."""
+
+    instrument: str
+    mark_price: str | None = None
+    index_price: str | None = None
+    funding_rate: str | None = None
+    """A fraction per funding interval as the venue sent it; may be negative."""
+    next_funding_ts_ns: int | None = None
+    exchange_ts_ns: int | None = None
+
+
+MarketEvent = TradeEvent | BookEvent | QuoteEvent | DerivativesEvent

@@ -25,6 +25,7 @@ from tapewire.streams.normalize.venues.hyperliquid import HyperliquidAdapter
 from tapewire.streams.normalize.venues.kraken import KrakenAdapter
 from tapewire.streams.normalize.venues.krakenfutures import KrakenFuturesAdapter
 from tapewire.streams.normalize.venues.kucoin import KucoinAdapter
+from tapewire.streams.normalize.venues.mexc import MexcAdapter
 from tapewire.streams.normalize.venues.okx import OkxAdapter
 from tapewire.streams.normalize.venues.upbit import UpbitAdapter
 
@@ -49,6 +50,7 @@ ADAPTERS: dict[str, type[VenueAdapter]] = {
     HyperliquidAdapter.venue: HyperliquidAdapter,
     UpbitAdapter.venue: UpbitAdapter,
     BitvavoAdapter.venue: BitvavoAdapter,
+    MexcAdapter.venue: MexcAdapter,
 }
 """Adapter class per ccxt exchange id."""
 
@@ -72,6 +74,7 @@ __all__ = [
     "KrakenAdapter",
     "KrakenFuturesAdapter",
     "KucoinAdapter",
+    "MexcAdapter",
     "OkxAdapter",
     "UpbitAdapter",
     "VenueAdapter",

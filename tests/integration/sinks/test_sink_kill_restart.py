@@ -56,7 +56,7 @@ def _start(args: list[str], log: Path, crash_after: int | None = None) -> subpro
         module = ["tapewire.testing.faults", f"--sink-crash-after-inserts={crash_after}"]
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", *module, *args],
+            [sys.executable, "-m", *module, *args, "--metrics-port", "0"],
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -167,7 +167,7 @@ class Setup:
             "--session-timeout-s",
             "6",
         ]
-        env = os.environ | {PASSPHRASE_ENV: PASSPHRASE}
+        env = os.environ | {PASSPHRASE_ENV: PASSPHRASE, "TAPEWIRE_METRICS_PORT": "0"}
         with out.open("wb") as stdout, err.open("wb") as stderr:
             proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
         try:

@@ -114,4 +114,5 @@ def test_a_role_run_in_several_processes_gets_numbered_names_and_logs(tmp_path: 
         Path("unused.toml"), ["connector", "normalize", "normalize", "sink"], "127.0.0.1:1"
     )
     assert [c.name for c in sup.children] == ["connector", "normalize-0", "normalize-1", "sink"]
-    assert [c.index for c in sup.children] == [0, 1, 2, 3]  # metrics port offsets differ
+    assert [c.replica for c in sup.children] == [0, 0, 1, 0]  # each process: its own port
+    assert sup.command(sup.children[2])[-2:] == ["--replica", "1"]

@@ -61,9 +61,9 @@ def test_topic_files_hold_exactly_what_the_normalizer_produces(
     counts = {venue: {t: len(direct(venue)[t]) for t in TOPICS} for venue in ("binance", "okx")}
     assert counts == {
         "binance": {"md.trades": 2, "md.book": 176, "md.quotes": 84, "md.coverage": 8,
-                    "dlq.normalize": 0},
+                    "dlq.normalize": 0, "md.derivatives": 0},
         "okx": {"md.trades": 69, "md.book": 98, "md.quotes": 25, "md.coverage": 0,
-                "dlq.normalize": 0},
+                "dlq.normalize": 0, "md.derivatives": 0},
     }  # fmt: skip
     trade = json.loads((out / "md.trades.jsonl").read_bytes().splitlines()[0])
     assert trade | {"process_ts_ns": 0} == {
@@ -96,6 +96,7 @@ def test_summary_per_venue_and_channel(both: tuple[Path, dict[str, Any]]) -> Non
         "md.quotes": 109,
         "md.coverage": 8,  # each Binance book waited for its REST snapshot: GAP + RESYNC
         "dlq.normalize": 145,
+        "md.derivatives": 0,  # spot only
     }
     binance = summary["venues"]["binance"]
     assert binance["frames"] == 270

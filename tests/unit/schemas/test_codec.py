@@ -124,6 +124,17 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "receive_ts_ns": TS,
         "process_ts_ns": TS + 1,
     },
+    "md.derivatives": {
+        "venue": "binanceusdm",
+        "instrument": "BTC-USDT-PERP-USDT",
+        "mark_price": Decimal("11794.15000000"),
+        "index_price": Decimal("11784.62659091"),
+        "funding_rate": Decimal("-0.00038167"),  # funding rates may be negative
+        "next_funding_ts_ns": 1597392000000 * 1_000_000,
+        "exchange_ts_ns": 1562305380000 * 1_000_000,
+        "receive_ts_ns": TS,
+        "process_ts_ns": TS + 1,
+    },
     "md.bars.1m": {
         "venue": "binance",
         "instrument": "BTC-USDT",

@@ -43,32 +43,24 @@ UNSHOWN: dict[str, str] = {
     "(dead letter HandlerError TypeError)",
     "hollaex": "the venue's trade message carries no trade id; a Trade needs one "
     "(dead letter ParseError 'trade without id')",
+    "independentreserve": "ccxt's handler parses the trade without its market "
+    "(parse_ws_trade(data) reads the pair from the market argument, None): every trade has "
+    "symbol None (dead letter UnknownInstrument)",
+    "hashkey": "taker side unverified: ccxt reads the public trade's m as buyer-is-maker (sell) "
+    "here and as buyer-is-taker (buy) on toobit, for the same BHEX-format message (Bybit's v3 spot "
+    "docs, same format, say m=true is a taker buy); the venue's own docs were not checked",
+    "toobit": "taker side unverified: ccxt reads the public trade's m as buyer-is-taker (buy) here "
+    "and as buyer-is-maker (sell) on hashkey, for the same BHEX-format message; the venue's own "
+    "docs were not checked",
     "luno": "the feed carries no market id: ccxt takes the symbol from the connection's one "
     "subscription (a socket per market), live state the offline mapper does not have; the "
     "documented sample has an empty trade_updates list",
-    "binancecoinm": _NOT_ATTEMPTED,
-    "binanceusdm": _NOT_ATTEMPTED,
     "bittrade": _NOT_ATTEMPTED,
     "blofin": _NOT_ATTEMPTED,
-    "bullish": _NOT_ATTEMPTED,
     "bydfi": _NOT_ATTEMPTED,
     "cex": _NOT_ATTEMPTED,
-    "coinbase": _NOT_ATTEMPTED,
     "coinbaseinternational": _NOT_ATTEMPTED,
-    "cryptocom": _NOT_ATTEMPTED,
-    "deepcoin": _NOT_ATTEMPTED,
-    "deribit": _NOT_ATTEMPTED,
     "derive": _NOT_ATTEMPTED,
-    "dydx": _NOT_ATTEMPTED,
-    "extended": _NOT_ATTEMPTED,
-    "grvt": _NOT_ATTEMPTED,
-    "hashkey": _NOT_ATTEMPTED,
-    "htx": _NOT_ATTEMPTED,
-    "hyperliquid": _NOT_ATTEMPTED,
-    "independentreserve": _NOT_ATTEMPTED,
-    "kraken": _NOT_ATTEMPTED,
-    "krakenfutures": _NOT_ATTEMPTED,
-    "kucoin": _NOT_ATTEMPTED,
     "kucoinfutures": _NOT_ATTEMPTED,
     "lbank": _NOT_ATTEMPTED,
     "lighter": _NOT_ATTEMPTED,
@@ -82,15 +74,9 @@ UNSHOWN: dict[str, str] = {
     "pacifica": _NOT_ATTEMPTED,
     "paradex": _NOT_ATTEMPTED,
     "phemex": _NOT_ATTEMPTED,
-    "poloniex": _NOT_ATTEMPTED,
     "polymarket": _NOT_ATTEMPTED,
-    "toobit": _NOT_ATTEMPTED,
-    "upbit": _NOT_ATTEMPTED,
-    "weex": _NOT_ATTEMPTED,
-    "whitebit": _NOT_ATTEMPTED,
     "woo": _NOT_ATTEMPTED,
     "woofipro": _NOT_ATTEMPTED,
-    "xt": _NOT_ATTEMPTED,
 }
 """ccxt.pro exchange ids whose documented trade frame does not map, and why."""
 
@@ -98,8 +84,14 @@ UNSHOWN_DEAD_LETTERS: dict[str, tuple[str, str]] = {
     "bitopro": ("ParseError", "trade without id"),
     "hollaex": ("ParseError", "trade without id"),
     "bitrue": ("HandlerError", "TypeError: can't multiply sequence"),
+    "independentreserve": ("UnknownInstrument", "unknown instrument None"),
 }
 """For UNSHOWN ids with a fixture: the dead letter (error type, reason prefix) it gives."""
+
+
+UNSHOWN_SIDE_UNVERIFIED = ("hashkey", "toobit")
+"""UNSHOWN ids whose fixture maps (instrument, id, price, size checked) but whose taker side is not
+verified: their expected_trades pin the side ccxt gives today."""
 
 
 @cache
@@ -168,7 +160,11 @@ def test_documented_trade_frame_maps(exchange_id: str, native: bool) -> None:
         for t in trades
         if isinstance(t, Trade)
     ]
-    assert got == fx["expected_trades"]
+    expected = fx["expected_trades"]
+    if native and "expected_trades_native" in fx:  # a disagreement the fixture explains
+        assert fx["native_differs"], exchange_id
+        expected = fx["expected_trades_native"]
+    assert got == expected
     wire = "".join(fx["frames"])
     for trade in trades:
         assert isinstance(trade, Trade)
@@ -178,6 +174,11 @@ def test_documented_trade_frame_maps(exchange_id: str, native: bool) -> None:
         assert str(trade.price) in wire
         assert str(trade.size) in wire
         assert trade.side in ("BUY", "SELL", "UNKNOWN")
+
+
+@pytest.mark.parametrize("exchange_id", UNSHOWN_SIDE_UNVERIFIED)
+def test_unshown_side_unverified_map_as_ccxt_reads_them(exchange_id: str) -> None:
+    test_documented_trade_frame_maps(exchange_id, native=False)
 
 
 @pytest.mark.parametrize("exchange_id", sorted(UNSHOWN_DEAD_LETTERS))
@@ -192,7 +193,7 @@ def test_unshown_fail_as_stated(exchange_id: str) -> None:
 
 def test_unshown_without_fixture_have_none() -> None:
     for exchange_id in UNSHOWN:
-        if exchange_id not in UNSHOWN_DEAD_LETTERS:
+        if exchange_id not in UNSHOWN_DEAD_LETTERS and exchange_id not in UNSHOWN_SIDE_UNVERIFIED:
             assert fixture(exchange_id) is None, exchange_id
 
 

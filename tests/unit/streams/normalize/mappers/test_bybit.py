@@ -33,7 +33,7 @@ def test_recorded_orderbook_1_frames_are_quotes() -> None:
     total = NormalizeResult()
     for frame in read_frames(BBO_MARKETS, "bybit") + read_frames(BBO, "bybit"):
         total.extend(norm.process(frame))
-    assert {t: len(r) for t, r in total.records.items()} == {
+    assert {t: len(r) for t, r in total.records.items() if r or t != "md.derivatives"} == {
         "md.trades": 0,
         "md.book": 0,  # orderbook.1 is a BBO, never a book
         "md.quotes": 139,  # every recorded orderbook.1 frame is a snapshot: one quote each

@@ -1,4 +1,4 @@
--- 0006_api_audit: one row per API request (tapewire run api; docs/api.md, Audit).
+-- 0007_api_audit: one row per API request (tapewire run api; docs/api.md, Audit).
 --
 -- Written by the API process itself (batched inserts, about once a second), not from
 -- Kafka: the audit trail of who asked what, including refused and failed requests.

@@ -1,0 +1,685 @@
+"""Tapewire's normalizer core against cryptofeed's own parsers, same frames, one process.
+
+Run: ``make bench-mappers`` (builds ``.venv-bench`` with the ``bench-cryptofeed`` extra),
+or ``.venv-bench/bin/python bench/bench_mappers.py [--rounds 7] [--sample-s 0.5]``.
+
+Per workload (a venue and a channel, from the recorded frames of ``tests/data/real``), every
+side parses the same frames from the wire text to typed records with ``Decimal`` prices:
+
+- ``tapewire ccxt`` / ``tapewire native``: ``Normalizer.process_batch`` on RawFrame records
+  (payload bytes), through ccxt's handlers (``native=False``) and through the native
+  mappers; a side is any core with ``process_batch`` (one entry of ``CORES``);
+- ``tapewire stage``: the whole normalize stage (default Normalizer: native mappers),
+  Avro-encoded md.raw messages in, encoded output messages out (``NormalizeStage.process``),
+  Binance only;
+- ``cryptofeed``: the venue's ``Feed.message_handler`` coroutine on the payload text, with
+  callbacks that count the Trade / OrderBook / Ticker objects it produces. Symbol metadata
+  is parsed offline by cryptofeed's own ``_parse_symbol_data`` from the recorded REST
+  response and set with ``Symbols.set`` (a Feed would otherwise fetch it at construction);
+  Binance's REST depth snapshot (``http_conn.read``) is answered from the recorded response.
+
+Every pass starts from a fresh state (a new Normalizer / stage / Feed, built untimed) and
+times only the frame loop, so book sequences replay correctly; a sample is as many passes as
+fill ``--sample-s``. Sides alternate within each round (A B C A B C ...), ``--rounds`` times;
+medians over rounds. Before timing, one pass of each side is checked: output counts, and
+the outputs themselves compared between the sides (trade ids, prices, sizes, sides; quote
+prices; book levels). A cProfile of the native Tapewire core on Binance depth deltas is saved
+beside the results file. No thresholds: numbers only (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import ccxt  # noqa: E402
+
+try:
+    from cryptofeed.defines import ASK, BID, L2_BOOK, TICKER, TRADES
+    from cryptofeed.exchanges import OKX, Binance
+    from cryptofeed.feed import Feed
+    from cryptofeed.symbols import Symbols
+except ImportError as exc:  # pragma: no cover - the message is the point
+    raise SystemExit(
+        f"cryptofeed is not installed ({exc}): run `make bench-venv` and use .venv-bench"
+    ) from exc
+
+from bench_end_to_end import machine  # noqa: E402
+
+from tapewire.schemas.codec import Codec  # noqa: E402
+from tapewire.streams.normalize import Normalizer  # noqa: E402
+from tapewire.streams.stages.base import InMsg  # noqa: E402
+from tapewire.streams.stages.normalize import NormalizeStage  # noqa: E402
+from tapewire.testing.frames import read_frames  # noqa: E402
+
+REAL = ROOT / "tests" / "data" / "real"
+RESULTS = ROOT / "bench" / "results"
+
+Frame = dict[str, Any]
+"""A RawFrame record as decoded from md.raw (``tapewire.testing.frames``)."""
+View = tuple[Any, ...]
+"""One output as comparable values (same shape on every side of a workload)."""
+
+
+# --------------------------------------------------------------------------- workloads
+@dataclass
+class Workload:
+    """One venue and channel: the frames of one pass and what each side needs."""
+
+    name: str
+    venue: str
+    topic: str  # Tapewire output topic counted
+    cf_channel: str  # cryptofeed callback channel counted
+    frames: list[Frame]  # RawFrame records of one pass, in md.raw order
+    counted: int  # websocket frames of the channel in one pass (the per-frame divisor)
+    markets: list[dict[str, Any]]  # ccxt unified markets for Tapewire (untimed setup)
+    cf_feed: Callable[[], Feed]  # a fresh cryptofeed Feed (callbacks attached later)
+    snapshots: dict[str, str] = field(default_factory=dict)  # exchange symbol -> REST text
+    note: str = ""
+    setup: list[Frame] = field(default_factory=list)  # processed first on each fresh state,
+    # untimed: book snapshots (REST for Binance, the websocket snapshot for OKX)
+
+
+class Core(Protocol):
+    """What a Tapewire side needs from a normalizer core."""
+
+    def process_batch(self, frames: Sequence[Frame]) -> Any: ...
+
+
+CoreFactory = Callable[[Workload], Core]
+
+CORES: dict[str, CoreFactory] = {
+    "tapewire ccxt": lambda w: Normalizer(markets={w.venue: w.markets}, native=False),
+    "tapewire native": lambda w: Normalizer(markets={w.venue: w.markets}),
+}
+"""Tapewire cores timed side by side (all sides of a round alternate): the ccxt mapper path
+and the native mappers (``tapewire.streams.normalize.mappers``, the default). The first is
+the reference of the output checks; the profile is of ``PROFILED``."""
+PROFILED = "tapewire native"
+
+
+def _rows(venue: str) -> list[Frame]:
+    return read_frames(REAL / venue / "frames.jsonl", venue)
+
+
+def _per_connection(frames: list[Frame]) -> list[Frame]:
+    """Number ``sequence`` per connection from 0, as the connector does."""
+    counters: dict[str, int] = {}
+    out = []
+    for f in frames:
+        seq = counters.get(f["connection_id"], 0)
+        counters[f["connection_id"]] = seq + 1
+        out.append({**f, "sequence": seq})
+    return out
+
+
+def _unified(venue: str, markets_frame: Frame, instruments: set[str]) -> list[dict[str, Any]]:
+    """ccxt unified markets of the recorded REST response, only the captured instruments
+    (a fresh Normalizer per pass then builds in ~7 ms instead of ~300 ms)."""
+    norm = Normalizer()
+    norm.process(markets_frame)
+    markets = norm.venues[venue].ex.markets
+    return [m for m in markets.values() if m["id"] in instruments]
+
+
+def _payload(frame: Frame) -> Any:
+    return json.loads(frame["payload"])
+
+
+def binance_workloads(trades: int) -> list[Workload]:
+    """Depth deltas and bookTicker (recorded), aggTrade (``trades`` frames derived from the
+    two recorded ones: ids and prices varied, the shape unchanged)."""
+    rows = _rows("binance")
+    info = next(r for r in rows if r["transport"] == "REST" and "exchangeInfo" in r["rest_url"])
+    syms, sym_info = Binance._parse_symbol_data(json.loads(info["payload"]))
+    Symbols.set(Binance.id, syms, sym_info)
+    ws = [r for r in rows if r["transport"] == "WEBSOCKET"]
+    instruments = {_payload(r)["data"]["s"] for r in ws}
+    markets = _unified("binance", info, instruments)
+    std = sorted(k for k, v in syms.items() if v in instruments)
+
+    def feed() -> Feed:
+        return Binance(symbols=std, channels=[L2_BOOK, TRADES, TICKER])
+
+    snaps = [r for r in rows if r["transport"] == "REST" and "/depth" in r["rest_url"]]
+    snapshots = {
+        parse_qs(urlparse(r["rest_url"]).query)["symbol"][0]: r["payload"].decode() for r in snaps
+    }
+    depth = [r for r in rows if "@depth" in str(r["channel"]) or r in snaps]
+    deltas = [r for r in depth if r["transport"] == "WEBSOCKET"]
+    tickers = [r for r in ws if str(r["channel"]).endswith("@bookTicker")]
+    recorded = [r for r in ws if str(r["channel"]).endswith("@aggTrade")]
+    derived = []
+    for i in range(trades):
+        template = recorded[i % len(recorded)]
+        msg = _payload(template)
+        data = msg["data"]
+        data["a"] = data["a"] + i
+        data["f"] = data["l"] = data["a"]
+        price = Decimal(data["p"])
+        data["p"] = f"{price + Decimal(i % 97) * Decimal('0.00001'):f}"
+        data["q"] = f"{Decimal(data['q']) + i % 13:f}"
+        data["m"] = bool(i % 2)
+        data["T"] = data["E"] = data["T"] + i
+        payload = json.dumps(msg, separators=(",", ":")).encode()
+        derived.append(
+            {**template, "payload": payload, "receive_ts_ns": template["receive_ts_ns"] + i}
+        )
+    return [
+        Workload(
+            "binance depth deltas",
+            "binance",
+            "md.book",
+            L2_BOOK,
+            _per_connection(deltas),
+            len(deltas),
+            markets,
+            feed,
+            snapshots,
+            "recorded 2021-10-12: the 177 depth@100ms frames timed; the 4 REST snapshots "
+            "(1000 levels) applied first, untimed (Tapewire: REST frames; cryptofeed: its own "
+            "_snapshot, the fetch answered from the recording)",
+            setup=snaps,
+        ),
+        Workload(
+            "binance depth + snapshots",
+            "binance",
+            "md.book",
+            L2_BOOK,
+            _per_connection(depth),
+            len(deltas),
+            markets,
+            feed,
+            snapshots,
+            "the same 177 frames with the 4 REST snapshots in capture order, all timed "
+            "(cryptofeed fetches each at the symbol's first delta); per depth frame",
+        ),
+        Workload(
+            "binance aggTrade",
+            "binance",
+            "md.trades",
+            TRADES,
+            _per_connection(derived),
+            len(derived),
+            markets,
+            feed,
+            note=f"{trades} frames derived from the 2 recorded aggTrade frames (ids, prices, "
+            "sizes, sides varied)",
+        ),
+        Workload(
+            "binance bookTicker",
+            "binance",
+            "md.quotes",
+            TICKER,
+            _per_connection(tickers * 10),
+            len(tickers) * 10,
+            markets,
+            feed,
+            note="the 84 recorded bookTicker frames, 10 times per pass (stateless)",
+        ),
+    ]
+
+
+def okx_workloads() -> list[Workload]:
+    """Books (snapshot + updates with checksums), trades, tickers: all recorded."""
+    rows = _rows("okx")
+    info = next(r for r in rows if r["transport"] == "REST")
+    syms, sym_info = OKX._parse_symbol_data([json.loads(info["payload"])])
+    Symbols.set(OKX.id, syms, sym_info)
+    ws = [r for r in rows if r["transport"] == "WEBSOCKET" and "arg" in _payload(r)]
+    data = [r for r in ws if "data" in _payload(r)]
+    markets = _unified("okx", info, {"BTC-USDT"})
+
+    def by(channel: str) -> list[Frame]:
+        return [r for r in data if _payload(r)["arg"]["channel"] == channel]
+
+    def feed(checksum: bool = False) -> Callable[[], Feed]:
+        return lambda: OKX(
+            symbols=["BTC-USDT"],
+            channels=[L2_BOOK, TRADES, TICKER],
+            checksum_validation=checksum,
+        )
+
+    books, trades, tickers = by("books"), by("trades"), by("tickers")
+    assert _payload(books[0])["action"] == "snapshot"
+    return [
+        Workload(
+            "okx books",
+            "okx",
+            "md.book",
+            L2_BOOK,
+            _per_connection(books)[1:],
+            len(books) - 1,
+            markets,
+            feed(),
+            note="recorded 2022-05-13: the 97 updates timed, the snapshot (400 levels) applied "
+            "first, untimed; Tapewire checks every checksum, cryptofeed only with "
+            "checksum_validation=True (both sides shown)",
+            setup=_per_connection(books)[:1],
+        ),
+        Workload(
+            "okx trades",
+            "okx",
+            "md.trades",
+            TRADES,
+            _per_connection(trades),
+            len(trades),
+            markets,
+            feed(),
+            note="the 69 recorded trades frames (Tapewire dedups trade ids: once per pass)",
+        ),
+        Workload(
+            "okx tickers",
+            "okx",
+            "md.quotes",
+            TICKER,
+            _per_connection(tickers * 10),
+            len(tickers) * 10,
+            markets,
+            feed(),
+            note="the 25 recorded tickers frames, 10 times per pass (stateless)",
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------- sides
+@dataclass
+class Pass:
+    """One pass of one side: timed seconds and its outputs."""
+
+    seconds: float  # wall (perf_counter)
+    cpu: float  # CPU time of the process (process_time): less sensitive to other jobs
+    outputs: int
+    views: list[View] = field(default_factory=list)
+
+
+Runner = Callable[[bool], Pass]
+"""One pass from a fresh state; ``True`` = also collect comparable views (untimed check)."""
+
+
+def _dec(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _levels(levels: Any) -> tuple[tuple[Decimal, Decimal], ...]:
+    return tuple(sorted((_dec(p), _dec(s)) for p, s in levels))
+
+
+def _book_view(kind: str, bids: Any, asks: Any) -> View:
+    """Set levels compared; deletions (size 0) only counted: cryptofeed's OKX handler drops
+    a deletion of a price its book does not hold, Tapewire publishes every level as sent."""
+    b, a = _levels(bids), _levels(asks)
+    zeros = sum(1 for _, size in b + a if not size)
+    return (kind, tuple(lv for lv in b if lv[1]), tuple(lv for lv in a if lv[1]), zeros)
+
+
+def tapewire_view(topic: str, record: Any) -> View:
+    """The comparable values of one Tapewire output record."""
+    if topic == "md.trades":
+        return (record.trade_id, record.price, record.size, record.side)
+    if topic == "md.quotes":
+        return (record.bid_price, record.ask_price)
+    return _book_view(
+        record["kind"],
+        ((lv.price, lv.size) for lv in record["bids"]),
+        ((lv.price, lv.size) for lv in record["asks"]),
+    )
+
+
+def core_side(factory: CoreFactory) -> Callable[[Workload], Runner]:
+    """A Tapewire core: ``process_batch`` on the pass's RawFrame records."""
+
+    def make(w: Workload) -> Runner:
+        def run(views: bool) -> Pass:
+            core = factory(w)
+            if w.setup:
+                core.process_batch(w.setup)
+            cpu = time.process_time()
+            start = time.perf_counter()
+            result = core.process_batch(w.frames)
+            seconds = time.perf_counter() - start
+            cpu = time.process_time() - cpu
+            records = result.records
+            dead = records.get("dlq.normalize")
+            if dead:
+                raise SystemExit(f"{w.name}: dead letters {dead[:1]}")
+            out = records[w.topic]
+            return Pass(
+                seconds, cpu, len(out), [tapewire_view(w.topic, r) for r in out] if views else []
+            )
+
+        return run
+
+    return make
+
+
+def stage_side(w: Workload) -> Runner:
+    """The whole normalize stage: Avro md.raw in, encoded outputs out."""
+    codec = Codec()
+    encode = codec.for_topic("md.raw").encode
+    setup = [InMsg(0, i, None, encode(f)) for i, f in enumerate(w.setup)]
+    msgs = [InMsg(0, len(setup) + i, None, encode(f)) for i, f in enumerate(w.frames)]
+
+    def run(views: bool) -> Pass:
+        stage = NormalizeStage(
+            codec, new_normalizer=lambda: Normalizer(markets={w.venue: w.markets})
+        )
+        if setup:
+            stage.process(setup)
+        cpu = time.process_time()
+        start = time.perf_counter()
+        out = stage.process(msgs)
+        seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu
+        topics = [m.topic for m in out]
+        if any(t.startswith("dlq") for t in topics):
+            raise SystemExit(f"{w.name} stage: dead letters")
+        return Pass(seconds, cpu, sum(1 for t in topics if t == w.topic))
+
+    return run
+
+
+def cryptofeed_view(channel: str, obj: Any) -> View:
+    """The comparable values of one cryptofeed output (taken inside the callback)."""
+    if channel == TRADES:
+        return (obj.id, obj.price, obj.amount, obj.side.upper())
+    if channel == TICKER:
+        return (obj.bid, obj.ask)
+    if obj.delta is None:
+        book = obj.book
+        return _book_view("SNAPSHOT", book.bids.to_dict().items(), book.asks.to_dict().items())
+    return _book_view("DELTA", obj.delta[BID], obj.delta[ASK])
+
+
+def cryptofeed_side(feed_factory: Callable[[], Feed] | None = None) -> Callable[[Workload], Runner]:
+    """cryptofeed: ``await feed.message_handler(text, conn, receive_time)`` per frame."""
+
+    def make(w: Workload) -> Runner:
+        loop = asyncio.new_event_loop()
+        msgs = [
+            (f["payload"].decode(), f["receive_ts_ns"] / 1e9)
+            for f in w.frames
+            if f["transport"] == "WEBSOCKET"
+        ]
+        snapshots = w.snapshots
+        setup_ws = [
+            (f["payload"].decode(), f["receive_ts_ns"] / 1e9)
+            for f in w.setup
+            if f["transport"] == "WEBSOCKET"
+        ]
+        setup_rest = [  # cryptofeed's own snapshot fetch, answered from the recording
+            parse_qs(urlparse(f["rest_url"]).query)["symbol"][0]
+            for f in w.setup
+            if f["transport"] == "REST"
+        ]
+
+        async def read(url: str, **_: Any) -> str:  # Binance's REST depth snapshot
+            return snapshots[parse_qs(urlparse(url).query)["symbol"][0]]
+
+        def run(views: bool) -> Pass:
+            count = 0
+            seen: list[View] = []
+
+            async def on_output(obj: Any, receipt_timestamp: float) -> None:
+                nonlocal count
+                count += 1
+                if views:
+                    seen.append(cryptofeed_view(w.cf_channel, obj))
+
+            feed = (feed_factory or w.cf_feed)()
+            feed.callbacks[w.cf_channel] = [on_output]
+            feed.http_conn.read = read
+            handler = feed.message_handler
+
+            async def loop_frames() -> tuple[float, float]:
+                nonlocal count
+                for text, ts in setup_ws:
+                    await handler(text, None, ts)
+                for symbol in setup_rest:
+                    await feed._snapshot(symbol)
+                count = 0
+                seen.clear()
+                cpu = time.process_time()
+                start = time.perf_counter()
+                for text, ts in msgs:
+                    await handler(text, None, ts)
+                return time.perf_counter() - start, time.process_time() - cpu
+
+            seconds, cpu = loop.run_until_complete(loop_frames())
+            return Pass(seconds, cpu, count, seen)
+
+        return run
+
+    return make
+
+
+def sides(w: Workload) -> dict[str, Runner]:
+    """Every side timed on ``w``, in round order."""
+    out = {name: core_side(factory)(w) for name, factory in CORES.items()}
+    if w.name in ("binance depth deltas", "binance aggTrade"):
+        out["tapewire stage"] = stage_side(w)
+    out["cryptofeed"] = cryptofeed_side()(w)
+    if w.name == "okx books":
+        out["cryptofeed checksum"] = cryptofeed_side(
+            lambda: OKX(
+                symbols=["BTC-USDT"], channels=[L2_BOOK, TRADES, TICKER], checksum_validation=True
+            )
+        )(w)
+    return out
+
+
+# --------------------------------------------------------------------------- checks
+def check(w: Workload, runners: dict[str, Runner]) -> dict[str, Any]:
+    """One untimed pass per side: counts, and how many outputs equal the first side's."""
+    passes = {name: run(True) for name, run in runners.items()}
+    ref_name = next(iter(CORES))
+    ref = passes[ref_name].views
+    out: dict[str, Any] = {"outputs": {n: p.outputs for n, p in passes.items()}}
+    for name, p in passes.items():
+        if name == ref_name or not p.views:
+            continue
+        pairs = list(zip(ref, p.views, strict=False))
+        if w.topic == "md.book":  # set levels compared, deletions counted (see _book_view)
+            zeros = (sum(a[3] for a, _ in pairs), sum(b[3] for _, b in pairs))
+            out[f"book_deletions:{ref_name}/{name}"] = f"{zeros[0]}/{zeros[1]}"
+            pairs = [(a[:3], b[:3]) for a, b in pairs]
+        equal = sum(1 for a, b in pairs if a == b)
+        diff = next(((i, a, b) for i, (a, b) in enumerate(pairs) if a != b), None)
+        out[f"equal:{ref_name}/{name}"] = f"{equal}/{max(len(ref), len(p.views))}"
+        if diff is not None:
+            out[f"first_difference:{name}"] = repr(diff)[:600]
+    return out
+
+
+# --------------------------------------------------------------------------- timing
+def passes_for(run: Runner, sample_s: float) -> int:
+    """How many passes fill about ``sample_s`` of timed frame loop."""
+    run(False)  # warm-up
+    probe = run(False).seconds + run(False).seconds
+    return max(1, round(sample_s / max(probe / 2, 1e-9)))
+
+
+def sample(run: Runner, passes: int) -> tuple[float, float]:
+    """Wall and CPU seconds of ``passes`` timed frame loops."""
+    wall = cpu = 0.0
+    for _ in range(passes):
+        p = run(False)
+        wall += p.seconds
+        cpu += p.cpu
+    return wall, cpu
+
+
+def profile(w: Workload, seconds: float, path: Path) -> None:
+    """cProfile of the first Tapewire core on ``w``, the timed frame loop only (fresh state
+    and setup frames outside the profile): top 20 by own time and by cumulative time."""
+    name = PROFILED if PROFILED in CORES else next(iter(CORES))
+    factory = CORES[name]
+    passes = passes_for(core_side(factory)(w), seconds)
+    prof = cProfile.Profile()
+    for _ in range(passes):
+        core = factory(w)
+        if w.setup:
+            core.process_batch(w.setup)
+        prof.enable()
+        core.process_batch(w.frames)
+        prof.disable()
+    text = io.StringIO()
+    text.write(
+        f"cProfile, Tapewire core ({name}), {w.name}: {passes} passes x {w.counted} frames, "
+        "the timed frame loop only (as bench_mappers.py times it)\n\n"
+    )
+    for key in ("tottime", "cumulative"):
+        text.write(f"--- top 20 by {key}\n")
+        pstats.Stats(prof, stream=text).sort_stats(key).print_stats(20)
+    path.write_text(text.getvalue().replace(str(ROOT) + "/", ""))
+
+
+def git_sha() -> str:
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return sha + ("-dirty" if dirty else "")
+
+
+def main() -> None:
+    """Check, time interleaved, print a table, write the results and the profile."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--sample-s", type=float, default=0.5, help="timed seconds per sample")
+    parser.add_argument("--trades", type=int, default=500, help="derived aggTrade frames")
+    parser.add_argument("--only", default="", help="comma-separated workload names")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+
+    started = datetime.now(UTC)
+    load_start = os.getloadavg()
+    workloads = binance_workloads(args.trades) + okx_workloads()
+    if args.only:
+        wanted = {s.strip() for s in args.only.split(",")}
+        workloads = [w for w in workloads if w.name in wanted]
+    plan = [(w, sides(w)) for w in workloads]
+
+    checks = {w.name: check(w, runners) for w, runners in plan}
+    for name, c in checks.items():
+        print(f"check {name}: {c}")
+    counts = {
+        (w.name, side): passes_for(run, args.sample_s)
+        for w, runners in plan
+        for side, run in runners.items()
+    }
+    per_round: dict[tuple[str, str], list[float]] = {key: [] for key in counts}
+    cpu_round: dict[tuple[str, str], list[float]] = {key: [] for key in counts}
+    loads = []
+    for _ in range(args.rounds):
+        loads.append(os.getloadavg()[0])
+        for w, runners in plan:
+            for side, run in runners.items():
+                passes = counts[(w.name, side)]
+                wall, cpu = sample(run, passes)
+                per_round[(w.name, side)].append(wall / (passes * w.counted))
+                cpu_round[(w.name, side)].append(cpu / (passes * w.counted))
+    loads.append(os.getloadavg()[0])
+
+    rows = []
+    print(
+        f"\n{'workload':26s} {'side':20s} {'us/frame':>9s} {'frames/s':>10s} {'x cf':>6s}"
+        f" {'cpu us/frame':>12s} {'x cf':>6s}"
+    )
+    for w, runners in plan:
+        cf = statistics.median(per_round[(w.name, "cryptofeed")])
+        cf_cpu = statistics.median(cpu_round[(w.name, "cryptofeed")])
+        for side in runners:
+            times = per_round[(w.name, side)]
+            med = statistics.median(times)
+            ratio = cf / med  # >1: this side parses more frames/s than cryptofeed
+            cpu_med = statistics.median(cpu_round[(w.name, side)])
+            rows.append(
+                {
+                    "workload": w.name,
+                    "side": side,
+                    "us_per_frame": round(med * 1e6, 3),
+                    "frames_per_s": round(1 / med, 1),
+                    "us_per_frame_range": [round(min(times) * 1e6, 3), round(max(times) * 1e6, 3)],
+                    "frames_per_s_over_cryptofeed": round(ratio, 3),
+                    "passes_per_sample": counts[(w.name, side)],
+                    "frames_per_pass": w.counted,
+                    "us_per_frame_rounds": [round(t * 1e6, 3) for t in times],
+                    "cpu_us_per_frame": round(cpu_med * 1e6, 3),
+                    "cpu_frames_per_s_over_cryptofeed": round(cf_cpu / cpu_med, 3),
+                }
+            )
+            print(
+                f"{w.name:26s} {side:20s} {med * 1e6:9.2f} {1 / med:10,.0f} {ratio:6.2f}"
+                f" {cpu_med * 1e6:12.2f} {cf_cpu / cpu_med:6.2f}"
+            )
+
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    stem = f"{stamp}-mappers-vs-cryptofeed-{git_sha()}"
+    depth = next((w for w in workloads if w.name == "binance depth deltas"), None)
+    result = {
+        "benchmark": "bench/bench_mappers.py",
+        "started_utc": started.isoformat(),
+        "seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
+        "machine": machine(),
+        "load_avg_start": load_start,
+        "load_avg_1m_per_round": loads,
+        "versions": {"ccxt": ccxt.__version__, "cryptofeed": metadata.version("cryptofeed")},
+        "method": {
+            "rounds": args.rounds,
+            "sample_s": args.sample_s,
+            "order": "sides alternate within each round; medians over rounds",
+            "fresh_state_per_pass": True,
+            "timed": "the frame loop only (state construction and setup frames untimed)",
+            "clocks": "wall: time.perf_counter (the figures); cpu: time.process_time",
+            "ratio": "frames_per_s_over_cryptofeed = cryptofeed us/frame / this side's",
+        },
+        "workloads": {w.name: {"frames_per_pass": w.counted, "note": w.note} for w in workloads},
+        "checks": checks,
+        "results": rows,
+    }
+    if args.no_write:
+        return
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{stem}.json"
+    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(f"\nwrote {out.relative_to(ROOT)}")
+    if depth is not None:
+        prof = RESULTS / f"{stem}-profile-binance-depth.txt"
+        profile(depth, 1.0, prof)
+        print(f"wrote {prof.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
