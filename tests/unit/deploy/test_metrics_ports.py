@@ -35,7 +35,7 @@ def test_extra_normalize_processes_take_the_ports_after_the_last_role() -> None:
     data = _demo(port=9464)
     data["normalize"]["processes"] = 3
     config = parse_config(data)
-    assert [config.metrics_port("normalize", k) for k in range(3)] == [9465, 9469, 9470]
+    assert [config.metrics_port("normalize", k) for k in range(3)] == [9465, 9470, 9471]
     assert config.metrics_port("sink") == 9468
 
 
