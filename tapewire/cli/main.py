@@ -590,7 +590,8 @@ def demo(
 @app.command()
 def run(
     role: Annotated[
-        str, typer.Argument(help="connector, normalize, aggregate, trade, sink, notifier, or all.")
+        str,
+        typer.Argument(help="connector, normalize, aggregate, trade, sink, api, notifier, or all."),
     ],
     config: Annotated[
         Path, typer.Option("--config", help="The deployment file (see examples/demo.toml).")
@@ -626,6 +627,21 @@ def run(
             duration_s=duration,
             replica=replica,
         )
+
+
+api_app = typer.Typer(help="The HTTP/WebSocket API (docs/api.md).", no_args_is_help=True)
+app.add_typer(api_app, name="api")
+
+
+@api_app.command("hash-password")
+def api_hash_password() -> None:
+    """Prompt for a password (twice) and print its argon2id hash for the API users file."""
+    from tapewire.api.users import hash_password
+
+    password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 12:
+        raise typer.BadParameter("use at least 12 characters", param_hint="password")
+    console.print(hash_password(password), markup=False, highlight=False)
 
 
 @app.command()

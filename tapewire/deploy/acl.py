@@ -90,6 +90,12 @@ ROLE_ACCESS: Mapping[str, RoleAccess] = {
         writes=("dlq.sink",),
         groups=(SINK_GROUP,),
     ),
+    # orders go to oms.requests (the risk gate decides); the stream reads events and fills
+    "api": RoleAccess(
+        reads=("oms.events", "oms.fills"),
+        writes=("oms.requests",),
+        groups=("tapewire-api",),
+    ),
     "notifier": RoleAccess(
         reads=("alerts", "md.coverage", "oms.fills", "positions"),
         writes=("dlq.notifier",),

@@ -2,8 +2,8 @@
 
 ``tapewire run <role> --config FILE`` reads it (``docs/deployment.md``). Sections:
 ``[kafka]``, ``[clickhouse]``, ``[metrics]``, ``[connector]``, ``[normalize]``,
-``[aggregate]``, ``[trading]``, ``[sink]``, ``[notifier]``. Every key is checked at
-start-up: an unknown key, a missing one or a bad value raises
+``[aggregate]``, ``[trading]``, ``[sink]``, ``[api]``, ``[notifier]``. Every key is checked
+at start-up: an unknown key, a missing one or a bad value raises
 :class:`~tapewire.core.errors.ConfigError` naming the key's full path
 (``trading.accounts.desk.max_open_orders``) and the value.
 Secrets are never written in the file: Kafka passwords come from an environment variable
@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from tapewire.api.config import ApiConfig
 from tapewire.connectors.live.config import LiveConfig
 from tapewire.core.errors import ConfigError
 from tapewire.core.kafka import KafkaSecurity, ScramMechanism, SecurityProtocol
@@ -44,7 +45,7 @@ from tapewire.streams.trading.config import TradingConfig
 from tapewire.streams.trading.positions import PositionLimits
 from tapewire.streams.trading.strategy import Strategy
 
-ROLES = ("connector", "normalize", "aggregate", "trade", "sink", "notifier")
+ROLES = ("connector", "normalize", "aggregate", "trade", "sink", "api", "notifier")
 """The roles ``tapewire run`` starts; ``all`` runs one process of each configured role."""
 
 
@@ -52,7 +53,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-RoleName = Literal["connector", "normalize", "aggregate", "trade", "sink", "notifier"]
+RoleName = Literal["connector", "normalize", "aggregate", "trade", "sink", "api", "notifier"]
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -298,6 +299,7 @@ class DeployConfig(_Section):
     aggregate: AggregateSection | None = None
     trading: TradingSection | None = None
     sink: SinkSection | None = None
+    api: ApiConfig | None = None
     notifier: NotifierConfig | None = None
 
     def roles(self) -> tuple[str, ...]:
@@ -308,6 +310,7 @@ class DeployConfig(_Section):
             "aggregate": self.aggregate,
             "trade": self.trading,
             "sink": self.sink,
+            "api": self.api,
             "notifier": self.notifier,
         }
         return tuple(role for role in ROLES if sections[role] is not None)
@@ -458,6 +461,8 @@ def load_config(path: Path) -> DeployConfig:
         security = config.kafka.security.model_copy(update={"ca_file": path.parent / ca_file})
         kafka = config.kafka.model_copy(update={"security": security})
         config = config.model_copy(update={"kafka": kafka})
+    if config.api is not None:  # its files are relative to the deployment file
+        config = config.model_copy(update={"api": config.api.relative_to(path.parent)})
     if config.trading is not None:
         trading_config(config.trading)  # import and build every strategy now
     return config

@@ -2,7 +2,7 @@
 
 A role's port is ``[metrics.ports] <role>`` when set, else ``[metrics] port`` plus the
 role's place in :data:`~tapewire.deploy.config.ROLES` (connector +0, normalize +1,
-aggregate +2, trade +3, sink +4). A role run in several processes (``normalize.processes``)
+aggregate +2, trade +3, sink +4, api +5). A role run in several processes (``normalize.processes``)
 needs one port per process: a list in ``[metrics.ports]``, or by default the ports after
 the last role's (``port + len(ROLES)``, ``+ len(ROLES) + 1``, ...). Two processes on one
 port, or a port past 65535, is a :class:`~tapewire.core.errors.ConfigError` naming both.

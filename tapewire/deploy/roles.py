@@ -11,6 +11,8 @@ Each role wires building blocks that already run elsewhere (the demo, the tests)
   hot path first rebuilds its state from its own record (``streams/hotpath/restore.py``):
   open paper orders, risk's open orders, positions, daily PnL, used ids, trading states;
 - ``sink``: every market-data topic (and the trading topics) into ClickHouse;
+- ``api``: the authenticated HTTP/WebSocket API (``docs/api.md``): reads ClickHouse,
+  sends orders to ``oms.requests``, streams ``oms.events`` / ``oms.fills``.
 - ``notifier``: alerts (and fills, feed health, daily PnL) to people's webhooks and
   e-mail (``sinks/notify``, ``docs/notifications.md``).
 
@@ -29,6 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from tapewire.api.server import api_services, serve
 from tapewire.connectors.capture.paced import SimulatorFeed
 from tapewire.connectors.live.connector import LiveConnector
 from tapewire.connectors.live.sink import KafkaRawSink
@@ -200,6 +203,24 @@ def run_store(
     )
 
 
+def run_api(
+    config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event
+) -> None:
+    """The API on ``[api] host:port`` until ``stop``."""
+    section = _section(config.api, "api")
+    streams = _streams(config, "api")
+    with api_services(
+        section,
+        clickhouse_url=settings.resolved_clickhouse_url,
+        bootstrap=bootstrap,
+        codec=Codec.from_settings(settings),
+        topic_name=streams.topics.name,
+        partitions=config.kafka.partitions,
+        replication=config.kafka.replication,
+    ) as services:
+        serve(services, section, stop)
+
+
 def run_notifier(
     config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event
 ) -> None:
@@ -244,6 +265,7 @@ RUNNERS: dict[str, RoleRunner] = {
     "aggregate": run_aggregate,
     "trade": run_trade,
     "sink": run_store,
+    "api": run_api,
     "notifier": run_notifier,
 }
 

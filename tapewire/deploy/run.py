@@ -114,7 +114,7 @@ def run_all(
         raise ConfigError(
             f"{config_path} configures no role",
             field="roles",
-            hint="add [connector], [normalize], [aggregate], [trading] or [sink]",
+            hint="add [connector], [normalize], [aggregate], [trading], [sink] or [api]",
         )
     console = console or Console()
     stop = threading.Event()

@@ -30,7 +30,8 @@ BACKOFF_CAP_S = 30.0
 HEALTHY_AFTER_S = 60.0
 CONFIG_EXIT = 2
 """Exit code of ``tapewire`` for a usage or configuration error (never restarted)."""
-STOP_ORDER = ("connector", "normalize", "aggregate", "trade", "sink", "notifier")
+STOP_ORDER = ("api", "connector", "normalize", "aggregate", "trade", "sink", "notifier")
+"""The API first: no new orders while the pipeline stops."""
 
 
 @dataclass

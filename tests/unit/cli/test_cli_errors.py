@@ -76,7 +76,7 @@ CASES = [
         "run an unknown role",
         ["run", "router", "--config", "examples/demo.toml"],
         "error: unknown role 'router' (choose one of connector, normalize, aggregate, trade, "
-        "sink or all)",
+        "sink, api, notifier or all)",
     ),
     (
         "unknown command",

@@ -35,8 +35,8 @@ def test_extra_normalize_processes_take_the_ports_after_the_last_role() -> None:
     data = _demo(port=9464)
     data["normalize"]["processes"] = 3
     config = parse_config(data)
-    # after the last role's port: notifier is 9469 (port + 5) even when not configured
-    assert [config.metrics_port("normalize", k) for k in range(3)] == [9465, 9470, 9471]
+    # after the last role's port: api is 9469 (port + 5), notifier 9470, even when unset
+    assert [config.metrics_port("normalize", k) for k in range(3)] == [9465, 9471, 9472]
     assert config.metrics_port("sink") == 9468
 
 

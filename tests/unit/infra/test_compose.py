@@ -14,8 +14,9 @@ from tapewire.core import metrics
 ROOT = Path(__file__).resolve().parents[3]
 
 
-PIPELINE_ROLES = ("connector", "normalize", "aggregate", "trade", "sink")
-"""The roles the compose deployment runs: all but the notifier (docs/notifications.md)."""
+COMPOSE_ROLES = ("connector", "normalize", "aggregate", "trade", "sink", "api")
+"""The roles the compose deployment runs: all but the notifier, which needs the operator's
+channels (docs/notifications.md)."""
 
 
 def _compose() -> dict[str, Any]:
@@ -85,12 +86,12 @@ def test_every_role_is_a_service_of_the_one_image_with_the_compose_deployment() 
     internal = re.search(r"PLAINTEXT://([^,]+)", kafka)
     assert internal is not None
     config = load_config(ROOT / "examples/compose.toml")
-    # every pipeline role; the notifier is the operator's to add (it needs their channels)
-    assert config.roles() == PIPELINE_ROLES
+    # every role but the notifier (the operator's to add: it needs their channels)
+    assert config.roles() == COMPOSE_ROLES
     assert config.kafka.bootstrap == internal.group(1)  # kafka:29092 inside the network
     assert config.clickhouse.url is not None
     assert "@clickhouse:8123/" in config.clickhouse.url
-    for role in PIPELINE_ROLES:
+    for role in COMPOSE_ROLES:
         service = services[f"tapewire-{role}"]
         assert (service["image"], service["build"]) == ("tapewire:latest", ".")
         assert service["command"] == ["run", role, "--config", "/etc/tapewire/deploy.toml"]
@@ -118,4 +119,4 @@ def test_prometheus_scrapes_every_role_service_at_its_metrics_port() -> None:
     ports = {d["names"][0]: d["port"] for d in job["dns_sd_configs"]}
     config = load_config(ROOT / "examples/compose.toml")
     assert config.metrics.host == "0.0.0.0"  # noqa: S104 - inside its container
-    assert ports == {f"tapewire-{role}": config.metrics_port(role) for role in PIPELINE_ROLES}
+    assert ports == {f"tapewire-{role}": config.metrics_port(role) for role in COMPOSE_ROLES}

@@ -1,0 +1,536 @@
+"""The API's routes: a FastAPI shell over :mod:`tapewire.api`'s parts.
+
+Every route authenticates with a bearer token (``POST /v1/auth/token`` issues one), is
+rate limited per token, checks the role and the account, and is audited. Input is
+validated by pydantic (422 names the field); reads are parameterised queries; orders go
+to ``oms.requests``. ``docs/api.md`` lists the routes with examples.
+"""
+
+import asyncio
+import contextlib
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Path, Query, Request, Response, WebSocket
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.websockets import WebSocketDisconnect
+
+from tapewire.api import queries
+from tapewire.api.audit import AuditEntry, AuditSink
+from tapewire.api.csv_export import to_csv
+from tapewire.api.errors import (
+    ApiError,
+    AuthenticationError,
+    NotFoundError,
+    RateLimitedError,
+    UnavailableError,
+)
+from tapewire.api.events import STREAM_TOPICS, EventHub, Subscription, kinds
+from tapewire.api.models import (
+    AcceptedOut,
+    BarOut,
+    ErrorOut,
+    FillOut,
+    MeOut,
+    NbboOut,
+    OrderOut,
+    OrderStatusOut,
+    PositionOut,
+    TokenOut,
+    TokenRequest,
+    TradeOut,
+)
+from tapewire.api.orders import (
+    Accepted,
+    CancelAll,
+    Identifier,
+    InstrumentId,
+    KillSwitch,
+    OrderGateway,
+    PlaceOrder,
+    cancel_all_request,
+    cancel_request,
+    kill_switch_request,
+    place_request,
+)
+from tapewire.api.permissions import Principal
+from tapewire.api.ratelimit import RateLimiter
+from tapewire.api.reader import Reader
+from tapewire.api.tokens import TokenIssuer
+from tapewire.api.users import Role, UserStore
+
+API_VERSION = "1"
+MAX_NS = 2**63 - 1
+
+
+@dataclass
+class ApiServices:
+    """What the routes use; built and closed by :mod:`tapewire.api.server` (or a test)."""
+
+    users: UserStore
+    tokens: TokenIssuer
+    token_limiter: RateLimiter
+    login_limiter: RateLimiter
+    reader: Reader
+    audit: AuditSink
+    gateway: OrderGateway | None = None
+    events: EventHub | None = None
+    max_rows: int = 10_000
+    clock_ns: Callable[[], int] = field(default=time.time_ns)
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (401, 403, 404, 422, 429, 503)
+}
+_bearer = HTTPBearer(auto_error=False, description="a token from POST /v1/auth/token")
+
+Account = Annotated[Identifier | None, Query(description="one of your accounts; all if omitted")]
+Since = Annotated[int | None, Query(ge=0, le=MAX_NS, description="from, UTC ns (inclusive)")]
+Until = Annotated[int | None, Query(ge=0, le=MAX_NS, description="to, UTC ns (exclusive)")]
+Limit = Annotated[int, Query(ge=1, le=10_000)]
+Venue = Annotated[Identifier | None, Query()]
+Instrument = Annotated[InstrumentId | None, Query()]
+ClientOrderId = Annotated[Identifier, Path(description="the order's client_order_id")]
+StatusName = Literal[
+    "PENDING_NEW",
+    "NEW",
+    "PARTIALLY_FILLED",
+    "FILLED",
+    "PENDING_CANCEL",
+    "CANCELED",
+    "REJECTED",
+    "EXPIRED",
+    "PENDING_REPLACE",
+]
+"""FIX OrdStatus values (``tapewire.streams.oms.OrdStatus`` without UNKNOWN)."""
+
+
+def _principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    services: ApiServices = request.app.state.services
+    if credentials is None:
+        raise AuthenticationError(
+            "no bearer token", hint="send Authorization: Bearer <token from /v1/auth/token>"
+        )
+    who = _authenticate(services, credentials.credentials)
+    request.state.principal = who
+    retry = services.token_limiter.acquire(who.token_id)
+    if retry is not None:
+        raise RateLimitedError(
+            f"rate limit of token {who.token_id[:8]}... exceeded", retry_after_s=retry
+        )
+    return who
+
+
+Caller = Annotated[Principal, Depends(_principal)]
+
+
+def _trader(who: Caller) -> Principal:
+    who.require(Role.TRADER)
+    return who
+
+
+def _admin(who: Caller) -> Principal:
+    who.require(Role.RISK_ADMIN)
+    return who
+
+
+Trader = Annotated[Principal, Depends(_trader)]
+Admin = Annotated[Principal, Depends(_admin)]
+
+
+def create_app(services: ApiServices) -> FastAPI:
+    """The FastAPI application over ``services``."""
+    app = FastAPI(
+        title="Tapewire API",
+        version=API_VERSION,
+        summary="Orders, positions, market data and history of a Tapewire deployment.",
+        responses=_ERRORS,
+    )
+    app.state.services = services
+    _install_audit(app, services)
+    _install_errors(app)
+
+    # ---------------------------------------------------------------- auth
+
+    @app.post("/v1/auth/token", tags=["auth"])
+    def issue_token(body: TokenRequest, request: Request) -> TokenOut:
+        """Exchange a user name and password for a bearer token (rate limited per user
+        name and per client address)."""
+        client = request.client.host if request.client else "unknown"
+        for key in (f"user:{body.username}", f"client:{client}"):
+            retry = services.login_limiter.acquire(key)
+            if retry is not None:
+                raise RateLimitedError("too many login attempts", retry_after_s=retry)
+        user = services.users.authenticate(body.username, body.password)
+        if user is None:
+            raise AuthenticationError("wrong user name or password")
+        issued = services.tokens.issue(user.name, user.role)
+        request.state.audit_detail = f"token {issued.claims.token_id} for {user.name}"
+        return TokenOut(
+            access_token=issued.token,
+            expires_at_s=issued.claims.expires_at_s,
+            token_id=issued.claims.token_id,
+        )
+
+    @app.get("/v1/me", tags=["auth"])
+    def me(who: Caller) -> MeOut:
+        """Who the token belongs to: user, role, accounts (``*`` = all)."""
+        return MeOut(
+            user=who.user.name,
+            role=who.user.role.value,
+            accounts=sorted(who.user.accounts),
+            token_id=who.token_id,
+        )
+
+    # ---------------------------------------------------------------- orders
+
+    def send(request: Request, order: Any) -> AcceptedOut:
+        if services.gateway is None:
+            raise UnavailableError("this API runs without Kafka: orders cannot be sent")
+        accepted: Accepted = services.gateway.send(order)
+        request.state.audit_detail = f"sent {accepted.action} {accepted.client_order_id}"
+        return AcceptedOut(**accepted.__dict__)
+
+    @app.post("/v1/orders", status_code=202, tags=["orders"])
+    def place_order(body: PlaceOrder, who: Trader, request: Request) -> AcceptedOut:
+        """Send a new order to ``oms.requests``; the risk gate approves or denies it
+        (follow it with GET /v1/orders/{id} or the WebSocket)."""
+        who.check_account(body.account)
+        order = place_request(body, user=who.user.name, now_ns=services.clock_ns())
+        return send(request, order)
+
+    @app.post("/v1/orders/cancel-all", status_code=202, tags=["orders"])
+    def cancel_all(body: CancelAll, who: Trader, request: Request) -> AcceptedOut:
+        """Cancel every open order of an account (optionally one venue / instrument)."""
+        who.check_account(body.account)
+        order = cancel_all_request(
+            account=body.account,
+            venue=body.venue,
+            instrument=body.instrument,
+            user=who.user.name,
+            now_ns=services.clock_ns(),
+        )
+        return send(request, order)
+
+    @app.delete("/v1/orders/{client_order_id}", status_code=202, tags=["orders"])
+    def cancel_order(
+        client_order_id: ClientOrderId,
+        account: Annotated[Identifier, Query()],
+        who: Trader,
+        request: Request,
+    ) -> AcceptedOut:
+        """Cancel one order of ``account``."""
+        who.check_account(account)
+        rows = services.reader.rows(queries.order_location(account, client_order_id))
+        if not rows:
+            raise NotFoundError(f"no order {client_order_id!r} in account {account!r}")
+        order = cancel_request(
+            account=account,
+            orig_client_order_id=client_order_id,
+            venue=rows[0]["venue"],
+            instrument=rows[0]["instrument"],
+            user=who.user.name,
+            now_ns=services.clock_ns(),
+        )
+        return send(request, order)
+
+    @app.get("/v1/orders/{client_order_id}", tags=["orders"])
+    def order_status(
+        client_order_id: ClientOrderId, account: Annotated[Identifier, Query()], who: Caller
+    ) -> OrderStatusOut:
+        """The order's latest state: its execution report, else its risk decision, else
+        the request itself."""
+        who.check_account(account)
+        rows = services.reader.rows(queries.order_status(account, client_order_id))
+        if rows:
+            order = OrderOut(**rows[0])
+            return OrderStatusOut(
+                client_order_id=order.client_order_id,
+                account=order.account,
+                venue=order.venue,
+                instrument=order.instrument,
+                step="venue",
+                status=order.status,
+                detail=order.text,
+                order=order,
+                ts_ns=order.event_ts_ns,
+            )
+        rows = services.reader.rows(queries.order_decision(account, client_order_id))
+        if not rows:
+            raise NotFoundError(f"no order {client_order_id!r} in account {account!r}")
+        return OrderStatusOut(**rows[0])
+
+    @app.get("/v1/orders", tags=["orders"])
+    def order_history(
+        who: Caller,
+        account: Account = None,
+        venue: Venue = None,
+        instrument: Instrument = None,
+        status: Annotated[StatusName | None, Query()] = None,
+        since_ns: Since = None,
+        until_ns: Until = None,
+        limit: Limit = 100,
+    ) -> list[OrderOut]:
+        """Orders (latest execution report of each), newest first."""
+        r = queries.Range(venue, instrument, since_ns, until_ns)
+        q = queries.orders(who.account_filter(account), r, status=status, limit=limit)
+        return [OrderOut(**row) for row in services.reader.rows(q)]
+
+    @app.post("/v1/kill-switch", status_code=202, tags=["risk"])
+    def kill_switch(body: KillSwitch, who: Admin, request: Request) -> AcceptedOut:
+        """Halt (``on``: and cancel everything) or resume (``off``) trading; risk admins."""
+        order = kill_switch_request(body, user=who.user.name, now_ns=services.clock_ns())
+        return send(request, order)
+
+    # ---------------------------------------------------------------- portfolio
+
+    @app.get("/v1/fills", tags=["portfolio"])
+    def fills(
+        who: Caller,
+        account: Account = None,
+        venue: Venue = None,
+        instrument: Instrument = None,
+        since_ns: Since = None,
+        until_ns: Until = None,
+        limit: Limit = 100,
+    ) -> list[FillOut]:
+        """Fills, newest first."""
+        r = queries.Range(venue, instrument, since_ns, until_ns)
+        q = queries.fills(who.account_filter(account), r, limit=limit)
+        return [FillOut(**row) for row in services.reader.rows(q)]
+
+    @app.get("/v1/positions", tags=["portfolio"])
+    def positions(
+        who: Caller,
+        account: Account = None,
+        venue: Venue = None,
+        instrument: Instrument = None,
+        limit: Limit = 1000,
+    ) -> list[PositionOut]:
+        """The latest position and PnL per account, venue and instrument."""
+        q = queries.positions(
+            who.account_filter(account), queries.Range(venue, instrument), limit=limit
+        )
+        return [PositionOut(**row) for row in services.reader.rows(q)]
+
+    # ---------------------------------------------------------------- market data
+
+    @app.get("/v1/market/nbbo/{instrument}", tags=["market data"])
+    def nbbo(instrument: Annotated[InstrumentId, Path()], who: Caller) -> NbboOut:
+        """The latest NBBO of an instrument."""
+        rows = services.reader.rows(queries.nbbo(instrument))
+        if not rows:
+            raise NotFoundError(f"no NBBO stored for {instrument!r}")
+        return NbboOut(**rows[0])
+
+    @app.get("/v1/market/bars/{instrument}", tags=["market data"])
+    def bars(
+        instrument: Annotated[InstrumentId, Path()],
+        who: Caller,
+        interval: Annotated[str, Query(pattern=r"^[0-9]{1,6}(ms|s|m|h|d)$")] = "1m",
+        venue: Venue = None,
+        limit: Limit = 100,
+    ) -> list[BarOut]:
+        """The latest bars of an instrument, newest first."""
+        q = queries.bars(instrument, venue, interval, limit=limit)
+        return [BarOut(**row) for row in services.reader.rows(q)]
+
+    @app.get("/v1/market/trades/{instrument}", tags=["market data"])
+    def trades(
+        instrument: Annotated[InstrumentId, Path()],
+        who: Caller,
+        venue: Venue = None,
+        limit: Limit = 100,
+    ) -> list[TradeOut]:
+        """The latest trades of an instrument, newest first."""
+        q = queries.trades(instrument, venue, limit=limit)
+        return [TradeOut(**row) for row in services.reader.rows(q)]
+
+    # ---------------------------------------------------------------- export
+
+    @app.get(
+        "/v1/export/{kind}.csv",
+        tags=["export"],
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/csv": {}}, "description": "CSV with a header"}},
+    )
+    def export_csv(
+        kind: Literal["orders", "fills", "positions"],
+        who: Caller,
+        account: Account = None,
+        since_ns: Since = None,
+        until_ns: Until = None,
+    ) -> Response:
+        """History as CSV (up to ``max_rows`` rows): exact decimals, UTC ns times."""
+        accounts = who.account_filter(account)
+        r = queries.Range(since_ns=since_ns, until_ns=until_ns)
+        limit = services.max_rows
+        q = (
+            queries.orders(accounts, r, status=None, limit=limit)
+            if kind == "orders"
+            else queries.fills(accounts, r, limit=limit)
+            if kind == "fills"
+            else queries.positions(accounts, r, limit=limit)
+        )
+        return Response(
+            to_csv(services.reader.result(q)),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{kind}.csv"'},
+        )
+
+    # ---------------------------------------------------------------- stream
+
+    @app.websocket("/v1/stream")
+    async def stream(websocket: WebSocket) -> None:
+        """Order events and fills of your accounts as they happen (JSON messages)."""
+        await _stream(services, websocket)
+
+    return app
+
+
+def _authenticate(services: ApiServices, token: str) -> Principal:
+    claims = services.tokens.verify(token)
+    user = services.users.get(claims.user)
+    if user is None or user.role is not claims.role:
+        raise AuthenticationError(
+            f"token of {claims.user!r} no longer valid (user removed or role changed)",
+            hint="get a new one from POST /v1/auth/token",
+        )
+    return Principal(user, claims.token_id)
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        request.state.audit_detail = exc.detail
+        headers = {}
+        if isinstance(exc, AuthenticationError):
+            headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, RateLimitedError):
+            headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+
+
+def _install_audit(app: FastAPI, services: ApiServices) -> None:
+    @app.middleware("http")
+    async def audit(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started, ts_ns, request_id = time.monotonic(), time.time_ns(), uuid.uuid4().hex
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers["X-Request-ID"] = request_id
+            return response
+        finally:
+            services.audit.record(_entry(request, request_id, ts_ns, "", status, started))
+
+
+def _entry(
+    request: Request | WebSocket,
+    request_id: str,
+    ts_ns: int,
+    method: str,
+    status: int,
+    started: float,
+) -> AuditEntry:
+    state = request.scope.get("state") or {}
+    who: Principal | None = state.get("principal")
+    route = request.scope.get("route")
+    return AuditEntry(
+        request_id=request_id,
+        ts_ns=ts_ns,
+        user=who.user.name if who else "",
+        role=who.user.role.value if who else "",
+        token_id=who.token_id if who else "",
+        client=request.client.host if request.client else "",
+        method=method or request.scope.get("method", "WS"),
+        path=request.url.path,
+        route=getattr(route, "path", ""),
+        status=status,
+        duration_us=int((time.monotonic() - started) * 1e6),
+        detail=str(state.get("audit_detail", ""))[:1000],
+    )
+
+
+async def _stream(services: ApiServices, websocket: WebSocket) -> None:
+    started, ts_ns, request_id = time.monotonic(), time.time_ns(), uuid.uuid4().hex
+    status = 101
+    try:
+        sub = _subscription(services, websocket)
+    except ApiError as exc:
+        websocket.scope.setdefault("state", {})["audit_detail"] = exc.detail
+        status = exc.status
+        await websocket.close(code=4000 + exc.status, reason=exc.detail[:120])
+        services.audit.record(_entry(websocket, request_id, ts_ns, "WS", status, started))
+        return
+    assert services.events is not None
+    await websocket.accept()
+    services.events.subscribe(sub)
+    services.audit.record(_entry(websocket, request_id, ts_ns, "WS", status, started))
+    try:
+        await websocket.send_json(
+            {
+                "type": "subscribed",
+                "accounts": "*" if sub.accounts is None else sorted(sub.accounts),
+                "types": sorted(sub.types),
+            }
+        )
+        sender = asyncio.ensure_future(_forward(sub, websocket))
+        try:
+            while True:  # the client's messages are ignored; this notices the disconnect
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+    except WebSocketDisconnect:
+        pass
+    finally:
+        services.events.unsubscribe(sub)
+
+
+async def _forward(sub: Subscription, websocket: WebSocket) -> None:
+    while True:
+        await websocket.send_json(await sub.queue.get())
+
+
+def _subscription(services: ApiServices, websocket: WebSocket) -> Subscription:
+    if services.events is None:
+        raise UnavailableError("this API runs without Kafka: no stream")
+    params = websocket.query_params
+    header = websocket.headers.get("authorization", "")
+    token = header[7:] if header.lower().startswith("bearer ") else params.get("token")
+    if not token:
+        raise AuthenticationError(
+            "no token", hint="send Authorization: Bearer <token> or ?token=<token>"
+        )
+    who = _authenticate(services, token)
+    websocket.scope.setdefault("state", {})["principal"] = who
+    retry = services.token_limiter.acquire(who.token_id)
+    if retry is not None:
+        raise RateLimitedError("rate limit exceeded", retry_after_s=retry)
+    wanted = params.get("accounts")
+    accounts: frozenset[str] | None
+    if wanted:
+        accounts = frozenset(who.check_account(a.strip()) for a in wanted.split(",") if a.strip())
+    else:
+        filt = who.account_filter(None)
+        accounts = None if filt is None else frozenset(filt)
+    names = params.get("types")
+    types = kinds(names.split(",")) if names else frozenset(STREAM_TOPICS.values())
+    if not types:
+        raise ApiError(f"types={names!r}: expected some of {', '.join(STREAM_TOPICS.values())}")
+    return Subscription(accounts, types, asyncio.get_running_loop())

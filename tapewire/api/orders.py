@@ -1,0 +1,286 @@
+"""Orders from the API: validated input → :class:`OrderRequest` → ``oms.requests``.
+
+The API never talks to a venue: it produces requests to the same topic the CLI and the
+strategies use, and the risk gate decides (``docs/oms.md``). Prices and sizes arrive as
+decimal strings (never JSON numbers, which parsers read as floats) and are checked twice:
+by the request model (shape) and by :func:`validate_request` (order terms), whose first
+problem becomes a 422 naming the field.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from confluent_kafka import KafkaError, Message, Producer
+from pydantic import BaseModel, ConfigDict, Field
+
+from tapewire.api.errors import ApiError, UnavailableError
+from tapewire.core.kafka import producer_config
+from tapewire.schemas.codec import Codec
+from tapewire.streams.oms import (
+    OrderAction,
+    OrderRequest,
+    OrderType,
+    Side,
+    TimeInForce,
+    validate_request,
+)
+from tapewire.streams.trading.config import ALL_ACCOUNTS, KILL_SWITCH_TAG
+
+REQUESTS_TOPIC = "oms.requests"
+
+Identifier = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
+]
+"""Accounts, venues and client order ids: 1-64 of letters, digits, ``_ . : -``."""
+InstrumentId = Annotated[
+    str, Field(min_length=3, max_length=96, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
+]
+DecimalText = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{1,20}(\.[0-9]{1,18})?$",
+        description='an exact decimal as a string, e.g. "0.00000812" (no exponent)',
+        examples=["0.01"],
+    ),
+]
+SideName = Literal["buy", "sell"]
+OrderTypeName = Literal["market", "limit", "stop", "stop_limit"]
+TifName = Literal["GTC", "IOC", "FOK", "DAY"]
+
+
+class PlaceOrder(BaseModel):
+    """``POST /v1/orders``: a new order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account: Identifier
+    venue: Identifier
+    instrument: InstrumentId = Field(description="canonical id, e.g. BTC-USDT-SPOT")
+    side: SideName
+    order_type: OrderTypeName
+    quantity: DecimalText
+    limit_price: DecimalText | None = None
+    stop_price: DecimalText | None = None
+    time_in_force: TifName = "GTC"
+    post_only: bool = False
+    reduce_only: bool = False
+    client_order_id: Identifier | None = Field(
+        default=None, description="idempotency key; a fresh one when omitted"
+    )
+
+
+class CancelAll(BaseModel):
+    """``POST /v1/orders/cancel-all``: every open order of an account (optionally one
+    venue / instrument)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account: Identifier
+    venue: Identifier | None = None
+    instrument: InstrumentId | None = None
+
+
+class KillSwitch(BaseModel):
+    """``POST /v1/kill-switch``: ``on`` halts trading (and cancels everything), ``off``
+    resumes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    state: Literal["on", "off"]
+    account: Identifier | Literal["*"] = ALL_ACCOUNTS
+
+
+class OrderInvalidError(ApiError):
+    """The order terms are wrong (422); ``field`` names the first bad one."""
+
+    status = 422
+
+    def __init__(self, message: str, *, field: str, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
+
+
+_TYPES = {
+    "market": OrderType.MARKET,
+    "limit": OrderType.LIMIT,
+    "stop": OrderType.STOP,
+    "stop_limit": OrderType.STOP_LIMIT,
+}
+
+
+def new_client_order_id(prefix: str = "api") -> str:
+    """A fresh client order id."""
+    return f"{prefix}-{uuid.uuid4().hex[:20]}"
+
+
+def _checked(request: OrderRequest) -> OrderRequest:
+    problems = validate_request(request)
+    if problems:
+        p = problems[0]
+        raise OrderInvalidError(p.error().message, field=p.field, hint=p.hint)
+    return request
+
+
+def _dec(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def place_request(body: PlaceOrder, *, user: str, now_ns: int) -> OrderRequest:
+    """The NEW request of ``body``, sent by API user ``user``."""
+    return _checked(
+        OrderRequest(
+            client_order_id=body.client_order_id or new_client_order_id(),
+            account=body.account,
+            venue=body.venue,
+            instrument=body.instrument,
+            side=Side.BUY if body.side == "buy" else Side.SELL,
+            order_type=_TYPES[body.order_type],
+            time_in_force=TimeInForce(body.time_in_force),
+            quantity=Decimal(body.quantity),
+            limit_price=_dec(body.limit_price),
+            stop_price=_dec(body.stop_price),
+            post_only=body.post_only,
+            reduce_only=body.reduce_only,
+            requested_by=f"api:{user}",
+            request_ts_ns=now_ns,
+            action=OrderAction.NEW,
+        )
+    )
+
+
+def cancel_request(
+    *,
+    account: str,
+    orig_client_order_id: str,
+    venue: str,
+    instrument: str,
+    user: str,
+    now_ns: int,
+) -> OrderRequest:
+    """A CANCEL of ``orig_client_order_id`` (with an id of its own)."""
+    return _checked(
+        OrderRequest(
+            client_order_id=new_client_order_id("api-cancel"),
+            account=account,
+            venue=venue,
+            instrument=instrument,
+            side=Side.BUY,
+            order_type=OrderType.LIMIT,
+            time_in_force=TimeInForce.GTC,
+            quantity=Decimal(0),
+            requested_by=f"api:{user}",
+            request_ts_ns=now_ns,
+            action=OrderAction.CANCEL,
+            orig_client_order_id=orig_client_order_id,
+        )
+    )
+
+
+def cancel_all_request(
+    *,
+    account: str,
+    venue: str | None,
+    instrument: str | None,
+    user: str,
+    now_ns: int,
+    tags: dict[str, str] | None = None,
+    prefix: str = "api-cancel-all",
+) -> OrderRequest:
+    """A CANCEL_ALL (no venue / instrument = every one)."""
+    return _checked(
+        OrderRequest(
+            client_order_id=new_client_order_id(prefix),
+            account=account,
+            venue=venue or "",
+            instrument=instrument or "",
+            side=Side.BUY,
+            order_type=OrderType.MARKET,
+            time_in_force=TimeInForce.GTC,
+            quantity=Decimal(0),
+            requested_by=f"api:{user}",
+            request_ts_ns=now_ns,
+            action=OrderAction.CANCEL_ALL,
+            tags=dict(tags or {}),
+        )
+    )
+
+
+def kill_switch_request(body: KillSwitch, *, user: str, now_ns: int) -> OrderRequest:
+    """The trading-state command (``on`` = HALTED, ``off`` = ACTIVE), as the CLI sends it."""
+    state = "HALTED" if body.state == "on" else "ACTIVE"
+    return cancel_all_request(
+        account=body.account,
+        venue=None,
+        instrument=None,
+        user=user,
+        now_ns=now_ns,
+        tags={KILL_SWITCH_TAG: state},
+        prefix=f"kill-{state.lower()}",
+    )
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """Where a request landed on ``oms.requests``."""
+
+    client_order_id: str
+    action: str
+    topic: str
+    partition: int
+    offset: int
+
+
+class OrderGateway:
+    """Produces requests to ``oms.requests`` with one idempotent producer (``acks=all``)
+    and waits for each delivery, so a 202 means the request is on the topic."""
+
+    def __init__(
+        self, bootstrap: str, codec: Codec, *, topic: str = REQUESTS_TOPIC, timeout_s: float = 10
+    ) -> None:
+        self._producer = Producer(producer_config(bootstrap) | {"linger.ms": 0})
+        self._codec = codec
+        self._topic = topic
+        self._timeout_s = timeout_s
+        self._lock = threading.Lock()
+
+    def send(self, request: OrderRequest) -> Accepted:
+        """Produce ``request``; :class:`UnavailableError` if Kafka does not confirm it."""
+        record = request.to_record()
+        value = self._codec.encode(REQUESTS_TOPIC, record)
+        key = self._codec.key(REQUESTS_TOPIC, record)
+        done = threading.Event()
+        result: dict[str, Any] = {}
+
+        def on_delivery(err: KafkaError | None, msg: Message) -> None:
+            result["error"] = err
+            result["partition"], result["offset"] = msg.partition(), msg.offset()
+            done.set()
+
+        with self._lock:
+            self._producer.produce(self._topic, key=key, value=value, on_delivery=on_delivery)
+        deadline = time.monotonic() + self._timeout_s
+        while not done.is_set() and time.monotonic() < deadline:
+            self._producer.poll(0.05)
+        if not done.is_set() or result.get("error") is not None:
+            raise UnavailableError(
+                f"{self._topic}: the request was not confirmed by Kafka "
+                f"({result.get('error') or f'no answer in {self._timeout_s:g} s'})",
+                hint=f"retry with the same client_order_id ({request.client_order_id})",
+            )
+        return Accepted(
+            request.client_order_id,
+            request.action.value,
+            self._topic,
+            int(result["partition"]),
+            int(result["offset"]),
+        )
+
+    def close(self) -> None:
+        """Deliver what is queued."""
+        self._producer.flush(self._timeout_s)

@@ -1,0 +1,206 @@
+"""The API's reads as parameterised ClickHouse statements: fixed SQL text, values bound
+by the server (``{name:Type}``). No caller text ever becomes SQL.
+
+Every builder takes ``accounts``: the caller's accounts (None = every account, for users
+with ``*``); rows of other accounts are never selected. Timestamps come back as integer
+UTC nanoseconds (``*_ns`` columns), prices and sizes as exact decimals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Query:
+    """SQL text with ``{name:Type}`` placeholders and their values."""
+
+    sql: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Range:
+    """Optional filters shared by the history reads (``None`` = no filter)."""
+
+    venue: str | None = None
+    instrument: str | None = None
+    since_ns: int | None = None
+    until_ns: int | None = None
+
+
+class _Where:
+    def __init__(self) -> None:
+        self.conditions: list[str] = []
+        self.parameters: dict[str, Any] = {}
+
+    def add(self, condition: str, **parameters: Any) -> None:
+        self.conditions.append(condition)
+        self.parameters.update(parameters)
+
+    def accounts(self, accounts: Sequence[str] | None) -> None:
+        if accounts is not None:
+            self.add("account IN {accounts:Array(String)}", accounts=list(accounts))
+
+    def range(self, r: Range, ts: str) -> None:
+        if r.venue is not None:
+            self.add("venue = {venue:String}", venue=r.venue)
+        if r.instrument is not None:
+            self.add("instrument = {instrument:String}", instrument=r.instrument)
+        if r.since_ns is not None:
+            self.add(f"{ts} >= fromUnixTimestamp64Nano({{since_ns:Int64}})", since_ns=r.since_ns)
+        if r.until_ns is not None:
+            self.add(f"{ts} < fromUnixTimestamp64Nano({{until_ns:Int64}})", until_ns=r.until_ns)
+
+    def sql(self) -> str:
+        return "WHERE " + " AND ".join(self.conditions) if self.conditions else ""
+
+
+_ORDER_COLUMNS = (
+    "client_order_id, account, venue, instrument, side, order_type, time_in_force, status,\n"
+    "       exec_type, quantity, limit_price, cum_qty, leaves_qty, avg_price, text,\n"
+    "       toUnixTimestamp64Nano(event_ts) AS event_ts_ns"
+)
+
+
+def orders(accounts: Sequence[str] | None, r: Range, *, status: str | None, limit: int) -> Query:
+    """The latest state of each order (its newest execution report), newest first."""
+    where = _Where()
+    where.accounts(accounts)
+    where.range(r, "event_ts")
+    outer = ""
+    if status is not None:
+        outer = "WHERE status = {status:String}\n"
+        where.parameters["status"] = status
+    sql = (
+        f"SELECT * FROM (\n    SELECT {_ORDER_COLUMNS}\n    FROM order_events FINAL\n"
+        f"    {where.sql()}\n"
+        "    ORDER BY account, client_order_id, event_ts DESC, cum_qty DESC, event_id DESC\n"
+        "    LIMIT 1 BY account, client_order_id\n)\n"
+        f"{outer}ORDER BY event_ts_ns DESC, client_order_id\nLIMIT {{limit:UInt32}}"
+    )
+    return Query(sql, where.parameters | {"limit": limit})
+
+
+def order_status(account: str, client_order_id: str) -> Query:
+    """The newest execution report of one order."""
+    return Query(
+        f"SELECT {_ORDER_COLUMNS}\nFROM order_events FINAL\n"
+        "WHERE account = {account:String} AND client_order_id = {cid:String}\n"
+        "ORDER BY event_ts DESC, cum_qty DESC, event_id DESC\nLIMIT 1",
+        {"account": account, "cid": client_order_id},
+    )
+
+
+def order_decision(account: str, client_order_id: str) -> Query:
+    """The risk decision, else the bare request, of an order with no execution report."""
+    return Query(
+        "SELECT client_order_id, account, venue, instrument, step, detail, ts_ns FROM (\n"
+        "    SELECT client_order_id, account, venue, instrument, 1 AS ord, 'risk' AS step,\n"
+        "           concat(decision, if(rule IS NULL, '',\n"
+        "                  concat(' ', rule, ': ', ifNull(reason, '')))) AS detail,\n"
+        "           toUnixTimestamp64Nano(decision_ts) AS ts_ns\n"
+        "    FROM risk_decisions FINAL\n"
+        "    WHERE account = {account:String} AND client_order_id = {cid:String}\n"
+        "    UNION ALL\n"
+        "    SELECT client_order_id, account, venue, instrument, 0, 'request',\n"
+        "           concat(action, ' by ', requested_by, ' (no risk decision yet)'),\n"
+        "           toUnixTimestamp64Nano(request_ts)\n"
+        "    FROM order_requests FINAL\n"
+        "    WHERE account = {account:String} AND client_order_id = {cid:String}\n"
+        ")\nORDER BY ord DESC, ts_ns DESC\nLIMIT 1",
+        {"account": account, "cid": client_order_id},
+    )
+
+
+def order_location(account: str, client_order_id: str) -> Query:
+    """Venue and instrument of an order, from its request or its execution reports."""
+    return Query(
+        "SELECT venue, instrument FROM (\n"
+        "    SELECT venue, instrument, 0 AS o FROM order_requests FINAL\n"
+        "    WHERE account = {account:String} AND client_order_id = {cid:String}\n"
+        "      AND action != 'CANCEL'\n"
+        "    UNION ALL\n"
+        "    SELECT venue, instrument, 1 FROM order_events FINAL\n"
+        "    WHERE account = {account:String} AND client_order_id = {cid:String}\n"
+        ") ORDER BY o LIMIT 1",
+        {"account": account, "cid": client_order_id},
+    )
+
+
+def fills(accounts: Sequence[str] | None, r: Range, *, limit: int) -> Query:
+    """Fills, newest first."""
+    where = _Where()
+    where.accounts(accounts)
+    where.range(r, "receive_ts")
+    return Query(
+        "SELECT fill_id, client_order_id, account, venue, instrument, side, price, quantity,\n"
+        "       fee, fee_currency, liquidity, toUnixTimestamp64Nano(venue_ts) AS venue_ts_ns,\n"
+        "       toUnixTimestamp64Nano(receive_ts) AS receive_ts_ns\n"
+        f"FROM fills FINAL\n{where.sql()}\n"
+        "ORDER BY receive_ts DESC, fill_id\nLIMIT {limit:UInt32}",
+        where.parameters | {"limit": limit},
+    )
+
+
+def positions(accounts: Sequence[str] | None, r: Range, *, limit: int) -> Query:
+    """The latest position and PnL per (account, venue, instrument)."""
+    where = _Where()
+    where.accounts(accounts)
+    where.range(Range(venue=r.venue, instrument=r.instrument), "update_ts")
+    return Query(
+        "SELECT account, venue, instrument, quantity, avg_price, realized_pnl, unrealized_pnl,\n"
+        "       fees, mark_price, pnl_currency, toUnixTimestamp64Nano(update_ts) AS update_ts_ns\n"
+        f"FROM positions FINAL\n{where.sql()}\n"
+        "ORDER BY account, venue, instrument, update_ts DESC, kafka_topic DESC,\n"
+        "         kafka_partition DESC, kafka_offset DESC\n"
+        "LIMIT 1 BY account, venue, instrument\nLIMIT {limit:UInt32}",
+        where.parameters | {"limit": limit},
+    )
+
+
+def nbbo(instrument: str) -> Query:
+    """The latest NBBO of ``instrument``."""
+    return Query(
+        "SELECT instrument, bid_price, bid_size, bid_venue, ask_price, ask_size, ask_venue,\n"
+        "       venue_count, toUnixTimestamp64Nano(process_ts) AS process_ts_ns\n"
+        "FROM nbbo WHERE instrument = {instrument:String}\n"
+        "ORDER BY process_ts DESC, kafka_partition DESC, kafka_offset DESC\nLIMIT 1",
+        {"instrument": instrument},
+    )
+
+
+def bars(instrument: str, venue: str | None, interval: str, *, limit: int) -> Query:
+    """The latest bars (last revision of each), newest first."""
+    where = _Where()
+    where.add("instrument = {instrument:String}", instrument=instrument)
+    where.add("interval = {interval:String}", interval=interval)
+    if venue is not None:
+        where.add("venue = {venue:String}", venue=venue)
+    return Query(
+        "SELECT venue, instrument, interval, toUnixTimestamp64Nano(start_ts) AS start_ts_ns,\n"
+        "       toUnixTimestamp64Nano(end_ts) AS end_ts_ns, open, high, low, close, volume,\n"
+        "       quote_volume, vwap, trade_count\n"
+        f"FROM bars\n{where.sql()}\n"
+        "ORDER BY start_ts DESC, venue, revision DESC\n"
+        "LIMIT 1 BY venue, start_ts\nLIMIT {limit:UInt32}",
+        where.parameters | {"limit": limit},
+    )
+
+
+def trades(instrument: str, venue: str | None, *, limit: int) -> Query:
+    """The latest trades, newest first."""
+    where = _Where()
+    where.add("instrument = {instrument:String}", instrument=instrument)
+    if venue is not None:
+        where.add("venue = {venue:String}", venue=venue)
+    return Query(
+        "SELECT venue, instrument, trade_id, price, size, toString(side) AS side,\n"
+        "       toUnixTimestamp64Nano(exchange_ts) AS exchange_ts_ns,\n"
+        "       toUnixTimestamp64Nano(receive_ts) AS receive_ts_ns\n"
+        f"FROM trades\n{where.sql()}\n"
+        "ORDER BY exchange_ts DESC, trade_id DESC\nLIMIT {limit:UInt32}",
+        where.parameters | {"limit": limit},
+    )
