@@ -32,7 +32,8 @@ def test_import_then_normalize(tmp_path: Path) -> None:
     assert "270 frames from 3 file(s) -> binance.jsonl.gz" in done.stdout
     done = _tapewire("normalize", "binance.jsonl.gz", "--out", "out", "-f", "parquet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "270 frames -> md.trades 2, md.book 176, md.quotes 84, md.coverage 0" in done.stdout
+    summary = "270 frames -> md.trades 2, md.book 176, md.quotes 84, md.coverage 8, dlq.normalize 0"
+    assert f"{summary}, md.derivatives 0" in done.stdout
     assert "NKN-USDT-SPOT" in done.stdout
     assert "0.35270000" in done.stdout
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -41,6 +42,7 @@ def test_import_then_normalize(tmp_path: Path) -> None:
         "dlq.normalize.parquet",
         "md.book.parquet",
         "md.coverage.parquet",
+        "md.derivatives.parquet",
         "md.quotes.parquet",
         "md.trades.parquet",
         "summary.json",
