@@ -46,7 +46,14 @@ from tapewire.sinks.clickhouse.raw_frames import (
 )
 from tapewire.sinks.clickhouse.rows import mapping_for_topic
 from tapewire.streams.normalize import NormalizeError, Normalizer, SourceRef
-from tapewire.streams.normalize.normalizer import BOOK, COVERAGE, DLQ, QUOTES, TRADES
+from tapewire.streams.normalize.normalizer import (
+    BOOK,
+    COVERAGE,
+    DERIVATIVES,
+    DLQ,
+    QUOTES,
+    TRADES,
+)
 from tapewire.streams.normalize.version import NORMALIZER_VERSION
 
 __all__ = [
@@ -81,6 +88,7 @@ _TARGETS = (
     _Target(TRADES, "trades", _venue_time("receive_ts")),
     _Target(BOOK, "book_updates", _venue_time("receive_ts")),
     _Target(QUOTES, "quotes", _venue_time("receive_ts")),
+    _Target(DERIVATIVES, "derivatives", _venue_time("receive_ts")),
     _Target(COVERAGE, "coverage", _venue_time("from_ts")),
     _Target(
         DLQ,

@@ -43,14 +43,30 @@ OKX_RANGE = (1_652_459_228 * S, 1_652_459_233 * S)
 # what the normalizer writes for those ranges (computed from the captures below, and fixed
 # here so that a change shows): trades, book_updates, quotes, coverage, dead_letters. The
 # Binance coverage rows: a book's waiting-for-snapshot GAP and its RESYNC.
-BINANCE_COUNTS = {"trades": 1, "book_updates": 71, "quotes": 43, "coverage": 2, "dead_letters": 0}
-OKX_COUNTS = {"trades": 30, "book_updates": 45, "quotes": 12, "coverage": 0, "dead_letters": 0}
+# spot recordings: no derivatives rows (the table is rewritten all the same)
+BINANCE_COUNTS = {
+    "trades": 1,
+    "book_updates": 71,
+    "quotes": 43,
+    "derivatives": 0,
+    "coverage": 2,
+    "dead_letters": 0,
+}
+OKX_COUNTS = {
+    "trades": 30,
+    "book_updates": 45,
+    "quotes": 12,
+    "derivatives": 0,
+    "coverage": 0,
+    "dead_letters": 0,
+}
 TIME_COLUMN = {"coverage": "from_ts", "dead_letters": "failed_ts"}
 # the row without what a run changes by design: processing time, provenance, version
 VOLATILE = {
     "trades": "kafka_topic, kafka_partition, kafka_offset, normalizer_version",
     "book_updates": "process_ts, kafka_topic, kafka_partition, kafka_offset, normalizer_version",
     "quotes": "process_ts, kafka_topic, kafka_partition, kafka_offset, normalizer_version",
+    "derivatives": "process_ts, kafka_topic, kafka_partition, kafka_offset, normalizer_version",
     "coverage": "process_ts, kafka_topic, kafka_partition, kafka_offset, normalizer_version",
     "dead_letters": "failed_ts, source_partition, source_offset, kafka_topic, kafka_partition, "
     "kafka_offset, normalizer_version",

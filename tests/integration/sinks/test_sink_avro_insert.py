@@ -113,6 +113,30 @@ QUOTES: list[dict[str, Any]] = [
         "process_ts_ns": BASE_NS + 4,
     },
 ]
+DERIVATIVES: list[dict[str, Any]] = [
+    {
+        "venue": "binanceusdm",
+        "instrument": "BTC-USDT-PERP-USDT",
+        "mark_price": Decimal("42000.12345678"),
+        "index_price": MAX,
+        "funding_rate": Decimal("-0.00038167"),  # signed
+        "next_funding_ts_ns": BASE_NS + 5,
+        "exchange_ts_ns": BASE_NS,
+        "receive_ts_ns": BASE_NS + 1,
+        "process_ts_ns": BASE_NS + 2,
+    },
+    {
+        "venue": "okx",
+        "instrument": "BTC-USDT-PERP-USDT",
+        "mark_price": TINY,
+        "index_price": None,
+        "funding_rate": None,
+        "next_funding_ts_ns": None,
+        "exchange_ts_ns": None,
+        "receive_ts_ns": BASE_NS + 3,
+        "process_ts_ns": BASE_NS + 4,
+    },
+]
 BARS: list[dict[str, Any]] = [
     {
         "venue": "binance",
@@ -316,6 +340,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "dlq.sink": DEAD_LETTERS,
     "md.trades": TRADES,
     "md.quotes": QUOTES,
+    "md.derivatives": DERIVATIVES,
     "md.bars.1m": BARS,
     "md.nbbo": NBBO,
     "md.coverage": COVERAGE,
@@ -389,6 +414,7 @@ def test_the_avro_insert_serves_the_market_data_tables_and_dead_letters() -> Non
     assert served == {
         "trades",
         "quotes",
+        "derivatives",
         "bars",
         "nbbo",
         "coverage",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tapewire.core.records import TypedRecord
 from tapewire.core.settings import load_settings
-from tapewire.records.market import Bar, CoverageEvent, RawFrame
+from tapewire.records.market import Bar, CoverageEvent, DerivativesTicker, RawFrame
 from tapewire.records.risk import Alert
 from tapewire.runtime.kafka_io import produce_all, read_to_end
 from tapewire.schemas.codec import Codec
@@ -49,6 +49,15 @@ def _valid(topic: str, n: int) -> TypedRecord:
         return book("binance", [("100", "1")], [("101", "1")], ts=ts)
     if topic == "md.quotes":
         return quote("binance", ts=ts)
+    if topic == "md.derivatives":
+        return DerivativesTicker(
+            venue="binanceusdm",
+            instrument="BTC-USDT-PERP-USDT",
+            mark_price=Decimal("42000.1"),
+            funding_rate=Decimal("-0.0001"),
+            receive_ts_ns=ts,
+            process_ts_ns=ts,
+        )
     if topic.startswith("md.bars."):
         interval = topic.removeprefix("md.bars.")
         length = 1_000_000_000 if interval == "1s" else 60_000_000_000
