@@ -12,6 +12,7 @@ trades, prices and sizes as the frame's own text. Exchanges this cannot be shown
 
 from __future__ import annotations
 
+import base64
 import json
 from decimal import Decimal
 from functools import cache
@@ -69,20 +70,21 @@ UNSHOWN: dict[str, str] = {
     "cex": "the history-update trade message carries no market id: ccxt takes the symbol from "
     "options['watchTrades'], set by the live watch_trades call; offline, handle_trades_inner "
     "returns before parsing, and the frame gives no trade and no dead letter (pinned)",
+    "nado": "the venue's trade message (product_id, x18 price, taker_qty, maker_qty, "
+    "is_taker_buyer) carries no trade id; ccxt sets id None (dead letter ParseError "
+    "'trade without id')",
+    "pacifica": "taker side unverified: ccxt maps the public trade's d (open_long, close_short, ...) "
+    "to buy/sell, but Pacifica's docs do not say whose order d describes (taker or maker); "
+    "instrument, id (h), price and size checked, the side pinned as ccxt gives it",
     "bittrade": _NOT_ATTEMPTED,
     "blofin": _NOT_ATTEMPTED,
     "bydfi": _NOT_ATTEMPTED,
     "coinbaseinternational": _NOT_ATTEMPTED,
     "derive": _NOT_ATTEMPTED,
     "kucoinfutures": _NOT_ATTEMPTED,
-    "lighter": _NOT_ATTEMPTED,
-    "mexc": _NOT_ATTEMPTED,
     "mudrex": _NOT_ATTEMPTED,
-    "nado": _NOT_ATTEMPTED,
     "ndax": _NOT_ATTEMPTED,
     "onetrading": _NOT_ATTEMPTED,
-    "pacifica": _NOT_ATTEMPTED,
-    "paradex": _NOT_ATTEMPTED,
     "polymarket": _NOT_ATTEMPTED,
 }
 """ccxt.pro exchange ids whose documented trade frame does not map, and why."""
@@ -97,6 +99,7 @@ UNSHOWN_DEAD_LETTERS: dict[str, tuple[str, str]] = {
     "modetrade": ("ParseError", "trade without id"),
     "lbank": ("ParseError", "trade without id"),
     "phemex": ("ParseError", "trade without id"),
+    "nado": ("ParseError", "trade without id"),
 }
 """For UNSHOWN ids with a fixture: the dead letter (error type, reason prefix) it gives."""
 
@@ -106,7 +109,7 @@ UNSHOWN_NO_OUTPUT = ("cex",)
 the handler needs live subscription state the offline mapper does not have."""
 
 
-UNSHOWN_SIDE_UNVERIFIED = ("hashkey", "toobit")
+UNSHOWN_SIDE_UNVERIFIED = ("hashkey", "toobit", "pacifica")
 """UNSHOWN ids whose fixture maps (instrument, id, price, size checked) but whose taker side is not
 verified: their expected_trades pin the side ccxt gives today."""
 
@@ -128,12 +131,24 @@ def run(exchange_id: str, *, native: bool) -> NormalizeResult:
     assert fx is not None, f"no fixture for {exchange_id}"
     norm = Normalizer(markets={exchange_id: fx["markets"]}, native=native, clock=lambda: 7)
     out = NormalizeResult()
-    for sequence, text in enumerate(fx["frames"]):
+    for sequence, item in enumerate(fx["frames"]):
         frame = raw_frame(
-            exchange_id, text.encode(), received_ns=1_000_000_000 + sequence, sequence=sequence
+            exchange_id,
+            payload(item),
+            received_ns=1_000_000_000 + sequence,
+            sequence=sequence,
+            binary=isinstance(item, dict),
         )
         out.extend(norm.process(frame))
     return out
+
+
+def payload(item: str | dict[str, str]) -> bytes:
+    """A fixture frame's bytes: a text frame, or ``{"payload_b64": ...}`` for a binary one
+    (MEXC's protobuf pushes, as in ``tests/data/frames/*/frames.jsonl``)."""
+    if isinstance(item, dict):
+        return base64.b64decode(item["payload_b64"])
+    return item.encode()
 
 
 def test_every_ccxt_pro_id_is_shown_or_unshown() -> None:
@@ -182,7 +197,7 @@ def test_documented_trade_frame_maps(exchange_id: str, native: bool) -> None:
         assert fx["native_differs"], exchange_id
         expected = fx["expected_trades_native"]
     assert got == expected
-    wire = "".join(fx["frames"])
+    wire = "".join(payload(item).decode("latin-1") for item in fx["frames"])
     for trade in trades:
         assert isinstance(trade, Trade)
         assert trade.venue == exchange_id
