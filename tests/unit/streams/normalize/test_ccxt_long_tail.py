@@ -58,14 +58,14 @@ UNSHOWN: dict[str, str] = {
     "documented sample has an empty trade_updates list",
     "woo": "the venue's public trade message (SPOT_..@trade: symbol, price, size, side, source) "
     "carries no trade id; a Trade needs one (dead letter ParseError 'trade without id')",
-    "woofipro": "the venue's public trade message (PERP_..@trade: symbol, price, size, side; Orderly "
-    "format) carries no trade id (dead letter ParseError 'trade without id')",
-    "modetrade": "the venue's public trade message (PERP_..@trade: symbol, price, size, side; Orderly "
-    "format) carries no trade id (dead letter ParseError 'trade without id')",
-    "lbank": "the venue's trade message (volume, amount, price, direction, TS) carries no trade id; "
-    "ccxt sets id None (dead letter ParseError 'trade without id')",
-    "phemex": "the venue's trade rows are [timestamp, side, priceEp, qty] (four fields: ccxt reads an "
-    "id only from rows of more than four) and carry no trade id (dead letter ParseError "
+    "woofipro": "the venue's public trade message (PERP_..@trade: symbol, price, size, side; "
+    "Orderly format) carries no trade id (dead letter ParseError 'trade without id')",
+    "modetrade": "the venue's public trade message (PERP_..@trade: symbol, price, size, side; "
+    "Orderly format) carries no trade id (dead letter ParseError 'trade without id')",
+    "lbank": "the venue's trade message (volume, amount, price, direction, TS) carries no trade "
+    "id; ccxt sets id None (dead letter ParseError 'trade without id')",
+    "phemex": "the venue's trade rows are [timestamp, side, priceEp, qty] (four fields: ccxt "
+    "reads an id only from rows of more than four) and carry no trade id (dead letter ParseError "
     "'trade without id')",
     "cex": "the history-update trade message carries no market id: ccxt takes the symbol from "
     "options['watchTrades'], set by the live watch_trades call; offline, handle_trades_inner "
@@ -73,9 +73,10 @@ UNSHOWN: dict[str, str] = {
     "nado": "the venue's trade message (product_id, x18 price, taker_qty, maker_qty, "
     "is_taker_buyer) carries no trade id; ccxt sets id None (dead letter ParseError "
     "'trade without id')",
-    "pacifica": "taker side unverified: ccxt maps the public trade's d (open_long, close_short, ...) "
-    "to buy/sell, but Pacifica's docs do not say whose order d describes (taker or maker); "
-    "instrument, id (h), price and size checked, the side pinned as ccxt gives it",
+    "pacifica": "taker side unverified: ccxt maps the public trade's d (open_long, "
+    "close_short, ...) to buy/sell, but Pacifica's docs do not say whose order d describes "
+    "(taker or maker); instrument, id (h), price and size checked, the side pinned as ccxt "
+    "gives it",
     "bittrade": _NOT_ATTEMPTED,
     "blofin": _NOT_ATTEMPTED,
     "bydfi": _NOT_ATTEMPTED,
