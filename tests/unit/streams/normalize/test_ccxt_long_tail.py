@@ -84,7 +84,6 @@ UNSHOWN: dict[str, str] = {
     "derive": _NOT_ATTEMPTED,
     "kucoinfutures": _NOT_ATTEMPTED,
     "mudrex": _NOT_ATTEMPTED,
-    "ndax": _NOT_ATTEMPTED,
     "onetrading": _NOT_ATTEMPTED,
     "polymarket": _NOT_ATTEMPTED,
 }
