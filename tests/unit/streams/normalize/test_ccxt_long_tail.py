@@ -12,6 +12,7 @@ trades, prices and sizes as the frame's own text. Exchanges this cannot be shown
 
 from __future__ import annotations
 
+import base64
 import json
 from decimal import Decimal
 from functools import cache
@@ -55,28 +56,36 @@ UNSHOWN: dict[str, str] = {
     "luno": "the feed carries no market id: ccxt takes the symbol from the connection's one "
     "subscription (a socket per market), live state the offline mapper does not have; the "
     "documented sample has an empty trade_updates list",
+    "woo": "the venue's public trade message (SPOT_..@trade: symbol, price, size, side, source) "
+    "carries no trade id; a Trade needs one (dead letter ParseError 'trade without id')",
+    "woofipro": "the venue's public trade message (PERP_..@trade: symbol, price, size, side; "
+    "Orderly format) carries no trade id (dead letter ParseError 'trade without id')",
+    "modetrade": "the venue's public trade message (PERP_..@trade: symbol, price, size, side; "
+    "Orderly format) carries no trade id (dead letter ParseError 'trade without id')",
+    "lbank": "the venue's trade message (volume, amount, price, direction, TS) carries no trade "
+    "id; ccxt sets id None (dead letter ParseError 'trade without id')",
+    "phemex": "the venue's trade rows are [timestamp, side, priceEp, qty] (four fields: ccxt "
+    "reads an id only from rows of more than four) and carry no trade id (dead letter ParseError "
+    "'trade without id')",
+    "cex": "the history-update trade message carries no market id: ccxt takes the symbol from "
+    "options['watchTrades'], set by the live watch_trades call; offline, handle_trades_inner "
+    "returns before parsing, and the frame gives no trade and no dead letter (pinned)",
+    "nado": "the venue's trade message (product_id, x18 price, taker_qty, maker_qty, "
+    "is_taker_buyer) carries no trade id; ccxt sets id None (dead letter ParseError "
+    "'trade without id')",
+    "pacifica": "taker side unverified: ccxt maps the public trade's d (open_long, "
+    "close_short, ...) to buy/sell, but Pacifica's docs do not say whose order d describes "
+    "(taker or maker); instrument, id (h), price and size checked, the side pinned as ccxt "
+    "gives it",
     "bittrade": _NOT_ATTEMPTED,
     "blofin": _NOT_ATTEMPTED,
     "bydfi": _NOT_ATTEMPTED,
-    "cex": _NOT_ATTEMPTED,
     "coinbaseinternational": _NOT_ATTEMPTED,
     "derive": _NOT_ATTEMPTED,
     "kucoinfutures": _NOT_ATTEMPTED,
-    "lbank": _NOT_ATTEMPTED,
-    "lighter": _NOT_ATTEMPTED,
-    "mexc": _NOT_ATTEMPTED,
-    "modetrade": _NOT_ATTEMPTED,
     "mudrex": _NOT_ATTEMPTED,
-    "nado": _NOT_ATTEMPTED,
-    "ndax": _NOT_ATTEMPTED,
     "onetrading": _NOT_ATTEMPTED,
-    "p2b": _NOT_ATTEMPTED,
-    "pacifica": _NOT_ATTEMPTED,
-    "paradex": _NOT_ATTEMPTED,
-    "phemex": _NOT_ATTEMPTED,
     "polymarket": _NOT_ATTEMPTED,
-    "woo": _NOT_ATTEMPTED,
-    "woofipro": _NOT_ATTEMPTED,
 }
 """ccxt.pro exchange ids whose documented trade frame does not map, and why."""
 
@@ -85,11 +94,22 @@ UNSHOWN_DEAD_LETTERS: dict[str, tuple[str, str]] = {
     "hollaex": ("ParseError", "trade without id"),
     "bitrue": ("HandlerError", "TypeError: can't multiply sequence"),
     "independentreserve": ("UnknownInstrument", "unknown instrument None"),
+    "woo": ("ParseError", "trade without id"),
+    "woofipro": ("ParseError", "trade without id"),
+    "modetrade": ("ParseError", "trade without id"),
+    "lbank": ("ParseError", "trade without id"),
+    "phemex": ("ParseError", "trade without id"),
+    "nado": ("ParseError", "trade without id"),
 }
 """For UNSHOWN ids with a fixture: the dead letter (error type, reason prefix) it gives."""
 
 
-UNSHOWN_SIDE_UNVERIFIED = ("hashkey", "toobit")
+UNSHOWN_NO_OUTPUT = ("cex",)
+"""UNSHOWN ids with a fixture that ccxt's handler drops without output (no trade, no dead letter):
+the handler needs live subscription state the offline mapper does not have."""
+
+
+UNSHOWN_SIDE_UNVERIFIED = ("hashkey", "toobit", "pacifica")
 """UNSHOWN ids whose fixture maps (instrument, id, price, size checked) but whose taker side is not
 verified: their expected_trades pin the side ccxt gives today."""
 
@@ -111,12 +131,24 @@ def run(exchange_id: str, *, native: bool) -> NormalizeResult:
     assert fx is not None, f"no fixture for {exchange_id}"
     norm = Normalizer(markets={exchange_id: fx["markets"]}, native=native, clock=lambda: 7)
     out = NormalizeResult()
-    for sequence, text in enumerate(fx["frames"]):
+    for sequence, item in enumerate(fx["frames"]):
         frame = raw_frame(
-            exchange_id, text.encode(), received_ns=1_000_000_000 + sequence, sequence=sequence
+            exchange_id,
+            payload(item),
+            received_ns=1_000_000_000 + sequence,
+            sequence=sequence,
+            binary=isinstance(item, dict),
         )
         out.extend(norm.process(frame))
     return out
+
+
+def payload(item: str | dict[str, str]) -> bytes:
+    """A fixture frame's bytes: a text frame, or ``{"payload_b64": ...}`` for a binary one
+    (MEXC's protobuf pushes, as in ``tests/data/frames/*/frames.jsonl``)."""
+    if isinstance(item, dict):
+        return base64.b64decode(item["payload_b64"])
+    return item.encode()
 
 
 def test_every_ccxt_pro_id_is_shown_or_unshown() -> None:
@@ -165,7 +197,7 @@ def test_documented_trade_frame_maps(exchange_id: str, native: bool) -> None:
         assert fx["native_differs"], exchange_id
         expected = fx["expected_trades_native"]
     assert got == expected
-    wire = "".join(fx["frames"])
+    wire = "".join(payload(item).decode("latin-1") for item in fx["frames"])
     for trade in trades:
         assert isinstance(trade, Trade)
         assert trade.venue == exchange_id
@@ -191,9 +223,16 @@ def test_unshown_fail_as_stated(exchange_id: str) -> None:
     assert [(d.error_type, d.reason[: len(reason)]) for d in dead] == [(error_type, reason)]
 
 
+@pytest.mark.parametrize("exchange_id", UNSHOWN_NO_OUTPUT)
+def test_unshown_dropped_without_output(exchange_id: str) -> None:
+    res = run(exchange_id, native=False)
+    assert {topic: recs for topic, recs in res.records.items() if recs} == {}
+
+
 def test_unshown_without_fixture_have_none() -> None:
+    pinned = (*UNSHOWN_DEAD_LETTERS, *UNSHOWN_SIDE_UNVERIFIED, *UNSHOWN_NO_OUTPUT)
     for exchange_id in UNSHOWN:
-        if exchange_id not in UNSHOWN_DEAD_LETTERS and exchange_id not in UNSHOWN_SIDE_UNVERIFIED:
+        if exchange_id not in pinned:
             assert fixture(exchange_id) is None, exchange_id
 
 
