@@ -82,7 +82,6 @@ UNSHOWN: dict[str, str] = {
     "bydfi": _NOT_ATTEMPTED,
     "coinbaseinternational": _NOT_ATTEMPTED,
     "derive": _NOT_ATTEMPTED,
-    "kucoinfutures": _NOT_ATTEMPTED,
     "mudrex": _NOT_ATTEMPTED,
     "onetrading": _NOT_ATTEMPTED,
     "polymarket": _NOT_ATTEMPTED,
