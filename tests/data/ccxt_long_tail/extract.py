@@ -111,25 +111,30 @@ def _frame_source(frames: dict[str, Any]) -> str:
     return f"[venue docs]({frames['url']}); parsed by {frames['handler']} (ccxt {frames['ccxt']})"
 
 
+def _markets_source(markets: dict[str, Any]) -> str:
+    """Where the fixture's markets come from: ccxt's static test data, or ccxt's own market
+    parser run over a documented response (``built_by``)."""
+    if "built_by" in markets:
+        return f"`{markets['path']}`: {markets['built_by']}"
+    url = f"https://github.com/{markets['repository']}/blob/{markets['commit']}/{markets['path']}"
+    return f"[{markets['path'].rsplit('/', 1)[-1]}]({url})"
+
+
 def readme() -> None:
     """Rewrite the provenance table of README.md from the fixtures' own source fields."""
     folder = Path(__file__).parent
     rows = [
-        "| exchange | markets (ccxt static test data) | trade frame (ccxt.pro handler comment)"
-        " | edits | trades |",
+        "| exchange | markets (ccxt static test data, or built by ccxt) | trade frame (ccxt.pro"
+        " handler comment, or the venue's docs) | edits | trades |",
         "|---|---|---|---|---|",
     ]
     for path in sorted(folder.glob("*.json")):
         fx = json.loads(path.read_text())
         markets, frames = fx["markets_source"], fx["frames_source"]
-        market_url = (
-            f"https://github.com/{markets['repository']}/blob/{markets['commit']}/{markets['path']}"
-        )
         symbols = ", ".join(m["symbol"] for m in fx["markets"])
         rows.append(
-            f"| {fx['exchange']} | [{markets['path'].rsplit('/', 1)[-1]}]({market_url}):"
-            f" {symbols} | {_frame_source(frames)} | {frames['edits'] or '-'} |"
-            f" {len(fx['expected_trades'])} |"
+            f"| {fx['exchange']} | {_markets_source(markets)}: {symbols} |"
+            f" {_frame_source(frames)} | {frames['edits'] or '-'} | {len(fx['expected_trades'])} |"
         )
     text = (folder / "README.md").read_text()
     head = text.split(_TABLE_START)[0]
