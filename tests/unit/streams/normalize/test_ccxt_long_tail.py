@@ -83,7 +83,6 @@ UNSHOWN: dict[str, str] = {
     "trades channel, trades push, market/trades side); instrument, id, price and size checked, "
     "the side pinned as ccxt gives it",
     "bydfi": _NOT_ATTEMPTED,
-    "coinbaseinternational": _NOT_ATTEMPTED,
     "derive": _NOT_ATTEMPTED,
     "mudrex": _NOT_ATTEMPTED,
     "onetrading": _NOT_ATTEMPTED,
