@@ -32,9 +32,11 @@ from tapewire.testing.frames import raw_frame
 
 DATA = Path(__file__).resolve().parents[4] / "tests" / "data" / "ccxt_long_tail"
 
-_NOT_ATTEMPTED = (
-    "not attempted yet: no fixture built in this change (markets from ccxt's static data and "
-    "the handler's sample frame still to be taken); not a known limitation"
+_NO_CCXT_TRADES = (
+    "ccxt.pro has no public trade stream for this exchange (has['watchTrades'] not true, no "
+    "handle_trade* handler, handle_message routes no trade message): the ccxt mapper, which runs "
+    "ccxt.pro's handlers, cannot produce a trade from any frame of it; tickers and books are what "
+    "ccxt parses"
 )
 UNSHOWN: dict[str, str] = {
     "bitopro": "the venue's trade message carries no trade id; a Trade needs one "
@@ -82,14 +84,14 @@ UNSHOWN: dict[str, str] = {
     "found in the searched corpora to say whose side it is (searched: docs and pages for BloFin "
     "trades channel, trades push, market/trades side); instrument, id, price and size checked, "
     "the side pinned as ccxt gives it",
-    "bydfi": _NOT_ATTEMPTED,
+    "bydfi": _NO_CCXT_TRADES,
     "derive": "ccxt's handler reads the notification's data as an object (safe_dict(params, "
     "'data')), but Derive documents it as an array of trades (docs.derive.xyz, channel "
     "trades.{instrument_name}): safe_dict gives {} and the frame gives no trade and no dead letter "
     "(pinned); the docs give the schema without example values, so the fixture's values are "
     "illustrative",
-    "mudrex": _NOT_ATTEMPTED,
-    "onetrading": _NOT_ATTEMPTED,
+    "mudrex": _NO_CCXT_TRADES,
+    "onetrading": _NO_CCXT_TRADES,
     "polymarket": "taker side unverified: ccxt maps the public trade's side long/short to "
     "buy/sell, but Polymarket Perps' trades docs (docs.polymarket.com/api-reference/wss/"
     "perps-trades) give the field with no word on whose side it is (taker or maker); instrument "
@@ -122,6 +124,11 @@ documented message's shape (derive)."""
 UNSHOWN_SIDE_UNVERIFIED = ("hashkey", "toobit", "pacifica", "blofin", "polymarket")
 """UNSHOWN ids whose fixture maps (instrument, id, price, size checked) but whose taker side is not
 verified: their expected_trades pin the side ccxt gives today."""
+
+
+UNSHOWN_NO_CCXT_TRADES = ("bydfi", "mudrex", "onetrading")
+"""UNSHOWN ids for which ccxt.pro parses no public trade (onetrading's PRICE_TICK goes to ccxt's
+ticker handler): no fixture; :func:`test_unshown_without_ccxt_trade_stream` pins it."""
 
 
 @cache
@@ -237,6 +244,15 @@ def test_unshown_fail_as_stated(exchange_id: str) -> None:
 def test_unshown_dropped_without_output(exchange_id: str) -> None:
     res = run(exchange_id, native=False)
     assert {topic: recs for topic, recs in res.records.items() if recs} == {}
+
+
+@pytest.mark.parametrize("exchange_id", UNSHOWN_NO_CCXT_TRADES)
+def test_unshown_without_ccxt_trade_stream(exchange_id: str) -> None:
+    assert UNSHOWN[exchange_id] == _NO_CCXT_TRADES
+    exchange = getattr(ccxtpro, exchange_id)()
+    assert not exchange.has.get("watchTrades")
+    assert not [name for name in dir(exchange) if name.startswith("handle_trade")]
+    assert Normalizer().knows_venue(exchange_id)  # its tickers and books still map
 
 
 def test_unshown_without_fixture_have_none() -> None:
