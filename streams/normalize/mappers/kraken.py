@@ -79,9 +79,12 @@ def _seconds_to_ns(value: Any, key: str) -> int:
 
 def _decimal(value: str, key: str) -> Decimal:
     try:
-        return Decimal(value)
+        number = Decimal(value)
     except ArithmeticError:
         raise MapError(key, value, "a decimal number") from None
+    if not number.is_finite():  # NaN would raise on the first comparison
+        raise MapError(key, value, "a finite decimal number")
+    return number
 
 
 class _Window:

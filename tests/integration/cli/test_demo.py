@@ -14,6 +14,7 @@ import pytest
 from rich.console import Console
 
 from tapewire.cli.demo import DemoOptions, DemoReport, run_demo
+from tapewire.core import metrics
 from tapewire.core.settings import load_settings
 from tapewire.sinks.clickhouse.query_server import find_query_server
 
@@ -59,6 +60,7 @@ def test_demo_stores_data_and_answers_sql_during_the_run(
         except BaseException as exc:  # surfaced below
             failures.append(exc)
 
+    ticks_before = _tick_to_order_count()
     thread = threading.Thread(target=demo, daemon=True)
     thread.start()
     deadline = time.monotonic() + 120
@@ -89,6 +91,9 @@ def test_demo_stores_data_and_answers_sql_during_the_run(
     assert [r.returncode for r in refused] == [2] * len(_REFUSED), [r.stderr for r in refused]
     assert all("error:" in r.stderr for r in refused)
 
+    # the continuous tick-to-order histogram has samples from this demo's orders
+    assert _tick_to_order_count() > ticks_before
+
     report = reports[0]
     assert report.frames_published == 4_000
     assert report.topic_messages["md.raw"] >= 4_000
@@ -109,3 +114,14 @@ def test_demo_stores_data_and_answers_sql_during_the_run(
     print(f"\ntrading {trading}, PnL {report.pnl}")
     assert "orders approved" in out.getvalue()
     assert "PnL" in out.getvalue()
+
+
+def _tick_to_order_count() -> float:
+    """Observations of ``tapewire_tick_to_order_seconds`` so far in this process (all labels)."""
+    return sum(
+        sample.value
+        for family in metrics.REGISTRY.collect()
+        if family.name == "tapewire_tick_to_order_seconds"
+        for sample in family.samples
+        if sample.name.endswith("_count")
+    )
