@@ -19,12 +19,21 @@ def run_file(
     path: Path, venue: str, markets: dict[str, list[dict[str, Any]]] | None = None
 ) -> tuple[NormalizeResult, list[NormalizeResult]]:
     """Every frame of a file through one native Normalizer: (total, per frame)."""
-    norm = Normalizer(clock=lambda: PROCESS_TS, markets=markets)
+    _, total, per_frame = run_with(
+        Normalizer(clock=lambda: PROCESS_TS, markets=markets), path, venue
+    )
+    return total, per_frame
+
+
+def run_with(
+    norm: Normalizer, path: Path, venue: str
+) -> tuple[Normalizer, NormalizeResult, list[NormalizeResult]]:
+    """Every frame of a file through ``norm``, one at a time: (norm, total, per frame)."""
     per_frame = [norm.process(f) for f in read_frames(path, venue)]
     total = NormalizeResult()
     for res in per_frame:
         total.extend(res)
-    return total, per_frame
+    return norm, total, per_frame
 
 
 def run_payloads(

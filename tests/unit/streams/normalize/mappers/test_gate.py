@@ -16,6 +16,7 @@ from tapewire.streams.normalize.books import BookState
 from tapewire.streams.normalize.mappers import MapError, MarketIndex
 from tapewire.streams.normalize.mappers.gate import GateMapper, ms_fraction_to_ns
 from tapewire.testing.frames import read_frames
+from tests.unit.streams.normalize.mappers.helpers import levels, run_with
 
 FRAMES = Path(__file__).resolve().parents[4] / "data" / "frames" / "gate" / "frames.jsonl"
 T0 = 1_606_292_218_000_000_000
@@ -24,16 +25,10 @@ BTC = "BTC-USDT-SPOT"
 
 
 def run() -> tuple[Normalizer, NormalizeResult, list[NormalizeResult]]:
-    norm = Normalizer(clock=lambda: 1)
-    per_frame = [norm.process(f) for f in read_frames(FRAMES, "gate")]
-    total = NormalizeResult()
-    for res in per_frame:
-        total.extend(res)
-    return norm, total, per_frame
+    return run_with(Normalizer(clock=lambda: 1), FRAMES, "gate")
 
 
-def lv(side: list[dict[str, Decimal]]) -> list[tuple[str, str]]:
-    return [(format(x["price"], "f"), format(x["size"], "f")) for x in side]
+lv = levels
 
 
 def test_counts_and_values() -> None:

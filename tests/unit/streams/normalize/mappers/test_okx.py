@@ -21,6 +21,7 @@ from tapewire.streams.normalize.mappers import MapError, MarketIndex
 from tapewire.streams.normalize.mappers.common import okx_checksum
 from tapewire.streams.normalize.mappers.okx import OkxMapper
 from tapewire.testing.frames import read_frames
+from tests.unit.streams.normalize.mappers.helpers import levels, run_with
 
 DATA = Path(__file__).resolve().parents[4] / "data"
 SWAP = DATA / "frames" / "okx" / "swap.jsonl"
@@ -34,16 +35,10 @@ SWAPS_ONLY = {"okx": {"fetchMarkets": {"types": ["swap"]}}}
 
 
 def run() -> tuple[Normalizer, NormalizeResult, list[NormalizeResult]]:
-    norm = Normalizer(clock=lambda: 1, options=SWAPS_ONLY)
-    per_frame = [norm.process(f) for f in read_frames(SWAP, "okx")]
-    total = NormalizeResult()
-    for res in per_frame:
-        total.extend(res)
-    return norm, total, per_frame
+    return run_with(Normalizer(clock=lambda: 1, options=SWAPS_ONLY), SWAP, "okx")
 
 
-def lv(side: list[dict[str, Decimal]]) -> list[tuple[str, str]]:
-    return [(format(x["price"], "f"), format(x["size"], "f")) for x in side]
+lv = levels
 
 
 def test_swap_counts_and_values() -> None:
