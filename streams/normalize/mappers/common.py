@@ -52,6 +52,28 @@ def number_text(message: Any, key: str) -> str:
     raise MapError(key, value, "a decimal number")
 
 
+def side_changes(changes: Any, key: str = "changes") -> tuple[list[Any], list[Any]]:
+    """``[[side, price, size], ...]`` (side ``buy``/``sell``, prices and sizes as strings;
+    Coinbase Exchange ``l2update``, Gemini ``l2_updates``) -> (bids, asks) as (price, size)."""
+    if changes.__class__ is not list:
+        raise MapError(key, changes, "a list of [side, price, size]")
+    bids: list[Any] = []
+    asks: list[Any] = []
+    for change in changes:
+        if change.__class__ is not list or len(change) != 3:
+            raise MapError(key, change, "[side, price, size]")
+        side, price, size = change
+        if price.__class__ is not str or size.__class__ is not str:
+            raise MapError(key, change, "price and size as strings")
+        if side == "buy":
+            bids.append((price, size))
+        elif side == "sell":
+            asks.append((price, size))
+        else:
+            raise MapError("side", side, "'buy' or 'sell'")
+    return bids, asks
+
+
 def _crc_text(value: Any) -> str:
     shown = format(value, "f") if isinstance(value, Decimal) else str(value)
     return shown.replace(".", "").lstrip("0")

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from tapewire.streams.normalize.mappers.base import MS, Mapper, Sequencing, VenueSpec, integer, text
+from tapewire.streams.normalize.mappers.common import side_changes
 from tapewire.streams.normalize.mappers.events import (
     BUY,
     SELL,
     BookEvent,
-    Level,
     MapError,
     MarketEvent,
     TradeEvent,
@@ -88,23 +88,7 @@ class GeminiMapper(Mapper):
         )
 
     def _book(self, message: dict[str, Any]) -> list[MarketEvent]:
-        changes = message["changes"]
-        if changes.__class__ is not list:
-            raise MapError("changes", changes, "a list of [side, price, size]")
-        bids: list[Level] = []
-        asks: list[Level] = []
-        for change in changes:
-            if change.__class__ is not list or len(change) != 3:
-                raise MapError("changes", change, "[side, price, size]")
-            side, price, size = change
-            if price.__class__ is not str or size.__class__ is not str:
-                raise MapError("changes", change, "price and size as strings")
-            if side == "buy":
-                bids.append((price, size))
-            elif side == "sell":
-                asks.append((price, size))
-            else:
-                raise MapError("side", side, "'buy' or 'sell'")
+        bids, asks = side_changes(message["changes"])
         snapshot = is_snapshot(message)
         out: list[MarketEvent] = [BookEvent(self._instrument(message), snapshot, bids, asks)]
         if snapshot:
