@@ -80,5 +80,5 @@ def test_pov_cancels_the_leaves_at_its_end() -> None:
     ]
     desk = assert_restart_changes_nothing(steps)
     algo = desk.engine.algos["al1"]
-    assert (algo.status, algo.cum_qty, algo.observed_volume) == (OrdStatus.CANCELED, D("0.1"), 1)
+    assert (algo.status, algo.cum_qty, algo.observed_volume) == (OrdStatus.CANCELED, D("0.1"), D(1))
     assert algo.legs["main"].children["al1:c1"].quantity == D("0.1")

@@ -77,7 +77,7 @@ def test_twap_catches_up_what_an_ioc_slice_did_not_fill_and_cancels_the_rest_at_
     assert [r.quantity for r in desk.sent] == [D("0.25"), D("0.4"), D("0.35"), D("0.6")]
     algo = desk.engine.algos["al1"]
     main = algo.legs["main"]
-    assert (algo.status, algo.cum_qty, main.leaves_qty) == (OrdStatus.CANCELED, D("0.6"), 0)
+    assert (algo.status, algo.cum_qty, main.leaves_qty) == (OrdStatus.CANCELED, D("0.6"), D(0))
     assert algo.is_done
 
 
