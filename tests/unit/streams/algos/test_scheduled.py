@@ -5,11 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 import msgspec
+import pytest
 
 from tapewire.streams.algos import AlgoKind, TwapParams, VwapParams
+from tapewire.streams.execution.latency import LatencyModel
+from tapewire.streams.execution.paper import PaperConfig, PaperVenue
 from tapewire.streams.oms import OrdStatus
 from tests.factories import T0
 from tests.factories.algos import (
+    VENUE,
     Desk,
     S,
     Step,
@@ -28,7 +32,7 @@ def twap(**changes: object) -> TwapParams:
     return TwapParams(**(fields | changes))  # type: ignore[arg-type]
 
 
-def twap_steps(params: TwapParams, limit: str | None = "101") -> list[Step]:
+def twap_steps(params: TwapParams | VwapParams, limit: str | None = "101") -> list[Step]:
     return [
         book_step(ASKS, T0),
         lambda d: d.submit(algo_request(params, "1", limit_price=limit), T0),
@@ -108,9 +112,13 @@ def test_twap_randomisation_stays_in_its_bounds_and_is_the_same_for_the_same_see
     assert [r.quantity for r in other.sent] != sizes
 
 
-def test_twap_cancel_stops_the_schedule() -> None:
+VWAP4 = VwapParams(start_ns=T0, end_ns=T0 + 4 * S, profile=(D(1), D(1), D(1), D(1)))
+
+
+@pytest.mark.parametrize("params", [twap(), VWAP4], ids=["TWAP", "VWAP"])
+def test_cancel_stops_the_schedule(params: TwapParams | VwapParams) -> None:
     steps: list[Step] = [
-        *twap_steps(twap())[:4],  # two slices sent
+        *twap_steps(params)[:4],  # two slices sent
         lambda d: d.cancel("al1", T0 + S + 1),
         lambda d: d.timer(T0 + 5 * S),
     ]
@@ -124,6 +132,21 @@ def test_twap_cancel_stops_the_schedule() -> None:
         True,
     )
     assert desk.engine.next_timer_ns() is None
+
+
+def test_cancel_with_a_slice_in_flight_cancels_it() -> None:
+    desk = Desk(paper=PaperVenue(PaperConfig(VENUE, latency=LatencyModel(ack_ns=S // 2))))
+    desk.book([("90", "5")], ASKS, T0)
+    desk.submit(algo_request(twap(), "1", limit_price="101"), T0)
+    desk.cancel("al1", T0 + 1)  # the slice reaches the venue at T0 + 0.5 s, its cancel after
+    assert [(r.client_order_id, r.action.value) for r in desk.sent] == [
+        ("al1:c1", "NEW"),
+        ("al1:c1:x", "CANCEL"),
+    ]
+    assert desk.engine.algos["al1"].status is OrdStatus.PENDING_CANCEL
+    desk.timer(T0 + S)
+    algo = desk.engine.algos["al1"]
+    assert (algo.status, algo.cum_qty, len(desk.sent)) == (OrdStatus.CANCELED, D("0.25"), 2)
 
 
 def test_vwap_sizes_slices_by_the_profile() -> None:
