@@ -6,6 +6,7 @@ leg) map, and turns inputs into child ``OrderRequest``s (for ``oms.requests``):
 * :meth:`~AlgoEngine.submit` an :class:`AlgoRequest` (its first children, if any are due);
 * :meth:`~AlgoEngine.on_timer` the clock (TWAP/VWAP slices, POV's end): call it at
   :meth:`~AlgoEngine.next_timer_ns` (calling more often is harmless);
+* :meth:`~AlgoEngine.on_book` a ``BookUpdate`` (``md.book``: prices capped slices);
 * :meth:`~AlgoEngine.on_trade` a ``Trade`` (``md.trades``: POV's volume);
 * :meth:`~AlgoEngine.on_order_event` an ``OrderEvent`` (``oms.events``),
   :meth:`~AlgoEngine.on_fill` a ``Fill`` (``oms.fills``), :meth:`~AlgoEngine.on_denied` a
@@ -17,7 +18,8 @@ clock, so a backtest runs the same code deterministically. Every state change is
 event (:mod:`~tapewire.streams.algos.events`), kept until :meth:`~AlgoEngine.take_events`
 hands it over to be journaled (a stage: before the child requests are produced);
 :meth:`~AlgoEngine.restore` rebuilds exactly the live state from that journal. None of
-the algos reads the book: children are priced by the request's limit (or are MARKET).
+the algos waits on the book: :meth:`~AlgoEngine.on_book` only keeps the books that price
+the slices of requests with ``max_slippage_bps``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from tapewire.streams.algos.request import AlgoKind, AlgoRequest
 from tapewire.streams.algos.scheduled import Scheduled
 from tapewire.streams.algos.state import AlgoOrder
 from tapewire.streams.algos.work import AlgoLogic, Work
-from tapewire.streams.execution.rules import Increment
+from tapewire.streams.execution.book import L2Book
+from tapewire.streams.execution.rules import Increment, VenueRules
 from tapewire.streams.oms.enums import OrdStatus
 from tapewire.streams.oms.request import OrderRequest
 from tapewire.streams.sor.config import VenueTerms
@@ -48,7 +51,8 @@ class AlgoConfig:
     """The engine's settings.
 
     ``venues``: each venue's rules per instrument (the SOR's :class:`VenueTerms`); slice
-    and display sizes are rounded down to the rules' amount step (none: 18 places).
+    and display sizes are rounded down to the rules' amount step, capped slice prices to
+    their price step (no rules: 18 places).
     ``requested_by``: the ``requested_by`` of every child request.
     """
 
@@ -62,12 +66,11 @@ class AlgoConfig:
         if not self.requested_by.strip():
             raise ValueError("AlgoConfig.requested_by is empty")
 
-    def lot(self, venue: str, instrument: str) -> Increment | None:
-        """The amount step of ``instrument`` on ``venue``; None when no rules say."""
+    def rules(self, venue: str, instrument: str) -> VenueRules | None:
+        """The rules of ``instrument`` on ``venue`` (lot and tick); None when unknown."""
         for terms in self.venues:
             if terms.venue == venue:
-                rules = terms.rules_for(instrument)
-                return rules.amount if rules is not None else None
+                return terms.rules_for(instrument)
         return None
 
 
@@ -93,6 +96,8 @@ class AlgoEngine:
         self.algos: dict[str, AlgoOrder] = {}
         self.child_leg: dict[str, tuple[str, str]] = {}
         """Child client order id -> (algo id, leg)."""
+        self.books: dict[tuple[str, str], L2Book] = {}
+        """(venue, instrument) -> its book (market data: not journaled, fed again)."""
         self._logic: dict[str, AlgoLogic] = {}
         self._events: list[AlgoEvent] = []
 
@@ -127,6 +132,15 @@ class AlgoEngine:
                 continue
             out += self._run(algo_id, lambda logic, work: logic.on_trade(work, trade))
         return out
+
+    def on_book(self, update: Record) -> None:
+        """A ``BookUpdate``: the book of its venue and instrument, which prices the slices
+        of algo orders with ``max_slippage_bps`` (it sends nothing by itself)."""
+        key = (update["venue"], update["instrument"])
+        book = self.books.get(key)
+        if book is None:
+            book = self.books[key] = L2Book()
+        book.apply(update)
 
     def on_fill(self, fill: Record) -> list[OrderRequest]:
         """A ``Fill``; nothing when it is not a child's, or was seen before."""
@@ -223,13 +237,13 @@ class AlgoEngine:
     def _new(self, event: AlgoNew) -> None:
         request = event.request
         self.algos[request.algo_id] = AlgoOrder.from_event(event)
-        lot = self.config.lot(request.venue, request.instrument)
-        self._logic[request.algo_id] = logic_for(request, lot)
+        rules = self.config.rules(request.venue, request.instrument)
+        self._logic[request.algo_id] = logic_for(request, rules.amount if rules else None)
 
     def _run(self, algo_id: str, step: Callable[[AlgoLogic, Work], None]) -> list[OrderRequest]:
         algo = self.algos[algo_id]
-        lot = self.config.lot(algo.request.venue, algo.request.instrument)
-        work = Work(algo, self.config.requested_by, lot)
+        key = (algo.request.venue, algo.request.instrument)
+        work = Work(algo, self.config.requested_by, self.config.rules(*key), self.books.get(key))
         step(self._logic[algo_id], work)
         self._store(work.algo)
         self._events += work.events

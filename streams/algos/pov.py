@@ -50,7 +50,9 @@ class Pov(AlgoLogic):
         held = work.algo.held(MAIN)
         want = floor_lot(sub(target, held), work.lot)
         if want > 0 and (want >= self.params.min_slice or want == sub(whole, held)):
-            work.send(MAIN, slice_spec(work, want), ts)
+            spec = slice_spec(work, want)
+            if spec is not None:  # None: no book side to cap the price; the next trade retries
+                work.send(MAIN, spec, ts)
 
     def on_timer(self, work: Work, now_ns: int) -> None:
         end = self.params.end_ns

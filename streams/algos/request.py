@@ -33,7 +33,7 @@ from enum import StrEnum
 
 import msgspec
 
-from tapewire.core.exact import ZERO, fits_decimal_38_18
+from tapewire.core.exact import BPS, ZERO, fits_decimal_38_18
 from tapewire.core.instruments import Instrument, InstrumentError
 from tapewire.streams.algos.errors import AlgoRequestError
 from tapewire.streams.oms.enums import OrderType, Side, TimeInForce
@@ -152,6 +152,10 @@ class AlgoRequest(msgspec.Struct, frozen=True, kw_only=True):
     request_ts_ns: int
     limit_price: Decimal | None = None
     strategy_id: str | None = None
+    max_slippage_bps: Decimal | None = None
+    """TWAP, VWAP and POV: price each taking slice at most this far (basis points) past
+    the touch of the book at the time (and within ``limit_price``); without it a slice is
+    LIMIT at ``limit_price`` or MARKET."""
 
     @property
     def kind(self) -> AlgoKind:
@@ -177,6 +181,13 @@ class AlgoRequest(msgspec.Struct, frozen=True, kw_only=True):
         _positive("limit_price", self.limit_price)
         if self.request_ts_ns < 0:
             raise _bad("request_ts_ns", self.request_ts_ns, "must be >= 0 (UTC ns)")
+        slippage = self.max_slippage_bps
+        if slippage is not None:
+            _positive("max_slippage_bps", slippage)
+            if slippage >= BPS:
+                raise _bad("max_slippage_bps", slippage, "is 100% or more: use < 10000")
+            if self.kind not in _TAKING:
+                raise _bad("max_slippage_bps", slippage, f"is not used by {self.kind}")
         _CHECKS[type(self.params)](self)
 
 
@@ -271,6 +282,7 @@ def _check_iceberg(request: AlgoRequest) -> None:
 
 
 _RESTING = (TimeInForce.GTC, TimeInForce.DAY)
+_TAKING = (AlgoKind.TWAP, AlgoKind.VWAP, AlgoKind.POV)
 
 
 def _check_oco(request: AlgoRequest) -> None:

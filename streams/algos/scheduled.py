@@ -66,8 +66,9 @@ class Scheduled(AlgoLogic):
             return
         work.apply(SliceDue(algo_id=algo.algo_id, slices=due, ts_ns=now_ns))
         want = floor_lot(sub(self.schedule.targets[due - 1], work.algo.held(MAIN)), work.lot)
-        if want > 0:
-            work.send(MAIN, slice_spec(work, want, **{SLICE_TAG: str(due - 1)}), now_ns)
+        spec = slice_spec(work, want, **{SLICE_TAG: str(due - 1)}) if want > 0 else None
+        if spec is not None:  # None: no book side to cap the price; the next slice catches up
+            work.send(MAIN, spec, now_ns)
         self._finish(work, now_ns)
 
     def on_child_event(self, work: Work, leg: str, event: Record, now_ns: int) -> None:

@@ -19,15 +19,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from tapewire.core.exact import BPS, QUANTUM, add, div18, mul, sub
 from tapewire.core.records import Record
 from tapewire.streams.algos.events import AlgoCanceled, AlgoEvent, LegEvent
 from tapewire.streams.algos.state import AlgoOrder, leg_parent_id
-from tapewire.streams.execution.rules import Increment
+from tapewire.streams.execution.book import L2Book
+from tapewire.streams.execution.rules import Increment, VenueRules
 from tapewire.streams.oms.enums import OrderType, Side, TimeInForce
 from tapewire.streams.oms.request import OrderRequest
 from tapewire.streams.sor.parent import ChildrenRouted, ParentNew, RoutedChild
 from tapewire.streams.sor.routing import cancel, child_id
 
+ONE = Decimal(1)
 PARENT_TAG = "algo.parent"
 KIND_TAG = "algo.kind"
 LEG_TAG = "algo.leg"
@@ -49,10 +52,18 @@ class ChildSpec:
 class Work:
     """Changes to one algo order from one input; see the module docstring."""
 
-    def __init__(self, algo: AlgoOrder, requested_by: str, lot: Increment | None) -> None:
+    def __init__(
+        self,
+        algo: AlgoOrder,
+        requested_by: str,
+        rules: VenueRules | None = None,
+        book: L2Book | None = None,
+    ) -> None:
         self.algo = algo
         self.requested_by = requested_by
-        self.lot = lot
+        self.lot = rules.amount if rules is not None else None
+        self.tick = rules.price if rules is not None else None
+        self.book = book
         self.events: list[AlgoEvent] = []
         self.requests: list[OrderRequest] = []
 
@@ -168,8 +179,38 @@ class AlgoLogic:
         return None
 
 
-def slice_spec(work: Work, quantity: Decimal, **tags: str) -> ChildSpec:
-    """A taking slice: LIMIT IOC at the request's limit price, MARKET IOC without one."""
-    limit = work.algo.request.limit_price
+def slice_spec(work: Work, quantity: Decimal, **tags: str) -> ChildSpec | None:
+    """A taking slice, IOC: LIMIT at the request's limit price, MARKET without one; with
+    ``max_slippage_bps``, LIMIT at the touch that far out (rounded to the tick towards the
+    touch, never past the request's limit), None while the book has no such side."""
+    request = work.algo.request
+    limit = request.limit_price
+    if request.max_slippage_bps is not None:
+        limit = capped_price(request.side, work.book, request.max_slippage_bps, limit, work.tick)
+        if limit is None:
+            return None
     kind = OrderType.LIMIT if limit is not None else OrderType.MARKET
     return ChildSpec(kind, TimeInForce.IOC, quantity, limit_price=limit, tags=tags)
+
+
+def capped_price(
+    side: Side,
+    book: L2Book | None,
+    slippage_bps: Decimal,
+    limit: Decimal | None,
+    tick: Increment | None,
+) -> Decimal | None:
+    """The touch (best ask for a buy, best bid for a sell) moved ``slippage_bps`` against
+    the order, on the tick towards the touch, within ``limit``; None without a touch."""
+    book_side = "asks" if side is Side.BUY else "bids"
+    touch = book.best(book_side) if book is not None and book.synced else None
+    if touch is None:
+        return None
+    buy = side is Side.BUY
+    rate = div18(slippage_bps, BPS)
+    moved = mul(touch, add(ONE, rate) if buy else sub(ONE, rate))
+    grid = tick or Increment(QUANTUM)
+    price = grid.round(moved, up=not buy)
+    if limit is not None:
+        price = min(price, limit) if buy else max(price, limit)
+    return price

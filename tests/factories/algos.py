@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from tapewire.records.market import BookUpdate
 from tapewire.schemas.codec import Codec
 from tapewire.streams.algos import (
     AlgoConfig,
@@ -74,6 +75,7 @@ class Desk:
     sent: list[OrderRequest] = field(default_factory=list)
     sent_at: list[int] = field(default_factory=list)
     journal: list[AlgoEvent] = field(default_factory=list)
+    books: list[BookUpdate] = field(default_factory=list)
 
     def submit(self, request: AlgoRequest, now: int) -> None:
         self._send(self.engine.submit(request, now), now)
@@ -86,7 +88,10 @@ class Desk:
         self._send(self.engine.on_timer(now), now)
 
     def book(self, bids: Sequence[Level], asks: Sequence[Level], ts: int) -> None:
-        self._feed(self.paper.on_book(book(VENUE, bids, asks, ts=ts)))
+        update = book(VENUE, bids, asks, ts=ts)
+        self.books.append(update)
+        self.engine.on_book(update)
+        self._feed(self.paper.on_book(update))
         self._journal()
 
     def trade(self, price: Num, size: Num, ts: int, *, side: str = "BUY", tid: str = "") -> None:
@@ -95,9 +100,13 @@ class Desk:
         self._send(self.engine.on_trade(record), ts)
 
     def restart(self) -> None:
-        """A new engine rebuilt from the journal (through JSON); it must equal the old."""
+        """A new engine rebuilt from the journal (through JSON), fed the last book again
+        (market data is not journaled: a stage reads ``md.book`` again); it must equal the
+        old one."""
         restored = AlgoEngine(CONFIG)
         restored.restore(decode_events(encode_events(self.journal)))
+        if self.books:
+            restored.on_book(self.books[-1])
         assert restored.algos == self.engine.algos
         assert restored.child_leg == self.engine.child_leg
         assert restored.next_timer_ns() == self.engine.next_timer_ns()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tapewire.streams.algos import PovParams
-from tapewire.streams.oms import OrdStatus
+from tapewire.streams.oms import OrdStatus, Side
 from tests.factories import T0
 from tests.factories.algos import (
     Desk,
@@ -82,3 +82,17 @@ def test_pov_cancels_the_leaves_at_its_end() -> None:
     algo = desk.engine.algos["al1"]
     assert (algo.status, algo.cum_qty, algo.observed_volume) == (OrdStatus.CANCELED, D("0.1"), D(1))
     assert algo.legs["main"].children["al1:c1"].quantity == D("0.1")
+
+
+def test_a_sell_with_a_slippage_cap_sends_a_limit_below_the_bid_on_the_tick() -> None:
+    request = algo_request(PovParams(rate=D("0.5")), "1", side=Side.SELL, max_slippage_bps=D(25))
+    steps: list[Step] = [
+        book_step((("120", "5"),), T0, bids=(("100.01", "0.2"), ("99", "5"))),
+        lambda d: d.submit(request, T0),
+        lambda d: d.trade("100", "1", T0 + 1, tid="t1"),  # 100.01 x 0.9975 = 99.759975 -> 99.76
+    ]
+    desk = assert_restart_changes_nothing(steps)
+    assert summary(desk.sent) == [
+        ("al1:c1", "NEW", "LIMIT", "IOC", "SELL", D("0.5"), D("99.76"), None)
+    ]
+    assert desk.engine.algos["al1"].cum_qty == D("0.2")  # 99 is past the cap

@@ -81,6 +81,9 @@ BRACKET = BracketParams(take_profit_price=D(105), stop_loss_price=D(95))
         ),
         (BRACKET, {"limit_price": D(106)}, "limit_price"),
         (BRACKET, {"side": Side.SELL}, "params.stop_loss_price"),
+        (TWAP, {"max_slippage_bps": D(10_000)}, "max_slippage_bps"),
+        (TWAP, {"max_slippage_bps": D(0)}, "max_slippage_bps"),
+        (IcebergParams(display_qty=D("0.1")), {"max_slippage_bps": D(5)}, "max_slippage_bps"),
     ],
 )
 def test_a_bad_field_is_named_with_its_value(

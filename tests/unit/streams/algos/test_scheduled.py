@@ -172,3 +172,27 @@ def test_a_late_timer_sends_one_child_for_every_slice_due() -> None:
     desk.timer(T0 + 3 * S)  # slices 0, 1, 2 due at once
     assert [r.quantity for r in desk.sent] == [D("0.75")]
     assert desk.engine.algos["al1"].slices_due == 3
+
+
+def test_a_slippage_cap_prices_each_slice_off_the_touch_within_the_limit() -> None:
+    request = algo_request(twap(), "1", limit_price="101.5", max_slippage_bps=D(60))
+    steps: list[Step] = [
+        book_step((("100", "0.1"), ("100.5", "1"), ("102", "5")), T0),
+        lambda d: d.submit(request, T0),  # touch 100: limit 100.60, takes 0.1 + 0.15
+        book_step((("101", "2"),), T0 + S - 1),
+        lambda d: d.timer(T0 + S),  # touch 101: 101.606 -> 101.60, the limit 101.5 is lower
+        lambda d: d.timer(T0 + 2 * S),
+        book_step((), T0 + 3 * S - 1),  # no ask: the last slice waits for none
+        lambda d: d.timer(T0 + 3 * S),
+    ]
+    desk = assert_restart_changes_nothing(steps)
+    assert summary(desk.sent) == [
+        ("al1:c1", "NEW", "LIMIT", "IOC", "BUY", D("0.25"), D("100.6"), None),
+        ("al1:c2", "NEW", "LIMIT", "IOC", "BUY", D("0.25"), D("101.5"), None),
+        ("al1:c3", "NEW", "LIMIT", "IOC", "BUY", D("0.25"), D("101.5"), None),
+    ]
+    algo = desk.engine.algos["al1"]
+    assert (algo.status, algo.cum_qty, algo.slices_due) == (OrdStatus.CANCELED, D("0.75"), 4)
+    assert algo.primary is not None
+    # (0.1 x 100 + 0.15 x 100.5 + 0.5 x 101) / 0.75 = 75.575 / 0.75
+    assert algo.primary.avg_price == D("100.766666666666666667")
