@@ -43,7 +43,7 @@ from tapewire.streams.execution.rules import Increment, VenueRules
 from tapewire.streams.oms.enums import OrdStatus
 from tapewire.streams.oms.request import OrderRequest
 from tapewire.streams.sor.config import VenueTerms
-from tapewire.streams.sor.parent import ChildDone, child_done, child_filled
+from tapewire.streams.sor.parent import ChildDone, ChildrenRouted, child_done, child_filled
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +111,14 @@ class AlgoEngine:
             raise AlgoError(f"algo id {request.algo_id} is taken", hint="a known id is a duplicate")
         new = AlgoNew(request=request, ts_ns=now_ns)
         self._new(new)
-        self._events.append(new)
-        return self._run(request.algo_id, lambda logic, work: logic.start(work, now_ns))
+        try:
+            requests = self._run(
+                request.algo_id, lambda logic, work: logic.start(work, now_ns), first=new
+            )
+        except Exception:
+            del self.algos[request.algo_id], self._logic[request.algo_id]
+            raise
+        return requests
 
     def on_timer(self, now_ns: int) -> list[OrderRequest]:
         """Slices due, ends reached (in algo id order)."""
@@ -227,7 +233,7 @@ class AlgoEngine:
                 algo = self.algos.get(event.algo_id)
                 if algo is None:
                     raise UnknownAlgoError(event.algo_id)
-                self._store(algo.apply(event))
+                self._store(algo.apply(event), event)
 
     # --- internals -------------------------------------------------------------------
 
@@ -240,17 +246,25 @@ class AlgoEngine:
         rules = self.config.rules(request.venue, request.instrument)
         self._logic[request.algo_id] = logic_for(request, rules.amount if rules else None)
 
-    def _run(self, algo_id: str, step: Callable[[AlgoLogic, Work], None]) -> list[OrderRequest]:
+    def _run(
+        self,
+        algo_id: str,
+        step: Callable[[AlgoLogic, Work], None],
+        first: AlgoEvent | None = None,
+    ) -> list[OrderRequest]:
+        """Run one input's ``step`` on a copy; store it all only if it all worked."""
         algo = self.algos[algo_id]
         key = (algo.request.venue, algo.request.instrument)
         work = Work(algo, self.config.requested_by, self.config.rules(*key), self.books.get(key))
         step(self._logic[algo_id], work)
-        self._store(work.algo)
-        self._events += work.events
+        events = [first, *work.events] if first is not None else work.events
+        for event in events:
+            self._store(work.algo, event)
+        self._events += events
         return work.requests
 
-    def _store(self, algo: AlgoOrder) -> None:
+    def _store(self, algo: AlgoOrder, event: AlgoEvent) -> None:
         self.algos[algo.algo_id] = algo
-        for leg, state in algo.legs.items():
-            for child_id in state.children:
-                self.child_leg.setdefault(child_id, (algo.algo_id, leg))
+        if isinstance(event, LegEvent) and isinstance(event.event, ChildrenRouted):
+            for child in event.event.children:
+                self.child_leg[child.client_order_id] = (algo.algo_id, event.leg)

@@ -47,7 +47,9 @@ def volume_profile(
         if offset < length:
             k = min(offset // interval, slices - 1)  # the last slice takes the rounding rest
             volumes[k] = add(volumes[k], volume)
-    total = sum(volumes, ZERO)
+    total = ZERO
+    for volume in volumes:
+        total = add(total, volume)
     if total <= 0:
         raise AlgoError(
             f"volume profile: no historical volume in the window {start_ns}..{end_ns}",

@@ -251,7 +251,7 @@ def _check_vwap(request: AlgoRequest) -> None:
     for k, weight in enumerate(params.profile):
         if not fits_decimal_38_18(weight) or weight < 0:
             raise _bad(f"params.profile[{k}]", weight, "must be a decimal >= 0")
-    if sum(params.profile, ZERO) <= 0:
+    if not any(weight > 0 for weight in params.profile):
         raise _bad("params.profile", params.profile, "has no volume: use TWAP or more history")
     _window(request, params, len(params.profile))
 

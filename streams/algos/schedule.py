@@ -12,9 +12,9 @@ import hashlib
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
-from tapewire.core.exact import QUANTUM, ZERO, add, div18, mul, sub
+from tapewire.core.exact import QUANTUM, ZERO, add, div18, mul, sub, wide
 from tapewire.streams.execution.rules import Increment
 
 _TWO_64 = 1 << 64
@@ -41,13 +41,12 @@ def jittered(value: Decimal, jitter: Decimal, u: Decimal) -> Decimal:
     return mul(value, add(ONE, mul(jitter, sub(mul(Decimal(2), u), ONE))))
 
 
+@wide
 def floor_lot(value: Decimal, lot: Increment | None) -> Decimal:
     """``value`` rounded down to the lot (to 18 places without one); never below 0."""
     if value <= 0:
         return ZERO
-    if lot is None:
-        return value.quantize(QUANTUM, rounding=ROUND_FLOOR).normalize()
-    return lot.round(value, up=False)
+    return (lot or Increment(QUANTUM)).round(value, up=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +98,9 @@ def slice_schedule(
     shares = [
         jittered(w, size_jitter, draw(seed, algo_id, "size", k)) for k, w in enumerate(weights)
     ]
-    total = sum(shares, ZERO)
+    total = ZERO
+    for share in shares:
+        total = add(total, share)
     targets: list[Decimal] = []
     cumulative = ZERO
     for share in shares[:-1]:

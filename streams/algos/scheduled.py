@@ -84,5 +84,6 @@ class Scheduled(AlgoLogic):
 
     def _finish(self, work: Work, now_ns: int) -> None:
         main = work.algo.leg_of(MAIN)
-        if work.algo.slices_due == len(self.schedule.times) and not main.open_children:
+        done = work.algo.slices_due == len(self.schedule.times) and not main.open_children
+        if done and main.routable_qty > 0:  # 0: all filled, fills may still be on the way
             work.cancel_leg(MAIN, now_ns, "schedule ended")

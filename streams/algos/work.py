@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from tapewire.core.exact import BPS, QUANTUM, add, div18, mul, sub
+from tapewire.core.exact import BPS, QUANTUM, add, div18, mul, sub, wide
 from tapewire.core.records import Record
 from tapewire.streams.algos.events import AlgoCanceled, AlgoEvent, LegEvent
 from tapewire.streams.algos.state import AlgoOrder, leg_parent_id
@@ -193,6 +193,7 @@ def slice_spec(work: Work, quantity: Decimal, **tags: str) -> ChildSpec | None:
     return ChildSpec(kind, TimeInForce.IOC, quantity, limit_price=limit, tags=tags)
 
 
+@wide
 def capped_price(
     side: Side,
     book: L2Book | None,

@@ -7,10 +7,11 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from tapewire.streams.algos import AlgoKind, TwapParams, VwapParams
+from tapewire.streams.algos import AlgoKind, LegEvent, TwapParams, VwapParams
 from tapewire.streams.execution.latency import LatencyModel
 from tapewire.streams.execution.paper import PaperConfig, PaperVenue
 from tapewire.streams.oms import OrdStatus
+from tapewire.streams.sor import CancelRequested
 from tests.factories import T0
 from tests.factories.algos import (
     VENUE,
@@ -56,6 +57,10 @@ def test_twap_sends_equal_ioc_slices_at_the_slice_times_and_fills() -> None:
     )
     assert algo.is_done
     assert desk.engine.next_timer_ns() is None
+    # each slice's final OrderEvent comes before its Fill: no cancel of a filled remainder
+    assert not [
+        e for e in desk.journal if isinstance(e, LegEvent) and e.event.__class__ is CancelRequested
+    ]
 
 
 def test_twap_without_a_limit_sends_market_slices() -> None:
