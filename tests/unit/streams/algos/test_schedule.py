@@ -118,3 +118,10 @@ def test_volume_profile_refuses_an_empty_history_or_a_window_over_a_day(
 ) -> None:
     with pytest.raises(AlgoError, match=why):
         volume_profile(history, start_ns=0, end_ns=end, slices=2)
+
+
+def test_floor_lot_keeps_every_digit_of_a_large_quantity() -> None:
+    big = D("123456789012.123456789012345678999")  # 33 digits: past the default 28
+    assert floor_lot(big, None) == D("123456789012.123456789012345678")
+    assert floor_lot(big, LOT) == D("123456789012.123")
+    assert floor_lot(D("-1"), LOT) == 0
