@@ -20,9 +20,16 @@ from tapewire.streams.algos import (
     encode_events,
 )
 from tapewire.streams.execution.paper import PaperConfig, PaperVenue
-from tapewire.streams.oms import Side, validate_request
+from tapewire.streams.oms import OrderType, Side, TimeInForce, validate_request
 from tapewire.streams.oms.reports import Reports
 from tapewire.streams.oms.request import OrderRequest
+from tapewire.streams.risk import (
+    OpenOrder,
+    ReferenceQuote,
+    RiskContext,
+    RiskDecision,
+    RiskGate,
+)
 from tapewire.streams.sor import VenueTerms
 from tests.factories import INST, T0, Num
 from tests.factories.market import Level, book, trade
@@ -76,6 +83,11 @@ class Desk:
     sent_at: list[int] = field(default_factory=list)
     journal: list[AlgoEvent] = field(default_factory=list)
     books: list[BookUpdate] = field(default_factory=list)
+    gate: RiskGate | None = None
+    """The real risk gate, if given: each child is evaluated (quote from the last book,
+    position and open orders from the paper venue); a denied child goes back to the
+    engine's ``on_denied`` and never reaches the venue."""
+    denied: list[RiskDecision] = field(default_factory=list)
 
     def submit(self, request: AlgoRequest, now: int) -> None:
         self._send(self.engine.submit(request, now), now)
@@ -119,7 +131,39 @@ class Desk:
             CODEC.encode("oms.requests", request.to_record())
             self.sent.append(request)
             self.sent_at.append(now)
+            if self.gate is not None:
+                decision = self.gate.evaluate(request, self._risk_context(now))
+                CODEC.encode(decision.topic, decision.to_record())
+                if not decision.approved:
+                    self.denied.append(decision)
+                    self._send(self.engine.on_denied(decision.to_record()), now)
+                    continue
             self._feed(self.paper.submit(request.to_record(), now))
+
+    def _risk_context(self, now: int) -> RiskContext:
+        last = self.books[-1]
+        bid = max((lv.price for lv in last.bids), default=None)
+        ask = min((lv.price for lv in last.asks), default=None)
+        ts = last.receive_ts_ns
+        open_orders = tuple(
+            OpenOrder(
+                o["client_order_id"],
+                o["account"],
+                o["venue"],
+                o["instrument"],
+                Side(o["side"]),
+                self.paper.orders[o["client_order_id"]].leaves,
+                OrderType(o["order_type"]),
+                TimeInForce(o["time_in_force"]),
+            )
+            for o in self.paper.open_orders()
+        )
+        return RiskContext(
+            now_ns=now,
+            quote=ReferenceQuote(bid, ask, ts, ts),
+            position=self.paper.position("acct", INST),
+            open_orders=open_orders,
+        )
 
     def _feed(self, reports: Reports) -> None:
         for event in reports.events:

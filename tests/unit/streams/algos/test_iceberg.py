@@ -18,7 +18,6 @@ from tests.factories.algos import (
     book_step,
     summary,
 )
-from tests.factories.orders import approval
 from tests.factories.sor import rules
 
 D = Decimal
@@ -105,19 +104,3 @@ def test_a_child_the_venue_rejects_stops_the_iceberg() -> None:
     assert algo.status is OrdStatus.CANCELED
     assert algo.legs["main"].children["al1:c1"].final_status is OrdStatus.REJECTED
     assert algo.legs["main"].cancel_requested
-
-
-def test_a_child_the_risk_gate_denies_stops_the_iceberg() -> None:
-    desk = Desk()
-    desk.book([("90", "5")], ASKS, T0)
-    # the engine alone: its first child is denied by the gate, so never reaches a venue
-    requests = desk.engine.submit(
-        algo_request(IcebergParams(display_qty=D("0.3")), limit_price="100"), T0
-    )
-    denial = approval(
-        "al1:c1", request=requests[0].to_record(), decision="DENIED", rule="max_order_qty"
-    )
-    assert desk.engine.on_denied(denial) == []
-    algo = desk.engine.algos["al1"]
-    assert algo.status is OrdStatus.CANCELED
-    assert algo.legs["main"].children["al1:c1"].final_status is OrdStatus.REJECTED
