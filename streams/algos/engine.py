@@ -204,11 +204,13 @@ class AlgoEngine:
         return self._run(algo_id, step)
 
     def cancel(self, algo_id: str, now_ns: int, reason: str = "") -> list[OrderRequest]:
-        """Cancel an algo order: CANCEL requests for its open children, no new child."""
+        """Cancel an algo order: CANCEL requests for its open children, no new child.
+        Nothing (no event) for one already canceled or done; :class:`UnknownAlgoError`
+        for an unknown id."""
         algo = self.algos.get(algo_id)
         if algo is None:
             raise UnknownAlgoError(algo_id)
-        if algo.canceled:
+        if algo.canceled or algo.is_done:
             return []
         return self._run(algo_id, lambda logic, work: work.cancel_all(now_ns, reason))
 

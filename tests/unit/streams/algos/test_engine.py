@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tapewire.streams.algos import IcebergParams, OcoLeg, OcoParams, PovParams, TwapParams
+from tapewire.streams.algos import (
+    IcebergParams,
+    OcoLeg,
+    OcoParams,
+    PovParams,
+    TwapParams,
+    UnknownAlgoError,
+)
 from tapewire.streams.oms import OrderAction, OrderType, OrdStatus, Side
 from tests.factories import T0
 from tests.factories.algos import Desk, S, Step, algo_request, assert_restart_changes_nothing
@@ -89,3 +97,16 @@ def test_an_algo_never_holds_more_than_its_quantity(
     assert algo.status in (OrdStatus.FILLED, OrdStatus.CANCELED)
     if algo.status is OrdStatus.FILLED:
         assert sum(r.quantity for r in news) >= D("1.5")
+
+
+def test_cancel_of_a_done_or_unknown_algo() -> None:
+    desk = Desk()
+    desk.book([("90", "5")], [("100", "5")], T0)
+    one_slice = TwapParams(start_ns=T0, end_ns=T0 + 1, slices=1)
+    desk.submit(algo_request(one_slice, "1", limit_price="101"), T0)
+    assert desk.engine.algos["al1"].status is OrdStatus.FILLED
+    desk.engine.take_events()
+    assert desk.engine.cancel("al1", T0 + 2) == []
+    assert desk.engine.take_events() == []
+    with pytest.raises(UnknownAlgoError, match="no algo order 'nope'"):
+        desk.engine.cancel("nope", T0 + 2)
