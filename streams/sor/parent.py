@@ -56,12 +56,13 @@ class ParentNew(msgspec.Struct, frozen=True, kw_only=True, tag=True):
 
 
 class RoutedChild(msgspec.Struct, frozen=True, kw_only=True):
-    """One child of a wave: its client order id, venue, quantity and limit price."""
+    """One child of a wave: its client order id, venue, quantity and limit price (None
+    for a child without one: an execution algo's market slice or stop leg)."""
 
     client_order_id: str
     venue: str
     quantity: Decimal
-    limit_price: Decimal
+    limit_price: Decimal | None = None
 
 
 class ChildrenRouted(msgspec.Struct, frozen=True, kw_only=True, tag=True):
@@ -153,12 +154,12 @@ def child_done(parent_id: str, event: Record) -> ChildDone | None:
 
 @dataclass(frozen=True, slots=True)
 class ChildState:
-    """A child as the parent sees it."""
+    """A child as the parent sees it (``limit_price`` None: a market or stop child)."""
 
     client_order_id: str
     venue: str
     quantity: Decimal
-    limit_price: Decimal
+    limit_price: Decimal | None
     wave: int
     cum_qty: Decimal = ZERO
     final_status: OrdStatus | None = None
