@@ -15,6 +15,7 @@ from typing import Any
 
 from tapewire.core.exact import to_decimal, wide
 from tapewire.core.records import Record
+from tapewire.streams.execution.emulation import emulation_note, triggered_type
 
 TICK_SIZE, DECIMAL_PLACES, SIGNIFICANT_DIGITS = 4, 2, 3  # ccxt precision modes
 ORDER_TYPES = ("MARKET", "LIMIT", "STOP", "STOP_LIMIT", "TRAILING_STOP")
@@ -292,9 +293,9 @@ class VenueRules:
         notes: list[str] = []
         venue_type, trigger = kind, False
         if kind not in feats.order_types:
-            venue_type = "LIMIT" if kind == "STOP_LIMIT" else "MARKET"
+            venue_type = triggered_type(kind)
             trigger = True
-            notes.append("emulated " + kind.lower().replace("_", "-"))
+            notes.append(emulation_note(kind))
         if request.get("post_only") and not feats.post_only:
             return Rejection("post_only", True, f"{self.venue} features", "venue has no post-only")
         venue_tif, cancel_leaves, check_depth, local_expiry = tif, False, False, False
