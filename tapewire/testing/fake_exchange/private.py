@@ -92,10 +92,17 @@ def _error(status: int, code: int, msg: str) -> web.Response:
     return web.Response(status=status, body=body, content_type="application/json")
 
 
-def _markets(sim: SimConfig) -> bytes:
+def _markets(sim: SimConfig, order_types: tuple[str, ...] | None) -> bytes:
+    """The simulator's ``exchangeInfo``; ``order_types`` replaces every symbol's
+    ``orderTypes`` (the simulator lists real Binance spot's: no ``STOP_LOSS``)."""
     for frame in MarketSimulator(sim).frames():
         if frame.venue == "binance" and frame.channel == "rest_markets":
-            return frame.payload
+            if order_types is None:
+                return frame.payload
+            info = orjson.loads(frame.payload)
+            for row in info["symbols"]:
+                row["orderTypes"] = list(order_types)
+            return orjson.dumps(info)
     raise ValueError("the simulator produced no binance markets")
 
 
@@ -109,6 +116,7 @@ class FakeBinancePrivate:
         secret: str,
         sim: SimConfig | None = None,
         native_cancel_all: bool = True,
+        order_types: tuple[str, ...] | None = None,
     ) -> None:
         self._api_key = api_key
         self._secret = secret.encode()
@@ -117,8 +125,10 @@ class FakeBinancePrivate:
         self.faults: deque[PrivateFault] = deque()
         self.requests: list[PrivateRequest] = []
         self._markets = _markets(
-            sim or SimConfig(seed=7, n_frames=50, venues=(VenueSpec(name="binance"),))
+            sim or SimConfig(seed=7, n_frames=50, venues=(VenueSpec(name="binance"),)),
+            order_types,
         )
+        self._order_types = _order_types(self._markets)
         self.engine = FakeEngine(_assets(self._markets))
         self.orders = self.engine.orders  # by client order id
         self.ws_requests: list[dict[str, Any]] = []
@@ -269,7 +279,7 @@ class FakeBinancePrivate:
             return _error(400, -1102, "Mandatory parameter 'stopPrice' was not sent.")
         if kind in ("LIMIT", "STOP_LOSS_LIMIT", "LIMIT_MAKER") and not price:
             return _error(400, -1102, "Mandatory parameter 'price' was not sent.")
-        if kind not in ("LIMIT", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "LIMIT_MAKER"):
+        if kind not in self._order_types.get(params["symbol"], ()):
             return _error(400, -1116, "Invalid orderType.")
         return FakeOrder(
             order_id=self.engine.next_id(),
@@ -420,6 +430,13 @@ _CANCEL_REPLACE_ONLY = frozenset(
 
 def _json(value: Any) -> web.Response:
     return web.json_response(value, dumps=lambda v: orjson.dumps(v).decode())
+
+
+def _order_types(markets: bytes) -> dict[str, frozenset[str]]:
+    return {
+        row["symbol"]: frozenset(row.get("orderTypes") or ())
+        for row in orjson.loads(markets)["symbols"]
+    }
 
 
 def _assets(markets: bytes) -> dict[str, tuple[str, str]]:
