@@ -24,7 +24,7 @@ ORDER = "/api/v3/order"
 
 
 def ccxt_request(
-    cid: str, *, qty: Num = "0.1", price: Num = "100.00", **changes: Any
+    cid: str, *, qty: Num = "0.1", price: Num | None = "100.00", **changes: Any
 ) -> OrderRequest:
     """A NEW limit-buy ``OrderRequest`` record for BTC-USDT-SPOT on binance, account
     ``main``, strategy ``s1``."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tapewire.records.market import Trade
 from tapewire.streams.execution.rules import VenueFeatures
 from tapewire.testing.fake_exchange.private import FakeBinancePrivate
 from tests.factories.ccxt_venue import ORDER, ccxt_request, kinds, make_venue, run
@@ -24,7 +25,7 @@ def posts(fake: FakeBinancePrivate) -> list[dict[str, str]]:
     return [r.params for r in fake.requests if r.method == "POST" and r.path == ORDER]
 
 
-def md_trade(price: str, ts: int) -> object:
+def md_trade(price: str, ts: int) -> Trade:
     """A public trade of BTC-USDT-SPOT on binance, as the router is fed ``md.trades``."""
     return trade(price, "1", ts=ts, venue="binance", instrument=INST)
 
@@ -45,8 +46,10 @@ def test_stop_is_sent_with_its_trigger_price_and_fills_when_triggered() -> None:
         [sent] = posts(fake)
         assert sent["type"] == "STOP_LOSS"  # ccxt: triggerPrice + market -> STOP_LOSS
         assert sent["stopPrice"] == "95"  # sell stop rounded down to the tick (0.01 grid)
-        assert "price" not in sent and "triggerPrice" not in sent
-        assert sent["side"] == "SELL" and sent["newClientOrderId"] == "stop-1"
+        assert "price" not in sent
+        assert "triggerPrice" not in sent
+        assert sent["side"] == "SELL"
+        assert sent["newClientOrderId"] == "stop-1"
         assert kinds(new) == [("NEW", "NEW")]
         assert new.events[0]["stop_price"] == D(95)
         assert not new.events[0]["emulated"]
@@ -221,7 +224,8 @@ def test_emulated_stop_is_armed_locally_and_sent_as_market_on_the_trigger() -> N
         assert kinds(new) == [("NEW", "NEW")]
         assert new.events[0]["emulated"]
         assert "emulated stop" in new.events[0]["text"]
-        assert below.events == [] and other.events == []
+        assert below.events == []
+        assert other.events == []
         [sent] = posts(fake)
         assert (sent["type"], sent["newClientOrderId"]) == ("MARKET", "es-1")
         assert "stopPrice" not in sent
