@@ -850,13 +850,24 @@ class CcxtVenue:
         rounds): ccxt.pro ``watch_orders`` where :attr:`can_watch_orders`, else (and for
         one round after each websocket error) :meth:`poll` every ``poll_interval_s``."""
         rounds = 0
+        subscribed = False
         while max_rounds is None or rounds < max_rounds:
             rounds += 1
             out = LiveReports()
             if self.can_watch_orders:
+                watch = asyncio.ensure_future(self.exchange.watch_orders())
+                if not subscribed:
+                    # an update pushed while subscribing resolves no one: poll once
+                    subscribed = True
+                    done, _ = await asyncio.wait({watch}, timeout=poll_interval_s)
+                    if not done:
+                        polled = await self.poll()
+                        if polled.events or polled.fills:
+                            await sink(polled)
                 try:
-                    rows = await self.exchange.watch_orders()
+                    rows = await watch
                 except ccxt_errors.BaseError as exc:
+                    subscribed = False
                     self._count("watch_orders", "unavailable")
                     log.warning(
                         "%s %s: watch_orders failed (%s); polling once",
@@ -868,7 +879,10 @@ class CcxtVenue:
                     out = await self.poll()
                 else:
                     self._count("watch_orders", "ok")
-                    out = await self.on_order_updates(rows)
+                    # an update that arrives while no watch is pending resolves no one
+                    # but lands in ccxt's order cache: apply the cache's latest states too
+                    cached = getattr(self.exchange, "orders", None)
+                    out = await self.on_order_updates([*rows, *(cached or ())])
             else:
                 await asyncio.sleep(poll_interval_s)
                 out = await self.poll()
@@ -1087,8 +1101,10 @@ class CcxtVenue:
             if delta <= 0:
                 return False
             trades = [t for t in row.get("trades") or [] if t.get("id") is not None]
-            if not trades and self.fetch_trades and order.venue_order_id:
-                trades = await self._order_trades(order)
+            unseen = [t for t in trades if str(t["id"]) not in order.trade_ids]
+            listed = sum((to_decimal(t["amount"]) for t in unseen), ZERO)
+            if listed < delta and self.fetch_trades and order.venue_order_id:
+                trades = [*trades, *await self._order_trades(order)]  # a push lists one trade
             covered = ZERO
             for terms in sorted(map(trade_terms, trades), key=lambda t: (t.ts_ns or 0, t.trade_id)):
                 if terms.trade_id in order.trade_ids or add(covered, terms.quantity) > delta:

@@ -4,8 +4,12 @@ cancel/new), fees from the venue's trades, emulated stops triggered by market da
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from decimal import Decimal
+from typing import Any
 
+from tapewire.connectors.orders.ccxt_venue import CcxtVenue, LiveReports
 from tapewire.records.market import Trade
 from tapewire.streams.execution.rules import VenueFeatures
 from tapewire.testing.fake_exchange.private import FakeBinancePrivate
@@ -277,5 +281,81 @@ def test_emulated_stop_cancel_and_replace_stay_local() -> None:
         assert quiet.events == []
         assert kinds(canceled) == [("CANCELED", "CANCELED")]
         assert after.events == []
+
+    run(scenario)
+
+
+# ---- execution reports pushed by the venue (ccxt.pro watch_orders), polling as fallback --
+
+
+async def collect(venue: CcxtVenue, fills: int, **kw: Any) -> list[LiveReports]:
+    """Run ``venue.watch_reports`` until ``fills`` fills arrived (at most 10 s)."""
+    got: list[LiveReports] = []
+    done = asyncio.Event()
+
+    async def sink(out: LiveReports) -> None:
+        got.append(out)
+        if sum(len(o.fills) for o in got) >= fills:
+            done.set()
+
+    task = asyncio.create_task(venue.watch_reports(sink, **kw))
+    try:
+        await asyncio.wait_for(done.wait(), timeout=10)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return got
+
+
+def test_watch_orders_reports_fills_the_venue_pushes_without_polling() -> None:
+    async def scenario(fake: FakeBinancePrivate) -> None:
+        async with make_venue(fake, ws_base_url=fake.ws_url) as venue:
+            assert venue.can_watch_orders  # ccxt.pro binance.has['watchOrders']
+            await venue.submit(ccxt_request("w-1", qty="0.3"))
+
+            async def fills_when_subscribed() -> None:
+                # after the subscription and the one poll that covers its handshake
+                while not fake.ws_requests or not fake.count("GET", ORDER):
+                    await asyncio.sleep(0.01)
+                await fake.fill("w-1", "0.1", "100")
+                await fake.fill("w-1", "0.2", "99.99", maker=False)
+
+            got, _ = await asyncio.gather(
+                collect(venue, 2, poll_interval_s=0.1), fills_when_subscribed()
+            )
+        [subscribe] = fake.ws_requests
+        assert subscribe["method"] == "userDataStream.subscribe.signature"
+        assert fake.count("GET", ORDER) == 1  # only the poll after subscribing
+        events = [e for out in got for e in out.events]
+        fills = [f for out in got for f in out.fills]
+        assert [(e["exec_type"], e["status"]) for e in events] == [
+            ("TRADE", "PARTIALLY_FILLED"),
+            ("TRADE", "FILLED"),
+        ]
+        assert [(f["quantity"], f["price"], f["fee"], f["liquidity"]) for f in fills] == [
+            (D("0.1"), D(100), D("0.0001"), "MAKER"),
+            (D("0.2"), D("99.99"), D("0.0002"), "TAKER"),
+        ]
+
+    run(scenario)
+
+
+def test_polling_is_the_fallback_when_orders_cannot_be_watched() -> None:
+    async def scenario(fake: FakeBinancePrivate) -> None:
+        async with (
+            make_venue(fake, watch_orders=False) as polled,
+            make_venue(fake, account="other", ws_base_url="ws://127.0.0.1:9") as broken,
+        ):
+            assert not polled.can_watch_orders
+            await polled.submit(ccxt_request("p-1"))
+            await broken.submit(ccxt_request("p-2"))
+            await fake.fill("p-1", "0.1", "100")
+            await fake.fill("p-2", "0.1", "100")
+            by_poll = await collect(polled, 1, poll_interval_s=0.01)
+            after_error = await collect(broken, 1, poll_interval_s=0.01)  # ws refused: poll
+        assert [f["client_order_id"] for out in by_poll for f in out.fills] == ["p-1"]
+        assert [f["client_order_id"] for out in after_error for f in out.fills] == ["p-2"]
+        assert fake.ws_requests == []
 
     run(scenario)
