@@ -643,6 +643,15 @@ class CcxtVenue:
             await self._send(order, out, text=f"{emulation_note(order.req['order_type'])} sent")
         return out
 
+    def note_trade(self, trade: Record) -> bool:
+        """Record a public trade's price (no call); True when it may trigger an emulated
+        stop, i.e. :meth:`on_trade` has work to do (a caller on another thread hops to
+        the venue's loop only then)."""
+        if trade.get("venue") not in (None, self.venue):
+            return False
+        self.last_price[trade["instrument"]] = trade["price"]
+        return self._watcher.watching(trade["instrument"])
+
     async def on_book(self, update: Record) -> LiveReports:
         """A ``BookUpdate``: emulated stops trigger on trades only (as on the paper venue)."""
         return LiveReports()

@@ -104,6 +104,10 @@ class TriggerWatcher:
         """Stop watching ``key`` (cancel, expiry, trigger)."""
         return self._triggers.pop(key, None)
 
+    def watching(self, instrument: str) -> bool:
+        """True when a stop of ``instrument`` is watched (a venue may skip the rest)."""
+        return any(t.instrument == instrument for t in self._triggers.values())
+
     def get(self, key: str) -> Trigger | None:
         """The watched trigger for ``key``, if any."""
         return self._triggers.get(key)
