@@ -152,6 +152,8 @@ class Setup:
             "main",
             "--rest-url",
             self.exchange.fake.rest_url,
+            "--ws-url",
+            self.exchange.fake.ws_url,
             "--app-id",
             self.config.app_id,
             "--topic-prefix",
