@@ -238,6 +238,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--rest-url", default=None, help="rebase REST URLs (fake exchange, proxy)")
     p.add_argument("--ws-url", default=None, help="rebase websocket URLs (watch_orders)")
     p.add_argument(
+        "--no-watch-orders",
+        action="store_true",
+        help="poll the venue for order updates even where ccxt.pro can watch them",
+    )
+    p.add_argument(
         "--poll-interval-s",
         type=float,
         default=1.0,
@@ -328,6 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sandbox=args.sandbox,
         rest_base_url=args.rest_url,
         ws_base_url=args.ws_url,
+        watch_orders=not args.no_watch_orders,
         timeout_ms=args.timeout_ms,
         reconcile_attempts=args.reconcile_attempts,
         reconcile_delay_s=args.reconcile_delay_s,
