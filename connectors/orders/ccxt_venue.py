@@ -476,7 +476,7 @@ class CcxtVenue:
         reported (status, venue order id, cumulative quantity and average price, event
         sequence), so the next :meth:`reconcile` reports only what changed since and its
         event and fill ids continue where they stopped. A ``PENDING_REPLACE`` status
-        becomes ``UNKNOWN`` (this venue does not replace; the venue's answer decides).
+        becomes ``UNKNOWN`` (the venue's answer decides whether the replace happened).
         Returns False, changing nothing, when the venue already tracks the id. Raises
         :class:`CcxtVenueError` for an order of another venue or account. Then call
         ``await venue.reconcile([order.client_order_id, ...])``: found → events, not
