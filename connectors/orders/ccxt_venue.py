@@ -56,7 +56,12 @@ from tapewire.streams.execution.emulation import (
     triggered_note,
     triggered_type,
 )
-from tapewire.streams.execution.rules import Rejection, VenueFeatures, VenueRules
+from tapewire.streams.execution.rules import (
+    EmulationPlan,
+    Rejection,
+    VenueFeatures,
+    VenueRules,
+)
 from tapewire.streams.oms import reports
 from tapewire.streams.oms.reports import LiveReports as LiveReports
 
@@ -168,6 +173,7 @@ class _Live:
     venue_tif: str = "GTC"
     emulated: bool = False
     armed: bool = False  # an emulated stop waiting for its trigger (not at the venue)
+    rearm: bool = False  # restored emulated stop: armed again if the venue has no such order
     base_cum: Decimal = ZERO  # filled before the current venue order (cancel/new replace)
     base_notional: Decimal = ZERO
     trade_ids: set[str] = field(default_factory=set)
@@ -477,6 +483,9 @@ class CcxtVenue:
         sequence), so the next :meth:`reconcile` reports only what changed since and its
         event and fill ids continue where they stopped. A ``PENDING_REPLACE`` status
         becomes ``UNKNOWN`` (the venue's answer decides whether the replace happened).
+        An emulated stop (the market's rules emulate its type) acknowledged without a venue
+        order id was armed here: if the venue does not know its client order id, the
+        reconciliation arms it again (``ORDER_STATUS`` "re-armed") instead of quarantining.
         Returns False, changing nothing, when the venue already tracks the id. Raises
         :class:`CcxtVenueError` for an order of another venue or account. Then call
         ``await venue.reconcile([order.client_order_id, ...])``: found → events, not
@@ -501,7 +510,7 @@ class CcxtVenue:
         if cid in self.orders:
             return False
         avg = order.avg_price
-        self.orders[cid] = _Live(
+        live = _Live(
             req=request,
             symbol=self.ccxt_symbol(str(request["instrument"])),
             status="UNKNOWN" if order.status == "PENDING_REPLACE" else order.status,
@@ -510,6 +519,21 @@ class CcxtVenue:
             notional=mul(order.cum_qty, avg) if avg is not None else ZERO,
             n_events=order.venue_seq,
         )
+        rules = self.rules.get(str(request["instrument"]))
+        plan = rules.plan(request) if rules is not None else None
+        if isinstance(plan, EmulationPlan) and plan.emulated:
+            live.venue_type, live.venue_tif, live.emulated = (
+                plan.venue_order_type,
+                plan.venue_time_in_force,
+                True,
+            )
+            live.rearm = (
+                plan.trigger
+                and order.status == "NEW"
+                and order.venue_order_id is None
+                and order.cum_qty == 0
+            )
+        self.orders[cid] = live
         return True
 
     def ccxt_symbol(self, instrument: str) -> str:
@@ -1000,6 +1024,7 @@ class CcxtVenue:
         cid = order.req["client_order_id"]
         ex = self.exchange
         last = reason
+        not_found = False
         for attempt in range(self.config.reconcile_attempts):
             if attempt:
                 await asyncio.sleep(self.config.reconcile_delay_s)
@@ -1016,14 +1041,22 @@ class CcxtVenue:
                     break
                 row = await self._find_open(order)
                 if row is None:
+                    not_found = True
                     continue
             except _UnknownOutcomeError as exc:
                 last = str(exc)
+                not_found = False
                 continue
             metrics.ccxt_venue_reconciliations.labels(self.venue, "found").inc()
-            order.quarantined = False
+            order.quarantined = order.rearm = False
             await self._apply(order, row, out, text=f"reconciled by client order id ({reason})")
             self._export_quarantine()
+            return out
+        if order.rearm and not_found:  # never triggered (or its send never arrived)
+            order.rearm, order.armed, order.status = False, True, "NEW"
+            self._watcher.add_request(cid, order.req)
+            text = f"{emulation_note(order.req['order_type'])} re-armed locally ({reason})"
+            out.events.append(self._event(order, "ORDER_STATUS", text=text))
             return out
         return self._quarantine(order, last, out)
 
