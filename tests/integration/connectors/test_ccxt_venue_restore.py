@@ -161,7 +161,7 @@ def test_restored_emulated_stop_is_rearmed_not_quarantined() -> None:
     triggering trade sends it once."""
 
     async def scenario(fake: FakeBinancePrivate) -> None:
-        stop = {"order_type": "STOP", "limit_price": None, "stop_price": D(105)}
+        stop: dict[str, Any] = {"order_type": "STOP", "limit_price": None, "stop_price": D(105)}
         async with make_venue(fake) as before:
             armed = await before.submit(ccxt_request("es-r").replace(**stop))
         assert armed.events[0]["emulated"]  # real Binance symbols: STOP is emulated
