@@ -9,11 +9,13 @@ import contextlib
 from decimal import Decimal
 from typing import Any
 
+from tapewire.cli.router_main import CcxtRouterVenue, VenueLoop
 from tapewire.connectors.orders.ccxt_venue import CcxtVenue, LiveReports
 from tapewire.records.market import Trade
 from tapewire.streams.execution.rules import VenueFeatures
+from tapewire.streams.router.venue import MarketFed
 from tapewire.testing.fake_exchange.private import FakeBinancePrivate
-from tests.factories.ccxt_venue import ORDER, ccxt_request, kinds, make_venue, run
+from tests.factories.ccxt_venue import KEY, ORDER, SECRET, ccxt_request, kinds, make_venue, run
 from tests.factories.market import trade
 
 D = Decimal
@@ -359,3 +361,33 @@ def test_polling_is_the_fallback_when_orders_cannot_be_watched() -> None:
         assert fake.ws_requests == []
 
     run(scenario)
+
+
+def test_router_venue_triggers_emulated_stops_from_md_trades() -> None:
+    """``CcxtRouterVenue`` (the router process's synchronous venue) is fed ``md.trades``:
+    a trade hops to the venue's loop only while a stop of its instrument is armed."""
+    loop = VenueLoop()
+    fake = FakeBinancePrivate(api_key=KEY, secret=SECRET)
+    try:
+        loop.run(fake.start(), 10)
+        venue = make_venue(fake)
+        loop.run(venue.start(), 10)
+        router = CcxtRouterVenue(venue, loop, call_timeout_s=10)
+        assert isinstance(router, MarketFed)
+        quiet = router.on_trade(md_trade("104", 1))  # nothing armed: no hop, no call
+        request = ccxt_request("rv-1", kind="STOP", price=None).replace(stop_price=D(105))
+        new = router.submit(request, 2)
+        loop.run(fake.trade_at(SYMBOL, "105"), 10)
+        fired = router.on_trade(md_trade("105", 3))
+        loop.run(venue.close(), 10)
+    finally:
+        loop.run(fake.stop(), 10)
+        loop.stop()
+    assert quiet.events == []
+    assert venue.last_price[INST] == D(105)
+    assert kinds(new) == [("NEW", "NEW")]
+    assert [(e["exec_type"], e["status"]) for e in fired.events] == [
+        ("RESTATED", "NEW"),
+        ("TRADE", "FILLED"),
+    ]
+    assert [p["type"] for p in posts(fake)] == ["MARKET"]
