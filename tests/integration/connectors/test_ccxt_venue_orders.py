@@ -385,7 +385,7 @@ def test_router_venue_triggers_emulated_stops_from_md_trades() -> None:
         loop.stop()
     assert quiet.events == []
     assert venue.last_price[INST] == D(105)
-    assert kinds(new) == [("NEW", "NEW")]
+    assert [(e["exec_type"], e["status"]) for e in new.events] == [("NEW", "NEW")]
     assert [(e["exec_type"], e["status"]) for e in fired.events] == [
         ("RESTATED", "NEW"),
         ("TRADE", "FILLED"),
