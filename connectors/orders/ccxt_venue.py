@@ -36,19 +36,32 @@ from decimal import Decimal
 from typing import Any
 
 import ccxt.async_support as ccxt_async
+import ccxt.pro as ccxt_pro
 from ccxt.base import errors as ccxt_errors
 
 from tapewire.connectors.live.limiter import VenueRateLimiter, limiter_for
+from tapewire.connectors.orders.ccxt_unified import create_args, edit_args, trade_terms
 from tapewire.connectors.orders.keys import Credentials
 from tapewire.core import metrics
 from tapewire.core.errors import TapewireError
-from tapewire.core.exact import ZERO, div18, mul, q18, sub, to_decimal
+from tapewire.core.exact import ZERO, add, div18, mul, q18, sub, to_decimal
 from tapewire.core.instruments import Instrument
 from tapewire.core.records import MutableRecord, Record
-from tapewire.records.orders import Fill, OrderEvent
+from tapewire.records.orders import OrderEvent
 from tapewire.records.risk import Alert
 from tapewire.streams.execution.common import QUARANTINE_ALERT, RestorableOrder, quarantine_text
-from tapewire.streams.execution.rules import Rejection, VenueFeatures, VenueRules
+from tapewire.streams.execution.emulation import (
+    TriggerWatcher,
+    emulation_note,
+    triggered_note,
+    triggered_type,
+)
+from tapewire.streams.execution.rules import (
+    EmulationPlan,
+    Rejection,
+    VenueFeatures,
+    VenueRules,
+)
 from tapewire.streams.oms import reports
 from tapewire.streams.oms.reports import LiveReports as LiveReports
 
@@ -121,14 +134,18 @@ class CcxtVenueConfig:
 
     ``instruments`` maps canonical instrument ids to ccxt symbols (default: derived with
     :meth:`Instrument.to_ccxt_symbol`). ``rest_base_url`` replaces the scheme and host of
-    every REST URL (loopback fake exchange, a proxy). ``features`` overrides what ccxt's
-    ``has`` says (e.g. ``cancel_all=False`` to iterate open orders).
+    every REST URL, ``ws_base_url`` of every websocket URL (loopback fake exchange, a
+    proxy). ``features`` overrides what ccxt's ``has`` says (e.g. ``cancel_all=False`` to
+    iterate open orders, ``edit_order=False`` to replace by cancel/new).
+    ``watch_orders=False`` keeps polling even where ccxt.pro can watch orders.
     """
 
     venue: str
     account: str
     sandbox: bool = False
     rest_base_url: str | None = None
+    ws_base_url: str | None = None
+    watch_orders: bool = True
     timeout_ms: int = 10_000
     max_rate_limit_retries: int = 5
     reconcile_attempts: int = 2
@@ -152,6 +169,15 @@ class _Live:
     notional: Decimal = ZERO
     n_events: int = 0
     quarantined: bool = False
+    venue_type: str = "LIMIT"  # what is (or, armed, will be) at the venue
+    venue_tif: str = "GTC"
+    emulated: bool = False
+    armed: bool = False  # an emulated stop waiting for its trigger (not at the venue)
+    rearm: bool = False  # restored emulated stop: armed again if the venue has no such order
+    base_cum: Decimal = ZERO  # filled before the current venue order (cancel/new replace)
+    base_notional: Decimal = ZERO
+    trade_ids: set[str] = field(default_factory=set)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def _redacted_factory(
@@ -167,15 +193,21 @@ def _redacted_factory(
     return logger
 
 
-def _replace_base(node: Any, base: str) -> Any:
+def _replace_base(node: Any, base: str, *, websocket: bool = False) -> Any:
+    """Every URL under ``node`` with ``base`` as scheme and host: REST URLs (the ``ws``
+    entries untouched), or with ``websocket`` the ``ws://``/``wss://`` ones."""
+    schemes = ("ws://", "wss://") if websocket else ("http://", "https://")
     if isinstance(node, str):
-        if node.startswith(("http://", "https://")):
+        if node.startswith(schemes):
             scheme_end = node.index("//") + 2
             slash = node.find("/", scheme_end)
             return base + ("" if slash < 0 else node[slash:])
         return node
     if isinstance(node, dict):
-        return {k: (v if k == "ws" else _replace_base(v, base)) for k, v in node.items()}
+        return {
+            k: (v if k == "ws" and not websocket else _replace_base(v, base, websocket=websocket))
+            for k, v in node.items()
+        }
     return node
 
 
@@ -220,6 +252,16 @@ class CcxtVenue:
         self.orders: dict[str, _Live] = {}
         self._symbols: dict[str, str] = dict(config.instruments)
         self._instruments: dict[str, str] = {}
+        self._watcher = TriggerWatcher()
+        self.last_price: dict[str, Decimal] = {}
+        """Last public trade price per instrument (from :meth:`on_trade`): the reference
+        for the min-notional check of orders without a price (market, trailing)."""
+        self._retired: set[str] = set()  # client order ids replaced by another id
+        self.can_watch_orders = False
+        self.fetch_trades = False
+        """Fees come from ``fetch_my_trades`` (``has['fetchMyTrades']``)."""
+        """ccxt.pro ``watch_orders`` is used for reports (``has['watchOrders']`` and the
+        config allow it); else :meth:`poll`."""
 
     def __repr__(self) -> str:
         return f"CcxtVenue(venue={self.venue!r}, account={self.account!r})"
@@ -235,7 +277,7 @@ class CcxtVenue:
 
     async def start(self) -> None:
         """Create the ccxt exchange, load markets and build the venue rules."""
-        cls = getattr(ccxt_async, self.venue, None)
+        cls = getattr(ccxt_pro, self.venue, None) or getattr(ccxt_async, self.venue, None)
         if cls is None:
             raise CcxtVenueError(f"ccxt has no exchange {self.venue!r}", venue=self.venue)
         options: dict[str, Any] = {
@@ -259,6 +301,11 @@ class CcxtVenue:
             exchange.urls["api"] = _replace_base(
                 exchange.urls["api"], self.config.rest_base_url.rstrip("/")
             )
+        ws_urls = exchange.urls["api"].get("ws") if isinstance(exchange.urls["api"], dict) else None
+        if self.config.ws_base_url and ws_urls is not None:
+            exchange.urls["api"]["ws"] = _replace_base(
+                ws_urls, self.config.ws_base_url.rstrip("/"), websocket=True
+            )
         original = exchange.on_rest_response
 
         def on_rest_response(
@@ -276,6 +323,8 @@ class CcxtVenue:
             self.features = VenueFeatures.from_ccxt(
                 exchange.has, getattr(exchange, "features", None)
             )
+        self.can_watch_orders = bool(self.config.watch_orders and exchange.has.get("watchOrders"))
+        self.fetch_trades = bool(exchange.has.get("fetchMyTrades"))
         try:
             markets = await self._call("load_markets", lambda: exchange.load_markets())
         except (_UnknownOutcomeError, _RefusedError) as exc:
@@ -310,10 +359,12 @@ class CcxtVenue:
     # ---- router API ----------------------------------------------------------------------
 
     async def submit(self, request: Record) -> LiveReports:
-        """Act on an approved ``OrderRequest`` (NEW, CANCEL, CANCEL_ALL)."""
+        """Act on an approved ``OrderRequest`` (NEW, REPLACE, CANCEL, CANCEL_ALL)."""
         action = request["action"]
         if action == "NEW":
             return await self._new(request)
+        if action == "REPLACE":
+            return await self.replace(request)
         if action == "CANCEL":
             return await self.cancel(request["orig_client_order_id"] or request["client_order_id"])
         if action == "CANCEL_ALL":
@@ -322,10 +373,7 @@ class CcxtVenue:
         out = LiveReports()
         out.events.append(
             self._event_for_request(
-                request,
-                "REJECTED" if action != "REPLACE" else "REPLACE_REJECTED",
-                status="REJECTED",
-                text=f"ccxt venue does not support action {action}; cancel and send a new order",
+                request, "REJECTED", status="REJECTED", text=f"unsupported action {action}"
             )
         )
         return out
@@ -346,6 +394,8 @@ class CcxtVenue:
                 self._event(order, "CANCEL_REJECTED", text=f"order already {order.status}")
             )
             return out
+        if order.armed:
+            return self._cancel_armed(order, "canceled locally: emulated stop not yet sent")
         ex = self.exchange
         try:
             result = await self._call(
@@ -360,7 +410,7 @@ class CcxtVenue:
         except _UnknownOutcomeError as exc:
             out.extend(await self._reconcile_one(order, f"cancel outcome unknown: {exc}"))
             return out
-        self._apply(order, result, out, text="canceled")
+        await self._apply(order, result, out, text="canceled")
         return out
 
     async def cancel_all(self, instruments: Iterable[str] | None = None) -> LiveReports:
@@ -370,6 +420,9 @@ class CcxtVenue:
         """
         out = LiveReports()
         wanted = list(instruments) if instruments is not None else self._open_instruments()
+        for order in list(self.orders.values()):
+            if order.armed and order.req["instrument"] in wanted:
+                out.extend(self._cancel_armed(order, "canceled by cancel-all (emulated stop)"))
         ex = self.exchange
         for inst in wanted:
             symbol = self.ccxt_symbol(inst)
@@ -379,7 +432,7 @@ class CcxtVenue:
                         "cancel_all_orders", functools.partial(ex.cancel_all_orders, symbol)
                     )
                     for row in rows:
-                        self._apply_row(row, out, text="canceled by cancel-all (native)")
+                        await self._apply_row(row, out, text="canceled by cancel-all (native)")
                     continue
                 rows = await self._call(
                     "fetch_open_orders", functools.partial(ex.fetch_open_orders, symbol)
@@ -393,7 +446,9 @@ class CcxtVenue:
                     except _RefusedError as exc:
                         self._note_row(row, out, "CANCEL_REJECTED", exc.text)
                         continue
-                    self._apply_row(done, out, text="canceled by cancel-all (emulated: one by one)")
+                    await self._apply_row(
+                        done, out, text="canceled by cancel-all (emulated: one by one)"
+                    )
             except (_UnknownOutcomeError, _RefusedError) as exc:
                 out.alerts.append(
                     self._alert(
@@ -427,7 +482,10 @@ class CcxtVenue:
         reported (status, venue order id, cumulative quantity and average price, event
         sequence), so the next :meth:`reconcile` reports only what changed since and its
         event and fill ids continue where they stopped. A ``PENDING_REPLACE`` status
-        becomes ``UNKNOWN`` (this venue does not replace; the venue's answer decides).
+        becomes ``UNKNOWN`` (the venue's answer decides whether the replace happened).
+        An emulated stop (the market's rules emulate its type) acknowledged without a venue
+        order id was armed here: if the venue does not know its client order id, the
+        reconciliation arms it again (``ORDER_STATUS`` "re-armed") instead of quarantining.
         Returns False, changing nothing, when the venue already tracks the id. Raises
         :class:`CcxtVenueError` for an order of another venue or account. Then call
         ``await venue.reconcile([order.client_order_id, ...])``: found → events, not
@@ -452,7 +510,7 @@ class CcxtVenue:
         if cid in self.orders:
             return False
         avg = order.avg_price
-        self.orders[cid] = _Live(
+        live = _Live(
             req=request,
             symbol=self.ccxt_symbol(str(request["instrument"])),
             status="UNKNOWN" if order.status == "PENDING_REPLACE" else order.status,
@@ -461,6 +519,21 @@ class CcxtVenue:
             notional=mul(order.cum_qty, avg) if avg is not None else ZERO,
             n_events=order.venue_seq,
         )
+        rules = self.rules.get(str(request["instrument"]))
+        plan = rules.plan(request) if rules is not None else None
+        if isinstance(plan, EmulationPlan) and plan.emulated:
+            live.venue_type, live.venue_tif, live.emulated = (
+                plan.venue_order_type,
+                plan.venue_time_in_force,
+                True,
+            )
+            live.rearm = (
+                plan.trigger
+                and order.status == "NEW"
+                and order.venue_order_id is None
+                and order.cum_qty == 0
+            )
+        self.orders[cid] = live
         return True
 
     def ccxt_symbol(self, instrument: str) -> str:
@@ -482,7 +555,13 @@ class CcxtVenue:
         out = LiveReports()
         cid = request["client_order_id"]
         known = self.orders.get(cid)
-        if known is not None:
+        if known is not None or cid in self._retired:
+            if known is None:
+                text = "client order id was replaced by another; not re-sent"
+                out.events.append(
+                    self._event_for_request(request, "REJECTED", status="REJECTED", text=text)
+                )
+                return out
             if known.quarantined:
                 out.events.append(
                     self._event(known, "ORDER_STATUS", text="order is quarantined; not re-sent")
@@ -498,31 +577,48 @@ class CcxtVenue:
                 )
             )
             return out
-        adapted = rules.adapt(request)
+        adapted = rules.adapt(request, reference_price=self.last_price.get(inst))
         if isinstance(adapted, Rejection):
             out.events.append(
                 self._event_for_request(request, "REJECTED", status="REJECTED", text=str(adapted))
             )
             return out
-        if adapted.plan.emulated:
-            text = f"{adapted.plan.text} needed; the ccxt venue does not emulate orders"
+        plan = adapted.plan
+        if plan.cancel_leaves or plan.check_depth or plan.local_expiry:
+            text = (
+                f"{plan.text} needed; the ccxt venue emulates stops and trailing stops only "
+                "(send a time in force the venue supports)"
+            )
             out.events.append(
                 self._event_for_request(request, "REJECTED", status="REJECTED", text=text)
             )
             return out
         req = adapted.request
-        order = _Live(req=dict(req), symbol=rules.symbol)
+        order = _Live(
+            req=dict(req),
+            symbol=rules.symbol,
+            venue_type=plan.venue_order_type,
+            venue_tif=plan.venue_time_in_force,
+            emulated=plan.emulated,
+        )
         self.orders[cid] = order
-        params: dict[str, Any] = {"clientOrderId": cid}
-        kind = adapted.plan.venue_order_type.lower()
-        if kind == "limit":
-            params["timeInForce"] = adapted.plan.venue_time_in_force
-        if req.get("post_only"):
-            params["postOnly"] = True
-        if req.get("reduce_only"):
-            params["reduceOnly"] = True
-        amount = str(req["quantity"])
-        price = None if req.get("limit_price") is None else str(req["limit_price"])
+        notes = "; ".join((*adapted.changes, *plan.notes))
+        if plan.trigger:
+            order.armed, order.status = True, "NEW"
+            self._watcher.add_request(cid, req)
+            text = f"{notes}; armed locally, sent to the venue when triggered"
+            out.events.append(self._event(order, "NEW", text=text))
+            return out
+        await self._send(order, out, text=f"acknowledged{'; ' + notes if notes else ''}")
+        return out
+
+    async def _send(
+        self, order: _Live, out: LiveReports, *, text: str, quiet: bool = False
+    ) -> None:
+        """``create_order`` for ``order`` as its venue type; events for the answer."""
+        req = order.req
+        kind, price, params = create_args(req, order.venue_type, order.venue_tif)
+        amount = str(sub(req["quantity"], order.cum))
         ex = self.exchange
         try:
             result = await self._call(
@@ -532,9 +628,13 @@ class CcxtVenue:
                 ),
             )
         except _RefusedError as exc:
-            order.status = "REJECTED"
-            out.events.append(self._event(order, "REJECTED", text=exc.text))
-            return out
+            if order.status == "PENDING_NEW":
+                order.status = "REJECTED"
+                out.events.append(self._event(order, "REJECTED", text=exc.text))
+            else:  # a triggered emulated stop the venue refused: the order is done
+                order.status = "CANCELED"
+                out.events.append(self._event(order, "CANCELED", text=f"venue refused: {exc}"))
+            return
         except _UnknownOutcomeError as exc:
             order.status = "UNKNOWN"
             out.events.append(
@@ -545,9 +645,317 @@ class CcxtVenue:
                 )
             )
             out.extend(await self._reconcile_one(order, str(exc)))
+            return
+        await self._apply(order, result, out, text=text, quiet=quiet)
+
+    # ---- emulation: stops and trailing stops the venue lacks -------------------------------
+
+    async def on_trade(self, trade: Record) -> LiveReports:
+        """A public ``Trade`` (what the router is fed): emulated stops of its instrument
+        that trigger are sent to the venue as their triggered type (MARKET, or LIMIT for a
+        stop-limit) under the same client order id, after a ``RESTATED`` event."""
+        out = LiveReports()
+        if trade.get("venue") not in (None, self.venue):
             return out
-        notes = "; ".join(adapted.changes)
-        self._apply(order, result, out, text=f"acknowledged{'; ' + notes if notes else ''}")
+        price = trade["price"]
+        self.last_price[trade["instrument"]] = price
+        for cid in self._watcher.on_price(price, trade["instrument"]):
+            order = self.orders[cid]
+            order.armed = False
+            order.venue_type = triggered_type(order.req["order_type"])
+            out.events.append(self._event(order, "RESTATED", text=triggered_note(price)))
+            await self._send(order, out, text=f"{emulation_note(order.req['order_type'])} sent")
+        return out
+
+    def note_trade(self, trade: Record) -> bool:
+        """Record a public trade's price (no call); True when it may trigger an emulated
+        stop, i.e. :meth:`on_trade` has work to do (a caller on another thread hops to
+        the venue's loop only then)."""
+        if trade.get("venue") not in (None, self.venue):
+            return False
+        self.last_price[trade["instrument"]] = trade["price"]
+        return self._watcher.watching(trade["instrument"])
+
+    async def on_book(self, update: Record) -> LiveReports:
+        """A ``BookUpdate``: emulated stops trigger on trades only (as on the paper venue)."""
+        return LiveReports()
+
+    def _cancel_armed(self, order: _Live, text: str) -> LiveReports:
+        self._watcher.remove(order.req["client_order_id"])
+        order.armed = False
+        order.status = "CANCELED"
+        out = LiveReports()
+        out.events.append(self._event(order, "CANCELED", text=text))
+        return out
+
+    # ---- replace: edit_order where the venue has it, else cancel/new -----------------------
+
+    async def replace(self, request: Record) -> LiveReports:
+        """Act on an approved REPLACE: new quantity / prices / time in force for the open
+        order ``orig_client_order_id``, under the new ``client_order_id``.
+
+        ``PENDING_REPLACE`` first, then ``REPLACED`` with the new terms, or
+        ``REPLACE_REJECTED`` (the order keeps its terms). Where ccxt has ``editOrder`` (and
+        the features allow it) one ``edit_order`` call; else the order is canceled and the
+        rest (new quantity minus filled) sent as a new order: a refused new order leaves
+        the order ``CANCELED``. An emulated stop not yet triggered is replaced locally.
+        """
+        out = LiveReports()
+        old_id = request.get("orig_client_order_id") or ""
+        new_id = request["client_order_id"]
+        order = self.orders.get(old_id)
+        if order is None:
+            out.events.append(
+                self._event_for_request(
+                    request, "REPLACE_REJECTED", status="REJECTED", text=f"unknown order {old_id!r}"
+                )
+            )
+            return out
+        problem = self._replace_problem(order, request)
+        adapted = None
+        if problem is None:
+            candidate = {**order.req, **_amendable(request), "client_order_id": new_id}
+            adapted = self.rules[order.req["instrument"]].adapt(
+                candidate, reference_price=self.last_price.get(order.req["instrument"])
+            )
+            if isinstance(adapted, Rejection):
+                problem = str(adapted)
+            elif adapted.request["quantity"] <= order.cum:
+                problem = f"new quantity {adapted.request['quantity']} <= filled {order.cum}"
+        if problem is not None or adapted is None or isinstance(adapted, Rejection):
+            out.events.append(self._event(order, "REPLACE_REJECTED", text=problem))
+            return out
+        working = order.status
+        order.status = "PENDING_REPLACE"
+        out.events.append(
+            self._event(
+                order,
+                "PENDING_REPLACE",
+                client_order_id=new_id,
+                orig_client_order_id=old_id,
+                text=f"replace to {new_id}",
+            )
+        )
+        new_req = dict(adapted.request)
+        if order.armed:
+            self._watcher.remove(old_id)
+            self._swap(order, new_req, out, text="replaced locally (emulated stop, not sent)")
+            self._watcher.add_request(new_id, new_req)
+        elif self.features.edit_order:
+            await self._edit(order, new_req, working, out)
+        else:
+            await self._cancel_new(order, new_req, working, out)
+        return out
+
+    def _replace_problem(self, order: _Live, request: Record) -> str | None:
+        new_id = request["client_order_id"]
+        if order.quarantined:
+            return "order is quarantined"
+        if order.status in _FINAL or order.status in ("UNKNOWN", "PENDING_NEW"):
+            return f"order is {order.status}"
+        if new_id in self.orders or new_id in self._retired:
+            return f"client order id {new_id!r} is already known"
+        if (request["side"], request["order_type"]) != (
+            order.req["side"],
+            order.req["order_type"],
+        ):
+            return "replace cannot change side or order type"
+        return None
+
+    def _swap(self, order: _Live, new_req: MutableRecord, out: LiveReports, *, text: str) -> None:
+        """The order now goes by its new id and terms: ``REPLACED``."""
+        old_id = order.req["client_order_id"]
+        del self.orders[old_id]
+        self._retired.add(old_id)
+        order.req = new_req
+        self.orders[new_req["client_order_id"]] = order
+        order.status = "PARTIALLY_FILLED" if order.cum > 0 else "NEW"
+        out.events.append(self._event(order, "REPLACED", orig_client_order_id=old_id, text=text))
+
+    def _replace_rejected(self, order: _Live, working: str, out: LiveReports, text: str) -> None:
+        order.status = working
+        out.events.append(self._event(order, "REPLACE_REJECTED", text=text))
+
+    async def _edit(
+        self, order: _Live, new_req: MutableRecord, working: str, out: LiveReports
+    ) -> None:
+        kind, price, params = edit_args(new_req, order.venue_type, order.venue_tif)
+        amount = str(sub(new_req["quantity"], order.cum))
+        ex, side = self.exchange, new_req["side"].lower()
+        vid = order.venue_order_id or ""
+        try:
+            row = await self._call(
+                "edit_order",
+                lambda: ex.edit_order(vid, order.symbol, kind, side, amount, price, params),
+            )
+        except _RefusedError as exc:
+            self._replace_rejected(order, working, out, exc.text)
+            return
+        except _UnknownOutcomeError as exc:
+            row = await self._fetch_by_cid(order.symbol, new_req["client_order_id"])
+            if row is None:
+                self._replace_rejected(order, working, out, f"replace outcome unknown ({exc})")
+                out.extend(await self._reconcile_one(order, "after a replace of unknown outcome"))
+                return
+        self._rebase(order, row)
+        self._swap(order, new_req, out, text="replaced (edit_order)")
+        await self._apply(order, row, out, text="replaced", quiet=True)
+
+    async def _cancel_new(
+        self, order: _Live, new_req: MutableRecord, working: str, out: LiveReports
+    ) -> None:
+        """Cancel, then send the rest as a new order; ``REPLACED`` once the new order is
+        acknowledged (it names the new venue order id)."""
+        ex, old_id = self.exchange, order.req["client_order_id"]
+        try:
+            row = await self._call(
+                "cancel_order",
+                lambda: ex.cancel_order(
+                    order.venue_order_id or "", order.symbol, {"clientOrderId": old_id}
+                ),
+            )
+        except _RefusedError as exc:
+            self._replace_rejected(order, working, out, f"cancel of cancel/new refused: {exc}")
+            return
+        except _UnknownOutcomeError as exc:
+            self._replace_rejected(order, working, out, f"cancel outcome unknown ({exc})")
+            out.extend(await self._reconcile_one(order, "after a cancel of unknown outcome"))
+            return
+        order.status = working
+        await self._fills(order, row, out, final=True)  # what filled before the cancel
+        if order.cum >= new_req["quantity"] or order.status == "FILLED":
+            text = f"order {order.status} before the replace could be sent"
+            out.events.append(self._event(order, "REPLACE_REJECTED", text=text))
+            if order.status != "FILLED":
+                order.status = "CANCELED"
+                out.events.append(self._event(order, "CANCELED", text="canceled for replace"))
+            return
+        kind, price, params = create_args(new_req, order.venue_type, order.venue_tif)
+        amount = str(sub(new_req["quantity"], order.cum))
+        side = new_req["side"].lower()
+        try:
+            result = await self._call(
+                "create_order",
+                lambda: ex.create_order(order.symbol, kind, side, amount, price, params),
+            )
+        except _RefusedError as exc:
+            order.status = "CANCELED"
+            text = f"replace by cancel/new: canceled, the new order was refused ({exc})"
+            out.events.append(self._event(order, "CANCELED", text=text))
+            return
+        except _UnknownOutcomeError as exc:
+            self._rebase(order, None)
+            self._swap(order, new_req, out, text="replaced (cancel/new); new order unknown")
+            order.status = "UNKNOWN"
+            out.events.append(self._event(order, "ORDER_STATUS", text=f"send unknown ({exc})"))
+            out.extend(await self._reconcile_one(order, str(exc)))
+            return
+        self._rebase(order, result)
+        self._swap(order, new_req, out, text="replaced (cancel/new: old order canceled)")
+        await self._apply(order, result, out, text="replaced", quiet=True)
+
+    @staticmethod
+    def _rebase(order: _Live, row: Mapping[str, Any] | None) -> None:
+        """The order continues as a new venue order: fills so far are its base."""
+        order.base_cum, order.base_notional = order.cum, order.notional
+        order.venue_order_id = None if row is None or row.get("id") is None else str(row["id"])
+        order.trade_ids.clear()
+
+    async def _fetch_by_cid(self, symbol: str, cid: str) -> Any:
+        ex = self.exchange
+        try:
+            return await self._call(
+                "fetch_order", lambda: ex.fetch_order("", symbol, {"clientOrderId": cid})
+            )
+        except (_UnknownOutcomeError, _RefusedError):
+            return None
+
+    # ---- execution reports pushed by the venue: watch_orders, else polling ----------------
+
+    async def watch_reports(
+        self,
+        sink: Callable[[LiveReports], Awaitable[None]],
+        *,
+        poll_interval_s: float = 1.0,
+        max_rounds: int | None = None,
+    ) -> None:
+        """Deliver the venue's order updates to ``sink`` until cancelled (or ``max_rounds``
+        rounds): ccxt.pro ``watch_orders`` where :attr:`can_watch_orders`, else (and for
+        one round after each websocket error) :meth:`poll` every ``poll_interval_s``."""
+        rounds = 0
+        subscribed = False
+        while max_rounds is None or rounds < max_rounds:
+            rounds += 1
+            out = LiveReports()
+            if self.can_watch_orders:
+                watch = asyncio.ensure_future(self.exchange.watch_orders())
+                if not subscribed:
+                    # an update pushed while subscribing resolves no one: poll once
+                    subscribed = True
+                    done, _ = await asyncio.wait({watch}, timeout=poll_interval_s)
+                    if not done:
+                        polled = await self.poll()
+                        if polled.events or polled.fills:
+                            await sink(polled)
+                try:
+                    rows = await watch
+                except ccxt_errors.BaseError as exc:
+                    subscribed = False
+                    self._count("watch_orders", "unavailable")
+                    log.warning(
+                        "%s %s: watch_orders failed (%s); polling once",
+                        self.venue,
+                        self.account,
+                        self._redactor.text(exc),
+                    )
+                    await asyncio.sleep(poll_interval_s)
+                    out = await self.poll()
+                else:
+                    self._count("watch_orders", "ok")
+                    # an update that arrives while no watch is pending resolves no one
+                    # but lands in ccxt's order cache: apply the cache's latest states too
+                    cached = getattr(self.exchange, "orders", None)
+                    out = await self.on_order_updates([*rows, *(cached or ())])
+            else:
+                await asyncio.sleep(poll_interval_s)
+                out = await self.poll()
+            if out.events or out.fills or out.alerts:
+                await sink(out)
+
+    async def on_order_updates(self, rows: Iterable[Mapping[str, Any]]) -> LiveReports:
+        """Apply ccxt order structures pushed by the venue (``watch_orders``): only orders
+        this venue sent; an update that changes nothing reports nothing."""
+        out = LiveReports()
+        for row in rows:
+            order = self.orders.get(str(row.get("clientOrderId") or ""))
+            if order is None or order.armed or order.quarantined:
+                continue
+            await self._apply(order, row, out, text="venue order update", quiet=True)
+        return out
+
+    async def poll(self) -> LiveReports:
+        """Fetch every open order this venue sent and report what changed (the fallback
+        where the venue pushes no order updates). A failed lookup is retried next time."""
+        out = LiveReports()
+        ex = self.exchange
+        for cid, order in list(self.orders.items()):
+            if order.status in _FINAL or order.armed or order.quarantined:
+                continue
+            if order.status in ("PENDING_NEW", "UNKNOWN"):
+                continue  # reconciled by the call that sent it
+            try:
+                row = await self._call(
+                    "fetch_order",
+                    functools.partial(
+                        ex.fetch_order,
+                        order.venue_order_id or "",
+                        order.symbol,
+                        {"clientOrderId": cid},
+                    ),
+                )
+            except (_UnknownOutcomeError, _RefusedError):
+                continue
+            await self._apply(order, row, out, text="venue order state (polled)", quiet=True)
         return out
 
     async def _call(self, name: str, make: Callable[[], Awaitable[Any]]) -> Any:
@@ -616,6 +1024,7 @@ class CcxtVenue:
         cid = order.req["client_order_id"]
         ex = self.exchange
         last = reason
+        not_found = False
         for attempt in range(self.config.reconcile_attempts):
             if attempt:
                 await asyncio.sleep(self.config.reconcile_delay_s)
@@ -632,14 +1041,22 @@ class CcxtVenue:
                     break
                 row = await self._find_open(order)
                 if row is None:
+                    not_found = True
                     continue
             except _UnknownOutcomeError as exc:
                 last = str(exc)
+                not_found = False
                 continue
             metrics.ccxt_venue_reconciliations.labels(self.venue, "found").inc()
-            order.quarantined = False
-            self._apply(order, row, out, text=f"reconciled by client order id ({reason})")
+            order.quarantined = order.rearm = False
+            await self._apply(order, row, out, text=f"reconciled by client order id ({reason})")
             self._export_quarantine()
+            return out
+        if order.rearm and not_found:  # never triggered (or its send never arrived)
+            order.rearm, order.armed, order.status = False, True, "NEW"
+            self._watcher.add_request(cid, order.req)
+            text = f"{emulation_note(order.req['order_type'])} re-armed locally ({reason})"
+            out.events.append(self._event(order, "ORDER_STATUS", text=text))
             return out
         return self._quarantine(order, last, out)
 
@@ -684,55 +1101,157 @@ class CcxtVenue:
 
     # ---- internals: records ---------------------------------------------------------------
 
-    def _apply(self, order: _Live, row: Mapping[str, Any], out: LiveReports, *, text: str) -> None:
-        """Turn a ccxt order into events (and fills) against what we knew."""
+    async def _apply(
+        self,
+        order: _Live,
+        row: Mapping[str, Any],
+        out: LiveReports,
+        *,
+        text: str,
+        quiet: bool = False,
+    ) -> None:
+        """Turn a ccxt order into events (and fills) against what we knew; ``quiet``: no
+        ``ORDER_STATUS`` event when nothing changed (websocket updates, polling)."""
         if row.get("id") is not None:
             order.venue_order_id = str(row["id"])
         status = _CCXT_STATUS.get(str(row.get("status")), "NEW")
-        filled = to_decimal(row["filled"]) if row.get("filled") is not None else order.cum
-        average = row.get("average")
-        avg = to_decimal(average) if average is not None else None
         first = order.status in ("PENDING_NEW", "UNKNOWN")
         if first and status != "REJECTED":
             order.status = "NEW"
             out.events.append(self._event(order, "NEW", text=text))
-        delta = sub(filled, order.cum)
-        if delta > 0:
-            notional = mul(filled, avg) if avg is not None else order.notional
-            price = (
-                q18(div18(sub(notional, order.notional), delta))
-                if avg is not None
-                else to_decimal(row.get("price") or 0)
-            )
-            order.cum, order.notional = filled, notional
-            order.status = "FILLED" if filled >= order.req["quantity"] else "PARTIALLY_FILLED"
-            exec_id = f"{order.venue_order_id}:{filled}"
-            out.events.append(
-                self._event(
-                    order,
-                    "TRADE",
-                    last_qty=delta,
-                    last_price=price,
-                    exec_id=exec_id,
-                    text="fill derived from the venue's order state",
-                )
-            )
-            out.fills.append(self._fill(order, exec_id, delta, price, row))
+        changed = await self._fills(order, row, out, final=status in _FINAL)
         if status in ("CANCELED", "EXPIRED", "REJECTED") and order.status != status:
             order.status = status
             out.events.append(self._event(order, status, text=text))
-        elif not first and delta == 0 and status == order.status:
+        elif not first and not changed and status == order.status and not quiet:
             out.events.append(self._event(order, "ORDER_STATUS", text=text))
 
-    def _apply_row(self, row: Mapping[str, Any], out: LiveReports, *, text: str) -> None:
+    async def _fills(
+        self, order: _Live, row: Mapping[str, Any], out: LiveReports, *, final: bool
+    ) -> bool:
+        """Report what the venue filled beyond what was reported: one ``TRADE`` event and
+        one ``Fill`` per venue trade (its fee and liquidity; from the order's ``trades``,
+        else ``fetch_my_trades`` of the order), the rest (no trades API, or a final order
+        whose trades are not listed yet) as one fill derived from the order state (fee 0).
+        Serialized per order: a websocket update and a REST answer may race."""
+        if row.get("filled") is None:
+            return False
+        async with order.lock:
+            venue_filled = to_decimal(row["filled"])
+            total = add(order.base_cum, venue_filled)
+            delta = sub(total, order.cum)
+            if delta <= 0:
+                return False
+            trades = [t for t in row.get("trades") or [] if t.get("id") is not None]
+            unseen = [t for t in trades if str(t["id"]) not in order.trade_ids]
+            listed = sum((to_decimal(t["amount"]) for t in unseen), ZERO)
+            if listed < delta and self.fetch_trades and order.venue_order_id:
+                trades = [*trades, *await self._order_trades(order)]  # a push lists one trade
+            covered = ZERO
+            for terms in sorted(map(trade_terms, trades), key=lambda t: (t.ts_ns or 0, t.trade_id)):
+                if terms.trade_id in order.trade_ids or add(covered, terms.quantity) > delta:
+                    continue
+                order.trade_ids.add(terms.trade_id)
+                covered = add(covered, terms.quantity)
+                self._book_fill(
+                    order,
+                    out,
+                    terms.quantity,
+                    terms.price,
+                    exec_id=f"{order.venue_order_id}:t{terms.trade_id}",
+                    fee=terms.fee,
+                    fee_currency=terms.fee_currency,
+                    liquidity=terms.liquidity,
+                    venue_ts_ns=terms.ts_ns,
+                    text=f"venue trade {terms.trade_id}",
+                )
+            rest = sub(delta, covered)
+            if rest <= 0 or (self.fetch_trades and not final):
+                return covered > 0  # the rest comes with its trades in a later report
+            average = row.get("average")
+            if average is not None:
+                notional = add(order.base_notional, mul(venue_filled, to_decimal(average)))
+                price = q18(div18(sub(notional, order.notional), rest))
+            else:
+                price = to_decimal(row.get("price") or 0)
+            ts = row.get("lastTradeTimestamp") or row.get("timestamp")
+            self._book_fill(
+                order,
+                out,
+                rest,
+                price,
+                exec_id=f"{order.venue_order_id}:{total}",
+                fee=ZERO,
+                fee_currency=None,
+                liquidity="UNKNOWN",
+                venue_ts_ns=int(ts) * 1_000_000 if ts else None,
+                text="fill derived from the venue's order state",
+            )
+            return True
+
+    async def _order_trades(self, order: _Live) -> list[Mapping[str, Any]]:
+        """``fetch_my_trades`` of the order (ccxt passes ``orderId`` to the exchange);
+        [] when the call fails (the fills are reported with the next order update)."""
+        ex, vid = self.exchange, order.venue_order_id
+        try:
+            rows = await self._call(
+                "fetch_my_trades",
+                lambda: ex.fetch_my_trades(order.symbol, None, None, {"orderId": vid}),
+            )
+        except (_UnknownOutcomeError, _RefusedError) as exc:
+            log.warning("%s %s: trades of order %s: %s", self.venue, self.account, vid, exc)
+            return []
+        return [r for r in rows if str(r.get("order")) == vid]
+
+    def _book_fill(
+        self,
+        order: _Live,
+        out: LiveReports,
+        qty: Decimal,
+        price: Decimal,
+        *,
+        exec_id: str,
+        fee: Decimal,
+        fee_currency: str | None,
+        liquidity: str,
+        venue_ts_ns: int | None,
+        text: str,
+    ) -> None:
+        order.cum = add(order.cum, qty)
+        order.notional = add(order.notional, mul(qty, price))
+        if order.status not in ("PENDING_REPLACE", "PENDING_CANCEL"):
+            order.status = "FILLED" if order.cum >= order.req["quantity"] else "PARTIALLY_FILLED"
+        out.events.append(
+            self._event(order, "TRADE", last_qty=qty, last_price=price, exec_id=exec_id, text=text)
+        )
+        out.fills.append(
+            reports.fill(
+                order.req,
+                venue=self.venue,
+                account=self.account,
+                exec_id=exec_id,
+                venue_order_id=order.venue_order_id,
+                price=price,
+                quantity=qty,
+                fee=fee,
+                fee_currency=fee_currency,
+                liquidity=liquidity,
+                venue_ts_ns=venue_ts_ns,
+                receive_ts_ns=self._clock_ns(),
+            )
+        )
+
+    async def _apply_row(self, row: Mapping[str, Any], out: LiveReports, *, text: str) -> None:
         cid = str(row.get("clientOrderId") or "")
+        if cid in self._retired:
+            return
         order = self.orders.get(cid)
         if order is None:
             inst = self._instruments.get(str(row.get("symbol")), str(row.get("symbol")))
             order = _Live(req=self._request_from_row(row, inst), symbol=str(row.get("symbol")))
             order.status = "NEW"
             self.orders[order.req["client_order_id"]] = order
-        self._apply(order, row, out, text=text)
+        await self._apply(order, row, out, text=text)
 
     def _note_row(
         self, row: Mapping[str, Any], out: LiveReports, exec_type: str, text: str
@@ -767,6 +1286,8 @@ class CcxtVenue:
         last_qty: Decimal | None = None,
         last_price: Decimal | None = None,
         exec_id: str | None = None,
+        client_order_id: str | None = None,
+        orig_client_order_id: str | None = None,
     ) -> OrderEvent:
         order.n_events += 1
         req = order.req
@@ -793,6 +1314,9 @@ class CcxtVenue:
             last_price=last_price,
             exec_id=exec_id,
             text=None if text is None else self._redactor.text(text),
+            client_order_id=client_order_id,
+            orig_client_order_id=orig_client_order_id,
+            emulated=order.emulated,
         )
 
     def _event_for_request(
@@ -800,24 +1324,6 @@ class CcxtVenue:
     ) -> OrderEvent:
         order = _Live(req=dict(request), symbol="", status=status)
         return self._event(order, exec_type, text=text)
-
-    def _fill(
-        self, order: _Live, exec_id: str, qty: Decimal, price: Decimal, row: Mapping[str, Any]
-    ) -> Fill:
-        return reports.fill(
-            order.req,
-            venue=self.venue,
-            account=self.account,
-            exec_id=exec_id,
-            venue_order_id=order.venue_order_id,
-            price=price,
-            quantity=qty,
-            fee=ZERO,
-            fee_currency=None,
-            liquidity="UNKNOWN",
-            venue_ts_ns=int(row["timestamp"]) * 1_000_000 if row.get("timestamp") else None,
-            receive_ts_ns=self._clock_ns(),
-        )
 
     def _alert(self, code: str, severity: str, message: str, labels: Mapping[str, str]) -> Alert:
         return Alert(
@@ -846,3 +1352,16 @@ class CcxtVenue:
 
     def _export_quarantine(self) -> None:
         metrics.ccxt_venue_orders_quarantined.labels(self.venue).set(len(self.quarantined))
+
+
+def _amendable(request: Record) -> MutableRecord:
+    """The fields a REPLACE may change (the paper venue's list)."""
+    keys = (
+        "quantity",
+        "limit_price",
+        "stop_price",
+        "trailing_offset",
+        "time_in_force",
+        "expire_ts_ns",
+    )
+    return {k: request.get(k) for k in keys if k in request}

@@ -1,10 +1,13 @@
 """Local emulation of what a venue lacks: stop / stop-limit / trailing-stop triggers, cancel-all.
 
+Shared by every venue that emulates (the paper venue, the ccxt venue): the same watcher,
+the same texts, the same order type once triggered.
+
 A :class:`TriggerWatcher` holds untriggered stop orders and, fed the last trade (or quote)
-price, reports which trigger: a buy stop when ``price >= stop``, a sell stop when
-``price <= stop`` (at or through the stop). A trailing stop's trigger follows the best price
-seen since acceptance (sell: high-water mark minus offset; buy: low-water mark plus offset),
-never loosening.
+price of an instrument, reports which of that instrument's stops trigger: a buy stop when
+``price >= stop``, a sell stop when ``price <= stop`` (at or through the stop). A trailing
+stop's trigger follows the best price seen since acceptance (sell: high-water mark minus
+offset; buy: low-water mark plus offset), never loosening.
 """
 
 from __future__ import annotations
@@ -16,6 +19,25 @@ from decimal import Decimal
 from tapewire.core.exact import BPS, wide
 from tapewire.core.records import MutableRecord, Record
 
+STOP_TYPES = frozenset({"STOP", "STOP_LIMIT", "TRAILING_STOP"})
+"""Order types that wait for a trigger price."""
+
+
+def triggered_type(order_type: str) -> str:
+    """What an order works as once live (a stop: after its trigger): LIMIT for LIMIT and
+    STOP_LIMIT, MARKET for the others."""
+    return "LIMIT" if order_type in ("LIMIT", "STOP_LIMIT") else "MARKET"
+
+
+def emulation_note(order_type: str) -> str:
+    """Event text of an emulated order type, e.g. ``emulated trailing-stop``."""
+    return "emulated " + order_type.lower().replace("_", "-")
+
+
+def triggered_note(price: Decimal) -> str:
+    """Event text (``RESTATED``) when an emulated stop triggers."""
+    return f"triggered at {price}"
+
 
 @dataclass(slots=True)
 class Trigger:
@@ -24,6 +46,7 @@ class Trigger:
     key: str
     side: str
     stop: Decimal | None
+    instrument: str = ""
     offset: Decimal | None = None  # trailing only
     offset_bps: bool = False
     extreme: Decimal | None = None  # trailing: best price seen (sell: max, buy: min)
@@ -59,13 +82,14 @@ class TriggerWatcher:
     def add_request(self, key: str, request: Record) -> Trigger:
         """Watch a STOP, STOP_LIMIT or TRAILING_STOP ``OrderRequest`` under ``key``."""
         kind = request["order_type"]
-        if kind not in ("STOP", "STOP_LIMIT", "TRAILING_STOP"):
+        if kind not in STOP_TYPES:
             raise ValueError(f"{kind} is not a stop order type")
         trailing = kind == "TRAILING_STOP"
         trigger = Trigger(
             key=key,
             side=request["side"],
             stop=request.get("stop_price"),
+            instrument=request.get("instrument") or "",
             offset=request.get("trailing_offset") if trailing else None,
             offset_bps=trailing and request.get("trailing_offset_type") == "BASIS_POINTS",
         )
@@ -80,13 +104,22 @@ class TriggerWatcher:
         """Stop watching ``key`` (cancel, expiry, trigger)."""
         return self._triggers.pop(key, None)
 
+    def watching(self, instrument: str) -> bool:
+        """True when a stop of ``instrument`` is watched (a venue may skip the rest)."""
+        return any(t.instrument == instrument for t in self._triggers.values())
+
     def get(self, key: str) -> Trigger | None:
         """The watched trigger for ``key``, if any."""
         return self._triggers.get(key)
 
-    def on_price(self, price: Decimal) -> list[str]:
-        """Feed the last trade (or quote) price; triggered keys are removed and returned."""
-        fired = [key for key, trig in self._triggers.items() if trig.observe(price)]
+    def on_price(self, price: Decimal, instrument: str | None = None) -> list[str]:
+        """Feed the last trade (or quote) price of ``instrument`` (None: every watched
+        stop); its triggered keys are removed and returned."""
+        fired = [
+            key
+            for key, trig in self._triggers.items()
+            if instrument in (None, trig.instrument) and trig.observe(price)
+        ]
         for key in fired:
             del self._triggers[key]
         return fired

@@ -25,7 +25,14 @@ from tapewire.streams.execution.common import (
     ReconcileOrder,
     quarantine_text,
 )
-from tapewire.streams.execution.emulation import TriggerWatcher, local_cancel_all
+from tapewire.streams.execution.emulation import (
+    STOP_TYPES,
+    TriggerWatcher,
+    emulation_note,
+    local_cancel_all,
+    triggered_note,
+    triggered_type,
+)
 from tapewire.streams.execution.fees import FeeSchedule
 from tapewire.streams.execution.latency import LatencyModel
 from tapewire.streams.execution.matching import QueueModel, available, crosses, trade_through, walk
@@ -34,7 +41,6 @@ from tapewire.streams.oms import reports
 from tapewire.streams.oms.reports import LiveReports, Reports
 
 FINAL = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED"})
-STOPS = frozenset({"STOP", "STOP_LIMIT", "TRAILING_STOP"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,14 +161,11 @@ class PaperVenue:
             if qty > 0:
                 left -= qty
                 out.extend(self._fill(order, limit, qty, maker=True, venue_ts=self.now_ns))
-        for key in self._watcher.on_price(price):
+        for key in self._watcher.on_price(price, inst):
             order = self.orders[key]
             order.armed = False
-            out.events.append(
-                self._event(
-                    order, "RESTATED", self.now_ns, text=self._note(order, f"triggered at {price}")
-                )
-            )
+            text = self._note(order, triggered_note(price))
+            out.events.append(self._event(order, "RESTATED", self.now_ns, text=text))
             out.extend(self._take(order, self.now_ns))
         return out
 
@@ -249,8 +252,8 @@ class PaperVenue:
                 n_fills=n_fills.get(vid, 0),
             )
             kind = request["order_type"]
-            order.working_type = "LIMIT" if kind in ("LIMIT", "STOP_LIMIT") else "MARKET"
-            if kind in STOPS and recovered.cum_qty == 0:
+            order.working_type = triggered_type(kind)
+            if kind in STOP_TYPES and recovered.cum_qty == 0:
                 order.armed, order.emulated = True, True
                 self._watcher.add_request(cid, request)
             order.expire_ns = self._expiry(request)
@@ -337,11 +340,11 @@ class PaperVenue:
             out.events.append(self._event(order, "REJECTED", self.now_ns, text=problem))
             return out
         kind = request["order_type"]
-        if kind in STOPS:
+        if kind in STOP_TYPES:
             order.armed, order.emulated = True, True
-            order.text = self._note(order, "emulated " + kind.lower().replace("_", "-"))
+            order.text = self._note(order, emulation_note(kind))
             self._watcher.add_request(cid, request)
-        order.working_type = "LIMIT" if kind in ("LIMIT", "STOP_LIMIT") else "MARKET"
+        order.working_type = triggered_type(kind)
         order.expire_ns = self._expiry(request)
         order.status = "NEW"
         out.events.append(self._event(order, "NEW", self.now_ns, text=order.text))
@@ -508,7 +511,7 @@ class PaperVenue:
         kind, tif = req["order_type"], req["time_in_force"]
         if req["venue"] != self.config.venue:
             return f"venue {req['venue']!r} is not this paper venue {self.config.venue!r}"
-        if kind not in ("MARKET", "LIMIT", *STOPS):
+        if kind not in ("MARKET", "LIMIT", *STOP_TYPES):
             return f"unsupported order_type {kind}"
         if tif not in ("GTC", "IOC", "FOK", "DAY", "GTD"):
             return f"unsupported time_in_force {tif}"

@@ -15,6 +15,7 @@ from typing import Any
 
 from tapewire.core.exact import to_decimal, wide
 from tapewire.core.records import Record
+from tapewire.streams.execution.emulation import emulation_note, triggered_type
 
 TICK_SIZE, DECIMAL_PLACES, SIGNIFICANT_DIGITS = 4, 2, 3  # ccxt precision modes
 ORDER_TYPES = ("MARKET", "LIMIT", "STOP", "STOP_LIMIT", "TRAILING_STOP")
@@ -64,6 +65,7 @@ class VenueFeatures:
     time_in_force: frozenset[str] = frozenset({"GTC", "IOC", "FOK"})
     post_only: bool = True
     cancel_all: bool = True
+    edit_order: bool = False  # native replace (ccxt ``has['editOrder']``); else cancel/new
 
     @classmethod
     def from_ccxt(
@@ -87,7 +89,32 @@ class VenueFeatures:
             time_in_force=frozenset(tifs),
             post_only=bool(has.get("createPostOnlyOrder") or tif_flags.get("PO")),
             cancel_all=bool(has.get("cancelAllOrders")),
+            edit_order=bool(has.get("editOrder")),
         )
+
+
+_MARKET_TYPES = {  # Tapewire type -> the exchange's names (Binance spot, then futures)
+    "STOP": ("STOP_LOSS", "STOP_MARKET"),
+    "STOP_LIMIT": ("STOP_LOSS_LIMIT", "STOP"),
+    "TRAILING_STOP": ("TRAILING_STOP_MARKET",),
+}
+
+
+def _market_features(market: Mapping[str, Any], features: VenueFeatures) -> VenueFeatures:
+    """``features`` narrowed to the order types one market allows, where the exchange
+    lists them per market (Binance's ``orderTypes`` in ``exchangeInfo``, which ccxt's
+    ``create_order`` checks too: real Binance spot symbols list ``STOP_LOSS_LIMIT`` but not
+    ``STOP_LOSS``, so a STOP there is emulated). Never adds a type."""
+    listed = (market.get("info") or {}).get("orderTypes")
+    if not isinstance(listed, list):
+        return features
+    allowed = {str(name) for name in listed}
+    kept = {
+        kind
+        for kind in features.order_types
+        if kind not in _MARKET_TYPES or allowed.intersection(_MARKET_TYPES[kind])
+    }
+    return replace(features, order_types=frozenset(kept))
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +198,7 @@ class VenueRules:
             value = (limits.get(group) or {}).get(bound)
             return None if value is None else to_decimal(value)
 
+        feats = _market_features(market, features or VenueFeatures())
         return cls(
             venue=venue,
             symbol=str(market["symbol"]),
@@ -182,7 +210,7 @@ class VenueRules:
             max_price=limit("price", "max"),
             min_notional=limit("cost", "min"),
             max_notional=limit("cost", "max"),
-            features=features or VenueFeatures(),
+            features=feats,
         )
 
     def with_features(self, features: VenueFeatures) -> VenueRules:
@@ -292,9 +320,9 @@ class VenueRules:
         notes: list[str] = []
         venue_type, trigger = kind, False
         if kind not in feats.order_types:
-            venue_type = "LIMIT" if kind == "STOP_LIMIT" else "MARKET"
+            venue_type = triggered_type(kind)
             trigger = True
-            notes.append("emulated " + kind.lower().replace("_", "-"))
+            notes.append(emulation_note(kind))
         if request.get("post_only") and not feats.post_only:
             return Rejection("post_only", True, f"{self.venue} features", "venue has no post-only")
         venue_tif, cancel_leaves, check_depth, local_expiry = tif, False, False, False

@@ -35,6 +35,15 @@ class InstrumentLimits(_Frozen):
     max_order_notional: Decimal = Field(gt=0, description="quote currency")
     max_position: Decimal = Field(gt=0, description="absolute, incl. open orders")
     price_band_bps: Decimal = Field(gt=0, description="max |price - NBBO mid| in bps of mid")
+    qty_increment: Decimal | None = Field(
+        default=None, gt=0, description="lot: a quantity must be a multiple (FIX RoundLot)"
+    )
+    price_increment: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="tick: limit/stop prices and price trailing offsets must be a multiple "
+        "(FIX MinPriceIncrement)",
+    )
 
 
 class AccountLimits(_Frozen):

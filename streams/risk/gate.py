@@ -13,7 +13,14 @@ from tapewire.streams.oms import OrderAction, OrderRequest
 from tapewire.streams.oms.request import derived_id
 from tapewire.streams.risk.config import RiskConfig, TradingState
 from tapewire.streams.risk.context import OpenOrder, RiskContext
-from tapewire.streams.risk.rules import NS_PER_MS, Check, account_known, request_valid, rules_for
+from tapewire.streams.risk.rules import (
+    NS_PER_MS,
+    Check,
+    account_known,
+    client_order_id_format,
+    request_valid,
+    rules_for,
+)
 
 APPROVED_TOPIC = "oms.approved"
 DENIED_TOPIC = "oms.denied"
@@ -149,7 +156,8 @@ class RiskGate:
             if reason is not None:
                 rule_name = rule.__name__
                 break
-        if rule_name not in (request_valid.__name__, account_known.__name__):
+        malformed = (request_valid.__name__, client_order_id_format.__name__)
+        if rule_name not in (*malformed, account_known.__name__):
             self.remember(account, request.client_order_id)
         approved = rule_name is None
         if approved and request.action in (OrderAction.NEW, OrderAction.REPLACE):

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
-from tapewire.core.exact import BPS, ZERO, add, div18, mul, sub
-from tapewire.streams.oms import OrderAction, OrderRequest, Side, validate_request
+from tapewire.core.exact import BPS, WIDE, ZERO, add, div18, mul, sub
+from tapewire.streams.oms import (
+    OrderAction,
+    OrderRequest,
+    Side,
+    TrailingOffsetType,
+    validate_request,
+)
 from tapewire.streams.risk.config import AccountLimits, InstrumentLimits, TradingState
 from tapewire.streams.risk.context import RiskContext
 
 NS_PER_MS = 1_000_000
+CLIENT_ORDER_ID_CHARS = frozenset(string.ascii_letters + string.digits + "._:/~-")
+"""The characters of a client order id (FIX ClOrdID, kept to what venues accept: Binance's
+``[.A-Za-z0-9:/_-]``, plus ``~`` of :func:`tapewire.streams.oms.request.derived_id`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +89,54 @@ def request_valid(c: Check) -> str | None:
     """The request is well formed (every field problem listed)."""
     problems = validate_request(c.request)
     return "; ".join(str(p) for p in problems) if problems else None
+
+
+def client_order_id_format(c: Check) -> str | None:
+    """Client order ids (own and the one acted on) use only :data:`CLIENT_ORDER_ID_CHARS`
+    (the length, at most 64, is ``request_valid``'s)."""
+    for name in ("client_order_id", "orig_client_order_id"):
+        value: str | None = getattr(c.request, name)
+        bad = sorted({ch for ch in value or "" if ch not in CLIENT_ORDER_ID_CHARS})
+        if bad:
+            return (
+                f"{name} {value!r} has characters {''.join(bad)!r} outside A-Z a-z 0-9 "
+                ". _ : / ~ - (venues refuse them)"
+            )
+    return None
+
+
+def _off_grid(name: str, value: Decimal, step: Decimal, what: str) -> str | None:
+    if WIDE.remainder(value, step) == 0:
+        return None
+    below = WIDE.multiply(WIDE.divide(value, step).to_integral_value(ROUND_FLOOR), step)
+    return (
+        f"{name} {value} is not a multiple of the {what} {step} "
+        f"(nearest below: {below.normalize():f}, above: {(below + step).normalize():f})"
+    )
+
+
+def quantity_increment(c: Check) -> str | None:
+    """The quantity is a multiple of the instrument's ``qty_increment`` (when set)."""
+    assert c.limits is not None
+    step = c.limits.qty_increment
+    return None if step is None else _off_grid("quantity", c.request.quantity, step, "lot")
+
+
+def price_increment(c: Check) -> str | None:
+    """Limit and stop prices, and a trailing offset in price, are multiples of the
+    instrument's ``price_increment`` (when set)."""
+    assert c.limits is not None
+    step = c.limits.price_increment
+    if step is None:
+        return None
+    r = c.request
+    prices = [("limit_price", r.limit_price), ("stop_price", r.stop_price)]
+    if r.trailing_offset_type is TrailingOffsetType.PRICE:
+        prices.append(("trailing_offset", r.trailing_offset))
+    for name, value in prices:
+        if value is not None and (problem := _off_grid(name, value, step, "tick")):
+            return problem
+    return None
 
 
 def account_known(c: Check) -> str | None:
@@ -232,10 +290,17 @@ def order_rate(c: Check) -> str | None:
     return None
 
 
-CANCEL_ALL_RULES: tuple[Rule, ...] = (request_valid, account_known, duplicate_client_order_id)
+CANCEL_ALL_RULES: tuple[Rule, ...] = (
+    request_valid,
+    client_order_id_format,
+    account_known,
+    duplicate_client_order_id,
+)
 CANCEL_RULES: tuple[Rule, ...] = (*CANCEL_ALL_RULES, unknown_order)
 _ORDER_RULES: tuple[Rule, ...] = (
     unknown_instrument,
+    quantity_increment,
+    price_increment,
     missing_reference_price,
     stale_market_data,
     max_order_qty,
@@ -247,6 +312,7 @@ _ORDER_RULES: tuple[Rule, ...] = (
 )
 NEW_RULES: tuple[Rule, ...] = (
     request_valid,
+    client_order_id_format,
     account_known,
     trading_state,
     duplicate_client_order_id,
@@ -256,6 +322,7 @@ NEW_RULES: tuple[Rule, ...] = (
 )
 REPLACE_RULES: tuple[Rule, ...] = (
     request_valid,
+    client_order_id_format,
     account_known,
     trading_state,
     duplicate_client_order_id,

@@ -120,13 +120,14 @@ class RouterStage:
 
     def emit(self, reports: Reports) -> None:
         """Encode the reports (events before the fills of the same call)."""
-        for event in reports.events:
-            self.emitter.emit("oms.events", event)
-        for fill in reports.fills:
-            metrics.trading_fills.labels(fill["venue"], fill["liquidity"]).inc()
-            self.emitter.emit("oms.fills", fill)
-        for alert in getattr(reports, "alerts", ()):  # LiveReports (quarantines)
-            self.emitter.emit("alerts", alert)
+        _emit(self.emitter, reports)
+
+    def encode(self, reports: Reports) -> list[OutMsg]:
+        """The messages of reports a venue pushed on its own (``watch_orders``), outside
+        :meth:`process`: an emitter of their own, so another thread may call this."""
+        emitter = Emitter(self.codec, self.name, self.emitter.kafka_name, DLQ)
+        _emit(emitter, reports)
+        return emitter.take()
 
     def on_approved(self, decision: RiskDecision, msg: TopicMsg) -> None:
         """Act on one approving decision; refuse anything else (fail closed)."""
@@ -273,3 +274,13 @@ def rejected_event(request: Record, now_ns: int, text: str, why: str) -> OrderEv
     the event id ``router:<why>:<account>:<client_order_id>``)."""
     event_id = f"router:{why}:{request['account']}:{request['client_order_id']}"
     return rejected_record(request, event_id=event_id, text=text, now_ns=now_ns)
+
+
+def _emit(emitter: Emitter, reports: Reports) -> None:
+    for event in reports.events:
+        emitter.emit("oms.events", event)
+    for fill in reports.fills:
+        metrics.trading_fills.labels(fill["venue"], fill["liquidity"]).inc()
+        emitter.emit("oms.fills", fill)
+    for alert in getattr(reports, "alerts", ()):  # LiveReports (quarantines)
+        emitter.emit("alerts", alert)

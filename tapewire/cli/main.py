@@ -423,7 +423,7 @@ def order_new(
     side: Annotated[str, typer.Option("--side", help="buy or sell.")],
     qty: Annotated[str, typer.Option("--qty", help="Quantity in base units (exact decimal).")],
     order_type: Annotated[
-        str, typer.Option("--type", help="market, limit, stop or stop-limit.")
+        str, typer.Option("--type", help="market, limit, stop, stop-limit or trailing.")
     ] = "limit",
     price: Annotated[
         str | None, typer.Option("--price", help="Limit price (limit, stop-limit).")
@@ -431,7 +431,21 @@ def order_new(
     stop_price: Annotated[
         str | None, typer.Option("--stop-price", help="Trigger price (stop, stop-limit).")
     ] = None,
-    tif: Annotated[str, typer.Option("--tif", help="GTC, IOC, FOK or DAY.")] = "GTC",
+    trailing_offset: Annotated[
+        str | None,
+        typer.Option("--trailing-offset", help="Trailing distance (trailing), see --offset-type."),
+    ] = None,
+    offset_type: Annotated[
+        str | None,
+        typer.Option("--offset-type", help="Unit of --trailing-offset: price or bps."),
+    ] = None,
+    tif: Annotated[str, typer.Option("--tif", help="GTC, IOC, FOK, DAY or GTD.")] = "GTC",
+    expire: Annotated[
+        str | None,
+        typer.Option(
+            "--expire", help="GTD expiry: 2026-12-04T18:00:00Z, +30m/+2h/+1d, or ns since epoch."
+        ),
+    ] = None,
     client_order_id: _ClientOrderId = None,
     post_only: Annotated[bool, typer.Option("--post-only", help="Maker only.")] = False,
     reduce_only: Annotated[bool, typer.Option("--reduce-only", help="Only reduce.")] = False,
@@ -448,6 +462,9 @@ def order_new(
         quantity=qty,
         price=price,
         stop_price=stop_price,
+        trailing_offset=trailing_offset,
+        offset_type=offset_type,
+        expire=expire,
         tif=tif,
         client_order_id=client_order_id,
         post_only=post_only,

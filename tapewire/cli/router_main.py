@@ -15,7 +15,12 @@ and reconciliation"):
    is quarantined: ``ORDER_QUARANTINED`` alert, never re-sent) and publish the answers;
 4. start the Faust router agent with a journal: every NEW/REPLACE is recorded on
    ``oms.events`` (``PENDING_NEW`` "sending", acknowledged by the broker) before the
-   venue is called.
+   venue is called;
+5. start :meth:`CcxtVenue.watch_reports` on the venue's loop: the venue's own order
+   updates (ccxt.pro ``watch_orders``, else polling) go to ``oms.events``/``oms.fills``.
+
+The router feeds the venue ``md.trades``: emulated stops (what the venue's rules do not
+offer natively) trigger on them.
 
 The ccxt venue is async and keeps its HTTP session on one event loop: it runs on its
 own loop thread, and :class:`CcxtRouterVenue` is the router's synchronous
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import logging
 import signal
 import sys
@@ -81,6 +87,10 @@ class VenueLoop:
         """Run ``coro`` on the loop and wait for its result (at most ``timeout_s``)."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout_s)
 
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> concurrent.futures.Future[None]:
+        """Start ``coro`` on the loop in the background (cancel the returned future)."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
     def stop(self) -> None:
         """Stop the loop and join its thread."""
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -109,7 +119,7 @@ class CcxtRouterVenue:
         return Reports([rejected_event(request, now_ns, text, "noaccount")], [])
 
     def submit(self, request: Record, now_ns: int) -> Reports:
-        """NEW (REPLACE is rejected by the ccxt venue)."""
+        """NEW or REPLACE."""
         return self._other_account(request, now_ns) or self._run(self.venue.submit(request))
 
     def cancel(self, request: Record, now_ns: int) -> Reports:
@@ -122,6 +132,17 @@ class CcxtRouterVenue:
             return Reports([], [])
         instrument = request.get("instrument")
         return self._run(self.venue.cancel_all([instrument] if instrument else None))
+
+    def on_trade(self, trade: Record) -> Reports:
+        """A public trade (``md.trades``): emulated stops it triggers are sent (the hop to
+        the venue's loop happens only when a stop of the instrument is armed)."""
+        if not self.venue.note_trade(trade):
+            return Reports([], [])
+        return self._run(self.venue.on_trade(trade))
+
+    def on_book(self, update: Record) -> Reports:
+        """A book update: nothing to do (emulated stops trigger on trades)."""
+        return Reports([], [])
 
     def reconcile(self, orders: Sequence[RecoveredOrder], now_ns: int) -> Reports:
         """Take on the orders of the venue's account, then look each up by client order id
@@ -215,6 +236,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--venue", required=True, help="ccxt exchange id, e.g. binance")
     p.add_argument("--account", required=True, help="account (key) in the key store")
     p.add_argument("--rest-url", default=None, help="rebase REST URLs (fake exchange, proxy)")
+    p.add_argument("--ws-url", default=None, help="rebase websocket URLs (watch_orders)")
+    p.add_argument(
+        "--no-watch-orders",
+        action="store_true",
+        help="poll the venue for order updates even where ccxt.pro can watch them",
+    )
+    p.add_argument(
+        "--poll-interval-s",
+        type=float,
+        default=1.0,
+        help="order polling period where the venue cannot push order updates",
+    )
     p.add_argument("--sandbox", action="store_true", help="ccxt sandbox mode")
     p.add_argument("--app-id", default="tapewire-router", help="Faust app id = consumer group")
     p.add_argument("--topic-prefix", default="", help="topic name prefix")
@@ -258,13 +291,25 @@ async def _run_router(
     out = await asyncio.to_thread(stage.recover, plan, time.time_ns())
     await asyncio.to_thread(journal, out)
     log.info("recovery: %d message(s) published; starting the router agent", len(out))
+    pushed = KafkaJournal(args.bootstrap)  # its own producer: used from the venue's loop
+
+    async def publish(reports: LiveReports) -> None:
+        await asyncio.to_thread(pushed, stage.encode(reports))
+
+    watcher = venue.loop.spawn(
+        venue.venue.watch_reports(publish, poll_interval_s=args.poll_interval_s)
+    )
+    log.info("venue reports: %s", "watch_orders" if venue.venue.can_watch_orders else "polling")
 
     async def wait_stop() -> None:
         print(READY_LINE, flush=True)
         while not stop.is_set():
             await asyncio.sleep(0.05)
 
-    await serve(app, wait_stop)
+    try:
+        await serve(app, wait_stop)
+    finally:
+        watcher.cancel()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -287,6 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         account=args.account,
         sandbox=args.sandbox,
         rest_base_url=args.rest_url,
+        ws_base_url=args.ws_url,
+        watch_orders=not args.no_watch_orders,
         timeout_ms=args.timeout_ms,
         reconcile_attempts=args.reconcile_attempts,
         reconcile_delay_s=args.reconcile_delay_s,

@@ -9,10 +9,12 @@ See ``docs/trading.md``.
 from __future__ import annotations
 
 import getpass
+import re
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -26,6 +28,7 @@ from tapewire.streams.oms import (
     OrderType,
     Side,
     TimeInForce,
+    TrailingOffsetType,
     validate_request,
 )
 from tapewire.streams.trading.config import ALL_ACCOUNTS, KILL_SWITCH_TAG
@@ -43,6 +46,9 @@ OPTION_OF_FIELD = {
     "quantity": "--qty",
     "limit_price": "--price",
     "stop_price": "--stop-price",
+    "trailing_offset": "--trailing-offset",
+    "trailing_offset_type": "--offset-type",
+    "expire_ts_ns": "--expire",
     "orig_client_order_id": "--client-order-id",
     "requested_by": "requested_by",
 }
@@ -54,8 +60,13 @@ _TYPES = {
     "limit": OrderType.LIMIT,
     "stop": OrderType.STOP,
     "stop-limit": OrderType.STOP_LIMIT,
+    "trailing": OrderType.TRAILING_STOP,
 }
-_TIFS = {t.value.lower(): t for t in TimeInForce if t is not TimeInForce.UNKNOWN and t != "GTD"}
+_TIFS = {t.value.lower(): t for t in TimeInForce if t is not TimeInForce.UNKNOWN}
+_OFFSET_TYPES = {"price": TrailingOffsetType.PRICE, "bps": TrailingOffsetType.BASIS_POINTS}
+_UNIT_NS = {"s": 10**9, "m": 60 * 10**9, "h": 3_600 * 10**9, "d": 86_400 * 10**9}
+_RELATIVE = re.compile(r"\+(\d+)([smhd])")
+_EXPIRE_FORMS = "ISO 8601 with a zone (2026-12-04T18:00:00Z), +N s/m/h/d (+30m), or ns since epoch"
 KILL_STATES = {"on": "HALTED", "off": "ACTIVE"}
 
 
@@ -75,9 +86,14 @@ class Sent:
         if r.action is OrderAction.NEW:
             price = f" @ {r.limit_price:f}" if r.limit_price is not None else ""
             stop = f" stop {r.stop_price:f}" if r.stop_price is not None else ""
+            trail = ""
+            if r.trailing_offset is not None:
+                unit = " bps" if r.trailing_offset_type is TrailingOffsetType.BASIS_POINTS else ""
+                trail = f" trailing {r.trailing_offset:f}{unit}"
+            expire = f" until {r.expire_ts_ns} ns" if r.expire_ts_ns is not None else ""
             what = (
-                f"NEW {r.side} {r.quantity:f} {r.instrument}{price}{stop} "
-                f"{r.order_type} {r.time_in_force} on {r.venue}"
+                f"NEW {r.side} {r.quantity:f} {r.instrument}{price}{stop}{trail} "
+                f"{r.order_type} {r.time_in_force}{expire} on {r.venue}"
             )
         elif r.action is OrderAction.CANCEL:
             what = f"CANCEL of {r.orig_client_order_id} on {r.venue}"
@@ -121,6 +137,39 @@ def _decimal(option: str, text: str | None) -> Decimal | None:
         ) from None
     if not value.is_finite():
         raise OptionError(f"{option}={text!r}: must be a finite number", option=option)
+    return value
+
+
+def expire_ns(text: str | None, now_ns: int) -> int | None:
+    """``--expire`` (GTD) as UTC ns: ISO 8601 with a zone, ``+N`` s/m/h/d from ``now_ns``,
+    or integer ns since the epoch; it must be after ``now_ns``."""
+    if text is None:
+        return None
+    raw = text.strip()
+    relative = _RELATIVE.fullmatch(raw)
+    if relative:
+        value = now_ns + int(relative.group(1)) * _UNIT_NS[relative.group(2)]
+    elif raw.isdigit():
+        value = int(raw)
+    else:
+        try:
+            moment = datetime.fromisoformat(raw)
+        except ValueError:
+            raise OptionError(
+                f"--expire={text!r}: not a time (expected {_EXPIRE_FORMS})", option="--expire"
+            ) from None
+        if moment.tzinfo is None:
+            raise OptionError(
+                f"--expire={text!r}: no time zone (write UTC as {raw}Z)", option="--expire"
+            )
+        seconds = int(moment.timestamp())
+        value = seconds * 10**9 + moment.microsecond * 1_000
+    if value <= now_ns:
+        raise OptionError(
+            f"--expire={text!r}: is not in the future (now is {now_ns} ns)",
+            option="--expire",
+            hint="GTD needs an expiry after now, e.g. --expire +1h",
+        )
     return value
 
 
@@ -174,11 +223,26 @@ def new_order_request(
     client_order_id: str | None = None,
     post_only: bool = False,
     reduce_only: bool = False,
+    trailing_offset: str | None = None,
+    offset_type: str | None = None,
+    expire: str | None = None,
     now_ns: int | None = None,
 ) -> OrderRequest:
-    """A validated NEW request from CLI text; :class:`TapewireError` names the bad option."""
+    """A validated NEW request from CLI text; :class:`TapewireError` names the bad option.
+
+    ``--type trailing`` needs ``--trailing-offset`` and ``--offset-type`` (``price``: in
+    quote currency, ``bps``: basis points of the best price seen); ``--tif GTD`` needs
+    ``--expire`` (:func:`expire_ns`)."""
+    base = _base(account, client_order_id, now_ns)
+    gtd = _choice("--tif", tif, _TIFS) is TimeInForce.GTD
+    if expire is not None and not gtd:
+        raise OptionError(
+            f"--expire={expire!r}: only a GTD order expires (--tif {tif})",
+            option="--expire",
+            hint="pass --tif GTD, or drop --expire",
+        )
     request = OrderRequest(
-        **_base(account, client_order_id, now_ns),
+        **base,
         venue=venue,
         instrument=instrument,
         side=_choice("--side", side, _SIDES),
@@ -187,6 +251,11 @@ def new_order_request(
         quantity=_decimal("--qty", quantity) or Decimal(0),
         limit_price=_decimal("--price", price),
         stop_price=_decimal("--stop-price", stop_price),
+        trailing_offset=_decimal("--trailing-offset", trailing_offset),
+        trailing_offset_type=(
+            None if offset_type is None else _choice("--offset-type", offset_type, _OFFSET_TYPES)
+        ),
+        expire_ts_ns=expire_ns(expire, base["request_ts_ns"]),
         post_only=post_only,
         reduce_only=reduce_only,
         action=OrderAction.NEW,

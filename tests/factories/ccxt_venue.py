@@ -24,7 +24,7 @@ ORDER = "/api/v3/order"
 
 
 def ccxt_request(
-    cid: str, *, qty: Num = "0.1", price: Num = "100.00", **changes: Any
+    cid: str, *, qty: Num = "0.1", price: Num | None = "100.00", **changes: Any
 ) -> OrderRequest:
     """A NEW limit-buy ``OrderRequest`` record for BTC-USDT-SPOT on binance, account
     ``main``, strategy ``s1``."""
@@ -41,8 +41,10 @@ def make_venue(
     features: VenueFeatures | None = None,
     key: str = KEY,
     secret: str = SECRET,
+    **config_fields: Any,
 ) -> CcxtVenue:
-    """A venue on ``fake`` with private limiters (tests never share the process-wide ones)."""
+    """A venue on ``fake`` with private limiters (tests never share the process-wide ones);
+    ``config_fields``: other ``CcxtVenueConfig`` fields (``ws_base_url``, ...)."""
     config = CcxtVenueConfig(
         venue="binance",
         account=account,
@@ -51,6 +53,7 @@ def make_venue(
         reconcile_attempts=2,
         reconcile_delay_s=0.05,
         features=features,
+        **config_fields,
     )
     creds = Credentials("binance", account, SecretStr(key), SecretStr(secret))
     return CcxtVenue(

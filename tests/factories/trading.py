@@ -95,6 +95,8 @@ def risk_config(
     rate_window_ms: int = 1000,
     daily_loss_limit: Num = 1000,
     stale_quote_ms: int = 60_000,
+    qty_increment: Num | None = None,
+    price_increment: Num | None = None,
 ) -> RiskConfig:
     """A ``RiskConfig`` with limits for one account trading one instrument."""
     limits = InstrumentLimits(
@@ -102,6 +104,8 @@ def risk_config(
         max_order_notional=Decimal(max_order_notional),
         max_position=Decimal(max_position),
         price_band_bps=Decimal(price_band_bps),
+        qty_increment=None if qty_increment is None else Decimal(qty_increment),
+        price_increment=None if price_increment is None else Decimal(price_increment),
     )
     limits_of_account = AccountLimits(
         instruments={instrument: limits},

@@ -7,9 +7,17 @@
 
 Serves ``GET /api/v3/exchangeInfo`` (the market simulator's Binance markets, so ccxt's
 ``load_markets`` works) and the signed endpoints ccxt's ``binance`` calls for spot orders:
-``POST/DELETE/GET /api/v3/order``, ``GET/DELETE /api/v3/openOrders``. Every signed
+``POST/DELETE/GET /api/v3/order``, ``POST /api/v3/order/cancelReplace`` (ccxt's
+``edit_order``), ``GET/DELETE /api/v3/openOrders``, ``GET /api/v3/myTrades``. Every signed
 request is checked like Binance does: ``X-MBX-APIKEY`` header, HMAC-SHA256 ``signature``
 over the query string (or the form body of a POST); a bad one answers 401 ``-1022``.
+
+The spot WebSocket API (``/ws-api/v3``, :attr:`FakeBinancePrivate.ws_url`) serves the user
+data stream as ccxt.pro's ``watch_orders`` uses it: ``userDataStream.subscribe.signature``
+(signature checked the same way), then one ``executionReport`` event per order change.
+Orders, stop triggers, trades and commissions are :mod:`.engine`'s; tests move the market
+with :meth:`FakeBinancePrivate.trade_at` and script fills with
+:meth:`FakeBinancePrivate.fill`.
 
 Faults (:class:`PrivateFault`) are consumed one per signed request, in order:
 
@@ -21,10 +29,11 @@ Faults (:class:`PrivateFault`) are consumed one per signed request, in order:
 * ``hang_before_accept``: sleep ``hang_s`` and never do the request (the order is unknown
   to the venue).
 
-New orders rest (``NEW``) unless :attr:`FakeBinancePrivate.fill_on_accept` is set, then
-they fill completely at their limit price (``FILLED``). Every signed request is recorded in
-:attr:`FakeBinancePrivate.requests` (method, path, parameters without the signature,
-loop time, status). The server is not a log: signatures and the API key reach it by design.
+New limit orders rest (``NEW``) unless :attr:`FakeBinancePrivate.fill_on_accept` is set,
+then they fill completely at their limit price (``FILLED``); stops wait for their trigger.
+Every signed request is recorded in :attr:`FakeBinancePrivate.requests` (method, path,
+parameters without the signature, loop time, status). The server is not a log: signatures
+and the API key reach it by design.
 """
 
 from __future__ import annotations
@@ -32,20 +41,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import itertools
 import socket
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, Self
 from urllib.parse import parse_qsl
 
 import orjson
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from tapewire.connectors.simulator import MarketSimulator, SimConfig, VenueSpec
+from tapewire.testing.fake_exchange.engine import FakeEngine, FakeOrder
 
 FaultKind = Literal["status", "status_after_accept", "hang_after_accept", "hang_before_accept"]
 
@@ -78,62 +87,22 @@ class PrivateRequest:
     fault: FaultKind | None
 
 
-@dataclass
-class FakeOrder:
-    """An order as the fake venue holds it (Binance spot fields)."""
-
-    order_id: int
-    client_order_id: str
-    symbol: str
-    side: str
-    type: str
-    time_in_force: str | None
-    quantity: Decimal
-    price: Decimal | None
-    status: str = "NEW"
-    executed: Decimal = Decimal(0)
-    quote: Decimal = Decimal(0)
-    time_ms: int = field(default_factory=lambda: int(time.time() * 1000))
-
-    def to_json(self) -> dict[str, Any]:
-        """The order as Binance's ``GET /api/v3/order`` returns it."""
-        return {
-            "symbol": self.symbol,
-            "orderId": self.order_id,
-            "orderListId": -1,
-            "clientOrderId": self.client_order_id,
-            "price": _text(self.price or Decimal(0)),
-            "origQty": _text(self.quantity),
-            "executedQty": _text(self.executed),
-            "cummulativeQuoteQty": _text(self.quote),
-            "status": self.status,
-            "timeInForce": self.time_in_force or "GTC",
-            "type": self.type,
-            "side": self.side,
-            "stopPrice": "0.00000000",
-            "icebergQty": "0.00000000",
-            "time": self.time_ms,
-            "updateTime": self.time_ms,
-            "isWorking": True,
-            "workingTime": self.time_ms,
-            "origQuoteOrderQty": "0.00000000",
-            "selfTradePreventionMode": "EXPIRE_MAKER",
-        }
-
-
-def _text(value: Decimal) -> str:
-    return f"{value:.8f}"
-
-
 def _error(status: int, code: int, msg: str) -> web.Response:
     body = orjson.dumps({"code": code, "msg": msg})
     return web.Response(status=status, body=body, content_type="application/json")
 
 
-def _markets(sim: SimConfig) -> bytes:
+def _markets(sim: SimConfig, order_types: tuple[str, ...] | None) -> bytes:
+    """The simulator's ``exchangeInfo``; ``order_types`` replaces every symbol's
+    ``orderTypes`` (the simulator lists real Binance spot's: no ``STOP_LOSS``)."""
     for frame in MarketSimulator(sim).frames():
         if frame.venue == "binance" and frame.channel == "rest_markets":
-            return frame.payload
+            if order_types is None:
+                return frame.payload
+            info = orjson.loads(frame.payload)
+            for row in info["symbols"]:
+                row["orderTypes"] = list(order_types)
+            return orjson.dumps(info)
     raise ValueError("the simulator produced no binance markets")
 
 
@@ -147,6 +116,7 @@ class FakeBinancePrivate:
         secret: str,
         sim: SimConfig | None = None,
         native_cancel_all: bool = True,
+        order_types: tuple[str, ...] | None = None,
     ) -> None:
         self._api_key = api_key
         self._secret = secret.encode()
@@ -154,11 +124,16 @@ class FakeBinancePrivate:
         self.fill_on_accept = False
         self.faults: deque[PrivateFault] = deque()
         self.requests: list[PrivateRequest] = []
-        self.orders: dict[str, FakeOrder] = {}  # by client order id
-        self._ids = itertools.count(1000)
         self._markets = _markets(
-            sim or SimConfig(seed=7, n_frames=50, venues=(VenueSpec(name="binance"),))
+            sim or SimConfig(seed=7, n_frames=50, venues=(VenueSpec(name="binance"),)),
+            order_types,
         )
+        self._order_types = _order_types(self._markets)
+        self.engine = FakeEngine(_assets(self._markets))
+        self.orders = self.engine.orders  # by client order id
+        self.ws_requests: list[dict[str, Any]] = []
+        """Every WebSocket API request received (method and params, signature included)."""
+        self._subscribers: dict[web.WebSocketResponse, int] = {}
         self._runner: web.AppRunner | None = None
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.bind(("127.0.0.1", 0))
@@ -169,6 +144,25 @@ class FakeBinancePrivate:
         """Base REST URL (scheme, host, port) for ccxt."""
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def ws_url(self) -> str:
+        """Base websocket URL (scheme, host, port): the WebSocket API is ``/ws-api/v3``."""
+        return f"ws://127.0.0.1:{self.port}"
+
+    async def trade_at(self, symbol: str, price: Decimal | str) -> None:
+        """A public trade on ``symbol`` (Binance id, e.g. ``BTCUSDT``) at ``price``: stops
+        trigger, resting limits it reaches fill; reports go to the user data stream."""
+        self.engine.trade_at(symbol, Decimal(price))
+        await self._push()
+
+    async def fill(
+        self, client_order_id: str, qty: Decimal | str, price: Decimal | str, *, maker: bool = True
+    ) -> None:
+        """Execute ``qty`` of an open order at ``price`` (a scripted partial fill)."""
+        order = self.orders[client_order_id]
+        self.engine.execute(order, Decimal(qty), Decimal(price), maker=maker)
+        await self._push()
+
     def count(self, method: str, path: str) -> int:
         """How many signed ``method path`` requests arrived (faulted ones included)."""
         return sum(1 for r in self.requests if r.method == method and r.path == path)
@@ -177,14 +171,17 @@ class FakeBinancePrivate:
         """Listen on the loopback port bound at construction."""
         app = web.Application()
         app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
-        for path in ("/api/v3/order", "/api/v3/openOrders"):
+        for path in (ORDER, "/api/v3/order/cancelReplace", "/api/v3/openOrders", MY_TRADES):
             app.router.add_route("*", path, self._signed)
+        app.router.add_get("/ws-api/v3", self._ws_api)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         await web.SockSite(self._runner, self._listener).start()
 
     async def stop(self) -> None:
         """Stop serving and release the port."""
+        for ws in list(self._subscribers):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -239,6 +236,7 @@ class FakeBinancePrivate:
                 status = 504
                 return _error(504, -1007, "Timeout waiting for response from backend server.")
             response = self._dispatch(request.method, request.path, params)
+            await self._push()
             status = response.status
             if fault is not None and fault.kind == "hang_after_accept":
                 await asyncio.sleep(fault.hang_s)
@@ -250,77 +248,199 @@ class FakeBinancePrivate:
             record.status = status
 
     def _dispatch(self, method: str, path: str, params: dict[str, str]) -> web.Response:
-        if path == "/api/v3/order":
+        if path == ORDER:
             if method == "POST":
                 return self._new(params)
             if method == "GET":
                 return self._query(params)
             if method == "DELETE":
                 return self._cancel(params)
+        if path == "/api/v3/order/cancelReplace" and method == "POST":
+            return self._cancel_replace(params)
         if path == "/api/v3/openOrders":
             if method == "GET":
                 return self._open(params)
             if method == "DELETE" and self.native_cancel_all:
                 return self._cancel_all(params)
+        if path == MY_TRADES and method == "GET":
+            return self._my_trades(params)
         return _error(404, -1000, f"{method} {path} is not supported here.")
 
-    def _find(self, params: dict[str, str]) -> FakeOrder | None:
-        cid = params.get("origClientOrderId")
-        if cid is not None:
-            return self.orders.get(cid)
-        order_id = params.get("orderId")
-        return next((o for o in self.orders.values() if str(o.order_id) == order_id), None)
-
-    def _new(self, params: dict[str, str]) -> web.Response:
-        cid = params.get("newClientOrderId") or f"fake-{next(self._ids)}"
+    def _order_from(self, params: dict[str, str]) -> FakeOrder | web.Response:
+        cid = params.get("newClientOrderId") or f"fake-{self.engine.next_id()}"
         if cid in self.orders:
             return _error(400, -2010, "Duplicate order sent.")
-        price = params.get("price")
-        order = FakeOrder(
-            order_id=next(self._ids),
+        unknown = sorted(set(params) - _ORDER_PARAMS)
+        if unknown:  # Binance: "Not all sent parameters were read"
+            return _error(400, -1104, f"Not all sent parameters were read; unread: {unknown}.")
+        kind = params["type"]
+        price, stop = params.get("price"), params.get("stopPrice")
+        if kind in ("STOP_LOSS", "STOP_LOSS_LIMIT") and not stop:
+            return _error(400, -1102, "Mandatory parameter 'stopPrice' was not sent.")
+        if kind in ("LIMIT", "STOP_LOSS_LIMIT", "LIMIT_MAKER") and not price:
+            return _error(400, -1102, "Mandatory parameter 'price' was not sent.")
+        if kind not in self._order_types.get(params["symbol"], ()):
+            return _error(400, -1116, "Invalid orderType.")
+        return FakeOrder(
+            order_id=self.engine.next_id(),
             client_order_id=cid,
             symbol=params["symbol"],
             side=params["side"],
-            type=params["type"],
+            type=kind,
             time_in_force=params.get("timeInForce"),
             quantity=Decimal(params["quantity"]),
             price=Decimal(price) if price else None,
+            stop_price=Decimal(stop) if stop else None,
         )
-        if self.fill_on_accept or order.type == "MARKET":
-            order.executed = order.quantity
-            order.quote = order.quantity * (order.price or Decimal(100))
-            order.status = "FILLED"
-        self.orders[cid] = order
-        body = order.to_json() | {"transactTime": order.time_ms, "fills": []}
-        return web.json_response(body, dumps=lambda v: orjson.dumps(v).decode())
+
+    def _accepted(self, order: FakeOrder) -> dict[str, Any]:
+        self.engine.accept(order, fill_on_accept=self.fill_on_accept)
+        fills = [t.to_fill() for t in order.trades]
+        return order.to_json() | {"transactTime": order.time_ms, "fills": fills}
+
+    def _new(self, params: dict[str, str]) -> web.Response:
+        order = self._order_from(params)
+        if isinstance(order, web.Response):
+            return order
+        return _json(self._accepted(order))
 
     def _query(self, params: dict[str, str]) -> web.Response:
-        order = self._find(params)
+        order = self.engine.find(params)
         if order is None:
             return _error(400, -2013, "Order does not exist.")
-        return web.json_response(order.to_json(), dumps=lambda v: orjson.dumps(v).decode())
+        return _json(order.to_json())
 
     def _cancel(self, params: dict[str, str]) -> web.Response:
-        order = self._find(params)
-        if order is None or order.status not in ("NEW", "PARTIALLY_FILLED"):
+        order = self.engine.find(params)
+        if order is None or not order.is_open:
             return _error(400, -2011, "Unknown order sent.")
-        order.status = "CANCELED"
-        return web.json_response(order.to_json(), dumps=lambda v: orjson.dumps(v).decode())
+        self.engine.cancel(order)
+        return _json(order.to_json())
+
+    def _cancel_replace(self, params: dict[str, str]) -> web.Response:
+        """Binance's cancel-replace (``STOP_ON_FAILURE``): cancel, then the new order."""
+        old = self.engine.find(params, prefix="cancel")
+        new_params = {k: v for k, v in params.items() if k not in _CANCEL_REPLACE_ONLY}
+        if old is None or not old.is_open:
+            data = {
+                "cancelResult": "FAILURE",
+                "newOrderResult": "NOT_ATTEMPTED",
+                "cancelResponse": {"code": -2011, "msg": "Unknown order sent."},
+                "newOrderResponse": None,
+            }
+            body = {"code": -2022, "msg": "Order cancel-replace failed.", "data": data}
+            return web.Response(
+                status=400, body=orjson.dumps(body), content_type="application/json"
+            )
+        new = self._order_from(new_params)
+        if isinstance(new, web.Response):
+            return new
+        self.engine.cancel(old)
+        return _json(
+            {
+                "cancelResult": "SUCCESS",
+                "newOrderResult": "SUCCESS",
+                "cancelResponse": old.to_json(),
+                "newOrderResponse": self._accepted(new),
+            }
+        )
 
     def _open(self, params: dict[str, str]) -> web.Response:
         symbol = params.get("symbol")
         rows = [
-            o.to_json()
-            for o in self.orders.values()
-            if o.status in ("NEW", "PARTIALLY_FILLED") and symbol in (None, o.symbol)
+            o.to_json() for o in self.orders.values() if o.is_open and symbol in (None, o.symbol)
         ]
-        return web.json_response(rows, dumps=lambda v: orjson.dumps(v).decode())
+        return _json(rows)
 
     def _cancel_all(self, params: dict[str, str]) -> web.Response:
         symbol = params.get("symbol")
         rows = []
-        for order in self.orders.values():
-            if order.status in ("NEW", "PARTIALLY_FILLED") and order.symbol == symbol:
-                order.status = "CANCELED"
+        for order in list(self.orders.values()):
+            if order.is_open and order.symbol == symbol:
+                self.engine.cancel(order)
                 rows.append(order.to_json())
-        return web.json_response(rows, dumps=lambda v: orjson.dumps(v).decode())
+        return _json(rows)
+
+    def _my_trades(self, params: dict[str, str]) -> web.Response:
+        symbol, order_id = params.get("symbol"), params.get("orderId")
+        rows = [
+            t.to_json()
+            for o in self.orders.values()
+            for t in o.trades
+            if o.symbol == symbol and order_id in (None, str(o.order_id))
+        ]
+        return _json(sorted(rows, key=lambda r: r["id"]))
+
+    # -- WebSocket API: the user data stream ----------------------------------------------
+
+    async def _ws_api(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                command = orjson.loads(msg.data)
+                self.ws_requests.append(command)
+                await ws.send_str(self._ws_answer(ws, command).decode())
+                await self._push()
+        finally:
+            self._subscribers.pop(ws, None)
+        return ws
+
+    def _ws_answer(self, ws: web.WebSocketResponse, command: dict[str, Any]) -> bytes:
+        rid, method = command.get("id"), command.get("method")
+        if method != "userDataStream.subscribe.signature":
+            error = {"code": -1100, "msg": f"method {method!r} is not supported here."}
+            return orjson.dumps({"id": rid, "status": 400, "error": error})
+        params = dict(command.get("params") or {})
+        signature = str(params.pop("signature", ""))
+        payload = "&".join(f"{k}={params[k]}" for k in sorted(params))
+        expected = hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()
+        if params.get("apiKey") != self._api_key or not hmac.compare_digest(expected, signature):
+            error = {"code": -1022, "msg": "Signature for this request is not valid."}
+            return orjson.dumps({"id": rid, "status": 401, "error": error})
+        self._subscribers[ws] = len(self._subscribers)
+        return orjson.dumps({"id": rid, "status": 200, "result": {"subscriptionId": 0}})
+
+    async def _push(self) -> None:
+        """Send the engine's pending execution reports to every subscriber."""
+        reports, self.engine.reports = self.engine.reports, []
+        for ws, sid in list(self._subscribers.items()):
+            for report in reports:
+                if not ws.closed:
+                    await ws.send_str(
+                        orjson.dumps({"subscriptionId": sid, "event": report}).decode()
+                    )
+
+
+ORDER = "/api/v3/order"
+MY_TRADES = "/api/v3/myTrades"
+_ORDER_PARAMS = frozenset(
+    {
+        "symbol", "side", "type", "timeInForce", "quantity", "quoteOrderQty", "price",
+        "newClientOrderId", "stopPrice", "trailingDelta", "icebergQty", "newOrderRespType",
+        "selfTradePreventionMode", "strategyId", "strategyType", "recvWindow", "timestamp",
+    }
+)  # fmt: skip
+_CANCEL_REPLACE_ONLY = frozenset(
+    {"cancelReplaceMode", "cancelOrderId", "cancelOrigClientOrderId", "cancelNewClientOrderId"}
+)
+
+
+def _json(value: Any) -> web.Response:
+    return web.json_response(value, dumps=lambda v: orjson.dumps(v).decode())
+
+
+def _order_types(markets: bytes) -> dict[str, frozenset[str]]:
+    return {
+        row["symbol"]: frozenset(row.get("orderTypes") or ())
+        for row in orjson.loads(markets)["symbols"]
+    }
+
+
+def _assets(markets: bytes) -> dict[str, tuple[str, str]]:
+    return {
+        row["symbol"]: (row["baseAsset"], row["quoteAsset"])
+        for row in orjson.loads(markets)["symbols"]
+    }

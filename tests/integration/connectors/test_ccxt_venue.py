@@ -176,6 +176,7 @@ def test_fill_price_from_order_state_is_exact_for_a_tiny_increment() -> None:
 
     async def scenario(fake: FakeBinancePrivate) -> None:
         async with make_venue(fake) as venue:
+            venue.fetch_trades = False  # as on a venue without a trades API
             order = _Live(
                 req=ccxt_request("tiny-1", qty="2000", price="70000"),
                 symbol="BTC/USDT",
@@ -187,7 +188,7 @@ def test_fill_price_from_order_state_is_exact_for_a_tiny_increment() -> None:
                 ("1234.123456789012345678", "65000.123456789012345679"),
             ):
                 row = {"id": "1", "status": "open", "filled": filled, "average": average}
-                venue._apply(order, row, out, text="poll")
+                await venue._apply(order, row, out, text="poll")
         assert [f["quantity"] for f in out.fills] == [
             Decimal("1234.123456789012345677"),
             Decimal("0.000000000000000001"),

@@ -18,6 +18,7 @@ from tapewire.connectors.orders.keys import Credentials
 from tapewire.streams.router.recovery import RecoveredOrder
 from tapewire.testing.fake_exchange.private import FakeBinancePrivate
 from tests.factories.ccxt_venue import KEY, ORDER, SECRET, ccxt_request, kinds, make_venue, run
+from tests.factories.market import trade
 from tests.factories.orders import recovered_order
 
 D = Decimal
@@ -152,3 +153,31 @@ def test_ccxt_symbol_uses_the_configured_map_then_the_canonical_mapping() -> Non
     venue = offline_venue()
     assert venue.ccxt_symbol("X-USDT-SPOT") == "X/T"
     assert venue.ccxt_symbol("BTC-USDT-SPOT") == "BTC/USDT"
+
+
+def test_restored_emulated_stop_is_rearmed_not_quarantined() -> None:
+    """An emulated stop lives in the process that armed it: after a restart the venue does
+    not know its client order id, so reconciliation arms it again (no alert) and the
+    triggering trade sends it once."""
+
+    async def scenario(fake: FakeBinancePrivate) -> None:
+        stop: dict[str, Any] = {"order_type": "STOP", "limit_price": None, "stop_price": D(105)}
+        async with make_venue(fake) as before:
+            armed = await before.submit(ccxt_request("es-r").replace(**stop))
+        assert armed.events[0]["emulated"]  # real Binance symbols: STOP is emulated
+        async with make_venue(fake) as after:
+            assert after.restore(recovered("es-r", status="NEW", venue_seq=1, **stop))
+            out = await after.reconcile(["es-r"])
+            await fake.trade_at("BTCUSDT", "105")
+            fired = await after.on_trade(
+                trade("105", "1", ts=5, venue="binance", instrument="BTC-USDT-SPOT")
+            )
+            assert after.quarantined == []
+        assert kinds(out) == [("ORDER_STATUS", "NEW")]
+        assert "emulated stop re-armed locally" in out.events[0]["text"]
+        assert out.events[0]["event_id"].endswith(":es-r:2")
+        assert out.alerts == []
+        assert kinds(fired) == [("RESTATED", "NEW"), ("TRADE", "FILLED")]
+        assert [r.params["type"] for r in fake.requests if r.method == "POST"] == ["MARKET"]
+
+    run(scenario)

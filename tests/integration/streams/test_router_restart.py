@@ -152,6 +152,7 @@ class Setup:
             "main",
             "--rest-url",
             self.exchange.fake.rest_url,
+            "--no-watch-orders",  # the scenario is the journal's: acks by the REST answer
             "--app-id",
             self.config.app_id,
             "--topic-prefix",

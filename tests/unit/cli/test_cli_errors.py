@@ -35,8 +35,9 @@ CASES = [
         "misspelled option",
         ["order", "new", "--acount", "a"],
         "error: tapewire order new: no such option --acount (did you mean --account?); "
-        "options: --account, --client-order-id, --instrument, --post-only, --price, --qty, "
-        f"--reduce-only, --side, --stop-price, --tif, --type, --venue; {NEW_EXAMPLE}",
+        "options: --account, --client-order-id, --expire, --instrument, --offset-type, "
+        "--post-only, --price, --qty, --reduce-only, --side, --stop-price, --tif, "
+        f"--trailing-offset, --type, --venue; {NEW_EXAMPLE}",
     ),
     (
         "invalid side",
@@ -52,6 +53,16 @@ CASES = [
         "limit without price",
         [*BASE, "--side", "buy", "--qty", "1"],
         f"error: --price is required for LIMIT (pass --price); {NEW_EXAMPLE}",
+    ),
+    (
+        "trailing without its offset type",
+        [*BASE, "--side", "sell", "--qty", "1", "--type", "trailing", "--trailing-offset", "5"],
+        f"error: --offset-type is required for TRAILING_STOP (pass --offset-type); {NEW_EXAMPLE}",
+    ),
+    (
+        "GTD without expiry",
+        [*BASE, "--side", "buy", "--qty", "1", "--price", "1", "--tif", "GTD"],
+        f"error: --expire is required for GTD (pass --expire); {NEW_EXAMPLE}",
     ),
     (
         "invalid typed value",

@@ -166,6 +166,16 @@ def test_stop_emulated_triggers_exactly_at_crossing_trade() -> None:
     assert out.fills[0]["price"] == D(101)
 
 
+def test_stop_triggers_only_on_trades_of_its_own_instrument() -> None:
+    """A trade of another instrument at any price leaves the stop armed (the watcher used to
+    trigger every instrument's stops on every trade)."""
+    v = paper_venue()
+    v.submit(order_request("s", venue=PAPER, kind="STOP", stop_price=D("105")), 10)
+    other = trade("60000", "1", ts=20, venue=PAPER, instrument="ETH-USDT-SPOT")
+    assert not v.on_trade(other).events
+    assert encode_all(v.on_trade(trade("105", "1", ts=30, venue=PAPER))).fills
+
+
 def test_trailing_stop_follows_high_water_mark() -> None:
     v = paper_venue()
     v.submit(

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from tapewire.schemas.codec import Codec
-from tapewire.streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
+from tapewire.streams.oms import (
+    OrderAction,
+    OrderRequest,
+    OrderType,
+    Side,
+    TimeInForce,
+    TrailingOffsetType,
+)
 from tapewire.streams.risk import (
     ALL_RULES,
     AccountLimits,
@@ -65,6 +72,27 @@ ROWS: list[tuple[str, dict[str, Any], dict[str, Any], TradingState, str | None]]
     ("invalid", {"quantity": D(0)}, {}, TradingState.ACTIVE, "request_valid"),
     ("unknown-type", {"order_type": OrderType.UNKNOWN}, {}, TradingState.ACTIVE, "request_valid"),
     ("unknown-account", {"account": "ghost"}, {}, TradingState.ACTIVE, "account_known"),
+    (
+        "client-order-id-charset",
+        {"client_order_id": "new#1 é"},
+        {},
+        TradingState.ACTIVE,
+        "client_order_id_format",
+    ),
+    (
+        "orig-client-order-id-charset",
+        {"action": OrderAction.CANCEL, "orig_client_order_id": "o?1"},
+        {"open_orders": (open_order("o?1"),)},
+        TradingState.ACTIVE,
+        "client_order_id_format",
+    ),
+    (
+        "client-order-id-every-allowed-char",
+        {"client_order_id": "Az09._:/~-"},
+        {},
+        TradingState.ACTIVE,
+        None,
+    ),
     ("halted-new", {}, {}, TradingState.HALTED, "trading_state"),
     (
         "halted-reducing",
@@ -303,7 +331,72 @@ def test_rule_table(
 
 def test_every_rule_has_a_deny_row() -> None:
     denied = {row[4] for row in ROWS if row[4]}
-    assert denied | {"order_rate"} == ALL_RULES  # order_rate is stateful: its own test below
+    # order_rate is stateful, the increments need a config with a lot and a tick: own tests
+    assert denied | {"order_rate", "quantity_increment", "price_increment"} == ALL_RULES
+
+
+GRID = risk_config(
+    instrument=BTC,
+    max_order_qty=2,
+    max_order_notional=100_000,
+    max_position=5,
+    price_band_bps=100,
+    qty_increment="0.001",
+    price_increment="0.5",
+)
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule", "reason"),
+    [
+        ({"quantity": D("1.001")}, None, None),
+        (
+            {"quantity": D("1.0005")},
+            "quantity_increment",
+            "quantity 1.0005 is not a multiple of the lot 0.001 (nearest below: 1, above: 1.001)",
+        ),
+        (
+            {"limit_price": D("50000.25")},
+            "price_increment",
+            "limit_price 50000.25 is not a multiple of the tick 0.5 "
+            "(nearest below: 50000, above: 50000.5)",
+        ),
+        (
+            {"order_type": OrderType.STOP_LIMIT, "stop_price": D("49999.9")},
+            "price_increment",
+            "stop_price 49999.9 is not a multiple of the tick 0.5",
+        ),
+        (
+            {
+                "order_type": OrderType.TRAILING_STOP,
+                "limit_price": None,
+                "trailing_offset": D("10.1"),
+                "trailing_offset_type": TrailingOffsetType.PRICE,
+            },
+            "price_increment",
+            "trailing_offset 10.1 is not a multiple of the tick 0.5",
+        ),
+        (
+            {
+                "order_type": OrderType.TRAILING_STOP,
+                "limit_price": None,
+                "trailing_offset": D("10.1"),
+                "trailing_offset_type": TrailingOffsetType.BASIS_POINTS,
+            },
+            None,
+            None,
+        ),
+        ({"quantity": D("1." + "0" * 17 + "1")}, "quantity_increment", "lot 0.001"),
+    ],
+)
+def test_quantity_and_price_increments_deny_with_the_nearest_valid_values(
+    changes: dict[str, Any], rule: str | None, reason: str | None
+) -> None:
+    decision = RiskGate(GRID).evaluate(req(**changes), ctx())
+    assert decision.rule == rule, decision.reason
+    if reason is not None:
+        assert decision.reason is not None
+        assert reason in decision.reason
 
 
 def test_duplicate_client_order_id_seen_before() -> None:

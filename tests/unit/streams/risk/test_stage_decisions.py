@@ -27,3 +27,25 @@ def test_a_request_for_an_unparseable_instrument_is_denied_not_dead_lettered(
     assert instrument in denied["reason"]
     assert decoded(out, "dlq.trading") == []
     assert decoded(out, "oms.approved") == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule"),
+    [
+        ({"client_order_id": "bad id#1"}, "client_order_id_format"),
+        ({"client_order_id": "x" * 65}, "request_valid"),
+        ({"qty": "0.0105"}, "quantity_increment"),
+        ({"price": "100.005"}, "price_increment"),
+    ],
+)
+def test_field_limits_are_denials_on_oms_denied(changes: dict[str, str], rule: str) -> None:
+    config = risk_config(qty_increment="0.001", price_increment="0.01")
+    stage = RiskStage(CODEC, config, lambda: NOW)
+    fields = {"qty": "0.01", "price": "100", **changes}
+    cid = fields.pop("client_order_id", "ok-id")
+    out = stage.process(msgs("oms.requests", [order_request(cid, ts=NOW, **fields)]))
+    (denied,) = decoded(out, "oms.denied")
+    assert denied["rule"] == rule
+    assert denied["reason"]
+    assert decoded(out, "dlq.trading") == []
+    assert decoded(out, "oms.approved") == []
