@@ -47,6 +47,14 @@ class PaperConfig:
     queue_model: QueueModel = QueueModel.THROUGH
     native_cancel_all: bool = True
     rules: Mapping[str, VenueRules] = field(default_factory=dict)  # by instrument
+    id_scope: str = ""
+    """Set when several paper venues of one name trade side by side (one per trade shard):
+    venue order ids become ``<venue>-<scope>-<n>``, so ids and fill ids never collide."""
+
+    @property
+    def id_head(self) -> str:
+        """What every venue order id of this venue starts with (before ``-<n>``)."""
+        return f"{self.venue}-{self.id_scope}" if self.id_scope else self.venue
 
 
 @dataclass(slots=True)
@@ -259,9 +267,9 @@ class PaperVenue:
         return sorted(wanted)
 
     def _id_seq(self, venue_order_id: str) -> int:
-        """``n`` of a venue order id ``<venue>-<n>`` this venue gave out (0 for any other)."""
+        """``n`` of a venue order id ``<id_head>-<n>`` this venue gave out (0 for any other)."""
         head, _, tail = venue_order_id.rpartition("-")
-        return int(tail) if head == self.config.venue and tail.isdigit() else 0
+        return int(tail) if head == self.config.id_head and tail.isdigit() else 0
 
     def open_orders(self) -> list[MutableRecord]:
         """Open orders as ``OrderRequest``-shaped records (what a local cancel-all iterates)."""
@@ -314,7 +322,7 @@ class PaperVenue:
         self._seen.add(cid)
         self._seq += 1
         order = _Order(
-            req=request, venue_order_id=f"{self.config.venue}-{self._seq}", seq=self._seq
+            req=request, venue_order_id=f"{self.config.id_head}-{self._seq}", seq=self._seq
         )
         self.orders[cid] = order
         problem = self._validate(order)
@@ -662,7 +670,7 @@ class PaperVenue:
         shell = _Order(req=request, venue_order_id="", seq=self._seq, status="REJECTED")
         existing = self.orders.get(request["client_order_id"])
         event = self._event(shell, exec_type, self.now_ns, text=text)
-        event_id = f"{self.config.venue}:reject:{self._seq}"
+        event_id = f"{self.config.id_head}:reject:{self._seq}"
         if existing is not None:  # duplicate: report, do not change the live order's state
             event = event.replace(
                 event_id=event_id,

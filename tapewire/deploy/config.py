@@ -470,16 +470,17 @@ def trading_config(section: TradingSection, shard: int | None = None) -> Trading
     shards, those of shard number ``shard`` (default the first) and its
     :class:`~tapewire.streams.trading.shard.AccountShard`."""
     accounts, strategies, where = dict(section.accounts), section.strategies, "trading"
-    owned = None
+    owned, scope = None, ""
     if section.shards:
         index = shard or 0
         chosen = section.shards[index]
         accounts = {a: section.accounts[a] for a in chosen.accounts}
         strategies, where = chosen.strategies, f"trading.shards[{index}]"
         owned = shards_of((s.name, s.accounts) for s in section.shards)[index]
+        scope = chosen.name  # each shard's paper venues give out ids of their own
     return TradingConfig(
         risk=RiskConfig(accounts=accounts),
-        paper_venues=tuple(PaperConfig(v) for v in section.paper_venues),
+        paper_venues=tuple(PaperConfig(v, id_scope=scope) for v in section.paper_venues),
         strategies=tuple(
             strategy_factory(s, i, f"{where}.strategies") for i, s in enumerate(strategies)
         ),

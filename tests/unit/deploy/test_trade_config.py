@@ -51,6 +51,8 @@ def test_two_shards_run_two_trade_processes_each_with_its_accounts_and_strategie
         assert set(trading.risk.accounts) == {account}
         (factory,) = trading.strategies
         assert factory().account == account
+        # the shards' paper venues of one name give out ids that never collide
+        assert [p.id_head for p in trading.paper_venues] == [f"binance-{name}", f"okx-{name}"]
     first = trade_streams(config, 0).trading
     assert first is not None
     assert first.shard is not None
@@ -158,3 +160,15 @@ def test_a_sharded_process_is_chosen_by_shard_name() -> None:
     with pytest.raises(ConfigError) as caught:
         shard_index(config, "trade", "c")
     assert caught.value.field == "--shard"
+
+
+def test_run_all_starts_one_trade_process_per_shard_each_with_its_replica() -> None:
+    from tapewire.deploy.supervisor import Supervisor
+
+    config = parse_config(_sharded())
+    supervisor = Supervisor(Path("desk.toml"), config.processes(), "127.0.0.1:9092")
+    trade = [c for c in supervisor.children if c.role == "trade"]
+    assert [c.name for c in trade] == ["trade-0", "trade-1"]
+    for replica, child in enumerate(trade):
+        command = supervisor.command(child)
+        assert command[command.index("--replica") + 1] == str(replica)
