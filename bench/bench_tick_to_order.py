@@ -70,6 +70,7 @@ from tapewire.streams.agents.app import create_app, serve
 from tapewire.streams.agents.router import register_router
 from tapewire.streams.execution.paper import PaperConfig
 from tapewire.streams.hotpath import HotPathWorker, build_hot_path
+from tapewire.streams.hotpath.colocated import ColocatedFrames
 from tapewire.streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
 from tapewire.streams.oms.reports import Reports
 from tapewire.streams.risk import AccountLimits, InstrumentLimits, RiskConfig
@@ -205,6 +206,8 @@ def run_worker_loop(
 ) -> None:
     """The agents of :data:`AGENTS` plus a router over :class:`TimedVenue`, until ``stop``;
     or (``topology="fused"``) the fused hot path with the same stages and venue."""
+    if topology == "colocated":
+        raise SystemExit("--topology colocated runs in --modes thread only")
     if topology == "fused":
         hot = build_hot_path(Codec(), config, venues=[TimedVenue(PaperConfig(VENUE), report)])
         HotPathWorker(bootstrap, config, hot).run(stop, ready)
@@ -333,7 +336,7 @@ def background(bootstrap: str, topic: str, codec: Codec, rate: float) -> Iterato
     )
 
     def run() -> None:
-        with KafkaRawSink(bootstrap, topic=topic, codec=codec) as sink:
+        with KafkaRawSink(bootstrap, topic=topic, codec=codec, tap=tap()) as sink:
             started = time.monotonic()
             for sent, record in enumerate(raw_frames(sim.frames()), start=1):
                 if stop.is_set():
@@ -374,6 +377,9 @@ def worker(
 ) -> Iterator[queue.Queue[Sample]]:
     """A worker in a thread or a subprocess; yields the queue of timed submits."""
     samples: queue.Queue[Sample] = queue.Queue()
+    if args.topology == "colocated":
+        yield from colocated_worker(bootstrap, config, mode, samples)
+        return
     if mode == "thread":
         stop, ready = threading.Event(), threading.Event()
         thread = threading.Thread(
@@ -402,7 +408,7 @@ def worker(
         f"--within={config.batch_within_s}",
         f"--arm-ns={arm_ns}",
         f"--trigger={args.trigger}",
-        f"--topology={args.topology}",
+        f"--topology-child={args.topology}",
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1)
     started = threading.Event()
@@ -427,6 +433,55 @@ def worker(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+COLOCATED_VENUES = frozenset((VENUE, "okx"))
+"""Venues whose frames the bench hands to the hot path in-process (the samples, the
+background load)."""
+
+
+def colocated_worker(
+    bootstrap: str, config: StreamsConfig, mode: str, samples: queue.Queue[Sample]
+) -> Iterator[queue.Queue[Sample]]:
+    """The co-located topology (``docs/hot-path.md``, the trade role's
+    ``colocate_connector``): the hot path's Kafka loop in a thread of this process, and
+    its in-process frame tap published in :data:`LOCAL`, which the bench's frame sink
+    calls right after each produce to md.raw. The same stages run as in ``fused``:
+    normalize in the tap; NBBO, strategy, risk, router and positions in the graph."""
+    if mode != "thread":
+        raise SystemExit("--topology colocated: the connector is in the trade process; "
+                         "use --modes thread")  # fmt: skip
+    hot = build_hot_path(
+        Codec(),
+        config,
+        stages=COLOCATED_STAGES,
+        venues=[TimedVenue(PaperConfig(VENUE), samples.put)],
+    )
+    worker = HotPathWorker(bootstrap, config, hot)
+    LOCAL[0] = ColocatedFrames(worker, Codec(), COLOCATED_VENUES)
+    stop, ready = threading.Event(), threading.Event()
+    thread = threading.Thread(
+        target=worker.run, args=(stop, ready), name="bench-worker", daemon=True
+    )
+    thread.start()
+    if not ready.wait(120):
+        raise SystemExit("worker thread did not start")
+    try:
+        yield samples
+    finally:
+        stop.set()
+        thread.join(60)
+        LOCAL[0] = None
+
+
+COLOCATED_STAGES = ("nbbo", "strategy", "risk", "router", "positions")
+LOCAL: list[ColocatedFrames | None] = [None]
+"""The in-process frame tap while a co-located worker runs (else None)."""
+
+
+def tap() -> Callable[[bytes, bytes], None] | None:
+    """The co-located worker's frame tap, or None (frames go through md.raw only)."""
+    return LOCAL[0]
 
 
 def batch_times() -> dict[str, tuple[float, float]]:
@@ -492,6 +547,7 @@ def run_config(
     produce_all(bootstrap, topics.raw, primed)
     # the live connector's own producer (idempotent, acks=all, linger 0, Nagle off, lz4)
     sink = KafkaRawSink(bootstrap, topic=topics.raw, codec=codec)
+    colocated = args.topology == "colocated"
     rng = random.Random(7)
     latencies: list[float] = []
     per_hop: dict[str, list[float]] = {}
@@ -501,8 +557,14 @@ def run_config(
     stack = contextlib.ExitStack()
     try:
         with stack, worker(args, bootstrap, config, mode, arm_ns) as samples:
-            group = config.app_id + ("-hotpath" if args.topology == "fused" else "")
-            wait_committed(bootstrap, group, topics.raw, len(primed), 120)
+            local = tap()
+            if colocated and local is not None:  # primed in-process: md.raw is not read
+                sink.tap = local
+                for key, value in primed:
+                    local(key or b"", value)
+            else:
+                group = config.app_id + ("-hotpath" if args.topology == "fused" else "")
+                wait_committed(bootstrap, group, topics.raw, len(primed), 120)
             if args.background_rate > 0:
                 stack.enter_context(background(bootstrap, topics.raw, codec, args.background_rate))
             time.sleep(1.0)
@@ -597,10 +659,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--trigger", choices=("nbbo", "quote"), default="nbbo")
     p.add_argument(
         "--topology",
-        choices=("agents", "fused"),
+        dest="topologies",
         default="agents",
-        help="agents: one Faust agent per stage; fused: the hot path (docs/hot-path.md)",
+        help="comma-separated: agents (one Faust agent per stage), fused (the hot path, "
+        "docs/hot-path.md, reading md.raw), colocated (frames handed to the hot path "
+        "in-process as well as produced to md.raw: the trade role's colocate_connector; "
+        "--modes thread)",
     )
+    p.add_argument("--rounds", type=int, default=1, help="repeat every configuration, alternated")
+    p.add_argument("--topology-child", dest="topology", default="agents", help=argparse.SUPPRESS)
     p.add_argument(
         "--background-rate",
         type=float,
@@ -634,11 +701,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             target = stack.enter_context(kafka_for(settings, any_free_port=True))
             bootstrap, kind = target.bootstrap_servers, target.kind
         print(f"kafka: {kind} at {bootstrap}; {info['cores']} cores, load {info['loadavg_start']}")
-        for mode in args.modes.split(","):
-            for batch_size, within in parse_configs(args.configs):
-                result = run_config(args, bootstrap, codec, batch_size, within, mode)
-                results.append(result)
-                print_result(result)
+        for round_no in range(1, args.rounds + 1):  # alternated: noise hits every topology
+            for topology in args.topologies.split(","):
+                run = argparse.Namespace(**(vars(args) | {"topology": topology}))
+                for mode in args.modes.split(","):
+                    for batch_size, within in parse_configs(args.configs):
+                        result = run_config(run, bootstrap, codec, batch_size, within, mode)
+                        result["round"] = round_no
+                        results.append(result)
+                        print_result(result)
     out = Path(args.json) if args.json else (
         Path(__file__).resolve().parent / "results" / f"tick_to_order-{dt.date.today()}.json"
     )  # fmt: skip
@@ -654,7 +725,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "samples",
                 "warmup",
                 "trigger",
-                "topology",
+                "topologies",
+                "rounds",
+                "background_rate",
                 "gap_ms",
                 "jitter_ms",
                 "timeout_s",
