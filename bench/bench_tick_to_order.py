@@ -70,7 +70,7 @@ from tapewire.streams.agents.app import create_app, serve
 from tapewire.streams.agents.router import register_router
 from tapewire.streams.execution.paper import PaperConfig
 from tapewire.streams.hotpath import HotPathWorker, build_hot_path
-from tapewire.streams.hotpath.colocated import ColocatedFrames
+from tapewire.streams.hotpath.colocated import RAW_LINGER_MS, ColocatedFrames
 from tapewire.streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
 from tapewire.streams.oms.reports import Reports
 from tapewire.streams.risk import AccountLimits, InstrumentLimits, RiskConfig
@@ -546,8 +546,11 @@ def run_config(
     primed = prime_frames(codec)
     produce_all(bootstrap, topics.raw, primed)
     # the live connector's own producer (idempotent, acks=all, linger 0, Nagle off, lz4)
-    sink = KafkaRawSink(bootstrap, topic=topics.raw, codec=codec)
     colocated = args.topology == "colocated"
+    # co-located, md.raw is the record and no longer the order path: it lingers
+    linger = {"linger.ms": RAW_LINGER_MS} if colocated else None
+    sink = KafkaRawSink(bootstrap, topic=topics.raw, codec=codec, extra=linger)
+    cpu: list[float] = []
     rng = random.Random(7)
     latencies: list[float] = []
     per_hop: dict[str, list[float]] = {}
@@ -571,8 +574,10 @@ def run_config(
             for i in range(args.warmup + args.samples):
                 receive_ns = time.time_ns()
                 record = bbo_frame(10_000 + i, 10**12 + i, BIDS[i % 2], receive_ns)
+                c0 = time.thread_time_ns()
                 t0 = time.time_ns()
                 sink(record)
+                c1 = time.thread_time_ns()
                 got = None
                 deadline = time.monotonic() + args.timeout_s
                 while got is None and time.monotonic() < deadline:
@@ -588,6 +593,8 @@ def run_config(
                         lost += 1
                     else:
                         latencies.append((got["t1"] - t0) / 1e6)
+                        if colocated:  # the whole path ran in this thread, inside sink()
+                            cpu.append((c1 - c0) / 1e6)
                         for name, ms in hops(got, t0, args.trigger).items():
                             per_hop.setdefault(name, []).append(ms)
                     if i % 50 == 0:
@@ -614,6 +621,8 @@ def run_config(
             for key, (total, count) in sorted(after.items())
             if (n := count - before.get(key, (0.0, 0.0))[1]) > 0
         }
+    if cpu:  # CPU time of the in-process path: what the machine's load does not add
+        result["in_process_cpu_ms"] = summary(cpu)
     if latencies:
         result["tick_to_order_ms"] = summary(latencies)
         result["per_hop_ms"] = {k: summary(v) for k, v in per_hop.items()}
@@ -636,6 +645,9 @@ def print_result(r: Mapping[str, Any]) -> None:
         f"P99 {s['p99']:.2f}  max {s['max']:.2f} ms",
         flush=True,
     )
+    if "in_process_cpu_ms" in r:
+        c = r["in_process_cpu_ms"]
+        print(f"    in-process CPU  P50 {c['p50']:8.2f}  P95 {c['p95']:8.2f}  P99 {c['p99']:8.2f}")
     for name, h in r["per_hop_ms"].items():
         print(f"    {name:<15} P50 {h['p50']:8.2f}  P95 {h['p95']:8.2f}  P99 {h['p99']:8.2f}")
 

@@ -20,6 +20,11 @@ from tapewire.streams.hotpath.worker import LOCAL_MARKET_TOPICS, HotPathWorker
 from tapewire.streams.stages.base import InMsg, safe_process
 from tapewire.streams.stages.normalize import MarketsReader, NormalizeStage
 
+RAW_LINGER_MS = 5
+"""``linger.ms`` of the co-located connector's md.raw producer: md.raw is the record here,
+not the order path, so its sends wait a little and batch instead of waking the client's
+network thread in the middle of every in-process tick-to-order."""
+
 
 class ColocatedFrames:
     """Called with each encoded RawFrame (key, value) of the in-process connector."""

@@ -24,7 +24,7 @@ from tapewire.core.errors import KafkaRuntimeError
 from tapewire.deploy.config import ConnectorSection
 from tapewire.runtime.kafka_io import read_markets
 from tapewire.schemas.codec import Codec
-from tapewire.streams.hotpath.colocated import ColocatedFrames
+from tapewire.streams.hotpath.colocated import RAW_LINGER_MS, ColocatedFrames
 from tapewire.streams.hotpath.worker import HotPathWorker
 
 log = logging.getLogger("tapewire.deploy")
@@ -144,6 +144,7 @@ def _run_source(
                 topic=topics.raw,
                 markets_topic=topics.markets,
                 tap=lambda key, value: handoff.put((key, value)),
+                extra={"linger.ms": RAW_LINGER_MS},
             )
             for _ in source.exchanges
         ]
