@@ -62,6 +62,14 @@ def run_colocated(
     finally:
         worker_stop.set()
         thread.join()
+        stats = worker.stats
+        log.info(
+            "trade: %d market record(s) in-process, %d of the same venues skipped on Kafka, "
+            "%d message(s) from Kafka",
+            stats.local,
+            stats.skipped_local,
+            stats.consumed,
+        )
     if failure:
         raise failure[0]
 

@@ -6,6 +6,7 @@ are decided, sent and filled on paper; md.quotes is still written once, by norma
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -95,6 +96,13 @@ def test_a_colocated_connector_records_every_frame_once_and_trades_in_process(
         # the trade process published every frame and ran every one in-process
         assert f"trade: {FRAMES} frames to {topics.raw}, {FRAMES} in-process" in trade_log
         assert trade_log.count("trade: restored") == 1  # one run, never restarted
+        # the normalize role's records of the co-located venues came back through Kafka
+        # and were skipped: the strategy saw each tick once, in-process
+        counts = re.search(r"trade: (\d+) market record\(s\) in-process, (\d+) of the", trade_log)
+        assert counts is not None, trade_log[-3000:]
+        local, skipped = map(int, counts.groups())
+        assert local > 0
+        assert skipped > 0
 
         raw = [
             CODEC.read("md.raw", s.value or b"") for s in read_to_end(kafka_bootstrap, topics.raw)
