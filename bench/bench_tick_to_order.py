@@ -70,6 +70,7 @@ from tapewire.streams.agents.app import create_app, serve
 from tapewire.streams.agents.router import register_router
 from tapewire.streams.execution.paper import PaperConfig
 from tapewire.streams.hotpath import HotPathWorker, build_hot_path
+from tapewire.streams.hotpath.colocated import RAW_LINGER_MS, ColocatedFrames
 from tapewire.streams.oms import OrderAction, OrderRequest, OrderType, Side, TimeInForce
 from tapewire.streams.oms.reports import Reports
 from tapewire.streams.risk import AccountLimits, InstrumentLimits, RiskConfig
@@ -154,9 +155,11 @@ class TimedVenue(PaperVenueAdapter):
 
     def submit(self, request: Record, now_ns: int) -> Reports:
         t1 = time.time_ns()
+        cpu1 = time.thread_time_ns()  # co-located: the thread that called the frame sink
         tags = request.get("tags") or {}
         if "sample" in tags:
-            self.report({"t1": t1, "t_risk": now_ns, **{k: int(v) for k, v in tags.items()}})
+            sample = {"t1": t1, "cpu1": cpu1, "t_risk": now_ns}
+            self.report(sample | {k: int(v) for k, v in tags.items()})
         return super().submit(request, now_ns)
 
 
@@ -205,6 +208,8 @@ def run_worker_loop(
 ) -> None:
     """The agents of :data:`AGENTS` plus a router over :class:`TimedVenue`, until ``stop``;
     or (``topology="fused"``) the fused hot path with the same stages and venue."""
+    if topology == "colocated":
+        raise SystemExit("--topology colocated runs in --modes thread only")
     if topology == "fused":
         hot = build_hot_path(Codec(), config, venues=[TimedVenue(PaperConfig(VENUE), report)])
         HotPathWorker(bootstrap, config, hot).run(stop, ready)
@@ -333,7 +338,7 @@ def background(bootstrap: str, topic: str, codec: Codec, rate: float) -> Iterato
     )
 
     def run() -> None:
-        with KafkaRawSink(bootstrap, topic=topic, codec=codec) as sink:
+        with KafkaRawSink(bootstrap, topic=topic, codec=codec, tap=tap()) as sink:
             started = time.monotonic()
             for sent, record in enumerate(raw_frames(sim.frames()), start=1):
                 if stop.is_set():
@@ -374,6 +379,9 @@ def worker(
 ) -> Iterator[queue.Queue[Sample]]:
     """A worker in a thread or a subprocess; yields the queue of timed submits."""
     samples: queue.Queue[Sample] = queue.Queue()
+    if args.topology == "colocated":
+        yield from colocated_worker(bootstrap, config, mode, samples)
+        return
     if mode == "thread":
         stop, ready = threading.Event(), threading.Event()
         thread = threading.Thread(
@@ -402,7 +410,7 @@ def worker(
         f"--within={config.batch_within_s}",
         f"--arm-ns={arm_ns}",
         f"--trigger={args.trigger}",
-        f"--topology={args.topology}",
+        f"--topology-child={args.topology}",
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1)
     started = threading.Event()
@@ -427,6 +435,55 @@ def worker(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+COLOCATED_VENUES = frozenset((VENUE, "okx"))
+"""Venues whose frames the bench hands to the hot path in-process (the samples, the
+background load)."""
+
+
+def colocated_worker(
+    bootstrap: str, config: StreamsConfig, mode: str, samples: queue.Queue[Sample]
+) -> Iterator[queue.Queue[Sample]]:
+    """The co-located topology (``docs/hot-path.md``, the trade role's
+    ``colocate_connector``): the hot path's Kafka loop in a thread of this process, and
+    its in-process frame tap published in :data:`LOCAL`, which the bench's frame sink
+    calls right after each produce to md.raw. The same stages run as in ``fused``:
+    normalize in the tap; NBBO, strategy, risk, router and positions in the graph."""
+    if mode != "thread":
+        raise SystemExit("--topology colocated: the connector is in the trade process; "
+                         "use --modes thread")  # fmt: skip
+    hot = build_hot_path(
+        Codec(),
+        config,
+        stages=COLOCATED_STAGES,
+        venues=[TimedVenue(PaperConfig(VENUE), samples.put)],
+    )
+    worker = HotPathWorker(bootstrap, config, hot)
+    LOCAL[0] = ColocatedFrames(worker, Codec(), COLOCATED_VENUES)
+    stop, ready = threading.Event(), threading.Event()
+    thread = threading.Thread(
+        target=worker.run, args=(stop, ready), name="bench-worker", daemon=True
+    )
+    thread.start()
+    if not ready.wait(120):
+        raise SystemExit("worker thread did not start")
+    try:
+        yield samples
+    finally:
+        stop.set()
+        thread.join(60)
+        LOCAL[0] = None
+
+
+COLOCATED_STAGES = ("nbbo", "strategy", "risk", "router", "positions")
+LOCAL: list[ColocatedFrames | None] = [None]
+"""The in-process frame tap while a co-located worker runs (else None)."""
+
+
+def tap() -> Callable[[bytes, bytes], None] | None:
+    """The co-located worker's frame tap, or None (frames go through md.raw only)."""
+    return LOCAL[0]
 
 
 def batch_times() -> dict[str, tuple[float, float]]:
@@ -491,7 +548,12 @@ def run_config(
     primed = prime_frames(codec)
     produce_all(bootstrap, topics.raw, primed)
     # the live connector's own producer (idempotent, acks=all, linger 0, Nagle off, lz4)
-    sink = KafkaRawSink(bootstrap, topic=topics.raw, codec=codec)
+    colocated = args.topology == "colocated"
+    # co-located, md.raw is the record and no longer the order path: it lingers
+    linger = {"linger.ms": RAW_LINGER_MS} if colocated else None
+    sink = KafkaRawSink(bootstrap, topic=topics.raw, codec=codec, extra=linger)
+    cpu: list[float] = []
+    cpu_to_submit: list[float] = []
     rng = random.Random(7)
     latencies: list[float] = []
     per_hop: dict[str, list[float]] = {}
@@ -501,16 +563,24 @@ def run_config(
     stack = contextlib.ExitStack()
     try:
         with stack, worker(args, bootstrap, config, mode, arm_ns) as samples:
-            group = config.app_id + ("-hotpath" if args.topology == "fused" else "")
-            wait_committed(bootstrap, group, topics.raw, len(primed), 120)
+            local = tap()
+            if colocated and local is not None:  # primed in-process: md.raw is not read
+                sink.tap = local
+                for key, value in primed:
+                    local(key or b"", value)
+            else:
+                group = config.app_id + ("-hotpath" if args.topology == "fused" else "")
+                wait_committed(bootstrap, group, topics.raw, len(primed), 120)
             if args.background_rate > 0:
                 stack.enter_context(background(bootstrap, topics.raw, codec, args.background_rate))
             time.sleep(1.0)
             for i in range(args.warmup + args.samples):
                 receive_ns = time.time_ns()
                 record = bbo_frame(10_000 + i, 10**12 + i, BIDS[i % 2], receive_ns)
+                c0 = time.thread_time_ns()
                 t0 = time.time_ns()
                 sink(record)
+                c1 = time.thread_time_ns()
                 got = None
                 deadline = time.monotonic() + args.timeout_s
                 while got is None and time.monotonic() < deadline:
@@ -526,6 +596,9 @@ def run_config(
                         lost += 1
                     else:
                         latencies.append((got["t1"] - t0) / 1e6)
+                        if colocated:  # the whole path ran in this thread, inside sink()
+                            cpu.append((c1 - c0) / 1e6)
+                            cpu_to_submit.append((got["cpu1"] - c0) / 1e6)
                         for name, ms in hops(got, t0, args.trigger).items():
                             per_hop.setdefault(name, []).append(ms)
                     if i % 50 == 0:
@@ -552,6 +625,9 @@ def run_config(
             for key, (total, count) in sorted(after.items())
             if (n := count - before.get(key, (0.0, 0.0))[1]) > 0
         }
+    if cpu:  # CPU time of the in-process path: what the machine's load does not add
+        result["in_process_cpu_ms"] = summary(cpu)
+        result["tick_to_order_cpu_ms"] = summary(cpu_to_submit)
     if latencies:
         result["tick_to_order_ms"] = summary(latencies)
         result["per_hop_ms"] = {k: summary(v) for k, v in per_hop.items()}
@@ -574,6 +650,11 @@ def print_result(r: Mapping[str, Any]) -> None:
         f"P99 {s['p99']:.2f}  max {s['max']:.2f} ms",
         flush=True,
     )
+    if "in_process_cpu_ms" in r:
+        c = r["in_process_cpu_ms"]
+        print(f"    in-process CPU  P50 {c['p50']:8.2f}  P95 {c['p95']:8.2f}  P99 {c['p99']:8.2f}")
+        c = r["tick_to_order_cpu_ms"]
+        print(f"    CPU to submit   P50 {c['p50']:8.2f}  P95 {c['p95']:8.2f}  P99 {c['p99']:8.2f}")
     for name, h in r["per_hop_ms"].items():
         print(f"    {name:<15} P50 {h['p50']:8.2f}  P95 {h['p95']:8.2f}  P99 {h['p99']:8.2f}")
 
@@ -597,10 +678,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--trigger", choices=("nbbo", "quote"), default="nbbo")
     p.add_argument(
         "--topology",
-        choices=("agents", "fused"),
+        dest="topologies",
         default="agents",
-        help="agents: one Faust agent per stage; fused: the hot path (docs/hot-path.md)",
+        help="comma-separated: agents (one Faust agent per stage), fused (the hot path, "
+        "docs/hot-path.md, reading md.raw), colocated (frames handed to the hot path "
+        "in-process as well as produced to md.raw: the trade role's colocate_connector; "
+        "--modes thread)",
     )
+    p.add_argument("--rounds", type=int, default=1, help="repeat every configuration, alternated")
+    p.add_argument("--topology-child", dest="topology", default="agents", help=argparse.SUPPRESS)
     p.add_argument(
         "--background-rate",
         type=float,
@@ -634,11 +720,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             target = stack.enter_context(kafka_for(settings, any_free_port=True))
             bootstrap, kind = target.bootstrap_servers, target.kind
         print(f"kafka: {kind} at {bootstrap}; {info['cores']} cores, load {info['loadavg_start']}")
-        for mode in args.modes.split(","):
-            for batch_size, within in parse_configs(args.configs):
-                result = run_config(args, bootstrap, codec, batch_size, within, mode)
-                results.append(result)
-                print_result(result)
+        for round_no in range(1, args.rounds + 1):  # alternated: noise hits every topology
+            for topology in args.topologies.split(","):
+                run = argparse.Namespace(**(vars(args) | {"topology": topology}))
+                for mode in args.modes.split(","):
+                    for batch_size, within in parse_configs(args.configs):
+                        result = run_config(run, bootstrap, codec, batch_size, within, mode)
+                        result["round"] = round_no
+                        results.append(result)
+                        print_result(result)
     out = Path(args.json) if args.json else (
         Path(__file__).resolve().parent / "results" / f"tick_to_order-{dt.date.today()}.json"
     )  # fmt: skip
@@ -654,7 +744,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "samples",
                 "warmup",
                 "trigger",
-                "topology",
+                "topologies",
+                "rounds",
+                "background_rate",
                 "gap_ms",
                 "jitter_ms",
                 "timeout_s",

@@ -41,8 +41,14 @@ class FeedStats:
     done: bool = False
 
 
+FrameTap = Callable[[bytes, bytes], None]
+"""Called with (key, value) of each frame right after it is handed to the producer."""
+
+
 class SimulatorFeed:
-    """Publishes a seeded simulator run to ``md.raw`` at ``rate`` frames per second."""
+    """Publishes a seeded simulator run to ``md.raw`` at ``rate`` frames per second;
+    ``tap`` also receives every encoded frame, in the feed's thread (a co-located hot
+    path, ``docs/hot-path.md``)."""
 
     def __init__(
         self,
@@ -56,8 +62,10 @@ class SimulatorFeed:
         markets_topic: str | None = None,
         spread_ticks: int = 1,
         start_ns: int | None = None,
+        tap: FrameTap | None = None,
     ) -> None:
         self._bootstrap = bootstrap
+        self._tap = tap
         self._rate = rate
         self._topic = topic
         self._markets_topic = markets_topic
@@ -90,6 +98,11 @@ class SimulatorFeed:
         """Stop publishing and wait until every produced frame is delivered."""
         self._stop.set()
         self._thread.join(timeout=timeout_s)
+
+    @property
+    def venues(self) -> frozenset[str]:
+        """The simulated venues (the ``venue`` of every frame)."""
+        return frozenset(v.name for v in self._sim.config.venues)
 
     def _records(self) -> Iterator[dict[str, Any]]:
         return raw_frames(self._sim.frames(), connection="demo")
@@ -125,6 +138,8 @@ class SimulatorFeed:
                     _produce(producer, self._markets_topic, value, key, None)
                 key = self._codec.key(RAW_TOPIC, record)
                 _produce(producer, self._topic, value, key, on_delivery)
+                if self._tap is not None:  # in-process consumer (a co-located hot path)
+                    self._tap(key, value)
                 stats.produced += 1
                 producer.poll(0)
         finally:

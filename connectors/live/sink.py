@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -48,8 +48,12 @@ class KafkaRawSink:
         codec: Codec | None = None,
         markets_topic: str | None = None,
         extra: Mapping[str, str | int] | None = None,
+        tap: Callable[[bytes, bytes], None] | None = None,
     ) -> None:
         self.topic = topic
+        self.tap = tap
+        """Also receives (key, value) of every md.raw frame, after its produce (a
+        co-located hot path, ``docs/hot-path.md``)."""
         self.markets_topic = markets_topic
         self.codec = codec or Codec()
         config = producer_config(bootstrap) | {
@@ -71,7 +75,10 @@ class KafkaRawSink:
         value = self.codec.encode(SCHEMA_TOPIC, record)
         if self.markets_topic is not None and is_venue_metadata(record):
             self._produce(self.markets_topic, self.codec.key(MARKETS_TOPIC, record), value)
-        self._produce(self.topic, self.codec.key(SCHEMA_TOPIC, record), value)
+        key = self.codec.key(SCHEMA_TOPIC, record)
+        self._produce(self.topic, key, value)
+        if self.tap is not None:
+            self.tap(key, value)
         self._producer.poll(0)
         self.produced += 1
         metrics.messages_processed.labels("connector", self.topic).inc()

@@ -32,9 +32,17 @@ class L2Book:
                     side[price] = size
 
     def levels(self, book_side: str) -> Iterator[tuple[Decimal, Decimal]]:
-        """Levels of ``"bids"`` (best = highest first) or ``"asks"`` (lowest first)."""
+        """Levels of ``"bids"`` (best = highest first) or ``"asks"`` (lowest first).
+
+        Lazy: the best level costs one pass; the rest is sorted only if the caller reads on
+        (most walks stop at the top of a book of hundreds of levels)."""
         side = self.bids if book_side == "bids" else self.asks
-        for price in sorted(side, reverse=book_side == "bids"):
+        if not side:
+            return
+        bids = book_side == "bids"
+        best = max(side) if bids else min(side)
+        yield best, side[best]
+        for price in sorted((p for p in side if p != best), reverse=bids):
             yield price, side[price]
 
     def opposite(self, order_side: str) -> str:

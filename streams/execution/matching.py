@@ -30,12 +30,16 @@ def walk(
     """Fills (price, qty) a taker gets walking the opposite side, best level first."""
     fills: list[tuple[Decimal, Decimal]] = []
     left = quantity
+    if left <= 0:
+        return fills
     for price, size in book.levels(book.opposite(side)):
-        if left <= 0 or not crosses(side, limit, price):
+        if not crosses(side, limit, price):
             break
         take = min(left, size)
         fills.append((price, take))
         left -= take
+        if left <= 0:  # done: never ask the (lazy) book for a level it does not need
+            break
     return fills
 
 

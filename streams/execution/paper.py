@@ -53,6 +53,14 @@ class PaperConfig:
     queue_model: QueueModel = QueueModel.THROUGH
     native_cancel_all: bool = True
     rules: Mapping[str, VenueRules] = field(default_factory=dict)  # by instrument
+    id_scope: str = ""
+    """Set when several paper venues of one name trade side by side (one per trade shard):
+    venue order ids become ``<venue>-<scope>-<n>``, so ids and fill ids never collide."""
+
+    @property
+    def id_head(self) -> str:
+        """What every venue order id of this venue starts with (before ``-<n>``)."""
+        return f"{self.venue}-{self.id_scope}" if self.id_scope else self.venue
 
 
 @dataclass(slots=True)
@@ -95,6 +103,10 @@ class PaperVenue:
         self.config = config
         self.books: dict[str, L2Book] = {}
         self.orders: dict[str, _Order] = {}
+        self._working: dict[int, _Order] = {}
+        """The open orders of ``orders`` (by object id, in the same order), pruned as they
+        close: ``orders`` keeps every order ever taken, so a scan of it on every market
+        update grew with the process's history (:meth:`_open`)."""
         self.now_ns = 0
         self._seen: set[str] = set()
         self._pending: list[tuple[int, int, Record]] = []
@@ -257,18 +269,18 @@ class PaperVenue:
                 order.armed, order.emulated = True, True
                 self._watcher.add_request(cid, request)
             order.expire_ns = self._expiry(request)
-            self.orders[cid] = order
+            self._put(cid, order)
             self._seen.add(cid)
         return sorted(wanted)
 
     def _id_seq(self, venue_order_id: str) -> int:
-        """``n`` of a venue order id ``<venue>-<n>`` this venue gave out (0 for any other)."""
+        """``n`` of a venue order id ``<id_head>-<n>`` this venue gave out (0 for any other)."""
         head, _, tail = venue_order_id.rpartition("-")
-        return int(tail) if head == self.config.venue and tail.isdigit() else 0
+        return int(tail) if head == self.config.id_head and tail.isdigit() else 0
 
     def open_orders(self) -> list[MutableRecord]:
         """Open orders as ``OrderRequest``-shaped records (what a local cancel-all iterates)."""
-        return [dict(o.req) for o in self.orders.values() if o.is_open]
+        return [dict(o.req) for o in self._open()]
 
     # ---- clock --------------------------------------------------------------------------
 
@@ -277,7 +289,7 @@ class PaperVenue:
         now_ns = max(now_ns, self.now_ns)
         while True:
             arrival = self._pending[0][0] if self._pending else None
-            expiring = [o for o in self.orders.values() if o.is_open and o.expire_ns is not None]
+            expiring = [o for o in self._open() if o.expire_ns is not None]
             expiry = min((o.expire_ns or 0 for o in expiring), default=None)
             due = [t for t in (arrival, expiry) if t is not None and t <= now_ns]
             if not due:
@@ -317,9 +329,9 @@ class PaperVenue:
         self._seen.add(cid)
         self._seq += 1
         order = _Order(
-            req=request, venue_order_id=f"{self.config.venue}-{self._seq}", seq=self._seq
+            req=request, venue_order_id=f"{self.config.id_head}-{self._seq}", seq=self._seq
         )
-        self.orders[cid] = order
+        self._put(cid, order)
         problem = self._validate(order)
         if problem is None and request["instrument"] in self.config.rules:
             adapted = self.config.rules[request["instrument"]].adapt(request)
@@ -373,9 +385,8 @@ class PaperVenue:
             return out
         mine = [
             o.req
-            for o in sorted(self.orders.values(), key=lambda o: o.seq)
-            if o.is_open
-            and o.req["account"] == request["account"]
+            for o in sorted(self._open(), key=lambda o: o.seq)
+            if o.req["account"] == request["account"]
             and request["instrument"] in ("", o.req["instrument"])
         ]
         if self.config.native_cancel_all:
@@ -417,7 +428,7 @@ class PaperVenue:
         self._watcher.remove(old_id)
         order.req = {**candidate.req, "client_order_id": new_id}
         order.orig_id = old_id
-        self.orders[new_id] = order
+        self._put(new_id, order)
         order.expire_ns = self._expiry(order.req)
         if order.armed:
             self._watcher.add_request(new_id, order.req)
@@ -504,7 +515,22 @@ class PaperVenue:
     # ---- helpers ------------------------------------------------------------------------
 
     def _live(self, instrument: str) -> list[_Order]:
-        return [o for o in self.orders.values() if o.is_open and o.req["instrument"] == instrument]
+        return [o for o in self._open() if o.req["instrument"] == instrument]
+
+    def _put(self, cid: str, order: _Order) -> None:
+        """``orders[cid] = order``, and the order joins (or moves to the end of) the open
+        index, as it does in ``orders``."""
+        self.orders[cid] = order
+        self._working.pop(id(order), None)
+        self._working[id(order)] = order
+
+    def _open(self) -> list[_Order]:
+        """The open orders, in ``orders``' order (closed ones leave the index here: a
+        final status never reopens)."""
+        closed = [k for k, o in self._working.items() if not o.is_open]
+        for key in closed:
+            del self._working[key]
+        return list(self._working.values())
 
     def _validate(self, order: _Order) -> str | None:
         req = order.req
@@ -665,7 +691,7 @@ class PaperVenue:
         shell = _Order(req=request, venue_order_id="", seq=self._seq, status="REJECTED")
         existing = self.orders.get(request["client_order_id"])
         event = self._event(shell, exec_type, self.now_ns, text=text)
-        event_id = f"{self.config.venue}:reject:{self._seq}"
+        event_id = f"{self.config.id_head}:reject:{self._seq}"
         if existing is not None:  # duplicate: report, do not change the live order's state
             event = event.replace(
                 event_id=event_id,

@@ -71,6 +71,20 @@ def multi_topic(stage: TopicStage, inputs: Sequence[str], *, deferred: bool = Fa
     return Node(stage.name, tuple(inputs), run, deferred)
 
 
+def keyed(node: Node, topic: str, accept: Callable[[bytes | None], bool]) -> Node:
+    """``node`` reading only the messages of ``topic`` whose Kafka key ``accept`` takes
+    (its other inputs unchanged): a sharded trade process's risk gate decides only the
+    requests of its own accounts (``streams/trading/shard.py``)."""
+    inner = node.run
+
+    def run(current: str, msg: InMsg) -> list[OutMsg]:
+        if current == topic and not accept(msg.key):
+            return []
+        return inner(current, msg)
+
+    return Node(node.name, node.inputs, run, node.deferred)
+
+
 class StageGraph:
     """Stages wired by topic; :meth:`push` runs one input message through all of them.
 

@@ -42,6 +42,7 @@ from tapewire.streams.stages.config import StreamsConfig
 from tapewire.streams.stages.positions import PositionsStage
 from tapewire.streams.stages.risk import RiskStage
 from tapewire.streams.trading.config import ALL_ACCOUNTS
+from tapewire.streams.trading.shard import AccountShard
 
 log = logging.getLogger("tapewire.hotpath")
 TRADING_STATE_CODE = "TRADING_STATE"
@@ -57,6 +58,18 @@ class TradingHistory:
     alerts: list[Alert] = field(default_factory=list)
     approvals: list[RiskDecision] = field(default_factory=list)
     denials: list[RiskDecision] = field(default_factory=list)
+
+    def owned_by(self, shard: AccountShard) -> TradingHistory:
+        """The records of ``shard``'s accounts only (a sharded trade process restores its
+        own accounts; the trading-state alerts of its accounts and the global ones)."""
+        return TradingHistory(
+            events=[e for e in self.events if shard.owns(e.account)],
+            fills=[f for f in self.fills if shard.owns(f.account)],
+            positions=[p for p in self.positions if shard.owns(p.account)],
+            alerts=[a for a in self.alerts if shard.owns(a.labels.get("account", ""))],
+            approvals=[d for d in self.approvals if shard.owns(d.account)],
+            denials=[d for d in self.denials if shard.owns(d.account)],
+        )
 
 
 @dataclass
@@ -152,7 +165,8 @@ def read_trading_history(
 ) -> TradingHistory:
     """Every record of :data:`HISTORY_TOPICS` (by ``config``'s topic names) up to their
     ends now. A record that does not decode is skipped with a warning (it is not this
-    process's output). Reads the whole retained history: bounded by the topics' retention
+    process's output). A sharded process (``config.trading.shard``) keeps its accounts'
+    records only. Reads the whole retained history: bounded by the topics' retention
     (a checkpoint to start from is not built yet)."""
     history = TradingHistory()
     lists: dict[str, list[Any]] = {
@@ -172,4 +186,5 @@ def read_trading_history(
                 log.warning(
                     "restore: %s[%d]@%d skipped: %s", name, stored.partition, stored.offset, exc
                 )
-    return history
+    shard = None if config.trading is None else config.trading.shard
+    return history if shard is None else history.owned_by(shard)

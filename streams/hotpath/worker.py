@@ -49,7 +49,7 @@ from tapewire.runtime.kafka_io import committed_offsets, read_markets
 from tapewire.runtime.topics import bootstrap_of, declare_topics
 from tapewire.schemas.codec import Codec
 from tapewire.streams.hotpath.commits import CommitTracker, Offsets
-from tapewire.streams.hotpath.graph import Node, StageGraph, multi_topic, single_topic
+from tapewire.streams.hotpath.graph import Node, StageGraph, keyed, multi_topic, single_topic
 from tapewire.streams.router.stage import INPUTS as ROUTER_INPUTS
 from tapewire.streams.router.stage import Journal, RouterStage
 from tapewire.streams.router.venue import PaperVenueAdapter, Venue
@@ -83,6 +83,8 @@ OUTPUTS: dict[str, frozenset[str]] = {
 COMMAND_TOPICS = frozenset(("oms.requests",))
 """Topics read from Kafka even though the graph also produces them (see module doc)."""
 ORIGIN_HEADER = "tapewire-origin"
+LOCAL_MARKET_TOPICS = frozenset(("md.trades", "md.book", "md.quotes", "md.coverage"))
+"""Market topics keyed ``venue:...`` whose records a co-located connector also makes."""
 
 
 @dataclass
@@ -151,7 +153,10 @@ def build_hot_path(
     if trading is not None and "risk" in stages:
         risk = RiskStage(codec, trading.risk, trading.clock, name, config.nbbo.consolidated_id)
         built["risk"] = risk
-        nodes.append(multi_topic(risk, RISK_INPUTS))
+        gate = multi_topic(risk, RISK_INPUTS)
+        if trading.shard is not None:  # another process decides the other accounts
+            gate = keyed(gate, "oms.requests", trading.shard.owns_key)
+        nodes.append(gate)
     if trading is not None and "router" in stages:
         chosen_venues = (
             list(venues)
@@ -185,6 +190,10 @@ class HotPathStats:
 
     consumed: int = 0
     skipped_own: int = 0
+    skipped_local: int = 0
+    """Market records read from Kafka for a venue that arrives in-process."""
+    local: int = 0
+    """Market records pushed in-process (:meth:`HotPathWorker.push_local`)."""
     published: int = 0
     commits: int = 0
     by_topic: dict[str, int] = field(default_factory=dict)
@@ -234,6 +243,12 @@ class HotPathWorker:
             t: metrics.messages_produced.labels("hotpath", t)
             for t in (*{t for s in OUTPUTS.values() for t in s}, "alerts")
         }
+        # a co-located connector pushes from its own thread (push_local): one lock
+        # serialises the graph, the producer's callbacks and the commit bookkeeping
+        self._lock = threading.Lock()
+        self.local_venues: frozenset[str] = frozenset()
+        """Venues whose market data arrives in-process (:meth:`push_local`): their
+        records read from Kafka are skipped, so no tick is seen twice."""
 
     # --- Kafka clients ---------------------------------------------------------------
 
@@ -328,10 +343,27 @@ class HotPathWorker:
         if topic in COMMAND_TOPICS and (ORIGIN_HEADER, self.origin) in (msg.headers() or ()):
             self.stats.skipped_own += 1
             return
+        if self.local_venues and topic in LOCAL_MARKET_TOPICS and self._local(msg.key()):
+            self.stats.skipped_local += 1
+            return
         self.stats.published += self.hot_path.graph.push(
             topic, InMsg(partition, offset, msg.key(), msg.value()), self._publish
         )
         metrics.messages_processed.labels("hotpath", topic).inc()
+
+    def _local(self, key: bytes | None) -> bool:
+        venue = (key or b"").partition(b":")[0].decode("utf-8", "replace")
+        return venue in self.local_venues
+
+    def push_local(self, topic: str, msg: InMsg) -> int:
+        """Run a market record made in this process (a co-located connector's normalized
+        frame, canonical ``topic``) through the graph; safe from any thread once
+        :meth:`run` signalled ``ready``. Returns the number of outputs published."""
+        with self._lock:
+            published = self.hot_path.graph.push(topic, msg, self._publish)
+            self.stats.published += published
+            self.stats.local += 1
+            return published
 
     def _check_delivery(self) -> None:
         if self._failure is not None:
@@ -453,19 +485,21 @@ class HotPathWorker:
                 ready.set()
             while not stop_event.is_set():
                 msg = consumer.poll(self.poll_timeout_s)
-                if msg is not None:
-                    err = msg.error()
-                    if err is not None:
-                        if err.fatal():
-                            raise KafkaRuntimeError(f"hot path consumer: {err}")
-                        log.warning("hot path consumer: %s", err)
-                    else:
-                        self._handle(msg)
-                producer.poll(0)
-                self._check_delivery()
-                if time.monotonic() - self._last_commit >= self.commit_interval_s:
-                    self._commit(consumer)
-            self._final_commit(consumer)
+                with self._lock:
+                    if msg is not None:
+                        err = msg.error()
+                        if err is not None:
+                            if err.fatal():
+                                raise KafkaRuntimeError(f"hot path consumer: {err}")
+                            log.warning("hot path consumer: %s", err)
+                        else:
+                            self._handle(msg)
+                    producer.poll(0)
+                    self._check_delivery()
+                    if time.monotonic() - self._last_commit >= self.commit_interval_s:
+                        self._commit(consumer)
+            with self._lock:
+                self._final_commit(consumer)
         finally:
             producer.flush(30)
             consumer.close()

@@ -25,6 +25,8 @@ from tapewire.streams.risk.rules import (
 APPROVED_TOPIC = "oms.approved"
 DENIED_TOPIC = "oms.denied"
 
+_NONE_SEEN: frozenset[str] = frozenset()
+
 
 class Decision(StrEnum):
     """Avro ``Decision``."""
@@ -144,7 +146,7 @@ class RiskGate:
             ctx=ctx,
             state=self.trading_state(account),
             account=limits,
-            seen=frozenset(self._seen.get(account, ())),
+            seen=self._seen.get(account, _NONE_SEEN),
             rate_count=len(window),
         )
         evaluated: list[str] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
@@ -32,7 +33,9 @@ class Check:
     ctx: RiskContext
     state: TradingState
     account: AccountLimits | None
-    seen: frozenset[str]
+    seen: AbstractSet[str]
+    """The account's used client order ids (the gate's own set, read only: copying it per
+    request cost time growing with the day's orders)."""
     rate_count: int
 
     @property
@@ -161,8 +164,8 @@ def trading_state(c: Check) -> str | None:
 def duplicate_client_order_id(c: Check) -> str | None:
     """The client order id was never seen for this account (idempotency key)."""
     cid = c.request.client_order_id
-    known = c.seen | {o.client_order_id for o in c.ctx.open_orders}
-    return f"client order id {cid!r} is already known for this account" if cid in known else None
+    known = cid in c.seen or any(o.client_order_id == cid for o in c.ctx.open_orders)
+    return f"client order id {cid!r} is already known for this account" if known else None
 
 
 def unknown_order(c: Check) -> str | None:

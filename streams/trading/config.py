@@ -9,12 +9,11 @@ from dataclasses import dataclass, field
 from tapewire.streams.execution.paper import PaperConfig
 from tapewire.streams.risk import RiskConfig
 from tapewire.streams.trading.positions import PositionLimits
+from tapewire.streams.trading.shard import ALL_ACCOUNTS, AccountShard
 from tapewire.streams.trading.strategy import Strategy
 
 KILL_SWITCH_TAG = "trading_state"
 """Tag of a CANCEL_ALL request that is a trading-state command (see ``docs/trading.md``)."""
-ALL_ACCOUNTS = "*"
-"""Account of a trading-state command that applies to every account (global state)."""
 
 
 @dataclass(frozen=True)
@@ -32,3 +31,9 @@ class TradingConfig:
     strategies: tuple[Callable[[], Strategy], ...] = ()
     position_limits: PositionLimits = field(default_factory=PositionLimits)
     clock: Callable[[], int] = time.time_ns
+    shard: AccountShard | None = None
+    """The accounts this process owns when trading is sharded (``streams/trading/shard.py``);
+    None: every request is decided here."""
+
+
+__all__ = ["ALL_ACCOUNTS", "KILL_SWITCH_TAG", "AccountShard", "TradingConfig"]

@@ -628,6 +628,10 @@ def run(
     log_dir: Annotated[
         Path | None, typer.Option(help="run all: each role's output to <dir>/<role>.log.")
     ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(help="trade: the [[trading.shards]] entry this process runs (its name)."),
+    ] = None,
 ) -> None:
     """Run one role of a deployment (or all of them, one supervised process each) from a
     TOML deployment file; SIGTERM or Ctrl-C stops it cleanly. See docs/deployment.md."""
@@ -643,6 +647,7 @@ def run(
             bootstrap=bootstrap,
             duration_s=duration,
             replica=replica,
+            shard=shard,
         )
 
 

@@ -111,9 +111,13 @@ def role_grants(config: DeployConfig, role: str) -> list[Grant]:
     principal = f"User:{config.kafka.security.user(role)}"
     prefix = config.kafka.topic_prefix
     grants: list[Grant] = []
+    reads, writes = access.reads, access.writes
+    if role == "trade" and config.colocated_connector():  # it runs the connector too
+        reads += ("md.markets",)
+        writes += (*ROLE_ACCESS["connector"].writes, "md.markets")
     topics: tuple[tuple[Operation, tuple[str, ...]], ...] = (
-        ("READ", access.reads),
-        ("WRITE", access.writes),
+        ("READ", reads),
+        ("WRITE", writes),
     )
     for operation, names in topics:
         for name in names:

@@ -43,6 +43,7 @@ from tapewire.streams.risk import AccountLimits, RiskConfig
 from tapewire.streams.stages.config import StreamsConfig
 from tapewire.streams.trading.config import TradingConfig
 from tapewire.streams.trading.positions import PositionLimits
+from tapewire.streams.trading.shard import shards_of
 from tapewire.streams.trading.strategy import Strategy
 
 ROLES = ("connector", "normalize", "aggregate", "trade", "sink", "api", "notifier")
@@ -268,15 +269,122 @@ class StrategySection(_Section):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
-class TradingSection(_Section):
-    """``[trading]``: the accounts' risk limits, the venues and the strategies."""
+class ShardSection(_Section):
+    """One ``[[trading.shards]]``: a ``trade`` process, the accounts it owns and the
+    strategies it runs (``docs/deployment.md``, "Sharding trading by account")."""
 
-    shell: Literal["hotpath", "agents"] = "hotpath"
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    accounts: tuple[str, ...] = Field(min_length=1)
+    strategies: tuple[StrategySection, ...] = ()
+    colocate_connector: bool = False
+
+
+class TradingSection(_Section):
+    """``[trading]``: the accounts' risk limits, the venues and the strategies; with
+    ``[[trading.shards]]``, one ``trade`` process per shard, each owning its accounts."""
+
+    shell: Literal["hotpath"] = Field(
+        default="hotpath",
+        description="the hot path is the trade shell: see docs/deployment.md, 'Why the "
+        "trade role runs on the hot path only'",
+    )
     accounts: dict[str, AccountLimits] = Field(min_length=1)
     paper_venues: tuple[str, ...] = ()
     strategies: tuple[StrategySection, ...] = ()
     max_position_alert: dict[str, Decimal] = Field(default_factory=dict)
     max_loss_alert: Decimal | None = None
+    shards: tuple[ShardSection, ...] = ()
+    colocate_connector: bool = False
+    """Run ``[connector]`` inside the trade process (``docs/hot-path.md``, "Co-located")."""
+
+    @field_validator("shell", mode="before")
+    @classmethod
+    def _no_agents(cls, value: Any) -> Any:
+        if value == "agents":
+            raise ValueError(
+                "the trade role runs on the hot path only: its state (open paper orders, "
+                "daily loss, positions) is restored after a restart there and nowhere else; "
+                "use shell = 'hotpath' (docs/deployment.md)"
+            )
+        return value
+
+    def processes(self) -> int:
+        """How many ``trade`` processes this section runs (one per shard, or one)."""
+        return max(1, len(self.shards))
+
+    def hosts_connector(self, replica: int) -> bool:
+        """True when ``trade`` process ``replica`` runs the connector in-process."""
+        if self.shards:
+            return self.shards[replica].colocate_connector
+        return self.colocate_connector
+
+    def check_shards(self) -> None:
+        """:class:`ConfigError` naming the key: an unknown, doubly owned or unowned
+        account, a repeated shard name, strategies outside the shards, two hosts of the
+        connector."""
+        if not self.shards:
+            return
+        _refuse_if(
+            bool(self.strategies),
+            "trading.strategies",
+            "with [[trading.shards]] each shard lists the strategies it runs",
+            "move each [[trading.strategies]] to [[trading.shards.strategies]] of its shard",
+        )
+        _refuse_if(
+            self.colocate_connector,
+            "trading.colocate_connector",
+            "with [[trading.shards]] the shard that hosts the connector says so",
+            "set colocate_connector = true in one [[trading.shards]]",
+        )
+        owner: dict[str, str] = {}
+        names: set[str] = set()
+        for i, shard in enumerate(self.shards):
+            where = f"trading.shards[{i}]"
+            _refuse_if(
+                shard.name in names,
+                f"{where}.name",
+                f"shard name {shard.name!r} is used twice",
+                "give every shard its own name",
+                shard.name,
+            )
+            names.add(shard.name)
+            for account in shard.accounts:
+                _refuse_if(
+                    account not in self.accounts,
+                    f"{where}.accounts",
+                    f"account {account!r} has no [trading.accounts.{account}] limits",
+                    f"add its risk limits, or choose from {sorted(self.accounts)}",
+                    account,
+                )
+                _refuse_if(
+                    account in owner,
+                    f"{where}.accounts",
+                    f"account {account!r} is already owned by shard {owner.get(account)!r}",
+                    "an account belongs to exactly one trade process",
+                    account,
+                )
+                owner[account] = shard.name
+        unowned = sorted(set(self.accounts) - set(owner))
+        _refuse_if(
+            bool(unowned),
+            "trading.shards",
+            f"account(s) {unowned} are owned by no shard: their requests would be denied",
+            "add each account to the accounts of one [[trading.shards]]",
+            unowned,
+        )
+        hosts = [s.name for s in self.shards if s.colocate_connector]
+        _refuse_if(
+            len(hosts) > 1,
+            "trading.shards.colocate_connector",
+            f"shards {hosts} would each run the connector (every frame twice on md.raw)",
+            "let one shard host the connector",
+            hosts,
+        )
+
+
+def _refuse_if(bad: bool, field: str, message: str, hint: str, value: object = None) -> None:
+    if bad:
+        raise ConfigError(f"{field}: {message}", field=field, value=value, hint=hint)
 
 
 class SinkSection(_Section):
@@ -317,13 +425,20 @@ class DeployConfig(_Section):
 
     def processes(self) -> tuple[str, ...]:
         """The role of every process ``run all`` starts: each configured role once, the
-        normalize role ``normalize.processes`` times."""
-        return tuple(
-            role
-            for role in self.roles()
-            for _ in range(
-                self.normalize.processes if role == "normalize" and self.normalize else 1
-            )
+        normalize role ``normalize.processes`` times, trade once per shard; no connector
+        process when a trade process hosts it."""
+        counts = {
+            "normalize": self.normalize.processes if self.normalize else 1,
+            "trade": self.trading.processes() if self.trading else 1,
+            "connector": 0 if self.colocated_connector() else 1,
+        }
+        return tuple(role for role in self.roles() for _ in range(counts.get(role, 1)))
+
+    def colocated_connector(self) -> bool:
+        """True when a ``trade`` process runs ``[connector]`` (no connector process)."""
+        trading = self.trading
+        return trading is not None and any(
+            trading.hosts_connector(i) for i in range(trading.processes())
         )
 
     def metrics_ports(self) -> dict[tuple[str, int], int]:
@@ -335,8 +450,9 @@ class DeployConfig(_Section):
         """The ``/metrics`` port of ``role``'s process ``replica`` (None: not served)."""
         return self.metrics_ports().get((role, replica))
 
-    def streams_config(self, app_id: str) -> StreamsConfig:
-        """The stream processors' knobs for the role ``app_id`` names."""
+    def streams_config(self, app_id: str, shard: int | None = None) -> StreamsConfig:
+        """The stream processors' knobs for the role ``app_id`` names (``shard``: the
+        trading of ``[[trading.shards]]`` number ``shard`` only)."""
         aggregate = self.aggregate or AggregateSection()
         return StreamsConfig(
             app_id=app_id,
@@ -345,29 +461,45 @@ class DeployConfig(_Section):
             replication_factor=self.kafka.replication,
             bars=BarConfig(intervals=tuple(Interval.parse(b) for b in aggregate.bars)),
             bbo_venues=frozenset(aggregate.bbo_venues),
-            trading=None if self.trading is None else trading_config(self.trading),
+            trading=None if self.trading is None else trading_config(self.trading, shard),
         )
 
 
-def trading_config(section: TradingSection) -> TradingConfig:
-    """The trading stages' config: risk limits, paper venues, strategy factories."""
+def trading_config(section: TradingSection, shard: int | None = None) -> TradingConfig:
+    """The trading stages' config: risk limits, paper venues, strategy factories; with
+    shards, those of shard number ``shard`` (default the first) and its
+    :class:`~tapewire.streams.trading.shard.AccountShard`."""
+    accounts, strategies, where = dict(section.accounts), section.strategies, "trading"
+    owned, scope = None, ""
+    if section.shards:
+        index = shard or 0
+        chosen = section.shards[index]
+        accounts = {a: section.accounts[a] for a in chosen.accounts}
+        strategies, where = chosen.strategies, f"trading.shards[{index}]"
+        owned = shards_of((s.name, s.accounts) for s in section.shards)[index]
+        scope = chosen.name  # each shard's paper venues give out ids of their own
     return TradingConfig(
-        risk=RiskConfig(accounts=dict(section.accounts)),
-        paper_venues=tuple(PaperConfig(v) for v in section.paper_venues),
-        strategies=tuple(strategy_factory(s, i) for i, s in enumerate(section.strategies)),
+        risk=RiskConfig(accounts=accounts),
+        paper_venues=tuple(PaperConfig(v, id_scope=scope) for v in section.paper_venues),
+        strategies=tuple(
+            strategy_factory(s, i, f"{where}.strategies") for i, s in enumerate(strategies)
+        ),
         position_limits=PositionLimits(
             max_position=dict(section.max_position_alert), max_loss=section.max_loss_alert
         ),
+        shard=owned,
     )
 
 
-def strategy_factory(section: StrategySection, index: int = 0) -> Callable[[], Strategy]:
+def strategy_factory(
+    section: StrategySection, index: int = 0, key: str = "trading.strategies"
+) -> Callable[[], Strategy]:
     """A factory of the strategy ``section`` names, checked now (import, type, params).
 
     The class is built with ``Class.from_params(params)`` when it has that classmethod,
     else ``Class(**params)``.
     """
-    where = f"trading.strategies[{index}]"
+    where = f"{key}[{index}]"
     module_name, _, class_name = section.class_.partition(":")
     try:
         module = importlib.import_module(module_name)
@@ -431,6 +563,15 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> DeployConfi
             value=value,
             hint="see docs/deployment.md and examples/*.toml for every key",
         ) from None
+    if config.trading is not None:
+        config.trading.check_shards()
+        if config.colocated_connector() and config.connector is None:
+            raise ConfigError(
+                f"{source}: trading.colocate_connector: there is no [connector] to host",
+                field="trading.colocate_connector",
+                value=True,
+                hint="add a [connector] section (its source runs inside the trade process)",
+            )
     config.metrics_ports()  # two processes on one port: refused now, not at bind time
     return config
 
@@ -463,6 +604,7 @@ def load_config(path: Path) -> DeployConfig:
         config = config.model_copy(update={"kafka": kafka})
     if config.api is not None:  # its files are relative to the deployment file
         config = config.model_copy(update={"api": config.api.relative_to(path.parent)})
-    if config.trading is not None:
-        trading_config(config.trading)  # import and build every strategy now
+    if config.trading is not None:  # import and build every strategy now
+        for shard in range(config.trading.processes()):
+            trading_config(config.trading, shard)
     return config

@@ -7,9 +7,11 @@ Each role wires building blocks that already run elsewhere (the demo, the tests)
 - ``normalize``: ``md.raw`` → trades, books, quotes: Faust agents (a consumer group: run
   several processes to spread the partitions) or the hot-path shell;
 - ``aggregate``: bars, the NBBO re-key and NBBO (and the BBO from books) as Faust agents;
-- ``trade``: strategy → risk → router → positions: the hot path (default) or agents. The
-  hot path first rebuilds its state from its own record (``streams/hotpath/restore.py``):
-  open paper orders, risk's open orders, positions, daily PnL, used ids, trading states;
+- ``trade``: strategy → risk → router → positions on the hot path, which first rebuilds
+  its state from its own record (``streams/hotpath/restore.py``): open paper orders,
+  risk's open orders, positions, daily PnL, used ids, trading states. With
+  ``[[trading.shards]]`` one process per shard, each owning its accounts; with
+  ``colocate_connector`` the connector runs inside it (``tapewire/deploy/colocate.py``);
 - ``sink``: every market-data topic (and the trading topics) into ClickHouse;
 - ``api``: the authenticated HTTP/WebSocket API (``docs/api.md``): reads ClickHouse,
   sends orders to ``oms.requests``, streams ``oms.events`` / ``oms.fills``.
@@ -25,6 +27,7 @@ checks the login before anything else.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -39,6 +42,7 @@ from tapewire.core import metrics
 from tapewire.core.errors import ConfigError
 from tapewire.core.kafka import process_security, use_security
 from tapewire.core.settings import Settings
+from tapewire.deploy.colocate import run_colocated
 from tapewire.deploy.config import DeployConfig
 from tapewire.runtime.kafka_io import create_topic, produce_all
 from tapewire.runtime.kafka_security import check_login
@@ -72,6 +76,14 @@ def run_connector(
 ) -> None:
     """Publish ``md.raw`` until ``stop`` (or, for the simulator, ``max_frames``)."""
     section = _section(config.connector, "connector")
+    if config.colocated_connector():
+        raise ConfigError(
+            "the connector runs inside a trade process (colocate_connector = true): a "
+            "connector process too would publish every frame twice",
+            field="trading.colocate_connector",
+            value=True,
+            hint="run the trade role, or set colocate_connector = false",
+        )
     streams = _streams(config, "connector")
     declare_topics(bootstrap, streams)
     raw = streams.topics.raw
@@ -152,32 +164,57 @@ def run_aggregate(
 
 
 def run_trade(
-    config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event
+    config: DeployConfig,
+    settings: Settings,
+    bootstrap: str,
+    stop: threading.Event,
+    replica: int = 0,
 ) -> None:
-    """Strategies, the risk gate, the router on paper venues and positions."""
+    """Strategies, the risk gate, the router on paper venues and positions: of every
+    account, or of the accounts of ``[[trading.shards]]`` number ``replica``."""
     section = _section(config.trading, "trading")
-    streams = _streams(config, "trade")
-    if section.shell == "hotpath":
-        declare_topics(bootstrap, streams)
-        codec = Codec.from_settings(settings)
-        hot_path = build_hot_path(codec, streams, stages=TRADING_STAGES)
-        clock = streams.trading.clock if streams.trading is not None else time.time_ns
-        history = read_trading_history(bootstrap, streams, codec)
-        summary = restore_trading(hot_path, history, clock())
-        log.info(
-            "trade: restored %d open paper order(s), %d fill(s), %d position record(s), "
-            "%d used id(s), trading states %s; %d order(s) reconciled",
-            len(summary.restored_orders),
-            summary.fills,
-            summary.positions,
-            summary.known_ids,
-            summary.trading_states or "none",
-            summary.reconciled,
-        )
-        _publish(bootstrap, summary.outputs)
-        HotPathWorker(bootstrap, streams, hot_path).run(stop)
+    streams = trade_streams(config, replica)
+    declare_topics(bootstrap, streams)
+    codec = Codec.from_settings(settings)
+    hot_path = build_hot_path(codec, streams, stages=TRADING_STAGES)
+    clock = streams.trading.clock if streams.trading is not None else time.time_ns
+    history = read_trading_history(bootstrap, streams, codec)
+    summary = restore_trading(hot_path, history, clock())
+    log.info(
+        "trade: restored %d open paper order(s), %d fill(s), %d position record(s), "
+        "%d used id(s), trading states %s; %d order(s) reconciled",
+        len(summary.restored_orders),
+        summary.fills,
+        summary.positions,
+        summary.known_ids,
+        summary.trading_states or "none",
+        summary.reconciled,
+    )
+    _publish(bootstrap, summary.outputs)
+    worker = HotPathWorker(bootstrap, streams, hot_path)
+    if section.hosts_connector(replica):
+        run_colocated(worker, _section(config.connector, "connector"), bootstrap, codec, stop)
     else:
-        run_worker(settings, streams, agents=TRADING_STAGES, stop_event=stop, bootstrap=bootstrap)
+        worker.run(stop)
+
+
+def trade_streams(config: DeployConfig, replica: int = 0) -> StreamsConfig:
+    """The streams config of ``trade`` process ``replica``: a shard has its own consumer
+    group (``<prefix>tapewire-trade-<shard>``) and owns only its accounts."""
+    trading = _section(config.trading, "trading")
+    if not trading.shards:
+        return _streams(config, "trade")
+    if not 0 <= replica < len(trading.shards):
+        raise ConfigError(
+            f"trade process {replica}: the config has {len(trading.shards)} shard(s)",
+            field="trading.shards",
+            value=replica,
+            hint=f"choose a shard: {', '.join(s.name for s in trading.shards)}",
+        )
+    shard = trading.shards[replica]
+    log.info("trade: shard %s, accounts %s", shard.name, list(shard.accounts))
+    app_id = f"{config.kafka.topic_prefix}tapewire-trade-{shard.name}"
+    return config.streams_config(app_id=app_id, shard=replica)
 
 
 def run_store(
@@ -296,6 +333,8 @@ def run_role(
     security = config.kafka.security.for_role(role)  # ConfigError: a password env var unset
     previous = process_security()
     use_security(security)
+    if role == "trade":  # a trade process of a sharded deployment runs its shard
+        runner = functools.partial(run_trade, replica=replica)
     try:
         if security is not None:
             check_login(bootstrap)

@@ -61,8 +61,10 @@ def run_one(
     bootstrap: str | None = None,
     duration_s: float | None = None,
     replica: int = 0,
+    shard: str | None = None,
 ) -> None:
-    """Run ``role`` until SIGTERM, Ctrl-C or ``duration_s``."""
+    """Run ``role`` until SIGTERM, Ctrl-C or ``duration_s``; ``shard`` names the
+    ``[[trading.shards]]`` entry a trade process runs (else ``replica`` is its index)."""
     if role not in RUNNERS:
         raise ConfigError(
             f"unknown role {role!r}",
@@ -71,6 +73,8 @@ def run_one(
             hint=f"choose one of {', '.join(RUNNERS)} or all",
         )
     config = load_config(config_path)
+    if shard is not None:
+        replica = shard_index(config, role, shard)
     servers = role_bootstrap(config, settings, bootstrap)
     if not logging.getLogger().handlers:  # a role's log is its output (run all: <role>.log)
         logging.basicConfig(
@@ -87,6 +91,19 @@ def run_one(
     finally:
         if timer is not None:
             timer.cancel()
+
+
+def shard_index(config: DeployConfig, role: str, shard: str) -> int:
+    """The index of the shard named ``shard``; :class:`ConfigError` if there is none."""
+    names = [s.name for s in config.trading.shards] if config.trading is not None else []
+    if role != "trade" or shard not in names:
+        raise ConfigError(
+            f"--shard {shard}: no such [[trading.shards]] entry for role {role}",
+            field="--shard",
+            value=shard,
+            hint=f"choose one of {names} with role trade" if names else "the config has no shards",
+        )
+    return names.index(shard)
 
 
 def _table(supervisor: Supervisor, started: float) -> Table:
