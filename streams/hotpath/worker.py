@@ -30,7 +30,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from confluent_kafka import (
     Consumer,
@@ -55,6 +55,7 @@ from tapewire.streams.router.stage import Journal, RouterStage
 from tapewire.streams.router.venue import PaperVenueAdapter, Venue
 from tapewire.streams.stages.base import InMsg, OutMsg
 from tapewire.streams.stages.config import StreamsConfig
+from tapewire.streams.stages.depth import DepthStage
 from tapewire.streams.stages.nbbo import NbboStage
 from tapewire.streams.stages.normalize import MARKETS, MarketsReader, NormalizeStage
 from tapewire.streams.stages.positions import INPUTS as POSITIONS_INPUTS
@@ -68,13 +69,15 @@ from tapewire.streams.trading.strategy import Strategy
 
 log = logging.getLogger("tapewire.hotpath")
 
-HOTPATH_STAGES = ("normalize", "nbbo", "strategy", "risk", "router", "positions")
+HOTPATH_STAGES = ("normalize", "nbbo", "depth", "strategy", "sor", "risk", "router", "positions")
 """Every stage the fused graph can hold, in the order they are wired."""
-TRADING_STAGES = frozenset(("strategy", "risk", "router", "positions"))
+TRADING_STAGES = frozenset(("strategy", "sor", "risk", "router", "positions"))
 OUTPUTS: dict[str, frozenset[str]] = {
     "normalize": frozenset(("md.trades", "md.book", "md.quotes", "md.coverage", "md.markets")),
     "nbbo": frozenset(("md.nbbo",)),
+    "depth": frozenset(("md.depth",)),
     "strategy": frozenset(("oms.requests",)),
+    "sor": frozenset(("oms.requests", "oms.parent_events")),
     "risk": frozenset(("oms.approved", "oms.denied")),
     "router": frozenset(("oms.events", "oms.fills")),
     "positions": frozenset(("positions",)),
@@ -142,6 +145,11 @@ def build_hot_path(
         nbbo = NbboStage(codec, name, config=config.nbbo)
         built["nbbo"] = nbbo
         nodes.append(single_topic(nbbo, nbbo.emitter, topic="md.quotes"))
+    if "depth" in stages:
+        depth = DepthStage(codec, name, config.depth, config.nbbo)
+        built["depth"] = depth
+        # for analysts and consumers, not the order path (the SOR keeps its own book)
+        nodes.append(replace(single_topic(depth, depth.emitter, topic="md.book"), deferred=True))
     trading = _trading(config) if TRADING_STAGES & set(stages) else None
     if trading is not None and "strategy" in stages:
         chosen = list(strategies) if strategies is not None else [f() for f in trading.strategies]

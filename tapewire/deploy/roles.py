@@ -56,7 +56,7 @@ from tapewire.streams.stages.config import StreamsConfig
 log = logging.getLogger("tapewire.deploy")
 T = TypeVar("T")
 
-AGGREGATE_AGENTS = ("bars", "nbbo")  # "nbbo" is the re-key and the NBBO agents
+AGGREGATE_AGENTS = ("bars", "nbbo", "depth")  # "nbbo"/"depth": their re-key agents too
 TRADING_STAGES = ("strategy", "risk", "router", "positions")
 RoleRunner = Callable[[DeployConfig, Settings, str, threading.Event], None]
 
@@ -144,7 +144,8 @@ def run_normalize(
 def run_aggregate(
     config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event
 ) -> None:
-    """Bars, NBBO (and BBO from books for ``aggregate.bbo_venues``) as Faust agents."""
+    """Bars, NBBO, consolidated depth (and BBO from books for ``aggregate.bbo_venues``)
+    as Faust agents."""
     section = _section(config.aggregate, "aggregate")
     agents = AGGREGATE_AGENTS + (("bbo",) if section.bbo_venues else ())
     streams = _streams(config, "aggregate")
