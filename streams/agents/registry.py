@@ -13,6 +13,7 @@ from tapewire.streams.agents.normalize import register_normalize
 from tapewire.streams.agents.positions import register_positions
 from tapewire.streams.agents.risk import register_risk
 from tapewire.streams.agents.router import register_router
+from tapewire.streams.agents.sor import register_sor
 from tapewire.streams.agents.strategy import register_strategy
 
 
@@ -37,3 +38,5 @@ def register(app: TapewireApp, agents: Sequence[str]) -> None:
         register_router(app)
     if "positions" in agents:
         register_positions(app)
+    if "sor" in agents:
+        register_sor(app)

@@ -1,6 +1,6 @@
 """The fused hot path as a Kafka process: ``md.raw`` (and commands) in, every record out.
 
-The :class:`StageGraph` runs normalize → NBBO → strategy → risk → router (→ positions) as
+The :class:`StageGraph` runs normalize → NBBO → strategy / SOR → risk → router (→ positions) as
 function calls on one thread, so a market frame reaches the venue after one Kafka hop
 (``md.raw``) instead of one per agent. Kafka stays the record: every output (quotes,
 books, NBBO, requests, decisions, order events, fills, positions, dead letters) is
@@ -58,10 +58,13 @@ from tapewire.streams.stages.config import StreamsConfig
 from tapewire.streams.stages.depth import DepthStage
 from tapewire.streams.stages.nbbo import NbboStage
 from tapewire.streams.stages.normalize import MARKETS, MarketsReader, NormalizeStage
+from tapewire.streams.stages.parents import INPUTS as PARENT_INPUTS
+from tapewire.streams.stages.parents import ParentStage
 from tapewire.streams.stages.positions import INPUTS as POSITIONS_INPUTS
 from tapewire.streams.stages.positions import PositionsStage
 from tapewire.streams.stages.risk import INPUTS as RISK_INPUTS
 from tapewire.streams.stages.risk import RiskStage
+from tapewire.streams.stages.sor import SorEngine, sor_config
 from tapewire.streams.stages.strategy import INPUTS as STRATEGY_INPUTS
 from tapewire.streams.stages.strategy import StrategyStage
 from tapewire.streams.trading.config import TradingConfig
@@ -156,6 +159,11 @@ def build_hot_path(
         strategy = StrategyStage(codec, chosen, name)
         built["strategy"] = strategy
         nodes.append(multi_topic(strategy, STRATEGY_INPUTS))
+    if trading is not None and "sor" in stages:
+        engine = SorEngine(sor_config(trading), config.nbbo)
+        parents = ParentStage(codec, [engine], trading.clock, name)
+        built["sor"] = parents
+        nodes.append(multi_topic(parents, PARENT_INPUTS))
     if trading is not None and "risk" in stages:
         risk = RiskStage(codec, trading.risk, trading.clock, name, config.nbbo.consolidated_id)
         built["risk"] = risk

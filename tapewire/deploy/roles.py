@@ -7,9 +7,10 @@ Each role wires building blocks that already run elsewhere (the demo, the tests)
 - ``normalize``: ``md.raw`` → trades, books, quotes: Faust agents (a consumer group: run
   several processes to spread the partitions) or the hot-path shell;
 - ``aggregate``: bars, the NBBO re-key and NBBO (and the BBO from books) as Faust agents;
-- ``trade``: strategy → risk → router → positions: the hot path (default) or agents. The
-  hot path first rebuilds its state from its own record (``streams/hotpath/restore.py``):
-  open paper orders, risk's open orders, positions, daily PnL, used ids, trading states;
+- ``trade``: strategy and SOR → risk → router → positions: the hot path (default) or
+  agents. The hot path first rebuilds its state from its own record
+  (``streams/hotpath/restore.py``): open paper orders, risk's open orders, positions,
+  daily PnL, used ids, trading states, parent orders;
 - ``sink``: every market-data topic (and the trading topics) into ClickHouse;
 - ``api``: the authenticated HTTP/WebSocket API (``docs/api.md``): reads ClickHouse,
   sends orders to ``oms.requests``, streams ``oms.events`` / ``oms.fills``.
@@ -57,7 +58,7 @@ log = logging.getLogger("tapewire.deploy")
 T = TypeVar("T")
 
 AGGREGATE_AGENTS = ("bars", "nbbo", "depth")  # "nbbo"/"depth": their re-key agents too
-TRADING_STAGES = ("strategy", "risk", "router", "positions")
+TRADING_STAGES = ("strategy", "sor", "risk", "router", "positions")
 RoleRunner = Callable[[DeployConfig, Settings, str, threading.Event], None]
 
 
@@ -167,13 +168,16 @@ def run_trade(
         summary = restore_trading(hot_path, history, clock())
         log.info(
             "trade: restored %d open paper order(s), %d fill(s), %d position record(s), "
-            "%d used id(s), trading states %s; %d order(s) reconciled",
+            "%d used id(s), trading states %s; %d order(s) reconciled; %d parent(s), "
+            "%d child request(s) sent again",
             len(summary.restored_orders),
             summary.fills,
             summary.positions,
             summary.known_ids,
             summary.trading_states or "none",
             summary.reconciled,
+            summary.parents,
+            summary.resent_children,
         )
         _publish(bootstrap, summary.outputs)
         HotPathWorker(bootstrap, streams, hot_path).run(stop)
