@@ -161,28 +161,33 @@ def run_trade(
     streams = _streams(config, "trade")
     if section.shell == "hotpath":
         declare_topics(bootstrap, streams)
-        codec = Codec.from_settings(settings)
-        hot_path = build_hot_path(codec, streams, stages=TRADING_STAGES)
-        clock = streams.trading.clock if streams.trading is not None else time.time_ns
-        history = read_trading_history(bootstrap, streams, codec)
-        summary = restore_trading(hot_path, history, clock())
-        log.info(
-            "trade: restored %d open paper order(s), %d fill(s), %d position record(s), "
-            "%d used id(s), trading states %s; %d order(s) reconciled; %d parent(s), "
-            "%d child request(s) sent again",
-            len(summary.restored_orders),
-            summary.fills,
-            summary.positions,
-            summary.known_ids,
-            summary.trading_states or "none",
-            summary.reconciled,
-            summary.parents,
-            summary.resent_children,
-        )
-        _publish(bootstrap, summary.outputs)
-        HotPathWorker(bootstrap, streams, hot_path).run(stop)
+        restored_trade_worker(bootstrap, streams, Codec.from_settings(settings)).run(stop)
     else:
         run_worker(settings, streams, agents=TRADING_STAGES, stop_event=stop, bootstrap=bootstrap)
+
+
+def restored_trade_worker(bootstrap: str, streams: StreamsConfig, codec: Codec) -> HotPathWorker:
+    """The trade role's hot path, its state rebuilt from its own record (what it restored
+    is logged, and its outputs published, before the worker is returned)."""
+    hot_path = build_hot_path(codec, streams, stages=TRADING_STAGES)
+    clock = streams.trading.clock if streams.trading is not None else time.time_ns
+    history = read_trading_history(bootstrap, streams, codec)
+    summary = restore_trading(hot_path, history, clock())
+    log.info(
+        "trade: restored %d open paper order(s), %d fill(s), %d position record(s), "
+        "%d used id(s), trading states %s; %d order(s) reconciled; %d parent(s), "
+        "%d child request(s) sent again",
+        len(summary.restored_orders),
+        summary.fills,
+        summary.positions,
+        summary.known_ids,
+        summary.trading_states or "none",
+        summary.reconciled,
+        summary.parents,
+        summary.resent_children,
+    )
+    _publish(bootstrap, summary.outputs)
+    return HotPathWorker(bootstrap, streams, hot_path)
 
 
 def run_store(
