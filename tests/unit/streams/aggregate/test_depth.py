@@ -15,7 +15,7 @@ D = Decimal
 
 
 def _publisher(**fees: str) -> DepthPublisher:
-    config = DepthConfig(levels=2, taker_fee_bps={v: D(b) for v, b in fees.items()})
+    config = DepthConfig(levels=2, taker_fee_bps={v: D(b) for v, b in fees.items()}, interval_ns=0)
     return DepthPublisher(config, clock=lambda: 7)
 
 
@@ -71,7 +71,7 @@ def test_an_unchanged_snapshot_is_not_repeated_and_a_change_is() -> None:
 
 def test_quote_groups_merge_venues_and_stale_books_drop_out() -> None:
     nbbo = NbboConfig.usd_equivalent(max_quote_age_ns=1_000)
-    pub = DepthPublisher(DepthConfig(levels=1), nbbo, clock=lambda: 0)
+    pub = DepthPublisher(DepthConfig(levels=1, interval_ns=0), nbbo, clock=lambda: 0)
     group = pub.add(book("binance", [("100", "1")], [("101", "1")], ts=T0))
     assert group == "BTC-USD_EQ-SPOT"
     usd = "BTC-USD-SPOT"
@@ -81,6 +81,18 @@ def test_quote_groups_merge_venues_and_stale_books_drop_out() -> None:
     assert snap is not None
     assert [(x.venue, x.instrument) for x in snap.asks] == [("kraken", "BTC-USD-SPOT")]
     assert snap.venue_count == 1
+
+
+def test_an_id_is_looked_at_once_per_interval_of_receive_time() -> None:
+    pub = DepthPublisher(DepthConfig(levels=1, interval_ns=100), clock=lambda: 0)
+    pub.add(book("binance", [("100", "1")], [("101", "1")], ts=T0))
+    assert pub.snapshot("BTC-USDT-SPOT") is not None
+    pub.add(book("binance", [("100", "2")], [("101", "1")], ts=T0 + 99))
+    assert pub.snapshot("BTC-USDT-SPOT") is None  # changed, but within the interval
+    pub.add(book("binance", [("100", "3")], [("101", "1")], ts=T0 + 100))
+    snap = pub.snapshot("BTC-USDT-SPOT")
+    assert snap is not None
+    assert snap.bids[0].size == D(3)  # the state as of the first update after it
 
 
 def test_a_bad_update_is_rejected_with_a_reason() -> None:
@@ -97,3 +109,5 @@ def test_config_refuses_bad_values() -> None:
         DepthConfig(levels=0)
     with pytest.raises(ValueError, match="taker_fee_bps"):
         DepthConfig(taker_fee_bps={"okx": D(-1)})
+    with pytest.raises(ValueError, match="interval_ns"):
+        DepthConfig(interval_ns=-1)

@@ -99,7 +99,9 @@ def test_depth_rekey_and_depth_stages_publish_one_snapshot_per_id_per_batch() ->
         ("md.book.by-consolidated", b"BTC-USDT-SPOT")
     ] * 3
     assert rekeyed[3][0] == "dlq.aggregate"
-    stage = DepthStage(CODEC, config=DepthConfig(levels=5, taker_fee_bps={"okx": Decimal(10)}))
+    stage = DepthStage(
+        CODEC, config=DepthConfig(levels=5, taker_fee_bps={"okx": Decimal(10)}, interval_ns=0)
+    )
     moved = [InMsg(0, i, m.key, m.value) for i, m in enumerate(rekeyed[:3])]
     out = stage.process([*moved, InMsg(0, 5, b"BTC-USDT-SPOT", b"\x00bad")])
     assert [t for t, _, _, _ in out] == ["dlq.aggregate", "md.depth"]  # conflated per batch
