@@ -99,6 +99,13 @@ TOPICS: tuple[TopicSpec, ...] = (
         "consolidated best bid/offer across venues",
     ),
     TopicSpec(
+        "md.depth",
+        f"{NAMESPACE}.ConsolidatedDepth",
+        ("instrument",),
+        "top N levels per venue of each consolidated instrument, fee-adjusted (the smart "
+        "order router's multi-venue book)",
+    ),
+    TopicSpec(
         "oms.requests",
         f"{NAMESPACE}.OrderRequest",
         ("account",),
@@ -117,6 +124,18 @@ TOPICS: tuple[TopicSpec, ...] = (
         "denying risk decisions (with the rule and reason)",
     ),
     TopicSpec("oms.events", f"{NAMESPACE}.OrderEvent", ("account",), "execution reports"),
+    TopicSpec(
+        "oms.parent_requests",
+        f"{NAMESPACE}.ParentRequest",
+        ("account",),
+        "parent orders (and their cancels) for the smart order router and execution algos",
+    ),
+    TopicSpec(
+        "oms.parent_events",
+        f"{NAMESPACE}.ParentOrderEvent",
+        ("account",),
+        "parent order events with the parent's state after each: the algos' journal",
+    ),
     TopicSpec("oms.fills", f"{NAMESPACE}.Fill", ("account",), "fills"),
     TopicSpec("positions", f"{NAMESPACE}.Position", ("account",), "positions and PnL"),
     TopicSpec("alerts", f"{NAMESPACE}.Alert", ("source",), "alerts from risk, feeds, OMS"),

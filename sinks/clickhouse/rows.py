@@ -180,6 +180,24 @@ def _nbbo(r: Record) -> tuple[Any, ...]:
     return tuple(r[name] for name in _NBBO_FIELDS)
 
 
+def _depth_levels(levels: list[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    return [
+        (x["venue"], x["instrument"], x["price"], x["size"], x["effective_price"]) for x in levels
+    ]
+
+
+def _depth(r: Record) -> tuple[Any, ...]:
+    return (
+        r["instrument"],
+        r["levels"],
+        _depth_levels(r["bids"]),
+        _depth_levels(r["asks"]),
+        r["venue_count"],
+        r["receive_ts_ns"],
+        r["process_ts_ns"],
+    )
+
+
 def _coverage(r: Record) -> tuple[Any, ...]:
     return (
         r["venue"],
@@ -378,6 +396,12 @@ MAPPINGS: Mapping[str, TableMapping] = {
             _sql(_NBBO_FIELDS, ("bid_receive_ts_ns", "ask_receive_ts_ns", "process_ts_ns")),
         ),
         _m(
+            "md.depth",
+            "consolidated_depth",
+            "instrument levels bids asks venue_count receive_ts process_ts",
+            _depth,
+        ),
+        _m(
             "md.coverage",
             "coverage",
             "venue instrument channel event from_ts to_ts reason process_ts",
@@ -404,6 +428,7 @@ DEFAULT_TOPICS: tuple[str, ...] = (
     "md.bars.1s",
     "md.bars.1m",
     "md.nbbo",
+    "md.depth",
     "md.coverage",
 )
 """Kafka topics the sink reads by default (dead letters are opt-in: add ``dlq.normalize``)."""
@@ -544,6 +569,51 @@ _POSITION_FIELDS: list[str] = [
 ]
 
 
+_PARENT_REQUEST_FIELDS = (
+    "parent_id",
+    "account",
+    "action",
+    "algo",
+    "instrument",
+    "side",
+    "quantity",
+    "limit_price",
+)
+_PARENT_EVENT_FIELDS: list[str] = [
+    "event_id",
+    "parent_id",
+    "account",
+    "algo",
+    "instrument",
+    "side",
+    "event_type",
+    "event",
+    "status",
+    "quantity",
+    "limit_price",
+    "cum_qty",
+    "leaves_qty",
+    "avg_price",
+    "avg_price_with_fees",
+    "children",
+    "open_children",
+    "waves",
+    "strategy_id",
+    "event_ts_ns",
+]
+
+
+def _parent_request(r: Record) -> tuple[Any, ...]:
+    return (
+        *(r[name] for name in _PARENT_REQUEST_FIELDS),
+        list(r["venues"]),
+        dict(r["params"]),
+        r["strategy_id"],
+        r["requested_by"],
+        r["request_ts_ns"],
+    )
+
+
 def _fields(names: list[str]) -> Callable[[Record], tuple[Any, ...]]:
     def values(r: Record) -> tuple[Any, ...]:
         return tuple(r[name] for name in names)
@@ -586,6 +656,18 @@ TRADING_MAPPINGS: Mapping[str, TableMapping] = {
         _m("oms.approved", "risk_decisions", _DECISION_COLUMNS, _risk_decision),
         _m("oms.denied", "risk_decisions", _DECISION_COLUMNS, _risk_decision),
         _m("oms.events", "order_events", _ts_columns(_EVENT_FIELDS), _fields(_EVENT_FIELDS)),
+        _m(
+            "oms.parent_requests",
+            "parent_requests",
+            " ".join(_PARENT_REQUEST_FIELDS) + " venues params strategy_id requested_by request_ts",
+            _parent_request,
+        ),
+        _m(
+            "oms.parent_events",
+            "parent_events",
+            _ts_columns(_PARENT_EVENT_FIELDS),
+            _fields(_PARENT_EVENT_FIELDS),
+        ),
         _m("oms.fills", "fills", _ts_columns(_FILL_FIELDS), _fields(_FILL_FIELDS)),
         _m(
             "positions",

@@ -71,6 +71,7 @@ def create_app(
     app.streams_config = config
     app.codec = codec or Codec.from_settings(settings)
     app.executors = []
+    app.bootstrap = servers
     register(app, agents)
     return app
 

@@ -30,6 +30,8 @@ class TapewireApp(faust.App):
     streams_config: StreamsConfig
     codec: Codec
     executors: list[ThreadPoolExecutor]
+    bootstrap: str = ""
+    """The brokers (``host:port,...``), for reads a stage needs before it starts."""
 
     def _new_producer(self) -> Any:
         transport = self.producer_transport

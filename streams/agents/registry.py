@@ -7,23 +7,27 @@ from collections.abc import Sequence
 from tapewire.streams.agents.bars import register_bars
 from tapewire.streams.agents.base import TapewireApp
 from tapewire.streams.agents.bbo import register_bbo
+from tapewire.streams.agents.depth import register_depth
 from tapewire.streams.agents.nbbo import register_nbbo
 from tapewire.streams.agents.normalize import register_normalize
 from tapewire.streams.agents.positions import register_positions
 from tapewire.streams.agents.risk import register_risk
 from tapewire.streams.agents.router import register_router
+from tapewire.streams.agents.sor import register_sor
 from tapewire.streams.agents.strategy import register_strategy
 
 
 def register(app: TapewireApp, agents: Sequence[str]) -> None:
-    """Register the named agents (``normalize``, ``bars``, ``nbbo``, ``bbo``,
-    ``strategy``, ``risk``, ``router``, ``positions``) on ``app``."""
+    """Register the named agents (``normalize``, ``bars``, ``nbbo``, ``depth``, ``bbo``,
+    ``strategy``, ``risk``, ``router``, ``positions``, ``sor``) on ``app``."""
     if "normalize" in agents:
         register_normalize(app)
     if "bars" in agents:
         register_bars(app)
     if "nbbo" in agents:
         register_nbbo(app)
+    if "depth" in agents:
+        register_depth(app)
     if "bbo" in agents and app.streams_config.bbo_venues:
         register_bbo(app)
     if "strategy" in agents:
@@ -34,3 +38,5 @@ def register(app: TapewireApp, agents: Sequence[str]) -> None:
         register_router(app)
     if "positions" in agents:
         register_positions(app)
+    if "sor" in agents:
+        register_sor(app)

@@ -17,6 +17,7 @@ from tapewire.streams.aggregate.consolidated import (
     QuoteGroup,
     market_condition,
 )
+from tapewire.streams.aggregate.depth import DepthConfig, DepthPublisher
 
 __all__ = [
     "BarAggregator",
@@ -24,6 +25,8 @@ __all__ = [
     "BboConfig",
     "BookBbo",
     "ConsolidatedBook",
+    "DepthConfig",
+    "DepthPublisher",
     "Interval",
     "L2Book",
     "MarketCondition",

@@ -366,7 +366,8 @@ class ConsolidatedLevel:
 
 class ConsolidatedBook:
     """L2 books of every venue merged per consolidated id (in-memory, for routers and paper
-    trading; no topic carries it). Books older than ``max_quote_age_ns`` are left out."""
+    trading; ``md.depth`` publishes it: :mod:`~tapewire.streams.aggregate.depth`). Books
+    older than ``max_quote_age_ns`` are left out."""
 
     def __init__(self, config: NbboConfig | None = None) -> None:
         self.config = config or NbboConfig()
@@ -374,22 +375,25 @@ class ConsolidatedBook:
         self._rejected: list[Rejected] = []
         self.now_ns: int | None = None
 
-    def add(self, update: Record) -> None:
-        """Apply a BookUpdate to its venue's book (rejects go to :meth:`drain_rejected`)."""
+    def add(self, update: Record) -> str | None:
+        """Apply a BookUpdate to its venue's book; its consolidated id, or None when it
+        was rejected (the reason goes to :meth:`drain_rejected`)."""
         try:
             venue, instrument = str_field(update, "venue"), str_field(update, "instrument")
             group_id = self.config.consolidated_id(instrument)
         except (InvalidRecordError, InstrumentError) as exc:
             self._rejected.append(Rejected(update, "invalid", str(exc)))
-            return
+            return None
         book = self._books.setdefault(group_id, {}).setdefault((venue, instrument), L2Book())
         rejected = apply_or_reject(book, update)
         if rejected is not None:
             self._rejected.append(rejected)
-        elif book.receive_ts_ns is not None and (
+            return None
+        if book.receive_ts_ns is not None and (
             self.now_ns is None or book.receive_ts_ns > self.now_ns
         ):
             self.now_ns = book.receive_ts_ns
+        return group_id
 
     def depth(self, consolidated_id: str, side: str, levels: int = 10) -> list[ConsolidatedLevel]:
         """The best ``levels`` prices of ``side`` (``bid`` or ``ask``) across live venues."""
@@ -405,6 +409,12 @@ class ConsolidatedBook:
                 per_venue[venue] = add(per_venue.get(venue, ZERO), size)
         prices = sorted(merged, reverse=side == "bid")[:levels]
         return [ConsolidatedLevel(p, _sum(merged[p].values()), merged[p]) for p in prices]
+
+    def venue_books(self, consolidated_id: str) -> list[tuple[str, str, L2Book]]:
+        """``(venue, instrument, book)`` of every live venue book of ``consolidated_id``,
+        sorted by venue then instrument (read-only: do not apply updates to them)."""
+        books = self._books.get(consolidated_id, {})
+        return [(v, i, b) for (v, i), b in sorted(books.items()) if self._live(b)]
 
     def tick(self, now_ns: int) -> None:
         """Advance the staleness clock (receive-time based, like :class:`NbboAggregator`)."""

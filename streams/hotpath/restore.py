@@ -11,6 +11,10 @@ record (``oms.events``, ``oms.fills``, ``positions``, ``alerts``, ``oms.approved
   duplicate, never a second order), and the trading state from the risk stage's
   ``TRADING_STATE`` alerts (a halted desk stays halted);
 - positions: every fill and approval (so the next position record continues the old one);
+- parents (the SOR): every parent from its journal (``oms.parent_events``), then the
+  children's events, fills and denials written since folded in (their journal records are
+  published first), and the requests of open children the risk gate never decided sent
+  again (a crash between the journal and the child request); see ``docs/sor.md``;
 - router: every order id ever sent (never re-sent), and each paper venue's open orders
   (:meth:`~tapewire.streams.execution.paper.PaperVenue.restore`). Open orders a venue
   cannot take back (no acknowledgement seen, another kind of venue) are reconciled as
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tapewire.core import metrics
-from tapewire.records.orders import Fill, OrderEvent
+from tapewire.records.orders import Fill, OrderEvent, ParentOrderEvent
 from tapewire.records.positions import Position
 from tapewire.records.risk import Alert, RiskDecision
 from tapewire.runtime.kafka_io import read_to_end
@@ -39,6 +43,7 @@ from tapewire.streams.router.stage import RouterStage
 from tapewire.streams.router.venue import PaperVenueAdapter
 from tapewire.streams.stages.base import OutMsg
 from tapewire.streams.stages.config import StreamsConfig
+from tapewire.streams.stages.parents import ParentStage
 from tapewire.streams.stages.positions import PositionsStage
 from tapewire.streams.stages.risk import RiskStage
 from tapewire.streams.trading.config import ALL_ACCOUNTS
@@ -58,6 +63,7 @@ class TradingHistory:
     alerts: list[Alert] = field(default_factory=list)
     approvals: list[RiskDecision] = field(default_factory=list)
     denials: list[RiskDecision] = field(default_factory=list)
+    parent_events: list[ParentOrderEvent] = field(default_factory=list)
 
     def owned_by(self, shard: AccountShard) -> TradingHistory:
         """The records of ``shard``'s accounts only (a sharded trade process restores its
@@ -84,6 +90,10 @@ class RestoreSummary:
     fills: int = 0
     positions: int = 0
     trading_states: dict[str, str] = field(default_factory=dict)
+    parents: int = 0
+    """Parent orders rebuilt from ``oms.parent_events``."""
+    resent_children: int = 0
+    """Child requests sent again (journaled, never decided)."""
     outputs: list[OutMsg] = field(default_factory=list)
     """Messages to publish before new work (the reconciliation's reports)."""
 
@@ -103,6 +113,20 @@ def restore_trading(hot_path: HotPath, history: TradingHistory, now_ns: int) -> 
     router = hot_path.stages.get("router")
     if isinstance(router, RouterStage):
         _restore_router(router, history, now_ns, summary)
+    parents = hot_path.stages.get("sor")
+    if isinstance(parents, ParentStage):
+        decided = frozenset(
+            (d.account, d.client_order_id) for d in (*history.approvals, *history.denials)
+        )
+        reports: list[OrderEvent | Fill | RiskDecision] = [
+            *history.events,
+            *history.fills,
+            *history.denials,
+        ]
+        outputs = parents.restore(history.parent_events, now_ns, reports=reports, decided=decided)
+        summary.parents = len({e.parent_id for e in history.parent_events})
+        summary.resent_children = sum(1 for o in outputs if o.topic.endswith("oms.requests"))
+        summary.outputs += outputs
     return summary
 
 
@@ -157,7 +181,15 @@ def _restore_router(
         summary.outputs = router.recover(RecoveryPlan(rest, plan.known, plan.final), now_ns)
 
 
-HISTORY_TOPICS = ("oms.events", "oms.fills", "positions", "alerts", "oms.approved", "oms.denied")
+HISTORY_TOPICS = (
+    "oms.events",
+    "oms.fills",
+    "positions",
+    "alerts",
+    "oms.approved",
+    "oms.denied",
+    "oms.parent_events",
+)
 
 
 def read_trading_history(
@@ -176,6 +208,7 @@ def read_trading_history(
         "alerts": history.alerts,
         "oms.approved": history.approvals,
         "oms.denied": history.denials,
+        "oms.parent_events": history.parent_events,
     }
     for topic in HISTORY_TOPICS:
         name = config.topics.name(topic)

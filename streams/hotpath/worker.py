@@ -1,6 +1,6 @@
 """The fused hot path as a Kafka process: ``md.raw`` (and commands) in, every record out.
 
-The :class:`StageGraph` runs normalize → NBBO → strategy → risk → router (→ positions) as
+The :class:`StageGraph` runs normalize → NBBO → strategy / SOR → risk → router (→ positions) as
 function calls on one thread, so a market frame reaches the venue after one Kafka hop
 (``md.raw``) instead of one per agent. Kafka stays the record: every output (quotes,
 books, NBBO, requests, decisions, order events, fills, positions, dead letters) is
@@ -30,7 +30,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from confluent_kafka import (
     Consumer,
@@ -55,12 +55,16 @@ from tapewire.streams.router.stage import Journal, RouterStage
 from tapewire.streams.router.venue import PaperVenueAdapter, Venue
 from tapewire.streams.stages.base import InMsg, OutMsg
 from tapewire.streams.stages.config import StreamsConfig
+from tapewire.streams.stages.depth import DepthStage
 from tapewire.streams.stages.nbbo import NbboStage
 from tapewire.streams.stages.normalize import MARKETS, MarketsReader, NormalizeStage
+from tapewire.streams.stages.parents import INPUTS as PARENT_INPUTS
+from tapewire.streams.stages.parents import ParentStage
 from tapewire.streams.stages.positions import INPUTS as POSITIONS_INPUTS
 from tapewire.streams.stages.positions import PositionsStage
 from tapewire.streams.stages.risk import INPUTS as RISK_INPUTS
 from tapewire.streams.stages.risk import RiskStage
+from tapewire.streams.stages.sor import SorEngine, sor_config
 from tapewire.streams.stages.strategy import INPUTS as STRATEGY_INPUTS
 from tapewire.streams.stages.strategy import StrategyStage
 from tapewire.streams.trading.config import TradingConfig
@@ -68,13 +72,15 @@ from tapewire.streams.trading.strategy import Strategy
 
 log = logging.getLogger("tapewire.hotpath")
 
-HOTPATH_STAGES = ("normalize", "nbbo", "strategy", "risk", "router", "positions")
+HOTPATH_STAGES = ("normalize", "nbbo", "depth", "strategy", "sor", "risk", "router", "positions")
 """Every stage the fused graph can hold, in the order they are wired."""
-TRADING_STAGES = frozenset(("strategy", "risk", "router", "positions"))
+TRADING_STAGES = frozenset(("strategy", "sor", "risk", "router", "positions"))
 OUTPUTS: dict[str, frozenset[str]] = {
     "normalize": frozenset(("md.trades", "md.book", "md.quotes", "md.coverage", "md.markets")),
     "nbbo": frozenset(("md.nbbo",)),
+    "depth": frozenset(("md.depth",)),
     "strategy": frozenset(("oms.requests",)),
+    "sor": frozenset(("oms.requests", "oms.parent_events")),
     "risk": frozenset(("oms.approved", "oms.denied")),
     "router": frozenset(("oms.events", "oms.fills")),
     "positions": frozenset(("positions",)),
@@ -144,12 +150,22 @@ def build_hot_path(
         nbbo = NbboStage(codec, name, config=config.nbbo)
         built["nbbo"] = nbbo
         nodes.append(single_topic(nbbo, nbbo.emitter, topic="md.quotes"))
+    if "depth" in stages:
+        depth = DepthStage(codec, name, config.depth, config.nbbo)
+        built["depth"] = depth
+        # for analysts and consumers, not the order path (the SOR keeps its own book)
+        nodes.append(replace(single_topic(depth, depth.emitter, topic="md.book"), deferred=True))
     trading = _trading(config) if TRADING_STAGES & set(stages) else None
     if trading is not None and "strategy" in stages:
         chosen = list(strategies) if strategies is not None else [f() for f in trading.strategies]
         strategy = StrategyStage(codec, chosen, name)
         built["strategy"] = strategy
         nodes.append(multi_topic(strategy, STRATEGY_INPUTS))
+    if trading is not None and "sor" in stages:
+        engine = SorEngine(sor_config(trading), config.nbbo)
+        parents = ParentStage(codec, [engine], trading.clock, name)
+        built["sor"] = parents
+        nodes.append(multi_topic(parents, PARENT_INPUTS))
     if trading is not None and "risk" in stages:
         risk = RiskStage(codec, trading.risk, trading.clock, name, config.nbbo.consolidated_id)
         built["risk"] = risk

@@ -49,7 +49,7 @@ from tapewire.streams.sor.parent import (
     rebuild,
 )
 from tapewire.streams.sor.request import ParentRequest
-from tapewire.streams.sor.routing import Routed, cancel, child_id, route
+from tapewire.streams.sor.routing import Routed, cancel, child_id, child_request, route
 
 __all__ = [
     "UNLIMITED",
@@ -80,6 +80,7 @@ __all__ = [
     "child_done",
     "child_filled",
     "child_id",
+    "child_request",
     "decode_events",
     "effective_price",
     "encode_events",

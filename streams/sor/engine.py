@@ -19,7 +19,7 @@ from that journal after a restart.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from tapewire.core.records import Record
 from tapewire.streams.aggregate.consolidated import ConsolidatedBook, NbboConfig
@@ -94,9 +94,12 @@ class SmartOrderRouter:
             self._apply(done)
         return True
 
-    def reroute(self, now_ns: int, balances: Balances = UNLIMITED) -> list[OrderRequest]:
+    def reroute(
+        self, now_ns: int, balances: Balances | Callable[[ParentOrder], Balances] = UNLIMITED
+    ) -> list[OrderRequest]:
         """A new wave for each parent with routable quantity, no open child, and a book
-        that changed since its last wave (in parent id order)."""
+        that changed since its last wave (in parent id order). ``balances`` may be a
+        function of the parent (balances are per account)."""
         out: list[OrderRequest] = []
         for parent_id in sorted(self.parents):
             parent = self.parents[parent_id]
@@ -104,7 +107,8 @@ class SmartOrderRouter:
                 continue
             if self._wave_at.get(parent_id) == self._book_updates:
                 continue
-            out += self._route(parent, now_ns, balances)
+            spendable = balances(parent) if callable(balances) else balances
+            out += self._route(parent, now_ns, spendable)
         return out
 
     def cancel(self, parent_id: str, now_ns: int, reason: str = "") -> list[OrderRequest]:

@@ -27,7 +27,13 @@ from tapewire.streams.oms.enums import OrderAction, OrderType, TimeInForce
 from tapewire.streams.oms.request import OrderRequest, derived_id
 from tapewire.streams.sor.allocation import Allocation, VenueLevel, allocate
 from tapewire.streams.sor.config import UNLIMITED, Balances, VenueTerms
-from tapewire.streams.sor.parent import CancelRequested, ChildrenRouted, ParentOrder, RoutedChild
+from tapewire.streams.sor.parent import (
+    CancelRequested,
+    ChildrenRouted,
+    ChildState,
+    ParentOrder,
+    RoutedChild,
+)
 
 REQUESTED_BY = "sor"
 PARENT_TAG = "sor.parent"
@@ -90,25 +96,34 @@ def route(
         for i, c in enumerate(allocation.children)
     )
     event = ChildrenRouted(parent_id=parent.parent_id, wave=wave, children=children, ts_ns=now_ns)
-    requests = tuple(
-        OrderRequest(
-            client_order_id=c.client_order_id,
-            account=parent.account,
-            venue=c.venue,
-            instrument=parent.instrument,
-            side=parent.side,
-            order_type=OrderType.LIMIT,
-            time_in_force=TimeInForce.IOC,
-            quantity=c.quantity,
-            limit_price=c.limit_price,
-            strategy_id=parent.strategy_id,
-            requested_by=requested_by,
-            request_ts_ns=now_ns,
-            tags={PARENT_TAG: parent.parent_id, WAVE_TAG: str(wave)},
-        )
-        for c in children
-    )
+    requests = tuple(child_request(parent, c, wave, now_ns, requested_by) for c in children)
     return Routed(event, requests, allocation)
+
+
+def child_request(
+    parent: ParentOrder,
+    child: RoutedChild | ChildState,
+    wave: int,
+    now_ns: int,
+    requested_by: str = REQUESTED_BY,
+) -> OrderRequest:
+    """The LIMIT IOC ``OrderRequest`` of one child of ``parent`` (also to send a child
+    again after a restart: same id, so the risk gate refuses a second one)."""
+    return OrderRequest(
+        client_order_id=child.client_order_id,
+        account=parent.account,
+        venue=child.venue,
+        instrument=parent.instrument,
+        side=parent.side,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.IOC,
+        quantity=child.quantity,
+        limit_price=child.limit_price,
+        strategy_id=parent.strategy_id,
+        requested_by=requested_by,
+        request_ts_ns=now_ns,
+        tags={PARENT_TAG: parent.parent_id, WAVE_TAG: str(wave)},
+    )
 
 
 def cancel(

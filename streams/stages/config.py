@@ -6,18 +6,31 @@ from dataclasses import dataclass, field
 
 from tapewire.core.errors import ConfigError
 from tapewire.core.kafka import TopicSpec
-from tapewire.streams.aggregate import BarConfig, NbboConfig
+from tapewire.streams.aggregate import BarConfig, DepthConfig, NbboConfig
 from tapewire.streams.trading.config import TradingConfig
 
-AGENTS = ("normalize", "bars", "nbbo", "bbo", "strategy", "risk", "router", "positions")
+AGENTS = (
+    "normalize",
+    "bars",
+    "nbbo",
+    "depth",
+    "bbo",
+    "strategy",
+    "risk",
+    "router",
+    "positions",
+    "sor",
+)
 """Agents :func:`create_app` can register; ``bbo`` runs only with ``bbo_venues`` set; the
 trading agents need ``StreamsConfig.trading`` (see ``docs/trading.md``)."""
-TRADING_AGENTS = ("strategy", "risk", "router", "positions")
+TRADING_AGENTS = ("strategy", "risk", "router", "positions", "sor")
 DEFAULT_AGENTS = ("normalize", "bars", "nbbo")
 
 
 TRADING_TOPICS = (
     "oms.requests",
+    "oms.parent_requests",
+    "oms.parent_events",
     "oms.approved",
     "oms.denied",
     "oms.events",
@@ -62,6 +75,11 @@ class StreamTopics:
         """Internal: ``md.quotes`` re-keyed by consolidated id (values unchanged)."""
         return self.name("md.quotes.by-consolidated")
 
+    @property
+    def depth_repartition(self) -> str:
+        """Internal: ``md.book`` re-keyed by consolidated id (values unchanged)."""
+        return self.name("md.book.by-consolidated")
+
     def bars(self, interval: str) -> str:
         """``md.bars.<interval>``."""
         return self.name(f"md.bars.{interval}")
@@ -77,12 +95,18 @@ class StreamTopics:
             "md.derivatives",
             "md.coverage",
             "md.nbbo",
+            "md.depth",
             "dlq.normalize",
             "dlq.aggregate",
             *TRADING_TOPICS,
         ]
         names = [self.name(t) for t in canonical]
-        return [*names, *(self.bars(i) for i in self.bar_intervals), self.nbbo_repartition]
+        return [
+            *names,
+            *(self.bars(i) for i in self.bar_intervals),
+            self.nbbo_repartition,
+            self.depth_repartition,
+        ]
 
 
 @dataclass(frozen=True)
@@ -102,6 +126,8 @@ class StreamsConfig:
     auto_offset_reset: str = "earliest"
     bars: BarConfig = field(default_factory=BarConfig)
     nbbo: NbboConfig = field(default_factory=NbboConfig)
+    depth: DepthConfig = field(default_factory=DepthConfig)
+    """``md.depth``: levels per venue and the venues' taker fees (``depth`` agent)."""
     bbo_venues: frozenset[str] = frozenset()
     """Venues whose BBO is derived from ``md.book`` (``bbo`` agent); empty = none."""
     stream_buffer_maxsize: int = 16_384

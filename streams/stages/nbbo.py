@@ -21,15 +21,25 @@ DLQ = "dlq.aggregate"
 
 
 class RekeyStage:
-    """Quote bytes keyed ``venue:instrument`` -> the same bytes keyed by consolidated id."""
+    """Quote bytes keyed ``venue:instrument`` -> the same bytes keyed by consolidated id.
 
-    name = "nbbo-rekey"
-    source_topic = SOURCE
+    ``source``/``target``/``name`` reuse it for another ``venue:instrument``-keyed topic
+    (``md.book`` -> ``md.book.by-consolidated`` for the depth stage)."""
 
     def __init__(
-        self, codec: Codec, kafka_name: Callable[[str], str] = str, config: NbboConfig | None = None
+        self,
+        codec: Codec,
+        kafka_name: Callable[[str], str] = str,
+        config: NbboConfig | None = None,
+        *,
+        source: str = SOURCE,
+        target: str = REPARTITION,
+        name: str = "nbbo-rekey",
     ) -> None:
         self.codec = codec
+        self.name = name
+        self.source_topic = source
+        self.target = target
         self.ids: dict[bytes, bytes] = {}
         self.config = config or NbboConfig()
         self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
@@ -43,19 +53,19 @@ class RekeyStage:
         if key is not None and b":" in key:
             instrument = key.split(b":", 1)[1].decode()
         else:  # no usable key: read the instrument from the value
-            instrument = self.codec.decode(SOURCE, msg.value or b"")["instrument"]
+            instrument = self.codec.decode(self.source_topic, msg.value or b"")["instrument"]
         target = self.config.consolidated_id(instrument).encode()
         if key is not None:
             self.ids[key] = target
         return target
 
     def process(self, batch: Sequence[InMsg]) -> list[OutMsg]:
-        """Re-key every quote; one that names no valid instrument is dead-lettered."""
-        emitter = self.emitter
+        """Re-key every message; one that names no valid instrument is dead-lettered."""
+        emitter, source = self.emitter, self.source_topic
         for msg in batch:
             if msg.value is None:
                 emitter.dead(
-                    source_topic=SOURCE,
+                    source_topic=source,
                     payload=b"",
                     error_type="DecodeError",
                     reason="tombstone (null value)",
@@ -66,14 +76,14 @@ class RekeyStage:
                 target = self._target(msg)
             except Exception as exc:
                 emitter.dead(
-                    source_topic=SOURCE,
+                    source_topic=source,
                     payload=msg.value,
                     error_type="invalid",
                     reason=f"no consolidated id: {type(exc).__name__}: {exc}",
                     msg=msg,
                 )
                 continue
-            emitter.emit_raw(REPARTITION, target, msg.value)
+            emitter.emit_raw(self.target, target, msg.value)
         return emitter.take()
 
 

@@ -32,6 +32,9 @@ EXAMPLES = {
     "order cancel": "tapewire order cancel --account main --client-order-id cli-0123abcd",
     "order cancel-all": "tapewire order cancel-all --account main --venue binance",
     "order status": "tapewire order status --client-order-id cli-0123abcd",
+    "parent new": "tapewire parent new --account main --instrument BTC-USDT-SPOT --side buy "
+    "--qty 2 --venue binance --venue okx",
+    "parent cancel": "tapewire parent cancel --account main --parent-id p-0123abcd",
     "positions": "tapewire positions --account main",
     "kill-switch": "tapewire kill-switch on --account main",
     "sql": 'tapewire sql "SELECT count() FROM trades"',
@@ -208,6 +211,15 @@ def _register_renormalize_command() -> None:
 
 
 _register_renormalize_command()
+
+
+def _register_parent_commands() -> None:
+    from tapewire.cli.parent import parent_app
+
+    app.add_typer(parent_app, name="parent")
+
+
+_register_parent_commands()
 
 console = Console()
 err_console = Console(stderr=True)

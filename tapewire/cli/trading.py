@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tapewire.core.errors import KafkaRuntimeError, TapewireError
+from tapewire.core.records import Record
 from tapewire.core.settings import Settings
 from tapewire.schemas.codec import Codec
 from tapewire.sinks.clickhouse.query_server import TextResult, find_query_server, remote_sql, render
@@ -119,14 +120,16 @@ class OptionError(TapewireError):
         self.option = option
 
 
-def _choice(option: str, text: str, choices: Mapping[str, Any]) -> Any:
+def parse_choice(option: str, text: str, choices: Mapping[str, Any]) -> Any:
+    """The value ``text`` names in ``choices`` (case-insensitive); OptionError otherwise."""
     value = choices.get(text.strip().lower())
     if value is None:
         raise OptionError(f"{option}={text!r}: expected one of {', '.join(choices)}", option=option)
     return value
 
 
-def _decimal(option: str, text: str | None) -> Decimal | None:
+def parse_decimal(option: str, text: str | None) -> Decimal | None:
+    """``text`` as an exact finite decimal (None stays None); OptionError otherwise."""
     if text is None:
         return None
     try:
@@ -185,7 +188,8 @@ def _check(request: OrderRequest) -> OrderRequest:
     return request
 
 
-def _requester() -> str:
+def requester() -> str:
+    """``cli:<user>``: who sent a request from this shell."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (containers) and no USER/LOGNAME
@@ -204,7 +208,7 @@ def _base(account: str, client_order_id: str | None, now_ns: int | None) -> dict
         if client_order_id is not None
         else new_client_order_id(),
         "account": account,
-        "requested_by": _requester(),
+        "requested_by": requester(),
         "request_ts_ns": now_ns if now_ns is not None else time.time_ns(),
     }
 
@@ -234,7 +238,7 @@ def new_order_request(
     quote currency, ``bps``: basis points of the best price seen); ``--tif GTD`` needs
     ``--expire`` (:func:`expire_ns`)."""
     base = _base(account, client_order_id, now_ns)
-    gtd = _choice("--tif", tif, _TIFS) is TimeInForce.GTD
+    gtd = parse_choice("--tif", tif, _TIFS) is TimeInForce.GTD
     if expire is not None and not gtd:
         raise OptionError(
             f"--expire={expire!r}: only a GTD order expires (--tif {tif})",
@@ -245,15 +249,17 @@ def new_order_request(
         **base,
         venue=venue,
         instrument=instrument,
-        side=_choice("--side", side, _SIDES),
-        order_type=_choice("--type", order_type, _TYPES),
-        time_in_force=_choice("--tif", tif, _TIFS),
-        quantity=_decimal("--qty", quantity) or Decimal(0),
-        limit_price=_decimal("--price", price),
-        stop_price=_decimal("--stop-price", stop_price),
-        trailing_offset=_decimal("--trailing-offset", trailing_offset),
+        side=parse_choice("--side", side, _SIDES),
+        order_type=parse_choice("--type", order_type, _TYPES),
+        time_in_force=parse_choice("--tif", tif, _TIFS),
+        quantity=parse_decimal("--qty", quantity) or Decimal(0),
+        limit_price=parse_decimal("--price", price),
+        stop_price=parse_decimal("--stop-price", stop_price),
+        trailing_offset=parse_decimal("--trailing-offset", trailing_offset),
         trailing_offset_type=(
-            None if offset_type is None else _choice("--offset-type", offset_type, _OFFSET_TYPES)
+            None
+            if offset_type is None
+            else parse_choice("--offset-type", offset_type, _OFFSET_TYPES)
         ),
         expire_ts_ns=expire_ns(expire, base["request_ts_ns"]),
         post_only=post_only,
@@ -313,7 +319,7 @@ def cancel_all_request(
 
 def kill_switch_request(state: str, *, account: str = ALL_ACCOUNTS) -> OrderRequest:
     """The trading-state command: ``on`` = HALTED (and cancel everything), ``off`` = ACTIVE."""
-    trading_state = _choice("STATE", state, KILL_STATES)
+    trading_state = parse_choice("STATE", state, KILL_STATES)
     return cancel_all_request(
         account=account,
         tags={KILL_SWITCH_TAG: trading_state},
@@ -345,22 +351,30 @@ def publish_bootstrap(settings: Settings) -> str:
 
 def publish(settings: Settings, request: OrderRequest, *, bootstrap: str | None = None) -> Sent:
     """Encode ``request`` and produce it to ``oms.requests`` (idempotent, acks=all)."""
+    partition, offset, servers = produce_record(
+        settings, REQUESTS_TOPIC, request.to_record(), bootstrap=bootstrap
+    )
+    return Sent(request, REQUESTS_TOPIC, partition, offset, servers)
+
+
+def produce_record(
+    settings: Settings, topic: str, record: Record, *, bootstrap: str | None = None
+) -> tuple[int, int, str]:
+    """Encode ``record`` for canonical ``topic`` and produce it (idempotent, acks=all);
+    (partition, offset, bootstrap servers) where it landed."""
     from tapewire.runtime.kafka_io import create_topic, produce_all
     from tapewire.runtime.kafka_resolve import kafka_brokers
     from tapewire.streams.stages.config import StreamsConfig
 
     servers = bootstrap or publish_bootstrap(settings)
     kafka_brokers(servers, timeout_s=10)  # a clear error if nothing answers
-    create_topic(servers, REQUESTS_TOPIC, partitions=StreamsConfig().partitions, exist_ok=True)
+    create_topic(servers, topic, partitions=StreamsConfig().partitions, exist_ok=True)
     codec = Codec.from_settings(settings)
-    record = request.to_record()
-    value = codec.encode(REQUESTS_TOPIC, record)
+    value = codec.encode(topic, record)
     # produce_all partitions as the Faust agents do: one account's requests (CLI and
     # strategies alike) land on one partition, in order.
-    (landed,) = produce_all(
-        servers, REQUESTS_TOPIC, [(codec.key(REQUESTS_TOPIC, record), value)], timeout_s=30
-    )
-    return Sent(request, REQUESTS_TOPIC, landed.partition, landed.offset, servers)
+    (landed,) = produce_all(servers, topic, [(codec.key(topic, record), value)], timeout_s=30)
+    return landed.partition, landed.offset, servers
 
 
 # ------------------------------------------------------------------ ClickHouse

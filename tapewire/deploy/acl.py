@@ -75,9 +75,23 @@ ROLE_ACCESS: Mapping[str, RoleAccess] = {
         groups=("tapewire-normalize", READ_GROUP),
     ),
     "aggregate": RoleAccess(
-        reads=("md.trades", "md.book", "md.quotes", "md.quotes.by-consolidated"),
+        reads=(
+            "md.trades",
+            "md.book",
+            "md.quotes",
+            "md.quotes.by-consolidated",
+            "md.book.by-consolidated",
+        ),
         # md.quotes: the BBO derived from books (aggregate.bbo_venues)
-        writes=("md.bars.*", "md.nbbo", "md.quotes.by-consolidated", "md.quotes", "dlq.aggregate"),
+        writes=(
+            "md.bars.*",
+            "md.nbbo",
+            "md.depth",
+            "md.quotes.by-consolidated",
+            "md.book.by-consolidated",
+            "md.quotes",
+            "dlq.aggregate",
+        ),
         groups=("tapewire-aggregate",),
     ),
     "trade": RoleAccess(

@@ -37,6 +37,7 @@ from tapewire.core.errors import ConfigError
 from tapewire.core.kafka import KafkaSecurity, ScramMechanism, SecurityProtocol
 from tapewire.deploy.metrics_ports import resolve_ports
 from tapewire.streams.aggregate.bars import BarConfig, Interval
+from tapewire.streams.aggregate.depth import DepthConfig
 from tapewire.streams.execution.paper import PaperConfig
 from tapewire.streams.notify import NotifierConfig
 from tapewire.streams.risk import AccountLimits, RiskConfig
@@ -247,10 +248,31 @@ class NormalizeSection(_Section):
 
 
 class AggregateSection(_Section):
-    """``[aggregate]``: bar intervals and the venues whose BBO comes from the book."""
+    """``[aggregate]``: bar intervals, the venues whose BBO comes from the book, and the
+    consolidated depth (``md.depth``): levels per venue, taker fees in bp per venue,
+    at most one snapshot per ``depth_interval_ms`` per instrument."""
 
     bars: tuple[str, ...] = ("1s", "1m")
     bbo_venues: tuple[str, ...] = ()
+    depth_levels: int = Field(default=10, ge=1, le=1000)
+    taker_fee_bps: dict[str, Decimal] = Field(default_factory=dict)
+    depth_interval_ms: int = Field(default=100, ge=0)
+
+    @field_validator("taker_fee_bps")
+    @classmethod
+    def _fees(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for venue, bps in value.items():
+            if not 0 <= bps < 10_000:
+                raise ValueError(f"{venue}: {bps} bp is not in [0, 10000)")
+        return value
+
+    def depth(self) -> DepthConfig:
+        """The depth stage's config."""
+        return DepthConfig(
+            levels=self.depth_levels,
+            taker_fee_bps=dict(self.taker_fee_bps),
+            interval_ns=self.depth_interval_ms * 1_000_000,
+        )
 
     @field_validator("bars")
     @classmethod
@@ -461,6 +483,7 @@ class DeployConfig(_Section):
             replication_factor=self.kafka.replication,
             bars=BarConfig(intervals=tuple(Interval.parse(b) for b in aggregate.bars)),
             bbo_venues=frozenset(aggregate.bbo_venues),
+            depth=aggregate.depth(),
             trading=None if self.trading is None else trading_config(self.trading, shard),
         )
 

@@ -7,11 +7,11 @@ Each role wires building blocks that already run elsewhere (the demo, the tests)
 - ``normalize``: ``md.raw`` → trades, books, quotes: Faust agents (a consumer group: run
   several processes to spread the partitions) or the hot-path shell;
 - ``aggregate``: bars, the NBBO re-key and NBBO (and the BBO from books) as Faust agents;
-- ``trade``: strategy → risk → router → positions on the hot path, which first rebuilds
-  its state from its own record (``streams/hotpath/restore.py``): open paper orders,
-  risk's open orders, positions, daily PnL, used ids, trading states. With
-  ``[[trading.shards]]`` one process per shard, each owning its accounts; with
-  ``colocate_connector`` the connector runs inside it (``tapewire/deploy/colocate.py``);
+- ``trade``: strategy and SOR → risk → router → positions on the hot path, which first
+  rebuilds its state from its own record (``streams/hotpath/restore.py``): open paper
+  orders, risk's open orders, positions, daily PnL, used ids, trading states, parent
+  orders. With ``[[trading.shards]]`` one process per shard, each owning its accounts;
+  with ``colocate_connector`` the connector runs inside it (``tapewire/deploy/colocate.py``);
 - ``sink``: every market-data topic (and the trading topics) into ClickHouse;
 - ``api``: the authenticated HTTP/WebSocket API (``docs/api.md``): reads ClickHouse,
   sends orders to ``oms.requests``, streams ``oms.events`` / ``oms.fills``.
@@ -60,8 +60,8 @@ from tapewire.streams.stages.config import StreamsConfig
 log = logging.getLogger("tapewire.deploy")
 T = TypeVar("T")
 
-AGGREGATE_AGENTS = ("bars", "nbbo")  # "nbbo" is the re-key and the NBBO agents
-TRADING_STAGES = ("strategy", "risk", "router", "positions")
+AGGREGATE_AGENTS = ("bars", "nbbo", "depth")  # "nbbo"/"depth": their re-key agents too
+TRADING_STAGES = ("strategy", "sor", "risk", "router", "positions")
 RoleRunner = Callable[[DeployConfig, Settings, str, threading.Event], None]
 
 
@@ -156,7 +156,8 @@ def run_normalize(
 def run_aggregate(
     config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event
 ) -> None:
-    """Bars, NBBO (and BBO from books for ``aggregate.bbo_venues``) as Faust agents."""
+    """Bars, NBBO, consolidated depth (and BBO from books for ``aggregate.bbo_venues``)
+    as Faust agents."""
     section = _section(config.aggregate, "aggregate")
     agents = AGGREGATE_AGENTS + (("bbo",) if section.bbo_venues else ())
     streams = _streams(config, "aggregate")
@@ -176,22 +177,7 @@ def run_trade(
     streams = trade_streams(config, replica)
     declare_topics(bootstrap, streams)
     codec = Codec.from_settings(settings)
-    hot_path = build_hot_path(codec, streams, stages=TRADING_STAGES)
-    clock = streams.trading.clock if streams.trading is not None else time.time_ns
-    history = read_trading_history(bootstrap, streams, codec)
-    summary = restore_trading(hot_path, history, clock())
-    log.info(
-        "trade: restored %d open paper order(s), %d fill(s), %d position record(s), "
-        "%d used id(s), trading states %s; %d order(s) reconciled",
-        len(summary.restored_orders),
-        summary.fills,
-        summary.positions,
-        summary.known_ids,
-        summary.trading_states or "none",
-        summary.reconciled,
-    )
-    _publish(bootstrap, summary.outputs)
-    worker = HotPathWorker(bootstrap, streams, hot_path)
+    worker = restored_trade_worker(bootstrap, streams, codec)
     if section.hosts_connector(replica):
         run_colocated(worker, _section(config.connector, "connector"), bootstrap, codec, stop)
     else:
@@ -215,6 +201,30 @@ def trade_streams(config: DeployConfig, replica: int = 0) -> StreamsConfig:
     log.info("trade: shard %s, accounts %s", shard.name, list(shard.accounts))
     app_id = f"{config.kafka.topic_prefix}tapewire-trade-{shard.name}"
     return config.streams_config(app_id=app_id, shard=replica)
+
+
+def restored_trade_worker(bootstrap: str, streams: StreamsConfig, codec: Codec) -> HotPathWorker:
+    """The trade role's hot path, its state rebuilt from its own record (what it restored
+    is logged, and its outputs published, before the worker is returned)."""
+    hot_path = build_hot_path(codec, streams, stages=TRADING_STAGES)
+    clock = streams.trading.clock if streams.trading is not None else time.time_ns
+    history = read_trading_history(bootstrap, streams, codec)
+    summary = restore_trading(hot_path, history, clock())
+    log.info(
+        "trade: restored %d open paper order(s), %d fill(s), %d position record(s), "
+        "%d used id(s), trading states %s; %d order(s) reconciled; %d parent(s), "
+        "%d child request(s) sent again",
+        len(summary.restored_orders),
+        summary.fills,
+        summary.positions,
+        summary.known_ids,
+        summary.trading_states or "none",
+        summary.reconciled,
+        summary.parents,
+        summary.resent_children,
+    )
+    _publish(bootstrap, summary.outputs)
+    return HotPathWorker(bootstrap, streams, hot_path)
 
 
 def run_store(

@@ -7,15 +7,17 @@ from tapewire.records.dead_letters import DeadLetter
 from tapewire.records.market import (
     Bar,
     BookUpdate,
+    ConsolidatedDepth,
     ConsolidatedQuote,
     CoverageEvent,
+    DepthLevel,
     DerivativesTicker,
     PriceLevel,
     Quote,
     RawFrame,
     Trade,
 )
-from tapewire.records.orders import Fill, OrderEvent, OrderRequest
+from tapewire.records.orders import Fill, OrderEvent, OrderRequest, ParentOrderEvent, ParentRequest
 from tapewire.records.positions import Position
 from tapewire.records.risk import Alert, RiskDecision
 
@@ -31,11 +33,15 @@ RECORD_TYPES: dict[str, type[TypedRecord]] = {
         Quote,
         DerivativesTicker,
         ConsolidatedQuote,
+        DepthLevel,
+        ConsolidatedDepth,
         Bar,
         CoverageEvent,
         OrderRequest,
         OrderEvent,
         Fill,
+        ParentRequest,
+        ParentOrderEvent,
         RiskDecision,
         Alert,
         Position,

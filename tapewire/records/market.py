@@ -146,3 +146,25 @@ class CoverageEvent(TypedRecord, frozen=True, kw_only=True, gc=False):
     to_ns: int | None = None
     reason: str
     process_ts_ns: int
+
+
+class DepthLevel(TypedRecord, frozen=True, kw_only=True, gc=False):
+    """One venue's price level in a :class:`ConsolidatedDepth`, with its fee-adjusted price."""
+
+    venue: str
+    instrument: str
+    price: Decimal
+    size: Decimal
+    effective_price: Decimal
+
+
+class ConsolidatedDepth(TypedRecord, frozen=True, kw_only=True, gc=False):
+    """Top N levels per venue of one consolidated instrument, fee-adjusted (``md.depth``)."""
+
+    instrument: str
+    levels: int
+    bids: Sequence[DepthLevel]
+    asks: Sequence[DepthLevel]
+    venue_count: int
+    receive_ts_ns: int
+    process_ts_ns: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 import msgspec
@@ -84,3 +85,46 @@ class Fill(TypedRecord, frozen=True, kw_only=True, gc=False):
     venue_ts_ns: int | None = None
     receive_ts_ns: int
     strategy_id: str | None = None
+
+
+class ParentRequest(TypedRecord, frozen=True, kw_only=True, gc=False):
+    """A parent order for an execution algorithm, or its cancel (``oms.parent_requests``)."""
+
+    parent_id: str
+    account: str
+    action: str = "NEW"
+    algo: str = "SOR"
+    instrument: str
+    side: str
+    quantity: Decimal
+    limit_price: Decimal | None = None
+    venues: Sequence[str] = ()
+    params: dict[str, str] = msgspec.field(default_factory=dict)
+    strategy_id: str | None = None
+    requested_by: str
+    request_ts_ns: int
+
+
+class ParentOrderEvent(TypedRecord, frozen=True, kw_only=True, gc=False):
+    """One parent event (journal) and the parent's state after it (``oms.parent_events``)."""
+
+    event_id: str
+    parent_id: str
+    account: str
+    algo: str
+    instrument: str
+    side: str
+    event_type: str
+    event: str
+    status: str
+    quantity: Decimal
+    limit_price: Decimal | None = None
+    cum_qty: Decimal
+    leaves_qty: Decimal
+    avg_price: Decimal | None = None
+    avg_price_with_fees: Decimal | None = None
+    children: int
+    open_children: int
+    waves: int
+    strategy_id: str | None = None
+    event_ts_ns: int

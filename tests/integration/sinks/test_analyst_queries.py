@@ -29,6 +29,7 @@ from clickhouse_connect.driver.client import Client
 from tapewire.schemas.codec import Codec
 from tapewire.sinks.clickhouse.query import ExactDateTime, run_sql
 from tapewire.sinks.clickhouse.rows import mapping_for_topic
+from tapewire.streams.aggregate import DepthConfig, DepthPublisher
 
 QUERIES = Path(__file__).resolve().parents[3] / "docs" / "queries"
 T0 = 1_704_067_200_000_000_000  # 2024-01-01T00:00:00Z
@@ -99,6 +100,8 @@ class Seed:
     """The final state of each gap (what ``coverage FINAL`` must give)."""
     bars_1m: list[Record] = field(default_factory=list)
     """Latest revision of each 1m bar."""
+    depth: list[Record] = field(default_factory=list)
+    """Consolidated depth snapshots (binance's book and an okx copy), as published."""
 
 
 def _price(rng: random.Random, instrument: str) -> Decimal:
@@ -246,6 +249,39 @@ def _book(rng: random.Random) -> list[Record]:
     return out
 
 
+def _depth(book: list[Record]) -> list[Record]:
+    """``md.depth`` as the real publisher makes it from binance's book and an okx book
+    2.5 USDT lower with 60 % of the size, shifted by 0.1 s (7.5 and 8 bp taker fees)."""
+    fees = {"binance": Decimal("7.5"), "okx": Decimal(8)}
+    publisher = DepthPublisher(DepthConfig(levels=5, taker_fee_bps=fees), clock=lambda: T0)
+
+    def okx(update: Record) -> Record:
+        def shift(levels: list[Record]) -> list[Record]:
+            return [
+                {"price": x["price"] - Decimal("2.5"), "size": x["size"] * Decimal("0.6")}
+                for x in levels
+            ]
+
+        ts = update["receive_ts_ns"] + 100_000_000
+        return {
+            **update,
+            "venue": "okx",
+            "bids": shift(update["bids"]),
+            "asks": shift(update["asks"]),
+            "receive_ts_ns": ts,
+            "process_ts_ns": ts,
+        }
+
+    updates = sorted([*book, *map(okx, book)], key=lambda u: u["receive_ts_ns"])
+    out = []
+    for update in updates:
+        group = publisher.add(update)
+        snapshot = None if group is None else publisher.snapshot(group)
+        if snapshot is not None:
+            out.append(snapshot.to_dict())
+    return out
+
+
 def _gap(venue: str, instrument: str, channel: str, start: int, end: int | None) -> Record:
     return {
         "venue": venue,
@@ -324,6 +360,7 @@ def seed(clickhouse: Client) -> Seed:
     rng = random.Random(20240101)
     out = Seed(trades=_trades(rng), quotes=_quotes(rng), book=_book(rng))
     out.nbbo = _nbbo(out.quotes)
+    out.depth = _depth(out.book)
     ins = _Inserter(clickhouse)
     ins.insert("md.trades", out.trades, _key_partition)
     # the same trades again from later offsets (re-published): one row each under FINAL
@@ -334,6 +371,8 @@ def seed(clickhouse: Client) -> Seed:
     # a replayed chunk of the book: same Kafka records, so the same provenance
     replay = _Inserter(clickhouse)
     replay.insert("md.book", out.book[:60], _key_partition)
+    ins.insert("md.depth", out.depth, lambda r: 0)
+    replay.insert("md.depth", out.depth[:50], lambda r: 0)  # a replayed chunk
 
     gaps = [
         _gap("binance", BTC, "book", T0 + 40 * S, T0 + 50 * S),
@@ -628,6 +667,69 @@ def check_bars_1h(client: Client, url: str, seed: Seed) -> None:
     ]
 
 
+def _sweep(levels: list[Record], quantity: Decimal) -> tuple[Decimal, Decimal]:
+    """(filled, cost truncated to 18 places) of walking ``levels`` in order."""
+    filled, cost = Decimal(0), Fraction(0)
+    for level in levels:
+        take = min(level["size"], quantity - filled)
+        if take <= 0:
+            break
+        filled += take
+        cost += Fraction(take) * Fraction(level["effective_price"])
+    return filled, _trunc18(cost)
+
+
+def check_sweep_cost(client: Client, url: str, seed: Seed) -> None:
+    partial = improved = 0
+    for k, at in enumerate((T0 + S + 100_000_000, T0 + 20 * S + 7, T0 + 31 * S, T0 + 10 * MIN)):
+        snapshot = [d for d in seed.depth if d["receive_ts_ns"] <= at][-1]
+        for side in ("BUY", "SELL"):
+            for quantity in (Decimal("0.5"), Decimal("4.2"), Decimal(k * 10 + 3)):
+                got = _run(
+                    client,
+                    url,
+                    "sweep_cost_across_venues.sql",
+                    instrument=BTC,
+                    side=side,
+                    quantity=quantity,
+                    at=_at(at),
+                )
+                book = snapshot["asks" if side == "BUY" else "bids"]
+                want = []
+                for route in ("ALL", *sorted({x["venue"] for x in book})):
+                    levels = [x for x in book if route in ("ALL", x["venue"])]
+                    filled, cost = _sweep(levels, quantity)
+                    avg = _trunc18(Fraction(cost) / Fraction(filled)) if filled else None
+                    want.append([route, filled, cost, avg, int(filled == quantity)])
+                best = want[0][3]
+                for row in want:
+                    diff = None
+                    if row[4] and want[0][4]:
+                        assert row[3] is not None
+                        assert best is not None
+                        sign = 1 if side == "BUY" else -1
+                        diff = _trunc18(Fraction(sign * (row[3] - best)) * 10000 / Fraction(best))
+                        assert diff >= 0  # across venues is never worse than one venue
+                        improved += diff > 0
+                    row.append(diff)
+                    partial += not row[4]
+                assert [list(r) for r in got] == want, (at, side, quantity)
+    assert partial > 0
+    assert improved > 0
+    assert (
+        _run(
+            client,
+            url,
+            "sweep_cost_across_venues.sql",
+            instrument=BTC,
+            side="BUY",
+            quantity=Decimal(1),
+            at=_at(T0),
+        )
+        == []
+    )
+
+
 CHECKS: dict[str, Callable[[Client, str, Seed], None]] = {
     "spread_bps_by_venue.sql": check_spread,
     "vwap_per_minute.sql": check_vwap,
@@ -636,6 +738,7 @@ CHECKS: dict[str, Callable[[Client, str, Seed], None]] = {
     "trades_excluding_gaps.sql": check_trades_excluding_gaps,
     "nbbo_vs_venue_quotes.sql": check_nbbo_vs_quotes,
     "bars_1h_from_rollup.sql": check_bars_1h,
+    "sweep_cost_across_venues.sql": check_sweep_cost,
 }
 
 
@@ -668,7 +771,11 @@ def test_query_matches_python(
 
 def test_seeded_duplicates_are_visible_without_final(clickhouse: Client, seed: Seed) -> None:
     """The seed really contains duplicates, so the FINAL in the queries is exercised."""
-    for table, published in (("trades", len(seed.trades)), ("book_updates", len(seed.book))):
+    for table, published in (
+        ("trades", len(seed.trades)),
+        ("book_updates", len(seed.book)),
+        ("consolidated_depth", len(seed.depth)),
+    ):
         raw = clickhouse.query(f"SELECT count() FROM {table}").result_rows[0][0]
         final = clickhouse.query(f"SELECT count() FROM {table} FINAL").result_rows[0][0]
         assert final == published

@@ -13,7 +13,15 @@ from pathlib import Path
 
 from tapewire.core.records import TypedRecord
 from tapewire.core.settings import load_settings
-from tapewire.records.market import Bar, CoverageEvent, DerivativesTicker, RawFrame
+from tapewire.records.market import (
+    Bar,
+    ConsolidatedDepth,
+    CoverageEvent,
+    DepthLevel,
+    DerivativesTicker,
+    RawFrame,
+)
+from tapewire.records.orders import ParentOrderEvent, ParentRequest
 from tapewire.records.risk import Alert
 from tapewire.runtime.kafka_io import produce_all, read_to_end
 from tapewire.schemas.codec import Codec
@@ -33,6 +41,7 @@ CODEC = Codec()
 def _valid(topic: str, n: int) -> TypedRecord:
     """The ``n``-th distinct valid record of ``topic``."""
     ts = T0 + n * 1_000_000_000
+    one = Decimal(1)
     if topic == "md.raw":
         return RawFrame(
             venue="binance",
@@ -61,7 +70,6 @@ def _valid(topic: str, n: int) -> TypedRecord:
     if topic.startswith("md.bars."):
         interval = topic.removeprefix("md.bars.")
         length = 1_000_000_000 if interval == "1s" else 60_000_000_000
-        one = Decimal(1)
         return Bar(
             venue="binance",
             instrument=INST,
@@ -82,6 +90,48 @@ def _valid(topic: str, n: int) -> TypedRecord:
         )
     if topic == "md.nbbo":
         return nbbo(ts=ts)
+    if topic == "md.depth":
+        level = DepthLevel(
+            venue="binance", instrument=INST, price=one, size=one, effective_price=one
+        )
+        return ConsolidatedDepth(
+            instrument=INST,
+            levels=1,
+            bids=[level],
+            asks=[],
+            venue_count=1,
+            receive_ts_ns=ts,
+            process_ts_ns=ts,
+        )
+    if topic == "oms.parent_requests":
+        return ParentRequest(
+            parent_id=f"p{n}",
+            account="main",
+            instrument=INST,
+            side="BUY",
+            quantity=one,
+            requested_by="probe",
+            request_ts_ns=ts,
+        )
+    if topic == "oms.parent_events":
+        return ParentOrderEvent(
+            event_id=f"p:{n}",
+            parent_id="p",
+            account="main",
+            algo="SOR",
+            instrument=INST,
+            side="BUY",
+            event_type="ParentNew",
+            event="{}",
+            status="PENDING_NEW",
+            quantity=one,
+            cum_qty=Decimal(0),
+            leaves_qty=one,
+            children=0,
+            open_children=0,
+            waves=0,
+            event_ts_ns=ts,
+        )
     if topic == "md.coverage":
         return CoverageEvent(
             venue="binance",

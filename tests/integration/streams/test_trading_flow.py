@@ -30,6 +30,7 @@ from confluent_kafka import Consumer, TopicPartition
 from tapewire.core import records
 from tapewire.core.kafka import client_config
 from tapewire.core.settings import load_settings
+from tapewire.records.orders import ParentRequest
 from tapewire.runtime.kafka_io import Record, delete_topics, produce_all
 from tapewire.runtime.topics import declare_topics
 from tapewire.schemas.codec import Codec
@@ -303,3 +304,51 @@ def test_kill_switch_cancels_open_orders_on_three_venues_and_denies_new_requests
         approved = flow.read("oms.approved", 4)
         assert [d["request"]["action"] for d in approved] == ["NEW"] * 3 + ["CANCEL_ALL"]
         assert flow.read("oms.events", 6)[-3:] == events[-3:]  # nothing for after-kill
+
+
+@pytest.mark.timeout(240)
+def test_a_parent_order_through_the_agents_is_split_over_two_venues_and_filled(
+    kafka_bootstrap: str,
+) -> None:
+    trading = TradingConfig(
+        risk=RISK,
+        paper_venues=(
+            PaperConfig("binance", fees=FeeSchedule(taker_bps=D(10))),
+            PaperConfig("okx", fees=FeeSchedule(taker_bps=D(2))),
+        ),
+    )
+    with trading_worker(kafka_bootstrap, trading, ("sor", "risk", "router")) as (flow, start):
+        t0 = time.time_ns()
+        flow.publish(
+            "md.book",
+            [top_book("binance", "100", "101", ts=t0), top_book("okx", "100", "101.05", ts=t0)],
+        )
+        flow.publish("md.nbbo", [nbbo("100", "101", ts=t0)])
+        start()
+        flow.wait_consumed({"md.book": 2, "md.nbbo": 1})
+        parent = ParentRequest(
+            parent_id="p1",
+            account="acct",
+            instrument=INST,
+            side="BUY",
+            quantity=D("1.5"),
+            requested_by="test",
+            request_ts_ns=t0,
+        )
+        flow.publish("oms.parent_requests", [parent])
+        # ParentNew, ChildrenRouted, then a fill and a final report per child
+        events = flow.read("oms.parent_events", 6)
+        requests = flow.read("oms.requests", 2)
+        fills = flow.read("oms.fills", 2)
+    # okx first: 101.05 x (1 + 2 bp) = 101.070 beats binance's 101 x (1 + 10 bp) = 101.101
+    assert [(r["venue"], r["quantity"], r["limit_price"]) for r in requests] == [
+        ("binance", D("0.5"), D(101)),
+        ("okx", D(1), D("101.05")),
+    ]
+    assert sorted((f["venue"], f["quantity"], f["price"]) for f in fills) == [
+        ("binance", D("0.5"), D(101)),
+        ("okx", D(1), D("101.05")),
+    ]
+    final = events[-1]
+    assert (final["status"], final["cum_qty"], final["leaves_qty"]) == ("FILLED", D("1.5"), 0)
+    assert final["avg_price"] == D("101.033333333333333333")  # (50.5 + 101.05) / 1.5

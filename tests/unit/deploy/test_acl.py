@@ -11,7 +11,8 @@ from tapewire.sinks.clickhouse.rows import DEFAULT_TOPICS, TRADING_TOPICS
 from tapewire.streams.hotpath.restore import HISTORY_TOPICS
 from tapewire.streams.hotpath.worker import COMMAND_TOPICS, OUTPUTS
 from tapewire.streams.router.stage import INPUTS as ROUTER_INPUTS
-from tapewire.streams.stages import bars, bbo, nbbo, normalize
+from tapewire.streams.stages import bars, bbo, depth, nbbo, normalize
+from tapewire.streams.stages.parents import INPUTS as PARENT_INPUTS
 from tapewire.streams.stages.positions import INPUTS as POSITIONS_INPUTS
 from tapewire.streams.stages.risk import INPUTS as RISK_INPUTS
 from tapewire.streams.stages.strategy import INPUTS as STRATEGY_INPUTS
@@ -41,11 +42,22 @@ def test_the_table_covers_what_each_role_reads_and_writes() -> None:
 
     aggregate = ROLE_ACCESS["aggregate"]
     assert not _missing(
-        aggregate.reads, {bars.SOURCE, nbbo.SOURCE, bbo.SOURCE, "md.quotes.by-consolidated"}
+        aggregate.reads,
+        {bars.SOURCE, nbbo.SOURCE, bbo.SOURCE, nbbo.REPARTITION, depth.SOURCE, depth.REPARTITION},
     )
     assert not _missing(
         aggregate.writes,
-        {"md.bars.1s", "md.bars.1h", "md.nbbo", bars.DLQ, nbbo.DLQ, bbo.DLQ, "md.quotes"},
+        {
+            "md.bars.1s",
+            "md.bars.1h",
+            "md.nbbo",
+            bars.DLQ,
+            nbbo.DLQ,
+            bbo.DLQ,
+            "md.quotes",
+            depth.OUTPUT,
+            depth.REPARTITION,
+        },
     )
 
     trade = ROLE_ACCESS["trade"]
@@ -54,11 +66,12 @@ def test_the_table_covers_what_each_role_reads_and_writes() -> None:
         *RISK_INPUTS,
         *POSITIONS_INPUTS,
         *ROUTER_INPUTS,
+        *PARENT_INPUTS,
         *HISTORY_TOPICS,
         *COMMAND_TOPICS,
     }
     assert not _missing(trade.reads, inputs)
-    outputs = set().union(*(OUTPUTS[s] for s in ("strategy", "risk", "router", "positions")))
+    outputs = set().union(*(OUTPUTS[s] for s in ("strategy", "sor", "risk", "router", "positions")))
     assert not _missing(trade.writes, outputs | {"alerts", "dlq.trading"})
 
     sink = ROLE_ACCESS["sink"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ def test_the_demo_file_configures_every_role() -> None:
     assert strategy.config.venues == ("binance", "okx")
     assert [p.venue for p in streams.trading.paper_venues] == ["binance", "okx"]
     assert [i.name for i in streams.bars.intervals] == ["1s", "1m"]
+    assert streams.depth.taker_fee_bps == {"binance": Decimal("7.5"), "okx": Decimal(8)}
+    assert (streams.depth.levels, streams.depth.interval_ns) == (10, 100_000_000)
 
 
 @pytest.mark.parametrize(
@@ -52,6 +55,12 @@ def test_the_demo_file_configures_every_role() -> None:
         (lambda d: d["connector"]["source"].update(rate=0), "connector.source.rate", 0),
         (lambda d: d["connector"]["source"].update(kind="pigeon"), "connector.source", None),
         (lambda d: d["aggregate"].update(bars=["1s", "7 days"]), "aggregate.bars", None),
+        (lambda d: d["aggregate"].update(depth_levels=0), "aggregate.depth_levels", 0),
+        (
+            lambda d: d["aggregate"].update(taker_fee_bps={"okx": "-1"}),
+            "aggregate.taker_fee_bps",
+            None,
+        ),
         (lambda d: d["trading"].update({"shell": "fast"}), "trading.shell", "fast"),
         (lambda d: d["trading"].update(accounts={}), "trading.accounts", None),
     ],

@@ -108,7 +108,7 @@ def test_fills_and_positions(run: tuple[Any, Published]) -> None:
     assert positions
     last = positions[-1]
     assert (last["account"], last["instrument"], last["quantity"]) == ("acct", INST, total)
-    assert hot.external == frozenset({"md.raw", "oms.requests"})
+    assert hot.external == frozenset({"md.raw", "oms.requests", "oms.parent_requests"})
 
 
 def test_external_kill_switch_cancels_resting_orders(run: tuple[Any, Published]) -> None:

@@ -11,12 +11,14 @@ from tapewire.connectors.simulator import MarketSimulator, SimConfig
 from tapewire.core.records import Record
 from tapewire.records.market import Trade
 from tapewire.schemas.codec import Codec
+from tapewire.streams.aggregate import DepthConfig
 from tapewire.streams.normalize import Normalizer
 from tapewire.streams.stages.bars import BarsStage
 from tapewire.streams.stages.base import InMsg
+from tapewire.streams.stages.depth import DepthStage, depth_rekey
 from tapewire.streams.stages.nbbo import NbboStage, RekeyStage
 from tapewire.streams.stages.normalize import NormalizeStage
-from tests.factories.market import quote, trade
+from tests.factories.market import book, quote, trade
 
 CODEC = Codec()
 T0 = 1_704_067_200_000_000_000
@@ -83,6 +85,34 @@ def test_rekey_and_nbbo_stages() -> None:
         "binance",
     )
     assert nbbo[-1][1] == b"BTC-USDT-SPOT"
+
+
+def test_depth_rekey_and_depth_stages_publish_one_snapshot_per_id_per_batch() -> None:
+    books = [
+        book("binance", [("100", "1")], [("101", "1")], ts=T0 + 1),
+        book("okx", [("100.5", "2")], [("101.5", "2")], ts=T0 + 2),
+        book("okx", [("100.5", "1")], [], kind="DELTA", ts=T0 + 3),
+    ]
+    msgs = [*_msgs("md.book", books), InMsg(0, 9, b"x:NOT-AN-ID", b"v")]
+    rekeyed = depth_rekey(CODEC).process(msgs)
+    assert [(t, k) for t, k, _, _ in rekeyed[:3]] == [
+        ("md.book.by-consolidated", b"BTC-USDT-SPOT")
+    ] * 3
+    assert rekeyed[3][0] == "dlq.aggregate"
+    stage = DepthStage(
+        CODEC, config=DepthConfig(levels=5, taker_fee_bps={"okx": Decimal(10)}, interval_ns=0)
+    )
+    moved = [InMsg(0, i, m.key, m.value) for i, m in enumerate(rekeyed[:3])]
+    out = stage.process([*moved, InMsg(0, 5, b"BTC-USDT-SPOT", b"\x00bad")])
+    assert [t for t, _, _, _ in out] == ["dlq.aggregate", "md.depth"]  # conflated per batch
+    depth = CODEC.decode("md.depth", out[1][2])
+    assert out[1][1] == b"BTC-USDT-SPOT"
+    assert [(x["venue"], x["size"]) for x in depth["bids"]] == [
+        ("okx", Decimal(1)),  # 100.5 x (1 - 10 bp) = 100.3995 beats binance's 100
+        ("binance", Decimal(1)),
+    ]
+    assert depth["bids"][0]["effective_price"] == Decimal("100.3995")
+    assert stage.process(moved[2:]) == []  # the same levels again: nothing new
 
 
 def test_a_market_rest_frame_too_large_to_republish_is_a_dead_letter_not_a_failed_produce() -> None:
