@@ -53,10 +53,13 @@ from tapewire.api.orders import (
     KillSwitch,
     OrderGateway,
     PlaceOrder,
+    ReplaceOrder,
     cancel_all_request,
     cancel_request,
+    current_terms,
     kill_switch_request,
     place_request,
+    replace_request,
 )
 from tapewire.api.permissions import Principal
 from tapewire.api.ratelimit import RateLimiter
@@ -239,6 +242,29 @@ def create_app(services: ApiServices) -> FastAPI:
             instrument=rows[0]["instrument"],
             user=who.user.name,
             now_ns=services.clock_ns(),
+        )
+        return send(request, order)
+
+    @app.patch("/v1/orders/{client_order_id}", status_code=202, tags=["orders"])
+    def replace_order(
+        client_order_id: ClientOrderId,
+        account: Annotated[Identifier, Query()],
+        body: ReplaceOrder,
+        who: Trader,
+        request: Request,
+    ) -> AcceptedOut:
+        """Replace (amend) an open order of ``account``: quantity, prices, time in force.
+        The order continues under the new ``client_order_id`` of the answer; the risk
+        gate and the venue accept (REPLACED) or refuse (REPLACE_REJECTED) it."""
+        who.check_account(account)
+        rows = services.reader.rows(queries.order_terms(account, client_order_id))
+        if not rows:
+            raise NotFoundError(
+                f"no order {client_order_id!r} in account {account!r}",
+                hint="a replaced order continues under the id its replace returned",
+            )
+        order = replace_request(
+            current_terms(rows[0]), body, user=who.user.name, now_ns=services.clock_ns()
         )
         return send(request, order)
 

@@ -130,6 +130,22 @@ def order_location(account: str, client_order_id: str) -> Query:
     )
 
 
+def order_terms(account: str, client_order_id: str) -> Query:
+    """The NEW or REPLACE request that gave an order its current terms (a replaced order
+    continues under the REPLACE's id)."""
+    return Query(
+        "SELECT client_order_id, account, venue, instrument, side, order_type, time_in_force,\n"
+        "       quantity, limit_price, stop_price, trailing_offset, trailing_offset_type,\n"
+        "       post_only, reduce_only, toUnixTimestamp64Nano(expire_ts) AS expire_ts_ns,\n"
+        "       strategy_id, requested_by, toUnixTimestamp64Nano(request_ts) AS request_ts_ns\n"
+        "FROM order_requests FINAL\n"
+        "WHERE account = {account:String} AND client_order_id = {cid:String}\n"
+        "  AND action IN ('NEW', 'REPLACE')\n"
+        "ORDER BY request_ts DESC LIMIT 1",
+        {"account": account, "cid": client_order_id},
+    )
+
+
 def fills(accounts: Sequence[str] | None, r: Range, *, limit: int) -> Query:
     """Fills, newest first."""
     where = _Where()
