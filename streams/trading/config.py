@@ -13,6 +13,9 @@ from tapewire.streams.trading.strategy import Strategy
 
 KILL_SWITCH_TAG = "trading_state"
 """Tag of a CANCEL_ALL request that is a trading-state command (see ``docs/trading.md``)."""
+RISK_LIMITS_TAG = "risk_limits"
+"""Tag of a CANCEL_ALL request that replaces an account's risk limits: its value is the
+``AccountLimits`` as JSON (see ``docs/risk.md``)."""
 ALL_ACCOUNTS = "*"
 """Account of a trading-state command that applies to every account (global state)."""
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response, WebSocket
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.websockets import WebSocketDisconnect
@@ -64,8 +65,18 @@ from tapewire.api.orders import (
 from tapewire.api.permissions import Principal
 from tapewire.api.ratelimit import RateLimiter
 from tapewire.api.reader import Reader
+from tapewire.api.risk import (
+    AccountLimitsBody,
+    RiskOut,
+    TradingStateBody,
+    limits_of,
+    limits_request,
+    risk_views,
+    state_request,
+)
 from tapewire.api.tokens import TokenIssuer
 from tapewire.api.users import Role, UserStore
+from tapewire.streams.risk import RiskConfig
 
 API_VERSION = "1"
 MAX_NS = 2**63 - 1
@@ -83,6 +94,8 @@ class ApiServices:
     audit: AuditSink
     gateway: OrderGateway | None = None
     events: EventHub | None = None
+    risk: RiskConfig | None = None
+    """The deployment's configured limits (``[trading]``), if the file has them."""
     max_rows: int = 10_000
     clock_ns: Callable[[], int] = field(default=time.time_ns)
 
@@ -99,6 +112,15 @@ Limit = Annotated[int, Query(ge=1, le=10_000)]
 Venue = Annotated[Identifier | None, Query()]
 Instrument = Annotated[InstrumentId | None, Query()]
 ClientOrderId = Annotated[Identifier, Path(description="the order's client_order_id")]
+AccountPath = Annotated[Identifier, Path(description="one of your accounts")]
+AccountOrAll = Annotated[
+    str,
+    Path(
+        max_length=64,
+        pattern=r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:\-]*)$",
+        description="one of your accounts, or * (every account: the global state)",
+    ),
+]
 StatusName = Literal[
     "PENDING_NEW",
     "NEW",
@@ -316,6 +338,36 @@ def create_app(services: ApiServices) -> FastAPI:
         order = kill_switch_request(body, user=who.user.name, now_ns=services.clock_ns())
         return send(request, order)
 
+    @app.get("/v1/risk", tags=["risk"])
+    def risk(who: Caller, account: Account = None) -> list[RiskOut]:
+        """Trading state and risk limits of your accounts, as the risk gate applies them
+        (the configured limits, or the latest change it confirmed)."""
+        accounts = who.account_filter(account)
+        rows = services.reader.rows(queries.risk_alerts(accounts))
+        return risk_views(rows, services.risk, accounts)
+
+    @app.put("/v1/risk/{account}/limits", status_code=202, tags=["risk"])
+    def change_limits(
+        account: AccountPath, body: AccountLimitsBody, who: Admin, request: Request
+    ) -> AcceptedOut:
+        """Replace all limits of an account (risk admins). The risk gate applies them
+        when it reads the command; GET /v1/risk shows them once it has."""
+        who.check_account(account)
+        limits = limits_of(body)
+        order = limits_request(account, limits, user=who.user.name, now_ns=services.clock_ns())
+        return send(request, order)
+
+    @app.put("/v1/risk/{account}/trading-state", status_code=202, tags=["risk"])
+    def change_state(
+        account: AccountOrAll, body: TradingStateBody, who: Admin, request: Request
+    ) -> AcceptedOut:
+        """Set the trading state of an account, or the global one (``*``): ACTIVE,
+        REDUCING (only risk-reducing orders) or HALTED (which also cancels every open
+        order); risk admins."""
+        who.check_account(account)
+        order = state_request(account, body.state, user=who.user.name, now_ns=services.clock_ns())
+        return send(request, order)
+
     # ---------------------------------------------------------------- portfolio
 
     @app.get("/v1/fills", tags=["portfolio"])
@@ -434,6 +486,17 @@ def _authenticate(services: ApiServices, token: str) -> Principal:
 
 
 def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        # one string naming every bad field, as the document's ErrorOut says
+        assert isinstance(exc, RequestValidationError)
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {_short(e.get('input'))})"
+            for e in exc.errors()
+        )
+        request.state.audit_detail = detail
+        return JSONResponse({"detail": detail[:2000]}, status_code=422)
+
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
@@ -444,6 +507,11 @@ def _install_errors(app: FastAPI) -> None:
         if isinstance(exc, RateLimitedError):
             headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def _install_audit(app: FastAPI, services: ApiServices) -> None:

@@ -146,6 +146,24 @@ def order_terms(account: str, client_order_id: str) -> Query:
     )
 
 
+def risk_alerts(accounts: Sequence[str] | None) -> Query:
+    """The newest ``TRADING_STATE`` and ``RISK_LIMITS`` alert of each account (and of
+    ``*``, the global state), newest first."""
+    where = _Where()
+    where.add("source = 'risk'")
+    where.add("code IN ('TRADING_STATE', 'RISK_LIMITS')")
+    if accounts is not None:
+        where.add("labels['account'] IN {accounts:Array(String)}", accounts=[*accounts, "*"])
+    return Query(
+        "SELECT code, labels['account'] AS account, labels['state'] AS state,\n"
+        "       labels['limits'] AS limits, toUnixTimestamp64Nano(event_ts) AS ts_ns\n"
+        f"FROM alerts FINAL\n{where.sql()}\n"
+        "ORDER BY event_ts DESC, kafka_partition DESC, kafka_offset DESC\n"
+        "LIMIT 1 BY code, account",
+        where.parameters,
+    )
+
+
 def fills(accounts: Sequence[str] | None, r: Range, *, limit: int) -> Query:
     """Fills, newest first."""
     where = _Where()

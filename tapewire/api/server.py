@@ -24,6 +24,7 @@ from tapewire.core.errors import ConfigError
 from tapewire.runtime.kafka_io import create_topic
 from tapewire.schemas.codec import Codec
 from tapewire.sinks.clickhouse.migrations import migrate_url
+from tapewire.streams.risk import RiskConfig
 
 log = logging.getLogger("tapewire.api")
 
@@ -51,6 +52,7 @@ def api_services(
     topic_name: Callable[[str], str] = str,
     partitions: int = 6,
     replication: int = 1,
+    risk: RiskConfig | None = None,
 ) -> Iterator[ApiServices]:
     """Every part the routes use, closed on exit. Without ``bootstrap`` the API reads
     only (no orders, no stream)."""
@@ -93,6 +95,7 @@ def api_services(
             audit=audit,
             gateway=gateway,
             events=events,
+            risk=risk,
             max_rows=config.max_rows,
         )
 
