@@ -35,8 +35,10 @@ from tapewire.api.events import STREAM_TOPICS, EventHub, Subscription, kinds
 from tapewire.api.models import (
     AcceptedOut,
     BarOut,
+    BookOut,
     ErrorOut,
     FillOut,
+    LevelOut,
     MeOut,
     NbboOut,
     OrderOut,
@@ -45,6 +47,7 @@ from tapewire.api.models import (
     TokenOut,
     TokenRequest,
     TradeOut,
+    VenueBookOut,
 )
 from tapewire.api.orders import (
     Accepted,
@@ -408,6 +411,33 @@ def create_app(services: ApiServices) -> FastAPI:
         if not rows:
             raise NotFoundError(f"no NBBO stored for {instrument!r}")
         return NbboOut(**rows[0])
+
+    @app.get("/v1/market/book/{instrument}", tags=["market data"])
+    def book(
+        instrument: Annotated[InstrumentId, Path()],
+        who: Caller,
+        venue: Venue = None,
+        levels: Annotated[int, Query(ge=1, le=1000, description="levels per side")] = 10,
+    ) -> BookOut:
+        """The latest book of an instrument per venue (top ``levels`` per side), rebuilt
+        from the stored snapshots and deltas."""
+        times = {
+            r["venue"]: r["update_ts_ns"]
+            for r in services.reader.rows(queries.book_times(instrument, venue))
+        }
+        if not times:
+            raise NotFoundError(f"no book stored for {instrument!r}")
+        sides: dict[str, dict[str, list[LevelOut]]] = {v: {"bid": [], "ask": []} for v in times}
+        for row in services.reader.rows(queries.book(instrument, venue, levels=levels)):
+            level = LevelOut(price=row["price"], size=row["size"])
+            sides.setdefault(row["venue"], {"bid": [], "ask": []})[row["side"]].append(level)
+        return BookOut(
+            instrument=instrument,
+            venues=[
+                VenueBookOut(venue=v, bids=s["bid"], asks=s["ask"], update_ts_ns=times.get(v, 0))
+                for v, s in sorted(sides.items())
+            ],
+        )
 
     @app.get("/v1/market/bars/{instrument}", tags=["market data"])
     def bars(

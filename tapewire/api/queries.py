@@ -224,6 +224,62 @@ def bars(instrument: str, venue: str | None, interval: str, *, limit: int) -> Qu
     )
 
 
+def book(instrument: str, venue: str | None, *, levels: int) -> Query:
+    """The latest book of ``instrument`` per venue, top ``levels`` per side: each venue's
+    newest SNAPSHOT and every DELTA after it, applied in stream order (the last update of
+    a price wins; size 0 removes it), as ``docs/queries/book_depth_at.sql`` does at an
+    instant. One row per level: ``venue, side ('bid'|'ask'), level, price, size``."""
+    where = _Where()
+    where.add("instrument = {instrument:String}", instrument=instrument)
+    if venue is not None:
+        where.add("venue = {venue:String}", venue=venue)
+    snapshots = where.sql() + " AND kind = 'SNAPSHOT'"
+    return Query(
+        "SELECT venue, side, level, price, size FROM (\n"
+        "    SELECT venue, side, price, size, row_number() OVER (\n"
+        "        PARTITION BY venue, side ORDER BY if(side = 'bid', -price, price)) AS level\n"
+        "    FROM (\n"
+        "        SELECT venue, side, price, argMax(size, pos) AS size FROM (\n"
+        "            SELECT b.venue AS venue,\n"
+        "                   arrayJoin(arrayConcat(\n"
+        "                       arrayMap((l, i) -> ('bid', l.price, l.size, i),\n"
+        "                                b.bids, arrayEnumerate(b.bids)),\n"
+        "                       arrayMap((l, i) -> ('ask', l.price, l.size, i),\n"
+        "                                b.asks, arrayEnumerate(b.asks)))) AS u,\n"
+        "                   u.1 AS side, u.2 AS price, u.3 AS size,\n"
+        "                   (b.kafka_partition, b.kafka_offset, u.4) AS pos\n"
+        "            FROM (SELECT * FROM book_updates FINAL "
+        f"{where.sql()}) AS b\n"
+        "            INNER JOIN (\n"
+        "                SELECT venue, max((kafka_partition, kafka_offset)) AS snapshot_pos\n"
+        f"                FROM book_updates FINAL {snapshots}\n"
+        "                GROUP BY venue\n"
+        "            ) AS s ON b.venue = s.venue\n"
+        "            WHERE (b.kafka_partition, b.kafka_offset) >= s.snapshot_pos\n"
+        "        )\n"
+        "        GROUP BY venue, side, price\n"
+        "        HAVING size > 0\n"
+        "    )\n"
+        ")\n"
+        "WHERE level <= {levels:UInt16}\n"
+        "ORDER BY venue, side = 'ask', level",
+        where.parameters | {"levels": levels},
+    )
+
+
+def book_times(instrument: str, venue: str | None) -> Query:
+    """Per venue: the receive time of its newest book update (the book's "as of")."""
+    where = _Where()
+    where.add("instrument = {instrument:String}", instrument=instrument)
+    if venue is not None:
+        where.add("venue = {venue:String}", venue=venue)
+    return Query(
+        "SELECT venue, toUnixTimestamp64Nano(max(receive_ts)) AS update_ts_ns\n"
+        f"FROM book_updates\n{where.sql()}\nGROUP BY venue ORDER BY venue",
+        where.parameters,
+    )
+
+
 def trades(instrument: str, venue: str | None, *, limit: int) -> Query:
     """The latest trades, newest first."""
     where = _Where()
