@@ -8,7 +8,9 @@ to ``oms.requests``. ``docs/api.md`` lists the routes with examples.
 
 import asyncio
 import contextlib
+import logging
 import math
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -31,7 +33,15 @@ from tapewire.api.errors import (
     RateLimitedError,
     UnavailableError,
 )
-from tapewire.api.events import STREAM_TOPICS, EventHub, Subscription, kinds
+from tapewire.api.events import (
+    KINDS,
+    MARKET_KINDS,
+    ORDER_KINDS,
+    SLOW_CLIENT_CODE,
+    EventHub,
+    Subscription,
+    kinds,
+)
 from tapewire.api.models import (
     AcceptedOut,
     BarOut,
@@ -81,7 +91,10 @@ from tapewire.api.tokens import TokenIssuer
 from tapewire.api.users import Role, UserStore
 from tapewire.streams.risk import RiskConfig
 
+log = logging.getLogger("tapewire.api.stream")
 API_VERSION = "1"
+MAX_STREAM_INSTRUMENTS = 100
+_INSTRUMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{2,95}$")
 MAX_NS = 2**63 - 1
 
 
@@ -100,6 +113,7 @@ class ApiServices:
     risk: RiskConfig | None = None
     """The deployment's configured limits (``[trading]``), if the file has them."""
     max_rows: int = 10_000
+    stream_queue_size: int = 1000
     clock_ns: Callable[[], int] = field(default=time.time_ns)
 
 
@@ -498,7 +512,8 @@ def create_app(services: ApiServices) -> FastAPI:
 
     @app.websocket("/v1/stream")
     async def stream(websocket: WebSocket) -> None:
-        """Order events and fills of your accounts as they happen (JSON messages)."""
+        """Order events and fills of your accounts, quotes, NBBO and bars of the
+        instruments you name, as they happen (JSON messages)."""
         await _stream(services, websocket)
 
     return app
@@ -607,23 +622,49 @@ async def _stream(services: ApiServices, websocket: WebSocket) -> None:
             {
                 "type": "subscribed",
                 "accounts": "*" if sub.accounts is None else sorted(sub.accounts),
+                "instruments": sorted(sub.instruments),
                 "types": sorted(sub.types),
             }
         )
-        sender = asyncio.ensure_future(_forward(sub, websocket))
+        tasks = {
+            asyncio.ensure_future(_forward(sub, websocket)),
+            asyncio.ensure_future(_until_disconnect(websocket)),
+            dropped := asyncio.ensure_future(sub.dropped.wait()),
+        }
         try:
-            while True:  # the client's messages are ignored; this notices the disconnect
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            for task in tasks:
+                task.cancel()  # not awaited: this handler may itself be being cancelled
+        for task in done:
+            error = None if task.cancelled() else task.exception()
+            if error is not None and not isinstance(error, WebSocketDisconnect):
+                log.warning("stream: %s: %s", type(error).__name__, error)
+        if dropped in done:
+            detail = f"dropped: more than {sub.queue_size} messages behind"
+            websocket.scope.setdefault("state", {})["audit_detail"] = detail
+            services.audit.record(
+                _entry(websocket, uuid.uuid4().hex, time.time_ns(), "WS", 429, started)
+            )
+            with contextlib.suppress(Exception):  # the socket may be gone already
+                await asyncio.wait_for(
+                    websocket.close(
+                        code=SLOW_CLIENT_CODE,
+                        reason=f"too slow: more than {sub.queue_size} messages behind",
+                    ),
+                    timeout=5,
+                )
     except WebSocketDisconnect:
         pass
     finally:
         services.events.unsubscribe(sub)
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    while True:  # the client's messages are ignored; this notices the disconnect
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
 
 
 async def _forward(sub: Subscription, websocket: WebSocket) -> None:
@@ -654,7 +695,26 @@ def _subscription(services: ApiServices, websocket: WebSocket) -> Subscription:
         filt = who.account_filter(None)
         accounts = None if filt is None else frozenset(filt)
     names = params.get("types")
-    types = kinds(names.split(",")) if names else frozenset(STREAM_TOPICS.values())
-    if not types:
-        raise ApiError(f"types={names!r}: expected some of {', '.join(STREAM_TOPICS.values())}")
-    return Subscription(accounts, types, asyncio.get_running_loop())
+    types = kinds(names.split(",")) if names else ORDER_KINDS
+    if not types or (names and len(types) != len(set(names.split(",")))):
+        raise ApiError(f"types={names!r}: expected some of {', '.join(sorted(KINDS))}")
+    instruments = frozenset(i.strip() for i in params.get("instruments", "").split(",") if i)
+    bad = sorted(i for i in instruments if not _INSTRUMENT.match(i))
+    if bad or len(instruments) > MAX_STREAM_INSTRUMENTS:
+        raise ApiError(
+            f"instruments={params.get('instruments')!r}: "
+            + (f"{bad[0]!r} is not an instrument id" if bad else "too many"),
+            hint=f"up to {MAX_STREAM_INSTRUMENTS} canonical ids, e.g. BTC-USDT-SPOT",
+        )
+    if types & MARKET_KINDS and not instruments:
+        raise ApiError(
+            f"types {', '.join(sorted(types & MARKET_KINDS))} need instruments=",
+            hint="name them: instruments=BTC-USDT-SPOT,ETH-USDT-SPOT",
+        )
+    return Subscription(
+        accounts,
+        types,
+        asyncio.get_running_loop(),
+        instruments=instruments,
+        queue_size=services.stream_queue_size,
+    )

@@ -219,6 +219,7 @@ def run_api(
         partitions=config.kafka.partitions,
         replication=config.kafka.replication,
         risk=RiskConfig(accounts=dict(config.trading.accounts)) if config.trading else None,
+        bar_intervals=streams.topics.bar_intervals,
     ) as services:
         serve(services, section, stop)
 
