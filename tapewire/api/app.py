@@ -75,6 +75,8 @@ from tapewire.api.orders import (
     place_request,
     replace_request,
 )
+from tapewire.api.parquet_export import MEDIA_TYPE as PARQUET
+from tapewire.api.parquet_export import to_parquet
 from tapewire.api.permissions import Principal
 from tapewire.api.ratelimit import RateLimiter
 from tapewire.api.reader import Reader
@@ -89,6 +91,7 @@ from tapewire.api.risk import (
 )
 from tapewire.api.tokens import TokenIssuer
 from tapewire.api.users import Role, UserStore
+from tapewire.sinks.clickhouse.query import QueryResult
 from tapewire.streams.risk import RiskConfig
 
 log = logging.getLogger("tapewire.api.stream")
@@ -138,6 +141,7 @@ AccountOrAll = Annotated[
         description="one of your accounts, or * (every account: the global state)",
     ),
 ]
+ExportKind = Literal["orders", "fills", "positions"]
 StatusName = Literal[
     "PENDING_NEW",
     "NEW",
@@ -478,22 +482,11 @@ def create_app(services: ApiServices) -> FastAPI:
 
     # ---------------------------------------------------------------- export
 
-    @app.get(
-        "/v1/export/{kind}.csv",
-        tags=["export"],
-        response_class=PlainTextResponse,
-        responses={200: {"content": {"text/csv": {}}, "description": "CSV with a header"}},
-    )
-    def export_csv(
-        kind: Literal["orders", "fills", "positions"],
-        who: Caller,
-        account: Account = None,
-        since_ns: Since = None,
-        until_ns: Until = None,
-    ) -> Response:
-        """History as CSV (up to ``max_rows`` rows): exact decimals, UTC ns times."""
+    def history(
+        kind: ExportKind, who: Principal, account: str | None, since: int | None, until: int | None
+    ) -> QueryResult:
         accounts = who.account_filter(account)
-        r = queries.Range(since_ns=since_ns, until_ns=until_ns)
+        r = queries.Range(since_ns=since, until_ns=until)
         limit = services.max_rows
         q = (
             queries.orders(accounts, r, status=None, limit=limit)
@@ -502,10 +495,52 @@ def create_app(services: ApiServices) -> FastAPI:
             if kind == "fills"
             else queries.positions(accounts, r, limit=limit)
         )
+        return services.reader.result(q)
+
+    @app.get(
+        "/v1/export/{kind}.csv",
+        tags=["export"],
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/csv": {}}, "description": "CSV with a header"}},
+    )
+    def export_csv(
+        kind: ExportKind,
+        who: Caller,
+        account: Account = None,
+        since_ns: Since = None,
+        until_ns: Until = None,
+    ) -> Response:
+        """History as CSV (up to ``max_rows`` rows): exact decimals, UTC ns times."""
         return Response(
-            to_csv(services.reader.result(q)),
+            to_csv(history(kind, who, account, since_ns, until_ns)),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{kind}.csv"'},
+        )
+
+    @app.get(
+        "/v1/export/{kind}.parquet",
+        tags=["export"],
+        response_class=Response,
+        responses={
+            200: {
+                "content": {PARQUET: {"schema": {"type": "string", "format": "binary"}}},
+                "description": "a Parquet file",
+            }
+        },
+    )
+    def export_parquet(
+        kind: ExportKind,
+        who: Caller,
+        account: Account = None,
+        since_ns: Since = None,
+        until_ns: Until = None,
+    ) -> Response:
+        """History as Parquet (up to ``max_rows`` rows): decimal128(38, 18) prices and
+        sizes, int64 UTC ns times, the same columns as the CSV."""
+        return Response(
+            to_parquet(history(kind, who, account, since_ns, until_ns)),
+            media_type=PARQUET,
+            headers={"Content-Disposition": f'attachment; filename="{kind}.parquet"'},
         )
 
     # ---------------------------------------------------------------- stream
