@@ -91,6 +91,7 @@ from tapewire.api.risk import (
 )
 from tapewire.api.tokens import TokenIssuer
 from tapewire.api.users import Role, UserStore
+from tapewire.core import metrics
 from tapewire.sinks.clickhouse.query import QueryResult
 from tapewire.streams.risk import RiskConfig
 
@@ -607,7 +608,11 @@ def _install_audit(app: FastAPI, services: ApiServices) -> None:
             response.headers["X-Request-ID"] = request_id
             return response
         finally:
-            services.audit.record(_entry(request, request_id, ts_ns, "", status, started))
+            entry = _entry(request, request_id, ts_ns, "", status, started)
+            services.audit.record(entry)
+            route = entry.route or "unmatched"  # never the raw path: bounded cardinality
+            metrics.api_requests.labels(entry.method, route, str(status)).inc()
+            metrics.api_request_seconds.labels(route).observe(entry.duration_us / 1e6)
 
 
 def _entry(
@@ -651,6 +656,7 @@ async def _stream(services: ApiServices, websocket: WebSocket) -> None:
     assert services.events is not None
     await websocket.accept()
     services.events.subscribe(sub)
+    metrics.api_stream_connections.inc()
     services.audit.record(_entry(websocket, request_id, ts_ns, "WS", status, started))
     try:
         await websocket.send_json(
@@ -676,6 +682,7 @@ async def _stream(services: ApiServices, websocket: WebSocket) -> None:
             if error is not None and not isinstance(error, WebSocketDisconnect):
                 log.warning("stream: %s: %s", type(error).__name__, error)
         if dropped in done:
+            metrics.api_stream_dropped.inc()
             detail = f"dropped: more than {sub.queue_size} messages behind"
             websocket.scope.setdefault("state", {})["audit_detail"] = detail
             services.audit.record(
@@ -693,6 +700,7 @@ async def _stream(services: ApiServices, websocket: WebSocket) -> None:
         pass
     finally:
         services.events.unsubscribe(sub)
+        metrics.api_stream_connections.dec()
 
 
 async def _until_disconnect(websocket: WebSocket) -> None:
