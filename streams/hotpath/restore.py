@@ -9,7 +9,8 @@ record (``oms.events``, ``oms.fills``, ``positions``, ``alerts``, ``oms.approved
 - risk: open orders from the events, signed positions from the fills, the day's PnL
   marks from the positions, every decided client order id (a redelivered request is a
   duplicate, never a second order), and the trading state from the risk stage's
-  ``TRADING_STATE`` alerts (a halted desk stays halted);
+  ``TRADING_STATE`` alerts (a halted desk stays halted) and the limits changed at run time
+  from its ``RISK_LIMITS`` alerts;
 - positions: every fill and approval (so the next position record continues the old one);
 - parents (the SOR): every parent from its journal (``oms.parent_events``), then the
   children's events, fills and denials written since folded in (their journal records are
@@ -37,7 +38,7 @@ from tapewire.records.risk import Alert, RiskDecision
 from tapewire.runtime.kafka_io import read_to_end
 from tapewire.schemas.codec import Codec
 from tapewire.streams.hotpath.worker import HotPath
-from tapewire.streams.risk import TradingState
+from tapewire.streams.risk import AccountLimits, TradingState
 from tapewire.streams.router.recovery import RecoveryPlan, SeenApproval, plan_recovery
 from tapewire.streams.router.stage import RouterStage
 from tapewire.streams.router.venue import PaperVenueAdapter
@@ -45,12 +46,11 @@ from tapewire.streams.stages.base import OutMsg
 from tapewire.streams.stages.config import StreamsConfig
 from tapewire.streams.stages.parents import ParentStage
 from tapewire.streams.stages.positions import PositionsStage
-from tapewire.streams.stages.risk import RiskStage
+from tapewire.streams.stages.risk import RISK_LIMITS_CODE, TRADING_STATE_CODE, RiskStage
 from tapewire.streams.trading.config import ALL_ACCOUNTS
 from tapewire.streams.trading.shard import AccountShard
 
 log = logging.getLogger("tapewire.hotpath")
-TRADING_STATE_CODE = "TRADING_STATE"
 
 
 @dataclass
@@ -140,6 +140,8 @@ def _restore_risk(risk: RiskStage, history: TradingHistory, summary: RestoreSumm
     for decision in (*history.approvals, *history.denials):
         risk.gate.remember(decision.account, decision.client_order_id)
     for alert in history.alerts:
+        if alert.source == "risk" and alert.code == RISK_LIMITS_CODE:
+            _restore_limits(risk, alert)
         if alert.source != "risk" or alert.code != TRADING_STATE_CODE:
             continue
         account, state = alert.labels.get("account"), alert.labels.get("state")
@@ -151,6 +153,16 @@ def _restore_risk(risk: RiskStage, history: TradingHistory, summary: RestoreSumm
         metrics.trading_state.labels(account).set(restored.severity)
         metrics.kill_switch_engaged.labels(account).set(restored is TradingState.HALTED)
         summary.trading_states[account] = state
+
+
+def _restore_limits(risk: RiskStage, alert: Alert) -> None:
+    account, limits = alert.labels.get("account"), alert.labels.get("limits")
+    if account is None or limits is None:
+        return
+    try:
+        risk.gate.set_limits(account, AccountLimits.model_validate_json(limits))
+    except ValueError as exc:  # written by the risk stage itself: never expected
+        log.warning("restore: risk limits alert %s unreadable: %s", alert.alert_id, exc)
 
 
 def _restore_router(

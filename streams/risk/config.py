@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tapewire.core.instruments import Instrument
+from tapewire.core.instruments import Instrument, InstrumentError
 
 
 class TradingState(StrEnum):
@@ -60,7 +60,10 @@ class AccountLimits(_Frozen):
     @classmethod
     def _canonical(cls, value: dict[str, InstrumentLimits]) -> dict[str, InstrumentLimits]:
         for key in value:
-            canonical = Instrument.parse(key).id
+            try:
+                canonical = Instrument.parse(key).id
+            except InstrumentError as exc:  # not a ValueError: pydantic would not report it
+                raise ValueError(f"instrument {key!r}: {exc.message}") from None
             if canonical != key:
                 raise ValueError(f"instrument {key!r} is not canonical; write {canonical}")
         return value

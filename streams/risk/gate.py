@@ -11,7 +11,7 @@ from enum import StrEnum
 from tapewire.records.risk import RiskDecision as RiskDecisionRecord
 from tapewire.streams.oms import OrderAction, OrderRequest
 from tapewire.streams.oms.request import derived_id
-from tapewire.streams.risk.config import RiskConfig, TradingState
+from tapewire.streams.risk.config import AccountLimits, RiskConfig, TradingState
 from tapewire.streams.risk.context import OpenOrder, RiskContext
 from tapewire.streams.risk.rules import (
     NS_PER_MS,
@@ -103,6 +103,11 @@ class RiskGate:
             self._global_state = state
         else:
             self._states[account] = state
+
+    def set_limits(self, account: str, limits: AccountLimits) -> None:
+        """Replace the limits of ``account`` (adding it if it had none)."""
+        accounts = {**self.config.accounts, account: limits}
+        self.config = self.config.model_copy(update={"accounts": accounts})
 
     def kill_switch(
         self, open_orders: Iterable[OpenOrder], now_ns: int, account: str | None = None

@@ -10,6 +10,11 @@ Trading-state commands (the kill switch): a ``CANCEL_ALL`` request tagged
 ``trading_state=HALTED|REDUCING|ACTIVE`` (account ``*`` = global). It sets the state and
 emits an Alert; HALTED also emits one approved CANCEL_ALL (all venues, all instruments)
 per affected account, for the router. See ``docs/trading.md``.
+
+Risk-limit commands: a ``CANCEL_ALL`` request tagged ``risk_limits=<AccountLimits JSON>``
+replaces one account's limits and emits a ``RISK_LIMITS`` Alert carrying them (restarts
+replay those alerts); a command that does not parse changes nothing and emits a
+``RISK_LIMITS_REJECTED`` Alert naming the field. See ``docs/risk.md``.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from tapewire.streams.aggregate import NbboConfig
 from tapewire.streams.oms import OPEN, OrderAction, OrderRequest, OrderType, Side, TimeInForce
 from tapewire.streams.oms.request import derived_id
 from tapewire.streams.risk import (
+    AccountLimits,
     DailyPnl,
     OpenOrder,
     ReferenceQuote,
@@ -49,8 +55,11 @@ from tapewire.streams.stages.base import (
 )
 from tapewire.streams.stages.latency import StageLatency, tagged_times
 from tapewire.streams.stages.strategy import DLQ
-from tapewire.streams.trading.config import ALL_ACCOUNTS, KILL_SWITCH_TAG
+from tapewire.streams.trading.config import ALL_ACCOUNTS, KILL_SWITCH_TAG, RISK_LIMITS_TAG
 
+TRADING_STATE_CODE = "TRADING_STATE"
+RISK_LIMITS_CODE = "RISK_LIMITS"
+RISK_LIMITS_REJECTED_CODE = "RISK_LIMITS_REJECTED"
 INPUTS = ("oms.requests", "md.nbbo", "oms.events", "oms.fills", "positions")
 OPEN_STATUSES = frozenset(s.value for s in OPEN)
 
@@ -162,6 +171,9 @@ class RiskStage:
         if request.action is OrderAction.CANCEL_ALL and KILL_SWITCH_TAG in request.tags:
             self.on_command(request, now)
             return
+        if request.action is OrderAction.CANCEL_ALL and RISK_LIMITS_TAG in request.tags:
+            self.on_limits(request, now)
+            return
         self.decide(request, now)
 
     def decide(self, request: OrderRequest, now: int) -> None:
@@ -200,7 +212,7 @@ class RiskStage:
                 alert_id=f"risk:{request.account}:{request.client_order_id}",
                 severity="CRITICAL" if state is TradingState.HALTED else "WARNING",
                 source="risk",
-                code="TRADING_STATE",
+                code=TRADING_STATE_CODE,
                 message=f"trading state of {request.account} set to {state.value} "
                 f"(asked {raw!r}) by {request.requested_by}",
                 labels={"account": request.account, "state": state.value},
@@ -220,3 +232,39 @@ class RiskStage:
                 request_ts_ns=now,
             )
             self.decide(cancel_all, now)
+
+    def on_limits(self, request: OrderRequest, now: int) -> None:
+        """Replace one account's limits (never ``*``); a bad command changes nothing."""
+        account = request.account
+        try:
+            if account == ALL_ACCOUNTS:
+                raise ValueError("limits are per account: name one, not '*'")
+            limits = AccountLimits.model_validate_json(request.tags[RISK_LIMITS_TAG])
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            self.emitter.emit(
+                "alerts",
+                Alert(
+                    alert_id=f"risk:{account}:{request.client_order_id}",
+                    severity="ERROR",
+                    source="risk",
+                    code=RISK_LIMITS_REJECTED_CODE,
+                    message=f"risk limits of {account} NOT changed (asked by "
+                    f"{request.requested_by}): {' '.join(str(exc).split())[:500]}",
+                    labels={"account": account},
+                    event_ts_ns=now,
+                ),
+            )
+            return
+        self.gate.set_limits(account, limits)
+        self.emitter.emit(
+            "alerts",
+            Alert(
+                alert_id=f"risk:{account}:{request.client_order_id}",
+                severity="WARNING",
+                source="risk",
+                code=RISK_LIMITS_CODE,
+                message=f"risk limits of {account} replaced by {request.requested_by}",
+                labels={"account": account, "limits": limits.model_dump_json()},
+                event_ts_ns=now,
+            ),
+        )

@@ -14,6 +14,9 @@ from tapewire.streams.trading.strategy import Strategy
 
 KILL_SWITCH_TAG = "trading_state"
 """Tag of a CANCEL_ALL request that is a trading-state command (see ``docs/trading.md``)."""
+RISK_LIMITS_TAG = "risk_limits"
+"""Tag of a CANCEL_ALL request that replaces an account's risk limits: its value is the
+``AccountLimits`` as JSON (see ``docs/risk.md``)."""
 
 
 @dataclass(frozen=True)
@@ -36,4 +39,4 @@ class TradingConfig:
     None: every request is decided here."""
 
 
-__all__ = ["ALL_ACCOUNTS", "KILL_SWITCH_TAG", "AccountShard", "TradingConfig"]
+__all__ = ["ALL_ACCOUNTS", "KILL_SWITCH_TAG", "RISK_LIMITS_TAG", "AccountShard", "TradingConfig"]

@@ -8,7 +8,9 @@ to ``oms.requests``. ``docs/api.md`` lists the routes with examples.
 
 import asyncio
 import contextlib
+import logging
 import math
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response, WebSocket
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.websockets import WebSocketDisconnect
@@ -30,12 +33,22 @@ from tapewire.api.errors import (
     RateLimitedError,
     UnavailableError,
 )
-from tapewire.api.events import STREAM_TOPICS, EventHub, Subscription, kinds
+from tapewire.api.events import (
+    KINDS,
+    MARKET_KINDS,
+    ORDER_KINDS,
+    SLOW_CLIENT_CODE,
+    EventHub,
+    Subscription,
+    kinds,
+)
 from tapewire.api.models import (
     AcceptedOut,
     BarOut,
+    BookOut,
     ErrorOut,
     FillOut,
+    LevelOut,
     MeOut,
     NbboOut,
     OrderOut,
@@ -44,6 +57,7 @@ from tapewire.api.models import (
     TokenOut,
     TokenRequest,
     TradeOut,
+    VenueBookOut,
 )
 from tapewire.api.orders import (
     Accepted,
@@ -53,18 +67,38 @@ from tapewire.api.orders import (
     KillSwitch,
     OrderGateway,
     PlaceOrder,
+    ReplaceOrder,
     cancel_all_request,
     cancel_request,
+    current_terms,
     kill_switch_request,
     place_request,
+    replace_request,
 )
+from tapewire.api.parquet_export import MEDIA_TYPE as PARQUET
+from tapewire.api.parquet_export import to_parquet
 from tapewire.api.permissions import Principal
 from tapewire.api.ratelimit import RateLimiter
 from tapewire.api.reader import Reader
+from tapewire.api.risk import (
+    AccountLimitsBody,
+    RiskOut,
+    TradingStateBody,
+    limits_of,
+    limits_request,
+    risk_views,
+    state_request,
+)
 from tapewire.api.tokens import TokenIssuer
 from tapewire.api.users import Role, UserStore
+from tapewire.core import metrics
+from tapewire.sinks.clickhouse.query import QueryResult
+from tapewire.streams.risk import RiskConfig
 
+log = logging.getLogger("tapewire.api.stream")
 API_VERSION = "1"
+MAX_STREAM_INSTRUMENTS = 100
+_INSTRUMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{2,95}$")
 MAX_NS = 2**63 - 1
 
 
@@ -80,7 +114,10 @@ class ApiServices:
     audit: AuditSink
     gateway: OrderGateway | None = None
     events: EventHub | None = None
+    risk: RiskConfig | None = None
+    """The deployment's configured limits (``[trading]``), if the file has them."""
     max_rows: int = 10_000
+    stream_queue_size: int = 1000
     clock_ns: Callable[[], int] = field(default=time.time_ns)
 
 
@@ -96,6 +133,16 @@ Limit = Annotated[int, Query(ge=1, le=10_000)]
 Venue = Annotated[Identifier | None, Query()]
 Instrument = Annotated[InstrumentId | None, Query()]
 ClientOrderId = Annotated[Identifier, Path(description="the order's client_order_id")]
+AccountPath = Annotated[Identifier, Path(description="one of your accounts")]
+AccountOrAll = Annotated[
+    str,
+    Path(
+        max_length=64,
+        pattern=r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:\-]*)$",
+        description="one of your accounts, or * (every account: the global state)",
+    ),
+]
+ExportKind = Literal["orders", "fills", "positions"]
 StatusName = Literal[
     "PENDING_NEW",
     "NEW",
@@ -242,6 +289,29 @@ def create_app(services: ApiServices) -> FastAPI:
         )
         return send(request, order)
 
+    @app.patch("/v1/orders/{client_order_id}", status_code=202, tags=["orders"])
+    def replace_order(
+        client_order_id: ClientOrderId,
+        account: Annotated[Identifier, Query()],
+        body: ReplaceOrder,
+        who: Trader,
+        request: Request,
+    ) -> AcceptedOut:
+        """Replace (amend) an open order of ``account``: quantity, prices, time in force.
+        The order continues under the new ``client_order_id`` of the answer; the risk
+        gate and the venue accept (REPLACED) or refuse (REPLACE_REJECTED) it."""
+        who.check_account(account)
+        rows = services.reader.rows(queries.order_terms(account, client_order_id))
+        if not rows:
+            raise NotFoundError(
+                f"no order {client_order_id!r} in account {account!r}",
+                hint="a replaced order continues under the id its replace returned",
+            )
+        order = replace_request(
+            current_terms(rows[0]), body, user=who.user.name, now_ns=services.clock_ns()
+        )
+        return send(request, order)
+
     @app.get("/v1/orders/{client_order_id}", tags=["orders"])
     def order_status(
         client_order_id: ClientOrderId, account: Annotated[Identifier, Query()], who: Caller
@@ -290,6 +360,36 @@ def create_app(services: ApiServices) -> FastAPI:
         order = kill_switch_request(body, user=who.user.name, now_ns=services.clock_ns())
         return send(request, order)
 
+    @app.get("/v1/risk", tags=["risk"])
+    def risk(who: Caller, account: Account = None) -> list[RiskOut]:
+        """Trading state and risk limits of your accounts, as the risk gate applies them
+        (the configured limits, or the latest change it confirmed)."""
+        accounts = who.account_filter(account)
+        rows = services.reader.rows(queries.risk_alerts(accounts))
+        return risk_views(rows, services.risk, accounts)
+
+    @app.put("/v1/risk/{account}/limits", status_code=202, tags=["risk"])
+    def change_limits(
+        account: AccountPath, body: AccountLimitsBody, who: Admin, request: Request
+    ) -> AcceptedOut:
+        """Replace all limits of an account (risk admins). The risk gate applies them
+        when it reads the command; GET /v1/risk shows them once it has."""
+        who.check_account(account)
+        limits = limits_of(body)
+        order = limits_request(account, limits, user=who.user.name, now_ns=services.clock_ns())
+        return send(request, order)
+
+    @app.put("/v1/risk/{account}/trading-state", status_code=202, tags=["risk"])
+    def change_state(
+        account: AccountOrAll, body: TradingStateBody, who: Admin, request: Request
+    ) -> AcceptedOut:
+        """Set the trading state of an account, or the global one (``*``): ACTIVE,
+        REDUCING (only risk-reducing orders) or HALTED (which also cancels every open
+        order); risk admins."""
+        who.check_account(account)
+        order = state_request(account, body.state, user=who.user.name, now_ns=services.clock_ns())
+        return send(request, order)
+
     # ---------------------------------------------------------------- portfolio
 
     @app.get("/v1/fills", tags=["portfolio"])
@@ -331,6 +431,33 @@ def create_app(services: ApiServices) -> FastAPI:
             raise NotFoundError(f"no NBBO stored for {instrument!r}")
         return NbboOut(**rows[0])
 
+    @app.get("/v1/market/book/{instrument}", tags=["market data"])
+    def book(
+        instrument: Annotated[InstrumentId, Path()],
+        who: Caller,
+        venue: Venue = None,
+        levels: Annotated[int, Query(ge=1, le=1000, description="levels per side")] = 10,
+    ) -> BookOut:
+        """The latest book of an instrument per venue (top ``levels`` per side), rebuilt
+        from the stored snapshots and deltas."""
+        times = {
+            r["venue"]: r["update_ts_ns"]
+            for r in services.reader.rows(queries.book_times(instrument, venue))
+        }
+        if not times:
+            raise NotFoundError(f"no book stored for {instrument!r}")
+        sides: dict[str, dict[str, list[LevelOut]]] = {v: {"bid": [], "ask": []} for v in times}
+        for row in services.reader.rows(queries.book(instrument, venue, levels=levels)):
+            level = LevelOut(price=row["price"], size=row["size"])
+            sides.setdefault(row["venue"], {"bid": [], "ask": []})[row["side"]].append(level)
+        return BookOut(
+            instrument=instrument,
+            venues=[
+                VenueBookOut(venue=v, bids=s["bid"], asks=s["ask"], update_ts_ns=times.get(v, 0))
+                for v, s in sorted(sides.items())
+            ],
+        )
+
     @app.get("/v1/market/bars/{instrument}", tags=["market data"])
     def bars(
         instrument: Annotated[InstrumentId, Path()],
@@ -356,22 +483,11 @@ def create_app(services: ApiServices) -> FastAPI:
 
     # ---------------------------------------------------------------- export
 
-    @app.get(
-        "/v1/export/{kind}.csv",
-        tags=["export"],
-        response_class=PlainTextResponse,
-        responses={200: {"content": {"text/csv": {}}, "description": "CSV with a header"}},
-    )
-    def export_csv(
-        kind: Literal["orders", "fills", "positions"],
-        who: Caller,
-        account: Account = None,
-        since_ns: Since = None,
-        until_ns: Until = None,
-    ) -> Response:
-        """History as CSV (up to ``max_rows`` rows): exact decimals, UTC ns times."""
+    def history(
+        kind: ExportKind, who: Principal, account: str | None, since: int | None, until: int | None
+    ) -> QueryResult:
         accounts = who.account_filter(account)
-        r = queries.Range(since_ns=since_ns, until_ns=until_ns)
+        r = queries.Range(since_ns=since, until_ns=until)
         limit = services.max_rows
         q = (
             queries.orders(accounts, r, status=None, limit=limit)
@@ -380,17 +496,60 @@ def create_app(services: ApiServices) -> FastAPI:
             if kind == "fills"
             else queries.positions(accounts, r, limit=limit)
         )
+        return services.reader.result(q)
+
+    @app.get(
+        "/v1/export/{kind}.csv",
+        tags=["export"],
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/csv": {}}, "description": "CSV with a header"}},
+    )
+    def export_csv(
+        kind: ExportKind,
+        who: Caller,
+        account: Account = None,
+        since_ns: Since = None,
+        until_ns: Until = None,
+    ) -> Response:
+        """History as CSV (up to ``max_rows`` rows): exact decimals, UTC ns times."""
         return Response(
-            to_csv(services.reader.result(q)),
+            to_csv(history(kind, who, account, since_ns, until_ns)),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{kind}.csv"'},
+        )
+
+    @app.get(
+        "/v1/export/{kind}.parquet",
+        tags=["export"],
+        response_class=Response,
+        responses={
+            200: {
+                "content": {PARQUET: {"schema": {"type": "string", "format": "binary"}}},
+                "description": "a Parquet file",
+            }
+        },
+    )
+    def export_parquet(
+        kind: ExportKind,
+        who: Caller,
+        account: Account = None,
+        since_ns: Since = None,
+        until_ns: Until = None,
+    ) -> Response:
+        """History as Parquet (up to ``max_rows`` rows): decimal128(38, 18) prices and
+        sizes, int64 UTC ns times, the same columns as the CSV."""
+        return Response(
+            to_parquet(history(kind, who, account, since_ns, until_ns)),
+            media_type=PARQUET,
+            headers={"Content-Disposition": f'attachment; filename="{kind}.parquet"'},
         )
 
     # ---------------------------------------------------------------- stream
 
     @app.websocket("/v1/stream")
     async def stream(websocket: WebSocket) -> None:
-        """Order events and fills of your accounts as they happen (JSON messages)."""
+        """Order events and fills of your accounts, quotes, NBBO and bars of the
+        instruments you name, as they happen (JSON messages)."""
         await _stream(services, websocket)
 
     return app
@@ -408,6 +567,17 @@ def _authenticate(services: ApiServices, token: str) -> Principal:
 
 
 def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        # one string naming every bad field, as the document's ErrorOut says
+        assert isinstance(exc, RequestValidationError)
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {_short(e.get('input'))})"
+            for e in exc.errors()
+        )
+        request.state.audit_detail = detail
+        return JSONResponse({"detail": detail[:2000]}, status_code=422)
+
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
@@ -418,6 +588,11 @@ def _install_errors(app: FastAPI) -> None:
         if isinstance(exc, RateLimitedError):
             headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def _install_audit(app: FastAPI, services: ApiServices) -> None:
@@ -433,7 +608,11 @@ def _install_audit(app: FastAPI, services: ApiServices) -> None:
             response.headers["X-Request-ID"] = request_id
             return response
         finally:
-            services.audit.record(_entry(request, request_id, ts_ns, "", status, started))
+            entry = _entry(request, request_id, ts_ns, "", status, started)
+            services.audit.record(entry)
+            route = entry.route or "unmatched"  # never the raw path: bounded cardinality
+            metrics.api_requests.labels(entry.method, route, str(status)).inc()
+            metrics.api_request_seconds.labels(route).observe(entry.duration_us / 1e6)
 
 
 def _entry(
@@ -477,29 +656,58 @@ async def _stream(services: ApiServices, websocket: WebSocket) -> None:
     assert services.events is not None
     await websocket.accept()
     services.events.subscribe(sub)
+    metrics.api_stream_connections.inc()
     services.audit.record(_entry(websocket, request_id, ts_ns, "WS", status, started))
     try:
         await websocket.send_json(
             {
                 "type": "subscribed",
                 "accounts": "*" if sub.accounts is None else sorted(sub.accounts),
+                "instruments": sorted(sub.instruments),
                 "types": sorted(sub.types),
             }
         )
-        sender = asyncio.ensure_future(_forward(sub, websocket))
+        tasks = {
+            asyncio.ensure_future(_forward(sub, websocket)),
+            asyncio.ensure_future(_until_disconnect(websocket)),
+            dropped := asyncio.ensure_future(sub.dropped.wait()),
+        }
         try:
-            while True:  # the client's messages are ignored; this notices the disconnect
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            for task in tasks:
+                task.cancel()  # not awaited: this handler may itself be being cancelled
+        for task in done:
+            error = None if task.cancelled() else task.exception()
+            if error is not None and not isinstance(error, WebSocketDisconnect):
+                log.warning("stream: %s: %s", type(error).__name__, error)
+        if dropped in done:
+            metrics.api_stream_dropped.inc()
+            detail = f"dropped: more than {sub.queue_size} messages behind"
+            websocket.scope.setdefault("state", {})["audit_detail"] = detail
+            services.audit.record(
+                _entry(websocket, uuid.uuid4().hex, time.time_ns(), "WS", 429, started)
+            )
+            with contextlib.suppress(Exception):  # the socket may be gone already
+                await asyncio.wait_for(
+                    websocket.close(
+                        code=SLOW_CLIENT_CODE,
+                        reason=f"too slow: more than {sub.queue_size} messages behind",
+                    ),
+                    timeout=5,
+                )
     except WebSocketDisconnect:
         pass
     finally:
         services.events.unsubscribe(sub)
+        metrics.api_stream_connections.dec()
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    while True:  # the client's messages are ignored; this notices the disconnect
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
 
 
 async def _forward(sub: Subscription, websocket: WebSocket) -> None:
@@ -530,7 +738,26 @@ def _subscription(services: ApiServices, websocket: WebSocket) -> Subscription:
         filt = who.account_filter(None)
         accounts = None if filt is None else frozenset(filt)
     names = params.get("types")
-    types = kinds(names.split(",")) if names else frozenset(STREAM_TOPICS.values())
-    if not types:
-        raise ApiError(f"types={names!r}: expected some of {', '.join(STREAM_TOPICS.values())}")
-    return Subscription(accounts, types, asyncio.get_running_loop())
+    types = kinds(names.split(",")) if names else ORDER_KINDS
+    if not types or (names and len(types) != len(set(names.split(",")))):
+        raise ApiError(f"types={names!r}: expected some of {', '.join(sorted(KINDS))}")
+    instruments = frozenset(i.strip() for i in params.get("instruments", "").split(",") if i)
+    bad = sorted(i for i in instruments if not _INSTRUMENT.match(i))
+    if bad or len(instruments) > MAX_STREAM_INSTRUMENTS:
+        raise ApiError(
+            f"instruments={params.get('instruments')!r}: "
+            + (f"{bad[0]!r} is not an instrument id" if bad else "too many"),
+            hint=f"up to {MAX_STREAM_INSTRUMENTS} canonical ids, e.g. BTC-USDT-SPOT",
+        )
+    if types & MARKET_KINDS and not instruments:
+        raise ApiError(
+            f"types {', '.join(sorted(types & MARKET_KINDS))} need instruments=",
+            hint="name them: instruments=BTC-USDT-SPOT,ETH-USDT-SPOT",
+        )
+    return Subscription(
+        accounts,
+        types,
+        asyncio.get_running_loop(),
+        instruments=instruments,
+        queue_size=services.stream_queue_size,
+    )

@@ -35,6 +35,12 @@ class ApiConfig(BaseModel):
         default=5, ge=1, description="per user name and per client address"
     )
     max_rows: int = Field(default=10_000, ge=1, le=1_000_000, description="cap of limit=")
+    stream_queue_size: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        description="messages a WebSocket may fall behind before it is closed (code 4429)",
+    )
     audit: Literal["clickhouse", "file"] = "clickhouse"
     audit_file: Path | None = Field(
         default=None, description="JSON lines file when audit = 'file'; relative to the file"

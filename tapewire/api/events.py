@@ -1,18 +1,21 @@
-"""``oms.events`` and ``oms.fills`` fanned out to WebSocket subscribers, by account.
+"""Order events, fills and market data fanned out to WebSocket subscribers.
 
-One consumer thread per API process reads both topics from their end at start (assigned
-partitions at the high watermarks, no consumer group, nothing committed): a subscriber
-sees what happens after it connects, and history is read from ClickHouse. Each record is
-decoded once and offered to the subscribers whose accounts include its account; a
-subscriber whose queue is full (it reads too slowly) loses the record.
+One consumer thread per API process reads ``oms.events`` and ``oms.fills`` (offered by
+account) and ``md.quotes``, ``md.nbbo`` and ``md.bars.<interval>`` (offered by instrument)
+from their end at start (assigned partitions at the high watermarks, no consumer group,
+nothing committed): a subscriber sees what happens after it connects, and history is read
+from ClickHouse. A record is decoded only when some subscriber wants its kind, once, and
+offered to the subscribers that asked for it. The consumer never waits for a subscriber:
+each has a bounded queue, and a subscriber whose queue overflows (it reads too slowly) is
+marked ``dropped``; its WebSocket is then closed with code :data:`SLOW_CLIENT_CODE`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from tapewire.core.kafka import client_config
 from tapewire.schemas.codec import Codec
@@ -28,28 +31,64 @@ from tapewire.sinks.clickhouse.query import format_value
 
 log = logging.getLogger("tapewire.api.events")
 
-STREAM_TOPICS = {"oms.events": "order_event", "oms.fills": "fill"}
-"""Canonical topic → the ``type`` of its WebSocket messages."""
+ORDER_TOPICS = {"oms.events": "order_event", "oms.fills": "fill"}
+"""Canonical topic → the ``type`` of its WebSocket messages (offered by account)."""
+MARKET_TOPICS = {"md.quotes": "quote", "md.nbbo": "nbbo"}
+"""The same for market data (offered by instrument); bars are ``md.bars.<interval>``."""
+ORDER_KINDS = frozenset(ORDER_TOPICS.values())
+MARKET_KINDS = frozenset({*MARKET_TOPICS.values(), "bar"})
+KINDS = ORDER_KINDS | MARKET_KINDS
 QUEUE_SIZE = 1000
+_NO_LEADER_YET = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError._TIMED_OUT,
+    }
+)
+SLOW_CLIENT_CODE = 4429
+"""WebSocket close code of a subscriber dropped because its queue overflowed."""
+
+
+def stream_topics(bar_intervals: Iterable[str] = ("1m",)) -> dict[str, str]:
+    """Every canonical topic the hub reads → the ``type`` of its messages."""
+    bars = {f"md.bars.{interval}": "bar" for interval in bar_intervals}
+    return ORDER_TOPICS | MARKET_TOPICS | bars
 
 
 @dataclass(eq=False)
 class Subscription:
-    """One WebSocket's wishes and its queue (owned by its event loop)."""
+    """One WebSocket's wishes and its bounded queue (owned by its event loop)."""
 
     accounts: frozenset[str] | None  # None = every account
     types: frozenset[str]
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    instruments: frozenset[str] = frozenset()  # market data of these instruments only
+    queue_size: int = QUEUE_SIZE
+    queue: asyncio.Queue[dict[str, Any]] = field(init=False)
+    dropped: asyncio.Event = field(init=False)
 
-    def wants(self, kind: str, account: str) -> bool:
-        """True when this subscriber asked for ``kind`` records of ``account``."""
-        return kind in self.types and (self.accounts is None or account in self.accounts)
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(self.queue_size)
+        self.dropped = asyncio.Event()
+
+    def wants(self, kind: str, data: dict[str, Any]) -> bool:
+        """True when this subscriber asked for the ``kind`` record ``data``."""
+        if kind not in self.types:
+            return False
+        if kind in ORDER_KINDS:
+            return self.accounts is None or str(data.get("account", "")) in self.accounts
+        return str(data.get("instrument", "")) in self.instruments
 
 
 def _offer(sub: Subscription, message: dict[str, Any]) -> None:
-    with contextlib.suppress(asyncio.QueueFull):  # a slow reader loses the record
+    if sub.dropped.is_set():
+        return
+    try:
         sub.queue.put_nowait(message)
+    except asyncio.QueueFull:  # too slow: its socket is closed rather than anyone waiting
+        sub.dropped.set()
 
 
 class EventHub:
@@ -62,9 +101,11 @@ class EventHub:
         *,
         topic_name: Callable[[str], str] = str,
         group_prefix: str = "tapewire-api",
+        bar_intervals: Iterable[str] = ("1m",),
     ) -> None:
         self._codec = codec
-        self._names = {topic_name(t): t for t in STREAM_TOPICS}
+        self.topics = stream_topics(bar_intervals)
+        self._names = {topic_name(t): t for t in self.topics}
         self._consumer = Consumer(
             client_config(bootstrap)
             | {
@@ -90,13 +131,25 @@ class EventHub:
             if topic is None or topic.error is not None:
                 raise RuntimeError(f"topic {name} is missing: create it before the API starts")
             for partition in topic.partitions:
-                _, high = self._consumer.get_watermark_offsets(
-                    TopicPartition(name, partition), timeout=timeout_s
-                )
+                high = self._end(TopicPartition(name, partition), timeout_s)
                 assignment.append(TopicPartition(name, partition, high))
         self._consumer.assign(assignment)
         self._thread.start()
         return self
+
+    def _end(self, partition: TopicPartition, timeout_s: float) -> int:
+        # a topic created a moment ago may have no leader yet: retry until the deadline
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                _, high = self._consumer.get_watermark_offsets(partition, timeout=timeout_s)
+                return int(high)
+            except KafkaException as exc:
+                error = exc.args[0] if exc.args else None
+                retry = isinstance(error, KafkaError) and error.code() in _NO_LEADER_YET
+                if not retry or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def subscribe(self, sub: Subscription) -> None:
         """Start offering records to ``sub``."""
@@ -125,6 +178,10 @@ class EventHub:
         canonical = self._names.get(name or "")
         if canonical is None or value is None:
             return
+        kind = self.topics[canonical]
+        with self._lock:
+            if not any(kind in s.types for s in self._subs):
+                return  # nobody wants it: not even decoded
         try:
             record = self._codec.read(canonical, value)
         except Exception as exc:  # a record we cannot read is logged, never fatal
@@ -136,10 +193,9 @@ class EventHub:
             k: format_value(v) if isinstance(v, Decimal) else v
             for k, v in msgspec.to_builtins(record, builtin_types=(Decimal,)).items()
         }
-        kind = STREAM_TOPICS[canonical]
         message = {"type": kind, "data": data}
         with self._lock:
-            subs = [s for s in self._subs if s.wants(kind, str(data.get("account", "")))]
+            subs = [s for s in self._subs if s.wants(kind, data)]
         for sub in subs:
             sub.loop.call_soon_threadsafe(_offer, sub, message)
 
@@ -154,4 +210,4 @@ class EventHub:
 
 def kinds(names: Iterable[str]) -> frozenset[str]:
     """The message types a subscriber may ask for."""
-    return frozenset(names) & frozenset(STREAM_TOPICS.values())
+    return frozenset(names) & KINDS

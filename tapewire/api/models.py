@@ -122,6 +122,25 @@ class NbboOut(_Out):
     process_ts_ns: int
 
 
+class LevelOut(_Out):
+    price: Dec
+    size: Dec
+
+
+class VenueBookOut(_Out):
+    """One venue's book: best levels first (bids highest, asks lowest)."""
+
+    venue: str
+    bids: list[LevelOut]
+    asks: list[LevelOut]
+    update_ts_ns: int
+
+
+class BookOut(_Out):
+    instrument: str
+    venues: list[VenueBookOut]
+
+
 class BarOut(_Out):
     venue: str
     instrument: str

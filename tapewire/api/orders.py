@@ -28,6 +28,7 @@ from tapewire.streams.oms import (
     OrderType,
     Side,
     TimeInForce,
+    TrailingOffsetType,
     validate_request,
 )
 from tapewire.streams.trading.config import ALL_ACCOUNTS, KILL_SWITCH_TAG
@@ -50,8 +51,13 @@ DecimalText = Annotated[
     ),
 ]
 SideName = Literal["buy", "sell"]
-OrderTypeName = Literal["market", "limit", "stop", "stop_limit"]
-TifName = Literal["GTC", "IOC", "FOK", "DAY"]
+OrderTypeName = Literal["market", "limit", "stop", "stop_limit", "trailing_stop"]
+TifName = Literal["GTC", "IOC", "FOK", "DAY", "GTD"]
+OffsetTypeName = Literal["price", "basis_points"]
+ExpireNs = Annotated[
+    int,
+    Field(ge=1, le=2**63 - 1, description="GTD expiry, UTC ns (required for GTD, else null)"),
+]
 
 
 class PlaceOrder(BaseModel):
@@ -67,11 +73,35 @@ class PlaceOrder(BaseModel):
     quantity: DecimalText
     limit_price: DecimalText | None = None
     stop_price: DecimalText | None = None
+    trailing_offset: DecimalText | None = Field(
+        default=None, description="trailing_stop: distance from the best price"
+    )
+    trailing_offset_type: OffsetTypeName | None = Field(
+        default=None, description="trailing_stop: the offset's unit"
+    )
     time_in_force: TifName = "GTC"
+    expire_ts_ns: ExpireNs | None = None
     post_only: bool = False
     reduce_only: bool = False
     client_order_id: Identifier | None = Field(
         default=None, description="idempotency key; a fresh one when omitted"
+    )
+
+
+class ReplaceOrder(BaseModel):
+    """``PATCH /v1/orders/{client_order_id}``: new terms of an open order (side and type
+    stay). Omitted fields keep their value; the order continues under a new id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    quantity: DecimalText | None = None
+    limit_price: DecimalText | None = None
+    stop_price: DecimalText | None = None
+    trailing_offset: DecimalText | None = None
+    time_in_force: TifName | None = None
+    expire_ts_ns: ExpireNs | None = None
+    client_order_id: Identifier | None = Field(
+        default=None, description="the order's new id; a fresh one when omitted"
     )
 
 
@@ -111,7 +141,9 @@ _TYPES = {
     "limit": OrderType.LIMIT,
     "stop": OrderType.STOP,
     "stop_limit": OrderType.STOP_LIMIT,
+    "trailing_stop": OrderType.TRAILING_STOP,
 }
+_OFFSET_TYPES = {"price": TrailingOffsetType.PRICE, "basis_points": TrailingOffsetType.BASIS_POINTS}
 
 
 def new_client_order_id(prefix: str = "api") -> str:
@@ -131,6 +163,10 @@ def _dec(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
 
+def _keep(text: str | None, current: Decimal | None) -> Decimal | None:
+    return current if text is None else Decimal(text)
+
+
 def place_request(body: PlaceOrder, *, user: str, now_ns: int) -> OrderRequest:
     """The NEW request of ``body``, sent by API user ``user``."""
     return _checked(
@@ -145,11 +181,76 @@ def place_request(body: PlaceOrder, *, user: str, now_ns: int) -> OrderRequest:
             quantity=Decimal(body.quantity),
             limit_price=_dec(body.limit_price),
             stop_price=_dec(body.stop_price),
+            trailing_offset=_dec(body.trailing_offset),
+            trailing_offset_type=(
+                _OFFSET_TYPES[body.trailing_offset_type] if body.trailing_offset_type else None
+            ),
+            expire_ts_ns=body.expire_ts_ns,
             post_only=body.post_only,
             reduce_only=body.reduce_only,
             requested_by=f"api:{user}",
             request_ts_ns=now_ns,
             action=OrderAction.NEW,
+        )
+    )
+
+
+def current_terms(row: dict[str, Any]) -> OrderRequest:
+    """The request of ``row`` (:func:`tapewire.api.queries.order_terms`, decimals as text)."""
+    offset_type = row["trailing_offset_type"]
+    return OrderRequest(
+        client_order_id=row["client_order_id"],
+        account=row["account"],
+        venue=row["venue"],
+        instrument=row["instrument"],
+        side=Side(row["side"]),
+        order_type=OrderType(row["order_type"]),
+        time_in_force=TimeInForce(row["time_in_force"]),
+        quantity=Decimal(row["quantity"]),
+        limit_price=_dec(row["limit_price"]),
+        stop_price=_dec(row["stop_price"]),
+        trailing_offset=_dec(row["trailing_offset"]),
+        trailing_offset_type=TrailingOffsetType(offset_type) if offset_type else None,
+        post_only=bool(row["post_only"]),
+        reduce_only=bool(row["reduce_only"]),
+        expire_ts_ns=row["expire_ts_ns"],
+        strategy_id=row["strategy_id"],
+        requested_by=row["requested_by"],
+        request_ts_ns=row["request_ts_ns"],
+    )
+
+
+def replace_request(
+    current: OrderRequest, body: ReplaceOrder, *, user: str, now_ns: int
+) -> OrderRequest:
+    """The REPLACE of the order whose latest terms are ``current`` (its NEW or last
+    REPLACE request), with the fields ``body`` sets changed."""
+    changes = body.model_dump(exclude_none=True, exclude={"client_order_id"})
+    if not changes:
+        raise OrderInvalidError(
+            "nothing to replace: the body sets no field",
+            field="body",
+            hint="set quantity, limit_price, stop_price, trailing_offset, time_in_force "
+            "or expire_ts_ns",
+        )
+    tif = TimeInForce(body.time_in_force) if body.time_in_force else current.time_in_force
+    expire = body.expire_ts_ns if body.expire_ts_ns is not None else current.expire_ts_ns
+    if tif is not TimeInForce.GTD:
+        expire = None  # leaving GTD drops the expiry
+    return _checked(
+        current.with_(
+            client_order_id=body.client_order_id or new_client_order_id("api-replace"),
+            orig_client_order_id=current.client_order_id,
+            action=OrderAction.REPLACE,
+            quantity=_keep(body.quantity, current.quantity),
+            limit_price=_keep(body.limit_price, current.limit_price),
+            stop_price=_keep(body.stop_price, current.stop_price),
+            trailing_offset=_keep(body.trailing_offset, current.trailing_offset),
+            time_in_force=tif,
+            expire_ts_ns=expire,
+            requested_by=f"api:{user}",
+            request_ts_ns=now_ns,
+            tags={},
         )
     )
 

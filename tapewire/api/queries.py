@@ -130,6 +130,40 @@ def order_location(account: str, client_order_id: str) -> Query:
     )
 
 
+def order_terms(account: str, client_order_id: str) -> Query:
+    """The NEW or REPLACE request that gave an order its current terms (a replaced order
+    continues under the REPLACE's id)."""
+    return Query(
+        "SELECT client_order_id, account, venue, instrument, side, order_type, time_in_force,\n"
+        "       quantity, limit_price, stop_price, trailing_offset, trailing_offset_type,\n"
+        "       post_only, reduce_only, toUnixTimestamp64Nano(expire_ts) AS expire_ts_ns,\n"
+        "       strategy_id, requested_by, toUnixTimestamp64Nano(request_ts) AS request_ts_ns\n"
+        "FROM order_requests FINAL\n"
+        "WHERE account = {account:String} AND client_order_id = {cid:String}\n"
+        "  AND action IN ('NEW', 'REPLACE')\n"
+        "ORDER BY request_ts DESC LIMIT 1",
+        {"account": account, "cid": client_order_id},
+    )
+
+
+def risk_alerts(accounts: Sequence[str] | None) -> Query:
+    """The newest ``TRADING_STATE`` and ``RISK_LIMITS`` alert of each account (and of
+    ``*``, the global state), newest first."""
+    where = _Where()
+    where.add("source = 'risk'")
+    where.add("code IN ('TRADING_STATE', 'RISK_LIMITS')")
+    if accounts is not None:
+        where.add("labels['account'] IN {accounts:Array(String)}", accounts=[*accounts, "*"])
+    return Query(
+        "SELECT code, labels['account'] AS account, labels['state'] AS state,\n"
+        "       labels['limits'] AS limits, toUnixTimestamp64Nano(event_ts) AS ts_ns\n"
+        f"FROM alerts FINAL\n{where.sql()}\n"
+        "ORDER BY event_ts DESC, kafka_partition DESC, kafka_offset DESC\n"
+        "LIMIT 1 BY code, account",
+        where.parameters,
+    )
+
+
 def fills(accounts: Sequence[str] | None, r: Range, *, limit: int) -> Query:
     """Fills, newest first."""
     where = _Where()
@@ -187,6 +221,62 @@ def bars(instrument: str, venue: str | None, interval: str, *, limit: int) -> Qu
         "ORDER BY start_ts DESC, venue, revision DESC\n"
         "LIMIT 1 BY venue, start_ts\nLIMIT {limit:UInt32}",
         where.parameters | {"limit": limit},
+    )
+
+
+def book(instrument: str, venue: str | None, *, levels: int) -> Query:
+    """The latest book of ``instrument`` per venue, top ``levels`` per side: each venue's
+    newest SNAPSHOT and every DELTA after it, applied in stream order (the last update of
+    a price wins; size 0 removes it), as ``docs/queries/book_depth_at.sql`` does at an
+    instant. One row per level: ``venue, side ('bid'|'ask'), level, price, size``."""
+    where = _Where()
+    where.add("instrument = {instrument:String}", instrument=instrument)
+    if venue is not None:
+        where.add("venue = {venue:String}", venue=venue)
+    snapshots = where.sql() + " AND kind = 'SNAPSHOT'"
+    return Query(
+        "SELECT venue, side, level, price, size FROM (\n"
+        "    SELECT venue, side, price, size, row_number() OVER (\n"
+        "        PARTITION BY venue, side ORDER BY if(side = 'bid', -price, price)) AS level\n"
+        "    FROM (\n"
+        "        SELECT venue, side, price, argMax(size, pos) AS size FROM (\n"
+        "            SELECT b.venue AS venue,\n"
+        "                   arrayJoin(arrayConcat(\n"
+        "                       arrayMap((l, i) -> ('bid', l.price, l.size, i),\n"
+        "                                b.bids, arrayEnumerate(b.bids)),\n"
+        "                       arrayMap((l, i) -> ('ask', l.price, l.size, i),\n"
+        "                                b.asks, arrayEnumerate(b.asks)))) AS u,\n"
+        "                   u.1 AS side, u.2 AS price, u.3 AS size,\n"
+        "                   (b.kafka_partition, b.kafka_offset, u.4) AS pos\n"
+        "            FROM (SELECT * FROM book_updates FINAL "
+        f"{where.sql()}) AS b\n"
+        "            INNER JOIN (\n"
+        "                SELECT venue, max((kafka_partition, kafka_offset)) AS snapshot_pos\n"
+        f"                FROM book_updates FINAL {snapshots}\n"
+        "                GROUP BY venue\n"
+        "            ) AS s ON b.venue = s.venue\n"
+        "            WHERE (b.kafka_partition, b.kafka_offset) >= s.snapshot_pos\n"
+        "        )\n"
+        "        GROUP BY venue, side, price\n"
+        "        HAVING size > 0\n"
+        "    )\n"
+        ")\n"
+        "WHERE level <= {levels:UInt16}\n"
+        "ORDER BY venue, side = 'ask', level",
+        where.parameters | {"levels": levels},
+    )
+
+
+def book_times(instrument: str, venue: str | None) -> Query:
+    """Per venue: the receive time of its newest book update (the book's "as of")."""
+    where = _Where()
+    where.add("instrument = {instrument:String}", instrument=instrument)
+    if venue is not None:
+        where.add("venue = {venue:String}", venue=venue)
+    return Query(
+        "SELECT venue, toUnixTimestamp64Nano(max(receive_ts)) AS update_ts_ns\n"
+        f"FROM book_updates\n{where.sql()}\nGROUP BY venue ORDER BY venue",
+        where.parameters,
     )
 
 

@@ -14,7 +14,7 @@ import uvicorn
 from tapewire.api.app import ApiServices, create_app
 from tapewire.api.audit import AuditSink, ClickHouseAuditSink, FileAuditSink
 from tapewire.api.config import ApiConfig
-from tapewire.api.events import STREAM_TOPICS, EventHub
+from tapewire.api.events import EventHub, stream_topics
 from tapewire.api.orders import REQUESTS_TOPIC, OrderGateway
 from tapewire.api.ratelimit import RateLimiter
 from tapewire.api.reader import Reader
@@ -24,6 +24,7 @@ from tapewire.core.errors import ConfigError
 from tapewire.runtime.kafka_io import create_topic
 from tapewire.schemas.codec import Codec
 from tapewire.sinks.clickhouse.migrations import migrate_url
+from tapewire.streams.risk import RiskConfig
 
 log = logging.getLogger("tapewire.api")
 
@@ -51,6 +52,8 @@ def api_services(
     topic_name: Callable[[str], str] = str,
     partitions: int = 6,
     replication: int = 1,
+    risk: RiskConfig | None = None,
+    bar_intervals: tuple[str, ...] = ("1m",),
 ) -> Iterator[ApiServices]:
     """Every part the routes use, closed on exit. Without ``bootstrap`` the API reads
     only (no orders, no stream)."""
@@ -62,7 +65,7 @@ def api_services(
         stack.callback(audit.close)
         gateway = events = None
         if bootstrap is not None:
-            for canonical in (REQUESTS_TOPIC, *STREAM_TOPICS):
+            for canonical in (REQUESTS_TOPIC, *stream_topics(bar_intervals)):
                 create_topic(
                     bootstrap,
                     topic_name(canonical),
@@ -73,7 +76,11 @@ def api_services(
             gateway = OrderGateway(bootstrap, codec, topic=topic_name(REQUESTS_TOPIC))
             stack.callback(gateway.close)
             events = EventHub(
-                bootstrap, codec, topic_name=topic_name, group_prefix=topic_name("tapewire-api")
+                bootstrap,
+                codec,
+                topic_name=topic_name,
+                group_prefix=topic_name("tapewire-api"),
+                bar_intervals=bar_intervals,
             ).start()
             stack.callback(events.close)
         yield ApiServices(
@@ -93,7 +100,9 @@ def api_services(
             audit=audit,
             gateway=gateway,
             events=events,
+            risk=risk,
             max_rows=config.max_rows,
+            stream_queue_size=config.stream_queue_size,
         )
 
 

@@ -332,3 +332,28 @@ alerts_not_notified = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+
+# --- API (tapewire/api) -----------------------------------------------------------------
+api_requests = Counter(
+    f"{PREFIX}_api_requests",
+    "API requests by method, route template (not the path: bounded) and status.",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+api_request_seconds = Histogram(
+    f"{PREFIX}_api_request_seconds",
+    "API request duration by route template, seconds.",
+    ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+api_stream_connections = Gauge(
+    f"{PREFIX}_api_stream_connections",
+    "WebSocket connections of /v1/stream now open.",
+    registry=REGISTRY,
+)
+api_stream_dropped = Counter(
+    f"{PREFIX}_api_stream_dropped",
+    "WebSocket clients closed (4429) because they fell further behind than their queue.",
+    registry=REGISTRY,
+)

@@ -54,6 +54,7 @@ from tapewire.sinks.notify.role import DLQ, NotifierRole, RoleSettings, input_to
 from tapewire.streams.agents.app import run_worker
 from tapewire.streams.hotpath.restore import read_trading_history, restore_trading
 from tapewire.streams.hotpath.worker import HotPathWorker, build_hot_path, run_hot_path
+from tapewire.streams.risk import RiskConfig
 from tapewire.streams.stages.base import OutMsg
 from tapewire.streams.stages.config import StreamsConfig
 
@@ -264,6 +265,8 @@ def run_api(
         topic_name=streams.topics.name,
         partitions=config.kafka.partitions,
         replication=config.kafka.replication,
+        risk=RiskConfig(accounts=dict(config.trading.accounts)) if config.trading else None,
+        bar_intervals=streams.topics.bar_intervals,
     ) as services:
         serve(services, section, stop)
 

@@ -10,7 +10,7 @@ from tapewire.core.records import Record
 from tapewire.records.orders import OrderEvent, OrderRequest
 from tapewire.records.risk import RiskDecision
 from tapewire.streams.router.recovery import SEND_INTENT_TEXT, RecoveredOrder
-from tapewire.streams.trading.config import ALL_ACCOUNTS, KILL_SWITCH_TAG
+from tapewire.streams.trading.config import ALL_ACCOUNTS, KILL_SWITCH_TAG, RISK_LIMITS_TAG
 from tests.factories import INST, T0, Num, dec
 
 PRICED = frozenset({"LIMIT", "STOP_LIMIT"})
@@ -86,6 +86,24 @@ def trading_state_command(
         requested_by=requested_by,
         ts=ts,
         tags={KILL_SWITCH_TAG: state},
+    )
+
+
+def risk_limits_command(
+    cid: str, limits_json: str, *, account: str = "acct", requested_by: str = "api:risk"
+) -> OrderRequest:
+    """The ``OrderRequest`` record of ``PUT /v1/risk/{account}/limits``: a CANCEL_ALL
+    tagged with the account's new limits as JSON."""
+    return order_request(
+        cid,
+        account=account,
+        venue="",
+        instrument="",
+        action="CANCEL_ALL",
+        kind="MARKET",
+        qty=0,
+        requested_by=requested_by,
+        tags={RISK_LIMITS_TAG: limits_json},
     )
 
 

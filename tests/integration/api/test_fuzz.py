@@ -86,5 +86,5 @@ def test_no_server_errors_and_responses_match_the_document(
         except Exception as exc:
             failures[operation.label] = f"{type(exc).__name__}: {exc}"[:3000]
     assert not failures, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
-    assert len(calls) == 14, calls  # every HTTP route of the document
+    assert len(calls) == 20, calls  # every HTTP route of the document
     assert all(n >= 5 for n in calls.values()), calls

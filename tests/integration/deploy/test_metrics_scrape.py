@@ -22,7 +22,9 @@ from tapewire.streams.stages.config import StreamsConfig
 from tests.fixtures.prometheus import PrometheusServer, free_port, prometheus_server
 from tests.integration.deploy.test_run_all import STRATEGY
 
-ROLES = ("connector", "normalize", "aggregate", "trade", "sink")
+ROLES = ("connector", "normalize", "aggregate", "trade", "sink", "notifier")
+"""Every role of ``run all`` but the API, which needs a chDB directory of its own (the sink
+holds this one): ``tests/integration/api/test_process.py`` scrapes it, as its own process."""
 WAIT_S = 150.0
 
 CHECKS = {
@@ -85,6 +87,14 @@ params = {{ instrument = "BTC-USDT-SPOT", every = 20, qty = "0.001", account = "
 
 [sink]
 flush_interval_s = 0.5
+
+[notifier.users.ops.channels.hook]
+kind = "webhook"
+url = "http://127.0.0.1:9/hook"
+format = "json"
+
+[notifier.users.ops.route]
+CRITICAL = ["hook"]
 """
 
 

@@ -19,6 +19,7 @@ from tapewire.streams.stages.base import InMsg, OutMsg
 from tapewire.streams.stages.config import StreamsConfig
 from tapewire.streams.stages.positions import PositionsStage
 from tapewire.streams.stages.risk import RiskStage
+from tests.factories.orders import risk_limits_command
 from tests.hotpath_cases import CODEC, config, frames, kill_switch
 
 TRADING = ("strategy", "risk", "router", "positions")
@@ -151,3 +152,23 @@ def test_a_halted_desk_stays_halted_after_a_restart() -> None:
     risk = after.stages["risk"]
     assert isinstance(risk, RiskStage)
     assert str(risk.gate.trading_state("acct")) == "HALTED"
+
+
+def test_limits_changed_at_run_time_survive_a_restart() -> None:
+    before = build_hot_path(CODEC, _config(), stages=TRADING)
+    risk = before.stages["risk"]
+    assert isinstance(risk, RiskStage)
+    (account,) = risk.gate.config.accounts
+    limits = risk.gate.config.accounts[account]
+    changed = limits.model_copy(update={"max_open_orders": limits.max_open_orders + 7})
+    command = risk_limits_command("lim-1", changed.model_dump_json(), account=account)
+    published = _run(
+        before, [("oms.requests", InMsg(0, 0, None, CODEC.encode("oms.requests", command)))]
+    )
+    history = _history(published)
+    assert [a.code for a in history.alerts] == ["RISK_LIMITS"]
+    after = build_hot_path(CODEC, _config(), stages=TRADING)
+    restore_trading(after, history, NOW)
+    restored = after.stages["risk"]
+    assert isinstance(restored, RiskStage)
+    assert restored.gate.config.accounts[account] == changed != limits

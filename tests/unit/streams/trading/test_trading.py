@@ -17,7 +17,13 @@ from tapewire.streams.stages.strategy import StrategyStage
 from tapewire.streams.trading import CrossVenueSpread, PositionBook, PositionLimits, SpreadConfig
 from tests.factories import INST, T0
 from tests.factories.market import nbbo, quote, top_book
-from tests.factories.orders import approval, order_event, order_request, trading_state_command
+from tests.factories.orders import (
+    approval,
+    order_event,
+    order_request,
+    risk_limits_command,
+    trading_state_command,
+)
 from tests.factories.stages import CODEC, decoded, msgs
 from tests.factories.trading import fill, risk_config
 
@@ -252,6 +258,39 @@ def test_state_commands_garbled_halts_and_active_lifts() -> None:
     out = risk.process(msgs("oms.requests", [lift]))
     assert decoded(out, "oms.approved") == []  # lifting cancels nothing
     assert risk.gate.trading_state("acct").value == "ACTIVE"
+
+
+def test_limits_command_replaces_an_accounts_limits_and_a_bad_one_changes_nothing() -> None:
+    risk = RiskStage(CODEC, risk_config(), clock=lambda: T0 + 10)
+    market = msgs("md.nbbo", [nbbo("100", "102")])
+    out = risk.process(market + msgs("oms.requests", [order_request("o1", qty=2, price="101")]))
+    assert len(decoded(out, "oms.approved")) == 1  # max_order_qty 5
+    tighter = risk_config(max_order_qty="1.5").accounts["acct"].model_dump_json()
+    out = risk.process(msgs("oms.requests", [risk_limits_command("lim-1", tighter)]))
+    (alert,) = decoded(out, "alerts")
+    assert (alert["code"], alert["severity"], alert["labels"]["limits"]) == (
+        "RISK_LIMITS",
+        "WARNING",
+        tighter,
+    )
+    assert decoded(out, "oms.approved") == decoded(out, "oms.denied") == []  # no decision
+    assert risk.gate.config.accounts["acct"].instruments[INST].max_order_qty == D("1.5")
+    out = risk.process(msgs("oms.requests", [order_request("o2", qty=2, price="101")]))
+    assert [d["rule"] for d in decoded(out, "oms.denied")] == ["max_order_qty"]
+
+    bad = tighter.replace('"max_open_orders":10', '"max_open_orders":0')
+    assert bad != tighter
+    for command, why in (
+        (risk_limits_command("lim-2", bad), "max_open_orders"),
+        (risk_limits_command("lim-3", "{not json"), "Invalid JSON"),
+        (risk_limits_command("lim-4", tighter, account="*"), "name one, not '*'"),
+    ):
+        (alert,) = decoded(risk.process(msgs("oms.requests", [command])), "alerts")
+        assert (alert["code"], alert["severity"]) == ("RISK_LIMITS_REJECTED", "ERROR")
+        assert "NOT changed" in alert["message"]
+        assert why in alert["message"], alert["message"]
+    assert risk.gate.config.accounts["acct"].max_open_orders == 10
+    assert risk.gate.config.accounts["acct"].instruments[INST].max_order_qty == D("1.5")
 
 
 def test_position_records_fit_the_wire_when_pnl_has_more_than_18_places() -> None:
