@@ -18,6 +18,7 @@ from tapewire.records.market import (
 from tapewire.records.orders import Fill, OrderEvent, OrderRequest
 from tapewire.records.positions import Position
 from tapewire.records.risk import Alert, RiskDecision
+from tapewire.records.tca import TcaReport
 
 NAMESPACE = "io.tapewire"
 
@@ -40,6 +41,7 @@ RECORD_TYPES: dict[str, type[TypedRecord]] = {
         Alert,
         Position,
         DeadLetter,
+        TcaReport,
     )
 }
 """Schema full name -> record class, for every record schema in ``schemas/avro``."""
