@@ -13,11 +13,12 @@ from tapewire.streams.agents.positions import register_positions
 from tapewire.streams.agents.risk import register_risk
 from tapewire.streams.agents.router import register_router
 from tapewire.streams.agents.strategy import register_strategy
+from tapewire.streams.agents.tca import register_tca
 
 
 def register(app: TapewireApp, agents: Sequence[str]) -> None:
     """Register the named agents (``normalize``, ``bars``, ``nbbo``, ``bbo``,
-    ``strategy``, ``risk``, ``router``, ``positions``) on ``app``."""
+    ``strategy``, ``risk``, ``router``, ``positions``, ``tca``) on ``app``."""
     if "normalize" in agents:
         register_normalize(app)
     if "bars" in agents:
@@ -34,3 +35,5 @@ def register(app: TapewireApp, agents: Sequence[str]) -> None:
         register_router(app)
     if "positions" in agents:
         register_positions(app)
+    if "tca" in agents:
+        register_tca(app)

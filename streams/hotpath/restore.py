@@ -11,6 +11,9 @@ record (``oms.events``, ``oms.fills``, ``positions``, ``alerts``, ``oms.approved
   duplicate, never a second order), and the trading state from the risk stage's
   ``TRADING_STATE`` alerts (a halted desk stays halted);
 - positions: every fill and approval (so the next position record continues the old one);
+- tca: the open orders from approvals, events and fills (orders already reported are not
+  reported again; their arrival mid is the risk gate's reference price, market data is
+  not re-read);
 - router: every order id ever sent (never re-sent), and each paper venue's open orders
   (:meth:`~tapewire.streams.execution.paper.PaperVenue.restore`). Open orders a venue
   cannot take back (no acknowledgement seen, another kind of venue) are reconciled as
@@ -41,6 +44,7 @@ from tapewire.streams.stages.base import OutMsg
 from tapewire.streams.stages.config import StreamsConfig
 from tapewire.streams.stages.positions import PositionsStage
 from tapewire.streams.stages.risk import RiskStage
+from tapewire.streams.stages.tca import TcaStage
 from tapewire.streams.trading.config import ALL_ACCOUNTS
 
 log = logging.getLogger("tapewire.hotpath")
@@ -87,6 +91,9 @@ def restore_trading(hot_path: HotPath, history: TradingHistory, now_ns: int) -> 
             positions.book.on_approved(decision)
         for fill in history.fills:
             positions.book.on_fill(fill)
+    tca = hot_path.stages.get("tca")
+    if isinstance(tca, TcaStage):
+        tca.engine.restore(history.approvals, history.events, history.fills)
     router = hot_path.stages.get("router")
     if isinstance(router, RouterStage):
         _restore_router(router, history, now_ns, summary)

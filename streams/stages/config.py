@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from tapewire.core.errors import ConfigError
 from tapewire.core.kafka import TopicSpec
 from tapewire.streams.aggregate import BarConfig, NbboConfig
+from tapewire.streams.tca import TcaConfig
 from tapewire.streams.trading.config import TradingConfig
 
-AGENTS = ("normalize", "bars", "nbbo", "bbo", "strategy", "risk", "router", "positions")
+AGENTS = ("normalize", "bars", "nbbo", "bbo", "strategy", "risk", "router", "positions", "tca")
 """Agents :func:`create_app` can register; ``bbo`` runs only with ``bbo_venues`` set; the
 trading agents need ``StreamsConfig.trading`` (see ``docs/trading.md``)."""
-TRADING_AGENTS = ("strategy", "risk", "router", "positions")
+TRADING_AGENTS = ("strategy", "risk", "router", "positions", "tca")
 DEFAULT_AGENTS = ("normalize", "bars", "nbbo")
 
 
@@ -24,6 +25,7 @@ TRADING_TOPICS = (
     "oms.fills",
     "positions",
     "alerts",
+    "tca",
     "dlq.trading",
 )
 """Topics of the trading agents (declared with the market-data topics)."""
@@ -108,6 +110,8 @@ class StreamsConfig:
     commit_interval_s: float = 1.0
     trading: TradingConfig | None = None
     """Risk limits, paper venues, strategies of the trading agents; None = not configured."""
+    tca: TcaConfig = field(default_factory=TcaConfig)
+    """Bounds of the TCA stage's state (it runs with the trading agents)."""
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:

@@ -57,7 +57,7 @@ log = logging.getLogger("tapewire.deploy")
 T = TypeVar("T")
 
 AGGREGATE_AGENTS = ("bars", "nbbo")  # "nbbo" is the re-key and the NBBO agents
-TRADING_STAGES = ("strategy", "risk", "router", "positions")
+TRADING_STAGES = ("strategy", "risk", "router", "positions", "tca")
 RoleRunner = Callable[[DeployConfig, Settings, str, threading.Event], None]
 
 

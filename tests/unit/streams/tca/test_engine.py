@@ -6,6 +6,7 @@ arrival mid, ``N`` the fills' notional, ``F`` the filled and ``Q`` the ordered q
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -287,5 +288,6 @@ def test_the_parent_tags_are_the_sors() -> None:
 
 @pytest.mark.parametrize("field", ["max_open_orders", "max_parents", "max_finished", "mid_history"])
 def test_a_bound_below_one_is_refused_naming_the_field(field: str) -> None:
+    changes: dict[str, Any] = {field: 0}
     with pytest.raises(ConfigError, match=field):
-        TcaConfig(**{field: 0})
+        replace(TcaConfig(), **changes)
