@@ -14,8 +14,8 @@ import pytest
 
 from tapewire.core.errors import ConfigError
 from tapewire.records.tca import TcaReport
-from tapewire.streams.sor.routing import PARENT_TAG
-from tapewire.streams.tca import PARENT_TAGS, TcaConfig, TcaEngine
+from tapewire.streams.sor.routing import PARENT_TAG, QTY_TAG
+from tapewire.streams.tca import PARENT_TAGS, QTY_SUFFIX, TcaConfig, TcaEngine
 from tests.factories import T0
 from tests.factories.market import nbbo, quote, trade
 from tests.factories.orders import approval, order_event, order_request
@@ -284,6 +284,7 @@ def test_restore_rebuilds_open_orders_without_reporting_finished_ones() -> None:
 
 def test_the_parent_tags_are_the_sors() -> None:
     assert PARENT_TAGS[0] == PARENT_TAG
+    assert PARENT_TAG + QTY_SUFFIX == QTY_TAG
 
 
 @pytest.mark.parametrize("field", ["max_open_orders", "max_parents", "max_finished", "mid_history"])
