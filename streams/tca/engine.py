@@ -22,7 +22,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar
 
 from tapewire.core.instruments import InstrumentError
 from tapewire.records.market import ConsolidatedQuote, Quote, Trade
@@ -36,7 +35,6 @@ from tapewire.streams.tca.market import (
     Mid,
     MidHistory,
     RecentTrades,
-    mid_of,
 )
 from tapewire.streams.tca.orders import (
     TERMINAL,
@@ -48,7 +46,6 @@ from tapewire.streams.tca.orders import (
     report,
 )
 
-K = TypeVar("K")
 Key = tuple[str, str]
 """(account, client order id) or (account, parent id)."""
 
@@ -81,28 +78,38 @@ class TcaEngine:
         self._parents: OrderedDict[Key, ParentTca] = OrderedDict()
         self._finished: OrderedDict[Key, None] = OrderedDict()
         self._out: list[TcaReport] = []
+        self._marks: dict[str, str] = {}
+        """``mark_id`` per instrument id read (one entry per instrument traded)."""
 
     # --- market data -------------------------------------------------------------------
 
     def on_nbbo(self, nbbo: ConsolidatedQuote) -> None:
-        """Keep the NBBO mid (timed by its newest input's receive time)."""
-        mid = mid_of(nbbo.bid_price, nbbo.ask_price)
-        if mid is None:
-            return
-        times = [t for t in (nbbo.bid_receive_ts_ns, nbbo.ask_receive_ts_ns) if t is not None]
-        ts = max(times) if times else nbbo.process_ts_ns
-        self._history(self._nbbo, nbbo.instrument).add(Mid(mid, ts, "NBBO"))
+        """Keep the NBBO (timed by its newest input's receive time)."""
+        bid_ts, ask_ts = nbbo.bid_receive_ts_ns, nbbo.ask_receive_ts_ns
+        if bid_ts is not None and ask_ts is not None:
+            ts = max(bid_ts, ask_ts)
+        elif bid_ts is not None:
+            ts = bid_ts
+        else:
+            ts = ask_ts if ask_ts is not None else nbbo.process_ts_ns
+        history = self._nbbo.get(nbbo.instrument)
+        if history is None:
+            history = self._nbbo[nbbo.instrument] = MidHistory(self.config.mid_history, "NBBO")
+        history.add(ts, nbbo.bid_price, nbbo.ask_price)
 
     def on_quote(self, quote: Quote) -> None:
-        """Keep a venue's quote mid."""
-        mid = mid_of(quote.bid_price, quote.ask_price)
-        if mid is not None:
-            key = (quote.venue, quote.instrument)
-            self._history(self._quotes, key).add(Mid(mid, quote.receive_ts_ns, "QUOTE"))
+        """Keep a venue's quote."""
+        key = (quote.venue, quote.instrument)
+        history = self._quotes.get(key)
+        if history is None:
+            history = self._quotes[key] = MidHistory(self.config.mid_history, "QUOTE")
+        history.add(quote.receive_ts_ns, quote.bid_price, quote.ask_price)
 
     def on_trade(self, trade: Trade) -> None:
         """Count a market trade in every open interval of its instrument."""
-        instrument = self.mark_id(trade.instrument)  # InstrumentError: a bad trade
+        instrument = self._marks.get(trade.instrument)
+        if instrument is None:  # InstrumentError: a bad trade (not cached)
+            instrument = self._marks[trade.instrument] = self.mark_id(trade.instrument)
         kept = MarketTrade(trade.receive_ts_ns, trade.price, trade.size)
         recent = self._recent.get(instrument)
         if recent is None:
@@ -111,17 +118,15 @@ class TcaEngine:
         for interval in self._intervals.get(instrument, {}).values():
             interval.add(kept.ts_ns, kept.price, kept.size)
 
-    def _history(self, table: dict[K, MidHistory], key: K) -> MidHistory:
-        history = table.get(key)
-        if history is None:
-            history = table[key] = MidHistory(self.config.mid_history)
-        return history
-
     def _mark(self, instrument: str) -> str:
-        try:
-            return self.mark_id(instrument)
-        except InstrumentError:  # not canonical: no NBBO matches, its venue quote may
-            return instrument
+        mark = self._marks.get(instrument)
+        if mark is None:
+            try:
+                mark = self.mark_id(instrument)
+            except InstrumentError:  # not canonical: no NBBO matches, its venue quote may
+                return instrument
+            self._marks[instrument] = mark
+        return mark
 
     def mid_at(self, instrument: str, venue: str | None, ts_ns: int) -> Mid | None:
         """The NBBO mid at or before ``ts_ns``, else the venue's quote mid."""

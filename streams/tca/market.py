@@ -39,24 +39,33 @@ def mid_of(bid: Decimal | None, ask: Decimal | None) -> Decimal | None:
 
 
 class MidHistory:
-    """The last ``size`` mids of one key, in the order they were read."""
+    """The last ``size`` two-sided quotes of one key, in the order they were read.
 
-    __slots__ = ("_mids",)
+    A quote is kept as read (time, bid, ask); its mid is computed only when it is looked up
+    (at an order's arrival and end), so each market record costs one append."""
 
-    def __init__(self, size: int) -> None:
-        self._mids: deque[Mid] = deque(maxlen=size)
+    __slots__ = ("_quotes", "source")
 
-    def add(self, mid: Mid) -> None:
-        """Keep ``mid`` (the oldest falls out when full)."""
-        self._mids.append(mid)
+    def __init__(self, size: int, source: str) -> None:
+        self._quotes: deque[tuple[int, Decimal, Decimal]] = deque(maxlen=size)
+        self.source = source
+
+    def add(self, ts_ns: int, bid: Decimal | None, ask: Decimal | None) -> None:
+        """Keep a quote with both sides (a one-sided one has no mid: skipped)."""
+        if bid is not None and ask is not None and bid > 0 and ask > 0:
+            self._quotes.append((ts_ns, bid, ask))
 
     def at(self, ts_ns: int) -> Mid | None:
-        """The newest mid whose time is at or before ``ts_ns``; ``None`` if none is kept."""
-        best: Mid | None = None
-        for mid in reversed(self._mids):  # ties: the one read last wins
-            if mid.ts_ns <= ts_ns and (best is None or mid.ts_ns > best.ts_ns):
-                best = mid
-        return best
+        """The mid of the newest quote whose time is at or before ``ts_ns``; ``None`` if
+        none is kept."""
+        best: tuple[int, Decimal, Decimal] | None = None
+        for quote in reversed(self._quotes):  # ties: the one read last wins
+            if quote[0] <= ts_ns and (best is None or quote[0] > best[0]):
+                best = quote
+        if best is None:
+            return None
+        mid = mid_of(best[1], best[2])
+        return None if mid is None else Mid(mid, best[0], self.source)
 
 
 @dataclass(slots=True)
