@@ -138,6 +138,12 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec("oms.fills", f"{NAMESPACE}.Fill", ("account",), "fills"),
     TopicSpec("positions", f"{NAMESPACE}.Position", ("account",), "positions and PnL"),
+    TopicSpec(
+        "tca",
+        f"{NAMESPACE}.TcaReport",
+        ("account",),
+        "transaction cost analysis: one report per finished order and per parent",
+    ),
     TopicSpec("alerts", f"{NAMESPACE}.Alert", ("source",), "alerts from risk, feeds, OMS"),
     TopicSpec(
         "dlq.*",

@@ -450,7 +450,7 @@ def mapping_for_topic(schema_topic: str) -> TableMapping:
     )
 
 
-# --- trading (oms.*, positions, alerts; migration 0003_trading.sql) --------------------
+# --- trading (oms.*, positions, alerts: 0003_trading.sql; tca: 0009_tca.sql) -----------
 
 _REQUEST_FIELDS = (
     "client_order_id",
@@ -614,6 +614,47 @@ def _parent_request(r: Record) -> tuple[Any, ...]:
     )
 
 
+_TCA_FIELDS: list[str] = [
+    "tca_id",
+    "kind",
+    "account",
+    "order_id",
+    "parent_id",
+    "venue",
+    "instrument",
+    "side",
+    "strategy_id",
+    "status",
+    "revision",
+    "children",
+    "quantity",
+    "filled_qty",
+    "fill_ratio",
+    "avg_price",
+    "notional",
+    "arrival_ts_ns",
+    "arrival_mid",
+    "arrival_source",
+    "arrival_quote_ts_ns",
+    "end_ts_ns",
+    "end_mid",
+    "interval_vwap",
+    "interval_volume",
+    "interval_trades",
+    "slippage_arrival_bps",
+    "slippage_vwap_bps",
+    "execution_cost",
+    "fees_quote",
+    "opportunity_cost",
+    "shortfall_bps",
+    "quote_currency",
+]
+
+
+def _tca(r: Record) -> tuple[Any, ...]:
+    return (*(r[name] for name in _TCA_FIELDS), dict(r["fees"]), dict(r["venue_mix"]), r["note"])
+
+
 def _fields(names: list[str]) -> Callable[[Record], tuple[Any, ...]]:
     def values(r: Record) -> tuple[Any, ...]:
         return tuple(r[name] for name in names)
@@ -676,6 +717,7 @@ TRADING_MAPPINGS: Mapping[str, TableMapping] = {
             _fields(_POSITION_FIELDS),
         ),
         _m("alerts", "alerts", "alert_id severity source code message labels event_ts", _alert),
+        _m("tca", "tca", _ts_columns(_TCA_FIELDS) + " fees venue_mix note", _tca),
     )
 }
 """Trading topics -> audit tables (merged into :data:`MAPPINGS`)."""

@@ -15,11 +15,12 @@ from tapewire.streams.agents.risk import register_risk
 from tapewire.streams.agents.router import register_router
 from tapewire.streams.agents.sor import register_sor
 from tapewire.streams.agents.strategy import register_strategy
+from tapewire.streams.agents.tca import register_tca
 
 
 def register(app: TapewireApp, agents: Sequence[str]) -> None:
     """Register the named agents (``normalize``, ``bars``, ``nbbo``, ``depth``, ``bbo``,
-    ``strategy``, ``risk``, ``router``, ``positions``, ``sor``) on ``app``."""
+    ``strategy``, ``risk``, ``router``, ``positions``, ``sor``, ``tca``) on ``app``."""
     if "normalize" in agents:
         register_normalize(app)
     if "bars" in agents:
@@ -40,3 +41,5 @@ def register(app: TapewireApp, agents: Sequence[str]) -> None:
         register_positions(app)
     if "sor" in agents:
         register_sor(app)
+    if "tca" in agents:
+        register_tca(app)

@@ -16,6 +16,9 @@ record (``oms.events``, ``oms.fills``, ``positions``, ``alerts``, ``oms.approved
   children's events, fills and denials written since folded in (their journal records are
   published first), and the requests of open children the risk gate never decided sent
   again (a crash between the journal and the child request); see ``docs/sor.md``;
+- tca: the open orders from approvals, events and fills (orders already reported are not
+  reported again; their arrival mid is the risk gate's reference price, market data is
+  not re-read);
 - router: every order id ever sent (never re-sent), and each paper venue's open orders
   (:meth:`~tapewire.streams.execution.paper.PaperVenue.restore`). Open orders a venue
   cannot take back (no acknowledgement seen, another kind of venue) are reconciled as
@@ -47,6 +50,7 @@ from tapewire.streams.stages.config import StreamsConfig
 from tapewire.streams.stages.parents import ParentStage
 from tapewire.streams.stages.positions import PositionsStage
 from tapewire.streams.stages.risk import RISK_LIMITS_CODE, TRADING_STATE_CODE, RiskStage
+from tapewire.streams.stages.tca import TcaStage
 from tapewire.streams.trading.config import ALL_ACCOUNTS
 from tapewire.streams.trading.shard import AccountShard
 
@@ -110,6 +114,9 @@ def restore_trading(hot_path: HotPath, history: TradingHistory, now_ns: int) -> 
             positions.book.on_approved(decision)
         for fill in history.fills:
             positions.book.on_fill(fill)
+    tca = hot_path.stages.get("tca")
+    if isinstance(tca, TcaStage):
+        tca.engine.restore(history.approvals, history.events, history.fills)
     router = hot_path.stages.get("router")
     if isinstance(router, RouterStage):
         _restore_router(router, history, now_ns, summary)

@@ -67,14 +67,26 @@ from tapewire.streams.stages.risk import RiskStage
 from tapewire.streams.stages.sor import SorEngine, sor_config
 from tapewire.streams.stages.strategy import INPUTS as STRATEGY_INPUTS
 from tapewire.streams.stages.strategy import StrategyStage
+from tapewire.streams.stages.tca import INPUTS as TCA_INPUTS
+from tapewire.streams.stages.tca import TcaStage
 from tapewire.streams.trading.config import TradingConfig
 from tapewire.streams.trading.strategy import Strategy
 
 log = logging.getLogger("tapewire.hotpath")
 
-HOTPATH_STAGES = ("normalize", "nbbo", "depth", "strategy", "sor", "risk", "router", "positions")
+HOTPATH_STAGES = (
+    "normalize",
+    "nbbo",
+    "depth",
+    "strategy",
+    "sor",
+    "risk",
+    "router",
+    "positions",
+    "tca",
+)
 """Every stage the fused graph can hold, in the order they are wired."""
-TRADING_STAGES = frozenset(("strategy", "sor", "risk", "router", "positions"))
+TRADING_STAGES = frozenset(("strategy", "sor", "risk", "router", "positions", "tca"))
 OUTPUTS: dict[str, frozenset[str]] = {
     "normalize": frozenset(("md.trades", "md.book", "md.quotes", "md.coverage", "md.markets")),
     "nbbo": frozenset(("md.nbbo",)),
@@ -84,6 +96,7 @@ OUTPUTS: dict[str, frozenset[str]] = {
     "risk": frozenset(("oms.approved", "oms.denied")),
     "router": frozenset(("oms.events", "oms.fills")),
     "positions": frozenset(("positions",)),
+    "tca": frozenset(("tca",)),
 }
 """The canonical topics each stage produces that other stages may read."""
 COMMAND_TOPICS = frozenset(("oms.requests",))
@@ -189,6 +202,10 @@ def build_hot_path(
         built["positions"] = positions
         # monitoring, not the order path: risk sees its records a few stages later
         nodes.append(multi_topic(positions, POSITIONS_INPUTS, deferred=True))
+    if trading is not None and "tca" in stages:
+        tca = TcaStage(codec, config.tca, name, config.nbbo.consolidated_id)
+        built["tca"] = tca
+        nodes.append(multi_topic(tca, TCA_INPUTS, deferred=True))  # analysis, off the path
     prefix = config.topics.prefix
 
     def canonical(kafka_name: str) -> str:

@@ -15,7 +15,8 @@ Client order ids: child ``n`` (counted over all waves from 1) of parent ``P`` is
 ``P:c<n>`` (:func:`child_id`), its cancel ``P:c<n>:x``; both through
 :func:`~tapewire.streams.oms.request.derived_id`, so they stay within 64 characters
 (keep parent ids within about 28 characters for venues that allow 32-36) and are the same
-after a restart. Each child request also carries the tags ``sor.parent`` and ``sor.wave``.
+after a restart. Each child request also carries the tags ``sor.parent``, ``sor.wave`` and
+``sor.parent_qty`` (the parent's quantity, for TCA).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from tapewire.streams.sor.parent import (
 REQUESTED_BY = "sor"
 PARENT_TAG = "sor.parent"
 WAVE_TAG = "sor.wave"
+QTY_TAG = "sor.parent_qty"
+"""The parent's quantity on each child, so TCA can give a parent its fill ratio and
+shortfall from the children alone (``docs/tca.md``)."""
 
 
 def child_id(parent_id: str, n: int) -> str:
@@ -122,7 +126,11 @@ def child_request(
         strategy_id=parent.strategy_id,
         requested_by=requested_by,
         request_ts_ns=now_ns,
-        tags={PARENT_TAG: parent.parent_id, WAVE_TAG: str(wave)},
+        tags={
+            PARENT_TAG: parent.parent_id,
+            WAVE_TAG: str(wave),
+            QTY_TAG: format(parent.quantity, "f"),
+        },
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from tapewire.core.errors import ConfigError
 from tapewire.core.kafka import TopicSpec
 from tapewire.streams.aggregate import BarConfig, DepthConfig, NbboConfig
+from tapewire.streams.tca import TcaConfig
 from tapewire.streams.trading.config import TradingConfig
 
 AGENTS = (
@@ -20,10 +21,11 @@ AGENTS = (
     "router",
     "positions",
     "sor",
+    "tca",
 )
 """Agents :func:`create_app` can register; ``bbo`` runs only with ``bbo_venues`` set; the
 trading agents need ``StreamsConfig.trading`` (see ``docs/trading.md``)."""
-TRADING_AGENTS = ("strategy", "risk", "router", "positions", "sor")
+TRADING_AGENTS = ("strategy", "risk", "router", "positions", "sor", "tca")
 DEFAULT_AGENTS = ("normalize", "bars", "nbbo")
 
 
@@ -37,6 +39,7 @@ TRADING_TOPICS = (
     "oms.fills",
     "positions",
     "alerts",
+    "tca",
     "dlq.trading",
 )
 """Topics of the trading agents (declared with the market-data topics)."""
@@ -134,6 +137,8 @@ class StreamsConfig:
     commit_interval_s: float = 1.0
     trading: TradingConfig | None = None
     """Risk limits, paper venues, strategies of the trading agents; None = not configured."""
+    tca: TcaConfig = field(default_factory=TcaConfig)
+    """Bounds of the TCA stage's state (it runs with the trading agents)."""
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:

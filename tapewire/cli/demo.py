@@ -402,13 +402,13 @@ def run_demo(
             stack.enter_context(_worker_thread(settings, streams, bootstrap, errors, ("bars",)))
             console.print(
                 "streams: hot path (normalize → nbbo → strategy → risk → router → positions, "
-                "one thread) + bars agent (Faust worker thread)"
+                "tca; one thread) + bars agent (Faust worker thread)"
             )
         else:
             agents = (*DEFAULT_AGENTS, *TRADING_AGENTS)
             stack.enter_context(_worker_thread(settings, streams, bootstrap, errors, agents))
             console.print(
-                "streams: normalize, bars, nbbo + strategy, risk, router, positions agents "
+                "streams: normalize, bars, nbbo + strategy, risk, router, positions, tca agents "
                 "running (Faust worker thread)"
             )
         console.print(

@@ -40,6 +40,7 @@ EXAMPLES = {
     "sql": 'tapewire sql "SELECT count() FROM trades"',
     "renormalize": "tapewire renormalize --from 2021-10-12T00:28:40Z --to 2021-10-12T00:29:00Z "
     "--venue binance",
+    "tca": "tapewire tca --account main --from 2026-12-01T00:00:00Z --format table",
     "demo": "tapewire demo --duration 30",
     "kafka start": "tapewire kafka start --nodes 1",
     "kafka acl": "tapewire kafka acl --config examples/compose.toml",
@@ -220,6 +221,15 @@ def _register_parent_commands() -> None:
 
 
 _register_parent_commands()
+
+
+def _register_tca_command() -> None:
+    from tapewire.cli.tca import tca_command
+
+    app.command("tca")(tca_command)
+
+
+_register_tca_command()
 
 console = Console()
 err_console = Console(stderr=True)

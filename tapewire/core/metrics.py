@@ -312,6 +312,13 @@ fill_slippage_bps = Histogram(
     buckets=(-50, -10, -5, -1, 0, 1, 5, 10, 25, 50, 100, 250),
     registry=REGISTRY,
 )
+tca_shortfall_bps = Histogram(
+    f"{PREFIX}_tca_shortfall_bps",
+    "Implementation shortfall of each TCA report (an order or a parent), bps (positive = cost).",
+    ["kind"],
+    buckets=(-50, -10, -5, -1, 0, 1, 5, 10, 25, 50, 100, 250),
+    registry=REGISTRY,
+)
 
 # --- notifier (sinks/notify) ------------------------------------------------------------
 notifications = Counter(

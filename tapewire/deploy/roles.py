@@ -62,7 +62,7 @@ log = logging.getLogger("tapewire.deploy")
 T = TypeVar("T")
 
 AGGREGATE_AGENTS = ("bars", "nbbo", "depth")  # "nbbo"/"depth": their re-key agents too
-TRADING_STAGES = ("strategy", "sor", "risk", "router", "positions")
+TRADING_STAGES = ("strategy", "sor", "risk", "router", "positions", "tca")
 RoleRunner = Callable[[DeployConfig, Settings, str, threading.Event], None]
 
 

@@ -20,6 +20,7 @@ from tapewire.records.market import (
 from tapewire.records.orders import Fill, OrderEvent, OrderRequest, ParentOrderEvent, ParentRequest
 from tapewire.records.positions import Position
 from tapewire.records.risk import Alert, RiskDecision
+from tapewire.records.tca import TcaReport
 
 NAMESPACE = "io.tapewire"
 
@@ -46,6 +47,7 @@ RECORD_TYPES: dict[str, type[TypedRecord]] = {
         Alert,
         Position,
         DeadLetter,
+        TcaReport,
     )
 }
 """Schema full name -> record class, for every record schema in ``schemas/avro``."""

@@ -1,4 +1,4 @@
-"""Trading records and configuration: fills, positions, the risk configuration."""
+"""Trading records and configuration: fills, positions, TCA reports, the risk configuration."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from tapewire.records.orders import Fill
 from tapewire.records.positions import Position
+from tapewire.records.tca import TcaReport
 from tapewire.streams.risk import AccountLimits, InstrumentLimits, RiskConfig
 from tests.factories import INST, T0, Num
 
@@ -116,3 +117,39 @@ def risk_config(
         stale_quote_ms=stale_quote_ms,
     )
     return RiskConfig(accounts={account: limits_of_account})
+
+
+def tca_report(order_id: str = "o1", *, ts: int = T0, **changes: Any) -> TcaReport:
+    """A ``TcaReport`` (``tca``) of a filled buy of 1 at 100.5 against an arrival mid of
+    100 (50 bps), fee 0.1 USDT; arrival ``ts``, end ``ts`` + 1 s."""
+    record: dict[str, Any] = {
+        "tca_id": f"order:acct:{order_id}",
+        "kind": "ORDER",
+        "account": "acct",
+        "order_id": order_id,
+        "venue": "binance",
+        "instrument": INST,
+        "side": "BUY",
+        "status": "FILLED",
+        "quantity": Decimal(1),
+        "filled_qty": Decimal(1),
+        "fill_ratio": Decimal(1),
+        "avg_price": Decimal("100.5"),
+        "notional": Decimal("100.5"),
+        "arrival_ts_ns": ts,
+        "arrival_mid": Decimal(100),
+        "arrival_source": "NBBO",
+        "arrival_quote_ts_ns": ts,
+        "end_ts_ns": ts + 1_000_000_000,
+        "interval_volume": Decimal(0),
+        "interval_trades": 0,
+        "slippage_arrival_bps": Decimal(50),
+        "execution_cost": Decimal("0.5"),
+        "fees_quote": Decimal("0.1"),
+        "opportunity_cost": Decimal(0),
+        "shortfall_bps": Decimal(60),
+        "quote_currency": "USDT",
+        "fees": {"USDT": Decimal("0.1")},
+        "venue_mix": {"binance": Decimal(1)},
+    }
+    return TcaReport(**(record | changes))

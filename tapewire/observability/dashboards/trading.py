@@ -1,10 +1,11 @@
-"""The trading dashboard: orders by state, fills, PnL and positions, slippage, risk denials.
+"""The trading dashboard: orders by state, fills, PnL and positions, slippage, TCA, risk denials.
 
 ClickHouse panels read the audit trail of migration 0003 (order_requests, risk_decisions,
 order_events, fills, positions, alerts) with ``FINAL``; two Prometheus panels show the
 live risk gate (decisions by rule, trading state). Slippage is each fill's price against
 the arrival NBBO mid the risk gate saw (``risk_decisions.reference_price``), in bps,
-positive = worse for the order, as ``tapewire_fill_slippage_bps``.
+positive = worse for the order, as ``tapewire_fill_slippage_bps``. The TCA panels read
+the ``tca`` table (migration 0009, ``docs/tca.md``): per finished order and parent.
 """
 
 from __future__ import annotations
@@ -164,6 +165,82 @@ ORDER BY time, venue""",
     ("time", "venue", "mean_slippage_bps"),
 )
 
+_E18 = "1000000000000000000"
+"""A ratio of sums is (num * 10^18) / (den * 10^18), both exact at 18 places (see
+``docs/queries/tca_slippage_by_venue.sql``: at 36 places ClickHouse's division overflows)."""
+
+
+def _ratio_bps(numerator: str, denominator: str, *, places: int = 18) -> str:
+    """``numerator * 10000 / denominator`` (a sum with ``places`` decimal places over a
+    36-place sum), truncated at 18 places."""
+    scaled = (
+        f"toDecimal256({numerator}, 18) * 10000 * {_E18}"
+        if places == 18
+        else f"toDecimal256({numerator} * 10000 * {_E18}, 18)"
+    )
+    return f"{scaled}\n           / nullIf(toDecimal256(({denominator}) * {_E18}, 18), 0)"
+
+
+_FA = "toDecimal256(filled_qty, 18) * toDecimal256(arrival_mid, 18)"
+_FV = "toDecimal256(filled_qty, 18) * toDecimal256(interval_vwap, 18)"
+_QA = "toDecimal256(ifNull(quantity, filled_qty), 18) * toDecimal256(arrival_mid, 18)"
+_VWAP_GAP = f"if(side = 'BUY', 1, -1) * (toDecimal256(notional, 18) - {_FV})"
+_COST = "assumeNotNull(execution_cost) + fees_quote + ifNull(opportunity_cost, 0)"
+_ARRIVED, _VWAPPED = "arrival_mid IS NOT NULL", "interval_vwap IS NOT NULL"
+_SLIP_ARRIVAL = _ratio_bps(f"sumIf(execution_cost, {_ARRIVED})", f"sumIf({_FA}, {_ARRIVED})")
+_SLIP_VWAP = _ratio_bps(f"sumIf({_VWAP_GAP}, {_VWAPPED})", f"sumIf({_FV}, {_VWAPPED})", places=36)
+_SHORTFALL = _ratio_bps(f"sumIf({_COST}, {_ARRIVED})", f"sumIf({_QA}, {_ARRIVED})")
+
+TCA_BY_VENUE = Sql(
+    f"""SELECT venue, side, count() AS orders, sum(notional) AS filled_notional,
+       {_SLIP_ARRIVAL} AS slippage_arrival_bps,
+       {_SLIP_VWAP} AS slippage_vwap_bps,
+       {_SHORTFALL} AS shortfall_bps
+FROM tca FINAL
+WHERE {ACCOUNTS} AND kind = 'ORDER' AND filled_qty > 0 AND $__timeFilter(arrival_ts)
+GROUP BY venue, side
+ORDER BY venue, side""",
+    (
+        "venue",
+        "side",
+        "orders",
+        "filled_notional",
+        "slippage_arrival_bps",
+        "slippage_vwap_bps",
+        "shortfall_bps",
+    ),
+    Format.TABLE,
+)
+
+TCA_LATEST = Sql(
+    f"""SELECT end_ts, kind, account, order_id, venue, instrument, side, status, filled_qty,
+       avg_price, arrival_mid, slippage_arrival_bps, slippage_vwap_bps, shortfall_bps,
+       fees_quote, note
+FROM tca FINAL
+WHERE {ACCOUNTS} AND $__timeFilter(arrival_ts)
+ORDER BY end_ts DESC, order_id
+LIMIT 200""",
+    (
+        "end_ts",
+        "kind",
+        "account",
+        "order_id",
+        "venue",
+        "instrument",
+        "side",
+        "status",
+        "filled_qty",
+        "avg_price",
+        "arrival_mid",
+        "slippage_arrival_bps",
+        "slippage_vwap_bps",
+        "shortfall_bps",
+        "fees_quote",
+        "note",
+    ),
+    Format.TABLE,
+)
+
 DENIALS_BY_RULE = Sql(
     f"""SELECT $__timeInterval(decision_ts) AS time, ifNull(rule, '') AS rule, count() AS denials
 FROM risk_decisions FINAL
@@ -286,6 +363,21 @@ TRADING = Dashboard(
             (SLIPPAGE_OVER_TIME,),
             "Mean slippage of the fills per interval and venue.",
             unit="none",
+        ),
+        Panel(
+            "TCA by venue and side (bps)",
+            "table",
+            (TCA_BY_VENUE,),
+            "Finished orders (tapewire tca): slippage against the arrival mid and the interval "
+            "VWAP, and implementation shortfall, as sums of cost over sums of value "
+            "(positive = cost; docs/tca.md).",
+        ),
+        Panel(
+            "Latest TCA reports",
+            "table",
+            (TCA_LATEST,),
+            "Per order and per SOR/algo parent (latest revision), newest first; note says why "
+            "a figure is missing.",
         ),
         Row("Risk"),
         Panel(

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -349,6 +350,39 @@ def test_slippage_against_the_arrival_mid(db: Client, seeded_db: tuple[str, Seed
     ((venue, side, count, _, got_worst),) = rows
     assert (venue, side, count) == ("binance", "BUY", len(fills))
     assert abs(got_worst - worst) < Decimal("1e-15")
+
+
+def test_tca_by_venue_is_the_tca_stages_reports(db: Client, seeded_db: tuple[str, Seeded]) -> None:
+    """The hot path's TCA stage reported every finished (IOC) order; the panel aggregates
+    its stored components exactly (sum of cost over sum of value, truncated at 18 places)."""
+    seeded = seeded_db[1]
+    ctx = _context(TRADING, seeded)
+    _, rows = _run(db, trading.TCA_BY_VENUE, ctx)
+    reports = [r for r in seeded["tca"] if r["kind"] == "ORDER" and r["filled_qty"] > 0]
+    assert reports
+    assert {r["order_id"] for r in reports} <= {f["client_order_id"] for f in seeded["oms.fills"]}
+    cost = sum((Fraction(r["execution_cost"]) for r in reports), Fraction(0))
+    value = sum(
+        (Fraction(r["filled_qty"]) * Fraction(r["arrival_mid"]) for r in reports), Fraction(0)
+    )
+    shortfall = sum(
+        (Fraction(r["execution_cost"]) + Fraction(r["fees_quote"]) for r in reports), Fraction(0)
+    )
+    paper = sum(
+        (Fraction(r["quantity"]) * Fraction(r["arrival_mid"]) for r in reports), Fraction(0)
+    )
+    ((venue, side, orders, notional, arrival_bps, _, shortfall_bps),) = rows
+    assert (venue, side, orders) == ("binance", "BUY", len(reports))
+    assert notional == sum((r["notional"] for r in reports), Decimal(0))
+    assert arrival_bps == _trunc18(cost * 10000 / value)
+    assert shortfall_bps == _trunc18(shortfall * 10000 / paper)
+    _, latest = _run(db, trading.TCA_LATEST, ctx)
+    assert len(latest) == len(seeded["tca"])
+
+
+def _trunc18(value: Fraction) -> Decimal:
+    n = abs(value.numerator) * 10**18 // value.denominator
+    return Decimal(n if value >= 0 else -n).scaleb(-18)
 
 
 def test_positions_table_is_the_last_snapshot(db: Client, seeded_db: tuple[str, Seeded]) -> None:

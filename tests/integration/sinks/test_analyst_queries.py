@@ -30,6 +30,7 @@ from tapewire.schemas.codec import Codec
 from tapewire.sinks.clickhouse.query import ExactDateTime, run_sql
 from tapewire.sinks.clickhouse.rows import mapping_for_topic
 from tapewire.streams.aggregate import DepthConfig, DepthPublisher
+from tests.integration.sinks.tca_queries import TCA_CHECKS
 
 QUERIES = Path(__file__).resolve().parents[3] / "docs" / "queries"
 T0 = 1_704_067_200_000_000_000  # 2024-01-01T00:00:00Z
@@ -739,6 +740,7 @@ CHECKS: dict[str, Callable[[Client, str, Seed], None]] = {
     "nbbo_vs_venue_quotes.sql": check_nbbo_vs_quotes,
     "bars_1h_from_rollup.sql": check_bars_1h,
     "sweep_cost_across_venues.sql": check_sweep_cost,
+    **TCA_CHECKS,  # seeded through the TCA core (tca_queries.py)
 }
 
 

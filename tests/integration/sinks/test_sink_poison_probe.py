@@ -32,7 +32,7 @@ from tests.factories import INST, T0
 from tests.factories.garbage import garbage
 from tests.factories.market import book, nbbo, quote, trade
 from tests.factories.orders import approval, order_event, order_request
-from tests.factories.trading import fill, position
+from tests.factories.trading import fill, position, tca_report
 from tests.fixtures.kafka import TopicFactory
 
 CODEC = Codec()
@@ -154,6 +154,8 @@ def _valid(topic: str, n: int) -> TypedRecord:
         return fill(f"f{n}", ts=ts)
     if topic == "positions":
         return position(ts=ts, instrument=INST)
+    if topic == "tca":
+        return tca_report(f"o{n}", ts=ts)
     if topic == "alerts":
         return Alert(
             alert_id=f"a{n}", severity="INFO", source="probe", code="X", message="m", event_ts_ns=ts

@@ -51,7 +51,8 @@ def _expected_type(avro: Any, enums: set[str]) -> str:
         if avro["type"] == "array":
             return f"seq[{_expected_type(avro['items'], enums)}]"
         if avro["type"] == "map":
-            return "dict[str]"
+            values = _expected_type(avro["values"], enums)
+            return "dict[str]" if values == "str" else f"dict[str, {values}]"
         return _expected_type(avro["type"], enums)
     if avro in PY_OF_AVRO:
         return PY_OF_AVRO[avro].__name__

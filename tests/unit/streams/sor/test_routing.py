@@ -97,7 +97,7 @@ def test_children_are_ordinary_ioc_limit_requests_linked_to_the_parent() -> None
             TimeInForce.IOC,
         )
         assert (r.account, r.instrument, r.side, r.strategy_id) == ("acct", INST, Side.BUY, "algo")
-        assert r.tags == {"sor.parent": "p1", "sor.wave": "1"}
+        assert r.tags == {"sor.parent": "p1", "sor.wave": "1", "sor.parent_qty": "3"}
         assert (r.requested_by, r.request_ts_ns) == ("sor", 10)
         assert validate_request(r) == []
     assert router.child_parent == {"p1:c1": "p1", "p1:c2": "p1"}

@@ -35,6 +35,8 @@ from tapewire.streams.stages.normalize import NormalizeStage
 from tapewire.streams.stages.positions import PositionsStage
 from tapewire.streams.stages.risk import RiskStage
 from tapewire.streams.stages.strategy import StrategyStage
+from tapewire.streams.stages.tca import INPUTS as TCA_INPUTS
+from tapewire.streams.stages.tca import TcaStage
 from tapewire.streams.trading.strategy import CrossVenueSpread, SpreadConfig
 from tests.factories import INST, T0
 from tests.factories.garbage import garbage
@@ -117,6 +119,7 @@ MULTI: dict[str, tuple[Callable[[], Any], Sequence[str]]] = {
     "risk": (_risk, ("oms.requests", "md.nbbo", "oms.events", "oms.fills", "positions")),
     "router": (_router, ("oms.approved", "md.book", "md.trades")),
     "positions": (lambda: PositionsStage(CODEC), ("oms.fills", "md.nbbo", "oms.approved")),
+    "tca": (lambda: TcaStage(CODEC), TCA_INPUTS),
 }
 CASES = [Case(n, b().source_topic, b, False) for n, b in SINGLE.items()] + [
     Case(n, t, b, True) for n, (b, topics) in MULTI.items() for t in topics
