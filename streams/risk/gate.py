@@ -23,7 +23,6 @@ from tapewire.streams.risk.rules import (
     rules_for,
 )
 
-_NONE_SEEN: frozenset[str] = frozenset()
 APPROVED_TOPIC = "oms.approved"
 DENIED_TOPIC = "oms.denied"
 

@@ -9,14 +9,15 @@ one. A key is forgotten only after ``capacity`` newer keys were added while it w
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from collections.abc import Set as AbstractSet
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-class RecentKeys(Generic[K]):
+class RecentKeys(AbstractSet[K]):
     """A set of at most ``capacity`` keys; adding past it forgets the oldest added."""
 
     __slots__ = ("_keys", "capacity")
@@ -33,6 +34,9 @@ class RecentKeys(Generic[K]):
     def __len__(self) -> int:
         return len(self._keys)
 
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._keys)
+
     def add(self, key: K) -> None:
         """Remember ``key`` (a known key keeps its place: the window counts first sightings)."""
         keys = self._keys
@@ -46,24 +50,26 @@ class RecentKeys(Generic[K]):
 class Generations(Generic[K, V]):
     """A map of at most ``2 * capacity`` entries that keeps the ones in use (module docstring)."""
 
-    __slots__ = ("_current", "_old", "capacity")
+    __slots__ = ("_old", "capacity", "current")
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1, got {capacity}")
         self.capacity = capacity
-        self._current: dict[K, V] = {}
+        self.current: dict[K, V] = {}
+        """The current generation: a hot path may ``current.get(key)`` and fall back to
+        :meth:`get` on a miss (one dict lookup for a key in use). Values must not be None."""
         self._old: dict[K, V] = {}
 
     def __len__(self) -> int:
-        return len(self._current) + len(self._old)
+        return len(self.current) + len(self._old)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._current or key in self._old
+        return key in self.current or key in self._old
 
     def get(self, key: K) -> V | None:
         """The value of ``key`` (moved into the current generation), None when unknown."""
-        value = self._current.get(key)
+        value = self.current.get(key)
         if value is None and key in self._old:
             value = self._old.pop(key)
             self[key] = value
@@ -71,18 +77,18 @@ class Generations(Generic[K, V]):
 
     def __setitem__(self, key: K, value: V) -> None:
         self._old.pop(key, None)
-        current = self._current
+        current = self.current
         if key not in current and len(current) >= self.capacity:
-            self._old, self._current = current, {}
-            current = self._current
+            self._old, self.current = current, {}
+            current = self.current
         current[key] = value
 
     def pop(self, key: K) -> V | None:
         """Forget ``key``; its value, None when unknown."""
-        value = self._current.pop(key, None)
+        value = self.current.pop(key, None)
         old = self._old.pop(key, None)
         return value if value is not None else old
 
-    def keys(self) -> list[K]:
-        """Every key held (old generation first)."""
-        return [*self._old, *self._current]
+    def __iter__(self) -> Iterator[K]:
+        """Every key held, old generation first (a copy: the map may change meanwhile)."""
+        return iter([*self._old, *self.current])

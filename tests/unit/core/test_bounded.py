@@ -27,6 +27,7 @@ def test_generations_keep_keys_in_use_and_stay_within_twice_capacity() -> None:
         assert conns.get("live") is True  # read on every step: never forgotten
         assert len(conns) <= 20
     assert "gone-0" not in conns
+    assert "live" in list(conns)
     assert conns.get("gone-999") is False
     assert conns.pop("live") is True
     assert "live" not in conns
