@@ -9,9 +9,9 @@ one. A key is forgotten only after ``capacity`` newer keys were added while it w
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
-from typing import Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -45,6 +45,21 @@ class RecentKeys(AbstractSet[K]):
         keys[key] = None
         if len(keys) > self.capacity:
             del keys[next(iter(keys))]
+
+    def discard(self, key: K) -> None:
+        """Forget ``key`` if known."""
+        self._keys.pop(key, None)
+
+    def __ior__(self, keys: Iterable[K]) -> Self:  # type: ignore[override,misc]
+        """Add every key of ``keys`` in order (``known |= plan.known``)."""
+        for key in keys:
+            self.add(key)
+        return self
+
+    @classmethod
+    def _from_iterable(cls, keys: Iterable[Any]) -> frozenset[Any]:
+        """What ``|``, ``&``, ``-`` of a :class:`RecentKeys` return: a plain frozenset."""
+        return frozenset(keys)
 
 
 class Generations(Generic[K, V]):
