@@ -115,10 +115,9 @@ def record_command(
             with console.status("connecting…") as status:
                 while not task.done():
                     await asyncio.wait({task}, timeout=0.5)
-                    sessions = connector.sessions
                     status.update(
                         f"{exchange}: {writer.count} frame(s) in {time.monotonic() - started:.0f}s,"
-                        f" {max(0, len(sessions) - 1)} reconnect(s)"
+                        f" {max(0, connector.session_count - 1)} reconnect(s)"
                     )
             await task
 

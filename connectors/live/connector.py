@@ -87,6 +87,7 @@ class LiveConnector:
         *,
         limiter: VenueRateLimiter | None = None,
         rng: random.Random | None = None,
+        sessions_kept: int = 100,
     ) -> None:
         self.config = config
         self.sink = sink
@@ -100,6 +101,10 @@ class LiveConnector:
             config.backoff_base_s, config.backoff_cap_s, rng=rng or random.Random()
         )
         self.sessions: list[SessionInfo] = []
+        """The last ``sessions_kept`` sessions (a connector reconnects for days)."""
+        self.sessions_kept = sessions_kept
+        self.session_count = 0
+        """Sessions started since :meth:`run` was first called."""
         self.tap: FrameTap | None = None
 
     async def run(self, stop: asyncio.Event, *, max_sessions: int | None = None) -> None:
@@ -108,6 +113,8 @@ class LiveConnector:
         while not stop.is_set():
             info = SessionInfo(started_mono=time.monotonic())
             self.sessions.append(info)
+            del self.sessions[: -self.sessions_kept]
+            self.session_count += 1
             await self._session(stop, info)
             info.ended_mono = time.monotonic()
             if info.reason == "stopped" or stop.is_set():
@@ -123,7 +130,7 @@ class LiveConnector:
                 info.error,
                 info.backoff_s,
             )
-            if max_sessions is not None and len(self.sessions) >= max_sessions:
+            if max_sessions is not None and self.session_count >= max_sessions:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), info.backoff_s)

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 
 from tapewire.core import metrics
 
+PENALTIES_KEPT = 100
+"""Rate-limit answers a limiter remembers (the newest)."""
 RATE_LIMIT_STATUSES = frozenset((418, 429))
 
 
@@ -56,6 +58,7 @@ class VenueRateLimiter:
         self._blocked_until = 0.0
         self._lock = threading.Lock()
         self.penalties: list[tuple[int, float]] = []
+        """The last ``PENALTIES_KEPT`` ``(status, seconds)`` answers (the metric counts all)."""
 
     def penalize(self, status: int, retry_after: str | None) -> float:
         """Record a 429/418 answer; returns the seconds all REST calls now wait."""
@@ -65,6 +68,7 @@ class VenueRateLimiter:
         with self._lock:
             self._blocked_until = max(self._blocked_until, self._clock() + seconds)
             self.penalties.append((status, seconds))
+            del self.penalties[:-PENALTIES_KEPT]
         metrics.connector_rate_limit_hits.labels(self.venue, str(status)).inc()
         return seconds
 

@@ -47,6 +47,8 @@ from tapewire.connectors.live.limiter import RATE_LIMIT_STATUSES, VenueRateLimit
 from tapewire.connectors.live.sink import FrameSink, RawRecord
 from tapewire.core import metrics
 
+CONNECTIONS_KEPT = 100
+"""Connection ids a tap remembers (the newest; ids are in every frame anyway)."""
 _STREAM_PREFIX = b'{"stream":"'
 
 
@@ -85,6 +87,7 @@ class FrameTap:
         self.last_frame_mono = monotonic()
         self.frames = 0
         self.connections: list[str] = []
+        """The last ``CONNECTIONS_KEPT`` connection ids given out."""
         self._ws_frames = metrics.connector_frames_received.labels(venue, "WEBSOCKET")
         self._rest_frames = metrics.connector_frames_received.labels(venue, "REST")
 
@@ -92,6 +95,7 @@ class FrameTap:
         """``<venue>-<kind>-<12 hex>``, unique per connection."""
         conn_id = f"{self.venue}-{kind}-{uuid.uuid4().hex[:12]}"
         self.connections.append(conn_id)
+        del self.connections[:-CONNECTIONS_KEPT]
         return conn_id
 
     def wrap_client(self, client: Any) -> None:

@@ -26,6 +26,11 @@ from tapewire.streams.aggregate.common import (
     str_field,
 )
 
+MAX_LEVELS = 5_000
+"""Levels a book keeps per side (the best ones). A side is trimmed back to this many once it
+holds an eighth more: a venue that sends levels far from the touch and never deletes them
+cannot grow a book without bound. The top (and any depth up to this) is unaffected."""
+
 Top = tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None]
 """(bid price, bid size, ask price, ask size); None for an empty side."""
 
@@ -50,10 +55,11 @@ def _levels(update: Record, side: str) -> list[tuple[Decimal, Decimal]]:
 class _Side:
     """One side of a book: price -> size, with the best price cached."""
 
-    __slots__ = ("best", "bid", "levels")
+    __slots__ = ("best", "bid", "levels", "max_levels")
 
-    def __init__(self, bid: bool) -> None:
+    def __init__(self, bid: bool, max_levels: int = MAX_LEVELS) -> None:
         self.bid = bid
+        self.max_levels = max_levels
         self.levels: dict[Decimal, Decimal] = {}
         self.best: Decimal | None = None
 
@@ -62,6 +68,8 @@ class _Side:
 
     def replace(self, levels: list[tuple[Decimal, Decimal]]) -> None:
         self.levels = {price: size for price, size in levels if size > 0}
+        if len(self.levels) > self.max_levels:
+            self._trim()
         self._recompute()
 
     def set(self, price: Decimal, size: Decimal) -> None:
@@ -69,9 +77,17 @@ class _Side:
             if self.levels.pop(price, None) is not None and price == self.best:
                 self._recompute()
             return
-        self.levels[price] = size
+        levels = self.levels
+        levels[price] = size
         if self.best is None or self._better(price, self.best):
             self.best = price
+        if len(levels) > self.max_levels + (self.max_levels >> 3):
+            self._trim()
+
+    def _trim(self) -> None:
+        """Keep the best ``max_levels`` levels (amortized: runs once per max_levels/8 adds)."""
+        kept = sorted(self.levels, reverse=self.bid)[: self.max_levels]
+        self.levels = {price: self.levels[price] for price in kept}
 
     def _recompute(self) -> None:
         if not self.levels:
@@ -91,9 +107,11 @@ class _Side:
 class L2Book:
     """An L2 book of one instrument on one venue, maintained from BookUpdate records."""
 
-    def __init__(self) -> None:
-        self.bids = _Side(bid=True)
-        self.asks = _Side(bid=False)
+    def __init__(self, max_levels: int = MAX_LEVELS) -> None:
+        if max_levels < 1:
+            raise ValueError(f"max_levels must be >= 1, got {max_levels}")
+        self.bids = _Side(bid=True, max_levels=max_levels)
+        self.asks = _Side(bid=False, max_levels=max_levels)
         self.synced = False
         self.last_sequence: int | None = None
         self.receive_ts_ns: int | None = None
@@ -145,9 +163,9 @@ class L2Book:
         }
 
     @classmethod
-    def load(cls, data: Mapping[str, Any]) -> L2Book:
+    def load(cls, data: Mapping[str, Any], max_levels: int = MAX_LEVELS) -> L2Book:
         """Inverse of :meth:`dump`."""
-        book = cls()
+        book = cls(max_levels)
         book.bids.replace([(Decimal(p), Decimal(s)) for p, s in data["bids"]])
         book.asks.replace([(Decimal(p), Decimal(s)) for p, s in data["asks"]])
         book.synced = bool(data["synced"])
@@ -176,9 +194,11 @@ def apply_or_reject(book: L2Book, update: Record) -> Rejected | None:
 
 @dataclass(frozen=True, slots=True)
 class BboConfig:
-    """``venues``: venues whose BBO is derived from the book (None = every venue seen)."""
+    """``venues``: venues whose BBO is derived from the book (None = every venue seen);
+    ``max_levels``: levels kept per side of each book (:data:`MAX_LEVELS`)."""
 
     venues: frozenset[str] | None = None
+    max_levels: int = MAX_LEVELS
 
 
 class BookBbo:
@@ -200,7 +220,9 @@ class BookBbo:
             return None
         if self.config.venues is not None and key[0] not in self.config.venues:
             return None
-        book = self._books.setdefault(key, L2Book())
+        book = self._books.get(key)
+        if book is None:
+            book = self._books[key] = L2Book(self.config.max_levels)
         rejected = apply_or_reject(book, update)
         if rejected is not None:
             self._rejected.append(rejected)
@@ -246,7 +268,7 @@ class BookBbo:
 
     def load_key_state(self, venue: str, instrument: str, data: Mapping[str, Any]) -> None:
         """Restore one key from :meth:`key_state` output."""
-        self._books[(venue, instrument)] = L2Book.load(data["book"])
+        self._books[(venue, instrument)] = L2Book.load(data["book"], self.config.max_levels)
         if data["emitted"] is not None:
             values = [None if v is None else Decimal(v) for v in data["emitted"]]
             self._emitted[(venue, instrument)] = (values[0], values[1], values[2], values[3])

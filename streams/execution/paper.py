@@ -10,10 +10,12 @@ clock (expiry, requests still in flight). Semantics are in ``docs/paper-venue.md
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from tapewire.core.bounded import RecentKeys
 from tapewire.core.exact import ZERO, q18, wide
 from tapewire.core.records import MutableRecord, Record
 from tapewire.records.orders import Fill, OrderEvent
@@ -45,7 +47,13 @@ FINAL = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED"})
 
 @dataclass(frozen=True, slots=True)
 class PaperConfig:
-    """One paper venue: its ccxt id, fees, latency, queue model and optional rules."""
+    """One paper venue: its ccxt id, fees, latency, queue model and optional rules.
+
+    Memory: ``retain_final`` final orders are kept (the oldest final one is forgotten
+    first; a cancel of a forgotten order is rejected as ``unknown order``, a reconcile
+    quarantines it) and the last ``seen_ids`` client order ids are refused as duplicates
+    (ids of orders still held are refused whatever their age).
+    """
 
     venue: str
     fees: FeeSchedule = field(default_factory=FeeSchedule)
@@ -57,10 +65,21 @@ class PaperConfig:
     """Set when several paper venues of one name trade side by side (one per trade shard):
     venue order ids become ``<venue>-<scope>-<n>``, so ids and fill ids never collide."""
 
+    retain_final: int = 10_000
+    seen_ids: int = 100_000
+
     @property
     def id_head(self) -> str:
         """What every venue order id of this venue starts with (before ``-<n>``)."""
         return f"{self.venue}-{self.id_scope}" if self.id_scope else self.venue
+
+    def __post_init__(self) -> None:
+        for name in ("retain_final", "seen_ids"):
+            if getattr(self, name) < 1:
+                raise ValueError(
+                    f"PaperConfig.{name} must be >= 1, got {getattr(self, name)} "
+                    f"(venue {self.venue!r})"
+                )
 
 
 @dataclass(slots=True)
@@ -80,6 +99,7 @@ class _Order:
     orig_id: str | None = None
     n_events: int = 0
     n_fills: int = 0
+    retired: bool = False  # final and queued for eviction (PaperConfig.retain_final)
     fills: list[tuple[Decimal, Fill]] = field(default_factory=list)
     """``(cum_qty after the fill, Fill record)`` of every fill (reconcile re-reports)."""
 
@@ -105,10 +125,11 @@ class PaperVenue:
         self.orders: dict[str, _Order] = {}
         self._working: dict[int, _Order] = {}
         """The open orders of ``orders`` (by object id, in the same order), pruned as they
-        close: ``orders`` keeps every order ever taken, so a scan of it on every market
-        update grew with the process's history (:meth:`_open`)."""
+        close (:meth:`_open`): ``orders`` also keeps the last ``retain_final`` final ones."""
         self.now_ns = 0
-        self._seen: set[str] = set()
+        self._seen: RecentKeys[str] = RecentKeys(config.seen_ids)
+        self._final: deque[str] = deque()
+        """Client order ids of final orders, oldest first (evicted past ``retain_final``)."""
         self._pending: list[tuple[int, int, Record]] = []
         self._watcher = TriggerWatcher()
         self._seq = 0
@@ -324,7 +345,7 @@ class PaperVenue:
     def _new(self, request: Record) -> Reports:
         out = Reports()
         cid = request["client_order_id"]
-        if cid in self._seen:
+        if cid in self._seen or cid in self.orders:
             return self._reject_request(request, "duplicate client_order_id", exec_type="REJECTED")
         self._seen.add(cid)
         self._seq += 1
@@ -409,7 +430,7 @@ class PaperVenue:
             why = "unknown order" if order is None else f"order is {order.status}"
             return self._reject_request(request, why, exec_type="REPLACE_REJECTED")
         problem = None
-        if new_id in self._seen:
+        if new_id in self._seen or new_id in self.orders:
             problem = "duplicate client_order_id"
         elif (
             request["order_type"] != order.req["order_type"] or request["side"] != order.req["side"]
@@ -716,6 +737,8 @@ class PaperVenue:
     ) -> OrderEvent:
         req = order.req
         order.n_events += 1
+        if order.status in FINAL and not order.retired:
+            self._retire(order)
         return reports.order_event(
             req,
             event_id=f"{self.config.venue}:{order.venue_order_id}:{order.n_events}",
@@ -736,6 +759,18 @@ class PaperVenue:
             emulated=order.emulated,
             venue_ts_ns=venue_ts,
         )
+
+    def _retire(self, order: _Order) -> None:
+        """Queue a final order for eviction; forget the oldest past ``retain_final``."""
+        cid = order.req["client_order_id"]
+        if self.orders.get(cid) is not order:  # a reject's shell, never held
+            return
+        order.retired = True
+        self._final.append(cid)
+        while len(self._final) > self.config.retain_final:
+            old = self.orders.get(self._final.popleft())
+            if old is not None and not old.is_open:
+                del self.orders[old.req["client_order_id"]]
 
 
 def _amendable(request: Record) -> MutableRecord:

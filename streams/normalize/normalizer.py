@@ -34,6 +34,7 @@ from decimal import Decimal, localcontext
 from typing import Any
 from urllib.parse import urlparse
 
+from tapewire.core.bounded import Generations
 from tapewire.core.exact import WIDE_PARSE
 from tapewire.core.instruments import Instrument
 from tapewire.core.records import Record, TypedRecord
@@ -92,6 +93,9 @@ INTEGRITY_UNVERIFIED = "integrity_unverified"
 sequence or checksum (``RESYNC`` with ``from_ns == to_ns``, once per book)."""
 SNAPSHOT_BUFFER_CAP = 1_000
 """Deltas ccxt may buffer per book while it waits for a snapshot (Binance ``cache``)."""
+CONNECTIONS_CAP = 4_096
+"""Connections remembered per generation (:class:`~tapewire.core.bounded.Generations`): a
+connection that sent nothing while this many newer ones appeared is forgotten."""
 
 
 @dataclass
@@ -154,6 +158,7 @@ class Normalizer:
         dedup_capacity: int = 10_000,
         clock: Any = time.time_ns,
         snapshot_buffer_cap: int = SNAPSHOT_BUFFER_CAP,
+        connections_cap: int = CONNECTIONS_CAP,
         native: bool = True,
         native_mappers: Mapping[str, type[Mapper]] = NATIVE_MAPPERS,
         options: Mapping[str, Mapping[str, Any]] | None = None,
@@ -174,8 +179,9 @@ class Normalizer:
         self.clock = clock
         self.snapshot_buffer_cap = snapshot_buffer_cap
         self._instruments: dict[tuple[str, str], str] = {}
-        self._joined_midway: dict[tuple[str, str], bool] = {}
-        """(venue, connection_id) -> joined mid-way (see :meth:`handover`)."""
+        self._joined_midway: Generations[tuple[str, str], bool] = Generations(connections_cap)
+        """(venue, connection_id) -> joined mid-way (see :meth:`handover`); a connection
+        is forgotten after ``connections_cap`` newer ones appeared while it sent nothing."""
         self._handed_over: set[str] = set()
         self._native_classes = dict(native_mappers) if native else {}
         self.native: dict[str, NativeVenue] = {}
@@ -415,7 +421,7 @@ class Normalizer:
         for key in books:
             del self.books[key]
         for key in connections:
-            del self._joined_midway[key]
+            self._joined_midway.pop(key)
         self.adapters.pop(venue, None)
         self.venues.pop(venue, None)
         if venue in self._unified:
@@ -467,7 +473,9 @@ class Normalizer:
         connection = get("connection_id")
         connection_text = connection if connection.__class__ is str else str(connection)
         conn_key = (venue_id, connection_text)
-        midway = self._joined_midway.get(conn_key)
+        midway = self._joined_midway.current.get(conn_key)
+        if midway is None:
+            midway = self._joined_midway.get(conn_key)
         if midway is None:  # first frame of this connection seen here
             sequence = get("sequence")
             midway = venue_id in self._handed_over and isinstance(sequence, int) and sequence > 0

@@ -74,3 +74,8 @@ class RiskConfig(_Frozen):
 
     accounts: dict[str, AccountLimits]
     initial_state: TradingState = TradingState.ACTIVE
+    seen_ids_per_account: int = Field(
+        default=100_000,
+        gt=0,
+        description="duplicate-id window: the last N client order ids per account are denied",
+    )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from tapewire.core.bounded import RecentKeys
 from tapewire.records.risk import RiskDecision as RiskDecisionRecord
 from tapewire.streams.oms import OrderAction, OrderRequest
 from tapewire.streams.oms.request import derived_id
@@ -80,13 +81,17 @@ class RiskDecision:
 
 class RiskGate:
     """Pre-trade checks per account and instrument; holds the trading states, the seen
-    client order ids and the order-rate windows. Time comes only from the context."""
+    client order ids and the order-rate windows. Time comes only from the context.
+
+    Memory per account: the last ``config.seen_ids_per_account`` client order ids (the
+    duplicate-id window; ids of open orders are always known through the context) and at
+    most ``max_orders_per_window`` send times."""
 
     def __init__(self, config: RiskConfig) -> None:
         self.config = config
         self._global_state = config.initial_state
         self._states: dict[str, TradingState] = {}
-        self._seen: dict[str, set[str]] = {}
+        self._seen: dict[str, RecentKeys[str]] = {}
         self._sent: dict[str, deque[int]] = {}
 
     # --- trading state -----------------------------------------------------------------
@@ -137,7 +142,10 @@ class RiskGate:
 
     def remember(self, account: str, client_order_id: str) -> None:
         """Mark a client order id as used (e.g. when restoring state after a restart)."""
-        self._seen.setdefault(account, set()).add(client_order_id)
+        seen = self._seen.get(account)
+        if seen is None:
+            seen = self._seen[account] = RecentKeys(self.config.seen_ids_per_account)
+        seen.add(client_order_id)
 
     # --- evaluation --------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from tapewire.core import metrics
+from tapewire.core.bounded import RecentKeys
 from tapewire.core.records import Record, expect
 from tapewire.records.orders import OrderEvent, OrderRequest
 from tapewire.records.risk import Alert, RiskDecision
@@ -62,6 +63,8 @@ class RouterStage:
         venues: Sequence[Venue],
         kafka_name: Callable[[str], str] = str,
         journal: Journal | None = None,
+        *,
+        sent_ids: int = 100_000,
     ) -> None:
         self.codec = codec
         self.venues: dict[str, Venue] = {v.name: v for v in venues}
@@ -72,8 +75,10 @@ class RouterStage:
         self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
         self.journal = journal
         self.tick_to_order = TickToOrder()
-        self.known: set[tuple[str, str]] = set()
-        """``(account, client_order_id)`` already sent (or known from before a restart)."""
+        self.known: RecentKeys[tuple[str, str]] = RecentKeys(sent_ids)
+        """``(account, client_order_id)`` already sent (or known from before a restart):
+        the last ``sent_ids`` of them (an approval redelivered later than that is sent
+        again, and the venue refuses the duplicate client order id)."""
 
     def recover(self, plan: RecoveryPlan, now_ns: int) -> list[OutMsg]:
         """Before any approval: remember ``plan.known`` and reconcile ``plan.reconcile``

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from tapewire.core import metrics
+from tapewire.core.bounded import RecentKeys
 from tapewire.core.exact import ZERO, add
 from tapewire.core.instruments import InstrumentError
 from tapewire.core.records import expect
@@ -76,6 +77,8 @@ class RiskStage:
         clock: Callable[[], int],
         kafka_name: Callable[[str], str] = str,
         mark_id: Callable[[str], str] | None = None,
+        *,
+        id_window: int = 100_000,
     ) -> None:
         self.codec = codec
         self.gate = RiskGate(config)
@@ -87,8 +90,10 @@ class RiskStage:
         self.open_orders: dict[tuple[str, str], OpenOrder] = {}
         self.positions: dict[tuple[str, str], Decimal] = {}
         self.daily_pnl = DailyPnl()
-        self._fills: set[str] = set()
-        self._final: set[tuple[str, str]] = set()
+        # the last id_window fill ids (at-least-once fills) and final orders (an open
+        # status arriving after the final one is ignored); docs/memory.md
+        self._fills: RecentKeys[str] = RecentKeys(id_window)
+        self._final: RecentKeys[tuple[str, str]] = RecentKeys(id_window)
 
     # --- stage -----------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from tapewire.core.bounded import RecentKeys
 from tapewire.core.exact import BPS, ZERO, add, div18, mul, round18, sub
 from tapewire.core.instruments import Instrument
 from tapewire.records.market import ConsolidatedQuote
@@ -140,20 +141,25 @@ class PositionBook:
 
     ``mark_id`` maps an instrument to the NBBO id that marks it (default: itself; pass
     ``NbboConfig.consolidated_id`` when NBBO groups quote currencies). Fills are
-    de-duplicated by ``fill_id`` (at-least-once inputs).
+    de-duplicated by ``fill_id`` (at-least-once inputs) over the last ``id_window`` fill
+    ids; the arrival mids of the last ``id_window`` approved NEW orders are kept (a fill of
+    an older order gets no fill quality).
     """
 
     def __init__(
         self,
         limits: PositionLimits | None = None,
         mark_id: Callable[[str], str] = str,
+        *,
+        id_window: int = 100_000,
     ) -> None:
         self.limits = limits or PositionLimits()
         self.mark_id = mark_id
+        self.id_window = id_window
         self.positions: dict[tuple[str, str, str], Position] = {}
         self.marks: dict[str, tuple[Decimal, int]] = {}
         self.arrival: dict[tuple[str, str], Decimal] = {}
-        self._fills: set[str] = set()
+        self._fills: RecentKeys[str] = RecentKeys(id_window)
         self._breached: set[tuple[str, ...]] = set()
 
     # --- inputs ----------------------------------------------------------------------
@@ -164,6 +170,8 @@ class PositionBook:
         mid = decision.reference_price
         if decision.decision == "APPROVED" and request.action == "NEW" and mid:
             self.arrival[(request.account, request.client_order_id)] = mid
+            if len(self.arrival) > self.id_window:
+                del self.arrival[next(iter(self.arrival))]
 
     def on_nbbo(self, nbbo: ConsolidatedQuote) -> Update:
         """Re-mark every position marked by this NBBO; positions whose mark changed."""

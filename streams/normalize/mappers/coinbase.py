@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from tapewire.core.bounded import Generations
 from tapewire.streams.normalize.mappers.base import Mapper, VenueSpec, text
 from tapewire.streams.normalize.mappers.common import iso_ns
 from tapewire.streams.normalize.mappers.events import (
@@ -66,7 +67,8 @@ class CoinbaseMapper(Mapper):
 
     def __init__(self, markets: Any) -> None:
         super().__init__(markets)
-        self._last_seq: dict[str, int] = {}
+        # per connection; a connection silent while 1,024 newer ones appeared is forgotten
+        self._last_seq: Generations[str, int] = Generations(1_024)
 
     def connection_gap(self, message: Any, connection_id: str) -> str | None:
         """``sequence_num`` must count up by one per message of a connection."""

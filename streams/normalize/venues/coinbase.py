@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from tapewire.core.bounded import Generations
 from tapewire.core.records import Record
 from tapewire.streams.normalize.ccxt_offline import FrameResult, OfflineVenue
 from tapewire.streams.normalize.venues.base import BookMeta, VenueAdapter, int_or_none, iso_to_ns
@@ -48,7 +49,8 @@ class CoinbaseAdapter(VenueAdapter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._last_seq: dict[str, int] = {}
+        # per connection; a connection silent while 1,024 newer ones appeared is forgotten
+        self._last_seq: Generations[str, int] = Generations(1_024)
 
     def check_frame(self, message: Any, connection_id: str) -> str | None:
         """``sequence_num`` continuity per connection."""

@@ -194,6 +194,27 @@ def test_reconnects_after_drops_with_growing_backoff() -> None:
     assert (after or 0) - (before or 0) >= 4
 
 
+def test_sessions_kept_bounds_the_session_history_over_many_reconnects() -> None:
+    fake = FakeBinance()
+    fake.faults.drop_after = 3
+    connector = LiveConnector(
+        config_for(fake, backoff_base_s=0.01, backoff_cap_s=0.02),
+        ListSink(),
+        limiter=VenueRateLimiter("binance"),
+        rng=random.Random(5),
+        sessions_kept=3,
+    )
+
+    async def scenario() -> None:
+        async with fake:
+            await run_until(connector, lambda: len(fake.connections) >= 8)
+
+    run(scenario)
+    assert connector.session_count >= 8
+    assert len(connector.sessions) == 3  # the newest three, each a whole session
+    assert [s.reason for s in connector.sessions[:-1]] == ["error", "error"]
+
+
 def test_staleness_watchdog_reconnects_a_silent_connection() -> None:
     fake = FakeBinance()
     fake.faults.silent_after = 10

@@ -170,3 +170,29 @@ def test_checkpoint_round_trip() -> None:
     assert q["bid_price"] == Decimal(99)
     assert resumed.add(update("DELTA", [lv("1", "1")], [], seq=3)) is None
     assert [r.reason for r in resumed.drain_rejected()] == ["stale_sequence"]
+
+
+def test_levels_far_from_the_touch_never_grow_a_book_past_its_cap() -> None:
+    cap = 40
+    bbo = BookBbo(BboConfig(max_levels=cap), clock=lambda: 0)
+    seqs = iter(range(1, 10_000))
+    bbo.add(update("SNAPSHOT", [lv("100", "1")], [lv("101", "1")], seq=0))
+    for step in range(1, 3_000):  # a new level further out each time, never deleted
+        tick = Decimal(step) / 1000
+        far_bid, far_ask = [lv(str(100 - tick), "1")], [lv(str(101 + tick), "1")]
+        bbo.add(update("DELTA", far_bid, far_ask, seq=next(seqs)))
+        book = bbo.book("kraken", "BTC-USD-SPOT")
+        assert book is not None
+        assert len(book.bids.levels) <= cap + cap // 8
+        assert len(book.asks.levels) <= cap + cap // 8
+        if step % 7 == 0:  # the touch still moves as it should
+            q = bbo.add(update("DELTA", [lv("100", str(step))], [], seq=next(seqs)))
+            assert q is not None
+            assert (q["bid_price"], q["bid_size"]) == (Decimal(100), Decimal(step))
+            bbo.add(update("DELTA", [lv("100", "1")], [], seq=next(seqs)))
+    book = bbo.book("kraken", "BTC-USD-SPOT")
+    assert book is not None
+    best = [(Decimal(p), Decimal(1)) for p in ("100", "99.999", "99.998")]
+    assert book.bids.depth(3) == best
+    assert book.asks.depth(1) == [(Decimal(101), Decimal(1))]
+    assert bbo.drain_rejected() == []

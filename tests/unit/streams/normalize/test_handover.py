@@ -350,3 +350,19 @@ def test_taking_a_venue_over_at_any_frame_adds_no_dead_letter(venue: str) -> Non
                 assert inst in gaps, cut
                 closed += 1
     assert closed > 0  # the recovery path ran for this venue
+
+
+def test_connections_bounded_over_many_reconnects_a_live_connection_is_kept() -> None:
+    norm = Normalizer(connections_cap=8)
+    norm.load_markets("binance", [_binance_markets()])
+    norm.handover("binance")
+    norm.process(_ws("binance", {"result": None, "id": 0}, 0, conn="live"))  # seen from start
+    for i in range(1, 2_000):
+        ack = {"result": None, "id": i}
+        out = norm.process_batch(
+            [_ws("binance", ack, 0, conn=f"gone-{i}"), _ws("binance", ack, i, conn="live")]
+        )
+        assert out["dlq.normalize"] == []
+        assert len(norm._joined_midway) <= 16
+    res = norm.process(_ws("binance", _depth(10, 11), 2_000, conn="live"))
+    assert [c["reason"] for c in res["md.coverage"]] == ["waiting_for_snapshot"]  # not rebalance

@@ -19,6 +19,7 @@ import pytest
 from tapewire.streams.normalize import Normalizer
 from tapewire.streams.normalize.mappers import MapError, MarketIndex
 from tapewire.streams.normalize.mappers.coinbase import CoinbaseMapper
+from tapewire.streams.normalize.venues.coinbase import CoinbaseAdapter
 from tapewire.testing.frames import read_frames
 from tests.unit.streams.normalize.mappers.helpers import (
     FRAMES,
@@ -139,6 +140,20 @@ def test_connection_gap_is_per_connection() -> None:
     assert mapper.connection_gap({"sequence_num": 7}, "a") == "sequence_gap"
     assert mapper.connection_gap({"sequence_num": 1}, "b") is None
     assert mapper.connection_gap({"no": "sequence"}, "b") is None
+
+
+def test_connection_sequences_bounded_over_5000_reconnects_live_connection_checked() -> None:
+    mapper = CoinbaseMapper(MarketIndex([]))
+    adapter = CoinbaseAdapter()
+    for i in range(5_000):
+        assert mapper.connection_gap({"sequence_num": 0}, f"gone-{i}") is None
+        assert mapper.connection_gap({"sequence_num": i}, "live") is None
+        assert adapter.check_frame({"sequence_num": 0}, f"gone-{i}") is None
+        assert adapter.check_frame({"sequence_num": i}, "live") is None
+        assert len(mapper._last_seq) <= 2 * 1_024
+        assert len(adapter._last_seq) <= 2 * 1_024
+    assert mapper.connection_gap({"sequence_num": 5_001}, "live") == "sequence_gap"
+    assert adapter.check_frame({"sequence_num": 5_001}, "live") == "sequence_num 5001 after 4999"
 
 
 @pytest.mark.parametrize(
