@@ -16,7 +16,7 @@ so ``65000.1`` is ``Decimal("65000.1")`` as the normalizer made it, not a value 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -158,6 +158,25 @@ def check_range(from_ns: int, to_ns: int) -> None:
             value=to_ns,
             hint="the range is [from, to) on the records' receive time",
         )
+
+
+def order_records(
+    records: Iterable[tuple[str, TypedRecord]], order: Order = "exchange"
+) -> list[MarketEvent]:
+    """Market records held in memory (``(topic, record)`` in emission order) as sorted
+    events, numbered per topic from 0 as the sink's offsets of partition 0 would be (so a
+    history stored that way sorts alike)."""
+    ranks = {table.topic: rank for rank, table in enumerate(TABLES)}
+    offsets = dict.fromkeys(ranks, 0)
+    events = []
+    for topic, record in records:
+        receive = int(record["receive_ts_ns"])
+        exchange = record["exchange_ts_ns"]
+        first = receive if order == "receive" or exchange is None else int(exchange)
+        events.append(MarketEvent((first, receive, ranks[topic], 0, offsets[topic]), topic, record))
+        offsets[topic] += 1
+    events.sort(key=lambda e: e.key)
+    return events
 
 
 def load_history(

@@ -11,6 +11,7 @@ as the live ``normalize`` stage, and each record becomes the row the sink would 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from clickhouse_connect.driver.client import Client
 
 from tapewire.connectors.capture.simulated import raw_frames
 from tapewire.connectors.simulator import MarketSimulator, SimConfig
+from tapewire.core.records import TypedRecord
 from tapewire.sinks.clickhouse.rows import MAPPINGS
 from tapewire.streams.normalize import Normalizer
 
@@ -41,17 +43,11 @@ class HistoryStats:
         return sum(self.rows.values())
 
 
-def store_simulated_history(
-    client: Client,
-    *,
-    frames: int = 3_000,
-    seed: int = 7,
-    spread_ticks: int = 100,
-    rate: int = 2_000,
-) -> HistoryStats:
-    """Simulate ``frames`` frames, normalize them and insert the md rows into ``client``'s
-    database (migrated). The demo's market: the simulator's default venues (binance, and
-    okx quoted 0.5 bp above it) and ``spread_ticks`` wide quotes (an uncrossed NBBO)."""
+def simulated_frames(
+    *, frames: int = 3_000, seed: int = 7, spread_ticks: int = 100, rate: int = 2_000
+) -> Iterator[dict[str, Any]]:
+    """The RawFrame records of the demo's market: the simulator's default venues (binance,
+    and okx quoted 0.5 bp above it) and ``spread_ticks`` wide quotes (an uncrossed NBBO)."""
     sim = MarketSimulator(
         SimConfig(
             seed=seed,
@@ -61,22 +57,44 @@ def store_simulated_history(
             ground_truth=False,
         )
     )
+    return raw_frames(sim.frames())
+
+
+def simulated_records(
+    *, frames: int = 3_000, seed: int = 7, spread_ticks: int = 100, rate: int = 2_000
+) -> Iterator[tuple[str, TypedRecord]]:
+    """(topic, record) of the md topics a backtest replays from :func:`simulated_frames`,
+    normalized, in the normalizer's emission order."""
     normalizer = Normalizer()
-    stats = HistoryStats()
-    pending: dict[str, list[tuple[Any, ...]]] = {t: [] for t in STORED_TOPICS}
-    for frame in raw_frames(sim.frames()):
+    for frame in simulated_frames(frames=frames, seed=seed, spread_ticks=spread_ticks, rate=rate):
         result = normalizer.process(frame)
         for topic in STORED_TOPICS:
-            mapping = MAPPINGS[topic]
-            rows = pending[topic]
             for record in result.records[topic]:
-                rows.append(mapping.row(record, topic, 0, stats.rows[topic]))
-                stats.rows[topic] += 1
-                ts = int(record["receive_ts_ns"])
-                stats.first_ns = ts if stats.first_ns is None else min(stats.first_ns, ts)
-                stats.last_ns = ts if stats.last_ns is None else max(stats.last_ns, ts)
-            if len(rows) >= CHUNK:
-                _insert(client, topic, rows)
+                yield topic, record
+
+
+def store_simulated_history(
+    client: Client,
+    *,
+    frames: int = 3_000,
+    seed: int = 7,
+    spread_ticks: int = 100,
+    rate: int = 2_000,
+) -> HistoryStats:
+    """Insert the md rows of :func:`simulated_records` into ``client``'s database
+    (migrated); each topic's records numbered from 0 as Kafka offsets of partition 0."""
+    stats = HistoryStats()
+    pending: dict[str, list[tuple[Any, ...]]] = {t: [] for t in STORED_TOPICS}
+    records = simulated_records(frames=frames, seed=seed, spread_ticks=spread_ticks, rate=rate)
+    for topic, record in records:
+        rows = pending[topic]
+        rows.append(MAPPINGS[topic].row(record, topic, 0, stats.rows[topic]))
+        stats.rows[topic] += 1
+        ts = int(record["receive_ts_ns"])
+        stats.first_ns = ts if stats.first_ns is None else min(stats.first_ns, ts)
+        stats.last_ns = ts if stats.last_ns is None else max(stats.last_ns, ts)
+        if len(rows) >= CHUNK:
+            _insert(client, topic, rows)
     for topic, rows in pending.items():
         _insert(client, topic, rows)
     return stats
