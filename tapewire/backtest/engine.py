@@ -127,8 +127,9 @@ def _clocked(config: StreamsConfig, clock: SimClock) -> StreamsConfig:
     return replace(config, trading=replace(config.trading, clock=clock))
 
 
-def build_graph(config: StreamsConfig, clock: SimClock) -> StageGraph:
-    """NBBO (on ``md.quotes``) then the hot path's trading stages, every clock simulated."""
+def build_graph(config: StreamsConfig, clock: SimClock, *, timed: bool = False) -> StageGraph:
+    """NBBO (on ``md.quotes``) then the hot path's trading stages, every clock simulated
+    (``timed``: observe each stage's time in the Prometheus histogram, as live)."""
     config = _clocked(config, clock)
     codec = CheckedCodec()
     hot = build_hot_path(codec, config, stages=STAGES)
@@ -141,7 +142,7 @@ def build_graph(config: StreamsConfig, clock: SimClock) -> StageGraph:
     for emitter in emitters:
         emitter.clock = clock
     nodes = [single_topic(nbbo, nbbo.emitter, topic="md.quotes"), *hot.graph.nodes]
-    return StageGraph(nodes, hot.graph.canonical)
+    return StageGraph(nodes, hot.graph.canonical, timed=timed)
 
 
 def replay(
