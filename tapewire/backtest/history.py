@@ -179,6 +179,20 @@ def order_records(
     return events
 
 
+def check_order(order: str) -> Order:
+    """``order`` as an :data:`Order`; :class:`ConfigError` naming ``--order`` otherwise."""
+    if order == "exchange":
+        return "exchange"
+    if order == "receive":
+        return "receive"
+    raise ConfigError(
+        f"--order {order!r} is not one of {list(ORDERS)}",
+        field="--order",
+        value=order,
+        hint="exchange (exchange time, receive time when missing) or receive",
+    )
+
+
 def load_history(
     client: Client,
     from_ns: int,
@@ -191,13 +205,7 @@ def load_history(
     """Every stored quote, book update and trade received in ``[from_ns, to_ns)``
     (optionally only of ``venues`` / ``instruments``), sorted (module docstring)."""
     check_range(from_ns, to_ns)
-    if order not in ORDERS:
-        raise ConfigError(
-            f"--order {order!r} is not one of {list(ORDERS)}",
-            field="--order",
-            value=order,
-            hint="exchange (exchange time, receive time when missing) or receive",
-        )
+    check_order(order)
     where = [
         "receive_ts >= fromUnixTimestamp64Nano({lo:Int64})",
         "receive_ts < fromUnixTimestamp64Nano({hi:Int64})",

@@ -94,18 +94,10 @@ def backtest_command(
     paper venues and positions that run live, on a simulated clock: a report (JSON, CSV,
     PNG, HTML) per run and the results in ClickHouse tagged with the run id."""
     from tapewire.backtest import BacktestOptions, run_backtest
-    from tapewire.backtest.history import ORDERS
-    from tapewire.core.errors import ConfigError
+    from tapewire.backtest.history import check_order
     from tapewire.core.settings import load_settings
     from tapewire.core.timestamps import parse_timestamp_ns
 
-    if order not in ORDERS:
-        raise ConfigError(
-            f"--order {order!r} is not one of {list(ORDERS)}",
-            field="--order",
-            value=order,
-            hint="exchange (exchange time, receive time when missing) or receive",
-        )
     options = BacktestOptions(
         config=config,
         from_ns=parse_timestamp_ns(from_ts, field="--from"),
@@ -115,7 +107,7 @@ def backtest_command(
         sweeps=tuple(sweep or ()),
         processes=processes,
         interval_ns=_interval_ns(interval),
-        order="receive" if order == "receive" else "exchange",
+        order=check_order(order),
         clickhouse_url=clickhouse,
         venues=tuple(venue or ()),
         instruments=tuple(instrument or ()),

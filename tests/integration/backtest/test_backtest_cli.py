@@ -50,10 +50,18 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, HistoryStats
 
 
 def _backtest(
-    url: str, stats: HistoryStats, out: Path, *extra: str, check: bool = True
+    url: str,
+    stats: HistoryStats,
+    out: Path,
+    *extra: str,
+    span: tuple[str, str] | None = None,
+    check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
+    """``tapewire backtest`` on the demo file as its own process (``span``: the range,
+    default: all of ``stats``)."""
     assert stats.first_ns is not None
     assert stats.last_ns is not None
+    start, end = span or (str(stats.first_ns), str(stats.last_ns + 1))
     env = os.environ | {"PYTHONPATH": str(ROOT), "TAPEWIRE_DATA_DIR": str(out / "data")}
     done = subprocess.run(
         [
@@ -64,9 +72,9 @@ def _backtest(
             "--config",
             str(DEMO),
             "--from",
-            str(stats.first_ns),
+            start,
             "--to",
-            str(stats.last_ns + 1),
+            end,
             "--clickhouse",
             url,
             "--interval",
@@ -169,30 +177,9 @@ def test_a_sweep_runs_each_grid_point_in_worker_processes(
 def test_a_range_without_history_is_a_clear_error(
     history: tuple[str, HistoryStats], tmp_path: Path
 ) -> None:
-    url, _stats = history
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tapewire.cli",
-            "backtest",
-            "--config",
-            str(DEMO),
-            "--from",
-            "2020-01-01T00:00:00Z",
-            "--to",
-            "2020-01-02T00:00:00Z",
-            "--clickhouse",
-            url,
-            "--out",
-            str(tmp_path / "none"),
-        ],
-        env=os.environ | {"PYTHONPATH": str(ROOT), "TAPEWIRE_DATA_DIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    url, stats = history
+    day = ("2020-01-01T00:00:00Z", "2020-01-02T00:00:00Z")
+    done = _backtest(url, stats, tmp_path, "--out", str(tmp_path / "none"), span=day, check=False)
     assert done.returncode == 2
     assert "no stored market data in the range" in done.stdout + done.stderr
     assert not (tmp_path / "none").exists()

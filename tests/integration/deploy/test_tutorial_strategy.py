@@ -25,7 +25,7 @@ from tapewire.streams.stages.config import StreamsConfig
 
 ROOT = Path(__file__).resolve().parents[3]
 TUTORIAL = ROOT / "examples" / "tutorial.toml"
-FRAMES = 6_000
+FRAMES = 12_000
 
 
 def _deployment(bootstrap: str, prefix: str, chdb: str) -> str:
@@ -45,6 +45,7 @@ def _deployment(bootstrap: str, prefix: str, chdb: str) -> str:
         'shell = "agents"': 'shell = "hotpath"',
         "window = 50": "window = 10",
         'entry_bps = "0.3"': 'entry_bps = "0.1"',
+        "cooldown_ms = 500": "cooldown_ms = 100",
     }
     for old, new in replacements.items():
         assert old in text, old
@@ -94,6 +95,12 @@ def test_tutorial_strategy_trades_live_on_paper_and_is_backtested(
             "SELECT client_order_id, strategy_id FROM order_requests FINAL ORDER BY request_ts"
         ).result_rows
         live_fills = int(str(client.command("SELECT count() FROM fills FINAL")))
+        reports = client.query(
+            "SELECT status, exec_type, text FROM order_events FINAL ORDER BY event_ts"
+        ).result_rows
+        decisions = client.query(
+            "SELECT decision, rule, reason FROM risk_decisions FINAL"
+        ).result_rows
         span = client.query(
             "SELECT toUnixTimestamp64Nano(min(receive_ts)), toUnixTimestamp64Nano(max(receive_ts))"
             " FROM quotes FINAL"
@@ -101,7 +108,7 @@ def test_tutorial_strategy_trades_live_on_paper_and_is_backtested(
     role_logs = {p.name: p.read_text()[-2000:] for p in logs.glob("*.log")}
     assert live, (stored, role_logs)
     assert {r[1] for r in live} == {"meanrev"}
-    assert live_fills > 0, (stored, role_logs)
+    assert live_fills > 0, (stored, decisions, reports)
 
     out = tmp_path / "report"
     _tapewire(
