@@ -97,6 +97,10 @@ class Codec:
         """Message value for ``record`` (a typed record or a dict) on ``topic``."""
         return self.for_topic(topic).encode(record)
 
+    def check(self, topic: str, record: Record) -> None:
+        """Raise :class:`SchemaError` if ``record`` could not be encoded for ``topic``."""
+        self.for_topic(topic).check(record)
+
     def read(self, topic: str, data: bytes) -> TypedRecord:
         """Typed record (``tapewire.records``) from a message value read from ``topic``."""
         return self.for_topic(topic).read(data)

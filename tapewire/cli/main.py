@@ -45,6 +45,8 @@ EXAMPLES = {
     "kafka start": "tapewire kafka start --nodes 1",
     "kafka acl": "tapewire kafka acl --config examples/compose.toml",
     "run": "tapewire run all --config examples/demo.toml",
+    "backtest": "tapewire backtest --config examples/demo.toml --from 2024-01-01T00:00:00Z "
+    "--to 2024-01-01T01:00:00Z",
     "normalize": "tapewire normalize capture.jsonl.gz --out normalized --format parquet",
     "import cryptofeed": "tapewire import cryptofeed BINANCE.0 BINANCE.ws.1.0 --out c.jsonl.gz",
 }
@@ -230,6 +232,15 @@ def _register_tca_command() -> None:
 
 
 _register_tca_command()
+
+
+def _register_backtest_command() -> None:
+    from tapewire.cli.backtest import backtest_command
+
+    app.command("backtest")(backtest_command)
+
+
+_register_backtest_command()
 
 console = Console()
 err_console = Console(stderr=True)

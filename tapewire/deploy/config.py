@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -38,6 +39,9 @@ from tapewire.core.kafka import KafkaSecurity, ScramMechanism, SecurityProtocol
 from tapewire.deploy.metrics_ports import resolve_ports
 from tapewire.streams.aggregate.bars import BarConfig, Interval
 from tapewire.streams.aggregate.depth import DepthConfig
+from tapewire.streams.execution.fees import FeeAsset, FeeSchedule
+from tapewire.streams.execution.latency import LatencyModel
+from tapewire.streams.execution.matching import QueueModel
 from tapewire.streams.execution.paper import PaperConfig
 from tapewire.streams.notify import NotifierConfig
 from tapewire.streams.risk import AccountLimits, RiskConfig
@@ -291,6 +295,34 @@ class StrategySection(_Section):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+class PaperVenueSection(_Section):
+    """``[trading.paper.<venue>]``: a paper venue's fee and latency models (the same in a
+    live paper run and in a backtest; ``docs/paper-venue.md``)."""
+
+    maker_bps: Decimal = Decimal(0)
+    taker_bps: Decimal = Decimal(0)
+    fee_asset: FeeAsset = FeeAsset.QUOTE
+    ack_ns: int = Field(default=0, ge=0, description="request -> venue delay")
+    ack_jitter_ns: int = Field(default=0, ge=0)
+    fill_ns: int = Field(default=0, ge=0, description="venue execution -> local report delay")
+    fill_jitter_ns: int = Field(default=0, ge=0)
+    seed: int = 0
+    queue_model: QueueModel = QueueModel.THROUGH
+
+    def paper_config(self, venue: str, id_scope: str = "") -> PaperConfig:
+        """The :class:`PaperConfig` of ``venue`` with these models (``id_scope``: the
+        shard's, so each shard's paper venue gives out ids of its own)."""
+        return PaperConfig(
+            venue,
+            id_scope=id_scope,
+            fees=FeeSchedule(self.maker_bps, self.taker_bps, self.fee_asset),
+            latency=LatencyModel(
+                self.seed, self.ack_ns, self.ack_jitter_ns, self.fill_ns, self.fill_jitter_ns
+            ),
+            queue_model=self.queue_model,
+        )
+
+
 class ShardSection(_Section):
     """One ``[[trading.shards]]``: a ``trade`` process, the accounts it owns and the
     strategies it runs (``docs/deployment.md``, "Sharding trading by account")."""
@@ -313,6 +345,14 @@ class TradingSection(_Section):
     accounts: dict[str, AccountLimits] = Field(min_length=1)
     paper_venues: tuple[str, ...] = ()
     strategies: tuple[StrategySection, ...] = ()
+    paper: dict[str, PaperVenueSection] = Field(
+        default_factory=dict, description="fee and latency models per paper venue"
+    )
+    strategy_path: tuple[Path, ...] = Field(
+        default=(),
+        description="folders searched for strategy modules before the installed packages; "
+        "relative to the deployment file",
+    )
     max_position_alert: dict[str, Decimal] = Field(default_factory=dict)
     max_loss_alert: Decimal | None = None
     shards: tuple[ShardSection, ...] = ()
@@ -403,6 +443,16 @@ class TradingSection(_Section):
             hosts,
         )
 
+    @model_validator(mode="after")
+    def _paper_models_of_paper_venues(self) -> TradingSection:
+        unknown = sorted(set(self.paper) - set(self.paper_venues))
+        if unknown:
+            raise ValueError(
+                f"paper: {unknown} not in paper_venues {list(self.paper_venues)} "
+                "(a model for a venue the router does not trade on)"
+            )
+        return self
+
 
 def _refuse_if(bad: bool, field: str, message: str, hint: str, value: object = None) -> None:
     if bad:
@@ -489,9 +539,13 @@ class DeployConfig(_Section):
 
 
 def trading_config(section: TradingSection, shard: int | None = None) -> TradingConfig:
-    """The trading stages' config: risk limits, paper venues, strategy factories; with
-    shards, those of shard number ``shard`` (default the first) and its
+    """The trading stages' config: risk limits, paper venues, strategy factories (their
+    modules looked up in ``strategy_path`` first); with shards, those of shard number
+    ``shard`` (default the first) and its
     :class:`~tapewire.streams.trading.shard.AccountShard`."""
+    for folder in reversed(section.strategy_path):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
     accounts, strategies, where = dict(section.accounts), section.strategies, "trading"
     owned, scope = None, ""
     if section.shards:
@@ -503,7 +557,12 @@ def trading_config(section: TradingSection, shard: int | None = None) -> Trading
         scope = chosen.name  # each shard's paper venues give out ids of their own
     return TradingConfig(
         risk=RiskConfig(accounts=accounts),
-        paper_venues=tuple(PaperConfig(v, id_scope=scope) for v in section.paper_venues),
+        paper_venues=tuple(
+            section.paper[v].paper_config(v, scope)
+            if v in section.paper
+            else PaperConfig(v, id_scope=scope)
+            for v in section.paper_venues
+        ),
         strategies=tuple(
             strategy_factory(s, i, f"{where}.strategies") for i, s in enumerate(strategies)
         ),
@@ -601,6 +660,11 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> DeployConfi
 
 def load_config(path: Path) -> DeployConfig:
     """Read and validate the TOML file at ``path``."""
+    return config_from_document(read_document(path), path)
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """The parsed TOML of the deployment file at ``path`` (not validated yet)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -611,7 +675,7 @@ def load_config(path: Path) -> DeployConfig:
             hint="pass the path of a TOML file, e.g. examples/demo.toml",
         ) from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{path} is not valid TOML: {exc}",
@@ -619,6 +683,11 @@ def load_config(path: Path) -> DeployConfig:
             value=str(path),
             hint="fix the syntax at the line and column given",
         ) from None
+
+
+def config_from_document(data: Mapping[str, Any], path: Path) -> DeployConfig:
+    """Validate the document read from ``path``; its relative file paths (CA file, API
+    files, strategy path) are taken relative to the file's folder."""
     config = parse_config(data, str(path))
     ca_file = config.kafka.security.ca_file
     if ca_file is not None and not ca_file.is_absolute():  # relative to the file
@@ -627,7 +696,10 @@ def load_config(path: Path) -> DeployConfig:
         config = config.model_copy(update={"kafka": kafka})
     if config.api is not None:  # its files are relative to the deployment file
         config = config.model_copy(update={"api": config.api.relative_to(path.parent)})
-    if config.trading is not None:  # import and build every strategy now
-        for shard in range(config.trading.processes()):
-            trading_config(config.trading, shard)
+    if config.trading is not None:
+        folders = tuple(path.parent / p for p in config.trading.strategy_path)
+        trading = config.trading.model_copy(update={"strategy_path": folders})
+        config = config.model_copy(update={"trading": trading})
+        for shard in range(trading.processes()):  # import and build every strategy now
+            trading_config(trading, shard)
     return config
