@@ -550,24 +550,26 @@ class _ReaderGenerator(_Generator):
         return [*lines, f"{indent}{target} = {built}"]
 
 
-_NINE = int.from_bytes(b"\x80" * 9, "little")
-_NINE_CONTINUED = int.from_bytes(b"\x80" * 8 + b"\x00", "little")
-_GATHER = (
-    (0x7F007F007F007F007F, 0x007F007F007F007F00, 1),
-    (0x3FFF00003FFF00003FFF, 0x00003FFF00003FFF0000, 2),
+_UNPACK_NINE = struct.Struct("<HHHHB").unpack_from
+_GROUPS: tuple[int | None, ...] = tuple(
+    ((pair & 0x7F) | ((pair >> 1) & 0x3F80)) if pair & 0x8080 == 0x8080 else None
+    for pair in range(1 << 16)
 )
+"""Two bytes read little-endian -> their two 7-bit groups, or None unless both bytes have
+the continuation bit (then ``None << 14`` raises: not a 9-byte varint)."""
 
 
 def read_long(data: bytes, pos: int) -> tuple[int, int]:
     """The Avro long at ``data[pos]`` and the position after it. Only the encodings
     fastavro reads as the same 64-bit value are taken (at most 10 bytes)."""
-    x = int.from_bytes(data[pos : pos + 9], "little")
-    if x & _NINE == _NINE_CONTINUED:  # exactly 9 bytes (timestamps): gather the groups
-        x ^= _NINE_CONTINUED
-        for keep, move, shift in _GATHER:
-            x = (x & keep) | ((x & move) >> shift)
-        n = (x & 0x0FFFFFFF) | ((x >> 4) & 0xFFFFFFF0000000) | ((x >> 8) & (0x7F << 56))
-        return (n >> 1) ^ -(n & 1), pos + 9
+    try:  # the 9-byte varints (nanosecond timestamps): four table lookups
+        g0, g1, g2, g3, last = _UNPACK_NINE(data, pos)
+        if last < 0x80:
+            groups: Any = _GROUPS
+            n = groups[g0] | groups[g1] << 14 | groups[g2] << 28 | groups[g3] << 42 | last << 56
+            return (n >> 1) ^ -(n & 1), pos + 9
+    except (TypeError, struct.error):  # shorter, or fewer than 9 bytes left
+        pass
     b = data[pos]
     pos += 1
     n = b & 0x7F
