@@ -306,6 +306,20 @@ class _WriterGenerator(_Generator):
     def _array(self, node: Mapping[str, Any], namespace: str) -> str:
         function = self.name("_array")
         item = self.expression(node["items"], "_i", namespace)
+        items, inner = self.resolve(node["items"], namespace)
+        if isinstance(items, Mapping) and items.get("type") in ("record", "error"):
+            full = qualify(items["name"], items.get("namespace", inner))
+            if full in self.types:  # typed items (book levels) inline, no call per item
+                cls = self.constant("_cls", self.types[full])
+                scope = full.rpartition(".")[0]
+                parts = [
+                    part
+                    for field in items["fields"]
+                    if not keyword.iskeyword(field["name"])
+                    for part in self.parts(field["type"], f"_i.{field['name']}", scope)
+                ]
+                if len(parts) == len(items["fields"]) and len(parts) > 1:
+                    item = f"({' + '.join(parts)} if _i.__class__ is {cls} else {item})"
         self.functions.append(
             f"def {function}(v):\n"
             "    if v.__class__ is not list and v.__class__ is not tuple:\n"
