@@ -7,7 +7,14 @@ per frame) on a synced book. Measured, interleaved per run (A B C A B C ...):
 * ``native``: the pure core with the native Binance mapper (``Normalizer.process_batch``);
 * ``ccxt``: the same core through ccxt.pro's handlers (``Normalizer(native=False)``);
 * ``stage``: the whole normalize stage with Avro decode and encode
-  (``NormalizeStage.process`` on encoded md.raw messages, batches of 1,000, native mapper).
+  (``NormalizeStage.process`` on encoded md.raw messages, batches of 1,000, native mapper),
+  with the generated Avro writer/readers (``tapewire.schemas.compiled``);
+* ``stage-fastavro``: the same stage with fastavro only (``Codec(compiled=False)``), the
+  codec before the generated code.
+
+A third workload, OKX books (the recorded snapshot of 400 levels, then its 97 recorded
+updates, every checksum verified), runs the two stage sides only: one pass is a fresh stage,
+the markets and the snapshot untimed, the updates timed; ``--okx-passes`` passes per run.
 
 Medians of the runs are printed with the machine info. No thresholds: numbers only.
 """
@@ -36,6 +43,7 @@ from tapewire.streams.stages.normalize import NormalizeStage
 from tapewire.testing.frames import raw_frame, read_frames
 
 FRAMES = Path(__file__).resolve().parents[1] / "tests" / "data" / "frames" / "binance"
+OKX = Path(__file__).resolve().parents[1] / "tests" / "data" / "real" / "okx" / "frames.jsonl"
 T0 = 1_700_000_000_000_000_000
 
 
@@ -95,9 +103,11 @@ def core(make: Callable[[int], list[dict[str, Any]]], n: int, native: bool) -> f
     return len(frames) / elapsed
 
 
-def stage(make: Callable[[int], list[dict[str, Any]]], n: int, batch: int = 1_000) -> float:
+def stage(
+    make: Callable[[int], list[dict[str, Any]]], n: int, batch: int = 1_000, compiled: bool = True
+) -> float:
     """frames/s of ``NormalizeStage.process`` (Avro decode, normalize, Avro encode)."""
-    codec = Codec()
+    codec = Codec(compiled=compiled)
     st = NormalizeStage(codec, republish_markets=False)
     frames = make(n)
     head = [_markets_frame()] + ([frames.pop(0)] if frames[0]["transport"] == "REST" else [])
@@ -112,11 +122,41 @@ def stage(make: Callable[[int], list[dict[str, Any]]], n: int, batch: int = 1_00
     return len(frames) / elapsed
 
 
+def okx_books(passes: int, compiled: bool = True) -> float:
+    """frames/s of the stage on OKX's recorded book updates (see the module docstring)."""
+    rows = read_frames(OKX, "okx")
+    markets = [r for r in rows if r["transport"] == "REST"]
+    books = [
+        r
+        for r in rows
+        if r["transport"] == "WEBSOCKET"
+        and b'"channel":"books"' in r["payload"]
+        and b'"data"' in r["payload"]
+    ]
+    books = [{**f, "sequence": i} for i, f in enumerate(books)]
+    codec = Codec(compiled=compiled)
+    head = [InMsg(0, i, None, codec.encode("md.raw", f)) for i, f in enumerate(markets + books[:1])]
+    timed = [
+        InMsg(0, len(head) + i, None, codec.encode("md.raw", f)) for i, f in enumerate(books[1:])
+    ]
+    elapsed = 0.0
+    for _ in range(passes):
+        st = NormalizeStage(codec, republish_markets=False)
+        st.process(head)
+        start = time.perf_counter()
+        out = st.process(timed)
+        elapsed += time.perf_counter() - start
+        assert not [m for m in out if m.topic.startswith("dlq")], out[:1]
+        assert sum(m.topic == "md.book" for m in out) == len(timed), len(out)
+    return passes * len(timed) / elapsed
+
+
 def main() -> None:
     """Print machine info and the median frames/s per workload."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--okx-passes", type=int, default=60)
     parser.add_argument("--json", type=Path, help="also write the medians to this file")
     args = parser.parse_args()
     print(
@@ -127,16 +167,24 @@ def main() -> None:
     print(f"{args.frames} frames per run, median of {args.runs} runs, one process")
     results: dict[str, dict[str, float]] = {}
     for name, make in (("binance trades", trades), ("binance book deltas", deltas)):
-        rates: dict[str, list[float]] = {"native": [], "ccxt": [], "stage": []}
+        rates: dict[str, list[float]] = {
+            "native": [],
+            "ccxt": [],
+            "stage": [],
+            "stage-fastavro": [],
+        }
         for _ in range(args.runs):  # interleaved: load changes hit every side alike
             rates["native"].append(core(make, args.frames, native=True))
             rates["ccxt"].append(core(make, args.frames, native=False))
             rates["stage"].append(stage(make, args.frames))
-        medians = {side: statistics.median(r) for side, r in rates.items()}
-        results[name] = medians
-        for side, rate in medians.items():
-            print(f"{name:20s} {side:7s} {rate:10,.0f} frames/s  ({1e6 / rate:6.1f} us/frame)")
-        print(f"{name:20s} native/ccxt {medians['native'] / medians['ccxt']:.1f}x")
+            rates["stage-fastavro"].append(stage(make, args.frames, compiled=False))
+        _report(name, rates, results)
+        print(f"{name:20s} native/ccxt {results[name]['native'] / results[name]['ccxt']:.1f}x")
+    okx: dict[str, list[float]] = {"stage": [], "stage-fastavro": []}
+    for _ in range(args.runs):
+        okx["stage"].append(okx_books(args.okx_passes))
+        okx["stage-fastavro"].append(okx_books(args.okx_passes, compiled=False))
+    _report("okx books", okx, results)
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -147,10 +195,30 @@ def main() -> None:
                     "frames": args.frames,
                     "runs": args.runs,
                     "frames_per_s": results,
+                    "runs_frames_per_s": runs,
                 },
                 indent=2,
             )
             + "\n"
+        )
+
+
+runs: dict[str, dict[str, list[float]]] = {}
+
+
+def _report(name: str, rates: dict[str, list[float]], results: dict[str, dict[str, float]]) -> None:
+    medians = {side: statistics.median(r) for side, r in rates.items()}
+    results[name] = medians
+    runs[name] = rates
+    for side, rate in medians.items():
+        print(f"{name:20s} {side:14s} {rate:10,.0f} frames/s  ({1e6 / rate:6.1f} us/frame)")
+    if "stage-fastavro" in medians:
+        ratios = [
+            new / old for new, old in zip(rates["stage"], rates["stage-fastavro"], strict=True)
+        ]
+        print(
+            f"{name:20s} stage/stage-fastavro {medians['stage'] / medians['stage-fastavro']:.2f}x "
+            f"(per run: {', '.join(f'{r:.2f}' for r in ratios)})"
         )
 
 

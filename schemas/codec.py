@@ -22,7 +22,7 @@ go on which topic in :mod:`tapewire.schemas.registry`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ from tapewire.schemas.registry import (
     AvroSchema,
     LocalSchemaRegistry,
     SchemaRegistry,
-    message_key,
+    key_function,
     registry_from_settings,
     schema_name_for_topic,
     subject_for_topic,
@@ -54,11 +54,19 @@ class Codec:
     """
 
     def __init__(
-        self, registry: SchemaRegistry | None = None, *, directory: Path = SCHEMA_DIR
+        self,
+        registry: SchemaRegistry | None = None,
+        *,
+        directory: Path = SCHEMA_DIR,
+        compiled: bool = True,
     ) -> None:
+        self.compiled = compiled
+        """Use the generated writers/readers (:mod:`tapewire.schemas.compiled`); False:
+        fastavro only (benchmarks compare the two)."""
         self.schemas: Mapping[str, AvroSchema] = load_schemas(directory)
         self.registry: SchemaRegistry = registry if registry is not None else LocalSchemaRegistry()
         self._serdes: dict[str, AvroSerde] = {}
+        self._keys: dict[str, Callable[[Record], bytes]] = {}
         self._lock = threading.Lock()
         if isinstance(self.registry, LocalSchemaRegistry):
             for spec in TOPICS:
@@ -77,7 +85,9 @@ class Codec:
         name = schema_name_for_topic(topic)
         schema = self.schemas[name]
         schema_id = self.registry.register(subject_for_topic(topic), schema)
-        serde = AvroSerde(name, schema, schema_id, self.registry.get_schema, label=topic)
+        serde = AvroSerde(
+            name, schema, schema_id, self.registry.get_schema, label=topic, compiled=self.compiled
+        )
         with self._lock:
             return self._serdes.setdefault(topic, serde)
 
@@ -111,7 +121,10 @@ class Codec:
 
     def key(self, topic: str, record: Record) -> bytes:
         """Message key for ``record`` on ``topic`` (see ``tapewire.schemas.registry.TOPICS``)."""
-        return message_key(topic, record)
+        key = self._keys.get(topic)
+        if key is None:
+            key = self._keys.setdefault(topic, key_function(topic))
+        return key(record)
 
     def decode_any(self, data: bytes) -> tuple[str, dict[str, Any]]:
         """Full name of the writer schema and the record as written, for any topic."""
@@ -124,5 +137,5 @@ class Codec:
         schema_id = int.from_bytes(data[1:HEADER_SIZE], "big")
         writer = self.registry.get_schema(schema_id)
         name = fullname_of(writer)
-        serde = AvroSerde(name, writer, schema_id, self.registry.get_schema)
+        serde = AvroSerde(name, writer, schema_id, self.registry.get_schema, compiled=False)
         return name, serde.decode(data)

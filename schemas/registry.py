@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from tapewire.core.errors import SchemaError
-from tapewire.core.records import Record
+from tapewire.core.records import Record, TypedRecord
 from tapewire.core.settings import Settings, load_settings
 
 NAMESPACE = "io.tapewire"
@@ -194,6 +194,24 @@ def message_key(topic: str, record: Record) -> bytes:
             )
         parts.append(value)
     return ":".join(parts).encode("utf-8")
+
+
+def key_function(topic: str) -> Callable[[Record], bytes]:
+    """:func:`message_key` for one topic, with the topic's key fields looked up once."""
+    spec = topic_spec(topic)
+    fields = spec.key_fields
+
+    def key(record: Record) -> bytes:
+        if isinstance(record, TypedRecord):
+            parts = [getattr(record, name, None) for name in fields]
+        else:
+            parts = [record.get(name) for name in fields]
+        for part in parts:
+            if part.__class__ is not str:
+                return message_key(topic, record)  # a str subclass, or the error
+        return ":".join(cast(list[str], parts)).encode("utf-8")
+
+    return key
 
 
 # --- Deterministic ids ------------------------------------------------------------------

@@ -5,6 +5,11 @@ big-endian, then the record in Avro binary encoding (:data:`HEADER_SIZE` is the 
 before the record). :class:`AvroSerde` checks every record before writing it
 (:mod:`tapewire.schemas.validation`), and reads data written with another version of its
 schema by resolving the writer schema its header names.
+
+Records and messages in the common case (a well-formed record; a message written with
+the current schema) take the generated writer and readers of
+:mod:`tapewire.schemas.compiled`, which produce the same bytes and records; everything
+else (a record to check and explain, another writer schema, corrupt data) takes fastavro.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from tapewire.core.errors import SchemaError
 from tapewire.core.records import Record, TypedRecord
 from tapewire.records.catalog import RECORD_TYPES
+from tapewire.schemas.compiled import compile_reader, compile_writer
 from tapewire.schemas.loading import for_fastavro, fullname_of
 from tapewire.schemas.registry import AvroSchema, canonical_form
 from tapewire.schemas.validation import (
@@ -46,6 +52,7 @@ class AvroSerde:
         writer_schema: Callable[[int], AvroSchema],
         *,
         label: str | None = None,
+        compiled: bool = True,
     ) -> None:
         self.name = name
         self.schema = schema
@@ -62,6 +69,13 @@ class AvroSerde:
         self._writer_schema = writer_schema
         self._readers: dict[int, _Reader] = {schema_id: (self._wire, None, self._read_decimals)}
         self._lock = threading.Lock()
+        self._fast_write = compile_writer(schema, self._header, RECORD_TYPES) if compiled else None
+        self._fast_read = (
+            compile_reader(schema, RECORD_TYPES, typed=True)
+            if compiled and self.record_type is not None
+            else None
+        )
+        self._fast_decode = compile_reader(schema, typed=False) if compiled else None
 
     def check(self, record: Record) -> None:
         """The checks of :meth:`encode` without writing bytes: :class:`SchemaError` if
@@ -74,6 +88,12 @@ class AvroSerde:
 
     def encode(self, record: Record) -> bytes:
         """``record`` in the Confluent wire format; :class:`SchemaError` if it does not fit."""
+        fast = self._fast_write
+        if fast is not None:
+            try:
+                return fast(record)
+            except Exception:  # noqa: S110 - the checked path below writes it or says why not
+                pass
         try:
             prepared = self._prepare(record)
         except BadValueError as exc:
@@ -96,6 +116,12 @@ class AvroSerde:
         Data written with an older (or any backward-compatible) version of the schema is
         resolved into this one: fields added since are filled with their defaults.
         """
+        fast = self._fast_decode
+        if fast is not None and type(data) is bytes and data[:HEADER_SIZE] == self._header:
+            try:
+                return cast(dict[str, Any], fast(data))
+            except Exception:  # noqa: S110 - fastavro below reads it or says what is wrong
+                pass
         if type(data) is bytes and data[:HEADER_SIZE] == self._header:
             schema_id = self.schema_id  # the common case: written with the current schema
         else:
@@ -124,6 +150,12 @@ class AvroSerde:
 
     def read(self, data: bytes) -> TypedRecord:
         """The record in a Confluent wire-format message as its typed record class."""
+        fast = self._fast_read
+        if fast is not None and type(data) is bytes and data[:HEADER_SIZE] == self._header:
+            try:
+                return cast(TypedRecord, fast(data))
+            except Exception:  # noqa: S110 - fastavro below reads it or says what is wrong
+                pass
         record = self.decode(data)
         if self.record_type is None:
             raise SchemaError(

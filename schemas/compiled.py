@@ -1,0 +1,634 @@
+"""Per-schema Avro writers and readers, generated once from the parsed schema.
+
+:func:`compile_writer` turns a self-contained record schema into one function from a
+record (its typed record class, or a dict) to the Confluent wire-format message (the
+header given, then the Avro binary encoding); :func:`compile_reader` turns it into one
+function from such a message to the typed record (or the dict). Each is Python source
+generated from the schema (one expression per field, decimals written straight from their
+unscaled integer, ints as zigzag varints from precomputed tables) and compiled when the
+serde is built: no per-record walk over the schema, no intermediate dict.
+
+They are fast paths, not a second codec. A writer produces exactly fastavro's bytes for
+every record it accepts, and a reader exactly what fastavro (plus the exact decimal
+conversion of :mod:`tapewire.schemas.validation`) decodes; anything else raises, and
+:class:`~tapewire.schemas.wire.AvroSerde` then takes its fastavro path, which checks the
+record and names the bad field, or reads data written with another schema version. A
+schema using something not covered here (a union other than ``[null, X]``, a recursive
+type) compiles to ``None``: fastavro only. ``tests/unit/schemas/test_compiled.py`` checks
+byte identity against fastavro with hypothesis over every schema.
+"""
+
+from __future__ import annotations
+
+import keyword
+import struct
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, cast
+
+from tapewire.schemas.loading import NAMED_TYPES
+from tapewire.schemas.registry import PRIMITIVES, qualify
+from tapewire.schemas.validation import _read_decimal
+
+Writer = Callable[[Any], bytes]
+"""A record (typed or dict) -> the whole message: header + Avro binary record."""
+Reader = Callable[[bytes], Any]
+"""A whole message (header included) -> the typed record or dict it holds."""
+
+_SMALL = 1 << 14
+"""Non-negative ints below this are written from a table (their zigzag varint bytes)."""
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+
+
+class UnsupportedError(Exception):
+    """The schema uses a construct the generator does not cover: fastavro only."""
+
+
+class NotFastError(Exception):
+    """This value is not for the fast path (the fastavro path decides: write or explain)."""
+
+
+def _varint(z: int) -> bytes:
+    out = bytearray()
+    while z > 0x7F:
+        out.append((z & 0x7F) | 0x80)
+        z >>= 7
+    out.append(z)
+    return bytes(out)
+
+
+_ZIGZAG = tuple(_varint(n << 1) for n in range(_SMALL))
+"""``_ZIGZAG[n]``: the Avro long ``n`` (0 <= n < _SMALL) on the wire."""
+
+_BYTE = tuple(bytes((b,)) for b in range(256))
+_PAIR = tuple(bytes(((c & 0x7F) | 0x80, (c >> 7) | 0x80)) for c in range(1 << 14))
+"""``_PAIR[c]``: two 7-bit groups of ``c`` (14 bits), both with the continuation bit."""
+_NINE_GROUPS = (1 << 56, 1 << 63)
+"""Zigzag values written in exactly 9 bytes (every nanosecond timestamp since 1971)."""
+
+
+def write_long(value: Any) -> bytes:
+    """An Avro long (zigzag varint); :class:`NotFastError` for anything but an int in range."""
+    if value.__class__ is not int:
+        raise NotFastError
+    if value >= 0:
+        if value > _LONG_MAX:
+            raise NotFastError
+        z = value << 1
+    else:
+        if value < _LONG_MIN:
+            raise NotFastError
+        z = (~value << 1) | 1
+    if _NINE_GROUPS[0] <= z < _NINE_GROUPS[1]:  # the common large case, unrolled
+        pair = _PAIR
+        return b"".join(
+            (
+                pair[z & 0x3FFF],
+                pair[(z >> 14) & 0x3FFF],
+                pair[(z >> 28) & 0x3FFF],
+                pair[(z >> 42) & 0x3FFF],
+                _BYTE[z >> 56],
+            )
+        )
+    return _varint(z)
+
+
+def write_int(value: Any) -> bytes:
+    """An Avro int (zigzag varint); :class:`NotFastError` outside the 32-bit range."""
+    if value.__class__ is not int or not _INT_MIN <= value <= _INT_MAX:
+        raise NotFastError
+    return write_long(value)
+
+
+def _length(size: int) -> bytes:
+    return _ZIGZAG[size] if size < _SMALL else write_long(size)
+
+
+def _bytes_length(value: Any) -> bytes:
+    if value.__class__ is not bytes:
+        raise NotFastError
+    return _length(len(value))
+
+
+def _write_decimal(precision: int, scale: int) -> Callable[[Any], bytes]:
+    """Decimal -> its Avro bytes (length + two's complement of the unscaled integer), the
+    bytes :func:`tapewire.schemas.validation._prepare_decimal` gives fastavro."""
+    factor = 10**scale
+    # reduced denominators of the values with at most `scale` places -> 10**scale / it
+    multipliers = {
+        2**twos * 5**fives: factor // (2**twos * 5**fives)
+        for twos in range(scale + 1)
+        for fives in range(scale + 1)
+    }
+    limit = 10**precision
+    safe_bits = limit.bit_length() - 1  # |unscaled| < 2**safe_bits fits the precision
+
+    def write(value: Any) -> bytes:
+        if value.__class__ is not Decimal:
+            raise NotFastError
+        numerator, denominator = value.as_integer_ratio()  # NaN: ValueError
+        unscaled: int = numerator * multipliers[denominator]  # more places: KeyError
+        bits = unscaled.bit_length()
+        if bits >= safe_bits and not -limit < unscaled < limit:
+            raise NotFastError
+        size = (bits + 8) >> 3
+        if unscaled >= 0:
+            return _ZIGZAG[size] + unscaled.to_bytes(size, "big")
+        return _ZIGZAG[size] + unscaled.to_bytes(size, "big", signed=True)
+
+    return write
+
+
+_pack_double = struct.Struct("<d").pack
+_pack_float = struct.Struct("<f").pack
+
+
+def _write_double(value: Any) -> bytes:
+    if value.__class__ is not float and value.__class__ is not int:
+        raise NotFastError
+    return _pack_double(value)
+
+
+def _write_float(value: Any) -> bytes:
+    if value.__class__ is not float and value.__class__ is not int:
+        raise NotFastError
+    return _pack_float(value)
+
+
+def _fail(*_: Any) -> Any:
+    raise NotFastError
+
+
+class _Generator:
+    """Shared state of one schema's generated source: the names it uses, named types."""
+
+    def __init__(self, types: Mapping[str, type]) -> None:
+        self.env: dict[str, Any] = {
+            "_Z": _ZIGZAG,
+            "_ZN": _SMALL,
+            "_long": write_long,
+            "_int": write_int,
+            "_blen": _bytes_length,
+            "_len": _length,
+            "_fail": _fail,
+            "_double": _write_double,
+            "_float": _write_float,
+            "NotFastError": NotFastError,
+        }
+        self.types = types
+        self.named: dict[str, Mapping[str, Any]] = {}
+        self.building: set[str] = set()
+        self.functions: list[str] = []
+        self._count = 0
+
+    def name(self, prefix: str) -> str:
+        self._count += 1
+        return f"{prefix}{self._count}"
+
+    def constant(self, prefix: str, value: Any) -> str:
+        name = self.name(prefix)
+        self.env[name] = value
+        return name
+
+    def resolve(self, node: Any, namespace: str) -> tuple[Any, str]:
+        """The definition of a named reference (and its namespace); other nodes as they are."""
+        if isinstance(node, str) and node not in PRIMITIVES:
+            full = qualify(node, namespace)
+            if full not in self.named:
+                raise UnsupportedError(f"unknown type {full}")
+            return self.named[full], full.rpartition(".")[0]
+        if isinstance(node, Mapping) and node.get("type") in PRIMITIVES:
+            if node.get("logicalType") == "decimal" and node["type"] == "bytes":
+                return node, namespace
+            return node["type"], namespace
+        if isinstance(node, Mapping) and isinstance(node.get("type"), str):
+            kind = node["type"]
+            if kind not in NAMED_TYPES and kind not in ("array", "map"):
+                return self.resolve(kind, namespace)
+        return node, namespace
+
+    def record_name(self, node: Mapping[str, Any], namespace: str) -> str:
+        full = qualify(node["name"], node.get("namespace", namespace))
+        if full in self.building:
+            raise UnsupportedError(f"recursive type {full}")
+        self.named[full] = node
+        return full
+
+
+class _WriterGenerator(_Generator):
+    def __init__(self, types: Mapping[str, type]) -> None:
+        super().__init__(types)
+        self.cache: dict[str, str] = {}
+        """A record, array or map node -> the name of its generated function."""
+
+    def parts(self, node: Any, src: str, namespace: str) -> list[str]:
+        """Expressions whose bytes, in order, are ``src`` written as ``node``; ``src`` is
+        evaluated once."""
+        node, namespace = self.resolve(node, namespace)
+        if isinstance(node, str):
+            return self._primitive(node, src)
+        if isinstance(node, list):
+            return [self._union(node, src, namespace)]
+        kind = node["type"]
+        if node.get("logicalType") == "decimal":
+            writer = _write_decimal(int(node["precision"]), int(node.get("scale", 0)))
+            return [f"{self.constant('_dec', writer)}({src})"]
+        if kind == "enum":
+            self.record_name(node, namespace)
+            table = {symbol: _ZIGZAG[index] for index, symbol in enumerate(node["symbols"])}
+            return [f"{self.constant('_enum', table)}[{src}]"]
+        if kind == "fixed":
+            self.record_name(node, namespace)
+            size = int(node["size"])
+            t = self.name("_f")
+            check = f"({t} := {src}).__class__ is bytes and len({t}) == {size}"
+            return [f"({t} if {check} else _fail())"]
+        if kind in ("record", "error", "array", "map"):
+            key = repr((namespace, node))
+            function = self.cache.get(key)
+            if function is None:
+                if kind == "array":
+                    function = self._array(node, namespace)
+                elif kind == "map":
+                    function = self._map(node, namespace)
+                else:
+                    function = self.record(node, namespace)
+                self.cache[key] = function
+            return [f"{function}({src})"]
+        raise UnsupportedError(f"type {kind}")
+
+    def expression(self, node: Any, src: str, namespace: str) -> str:
+        parts = self.parts(node, src, namespace)
+        return parts[0] if len(parts) == 1 else f"b''.join(({', '.join(parts)},))"
+
+    def _primitive(self, kind: str, src: str) -> list[str]:
+        t = self.name("_t")
+        if kind == "null":
+            return [f"(b'' if {src} is None else _fail())"]
+        if kind == "boolean":
+            false = f"b'\\x00' if {t} is False else _fail()"
+            return [f"(b'\\x01' if ({t} := {src}) is True else {false})"]
+        if kind in ("long", "int"):
+            small = f"({t} := {src}).__class__ is int and 0 <= {t} < _ZN"
+            return [f"(_Z[{t}] if {small} else _{kind}({t}))"]
+        if kind == "string":
+            n = self.name("_n")
+            return [f"(_Z[{n}] if ({n} := len({t} := ({src}).encode())) < _ZN else _long({n}))", t]
+        if kind == "bytes":
+            n = self.name("_n")
+            return [
+                f"(_Z[{n}] if ({t} := {src}).__class__ is bytes and ({n} := len({t})) < _ZN "
+                f"else _blen({t}))",
+                t,
+            ]
+        if kind == "double":
+            return [f"_double({src})"]
+        if kind == "float":
+            return [f"_float({src})"]
+        raise UnsupportedError(f"type {kind}")
+
+    def _union(self, branches: list[Any], src: str, namespace: str) -> str:
+        if len(branches) != 2 or "null" not in branches:
+            raise UnsupportedError(f"union {branches}")
+        null_index = branches.index("null")
+        other = branches[1 - null_index]
+        u = self.name("_u")
+        inner = self.parts(other, u, namespace)
+        marker = _ZIGZAG[1 - null_index]
+        written = (
+            f"{marker!r} + {inner[0]}"
+            if len(inner) == 1
+            else (f"b''.join(({marker!r}, {', '.join(inner)}))")
+        )
+        return f"({_ZIGZAG[null_index]!r} if ({u} := {src}) is None else {written})"
+
+    def _array(self, node: Mapping[str, Any], namespace: str) -> str:
+        function = self.name("_array")
+        item = self.expression(node["items"], "_i", namespace)
+        items, inner = self.resolve(node["items"], namespace)
+        if isinstance(items, Mapping) and items.get("type") in ("record", "error"):
+            full = qualify(items["name"], items.get("namespace", inner))
+            if full in self.types:  # typed items (book levels) inline, no call per item
+                cls = self.constant("_cls", self.types[full])
+                scope = full.rpartition(".")[0]
+                parts = [
+                    part
+                    for field in items["fields"]
+                    if not keyword.iskeyword(field["name"])
+                    for part in self.parts(field["type"], f"_i.{field['name']}", scope)
+                ]
+                if len(parts) == len(items["fields"]) and len(parts) > 1:
+                    item = f"({' + '.join(parts)} if _i.__class__ is {cls} else {item})"
+        self.functions.append(
+            f"def {function}(v):\n"
+            "    if v.__class__ is not list and v.__class__ is not tuple:\n"
+            "        raise NotFastError\n"
+            "    if not v:\n"
+            "        return b'\\x00'\n"
+            f"    return _len(len(v)) + b''.join([{item} for _i in v]) + b'\\x00'\n"
+        )
+        return function
+
+    def _map(self, node: Mapping[str, Any], namespace: str) -> str:
+        function = self.name("_map")
+        key = self.expression("string", "_k", namespace)
+        value = self.expression(node["values"], "_x", namespace)
+        self.functions.append(
+            f"def {function}(v):\n"
+            "    if v.__class__ is not dict:\n"
+            "        raise NotFastError\n"
+            "    if not v:\n"
+            "        return b'\\x00'\n"
+            f"    return _len(len(v)) + b''.join([{key} + {value} for _k, _x in v.items()])"
+            " + b'\\x00'\n"
+        )
+        return function
+
+    def record(self, node: Mapping[str, Any], namespace: str, header: str | None = None) -> str:
+        """Name of the generated function writing the record ``node`` (typed or dict);
+        with ``header`` (the name of the header constant) it writes the whole message."""
+        full = self.record_name(node, namespace)
+        self.building.add(full)
+        inner = full.rpartition(".")[0]
+        fields = node["fields"]
+        names = self.constant("_names", frozenset(f["name"] for f in fields))
+        typed_parts: list[str] = [header] if header else []
+        dict_parts: list[str] = [header] if header else []
+        for field in fields:
+            name = field["name"]
+            attribute = f"value.{name}" if not keyword.iskeyword(name) else f"value[{name!r}]"
+            typed_parts += self.parts(field["type"], attribute, inner)
+            if "default" in field:
+                item = f"value.get({name!r}, {self.constant('_default', field['default'])})"
+            else:
+                item = f"value[{name!r}]"
+            dict_parts += self.parts(field["type"], item, inner)
+        self.building.discard(full)
+        function = self.name("_record")
+        typed = ""
+        if full in self.types:
+            cls = self.constant("_cls", self.types[full])
+            typed = (
+                f"    if value.__class__ is {cls}:\n"
+                f"        return b''.join(({', '.join(typed_parts)},))\n"
+            )
+        self.functions.append(
+            f"def {function}(value):\n"
+            f"{typed}"
+            f"    if value.__class__ is dict and value.keys() <= {names}:\n"
+            f"        return b''.join(({', '.join(dict_parts)},))\n"
+            "    raise NotFastError\n"
+        )
+        return function
+
+
+def compile_writer(
+    schema: Mapping[str, Any], header: bytes, types: Mapping[str, type] | None = None
+) -> Writer | None:
+    """The generated writer of ``schema`` (a self-contained record schema): a record ->
+    ``header`` + its Avro binary encoding; raises :class:`NotFastError` (or any error) for a
+    record it does not take. ``types``: full name -> typed record class (attribute path).
+    ``None`` when the schema uses something the generator does not cover."""
+    if not isinstance(schema, Mapping) or schema.get("type") not in ("record", "error"):
+        return None
+    generator = _WriterGenerator(types or {})
+    try:
+        top = generator.record(schema, "", header=generator.constant("_header", header))
+    except UnsupportedError:
+        return None
+    return cast(Writer, _build(generator, top, "writer", _name(schema)))
+
+
+class _ReaderGenerator(_Generator):
+    def __init__(self, types: Mapping[str, type], typed: bool) -> None:
+        super().__init__(types)
+        self.typed = typed
+        self.env["_rlong"] = read_long
+
+    def read(self, node: Any, target: str, namespace: str, indent: str) -> list[str]:
+        """Statements reading ``node`` at ``pos`` of ``data`` into ``target``."""
+        node, namespace = self.resolve(node, namespace)
+        if isinstance(node, str):
+            return self._primitive(node, target, indent)
+        if isinstance(node, list):
+            return self._union(node, target, namespace, indent)
+        kind = node["type"]
+        if node.get("logicalType") == "decimal":
+            decimal = _read_decimal(int(node["precision"]), int(node.get("scale", 0)))
+            raw = self.name("_raw")
+            return [
+                *self._primitive("bytes", raw, indent),
+                f"{indent}{target} = {self.constant('_dec', decimal)}({raw})",
+            ]
+        if kind == "enum":
+            self.record_name(node, namespace)
+            symbols = self.constant("_symbols", tuple(node["symbols"]))
+            index = self.name("_index")
+            return [
+                *self._long(index, indent),
+                f"{indent}if {index} < 0:",
+                f"{indent}    raise NotFastError",
+                f"{indent}{target} = {symbols}[{index}]",
+            ]
+        if kind == "fixed":
+            self.record_name(node, namespace)
+            size = int(node["size"])
+            return [
+                f"{indent}{target} = data[pos:pos + {size}]",
+                f"{indent}pos += {size}",
+            ]
+        if kind in ("record", "error"):
+            return self.record(node, target, namespace, indent)
+        if kind == "array":
+            return self._blocks(target, indent, "[]", self._array_item(node, target, namespace))
+        if kind == "map":
+            return self._blocks(target, indent, "{}", self._map_item(node, target, namespace))
+        raise UnsupportedError(f"type {kind}")
+
+    def _long(self, target: str, indent: str) -> list[str]:
+        b = self.name("_b")
+        return [
+            f"{indent}{b} = data[pos]",
+            f"{indent}if {b} < 0x80:",
+            f"{indent}    pos += 1",
+            f"{indent}    {target} = ({b} >> 1) ^ -({b} & 1)",
+            f"{indent}else:",
+            f"{indent}    {target}, pos = _rlong(data, pos)",
+        ]
+
+    def _primitive(self, kind: str, target: str, indent: str) -> list[str]:
+        if kind == "null":
+            return [f"{indent}{target} = None"]
+        if kind == "boolean":
+            b = self.name("_b")
+            return [
+                f"{indent}{b} = data[pos]",
+                f"{indent}pos += 1",
+                f"{indent}if {b} > 1:",
+                f"{indent}    raise NotFastError",
+                f"{indent}{target} = {b} == 1",
+            ]
+        if kind in ("long", "int"):
+            return self._long(target, indent)
+        if kind in ("string", "bytes"):
+            size = self.name("_size")
+            end = ".decode()" if kind == "string" else ""
+            return [
+                *self._long(size, indent),
+                f"{indent}if {size} < 0:",
+                f"{indent}    raise NotFastError",
+                f"{indent}{target} = data[pos:pos + {size}]{end}",
+                f"{indent}pos += {size}",
+            ]
+        if kind in ("double", "float"):
+            fmt, width = ("<d", 8) if kind == "double" else ("<f", 4)
+            unpack = self.constant("_unpack", struct.Struct(fmt).unpack_from)
+            return [f"{indent}{target}, = {unpack}(data, pos)", f"{indent}pos += {width}"]
+        raise UnsupportedError(f"type {kind}")
+
+    def _union(self, branches: list[Any], target: str, namespace: str, indent: str) -> list[str]:
+        if len(branches) != 2 or "null" not in branches:
+            raise UnsupportedError(f"union {branches}")
+        null_index = branches.index("null")
+        other = branches[1 - null_index]
+        b = self.name("_b")
+        return [
+            f"{indent}{b} = data[pos]",
+            f"{indent}pos += 1",
+            f"{indent}if {b} == {2 * null_index}:",
+            f"{indent}    {target} = None",
+            f"{indent}elif {b} == {2 * (1 - null_index)}:",
+            *self.read(other, target, namespace, indent + "    "),
+            f"{indent}else:",
+            f"{indent}    raise NotFastError",
+        ]
+
+    def _array_item(self, node: Mapping[str, Any], target: str, namespace: str) -> Any:
+        def item(indent: str) -> list[str]:
+            element = self.name("_item")
+            return [
+                *self.read(node["items"], element, namespace, indent),
+                f"{indent}{target}.append({element})",
+            ]
+
+        return item
+
+    def _map_item(self, node: Mapping[str, Any], target: str, namespace: str) -> Any:
+        def item(indent: str) -> list[str]:
+            key, element = self.name("_key"), self.name("_item")
+            return [
+                *self._primitive("string", key, indent),
+                *self.read(node["values"], element, namespace, indent),
+                f"{indent}{target}[{key}] = {element}",
+            ]
+
+        return item
+
+    def _blocks(self, target: str, indent: str, empty: str, item: Any) -> list[str]:
+        count, ignored = self.name("_count"), self.name("_skip")
+        inner = indent + "        "
+        return [
+            f"{indent}{target} = {empty}",
+            f"{indent}while True:",
+            *self._long(count, indent + "    "),
+            f"{indent}    if not {count}:",
+            f"{indent}        break",
+            f"{indent}    if {count} < 0:",
+            f"{indent}        {count} = -{count}",
+            *self._long(ignored, indent + "        "),
+            f"{indent}    for _ in range({count}):",
+            *item(inner),
+        ]
+
+    def record(
+        self, node: Mapping[str, Any], target: str, namespace: str, indent: str
+    ) -> list[str]:
+        full = self.record_name(node, namespace)
+        self.building.add(full)
+        inner = full.rpartition(".")[0]
+        lines: list[str] = []
+        values: list[tuple[str, str]] = []
+        for field in node["fields"]:
+            value = self.name("_v")
+            lines += self.read(field["type"], value, inner, indent)
+            values.append((field["name"], value))
+        self.building.discard(full)
+        if self.typed:
+            if full not in self.types:
+                raise UnsupportedError(f"{full} has no typed record class")
+            cls = self.constant("_cls", self.types[full])
+            built = f"{cls}({', '.join(f'{name}={value}' for name, value in values)})"
+        else:
+            built = "{" + ", ".join(f"{name!r}: {value}" for name, value in values) + "}"
+        return [*lines, f"{indent}{target} = {built}"]
+
+
+_UNPACK_NINE = struct.Struct("<HHHHB").unpack_from
+_GROUPS: tuple[int | None, ...] = tuple(
+    ((pair & 0x7F) | ((pair >> 1) & 0x3F80)) if pair & 0x8080 == 0x8080 else None
+    for pair in range(1 << 16)
+)
+"""Two bytes read little-endian -> their two 7-bit groups, or None unless both bytes have
+the continuation bit (then ``None << 14`` raises: not a 9-byte varint)."""
+
+
+def read_long(data: bytes, pos: int) -> tuple[int, int]:
+    """The Avro long at ``data[pos]`` and the position after it. Only the encodings
+    fastavro reads as the same 64-bit value are taken (at most 10 bytes)."""
+    try:  # the 9-byte varints (nanosecond timestamps): four table lookups
+        g0, g1, g2, g3, last = _UNPACK_NINE(data, pos)
+        if last < 0x80:
+            groups: Any = _GROUPS
+            n = groups[g0] | groups[g1] << 14 | groups[g2] << 28 | groups[g3] << 42 | last << 56
+            return (n >> 1) ^ -(n & 1), pos + 9
+    except (TypeError, struct.error):  # shorter, or fewer than 9 bytes left
+        pass
+    b = data[pos]
+    pos += 1
+    n = b & 0x7F
+    shift = 7
+    while b & 0x80:
+        b = data[pos]
+        pos += 1
+        n |= (b & 0x7F) << shift
+        shift += 7
+        if shift == 70 and b > 1:  # more than 64 bits
+            raise NotFastError
+    return (n >> 1) ^ -(n & 1), pos
+
+
+def compile_reader(
+    schema: Mapping[str, Any], types: Mapping[str, type] | None = None, *, typed: bool
+) -> Reader | None:
+    """The generated reader of ``schema``: a message whose header (5 bytes) was checked by
+    the caller -> the typed record (``typed``, classes from ``types``) or the dict;
+    raises (:class:`NotFastError`, :class:`IndexError`, ...) for anything it does not take,
+    including bytes left over. ``None`` when the schema is not covered."""
+    if not isinstance(schema, Mapping) or schema.get("type") not in ("record", "error"):
+        return None
+    generator = _ReaderGenerator(types or {}, typed)
+    try:
+        body = generator.record(schema, "record", "", "    ")
+    except UnsupportedError:
+        return None
+    function = generator.name("_read")
+    generator.functions.append(
+        f"def {function}(data):\n"
+        "    pos = 5\n"
+        + "\n".join(body)
+        + "\n    if pos != len(data):\n        raise NotFastError\n    return record\n"
+    )
+    return cast(Reader, _build(generator, function, "reader", _name(schema)))
+
+
+def _build(generator: _Generator, top: str, what: str, schema: str) -> Any:
+    source = "\n".join(generator.functions)
+    # Generated from the schema's field names and type structure (Avro names are
+    # [A-Za-z_][A-Za-z0-9_]*, and are repr()-quoted where used as keys), never from data.
+    exec(compile(source, f"<{what} {schema}>", "exec"), generator.env)  # noqa: S102
+    return generator.env[top]
+
+
+def _name(schema: Mapping[str, Any]) -> str:
+    return qualify(str(schema.get("name", "?")), str(schema.get("namespace", "")))
