@@ -41,6 +41,12 @@ class InstrumentLimitsBody(BaseModel):
     max_order_notional: DecimalText = Field(description="quote currency")
     max_position: DecimalText = Field(description="absolute, incl. open orders")
     price_band_bps: DecimalText = Field(description="max |price - NBBO mid| in bps of mid")
+    qty_increment: DecimalText | None = Field(
+        default=None, description="lot: a quantity must be a multiple (FIX RoundLot)"
+    )
+    price_increment: DecimalText | None = Field(
+        default=None, description="tick: prices must be a multiple (FIX MinPriceIncrement)"
+    )
 
 
 class AccountLimitsBody(BaseModel):

@@ -37,6 +37,8 @@ TIGHTER: dict[str, Any] = {
             "max_order_notional": "10000",
             "max_position": "10",
             "price_band_bps": "500",
+            "qty_increment": None,  # no lot / tick rule: sent and read back as null
+            "price_increment": None,
         }
     },
     "max_open_orders": 3,
