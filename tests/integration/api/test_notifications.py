@@ -228,7 +228,7 @@ def test_a_change_over_the_api_reaches_the_running_notifier(
             TestClient(create_app(services)) as client,
         ):
             trader = login(client, "trader")
-            body = {"route": {"CRITICAL": ["ops"]}}
+            body: dict[str, Any] = {"route": {"CRITICAL": ["ops"]}}
             assert client.put(PREFS, headers=trader, json=body).status_code == 200
             assert notifier.notify(_alert("a2")) == []  # reloaded: ops only
             assert [p.path for p in trader_posts(hooks.posts)[2:]] == ["/ops"]
