@@ -6,6 +6,9 @@
 the retry policy; every delivery that still failed is returned as a :class:`Failure` for
 the caller to dead-letter. Secrets (webhook URLs from the environment, the SMTP
 password) are read once, when the notifier is built: a missing variable fails the start.
+The users' own choices (``[notifier] preferences_file``) are read at start (an invalid file
+fails it) and again before an alert whenever the file changed; an invalid file met later
+is logged and the previous choices stay in force.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from typing import Any
 from pydantic import SecretStr
 
 from tapewire.core import metrics
+from tapewire.core.errors import ConfigError
 from tapewire.records.risk import Alert
+from tapewire.sinks.notify.preferences import PreferencesFile
 from tapewire.sinks.notify.smtp import send_email
 from tapewire.sinks.notify.webhook import post_json
 from tapewire.streams.notify import (
@@ -37,6 +42,8 @@ from tapewire.streams.notify import (
     route,
     webhook_body,
 )
+from tapewire.streams.notify.config import UserPreferences
+from tapewire.streams.notify.preferences import PreferencesDocument, effective
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +103,31 @@ class Notifier:
                     where = f"notifier.users.{user}.channels.{name}"
                     self._urls[user, name] = channel.resolved_url(where, environ)
         self._smtp_password = None if config.smtp is None else config.smtp.password(environ)
+        self.users: dict[str, UserPreferences] = dict(config.users)
+        """The users' preferences in force: ``[notifier.users]`` with their own choices."""
+        path = config.preferences_file
+        self._preferences = None if path is None else PreferencesFile(path)
+        if self._preferences is not None:
+            document = self._preferences.reload()
+            assert document is not None  # the first reload always reads
+            self._apply(document)
+
+    def _reload_preferences(self) -> None:
+        if self._preferences is None:
+            return
+        try:
+            document = self._preferences.reload()
+        except ConfigError as exc:
+            log.error("notifier: preferences not reloaded, previous ones kept: %s", exc)
+            return
+        if document is not None:
+            self._apply(document)
+
+    def _apply(self, document: PreferencesDocument) -> None:
+        self.users, ignored = effective(self.config.users, document)
+        for reason in ignored:
+            log.warning("notifier: preferences: %s", reason)
+        log.info("notifier: preferences of %d user(s) applied", len(document.users))
 
     def notify(self, alert: Alert) -> list[Failure]:
         """Deliver ``alert`` to every channel it is routed to; the deliveries that failed."""
@@ -110,7 +142,8 @@ class Notifier:
             stats.duplicates += 1
             metrics.alerts_not_notified.labels("duplicate").inc()
             return []
-        routes = route(alert, self.config.users)
+        self._reload_preferences()
+        routes = route(alert, self.users)
         if not routes:
             stats.unrouted += 1
             metrics.alerts_not_notified.labels("unrouted").inc()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -226,6 +227,8 @@ class NotifierConfig(_Model):
     many seconds of event time are sent once. ``max_age_s``: alerts older than this (event
     time against the clock) are not sent (a new consumer group starts at the beginning
     of the topics). ``derive``: the alerts the notifier makes itself from other topics.
+    ``preferences_file``: the users' own choices among their channels
+    (:mod:`.preferences`), written by the API and reloaded by the notifier.
     """
 
     users: dict[str, UserPreferences] = Field(min_length=1)
@@ -234,6 +237,11 @@ class NotifierConfig(_Model):
     dedup_window_s: float = Field(default=300.0, ge=0)
     max_age_s: float | None = Field(default=3600.0, gt=0)
     derive: tuple[Derived, ...] = ("fills", "feed_health", "daily_pnl")
+    preferences_file: Path | None = Field(
+        default=None,
+        description="JSON file of the users' own choices (written by the API, reloaded when "
+        "it changes); relative to the deployment file",
+    )
 
     @model_validator(mode="after")
     def _smtp_for_email(self) -> NotifierConfig:

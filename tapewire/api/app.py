@@ -59,6 +59,7 @@ from tapewire.api.models import (
     TradeOut,
     VenueBookOut,
 )
+from tapewire.api.notifications import NotificationPreferences, PreferencesBody, PreferencesOut
 from tapewire.api.orders import (
     Accepted,
     CancelAll,
@@ -116,6 +117,8 @@ class ApiServices:
     events: EventHub | None = None
     risk: RiskConfig | None = None
     """The deployment's configured limits (``[trading]``), if the file has them."""
+    notifications: NotificationPreferences | None = None
+    """Users' notification preferences (``[notifier]`` with a ``preferences_file``)."""
     max_rows: int = 10_000
     stream_queue_size: int = 1000
     clock_ns: Callable[[], int] = field(default=time.time_ns)
@@ -134,6 +137,7 @@ Venue = Annotated[Identifier | None, Query()]
 Instrument = Annotated[InstrumentId | None, Query()]
 ClientOrderId = Annotated[Identifier, Path(description="the order's client_order_id")]
 AccountPath = Annotated[Identifier, Path(description="one of your accounts")]
+UserPath = Annotated[Identifier, Path(description="a user name (risk admins: any user)")]
 AccountOrAll = Annotated[
     str,
     Path(
@@ -543,6 +547,60 @@ def create_app(services: ApiServices) -> FastAPI:
             media_type=PARQUET,
             headers={"Content-Disposition": f'attachment; filename="{kind}.parquet"'},
         )
+
+    # ---------------------------------------------------------------- notifications
+
+    def notifications() -> NotificationPreferences:
+        if services.notifications is None:
+            raise NotFoundError(
+                "notification preferences are not enabled in this deployment",
+                hint="configure [notifier] with a preferences_file",
+            )
+        return services.notifications
+
+    def preferences_of(user: str, who: Principal) -> NotificationPreferences:
+        if user != who.user.name:
+            who.require(Role.RISK_ADMIN)  # before any lookup: no probing of user names
+        return notifications()
+
+    def change(
+        user: str, body: PreferencesBody, who: Principal, request: Request
+    ) -> PreferencesOut:
+        out = preferences_of(user, who).put(
+            user, body, by=who.user.name, now_ns=services.clock_ns()
+        )
+        routes = ", ".join(f"{s}={'+'.join(n) or '-'}" for s, n in out.route.items())
+        request.state.audit_detail = (
+            f"notification preferences of {user}: {routes or 'nothing'}; muted={out.muted}"
+        )
+        return out
+
+    @app.get("/v1/notifications/preferences", tags=["notifications"])
+    def my_preferences(who: Caller) -> PreferencesOut:
+        """Your notification preferences: your configured channels (name and kind) and
+        which of them carry each severity."""
+        return preferences_of(who.user.name, who).get(who.user.name)
+
+    @app.put("/v1/notifications/preferences", tags=["notifications"])
+    def change_my_preferences(
+        body: PreferencesBody, who: Caller, request: Request
+    ) -> PreferencesOut:
+        """Choose, among your configured channels, the ones that carry each severity (a
+        severity left out is not sent), or mute; the notifier applies it at its next alert."""
+        return change(who.user.name, body, who, request)
+
+    @app.get("/v1/notifications/preferences/{user}", tags=["notifications"])
+    def user_preferences(user: UserPath, who: Caller) -> PreferencesOut:
+        """A user's notification preferences (your own, or any user's for risk admins)."""
+        return preferences_of(user, who).get(user)
+
+    @app.put("/v1/notifications/preferences/{user}", tags=["notifications"])
+    def change_user_preferences(
+        user: UserPath, body: PreferencesBody, who: Caller, request: Request
+    ) -> PreferencesOut:
+        """Change a user's notification preferences (your own, or any user's for risk
+        admins), among the channels configured for that user."""
+        return change(user, body, who, request)
 
     # ---------------------------------------------------------------- stream
 

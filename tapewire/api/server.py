@@ -15,6 +15,7 @@ from tapewire.api.app import ApiServices, create_app
 from tapewire.api.audit import AuditSink, ClickHouseAuditSink, FileAuditSink
 from tapewire.api.config import ApiConfig
 from tapewire.api.events import EventHub, stream_topics
+from tapewire.api.notifications import NotificationPreferences
 from tapewire.api.orders import REQUESTS_TOPIC, OrderGateway
 from tapewire.api.ratelimit import RateLimiter
 from tapewire.api.reader import Reader
@@ -24,6 +25,8 @@ from tapewire.core.errors import ConfigError
 from tapewire.runtime.kafka_io import create_topic
 from tapewire.schemas.codec import Codec
 from tapewire.sinks.clickhouse.migrations import migrate_url
+from tapewire.sinks.notify.preferences import PreferencesFile
+from tapewire.streams.notify import NotifierConfig
 from tapewire.streams.risk import RiskConfig
 
 log = logging.getLogger("tapewire.api")
@@ -42,6 +45,13 @@ def audit_sink(config: ApiConfig, clickhouse_url: str) -> AuditSink:
     return ClickHouseAuditSink(clickhouse_url)
 
 
+def notification_preferences(notifier: NotifierConfig | None) -> NotificationPreferences | None:
+    """The preferences service over ``[notifier]`` (None without a ``preferences_file``)."""
+    if notifier is None or notifier.preferences_file is None:
+        return None
+    return NotificationPreferences(notifier, PreferencesFile(notifier.preferences_file))
+
+
 @contextmanager
 def api_services(
     config: ApiConfig,
@@ -54,9 +64,11 @@ def api_services(
     replication: int = 1,
     risk: RiskConfig | None = None,
     bar_intervals: tuple[str, ...] = ("1m",),
+    notifier: NotifierConfig | None = None,
 ) -> Iterator[ApiServices]:
     """Every part the routes use, closed on exit. Without ``bootstrap`` the API reads
-    only (no orders, no stream)."""
+    only (no orders, no stream); with ``notifier`` (and its ``preferences_file``) users
+    manage their notification preferences."""
     users = UserStore.load(config.users_file)
     tokens = TokenIssuer(config.secret(), ttl_s=config.token_ttl_s, clock=time.time)
     migrate_url(clickhouse_url)  # the tables the API reads, and api_audit
@@ -101,6 +113,7 @@ def api_services(
             gateway=gateway,
             events=events,
             risk=risk,
+            notifications=notification_preferences(notifier),
             max_rows=config.max_rows,
             stream_queue_size=config.stream_queue_size,
         )

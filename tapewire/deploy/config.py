@@ -696,6 +696,10 @@ def config_from_document(data: Mapping[str, Any], path: Path) -> DeployConfig:
         config = config.model_copy(update={"kafka": kafka})
     if config.api is not None:  # its files are relative to the deployment file
         config = config.model_copy(update={"api": config.api.relative_to(path.parent)})
+    prefs = config.notifier.preferences_file if config.notifier else None
+    if config.notifier is not None and prefs is not None and not prefs.is_absolute():
+        notifier = config.notifier.model_copy(update={"preferences_file": path.parent / prefs})
+        config = config.model_copy(update={"notifier": notifier})
     if config.trading is not None:
         folders = tuple(path.parent / p for p in config.trading.strategy_path)
         trading = config.trading.model_copy(update={"strategy_path": folders})

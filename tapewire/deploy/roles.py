@@ -267,6 +267,7 @@ def run_api(
         replication=config.kafka.replication,
         risk=RiskConfig(accounts=dict(config.trading.accounts)) if config.trading else None,
         bar_intervals=streams.topics.bar_intervals,
+        notifier=config.notifier,  # its channels, and the preferences file it reloads
     ) as services:
         serve(services, section, stop)
 

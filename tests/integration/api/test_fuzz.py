@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,13 +21,27 @@ from tapewire.api.app import create_app
 from tapewire.api.config import ApiConfig
 from tapewire.api.server import api_services
 from tapewire.schemas.codec import Codec
+from tapewire.streams.notify import NotifierConfig
 from tests.integration.api.conftest import login
 from tests.integration.api.seed import seed_trading
 
 
+def _notifier(preferences: Path) -> NotifierConfig:
+    """Channels for the admin and the trader, so preference changes can succeed."""
+    hook = {"kind": "webhook", "url": "http://127.0.0.1:9/hook", "format": "json"}
+    user = {"channels": {"hook": hook, "ops": hook}, "route": {"CRITICAL": ["hook"]}}
+    return NotifierConfig.model_validate(
+        {"preferences_file": preferences, "users": {"admin": user, "trader": user}}
+    )
+
+
 @pytest.fixture
 def fuzz_app(
-    api_config: ApiConfig, api_db_url: str, clickhouse: Client, kafka_bootstrap: str
+    api_config: ApiConfig,
+    api_db_url: str,
+    clickhouse: Client,
+    kafka_bootstrap: str,
+    tmp_path: Path,
 ) -> Iterator[tuple[object, dict[str, str]]]:
     seed_trading(clickhouse)
     prefix = f"fuzz{uuid.uuid4().hex[:8]}."
@@ -38,6 +53,7 @@ def fuzz_app(
         codec=Codec(),
         topic_name=lambda t: prefix + t,
         partitions=1,
+        notifier=_notifier(tmp_path / "preferences.json"),
     ) as services:
         app = create_app(services)
         with TestClient(app) as client:
@@ -86,5 +102,8 @@ def test_no_server_errors_and_responses_match_the_document(
         except Exception as exc:
             failures[operation.label] = f"{type(exc).__name__}: {exc}"[:3000]
     assert not failures, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
-    assert len(calls) == 20, calls  # every HTTP route of the document
+    assert len(calls) == 24, calls  # every HTTP route of the document
+    prefs = "/v1/notifications/preferences"
+    for label in (f"GET {prefs}", f"PUT {prefs}", f"GET {prefs}/{{user}}", f"PUT {prefs}/{{user}}"):
+        assert label in calls, sorted(calls)
     assert all(n >= 5 for n in calls.values()), calls

@@ -1,12 +1,15 @@
 """``tapewire run api`` and ``tapewire run notifier`` as real processes: the API listens on
 127.0.0.1 (uvicorn), a user logs in and calls endpoints over HTTP, a real Prometheus
-scrapes both roles' ``/metrics``, and SIGTERM ends both cleanly (exit code 0).
+scrapes both roles' ``/metrics``, and SIGTERM ends both cleanly (exit code 0). A
+notification preference set over HTTP lands in the file ``[notifier] preferences_file``
+names, relative to the deployment file.
 
 The API gets a chDB directory of its own (chDB allows one process per directory); the
 notifier routes to a webhook nobody has to answer (no alert is raised here)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -44,6 +47,17 @@ ports = {{ {port_table} }}
 host = "127.0.0.1"
 port = {api}
 users_file = "users.toml"
+
+[notifier]
+preferences_file = "prefs/notifier-preferences.json"
+
+[notifier.users.trader.channels.hook]
+kind = "webhook"
+url = "http://127.0.0.1:9/trader"
+format = "json"
+
+[notifier.users.trader.route]
+CRITICAL = ["hook"]
 
 [notifier.users.ops.channels.hook]
 kind = "webhook"
@@ -132,6 +146,15 @@ def test_api_and_notifier_processes_serve_are_scraped_and_stop_cleanly(
             orders = httpx.get(f"{base}/v1/orders?account=desk", headers=auth, timeout=30)
             assert (orders.status_code, orders.json()) == (200, [])
             assert httpx.get(f"{base}/v1/me", timeout=30).status_code == 401
+            prefs = httpx.put(
+                f"{base}/v1/notifications/preferences",
+                headers=auth,
+                json={"route": {"CRITICAL": ["hook"], "ERROR": ["hook"]}},
+                timeout=30,
+            )
+            assert prefs.status_code == 200, prefs.text
+            stored = json.loads((tmp_path / "prefs" / "notifier-preferences.json").read_text())
+            assert stored["users"]["trader"]["route"] == {"CRITICAL": ["hook"], "ERROR": ["hook"]}
             health = _wait_up(prometheus, ports)
             api_metrics = httpx.get(f"http://127.0.0.1:{ports['api']}/metrics", timeout=30)
         finally:

@@ -34,6 +34,7 @@ def test_the_example_file_loads_and_its_secrets_come_from_the_environment() -> N
     assert section is not None
     assert sorted(section.users) == ["alice", "risk-desk"]
     assert section.users["alice"].route["WARNING"] == ("slack",)
+    assert section.preferences_file == EXAMPLE.parent / "notifier-preferences.json"
     Notifier(section, environ=ENV)  # every secret resolves
     with pytest.raises(ConfigError) as err:
         Notifier(section, environ={"TAPEWIRE_SMTP_PASSWORD": "pw"})
