@@ -5,8 +5,9 @@ Run: ``.venv/bin/python bench/bench_backtest.py [--frames 40000] [--runs 5] [--o
 Stores the demo's simulated market (binance and okx, BTC/ETH/SOL; quotes, book updates,
 trades) in a temporary chDB directory as the sink does, loads it once with
 ``load_history`` (timed separately), then replays it through the backtest graph (NBBO,
-strategy, risk, router with the paper venues, positions) with ``examples/demo.toml``'s
-strategy. Modes, alternated run by run (ratios within one run hold on a noisy machine):
+strategy, risk, router with the paper venues, positions, TCA) with
+``examples/demo.toml``'s strategy (``bench_backtest_tca.py``: what TCA adds). Modes,
+alternated run by run (ratios within one run hold on a noisy machine):
 
 - ``untimed``: what ``tapewire backtest`` runs (no per-stage Prometheus histogram);
 - ``timed``: the graph observing every stage's time, as the live hot path does.

@@ -1,11 +1,11 @@
 """The replay loop: stored market events through the live stage graph, on a simulated clock.
 
 :func:`replay` builds the fused hot path's graph (:func:`~tapewire.streams.hotpath.
-build_hot_path`: strategy, risk, router with the paper venues, positions; the same stage
-classes the live trade role runs) behind the NBBO stage, and pushes every
-:class:`~tapewire.backtest.history.MarketEvent` into it as a typed record: no Kafka, no
-Avro (:class:`~tapewire.backtest.codec.CheckedCodec`). Every output the graph publishes is
-recorded (:class:`Outputs`).
+build_hot_path`: strategy, risk, router with the paper venues, then positions and TCA as
+deferred nodes; the same stage classes the live trade role runs) behind the NBBO stage,
+and pushes every :class:`~tapewire.backtest.history.MarketEvent` into it as a typed
+record: no Kafka, no Avro (:class:`~tapewire.backtest.codec.CheckedCodec`). Every output
+the graph publishes is recorded (:class:`Outputs`).
 
 Time is the data's: :class:`SimClock` is the largest receive time pushed so far. It is the
 risk gate's clock (decision times, stale quotes), the NBBO's processing time and the dead
@@ -31,7 +31,7 @@ from tapewire.streams.stages.base import Emitter, InMsg, OutMsg
 from tapewire.streams.stages.config import StreamsConfig
 from tapewire.streams.stages.nbbo import NbboStage
 
-STAGES = ("strategy", "risk", "router", "positions")
+STAGES = ("strategy", "risk", "router", "positions", "tca")
 """The trading stages of :func:`build_hot_path` a backtest runs (behind the NBBO stage)."""
 RECORDED = (
     "oms.requests",
@@ -40,6 +40,7 @@ RECORDED = (
     "oms.events",
     "oms.fills",
     "alerts",
+    "tca",
 )
 """Topics whose every record is kept; ``positions`` are sampled, ``md.nbbo`` counted."""
 

@@ -27,7 +27,7 @@ from tapewire.backtest.stats import (
     text,
     trading_counts,
 )
-from tapewire.backtest.tca import TCA_SUMMARY
+from tapewire.backtest.tca import summary_of
 from tapewire.core.errors import ConfigError
 from tapewire.core.timestamps import format_ns
 from tapewire.schemas.codec import Codec
@@ -82,7 +82,7 @@ def summarize(spec: RunSpec, outputs: Outputs, points: Sequence[PnlPoint]) -> di
         "pnl": performance(list(points), times, spec.interval_ns),
         "sharpe_annualisation": f"sqrt({YEAR_NS} / interval_ns) on equity increments "
         "(365-day year, no risk-free rate)",
-        "tca": TCA_SUMMARY(outputs),
+        "tca": summary_of(outputs),
         "dead_letters": dead_letter_counts(outputs),
     }
 

@@ -1,4 +1,5 @@
-"""A run's results as ClickHouse rows (migration ``0010_backtest.sql``), tagged with its run id.
+"""A run's results as ClickHouse rows (migrations ``0010_backtest.sql`` and
+``0011_backtest_tca.sql``), tagged with its run id.
 
 :func:`result_rows` is a pure function of the outputs (every time is the simulated clock),
 so two runs over the same history give the same rows but for ``run_id``;
@@ -18,8 +19,12 @@ from tapewire.backtest.engine import Outputs
 from tapewire.backtest.stats import PnlPoint
 from tapewire.records.orders import Fill, OrderEvent, OrderRequest
 from tapewire.records.risk import RiskDecision
+from tapewire.records.tca import TcaReport
+from tapewire.sinks.clickhouse.rows import MAPPINGS
 
 Row = tuple[Any, ...]
+_TCA = MAPPINGS["tca"]
+"""The live sink's ``tca`` mapping: ``backtest_tca`` has its columns (no Kafka provenance)."""
 
 
 def _columns(names: str) -> tuple[str, ...]:
@@ -51,6 +56,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "backtest_pnl": _columns(
         "run_id ts account currency realized_pnl unrealized_pnl fees total_pnl drawdown"
     ),
+    "backtest_tca": ("run_id", "seq", *_TCA.columns[:-3]),
 }
 """Columns of each table, in row order (``run_id`` first)."""
 RESULT_TABLES = tuple(t for t in COLUMNS if t != "backtest_runs")
@@ -207,6 +213,14 @@ def _pnl(points: Sequence[PnlPoint]) -> list[Row]:
     ]
 
 
+def _tca(outputs: Outputs) -> list[Row]:
+    return [
+        (seq, *_TCA.to_values(r))
+        for seq, r in enumerate(outputs.records["tca"])
+        if isinstance(r, TcaReport)
+    ]
+
+
 def result_rows(outputs: Outputs, points: Sequence[PnlPoint]) -> dict[str, list[Row]]:
     """The rows of every result table, without ``run_id`` (pure: same outputs, same rows)."""
     return {
@@ -215,6 +229,7 @@ def result_rows(outputs: Outputs, points: Sequence[PnlPoint]) -> dict[str, list[
         "backtest_fills": _fills(outputs),
         "backtest_positions": _positions(outputs),
         "backtest_pnl": _pnl(points),
+        "backtest_tca": _tca(outputs),
     }
 
 

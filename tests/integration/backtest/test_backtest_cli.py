@@ -10,8 +10,10 @@ run id. A sweep runs its grid in two worker processes while only the parent writ
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from tapewire.testing.history import HistoryStats, simulated_records, store_simu
 
 ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "examples" / "demo.toml"
+DOCS = ROOT / "docs" / "backtest.md"
 FRAMES = 6_000
 ORDER_BY = {
     "backtest_orders": "seq",
@@ -35,6 +38,7 @@ ORDER_BY = {
     "backtest_fills": "seq",
     "backtest_positions": "ts, account, venue, instrument",
     "backtest_pnl": "ts, account, currency",
+    "backtest_tca": "seq",
 }
 
 
@@ -122,7 +126,12 @@ def test_two_runs_give_identical_reports_and_rows(
     assert summary["trading"]["fills"] > 0
     assert set(summary["pnl"]) == {"USDT"}
     assert summary["pnl"]["USDT"]["sharpe"] is not None
-    assert summary["tca"]["fills_measured"] == summary["trading"]["fills"]
+    tca = summary["tca"]
+    assert tca["order_reports"] == 4  # every order of the demo strategy is done
+    assert tca["orders_open_at_end"] == 0
+    usdt = tca["by_quote_currency"]["USDT"]
+    assert usdt["orders_with_arrival_slippage"] == usdt["filled_orders"] > 0
+    assert usdt["slippage_arrival_bps"] is not None
     for table in RESULT_TABLES:
         first_rows, second_rows = _rows(url, table, "det-a"), _rows(url, table, "det-b")
         assert first_rows, table
@@ -136,6 +145,34 @@ def test_two_runs_give_identical_reports_and_rows(
     assert runs[0][1:] == runs[1][1:]
     assert orjson.loads(runs[0][2]) == summary
     assert runs[0][3] == stats.events
+    with connect(url, database="tapewire") as client:
+        stored = client.query(
+            "SELECT kind, count(), sum(notional) FROM backtest_tca FINAL"
+            " WHERE run_id = 'det-a' GROUP BY kind"
+        ).result_rows
+    assert [(kind, n) for kind, n, _ in stored] == [("ORDER", 4)]
+    assert str(stored[0][2].normalize()) == usdt["filled_notional"]
+    _check_tca_query(url, usdt["by_venue"])
+
+
+def _check_tca_query(url: str, by_venue: dict[str, Any]) -> None:
+    """The worked per-venue TCA query of docs/backtest.md gives the summary's figures (its
+    quotient is truncated where the summary rounds: equal to 12 places)."""
+    match = re.search(r"<!-- backtest-tca-query -->\s*```sql\n(.*?)```", DOCS.read_text(), re.S)
+    assert match, "docs/backtest.md lost its backtest-tca-query"
+    with connect(url, database="tapewire") as client:
+        rows = client.query(match.group(1)).result_rows
+    assert [r[0] for r in rows] == sorted(by_venue)
+    places = Decimal("1e-12")
+    for venue, orders, notional, bps in rows:
+        expected = by_venue[venue]
+        assert (orders, str(notional.normalize())) == (
+            expected["orders"],
+            expected["filled_notional"],
+        )
+        assert Decimal(bps).quantize(places) == Decimal(expected["slippage_arrival_bps"]).quantize(
+            places
+        )
 
 
 def test_a_sweep_runs_each_grid_point_in_worker_processes(

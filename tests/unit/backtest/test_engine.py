@@ -4,7 +4,8 @@ through the live stage graph on the simulated clock.
 Checked: the same events give the same outputs twice; every time in the outputs comes
 from the data (no wall clock); and the backtest makes exactly the orders and fills the
 live fused hot path makes when fed the raw frames of the same market (normalize included),
-for the demo strategy and for the tutorial strategy loaded from examples/strategies/.
+with the same TCA reports, for the demo strategy and for the tutorial strategy loaded from
+examples/strategies/.
 """
 
 from __future__ import annotations
@@ -70,13 +71,13 @@ def test_every_output_time_comes_from_the_data(events: list[MarketEvent]) -> Non
 
 def _live(config: StreamsConfig) -> dict[str, list[Any]]:
     """The fused hot path fed the raw frames (normalize → NBBO → strategy → risk → router →
-    positions), its risk clock following the frames' receive times."""
+    positions, TCA), its risk clock following the frames' receive times."""
     clock = SimClock()
     assert config.trading is not None
     config = replace(config, trading=replace(config.trading, clock=clock))
     codec = Codec()
     hot = build_hot_path(codec, config)
-    out: dict[str, list[Any]] = {"oms.requests": [], "oms.fills": []}
+    out: dict[str, list[Any]] = {"oms.requests": [], "oms.fills": [], "tca": []}
 
     def publish(topic: str, msg: OutMsg) -> None:
         if topic in out:
@@ -115,6 +116,8 @@ def test_backtest_orders_and_fills_equal_the_live_hot_path(
     assert _orders(live["oms.requests"]), f"{example}: no orders live"
     assert _orders(backtest.records["oms.requests"]) == _orders(live["oms.requests"])
     assert _fills(backtest.records["oms.fills"]) == _fills(live["oms.fills"])
+    assert live["tca"], f"{example}: no TCA report live"
+    assert backtest.records["tca"] == live["tca"]
 
 
 def test_a_config_without_paper_venues_is_refused(events: list[MarketEvent]) -> None:
