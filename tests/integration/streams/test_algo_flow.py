@@ -32,6 +32,10 @@ def _status(desk: Desk) -> list[TypedRecord]:
     return [e for e in desk.read("oms.parent_events") if e["parent_id"] == "tw1"]
 
 
+def _filled_any(desk: Desk) -> bool:
+    return any(e["cum_qty"] > 0 for e in _status(desk))
+
+
 def _tick_until(
     desk: Desk, snapshot: Snapshot, what: str, done: Callable[[], bool], timeout_s: float = 60.0
 ) -> None:
@@ -67,8 +71,7 @@ def test_a_twap_parent_is_sliced_restored_and_filled(kafka_bootstrap: str) -> No
         with running(restored_trade_worker(kafka_bootstrap, desk.config, CODEC)):
             desk.books(snapshot, time.time_ns())  # the gate's reference first
             desk.send("oms.parent_requests", parent)
-            filled = lambda: any(e["cum_qty"] > 0 for e in _status(desk))  # noqa: E731
-            _tick_until(desk, snapshot, "slice 1 filled", filled)
+            _tick_until(desk, snapshot, "slice 1 filled", lambda: _filled_any(desk))
         with running(restored_trade_worker(kafka_bootstrap, desk.config, CODEC)):
             desk.books(snapshot, time.time_ns())  # the new gate's reference first
             desk.send("oms.parent_requests", parent)  # redelivered: a duplicate
