@@ -161,13 +161,17 @@ class AlgoStageEngine:
             self._seq[record.parent_id] = max(self._seq.get(record.parent_id, 0), n)
         self._shadow = dict(self.engine.algos)
         requested_by = self.engine.config.requested_by
+        # children the reports folded in since caused are open too: sent once, as sent
+        pending, self._pending = self._pending, []
+        caused = {r.client_order_id for r in pending}
         return [
             _child_request(algo, leg, child, now_ns, requested_by)
             for _, algo in sorted(self.engine.algos.items())
             for leg, parent in sorted(algo.legs.items())
             if not parent.is_final
             for child in sorted(parent.open_children, key=lambda c: c.client_order_id)
-        ]
+            if child.client_order_id not in caused
+        ] + pending
 
 
 def _record(algo: AlgoOrder, event: AlgoEvent, n: int) -> ParentOrderEvent:

@@ -288,3 +288,25 @@ def test_restore_resends_open_children_the_gate_never_decided_as_they_were() -> 
     assert [r.to_record() for r in resent] == [
         r.with_(request_ts_ns=later).to_record() for r in sent
     ]
+
+
+def test_restore_folds_reports_after_the_journal_and_sends_what_they_cause_once() -> None:
+    desk = Desk()
+    desk.run(T0, "md.book", [_book(T0, ask="101")])
+    iceberg = _parent(
+        "ICEBERG", parent_id="ice1", limit_price=D(100), params={"display_qty": "0.5"}
+    )
+    out = desk.run(T0, "oms.parent_requests", [iceberg])
+    journal = _journal(out)  # the process stops here: the part's fill is not folded in
+    sold = trade("99.5", "2", ts=T0 + S, venue=VENUE, side="SELL", trade_id="t9")
+    got = desk.paper.on_trade(sold)  # the shown part fills
+    reports: list[Any] = [*got.events, *got.fills]
+    assert [e.status for e in got.events][-1] == "FILLED"
+    fresh = _stage(lambda: T0 + S)
+    restored = fresh.restore(
+        journal, T0 + S, reports=reports, decided=frozenset({("acct", "ice1:c1")})
+    )
+    assert [(r.client_order_id, r.quantity) for r in _requests(restored)] == [("ice1:c2", D("0.5"))]
+    assert _journal(restored)[-1].cum_qty == D("0.5")
+    # nothing left over for the next input
+    assert _requests(fresh.process(msgs("md.book", [_book(T0 + 2 * S, ask="101")]))) == []
