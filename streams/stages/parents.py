@@ -11,7 +11,8 @@ engines' new journal records are emitted **before** the child requests they caus
 
 A parent the stage cannot take (bad field, unknown algo, unknown parent to cancel) is
 answered with a REJECTED ``ParentOrderEvent`` (``event_type`` ``ParentRejected``, the
-reason in ``event``) and a dead letter naming the field. A NEW request for a parent id
+reason in ``event``) and a dead letter naming the field. A CANCEL goes to the engine that
+has the parent, whatever its ``algo`` says. A NEW request for a parent id
 the engine already has is a redelivery after a restart: skipped.
 
 Engines implement :class:`~tapewire.streams.stages.parent_engine.ParentEngine`; each
@@ -161,6 +162,9 @@ class ParentStage:
     def _on_parent(self, msg: TopicMsg, request: ParentRequestRecord) -> None:
         now = self.clock()
         engine = self.engines.get(request.algo)
+        if request.action == "CANCEL" and (engine is None or not engine.knows(request.parent_id)):
+            # a cancel names the parent: whichever engine has it takes it
+            engine = next((e for e in self.distinct if e.knows(request.parent_id)), engine)
         try:
             if engine is None:
                 raise TapewireError(

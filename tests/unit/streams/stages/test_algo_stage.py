@@ -163,7 +163,7 @@ def test_cancel_stops_the_slices_and_cancels_a_resting_child() -> None:
     assert [(r.client_order_id, r.order_type.value, r.time_in_force.value) for r in shown] == [
         ("ice1:c1", "LIMIT", "GTC")
     ]
-    cancel = _parent("ICEBERG", parent_id="ice1", action="CANCEL")
+    cancel = _parent("SOR", parent_id="ice1", action="CANCEL")  # the engine that has it
     out = desk.run(T0 + 61 * S, "oms.parent_requests", [cancel])
     assert [(r.action.value, r.client_order_id) for r in _requests(out)] == [
         ("CANCEL", "ice1:c1:x")
