@@ -1,4 +1,5 @@
-"""Faust glue of the parent stage with the SOR engine (:mod:`tapewire.streams.stages.parents`).
+"""Faust glue of the parent stage (:mod:`tapewire.streams.stages.parents`) with the SOR
+and execution algo engines.
 
 Before the agent starts, the stage is rebuilt from its journal (``oms.parent_events``, read
 whole) and the child requests journaled but never decided (no record on ``oms.approved`` /
@@ -14,16 +15,22 @@ from tapewire.runtime.kafka_io import produce_all, read_to_end
 from tapewire.streams.agents.base import TapewireApp
 from tapewire.streams.agents.common import topics_agent
 from tapewire.streams.agents.strategy import trading_config
+from tapewire.streams.stages.algos import AlgoStageEngine, algo_config
+from tapewire.streams.stages.parent_engine import ParentEngine
 from tapewire.streams.stages.parents import INPUTS, JOURNAL, ParentStage
 from tapewire.streams.stages.sor import SorEngine, sor_config
 
 
 def register_sor(app: TapewireApp) -> ParentStage:
-    """Register the ``sor`` agent (venues from ``StreamsConfig.trading.paper_venues``)."""
+    """Register the ``sor`` agent: SOR and execution algos (venues from
+    ``StreamsConfig.trading.paper_venues``)."""
     config = app.streams_config
     trading = trading_config(app)
-    engine = SorEngine(sor_config(trading), config.nbbo)
-    stage = ParentStage(app.codec, [engine], trading.clock, config.topics.name)
+    engines: list[ParentEngine] = [
+        SorEngine(sor_config(trading), config.nbbo),
+        AlgoStageEngine(algo_config(trading)),
+    ]
+    stage = ParentStage(app.codec, engines, trading.clock, config.topics.name)
     if app.bootstrap:
         restore_sor(app, stage)
     topics_agent(app, INPUTS, stage, name="sor")

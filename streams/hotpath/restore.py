@@ -12,10 +12,11 @@ record (``oms.events``, ``oms.fills``, ``positions``, ``alerts``, ``oms.approved
   ``TRADING_STATE`` alerts (a halted desk stays halted) and the limits changed at run time
   from its ``RISK_LIMITS`` alerts;
 - positions: every fill and approval (so the next position record continues the old one);
-- parents (the SOR): every parent from its journal (``oms.parent_events``), then the
-  children's events, fills and denials written since folded in (their journal records are
-  published first), and the requests of open children the risk gate never decided sent
-  again (a crash between the journal and the child request); see ``docs/sor.md``;
+- parents (the SOR and the execution algos): every parent from its journal
+  (``oms.parent_events``), then the children's events, fills and denials written since
+  folded in (their journal records are published first), and the requests of open
+  children the risk gate never decided sent again (a crash between the journal and the
+  child request); see ``docs/sor.md`` and ``docs/algos.md``;
 - tca: the open orders from approvals, events and fills (orders already reported are not
   reported again; their arrival mid is the risk gate's reference price, market data is
   not re-read);

@@ -53,11 +53,13 @@ from tapewire.streams.hotpath.graph import Node, StageGraph, keyed, multi_topic,
 from tapewire.streams.router.stage import INPUTS as ROUTER_INPUTS
 from tapewire.streams.router.stage import Journal, RouterStage
 from tapewire.streams.router.venue import PaperVenueAdapter, Venue
+from tapewire.streams.stages.algos import AlgoStageEngine, algo_config
 from tapewire.streams.stages.base import InMsg, OutMsg
 from tapewire.streams.stages.config import StreamsConfig
 from tapewire.streams.stages.depth import DepthStage
 from tapewire.streams.stages.nbbo import NbboStage
 from tapewire.streams.stages.normalize import MARKETS, MarketsReader, NormalizeStage
+from tapewire.streams.stages.parent_engine import ParentEngine
 from tapewire.streams.stages.parents import INPUTS as PARENT_INPUTS
 from tapewire.streams.stages.parents import ParentStage
 from tapewire.streams.stages.positions import INPUTS as POSITIONS_INPUTS
@@ -175,8 +177,11 @@ def build_hot_path(
         built["strategy"] = strategy
         nodes.append(multi_topic(strategy, STRATEGY_INPUTS))
     if trading is not None and "sor" in stages:
-        engine = SorEngine(sor_config(trading), config.nbbo)
-        parents = ParentStage(codec, [engine], trading.clock, name)
+        engines: list[ParentEngine] = [
+            SorEngine(sor_config(trading), config.nbbo),
+            AlgoStageEngine(algo_config(trading)),
+        ]
+        parents = ParentStage(codec, engines, trading.clock, name)
         built["sor"] = parents
         nodes.append(multi_topic(parents, PARENT_INPUTS))
     if trading is not None and "risk" in stages:

@@ -2,8 +2,9 @@
 
 An engine works parent orders (``oms.parent_requests``) into child ``OrderRequest``s
 that go to ``oms.requests`` like any order, so each passes the risk gate. The smart order
-router (:class:`~tapewire.streams.stages.sor.SorEngine`) is one; the execution algos
-implement the same protocol and take the parents whose ``algo`` field names them.
+router (:class:`~tapewire.streams.stages.sor.SorEngine`) is one, the execution algos
+(:class:`~tapewire.streams.stages.algos.AlgoStageEngine`) another: each takes the parents
+whose ``algo`` field it names.
 
 Contract:
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from tapewire.records.market import BookUpdate
+from tapewire.records.market import BookUpdate, Trade
 from tapewire.records.orders import Fill, OrderEvent, ParentOrderEvent
 from tapewire.records.orders import ParentRequest as ParentRequestRecord
 from tapewire.records.positions import Position
@@ -35,8 +36,9 @@ from tapewire.streams.oms.request import OrderRequest
 class ParentEngine(Protocol):
     """A parent-order algorithm as the parent stage drives it (see the module doc)."""
 
-    algo: str
-    """The ``algo`` value of the parents it takes (``SOR``)."""
+    algos: tuple[str, ...]
+    """The ``algo`` values of the parents it takes (``SOR``; ``TWAP``, ``POV``...): also
+    the ``algo`` of its journal records, so each engine restores only its own."""
 
     def submit(self, request: ParentRequestRecord, now_ns: int) -> list[OrderRequest]:
         """Take a NEW parent; raise for a bad or duplicate one (nothing changes)."""
@@ -52,6 +54,10 @@ class ParentEngine(Protocol):
 
     def on_book(self, update: BookUpdate) -> None:
         """An ``md.book`` update."""
+        ...
+
+    def on_trade(self, trade: Trade) -> None:
+        """An ``md.trades`` record (children it causes come from the next ``on_timer``)."""
         ...
 
     def on_order_event(self, event: OrderEvent) -> bool:

@@ -2,19 +2,25 @@
 engine into child requests (``oms.requests``), journaled on ``oms.parent_events``.
 
 Inputs: the parent requests (NEW or CANCEL, keyed by account), ``md.book`` (the engines'
-market), the children's ``oms.events`` and ``oms.fills``, ``oms.denied`` (a child the
-risk gate refused reaches its engine as a REJECTED report; a ``duplicate_client_order_id``
-denial is ignored: it answers a child sent again after a restart, the first one stands)
-and ``positions`` (balances). After each message the engines' new journal records are
-emitted **before** the child requests they caused, then ``on_timer`` runs (re-routes).
+market), ``md.trades`` (POV's volume), the children's ``oms.events`` and ``oms.fills``,
+``oms.denied`` (a child the risk gate refused reaches its engine as a REJECTED report;
+a ``duplicate_client_order_id`` denial is ignored: it answers a child sent again after a
+restart, the first one stands) and ``positions`` (balances). After each message the
+engines' new journal records are emitted **before** the child requests they caused, then
+``on_timer`` runs (re-routes, slices due).
 
 A parent the stage cannot take (bad field, unknown algo, unknown parent to cancel) is
 answered with a REJECTED ``ParentOrderEvent`` (``event_type`` ``ParentRejected``, the
-reason in ``event``) and a dead letter naming the field. A NEW request for a parent id
+reason in ``event``) and a dead letter naming the field. A CANCEL goes to the engine that
+has the parent, whatever its ``algo`` says. A NEW request for a parent id
 the engine already has is a redelivery after a restart: skipped.
 
-Engines implement :class:`~tapewire.streams.stages.parent_engine.ParentEngine`; one per
-``algo`` (``SOR``: :class:`~tapewire.streams.stages.sor.SorEngine`).
+Engines implement :class:`~tapewire.streams.stages.parent_engine.ParentEngine`; each
+takes the ``algo`` values it names (``SOR``: :class:`~tapewire.streams.stages.sor.SorEngine`;
+``TWAP``, ``VWAP``, ``POV``, ``ICEBERG``, ``OCO``, ``BRACKET``:
+:class:`~tapewire.streams.stages.algos.AlgoStageEngine`). Time is the stage's ``clock``:
+``on_timer(clock())`` runs after every input, so live an algo's slice goes out with the
+first record (a book update, usually) at or after its due time.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from decimal import Decimal
 from tapewire.core import metrics
 from tapewire.core.errors import TapewireError
 from tapewire.core.records import TypedRecord, expect
-from tapewire.records.market import BookUpdate
+from tapewire.records.market import BookUpdate, Trade
 from tapewire.records.orders import Fill, OrderEvent, ParentOrderEvent
 from tapewire.records.orders import ParentRequest as ParentRequestRecord
 from tapewire.records.positions import Position
@@ -40,6 +46,7 @@ from tapewire.streams.stages.strategy import DLQ
 INPUTS = (
     "oms.parent_requests",
     "md.book",
+    "md.trades",
     "oms.events",
     "oms.fills",
     "oms.denied",
@@ -63,7 +70,8 @@ class ParentStage:
         kafka_name: Callable[[str], str] = str,
     ) -> None:
         self.codec = codec
-        self.engines = {e.algo: e for e in engines}
+        self.engines = {name: e for e in engines for name in e.algos}
+        self.distinct = list({id(e): e for e in engines}.values())
         self.clock = clock
         self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
 
@@ -75,7 +83,7 @@ class ParentStage:
             except Exception as exc:
                 dead_record(self.emitter, msg, exc, self.name)
             now = self.clock()
-            for engine in self.engines.values():
+            for engine in self.distinct:
                 self._send(engine, engine.on_timer(now))
         return self.emitter.take()
 
@@ -94,15 +102,15 @@ class ParentStage:
         order id)`` of every decision seen)."""
         records = list(journal)
         resend: list[OrderRequest] = []
-        for engine in self.engines.values():
-            mine = [r for r in records if r.algo == engine.algo]
+        for engine in self.distinct:
+            mine = [r for r in records if r.algo in engine.algos]
             engine.restore(mine, now_ns)
         for report in reports:
             if isinstance(report, RiskDecision):
                 self._on_denied(report)
             else:
                 self._report(report)
-        for engine in self.engines.values():
+        for engine in self.distinct:
             for event in engine.take_events():
                 self.emitter.emit(JOURNAL, event)
             still_open = engine.restore([], now_ns)
@@ -119,8 +127,12 @@ class ParentStage:
             self._on_parent(msg, expect(record, ParentRequestRecord))
         elif topic == "md.book":
             update = expect(record, BookUpdate)
-            for engine in self.engines.values():
+            for engine in self.distinct:
                 engine.on_book(update)
+        elif topic == "md.trades":
+            trade = expect(record, Trade)
+            for engine in self.distinct:
+                engine.on_trade(trade)
         elif topic == "oms.events":
             self._report(expect(record, OrderEvent))
         elif topic == "oms.fills":
@@ -129,11 +141,11 @@ class ParentStage:
             self._on_denied(expect(record, RiskDecision))
         elif topic == "positions":
             position = expect(record, Position)
-            for engine in self.engines.values():
+            for engine in self.distinct:
                 engine.on_position(position)
 
     def _report(self, report: OrderEvent | Fill) -> None:
-        for engine in self.engines.values():
+        for engine in self.distinct:
             if isinstance(report, Fill):
                 taken = engine.on_fill(report)
             else:
@@ -150,6 +162,9 @@ class ParentStage:
     def _on_parent(self, msg: TopicMsg, request: ParentRequestRecord) -> None:
         now = self.clock()
         engine = self.engines.get(request.algo)
+        if request.action == "CANCEL" and (engine is None or not engine.knows(request.parent_id)):
+            # a cancel names the parent: whichever engine has it takes it
+            engine = next((e for e in self.distinct if e.knows(request.parent_id)), engine)
         try:
             if engine is None:
                 raise TapewireError(

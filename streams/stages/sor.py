@@ -26,7 +26,7 @@ import msgspec
 
 from tapewire.core.exact import ZERO, add
 from tapewire.core.instruments import Instrument, MarketType
-from tapewire.records.market import BookUpdate
+from tapewire.records.market import BookUpdate, Trade
 from tapewire.records.orders import Fill, OrderEvent, ParentOrderEvent
 from tapewire.records.orders import ParentRequest as ParentRequestRecord
 from tapewire.records.positions import Position
@@ -66,6 +66,7 @@ class SorEngine:
     """The :class:`~tapewire.streams.stages.parent_engine.ParentEngine` of the SOR."""
 
     algo = ALGO
+    algos: tuple[str, ...] = (ALGO,)
 
     def __init__(self, config: SorConfig, nbbo: NbboConfig | None = None) -> None:
         self.router = SmartOrderRouter(config, ConsolidatedBook(nbbo))
@@ -107,6 +108,9 @@ class SorEngine:
     def on_book(self, update: BookUpdate) -> None:
         """Feed the consolidated book."""
         self.router.on_book(update)
+
+    def on_trade(self, trade: Trade) -> None:
+        """Not used: the router works from the books."""
 
     def on_order_event(self, event: OrderEvent) -> bool:
         """A child's execution report (final ones end the child)."""

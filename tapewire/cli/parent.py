@@ -1,5 +1,6 @@
-"""``tapewire parent new|cancel``: parent orders for the smart order router (and the
-execution algos) on ``oms.parent_requests``.
+"""``tapewire parent new|cancel``: parent orders for the smart order router and the
+execution algos (``--algo twap --param slices=5 --param duration=60s``) on
+``oms.parent_requests``.
 
 A parent is worked by the trade role's parent stage (``docs/sor.md``): its children are
 ordinary orders through the risk gate; its state is on ``oms.parent_events`` (and the
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,7 +24,15 @@ if TYPE_CHECKING:  # the command modules load when a command runs: --help stays 
     from tapewire.records.orders import ParentRequest as ParentRequestRecord
 
 TOPIC = "oms.parent_requests"
-ALGOS = {"sor": "SOR"}
+ALGOS = {
+    "sor": "SOR",
+    "twap": "TWAP",
+    "vwap": "VWAP",
+    "pov": "POV",
+    "iceberg": "ICEBERG",
+    "oco": "OCO",
+    "bracket": "BRACKET",
+}
 """``--algo`` values this command knows (the parent stage refuses an algo it lacks)."""
 OPTION_OF_FIELD = {
     "parent_id": "--parent-id",
@@ -51,10 +61,12 @@ def new_parent_request(
     limit: str | None = None,
     venues: list[str] | None = None,
     algo: str = "sor",
+    params: list[str] | None = None,
     parent_id: str | None = None,
     now_ns: int | None = None,
 ) -> ParentRequestRecord:
-    """The NEW ``ParentRequest`` record of the options; ``OptionError`` naming the option."""
+    """The NEW ``ParentRequest`` record of the options; ``OptionError`` naming the option
+    (``--param KEY`` for a bad algo param: the algos core checks them here too)."""
     from tapewire.cli.trading import OptionError, parse_choice, parse_decimal, requester
     from tapewire.records.orders import ParentRequest as ParentRequestRecord
     from tapewire.streams.oms import Side
@@ -79,7 +91,7 @@ def new_parent_request(
     except OrderValidationError as exc:
         option = OPTION_OF_FIELD.get(exc.field or "", exc.field or "?")
         raise OptionError(f"{option}: {exc.message}", option=option, hint=f"fix {option}") from None
-    return ParentRequestRecord(
+    record = ParentRequestRecord(
         parent_id=request.parent_id,
         account=request.account,
         algo=parse_choice("--algo", algo, ALGOS),
@@ -88,9 +100,52 @@ def new_parent_request(
         quantity=request.quantity,
         limit_price=request.limit_price,
         venues=list(request.venues),
+        params=parse_params(params or ()),
         requested_by=requester(),
         request_ts_ns=request.request_ts_ns,
     )
+    check_algo(record)
+    return record
+
+
+def parse_params(items: Sequence[str]) -> dict[str, str]:
+    """``--param KEY=VALUE`` options as the record's params map."""
+    from tapewire.cli.trading import OptionError
+
+    params: dict[str, str] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            raise OptionError(
+                f"--param={item!r}: expected KEY=VALUE, e.g. --param slices=5",
+                option="--param",
+            )
+        if key.strip() in params:
+            raise OptionError(f"--param {key.strip()} is given twice", option="--param")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def check_algo(record: ParentRequestRecord) -> None:
+    """Check an algo parent's venue and params as the parent stage will (its time: now);
+    ``OptionError`` naming ``--param KEY`` or the option. The SOR takes no params."""
+    from tapewire.cli.trading import OptionError
+    from tapewire.streams.algos import AlgoRequestError
+    from tapewire.streams.stages.algo_params import algo_request
+
+    if record.algo == "SOR":
+        if record.params:
+            raise OptionError("--param: the SOR takes no params", option="--param")
+        return
+    try:
+        algo_request(record, record.request_ts_ns)
+    except AlgoRequestError as exc:
+        field = exc.field
+        if field.startswith("params."):
+            option = f"--param {field.removeprefix('params.')}"
+        else:
+            option = OPTION_OF_FIELD.get(field, field)
+        raise OptionError(f"{option}: {exc.message}", option=option, hint=exc.hint) from None
 
 
 def cancel_parent_request(
@@ -129,6 +184,8 @@ def publish_parent(
             f"NEW {record.algo} parent {record.parent_id}: {record.side} "
             f"{record.quantity:f} {record.instrument}{limit} on {venues}"
         )
+        if record.params:
+            what += " with " + " ".join(f"{k}={v}" for k, v in sorted(record.params.items()))
     return (
         f"sent {what} for account {record.account} -> {TOPIC} partition {partition} "
         f"offset {offset}; state on oms.parent_events"
@@ -136,7 +193,13 @@ def publish_parent(
 
 
 _Account = Annotated[str, typer.Option("--account", help="Trading account.")]
-_Algo = Annotated[str, typer.Option("--algo", help="Algorithm: sor (smart order router).")]
+_Algo = Annotated[
+    str,
+    typer.Option(
+        "--algo",
+        help="Algorithm: sor (smart order router), twap, vwap, pov, iceberg, oco, bracket.",
+    ),
+]
 
 
 @parent_app.command("new")
@@ -156,12 +219,21 @@ def parent_new(
         typer.Option("--venue", help="Allowed venue (repeat for several; default: all)."),
     ] = None,
     algo: _Algo = "sor",
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="Algo param KEY=VALUE (repeat): e.g. slices=5, duration=60s, rate=0.1, "
+            "display_qty=0.5, first.order_type=STOP (docs/algos.md).",
+        ),
+    ] = None,
     parent_id: Annotated[
         str | None,
         typer.Option("--parent-id", help="Idempotency key (default: generated and printed)."),
     ] = None,
 ) -> None:
-    """Send a NEW parent order: the router splits it across venues by depth and fees."""
+    """Send a NEW parent order: the router splits it across venues by depth and fees, or
+    an execution algo (--algo twap ...) works it over time on its one --venue."""
     record = new_parent_request(
         account=account,
         instrument=instrument,
@@ -170,6 +242,7 @@ def parent_new(
         limit=limit,
         venues=venue,
         algo=algo,
+        params=param,
         parent_id=parent_id,
     )
     console.print(publish_parent(_settings(ctx), record), highlight=False, soft_wrap=True)

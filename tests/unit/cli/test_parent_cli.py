@@ -51,7 +51,7 @@ def test_a_new_parent_record_carries_the_options_exactly() -> None:
         (["--instrument", "BTC-USDT-SPOT", "--qty", "abc"], "--qty='abc': not a decimal number"),
         (["--instrument", "BTC-USDT-SPOT", "--qty", "-1"], "--qty: parent order quantity="),
         (["--instrument", "BTC-USDT", "--qty", "1"], "--instrument: parent order instrument="),
-        (["--instrument", "BTC-USDT-SPOT", "--qty", "1", "--algo", "twap"], "--algo='twap'"),
+        (["--instrument", "BTC-USDT-SPOT", "--qty", "1", "--algo", "twop"], "--algo='twop'"),
         (
             ["--instrument", "BTC-USDT-SPOT", "--qty", "1", "--venue", "okx", "--venue", "okx"],
             "--venue: parent order venues=('okx', 'okx'): lists a venue twice (fix --venue)",
@@ -69,3 +69,49 @@ def test_a_bad_option_is_one_line_naming_it_with_an_example(args: list[str], mes
 def test_the_side_must_be_buy_or_sell() -> None:
     with pytest.raises(OptionError, match="--side='hold': expected one of buy, sell"):
         new_parent_request(account="a", instrument="BTC-USDT-SPOT", side="hold", quantity="1")
+
+
+def test_an_algo_parent_carries_its_params_checked_by_the_algos_core() -> None:
+    record = new_parent_request(
+        account="main",
+        instrument="BTC-USDT-SPOT",
+        side="buy",
+        quantity="1",
+        venues=["binance"],
+        algo="twap",
+        params=["slices=5", "duration=60s", "time_jitter=0.2"],
+        parent_id="tw-1",
+        now_ns=7,
+    )
+    assert (record.algo, dict(record.params)) == (
+        "TWAP",
+        {"slices": "5", "duration": "60s", "time_jitter": "0.2"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("algo", "venues", "params", "message"),
+    [
+        ("twap", ["binance"], ["slices=0", "duration=60s"], "--param slices: algo order"),
+        ("twap", ["binance"], ["slices=5"], "--param end_ns: algo order"),
+        ("twap", ["binance", "okx"], ["slices=5", "duration=1m"], "--venue: algo order venues"),
+        ("pov", ["binance"], ["rate"], "--param='rate': expected KEY=VALUE"),
+        ("pov", ["binance"], ["rate=2"], "--param rate: algo order params.rate=Decimal('2')"),
+        ("sor", [], ["slices=5"], "--param: the SOR takes no params"),
+    ],
+)
+def test_bad_algo_params_name_the_param(
+    algo: str, venues: list[str], params: list[str], message: str
+) -> None:
+    with pytest.raises(OptionError) as caught:
+        new_parent_request(
+            account="main",
+            instrument="BTC-USDT-SPOT",
+            side="buy",
+            quantity="1",
+            venues=venues,
+            algo=algo,
+            params=params,
+            now_ns=7,
+        )
+    assert message in str(caught.value)
