@@ -20,6 +20,13 @@ from tapewire.api.server import api_services
 from tapewire.runtime.kafka_io import read_to_end
 from tapewire.schemas.codec import Codec
 from tapewire.sinks.clickhouse.rows import mapping_for_topic
+from tapewire.streams.algos import AlgoConfig
+from tapewire.streams.sor import SorConfig
+from tapewire.streams.stages.algos import AlgoStageEngine
+from tapewire.streams.stages.base import TopicMsg
+from tapewire.streams.stages.parents import ParentStage
+from tapewire.streams.stages.sor import SorEngine
+from tests.factories.sor import SIM_TERMS
 from tests.integration.api.conftest import login, wait_for
 
 NOW = 1_764_800_000_123_456_789
@@ -204,6 +211,49 @@ def test_a_parent_is_placed_exactly_followed_in_parent_events_and_canceled(
     ]
     assert audited()[0][3] == "sent NEW TWAP parent p-twap-1"
     assert audited()[3][3] == "sent CANCEL TWAP parent p-twap-1"
+
+
+def test_bad_algo_params_pass_through_and_the_parent_stage_rejection_is_the_status(
+    parent_api: tuple[TestClient, str], clickhouse: Client, kafka_bootstrap: str
+) -> None:
+    client, topic = parent_api
+    trader = login(client, "trader")
+    body = {
+        "account": "desk",
+        "instrument": "BTC-USDT-SPOT",
+        "side": "buy",
+        "quantity": "1",
+        "algo": "TWAP",
+        "limit_price": "101",
+        "venues": ["binance"],
+        "params": {"slices": "0", "duration": "50s"},
+        "parent_id": "p-bad-twap",
+    }
+    placed = client.post("/v1/parents", headers=trader, json=body)
+    assert placed.status_code == 202, placed.text
+    (consumed,) = read_to_end(kafka_bootstrap, topic)
+
+    # the real parent stage (SOR and algos) takes the very bytes the API produced
+    stage = ParentStage(
+        Codec(),
+        [SorEngine(SorConfig(SIM_TERMS)), AlgoStageEngine(AlgoConfig((SIM_TERMS[0],)))],
+        clock=lambda: NOW,
+    )
+    out = stage.process([TopicMsg("oms.parent_requests", 0, 0, consumed.key, consumed.value)])
+    codec = Codec()
+    events = [codec.decode(t, v) for t, _, v, _ in out if t == "oms.parent_events"]
+    assert [e["status"] for e in events] == ["REJECTED"]
+    assert "params.slices" in events[0]["event"]
+    _store(clickhouse, "oms.parent_events", "oms.parent_events", events)
+
+    state = client.get("/v1/parents/p-bad-twap?account=desk", headers=trader)
+    assert state.status_code == 200, state.text
+    assert (state.json()["step"], state.json()["status"], state.json()["algo"]) == (
+        "algo",
+        "REJECTED",
+        "TWAP",
+    )
+    assert state.json()["detail"] == events[0]["event_type"]
 
 
 def _parent(**changes: Any) -> dict[str, Any]:
