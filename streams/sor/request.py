@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from tapewire.core.exact import fits_decimal_38_18
 from tapewire.core.instruments import Instrument, InstrumentError
+from tapewire.records.orders import ParentRequest as ParentRequestRecord
 from tapewire.streams.oms.enums import Side
 from tapewire.streams.oms.errors import OrderValidationError
 from tapewire.streams.oms.request import MAX_ID_CHARS
@@ -56,6 +57,26 @@ class ParentRequest:
         if unknown:
             raise _bad("venues", self.venues, f"the router does not know {unknown}")
 
+    def to_record(
+        self, *, algo: str, requested_by: str, params: dict[str, str] | None = None
+    ) -> ParentRequestRecord:
+        """The NEW record on ``oms.parent_requests`` (``params`` go through unchanged: the
+        algorithm checks them)."""
+        return ParentRequestRecord(
+            parent_id=self.parent_id,
+            account=self.account,
+            algo=algo,
+            instrument=self.instrument,
+            side=self.side.value,
+            quantity=self.quantity,
+            limit_price=self.limit_price,
+            venues=list(self.venues),
+            params=dict(params or {}),
+            strategy_id=self.strategy_id,
+            requested_by=requested_by,
+            request_ts_ns=self.request_ts_ns,
+        )
+
     def to_event(self) -> ParentNew:
         """The :class:`ParentNew` that starts the parent's history."""
         return ParentNew(
@@ -69,6 +90,24 @@ class ParentRequest:
             strategy_id=self.strategy_id,
             ts_ns=self.request_ts_ns,
         )
+
+
+def cancel_record(
+    *, account: str, parent_id: str, algo: str, requested_by: str, request_ts_ns: int
+) -> ParentRequestRecord:
+    """The CANCEL of ``parent_id`` on ``oms.parent_requests`` (instrument, side and
+    quantity are not used)."""
+    return ParentRequestRecord(
+        parent_id=parent_id,
+        account=account,
+        action="CANCEL",
+        algo=algo,
+        instrument="",
+        side=Side.BUY.value,
+        quantity=Decimal(0),
+        requested_by=requested_by,
+        request_ts_ns=request_ts_ns,
+    )
 
 
 def _bad(field: str, value: object, message: str) -> OrderValidationError:

@@ -3,7 +3,8 @@
 Every route authenticates with a bearer token (``POST /v1/auth/token`` issues one), is
 rate limited per token, checks the role and the account, and is audited. Input is
 validated by pydantic (422 names the field); reads are parameterised queries; orders go
-to ``oms.requests``. ``docs/api.md`` lists the routes with examples.
+to ``oms.requests``, parent orders to ``oms.parent_requests``. ``docs/api.md`` lists
+the routes with examples.
 """
 
 import asyncio
@@ -53,6 +54,9 @@ from tapewire.api.models import (
     NbboOut,
     OrderOut,
     OrderStatusOut,
+    ParentAcceptedOut,
+    ParentOut,
+    ParentStatusOut,
     PositionOut,
     TokenOut,
     TokenRequest,
@@ -76,6 +80,7 @@ from tapewire.api.orders import (
     place_request,
     replace_request,
 )
+from tapewire.api.parents import PlaceParent, cancel_parent_request, place_parent_request
 from tapewire.api.parquet_export import MEDIA_TYPE as PARQUET
 from tapewire.api.parquet_export import to_parquet
 from tapewire.api.permissions import Principal
@@ -93,6 +98,7 @@ from tapewire.api.risk import (
 from tapewire.api.tokens import TokenIssuer
 from tapewire.api.users import Role, UserStore
 from tapewire.core import metrics
+from tapewire.records.orders import ParentRequest as ParentRequestRecord
 from tapewire.sinks.clickhouse.query import QueryResult
 from tapewire.streams.risk import RiskConfig
 
@@ -136,6 +142,7 @@ Limit = Annotated[int, Query(ge=1, le=10_000)]
 Venue = Annotated[Identifier | None, Query()]
 Instrument = Annotated[InstrumentId | None, Query()]
 ClientOrderId = Annotated[Identifier, Path(description="the order's client_order_id")]
+ParentId = Annotated[Identifier, Path(description="the parent order's parent_id")]
 AccountPath = Annotated[Identifier, Path(description="one of your accounts")]
 UserPath = Annotated[Identifier, Path(description="a user name (risk admins: any user)")]
 AccountOrAll = Annotated[
@@ -357,6 +364,75 @@ def create_app(services: ApiServices) -> FastAPI:
         r = queries.Range(venue, instrument, since_ns, until_ns)
         q = queries.orders(who.account_filter(account), r, status=status, limit=limit)
         return [OrderOut(**row) for row in services.reader.rows(q)]
+
+    # ---------------------------------------------------------------- parent orders
+
+    def send_parent(request: Request, record: ParentRequestRecord) -> ParentAcceptedOut:
+        if services.gateway is None:
+            raise UnavailableError("this API runs without Kafka: orders cannot be sent")
+        accepted = services.gateway.send_parent(record)
+        request.state.audit_detail = (
+            f"sent {accepted.action} {accepted.algo} parent {accepted.parent_id}"
+        )
+        return ParentAcceptedOut(**accepted.__dict__)
+
+    @app.post("/v1/parents", status_code=202, tags=["parents"])
+    def place_parent(body: PlaceParent, who: Trader, request: Request) -> ParentAcceptedOut:
+        """Send a parent order to ``oms.parent_requests``: the smart order router (SOR) or
+        an execution algorithm (``params``) works it in child orders through the risk
+        gate (follow it with GET /v1/parents/{parent_id})."""
+        who.check_account(body.account)
+        record = place_parent_request(body, user=who.user.name, now_ns=services.clock_ns())
+        return send_parent(request, record)
+
+    @app.delete("/v1/parents/{parent_id}", status_code=202, tags=["parents"])
+    def cancel_parent(
+        parent_id: ParentId,
+        account: Annotated[Identifier, Query()],
+        who: Trader,
+        request: Request,
+    ) -> ParentAcceptedOut:
+        """Cancel a parent order of ``account``: no new children, open children canceled."""
+        who.check_account(account)
+        rows = services.reader.rows(queries.parent_request(account, parent_id))
+        if not rows:
+            raise NotFoundError(f"no parent order {parent_id!r} in account {account!r}")
+        record = cancel_parent_request(
+            account=account,
+            parent_id=parent_id,
+            algo=rows[0]["algo"],
+            user=who.user.name,
+            now_ns=services.clock_ns(),
+        )
+        return send_parent(request, record)
+
+    @app.get("/v1/parents/{parent_id}", tags=["parents"])
+    def parent_status(
+        parent_id: ParentId, account: Annotated[Identifier, Query()], who: Caller
+    ) -> ParentStatusOut:
+        """The parent's latest state: its newest parent event, else its newest request."""
+        who.check_account(account)
+        rows = services.reader.rows(queries.parent_status(account, parent_id))
+        if rows:
+            row = rows[0]
+            return ParentStatusOut(
+                **{k: row[k] for k in ("parent_id", "account", "algo", "instrument", "side")},
+                step="algo",
+                status=row["status"],
+                detail=row["event_type"],
+                parent=ParentOut(**row),
+                ts_ns=row["event_ts_ns"],
+            )
+        rows = services.reader.rows(queries.parent_request(account, parent_id))
+        if not rows:
+            raise NotFoundError(f"no parent order {parent_id!r} in account {account!r}")
+        row = rows[0]
+        return ParentStatusOut(
+            **{k: row[k] for k in ("parent_id", "account", "algo", "instrument", "side")},
+            step="request",
+            detail=f"{row['action']} by {row['requested_by']} (no parent event yet)",
+            ts_ns=row["ts_ns"],
+        )
 
     @app.post("/v1/kill-switch", status_code=202, tags=["risk"])
     def kill_switch(body: KillSwitch, who: Admin, request: Request) -> AcceptedOut:

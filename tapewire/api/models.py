@@ -80,6 +80,49 @@ class OrderStatusOut(_Out):
     ts_ns: int
 
 
+class ParentAcceptedOut(_Out):
+    """The parent request is on ``oms.parent_requests``; the parent stage works it next."""
+
+    parent_id: str
+    action: str
+    algo: str
+    topic: str
+    partition: int
+    offset: int
+
+
+class ParentOut(_Out):
+    """A parent's state after its newest event (``parent_events``)."""
+
+    status: str
+    event_type: str
+    quantity: Dec
+    limit_price: Dec | None
+    cum_qty: Dec
+    leaves_qty: Dec
+    avg_price: Dec | None
+    avg_price_with_fees: Dec | None
+    children: int
+    open_children: int
+    waves: int
+
+
+class ParentStatusOut(_Out):
+    """A parent order's latest state: its newest parent event (``step`` ``algo``), else
+    its newest request (``step`` ``request``: no event yet)."""
+
+    parent_id: str
+    account: str
+    algo: str
+    instrument: str
+    side: str
+    step: str
+    status: str | None = None
+    detail: str | None = None
+    parent: ParentOut | None = None
+    ts_ns: int
+
+
 class FillOut(_Out):
     fill_id: str
     client_order_id: str

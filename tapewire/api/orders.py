@@ -1,4 +1,5 @@
-"""Orders from the API: validated input → :class:`OrderRequest` → ``oms.requests``.
+"""Orders from the API: validated input → :class:`OrderRequest` → ``oms.requests``
+(parent orders: :mod:`tapewire.api.parents` → ``oms.parent_requests``, same gateway).
 
 The API never talks to a venue: it produces requests to the same topic the CLI and the
 strategies use, and the risk gate decides (``docs/oms.md``). Prices and sizes arrive as
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tapewire.api.errors import ApiError, UnavailableError
 from tapewire.core.kafka import producer_config
+from tapewire.records.orders import ParentRequest as ParentRequestRecord
 from tapewire.schemas.codec import Codec
 from tapewire.streams.oms import (
     OrderAction,
@@ -34,6 +36,7 @@ from tapewire.streams.oms import (
 from tapewire.streams.trading.config import ALL_ACCOUNTS, KILL_SWITCH_TAG
 
 REQUESTS_TOPIC = "oms.requests"
+PARENT_REQUESTS_TOPIC = "oms.parent_requests"
 
 Identifier = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
@@ -337,24 +340,67 @@ class Accepted:
     offset: int
 
 
+@dataclass(frozen=True)
+class ParentAccepted:
+    """Where a parent request landed on ``oms.parent_requests``."""
+
+    parent_id: str
+    action: str
+    algo: str
+    topic: str
+    partition: int
+    offset: int
+
+
 class OrderGateway:
-    """Produces requests to ``oms.requests`` with one idempotent producer (``acks=all``)
+    """Produces requests to ``oms.requests`` and parent requests to
+    ``oms.parent_requests`` (keyed by account) with one idempotent producer (``acks=all``)
     and waits for each delivery, so a 202 means the request is on the topic."""
 
     def __init__(
-        self, bootstrap: str, codec: Codec, *, topic: str = REQUESTS_TOPIC, timeout_s: float = 10
+        self,
+        bootstrap: str,
+        codec: Codec,
+        *,
+        topic: str = REQUESTS_TOPIC,
+        parent_topic: str = PARENT_REQUESTS_TOPIC,
+        timeout_s: float = 10,
     ) -> None:
         self._producer = Producer(producer_config(bootstrap) | {"linger.ms": 0})
         self._codec = codec
         self._topic = topic
+        self._parent_topic = parent_topic
         self._timeout_s = timeout_s
         self._lock = threading.Lock()
 
     def send(self, request: OrderRequest) -> Accepted:
         """Produce ``request``; :class:`UnavailableError` if Kafka does not confirm it."""
-        record = request.to_record()
-        value = self._codec.encode(REQUESTS_TOPIC, record)
-        key = self._codec.key(REQUESTS_TOPIC, record)
+        partition, offset = self._produce(
+            REQUESTS_TOPIC,
+            self._topic,
+            request.to_record(),
+            f"retry with the same client_order_id ({request.client_order_id})",
+        )
+        return Accepted(
+            request.client_order_id, request.action.value, self._topic, partition, offset
+        )
+
+    def send_parent(self, record: ParentRequestRecord) -> ParentAccepted:
+        """Produce the parent request ``record``; :class:`UnavailableError` if Kafka does
+        not confirm it."""
+        partition, offset = self._produce(
+            PARENT_REQUESTS_TOPIC,
+            self._parent_topic,
+            record,
+            f"retry with the same parent_id ({record.parent_id})",
+        )
+        return ParentAccepted(
+            record.parent_id, record.action, record.algo, self._parent_topic, partition, offset
+        )
+
+    def _produce(self, canonical: str, topic: str, record: Any, retry: str) -> tuple[int, int]:
+        value = self._codec.encode(canonical, record)
+        key = self._codec.key(canonical, record)
         done = threading.Event()
         result: dict[str, Any] = {}
 
@@ -364,23 +410,17 @@ class OrderGateway:
             done.set()
 
         with self._lock:
-            self._producer.produce(self._topic, key=key, value=value, on_delivery=on_delivery)
+            self._producer.produce(topic, key=key, value=value, on_delivery=on_delivery)
         deadline = time.monotonic() + self._timeout_s
         while not done.is_set() and time.monotonic() < deadline:
             self._producer.poll(0.05)
         if not done.is_set() or result.get("error") is not None:
             raise UnavailableError(
-                f"{self._topic}: the request was not confirmed by Kafka "
+                f"{topic}: the request was not confirmed by Kafka "
                 f"({result.get('error') or f'no answer in {self._timeout_s:g} s'})",
-                hint=f"retry with the same client_order_id ({request.client_order_id})",
+                hint=retry,
             )
-        return Accepted(
-            request.client_order_id,
-            request.action.value,
-            self._topic,
-            int(result["partition"]),
-            int(result["offset"]),
-        )
+        return int(result["partition"]), int(result["offset"])
 
     def close(self) -> None:
         """Deliver what is queued."""

@@ -146,6 +146,35 @@ def order_terms(account: str, client_order_id: str) -> Query:
     )
 
 
+_PARENT_COLUMNS = (
+    "parent_id, account, algo, instrument, side, status, event_type, quantity, limit_price,\n"
+    "       cum_qty, leaves_qty, avg_price, avg_price_with_fees, children, open_children,\n"
+    "       waves, toUnixTimestamp64Nano(event_ts) AS event_ts_ns"
+)
+
+
+def parent_status(account: str, parent_id: str) -> Query:
+    """The newest event of one parent order (with the parent's state after it)."""
+    return Query(
+        f"SELECT {_PARENT_COLUMNS}\nFROM parent_events FINAL\n"
+        "WHERE account = {account:String} AND parent_id = {pid:String}\n"
+        "ORDER BY event_ts DESC, kafka_offset DESC\nLIMIT 1",
+        {"account": account, "pid": parent_id},
+    )
+
+
+def parent_request(account: str, parent_id: str) -> Query:
+    """The newest request (NEW or CANCEL) of a parent order."""
+    return Query(
+        "SELECT parent_id, account, algo, instrument, side, action, requested_by,\n"
+        "       toUnixTimestamp64Nano(request_ts) AS ts_ns\n"
+        "FROM parent_requests FINAL\n"
+        "WHERE account = {account:String} AND parent_id = {pid:String}\n"
+        "ORDER BY request_ts DESC, kafka_offset DESC\nLIMIT 1",
+        {"account": account, "pid": parent_id},
+    )
+
+
 def risk_alerts(accounts: Sequence[str] | None) -> Query:
     """The newest ``TRADING_STATE`` and ``RISK_LIMITS`` alert of each account (and of
     ``*``, the global state), newest first."""

@@ -16,7 +16,7 @@ from tapewire.api.audit import AuditSink, ClickHouseAuditSink, FileAuditSink
 from tapewire.api.config import ApiConfig
 from tapewire.api.events import EventHub, stream_topics
 from tapewire.api.notifications import NotificationPreferences
-from tapewire.api.orders import REQUESTS_TOPIC, OrderGateway
+from tapewire.api.orders import PARENT_REQUESTS_TOPIC, REQUESTS_TOPIC, OrderGateway
 from tapewire.api.ratelimit import RateLimiter
 from tapewire.api.reader import Reader
 from tapewire.api.tokens import TokenIssuer
@@ -77,7 +77,11 @@ def api_services(
         stack.callback(audit.close)
         gateway = events = None
         if bootstrap is not None:
-            for canonical in (REQUESTS_TOPIC, *stream_topics(bar_intervals)):
+            for canonical in (
+                REQUESTS_TOPIC,
+                PARENT_REQUESTS_TOPIC,
+                *stream_topics(bar_intervals),
+            ):
                 create_topic(
                     bootstrap,
                     topic_name(canonical),
@@ -85,7 +89,12 @@ def api_services(
                     replication_factor=replication,
                     exist_ok=True,
                 )
-            gateway = OrderGateway(bootstrap, codec, topic=topic_name(REQUESTS_TOPIC))
+            gateway = OrderGateway(
+                bootstrap,
+                codec,
+                topic=topic_name(REQUESTS_TOPIC),
+                parent_topic=topic_name(PARENT_REQUESTS_TOPIC),
+            )
             stack.callback(gateway.close)
             events = EventHub(
                 bootstrap,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -68,7 +67,6 @@ def new_parent_request(
     """The NEW ``ParentRequest`` record of the options; ``OptionError`` naming the option
     (``--param KEY`` for a bad algo param: the algos core checks them here too)."""
     from tapewire.cli.trading import OptionError, parse_choice, parse_decimal, requester
-    from tapewire.records.orders import ParentRequest as ParentRequestRecord
     from tapewire.streams.oms import Side
     from tapewire.streams.oms.errors import OrderValidationError
     from tapewire.streams.sor.request import ParentRequest
@@ -91,18 +89,10 @@ def new_parent_request(
     except OrderValidationError as exc:
         option = OPTION_OF_FIELD.get(exc.field or "", exc.field or "?")
         raise OptionError(f"{option}: {exc.message}", option=option, hint=f"fix {option}") from None
-    record = ParentRequestRecord(
-        parent_id=request.parent_id,
-        account=request.account,
+    record = request.to_record(
         algo=parse_choice("--algo", algo, ALGOS),
-        instrument=request.instrument,
-        side=chosen_side.value,
-        quantity=request.quantity,
-        limit_price=request.limit_price,
-        venues=list(request.venues),
         params=parse_params(params or ()),
         requested_by=requester(),
-        request_ts_ns=request.request_ts_ns,
     )
     check_algo(record)
     return record
@@ -153,16 +143,12 @@ def cancel_parent_request(
 ) -> ParentRequestRecord:
     """The CANCEL of ``parent_id`` (instrument, side and quantity are not used)."""
     from tapewire.cli.trading import parse_choice, requester
-    from tapewire.records.orders import ParentRequest as ParentRequestRecord
+    from tapewire.streams.sor.request import cancel_record
 
-    return ParentRequestRecord(
-        parent_id=parent_id,
+    return cancel_record(
         account=account,
-        action="CANCEL",
+        parent_id=parent_id,
         algo=parse_choice("--algo", algo, ALGOS),
-        instrument="",
-        side="BUY",
-        quantity=Decimal(0),
         requested_by=requester(),
         request_ts_ns=now_ns if now_ns is not None else time.time_ns(),
     )

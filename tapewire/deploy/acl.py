@@ -104,10 +104,11 @@ ROLE_ACCESS: Mapping[str, RoleAccess] = {
         writes=("dlq.sink",),
         groups=(SINK_GROUP,),
     ),
-    # orders go to oms.requests (the risk gate decides); the stream reads events and fills
+    # orders go to oms.requests (the risk gate decides), parent orders to
+    # oms.parent_requests (the parent stage works them); the stream reads events and fills
     "api": RoleAccess(
         reads=("oms.events", "oms.fills"),
-        writes=("oms.requests",),
+        writes=("oms.requests", "oms.parent_requests"),
         groups=("tapewire-api",),
     ),
     "notifier": RoleAccess(

@@ -102,8 +102,11 @@ def test_no_server_errors_and_responses_match_the_document(
         except Exception as exc:
             failures[operation.label] = f"{type(exc).__name__}: {exc}"[:3000]
     assert not failures, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
-    assert len(calls) == 24, calls  # every HTTP route of the document
+    assert len(calls) == 27, calls  # every HTTP route of the document
     prefs = "/v1/notifications/preferences"
     for label in (f"GET {prefs}", f"PUT {prefs}", f"GET {prefs}/{{user}}", f"PUT {prefs}/{{user}}"):
+        assert label in calls, sorted(calls)
+    parent = "/v1/parents/{parent_id}"
+    for label in ("POST /v1/parents", f"GET {parent}", f"DELETE {parent}"):
         assert label in calls, sorted(calls)
     assert all(n >= 5 for n in calls.values()), calls

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from tapewire.api.orders import PARENT_REQUESTS_TOPIC, REQUESTS_TOPIC
 from tapewire.deploy.acl import READ_GROUP, ROLE_ACCESS, deployment_grants, role_grants
 from tapewire.deploy.config import ROLES, parse_config
 from tapewire.runtime.kafka_security import Grant
@@ -77,6 +78,9 @@ def test_the_table_covers_what_each_role_reads_and_writes() -> None:
     sink = ROLE_ACCESS["sink"]
     assert not _missing(sink.reads, {*DEFAULT_TOPICS, *TRADING_TOPICS})
     assert sink.writes == ("dlq.sink",)
+
+    # the API's gateway produces orders and parent orders
+    assert not _missing(ROLE_ACCESS["api"].writes, {REQUESTS_TOPIC, PARENT_REQUESTS_TOPIC})
 
     assert ROLE_ACCESS["connector"].writes == ("md.raw",)
     assert ROLE_ACCESS["connector"].reads == ()
