@@ -9,7 +9,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import time
 from decimal import Decimal
 from fractions import Fraction
@@ -18,8 +17,10 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from typer.testing import CliRunner
 
 from tapewire.cli.demo import DEMO_ACCOUNT, DemoOptions, run_demo
+from tapewire.cli.main import app
 from tapewire.core.settings import load_settings
 from tapewire.core.timestamps import format_ns
 from tapewire.sinks.clickhouse.query import run_sql
@@ -28,14 +29,13 @@ pytestmark = pytest.mark.integration
 
 
 def _tapewire(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tapewire.cli", "tca", *args],
-        env=os.environ | env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """``tapewire tca ARGS`` in this process (typer's runner), as a user runs it.
+
+    In-process, not a subprocess: chDB is one engine per process, so once an earlier test
+    opened the session's engine, the demo above wrote into that engine, and only this
+    process can read it (a subprocess opening ``url`` would see an empty database)."""
+    result = CliRunner().invoke(app, ["tca", *args], env=os.environ | env)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
 def _q18(value: Fraction) -> Decimal:
