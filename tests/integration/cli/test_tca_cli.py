@@ -1,6 +1,6 @@
 """``tapewire tca`` after a real paper trading run: ``tapewire demo`` (real broker, fused hot
-path with the TCA stage, paper venues on a simulated market, the sink into chDB), then the
-command in a subprocess as a user runs it. Every reported figure is checked against the
+path with the TCA stage, paper venues on a simulated market, the sink into chDB; a broker of
+its own), then the command as a user runs it. Every reported figure is checked against the
 stored fills and order events, exactly."""
 
 from __future__ import annotations
@@ -50,13 +50,15 @@ def _url(clickhouse_url: str, tmp_path: Path) -> str:
 
 @pytest.mark.timeout(400)
 def test_tca_prints_every_finished_paper_order_with_exact_figures(
-    kafka_bootstrap: str, clickhouse_url: str, tmp_path: Path
+    private_kafka: str, clickhouse_url: str, tmp_path: Path
 ) -> None:
+    # a broker of its own: on the session's broker the fixed-name demo topics and consumer
+    # groups still hold earlier demo runs' orders, which this run would process first
     url = _url(clickhouse_url, tmp_path)
     started_ns = time.time_ns()
     settings = load_settings(
         data_dir=tmp_path,
-        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_bootstrap_servers=private_kafka,
         clickhouse_url=url,
         metrics_port=0,
     )
