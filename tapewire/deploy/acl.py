@@ -60,7 +60,8 @@ class RoleAccess:
 
 
 ROLE_ACCESS: Mapping[str, RoleAccess] = {
-    "connector": RoleAccess(reads=(), writes=("md.raw",), groups=()),
+    # the connector also publishes the venues' market metadata (REST frames) to md.markets
+    "connector": RoleAccess(reads=(), writes=("md.raw", "md.markets"), groups=()),
     "normalize": RoleAccess(
         reads=("md.raw", "md.markets"),
         writes=(
@@ -129,7 +130,7 @@ def role_grants(config: DeployConfig, role: str) -> list[Grant]:
     reads, writes = access.reads, access.writes
     if role == "trade" and config.colocated_connector():  # it runs the connector too
         reads += ("md.markets",)
-        writes += (*ROLE_ACCESS["connector"].writes, "md.markets")
+        writes += ROLE_ACCESS["connector"].writes
     topics: tuple[tuple[Operation, tuple[str, ...]], ...] = (
         ("READ", reads),
         ("WRITE", writes),

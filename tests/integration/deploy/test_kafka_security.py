@@ -185,7 +185,7 @@ def test_only_the_trade_role_may_write_oms_approved(secured: Secured, as_role: N
     use_security(secured.role("trade"))
     (record,) = produce_all(bootstrap, "sec.oms.approved", [(b"k", b"approval")], timeout_s=20)
     assert record.offset >= 0
-    # and the connector may write md.raw, nothing else
+    # and the connector may write md.raw and md.markets, nothing else
     use_security(secured.role("connector"))
     with pytest.raises(KafkaRuntimeError, match="TOPIC_AUTHORIZATION_FAILED"):
         produce_all(bootstrap, "sec.md.trades", [(b"k", b"forged trade")], timeout_s=20)

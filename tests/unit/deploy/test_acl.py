@@ -82,7 +82,7 @@ def test_the_table_covers_what_each_role_reads_and_writes() -> None:
     # the API's gateway produces orders and parent orders
     assert not _missing(ROLE_ACCESS["api"].writes, {REQUESTS_TOPIC, PARENT_REQUESTS_TOPIC})
 
-    assert ROLE_ACCESS["connector"].writes == ("md.raw",)
+    assert ROLE_ACCESS["connector"].writes == ("md.raw", "md.markets")
     assert ROLE_ACCESS["connector"].reads == ()
 
 
