@@ -44,6 +44,7 @@ FRAMES = int(os.environ.get("TAPEWIRE_FAULT_FRAMES", "100000"))
 RATE = max(1_000, FRAMES // 60)
 """The connector publishes for about a minute, so it is still running at its second kill
 (a connector that finished exits 0 and is not restarted)."""
+STALL_S = 300.0  # the catch-up wait fails after this long without committed progress
 SEED = 23
 SPREAD_TICKS = 100
 START_NS = time.time_ns() // 1_000_000_000 * 1_000_000_000
@@ -134,9 +135,10 @@ def _role_pids(supervisor: int) -> dict[str, list[int]]:
     return found
 
 
-def _caught_up(admin: AdminClient, bootstrap: str, prefix: str) -> bool:
-    """Every consumer group of this deployment has committed the end of its inputs, and
-    md.raw holds at least FRAMES records."""
+def _caught_up(admin: AdminClient, bootstrap: str, prefix: str) -> tuple[bool, int]:
+    """Whether every consumer group of this deployment has committed the end of its inputs
+    and md.raw holds at least FRAMES records; and the sum of the groups' committed offsets
+    (it grows while the pipeline makes progress)."""
     meta = admin.list_topics(timeout=10)
     ends: dict[tuple[str, int], int] = {}
     consumer_tps = [
@@ -152,25 +154,26 @@ def _caught_up(admin: AdminClient, bootstrap: str, prefix: str) -> bool:
             ends[(tp.topic, tp.partition)] = high
     finally:
         probe.close()
-    if sum(n for (t, _), n in ends.items() if t == f"{prefix}md.raw") < FRAMES:
-        return False
+    raw_frames = sum(n for (t, _), n in ends.items() if t == f"{prefix}md.raw")
     groups = [
         g.group_id
         for g in admin.list_consumer_groups(request_timeout=10).result().valid
         if g.group_id.startswith(prefix)
     ]
-    if len(groups) < 4:  # normalize, aggregate, trade (hot path), sink
-        return False
+    done = raw_frames >= FRAMES and len(groups) >= 4  # normalize, aggregate, trade, sink
+    committed = 0
     for group in groups:
         try:
             request = [ConsumerGroupTopicPartitions(group)]
             result = admin.list_consumer_group_offsets(request)[group].result()
         except KafkaException:
-            return False
+            return False, committed
         for tp in result.topic_partitions or ():
-            if tp.offset >= 0 and tp.offset < ends.get((tp.topic, tp.partition), 0):
-                return False
-    return True
+            if tp.offset >= 0:
+                committed += tp.offset
+                if tp.offset < ends.get((tp.topic, tp.partition), 0):
+                    done = False
+    return done, committed
 
 
 def test_run_all_keeps_every_record_exactly_once_through_kills(tmp_path: Path) -> None:
@@ -232,12 +235,20 @@ def test_run_all_keeps_every_record_exactly_once_through_kills(tmp_path: Path) -
             for role in ("normalize", "aggregate", "trade", "sink"):
                 kill(role)
                 time.sleep(4)
-            deadline = time.monotonic() + 900
-            steady = 0
+            # bounded twice: no progress of the committed offsets for STALL_S fails at
+            # once; a pipeline still moving gets up to a cap that grows with the frames
+            # (1,000,000 frames on a loaded 2-core machine need longer than 100,000)
+            cap = time.monotonic() + max(900.0, FRAMES / 250)
+            stall_until, last_committed, steady = time.monotonic() + STALL_S, -1, 0
             while steady < 3:
-                assert time.monotonic() < deadline, "the pipeline did not catch up"
+                now = time.monotonic()
+                assert now < cap, "the pipeline did not catch up"
+                assert now < stall_until, f"no progress for {STALL_S:.0f} s"
                 assert supervisor.poll() is None, "run all stopped"
-                steady = steady + 1 if _caught_up(admin, bootstrap, prefix) else 0
+                done, committed = _caught_up(admin, bootstrap, prefix)
+                if committed > last_committed:
+                    stall_until, last_committed = now + STALL_S, committed
+                steady = steady + 1 if done else 0
                 time.sleep(3)
         finally:
             supervisor.send_signal(signal.SIGTERM)
