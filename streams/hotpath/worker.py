@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from confluent_kafka import (
@@ -102,6 +102,8 @@ OUTPUTS: dict[str, frozenset[str]] = {
 }
 """The canonical topics each stage produces that other stages may read."""
 COMMAND_TOPICS = frozenset(("oms.requests",))
+REPORT_TOPICS = frozenset(("oms.events", "oms.fills"))
+"""Read from Kafka too when ``TradingConfig.remote_venues`` (their venues' records only)."""
 """Topics read from Kafka even though the graph also produces them (see module doc)."""
 ORIGIN_HEADER = "tapewire-origin"
 LOCAL_MARKET_TOPICS = frozenset(("md.trades", "md.book", "md.quotes", "md.coverage"))
@@ -116,6 +118,9 @@ class HotPath:
     stages: dict[str, object]
     external: frozenset[str]
     """Canonical topics the worker consumes from Kafka."""
+    accept: dict[str, Callable[[bytes | None, bytes | None], bool]] = field(default_factory=dict)
+    """Per external topic: which of its Kafka messages (key, value) go into the graph
+    (the reports of remote venues on ``oms.events``/``oms.fills``; others are skipped)."""
 
 
 def _trading(config: StreamsConfig) -> TradingConfig:
@@ -197,7 +202,13 @@ def build_hot_path(
             if venues is not None
             else [PaperVenueAdapter(c) for c in trading.paper_venues]
         )
-        router = RouterStage(codec, chosen_venues, name, journal)
+        router = RouterStage(
+            codec,
+            chosen_venues,
+            name,
+            journal,
+            routed_elsewhere=trading.remote_venues.__contains__,
+        )
         built["router"] = router
         nodes.append(multi_topic(router, ROUTER_INPUTS))
     if trading is not None and "positions" in stages:
@@ -219,7 +230,30 @@ def build_hot_path(
     graph = StageGraph(nodes, canonical)
     produced = frozenset().union(*(OUTPUTS[s] for s in stages))
     external = (graph.inputs - produced) | (COMMAND_TOPICS & graph.inputs)
-    return HotPath(graph, built, frozenset(external))
+    accept: dict[str, Callable[[bytes | None, bytes | None], bool]] = {}
+    if trading is not None and trading.remote_venues:
+        # another process executes these venues: their reports reach risk, positions and
+        # the strategies from Kafka (this process's own are routed in-process)
+        for topic in REPORT_TOPICS & graph.inputs & produced:
+            accept[topic] = _remote_reports(codec, topic, trading)
+        external |= frozenset(accept)
+    return HotPath(graph, built, frozenset(external), accept)
+
+
+def _remote_reports(
+    codec: Codec, topic: str, trading: TradingConfig
+) -> Callable[[bytes | None, bytes | None], bool]:
+    remote, shard = trading.remote_venues, trading.shard
+
+    def accept(key: bytes | None, value: bytes | None) -> bool:
+        if value is None or (shard is not None and not shard.owns_key(key)):
+            return False
+        try:
+            return codec.decode(topic, value).get("venue") in remote
+        except Exception:  # not ours to dead-letter: the router that wrote it owns it
+            return False
+
+    return accept
 
 
 @dataclass
@@ -262,9 +296,13 @@ class HotPathWorker:
         poll_timeout_s: float = 0.05,
         linger_ms: float = 5.0,
         group: bool = False,
+        start_after: dict[tuple[str, int], int] | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.group = group
+        self.start_after = dict(start_after or {})
+        """(Kafka topic, partition) -> the first offset to read at the earliest (records
+        before it were applied by the restore)."""
         self.config = config
         self.hot_path = hot_path
         self.group_id = group_id or f"{config.app_id}-hotpath"
@@ -335,6 +373,10 @@ class HotPathWorker:
                 )
             wanted.extend(TopicPartition(name, p) for p in sorted(topic.partitions))
         committed = committed_offsets(consumer, wanted)
+        for tp in committed:
+            first = self.start_after.get((tp.topic, tp.partition))
+            if first is not None and tp.offset < first:  # no commit (< 0) or an older one
+                tp.offset = first
         consumer.assign(committed)
         return committed
 
@@ -379,6 +421,10 @@ class HotPathWorker:
         self.commits.consumed(kafka_topic, partition, offset)
         self.stats.consumed += 1
         if topic in COMMAND_TOPICS and (ORIGIN_HEADER, self.origin) in (msg.headers() or ()):
+            self.stats.skipped_own += 1
+            return
+        accept = self.hot_path.accept.get(topic)
+        if accept is not None and not accept(msg.key(), msg.value()):
             self.stats.skipped_own += 1
             return
         if self.local_venues and topic in LOCAL_MARKET_TOPICS and self._local(msg.key()):
