@@ -4,6 +4,7 @@ rejected with an alert (fail closed, never silent)."""
 
 from __future__ import annotations
 
+from tapewire.records.risk import RiskDecision
 from tapewire.streams.execution.paper import PaperConfig
 from tapewire.streams.hotpath import build_hot_path
 from tapewire.streams.risk import RiskConfig
@@ -19,7 +20,7 @@ from tests.factories.trading import fill
 LIVE = frozenset({"binance"})
 
 
-def _approvals(*venues: str) -> list[object]:
+def _approvals(*venues: str) -> list[RiskDecision]:
     return [
         approval(f"o-{venue}", request=order_request(f"o-{venue}", venue=venue, price="100"))
         for venue in venues
