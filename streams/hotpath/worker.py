@@ -262,6 +262,8 @@ class HotPathStats:
 
     consumed: int = 0
     skipped_own: int = 0
+    skipped_reports: int = 0
+    """``oms.events``/``oms.fills`` records read back that are not a remote venue's."""
     skipped_local: int = 0
     """Market records read from Kafka for a venue that arrives in-process."""
     local: int = 0
@@ -425,7 +427,7 @@ class HotPathWorker:
             return
         accept = self.hot_path.accept.get(topic)
         if accept is not None and not accept(msg.key(), msg.value()):
-            self.stats.skipped_own += 1
+            self.stats.skipped_reports += 1
             return
         if self.local_venues and topic in LOCAL_MARKET_TOPICS and self._local(msg.key()):
             self.stats.skipped_local += 1

@@ -32,11 +32,14 @@ from tapewire.connectors.orders.keys import KeyStore
 from tapewire.core.kafka import client_config
 from tapewire.core.records import Record
 from tapewire.deploy.ccxt_router import READY_LINE
+from tapewire.deploy.config import load_config
+from tapewire.deploy.roles import restored_trade_worker, trade_streams
 from tapewire.runtime.kafka_io import delete_topics, produce_all, read_to_end
 from tapewire.runtime.topics import declare_topics
 from tapewire.schemas.codec import Codec
 from tapewire.streams.stages.config import StreamsConfig
 from tests.factories.market import nbbo, quote
+from tests.factories.trading import fill
 from tests.integration.deploy.test_run_all import STRATEGY
 from tests.integration.streams.test_router_restart import KEY, ORDER, SECRET, FakeExchange
 
@@ -240,3 +243,37 @@ def test_run_all_routes_a_strategy_order_to_the_live_venue_and_its_fill_comes_ba
         out.close()
     logs = {p.name for p in desk.logs.glob("*.log")}
     assert logs == {"trade.log", "router.log"}
+
+
+def test_a_restarted_trade_process_reads_live_reports_after_what_it_restored(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """The restore applies the whole history of ``oms.fills``; the worker then reads the
+    topic from its end as of the restore (no committed offset yet), so the live venue's
+    fills already applied are not applied a second time."""
+    prefix = f"liverestart{uuid.uuid4().hex[:8]}."
+    path = tmp_path / "desk.toml"
+    text = _config(kafka_bootstrap, prefix, "http://127.0.0.1:9")
+    path.write_text(text.partition("[[trading.strategies]]")[0])  # no strategy needed
+    config = load_config(path)
+    streams = trade_streams(config)
+    declare_topics(kafka_bootstrap, streams)
+    name = streams.topics.name
+    try:
+        fills = [fill("f-live", venue="binance", account="main"), fill("f-paper", venue="okx")]
+        produce_all(
+            kafka_bootstrap,
+            name("oms.fills"),
+            [(CODEC.key("oms.fills", f), CODEC.encode("oms.fills", f)) for f in fills],
+        )
+        worker = restored_trade_worker(kafka_bootstrap, streams, CODEC)
+        consumer = worker._consumer()
+        try:
+            start = {(tp.topic, tp.partition): tp.offset for tp in worker._assign(consumer)}
+        finally:
+            consumer.close()
+        assert start[(name("oms.fills"), 0)] == 2  # after the two restored fills
+        assert start[(name("oms.events"), 0)] < 0  # nothing restored: from the beginning
+        assert start[(name("md.nbbo"), 0)] < 0  # other inputs: the committed offset (none)
+    finally:
+        delete_topics(kafka_bootstrap, streams.topics.all())
