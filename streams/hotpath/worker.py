@@ -18,6 +18,10 @@ Ownership: the worker *assigns* itself every partition of its input topics (no c
 group rebalancing): the NBBO and the risk gate need every venue of an instrument in one
 process. Run one hot-path worker per topic set (per ``topic_prefix``).
 
+Live venues: with ``TradingConfig.remote_venues`` (executed by ``router`` processes), the
+worker also reads ``oms.events`` and ``oms.fills`` and pushes the records of those venues
+only (``HotPath.accept``), from where the restore stopped (``start_after``).
+
 Commands: ``oms.requests`` is both an output (the strategies' intents) and an input (the
 CLI's orders and kill switch). Requests this worker produced carry the header
 ``tapewire-origin: <group id>`` and are skipped when read back; every other request is
@@ -102,9 +106,9 @@ OUTPUTS: dict[str, frozenset[str]] = {
 }
 """The canonical topics each stage produces that other stages may read."""
 COMMAND_TOPICS = frozenset(("oms.requests",))
+"""Topics read from Kafka even though the graph also produces them (see module doc)."""
 REPORT_TOPICS = frozenset(("oms.events", "oms.fills"))
 """Read from Kafka too when ``TradingConfig.remote_venues`` (their venues' records only)."""
-"""Topics read from Kafka even though the graph also produces them (see module doc)."""
 ORIGIN_HEADER = "tapewire-origin"
 LOCAL_MARKET_TOPICS = frozenset(("md.trades", "md.book", "md.quotes", "md.coverage"))
 """Market topics keyed ``venue:...`` whose records a co-located connector also makes."""
