@@ -69,6 +69,9 @@ class TradingHistory:
     approvals: list[RiskDecision] = field(default_factory=list)
     denials: list[RiskDecision] = field(default_factory=list)
     parent_events: list[ParentOrderEvent] = field(default_factory=list)
+    ends: dict[tuple[str, int], int] = field(default_factory=dict)
+    """(Kafka topic, partition) -> the offset after the last record read: what the restore
+    already applied (a worker reading the topic too starts there, not before)."""
 
     def owned_by(self, shard: AccountShard) -> TradingHistory:
         """The records of ``shard``'s accounts only (a sharded trade process restores its
@@ -80,6 +83,7 @@ class TradingHistory:
             alerts=[a for a in self.alerts if shard.owns(a.labels.get("account", ""))],
             approvals=[d for d in self.approvals if shard.owns(d.account)],
             denials=[d for d in self.denials if shard.owns(d.account)],
+            ends=dict(self.ends),
         )
 
 
@@ -233,6 +237,7 @@ def read_trading_history(
     for topic in HISTORY_TOPICS:
         name = config.topics.name(topic)
         for stored in read_to_end(bootstrap, name, timeout_s, missing_ok=True):
+            history.ends[(name, stored.partition)] = stored.offset + 1
             try:
                 lists[topic].append(codec.read(topic, stored.value or b""))
             except Exception as exc:

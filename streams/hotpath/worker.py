@@ -18,6 +18,10 @@ Ownership: the worker *assigns* itself every partition of its input topics (no c
 group rebalancing): the NBBO and the risk gate need every venue of an instrument in one
 process. Run one hot-path worker per topic set (per ``topic_prefix``).
 
+Live venues: with ``TradingConfig.remote_venues`` (executed by ``router`` processes), the
+worker also reads ``oms.events`` and ``oms.fills`` and pushes the records of those venues
+only (``HotPath.accept``), from where the restore stopped (``start_after``).
+
 Commands: ``oms.requests`` is both an output (the strategies' intents) and an input (the
 CLI's orders and kill switch). Requests this worker produced carry the header
 ``tapewire-origin: <group id>`` and are skipped when read back; every other request is
@@ -29,7 +33,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from confluent_kafka import (
@@ -103,6 +107,8 @@ OUTPUTS: dict[str, frozenset[str]] = {
 """The canonical topics each stage produces that other stages may read."""
 COMMAND_TOPICS = frozenset(("oms.requests",))
 """Topics read from Kafka even though the graph also produces them (see module doc)."""
+REPORT_TOPICS = frozenset(("oms.events", "oms.fills"))
+"""Read from Kafka too when ``TradingConfig.remote_venues`` (their venues' records only)."""
 ORIGIN_HEADER = "tapewire-origin"
 LOCAL_MARKET_TOPICS = frozenset(("md.trades", "md.book", "md.quotes", "md.coverage"))
 """Market topics keyed ``venue:...`` whose records a co-located connector also makes."""
@@ -116,6 +122,9 @@ class HotPath:
     stages: dict[str, object]
     external: frozenset[str]
     """Canonical topics the worker consumes from Kafka."""
+    accept: dict[str, Callable[[bytes | None, bytes | None], bool]] = field(default_factory=dict)
+    """Per external topic: which of its Kafka messages (key, value) go into the graph
+    (the reports of remote venues on ``oms.events``/``oms.fills``; others are skipped)."""
 
 
 def _trading(config: StreamsConfig) -> TradingConfig:
@@ -197,7 +206,13 @@ def build_hot_path(
             if venues is not None
             else [PaperVenueAdapter(c) for c in trading.paper_venues]
         )
-        router = RouterStage(codec, chosen_venues, name, journal)
+        router = RouterStage(
+            codec,
+            chosen_venues,
+            name,
+            journal,
+            routed_elsewhere=trading.remote_venues.__contains__,
+        )
         built["router"] = router
         nodes.append(multi_topic(router, ROUTER_INPUTS))
     if trading is not None and "positions" in stages:
@@ -219,7 +234,30 @@ def build_hot_path(
     graph = StageGraph(nodes, canonical)
     produced = frozenset().union(*(OUTPUTS[s] for s in stages))
     external = (graph.inputs - produced) | (COMMAND_TOPICS & graph.inputs)
-    return HotPath(graph, built, frozenset(external))
+    accept: dict[str, Callable[[bytes | None, bytes | None], bool]] = {}
+    if trading is not None and trading.remote_venues:
+        # another process executes these venues: their reports reach risk, positions and
+        # the strategies from Kafka (this process's own are routed in-process)
+        for topic in REPORT_TOPICS & graph.inputs & produced:
+            accept[topic] = _remote_reports(codec, topic, trading)
+        external |= frozenset(accept)
+    return HotPath(graph, built, frozenset(external), accept)
+
+
+def _remote_reports(
+    codec: Codec, topic: str, trading: TradingConfig
+) -> Callable[[bytes | None, bytes | None], bool]:
+    remote, shard = trading.remote_venues, trading.shard
+
+    def accept(key: bytes | None, value: bytes | None) -> bool:
+        if value is None or (shard is not None and not shard.owns_key(key)):
+            return False
+        try:
+            return codec.decode(topic, value).get("venue") in remote
+        except Exception:  # not ours to dead-letter: the router that wrote it owns it
+            return False
+
+    return accept
 
 
 @dataclass
@@ -228,6 +266,8 @@ class HotPathStats:
 
     consumed: int = 0
     skipped_own: int = 0
+    skipped_reports: int = 0
+    """``oms.events``/``oms.fills`` records read back that are not a remote venue's."""
     skipped_local: int = 0
     """Market records read from Kafka for a venue that arrives in-process."""
     local: int = 0
@@ -262,9 +302,13 @@ class HotPathWorker:
         poll_timeout_s: float = 0.05,
         linger_ms: float = 5.0,
         group: bool = False,
+        start_after: dict[tuple[str, int], int] | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.group = group
+        self.start_after = dict(start_after or {})
+        """(Kafka topic, partition) -> the first offset to read at the earliest (records
+        before it were applied by the restore)."""
         self.config = config
         self.hot_path = hot_path
         self.group_id = group_id or f"{config.app_id}-hotpath"
@@ -335,6 +379,10 @@ class HotPathWorker:
                 )
             wanted.extend(TopicPartition(name, p) for p in sorted(topic.partitions))
         committed = committed_offsets(consumer, wanted)
+        for tp in committed:
+            first = self.start_after.get((tp.topic, tp.partition))
+            if first is not None and tp.offset < first:  # no commit (< 0) or an older one
+                tp.offset = first
         consumer.assign(committed)
         return committed
 
@@ -380,6 +428,10 @@ class HotPathWorker:
         self.stats.consumed += 1
         if topic in COMMAND_TOPICS and (ORIGIN_HEADER, self.origin) in (msg.headers() or ()):
             self.stats.skipped_own += 1
+            return
+        accept = self.hot_path.accept.get(topic)
+        if accept is not None and not accept(msg.key(), msg.value()):
+            self.stats.skipped_reports += 1
             return
         if self.local_venues and topic in LOCAL_MARKET_TOPICS and self._local(msg.key()):
             self.stats.skipped_local += 1

@@ -65,9 +65,15 @@ class RouterStage:
         journal: Journal | None = None,
         *,
         sent_ids: int = 100_000,
+        routed_elsewhere: Callable[[str], bool] = lambda _venue: False,
     ) -> None:
         self.codec = codec
         self.venues: dict[str, Venue] = {v.name: v for v in venues}
+        self.routed_elsewhere = routed_elsewhere
+        """True for a venue another router process executes (the trade role's router:
+        the ccxt venues; a ccxt router: every venue but its own): approvals for it are left
+        to that router, not rejected here. An approval for a venue no router has is
+        rejected by the trade role's router (it sees every approval its risk gate makes)."""
         # checked once: isinstance against a runtime Protocol costs ~25 us a message
         self.market_fed: dict[str, MarketFed] = {
             v.name: v for v in venues if isinstance(v, MarketFed)
@@ -160,8 +166,10 @@ class RouterStage:
                 self.emit(venue.cancel_all(request, now))
             return
         target = self.venues.get(request.venue)
+        if target is None and self.routed_elsewhere(request.venue):
+            return
         if target is None:
-            self.emit(Reports([_no_venue(request, now)], []))
+            self.no_venue(request, now)
             return
         if action in SENDING_ACTIONS:
             key = (request.account, request.client_order_id)
@@ -203,6 +211,27 @@ class RouterStage:
             self.known.discard(key)
             self.emitter.out[:0] = pending  # the earlier outputs still go out with the batch
             raise
+
+    def no_venue(self, request: OrderRequest, now_ns: int) -> None:
+        """An approval for a venue no router executes: REJECTED and an ERROR alert (fail
+        closed and visible: the order exists nowhere)."""
+        self.emit(Reports([_no_venue(request, now_ns)], []))
+        self.emitter.emit(
+            "alerts",
+            Alert(
+                alert_id=f"router:novenue:{request.account}:{request.client_order_id}",
+                severity="ERROR",
+                source="router",
+                code="ROUTER_NO_VENUE",
+                message=f"rejected: no router executes venue {request.venue!r}",
+                labels={
+                    "account": request.account,
+                    "client_order_id": request.client_order_id,
+                    "venue": request.venue,
+                },
+                event_ts_ns=now_ns,
+            ),
+        )
 
     def skip_duplicate(self, decision: RiskDecision, now_ns: int) -> None:
         """A NEW/REPLACE whose client order id was already sent: not sent again."""

@@ -37,6 +37,10 @@ class TradingConfig:
     shard: AccountShard | None = None
     """The accounts this process owns when trading is sharded (``streams/trading/shard.py``);
     None: every request is decided here."""
+    remote_venues: frozenset[str] = frozenset()
+    """Venues another process executes (the ``router`` role's ccxt venues): this router
+    leaves their approvals to it, and their ``oms.events``/``oms.fills`` are read back from
+    Kafka for risk, positions and strategies (``docs/deployment.md``, "Live venues")."""
 
 
 __all__ = ["ALL_ACCOUNTS", "KILL_SWITCH_TAG", "RISK_LIMITS_TAG", "AccountShard", "TradingConfig"]

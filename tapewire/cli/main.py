@@ -641,7 +641,9 @@ def demo(
 def run(
     role: Annotated[
         str,
-        typer.Argument(help="connector, normalize, aggregate, trade, sink, api, notifier, or all."),
+        typer.Argument(
+            help="connector, normalize, aggregate, trade, router, sink, api, notifier, or all."
+        ),
     ],
     config: Annotated[
         Path, typer.Option("--config", help="The deployment file (see examples/demo.toml).")
@@ -665,6 +667,12 @@ def run(
         str | None,
         typer.Option(help="trade: the [[trading.shards]] entry this process runs (its name)."),
     ] = None,
+    venue: Annotated[
+        str | None,
+        typer.Option(
+            help="router: the [trading.ccxt.<venue>] this process runs (default: the first)."
+        ),
+    ] = None,
 ) -> None:
     """Run one role of a deployment (or all of them, one supervised process each) from a
     TOML deployment file; SIGTERM or Ctrl-C stops it cleanly. See docs/deployment.md."""
@@ -681,6 +689,7 @@ def run(
             duration_s=duration,
             replica=replica,
             shard=shard,
+            venue=venue,
         )
 
 

@@ -10,7 +10,9 @@ Topic names are canonical (``md.raw``); the deployment's ``kafka.topic_prefix`` 
 front. A name ending in ``*`` is a prefix (``md.bars.*``: every bar interval). Consumer
 groups are prefixes too: a role's Faust app and hot path use ``<topic prefix>tapewire-<role>``
 and ``<topic prefix>tapewire-<role>-hotpath``; whole-topic reads (``md.markets``, the trade
-role's history) use a throw-away ``tapewire-read-<hex>`` group.
+role's history) use a throw-away ``tapewire-read-<hex>`` group. A ``router`` process (one
+per live venue) uses ``<topic prefix>tapewire-router-<venue>``, under the prefix
+``tapewire-router``.
 
 ``apply_acls`` (the command) runs as the admin user: it sets every configured role's SCRAM
 password from its environment variable, creates the deployment's topics, and makes the
@@ -99,6 +101,13 @@ ROLE_ACCESS: Mapping[str, RoleAccess] = {
         reads=(*_MARKET_TOPICS, *_OMS_TOPICS),
         writes=(*_OMS_TOPICS, "dlq.trading"),
         groups=("tapewire-trade", READ_GROUP),
+    ),
+    # a live venue's router: approvals in (it acts on its venue's only), the venue's reports
+    # out; never oms.approved: it executes decisions, it cannot make one
+    "router": RoleAccess(
+        reads=("oms.approved", "oms.events", "md.trades", "md.book"),
+        writes=("oms.events", "oms.fills", "alerts", "dlq.trading"),
+        groups=("tapewire-router", READ_GROUP),
     ),
     "sink": RoleAccess(
         reads=("md.*", *_OMS_TOPICS),

@@ -2,7 +2,8 @@
 
 ``tapewire run <role> --config FILE`` reads it (``docs/deployment.md``). Sections:
 ``[kafka]``, ``[clickhouse]``, ``[metrics]``, ``[connector]``, ``[normalize]``,
-``[aggregate]``, ``[trading]``, ``[sink]``, ``[api]``, ``[notifier]``. Every key is checked
+``[aggregate]``, ``[trading]`` (with ``[trading.ccxt.<venue>]``: the live venues of the
+``router`` role), ``[sink]``, ``[api]``, ``[notifier]``. Every key is checked
 at start-up: an unknown key, a missing one or a bad value raises
 :class:`~tapewire.core.errors.ConfigError` naming the key's full path
 (``trading.accounts.desk.max_open_orders``) and the value.
@@ -51,15 +52,20 @@ from tapewire.streams.trading.positions import PositionLimits
 from tapewire.streams.trading.shard import shards_of
 from tapewire.streams.trading.strategy import Strategy
 
-ROLES = ("connector", "normalize", "aggregate", "trade", "sink", "api", "notifier")
+ROLES = ("connector", "normalize", "aggregate", "trade", "router", "sink", "api", "notifier")
 """The roles ``tapewire run`` starts; ``all`` runs one process of each configured role."""
+PORT_ROLES = ("connector", "normalize", "aggregate", "trade", "sink", "api", "notifier")
+"""The roles in the order of their default ``/metrics`` port offsets (``router`` has no
+offset of its own: its processes take the ports after these, like extra replicas)."""
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-RoleName = Literal["connector", "normalize", "aggregate", "trade", "sink", "api", "notifier"]
+RoleName = Literal[
+    "connector", "normalize", "aggregate", "trade", "router", "sink", "api", "notifier"
+]
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -323,6 +329,74 @@ class PaperVenueSection(_Section):
         )
 
 
+class CcxtVenueSection(_Section):
+    """``[trading.ccxt.<venue>]``: a live venue (its ccxt exchange id is ``<venue>``) that
+    one ``router`` process executes, with the keys of ``accounts`` from the key store.
+
+    ``keystore`` is the encrypted key-store file (``tapewire keys``), relative to the
+    deployment file; its passphrase is in the environment variable ``passphrase_env``
+    names (never in the file). ``rest_url``/``ws_url`` rebase the exchange's URLs (a
+    proxy, the loopback fake exchange)."""
+
+    accounts: tuple[str, ...] = Field(min_length=1)
+    keystore: Path
+    passphrase_env: str = "TAPEWIRE_KEYSTORE_PASSPHRASE"  # noqa: S105 - a variable name
+    sandbox: bool = False
+    rest_url: str | None = Field(default=None, pattern=r"^(https?|wss?)://")
+    ws_url: str | None = Field(default=None, pattern=r"^wss?://")
+    watch_orders: bool = Field(
+        default=True, description="ccxt.pro watch_orders where the venue has it; else polling"
+    )
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    timeout_ms: int = Field(default=10_000, ge=100, description="ccxt request timeout")
+    reconcile_attempts: int = Field(default=3, ge=1)
+    reconcile_delay_s: float = Field(default=0.5, ge=0)
+    session_timeout_s: float = Field(default=10.0, ge=1, description="Kafka consumer session")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="ccxt exchange options (defaultType, ...)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secret_in_file(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            for key in ("passphrase", "api_key", "apiKey", "secret", "password"):
+                if key in data:
+                    raise ValueError(
+                        f"{key}: secrets are never written in the file; keys come from the "
+                        "key store (keystore), its passphrase from the variable passphrase_env"
+                    )
+        return data
+
+    @field_validator("passphrase_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not _ENV_NAME.match(value):
+            raise ValueError(f"{value!r} is not an environment variable name")
+        return value
+
+    @field_validator("accounts")
+    @classmethod
+    def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"an account is listed twice in {list(value)}")
+        return value
+
+    def passphrase(self, venue: str, environ: Mapping[str, str] | None = None) -> SecretStr:
+        """The key store's passphrase, read from the environment now; :class:`ConfigError`
+        names the key when the variable is unset."""
+        key = f"trading.ccxt.{venue}.passphrase_env"
+        value = (os.environ if environ is None else environ).get(self.passphrase_env, "")
+        if not value:
+            raise ConfigError(
+                f"{key}: environment variable {self.passphrase_env} is not set",
+                field=key,
+                value=self.passphrase_env,
+                hint=f"export {self.passphrase_env} with the passphrase of {self.keystore}",
+            )
+        return SecretStr(value)
+
+
 class ShardSection(_Section):
     """One ``[[trading.shards]]``: a ``trade`` process, the accounts it owns and the
     strategies it runs (``docs/deployment.md``, "Sharding trading by account")."""
@@ -347,6 +421,9 @@ class TradingSection(_Section):
     strategies: tuple[StrategySection, ...] = ()
     paper: dict[str, PaperVenueSection] = Field(
         default_factory=dict, description="fee and latency models per paper venue"
+    )
+    ccxt: dict[str, CcxtVenueSection] = Field(
+        default_factory=dict, description="live venues, one router process each"
     )
     strategy_path: tuple[Path, ...] = Field(
         default=(),
@@ -453,6 +530,38 @@ class TradingSection(_Section):
             )
         return self
 
+    def ccxt_venues(self) -> tuple[str, ...]:
+        """The live venues, in the order of their ``router`` processes."""
+        return tuple(sorted(self.ccxt))
+
+    def check_ccxt(self) -> None:
+        """:class:`ConfigError` naming the key: a venue both paper and live, a bad venue
+        name, an account without risk limits."""
+        for venue, section in self.ccxt.items():
+            where = f"trading.ccxt.{venue}"
+            _refuse_if(
+                not re.fullmatch(r"[a-z0-9_]{2,40}", venue),
+                where,
+                f"{venue!r} is not a ccxt exchange id",
+                "use the ccxt id of the exchange (binance, okx, kraken, ...)",
+                venue,
+            )
+            _refuse_if(
+                venue in self.paper_venues,
+                where,
+                f"venue {venue!r} is also in paper_venues: its orders would go to both",
+                "a venue is either paper (trading.paper_venues) or live (trading.ccxt)",
+                venue,
+            )
+            for account in section.accounts:
+                _refuse_if(
+                    account not in self.accounts,
+                    f"{where}.accounts",
+                    f"account {account!r} has no [trading.accounts.{account}] limits",
+                    f"add its risk limits, or choose from {sorted(self.accounts)}",
+                    account,
+                )
+
 
 def _refuse_if(bad: bool, field: str, message: str, hint: str, value: object = None) -> None:
     if bad:
@@ -489,6 +598,7 @@ class DeployConfig(_Section):
             "normalize": self.normalize,
             "aggregate": self.aggregate,
             "trade": self.trading,
+            "router": self.trading if self.trading and self.trading.ccxt else None,
             "sink": self.sink,
             "api": self.api,
             "notifier": self.notifier,
@@ -497,11 +607,12 @@ class DeployConfig(_Section):
 
     def processes(self) -> tuple[str, ...]:
         """The role of every process ``run all`` starts: each configured role once, the
-        normalize role ``normalize.processes`` times, trade once per shard; no connector
-        process when a trade process hosts it."""
+        normalize role ``normalize.processes`` times, trade once per shard, router once
+        per ``[trading.ccxt.<venue>]``; no connector process when a trade process hosts it."""
         counts = {
             "normalize": self.normalize.processes if self.normalize else 1,
             "trade": self.trading.processes() if self.trading else 1,
+            "router": len(self.trading.ccxt) if self.trading else 0,
             "connector": 0 if self.colocated_connector() else 1,
         }
         return tuple(role for role in self.roles() for _ in range(counts.get(role, 1)))
@@ -516,7 +627,7 @@ class DeployConfig(_Section):
     def metrics_ports(self) -> dict[tuple[str, int], int]:
         """(role, replica) -> ``/metrics`` port of every process ``run all`` starts;
         :class:`ConfigError` on a conflict (:mod:`tapewire.deploy.metrics_ports`)."""
-        return resolve_ports(self.metrics.port, self.metrics.ports, self.processes(), ROLES)
+        return resolve_ports(self.metrics.port, self.metrics.ports, self.processes(), PORT_ROLES)
 
     def metrics_port(self, role: str, replica: int = 0) -> int | None:
         """The ``/metrics`` port of ``role``'s process ``replica`` (None: not served)."""
@@ -570,6 +681,7 @@ def trading_config(section: TradingSection, shard: int | None = None) -> Trading
             max_position=dict(section.max_position_alert), max_loss=section.max_loss_alert
         ),
         shard=owned,
+        remote_venues=frozenset(section.ccxt),
     )
 
 
@@ -635,9 +747,9 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> DeployConfi
             and not (i > 1 and parts[i - 2] == "channels")  # [notifier] channel kind tag
             and p != "[key]"  # a bad dict key
         )
-        # a mistyped key under [kafka.security] may hold a password, a webhook URL a
-        # token: never keep their values
-        secret = path.startswith("kafka.security") or path.startswith("notifier.smtp")
+        # a mistyped key under [kafka.security] or [trading.ccxt.*] may hold a password, a
+        # webhook URL a token: never keep their values
+        secret = path.startswith(("kafka.security", "notifier.smtp", "trading.ccxt"))
         value = None if secret or "url" in path else err.get("input")
         raise ConfigError(
             f"{source}: {path}: {err['msg']}",
@@ -647,6 +759,7 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> DeployConfi
         ) from None
     if config.trading is not None:
         config.trading.check_shards()
+        config.trading.check_ccxt()
         if config.colocated_connector() and config.connector is None:
             raise ConfigError(
                 f"{source}: trading.colocate_connector: there is no [connector] to host",
@@ -687,7 +800,7 @@ def read_document(path: Path) -> dict[str, Any]:
 
 def config_from_document(data: Mapping[str, Any], path: Path) -> DeployConfig:
     """Validate the document read from ``path``; its relative file paths (CA file, API
-    files, strategy path) are taken relative to the file's folder."""
+    files, strategy path, key stores) are taken relative to the file's folder."""
     config = parse_config(data, str(path))
     ca_file = config.kafka.security.ca_file
     if ca_file is not None and not ca_file.is_absolute():  # relative to the file
@@ -702,7 +815,11 @@ def config_from_document(data: Mapping[str, Any], path: Path) -> DeployConfig:
         config = config.model_copy(update={"notifier": notifier})
     if config.trading is not None:
         folders = tuple(path.parent / p for p in config.trading.strategy_path)
-        trading = config.trading.model_copy(update={"strategy_path": folders})
+        ccxt = {  # key stores are relative to the file too
+            venue: section.model_copy(update={"keystore": path.parent / section.keystore})
+            for venue, section in config.trading.ccxt.items()
+        }
+        trading = config.trading.model_copy(update={"strategy_path": folders, "ccxt": ccxt})
         config = config.model_copy(update={"trading": trading})
         for shard in range(trading.processes()):  # import and build every strategy now
             trading_config(trading, shard)

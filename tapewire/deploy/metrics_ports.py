@@ -1,11 +1,13 @@
 """The ``/metrics`` port of every process of a deployment, from ``[metrics]``.
 
 A role's port is ``[metrics.ports] <role>`` when set, else ``[metrics] port`` plus the
-role's place in :data:`~tapewire.deploy.config.ROLES` (connector +0, normalize +1,
-aggregate +2, trade +3, sink +4, api +5). A role run in several processes (``normalize.processes``)
-needs one port per process: a list in ``[metrics.ports]``, or by default the ports after
-the last role's (``port + len(ROLES)``, ``+ len(ROLES) + 1``, ...). Two processes on one
-port, or a port past 65535, is a :class:`~tapewire.core.errors.ConfigError` naming both.
+role's place in :data:`~tapewire.deploy.config.PORT_ROLES` (connector +0, normalize +1,
+aggregate +2, trade +3, sink +4, api +5, notifier +6). A role run in several processes
+(``normalize.processes``, one ``router`` per live venue) needs one port per process: a
+list in ``[metrics.ports]``, or by default the ports after the last role's
+(``port + 7``, ``+ 8``, ...; the ``router`` role has no offset: all its processes take
+these). Two processes on one port, or a port past 65535, is a
+:class:`~tapewire.core.errors.ConfigError` naming both.
 """
 
 from __future__ import annotations
@@ -57,8 +59,9 @@ def resolve_ports(
                 )
             role_ports = [given]
         elif base is not None:
-            role_ports = [base + roles.index(role)]
-            for _ in range(count - 1):
+            # a role without an offset of its own (router) takes ports after the last role's
+            role_ports = [base + roles.index(role)] if role in roles else []
+            for _ in range(count - len(role_ports)):
                 role_ports.append(base + len(roles) + extra)
                 extra += 1
         else:

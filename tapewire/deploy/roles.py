@@ -12,6 +12,10 @@ Each role wires building blocks that already run elsewhere (the demo, the tests)
   orders, risk's open orders, positions, daily PnL, used ids, trading states, parent
   orders. With ``[[trading.shards]]`` one process per shard, each owning its accounts;
   with ``colocate_connector`` the connector runs inside it (``tapewire/deploy/colocate.py``);
+- ``router``: one live venue of ``[trading.ccxt]`` (its accounts' keys from the key
+  store): the approvals for it on ``oms.approved`` → the exchange through ccxt, its
+  reports → ``oms.events``/``oms.fills`` (``tapewire/deploy/ccxt_router.py``; the trade
+  role's router leaves those approvals to it);
 - ``sink``: every market-data topic (and the trading topics) into ClickHouse;
 - ``api``: the authenticated HTTP/WebSocket API (``docs/api.md``): reads ClickHouse,
   sends orders to ``oms.requests``, streams ``oms.events`` / ``oms.fills``.
@@ -27,6 +31,7 @@ checks the login before anything else.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import threading
@@ -42,6 +47,7 @@ from tapewire.core import metrics
 from tapewire.core.errors import ConfigError
 from tapewire.core.kafka import process_security, use_security
 from tapewire.core.settings import Settings
+from tapewire.deploy.ccxt_router import RouterSpec, run_ccxt_router
 from tapewire.deploy.colocate import run_colocated
 from tapewire.deploy.config import DeployConfig
 from tapewire.runtime.kafka_io import create_topic, produce_all
@@ -225,7 +231,59 @@ def restored_trade_worker(bootstrap: str, streams: StreamsConfig, codec: Codec) 
         summary.resent_children,
     )
     _publish(bootstrap, summary.outputs)
-    return HotPathWorker(bootstrap, streams, hot_path)
+    # the remote venues' reports the restore applied are not pushed through the graph again
+    names = {streams.topics.name(t) for t in hot_path.accept}
+    start = {tp: offset for tp, offset in history.ends.items() if tp[0] in names}
+    return HotPathWorker(bootstrap, streams, hot_path, start_after=start)
+
+
+def run_router(
+    config: DeployConfig,
+    settings: Settings,
+    bootstrap: str,
+    stop: threading.Event,
+    replica: int = 0,
+) -> None:
+    """The ccxt router of live venue number ``replica`` (``TradingSection.ccxt_venues``)."""
+    spec = router_spec(config, bootstrap, replica)
+    log.info("router: venue %s, accounts %s", spec.venue, list(spec.accounts))
+    run_ccxt_router(spec, settings, stop)
+
+
+def router_spec(config: DeployConfig, bootstrap: str, replica: int = 0) -> RouterSpec:
+    """The :class:`RouterSpec` of ``router`` process ``replica``; its consumer group is
+    ``<prefix>tapewire-router-<venue>``. :class:`ConfigError` names a missing section, a
+    missing venue, or an unset passphrase variable."""
+    trading = _section(config.trading, "trading")
+    venues = trading.ccxt_venues()
+    if not 0 <= replica < len(venues):
+        raise ConfigError(
+            f"router process {replica}: the config has {len(venues)} live venue(s)",
+            field="trading.ccxt",
+            value=replica,
+            hint="add a [trading.ccxt.<venue>] section" if not venues else f"choose {venues}",
+        )
+    venue = venues[replica]
+    section = trading.ccxt[venue]
+    app_id = f"{config.kafka.topic_prefix}tapewire-router-{venue}"
+    return RouterSpec(
+        bootstrap=bootstrap,
+        streams=dataclasses.replace(config.streams_config(app_id=app_id), batch_within_s=0.02),
+        venue=venue,
+        accounts=section.accounts,
+        keystore=section.keystore,
+        passphrase=section.passphrase(venue),
+        sandbox=section.sandbox,
+        rest_url=section.rest_url,
+        ws_url=section.ws_url,
+        watch_orders=section.watch_orders,
+        poll_interval_s=section.poll_interval_s,
+        timeout_ms=section.timeout_ms,
+        reconcile_attempts=section.reconcile_attempts,
+        reconcile_delay_s=section.reconcile_delay_s,
+        session_timeout_s=section.session_timeout_s,
+        options=dict(section.options),
+    )
 
 
 def run_store(
@@ -315,6 +373,7 @@ RUNNERS: dict[str, RoleRunner] = {
     "normalize": run_normalize,
     "aggregate": run_aggregate,
     "trade": run_trade,
+    "router": run_router,
     "sink": run_store,
     "api": run_api,
     "notifier": run_notifier,
@@ -349,6 +408,8 @@ def run_role(
     use_security(security)
     if role == "trade":  # a trade process of a sharded deployment runs its shard
         runner = functools.partial(run_trade, replica=replica)
+    elif role == "router":  # one process per live venue
+        runner = functools.partial(run_router, replica=replica)
     try:
         if security is not None:
             check_login(bootstrap)

@@ -62,9 +62,11 @@ def run_one(
     duration_s: float | None = None,
     replica: int = 0,
     shard: str | None = None,
+    venue: str | None = None,
 ) -> None:
     """Run ``role`` until SIGTERM, Ctrl-C or ``duration_s``; ``shard`` names the
-    ``[[trading.shards]]`` entry a trade process runs (else ``replica`` is its index)."""
+    ``[[trading.shards]]`` entry a trade process runs, ``venue`` the ``[trading.ccxt]``
+    venue a router process runs (else ``replica`` is its index)."""
     if role not in RUNNERS:
         raise ConfigError(
             f"unknown role {role!r}",
@@ -75,6 +77,8 @@ def run_one(
     config = load_config(config_path)
     if shard is not None:
         replica = shard_index(config, role, shard)
+    if venue is not None:
+        replica = venue_index(config, role, venue)
     servers = role_bootstrap(config, settings, bootstrap)
     if not logging.getLogger().handlers:  # a role's log is its output (run all: <role>.log)
         logging.basicConfig(
@@ -104,6 +108,21 @@ def shard_index(config: DeployConfig, role: str, shard: str) -> int:
             hint=f"choose one of {names} with role trade" if names else "the config has no shards",
         )
     return names.index(shard)
+
+
+def venue_index(config: DeployConfig, role: str, venue: str) -> int:
+    """The index of live venue ``venue``; :class:`ConfigError` if there is none."""
+    names = list(config.trading.ccxt_venues()) if config.trading is not None else []
+    if role != "router" or venue not in names:
+        raise ConfigError(
+            f"--venue {venue}: no such [trading.ccxt.{venue}] for role {role}",
+            field="--venue",
+            value=venue,
+            hint=f"choose one of {names} with role router"
+            if names
+            else "the config has no [trading.ccxt.<venue>]",
+        )
+    return names.index(venue)
 
 
 def _table(supervisor: Supervisor, started: float) -> Table:

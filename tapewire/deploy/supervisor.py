@@ -30,8 +30,9 @@ BACKOFF_CAP_S = 30.0
 HEALTHY_AFTER_S = 60.0
 CONFIG_EXIT = 2
 """Exit code of ``tapewire`` for a usage or configuration error (never restarted)."""
-STOP_ORDER = ("api", "connector", "normalize", "aggregate", "trade", "sink", "notifier")
-"""The API first: no new orders while the pipeline stops."""
+STOP_ORDER = ("api", "connector", "normalize", "aggregate", "trade", "router", "sink", "notifier")
+"""The API first: no new orders while the pipeline stops; the routers after the trade
+processes, so an approval already made still reaches its venue."""
 
 
 @dataclass

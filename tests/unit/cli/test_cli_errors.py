@@ -85,9 +85,9 @@ CASES = [
     ),
     (
         "run an unknown role",
-        ["run", "router", "--config", "examples/demo.toml"],
-        "error: unknown role 'router' (choose one of connector, normalize, aggregate, trade, "
-        "sink, api, notifier or all)",
+        ["run", "gateway", "--config", "examples/demo.toml"],
+        "error: unknown role 'gateway' (choose one of connector, normalize, aggregate, trade, "
+        "router, sink, api, notifier or all)",
     ),
     (
         "unknown command",

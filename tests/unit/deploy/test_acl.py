@@ -75,6 +75,10 @@ def test_the_table_covers_what_each_role_reads_and_writes() -> None:
     outputs = set().union(*(OUTPUTS[s] for s in ("strategy", "sor", "risk", "router", "positions")))
     assert not _missing(trade.writes, outputs | {"alerts", "dlq.trading"})
 
+    router = ROLE_ACCESS["router"]  # the ccxt router: its inputs and its recovery's reads
+    assert not _missing(router.reads, {*ROUTER_INPUTS, "oms.events"})
+    assert not _missing(router.writes, OUTPUTS["router"] | {"alerts", "dlq.trading"})
+
     sink = ROLE_ACCESS["sink"]
     assert not _missing(sink.reads, {*DEFAULT_TOPICS, *TRADING_TOPICS})
     assert sink.writes == ("dlq.sink",)

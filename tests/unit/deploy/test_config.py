@@ -127,8 +127,10 @@ def test_a_role_without_its_section_refuses_to_start(tmp_path: Path) -> None:
     assert load_config(path).roles() == ("sink",)
     with pytest.raises(ConfigError, match=r"no \[trading\] section"):
         run_one("trade", path, load_settings())
-    with pytest.raises(ConfigError, match="unknown role"):
+    with pytest.raises(ConfigError, match=r"no \[trading\] section"):
         run_one("router", path, load_settings())
+    with pytest.raises(ConfigError, match="unknown role"):
+        run_one("gateway", path, load_settings())
 
 
 def test_normalize_processes_multiply_the_normalize_role_in_run_all() -> None:

@@ -68,5 +68,5 @@ def test_a_port_past_65535_and_an_unknown_role_are_refused() -> None:
     with pytest.raises(ConfigError, match="outside 1-65535"):
         parse_config(_demo(port=65533))
     with pytest.raises(ConfigError) as caught:
-        parse_config(_demo(ports={"router": 9000}))
-    assert caught.value.field == "metrics.ports.router"
+        parse_config(_demo(ports={"gateway": 9000}))
+    assert caught.value.field == "metrics.ports.gateway"
