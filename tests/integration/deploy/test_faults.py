@@ -65,7 +65,8 @@ role but the connector (done by then) once more."""
 TAPEWIRE = (sys.executable, "-m", "tapewire.cli")
 ROLES = ("connector", "normalize", "aggregate", "trade", "sink")
 
-pytestmark = pytest.mark.timeout(1800)
+# 100,000 frames take ~7 min; 1,000,000 (make faults) far longer on 2 shared cores
+pytestmark = pytest.mark.timeout(max(1800, FRAMES // 150))
 
 
 def _config(bootstrap: str, prefix: str, chdb: str) -> str:
