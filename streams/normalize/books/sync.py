@@ -27,10 +27,10 @@ from decimal import Decimal
 from tapewire.records.market import BookUpdate, CoverageEvent, PriceLevel
 from tapewire.streams.normalize.books.l2 import L2Book
 from tapewire.streams.normalize.books.state import BookState
-from tapewire.streams.normalize.decimals import exact
+from tapewire.streams.normalize.decimals import exact_levels as _pairs
 from tapewire.streams.normalize.errors import NormalizeError
 from tapewire.streams.normalize.mappers.base import Sequencing, VenueSpec
-from tapewire.streams.normalize.mappers.events import BookEvent, Level
+from tapewire.streams.normalize.mappers.events import BookEvent
 
 WAITING = "waiting_for_snapshot"
 REBALANCE = "rebalance"
@@ -56,10 +56,6 @@ class SyncedBook:
     gap_reason: str | None = None
     seen: bool = False
     buffer: deque[tuple[BookEvent, int]] = field(default_factory=deque)
-
-
-def _pairs(levels: list[Level]) -> Pairs:
-    return [(exact(p, "price"), exact(s, "size")) for p, s in levels]
 
 
 class BookSync:
@@ -325,9 +321,7 @@ class BookSync:
 
     @staticmethod
     def _apply_levels(book: SyncedBook, bids: Pairs, asks: Pairs) -> None:
-        levels = book.levels
-        L2Book.apply(levels.bids, bids)
-        L2Book.apply(levels.asks, asks)
+        book.levels.apply(bids, asks)
 
     # ------------------------------------------------------------------ coverage
     def _gap(
