@@ -214,6 +214,8 @@ class Normalizer:
         markets: list[dict[str, Any]] | None = None,
     ) -> None:
         self.venues[venue] = self._adapter(venue).create(rest, markets, self._options.get(venue))
+        if venue in self._native_classes:  # its mapper and market index, built once, up front
+            self._native_venue(venue)
 
     def book_state(self, venue: str, instrument: str) -> BookState | None:
         """State of one book, None if never seen."""

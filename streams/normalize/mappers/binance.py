@@ -18,7 +18,6 @@ from tapewire.streams.normalize.mappers.base import (
     VenueSpec,
     integer,
     levels,
-    text,
 )
 from tapewire.streams.normalize.mappers.events import (
     BUY,
@@ -118,14 +117,24 @@ class BinanceMapper(Mapper):
         )
 
     def _ticker(self, m: dict[str, Any]) -> QuoteEvent:
+        bid, bid_size, ask, ask_size = m["b"], m["B"], m["a"], m["A"]
+        # checks inlined (hot path): exact types, else a MapError naming the field
+        if bid.__class__ is not str:
+            raise MapError("b", bid, "a string")
+        if bid_size.__class__ is not str:
+            raise MapError("B", bid_size, "a string")
+        if ask.__class__ is not str:
+            raise MapError("a", ask, "a string")
+        if ask_size.__class__ is not str:
+            raise MapError("A", ask_size, "a string")
         ts = m.get("T") or m.get("E")
         return QuoteEvent(
-            instrument=self._instrument(m),
-            bid_price=text(m, "b"),
-            bid_size=text(m, "B"),
-            ask_price=text(m, "a"),
-            ask_size=text(m, "A"),
-            exchange_ts_ns=ts * MS if ts.__class__ is int else None,
+            self.markets.instrument(m["s"], self.market_type),
+            bid,
+            bid_size,
+            ask,
+            ask_size,
+            ts * MS if ts.__class__ is int else None,
         )
 
     def map_rest(self, url: str, message: Any) -> list[MarketEvent]:
