@@ -112,6 +112,23 @@ class MarketIndex:
         self._resolved[(native, market_type)] = found
         return found
 
+    def resolver(self, market_type: str | None = None) -> Callable[[Any], str]:
+        """:meth:`instrument` bound to one ``market_type``, with a cache of its own (a hot
+        path's lookup: one call, one dict get)."""
+        cache: dict[str, str] = {}
+        cached = cache.get
+        resolve = self._resolve
+
+        def instrument(native: Any) -> str:
+            if native.__class__ is str:
+                found = cached(native)
+                if found is None:
+                    found = cache[native] = resolve(native, market_type)
+                return found
+            return resolve(native, market_type)  # raises MapError
+
+        return instrument
+
     def _resolve(self, native: Any, market_type: str | None) -> str:
         if native.__class__ is not str:
             raise MapError("market", native, "a market id string")

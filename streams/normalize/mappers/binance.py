@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 from tapewire.streams.normalize.mappers.base import (
     MS,
     Mapper,
+    MarketIndex,
     Sequencing,
     VenueSpec,
     integer,
@@ -57,6 +58,10 @@ class BinanceMapper(Mapper):
     snapshot_ts: ClassVar[str] = "E"
     """Field of the REST snapshot's exchange time (spot sends none)."""
 
+    def __init__(self, markets: MarketIndex) -> None:
+        super().__init__(markets)
+        self._resolve_id = markets.resolver(self.market_type)
+
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
         if message.__class__ is not dict:
@@ -78,7 +83,7 @@ class BinanceMapper(Mapper):
         return []  # subscription results, other streams
 
     def _instrument(self, message: dict[str, Any]) -> str:
-        return self.markets.instrument(message["s"], self.market_type)
+        return self._resolve_id(message["s"])
 
     def _trade(self, m: dict[str, Any], event: str) -> TradeEvent:
         maker, price, size = m["m"], m["p"], m["q"]
@@ -96,7 +101,7 @@ class BinanceMapper(Mapper):
         if ts.__class__ is not int:
             raise MapError("T", ts, "an integer")
         return TradeEvent(
-            self.markets.instrument(m["s"], self.market_type),
+            self._resolve_id(m["s"]),
             str(trade_id),
             price,
             size,
@@ -129,7 +134,7 @@ class BinanceMapper(Mapper):
             raise MapError("A", ask_size, "a string")
         ts = m.get("T") or m.get("E")
         return QuoteEvent(
-            self.markets.instrument(m["s"], self.market_type),
+            self._resolve_id(m["s"]),
             bid,
             bid_size,
             ask,

@@ -113,7 +113,7 @@ class OkxMapper(Mapper):
 
     def __init__(self, markets: MarketIndex) -> None:
         super().__init__(markets)
-        self._instrument = markets.instrument
+        self._instrument = markets.resolver()
 
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
@@ -145,7 +145,7 @@ class OkxMapper(Mapper):
                 raise MapError("data", m, "a mark-price or funding-rate object")
             if m.get("instType") not in DERIVATIVE_TYPES:
                 continue  # MARGIN / OPTION mark prices: not a swap or future
-            instrument = self.markets.instrument(m.get("instId"))
+            instrument = self._instrument(m.get("instId"))
             if funding:
                 out.append(
                     DerivativesEvent(
@@ -190,7 +190,7 @@ class OkxMapper(Mapper):
         if action != "snapshot" and action != "update":
             raise MapError("action", action, "snapshot or update")
         snapshot = action == "snapshot"
-        instrument = self.markets.instrument(arg.get("instId"))
+        instrument = self._instrument(arg.get("instId"))
         out: list[MarketEvent] = []
         for m in data:
             if m.__class__ is not dict:
@@ -212,7 +212,7 @@ class OkxMapper(Mapper):
         return out
 
     def _quotes(self, arg: dict[str, Any], data: list[Any], ticker: bool) -> list[MarketEvent]:
-        instrument = self.markets.instrument(arg.get("instId"))
+        instrument = self._instrument(arg.get("instId"))
         for m in data[:1]:  # one quote per instrument and frame
             if m.__class__ is not dict:
                 raise MapError("data", m, "a bid/ask object")
