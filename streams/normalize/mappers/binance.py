@@ -110,15 +110,23 @@ class BinanceMapper(Mapper):
         )
 
     def _depth(self, m: dict[str, Any]) -> BookEvent:
+        ts, first, last, prev = m["E"], m["U"], m["u"], m.get("pu")
+        # checks inlined (hot path): exact types, else a MapError naming the field
+        if ts.__class__ is not int:
+            raise MapError("E", ts, "an integer")
+        if first.__class__ is not int:
+            raise MapError("U", first, "an integer")
+        if last.__class__ is not int:
+            raise MapError("u", last, "an integer")
         return BookEvent(
-            instrument=self._instrument(m),
-            snapshot=False,
-            bids=levels(m["b"], "b"),
-            asks=levels(m["a"], "a"),
-            exchange_ts_ns=integer(m, "E") * MS,
-            first_sequence=integer(m, "U"),
-            last_sequence=integer(m, "u"),
-            prev_sequence=m.get("pu") if m.get("pu").__class__ is int else None,
+            self._resolve_id(m["s"]),
+            False,
+            levels(m["b"], "b"),
+            levels(m["a"], "a"),
+            ts * MS,
+            first,
+            last,
+            prev if prev.__class__ is int else None,
         )
 
     def _ticker(self, m: dict[str, Any]) -> QuoteEvent:
