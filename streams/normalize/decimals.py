@@ -14,6 +14,10 @@ _EXACT_TEXT: dict[str, Decimal] = {}
 _EXACT_TEXT_CAP = 65_536
 _DIGITS = frozenset("0123456789")
 
+memo = _EXACT_TEXT.get
+"""Wire text -> the Decimal :func:`exact` already checked for it, or None (the hot paths'
+first try: one dict lookup; on None they call :func:`exact`, which checks and remembers)."""
+
 
 def exact(value: Any, name: str) -> Decimal:
     """Wire text (or a ccxt Decimal) -> Decimal that fits decimal(38,18); never float."""
@@ -71,6 +75,22 @@ def checked(value: Any, name: str, *, signed: bool = False) -> Decimal:
             f"{name} {value!r} exceeds decimal(38,18)", error_type="PrecisionError"
         )
     return d
+
+
+def exact_levels(levels: list[tuple[Any, Any]]) -> list[tuple[Decimal, Decimal]]:
+    """``[(price text, size text), ...]`` -> the same levels as checked decimals
+    (:func:`exact` of each value, ``price`` / ``size`` named in any error)."""
+    out: list[tuple[Decimal, Decimal]] = []
+    append = out.append
+    for price, size in levels:
+        p = memo(price) if price.__class__ is str else None
+        if p is None:
+            p = exact(price, "price")
+        s = memo(size) if size.__class__ is str else None
+        if s is None:
+            s = exact(size, "size")
+        append((p, s))
+    return out
 
 
 def exact_or_none(value: Any, name: str) -> Decimal | None:

@@ -12,12 +12,18 @@ class TradeDeduper:
         self.capacity = capacity
         self._seen: dict[tuple[str, str], OrderedDict[str, None]] = {}
 
-    def is_new(self, venue: str, instrument: str, trade_id: str) -> bool:
-        """True the first time an id is seen (within the window); records it."""
+    def window(self, venue: str, instrument: str) -> OrderedDict[str, None]:
+        """The ids remembered for one (venue, instrument), oldest first: a hot path may keep
+        it and do what :meth:`is_new` does inline (the same object for the deduper's life)."""
         key = (venue, instrument)
         ids = self._seen.get(key)
         if ids is None:
             ids = self._seen[key] = OrderedDict()
+        return ids
+
+    def is_new(self, venue: str, instrument: str, trade_id: str) -> bool:
+        """True the first time an id is seen (within the window); records it."""
+        ids = self.window(venue, instrument)
         if trade_id in ids:
             return False
         ids[trade_id] = None

@@ -8,13 +8,16 @@ goes through ccxt's own handlers instead.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+import orjson
 
 from tapewire.core.records import Record, TypedRecord
 from tapewire.records.market import DerivativesTicker, Quote, Trade
 from tapewire.streams.normalize.books import BookState, BookSync
-from tapewire.streams.normalize.decimals import exact, exact_or_none, signed_or_none
+from tapewire.streams.normalize.decimals import exact, exact_or_none, memo, signed_or_none
 from tapewire.streams.normalize.dedup import TradeDeduper
 from tapewire.streams.normalize.errors import NormalizeError
 from tapewire.streams.normalize.mappers.base import Mapper, MarketIndex
@@ -41,14 +44,24 @@ class NativeVenue:
         clock: Callable[[], int],
         dedup: TradeDeduper,
         buffer_cap: int,
+        topics: tuple[str, str, str, str, str],
     ) -> None:
-        self.mapper = mapper_class(MarketIndex(markets))
+        self.mapper = mapper = mapper_class(MarketIndex(markets))
         self._checks_gaps = mapper_class.connection_gap is not Mapper.connection_gap
+        self._decode: Callable[[bytes], Any] = (
+            orjson.loads if mapper_class.decode is Mapper.decode else mapper.decode
+        )
+        self._map = mapper.map
+        self.topics = topics
+        """Output topics: trades, book, quotes, coverage, derivatives."""
         self.spec = mapper_class.spec
         self.venue = self.spec.venue
         self.sync = BookSync(self.spec, clock, buffer_cap)
         self.clock = clock
         self.dedup = dedup
+        self._dedup_capacity = dedup.capacity
+        self._windows: dict[str, OrderedDict[str, None]] = {}
+        """Instrument -> its dedup window (``dedup.window``), looked up once."""
 
     def book_state(self, instrument: str) -> BookState | None:
         """State of one book, None if never seen."""
@@ -72,20 +85,130 @@ class NativeVenue:
                 return (events, None) if events else None
             gap = mapper.connection_gap(message, connection_id) if self._checks_gaps else None
             return mapper.map(message), gap
-        except NormalizeError:
-            raise
-        except MapError as exc:
+        except Exception as exc:
+            raise self._map_error(exc) from exc
+
+    def process(
+        self,
+        frame: Record,
+        payload: bytes,
+        connection_id: str,
+        receive_ns: int,
+        midway: bool,
+        out: Mapping[str, list[TypedRecord]],
+    ) -> int:
+        """A websocket frame from bytes to records in ``out`` (:meth:`map_frame` then
+        :meth:`emit`, with the common one-trade / one-quote frame built straight into its
+        topic); returns the number of duplicate trades dropped."""
+        mapper = self.mapper
+        mapper.connection_id = connection_id
+        try:
+            message = self._decode(payload)
+        except Exception as exc:
+            raise NormalizeError(f"undecodable payload: {exc}", error_type="DecodeError") from exc
+        try:
+            gap = mapper.connection_gap(message, connection_id) if self._checks_gaps else None
+            events = self._map(message)
+        except Exception as exc:
+            raise self._map_error(exc) from exc
+        if gap is None and len(events) == 1:
+            event = events[0]
+            kind = event.__class__
+            if kind is _TRADE:
+                trade = self._trade(event, frame, receive_ns, self.clock())  # type: ignore[arg-type]
+                return 0 if self._publish_trade(trade, out[self.topics[0]]) else 1
+            if kind is _QUOTE:
+                quote = self._quote(event, receive_ns, self.clock())  # type: ignore[arg-type]
+                out[self.topics[2]].append(quote)
+                return 0
+        return self.emit(events, frame, receive_ns, midway, out, self.topics, gap)
+
+    def _map_error(self, exc: Exception) -> Exception:
+        """A mapper's failure as the NormalizeError of its dead letter (field and value)."""
+        if isinstance(exc, NormalizeError):
+            return exc
+        if isinstance(exc, MapError):
             error_type = "UnknownInstrument" if exc.field == "market" else "ParseError"
-            raise NormalizeError(f"{self.venue}: {exc}", error_type=error_type) from exc
-        except KeyError as exc:
-            raise NormalizeError(
+            return NormalizeError(f"{self.venue}: {exc}", error_type=error_type)
+        if isinstance(exc, KeyError):
+            return NormalizeError(
                 f"{self.venue}: missing field {exc.args[0]!r}", error_type="ParseError"
-            ) from exc
-        except (TypeError, ValueError, AttributeError, IndexError, ArithmeticError) as exc:
-            raise NormalizeError(
+            )
+        if isinstance(exc, TypeError | ValueError | AttributeError | IndexError | ArithmeticError):
+            return NormalizeError(
                 f"{self.venue}: malformed frame ({type(exc).__name__}: {exc})",
                 error_type="ParseError",
-            ) from exc
+            )
+        return exc
+
+    def _trade(self, event: TradeEvent, frame: Record, receive_ns: int, now: int) -> Trade:
+        price, size = event.price, event.size
+        p = memo(price) if price.__class__ is str else None
+        if p is None:
+            p = exact(price, "price")
+        q = memo(size) if size.__class__ is str else None
+        if q is None:
+            q = exact(size, "size")
+        return Trade(
+            venue=self.venue,
+            instrument=event.instrument,
+            trade_id=event.trade_id,
+            price=p,
+            size=q,
+            side=event.side,
+            exchange_ts_ns=event.exchange_ts_ns,
+            receive_ts_ns=receive_ns,
+            process_ts_ns=now,
+            connection_id=frame.get("connection_id"),
+            frame_sequence=frame.get("sequence"),
+        )
+
+    def _publish_trade(self, trade: Trade, published: list[TypedRecord]) -> bool:
+        """Append ``trade`` unless its id was seen (bounded window per instrument)."""
+        instrument = trade.instrument
+        ids = self._windows.get(instrument)
+        if ids is None:
+            ids = self._windows[instrument] = self.dedup.window(self.venue, instrument)
+        trade_id = trade.trade_id
+        if trade_id in ids:
+            return False
+        ids[trade_id] = None
+        if len(ids) > self._dedup_capacity:
+            ids.popitem(last=False)
+        published.append(trade)
+        return True
+
+    def _quote(self, quote: QuoteEvent, receive_ns: int, now: int) -> Quote:
+        bid, bid_size, ask, ask_size = (
+            quote.bid_price,
+            quote.bid_size,
+            quote.ask_price,
+            quote.ask_size,
+        )
+        b = memo(bid) if bid.__class__ is str else None
+        if b is None and bid is not None:
+            b = exact(bid, "bid")
+        bs = memo(bid_size) if bid_size.__class__ is str else None
+        if bs is None and bid_size is not None:
+            bs = exact(bid_size, "bid_size")
+        a = memo(ask) if ask.__class__ is str else None
+        if a is None and ask is not None:
+            a = exact(ask, "ask")
+        as_ = memo(ask_size) if ask_size.__class__ is str else None
+        if as_ is None and ask_size is not None:
+            as_ = exact(ask_size, "ask_size")
+        return Quote(
+            venue=self.venue,
+            instrument=quote.instrument,
+            bid_price=b,
+            bid_size=bs,
+            ask_price=a,
+            ask_size=as_,
+            source="VENUE_BBO",
+            exchange_ts_ns=quote.exchange_ts_ns,
+            receive_ts_ns=receive_ns,
+            process_ts_ns=now,
+        )
 
     def emit(
         self,
@@ -103,7 +226,6 @@ class NativeVenue:
         before any is emitted, so a bad one sends the whole frame to the DLQ."""
         trades_topic, book_topic, quotes_topic, coverage_topic, derivatives_topic = topics
         connection = frame.get("connection_id")
-        sequence = frame.get("sequence")
         trades: list[Trade] = []
         quotes: list[Quote] = []
         books: list[BookEvent] = []
@@ -113,21 +235,7 @@ class NativeVenue:
         for event in events:
             kind = event.__class__
             if kind is _TRADE:
-                trades.append(
-                    Trade(
-                        venue=venue,
-                        instrument=event.instrument,
-                        trade_id=event.trade_id,  # type: ignore[union-attr]
-                        price=exact(event.price, "price"),  # type: ignore[union-attr]
-                        size=exact(event.size, "size"),  # type: ignore[union-attr]
-                        side=event.side,  # type: ignore[union-attr]
-                        exchange_ts_ns=event.exchange_ts_ns,
-                        receive_ts_ns=receive_ns,
-                        process_ts_ns=now,
-                        connection_id=connection,
-                        frame_sequence=sequence,
-                    )
-                )
+                trades.append(self._trade(event, frame, receive_ns, now))  # type: ignore[arg-type]
             elif kind is _BOOK:
                 books.append(event)  # type: ignore[arg-type]
             elif kind is DerivativesEvent:
@@ -146,21 +254,7 @@ class NativeVenue:
                     )
                 )
             else:
-                quote: QuoteEvent = event  # type: ignore[assignment]
-                quotes.append(
-                    Quote(
-                        venue=venue,
-                        instrument=quote.instrument,
-                        bid_price=exact_or_none(quote.bid_price, "bid"),
-                        bid_size=exact_or_none(quote.bid_size, "bid_size"),
-                        ask_price=exact_or_none(quote.ask_price, "ask"),
-                        ask_size=exact_or_none(quote.ask_size, "ask_size"),
-                        source="VENUE_BBO",
-                        exchange_ts_ns=quote.exchange_ts_ns,
-                        receive_ts_ns=receive_ns,
-                        process_ts_ns=now,
-                    )
-                )
+                quotes.append(self._quote(event, receive_ns, now))  # type: ignore[arg-type]
         if connection_gap is not None:
             self.sync.connection_lost(
                 str(connection),
@@ -176,12 +270,10 @@ class NativeVenue:
                 self.sync.apply(book, connection_text, receive_ns, midway, book_out, coverage_out)
         duplicates = 0
         if trades:
-            is_new = self.dedup.is_new
             published = out[trades_topic]
+            publish = self._publish_trade
             for trade in trades:
-                if is_new(venue, trade.instrument, trade.trade_id):
-                    published.append(trade)
-                else:
+                if not publish(trade, published):
                     duplicates += 1
         if quotes:
             out[quotes_topic].extend(quotes)

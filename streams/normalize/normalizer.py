@@ -214,6 +214,8 @@ class Normalizer:
         markets: list[dict[str, Any]] | None = None,
     ) -> None:
         self.venues[venue] = self._adapter(venue).create(rest, markets, self._options.get(venue))
+        if venue in self._native_classes:  # its mapper and market index, built once, up front
+            self._native_venue(venue)
 
     def book_state(self, venue: str, instrument: str) -> BookState | None:
         """State of one book, None if never seen."""
@@ -436,9 +438,14 @@ class Normalizer:
         """Process frames in order; one combined result (for a batched Faust agent)."""
         out = NormalizeResult()
         refs = iter(sources) if sources is not None else None
+        process = self._process
         with localcontext(WIDE_PARSE):
             for frame in frames:
-                self._process_into(frame, next(refs, None) if refs else None, out)
+                source = next(refs, None) if refs else None
+                try:
+                    process(frame, out)
+                except Exception as exc:  # as _process_into (inlined: one call less a frame)
+                    out.records[DLQ].append(self._dead_letter(frame, source, exc))
         return out
 
     def process(self, raw_frame: Record, source: SourceRef | None = None) -> NormalizeResult:
@@ -451,10 +458,14 @@ class Normalizer:
     def _process_into(self, frame: Record, source: SourceRef | None, out: NormalizeResult) -> None:
         try:
             self._process(frame, out)
-        except NormalizeError as exc:
-            out.records[DLQ].append(self._dead(frame, source, exc.error_type, exc.message))
-        except Exception as exc:  # a bug or an unforeseen payload: never crash the stream
-            out.records[DLQ].append(self._dead(frame, source, type(exc).__name__, str(exc)))
+        except Exception as exc:
+            out.records[DLQ].append(self._dead_letter(frame, source, exc))
+
+    def _dead_letter(self, frame: Record, source: SourceRef | None, exc: Exception) -> DeadLetter:
+        if isinstance(exc, NormalizeError):
+            return self._dead(frame, source, exc.error_type, exc.message)
+        # a bug or an unforeseen payload: never crash the stream
+        return self._dead(frame, source, type(exc).__name__, str(exc))
 
     # ------------------------------------------------------------------ core
     def _process(self, frame: Record, out: NormalizeResult) -> None:
@@ -485,8 +496,14 @@ class Normalizer:
         )
         if native is not None:
             rest = get("transport") == "REST"
+            status = get("rest_status")
+            if not rest and (status is None or status == 200):
+                out.duplicates += native.process(
+                    frame, payload, connection_text, receive_ns, midway, out.records
+                )
+                return
             # market REST frames (valid or not) are the markets code's (``_rest``)
-            if get("rest_status") in (None, 200) and not (rest and self.market_url(frame)):
+            if (status is None or status == 200) and not (rest and self.market_url(frame)):
                 mapped = native.map_frame(frame, payload, connection_text, rest)
                 if mapped is not None:
                     events, gap = mapped
@@ -540,6 +557,7 @@ class Normalizer:
                 clock=self.clock,
                 dedup=self.dedup,
                 buffer_cap=self.snapshot_buffer_cap,
+                topics=_NATIVE_TOPICS,
             )
         return native
 

@@ -1,84 +1,104 @@
 """One L2 book: price -> size per side, exact decimals, no float.
 
 Two layouts: plain dicts (cheapest updates; sorted only when a snapshot is published), or
-sorted dicts (``sortedcontainers``) for venues that need the top of the book after every
-update (a checksum over the top N levels, the crossed-book check).
+dicts plus a sorted list of each side's prices (kept with :mod:`bisect`, all in C) for venues
+that need the top of the book after every update (a checksum over the top N levels, the
+crossed-book check).
 """
 
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left, insort
 from decimal import Decimal
-from itertools import islice
-from typing import Any
-
-from sortedcontainers import SortedDict  # type: ignore[import-untyped]
 
 ZERO = Decimal(0)
 Side = dict[Decimal, Decimal]
+Pairs = list[tuple[Decimal, Decimal]]
 
 
 class L2Book:
     """Both sides of one instrument's book; sorted views on demand."""
 
-    __slots__ = ("asks", "bids", "kept_sorted")
+    __slots__ = ("_ask_prices", "_bid_prices", "asks", "bids", "kept_sorted")
 
     def __init__(self, kept_sorted: bool = False) -> None:
         self.kept_sorted = kept_sorted
-        self.bids: Side = self._side({})
-        self.asks: Side = self._side({})
-
-    def _side(self, levels: dict[Decimal, Decimal]) -> Side:
-        return SortedDict(levels) if self.kept_sorted else levels
+        self.bids: Side = {}
+        self.asks: Side = {}
+        self._bid_prices: list[Decimal] = []
+        """Bid prices, ascending (only when ``kept_sorted``)."""
+        self._ask_prices: list[Decimal] = []
 
     def clear(self) -> None:
         """Forget every level (the book waits for a snapshot)."""
         self.bids.clear()
         self.asks.clear()
+        self._bid_prices.clear()
+        self._ask_prices.clear()
 
-    def replace(
-        self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]
-    ) -> None:
+    def replace(self, bids: Pairs, asks: Pairs) -> None:
         """Set the book to a snapshot (size 0 levels are not kept)."""
-        self.bids = self._side({p: s for p, s in bids if s})
-        self.asks = self._side({p: s for p, s in asks if s})
-
-    @staticmethod
-    def apply(side: Side, levels: list[tuple[Decimal, Decimal]]) -> None:
-        """Apply changed levels to one side; size 0 deletes."""
-        for price, size in levels:
-            if size:
-                side[price] = size
-            else:
-                side.pop(price, None)
-
-    def sorted_bids(self, depth: int = 0) -> list[tuple[Decimal, Decimal]]:
-        """Bids best (highest) first; the top ``depth`` only when ``depth`` > 0."""
-        bids: Any = self.bids
+        self.bids = {p: s for p, s in bids if s}
+        self.asks = {p: s for p, s in asks if s}
         if self.kept_sorted:
-            keys = reversed(bids.keys())
-            prices = list(islice(keys, depth)) if depth else list(keys)
+            self._bid_prices = sorted(self.bids)
+            self._ask_prices = sorted(self.asks)
+
+    def apply(self, bids: Pairs, asks: Pairs) -> None:
+        """Apply changed levels to both sides; size 0 deletes."""
+        if self.kept_sorted:
+            _apply_sorted(self.bids, self._bid_prices, bids)
+            _apply_sorted(self.asks, self._ask_prices, asks)
+        else:
+            _apply(self.bids, bids)
+            _apply(self.asks, asks)
+
+    def sorted_bids(self, depth: int = 0) -> Pairs:
+        """Bids best (highest) first; the top ``depth`` only when ``depth`` > 0."""
+        bids = self.bids
+        if self.kept_sorted:
+            keys = self._bid_prices
+            prices = keys[: -depth - 1 : -1] if depth else keys[::-1]
         else:
             prices = heapq.nlargest(depth, bids) if depth else sorted(bids, reverse=True)
         return [(p, bids[p]) for p in prices]
 
-    def sorted_asks(self, depth: int = 0) -> list[tuple[Decimal, Decimal]]:
+    def sorted_asks(self, depth: int = 0) -> Pairs:
         """Asks best (lowest) first; the top ``depth`` only when ``depth`` > 0."""
-        asks: Any = self.asks
+        asks = self.asks
         if self.kept_sorted:
-            prices = list(islice(asks.keys(), depth)) if depth else list(asks.keys())
+            keys = self._ask_prices
+            prices = keys[:depth] if depth else keys[:]
         else:
             prices = heapq.nsmallest(depth, asks) if depth else sorted(asks)
         return [(p, asks[p]) for p in prices]
 
     def crossed(self) -> bool:
         """True when the best bid is at or above the best ask (a corrupt book)."""
-        bids: Any = self.bids
-        asks: Any = self.asks
+        bids, asks = self.bids, self.asks
         if not bids or not asks:
             return False
         if self.kept_sorted:
-            best_bid: Decimal = bids.peekitem(-1)[0]
-            best_ask: Decimal = asks.peekitem(0)[0]
-            return best_bid >= best_ask
+            return self._bid_prices[-1] >= self._ask_prices[0]
         return bool(max(bids) >= min(asks))
+
+
+def _apply(side: Side, levels: Pairs) -> None:
+    for price, size in levels:
+        if size:
+            side[price] = size
+        else:
+            side.pop(price, None)
+
+
+def _apply_sorted(side: Side, prices: list[Decimal], levels: Pairs) -> None:
+    """As :func:`_apply`, keeping ``prices`` (the side's keys, ascending) in step."""
+    for price, size in levels:
+        if size:
+            if price not in side:
+                insort(prices, price)
+            side[price] = size
+        elif price in side:
+            del side[price]
+            del prices[bisect_left(prices, price)]

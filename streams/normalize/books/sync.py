@@ -27,10 +27,10 @@ from decimal import Decimal
 from tapewire.records.market import BookUpdate, CoverageEvent, PriceLevel
 from tapewire.streams.normalize.books.l2 import L2Book
 from tapewire.streams.normalize.books.state import BookState
-from tapewire.streams.normalize.decimals import exact
+from tapewire.streams.normalize.decimals import exact_levels as _pairs
 from tapewire.streams.normalize.errors import NormalizeError
 from tapewire.streams.normalize.mappers.base import Sequencing, VenueSpec
-from tapewire.streams.normalize.mappers.events import BookEvent, Level
+from tapewire.streams.normalize.mappers.events import BookEvent
 
 WAITING = "waiting_for_snapshot"
 REBALANCE = "rebalance"
@@ -58,10 +58,6 @@ class SyncedBook:
     buffer: deque[tuple[BookEvent, int]] = field(default_factory=deque)
 
 
-def _pairs(levels: list[Level]) -> Pairs:
-    return [(exact(p, "price"), exact(s, "size")) for p, s in levels]
-
-
 class BookSync:
     """All books of one venue, synchronised as its :class:`VenueSpec` says."""
 
@@ -83,6 +79,7 @@ class BookSync:
         self._crossed_check = seq == Sequencing.NONE and spec.checksum is None
         # the top of the book after every update: keep the levels sorted
         self._kept_sorted = self._crossed_check or spec.checksum is not None
+        self._checksum = spec.checksum is not None
 
     def state(self, instrument: str) -> BookState | None:
         """State of one book, None if never seen."""
@@ -248,10 +245,10 @@ class BookSync:
         except NormalizeError:
             self._gap(book, receive_ns, "invalid_update", coverage)
             raise
-        self._apply_levels(book, bids, asks)
+        book.levels.apply(bids, asks)
         book.last_sequence = event.last_sequence
         book.bridged = True
-        failure = self._verify(book, event)
+        failure = self._verify(book, event) if self._checksum else None
         if failure is not None:
             self._gap(book, receive_ns, "checksum", coverage)
             return
@@ -325,9 +322,7 @@ class BookSync:
 
     @staticmethod
     def _apply_levels(book: SyncedBook, bids: Pairs, asks: Pairs) -> None:
-        levels = book.levels
-        L2Book.apply(levels.bids, bids)
-        L2Book.apply(levels.asks, asks)
+        book.levels.apply(bids, asks)
 
     # ------------------------------------------------------------------ coverage
     def _gap(

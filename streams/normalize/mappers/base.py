@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 from typing import Any, ClassVar
 
 import orjson
@@ -23,6 +25,10 @@ MS = 1_000_000
 """Nanoseconds per millisecond."""
 US = 1_000
 """Nanoseconds per microsecond."""
+_LIST = {list}
+_STR = {str}
+_PAIR = itemgetter(0, 1)
+_FLAT = chain.from_iterable
 
 Checksum = Callable[[Sequence[tuple[Any, Any]], Sequence[tuple[Any, Any]]], int]
 """Venue checksum of a book: ``(bids best first, asks best first)`` as ``(price, size)``
@@ -106,6 +112,23 @@ class MarketIndex:
         self._resolved[(native, market_type)] = found
         return found
 
+    def resolver(self, market_type: str | None = None) -> Callable[[Any], str]:
+        """:meth:`instrument` bound to one ``market_type``, with a cache of its own (a hot
+        path's lookup: one call, one dict get)."""
+        cache: dict[str, str] = {}
+        cached = cache.get
+        resolve = self._resolve
+
+        def instrument(native: Any) -> str:
+            if native.__class__ is str:
+                found = cached(native)
+                if found is None:
+                    found = cache[native] = resolve(native, market_type)
+                return found
+            return resolve(native, market_type)  # raises MapError
+
+        return instrument
+
     def _resolve(self, native: Any, market_type: str | None) -> str:
         if native.__class__ is not str:
             raise MapError("market", native, "a market id string")
@@ -175,6 +198,16 @@ def levels(value: Any, key: str) -> list[tuple[str, str]]:
     """``[[price, size, ...], ...]`` of strings -> ``[(price, size), ...]``."""
     if value.__class__ is not list:
         raise MapError(key, value, "a list of [price, size] pairs")
+    # the common case checked in C (every level a list of >= 2 items, prices and sizes str);
+    # anything else takes the level-by-level loop, which names the first bad level
+    if not value or (set(map(type, value)) == _LIST and min(map(len, value)) >= 2):
+        out = list(map(_PAIR, value))
+        if set(map(type, _FLAT(out))) <= _STR:
+            return out
+    return _checked_levels(value, key)
+
+
+def _checked_levels(value: list[Any], key: str) -> list[tuple[str, str]]:
     out = []
     for level in value:
         if level.__class__ is not list or len(level) < 2:

@@ -14,11 +14,11 @@ from urllib.parse import parse_qs, urlsplit
 from tapewire.streams.normalize.mappers.base import (
     MS,
     Mapper,
+    MarketIndex,
     Sequencing,
     VenueSpec,
     integer,
     levels,
-    text,
 )
 from tapewire.streams.normalize.mappers.events import (
     BUY,
@@ -58,6 +58,10 @@ class BinanceMapper(Mapper):
     snapshot_ts: ClassVar[str] = "E"
     """Field of the REST snapshot's exchange time (spot sends none)."""
 
+    def __init__(self, markets: MarketIndex) -> None:
+        super().__init__(markets)
+        self._resolve_id = markets.resolver(self.market_type)
+
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
         if message.__class__ is not dict:
@@ -79,7 +83,7 @@ class BinanceMapper(Mapper):
         return []  # subscription results, other streams
 
     def _instrument(self, message: dict[str, Any]) -> str:
-        return self.markets.instrument(message["s"], self.market_type)
+        return self._resolve_id(message["s"])
 
     def _trade(self, m: dict[str, Any], event: str) -> TradeEvent:
         maker, price, size = m["m"], m["p"], m["q"]
@@ -97,7 +101,7 @@ class BinanceMapper(Mapper):
         if ts.__class__ is not int:
             raise MapError("T", ts, "an integer")
         return TradeEvent(
-            self.markets.instrument(m["s"], self.market_type),
+            self._resolve_id(m["s"]),
             str(trade_id),
             price,
             size,
@@ -106,26 +110,44 @@ class BinanceMapper(Mapper):
         )
 
     def _depth(self, m: dict[str, Any]) -> BookEvent:
+        ts, first, last, prev = m["E"], m["U"], m["u"], m.get("pu")
+        # checks inlined (hot path): exact types, else a MapError naming the field
+        if ts.__class__ is not int:
+            raise MapError("E", ts, "an integer")
+        if first.__class__ is not int:
+            raise MapError("U", first, "an integer")
+        if last.__class__ is not int:
+            raise MapError("u", last, "an integer")
         return BookEvent(
-            instrument=self._instrument(m),
-            snapshot=False,
-            bids=levels(m["b"], "b"),
-            asks=levels(m["a"], "a"),
-            exchange_ts_ns=integer(m, "E") * MS,
-            first_sequence=integer(m, "U"),
-            last_sequence=integer(m, "u"),
-            prev_sequence=m.get("pu") if m.get("pu").__class__ is int else None,
+            self._resolve_id(m["s"]),
+            False,
+            levels(m["b"], "b"),
+            levels(m["a"], "a"),
+            ts * MS,
+            first,
+            last,
+            prev if prev.__class__ is int else None,
         )
 
     def _ticker(self, m: dict[str, Any]) -> QuoteEvent:
+        bid, bid_size, ask, ask_size = m["b"], m["B"], m["a"], m["A"]
+        # checks inlined (hot path): exact types, else a MapError naming the field
+        if bid.__class__ is not str:
+            raise MapError("b", bid, "a string")
+        if bid_size.__class__ is not str:
+            raise MapError("B", bid_size, "a string")
+        if ask.__class__ is not str:
+            raise MapError("a", ask, "a string")
+        if ask_size.__class__ is not str:
+            raise MapError("A", ask_size, "a string")
         ts = m.get("T") or m.get("E")
         return QuoteEvent(
-            instrument=self._instrument(m),
-            bid_price=text(m, "b"),
-            bid_size=text(m, "B"),
-            ask_price=text(m, "a"),
-            ask_size=text(m, "A"),
-            exchange_ts_ns=ts * MS if ts.__class__ is int else None,
+            self._resolve_id(m["s"]),
+            bid,
+            bid_size,
+            ask,
+            ask_size,
+            ts * MS if ts.__class__ is int else None,
         )
 
     def map_rest(self, url: str, message: Any) -> list[MarketEvent]:

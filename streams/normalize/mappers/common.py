@@ -9,6 +9,8 @@ import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from tapewire.streams.normalize.mappers.events import MapError
@@ -102,20 +104,20 @@ def lookup(message: Any, key: str, table: dict[str, Any], expected: str) -> Any:
 
 OKX_CHECKSUM_DEPTH = 25
 _DECIMAL = frozenset((Decimal,))
+_flat = chain.from_iterable
+_pair = itemgetter(0, 1)
 
 
 def okx_checksum(bids: Sequence[Any], asks: Sequence[Any]) -> int:
     """OKX book checksum over exact levels (wire text via ``format(d, 'f')``): CRC32 of
     ``bid:size:ask:size:...`` over the top 25 levels, then the longer side's rest; as a
     signed int32."""
-    top_bids, top_asks = bids[:OKX_CHECKSUM_DEPTH], asks[:OKX_CHECKSUM_DEPTH]
-    values: list[Any] = []
-    add = values.extend
-    for bid, ask in zip(top_bids, top_asks, strict=False):  # then the longer side
-        add((bid[0], bid[1], ask[0], ask[1]))
+    top_bids = list(map(_pair, bids[:OKX_CHECKSUM_DEPTH]))  # (price, size) of longer levels
+    top_asks = list(map(_pair, asks[:OKX_CHECKSUM_DEPTH]))
     shorter = min(len(top_bids), len(top_asks))
-    for level in (top_bids if len(top_bids) > shorter else top_asks)[shorter:]:
-        add((level[0], level[1]))
+    rest = (top_bids if len(top_bids) > shorter else top_asks)[shorter:]
+    # bid, ask, bid, ask ... then the longer side's rest, flattened to price, size, ... (in C)
+    values = list(_flat(_flat((_flat(zip(top_bids, top_asks, strict=False)), rest))))
     joined = None
     if set(map(type, values)) <= _DECIMAL:
         # str(d) is format(d, "f") unless it uses exponent notation (then: the slow way)

@@ -2,11 +2,13 @@
 
 A mapper turns one decoded frame into these events; the normalizer turns their text into
 checked decimals (never a float) and their instrument into the canonical id's record.
+Events are built once per frame on the hot path: plain structs (``msgspec.Struct``, built in
+C, not tracked by the garbage collector), positional or keyword construction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from tapewire.core.errors import TapewireError
 
@@ -29,8 +31,7 @@ class MapError(TapewireError):
         self.value = value
 
 
-@dataclass(slots=True)
-class TradeEvent:
+class TradeEvent(msgspec.Struct, gc=False):
     """One trade: ``instrument`` is the canonical id, ``side`` the aggressor's."""
 
     instrument: str
@@ -41,8 +42,7 @@ class TradeEvent:
     exchange_ts_ns: int | None
 
 
-@dataclass(slots=True)
-class BookEvent:
+class BookEvent(msgspec.Struct, gc=False):
     """One book snapshot (every level) or delta (the levels the frame changed)."""
 
     instrument: str
@@ -61,8 +61,7 @@ class BookEvent:
     """Levels per side of a depth-limited snapshot (None: full depth or a delta)."""
 
 
-@dataclass(slots=True)
-class QuoteEvent:
+class QuoteEvent(msgspec.Struct, gc=False):
     """Best bid and offer as the venue sent them (a side may be absent)."""
 
     instrument: str
@@ -73,8 +72,7 @@ class QuoteEvent:
     exchange_ts_ns: int | None = None
 
 
-@dataclass(slots=True)
-class DerivativesEvent:
+class DerivativesEvent(msgspec.Struct, gc=False):
     """Mark price, index price and funding rate of a derivative (any may be absent)."""
 
     instrument: str

@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 from tapewire.streams.normalize.mappers.base import (
     MS,
     Mapper,
+    MarketIndex,
     Sequencing,
     VenueSpec,
     levels,
@@ -40,7 +41,6 @@ from tapewire.streams.normalize.mappers.base import (
 )
 from tapewire.streams.normalize.mappers.common import (
     OKX_CHECKSUM_DEPTH,
-    lookup,
     okx_checksum,
 )
 from tapewire.streams.normalize.mappers.events import (
@@ -111,6 +111,10 @@ class OkxMapper(Mapper):
         notes="seqId/prevSeqId; CRC32 checksum of the top 25 levels",
     )
 
+    def __init__(self, markets: MarketIndex) -> None:
+        super().__init__(markets)
+        self._instrument = markets.resolver()
+
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
         if message.__class__ is not dict:
@@ -123,7 +127,8 @@ class OkxMapper(Mapper):
             raise MapError("data", data, "a list")
         channel = arg.get("channel")
         if channel == "trades" or channel == "trades-all":
-            return [self._trade(item) for item in data]
+            trade = self._trade
+            return [trade(item) for item in data]
         depth = BOOK_DEPTHS.get(channel) if channel.__class__ is str else None
         if depth is not None:
             return self._books(message, arg, data, depth)
@@ -140,7 +145,7 @@ class OkxMapper(Mapper):
                 raise MapError("data", m, "a mark-price or funding-rate object")
             if m.get("instType") not in DERIVATIVE_TYPES:
                 continue  # MARGIN / OPTION mark prices: not a swap or future
-            instrument = self.markets.instrument(m.get("instId"))
+            instrument = self._instrument(m.get("instId"))
             if funding:
                 out.append(
                     DerivativesEvent(
@@ -163,15 +168,20 @@ class OkxMapper(Mapper):
     def _trade(self, m: Any) -> TradeEvent:
         if m.__class__ is not dict:
             raise MapError("data", m, "a trade object")
-        side = lookup(m, "side", _SIDES, "buy or sell")
-        return TradeEvent(
-            instrument=self.markets.instrument(m["instId"]),
-            trade_id=text(m, "tradeId"),
-            price=text(m, "px"),
-            size=text(m, "sz"),
-            side=side,
-            exchange_ts_ns=ms_text(m, "ts"),
-        )
+        side = _SIDES.get(m["side"]) if m["side"].__class__ is str else None
+        trade_id, price, size, ts = m["tradeId"], m["px"], m["sz"], m["ts"]
+        # checks inlined (hot path): exact types, else a MapError naming the field
+        if side is None:
+            raise MapError("side", m["side"], "buy or sell")
+        if trade_id.__class__ is not str:
+            raise MapError("tradeId", trade_id, "a string")
+        if price.__class__ is not str:
+            raise MapError("px", price, "a string")
+        if size.__class__ is not str:
+            raise MapError("sz", size, "a string")
+        if ts.__class__ is not str or not ts.isdigit():
+            raise MapError("ts", ts, "milliseconds as decimal text")
+        return TradeEvent(self._instrument(m["instId"]), trade_id, price, size, side, int(ts) * MS)
 
     def _books(
         self, message: dict[str, Any], arg: dict[str, Any], data: list[Any], depth: int
@@ -180,7 +190,7 @@ class OkxMapper(Mapper):
         if action != "snapshot" and action != "update":
             raise MapError("action", action, "snapshot or update")
         snapshot = action == "snapshot"
-        instrument = self.markets.instrument(arg.get("instId"))
+        instrument = self._instrument(arg.get("instId"))
         out: list[MarketEvent] = []
         for m in data:
             if m.__class__ is not dict:
@@ -202,7 +212,7 @@ class OkxMapper(Mapper):
         return out
 
     def _quotes(self, arg: dict[str, Any], data: list[Any], ticker: bool) -> list[MarketEvent]:
-        instrument = self.markets.instrument(arg.get("instId"))
+        instrument = self._instrument(arg.get("instId"))
         for m in data[:1]:  # one quote per instrument and frame
             if m.__class__ is not dict:
                 raise MapError("data", m, "a bid/ask object")
