@@ -86,6 +86,12 @@ class SpreadConfig:
     account: str = "paper"
     max_pairs: int = 1
     """Pairs sent in total (a hard bound on the strategy's exposure); at most one is open."""
+    wait_for_nbbo: bool = False
+    """No pair while the latest NBBO of ``instrument`` (``md.nbbo``) is missing, one-sided
+    or crossed: the risk gate denies such orders (``missing_reference_price``), and a
+    denied leg never becomes final on ``oms.events``, so the pair would stay open for the
+    rest of the run. In a deployment the NBBO comes from the aggregate process and may
+    arrive after the first quotes."""
 
     def __post_init__(self) -> None:
         if len(set(self.venues)) < 2:
@@ -124,6 +130,7 @@ class CrossVenueSpread(Strategy):
         self.touches: dict[str, _Touch] = {}
         self.open_legs: set[str] = set()
         self.pairs_sent = 0
+        self.nbbo_usable = False
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> CrossVenueSpread:
@@ -146,6 +153,8 @@ class CrossVenueSpread(Strategy):
             self.touches.pop(quote.venue, None)  # one-sided or crossed: not usable
             return []
         self.touches[quote.venue] = _Touch(bid, ask, quote.receive_ts_ns)
+        if cfg.wait_for_nbbo and not self.nbbo_usable:
+            return []
         if self.open_legs or self.pairs_sent >= cfg.max_pairs or len(self.touches) < 2:
             return []
         ranked = sorted(self.touches.items(), key=lambda kv: (kv[1].mid, kv[0]))
@@ -161,6 +170,18 @@ class CrossVenueSpread(Strategy):
         self.pairs_sent += 1
         self.open_legs.update(r.client_order_id for r in legs)
         return legs
+
+    def on_nbbo(self, nbbo: ConsolidatedQuote) -> list[OrderRequest]:
+        if nbbo.instrument == self.config.instrument:
+            bid, ask = nbbo.bid_price, nbbo.ask_price
+            self.nbbo_usable = (
+                bid is not None
+                and ask is not None
+                and ZERO < bid <= ask
+                and nbbo.bid_receive_ts_ns is not None
+                and nbbo.ask_receive_ts_ns is not None
+            )
+        return []
 
     def on_order_event(self, event: OrderEvent) -> list[OrderRequest]:
         if event.status in FINAL_STATUSES:

@@ -76,6 +76,27 @@ def test_spread_emits_one_bounded_pair_with_deterministic_ids() -> None:
     ]
 
 
+def test_spread_waits_for_a_usable_nbbo_when_told_to() -> None:
+    """``wait_for_nbbo``: no pair while the risk gate would deny it for want of an NBBO
+    (none yet, one-sided or crossed, or another instrument's); quotes are kept meanwhile."""
+    config = SpreadConfig(INST, ("binance", "okx"), D(50), D("0.5"), wait_for_nbbo=True)
+    s = CrossVenueSpread(config)
+    assert s.on_quote(quote("binance", "100", "102")) == []
+    assert s.on_quote(quote("okx", "101", "103", ts=T0 + 1)) == []  # 99 bps, no NBBO yet
+    assert s.on_nbbo(nbbo("101", "102", instrument="ETH-USDT-SPOT")) == []
+    assert s.on_quote(quote("okx", "101", "103", ts=T0 + 2)) == []
+    s.on_nbbo(nbbo("102", "101"))  # crossed
+    assert s.on_quote(quote("okx", "101", "103", ts=T0 + 3)) == []
+    s.on_nbbo(nbbo("101", "102"))
+    assert s.touches.keys() == {"binance", "okx"}
+    legs = s.on_quote(quote("okx", "101", "103", ts=T0 + 4))
+    assert [(r.venue, r.side.value) for r in legs] == [("binance", "BUY"), ("okx", "SELL")]
+    params = {"instrument": INST, "venues": ["binance", "okx"], "threshold_bps": "1"}
+    built = CrossVenueSpread.from_params(params | {"quantity": "1", "wait_for_nbbo": True})
+    assert built.config.wait_for_nbbo
+    assert not CrossVenueSpread.from_params(params | {"quantity": "1"}).config.wait_for_nbbo
+
+
 def test_spread_ignores_crossed_one_sided_and_foreign_quotes() -> None:
     s = spread()
     s.on_quote(quote("binance", "100", "102"))
