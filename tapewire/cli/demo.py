@@ -10,9 +10,9 @@ the risk gate, on the hot path) and the sink. The sink process holds the embedde
 ClickHouse (chDB: one process per data directory) and answers ``tapewire sql``, including
 the demo's own progress and report queries. Role logs go to ``<data_dir>/demo/logs/``.
 
-At the end the demo stops the roles upstream of the sink (connector first), waits until
-the sink has stored what they wrote, takes the report through the sink's endpoint, then
-stops the sink.
+At the end the demo stops the connector, waits until the stages have caught up (their
+topics stop growing), stops them, waits until the sink has stored what they wrote, takes
+the report through the sink's endpoint, then stops the sink.
 """
 
 from __future__ import annotations
@@ -57,12 +57,17 @@ from tapewire.streams.stages.config import TRADING_TOPICS
 
 DLQ_TOPICS = ("dlq.normalize", "dlq.sink", "dlq.aggregate")
 SINK_TOPICS = (*DEFAULT_TOPICS, *SINK_TRADING_TOPICS)
+TIMER_TOPICS = ("md.bars.", "md.depth")
 DEMO_ACCOUNT = "paper"
 """The account of ``examples/demo.toml``'s strategy."""
 STARTUP_TIMEOUT_S = 180.0
 """How long the sink process may take to open ClickHouse and serve queries."""
 DRAIN_TIMEOUT_S = 60.0
 """How long the sink may take, once the other roles stopped, to store what they wrote."""
+SETTLE_QUIET_S = 3.0
+"""Once the connector stopped: the stages have caught up when their topics have not grown
+for this long (bars and depth excepted: they are published on timers)."""
+SETTLE_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,22 @@ def _wait_for_endpoint(
     )
 
 
+def _settle(offsets: Offsets, quiet_s: float, timeout_s: float) -> bool:
+    """Wait until the stages have processed what the connector published: no topic of
+    theirs grew for ``quiet_s`` (at most ``timeout_s``). Stopped with a backlog, the next
+    run's trade role would start on it, with quotes the risk gate calls stale."""
+    deadline = time.monotonic() + timeout_s
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        ends = {t: n for t, n in offsets.ends().items() if not t.startswith(TIMER_TOPICS)}
+        if ends != last:
+            last, since = ends, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def _drain(offsets: Offsets, timeout_s: float) -> int:
     """Wait until the sink has committed everything on its topics; the lag left."""
     deadline = time.monotonic() + timeout_s
@@ -294,8 +315,14 @@ def run_demo(
         report.sink_pid = endpoint.pid
         console.print(f"queries: tapewire sql answers from the sink (pid {endpoint.pid})")
         _watch(options, supervisor, offsets, queries, raw_before, report.log_dir, stop, console)
-        console.print("stopping: connector, normalize, aggregate, trade; then the sink drains")
+        console.print(
+            "stopping: the connector; the stages catch up; then normalize, aggregate, trade"
+        )
+        supervisor.stop(["connector"])
+        if not _settle(offsets, SETTLE_QUIET_S, SETTLE_TIMEOUT_S):
+            console.print("[yellow]the stages were still busy after 60 s[/yellow]")
         supervisor.stop([r for r in roles if r != "sink"])
+        console.print("stopping: the sink stores what the stages wrote, then stops")
         lag = _drain(offsets, DRAIN_TIMEOUT_S)
         if lag:
             console.print(f"[yellow]the sink still lags {lag:,} message(s)[/yellow]")
