@@ -91,7 +91,7 @@ class SpreadConfig:
     or crossed: the risk gate denies such orders (``missing_reference_price``), and a
     denied leg never becomes final on ``oms.events``, so the pair would stay open for the
     rest of the run. In a deployment the NBBO comes from the aggregate process and may
-    arrive after the first quotes."""
+    arrive after the quotes: each usable NBBO is then also a moment to decide."""
 
     def __post_init__(self) -> None:
         if len(set(self.venues)) < 2:
@@ -153,6 +153,27 @@ class CrossVenueSpread(Strategy):
             self.touches.pop(quote.venue, None)  # one-sided or crossed: not usable
             return []
         self.touches[quote.venue] = _Touch(bid, ask, quote.receive_ts_ns)
+        return self._signal(quote.receive_ts_ns)
+
+    def on_nbbo(self, nbbo: ConsolidatedQuote) -> list[OrderRequest]:
+        cfg = self.config
+        if nbbo.instrument != cfg.instrument:
+            return []
+        bid, ask = nbbo.bid_price, nbbo.ask_price
+        self.nbbo_usable = (
+            bid is not None
+            and ask is not None
+            and ZERO < bid <= ask
+            and nbbo.bid_receive_ts_ns is not None
+            and nbbo.ask_receive_ts_ns is not None
+        )
+        # the quotes may have come first (another process makes the NBBO): a usable NBBO
+        # is a moment to decide too, ids from its time so that no two decisions share them
+        return self._signal(nbbo.process_ts_ns) if cfg.wait_for_nbbo else []
+
+    def _signal(self, ts: int) -> list[OrderRequest]:
+        """A pair on the current touches, if they diverge enough and the bounds allow."""
+        cfg = self.config
         if cfg.wait_for_nbbo and not self.nbbo_usable:
             return []
         if self.open_legs or self.pairs_sent >= cfg.max_pairs or len(self.touches) < 2:
@@ -162,7 +183,6 @@ class CrossVenueSpread(Strategy):
         divergence = div18(mul(sub(high.mid, low.mid), BPS), low.mid)
         if divergence < cfg.threshold_bps:
             return []
-        ts = quote.receive_ts_ns
         legs = [
             self._leg(cheap, Side.BUY, low.ask, ts, divergence),
             self._leg(rich, Side.SELL, high.bid, ts, divergence),
@@ -170,18 +190,6 @@ class CrossVenueSpread(Strategy):
         self.pairs_sent += 1
         self.open_legs.update(r.client_order_id for r in legs)
         return legs
-
-    def on_nbbo(self, nbbo: ConsolidatedQuote) -> list[OrderRequest]:
-        if nbbo.instrument == self.config.instrument:
-            bid, ask = nbbo.bid_price, nbbo.ask_price
-            self.nbbo_usable = (
-                bid is not None
-                and ask is not None
-                and ZERO < bid <= ask
-                and nbbo.bid_receive_ts_ns is not None
-                and nbbo.ask_receive_ts_ns is not None
-            )
-        return []
 
     def on_order_event(self, event: OrderEvent) -> list[OrderRequest]:
         if event.status in FINAL_STATUSES:

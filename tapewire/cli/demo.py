@@ -46,10 +46,15 @@ from tapewire.runtime.kafka_io import create_topic
 from tapewire.runtime.kafka_resolve import kafka_for
 from tapewire.runtime.topics import declare_topics
 from tapewire.sinks.clickhouse.client import mask_url
+from tapewire.sinks.clickhouse.migrations import migrate_url
+from tapewire.sinks.clickhouse.query import run_sql
 from tapewire.sinks.clickhouse.query_server import (
     QueryEndpoint,
+    TextResult,
     find_query_server,
     remote_queries_answered,
+    remote_sql,
+    render,
 )
 from tapewire.sinks.clickhouse.rows import DEFAULT_TOPICS
 from tapewire.sinks.clickhouse.rows import TRADING_TOPICS as SINK_TRADING_TOPICS
@@ -139,21 +144,29 @@ def child_env(settings: Settings) -> dict[str, str]:
 
 
 class _Queries:
-    """The sink's endpoint, counting the statements the demo itself sends."""
+    """Where the demo's counts come from: the sink's endpoint on chDB (counting the
+    statements the demo itself sends), else the ClickHouse server directly."""
 
-    def __init__(self, endpoint: QueryEndpoint) -> None:
+    def __init__(self, url: str, endpoint: QueryEndpoint | None) -> None:
+        self.url = url
         self.endpoint = endpoint
         self.sent = 0
 
-    def rows(self) -> tuple[dict[str, int], int]:
+    def run(self, sql: str) -> TextResult:
+        if self.endpoint is None:
+            return render(run_sql(self.url, sql))
         self.sent += 1
-        return count_rows(self.endpoint)
+        return remote_sql(self.endpoint, sql)
+
+    def rows(self) -> tuple[dict[str, int], int]:
+        return count_rows(self.run)
 
     def trading(self) -> tuple[dict[str, int], Decimal | None]:
-        self.sent += 2
-        return trading_totals(self.endpoint)
+        return trading_totals(self.run)
 
     def answered_for_others(self) -> int:
+        if self.endpoint is None:
+            return 0
         return max(0, remote_queries_answered(self.endpoint) - self.sent)
 
 
@@ -205,6 +218,8 @@ def _wait_for_endpoint(
         if endpoint is not None and sink.process is not None and endpoint.pid == sink.process.pid:
             return endpoint
         time.sleep(0.5)
+    if stop.is_set():
+        raise TapewireError("the demo was stopped before the sink role served queries")
     raise TapewireError(
         f"the sink role did not serve queries within {STARTUP_TIMEOUT_S:.0f} s; its log "
         f"({log_dir / 'sink.log'}) ends with:\n{_log_tail(log_dir, 'sink')}"
@@ -276,6 +291,9 @@ def run_demo(
         )
         report.config_path, report.log_dir = path, path.parent / "logs"
         _prepare(bootstrap, config)
+        url = config.clickhouse.url or settings.resolved_clickhouse_url
+        if not url.startswith("chdb://"):  # a server: this process queries it directly
+            migrate_url(url)
         offsets = Offsets(bootstrap, demo_topics(), config.sink.group_id if config.sink else "")
         stack.callback(offsets.close)
         raw_before = offsets.ends()[RAW_TOPIC]
@@ -308,12 +326,13 @@ def run_demo(
             ports = config.metrics_ports().items()
             listed = ", ".join(f"{role} {port}" for (role, _), port in ports)
             console.print(f"metrics: /metrics on {config.metrics.host}: {listed}")
-        url = config.clickhouse.url or settings.resolved_clickhouse_url
         console.print(f"clickhouse: {mask_url(url)}")
-        endpoint = _wait_for_endpoint(supervisor, data_dir, report.log_dir, stop)
-        queries = _Queries(endpoint)
-        report.sink_pid = endpoint.pid
-        console.print(f"queries: tapewire sql answers from the sink (pid {endpoint.pid})")
+        endpoint = None
+        if url.startswith("chdb://"):
+            endpoint = _wait_for_endpoint(supervisor, data_dir, report.log_dir, stop)
+            report.sink_pid = endpoint.pid
+            console.print(f"queries: tapewire sql answers from the sink (pid {endpoint.pid})")
+        queries = _Queries(url, endpoint)
         _watch(options, supervisor, offsets, queries, raw_before, report.log_dir, stop, console)
         console.print(
             "stopping: the connector; the stages catch up; then normalize, aggregate, trade"

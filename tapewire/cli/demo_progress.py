@@ -1,13 +1,14 @@
 """What ``tapewire demo`` shows while it runs: topic offsets, the sink's lag, and the
-stored rows, orders and PnL read through the sink process's query endpoint.
+stored rows, orders and PnL.
 
-chDB is one engine per process and one process per data directory: the sink role holds
-the database, so every count here is a query it answers (:func:`remote_sql`).
+chDB is one engine per process and one process per data directory: on chDB the sink role
+holds the database, so every count here is a query it answers (``Sql`` is then
+:func:`remote_sql` on its endpoint); a ClickHouse server is queried directly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from confluent_kafka import Consumer, TopicPartition
@@ -16,10 +17,12 @@ from rich.table import Table
 
 from tapewire.core.kafka import client_config
 from tapewire.sinks.clickhouse.query import format_value
-from tapewire.sinks.clickhouse.query_server import QueryEndpoint, remote_sql
+from tapewire.sinks.clickhouse.query_server import TextResult
 
 STORED_TABLES = ("raw_frames", "trades", "book_updates", "quotes", "bars", "nbbo", "coverage")
 TRADING_COUNTS = ("orders requested", "orders approved", "orders denied", "fills")
+Sql = Callable[[str], TextResult]
+"""Runs one statement where the database is (exact text values)."""
 RoleStatus = tuple[str, str, int | None, int, float]
 """(name, state, pid, restarts, uptime in seconds), as :meth:`Supervisor.status` gives."""
 
@@ -59,27 +62,25 @@ class Offsets:
         self._consumer.close()
 
 
-def count_rows(endpoint: QueryEndpoint) -> tuple[dict[str, int], int]:
+def count_rows(sql_of: Sql) -> tuple[dict[str, int], int]:
     """Rows per stored table, and the coverage gaps."""
     sql = ", ".join(f"(SELECT count() FROM {table})" for table in STORED_TABLES)
     gaps_sql = "(SELECT count() FROM coverage WHERE event = 'GAP')"
-    result = remote_sql(endpoint, f"SELECT {sql}, {gaps_sql}")
+    result = sql_of(f"SELECT {sql}, {gaps_sql}")
     *rows, gaps = (int(v) for v in result.rows[0])
     return dict(zip(STORED_TABLES, rows, strict=True)), gaps
 
 
-def trading_totals(endpoint: QueryEndpoint) -> tuple[dict[str, int], Decimal | None]:
+def trading_totals(sql_of: Sql) -> tuple[dict[str, int], Decimal | None]:
     """Orders and fills stored, and the PnL of the latest positions (exact)."""
-    counts = remote_sql(
-        endpoint,
+    counts = sql_of(
         "SELECT (SELECT count() FROM order_requests FINAL),"
         " (SELECT countIf(decision = 'APPROVED') FROM risk_decisions FINAL),"
         " (SELECT countIf(decision = 'DENIED') FROM risk_decisions FINAL),"
         " (SELECT count() FROM fills FINAL)",
     )
     totals = dict(zip(TRADING_COUNTS, (int(v) for v in counts.rows[0]), strict=True))
-    pnl = remote_sql(
-        endpoint,
+    pnl = sql_of(
         "SELECT count(), sum(realized_pnl + unrealized_pnl - fees) FROM ("
         " SELECT realized_pnl, unrealized_pnl, fees FROM positions FINAL"
         " ORDER BY account, venue, instrument, update_ts DESC, kafka_topic DESC,"

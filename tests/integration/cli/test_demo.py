@@ -36,18 +36,17 @@ def _sql(data_dir: Path, clickhouse_url: str, statement: str) -> subprocess.Comp
     )
 
 
-def own_url(clickhouse_url: str, tmp_path: Path) -> str:
-    """A chDB directory of the demo's own (its sink process must be the one to open it:
-    this process may hold the session's engine), else the configured server."""
-    return f"chdb://{tmp_path / 'chdb'}" if clickhouse_url.startswith("chdb://") else clickhouse_url
-
-
 @pytest.mark.timeout(420)
 @pytest.mark.parametrize("topology", ["fused", "agents"])
 def test_demo_stores_data_and_answers_sql_during_the_run(
-    kafka_bootstrap: str, clickhouse_url: str, tmp_path: Path, topology: str
+    private_kafka: str, tmp_path: Path, topology: str
 ) -> None:
-    clickhouse_url = own_url(clickhouse_url, tmp_path)
+    # a broker of its own: the demo's topics and consumer groups have fixed names, and a
+    # normalize group of the other topology would normalize the earlier run's md.raw again
+    kafka_bootstrap = private_kafka
+    # the embedded defaults, in a chDB directory of the demo's own: its sink process must
+    # be the one to open it (this process may hold the session's engine)
+    clickhouse_url = f"chdb://{tmp_path / 'chdb'}"
     settings = load_settings(
         data_dir=tmp_path,
         kafka_bootstrap_servers=kafka_bootstrap,
