@@ -17,6 +17,7 @@ the report through the sink's endpoint, then stops the sink.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -60,6 +61,7 @@ from tapewire.sinks.clickhouse.rows import DEFAULT_TOPICS
 from tapewire.sinks.clickhouse.rows import TRADING_TOPICS as SINK_TRADING_TOPICS
 from tapewire.streams.stages.config import TRADING_TOPICS
 
+log = logging.getLogger("tapewire.demo")
 DLQ_TOPICS = ("dlq.normalize", "dlq.sink", "dlq.aggregate")
 SINK_TOPICS = (*DEFAULT_TOPICS, *SINK_TRADING_TOPICS)
 TIMER_TOPICS = ("md.bars.", "md.depth")
@@ -242,6 +244,36 @@ def _settle(offsets: Offsets, quiet_s: float, timeout_s: float) -> bool:
     return False
 
 
+def _stream_groups(config: DeployConfig) -> list[str]:
+    """The consumer groups of the normalize and aggregate roles (Faust: the app id; the
+    hot-path shell: ``<app id>-hotpath``)."""
+    prefix = config.kafka.topic_prefix
+    normalize = f"{prefix}tapewire-normalize"
+    hotpath = config.normalize is not None and config.normalize.shell == "hotpath"
+    return [f"{normalize}-hotpath" if hotpath else normalize, f"{prefix}tapewire-aggregate"]
+
+
+def _wait_for_groups(
+    supervisor: Supervisor,
+    offsets: Offsets,
+    groups: list[str],
+    log_dir: Path,
+    stop: threading.Event,
+) -> None:
+    """Until the stream roles have joined their groups (at most ``STARTUP_TIMEOUT_S``): a
+    market that starts before them would be all quotes before the first NBBO."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline and not stop.is_set():
+        supervisor.poll()
+        _check_roles(supervisor, log_dir)
+        if offsets.groups_ready(groups):
+            return
+        time.sleep(1.0)
+    log.warning(
+        "consumer groups %s not ready after %.0f s: starting anyway", groups, STARTUP_TIMEOUT_S
+    )
+
+
 def _drain(offsets: Offsets, timeout_s: float) -> int:
     """Wait until the sink has committed everything on its topics; the lag left."""
     deadline = time.monotonic() + timeout_s
@@ -308,7 +340,7 @@ def run_demo(
             own_session=True,
         )
         stack.callback(supervisor.stop)  # every role, whatever happens below
-        supervisor.start()
+        supervisor.start([r for r in roles if r != "connector"])
         console.print(
             f"run all: {', '.join(roles)} as processes over {path} "
             f"(examples/demo.toml + this run's options); logs in {report.log_dir}"
@@ -333,6 +365,9 @@ def run_demo(
             report.sink_pid = endpoint.pid
             console.print(f"queries: tapewire sql answers from the sink (pid {endpoint.pid})")
         queries = _Queries(url, endpoint)
+        _wait_for_groups(supervisor, offsets, _stream_groups(config), report.log_dir, stop)
+        supervisor.start(["connector"])  # the market starts once its readers are there
+        console.print("connector: the simulator publishes to md.raw")
         _watch(options, supervisor, offsets, queries, raw_before, report.log_dir, stop, console)
         console.print(
             "stopping: the connector; the stages catch up; then normalize, aggregate, trade"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from rich.table import Table
 
@@ -36,6 +36,7 @@ class Offsets:
         self._partitions = {t: len(metadata[t].partitions) if t in metadata else 0 for t in topics}
         self._consumer = Consumer(client_config(bootstrap) | {"group.id": group})
         self._topics = tuple(topics)
+        self._bootstrap = bootstrap
 
     def ends(self) -> dict[str, int]:
         """Messages per topic so far (the sum of its partitions' end offsets)."""
@@ -56,6 +57,16 @@ class Offsets:
         committed = self._consumer.committed(parts, timeout=5)
         done = sum(max(tp.offset, 0) for tp in committed)
         return max(0, sum(ends.get(t, 0) for t in topics) - done)
+
+    def groups_ready(self, groups: Sequence[str]) -> bool:
+        """Every one of ``groups`` is a stable consumer group with members."""
+        admin = AdminClient(client_config(self._bootstrap))
+        futures = admin.describe_consumer_groups(list(groups), request_timeout=5)
+        try:
+            described = [f.result(timeout=10) for f in futures.values()]
+        except KafkaException:
+            return False
+        return all(g.members and g.state == ConsumerGroupState.STABLE for g in described)
 
     def close(self) -> None:
         """Close the consumer (it never joined the group)."""

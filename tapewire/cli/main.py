@@ -628,7 +628,8 @@ def demo(
         f"[green]demo done[/green]: {report.frames_published:,} frames published; rows stored: "
         + ", ".join(f"{table} {count:,}" for table, count in report.rows.items())
         + f"; coverage gaps {report.gaps}; sql queries answered {report.queries_answered}"
-        + f" (by the sink, pid {report.sink_pid}); role logs in {report.log_dir}"
+        + (f" (by the sink, pid {report.sink_pid})" if report.sink_pid else "")
+        + f"; role logs in {report.log_dir}"
     )
     restarted = {name: n for name, n in report.restarts.items() if n}
     if restarted:

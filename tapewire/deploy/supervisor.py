@@ -130,10 +130,11 @@ class Supervisor:
         child.restart_at = None
         log.info("started %s (pid %d)", child.name, child.process.pid)
 
-    def start(self) -> None:
-        """Start every role."""
+    def start(self, roles: Collection[str] | None = None) -> None:
+        """Start every role (or those of ``roles``)."""
         for child in self.children:
-            self._spawn(child)
+            if roles is None or child.role in roles:
+                self._spawn(child)
 
     def poll(self) -> None:
         """Restart children that exited (after their backoff)."""
