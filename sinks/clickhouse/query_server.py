@@ -4,7 +4,8 @@ chDB allows one OS process per data directory, so while ``tapewire demo`` (or an
 long-running Tapewire process) holds ``chdb://<dir>``, a second process cannot open it.
 That process therefore serves queries on loopback: it writes
 ``<data_dir>/query-server.json`` (url, pid, a random token; mode 0600) and answers
-``POST /sql`` with the exact result as JSON. ``tapewire sql`` looks for that file first
+``POST /sql`` with the exact result as JSON (and ``GET /stats`` with the number of
+statements it answered). ``tapewire sql`` looks for that file first
 and falls back to opening the database itself.
 
 Statements run as analyst SQL (:mod:`analyst_sql`): read-only unless the request says
@@ -144,12 +145,23 @@ class QueryServer:
         class Handler(BaseHTTPRequestHandler):
             timeout = server._read_timeout_s  # socket timeout: no handler waits forever
 
+            def do_GET(self) -> None:
+                if urlsplit(self.path).path != "/stats":
+                    self._reply(HTTPStatus.NOT_FOUND, {"error": "GET /stats only"})
+                elif not self._authorized():
+                    self._reply(HTTPStatus.UNAUTHORIZED, {"error": "bad or missing token"})
+                else:
+                    self._reply(HTTPStatus.OK, {"queries_answered": server.queries_answered})
+
+            def _authorized(self) -> bool:
+                return secrets.compare_digest(
+                    self.headers.get("Authorization", ""), f"Bearer {server._token}"
+                )
+
             def do_POST(self) -> None:
                 try:
                     access = _access(self.path)
-                    if not secrets.compare_digest(
-                        self.headers.get("Authorization", ""), f"Bearer {server._token}"
-                    ):
+                    if not self._authorized():
                         raise BadRequestError(HTTPStatus.UNAUTHORIZED, "bad or missing token")
                     sql = self._body()
                 except BadRequestError as exc:
@@ -288,6 +300,22 @@ def remote_sql(
         raise TapewireError(
             f"the process serving queries ({endpoint.url}, pid {endpoint.pid}) did not answer: "
             f"{exc}",
-            hint="check that tapewire demo still runs",
+            hint="check that tapewire demo (or the sink role) still runs",
         ) from None
     return TextResult(list(body["columns"]), list(body["types"]), body["rows"])
+
+
+def remote_queries_answered(endpoint: QueryEndpoint, *, timeout_s: float = 10.0) -> int:
+    """How many statements the process behind ``endpoint`` has answered so far."""
+    url = urlsplit(endpoint.url)._replace(path="/stats").geturl()
+    request = urllib.request.Request(  # noqa: S310 - loopback URL we wrote ourselves
+        url, headers={"Authorization": f"Bearer {endpoint.token}"}, method="GET"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            return int(json.loads(response.read())["queries_answered"])
+    except (urllib.error.URLError, TimeoutError, ValueError, KeyError) as exc:
+        raise TapewireError(
+            f"the process serving queries ({endpoint.url}, pid {endpoint.pid}) did not answer: "
+            f"{exc}"
+        ) from None

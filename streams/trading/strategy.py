@@ -86,6 +86,12 @@ class SpreadConfig:
     account: str = "paper"
     max_pairs: int = 1
     """Pairs sent in total (a hard bound on the strategy's exposure); at most one is open."""
+    wait_for_nbbo: bool = False
+    """No pair while the latest NBBO of ``instrument`` (``md.nbbo``) is missing, one-sided
+    or crossed: the risk gate denies such orders (``missing_reference_price``), and a
+    denied leg never becomes final on ``oms.events``, so the pair would stay open for the
+    rest of the run. In a deployment the NBBO comes from the aggregate process and may
+    arrive after the quotes: each usable NBBO is then also a moment to decide."""
 
     def __post_init__(self) -> None:
         if len(set(self.venues)) < 2:
@@ -124,6 +130,7 @@ class CrossVenueSpread(Strategy):
         self.touches: dict[str, _Touch] = {}
         self.open_legs: set[str] = set()
         self.pairs_sent = 0
+        self.nbbo_usable = False
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> CrossVenueSpread:
@@ -146,6 +153,29 @@ class CrossVenueSpread(Strategy):
             self.touches.pop(quote.venue, None)  # one-sided or crossed: not usable
             return []
         self.touches[quote.venue] = _Touch(bid, ask, quote.receive_ts_ns)
+        return self._signal(quote.receive_ts_ns)
+
+    def on_nbbo(self, nbbo: ConsolidatedQuote) -> list[OrderRequest]:
+        cfg = self.config
+        if nbbo.instrument != cfg.instrument:
+            return []
+        bid, ask = nbbo.bid_price, nbbo.ask_price
+        self.nbbo_usable = (
+            bid is not None
+            and ask is not None
+            and ZERO < bid <= ask
+            and nbbo.bid_receive_ts_ns is not None
+            and nbbo.ask_receive_ts_ns is not None
+        )
+        # the quotes may have come first (another process makes the NBBO): a usable NBBO
+        # is a moment to decide too, ids from its time so that no two decisions share them
+        return self._signal(nbbo.process_ts_ns) if cfg.wait_for_nbbo else []
+
+    def _signal(self, ts: int) -> list[OrderRequest]:
+        """A pair on the current touches, if they diverge enough and the bounds allow."""
+        cfg = self.config
+        if cfg.wait_for_nbbo and not self.nbbo_usable:
+            return []
         if self.open_legs or self.pairs_sent >= cfg.max_pairs or len(self.touches) < 2:
             return []
         ranked = sorted(self.touches.items(), key=lambda kv: (kv[1].mid, kv[0]))
@@ -153,7 +183,6 @@ class CrossVenueSpread(Strategy):
         divergence = div18(mul(sub(high.mid, low.mid), BPS), low.mid)
         if divergence < cfg.threshold_bps:
             return []
-        ts = quote.receive_ts_ns
         legs = [
             self._leg(cheap, Side.BUY, low.ask, ts, divergence),
             self._leg(rich, Side.SELL, high.bid, ts, divergence),

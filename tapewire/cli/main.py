@@ -397,9 +397,9 @@ def sql(
     """Run one SQL statement against the configured ClickHouse and print the result.
 
     Read-only unless ``--write`` (ClickHouse's ``readonly`` setting); host files, URLs and
-    other servers are never reachable (``docs/analyst-queries.md``). While ``tapewire demo``
-    holds the embedded chDB directory, the query is answered by that process (chDB allows
-    one process per directory).
+    other servers are never reachable (``docs/analyst-queries.md``). While a sink role
+    (``tapewire demo``, ``tapewire run sink|all``) holds the embedded chDB directory, the
+    query is answered by that process (chDB allows one process per directory).
     """
     from tapewire.sinks.clickhouse.analyst_sql import SqlAccess
     from tapewire.sinks.clickhouse.query_server import find_query_server, remote_sql, render
@@ -605,14 +605,16 @@ def demo(
     topology: Annotated[
         str,
         typer.Option(
-            help="fused: the hot path (normalize → nbbo → strategy → risk → router → "
-            "positions in one thread) + a Faust bars agent; agents: one Faust agent per stage."
+            help="fused: the normalize role on the hot-path shell; agents: normalize as "
+            "Faust agents (aggregate: Faust agents, trade: the hot path, in both)."
         ),
     ] = "fused",
 ) -> None:
-    """Run the pipeline on embedded defaults: simulator → Kafka → stream processors (market
+    """Run the pipeline on embedded defaults: ``tapewire run all`` over examples/demo.toml
+    (one process per role) with the simulator feeding md.raw → stream processors (market
     data and the example strategy trading on paper venues through the risk gate) →
-    ClickHouse, with live progress. ``tapewire sql`` answers from another terminal meanwhile."""
+    ClickHouse, with live progress. ``tapewire sql`` answers from another terminal meanwhile
+    (the sink process holds the embedded ClickHouse and serves the queries)."""
     from tapewire.cli.demo import DemoOptions, run_demo
 
     report = run_demo(
@@ -626,7 +628,12 @@ def demo(
         f"[green]demo done[/green]: {report.frames_published:,} frames published; rows stored: "
         + ", ".join(f"{table} {count:,}" for table, count in report.rows.items())
         + f"; coverage gaps {report.gaps}; sql queries answered {report.queries_answered}"
+        + (f" (by the sink, pid {report.sink_pid})" if report.sink_pid else "")
+        + f"; role logs in {report.log_dir}"
     )
+    restarted = {name: n for name, n in report.restarts.items() if n}
+    if restarted:
+        console.print(f"[yellow]role restarts[/yellow]: {restarted}")
     from tapewire.sinks.clickhouse.query import format_value
 
     pnl = "-" if report.pnl is None else format_value(report.pnl)

@@ -16,7 +16,8 @@ Each role wires building blocks that already run elsewhere (the demo, the tests)
   store): the approvals for it on ``oms.approved`` → the exchange through ccxt, its
   reports → ``oms.events``/``oms.fills`` (``tapewire/deploy/ccxt_router.py``; the trade
   role's router leaves those approvals to it);
-- ``sink``: every market-data topic (and the trading topics) into ClickHouse;
+- ``sink``: every market-data topic (and the trading topics) into ClickHouse; on chDB it
+  also answers ``tapewire sql`` (the only process that can open the database);
 - ``api``: the authenticated HTTP/WebSocket API (``docs/api.md``): reads ClickHouse,
   sends orders to ``oms.requests``, streams ``oms.events`` / ``oms.fills``.
 - ``notifier``: alerts (and fills, feed health, daily PnL) to people's webhooks and
@@ -37,6 +38,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from typing import TypeVar
 
 from tapewire.api.server import api_services, serve
@@ -54,6 +56,8 @@ from tapewire.runtime.kafka_io import create_topic, produce_all
 from tapewire.runtime.kafka_security import check_login
 from tapewire.runtime.topics import declare_topics
 from tapewire.schemas.codec import Codec
+from tapewire.sinks.clickhouse.migrations import migrate_url
+from tapewire.sinks.clickhouse.query_server import QueryServer
 from tapewire.sinks.clickhouse.rows import DEFAULT_TOPICS, TRADING_TOPICS
 from tapewire.sinks.clickhouse.sink import SinkConfig, run_sink
 from tapewire.sinks.notify.role import DLQ, NotifierRole, RoleSettings, input_topics
@@ -289,24 +293,35 @@ def router_spec(config: DeployConfig, bootstrap: str, replica: int = 0) -> Route
 def run_store(
     config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event
 ) -> None:
-    """The ClickHouse sink over the market-data (and trading) topics."""
+    """The ClickHouse sink over the market-data (and trading) topics.
+
+    On the embedded engine (``chdb://``) this process is the only one that can open the
+    database, so it also answers ``tapewire sql`` (and ``tapewire demo``'s progress
+    queries) on loopback for as long as it runs (:class:`QueryServer`, its endpoint in
+    ``<data_dir>/query-server.json``)."""
     section = _section(config.sink, "sink")
     streams = _streams(config, "sink")
     declare_topics(bootstrap, streams)
     names = DEFAULT_TOPICS + (TRADING_TOPICS if section.trading_topics else ())
     topics = {streams.topics.name(t): t for t in dict.fromkeys(names)}
-    run_sink(
-        settings,
-        stop_event=stop,
-        config=SinkConfig(
-            topics=topics,
-            group_id=section.group_id,
-            flush_interval_s=section.flush_interval_s,
-            dlq_topic=streams.topics.name("dlq.sink"),
-        ),
-        bootstrap=bootstrap,
-        clickhouse_url=config.clickhouse.url,
-    )
+    url = config.clickhouse.url or settings.resolved_clickhouse_url
+    with ExitStack() as stack:
+        if url.startswith("chdb://"):
+            migrate_url(url)  # the tables exist before the first query arrives
+            server = stack.enter_context(QueryServer(url, settings.data_dir))
+            log.info("sink: answering tapewire sql at %s", server.endpoint.url)
+        run_sink(
+            settings,
+            stop_event=stop,
+            config=SinkConfig(
+                topics=topics,
+                group_id=section.group_id,
+                flush_interval_s=section.flush_interval_s,
+                dlq_topic=streams.topics.name("dlq.sink"),
+            ),
+            bootstrap=bootstrap,
+            clickhouse_url=url,
+        )
 
 
 def run_api(

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,12 +75,21 @@ class Supervisor:
         grace_s: float = 20.0,
         clock: Callable[[], float] = time.monotonic,
         log_dir: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        own_session: bool = False,
     ) -> None:
+        """``env`` is added to this process's environment for the children, ``cwd`` is
+        theirs (Faust keeps ``<app id>-data`` there); ``own_session``: the children do not
+        get the terminal's Ctrl-C, so :meth:`stop` alone stops them, in order."""
         self.config_path = config_path
         self.bootstrap = bootstrap
         self.grace_s = grace_s
         self.clock = clock
         self.log_dir = log_dir
+        self.env = dict(env or {})
+        self.cwd = cwd
+        self.own_session = own_session
         self.children = []
         seen: dict[str, int] = {}
         for role in roles:
@@ -112,7 +121,9 @@ class Supervisor:
             self.command(child),
             stdout=out,
             stderr=subprocess.STDOUT if out is not None else None,
-            env=os.environ.copy(),
+            env=os.environ | self.env,
+            cwd=self.cwd,
+            start_new_session=self.own_session,
         )
         if out is not None:
             out.close()  # the child holds its own descriptor
@@ -120,10 +131,11 @@ class Supervisor:
         child.restart_at = None
         log.info("started %s (pid %d)", child.name, child.process.pid)
 
-    def start(self) -> None:
-        """Start every role."""
+    def start(self, roles: Collection[str] | None = None) -> None:
+        """Start every role (or those of ``roles``)."""
         for child in self.children:
-            self._spawn(child)
+            if roles is None or child.role in roles:
+                self._spawn(child)
 
     def poll(self) -> None:
         """Restart children that exited (after their backoff)."""
@@ -159,10 +171,11 @@ class Supervisor:
                 child.restarts += 1
                 self._spawn(child)
 
-    def stop(self) -> None:
-        """Stop every child: connector first, sink last; SIGTERM, then SIGKILL."""
+    def stop(self, roles: Collection[str] | None = None) -> None:
+        """Stop every child (or those of ``roles``): connector first, sink last; SIGTERM,
+        then SIGKILL."""
         order = sorted(
-            self.children,
+            (c for c in self.children if roles is None or c.role in roles),
             key=lambda c: STOP_ORDER.index(c.role) if c.role in STOP_ORDER else len(STOP_ORDER),
         )
         for child in order:

@@ -1,7 +1,8 @@
-"""``tapewire tca`` after a real paper trading run: ``tapewire demo`` (real broker, fused hot
-path with the TCA stage, paper venues on a simulated market, the sink into chDB; a broker of
-its own), then the command as a user runs it. Every reported figure is checked against the
-stored fills and order events, exactly."""
+"""``tapewire tca`` after a real paper trading run: ``tapewire demo`` (real broker, one
+process per role: the fused normalizer, the trade role's hot path with the TCA stage, paper
+venues on a simulated market, the sink into chDB; a broker of its own), then the command as
+a user runs it. Every reported figure is checked against the stored fills and order events,
+exactly."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 import time
 from decimal import Decimal
 from fractions import Fraction
@@ -17,25 +19,50 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
 from tapewire.cli.demo import DEMO_ACCOUNT, DemoOptions, run_demo
-from tapewire.cli.main import app
 from tapewire.core.settings import load_settings
 from tapewire.core.timestamps import format_ns
-from tapewire.sinks.clickhouse.query import run_sql
 
 pytestmark = pytest.mark.integration
 
 
 def _tapewire(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """``tapewire tca ARGS`` in this process (typer's runner), as a user runs it.
+    """``tapewire tca ARGS`` as a user runs it: its own process.
 
-    In-process, not a subprocess: chDB is one engine per process, so once an earlier test
-    opened the session's engine, the demo above wrote into that engine, and only this
-    process can read it (a subprocess opening ``url`` would see an empty database)."""
-    result = CliRunner().invoke(app, ["tca", *args], env=os.environ | env)
-    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+    Not in this process: chDB is one engine per process, and this one may hold the
+    session's engine (it would not see the demo's directory); the demo's sink process,
+    which wrote the directory, has stopped and released it."""
+    return subprocess.run(
+        [sys.executable, "-m", "tapewire.cli", "tca", *args],
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+_QUERY = """
+import sys, orjson
+from tapewire.sinks.clickhouse.query import format_value, run_sql
+rows = run_sql(sys.argv[1], sys.argv[2]).rows
+print(orjson.dumps([[format_value(v) for v in row] for row in rows]).decode())
+"""
+
+
+def _rows(url: str, sql: str) -> list[list[str]]:
+    """The exact rows of ``sql``, read by a process of its own (see :func:`_tapewire`)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _QUERY, url, sql],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows: list[list[str]] = json.loads(done.stdout)
+    return rows
 
 
 def _q18(value: Fraction) -> Decimal:
@@ -48,7 +75,7 @@ def _url(clickhouse_url: str, tmp_path: Path) -> str:
     return f"chdb://{tmp_path / 'chdb'}" if clickhouse_url.startswith("chdb://") else clickhouse_url
 
 
-@pytest.mark.timeout(400)
+@pytest.mark.timeout(600)
 def test_tca_prints_every_finished_paper_order_with_exact_figures(
     private_kafka: str, clickhouse_url: str, tmp_path: Path
 ) -> None:
@@ -77,20 +104,20 @@ def test_tca_prints_every_finished_paper_order_with_exact_figures(
     # each reported order is a terminal order of this run, its figures those of its fills
     terminal = {
         row[0]: (row[1], Decimal(row[2]))
-        for row in run_sql(
+        for row in _rows(
             url,
             "SELECT client_order_id, argMax(status, (event_ts, cum_qty)),"
             " argMax(cum_qty, (event_ts, cum_qty)) FROM order_events FINAL"
             f" WHERE account = '{DEMO_ACCOUNT}' GROUP BY client_order_id",
-        ).rows
+        )
     }
     fills: dict[str, list[tuple[Decimal, Decimal, Decimal, str]]] = {}
-    for cid, price, qty, fee, currency in run_sql(
+    for cid, price, qty, fee, currency in _rows(
         url,
         "SELECT client_order_id, price, quantity, fee, fee_currency FROM fills FINAL"
         f" WHERE account = '{DEMO_ACCOUNT}'",
-    ).rows:
-        fills.setdefault(cid, []).append((price, qty, fee, currency))
+    ):
+        fills.setdefault(cid, []).append((Decimal(price), Decimal(qty), Decimal(fee), currency))
     filled_orders = 0
     for order in orders:
         status, cum = terminal[order["order_id"]]

@@ -11,7 +11,12 @@ import pytest
 
 from tapewire.core.errors import TapewireError
 from tapewire.sinks.clickhouse.migrations import migrate_url
-from tapewire.sinks.clickhouse.query_server import QueryServer, find_query_server, remote_sql
+from tapewire.sinks.clickhouse.query_server import (
+    QueryServer,
+    find_query_server,
+    remote_queries_answered,
+    remote_sql,
+)
 
 
 def test_sql_from_another_process_is_answered_by_the_holder(
@@ -47,10 +52,13 @@ def test_sql_from_another_process_is_answered_by_the_holder(
         assert done.returncode == 0, done.stderr
         assert f"answered by pid {os.getpid()}" in done.stdout
         assert server.queries_answered == 2
+        assert remote_queries_answered(endpoint) == 2  # GET /stats: what the demo reports
 
         with pytest.raises(TapewireError, match=r"UNKNOWN_TABLE|does not exist"):
             remote_sql(endpoint, "SELECT * FROM no_such_table")
         bad = type(endpoint)(endpoint.url, "wrong-token", endpoint.pid)
         with pytest.raises(TapewireError, match="token"):
             remote_sql(bad, "SELECT 1")
+        with pytest.raises(TapewireError, match="Unauthorized"):
+            remote_queries_answered(bad)
     assert find_query_server(tmp_path) is None

@@ -76,6 +76,34 @@ def test_spread_emits_one_bounded_pair_with_deterministic_ids() -> None:
     ]
 
 
+def test_spread_waits_for_a_usable_nbbo_when_told_to() -> None:
+    """``wait_for_nbbo``: no pair while the risk gate would deny it for want of an NBBO
+    (none yet, crossed, or another instrument's); quotes are kept meanwhile, and a usable
+    NBBO is a moment to decide."""
+    config = SpreadConfig(INST, ("binance", "okx"), D(50), D("0.5"), wait_for_nbbo=True)
+    s = CrossVenueSpread(config)
+    assert s.on_quote(quote("binance", "100", "102")) == []
+    assert s.on_quote(quote("okx", "101", "103", ts=T0 + 1)) == []  # 99 bps, no NBBO yet
+    assert s.on_nbbo(nbbo("101", "102", instrument="ETH-USDT-SPOT")) == []
+    assert s.on_quote(quote("okx", "101", "103", ts=T0 + 2)) == []
+    s.on_nbbo(nbbo("102", "101"))  # crossed
+    assert s.on_quote(quote("okx", "101", "103", ts=T0 + 3)) == []
+    assert s.touches.keys() == {"binance", "okx"}
+    # the NBBO came after the quotes (another process makes it): deciding on it, ids of its time
+    legs = s.on_nbbo(nbbo("101", "102", ts=T0 + 4))
+    assert [(r.venue, r.side.value) for r in legs] == [("binance", "BUY"), ("okx", "SELL")]
+    assert legs[0].client_order_id == f"xspread:{T0 + 4}:binance:buy"
+    assert s.on_quote(quote("okx", "101", "103", ts=T0 + 5)) == []  # the pair is open
+    # without wait_for_nbbo an NBBO decides nothing (the quotes do)
+    plain = spread()
+    plain.on_quote(quote("binance", "100", "102"))
+    assert plain.on_nbbo(nbbo("101", "102")) == []
+    params = {"instrument": INST, "venues": ["binance", "okx"], "threshold_bps": "1"}
+    built = CrossVenueSpread.from_params(params | {"quantity": "1", "wait_for_nbbo": True})
+    assert built.config.wait_for_nbbo
+    assert not CrossVenueSpread.from_params(params | {"quantity": "1"}).config.wait_for_nbbo
+
+
 def test_spread_ignores_crossed_one_sided_and_foreign_quotes() -> None:
     s = spread()
     s.on_quote(quote("binance", "100", "102"))
