@@ -227,22 +227,32 @@ class NbboAggregator:
         rejected, self._rejected = self._rejected, []
         return rejected
 
-    def _live(self, group: _Group) -> list[_VenueQuote]:
-        age = self.config.max_quote_age_ns
-        now = self.now_ns
-        return [
-            q
-            for q in group.quotes.values()
-            if age is None or now is None or now - q.receive_ts_ns <= age
-        ]
-
     def _evaluate(self, group_id: str, group: _Group) -> ConsolidatedQuote | None:
-        live = self._live(group)
-        bids = [(q.bid, q) for q in live if q.bid is not None]
-        asks = [(q.ask, q) for q in live if q.ask is not None]
-        best_bid = min(bids, key=lambda e: (-e[0].price, e[0].since_ns, e[1].venue), default=None)
-        best_ask = min(asks, key=lambda e: (e[0].price, e[0].since_ns, e[1].venue), default=None)
-        venue_count = len({q.venue for q in live if q.bid is not None or q.ask is not None})
+        # one pass over the group's live quotes (not older than max_quote_age_ns): the
+        # best bid is the first of the smallest (-price, since, venue), the best ask of
+        # (price, since, venue); the venues quoting either side are counted
+        age, now = self.config.max_quote_age_ns, self.now_ns
+        best_bid: tuple[_Level, _VenueQuote] | None = None
+        best_ask: tuple[_Level, _VenueQuote] | None = None
+        bid_key: tuple[Decimal, int, str] | None = None
+        ask_key: tuple[Decimal, int, str] | None = None
+        venues: set[str] = set()
+        for q in group.quotes.values():
+            if age is not None and now is not None and now - q.receive_ts_ns > age:
+                continue
+            level = q.bid
+            if level is not None:
+                key = (-level.price, level.since_ns, q.venue)
+                if bid_key is None or key < bid_key:
+                    best_bid, bid_key = (level, q), key
+                venues.add(q.venue)
+            level = q.ask
+            if level is not None:
+                key = (level.price, level.since_ns, q.venue)
+                if ask_key is None or key < ask_key:
+                    best_ask, ask_key = (level, q), key
+                venues.add(q.venue)
+        venue_count = len(venues)
         bid = _best(best_bid)
         ask = _best(best_ask)
         signature = (*bid[:3], *ask[:3], venue_count)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from tapewire.core.exact import ZERO
 from tapewire.core.records import Record
+from tapewire.records.market import BookUpdate
 
 
 class L2Book:
@@ -23,9 +24,17 @@ class L2Book:
             self.bids.clear()
             self.asks.clear()
             self.synced = True
+        if isinstance(update, BookUpdate):  # typed levels: attributes, no mapping lookups
+            for side, typed in ((self.bids, update.bids), (self.asks, update.asks)):
+                for level in typed:
+                    if level.size == 0:
+                        side.pop(level.price, None)
+                    else:
+                        side[level.price] = level.size
+            return
         for side, levels in ((self.bids, update["bids"]), (self.asks, update["asks"])):
-            for level in levels:
-                price, size = level["price"], level["size"]
+            for mapped in levels:
+                price, size = mapped["price"], mapped["size"]
                 if size == 0:
                     side.pop(price, None)
                 else:

@@ -100,14 +100,34 @@ class StageGraph:
         self.timed = timed
         """Observe each node's time (``tapewire_stream_batch_seconds``); a backtest, which
         measures its own loop, turns it off (two clock reads and a histogram a node)."""
-        self.subscribers: dict[str, list[Node]] = {}
+        subscribers: dict[str, list[Node]] = {}
         for node in self.nodes:
             for topic in node.inputs:
-                self.subscribers.setdefault(topic, []).append(node)
+                subscribers.setdefault(topic, []).append(node)
+        self.subscribers = subscribers
         self._seconds = {
             n.name: metrics.stream_batch_seconds.labels(f"hotpath:{n.name}", "process")
             for n in self.nodes
         }
+        self._canonical: dict[str, str] = {}
+        """``canonical`` per Kafka topic name met (a pure function of the name)."""
+
+    @property
+    def subscribers(self) -> dict[str, list[Node]]:
+        """The nodes reading each canonical topic, in subscription order."""
+        return self._subscribers
+
+    @subscribers.setter
+    def subscribers(self, subscribers: dict[str, list[Node]]) -> None:
+        self._subscribers = subscribers
+        self._routes: dict[str, tuple[tuple[Node, ...], tuple[Node, ...]]] = {
+            topic: (
+                tuple(n for n in nodes if not n.deferred),
+                tuple(n for n in nodes if n.deferred),
+            )
+            for topic, nodes in subscribers.items()
+        }
+        """Per topic: its (immediate, deferred) subscribers, in subscription order."""
 
     @property
     def inputs(self) -> frozenset[str]:
@@ -121,27 +141,37 @@ class StageGraph:
         Deliveries to ``deferred`` nodes wait (in their own emission order) until nothing
         else is pending, so a monitoring stage never sits between a quote and its order.
         """
+        routes = self._routes
+        route = routes.get(topic)
+        if route is None:
+            return 0
         pending: deque[tuple[Node, str, InMsg]] = deque()
         later: deque[tuple[Node, str, InMsg]] = deque()
+        for node in route[0]:
+            pending.append((node, topic, msg))
+        for node in route[1]:
+            later.append((node, topic, msg))
         published = 0
-
-        def route(current: str, message: InMsg) -> None:
-            for node in self.subscribers.get(current, ()):
-                (later if node.deferred else pending).append((node, current, message))
-
-        route(topic, msg)
+        timed, names = self.timed, self._canonical
         while pending or later:
             node, current, message = pending.popleft() if pending else later.popleft()
-            if self.timed:
+            if timed:
                 t0 = time.perf_counter()
                 outputs = node.run(current, message)
                 self._seconds[node.name].observe(time.perf_counter() - t0)
             else:
                 outputs = node.run(current, message)
             for out in outputs:
-                canonical = self.canonical(out.topic)
+                canonical = names.get(out.topic)
+                if canonical is None:
+                    canonical = names[out.topic] = self.canonical(out.topic)
                 publish(canonical, out)
                 published += 1
-                if canonical in self.subscribers:  # the object, not its bytes (encode once)
-                    route(canonical, InMsg(None, None, out.key, out.value, out.record))
+                route = routes.get(canonical)
+                if route is not None:  # the object, not its bytes (encode once)
+                    routed = InMsg(None, None, out.key, out.value, out.record)
+                    for node in route[0]:
+                        pending.append((node, canonical, routed))
+                    for node in route[1]:
+                        later.append((node, canonical, routed))
         return published
