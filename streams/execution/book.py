@@ -20,11 +20,9 @@ class L2Book:
 
     def apply(self, update: Record) -> None:
         """Apply a ``BookUpdate`` record: SNAPSHOT replaces both sides, DELTA sets levels."""
-        if update["kind"] == "SNAPSHOT":
-            self.bids.clear()
-            self.asks.clear()
-            self.synced = True
         if isinstance(update, BookUpdate):  # typed levels: attributes, no mapping lookups
+            if update.kind == "SNAPSHOT":
+                self._reset()
             for side, typed in ((self.bids, update.bids), (self.asks, update.asks)):
                 for level in typed:
                     if level.size == 0:
@@ -32,6 +30,8 @@ class L2Book:
                     else:
                         side[level.price] = level.size
             return
+        if update["kind"] == "SNAPSHOT":
+            self._reset()
         for side, levels in ((self.bids, update["bids"]), (self.asks, update["asks"])):
             for mapped in levels:
                 price, size = mapped["price"], mapped["size"]
@@ -39,6 +39,11 @@ class L2Book:
                     side.pop(price, None)
                 else:
                     side[price] = size
+
+    def _reset(self) -> None:
+        self.bids.clear()
+        self.asks.clear()
+        self.synced = True
 
     def levels(self, book_side: str) -> Iterator[tuple[Decimal, Decimal]]:
         """Levels of ``"bids"`` (best = highest first) or ``"asks"`` (lowest first).

@@ -331,19 +331,23 @@ class PaperVenue:
 
     def _idle(self, now_ns: int, instrument: str) -> bool:
         """True when moving the clock to ``now_ns`` delivers and expires nothing and no
-        open order (nor watched stop) is of ``instrument``: a market record then only
-        moves the clock (and updates the book)."""
-        now_ns = max(now_ns, self.now_ns)
-        if self._pending and self._pending[0][0] <= now_ns:
+        open order is of ``instrument`` (a watched stop is an open order): a market
+        record then only moves the clock (and updates the book)."""
+        if now_ns < self.now_ns:
+            now_ns = self.now_ns
+        pending = self._pending
+        if pending and pending[0][0] <= now_ns:
             return False
-        expiry = self._next_expiry()
-        if expiry is not None and expiry <= now_ns:
-            return False
+        if self._expiries:
+            expiry = self._next_expiry()
+            if expiry is not None and expiry <= now_ns:
+                return False
         if self._working:
             for order in self._open():
                 if order.req["instrument"] == instrument:
                     return False
-        return not (self._watcher and self._watcher.watching(instrument))
+            return not self._watcher.watching(instrument)
+        return True
 
     def _next_expiry(self) -> int | None:
         """The earliest ``expire_ns`` of the open orders (None: none expires)."""

@@ -28,8 +28,8 @@ from tapewire.streams.stages.base import (
     Stage,
     TopicMsg,
     TopicStage,
+    failed_topics,
     safe_process,
-    safe_topics,
 )
 
 Publish = Callable[[str, OutMsg], None]
@@ -64,9 +64,11 @@ def multi_topic(stage: TopicStage, inputs: Sequence[str], *, deferred: bool = Fa
     """A multi-topic stage (strategy, risk, router, positions) reading ``inputs``."""
 
     def run(topic: str, msg: InMsg) -> list[OutMsg]:
-        return safe_topics(
-            stage, (TopicMsg(topic, msg.partition, msg.offset, msg.key, msg.value, msg.record),)
-        )
+        batch = (TopicMsg(topic, msg.partition, msg.offset, msg.key, msg.value, msg.record),)
+        try:  # safe_topics, inlined: one call less per message and stage
+            return stage.process(batch)
+        except Exception as exc:
+            return failed_topics(stage, batch, exc)
 
     return Node(stage.name, tuple(inputs), run, deferred)
 
@@ -141,26 +143,45 @@ class StageGraph:
         Deliveries to ``deferred`` nodes wait (in their own emission order) until nothing
         else is pending, so a monitoring stage never sits between a quote and its order.
         """
-        routes = self._routes
-        route = routes.get(topic)
+        route = self._routes.get(topic)
         if route is None:
             return 0
-        pending: deque[tuple[Node, str, InMsg]] = deque()
-        later: deque[tuple[Node, str, InMsg]] = deque()
-        for node in route[0]:
-            pending.append((node, topic, msg))
-        for node in route[1]:
-            later.append((node, topic, msg))
+        immediate, deferred = route
+        # most messages cause nothing: run the subscribers in turn, queueing only once
+        # one of them has outputs (then the rest of this level goes first, as queued)
+        for index, node in enumerate(immediate):
+            outputs = self._run(node, topic, msg)
+            if outputs:
+                pending = deque((n, topic, msg) for n in immediate[index + 1 :])
+                later = deque((n, topic, msg) for n in deferred)
+                return self._drain(outputs, pending, later, publish)
+        for index, node in enumerate(deferred):
+            outputs = self._run(node, topic, msg)
+            if outputs:
+                later = deque((n, topic, msg) for n in deferred[index + 1 :])
+                return self._drain(outputs, deque(), later, publish)
+        return 0
+
+    def _run(self, node: Node, topic: str, msg: InMsg) -> list[OutMsg]:
+        if not self.timed:
+            return node.run(topic, msg)
+        t0 = time.perf_counter()
+        outputs = node.run(topic, msg)
+        self._seconds[node.name].observe(time.perf_counter() - t0)
+        return outputs
+
+    def _drain(
+        self,
+        outputs: list[OutMsg],
+        pending: deque[tuple[Node, str, InMsg]],
+        later: deque[tuple[Node, str, InMsg]],
+        publish: Publish,
+    ) -> int:
+        """Publish and route ``outputs``, then run everything queued (``pending`` first,
+        ``later`` once nothing is pending) and what it causes; the outputs published."""
+        routes, names = self._routes, self._canonical
         published = 0
-        timed, names = self.timed, self._canonical
-        while pending or later:
-            node, current, message = pending.popleft() if pending else later.popleft()
-            if timed:
-                t0 = time.perf_counter()
-                outputs = node.run(current, message)
-                self._seconds[node.name].observe(time.perf_counter() - t0)
-            else:
-                outputs = node.run(current, message)
+        while True:
             for out in outputs:
                 canonical = names.get(out.topic)
                 if canonical is None:
@@ -174,4 +195,10 @@ class StageGraph:
                         pending.append((node, canonical, routed))
                     for node in route[1]:
                         later.append((node, canonical, routed))
-        return published
+            if pending:
+                node, current, message = pending.popleft()
+            elif later:
+                node, current, message = later.popleft()
+            else:
+                return published
+            outputs = self._run(node, current, message)

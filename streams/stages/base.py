@@ -284,9 +284,14 @@ def safe_topics(stage: TopicStage, batch: Sequence[TopicMsg]) -> list[OutMsg]:
     try:
         return stage.process(batch)
     except Exception as exc:
-        metrics.stream_agent_errors.labels(stage.name, type(exc).__name__).inc()
-        log.exception("%s: batch of %d failed; dead-lettered", stage.name, len(batch))
-        stage.emitter.take()
-        for msg in batch:
-            dead_record(stage.emitter, msg, exc, stage.name)
-        return stage.emitter.take()
+        return failed_topics(stage, batch, exc)
+
+
+def failed_topics(stage: TopicStage, batch: Sequence[TopicMsg], exc: Exception) -> list[OutMsg]:
+    """What :func:`safe_topics` returns when ``stage.process(batch)`` raised ``exc``."""
+    metrics.stream_agent_errors.labels(stage.name, type(exc).__name__).inc()
+    log.exception("%s: batch of %d failed; dead-lettered", stage.name, len(batch))
+    stage.emitter.take()
+    for msg in batch:
+        dead_record(stage.emitter, msg, exc, stage.name)
+    return stage.emitter.take()
