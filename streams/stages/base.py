@@ -247,6 +247,8 @@ def decode_topics(
     codec: Codec, batch: Sequence[TopicMsg], emitter: Emitter
 ) -> list[tuple[TopicMsg, TypedRecord]]:
     """Every message's typed record (its topic's schema); failures become DeadLetters."""
+    if len(batch) == 1 and batch[0].record is not None:  # the hot path: one typed message
+        return [(batch[0], batch[0].record)]
     out: list[tuple[TopicMsg, TypedRecord]] = []
     for msg in batch:
         if msg.record is not None:
