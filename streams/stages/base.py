@@ -179,12 +179,14 @@ def decode_batch(
 ) -> list[tuple[InMsg, TypedRecord]]:
     """Every message's typed record (read from its bytes unless it carries one already);
     undecodable ones become DeadLetters (``DecodeError``)."""
-    read = codec.for_topic(canonical).read
     decoded: list[tuple[InMsg, TypedRecord]] = []
+    read: Callable[[bytes], TypedRecord] | None = None
     for msg in batch:
-        if msg.record is not None:
+        if msg.record is not None:  # no serde needed (built on first use: costly)
             decoded.append((msg, msg.record))
             continue
+        if read is None:  # outside the try, as before: a registry failure fails the batch
+            read = codec.for_topic(canonical).read
         try:
             if msg.value is None:
                 raise ValueError("tombstone (null value)")
