@@ -36,7 +36,11 @@ class InvalidRecordError(ValueError):
 
 def decimal_field(record: Record, name: str, *, positive: bool = True) -> Decimal:
     """A finite Decimal field (> 0 when ``positive``, else >= 0); never a float."""
-    value = record.get(name)
+    return checked_decimal(name, record.get(name), positive=positive)
+
+
+def checked_decimal(name: str, value: object, *, positive: bool = True) -> Decimal:
+    """``value`` of field ``name`` as :func:`decimal_field` checks it."""
     if not isinstance(value, Decimal):
         raise InvalidRecordError(f"{name}={value!r} is not a Decimal")
     if not value.is_finite():
@@ -55,7 +59,11 @@ def optional_decimal(record: Record, name: str) -> Decimal | None:
 
 def int_field(record: Record, name: str) -> int:
     """An int field (ns timestamp); bool and float are refused."""
-    value = record.get(name)
+    return checked_int(name, record.get(name))
+
+
+def checked_int(name: str, value: object) -> int:
+    """``value`` of field ``name`` as :func:`int_field` checks it."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise InvalidRecordError(f"{name}={value!r} is not an int")
     return value
@@ -70,7 +78,11 @@ def optional_int(record: Record, name: str) -> int | None:
 
 def str_field(record: Record, name: str) -> str:
     """A non-empty string field."""
-    value = record.get(name)
+    return checked_str(name, record.get(name))
+
+
+def checked_str(name: str, value: object) -> str:
+    """``value`` of field ``name`` as :func:`str_field` checks it."""
     if not isinstance(value, str) or not value:
         raise InvalidRecordError(f"{name}={value!r} is not a non-empty string")
     return value

@@ -22,14 +22,15 @@ from typing import Any
 from tapewire.core.exact import ZERO, add, round18
 from tapewire.core.instruments import Instrument, InstrumentError
 from tapewire.core.records import Record
-from tapewire.records.market import ConsolidatedQuote
+from tapewire.records.market import ConsolidatedQuote, Quote
 from tapewire.streams.aggregate.bbo import L2Book, apply_or_reject
 from tapewire.streams.aggregate.common import (
     Clock,
     InvalidRecordError,
     Rejected,
-    int_field,
-    optional_decimal,
+    checked_decimal,
+    checked_int,
+    checked_str,
     str_field,
 )
 
@@ -136,6 +137,16 @@ class _VenueQuote:
     receive_ts_ns: int
 
 
+_QUOTE_FIELDS = (
+    "venue",
+    "instrument",
+    "bid_price",
+    "bid_size",
+    "ask_price",
+    "ask_size",
+    "receive_ts_ns",
+)
+"""The ``Quote`` fields :meth:`NbboAggregator.add` reads, in the order it checks them."""
 _Best = tuple[Decimal | None, Decimal | None, str | None, int | None]
 _Signature = tuple[Any, ...]
 _EMPTY_SIGNATURE: _Signature = (None, None, None, None, None, None, 0)
@@ -148,8 +159,12 @@ class _Group:
     emitted_at_ns: int | None = None
 
 
-def _side(quote: Record, side: str) -> tuple[Decimal, Decimal] | None:
-    price, size = optional_decimal(quote, f"{side}_price"), optional_decimal(quote, f"{side}_size")
+def _side(price: object, size: object, side: str) -> tuple[Decimal, Decimal] | None:
+    """A quote side's (price, size), both positive decimals, or None when both are null."""
+    if price is not None:
+        price = checked_decimal(f"{side}_price", price)
+    if size is not None:
+        size = checked_decimal(f"{side}_size", size)
     if (price is None) != (size is None):
         raise InvalidRecordError(f"{side}_price and {side}_size must both be set or both null")
     return None if price is None or size is None else (price, size)
@@ -180,9 +195,22 @@ class NbboAggregator:
     def add(self, quote: Record) -> list[ConsolidatedQuote]:
         """Take a venue Quote; return the ConsolidatedQuote of its group if it changed."""
         try:
-            venue, instrument = str_field(quote, "venue"), str_field(quote, "instrument")
-            bid, ask = _side(quote, "bid"), _side(quote, "ask")
-            receive = int_field(quote, "receive_ts_ns")
+            if isinstance(quote, Quote):  # attributes: no mapping lookups
+                fields: tuple[object, ...] = (
+                    quote.venue,
+                    quote.instrument,
+                    quote.bid_price,
+                    quote.bid_size,
+                    quote.ask_price,
+                    quote.ask_size,
+                    quote.receive_ts_ns,
+                )
+            else:
+                fields = tuple(quote.get(name) for name in _QUOTE_FIELDS)
+            venue = checked_str("venue", fields[0])
+            instrument = checked_str("instrument", fields[1])
+            bid, ask = _side(fields[2], fields[3], "bid"), _side(fields[4], fields[5], "ask")
+            receive = checked_int("receive_ts_ns", fields[6])
             group_id = self.consolidated_id(instrument)
         except (InvalidRecordError, InstrumentError) as exc:
             self._rejected.append(Rejected(quote, "invalid", str(exc)))
@@ -227,22 +255,32 @@ class NbboAggregator:
         rejected, self._rejected = self._rejected, []
         return rejected
 
-    def _live(self, group: _Group) -> list[_VenueQuote]:
-        age = self.config.max_quote_age_ns
-        now = self.now_ns
-        return [
-            q
-            for q in group.quotes.values()
-            if age is None or now is None or now - q.receive_ts_ns <= age
-        ]
-
     def _evaluate(self, group_id: str, group: _Group) -> ConsolidatedQuote | None:
-        live = self._live(group)
-        bids = [(q.bid, q) for q in live if q.bid is not None]
-        asks = [(q.ask, q) for q in live if q.ask is not None]
-        best_bid = min(bids, key=lambda e: (-e[0].price, e[0].since_ns, e[1].venue), default=None)
-        best_ask = min(asks, key=lambda e: (e[0].price, e[0].since_ns, e[1].venue), default=None)
-        venue_count = len({q.venue for q in live if q.bid is not None or q.ask is not None})
+        # one pass over the group's live quotes (not older than max_quote_age_ns): the
+        # best bid is the first of the smallest (-price, since, venue), the best ask of
+        # (price, since, venue); the venues quoting either side are counted
+        age, now = self.config.max_quote_age_ns, self.now_ns
+        best_bid: tuple[_Level, _VenueQuote] | None = None
+        best_ask: tuple[_Level, _VenueQuote] | None = None
+        bid_key: tuple[Decimal, int, str] | None = None
+        ask_key: tuple[Decimal, int, str] | None = None
+        venues: set[str] = set()
+        for q in group.quotes.values():
+            if age is not None and now is not None and now - q.receive_ts_ns > age:
+                continue
+            level = q.bid
+            if level is not None:
+                key = (-level.price, level.since_ns, q.venue)
+                if bid_key is None or key < bid_key:
+                    best_bid, bid_key = (level, q), key
+                venues.add(q.venue)
+            level = q.ask
+            if level is not None:
+                key = (level.price, level.since_ns, q.venue)
+                if ask_key is None or key < ask_key:
+                    best_ask, ask_key = (level, q), key
+                venues.add(q.venue)
+        venue_count = len(venues)
         bid = _best(best_bid)
         ask = _best(best_ask)
         signature = (*bid[:3], *ask[:3], venue_count)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from tapewire.core.exact import ZERO
 from tapewire.core.records import Record
+from tapewire.records.market import BookUpdate
 
 
 class L2Book:
@@ -19,17 +20,30 @@ class L2Book:
 
     def apply(self, update: Record) -> None:
         """Apply a ``BookUpdate`` record: SNAPSHOT replaces both sides, DELTA sets levels."""
+        if isinstance(update, BookUpdate):  # typed levels: attributes, no mapping lookups
+            if update.kind == "SNAPSHOT":
+                self._reset()
+            for side, typed in ((self.bids, update.bids), (self.asks, update.asks)):
+                for level in typed:
+                    if level.size == 0:
+                        side.pop(level.price, None)
+                    else:
+                        side[level.price] = level.size
+            return
         if update["kind"] == "SNAPSHOT":
-            self.bids.clear()
-            self.asks.clear()
-            self.synced = True
+            self._reset()
         for side, levels in ((self.bids, update["bids"]), (self.asks, update["asks"])):
-            for level in levels:
-                price, size = level["price"], level["size"]
+            for mapped in levels:
+                price, size = mapped["price"], mapped["size"]
                 if size == 0:
                     side.pop(price, None)
                 else:
                     side[price] = size
+
+    def _reset(self) -> None:
+        self.bids.clear()
+        self.asks.clear()
+        self.synced = True
 
     def levels(self, book_side: str) -> Iterator[tuple[Decimal, Decimal]]:
         """Levels of ``"bids"`` (best = highest first) or ``"asks"`` (lowest first).

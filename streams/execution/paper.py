@@ -131,6 +131,10 @@ class PaperVenue:
         self._final: deque[str] = deque()
         """Client order ids of final orders, oldest first (evicted past ``retain_final``)."""
         self._pending: list[tuple[int, int, Record]] = []
+        self._expiries: list[tuple[int, int, _Order]] = []
+        """Heap of ``(expire_ns, n, order)`` set on orders (:meth:`_set_expiry`); entries of
+        closed orders or of an expiry since changed are dropped as they reach the top."""
+        self._n_expiries = 0
         self._watcher = TriggerWatcher()
         self._seq = 0
         self.positions: dict[tuple[str, str], Decimal] = {}
@@ -153,9 +157,21 @@ class PaperVenue:
         """Move the clock to ``now_ns``: deliver requests in flight, expire DAY/GTD orders."""
         return self._advance(now_ns)
 
-    @wide
     def on_book(self, update: Record) -> Reports:
         """Apply a ``BookUpdate``; working market orders take the new liquidity."""
+        now_ns, instrument = update["receive_ts_ns"], update["instrument"]
+        if self._idle(now_ns, instrument):  # nothing due, no order of the instrument
+            book = self.books.get(instrument)
+            if book is None:
+                book = self.books[instrument] = L2Book()
+            book.apply(update)
+            if now_ns > self.now_ns:
+                self.now_ns = now_ns
+            return Reports()
+        return self._on_book(update)
+
+    @wide
+    def _on_book(self, update: Record) -> Reports:
         out = self._advance(update["receive_ts_ns"])
         book = self.books.setdefault(update["instrument"], L2Book())
         book.apply(update)
@@ -164,9 +180,17 @@ class PaperVenue:
                 out.extend(self._take(order, self.now_ns))
         return out
 
-    @wide
     def on_trade(self, trade: Record) -> Reports:
         """A public trade: resting limits it trades through fill; emulated stops trigger."""
+        now_ns = trade["receive_ts_ns"]
+        if self._idle(now_ns, trade["instrument"]):  # nothing due, no order to fill
+            if now_ns > self.now_ns:
+                self.now_ns = now_ns
+            return Reports()
+        return self._on_trade(trade)
+
+    @wide
+    def _on_trade(self, trade: Record) -> Reports:
         out = self._advance(trade["receive_ts_ns"])
         inst, price = trade["instrument"], trade["price"]
         left = trade["size"]
@@ -289,8 +313,8 @@ class PaperVenue:
             if kind in STOP_TYPES and recovered.cum_qty == 0:
                 order.armed, order.emulated = True, True
                 self._watcher.add_request(cid, request)
-            order.expire_ns = self._expiry(request)
             self._put(cid, order)
+            self._set_expiry(order, self._expiry(request))
             self._seen.add(cid)
         return sorted(wanted)
 
@@ -305,19 +329,59 @@ class PaperVenue:
 
     # ---- clock --------------------------------------------------------------------------
 
+    def _idle(self, now_ns: int, instrument: str) -> bool:
+        """True when moving the clock to ``now_ns`` delivers and expires nothing and no
+        open order is of ``instrument`` (a watched stop is an open order): a market
+        record then only moves the clock (and updates the book)."""
+        if now_ns < self.now_ns:
+            now_ns = self.now_ns
+        pending = self._pending
+        if pending and pending[0][0] <= now_ns:
+            return False
+        if self._expiries:
+            expiry = self._next_expiry()
+            if expiry is not None and expiry <= now_ns:
+                return False
+        if self._working:
+            for order in self._open():
+                if order.req["instrument"] == instrument:
+                    return False
+            return not self._watcher.watching(instrument)
+        return True
+
+    def _next_expiry(self) -> int | None:
+        """The earliest ``expire_ns`` of the open orders (None: none expires)."""
+        heap = self._expiries
+        while heap:
+            expire_ns, _, order = heap[0]
+            if order.expire_ns == expire_ns and order.is_open:
+                return expire_ns
+            heapq.heappop(heap)
+        return None
+
+    def _set_expiry(self, order: _Order, expire_ns: int | None) -> None:
+        """Set ``order.expire_ns`` and index it (the index is rebuilt when mostly stale)."""
+        order.expire_ns = expire_ns
+        if expire_ns is None:
+            return
+        self._n_expiries += 1
+        heapq.heappush(self._expiries, (expire_ns, self._n_expiries, order))
+        if len(self._expiries) > 64 and len(self._expiries) > 2 * len(self._working):
+            self._expiries = [e for e in self._expiries if e[2].expire_ns == e[0] and e[2].is_open]
+            heapq.heapify(self._expiries)
+
     def _advance(self, now_ns: int) -> Reports:
         out = Reports()
         now_ns = max(now_ns, self.now_ns)
         while True:
             arrival = self._pending[0][0] if self._pending else None
-            expiring = [o for o in self._open() if o.expire_ns is not None]
-            expiry = min((o.expire_ns or 0 for o in expiring), default=None)
+            expiry = self._next_expiry()
             due = [t for t in (arrival, expiry) if t is not None and t <= now_ns]
             if not due:
                 break
             self.now_ns = max(self.now_ns, min(due))
             if expiry is not None and expiry == min(due) and (arrival is None or expiry <= arrival):
-                for order in expiring:
+                for order in self._open():
                     if order.expire_ns == expiry:
                         self._watcher.remove(order.req["client_order_id"])
                         order.status = "EXPIRED"
@@ -378,8 +442,8 @@ class PaperVenue:
             order.text = self._note(order, emulation_note(kind))
             self._watcher.add_request(cid, request)
         order.working_type = triggered_type(kind)
-        order.expire_ns = self._expiry(request)
         order.status = "NEW"
+        self._set_expiry(order, self._expiry(request))
         out.events.append(self._event(order, "NEW", self.now_ns, text=order.text))
         if not order.armed:
             out.extend(self._take(order, self.now_ns))
@@ -450,7 +514,7 @@ class PaperVenue:
         order.req = {**candidate.req, "client_order_id": new_id}
         order.orig_id = old_id
         self._put(new_id, order)
-        order.expire_ns = self._expiry(order.req)
+        self._set_expiry(order, self._expiry(order.req))
         if order.armed:
             self._watcher.add_request(new_id, order.req)
         order.queue_ahead = self._queue_ahead(order)

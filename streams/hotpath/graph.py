@@ -28,8 +28,8 @@ from tapewire.streams.stages.base import (
     Stage,
     TopicMsg,
     TopicStage,
+    failed_topics,
     safe_process,
-    safe_topics,
 )
 
 Publish = Callable[[str, OutMsg], None]
@@ -64,9 +64,11 @@ def multi_topic(stage: TopicStage, inputs: Sequence[str], *, deferred: bool = Fa
     """A multi-topic stage (strategy, risk, router, positions) reading ``inputs``."""
 
     def run(topic: str, msg: InMsg) -> list[OutMsg]:
-        return safe_topics(
-            stage, (TopicMsg(topic, msg.partition, msg.offset, msg.key, msg.value, msg.record),)
-        )
+        batch = (TopicMsg(topic, msg.partition, msg.offset, msg.key, msg.value, msg.record),)
+        try:  # safe_topics, inlined: one call less per message and stage
+            return stage.process(batch)
+        except Exception as exc:
+            return failed_topics(stage, batch, exc)
 
     return Node(stage.name, tuple(inputs), run, deferred)
 
@@ -100,14 +102,34 @@ class StageGraph:
         self.timed = timed
         """Observe each node's time (``tapewire_stream_batch_seconds``); a backtest, which
         measures its own loop, turns it off (two clock reads and a histogram a node)."""
-        self.subscribers: dict[str, list[Node]] = {}
+        subscribers: dict[str, list[Node]] = {}
         for node in self.nodes:
             for topic in node.inputs:
-                self.subscribers.setdefault(topic, []).append(node)
+                subscribers.setdefault(topic, []).append(node)
+        self.subscribers = subscribers
         self._seconds = {
             n.name: metrics.stream_batch_seconds.labels(f"hotpath:{n.name}", "process")
             for n in self.nodes
         }
+        self._canonical: dict[str, str] = {}
+        """``canonical`` per Kafka topic name met (a pure function of the name)."""
+
+    @property
+    def subscribers(self) -> dict[str, list[Node]]:
+        """The nodes reading each canonical topic, in subscription order."""
+        return self._subscribers
+
+    @subscribers.setter
+    def subscribers(self, subscribers: dict[str, list[Node]]) -> None:
+        self._subscribers = subscribers
+        self._routes: dict[str, tuple[tuple[Node, ...], tuple[Node, ...]]] = {
+            topic: (
+                tuple(n for n in nodes if not n.deferred),
+                tuple(n for n in nodes if n.deferred),
+            )
+            for topic, nodes in subscribers.items()
+        }
+        """Per topic: its (immediate, deferred) subscribers, in subscription order."""
 
     @property
     def inputs(self) -> frozenset[str]:
@@ -121,27 +143,62 @@ class StageGraph:
         Deliveries to ``deferred`` nodes wait (in their own emission order) until nothing
         else is pending, so a monitoring stage never sits between a quote and its order.
         """
-        pending: deque[tuple[Node, str, InMsg]] = deque()
-        later: deque[tuple[Node, str, InMsg]] = deque()
+        route = self._routes.get(topic)
+        if route is None:
+            return 0
+        immediate, deferred = route
+        # most messages cause nothing: run the subscribers in turn, queueing only once
+        # one of them has outputs (then the rest of this level goes first, as queued)
+        for index, node in enumerate(immediate):
+            outputs = self._run(node, topic, msg)
+            if outputs:
+                pending = deque((n, topic, msg) for n in immediate[index + 1 :])
+                later = deque((n, topic, msg) for n in deferred)
+                return self._drain(outputs, pending, later, publish)
+        for index, node in enumerate(deferred):
+            outputs = self._run(node, topic, msg)
+            if outputs:
+                later = deque((n, topic, msg) for n in deferred[index + 1 :])
+                return self._drain(outputs, deque(), later, publish)
+        return 0
+
+    def _run(self, node: Node, topic: str, msg: InMsg) -> list[OutMsg]:
+        if not self.timed:
+            return node.run(topic, msg)
+        t0 = time.perf_counter()
+        outputs = node.run(topic, msg)
+        self._seconds[node.name].observe(time.perf_counter() - t0)
+        return outputs
+
+    def _drain(
+        self,
+        outputs: list[OutMsg],
+        pending: deque[tuple[Node, str, InMsg]],
+        later: deque[tuple[Node, str, InMsg]],
+        publish: Publish,
+    ) -> int:
+        """Publish and route ``outputs``, then run everything queued (``pending`` first,
+        ``later`` once nothing is pending) and what it causes; the outputs published."""
+        routes, names = self._routes, self._canonical
         published = 0
-
-        def route(current: str, message: InMsg) -> None:
-            for node in self.subscribers.get(current, ()):
-                (later if node.deferred else pending).append((node, current, message))
-
-        route(topic, msg)
-        while pending or later:
-            node, current, message = pending.popleft() if pending else later.popleft()
-            if self.timed:
-                t0 = time.perf_counter()
-                outputs = node.run(current, message)
-                self._seconds[node.name].observe(time.perf_counter() - t0)
-            else:
-                outputs = node.run(current, message)
+        while True:
             for out in outputs:
-                canonical = self.canonical(out.topic)
+                canonical = names.get(out.topic)
+                if canonical is None:
+                    canonical = names[out.topic] = self.canonical(out.topic)
                 publish(canonical, out)
                 published += 1
-                if canonical in self.subscribers:  # the object, not its bytes (encode once)
-                    route(canonical, InMsg(None, None, out.key, out.value, out.record))
-        return published
+                route = routes.get(canonical)
+                if route is not None:  # the object, not its bytes (encode once)
+                    routed = InMsg(None, None, out.key, out.value, out.record)
+                    for node in route[0]:
+                        pending.append((node, canonical, routed))
+                    for node in route[1]:
+                        later.append((node, canonical, routed))
+            if pending:
+                node, current, message = pending.popleft()
+            elif later:
+                node, current, message = later.popleft()
+            else:
+                return published
+            outputs = self._run(node, current, message)

@@ -71,7 +71,6 @@ from tapewire.streams.stages.positions import PositionsStage
 from tapewire.streams.stages.risk import INPUTS as RISK_INPUTS
 from tapewire.streams.stages.risk import RiskStage
 from tapewire.streams.stages.sor import SorEngine, sor_config
-from tapewire.streams.stages.strategy import INPUTS as STRATEGY_INPUTS
 from tapewire.streams.stages.strategy import StrategyStage
 from tapewire.streams.stages.tca import INPUTS as TCA_INPUTS
 from tapewire.streams.stages.tca import TcaStage
@@ -184,7 +183,7 @@ def build_hot_path(
         chosen = list(strategies) if strategies is not None else [f() for f in trading.strategies]
         strategy = StrategyStage(codec, chosen, name)
         built["strategy"] = strategy
-        nodes.append(multi_topic(strategy, STRATEGY_INPUTS))
+        nodes.append(multi_topic(strategy, strategy.inputs()))  # the topics it reads
     if trading is not None and "sor" in stages:
         engines: list[ParentEngine] = [
             SorEngine(sor_config(trading), config.nbbo),

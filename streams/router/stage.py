@@ -124,7 +124,9 @@ class RouterStage:
                     venue = self.market_fed.get(record["venue"])
                     if venue is not None:
                         fed = venue.on_book if msg.topic == "md.book" else venue.on_trade
-                        self.emit(fed(record))
+                        reports = fed(record)
+                        if reports.events or reports.fills or getattr(reports, "alerts", None):
+                            self.emit(reports)
             except Exception as exc:
                 dead_record(self.emitter, msg, exc, self.name)
         return self.emitter.take()

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import NamedTuple, Protocol
+
+import msgspec
 
 from tapewire.core import metrics
 from tapewire.core.kafka import MAX_MESSAGE_BYTES
@@ -24,10 +25,12 @@ from tapewire.streams.aggregate import Rejected
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class InMsg:
+class InMsg(msgspec.Struct, frozen=True, gc=False):
     """One consumed message: where it was read, its raw bytes and, when it comes from a
-    stage in the same process (the hot path), the typed record it encodes."""
+    stage in the same process (the hot path), the typed record it encodes.
+
+    A frozen ``msgspec.Struct`` (built in C: one or more per message in the hot path, a
+    frozen dataclass cost several times as much)."""
 
     partition: int | None
     offset: int | None
@@ -176,12 +179,14 @@ def decode_batch(
 ) -> list[tuple[InMsg, TypedRecord]]:
     """Every message's typed record (read from its bytes unless it carries one already);
     undecodable ones become DeadLetters (``DecodeError``)."""
-    read = codec.for_topic(canonical).read
     decoded: list[tuple[InMsg, TypedRecord]] = []
+    read: Callable[[bytes], TypedRecord] | None = None
     for msg in batch:
-        if msg.record is not None:
+        if msg.record is not None:  # no serde needed (built on first use: costly)
             decoded.append((msg, msg.record))
             continue
+        if read is None:  # outside the try, as before: a registry failure fails the batch
+            read = codec.for_topic(canonical).read
         try:
             if msg.value is None:
                 raise ValueError("tombstone (null value)")
@@ -216,10 +221,10 @@ def safe_process(stage: Stage, emitter: Emitter, batch: Sequence[InMsg]) -> list
         return emitter.take()
 
 
-@dataclass(frozen=True, slots=True)
-class TopicMsg:
+class TopicMsg(msgspec.Struct, frozen=True, gc=False):
     """One consumed message with its canonical topic (the prefix removed), and its typed
-    record when it comes from a stage in the same process."""
+    record when it comes from a stage in the same process (a frozen ``msgspec.Struct``,
+    as :class:`InMsg`)."""
 
     topic: str
     partition: int | None
@@ -244,6 +249,8 @@ def decode_topics(
     codec: Codec, batch: Sequence[TopicMsg], emitter: Emitter
 ) -> list[tuple[TopicMsg, TypedRecord]]:
     """Every message's typed record (its topic's schema); failures become DeadLetters."""
+    if len(batch) == 1 and batch[0].record is not None:  # the hot path: one typed message
+        return [(batch[0], batch[0].record)]
     out: list[tuple[TopicMsg, TypedRecord]] = []
     for msg in batch:
         if msg.record is not None:
@@ -281,9 +288,14 @@ def safe_topics(stage: TopicStage, batch: Sequence[TopicMsg]) -> list[OutMsg]:
     try:
         return stage.process(batch)
     except Exception as exc:
-        metrics.stream_agent_errors.labels(stage.name, type(exc).__name__).inc()
-        log.exception("%s: batch of %d failed; dead-lettered", stage.name, len(batch))
-        stage.emitter.take()
-        for msg in batch:
-            dead_record(stage.emitter, msg, exc, stage.name)
-        return stage.emitter.take()
+        return failed_topics(stage, batch, exc)
+
+
+def failed_topics(stage: TopicStage, batch: Sequence[TopicMsg], exc: Exception) -> list[OutMsg]:
+    """What :func:`safe_topics` returns when ``stage.process(batch)`` raised ``exc``."""
+    metrics.stream_agent_errors.labels(stage.name, type(exc).__name__).inc()
+    log.exception("%s: batch of %d failed; dead-lettered", stage.name, len(batch))
+    stage.emitter.take()
+    for msg in batch:
+        dead_record(stage.emitter, msg, exc, stage.name)
+    return stage.emitter.take()

@@ -20,6 +20,13 @@ log = logging.getLogger(__name__)
 
 DLQ = "dlq.trading"
 INPUTS = ("md.quotes", "md.nbbo", "md.trades", "oms.events")
+HOOKS = {
+    "md.quotes": "on_quote",
+    "md.nbbo": "on_nbbo",
+    "md.trades": "on_trade",
+    "oms.events": "on_order_event",
+}
+"""The :class:`Strategy` hook each input topic is dispatched to."""
 
 
 class StrategyStage:
@@ -37,6 +44,16 @@ class StrategyStage:
         self.strategies = list(strategies)
         self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
         self.latency = StageLatency(self.name)
+
+    def inputs(self) -> tuple[str, ...]:
+        """The topics of :data:`INPUTS` some strategy reads: one whose strategies all keep
+        the base class's hook (no intent, no state) is not worth a delivery. A strategy
+        that overrides ``on_record``, or is not a :class:`Strategy`, reads every topic."""
+        return tuple(
+            topic
+            for topic in INPUTS
+            if any(_reads(strategy, HOOKS[topic]) for strategy in self.strategies)
+        )
 
     def process(self, batch: Sequence[TopicMsg]) -> list[OutMsg]:
         """Feed each record to every strategy in order; emit their intents."""
@@ -58,3 +75,10 @@ class StrategyStage:
                         self.latency.observe(*tagged_times(intent.tags), time.time_ns())
                     emitter.emit("oms.requests", intent.to_record())
         return emitter.take()
+
+
+def _reads(strategy: Strategy, hook: str) -> bool:
+    kind = type(strategy)
+    if not isinstance(strategy, Strategy) or kind.on_record is not Strategy.on_record:
+        return True
+    return bool(getattr(kind, hook) is not getattr(Strategy, hook))

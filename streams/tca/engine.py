@@ -115,8 +115,10 @@ class TcaEngine:
         if recent is None:
             recent = self._recent[instrument] = RecentTrades(self.config.trade_history)
         recent.add(kept)
-        for interval in self._intervals.get(instrument, {}).values():
-            interval.add(kept.ts_ns, kept.price, kept.size)
+        intervals = self._intervals.get(instrument)
+        if intervals:
+            for interval in intervals.values():
+                interval.add(kept.ts_ns, kept.price, kept.size)
 
     def _mark(self, instrument: str) -> str:
         mark = self._marks.get(instrument)

@@ -155,6 +155,8 @@ class PositionBook:
     ) -> None:
         self.limits = limits or PositionLimits()
         self.mark_id = mark_id
+        self._mark_ids: dict[str, str] = {}
+        """``mark_id`` per instrument held (it parses the id: once per instrument)."""
         self.id_window = id_window
         self.positions: dict[tuple[str, str, str], Position] = {}
         self.marks: dict[str, tuple[Decimal, int]] = {}
@@ -187,13 +189,19 @@ class PositionBook:
             return out
         self.marks[key] = (mid, ts)
         for pos in self.positions.values():
-            if self.mark_id(pos.instrument) == key:
+            if self._mark_of(pos.instrument) == key:
                 pos.mark_price, pos.mark_ts_ns = mid, ts
                 pos.update_ts_ns = max(pos.update_ts_ns, ts)
                 if pos.quantity != ZERO or pos.last_fill_id is not None:
                     out.positions.append(pos.to_record())
                 self._check_loss(pos.account, ts, out)
         return out
+
+    def _mark_of(self, instrument: str) -> str:
+        mark = self._mark_ids.get(instrument)
+        if mark is None:
+            mark = self._mark_ids[instrument] = self.mark_id(instrument)
+        return mark
 
     def on_fill(self, fill: Fill) -> Update:
         """Apply a ``Fill``; the position record, alerts and fill quality it gives."""

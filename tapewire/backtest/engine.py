@@ -128,11 +128,14 @@ def _clocked(config: StreamsConfig, clock: SimClock) -> StreamsConfig:
     return replace(config, trading=replace(config.trading, clock=clock))
 
 
-def build_graph(config: StreamsConfig, clock: SimClock, *, timed: bool = False) -> StageGraph:
+def build_graph(
+    config: StreamsConfig, clock: SimClock, *, timed: bool = False, checked: bool = False
+) -> StageGraph:
     """NBBO (on ``md.quotes``) then the hot path's trading stages, every clock simulated
-    (``timed``: observe each stage's time in the Prometheus histogram, as live)."""
+    (``timed``: observe each stage's time in the Prometheus histogram, as live;
+    ``checked``: check every record emitted against its schema, :class:`CheckedCodec`)."""
     config = _clocked(config, clock)
-    codec = CheckedCodec()
+    codec = CheckedCodec(check=checked)
     hot = build_hot_path(codec, config, stages=STAGES)
     nbbo = NbboStage(codec, config.topics.name, aggregator=NbboAggregator(config.nbbo, clock=clock))
     emitters: list[Emitter] = [nbbo.emitter]
@@ -153,9 +156,11 @@ def replay(
     start_ns: int,
     end_ns: int,
     interval_ns: int,
+    checked: bool = False,
 ) -> Outputs:
     """Push ``events`` through a fresh graph; sample positions every ``interval_ns`` from
-    ``start_ns`` to ``end_ns`` (the last sample is at ``end_ns``)."""
+    ``start_ns`` to ``end_ns`` (the last sample is at ``end_ns``; ``checked``: see
+    :func:`build_graph`)."""
     if interval_ns <= 0:
         raise ConfigError(
             f"--interval must be positive (got {interval_ns} ns)",
@@ -164,7 +169,7 @@ def replay(
             hint="e.g. 1s, 500ms, 1m",
         )
     clock = SimClock(start_ns)
-    graph = build_graph(config, clock)
+    graph = build_graph(config, clock, checked=checked)
     outputs = Outputs()
     recorder = Recorder(outputs)
     push = graph.push

@@ -1,7 +1,8 @@
 """The replay loop (no ClickHouse): the demo's simulated market, normalized in memory,
 through the live stage graph on the simulated clock.
 
-Checked: the same events give the same outputs twice; every time in the outputs comes
+Checked: the same events give the same outputs twice (and with every record checked
+against its schema); every time in the outputs comes
 from the data (no wall clock); and the backtest makes exactly the orders and fills the
 live fused hot path makes when fed the raw frames of the same market (normalize included),
 with the same TCA reports, for the demo strategy and for the tutorial strategy loaded from
@@ -41,10 +42,12 @@ def events() -> list[MarketEvent]:
     return order_records(simulated_records(frames=FRAMES), order="receive")
 
 
-def _replay(config: StreamsConfig, events: list[MarketEvent]) -> Outputs:
+def _replay(config: StreamsConfig, events: list[MarketEvent], *, checked: bool = False) -> Outputs:
     start = events[0].receive_ts_ns
     end = events[-1].receive_ts_ns + 1
-    return replay(config, events, start_ns=start, end_ns=end, interval_ns=SECOND // 4)
+    return replay(
+        config, events, start_ns=start, end_ns=end, interval_ns=SECOND // 4, checked=checked
+    )
 
 
 def test_replay_twice_gives_identical_outputs(events: list[MarketEvent]) -> None:
@@ -55,6 +58,22 @@ def test_replay_twice_gives_identical_outputs(events: list[MarketEvent]) -> None
     assert first.samples == second.samples
     assert first.counts == second.counts
     assert first.dead_letters == second.dead_letters == []
+
+
+@pytest.mark.parametrize("example", ["demo.toml", "tutorial.toml"])
+def test_records_checked_against_their_schemas_change_nothing(
+    events: list[MarketEvent], example: str
+) -> None:
+    """The command trusts the records its stages build; checking each one against its
+    schema (as encoding for Kafka would) gives the same outputs, dead letters included."""
+    trusted = _replay(_config(example), events)
+    checked = _replay(_config(example), events, checked=True)
+    assert trusted.records["oms.fills"], f"{example} should trade on this market"
+    assert trusted.counts["positions"] > 0
+    assert trusted.records == checked.records
+    assert trusted.samples == checked.samples
+    assert trusted.counts == checked.counts
+    assert trusted.dead_letters == checked.dead_letters
 
 
 def test_every_output_time_comes_from_the_data(events: list[MarketEvent]) -> None:
