@@ -236,8 +236,11 @@ def test_stored_history_replays_like_the_records_it_was_stored_from(
     assert [e.key for e in stored] == [e.key for e in memory]
     assert [e.topic for e in stored] == [e.topic for e in memory]
     config = load_config(DEMO).streams_config("test")
-    window = {"start_ns": stats.first_ns, "end_ns": stats.last_ns + 1, "interval_ns": 10**8}
-    from_store, from_memory = replay(config, stored, **window), replay(config, memory, **window)
+    start, end, interval = stats.first_ns, stats.last_ns + 1, 10**8
+    from_store, from_memory = (
+        replay(config, events, start_ns=start, end_ns=end, interval_ns=interval)
+        for events in (stored, memory)
+    )
     assert from_store.records["oms.fills"]
     assert from_store.records == from_memory.records
     assert from_store.samples == from_memory.samples

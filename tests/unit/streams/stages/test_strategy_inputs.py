@@ -43,9 +43,10 @@ def test_only_the_hooks_a_strategy_overrides_are_fed() -> None:
     assert StrategyStage(CODEC, [NotAStrategy()]).inputs() == INPUTS  # type: ignore[list-item]
 
 
-def test_the_demo_strategy_node_reads_quotes_and_its_order_events() -> None:
+def test_the_demo_strategy_node_reads_quotes_nbbo_and_its_order_events() -> None:
     config = load_config(EXAMPLES / "demo.toml").streams_config("test-inputs")
     hot = build_hot_path(CODEC, config, stages=("strategy", "risk", "router"))
     node = next(n for n in hot.graph.nodes if n.name == "strategy")
-    assert node.inputs == ("md.quotes", "oms.events")
+    # CrossVenueSpread overrides on_nbbo (wait_for_nbbo, on in demo.toml), not on_trade
+    assert node.inputs == ("md.quotes", "md.nbbo", "oms.events")
     assert "md.trades" in hot.graph.inputs  # still read: the router's paper venues
