@@ -32,7 +32,7 @@ from typing import Any
 
 from tapewire.core.records import Record
 from tapewire.schemas.codec import Codec
-from tapewire.streams.normalize import NormalizeError, Normalizer, SourceRef
+from tapewire.streams.normalize import NormalizeError, Normalizer
 from tapewire.streams.normalize.normalizer import (
     BOOK,
     COVERAGE,
@@ -142,7 +142,9 @@ class NormalizeStage:
         self._maybe_load_markets((frame for _, frame in decoded), rejoined)
         norm: Normalizer | None = None
         frames: list[Record] = []
-        refs: list[SourceRef] = []
+        # an InMsg has SourceRef's four fields (all the normalizer reads for a dead letter's
+        # provenance): passed as is, no frozen SourceRef built per frame
+        refs: list[Any] = []
         newest: dict[str, int] = {}
         last: tuple[int, str] | None = None  # (partition, venue) of the previous frame
 
@@ -173,7 +175,7 @@ class NormalizeStage:
                     last = (partition, venue)
                     self._see_venue(norm, partition, venue, joined, flush)
             frames.append(frame)
-            refs.append(SourceRef(msg.partition, msg.offset, msg.key, msg.value))
+            refs.append(msg)
         flush()
         self.health.frames(newest)
         self.health.publish()
