@@ -121,10 +121,14 @@ class Codec:
 
     def key(self, topic: str, record: Record) -> bytes:
         """Message key for ``record`` on ``topic`` (see ``tapewire.schemas.registry.TOPICS``)."""
+        return self.key_of(topic)(record)
+
+    def key_of(self, topic: str) -> Callable[[Record], bytes]:
+        """The function :meth:`key` calls for ``topic`` (to look it up once per batch)."""
         key = self._keys.get(topic)
         if key is None:
             key = self._keys.setdefault(topic, key_function(topic))
-        return key(record)
+        return key
 
     def decode_any(self, data: bytes) -> tuple[str, dict[str, Any]]:
         """Full name of the writer schema and the record as written, for any topic."""

@@ -80,18 +80,26 @@ def write_long(value: Any) -> bytes:
         if value < _LONG_MIN:
             raise NotFastError
         z = (~value << 1) | 1
-    if _NINE_GROUPS[0] <= z < _NINE_GROUPS[1]:  # the common large case, unrolled
-        pair = _PAIR
-        return b"".join(
-            (
-                pair[z & 0x3FFF],
-                pair[(z >> 14) & 0x3FFF],
-                pair[(z >> 28) & 0x3FFF],
-                pair[(z >> 42) & 0x3FFF],
-                _BYTE[z >> 56],
-            )
-        )
+    if _NINE_GROUPS[0] <= z < _NINE_GROUPS[1]:  # the common large case: timestamps
+        low = z & 0xFFFFFFF
+        high = _HIGH.get(z >> 28)
+        if high is None:
+            high = _high(z >> 28)
+        return _PAIR[low & 0x3FFF] + _PAIR[low >> 14] + high
     return _varint(z)
+
+
+_HIGH: dict[int, bytes] = {}
+"""``z >> 28`` of a 9-byte zigzag value -> its last five bytes. Nanosecond timestamps close
+in time share them (they change every 2**27 ns), so most writes look them up."""
+_HIGH_MAX = 4096
+
+
+def _high(top: int) -> bytes:
+    encoded = _PAIR[top & 0x3FFF] + _PAIR[(top >> 14) & 0x3FFF] + _BYTE[top >> 28]
+    if len(_HIGH) < _HIGH_MAX:
+        _HIGH[top] = encoded
+    return encoded
 
 
 def write_int(value: Any) -> bytes:
@@ -123,12 +131,25 @@ def _write_decimal(precision: int, scale: int) -> Callable[[Any], bytes]:
     }
     limit = 10**precision
     safe_bits = limit.bit_length() - 1  # |unscaled| < 2**safe_bits fits the precision
+    powers = tuple(10**n for n in range(scale + 1))
 
     def write(value: Any) -> bytes:
         if value.__class__ is not Decimal:
             raise NotFastError
-        numerator, denominator = value.as_integer_ratio()  # NaN: ValueError
-        unscaled: int = numerator * multipliers[denominator]  # more places: KeyError
+        # the plain text ("-16541.12") read as an integer is cheaper than as_integer_ratio;
+        # exponents ("1E-8"), NaN, Infinity and more places than `scale` take the ratio
+        text = str(value)
+        dot = text.find(".")
+        places = len(text) - dot - 1 if dot >= 0 else 0
+        try:
+            if places > scale:
+                raise ValueError
+            unscaled: int = (
+                int(text.replace(".", "") if dot >= 0 else text) * powers[scale - places]
+            )
+        except ValueError:
+            numerator, denominator = value.as_integer_ratio()  # NaN: ValueError
+            unscaled = numerator * multipliers[denominator]  # more places: KeyError
         bits = unscaled.bit_length()
         if bits >= safe_bits and not -limit < unscaled < limit:
             raise NotFastError

@@ -17,6 +17,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Protocol, cast
 
 from tapewire.core.errors import SchemaError
@@ -154,10 +155,19 @@ TOPICS: tuple[TopicSpec, ...] = (
 )
 
 
+_SPECS: dict[str, TopicSpec] = {}
+"""Topic name -> its spec, filled by :func:`topic_spec` (topic names are few)."""
+
+
 def topic_spec(topic: str) -> TopicSpec:
     """The :class:`TopicSpec` for ``topic``; :class:`SchemaError` for an unknown topic."""
+    found = _SPECS.get(topic)
+    if found is not None:
+        return found
     for spec in TOPICS:
         if spec.matches(topic):
+            if len(_SPECS) < 4096:
+                _SPECS[topic] = spec
             return spec
     known = ", ".join(spec.topic for spec in TOPICS)
     raise SchemaError(
@@ -200,10 +210,16 @@ def key_function(topic: str) -> Callable[[Record], bytes]:
     """:func:`message_key` for one topic, with the topic's key fields looked up once."""
     spec = topic_spec(topic)
     fields = spec.key_fields
+    attributes = attrgetter(*fields)  # one C call for every key field of a typed record
+    single = len(fields) == 1
 
     def key(record: Record) -> bytes:
+        parts: Any
         if isinstance(record, TypedRecord):
-            parts = [getattr(record, name, None) for name in fields]
+            try:
+                parts = (attributes(record),) if single else attributes(record)
+            except AttributeError:
+                return message_key(topic, record)  # says which field is missing
         else:
             parts = [record.get(name) for name in fields]
         for part in parts:

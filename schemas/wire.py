@@ -77,6 +77,12 @@ class AvroSerde:
         )
         self._fast_decode = compile_reader(schema, typed=False) if compiled else None
 
+    @property
+    def fast_writer(self) -> Callable[[Any], bytes] | None:
+        """The generated writer (no checks, no error messages: it raises for any record it
+        does not take, which :meth:`encode` then writes or explains), or None."""
+        return self._fast_write
+
     def check(self, record: Record) -> None:
         """The checks of :meth:`encode` without writing bytes: :class:`SchemaError` if
         ``record`` does not fit (an in-process consumer, e.g. a backtest, keeps the same

@@ -104,6 +104,31 @@ class Emitter:
             return
         self.emit_raw(canonical, key, value, record if isinstance(record, TypedRecord) else None)
 
+    def emit_many(self, canonical: str, records: Sequence[Record]) -> None:
+        """:meth:`emit` for every record of ``records``, with the topic's writer, key
+        function and Kafka name looked up once; a record the generated writer does not take
+        goes through :meth:`emit` (written by the checked path, or dead-lettered)."""
+        if not records:
+            return
+        serde = self.codec.for_topic(canonical)
+        write = serde.fast_writer or serde.encode
+        key_of = self.codec.key_of(canonical)
+        name = self.kafka_name(canonical)
+        out = self.out
+        new = tuple.__new__
+        for record in records:
+            try:
+                value = write(record)
+                key = key_of(record)
+            except Exception:
+                self.emit(canonical, record)
+                continue
+            typed = record if isinstance(record, TypedRecord) else None
+            if len(value) + len(key) > MAX_MESSAGE_BYTES:
+                self.emit_raw(canonical, key, value, typed)
+                continue
+            out.append(new(OutMsg, (name, key, value, typed)))
+
     def emit_raw(
         self,
         canonical: str,

@@ -126,6 +126,13 @@ class FeedHealth:
         if receive_ns > self._newest.get(venue, 0):
             self._newest[venue] = receive_ns
 
+    def frames(self, newest: Mapping[str, int]) -> None:
+        """:meth:`frame` for a batch: venue -> its newest receive time in the batch."""
+        known = self._newest
+        for venue, receive_ns in newest.items():
+            if receive_ns > known.get(venue, 0):
+                known[venue] = receive_ns
+
     def outputs(self, by_topic: Mapping[str, Sequence[Record]]) -> None:
         """The normalizer's outputs of one call (``md.quotes``, ``md.trades``, ``md.book``,
         ``md.coverage``): one latency observation from the newest market record."""

@@ -32,7 +32,7 @@ from typing import Any
 
 from tapewire.core.records import Record
 from tapewire.schemas.codec import Codec
-from tapewire.streams.normalize import NormalizeError, Normalizer, SourceRef
+from tapewire.streams.normalize import NormalizeError, Normalizer
 from tapewire.streams.normalize.normalizer import (
     BOOK,
     COVERAGE,
@@ -41,7 +41,7 @@ from tapewire.streams.normalize.normalizer import (
     QUOTES,
     TRADES,
 )
-from tapewire.streams.stages.base import Emitter, InMsg, OutMsg, decode_batch
+from tapewire.streams.stages.base import Emitter, InMsg, OutMsg
 from tapewire.streams.stages.latency import FeedHealth
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ class NormalizeStage:
         """md.raw partition (-1 without one) -> its state; at most one per partition."""
         self._probe = new_normalizer()  # answers knows_venue / markets_path, holds no venue
         self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
+        self._read: Callable[[bytes], Record] = codec.for_topic(SOURCE).decode
         self.markets_reader = markets_reader
         self.republish_markets = republish_markets
         self.markets_retry_s = markets_retry_s
@@ -128,8 +129,10 @@ class NormalizeStage:
         emitter = self.emitter
         with self._revoked_lock:
             revoked, self._revoked = self._revoked, set()
-        decoded = decode_batch(self.codec, SOURCE, batch, emitter)
-        by_msg = {id(msg): frame for msg, frame in decoded}
+        frames_in = self._decode(batch)
+        decoded = [
+            (msg, frame) for msg, frame in zip(batch, frames_in, strict=True) if frame is not None
+        ]
         rejoined = any(
             m.partition is not None
             and (m.partition not in self._next_offset or m.partition in revoked)
@@ -139,7 +142,11 @@ class NormalizeStage:
         self._maybe_load_markets((frame for _, frame in decoded), rejoined)
         norm: Normalizer | None = None
         frames: list[Record] = []
-        refs: list[SourceRef] = []
+        # an InMsg has SourceRef's four fields (all the normalizer reads for a dead letter's
+        # provenance): passed as is, no frozen SourceRef built per frame
+        refs: list[Any] = []
+        newest: dict[str, int] = {}
+        last: tuple[int, str] | None = None  # (partition, venue) of the previous frame
 
         def flush() -> None:
             if frames and norm is not None:
@@ -147,43 +154,84 @@ class NormalizeStage:
                 frames.clear()
                 refs.clear()
 
-        for msg in batch:  # every message (decodable or not) advances its partition
+        for msg, frame in zip(
+            batch, frames_in, strict=True
+        ):  # every message advances its partition
             joined = self._track(msg, revoked)
-            frame = by_msg.get(id(msg))
             if frame is None:
                 continue
             partition = msg.partition if msg.partition is not None else -1
-            state = self._normalizer(partition)
+            state = self.normalizers.get(partition) or self._normalizer(partition)
             if state is not norm:
                 flush()
                 norm = state
+                last = None
             venue = frame.get("venue")
             if isinstance(venue, str):
                 receive = frame.get("receive_ts_ns")
-                if isinstance(receive, int):
-                    self.health.frame(venue, receive)
-                seen = self._venues.setdefault(partition, set())
-                if joined:
-                    seen.clear()
-                if venue not in seen:
-                    seen.add(venue)
-                    if self._midway.get(partition) and norm.knows_venue(venue):
-                        flush()  # frames before this point belong to the old state
-                        norm.handover(venue)
-                        self.handovers.append((partition, venue))
-                        log.info("normalize: took over %s on md.raw partition %s", venue, partition)
-                if not norm.has_markets(venue) and venue in self._market_frames:
-                    flush()
-                    self._load_into(norm, venue)
+                if receive.__class__ is int and receive > newest.get(venue, 0):
+                    newest[venue] = receive
+                if joined or last != (partition, venue):  # same as the frame before: done
+                    last = (partition, venue)
+                    self._see_venue(norm, partition, venue, joined, flush)
             frames.append(frame)
-            refs.append(SourceRef(msg.partition, msg.offset, msg.key, msg.value))
+            refs.append(msg)
         flush()
+        self.health.frames(newest)
         self.health.publish()
-        self._republish([(msg, by_msg[id(msg)]) for msg in batch if id(msg) in market_msgs])
+        self._republish([(msg, frame) for msg, frame in decoded if id(msg) in market_msgs])
         if revoked:  # revoked partitions not seen again yet: check them when they come back
             with self._revoked_lock:
                 self._revoked |= revoked
         return emitter.take()
+
+    def _decode(self, batch: Sequence[InMsg]) -> list[Record | None]:
+        """Every message's RawFrame (None: dead-lettered), as a dict when read from bytes
+        (the normalizer reads frames by key: ``dict.get`` is cheaper than a record's)."""
+        decode = self._read
+        out: list[Record | None] = []
+        for msg in batch:
+            if msg.record is not None:
+                out.append(msg.record)
+                continue
+            try:
+                if msg.value is None:
+                    raise ValueError("tombstone (null value)")
+                out.append(decode(msg.value))
+            except Exception as exc:
+                out.append(None)
+                self.emitter.dead(
+                    source_topic=SOURCE,
+                    payload=msg.value or b"",
+                    error_type="DecodeError",
+                    reason=f"{type(exc).__name__}: {exc}",
+                    msg=msg,
+                )
+        return out
+
+    def _see_venue(
+        self,
+        norm: Normalizer,
+        partition: int,
+        venue: str,
+        joined: bool,
+        flush: Callable[[], None],
+    ) -> None:
+        """A frame of ``venue`` on ``partition``: hand the venue over if this worker joined
+        the partition mid-way, load its markets if they are here and not yet loaded."""
+        seen = self._venues.setdefault(partition, set())
+        if joined:
+            seen.clear()
+        if venue not in seen:
+            seen.add(venue)
+            if self._midway.get(partition) and norm.knows_venue(venue):
+                flush()  # frames before this point belong to the old state
+                norm.handover(venue)
+                self.handovers.append((partition, venue))
+                log.info("normalize: took over %s on md.raw partition %s", venue, partition)
+        if not norm.has_markets(venue) and venue in self._market_frames:
+            flush()
+            self._load_into(norm, venue)
 
     def _normalizer(self, partition: int) -> Normalizer:
         norm = self.normalizers.get(partition)
@@ -197,6 +245,8 @@ class NormalizeStage:
         re-publish. An invalid one is left to its normalizer, which dead-letters it."""
         republish: set[int] = set()
         for msg, frame in decoded:
+            if frame.get("transport") != "REST":  # only REST frames carry markets
+                continue
             key = self._probe.markets_path(frame)
             if key is None:
                 continue
@@ -248,8 +298,7 @@ class NormalizeStage:
     def _emit(self, result: Any) -> None:
         emitter = self.emitter
         for topic in (TRADES, BOOK, QUOTES, COVERAGE, DERIVATIVES):
-            for record in result[topic]:
-                emitter.emit(topic, record)
+            emitter.emit_many(topic, result[topic])
         self.health.outputs({topic: result[topic] for topic in (TRADES, BOOK, QUOTES, COVERAGE)})
         for dead in result[DLQ]:
             if dead.get("source_offset") is not None:
