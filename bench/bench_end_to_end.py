@@ -19,7 +19,17 @@ workers' readiness, md.raw drained (normalizer through Faust), all rows stored, 
 linear extrapolation to 1,000,000 frames when fewer were run (labelled as such).
 
 ``--profile DIR`` runs the workers under cProfile (the Faust loop thread and each agent's
-executor thread separately) and writes ``DIR/worker<i>-<thread>.pstats``.
+executor thread separately) and writes ``DIR/worker<i>-<thread>.pstats``; the sink thread
+goes to ``DIR/sink.pstats``.
+
+CPU seconds per component (``cpu`` in the results, also per 100,000 frames), read from
+``/proc`` (``bench/proc_cpu.py``) so that they hold on a shared machine where wall time
+does not: the simulator (generating the frames), encode + publish (this process) and the
+broker during the publish; then from t0 to the moment everything is stored, the broker JVM
+(JIT, network + request handlers, GC, other), the hot-path process, the bars (Faust)
+process and, in this process, the sink thread, librdkafka's threads and chDB's threads
+(the sink's consumer and chDB run here; the monitor thread is reported apart). Worker
+start-up (imports, group join, until READY) is reported apart from the workload.
 """
 
 from __future__ import annotations
@@ -45,8 +55,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
+from proc_cpu import Snapshot, by_comm, find_java, jvm_group, snapshot
 
 from tapewire.connectors.capture.simulated import raw_frames
+from tapewire.connectors.markets import MARKETS_TOPIC, is_venue_metadata
 from tapewire.connectors.simulator import MarketSimulator, SimConfig
 from tapewire.core.kafka import producer_config
 from tapewire.core.settings import load_settings
@@ -58,7 +71,7 @@ from tapewire.sinks.clickhouse.client import connect
 from tapewire.sinks.clickhouse.rows import DEFAULT_TOPICS, mapping_for_topic
 from tapewire.sinks.clickhouse.sink import SinkConfig, SinkStats, run_sink
 from tapewire.streams.agents.app import create_app, serve
-from tapewire.streams.hotpath import HotPathWorker, build_hot_path
+from tapewire.streams.hotpath.worker import run_hot_path
 from tapewire.streams.stages.config import DEFAULT_AGENTS, StreamsConfig
 
 MILLION = 1_000_000
@@ -78,11 +91,19 @@ def hot_path_main(args: argparse.Namespace, config: StreamsConfig, stop: threadi
         print("READY", flush=True)
 
     threading.Thread(target=announce, daemon=True).start()
-    hot = build_hot_path(Codec(), config, stages=MARKET_STAGES)
-    worker = HotPathWorker(args.bootstrap, config, hot)
     if profile is not None:
         profile.enable()
-    worker.run(stop, ready)
+    # as the role runs it: md.markets read when a venue's markets are missing
+    run_hot_path(
+        load_settings(),
+        config,
+        stop_event=stop,
+        ready=ready,
+        bootstrap=args.bootstrap,
+        stages=MARKET_STAGES,
+        declare=False,
+        codec=Codec(),
+    )
     if profile is not None:
         profile.disable()
         out = Path(args.profile)
@@ -212,14 +233,15 @@ class Watch:
         return None
 
 
-def _ends(consumer: Consumer, topics: Sequence[str], partitions: int) -> dict[str, int]:
-    total: dict[str, int] = {}
-    for topic in topics:
-        count = 0
-        for p in range(partitions):
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            count += high - low
-        total[topic] = count
+def _ends(admin: AdminClient, topics: Sequence[str], partitions: int) -> dict[str, int]:
+    """Records per topic (end - start offsets), with two ListOffsets requests for all
+    partitions (one per partition and watermark would load the measured broker)."""
+    tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
+    total = dict.fromkeys(topics, 0)
+    for spec, sign in ((OffsetSpec.latest(), 1), (OffsetSpec.earliest(), -1)):
+        futures = admin.list_offsets({tp: spec for tp in tps}, request_timeout=10)
+        for tp, future in futures.items():
+            total[tp.topic] += sign * future.result().offset
     return total
 
 
@@ -228,8 +250,44 @@ def _committed(consumer: Consumer, topic: str, partitions: int) -> int:
     return sum(max(tp.offset, 0) for tp in tps)
 
 
+def _per_100k(cpu: dict[str, Any], frames: int) -> dict[str, Any]:
+    return {
+        k: _per_100k(v, frames) if isinstance(v, dict) else round(v * 100_000 / frames, 2)
+        for k, v in cpu.items()
+    }
+
+
+def _dead_letter_reasons(bootstrap: str, topic: str, limit: int = 2000) -> dict[str, int]:
+    """Counts of (error type: first 80 characters of the reason) of ``topic``'s first
+    ``limit`` dead letters, to say why a run failed."""
+    serde = Codec().for_topic("dlq.normalize")
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"e2e-dlq-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([topic])
+    reasons: dict[str, int] = {}
+    seen, deadline = 0, time.monotonic() + 20
+    while seen < limit and time.monotonic() < deadline:
+        for msg in consumer.consume(500, timeout=1.0):
+            if msg.error() is None:
+                letter = serde.decode(msg.value() or b"")
+                why = f"{letter['error_type']}: {str(letter['reason'])[:80]}"
+                reasons[why] = reasons.get(why, 0) + 1
+                seen += 1
+    consumer.close()
+    return reasons
+
+
 def one_run(
-    bootstrap: str, frames: list[dict[str, Any]], trades: int, args: argparse.Namespace
+    bootstrap: str,
+    frames: list[dict[str, Any]],
+    trades: int,
+    args: argparse.Namespace,
+    broker_pid: int | None = None,
 ) -> dict[str, Any]:
     """Publish, run the workers and the sink, return the timings of this run."""
     tag = uuid.uuid4().hex[:8]
@@ -238,12 +296,27 @@ def one_run(
     declare_topics(bootstrap, config)
     codec = Codec()
     encode, key = codec.for_topic("md.raw").encode, codec.key
-    started = time.perf_counter()
+    me = os.getpid()
+
+    def broker() -> Snapshot | None:
+        return snapshot(broker_pid) if broker_pid is not None else None
+
+    cpu: dict[str, Any] = {}
+    started, self0 = time.perf_counter(), snapshot(me)
     items = [(key("md.raw", f), encode(f)) for f in frames]
     encode_s = time.perf_counter() - started
-    started = time.perf_counter()
+    # as a connector does (tapewire.connectors.markets): the venue-wide REST frames go to
+    # md.markets first, so a worker whose partitions lack a venue's markets finds them
+    metadata = [(key(MARKETS_TOPIC, f), encode(f)) for f in frames if is_venue_metadata(f)]
+    started, self1, broker0 = time.perf_counter(), snapshot(me), broker()
+    publish(bootstrap, config.topics.markets, metadata)
     publish(bootstrap, config.topics.raw, items)
     publish_s = time.perf_counter() - started
+    self2, broker1 = snapshot(me), broker()
+    cpu["encode"] = round(self1.total - self0.total, 2)
+    cpu["publish (producer)"] = round(self2.total - self1.total, 2)
+    if broker0 is not None and broker1 is not None:
+        cpu["broker during publish"] = broker1.minus(broker0).grouped(jvm_group)
     del items
 
     sink_topics = {f"{prefix}{t}": t for t in DEFAULT_TOPICS}
@@ -257,6 +330,10 @@ def one_run(
     sink_result: dict[str, Any] = {}
 
     def sink() -> None:
+        sink_result["tid"] = threading.get_native_id()
+        profile = cProfile.Profile() if args.profile else None
+        if profile is not None:
+            profile.enable()
         try:
             sink_result["stats"] = run_sink(
                 load_settings(data_dir=work / "data"),
@@ -269,8 +346,15 @@ def one_run(
             )
         except BaseException as exc:  # reported by the parent
             sink_result["error"] = exc
+        finally:
+            if profile is not None:
+                profile.disable()
+                Path(args.profile).mkdir(parents=True, exist_ok=True)
+                profile.dump_stats(str(Path(args.profile) / "sink.pstats"))
 
     t0 = time.perf_counter()
+    self_t0, broker_t0 = snapshot(me), broker()
+    workers_ready: list[Snapshot] = []
     workers = []
     roles = ["agents"] * args.workers if args.topology == "agents" else ["hotpath", "bars"]
     for i, role in enumerate(roles):
@@ -311,6 +395,7 @@ def one_run(
     probe = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": group, "log.connection.close": False}
     )
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log.connection.close": False})
     raw_done = None
     stable_since, last_ends = time.perf_counter(), dict[str, int]()
     deadline = t0 + args.timeout
@@ -325,11 +410,13 @@ def one_run(
                 raise SystemExit("a worker process exited early")
             if now > deadline:
                 raise SystemExit(f"not done within {args.timeout} s: {watch.latest()}")
+            if not workers_ready and len(ready_at) == len(workers):
+                workers_ready = [snapshot(p.pid) for p in workers]
             if raw_done is None and _committed(probe, config.topics.raw, args.partitions) >= len(
                 frames
             ):
                 raw_done = now
-            ends = _ends(probe, list(sink_topics), args.partitions)
+            ends = _ends(admin, list(sink_topics), args.partitions)
             if ends != last_ends:
                 last_ends, stable_since = ends, now
             if raw_done is None or now - stable_since < args.quiet:
@@ -337,8 +424,12 @@ def one_run(
             expected = {t: sum(ends[k] for k in names) for t, names in tables.items()}
             if watch.reached(expected) is not None:
                 break
+        workers_end = [snapshot(p.pid) for p in workers]
+        self_end, broker_end = snapshot(me), broker()
         dlq = f"{prefix}dlq.normalize"
-        normalizer_dead_letters = _ends(probe, [dlq], args.partitions)[dlq]
+        normalizer_dead_letters = _ends(admin, [dlq], args.partitions)[dlq]
+        if normalizer_dead_letters:
+            print("dead letters:", _dead_letter_reasons(bootstrap, dlq), flush=True)
     finally:
         probe.close()
         for proc in workers:
@@ -373,6 +464,16 @@ def one_run(
         problems.append(f"{stats.dead_letters} dead letters in the sink")
     if problems:
         raise SystemExit("; ".join(problems))
+    for role, ready_snap, end in zip(
+        roles, workers_ready or [None] * len(roles), workers_end, strict=True
+    ):
+        name = {"hotpath": "hot path process", "bars": "bars process (Faust)"}.get(role, role)
+        used = end.minus(ready_snap).grouped(by_comm({end.pid: "python main"}))
+        cpu[name] = {"startup (until READY)": ready_snap.total if ready_snap else None} | used
+    labels = {sink_result["tid"]: "sink thread", me: "monitor (benchmark main thread)"}
+    cpu["sink process"] = self_end.minus(self_t0).grouped(by_comm(labels))
+    if broker_end is not None:
+        cpu["broker"] = broker_end.minus(broker_t0).grouped(jvm_group)
     ready = max(ready_at) if ready_at else t0
     total_rows = sum(inserted.values())
     e2e = done - t0
@@ -387,12 +488,16 @@ def one_run(
         "e2e_s": round(e2e, 3),
         "e2e_from_ready_s": round(done - ready, 3),
         "rows": inserted,
+        "sink_inserts": stats.inserts,
+        "sink_commits": stats.commits,
         "total_rows": total_rows,
         "rows_per_s": round(total_rows / e2e),
         # startup once, the rest scaled linearly with the frame count
         "extrapolated_1m_s": round(ready - t0 + (done - ready) * MILLION / len(frames), 1),
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in load_after],
+        "cpu_s": cpu,
+        "cpu_s_per_100k_frames": _per_100k(cpu, len(frames)),
     }
 
 
@@ -425,18 +530,24 @@ def main() -> None:
     if args.child_worker:
         worker_main(args)
         return
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     sim = MarketSimulator(SimConfig(seed=args.seed, n_frames=args.frames))
     frames = list(raw_frames(sim.frames()))
     trades = sim.ground_truth.trade_count
     simulate_s = time.perf_counter() - started
+    simulate_cpu_s = time.process_time() - cpu_started
     runs = []
     with ExitStack() as stack:
         data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="tapewire-e2e-kafka-"))
         settings = load_settings(data_dir=Path(data_dir))
         target = stack.enter_context(kafka_for(settings, any_free_port=True))
+        broker_pid = find_java(data_dir)
         for i in range(args.runs):
-            run = one_run(target.bootstrap_servers, frames, trades, args)
+            run = one_run(target.bootstrap_servers, frames, trades, args, broker_pid)
+            run["cpu_s"]["simulator"] = round(simulate_cpu_s, 2)
+            run["cpu_s_per_100k_frames"]["simulator"] = round(
+                simulate_cpu_s * 100_000 / len(frames), 2
+            )
             runs.append(run)
             print(
                 f"run {i + 1}: {run['frames']:,} frames, publish {run['publish_s']:.1f} s; "
@@ -447,6 +558,7 @@ def main() -> None:
                 f"{run['load_after'][0]:.2f}",
                 flush=True,
             )
+            print("CPU s per 100,000 frames:", json.dumps(run["cpu_s_per_100k_frames"]), flush=True)
     e2e = [r["e2e_s"] for r in runs]
     summary = {
         "benchmark": "end_to_end",
@@ -460,6 +572,7 @@ def main() -> None:
             "partitions": args.partitions,
             "sink": "in the benchmark process (thread), chDB",
             "simulate_s": round(simulate_s, 2),
+            "simulate_cpu_s": round(simulate_cpu_s, 2),
         },
         "runs": runs,
         "median_e2e_s": statistics.median(e2e),

@@ -98,6 +98,12 @@ def _literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _setting_name(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a setting name: {name!r}")
+    return name
+
+
 class _Fields:
     """Maps the writer schema's field types to ClickHouse types, checks and container types.
 
@@ -305,10 +311,23 @@ class AvroInsert:
         body = b"".join(parts)
         return b"".join((self._file_header, _zigzag(len(values)), _zigzag(len(body)), body, _SYNC))
 
-    def sql(self, path: str, topic: str, partition: int) -> str:
-        """The INSERT of the container at ``path`` read from ``topic``/``partition``."""
+    def sql(
+        self,
+        path: str,
+        topic: str,
+        partition: int,
+        settings: Mapping[str, str | int] | None = None,
+    ) -> str:
+        """The INSERT of the container at ``path`` read from ``topic``/``partition``,
+        with ``settings`` in its own SETTINGS clause (they apply to this statement only)."""
+        clause = ""
+        if settings:
+            clause = "SETTINGS " + ", ".join(
+                f"{_setting_name(k)} = {v if isinstance(v, int) else _literal(v)}"
+                for k, v in settings.items()
+            )
         return (
-            f"INSERT INTO {self.table} ({self._columns}) "
+            f"INSERT INTO {self.table} ({self._columns}) {clause} "
             f"SELECT {self._expressions}, {_literal(topic)}, {int(partition)}, "
             f"{self._checked_offset} "
             f"FROM file({_literal(path)}, 'Avro', {_literal(self._structure)})"
@@ -321,27 +340,32 @@ class AvroInsert:
         offsets: Sequence[int],
         topic: str,
         partition: int,
-        settings: Mapping[str, Any],
+        settings: Mapping[str, str | int],
     ) -> None:
-        """Insert the records as one block (raises on any error; nothing is written then)."""
+        """Insert the records as one block (raises on any error; nothing is written then).
+
+        The settings go into the statement's SETTINGS clause, not ``client.command``'s
+        ``settings``: on chDB, clickhouse-connect applies those with a read of
+        ``system.settings`` and a ``SET`` before and after the statement for each one
+        (17 more queries here), which cost more CPU than the insert of a small chunk.
+        """
         data = self.container(values, offsets)
         fd, path = tempfile.mkstemp(prefix="tapewire-sink-", suffix=".avro")
+        block = max(len(values), 1)
         try:
             with os.fdopen(fd, "wb") as file:
                 file.write(data)
-            client.command(
-                self.sql(path, topic, partition),
-                settings={
-                    **settings,
-                    # one reader thread (rowNumberInAllBlocks in order) and one block
-                    # (a bad record fails the INSERT before anything is written)
-                    "max_threads": 1,
-                    "max_insert_threads": 1,
-                    "min_insert_block_size_rows": max(len(values), 1),
-                    "min_insert_block_size_bytes": 0,
-                    "max_insert_block_size": max(len(values), 1),
-                    "max_block_size": max(len(values), 1),
-                },
-            )
+            statement_settings: dict[str, str | int] = {
+                **settings,
+                # one reader thread (rowNumberInAllBlocks in order) and one block
+                # (a bad record fails the INSERT before anything is written)
+                "max_threads": 1,
+                "max_insert_threads": 1,
+                "min_insert_block_size_rows": block,
+                "min_insert_block_size_bytes": 0,
+                "max_insert_block_size": block,
+                "max_block_size": block,
+            }
+            client.command(self.sql(path, topic, partition, statement_settings))
         finally:
             os.unlink(path)

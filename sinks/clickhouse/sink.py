@@ -199,6 +199,13 @@ class ClickHouseSink:
                 # a sink that drains a backlog slower than the broker delivers stalls for a
                 # second at a time (194k -> 970k msgs/s consumed on a local broker with 10).
                 "fetch.queue.backoff.ms": 10,
+                # A fetch answered as soon as one byte is there makes the broker serve a
+                # fetch of every partition (10 topics x 6 by default) per produce batch
+                # of any upstream producer (end-to-end benchmark: ~30% of the broker's
+                # network CPU, docs/benchmarks.md). Waiting for 1 MB or half the flush interval
+                # costs no latency (rows wait for the flush anyway) and few fetches.
+                "fetch.min.bytes": 1_000_000,
+                "fetch.wait.max.ms": max(10, min(500, int(config.flush_interval_s * 500))),
             }
         )
 
@@ -361,7 +368,10 @@ class ClickHouseSink:
         same rows, same token, bad records dead-lettered."""
         avro = self._avro[chunk.topic]
         messages = chunk.messages
-        settings = {"insert_deduplication_token": chunk.token, "insert_deduplicate": 1}
+        settings: dict[str, str | int] = {
+            "insert_deduplication_token": chunk.token,
+            "insert_deduplicate": 1,
+        }
         started = time.perf_counter()
         try:
             avro.insert(
