@@ -83,6 +83,7 @@ class TradingHistory:
             alerts=[a for a in self.alerts if shard.owns(a.labels.get("account", ""))],
             approvals=[d for d in self.approvals if shard.owns(d.account)],
             denials=[d for d in self.denials if shard.owns(d.account)],
+            parent_events=[p for p in self.parent_events if shard.owns(p.account)],
             ends=dict(self.ends),
         )
 

@@ -4,8 +4,9 @@ shard that owns its account; a restarted shard takes back only its own accounts.
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
-from tapewire.records.orders import OrderRequest
+from tapewire.records.orders import OrderRequest, ParentOrderEvent
 from tapewire.records.risk import RiskDecision
 from tapewire.streams.hotpath import build_hot_path
 from tapewire.streams.hotpath.restore import TradingHistory
@@ -76,11 +77,36 @@ def test_the_global_kill_switch_halts_every_shard() -> None:
     assert _decisions(b, probe) == [("oms.denied", "desk-b", "b2")]
 
 
+def _parent_event(account: str) -> ParentOrderEvent:
+    one = Decimal(1)
+    return ParentOrderEvent(
+        event_id=f"{account}:1",
+        parent_id=f"{account}-p",
+        account=account,
+        algo="SOR",
+        instrument="BTC-USDT-SPOT",
+        side="BUY",
+        event_type="ParentNew",
+        event="{}",
+        status="PENDING_NEW",
+        quantity=one,
+        cum_qty=Decimal(0),
+        leaves_qty=one,
+        children=0,
+        open_children=0,
+        waves=0,
+        event_ts_ns=NOW,
+    )
+
+
 def test_a_shard_restores_the_history_of_its_own_accounts_only() -> None:
     history = TradingHistory(
         fills=[fill("fa", account="desk-a"), fill("fb", account="desk-b")],
         positions=[position(account="desk-a"), position(account="desk-b")],
+        parent_events=[_parent_event("desk-a"), _parent_event("desk-b")],
     )
     mine = history.owned_by(SHARDS[1])
     assert [f.account for f in mine.fills] == ["desk-b"]
     assert [p.account for p in mine.positions] == ["desk-b"]
+    # its parent orders (SOR, algos) too: a restarted shard keeps working them
+    assert [p.account for p in mine.parent_events] == ["desk-b"]
