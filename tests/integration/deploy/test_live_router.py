@@ -41,6 +41,7 @@ from tapewire.streams.stages.config import StreamsConfig
 from tests.factories.market import nbbo, quote
 from tests.factories.trading import fill
 from tests.integration.deploy.test_run_all import STRATEGY
+from tests.integration.deploy.trade_desk import wide_limits
 from tests.integration.streams.test_router_restart import KEY, ORDER, SECRET, FakeExchange
 
 CODEC = Codec()
@@ -69,19 +70,7 @@ poll_interval_s = 0.2
 timeout_ms = 20000
 session_timeout_s = 6
 
-[trading.accounts.main]
-max_open_orders = 50
-max_orders_per_window = 1000
-rate_window_ms = 1000
-daily_loss_limit = "1000000"
-stale_quote_ms = 600000
-
-[trading.accounts.main.instruments."BTC-USDT-SPOT"]
-max_order_qty = "1"
-max_order_notional = "1000000"
-max_position = "10"
-price_band_bps = "1000"
-
+{wide_limits("main")}
 [[trading.strategies]]
 class = "desk_strategy:EveryNth"
 params = {{ instrument = "BTC-USDT-SPOT", every = 1, qty = "0.1", account = "main" }}

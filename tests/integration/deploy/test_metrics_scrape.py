@@ -21,6 +21,7 @@ from tapewire.runtime.kafka_io import delete_topics
 from tapewire.streams.stages.config import StreamsConfig
 from tests.fixtures.prometheus import PrometheusServer, free_port, prometheus_server
 from tests.integration.deploy.test_run_all import STRATEGY
+from tests.integration.deploy.trade_desk import wide_limits
 
 ROLES = ("connector", "normalize", "aggregate", "trade", "sink", "notifier")
 """Every role of ``run all`` but the API, which needs a chDB directory of its own (the sink
@@ -68,19 +69,7 @@ bars = ["1s"]
 shell = "hotpath"
 paper_venues = ["binance", "okx"]
 
-[trading.accounts.desk]
-max_open_orders = 50
-max_orders_per_window = 1000
-rate_window_ms = 1000
-daily_loss_limit = "1000000"
-stale_quote_ms = 600000
-
-[trading.accounts.desk.instruments."BTC-USDT-SPOT"]
-max_order_qty = "1"
-max_order_notional = "1000000"
-max_position = "10"
-price_band_bps = "1000"
-
+{wide_limits("desk")}
 [[trading.strategies]]
 class = "desk_strategy:EveryNth"
 params = {{ instrument = "BTC-USDT-SPOT", every = 20, qty = "0.001", account = "desk" }}

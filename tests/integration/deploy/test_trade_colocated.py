@@ -18,6 +18,7 @@ from tapewire.runtime.kafka_io import delete_topics, read_to_end
 from tapewire.schemas.codec import Codec
 from tapewire.streams.stages.config import StreamsConfig
 from tests.integration.deploy.test_run_all import STRATEGY
+from tests.integration.deploy.trade_desk import wide_limits
 
 FRAMES = 9_000
 CODEC = Codec()
@@ -43,19 +44,7 @@ bars = ["1s"]
 paper_venues = ["binance", "okx"]
 colocate_connector = true
 
-[trading.accounts.desk]
-max_open_orders = 50
-max_orders_per_window = 1000
-rate_window_ms = 1000
-daily_loss_limit = "1000000"
-stale_quote_ms = 600000
-
-[trading.accounts.desk.instruments."BTC-USDT-SPOT"]
-max_order_qty = "1"
-max_order_notional = "1000000"
-max_position = "10"
-price_band_bps = "1000"
-
+{wide_limits("desk")}
 [[trading.strategies]]
 class = "desk_strategy:EveryNth"
 params = {{ instrument = "BTC-USDT-SPOT", every = 20, qty = "0.001", account = "desk" }}

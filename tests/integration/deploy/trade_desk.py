@@ -41,6 +41,25 @@ price_band_bps = "2000"
 """
 
 
+def wide_limits(account: str) -> str:
+    """``[trading.accounts.<account>]`` TOML with limits a test's orders never reach (for
+    tests of the deployment, not of risk): quotes may be 10 minutes old."""
+    return f"""
+[trading.accounts.{account}]
+max_open_orders = 50
+max_orders_per_window = 1000
+rate_window_ms = 1000
+daily_loss_limit = "1000000"
+stale_quote_ms = 600000
+
+[trading.accounts.{account}.instruments."{INST}"]
+max_order_qty = "1"
+max_order_notional = "1000000"
+max_position = "10"
+price_band_bps = "1000"
+"""
+
+
 class TradeProcess:
     """One ``tapewire run trade`` process; its output in ``log``."""
 
