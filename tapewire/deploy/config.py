@@ -488,13 +488,7 @@ class TradingSection(_Section):
             )
             names.add(shard.name)
             for account in shard.accounts:
-                _refuse_if(
-                    account not in self.accounts,
-                    f"{where}.accounts",
-                    f"account {account!r} has no [trading.accounts.{account}] limits",
-                    f"add its risk limits, or choose from {sorted(self.accounts)}",
-                    account,
-                )
+                self._refuse_unknown_account(f"{where}.accounts", account)
                 _refuse_if(
                     account in owner,
                     f"{where}.accounts",
@@ -518,6 +512,15 @@ class TradingSection(_Section):
             f"shards {hosts} would each run the connector (every frame twice on md.raw)",
             "let one shard host the connector",
             hosts,
+        )
+
+    def _refuse_unknown_account(self, field: str, account: str) -> None:
+        _refuse_if(
+            account not in self.accounts,
+            field,
+            f"account {account!r} has no [trading.accounts.{account}] limits",
+            f"add its risk limits, or choose from {sorted(self.accounts)}",
+            account,
         )
 
     @model_validator(mode="after")
@@ -554,13 +557,7 @@ class TradingSection(_Section):
                 venue,
             )
             for account in section.accounts:
-                _refuse_if(
-                    account not in self.accounts,
-                    f"{where}.accounts",
-                    f"account {account!r} has no [trading.accounts.{account}] limits",
-                    f"add its risk limits, or choose from {sorted(self.accounts)}",
-                    account,
-                )
+                self._refuse_unknown_account(f"{where}.accounts", account)
 
 
 def _refuse_if(bad: bool, field: str, message: str, hint: str, value: object = None) -> None:
