@@ -23,41 +23,47 @@ READY = "partition(s) of"
 """What the hot path logs once it reads its partitions."""
 
 
-def account_limits(account: str, daily_loss_limit: str = "5") -> str:
+def account_limits(
+    account: str,
+    daily_loss_limit: str = "5",
+    *,
+    open_orders: int = 10,
+    per_window: int = 100,
+    order_qty: str = "5",
+    notional: str = "100000",
+    position: str = "5",
+    band_bps: str = "2000",
+) -> str:
     """The ``[trading.accounts.<account>]`` TOML of a test account trading ``INST``."""
     return f"""
 [trading.accounts.{account}]
-max_open_orders = 10
-max_orders_per_window = 100
+max_open_orders = {open_orders}
+max_orders_per_window = {per_window}
 rate_window_ms = 1000
 daily_loss_limit = "{daily_loss_limit}"
 stale_quote_ms = 600000
 
 [trading.accounts.{account}.instruments."{INST}"]
-max_order_qty = "5"
-max_order_notional = "100000"
-max_position = "5"
-price_band_bps = "2000"
+max_order_qty = "{order_qty}"
+max_order_notional = "{notional}"
+max_position = "{position}"
+price_band_bps = "{band_bps}"
 """
 
 
 def wide_limits(account: str) -> str:
-    """``[trading.accounts.<account>]`` TOML with limits a test's orders never reach (for
-    tests of the deployment, not of risk): quotes may be 10 minutes old."""
-    return f"""
-[trading.accounts.{account}]
-max_open_orders = 50
-max_orders_per_window = 1000
-rate_window_ms = 1000
-daily_loss_limit = "1000000"
-stale_quote_ms = 600000
-
-[trading.accounts.{account}.instruments."{INST}"]
-max_order_qty = "1"
-max_order_notional = "1000000"
-max_position = "10"
-price_band_bps = "1000"
-"""
+    """:func:`account_limits` no test order reaches (for tests of the deployment, not of
+    risk)."""
+    return account_limits(
+        account,
+        "1000000",
+        open_orders=50,
+        per_window=1000,
+        order_qty="1",
+        notional="1000000",
+        position="10",
+        band_bps="1000",
+    )
 
 
 class TradeProcess:
