@@ -218,21 +218,13 @@ class RouterStage:
         """An approval for a venue no router executes: REJECTED and an ERROR alert (fail
         closed and visible: the order exists nowhere)."""
         self.emit(Reports([_no_venue(request, now_ns)], []))
-        self.emitter.emit(
-            "alerts",
-            Alert(
-                alert_id=f"router:novenue:{request.account}:{request.client_order_id}",
-                severity="ERROR",
-                source="router",
-                code="ROUTER_NO_VENUE",
-                message=f"rejected: no router executes venue {request.venue!r}",
-                labels={
-                    "account": request.account,
-                    "client_order_id": request.client_order_id,
-                    "venue": request.venue,
-                },
-                event_ts_ns=now_ns,
-            ),
+        self._order_alert(
+            request,
+            f"router:novenue:{request.account}:{request.client_order_id}",
+            "ERROR",
+            "ROUTER_NO_VENUE",
+            f"rejected: no router executes venue {request.venue!r}",
+            now_ns,
         )
 
     def skip_duplicate(self, decision: RiskDecision, now_ns: int) -> None:
@@ -245,17 +237,34 @@ class RouterStage:
             request.client_order_id,
             decision.decision_id,
         )
+        self._order_alert(
+            request,
+            f"router:duplicate:{decision.decision_id}",
+            "WARNING",
+            "ROUTER_DUPLICATE",
+            f"not sent: client order id {request.client_order_id} already has "
+            "an order (redelivered approval or duplicate); never sent twice",
+            now_ns,
+        )
+
+    def _order_alert(
+        self,
+        request: OrderRequest,
+        alert_id: str,
+        severity: str,
+        code: str,
+        message: str,
+        now_ns: int,
+    ) -> None:
+        """An alert about one order, labelled with its account, id and venue."""
         self.emitter.emit(
             "alerts",
             Alert(
-                alert_id=f"router:duplicate:{decision.decision_id}",
-                severity="WARNING",
+                alert_id=alert_id,
+                severity=severity,
                 source="router",
-                code="ROUTER_DUPLICATE",
-                message=(
-                    f"not sent: client order id {request.client_order_id} already has "
-                    "an order (redelivered approval or duplicate); never sent twice"
-                ),
+                code=code,
+                message=message,
                 labels={
                     "account": request.account,
                     "client_order_id": request.client_order_id,
