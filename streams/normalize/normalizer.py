@@ -497,13 +497,14 @@ class Normalizer:
         if native is not None:
             rest = get("transport") == "REST"
             status = get("rest_status")
-            if not rest and (status is None or status == 200):
+            ok = status is None or status == 200
+            if ok and not rest:
                 out.duplicates += native.process(
                     frame, payload, connection_text, receive_ns, midway, out.records
                 )
                 return
             # market REST frames (valid or not) are the markets code's (``_rest``)
-            if (status is None or status == 200) and not (rest and self.market_url(frame)):
+            if ok and not (rest and self.market_url(frame)):
                 mapped = native.map_frame(frame, payload, connection_text, rest)
                 if mapped is not None:
                     events, gap = mapped
