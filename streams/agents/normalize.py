@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Set
 from typing import Any
 
-from tapewire.runtime.kafka_io import read_markets
+from tapewire.runtime.kafka_io import peek_raw_markets, read_markets
 from tapewire.streams.agents.base import TapewireApp
 from tapewire.streams.agents.common import batched_agent
 from tapewire.streams.stages.normalize import MARKETS, NormalizeStage
@@ -21,8 +21,15 @@ def register_normalize(app: TapewireApp) -> NormalizeStage:
     def reader() -> list[dict[str, Any]]:
         return read_markets(bootstrap, markets_topic, codec)
 
-    stage = NormalizeStage(app.codec, topics.name, markets_reader=reader)
     raw_topic = topics.raw
+    group = app.conf.id  # Faust's consumer group
+
+    def raw_reader(venues: Set[str]) -> list[dict[str, Any]]:
+        return peek_raw_markets(bootstrap, raw_topic, group, codec, venues)
+
+    stage = NormalizeStage(
+        app.codec, topics.name, markets_reader=reader, raw_markets_reader=raw_reader
+    )
 
     def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         revoked: Set[Any] = args[0] if args else set()

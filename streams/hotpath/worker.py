@@ -49,7 +49,7 @@ from tapewire.core import metrics
 from tapewire.core.errors import ConfigError, KafkaRuntimeError
 from tapewire.core.kafka import client_config, producer_config
 from tapewire.core.settings import Settings
-from tapewire.runtime.kafka_io import committed_offsets, read_markets
+from tapewire.runtime.kafka_io import committed_offsets, peek_raw_markets, read_markets
 from tapewire.runtime.topics import bootstrap_of, declare_topics
 from tapewire.schemas.codec import Codec
 from tapewire.streams.hotpath.commits import CommitTracker, Offsets
@@ -62,7 +62,12 @@ from tapewire.streams.stages.base import InMsg, OutMsg
 from tapewire.streams.stages.config import StreamsConfig
 from tapewire.streams.stages.depth import DepthStage
 from tapewire.streams.stages.nbbo import NbboStage
-from tapewire.streams.stages.normalize import MARKETS, MarketsReader, NormalizeStage
+from tapewire.streams.stages.normalize import (
+    MARKETS,
+    MarketsReader,
+    NormalizeStage,
+    RawMarketsReader,
+)
 from tapewire.streams.stages.parent_engine import ParentEngine
 from tapewire.streams.stages.parents import INPUTS as PARENT_INPUTS
 from tapewire.streams.stages.parents import ParentStage
@@ -137,6 +142,11 @@ def _trading(config: StreamsConfig) -> TradingConfig:
     return config.trading
 
 
+def hotpath_group(config: StreamsConfig) -> str:
+    """The hot path's default consumer group."""
+    return f"{config.app_id}-hotpath"
+
+
 def build_hot_path(
     codec: Codec,
     config: StreamsConfig,
@@ -146,13 +156,16 @@ def build_hot_path(
     strategies: Sequence[Strategy] | None = None,
     journal: Journal | None = None,
     markets_reader: MarketsReader | None = None,
+    raw_markets_reader: RawMarketsReader | None = None,
 ) -> HotPath:
     """The fused graph of ``stages`` with the same stage classes the Faust agents run.
 
     ``venues`` default to one paper venue per ``config.trading.paper_venues``;
     ``strategies`` to the trading config's factories; ``journal`` as for the router agent;
     ``markets_reader`` reads ``md.markets`` when a venue's markets are missing (a restart
-    past the market frames; see ``docs/streams.md``, "Rebalances").
+    past the market frames; see ``docs/streams.md``, "Rebalances"); ``raw_markets_reader``
+    peeks at the market frames still ahead on ``md.raw`` (a lone worker that met a venue's
+    websocket frames first).
     """
     unknown = sorted(set(stages) - set(HOTPATH_STAGES))
     if unknown:
@@ -166,7 +179,9 @@ def build_hot_path(
     built: dict[str, object] = {}
     nodes: list[Node] = []
     if "normalize" in stages:
-        norm = NormalizeStage(codec, name, markets_reader=markets_reader)
+        norm = NormalizeStage(
+            codec, name, markets_reader=markets_reader, raw_markets_reader=raw_markets_reader
+        )
         built["normalize"] = norm
         nodes.append(single_topic(norm, norm.emitter))
     if "nbbo" in stages:
@@ -310,7 +325,7 @@ class HotPathWorker:
         before it were applied by the restore)."""
         self.config = config
         self.hot_path = hot_path
-        self.group_id = group_id or f"{config.app_id}-hotpath"
+        self.group_id = group_id or hotpath_group(config)
         self.origin = self.group_id.encode()
         self.commit_interval_s = commit_interval_s
         self.poll_timeout_s = poll_timeout_s
@@ -623,5 +638,8 @@ def run_hot_path(
         venues=venues,
         strategies=strategies,
         markets_reader=lambda: read_markets(servers, markets, codec),
+        raw_markets_reader=lambda venues: peek_raw_markets(
+            servers, config.topics.raw, hotpath_group(config), codec, venues
+        ),
     )
     return HotPathWorker(servers, config, hot_path, group=group).run(stop_event, ready)

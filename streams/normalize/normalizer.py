@@ -348,7 +348,10 @@ class Normalizer:
         """The ``NoMarkets`` error of a frame of ``venue``, naming the missing URL if known."""
         missing = self._missing.get(venue)
         return NormalizeError(
-            missing or f"markets of {venue} not loaded yet (no market REST frame seen)",
+            missing
+            or f"markets of {venue} not loaded: no market REST frame of {venue} before this "
+            "frame (publish the venue's market responses to md.markets or md.raw ahead of "
+            "its websocket frames, then re-normalize; docs/streams.md, Rebalances)",
             error_type="NoMarkets",
         )
 

@@ -13,9 +13,12 @@ compacted ``md.markets`` topic (key ``venue:rest_url``, the full URL). A frame t
 valid market response (non-2xx, not JSON, a venue error answer, one ccxt cannot load markets
 from) is a dead letter and is neither kept nor re-published, so it never replaces the good
 response for its URL in md.markets. A worker that meets a
-venue's websocket frames without its markets reads that topic (waiting up to
-``markets_wait_s`` once per venue for another worker to publish them), so a worker never
-needs the market frames that sit on another partition or before its start. The stage also
+venue's websocket frames without its markets reads that topic; if they are not there it
+peeks at the market frames still ahead of the group on md.raw (``raw_markets_reader``: its
+own next batches, or another worker's partitions), and only then waits up to
+``markets_wait_s`` once per venue for a connector to publish them. So a worker never needs
+the market frames that sit on another partition, before its start, or later in its own
+fetch order (a lone worker at a group's start). The stage also
 tracks the offsets it processed per md.raw partition: a partition first seen at an offset
 > 0, or one that was revoked and comes back at another offset than the next one this worker
 expected (it was processed elsewhere meanwhile), hands the venues of that partition over to
@@ -54,6 +57,10 @@ _MARKETS_POLL_S = 0.25
 MarketsReader = Callable[[], Iterable[Record]]
 """Returns the decoded RawFrame records of ``md.markets``, in publish order."""
 
+RawMarketsReader = Callable[[Set[str]], Iterable[Record]]
+"""Returns the REST RawFrames of the given venues still ahead of the consumer group on
+``md.raw`` (read-only, bounded; see :func:`tapewire.runtime.kafka_io.peek_raw_markets`)."""
+
 
 class NormalizeStage:
     """One batch of RawFrame bytes -> encoded normalizer outputs (pure, no Kafka).
@@ -62,7 +69,9 @@ class NormalizeStage:
     called when a batch holds a websocket frame of a venue without markets and either joins
     a partition (first seen, or back after a revocation) or ``markets_retry_s`` passed
     since the last read; the first time a venue's markets are missing it is polled for up
-    to ``markets_wait_s`` (another worker may be about to publish them). ``republish_markets``
+    to ``markets_wait_s`` (a connector may be about to publish them), after one
+    ``raw_markets_reader`` peek at the market frames ahead on md.raw (:func:`peek_raw_markets
+    <tapewire.runtime.kafka_io.peek_raw_markets>`; read-only). ``republish_markets``
     sends every market REST frame seen on md.raw to ``md.markets`` (key ``venue:rest_url``,
     value unchanged). ``new_normalizer`` makes the state of one md.raw partition.
     """
@@ -77,6 +86,7 @@ class NormalizeStage:
         new_normalizer: Callable[[], Normalizer] = Normalizer,
         *,
         markets_reader: MarketsReader | None = None,
+        raw_markets_reader: RawMarketsReader | None = None,
         republish_markets: bool = True,
         markets_retry_s: float = 1.0,
         markets_wait_s: float = 5.0,
@@ -91,6 +101,8 @@ class NormalizeStage:
         self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
         self._read: Callable[[bytes], Record] = codec.for_topic(SOURCE).decode
         self.markets_reader = markets_reader
+        self.raw_markets_reader = raw_markets_reader
+        self.raw_peeks = 0
         self.republish_markets = republish_markets
         self.markets_retry_s = markets_retry_s
         self.markets_wait_s = markets_wait_s
@@ -328,8 +340,10 @@ class NormalizeStage:
         """Read ``md.markets`` if a websocket frame's venue has no market frames here and
         either a partition is (re)joined in this batch (a take-over: its market frames are
         in md.markets by then) or ``markets_retry_s`` passed since the last read. The first
-        time a venue is missing, poll for up to ``markets_wait_s``: at the start of a
-        consumer group the frames sit on another worker's partition, about to be published.
+        time a venue is missing (or at a join), peek at md.raw after the first read: at the
+        start of a consumer group the frames may sit later in this worker's own fetch order
+        or on another worker's partition, unprocessed. Then poll for up to
+        ``markets_wait_s`` the first time a venue is missing.
         """
         if self.markets_reader is None:
             return
@@ -349,7 +363,8 @@ class NormalizeStage:
         due = self._last_load is None or now - self._last_load >= self.markets_retry_s
         if not (rejoined or due or missing - self._waited):
             return
-        polls = 1 + (int(self.markets_wait_s / _MARKETS_POLL_S) if missing - self._waited else 0)
+        first = bool(missing - self._waited)
+        polls = 1 + (int(self.markets_wait_s / _MARKETS_POLL_S) if first else 0)
         self._waited |= missing
         for poll in range(polls):
             if poll:
@@ -357,14 +372,27 @@ class NormalizeStage:
             self._last_load = self.monotonic()
             self.load_markets(self.markets_reader())
             missing -= self._market_frames.keys()
+            if missing and poll == 0 and (first or rejoined):
+                missing -= set(self._peek_raw(missing))
             if not missing:
                 break
 
-    def load_markets(self, records: Iterable[Record]) -> list[str]:
-        """Keep the market frames of ``records`` (``md.markets``) for every venue that has
-        none here yet; returns those venues. Each partition's normalizer loads them when it
-        first needs them."""
-        self.markets_loads += 1
+    def _peek_raw(self, venues: Set[str]) -> list[str]:
+        """Load ``venues``' markets from the market REST frames still ahead on md.raw (this
+        worker's next batches or another worker's partitions); the venues found."""
+        if self.raw_markets_reader is None:
+            return []
+        found = self.load_markets(self.raw_markets_reader(venues), source=SOURCE)
+        self.raw_peeks += 1
+        return found
+
+    def load_markets(self, records: Iterable[Record], source: str = MARKETS) -> list[str]:
+        """Keep the market frames of ``records`` (read from ``source``: ``md.markets``, or
+        md.raw ahead of this worker) for every venue that has none here yet; returns those
+        venues. Each partition's normalizer loads them when it first needs them
+        (``markets_loads`` counts the md.markets reads, ``raw_peeks`` the md.raw ones)."""
+        if source == MARKETS:
+            self.markets_loads += 1
         added: set[str] = set()
         for record in records:
             venue = record.get("venue")
@@ -376,5 +404,5 @@ class NormalizeStage:
             added.add(venue)
             self._keep_market_frame(record, key)
         if added:
-            log.info("normalize: markets of %s read from %s", ", ".join(sorted(added)), MARKETS)
+            log.info("normalize: markets of %s read from %s", ", ".join(sorted(added)), source)
         return sorted(added)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -279,3 +279,76 @@ def read_markets(
                 "md.markets: %s[%s]@%s undecodable: %s", topic, record.partition, record.offset, exc
             )
     return records
+
+
+def peek_raw_markets(
+    bootstrap: str,
+    topic: str,
+    group: str,
+    codec: Codec,
+    venues: Set[str],
+    *,
+    max_per_partition: int = 10_000,
+    timeout_s: float = 30.0,
+) -> list[dict[str, Any]]:
+    """The REST frames of ``venues`` that ``group`` has not processed yet on ``topic``
+    (``md.raw``), decoded, in (partition, offset) order: read-only, nothing committed.
+
+    Each partition is read from the group's committed offset (its beginning if none) up to
+    its end at call time, at most ``max_per_partition`` messages. The frames stay where
+    they are: the group processes them in their turn. Only records keyed ``venue:...`` of
+    one of ``venues`` are decoded."""
+    prefixes = tuple(f"{venue}:".encode() for venue in sorted(venues))
+    if not prefixes:
+        return []
+    decode = codec.for_topic("md.raw").decode
+    consumer = Consumer(
+        client_config(bootstrap)
+        | {"group.id": group, "enable.auto.commit": False, "enable.partition.eof": True}
+    )
+    out: list[tuple[int, int, dict[str, Any]]] = []
+    try:
+        meta = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+        if meta is None or meta.error is not None:
+            return []
+        tps = [TopicPartition(topic, p) for p in sorted(meta.partitions)]
+        starts: dict[int, int] = {}
+        ends: dict[int, int] = {}
+        for tp in committed_offsets(consumer, tps, timeout_s):
+            low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)
+            start = max(tp.offset, low) if tp.offset >= 0 else low
+            if high > start:
+                starts[tp.partition] = start
+                ends[tp.partition] = min(high, start + max_per_partition)
+        if not ends:
+            return []
+        consumer.assign([TopicPartition(topic, p, starts[p]) for p in ends])
+        deadline = time.monotonic() + timeout_s
+        pending = set(ends)
+        while pending and time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is None:
+                continue
+            partition, offset = msg.partition(), msg.offset()
+            if partition is None or offset is None or partition not in pending:
+                continue
+            if offset >= ends[partition] - (0 if msg.error() is not None else 1):
+                pending.discard(partition)
+            if msg.error() is not None or offset >= ends[partition]:
+                continue
+            key, value = msg.key(), msg.value()
+            if value is None or key is None or not key.startswith(prefixes):
+                continue
+            try:
+                frame = decode(value)
+            except Exception as exc:  # dead-lettered when the group processes it
+                log.debug("md.raw peek: %s[%s]@%s undecodable: %s", topic, partition, offset, exc)
+                continue
+            if frame.get("transport") == "REST":
+                out.append((partition, offset, frame))
+        if pending:
+            log.warning("md.raw peek: partitions %s not read to their end", sorted(pending))
+    finally:
+        consumer.close()
+    out.sort(key=lambda item: (item[0], item[1]))
+    return [frame for _, _, frame in out]

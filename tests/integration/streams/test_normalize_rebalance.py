@@ -24,10 +24,18 @@ from confluent_kafka import Consumer, TopicPartition
 from tapewire.connectors.capture.simulated import publish_raw, raw_frames
 from tapewire.connectors.simulator import MarketSimulator, SimConfig
 from tapewire.core.kafka import client_config
-from tapewire.runtime.kafka_io import Record, delete_topics
+from tapewire.runtime.kafka_io import (
+    Record,
+    delete_topics,
+    peek_raw_markets,
+    read_markets,
+    read_to_end,
+)
 from tapewire.runtime.topics import declare_topics
 from tapewire.schemas.codec import Codec
+from tapewire.streams.stages.base import InMsg
 from tapewire.streams.stages.config import StreamsConfig
+from tapewire.streams.stages.normalize import NormalizeStage
 from tests.fixtures.kafka import consume_n
 from tests.fixtures.workers import WorkerThread
 
@@ -226,3 +234,53 @@ def test_a_running_worker_taking_partitions_over_in_a_rebalance(kafka_bootstrap:
     ]
     assert {(c["event"], c["reason"]) for c in coverage} == {("GAP", "rebalance")}
     assert min(c["from_ns"] for c in coverage) >= frames[third]["receive_ts_ns"]
+
+
+@pytest.mark.timeout(90)
+def test_a_lone_worker_fetching_the_instrument_partitions_first_loses_no_frame(
+    kafka_bootstrap: str,
+) -> None:
+    """The ordering behind a rare failure of the test above under load, made deterministic:
+    one worker of a fresh group gets every md.raw partition and its first batch holds every
+    instrument partition's frames, the markets partitions' only come next, and md.markets
+    is empty (nobody else publishes them). The stage with the shells' real readers (md.markets
+    and the md.raw peek, on the real broker) must normalize every frame, dead-letter none."""
+    tag = uuid.uuid4().hex[:10]
+    config = StreamsConfig(app_id=f"tapewire-lone-{tag}", topic_prefix=f"l{tag}.", partitions=12)
+    topics = config.topics
+    codec = Codec()
+    sim = MarketSimulator(SimConfig(seed=19, n_frames=1_000, rate=100))
+    frames = list(raw_frames(sim.frames()))
+    declare_topics(kafka_bootstrap, config)
+    try:
+        publish_raw(kafka_bootstrap, topics.raw, frames, codec)
+        stored = read_to_end(kafka_bootstrap, topics.raw)
+        stage = NormalizeStage(
+            codec,
+            topics.name,
+            markets_reader=lambda: read_markets(kafka_bootstrap, topics.markets, codec),
+            raw_markets_reader=lambda venues: peek_raw_markets(
+                kafka_bootstrap, topics.raw, config.app_id, codec, venues
+            ),
+        )
+        markets_partitions = {
+            r.partition for r in stored if codec.decode("md.raw", r.value or b"")["symbol"] is None
+        }
+        first = [InMsg(r.partition, r.offset, r.key, r.value) for r in stored]
+        later = [m for m in first if m.partition in markets_partitions]
+        first = [m for m in first if m.partition not in markets_partitions]
+        assert first  # instrument frames only: no market frame before them
+        assert len(later) >= 2
+        out = stage.process(first) + stage.process(later)
+        unpublished = read_markets(kafka_bootstrap, topics.markets, codec)
+    finally:
+        delete_topics(kafka_bootstrap, topics.all())
+
+    assert [m for m in out if m.topic == topics.name("dlq.normalize")] == []
+    assert unpublished == []  # md.markets was empty all along: the peek found them
+    assert stage.raw_peeks == 1
+    trades = [
+        codec.decode("md.trades", m.value) for m in out if m.topic == topics.name("md.trades")
+    ]
+    want = sorted((t.venue, _instrument(t.symbol), t.trade_id) for t in sim.ground_truth.trades())
+    assert sorted((t["venue"], t["instrument"], t["trade_id"]) for t in trades) == want

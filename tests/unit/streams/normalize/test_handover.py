@@ -366,3 +366,64 @@ def test_connections_bounded_over_many_reconnects_a_live_connection_is_kept() ->
         assert len(norm._joined_midway) <= 16
     res = norm.process(_ws("binance", _depth(10, 11), 2_000, conn="live"))
     assert [c["reason"] for c in res["md.coverage"]] == ["waiting_for_snapshot"]  # not rebalance
+
+
+def _by_connection(frames: list[dict[str, Any]]) -> list[InMsg]:
+    """``frames`` as a lone worker's md.raw messages: one partition per connection (the
+    markets connections first, partition 0 and 1), offsets per partition."""
+    conns = sorted({(f["symbol"] is not None, f["connection_id"]) for f in frames})
+    partition = {c: i for i, (_, c) in enumerate(conns)}
+    offsets: Counter[int] = Counter()
+    out = []
+    for f in frames:
+        p = partition[f["connection_id"]]
+        out.append(InMsg(p, offsets[p], CODEC.key("md.raw", f), CODEC.encode("md.raw", f)))
+        offsets[p] += 1
+    return out
+
+
+def test_a_lone_worker_meeting_websocket_frames_before_the_market_frames_loses_none() -> None:
+    """A lone worker at a group's start: its first batch holds the instrument partitions'
+    frames, the markets partitions come in the next batch, and md.markets is empty (nobody
+    else can publish them). It finds the market frames ahead of it on md.raw (the
+    ``raw_markets_reader`` peek) instead of waiting and dead-lettering them as NoMarkets."""
+    msgs = _by_connection(SIM)
+    markets_first = [m for m in msgs if m.partition in (0, 1)]
+    data_first = [m for m in msgs if m.partition not in (0, 1)]
+    assert len(markets_first) == 2  # one market REST frame per venue
+    ahead = [f for f in SIM if f["transport"] == "REST"]  # what md.raw holds, unprocessed
+    peeks: list[set[str]] = []
+    sleeps: list[float] = []
+
+    def peek(venues: Any) -> list[dict[str, Any]]:
+        peeks.append(set(venues))
+        return [f for f in ahead if f["venue"] in venues]
+
+    def run(raw_markets_reader: Any) -> list[OutMsg]:
+        stage = NormalizeStage(
+            CODEC,
+            markets_reader=list,  # md.markets: empty
+            raw_markets_reader=raw_markets_reader,
+            markets_wait_s=1.0,
+            sleep=sleeps.append,
+        )
+        return stage.process(data_first) + stage.process(markets_first)
+
+    out = run(peek)
+    assert _out(out, "dlq.normalize") == []
+    assert peeks == [{"binance", "okx"}]  # once, at the first miss, after md.markets
+    assert sleeps == []  # found at once: no wait for another worker
+    full = Normalizer().process_batch(SIM)
+    key = ("venue", "instrument", "trade_id")
+    got = sorted(tuple(t[k] for k in key) for t in _out(out, "md.trades"))
+    assert got == sorted(tuple(t[k] for k in key) for t in full["md.trades"])
+    # the market frames are still re-published when their own batch is processed
+    assert sorted(v for t, _, v, _ in out if t == "md.markets") == sorted(
+        m.value or b"" for m in markets_first
+    )
+
+    # without the peek (as before): a wait, then every frame of the first batch is lost
+    blind = run(None)
+    dead = Counter(d["error_type"] for d in _out(blind, "dlq.normalize"))
+    assert dead == {"NoMarkets": len(data_first)}  # the books' REST snapshots included
+    assert sleeps == [0.25] * 4
