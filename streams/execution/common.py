@@ -71,11 +71,30 @@ class ReconcileOrder(RestorableOrder, Protocol):
         """Why the restart reconciles it (goes into the event text)."""
         ...
 
+    @property
+    def quarantined(self) -> bool:
+        """Already quarantined before the restart (its last state is a quarantine): a venue
+        that still does not know it reports nothing new, since nothing changed."""
+        ...
+
+
+QUARANTINE_TEXT_HEAD = "quarantined: "
+
 
 def quarantine_text(why: str) -> str:
     """``text`` of the ``ORDER_STATUS``/``UNKNOWN`` event of a quarantined order (every
     venue: ccxt and paper)."""
-    return f"quarantined: state unknown after reconciliation ({why}); not re-sent"
+    return f"{QUARANTINE_TEXT_HEAD}state unknown after reconciliation ({why}); not re-sent"
+
+
+def is_quarantine(event: Record) -> bool:
+    """Whether an ``OrderEvent`` is a venue's quarantine of its order (see
+    :func:`quarantine_text`)."""
+    return (
+        event.get("exec_type") == "ORDER_STATUS"
+        and event.get("status") == "UNKNOWN"
+        and str(event.get("text") or "").startswith(QUARANTINE_TEXT_HEAD)
+    )
 
 
 QUARANTINE_ALERT = "ORDER_QUARANTINED"
