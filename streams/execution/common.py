@@ -57,6 +57,12 @@ class RestorableOrder(Protocol):
         """Highest ``n`` of the venue's event ids ``<venue>:<account>:<cid>:<n>`` so far."""
         ...
 
+    @property
+    def quarantined(self) -> bool:
+        """Quarantined before the restart (its last state is a venue's quarantine): a venue
+        that still does not know it reports nothing new (the quarantine is on record once)."""
+        ...
+
 
 class ReconcileOrder(RestorableOrder, Protocol):
     """A :class:`RestorableOrder` with its account and why it is reconciled."""
@@ -69,12 +75,6 @@ class ReconcileOrder(RestorableOrder, Protocol):
     @property
     def reason(self) -> str:
         """Why the restart reconciles it (goes into the event text)."""
-        ...
-
-    @property
-    def quarantined(self) -> bool:
-        """Already quarantined before the restart (its last state is a quarantine): a venue
-        that still does not know it reports nothing new, since nothing changed."""
         ...
 
 
