@@ -14,7 +14,8 @@ Error policy (``docs/ccxt-venue.md``):
   the order's status is UNKNOWN; it is reconciled by client order id (fetch the order,
   then the open orders) before anything else, and never re-sent;
 * still unknown after reconciliation → QUARANTINED: an ``ORDER_QUARANTINED`` alert and
-  an ``ORDER_STATUS`` event with status UNKNOWN; later requests for it are refused.
+  an ``ORDER_STATUS`` event with status UNKNOWN, once (a later reconciliation that still
+  does not find it, after a restart too, reports nothing); later requests for it are refused.
 
 Credentials come from :class:`tapewire.connectors.orders.keys.Credentials`; their values go to
 ccxt only. ccxt logs request headers (the API key) at DEBUG: the venue gives ccxt its own
@@ -482,7 +483,8 @@ class CcxtVenue:
         reported (status, venue order id, cumulative quantity and average price, event
         sequence), so the next :meth:`reconcile` reports only what changed since and its
         event and fill ids continue where they stopped. A ``PENDING_REPLACE`` status
-        becomes ``UNKNOWN`` (the venue's answer decides whether the replace happened).
+        becomes ``UNKNOWN`` (the venue's answer decides whether the replace happened); an
+        order quarantined before stays quarantined (not quarantined again if still unknown).
         An emulated stop (the market's rules emulate its type) acknowledged without a venue
         order id was armed here: if the venue does not know its client order id, the
         reconciliation arms it again (``ORDER_STATUS`` "re-armed") instead of quarantining.
@@ -518,6 +520,7 @@ class CcxtVenue:
             cum=order.cum_qty,
             notional=mul(order.cum_qty, avg) if avg is not None else ZERO,
             n_events=order.venue_seq,
+            quarantined=order.quarantined,
         )
         rules = self.rules.get(str(request["instrument"]))
         plan = rules.plan(request) if rules is not None else None
@@ -1070,11 +1073,17 @@ class CcxtVenue:
         return next((r for r in rows if r.get("clientOrderId") == cid), None)
 
     def _quarantine(self, order: _Live, why: str, out: LiveReports) -> LiveReports:
+        """Quarantine ``order``: an event and an alert the first time only (a retry or a
+        restart that still does not find it changes nothing, so reports nothing)."""
+        again = order.quarantined
         order.quarantined = True
         order.status = "UNKNOWN"
         metrics.ccxt_venue_reconciliations.labels(self.venue, "quarantined").inc()
         self._export_quarantine()
         cid = order.req["client_order_id"]
+        if again:
+            log.warning("%s %s: order %s still unknown (%s)", self.venue, self.account, cid, why)
+            return out
         text = quarantine_text(why)
         out.events.append(self._event(order, "ORDER_STATUS", text=text))
         out.alerts.append(

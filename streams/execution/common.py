@@ -57,6 +57,12 @@ class RestorableOrder(Protocol):
         """Highest ``n`` of the venue's event ids ``<venue>:<account>:<cid>:<n>`` so far."""
         ...
 
+    @property
+    def quarantined(self) -> bool:
+        """Quarantined before the restart (its last state is a venue's quarantine): a venue
+        that still does not know it reports nothing new (the quarantine is on record once)."""
+        ...
+
 
 class ReconcileOrder(RestorableOrder, Protocol):
     """A :class:`RestorableOrder` with its account and why it is reconciled."""
@@ -72,10 +78,23 @@ class ReconcileOrder(RestorableOrder, Protocol):
         ...
 
 
+QUARANTINE_TEXT_HEAD = "quarantined: "
+
+
 def quarantine_text(why: str) -> str:
     """``text`` of the ``ORDER_STATUS``/``UNKNOWN`` event of a quarantined order (every
     venue: ccxt and paper)."""
-    return f"quarantined: state unknown after reconciliation ({why}); not re-sent"
+    return f"{QUARANTINE_TEXT_HEAD}state unknown after reconciliation ({why}); not re-sent"
+
+
+def is_quarantine(event: Record) -> bool:
+    """Whether an ``OrderEvent`` is a venue's quarantine of its order (see
+    :func:`quarantine_text`)."""
+    return (
+        event.get("exec_type") == "ORDER_STATUS"
+        and event.get("status") == "UNKNOWN"
+        and str(event.get("text") or "").startswith(QUARANTINE_TEXT_HEAD)
+    )
 
 
 QUARANTINE_ALERT = "ORDER_QUARANTINED"

@@ -237,7 +237,9 @@ class PaperVenue:
         keeps its orders in memory, so after a process restart it knows none — exactly as
         the ccxt venue: quarantined, i.e. an ``ORDER_STATUS`` event with status
         ``UNKNOWN`` and a CRITICAL ``ORDER_QUARANTINED`` alert; its client order id is
-        marked used, so a NEW with it is rejected as a duplicate (never re-sent).
+        marked used, so a NEW with it is rejected as a duplicate (never re-sent). An order
+        quarantined before (``recovered.quarantined``) is only marked used: its quarantine
+        is already on record, and a second one would double it.
         """
         out = LiveReports()
         out.extend(self._advance(now_ns))  # requests in flight arrive first
@@ -705,6 +707,8 @@ class PaperVenue:
         req = recovered.request
         cid = recovered.client_order_id
         self._seen.add(cid)
+        if recovered.quarantined:
+            return
         why = f"paper venue {self.config.venue} has no order {cid!r} of {recovered.account!r}"
         text = quarantine_text(why)
         seq = recovered.venue_seq + 1

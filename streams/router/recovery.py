@@ -9,7 +9,10 @@ Output (:class:`RecoveryPlan`):
   intent (``PENDING_NEW`` "sending") with no acknowledgement, an ``UNKNOWN`` or
   quarantined order, and a processed approval that left no event at all. Each is looked
   up on its venue **by client order id**; an order the venue does not know is
-  quarantined, never re-sent under a new id.
+  quarantined, never re-sent under a new id. An order already quarantined before this
+  restart is marked ``quarantined``: the venue asks again (a live venue that finds it
+  releases it) but reports nothing when it still does not know it, so a second restart
+  does not write the same quarantine twice to ``oms.events``.
 * ``known``: ``(account, client_order_id)`` of every order that has any event or was
   processed. A NEW/REPLACE approval with one of these ids is never sent again (the
   redelivered approval of an order in flight at the crash, or a duplicate).
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from tapewire.core.records import Record
+from tapewire.streams.execution.common import is_quarantine
 from tapewire.streams.oms.reports import order_fields, venue_event_seq
 
 FINAL = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED"})
@@ -51,7 +55,8 @@ class RecoveredOrder:
     send intent only; ``UNKNOWN`` when nothing but the approval is known);
     ``venue_seq`` is the highest ``n`` of the venue's own event ids
     ``<venue>:<account>:<cid>:<n>`` (so new event ids do not collide with old ones);
-    ``reason`` says why it is reconciled.
+    ``reason`` says why it is reconciled; ``quarantined``: its last state is a venue's
+    quarantine (nothing but further ``UNKNOWN`` events since).
     """
 
     account: str
@@ -64,6 +69,7 @@ class RecoveredOrder:
     avg_price: Decimal | None
     venue_seq: int
     reason: str
+    quarantined: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +90,7 @@ class _Fold:
     venue_order_id: str | None
     venue_seq: int
     venue_events: int
+    quarantined: bool = False
 
 
 def plan_recovery(
@@ -103,6 +110,10 @@ def plan_recovery(
         fold.cum = max(fold.cum, Decimal(event.get("cum_qty") or 0))
         if event.get("venue_order_id"):
             fold.venue_order_id = str(event["venue_order_id"])
+        if is_quarantine(event):
+            fold.quarantined = True
+        elif event["status"] != "UNKNOWN":
+            fold.quarantined = False
         seq = venue_event_seq(event)
         if seq is not None:
             fold.venue_seq = max(fold.venue_seq, seq)
@@ -116,7 +127,9 @@ def plan_recovery(
             continue
         last = fold.last
         status = str(last["status"])
-        if fold.venue_events == 0 and last.get("text") == SEND_INTENT_TEXT:
+        if fold.quarantined:
+            reason = f"quarantined before the restart (last status {status})"
+        elif fold.venue_events == 0 and last.get("text") == SEND_INTENT_TEXT:
             reason = "send intent recorded, no acknowledgement before the restart"
         else:
             reason = f"open at restart (last status {status})"
@@ -132,6 +145,7 @@ def plan_recovery(
                 avg_price=last.get("avg_price"),
                 venue_seq=fold.venue_seq,
                 reason=reason,
+                quarantined=fold.quarantined,
             )
         )
     for seen in approvals:

@@ -186,6 +186,7 @@ def recovered_order(
     avg_price: Num | None = None,
     venue_seq: int = 0,
     reason: str = "open at restart (last status NEW)",
+    quarantined: bool = False,
 ) -> RecoveredOrder:
     """An order ``plan_recovery`` hands the router to reconcile after a restart; its request
     is :func:`order_request` of ``cid``, ``account`` and ``venue`` unless given."""
@@ -202,4 +203,5 @@ def recovered_order(
         avg_price=dec(avg_price),
         venue_seq=venue_seq,
         reason=reason,
+        quarantined=quarantined,
     )

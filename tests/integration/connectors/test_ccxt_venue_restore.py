@@ -7,6 +7,7 @@ it by client order id with real ccxt signing and parsing. No order is ever re-se
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -94,6 +95,26 @@ def test_restored_partial_fill_reports_only_the_rest_and_continues_event_ids() -
         assert (out.events[0]["last_qty"], out.events[0]["last_price"]) == (D("0.06"), D(100))
         assert out.events[0]["cum_qty"] == D("0.1")
         assert [(f["quantity"], f["price"]) for f in out.fills] == [(D("0.06"), D(100))]
+
+    run(scenario)
+
+
+def test_order_quarantined_before_the_restart_is_not_quarantined_again() -> None:
+    """Its quarantine is already on ``oms.events``: asking the venue again (the restart,
+    a retry) and still not finding it reports nothing; it stays quarantined, never sent."""
+
+    async def scenario(fake: FakeBinancePrivate) -> None:
+        before = recovered("ghost-2", status="UNKNOWN", venue_seq=2)
+        async with make_venue(fake) as after:
+            assert after.restore(replace(before, quarantined=True))
+            out = await after.reconcile(["ghost-2"])
+            retry = await after.reconcile()
+            assert after.quarantined == ["ghost-2"]
+            again = await after.submit(ccxt_request("ghost-2"))
+        assert fake.count("POST", ORDER) == 0
+        assert (out.events, out.alerts, retry.events, retry.alerts) == ([], [], [], [])
+        assert kinds(again) == [("ORDER_STATUS", "UNKNOWN")]
+        assert again.events[0]["text"] == "order is quarantined; not re-sent"
 
     run(scenario)
 

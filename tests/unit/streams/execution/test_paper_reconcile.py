@@ -102,6 +102,21 @@ def test_unknown_order_is_quarantined_like_the_ccxt_venue_and_never_sent() -> No
     assert venue.paper.open_orders() == []
 
 
+def test_order_quarantined_before_is_not_quarantined_twice() -> None:
+    """A second restart: the quarantine is already on ``oms.events``; asking again changes
+    nothing, so nothing is reported (no second event or alert), and the id stays used."""
+    venue = adapter()
+    recovered = recovered_order(
+        "ghost-1", status="UNKNOWN", venue_seq=3, reason="quarantined", quarantined=True
+    )
+    out = venue.reconcile([recovered], 20)
+    assert (out.events, out.fills, alerts(out)) == ([], [], [])
+    again = venue.submit(order_request("ghost-1"), 30)
+    assert [(e["status"], e["text"]) for e in again.events] == [
+        ("REJECTED", "duplicate client_order_id")
+    ]
+
+
 def test_order_of_another_account_is_not_reported_but_quarantined() -> None:
     venue = adapter()
     venue.submit(order_request("shared"), 10)

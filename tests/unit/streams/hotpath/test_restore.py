@@ -172,3 +172,37 @@ def test_limits_changed_at_run_time_survive_a_restart() -> None:
     restored = after.stages["risk"]
     assert isinstance(restored, RiskStage)
     assert restored.gate.config.accounts[account] == changed != limits
+
+
+def test_a_second_restart_does_not_quarantine_an_order_again() -> None:
+    """Killed after an approval and before its order's events: the first restart
+    quarantines the order (the paper venue never held it); a second restart knows the
+    answer from ``oms.events`` and reports nothing more (no second ``UNKNOWN`` event, no
+    second alert). Issue 10's fault suite saw the order twice in ``order_events``."""
+    before = build_hot_path(CODEC, _config(), stages=TRADING)
+    published = _run(before, _market())
+    cut = next(i for i, (topic, _) in enumerate(published) if topic == "oms.approved")
+    history = _history(published[: cut + 1])  # the crash: the approval, not its events
+    (approval,) = history.approvals
+    cid = approval.client_order_id
+
+    first = build_hot_path(CODEC, _config(), stages=TRADING)
+    summary = restore_trading(first, history, NOW)
+    assert summary.reconciled == 1
+    answers = _history([(out.topic, out) for out in summary.outputs])
+    assert [(e.client_order_id, e.status, e.exec_type) for e in answers.events] == [
+        (cid, "UNKNOWN", "ORDER_STATUS")
+    ]
+    assert [a.code for a in answers.alerts] == ["ORDER_QUARANTINED"]
+
+    history.events += answers.events
+    history.alerts += answers.alerts
+    second = build_hot_path(CODEC, _config(), stages=TRADING)
+    again = restore_trading(second, history, NOW)
+    assert again.reconciled == 1  # still asked: a venue that finds it would release it
+    assert again.outputs == []
+    # still never sent again: known to the router, refused by the paper venue
+    router = second.stages["router"]
+    assert isinstance(router, RouterStage)
+    assert (approval.account, cid) in router.known
+    assert cid in _paper(second, approval.request.venue)._seen

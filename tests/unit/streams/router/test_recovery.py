@@ -66,6 +66,25 @@ def test_unknown_and_quarantined_orders_are_reconciled_again() -> None:
     (order,) = plan_recovery(events, [], VENUES).reconcile
     assert (order.status, order.venue_seq) == ("UNKNOWN", 1)
     assert "last status UNKNOWN" in order.reason
+    assert order.quarantined  # the venue reports nothing if it still does not know it
+
+
+def test_only_a_quarantine_not_released_since_marks_an_order_quarantined() -> None:
+    quarantine = {"exec_type": "ORDER_STATUS", "text": "quarantined: state unknown ..."}
+    events = [
+        order_event("unknown", "PENDING_NEW", None),
+        order_event("unknown", "UNKNOWN", 1, exec_type="ORDER_STATUS", text="send unknown"),
+        order_event("again", "UNKNOWN", 1, **quarantine),
+        order_event("again", "UNKNOWN", 2, exec_type="ORDER_STATUS", text="not re-sent"),
+        order_event("released", "UNKNOWN", 1, **quarantine),
+        order_event("released", "NEW", 2),
+    ]
+    plan = plan_recovery(events, [], VENUES)
+    assert {o.client_order_id: o.quarantined for o in plan.reconcile} == {
+        "unknown": False,
+        "again": True,
+        "released": False,
+    }
 
 
 def test_other_venues_are_not_this_routers() -> None:
