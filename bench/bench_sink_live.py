@@ -1,6 +1,7 @@
 """The sink's CPU per row in the live regime: paced records on several partitioned topics.
 
-Usage: ``.venv/bin/python bench/bench_sink_live.py --tree DIR [--tree DIR2] [--rounds 2]``.
+Usage: ``.venv/bin/python bench/bench_sink_live.py --tree DIR[@FLUSH_S] [--tree ...] [--rounds 2]``
+(``@FLUSH_S``: that run's ``--flush-interval``; the same tree may be given twice).
 In the end-to-end run the sink keeps up with its input, so its cost is not the backlog rate
 of ``bench_sink.py`` but the flushes: every ``flush_interval`` it inserts what each
 partition got. Here a producer writes ``--rate`` trades per second (keys spread over
@@ -70,7 +71,10 @@ def _committed(bootstrap: str, group: str, topics: list[str], partitions: int) -
         consumer.close()
 
 
-def _one(args: argparse.Namespace, tree: Path, bootstrap: str, items: list[Any]) -> dict[str, Any]:
+def _one(args: argparse.Namespace, spec: str, bootstrap: str, items: list[Any]) -> dict[str, Any]:
+    tree_name, _, flush = spec.partition("@")
+    tree = Path(tree_name)
+    flush = flush or (str(args.flush_interval) if args.flush_interval else "")
     tag = uuid.uuid4().hex[:8]
     topics = [f"bench.live.{tag}.{k}" for k in range(args.topics)]
     for topic in topics:
@@ -89,7 +93,7 @@ def _one(args: argparse.Namespace, tree: Path, bootstrap: str, items: list[Any])
         f"--dlq-topic=bench.live.{tag}.dlq",
         "--metrics-port=0",
         *[f"--topic={t}=md.trades" for t in topics],
-        *([f"--flush-interval={args.flush_interval}"] if args.flush_interval else []),
+        *([f"--flush-interval={flush}"] if flush else []),
     ]
     with log.open("wb") as out:
         sink = subprocess.Popen(command, cwd=tree, stdout=out, stderr=subprocess.STDOUT)
@@ -121,7 +125,7 @@ def _one(args: argparse.Namespace, tree: Path, bootstrap: str, items: list[Any])
     done = [line for line in log.read_text().splitlines() if line.startswith("sink done")]
     inserts = int(done[-1].split("inserts=")[1].split()[0]) if done else -1
     return {
-        "tree": str(tree),
+        "tree": spec,
         "rows": len(items),
         "cpu_s": round(cpu, 2),
         "cpu_s_per_100k_rows": round(cpu / len(items) * 100_000, 2),
@@ -132,7 +136,7 @@ def _one(args: argparse.Namespace, tree: Path, bootstrap: str, items: list[Any])
 def main() -> None:
     """Run the alternated rounds and print one JSON line per run, then the medians."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--tree", type=Path, action="append", required=True)
+    parser.add_argument("--tree", action="append", required=True, help="DIR[@FLUSH_S]")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--rate", type=int, default=4_000, help="records/s, all topics")
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -158,7 +162,7 @@ def main() -> None:
                 print(json.dumps(result), flush=True)
                 results.append(result)
     for tree in args.tree:
-        mine = sorted(r["cpu_s_per_100k_rows"] for r in results if r["tree"] == str(tree))
+        mine = sorted(r["cpu_s_per_100k_rows"] for r in results if r["tree"] == tree)
         print(f"{tree}: CPU s per 100,000 rows {mine} (median {mine[len(mine) // 2]})")
 
 
