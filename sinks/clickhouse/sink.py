@@ -559,6 +559,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--group", default=SinkConfig.group_id)
     parser.add_argument("--grid", type=int, default=SinkConfig.grid)
     parser.add_argument("--flush-interval", type=float, default=SinkConfig.flush_interval_s)
+    parser.add_argument("--max-pending-rows", type=int, default=SinkConfig.max_pending_rows)
     parser.add_argument("--dlq-topic", default=SinkConfig.dlq_topic)
     parser.add_argument("--stop-when-caught-up", action="store_true")
     parser.add_argument(
@@ -585,6 +586,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         group_id=args.group,
         grid=args.grid,
         flush_interval_s=args.flush_interval,
+        max_pending_rows=args.max_pending_rows,
         dlq_topic=args.dlq_topic,
         stop_when_caught_up=args.stop_when_caught_up,
         avro_insert=not args.no_avro_insert,

@@ -43,9 +43,14 @@ def test_crash_after_a_multi_partition_insert_then_another_cut(
     ]
     log = tmp_path / "sink.log"
 
-    # Run 1: no grid chunk closes (grid > offsets), so the first INSERT is the timer's, one
-    # statement for every partition read so far; the sink dies before committing it.
-    first = _start([*common, "--grid=1000000", "--flush-interval=0.5"], log, crash_after=1)
+    # Run 1: no grid chunk closes (grid > offsets) and no timer flush; the first INSERT is
+    # made once every record is pending, one statement for the three partitions; the sink
+    # dies right after it, before committing it.
+    first = _start(
+        [*common, "--grid=1000000", "--flush-interval=3600", f"--max-pending-rows={N_TRADES}"],
+        log,
+        crash_after=1,
+    )
     assert first.wait(timeout=120) == -signal.SIGKILL, log.read_text()
     assert _committed(kafka_bootstrap, group, topic) == 0
     with connect(url, database="recut") as client:
@@ -53,7 +58,8 @@ def test_crash_after_a_multi_partition_insert_then_another_cut(
             "SELECT kafka_partition, min(kafka_offset), max(kafka_offset), count() "
             "FROM trades GROUP BY kafka_partition ORDER BY kafka_partition"
         ).result_rows
-    assert len(stored) >= 2, f"the first insert covered one partition only: {stored}"
+    assert len(stored) == PARTITIONS, f"the first insert did not cover every partition: {stored}"
+    assert sum(count for *_, count in stored) == N_TRADES
     print(f"run 1 stored, uncommitted: {stored}")
 
     # Run 2: another cut (grid chunks of 700 records, then per end of partition).
