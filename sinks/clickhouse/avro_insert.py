@@ -2,7 +2,8 @@
 
 The per-record Python work of the sink (fastavro decode, Decimal conversion, row tuple,
 clickhouse-connect's column encoding) costs ~10 us per record; ClickHouse's own Avro
-reader does the same in well under 2 us. For a chunk of one partition, this module writes
+reader does the same in well under 2 us. For the chunks of one topic (one or several of its
+partitions), this module writes
 the message values, unchanged, as the records of one block of an Avro object container
 file, and inserts it with ``INSERT INTO <table> SELECT <expressions> FROM file(...)``.
 
@@ -11,7 +12,7 @@ container's schema therefore declares every record as::
 
     __tapewire_header fixed(5)    the magic byte and schema id, checked in SQL
     <the writer schema's fields>  the message's Avro record, byte for byte
-    __tapewire_sink fixed(16)     appended by the sink: record index and Kafka offset
+    __tapewire_sink fixed(16)     appended by the sink: partition and record index, Kafka offset
 
 so the message bytes are used as they are (no slicing), and the SELECT checks per row, before
 anything is written, that
@@ -62,7 +63,7 @@ __all__ = ["HEADER_FIELD", "SENTINEL_FIELD", "AvroInsert", "UnsupportedSchemaErr
 
 HEADER_FIELD = "__tapewire_header"
 SENTINEL_FIELD = "__tapewire_sink"
-_SENTINEL = Struct(">QQ")  # record index in the chunk, Kafka offset
+_SENTINEL = Struct(">QQ")  # Kafka partition << 32 | record index in the insert, Kafka offset
 _DECIMAL_MAX = "99999999999999999999.999999999999999999"  # 10**20 - 10**-18
 _NANOS = frozenset(("timestamp-nanos", "local-timestamp-nanos"))
 _PRIMITIVE_TYPES = {
@@ -272,7 +273,11 @@ class AvroInsert:
         }
         self._file_header = self._make_file_header(json.dumps(container_schema).encode())
         self._structure = ", ".join(structure)
-        index = f"reinterpretAsUInt64(reverse(substring({SENTINEL_FIELD}, 1, 8)))"
+        # the first 8 bytes: the Kafka partition in the high 32 bits, the record index in
+        # the low 32 (one INSERT may hold the records of several partitions of one topic)
+        slot = f"reinterpretAsUInt64(reverse(substring({SENTINEL_FIELD}, 1, 8)))"
+        index = f"bitAnd({slot}, 4294967295)"
+        self._partition = f"toInt32(bitShiftRight({slot}, 32))"
         self._offset = f"reinterpretAsUInt64(reverse(substring({SENTINEL_FIELD}, 9, 8)))"
         header_literal = "unhex('" + self.header.hex() + "')"
         row_checks = [
@@ -300,14 +305,34 @@ class AvroInsert:
         out += b"\x00" + _SYNC
         return bytes(out)
 
-    def container(self, values: Sequence[bytes], offsets: Sequence[int]) -> bytes:
-        """The Avro object container file of these message values (one block)."""
+    def container(
+        self,
+        values: Sequence[bytes],
+        offsets: Sequence[int],
+        partitions: Sequence[tuple[int, int]] | None = None,
+    ) -> bytes:
+        """The Avro object container file of these message values (one block).
+
+        ``partitions`` lists ``(partition, count)`` runs covering the values in order (the
+        default: all from partition 0).
+        """
+        if len(values) >= 1 << 32:
+            raise ValueError(f"{len(values)} records in one insert (at most 2**32 - 1)")
+        runs = [(0, len(values))] if partitions is None else partitions
         pack = _SENTINEL.pack
         parts: list[bytes] = []
         append = parts.append
-        for index, (value, offset) in enumerate(zip(values, offsets, strict=True)):
-            append(value)
-            append(pack(index, offset))
+        index = 0
+        for partition, count in runs:
+            high = partition << 32
+            for value, offset in zip(
+                values[index : index + count], offsets[index : index + count], strict=True
+            ):
+                append(value)
+                append(pack(high | index, offset))
+                index += 1
+        if index != len(values):
+            raise ValueError(f"partition runs cover {index} of {len(values)} records")
         body = b"".join(parts)
         return b"".join((self._file_header, _zigzag(len(values)), _zigzag(len(body)), body, _SYNC))
 
@@ -315,11 +340,11 @@ class AvroInsert:
         self,
         path: str,
         topic: str,
-        partition: int,
         settings: Mapping[str, str | int] | None = None,
     ) -> str:
-        """The INSERT of the container at ``path`` read from ``topic``/``partition``,
-        with ``settings`` in its own SETTINGS clause (they apply to this statement only)."""
+        """The INSERT of the container at ``path`` read from ``topic`` (each record's
+        partition is in its sentinel), with ``settings`` in its own SETTINGS clause (they
+        apply to this statement only)."""
         clause = ""
         if settings:
             clause = "SETTINGS " + ", ".join(
@@ -328,7 +353,7 @@ class AvroInsert:
             )
         return (
             f"INSERT INTO {self.table} ({self._columns}) {clause} "
-            f"SELECT {self._expressions}, {_literal(topic)}, {int(partition)}, "
+            f"SELECT {self._expressions}, {_literal(topic)}, {self._partition}, "
             f"{self._checked_offset} "
             f"FROM file({_literal(path)}, 'Avro', {_literal(self._structure)})"
         )
@@ -339,17 +364,21 @@ class AvroInsert:
         values: Sequence[bytes],
         offsets: Sequence[int],
         topic: str,
-        partition: int,
+        partitions: int | Sequence[tuple[int, int]],
         settings: Mapping[str, str | int],
     ) -> None:
         """Insert the records as one block (raises on any error; nothing is written then).
+
+        ``partitions``: the one partition of all records, or ``(partition, count)`` runs
+        covering them in order.
 
         The settings go into the statement's SETTINGS clause, not ``client.command``'s
         ``settings``: on chDB, clickhouse-connect applies those with a read of
         ``system.settings`` and a ``SET`` before and after the statement for each one
         (17 more queries here), which cost more CPU than the insert of a small chunk.
         """
-        data = self.container(values, offsets)
+        runs = [(partitions, len(values))] if isinstance(partitions, int) else partitions
+        data = self.container(values, offsets, runs)
         fd, path = tempfile.mkstemp(prefix="tapewire-sink-", suffix=".avro")
         block = max(len(values), 1)
         try:
@@ -366,6 +395,6 @@ class AvroInsert:
                 "max_insert_block_size": block,
                 "max_block_size": block,
             }
-            client.command(self.sql(path, topic, partition, statement_settings))
+            client.command(self.sql(path, topic, statement_settings))
         finally:
             os.unlink(path)

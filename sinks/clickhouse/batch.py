@@ -4,7 +4,9 @@ Each Kafka partition's rows accumulate in a :class:`Chunk`. A chunk is closed wh
 next offset is a multiple of ``grid`` (so a sink restarted from the same committed offset
 re-cuts the same chunks and sends the same tokens), or earlier by :meth:`Batcher.drain`
 (flush interval, shutdown, rebalance). A chunk's token names exactly the offsets it covers:
-``tapewire-sink:<table>:<topic>:<partition>:<first>-<last>``.
+``tapewire-sink:<table>:<topic>:<partition>:<first>-<last>``. The sink inserts the chunks
+of one topic drained together (by the flush timer) as one INSERT, whose token names every
+range: :func:`group_token`.
 """
 
 from __future__ import annotations
@@ -12,16 +14,36 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from typing import Any
 
 from tapewire.sinks.clickhouse.rows import Row
 
-__all__ = ["Batcher", "Chunk", "dedup_token"]
+__all__ = ["Batcher", "Chunk", "dedup_token", "group_token"]
 
 
 def dedup_token(table: str, topic: str, partition: int, first: int, last: int) -> str:
     """The insert deduplication token of rows from offsets ``first..last`` (inclusive)."""
     return f"tapewire-sink:{table}:{topic}:{partition}:{first}-{last}"
+
+
+def group_token(chunks: Sequence[Chunk]) -> str:
+    """The token of one INSERT of ``chunks`` (one topic, distinct partitions).
+
+    One chunk keeps its own token (:func:`dedup_token`); several give
+    ``tapewire-sink:<table>:<topic>:<p>:<first>-<last>,<p>:<first>-<last>...`` in partition
+    order, a pure function of the offset ranges (hashed when longer than 200 characters).
+    """
+    if len(chunks) == 1:
+        return chunks[0].token
+    first = chunks[0]
+    ranges = ",".join(
+        f"{c.partition}:{c.first_offset}-{c.last_offset}"
+        for c in sorted(chunks, key=lambda c: c.partition)
+    )
+    if len(ranges) > 200:
+        ranges = "h" + blake2b(ranges.encode(), digest_size=20).hexdigest()
+    return f"tapewire-sink:{first.table}:{first.topic}:{ranges}"
 
 
 @dataclass

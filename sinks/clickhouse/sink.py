@@ -34,7 +34,7 @@ from tapewire.runtime.kafka_io import create_topic
 from tapewire.schemas.codec import Codec
 from tapewire.schemas.dead_letters import bounded
 from tapewire.sinks.clickhouse.avro_insert import AvroInsert, UnsupportedSchemaError
-from tapewire.sinks.clickhouse.batch import Batcher, Chunk
+from tapewire.sinks.clickhouse.batch import Batcher, Chunk, group_token
 from tapewire.sinks.clickhouse.client import connect, parse_url, target_database
 from tapewire.sinks.clickhouse.migrations import migrate
 from tapewire.sinks.clickhouse.rows import DEFAULT_TOPICS, TableMapping, mapping_for_topic
@@ -66,8 +66,11 @@ class SinkConfig:
     group_id: str = "tapewire-sink"
     grid: int = 50_000
     """Chunks close when the next offset is a multiple of ``grid`` (deterministic tokens)."""
-    flush_interval_s: float = 1.0
-    """Open chunks are inserted at least this often (bounds latency at low rates)."""
+    flush_interval_s: float = 2.0
+    """Open chunks are inserted at least this often (bounds the storage latency). Each flush
+    costs one INSERT per topic with records (~12 ms CPU plus merging one more part): 2 s
+    instead of 1 s took a live sink from 2.2 to 1.5 CPU s per 100,000 rows
+    (``bench/bench_sink_live.py``)."""
     max_pending_rows: int = 500_000
     """Open chunks are inserted early when they hold this many rows together."""
     consume_batch: int = 10_000
@@ -345,11 +348,16 @@ class ClickHouseSink:
     def _store(self, chunks: Sequence[Chunk]) -> None:
         if not chunks:
             return
+        # One INSERT per topic, whatever the number of its partitions: chDB costs ~12 ms of
+        # CPU per INSERT plus the merging of one more part, whatever its size.
+        by_topic: dict[str, list[Chunk]] = {}
         for chunk in chunks:
-            if chunk.messages:
-                self._insert_messages(chunk)
-            elif chunk.rows:
-                self._insert(chunk)
+            by_topic.setdefault(chunk.topic, []).append(chunk)
+        for group in by_topic.values():
+            if any(c.messages for c in group):
+                self._insert_messages(group)
+            else:
+                self._insert(group)
         self._dlq.flush()
         offsets = [TopicPartition(c.topic, c.partition, c.next_offset) for c in chunks]
         self._consumer.commit(offsets=offsets, asynchronous=False)
@@ -362,59 +370,76 @@ class ClickHouseSink:
         if self._on_progress is not None:
             self._on_progress(self.stats)
 
-    def _insert_messages(self, chunk: Chunk) -> None:
-        """Insert a chunk of undecoded messages as Avro; if ClickHouse refuses it (a bad
-        record, an older schema version, any error), decode it here record by record:
+    def _insert_messages(self, group: Sequence[Chunk]) -> None:
+        """Insert the undecoded messages of a topic's chunks as one Avro INSERT; if
+        ClickHouse refuses it (a bad record, an older schema version, any error), insert
+        each chunk alone, and a refused single chunk is decoded here record by record:
         same rows, same token, bad records dead-lettered."""
-        avro = self._avro[chunk.topic]
-        messages = chunk.messages
+        first = group[0]
+        avro = self._avro[first.topic]
+        token = group_token(group)
         settings: dict[str, str | int] = {
-            "insert_deduplication_token": chunk.token,
+            "insert_deduplication_token": token,
             "insert_deduplicate": 1,
         }
+        messages = [m for c in group for m in c.messages]
         started = time.perf_counter()
         try:
             avro.insert(
                 self._client,
                 [m.value() or b"" for m in messages],
-                chunk.offsets,
-                chunk.topic,
-                chunk.partition,
+                [o for c in group for o in c.offsets],
+                first.topic,
+                [(c.partition, len(c.messages)) for c in group],
                 settings,
             )
         except (DriverError, OSError) as exc:
             log.warning(
-                "Avro insert of %s (%d records) refused (%s); decoding it in Python",
-                chunk.token,
+                "Avro insert of %s (%d records) refused (%s); %s",
+                token,
                 len(messages),
                 str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__,
+                "inserting each partition's chunk alone"
+                if len(group) > 1
+                else "decoding it in Python",
             )
+            if len(group) > 1:
+                for chunk in group:
+                    if chunk.messages:
+                        self._insert_messages([chunk])
+                return
             self.stats.avro_fallbacks += 1
-            decode, to_row, _table = self._routes[chunk.topic]
+            decode, to_row, _table = self._routes[first.topic]
             rows = []
             for msg in messages:
                 try:
                     rows.append(to_row(decode(msg.value() or b""), *_position(msg)))
                 except Exception as error:  # any bad record is dead-lettered, never fatal
                     self._dead_letter(msg, error)
-            chunk.messages, chunk.offsets = [], []
-            chunk.rows = rows
+            first.messages, first.offsets = [], []
+            first.rows = rows
             if rows:
-                self._insert(chunk)
+                self._insert(group)
             return
-        self._inserted(chunk, len(messages), time.perf_counter() - started)
+        self._inserted(first.table, len(messages), time.perf_counter() - started)
 
-    def _insert(self, chunk: Chunk) -> None:
-        mapping = self._mappings[chunk.topic]
-        settings = {"insert_deduplication_token": chunk.token, "insert_deduplicate": 1}
+    def _insert(self, group: Sequence[Chunk]) -> None:
+        """Insert the mapped rows of a topic's chunks as one INSERT."""
+        first = group[0]
+        rows = [row for c in group for row in c.rows]
+        if not rows:
+            return
+        token = group_token(group)
+        mapping = self._mappings[first.topic]
+        settings = {"insert_deduplication_token": token, "insert_deduplicate": 1}
         # Column-oriented: clickhouse-connect's row -> column transposition in Python costs
         # as much as the rest of the insert; zip does it in C (same values, same order).
-        columns = list(zip(*chunk.rows, strict=True))
+        columns = list(zip(*rows, strict=True))
         for attempt in range(1, self.config.insert_retries + 1):
             started = time.perf_counter()
             try:
                 self._client.insert(
-                    chunk.table,
+                    first.table,
                     columns,
                     column_names=list(mapping.columns),
                     column_oriented=True,
@@ -424,19 +449,19 @@ class ClickHouseSink:
             except DriverError as exc:
                 if attempt == self.config.insert_retries:
                     raise SinkError(
-                        f"insert of {len(chunk.rows)} rows into {chunk.table} "
-                        f"({chunk.token}) failed {attempt} times: {exc}",
+                        f"insert of {len(rows)} rows into {first.table} "
+                        f"({token}) failed {attempt} times: {exc}",
                         hint="offsets were not committed; the sink resumes from them on restart",
                     ) from exc
-                log.warning("insert into %s failed (attempt %d): %s", chunk.table, attempt, exc)
+                log.warning("insert into %s failed (attempt %d): %s", first.table, attempt, exc)
                 time.sleep(min(5.0, 0.2 * 2**attempt))
-        self._inserted(chunk, len(chunk.rows), time.perf_counter() - started)
+        self._inserted(first.table, len(rows), time.perf_counter() - started)
 
-    def _inserted(self, chunk: Chunk, rows: int, elapsed: float) -> None:
-        metrics.sink_insert_seconds.labels(table=chunk.table).observe(elapsed)
-        metrics.sink_batch_rows.labels(table=chunk.table).observe(rows)
-        metrics.sink_rows_inserted.labels(table=chunk.table).inc(rows)
-        self.stats.rows[chunk.table] = self.stats.rows.get(chunk.table, 0) + rows
+    def _inserted(self, table: str, rows: int, elapsed: float) -> None:
+        metrics.sink_insert_seconds.labels(table=table).observe(elapsed)
+        metrics.sink_batch_rows.labels(table=table).observe(rows)
+        metrics.sink_rows_inserted.labels(table=table).inc(rows)
+        self.stats.rows[table] = self.stats.rows.get(table, 0) + rows
         self.stats.inserts += 1
         for hook in AFTER_INSERT:
             hook(self.stats)
@@ -534,6 +559,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--group", default=SinkConfig.group_id)
     parser.add_argument("--grid", type=int, default=SinkConfig.grid)
     parser.add_argument("--flush-interval", type=float, default=SinkConfig.flush_interval_s)
+    parser.add_argument("--max-pending-rows", type=int, default=SinkConfig.max_pending_rows)
     parser.add_argument("--dlq-topic", default=SinkConfig.dlq_topic)
     parser.add_argument("--stop-when-caught-up", action="store_true")
     parser.add_argument(
@@ -560,6 +586,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         group_id=args.group,
         grid=args.grid,
         flush_interval_s=args.flush_interval,
+        max_pending_rows=args.max_pending_rows,
         dlq_topic=args.dlq_topic,
         stop_when_caught_up=args.stop_when_caught_up,
         avro_insert=not args.no_avro_insert,

@@ -570,7 +570,7 @@ class SinkSection(_Section):
 
     trading_topics: bool = True
     group_id: str = "tapewire-sink"
-    flush_interval_s: float = Field(default=1.0, gt=0)
+    flush_interval_s: float = Field(default=2.0, gt=0)
 
 
 class DeployConfig(_Section):
