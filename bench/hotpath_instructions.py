@@ -2,7 +2,8 @@
 
 The hot-path worker's ``_handle`` (canonical topic, commit bookkeeping, graph push through
 normalize and NBBO, publish with a real confluent-kafka producer, metrics) over the e2e
-bench's simulated frames (seed 7), without a broker: the producer points at a closed port
+bench's simulated frames (seed 7, spread over 6 partitions and handed over in chunks of 500
+partition by partition, as fetched from a backlog), without a broker: the producer points at a closed port
 and only queues. Everything is built first; MODE ``none`` stops there (the baseline),
 ``run`` handles N frames (in batches of the worker's ``max_batch`` when it has one, as
 its loop takes them from a fetched backlog). Under cachegrind::
@@ -35,6 +36,7 @@ from tapewire.streams.stages.config import StreamsConfig
 
 WARM = 2_000
 PARTITIONS = 6
+CHUNK = 500
 
 
 def main() -> None:
@@ -61,7 +63,11 @@ def main() -> None:
     worker._producer = worker._new_producer()
     for msg in messages[:WARM]:
         worker._handle(msg)
-    run = messages[WARM:]
+    # as a fetch hands them over: each chunk of CHUNK frames partition by partition
+    # (every partition's order kept)
+    run = []
+    for i in range(WARM, len(messages), CHUNK):
+        run += sorted(messages[i : i + CHUNK], key=lambda m: m.partition())
     if mode == "none":
         return
     profile = cProfile.Profile() if profile_to else None
@@ -73,7 +79,7 @@ def main() -> None:
             worker._handle_many(run[i : i + batch])
         else:
             worker._handle(run[i])
-    if profile is not None:
+    if profile is not None and profile_to is not None:
         profile.disable()
         profile.dump_stats(profile_to)
     print(f"handled {len(run)}, published {worker.stats.published}", file=sys.stderr)
