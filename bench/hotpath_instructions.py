@@ -2,10 +2,10 @@
 
 The hot-path worker's ``_handle`` (canonical topic, commit bookkeeping, graph push through
 normalize and NBBO, publish with a real confluent-kafka producer, metrics) over the e2e
-bench's simulated frames (seed 7, spread over 6 partitions and handed over in chunks of 500
-partition by partition, as fetched from a backlog), without a broker: the producer points at a closed port
-and only queues. Everything is built first; MODE ``none`` stops there (the baseline),
-``run`` handles N frames (in batches of the worker's ``max_batch`` when it has one, as
+bench's simulated frames (seed 7, spread over 6 partitions and handed over in chunks of
+500 partition by partition, as fetched from a backlog), without a broker: the producer
+points at a closed port and only queues. Everything is built first; MODE ``none`` stops
+there (the baseline), ``run`` handles N frames (in batches of the worker's ``max_batch`` when it has one, as
 its loop takes them from a fetched backlog). Under cachegrind::
 
     for mode in none run; do
@@ -67,7 +67,7 @@ def main() -> None:
     # (every partition's order kept)
     run = []
     for i in range(WARM, len(messages), CHUNK):
-        run += sorted(messages[i : i + CHUNK], key=lambda m: m.partition())
+        run += sorted(messages[i : i + CHUNK], key=lambda m: m.partition() or 0)
     if mode == "none":
         return
     profile = cProfile.Profile() if profile_to else None
