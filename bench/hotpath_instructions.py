@@ -5,8 +5,8 @@ normalize and NBBO, publish with a real confluent-kafka producer, metrics) over 
 bench's simulated frames (seed 7, spread over 6 partitions and handed over in chunks of
 500 partition by partition, as fetched from a backlog), without a broker: the producer
 points at a closed port and only queues. Everything is built first; MODE ``none`` stops
-there (the baseline), ``run`` handles N frames (in batches of the worker's ``max_batch`` when it has one, as
-its loop takes them from a fetched backlog). Under cachegrind::
+there (the baseline), ``run`` handles N frames (in batches of the worker's ``max_batch``
+when it has one, as its loop takes them from a fetched backlog). Under cachegrind::
 
     for mode in none run; do
       valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \\
