@@ -44,6 +44,7 @@ from confluent_kafka import (
     Producer,
     TopicPartition,
 )
+from prometheus_client import Counter
 
 from tapewire.core import metrics
 from tapewire.core.errors import ConfigError, KafkaRuntimeError
@@ -114,6 +115,11 @@ COMMAND_TOPICS = frozenset(("oms.requests",))
 REPORT_TOPICS = frozenset(("oms.events", "oms.fills"))
 """Read from Kafka too when ``TradingConfig.remote_venues`` (their venues' records only)."""
 ORIGIN_HEADER = "tapewire-origin"
+MARKET_BATCH = 500
+"""Messages a market-only graph (no trading stage) takes per call when a backlog is
+already fetched: normalize then runs once per batch, as under Faust, instead of once per
+frame. A graph with trading stages takes one message at a time (a strategy reads quotes
+and NBBO: their interleaving must stay as produced)."""
 LOCAL_MARKET_TOPICS = frozenset(("md.trades", "md.book", "md.quotes", "md.coverage"))
 """Market topics keyed ``venue:...`` whose records a co-located connector also makes."""
 
@@ -296,6 +302,8 @@ class HotPathWorker:
 
     ``linger_ms`` batches the output records (5 ms by default): they are the record, not
     the order path, and tiny requests at linger 0 load the broker that md.raw goes through.
+    ``max_batch`` caps the messages pushed through the graph per call (default
+    :data:`MARKET_BATCH` for a graph without trading stages, else 1).
 
     By default the worker assigns itself every partition of its input topics (the trading
     stages need every account and instrument). With ``group=True`` it joins its consumer
@@ -316,6 +324,7 @@ class HotPathWorker:
         poll_timeout_s: float = 0.05,
         linger_ms: float = 5.0,
         group: bool = False,
+        max_batch: int | None = None,
         start_after: dict[tuple[str, int], int] | None = None,
     ) -> None:
         self.bootstrap = bootstrap
@@ -330,6 +339,10 @@ class HotPathWorker:
         self.commit_interval_s = commit_interval_s
         self.poll_timeout_s = poll_timeout_s
         self.linger_ms = linger_ms
+        trading = TRADING_STAGES & hot_path.stages.keys()
+        self.max_batch = max_batch or (1 if trading else MARKET_BATCH)
+        """Messages handed to the graph per call (see :data:`MARKET_BATCH`)."""
+        self._processed_by_topic: dict[str, Counter] = {}
         self.stats = HotPathStats()
         self._failure: KafkaError | None = None
         self.commits = CommitTracker()
@@ -432,6 +445,54 @@ class HotPathWorker:
         self.stats.by_topic[canonical] = self.stats.by_topic.get(canonical, 0) + 1
 
     def _handle(self, msg: Message) -> None:
+        accepted = self._accept(msg)
+        if accepted is not None:
+            topic, message = accepted
+            self.stats.published += self.hot_path.graph.push(topic, message, self._publish)
+            self._processed(topic).inc()
+
+    def _handle_many(self, msgs: Sequence[Message]) -> None:
+        """Messages from one ``consume``: consecutive ones of a topic go through the
+        graph as one batch (:meth:`StageGraph.push_batch`); errors as in :meth:`run`."""
+        run: list[InMsg] = []
+        run_topic = ""
+        for msg in msgs:
+            err = msg.error()
+            if err is not None:
+                self._push_run(run_topic, run)
+                run = []
+                if err.fatal():
+                    raise KafkaRuntimeError(f"hot path consumer: {err}")
+                log.warning("hot path consumer: %s", err)
+                continue
+            accepted = self._accept(msg)
+            if accepted is None:
+                continue
+            topic, message = accepted
+            if topic != run_topic:
+                self._push_run(run_topic, run)
+                run = []
+                run_topic = topic
+            run.append(message)
+        self._push_run(run_topic, run)
+
+    def _push_run(self, topic: str, run: list[InMsg]) -> None:
+        if run:
+            self.stats.published += self.hot_path.graph.push_batch(topic, run, self._publish)
+            self._processed(topic).inc(len(run))
+
+    def _processed(self, topic: str) -> Counter:
+        counter = self._processed_by_topic.get(topic)
+        if counter is None:
+            counter = self._processed_by_topic[topic] = metrics.messages_processed.labels(
+                "hotpath", topic
+            )
+        return counter
+
+    def _accept(self, msg: Message) -> tuple[str, InMsg] | None:
+        """Book ``msg`` as consumed; its canonical topic and message if the graph gets it
+        (not a request this worker produced, a report of a local venue, a market record
+        that arrives in-process)."""
         kafka_topic = msg.topic()
         partition, offset = msg.partition(), msg.offset()
         assert kafka_topic is not None
@@ -442,18 +503,15 @@ class HotPathWorker:
         self.stats.consumed += 1
         if topic in COMMAND_TOPICS and (ORIGIN_HEADER, self.origin) in (msg.headers() or ()):
             self.stats.skipped_own += 1
-            return
+            return None
         accept = self.hot_path.accept.get(topic)
         if accept is not None and not accept(msg.key(), msg.value()):
             self.stats.skipped_reports += 1
-            return
+            return None
         if self.local_venues and topic in LOCAL_MARKET_TOPICS and self._local(msg.key()):
             self.stats.skipped_local += 1
-            return
-        self.stats.published += self.hot_path.graph.push(
-            topic, InMsg(partition, offset, msg.key(), msg.value()), self._publish
-        )
-        metrics.messages_processed.labels("hotpath", topic).inc()
+            return None
+        return topic, InMsg(partition, offset, msg.key(), msg.value())
 
     def _local(self, key: bytes | None) -> bool:
         venue = (key or b"").partition(b":")[0].decode("utf-8", "replace")
@@ -587,17 +645,15 @@ class HotPathWorker:
                 )
             if ready is not None:
                 ready.set()
+            batch = self.max_batch
             while not stop_event.is_set():
-                msg = consumer.poll(self.poll_timeout_s)
+                # what is already fetched, without waiting; else wait for one message
+                msgs = consumer.consume(batch, 0) if batch > 1 else []
+                if not msgs:
+                    msg = consumer.poll(self.poll_timeout_s)
+                    msgs = [msg] if msg is not None else []
                 with self._lock:
-                    if msg is not None:
-                        err = msg.error()
-                        if err is not None:
-                            if err.fatal():
-                                raise KafkaRuntimeError(f"hot path consumer: {err}")
-                            log.warning("hot path consumer: %s", err)
-                        else:
-                            self._handle(msg)
+                    self._handle_many(msgs)
                     producer.poll(0)
                     self._check_delivery()
                     if time.monotonic() - self._last_commit >= self.commit_interval_s:
