@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 BENCH_VENV  ?= .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: setup system-deps demo test lint typecheck unit integration kafka-jars dashboards bench bench-venv bench-mappers soak faults fuzz clean
+.PHONY: setup native pure system-deps demo test lint typecheck unit integration kafka-jars dashboards bench bench-venv bench-mappers soak faults fuzz clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; set PYTHON=/path/to/python3.11")'
@@ -17,7 +17,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-setup: $(STAMP) ## create .venv and install Tapewire with its dev tools
+# NATIVE=1 also compiles the normalizer's hot modules (opt-in: 1.07-1.23x fewer
+# instructions a frame, docs/benchmarks.md); by default it runs as plain Python
+NATIVE ?= 0
+setup: $(STAMP) $(if $(filter 1,$(NATIVE)),native,) ## create .venv and install Tapewire with its dev tools (NATIVE=1: compile the normalizer)
+	@$(BIN)/python setup_native.py --if-built  # a tree built once stays fresh
+
+# The normalizer's per-frame modules compiled with mypyc, in place (docs/benchmarks.md):
+# setup_native.py rebuilds when an extension is missing or older than its .py (about 40 s),
+# else returns at once. Importing a stale build fails, naming this target.
+native: $(STAMP) ## compile the normalizer's hot modules with mypyc (rebuilt when a source changed)
+	$(BIN)/python setup_native.py
+
+pure: ## remove the compiled normalizer modules (run the pure-Python source)
+	$(PYTHON) setup_native.py --pure
 
 # Debian packages the tests use: prometheus (scrape and alert-rule tests; promtool checks
 # the dashboards' PromQL).
@@ -80,5 +93,5 @@ faults: setup kafka-jars ## the fault suite on 1,000,000 frames (CI runs it on 1
 fuzz: setup ## every native mapper against 100,000 mutated frames (CI runs 3,000 per venue)
 	TAPEWIRE_FUZZ_CASES=$(or $(FUZZ_CASES),100000) $(BIN)/pytest -q -p no:cacheprovider tests/unit/streams/normalize/mappers/test_fuzz.py
 
-clean:
+clean: pure
 	rm -rf $(VENV) $(BENCH_VENV) .tapewire .mypy_cache .ruff_cache .pytest_cache

@@ -5,7 +5,11 @@ May import: :mod:`tapewire.schemas`, :mod:`tapewire.core`. Pure: no Kafka client
 
 from __future__ import annotations
 
-from tapewire.streams.normalize.normalizer import (
+from tapewire.streams.normalize.compiled import check_fresh
+
+check_fresh()  # before any compiled module is imported
+
+from tapewire.streams.normalize.normalizer import (  # noqa: E402
     BookState,
     NormalizeError,
     Normalizer,

@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from tapewire.core.bounded import Generations
@@ -137,6 +137,20 @@ class SourceRef:
     offset: int | None = None
     key: bytes | None = None
     value: bytes | None = None
+
+
+class Source(Protocol):
+    """What the normalizer reads of a frame's provenance: a :class:`SourceRef` or the
+    stage's consumed message (a Protocol: the compiled build checks no concrete class)."""
+
+    @property
+    def partition(self) -> int | None: ...
+    @property
+    def offset(self) -> int | None: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
 
 
 class Normalizer:
@@ -436,7 +450,7 @@ class Normalizer:
 
     # ------------------------------------------------------------------ API
     def process_batch(
-        self, frames: Iterable[Record], sources: Iterable[SourceRef] | None = None
+        self, frames: Iterable[Record], sources: Iterable[Source] | None = None
     ) -> NormalizeResult:
         """Process frames in order; one combined result (for a batched Faust agent)."""
         out = NormalizeResult()
@@ -451,20 +465,20 @@ class Normalizer:
                     out.records[DLQ].append(self._dead_letter(frame, source, exc))
         return out
 
-    def process(self, raw_frame: Record, source: SourceRef | None = None) -> NormalizeResult:
+    def process(self, raw_frame: Record, source: Source | None = None) -> NormalizeResult:
         """Normalize one RawFrame record; never raises (failures become DeadLetters)."""
         out = NormalizeResult()
         with localcontext(WIDE_PARSE):
             self._process_into(raw_frame, source, out)
         return out
 
-    def _process_into(self, frame: Record, source: SourceRef | None, out: NormalizeResult) -> None:
+    def _process_into(self, frame: Record, source: Source | None, out: NormalizeResult) -> None:
         try:
             self._process(frame, out)
         except Exception as exc:
             out.records[DLQ].append(self._dead_letter(frame, source, exc))
 
-    def _dead_letter(self, frame: Record, source: SourceRef | None, exc: Exception) -> DeadLetter:
+    def _dead_letter(self, frame: Record, source: Source | None, exc: Exception) -> DeadLetter:
         if isinstance(exc, NormalizeError):
             return self._dead(frame, source, exc.error_type, exc.message)
         # a bug or an unforeseen payload: never crash the stream
@@ -869,7 +883,7 @@ class Normalizer:
         )
 
     def _dead(
-        self, frame: Record, source: SourceRef | None, error_type: str, reason: str
+        self, frame: Record, source: Source | None, error_type: str, reason: str
     ) -> DeadLetter:
         payload = source.value if source and source.value is not None else frame.get("payload")
         labels = {

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import orjson
 
@@ -38,16 +38,16 @@ exact decimals -> the integer the venue sends."""
 class Sequencing:
     """How a venue's book updates are ordered (see :mod:`...books.sequencing`)."""
 
-    NONE = "none"
+    NONE: Final = "none"
     """No update ids: a crossed or locked book is the integrity signal (unless a checksum)."""
-    RANGE = "range"
+    RANGE: Final = "range"
     """Each delta covers ids ``first..last``; the next starts at ``last + 1`` (Binance spot
     ``U``/``u``, KuCoin, Gate). The first delta after a snapshot with id ``S`` must cover
     ``S + 1``; deltas ending at or before ``S`` are stale."""
-    PREV = "prev"
+    PREV: Final = "prev"
     """Each delta names the id it follows (OKX ``prevSeqId``, Binance futures ``pu``,
     Deribit ``prev_change_id``); it must equal the book's last id."""
-    INCREMENT = "increment"
+    INCREMENT: Final = "increment"
     """Each delta's id is the book's last id + 1 (Bitvavo ``nonce``, Kraken Futures ``seq``)."""
 
 
