@@ -319,7 +319,8 @@ class HotPathWorker:
     By default the worker assigns itself every partition of its input topics (the trading
     stages need every account and instrument). With ``group=True`` it joins its consumer
     group instead, so several processes share the partitions: only for stages whose state
-    is per partition (``normalize``). On a revocation it waits for its outputs, commits
+    is per partition (``normalize``), or with one member (the normalize role's fused
+    aggregates, ``[normalize] fuse``). On a revocation it waits for its outputs, commits
     what it consumed of the revoked partitions, forgets them and tells the stages
     (``partitions_revoked``), so the next owner resumes exactly there.
     """
