@@ -21,8 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import Consumer, TopicPartition
 
 from tapewire.connectors.capture.simulated import publish_raw, simulator_records
 from tapewire.connectors.simulator import SimConfig
@@ -85,8 +84,12 @@ def test_one_normalize_process_runs_the_fused_bars_and_nbbo(
         kafka_bootstrap, streams.topics.raw, frames, codec, markets_topic=streams.topics.markets
     )
     ends = Counter(r.partition for r in landed)
-    group = f"{prefix}tapewire-normalize-hotpath"
-    admin = AdminClient(client_config(kafka_bootstrap))
+    # reads the group's committed offsets without joining it (AdminClient's
+    # list_consumer_group_offsets crashed this process while the group did not exist yet)
+    probe = Consumer(
+        client_config(kafka_bootstrap) | {"group.id": f"{prefix}tapewire-normalize-hotpath"}
+    )
+    wanted = [TopicPartition(streams.topics.raw, p) for p in range(PARTITIONS)]
     log = tmp_path / "normalize.log"
     child = subprocess.Popen(
         [*TAPEWIRE, "run", "normalize", "--config", str(config)],
@@ -98,11 +101,7 @@ def test_one_normalize_process_runs_the_fused_bars_and_nbbo(
     try:
         deadline = time.monotonic() + 180
         while True:
-            request = ConsumerGroupTopicPartitions(
-                group, [TopicPartition(streams.topics.raw, p) for p in range(PARTITIONS)]
-            )
-            committed = admin.list_consumer_group_offsets([request])[group].result()
-            done = {tp.partition: tp.offset for tp in committed.topic_partitions or ()}
+            done = {tp.partition: tp.offset for tp in probe.committed(wanted, timeout=10)}
             if all(done.get(p, -1) >= n for p, n in ends.items()):
                 break
             assert child.poll() is None, log.read_text()[-3000:]
@@ -120,6 +119,7 @@ def test_one_normalize_process_runs_the_fused_bars_and_nbbo(
             kafka_bootstrap, streams.topics.name("md.quotes.by-consolidated"), missing_ok=True
         )
     finally:
+        probe.close()
         child.send_signal(signal.SIGTERM)
         try:
             child.wait(30)
