@@ -7,16 +7,19 @@ local broker (free ports, temporary data directory).
 Each run: a seeded simulator run of ``--frames`` frames is encoded and published to a fresh
 ``md.raw`` first (publishing timed separately). Then, at t0, ``--workers`` Faust worker
 processes (normalize, bars, nbbo agents; one consumer group) are started as subprocesses
-(``--topology fused``: one hot-path process running normalize and nbbo, plus one Faust
-process for the bars),
+(``--topology fused``: one hot-path process running normalize, nbbo and bars, as the
+normalize role with ``[normalize] fuse = ["bars", "nbbo"]`` does; ``--bars faust`` keeps
+the bars in a Faust process of their own, the arrangement before bars were fused),
 and the ClickHouse sink runs in this process (its own thread; chDB is one engine per
 process) reading every default ``md.*`` topic into a fresh chDB database. The run ends at
 the first sink commit after which every table holds all the rows its topics hold, once
 md.raw is fully consumed and no topic has grown for ``--quiet`` seconds. Checked at the
 end: ``count()`` per table in chDB equals the sink's counts, raw_frames holds every frame,
-trades equal the simulator's ground-truth trade count. Printed: publish time, time to the
-workers' readiness, md.raw drained (normalizer through Faust), all rows stored, and the
-linear extrapolation to 1,000,000 frames when fewer were run (labelled as such).
+trades equal the simulator's ground-truth trade count; a digest of the bars table (count
+and a sum of row hashes without the wall-clock columns) is printed, to compare the bars
+of the two arrangements. Printed: publish time, time to the workers' readiness, md.raw
+drained (normalizer through Faust), all rows stored, and the linear extrapolation to
+1,000,000 frames when fewer were run (labelled as such).
 
 ``--profile DIR`` runs the workers under cProfile (the Faust loop thread and each agent's
 executor thread separately) and writes ``DIR/worker<i>-<thread>.pstats``; the sink thread
@@ -27,9 +30,10 @@ CPU seconds per component (``cpu`` in the results, also per 100,000 frames), rea
 does not: the simulator (generating the frames), encode + publish (this process) and the
 broker during the publish; then from t0 to the moment everything is stored, the broker JVM
 (JIT, network + request handlers, GC, other), the hot-path process, the bars (Faust)
-process and, in this process, the sink thread, librdkafka's threads and chDB's threads
-(the sink's consumer and chDB run here; the monitor thread is reported apart). Worker
-start-up (imports, group join, until READY) is reported apart from the workload.
+process (``--bars faust``) and, in this process, the sink thread, librdkafka's threads and
+chDB's threads (the sink's consumer and chDB run here; the monitor thread is reported
+apart). Worker start-up (imports, group join, until READY) is reported apart from the
+workload.
 """
 
 from __future__ import annotations
@@ -75,14 +79,21 @@ from tapewire.streams.hotpath.worker import run_hot_path
 from tapewire.streams.stages.config import DEFAULT_AGENTS, StreamsConfig
 
 MILLION = 1_000_000
-MARKET_STAGES = ("normalize", "nbbo")
+MARKET_STAGES = ("normalize", "nbbo", "bars")
+BARS_DIGEST = (
+    "SELECT count(), sum(cityHash64(venue, instrument, interval, start_ts, end_ts, open, high, "
+    "low, close, volume, quote_volume, vwap, trade_count, buy_volume, sell_volume, revision)) "
+    "FROM bars"
+)
+"""The bars rows without the wall clock (process_ts) and Kafka coordinates."""
 
 
 # -- the worker subprocess -----------------------------------------------------------------
 
 
 def hot_path_main(args: argparse.Namespace, config: StreamsConfig, stop: threading.Event) -> None:
-    """Child process, fused topology: the hot path's market stages (normalize, nbbo)."""
+    """Child process, fused topology: the hot path's market stages (normalize, nbbo, and
+    bars unless ``--bars faust``)."""
     ready = threading.Event()
     profile = cProfile.Profile() if args.profile else None
 
@@ -100,7 +111,7 @@ def hot_path_main(args: argparse.Namespace, config: StreamsConfig, stop: threadi
         stop_event=stop,
         ready=ready,
         bootstrap=args.bootstrap,
-        stages=MARKET_STAGES,
+        stages=MARKET_STAGES if args.bars == "hotpath" else ("normalize", "nbbo"),
         declare=False,
         codec=Codec(),
     )
@@ -356,7 +367,10 @@ def one_run(
     self_t0, broker_t0 = snapshot(me), broker()
     workers_ready: list[Snapshot] = []
     workers = []
-    roles = ["agents"] * args.workers if args.topology == "agents" else ["hotpath", "bars"]
+    if args.topology == "agents":
+        roles = ["agents"] * args.workers
+    else:
+        roles = ["hotpath", "bars"] if args.bars == "faust" else ["hotpath"]
     for i, role in enumerate(roles):
         cmd = [
             sys.executable,
@@ -374,6 +388,8 @@ def one_run(
             str(args.partitions),
             "--role",
             role,
+            "--bars",
+            args.bars,
         ]
         if args.profile:
             cmd += ["--profile", args.profile]
@@ -447,6 +463,7 @@ def one_run(
     stats: SinkStats = sink_result["stats"]
     with connect(url, database=database) as client:
         stored = {t: int(str(client.command(f"SELECT count() FROM {t}"))) for t in tables}
+        bars_digest = str(client.command(BARS_DIGEST))
     delete_topics(bootstrap, config.topics.all())
     # raw_frames has a 30-day TTL on receive_ts and the simulator's clock starts in 2024:
     # chDB drops those parts right away, so raw rows are checked by the sink's insert count.
@@ -488,6 +505,7 @@ def one_run(
         "e2e_s": round(e2e, 3),
         "e2e_from_ready_s": round(done - ready, 3),
         "rows": inserted,
+        "bars_digest": bars_digest,
         "sink_inserts": stats.inserts,
         "sink_commits": stats.commits,
         "total_rows": total_rows,
@@ -512,7 +530,14 @@ def main() -> None:
         choices=("agents", "fused"),
         default="agents",
         help="agents: Faust workers (normalize, bars, nbbo); fused: one hot-path process "
-        "(normalize, nbbo; docs/hot-path.md) + one Faust process for the bars",
+        "(normalize, nbbo, bars; docs/hot-path.md)",
+    )
+    parser.add_argument(
+        "--bars",
+        choices=("hotpath", "faust"),
+        default="hotpath",
+        help="fused topology: bars in the hot-path process, or in a Faust process of their "
+        "own reading md.trades (the arrangement before bars were fused)",
     )
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--seed", type=int, default=7)
@@ -559,6 +584,7 @@ def main() -> None:
                 flush=True,
             )
             print("CPU s per 100,000 frames:", json.dumps(run["cpu_s_per_100k_frames"]), flush=True)
+            print(f"bars rows, digest: {run['bars_digest']}", flush=True)
     e2e = [r["e2e_s"] for r in runs]
     summary = {
         "benchmark": "end_to_end",
@@ -569,6 +595,7 @@ def main() -> None:
             "seed": args.seed,
             "workers": args.workers,
             "topology": args.topology,
+            "bars": args.bars if args.topology == "fused" else "agents",
             "partitions": args.partitions,
             "sink": "in the benchmark process (thread), chDB",
             "simulate_s": round(simulate_s, 2),

@@ -31,10 +31,10 @@ from bench_hotpath_graph import config, frames  # type: ignore[import-not-found]
 
 from tapewire.core import metrics
 from tapewire.schemas.codec import Codec
-from tapewire.streams.hotpath.worker import HOTPATH_STAGES, build_hot_path
+from tapewire.streams.hotpath.worker import DEFAULT_STAGES, build_hot_path
 from tapewire.streams.stages.base import InMsg, OutMsg
 
-MODES = {"with_tca": HOTPATH_STAGES, "without_tca": tuple(s for s in HOTPATH_STAGES if s != "tca")}
+MODES = {"with_tca": DEFAULT_STAGES, "without_tca": tuple(s for s in DEFAULT_STAGES if s != "tca")}
 
 
 def _node_seconds(node: str) -> float:

@@ -9,6 +9,7 @@ May import: the stages, the router, the domain cores, :mod:`tapewire.runtime`,
 
 from tapewire.streams.hotpath.graph import Node, StageGraph, multi_topic, single_topic
 from tapewire.streams.hotpath.worker import (
+    DEFAULT_STAGES,
     HOTPATH_STAGES,
     HotPath,
     HotPathStats,
@@ -18,6 +19,7 @@ from tapewire.streams.hotpath.worker import (
 )
 
 __all__ = [
+    "DEFAULT_STAGES",
     "HOTPATH_STAGES",
     "HotPath",
     "HotPathStats",

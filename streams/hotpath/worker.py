@@ -3,7 +3,7 @@
 The :class:`StageGraph` runs normalize → NBBO → strategy / SOR → risk → router (→ positions) as
 function calls on one thread, so a market frame reaches the venue after one Kafka hop
 (``md.raw``) instead of one per agent. Kafka stays the record: every output (quotes,
-books, NBBO, requests, decisions, order events, fills, positions, dead letters) is
+books, bars, NBBO, requests, decisions, order events, fills, positions, dead letters) is
 produced as it is emitted, without waiting, by an idempotent ``acks=all`` producer with
 ``linger.ms=5`` (outputs are the record, not the order path). See ``docs/hot-path.md``.
 
@@ -60,6 +60,7 @@ from tapewire.streams.router.stage import INPUTS as ROUTER_INPUTS
 from tapewire.streams.router.stage import Journal, RouterStage
 from tapewire.streams.router.venue import PaperVenueAdapter, Venue
 from tapewire.streams.stages.algos import AlgoStageEngine, algo_config
+from tapewire.streams.stages.bars import BarsStage
 from tapewire.streams.stages.base import InMsg, OutMsg
 from tapewire.streams.stages.config import StreamsConfig
 from tapewire.streams.stages.depth import DepthStage
@@ -88,6 +89,7 @@ log = logging.getLogger("tapewire.hotpath")
 
 HOTPATH_STAGES = (
     "normalize",
+    "bars",
     "nbbo",
     "depth",
     "strategy",
@@ -98,9 +100,13 @@ HOTPATH_STAGES = (
     "tca",
 )
 """Every stage the fused graph can hold, in the order they are wired."""
+DEFAULT_STAGES = tuple(s for s in HOTPATH_STAGES if s != "bars")
+"""What :func:`build_hot_path` wires unless told: bars run in the aggregate role unless a
+lone normalize process takes them (``[normalize] fuse``, ``docs/deployment.md``)."""
 TRADING_STAGES = frozenset(("strategy", "sor", "risk", "router", "positions", "tca"))
 OUTPUTS: dict[str, frozenset[str]] = {
     "normalize": frozenset(("md.trades", "md.book", "md.quotes", "md.coverage", "md.markets")),
+    "bars": frozenset(),  # md.bars.<interval>: read by no stage (the sink, consumers)
     "nbbo": frozenset(("md.nbbo",)),
     "depth": frozenset(("md.depth",)),
     "strategy": frozenset(("oms.requests",)),
@@ -158,7 +164,7 @@ def build_hot_path(
     codec: Codec,
     config: StreamsConfig,
     *,
-    stages: Sequence[str] = HOTPATH_STAGES,
+    stages: Sequence[str] = DEFAULT_STAGES,
     venues: Sequence[Venue] | None = None,
     strategies: Sequence[Strategy] | None = None,
     journal: Journal | None = None,
@@ -191,6 +197,11 @@ def build_hot_path(
         )
         built["normalize"] = norm
         nodes.append(single_topic(norm, norm.emitter))
+    if "bars" in stages:
+        bars = BarsStage(codec, name, config=config.bars)
+        built["bars"] = bars
+        # for analysts and consumers, not the order path; reads the md.trades made in-graph
+        nodes.append(replace(single_topic(bars, bars.emitter), deferred=True))
     if "nbbo" in stages:
         nbbo = NbboStage(codec, name, config=config.nbbo)
         built["nbbo"] = nbbo
@@ -309,7 +320,8 @@ class HotPathWorker:
     By default the worker assigns itself every partition of its input topics (the trading
     stages need every account and instrument). With ``group=True`` it joins its consumer
     group instead, so several processes share the partitions: only for stages whose state
-    is per partition (``normalize``). On a revocation it waits for its outputs, commits
+    is per partition (``normalize``), or with one member (the normalize role's fused
+    aggregates, ``[normalize] fuse``). On a revocation it waits for its outputs, commits
     what it consumed of the revoked partitions, forgets them and tells the stages
     (``partitions_revoked``), so the next owner resumes exactly there.
     """
@@ -349,9 +361,10 @@ class HotPathWorker:
         self.commits = CommitTracker()
         self._producer: Producer | None = None
         self._last_commit = 0.0
+        bars = (i.topic for i in config.bars.intervals) if "bars" in hot_path.stages else ()
         self._produced = {
             t: metrics.messages_produced.labels("hotpath", t)
-            for t in (*{t for s in OUTPUTS.values() for t in s}, "alerts")
+            for t in (*{t for s in OUTPUTS.values() for t in s}, *bars, "alerts")
         }
         # a co-located connector pushes from its own thread (push_local): one lock
         # serialises the graph, the producer's callbacks and the commit bookkeeping
@@ -674,7 +687,7 @@ def run_hot_path(
     stop_event: threading.Event,
     ready: threading.Event | None = None,
     bootstrap: str | None = None,
-    stages: Sequence[str] = HOTPATH_STAGES,
+    stages: Sequence[str] = DEFAULT_STAGES,
     venues: Sequence[Venue] | None = None,
     strategies: Sequence[Strategy] | None = None,
     declare: bool = True,

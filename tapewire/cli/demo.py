@@ -250,7 +250,10 @@ def _stream_groups(config: DeployConfig) -> list[str]:
     prefix = config.kafka.topic_prefix
     normalize = f"{prefix}tapewire-normalize"
     hotpath = config.normalize is not None and config.normalize.shell == "hotpath"
-    return [f"{normalize}-hotpath" if hotpath else normalize, f"{prefix}tapewire-aggregate"]
+    groups = [f"{normalize}-hotpath" if hotpath else normalize]
+    if config.aggregate_agents():  # none left when normalize fuses them: no process
+        groups.append(f"{prefix}tapewire-aggregate")
+    return groups
 
 
 def _wait_for_groups(

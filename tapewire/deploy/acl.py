@@ -128,6 +128,12 @@ ROLE_ACCESS: Mapping[str, RoleAccess] = {
     ),
 }
 """Role → topics read, topics written, consumer groups joined (canonical names)."""
+FUSED_WRITES: Mapping[str, tuple[str, ...]] = {
+    "bars": ("md.bars.*", "dlq.aggregate"),
+    "nbbo": ("md.nbbo", "dlq.aggregate"),
+    "depth": ("md.depth", "dlq.aggregate"),
+}
+"""What the normalize role writes too for each stage of ``[normalize] fuse``."""
 
 
 def role_grants(config: DeployConfig, role: str) -> list[Grant]:
@@ -140,6 +146,9 @@ def role_grants(config: DeployConfig, role: str) -> list[Grant]:
     if role == "trade" and config.colocated_connector():  # it runs the connector too
         reads += ("md.markets",)
         writes += ROLE_ACCESS["connector"].writes
+    if role == "normalize":  # the aggregate stages it runs in its hot path
+        fused = (w for stage in config.fused() for w in FUSED_WRITES[stage])
+        writes += tuple(w for w in dict.fromkeys(fused) if w not in writes)
     topics: tuple[tuple[Operation, tuple[str, ...]], ...] = (
         ("READ", reads),
         ("WRITE", writes),

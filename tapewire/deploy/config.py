@@ -249,12 +249,62 @@ class ConnectorSection(_Section):
     source: Annotated[SimulatorSource | CcxtSource, Field(discriminator="kind")]
 
 
+AGGREGATE_AGENTS = ("bars", "nbbo", "depth")  # "nbbo"/"depth": their re-key agents too
+"""The aggregate role's agents (plus ``bbo`` with ``aggregate.bbo_venues``)."""
+FusedStage = Literal["bars", "nbbo", "depth"]
+
+
 class NormalizeSection(_Section):
-    """``[normalize]``: the shell (either is a consumer group, scaling by process) and how
-    many processes ``run all`` starts."""
+    """``[normalize]``: the shell (either is a consumer group, scaling by process), how
+    many processes ``run all`` starts, and the aggregate stages a lone hot-path process
+    runs in its own graph (``fuse``: no aggregate agent and no Kafka hop for them)."""
 
     shell: Literal["agents", "hotpath"] = "agents"
     processes: int = Field(default=1, ge=1, le=64, description="processes run all starts")
+    fuse: tuple[FusedStage, ...] = Field(
+        default=(),
+        description="aggregate stages run in the normalize hot path (shell = 'hotpath', "
+        "processes = 1); docs/deployment.md",
+    )
+
+    @field_validator("fuse")
+    @classmethod
+    def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"{list(value)} names a stage twice")
+        return value
+
+    def check_fuse(self, aggregate: AggregateSection | None) -> None:
+        """:class:`ConfigError` naming the key: ``fuse`` needs the one hot-path process
+        that owns every ``md.raw`` partition (bars and the cross-venue NBBO keep their
+        state whole there), and a fused NBBO sees only the quotes made in its graph."""
+        if not self.fuse:
+            return
+        fuse = list(self.fuse)
+        _refuse_if(
+            self.shell != "hotpath",
+            "normalize.fuse",
+            f"fusing {fuse} needs shell = 'hotpath' (it is {self.shell!r})",
+            "set [normalize] shell = 'hotpath', or fuse = [] to run them in the aggregate role",
+            fuse,
+        )
+        _refuse_if(
+            self.processes != 1,
+            "normalize.fuse",
+            f"fusing {fuse} needs processes = 1 (it is {self.processes}): each process "
+            "would aggregate only its share of md.raw's partitions",
+            "set [normalize] processes = 1, or fuse = [] to scale normalize by process and "
+            "run the aggregates in the aggregate role",
+            fuse,
+        )
+        _refuse_if(
+            "nbbo" in self.fuse and aggregate is not None and bool(aggregate.bbo_venues),
+            "normalize.fuse",
+            "a fused NBBO does not see the quotes the aggregate role derives from books "
+            f"(aggregate.bbo_venues = {list(aggregate.bbo_venues) if aggregate else []})",
+            "leave 'nbbo' out of fuse while aggregate.bbo_venues is set",
+            fuse,
+        )
 
 
 class AggregateSection(_Section):
@@ -605,14 +655,29 @@ class DeployConfig(_Section):
     def processes(self) -> tuple[str, ...]:
         """The role of every process ``run all`` starts: each configured role once, the
         normalize role ``normalize.processes`` times, trade once per shard, router once
-        per ``[trading.ccxt.<venue>]``; no connector process when a trade process hosts it."""
+        per ``[trading.ccxt.<venue>]``; no connector process when a trade process hosts it,
+        no aggregate process when ``normalize.fuse`` leaves it nothing to run."""
         counts = {
             "normalize": self.normalize.processes if self.normalize else 1,
+            "aggregate": 1 if self.aggregate_agents() else 0,
             "trade": self.trading.processes() if self.trading else 1,
             "router": len(self.trading.ccxt) if self.trading else 0,
             "connector": 0 if self.colocated_connector() else 1,
         }
         return tuple(role for role in self.roles() for _ in range(counts.get(role, 1)))
+
+    def fused(self) -> tuple[str, ...]:
+        """The aggregate stages the normalize role runs in its hot path (``normalize.fuse``)."""
+        return self.normalize.fuse if self.normalize is not None else ()
+
+    def aggregate_agents(self) -> tuple[str, ...]:
+        """The agents the aggregate role runs: those not fused into normalize, plus the
+        BBO from books for ``aggregate.bbo_venues`` (empty: ``run all`` starts no
+        aggregate process)."""
+        if self.aggregate is None:
+            return ()
+        bbo = ("bbo",) if self.aggregate.bbo_venues else ()
+        return tuple(a for a in AGGREGATE_AGENTS if a not in self.fused()) + bbo
 
     def colocated_connector(self) -> bool:
         """True when a ``trade`` process runs ``[connector]`` (no connector process)."""
@@ -754,6 +819,8 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> DeployConfi
             value=value,
             hint="see docs/deployment.md and examples/*.toml for every key",
         ) from None
+    if config.normalize is not None:
+        config.normalize.check_fuse(config.aggregate)
     if config.trading is not None:
         config.trading.check_shards()
         config.trading.check_ccxt()

@@ -5,8 +5,10 @@ Each role wires building blocks that already run elsewhere (the demo, the tests)
 - ``connector``: the market simulator paced to ``rate`` frames/s (``SimulatorFeed``) or
   one ccxt.pro connector per exchange (``LiveConnector``), publishing to ``md.raw``;
 - ``normalize``: ``md.raw`` → trades, books, quotes: Faust agents (a consumer group: run
-  several processes to spread the partitions) or the hot-path shell;
-- ``aggregate``: bars, the NBBO re-key and NBBO (and the BBO from books) as Faust agents;
+  several processes to spread the partitions) or the hot-path shell; with
+  ``[normalize] fuse`` one hot-path process also runs those aggregate stages in its graph;
+- ``aggregate``: bars, the NBBO re-key and NBBO (and the BBO from books) as Faust agents,
+  those not fused into normalize;
 - ``trade``: strategy and SOR → risk → router → positions on the hot path, which first
   rebuilds its state from its own record (``streams/hotpath/restore.py``): open paper
   orders, risk's open orders, positions, daily PnL, used ids, trading states, parent
@@ -71,7 +73,6 @@ from tapewire.streams.stages.config import StreamsConfig
 log = logging.getLogger("tapewire.deploy")
 T = TypeVar("T")
 
-AGGREGATE_AGENTS = ("bars", "nbbo", "depth")  # "nbbo"/"depth": their re-key agents too
 TRADING_STAGES = ("strategy", "sor", "risk", "router", "positions", "tca")
 RoleRunner = Callable[[DeployConfig, Settings, str, threading.Event], None]
 
@@ -147,17 +148,19 @@ def run_connector(
 def run_normalize(
     config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event
 ) -> None:
-    """``md.raw`` → ``md.trades``, ``md.book``, ``md.quotes``, ``md.coverage``."""
+    """``md.raw`` → ``md.trades``, ``md.book``, ``md.quotes``, ``md.coverage`` (and the
+    outputs of the ``normalize.fuse`` stages)."""
     section = _section(config.normalize, "normalize")
     streams = _streams(config, "normalize")
     if section.shell == "hotpath":
-        # normalize state is per md.raw partition: processes share them as one group
+        # normalize state is per md.raw partition: processes share them as one group (with
+        # fused aggregates, processes = 1: the one member holds every partition)
         run_hot_path(
             settings,
             streams,
             stop_event=stop,
             bootstrap=bootstrap,
-            stages=("normalize",),
+            stages=("normalize", *section.fuse),
             group=True,
         )
     else:
@@ -168,9 +171,19 @@ def run_aggregate(
     config: DeployConfig, settings: Settings, bootstrap: str, stop: threading.Event
 ) -> None:
     """Bars, NBBO, consolidated depth (and BBO from books for ``aggregate.bbo_venues``)
-    as Faust agents."""
-    section = _section(config.aggregate, "aggregate")
-    agents = AGGREGATE_AGENTS + (("bbo",) if section.bbo_venues else ())
+    as Faust agents: those not fused into normalize (``normalize.fuse``). With none left
+    (``run all`` starts no aggregate process then) a process started by hand idles until
+    stopped, so a service manager does not restart it in a loop."""
+    _section(config.aggregate, "aggregate")
+    agents = config.aggregate_agents()
+    if not agents:
+        log.info(
+            "aggregate: nothing to run, normalize runs %s in its hot path (normalize.fuse); "
+            "idle until stopped",
+            list(config.fused()),
+        )
+        stop.wait()
+        return
     streams = _streams(config, "aggregate")
     run_worker(settings, streams, agents=agents, stop_event=stop, bootstrap=bootstrap)
 
