@@ -75,6 +75,7 @@ from tapewire.sinks.clickhouse.client import connect
 from tapewire.sinks.clickhouse.rows import DEFAULT_TOPICS, mapping_for_topic
 from tapewire.sinks.clickhouse.sink import SinkConfig, SinkStats, run_sink
 from tapewire.streams.agents.app import create_app, serve
+from tapewire.streams.hotpath.gc_tuning import tune_for_throughput
 from tapewire.streams.hotpath.worker import run_hot_path
 from tapewire.streams.stages.config import DEFAULT_AGENTS, StreamsConfig
 
@@ -94,6 +95,7 @@ BARS_DIGEST = (
 def hot_path_main(args: argparse.Namespace, config: StreamsConfig, stop: threading.Event) -> None:
     """Child process, fused topology: the hot path's market stages (normalize, nbbo, and
     bars unless ``--bars faust``)."""
+    tune_for_throughput()  # as the normalize role does (tapewire.deploy.roles)
     ready = threading.Event()
     profile = cProfile.Profile() if args.profile else None
 

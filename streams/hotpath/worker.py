@@ -54,7 +54,6 @@ from tapewire.runtime.kafka_io import committed_offsets, peek_raw_markets, read_
 from tapewire.runtime.topics import bootstrap_of, declare_topics
 from tapewire.schemas.codec import Codec
 from tapewire.streams.hotpath.commits import CommitTracker, Offsets
-from tapewire.streams.hotpath.gc_tuning import tune_for_throughput
 from tapewire.streams.hotpath.graph import Node, StageGraph, keyed, multi_topic, single_topic
 from tapewire.streams.router.stage import INPUTS as ROUTER_INPUTS
 from tapewire.streams.router.stage import Journal, RouterStage
@@ -712,6 +711,4 @@ def run_hot_path(
             servers, config.topics.raw, hotpath_group(config), codec, venues
         ),
     )
-    if not TRADING_STAGES & set(stages):
-        tune_for_throughput()  # market data only: throughput over collector pauses
     return HotPathWorker(servers, config, hot_path, group=group).run(stop_event, ready)

@@ -64,6 +64,7 @@ from tapewire.sinks.clickhouse.rows import DEFAULT_TOPICS, TRADING_TOPICS
 from tapewire.sinks.clickhouse.sink import SinkConfig, run_sink
 from tapewire.sinks.notify.role import DLQ, NotifierRole, RoleSettings, input_topics
 from tapewire.streams.agents.app import run_worker
+from tapewire.streams.hotpath.gc_tuning import tune_for_throughput
 from tapewire.streams.hotpath.restore import read_trading_history, restore_trading
 from tapewire.streams.hotpath.worker import HotPathWorker, build_hot_path, run_hot_path
 from tapewire.streams.risk import RiskConfig
@@ -153,6 +154,7 @@ def run_normalize(
     section = _section(config.normalize, "normalize")
     streams = _streams(config, "normalize")
     if section.shell == "hotpath":
+        tune_for_throughput()  # a market-data process: throughput over collector pauses
         # normalize state is per md.raw partition: processes share them as one group (with
         # fused aggregates, processes = 1: the one member holds every partition)
         run_hot_path(
