@@ -147,6 +147,22 @@ def _payload(frame: Frame) -> Any:
     return json.loads(frame["payload"])
 
 
+def _first_applied(snaps: list[Frame], deltas: list[Frame]) -> set[int]:
+    """ids of each symbol's first depth delta past its REST snapshot (``u`` > the
+    snapshot's ``lastUpdateId``): where a book becomes synced."""
+    last = {
+        parse_qs(urlparse(r["rest_url"]).query)["symbol"][0]: _payload(r)["lastUpdateId"]
+        for r in snaps
+    }
+    out: set[int] = set()
+    for r in deltas:
+        data = _payload(r)["data"]
+        if data["s"] in last and data["u"] > last[data["s"]]:
+            del last[data["s"]]
+            out.add(id(r))
+    return out
+
+
 def binance_workloads(trades: int) -> list[Workload]:
     """Depth deltas and bookTicker (recorded), aggTrade (``trades`` frames derived from the
     two recorded ones: ids and prices varied, the shape unchanged)."""
@@ -168,6 +184,10 @@ def binance_workloads(trades: int) -> list[Workload]:
     }
     depth = [r for r in rows if "@depth" in str(r["channel"]) or r in snaps]
     deltas = [r for r in depth if r["transport"] == "WEBSOCKET"]
+    numbered = _per_connection(deltas)
+    first = _first_applied(snaps, numbered)
+    bridging = [r for r in numbered if id(r) in first]
+    synced = [r for r in numbered if id(r) not in first]
     tickers = [r for r in ws if str(r["channel"]).endswith("@bookTicker")]
     recorded = [r for r in ws if str(r["channel"]).endswith("@aggTrade")]
     derived = []
@@ -192,15 +212,16 @@ def binance_workloads(trades: int) -> list[Workload]:
             "binance",
             "md.book",
             L2_BOOK,
-            _per_connection(deltas),
-            len(deltas),
+            synced,
+            len(synced),
             markets,
             feed,
             snapshots,
-            "recorded 2021-10-12: the 177 depth@100ms frames timed; the 4 REST snapshots "
-            "(1000 levels) applied first, untimed (Tapewire: REST frames; cryptofeed: its own "
-            "_snapshot, the fetch answered from the recording)",
-            setup=snaps,
+            f"recorded 2021-10-12: the {len(synced)} depth@100ms frames on synced books timed; "
+            "untimed first: the 4 REST snapshots (1000 levels; Tapewire: REST frames, "
+            "cryptofeed: its own _snapshot, the fetch answered from the recording), then each "
+            "symbol's first applied delta (Tapewire publishes the snapshot there)",
+            setup=snaps + bridging,
         ),
         Workload(
             "binance depth + snapshots",
@@ -382,9 +403,11 @@ def stage_side(w: Workload) -> Runner:
     msgs = [InMsg(0, len(setup) + i, None, encode(f)) for i, f in enumerate(w.frames)]
 
     def run(views: bool) -> Pass:
-        stage = NormalizeStage(
-            codec, new_normalizer=lambda: Normalizer(markets={w.venue: w.markets})
-        )
+        # the probe and partition 0's state, both built here, untimed (the stage makes a
+        # partition's normalizer, ccxt objects and markets, when it first sees the partition)
+        states = [Normalizer(markets={w.venue: w.markets}) for _ in range(2)]
+        stage = NormalizeStage(codec, new_normalizer=states.pop)
+        stage.normalizers[0] = states.pop()
         if setup:
             stage.process(setup)
         cpu = time.process_time()
@@ -423,15 +446,13 @@ def cryptofeed_side(feed_factory: Callable[[], Feed] | None = None) -> Callable[
             if f["transport"] == "WEBSOCKET"
         ]
         snapshots = w.snapshots
-        setup_ws = [
+        # in order: a websocket frame, or a REST snapshot as cryptofeed's own fetch of it
+        # (answered from the recording)
+        setup = [
             (f["payload"].decode(), f["receive_ts_ns"] / 1e9)
-            for f in w.setup
             if f["transport"] == "WEBSOCKET"
-        ]
-        setup_rest = [  # cryptofeed's own snapshot fetch, answered from the recording
-            parse_qs(urlparse(f["rest_url"]).query)["symbol"][0]
+            else (None, parse_qs(urlparse(f["rest_url"]).query)["symbol"][0])
             for f in w.setup
-            if f["transport"] == "REST"
         ]
 
         async def read(url: str, **_: Any) -> str:  # Binance's REST depth snapshot
@@ -454,10 +475,11 @@ def cryptofeed_side(feed_factory: Callable[[], Feed] | None = None) -> Callable[
 
             async def loop_frames() -> tuple[float, float]:
                 nonlocal count
-                for text, ts in setup_ws:
-                    await handler(text, None, ts)
-                for symbol in setup_rest:
-                    await feed._snapshot(symbol)
+                for text, arg in setup:
+                    if text is None:
+                        await feed._snapshot(arg)
+                    else:
+                        await handler(text, None, arg)
                 count = 0
                 seen.clear()
                 cpu = time.process_time()
