@@ -58,7 +58,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 from proc_cpu import Snapshot, by_comm, find_java, jvm_group, snapshot
 
@@ -259,7 +259,16 @@ def _ends(admin: AdminClient, topics: Sequence[str], partitions: int) -> dict[st
 
 
 def _committed(consumer: Consumer, topic: str, partitions: int) -> int:
-    tps = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+    """The group's committed offsets on ``topic``, summed; 0 while the broker answers with a
+    retriable error (``NOT_COORDINATOR`` on a loaded broker moving the group): asked again
+    at the next poll."""
+    try:
+        tps = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else None
+        if isinstance(error, KafkaError) and error.retriable():
+            return 0
+        raise
     return sum(max(tp.offset, 0) for tp in tps)
 
 
