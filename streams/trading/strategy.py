@@ -86,6 +86,11 @@ class SpreadConfig:
     account: str = "paper"
     max_pairs: int = 1
     """Pairs sent in total (a hard bound on the strategy's exposure); at most one is open."""
+    slippage_bps: Decimal = ZERO
+    """How far past the touch each IOC leg may fill: the buy limit is the cheap venue's ask
+    plus this, the sell limit the rich venue's bid minus it (the venue still fills at its
+    book's prices). Zero: exactly the touch seen, which misses when the book moved between
+    the quote and the order's arrival."""
     wait_for_nbbo: bool = False
     """No pair while the latest NBBO of ``instrument`` (``md.nbbo``) is missing, one-sided
     or crossed: the risk gate denies such orders (``missing_reference_price``), and a
@@ -98,6 +103,8 @@ class SpreadConfig:
             raise ValueError("CrossVenueSpread needs at least two distinct venues")
         if self.threshold_bps <= 0 or self.quantity <= 0 or self.max_pairs < 1:
             raise ValueError("threshold_bps, quantity and max_pairs must be positive")
+        if not ZERO <= self.slippage_bps < BPS:
+            raise ValueError(f"slippage_bps must be in [0, 10000), not {self.slippage_bps}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +144,7 @@ class CrossVenueSpread(Strategy):
         """From a deployment file's ``params`` (``SpreadConfig`` fields; decimals as
         strings, ``venues`` a list)."""
         values = dict(params)
-        for name in ("threshold_bps", "quantity"):
+        for name in ("threshold_bps", "quantity", "slippage_bps"):
             if name in values:
                 values[name] = Decimal(str(values[name]))
         if "venues" in values:
@@ -183,9 +190,12 @@ class CrossVenueSpread(Strategy):
         divergence = div18(mul(sub(high.mid, low.mid), BPS), low.mid)
         if divergence < cfg.threshold_bps:
             return []
+        slip = cfg.slippage_bps
+        buy = add(low.ask, div18(mul(low.ask, slip), BPS)) if slip else low.ask
+        sell = sub(high.bid, div18(mul(high.bid, slip), BPS)) if slip else high.bid
         legs = [
-            self._leg(cheap, Side.BUY, low.ask, ts, divergence),
-            self._leg(rich, Side.SELL, high.bid, ts, divergence),
+            self._leg(cheap, Side.BUY, buy, ts, divergence),
+            self._leg(rich, Side.SELL, sell, ts, divergence),
         ]
         self.pairs_sent += 1
         self.open_legs.update(r.client_order_id for r in legs)

@@ -104,6 +104,26 @@ def test_spread_waits_for_a_usable_nbbo_when_told_to() -> None:
     assert not CrossVenueSpread.from_params(params | {"quantity": "1"}).config.wait_for_nbbo
 
 
+def test_spread_slippage_moves_each_leg_past_its_touch() -> None:
+    """``slippage_bps``: the buy limit above the cheap ask, the sell limit below the rich
+    bid, exactly (a book that moved a little between the quote and the order still fills)."""
+    config = SpreadConfig(INST, ("binance", "okx"), D(50), D("0.5"), slippage_bps=D(20))
+    s = CrossVenueSpread(config)
+    s.on_quote(quote("binance", "100", "102"))
+    legs = s.on_quote(quote("okx", "101", "103", ts=T0 + 2))
+    assert [(r.side.value, r.limit_price) for r in legs] == [
+        ("BUY", D("102.204")),
+        ("SELL", D("100.798")),
+    ]
+    built = CrossVenueSpread.from_params(
+        {"instrument": INST, "venues": ["binance", "okx"], "threshold_bps": "50"}
+        | {"quantity": "1", "slippage_bps": "2.5"}
+    )
+    assert built.config.slippage_bps == D("2.5")
+    with pytest.raises(ValueError, match="slippage_bps"):
+        SpreadConfig(INST, ("binance", "okx"), D(1), D(1), slippage_bps=D(-1))
+
+
 def test_spread_ignores_crossed_one_sided_and_foreign_quotes() -> None:
     s = spread()
     s.on_quote(quote("binance", "100", "102"))
