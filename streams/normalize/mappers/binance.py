@@ -72,15 +72,17 @@ class BinanceMapper(Mapper):
                 raise MapError("data", data, "a JSON object")
             message = data
         event = message.get("e")
+        if event is None:  # spot's bookTicker has no event type, USD-M futures' has
+            if "b" in message and "a" in message and "u" in message:
+                return [self._ticker(message)]
+            return []  # subscription results
         if event == "depthUpdate":
             return [self._depth(message)]
-        if event == "trade" or event == "aggTrade":
+        if event == "aggTrade" or event == "trade":
             return [self._trade(message, event)]
-        if event == "bookTicker" or (
-            event is None and "b" in message and "a" in message and "u" in message
-        ):  # spot's bookTicker has no event type, USD-M futures' has
+        if event == "bookTicker":
             return [self._ticker(message)]
-        return []  # subscription results, other streams
+        return []  # other streams
 
     def _instrument(self, message: dict[str, Any]) -> str:
         return self._resolve_id(message["s"])

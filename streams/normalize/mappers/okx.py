@@ -128,6 +128,8 @@ class OkxMapper(Mapper):
         channel = arg.get("channel")
         if channel == "trades" or channel == "trades-all":
             trade = self._trade
+            if len(data) == 1:  # the common frame: no comprehension call
+                return [trade(data[0])]
             return [trade(item) for item in data]
         depth = BOOK_DEPTHS.get(channel) if channel.__class__ is str else None
         if depth is not None:
@@ -217,19 +219,35 @@ class OkxMapper(Mapper):
             if m.__class__ is not dict:
                 raise MapError("data", m, "a bid/ask object")
             if ticker:
-                bid_price, bid_size = _opt_text(m, "bidPx"), _opt_text(m, "bidSz")
-                ask_price, ask_size = _opt_text(m, "askPx"), _opt_text(m, "askSz")
+                get = m.get
+                bid_price, bid_size = get("bidPx"), get("bidSz")
+                ask_price, ask_size = get("askPx"), get("askSz")
+                # all four non-empty text (the common frame) is what _opt_text keeps as is;
+                # anything else takes it, field by field (None for "", MapError naming one)
+                if not (
+                    bid_price.__class__ is str
+                    and bid_size.__class__ is str
+                    and ask_price.__class__ is str
+                    and ask_size.__class__ is str
+                    and bid_price
+                    and bid_size
+                    and ask_price
+                    and ask_size
+                ):
+                    bid_price, bid_size = _opt_text(m, "bidPx"), _opt_text(m, "bidSz")
+                    ask_price, ask_size = _opt_text(m, "askPx"), _opt_text(m, "askSz")
             else:
                 bid_price, bid_size = _top(m, "bids")
                 ask_price, ask_size = _top(m, "asks")
+            ts = m["ts"]
             return [
                 QuoteEvent(
-                    instrument=instrument,
-                    bid_price=bid_price,
-                    bid_size=bid_size,
-                    ask_price=ask_price,
-                    ask_size=ask_size,
-                    exchange_ts_ns=ms_text(m, "ts"),
+                    instrument,
+                    bid_price,
+                    bid_size,
+                    ask_price,
+                    ask_size,
+                    int(ts) * MS if ts.__class__ is str and ts.isdigit() else ms_text(m, "ts"),
                 )
             ]
         return []
