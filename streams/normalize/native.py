@@ -153,7 +153,29 @@ class NativeVenue:
                     ids.popitem(last=False)
                 return 0
             if kind is _QUOTE:
-                quote = self._quote(event, receive_ns, self.clock())  # type: ignore[arg-type]
+                # _quote inlined for the common quote (every side text already checked)
+                now = self.clock()
+                bid, bid_size = event.bid_price, event.bid_size  # type: ignore[union-attr]
+                ask, ask_size = event.ask_price, event.ask_size  # type: ignore[union-attr]
+                b = memo(bid) if bid.__class__ is str else None
+                bs = memo(bid_size) if bid_size.__class__ is str else None
+                a = memo(ask) if ask.__class__ is str else None
+                as_ = memo(ask_size) if ask_size.__class__ is str else None
+                if b is None or bs is None or a is None or as_ is None:  # absent or not memo'd
+                    quote = self._quote(event, receive_ns, now)  # type: ignore[arg-type]
+                else:
+                    quote = Quote(
+                        venue=self.venue,
+                        instrument=event.instrument,
+                        bid_price=b,
+                        bid_size=bs,
+                        ask_price=a,
+                        ask_size=as_,
+                        source="VENUE_BBO",
+                        exchange_ts_ns=event.exchange_ts_ns,
+                        receive_ts_ns=receive_ns,
+                        process_ts_ns=now,
+                    )
                 out[self._quotes_topic].append(quote)
                 return 0
         return self.emit(events, frame, receive_ns, midway, out, self.topics, gap)

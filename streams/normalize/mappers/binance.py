@@ -61,6 +61,13 @@ class BinanceMapper(Mapper):
     def __init__(self, markets: MarketIndex) -> None:
         super().__init__(markets)
         self._resolve_id = markets.resolver(self.market_type)
+        self._ids: dict[str, str] = {}
+        """Native id -> instrument, as ``_resolve_id`` gives it (read inline: no call)."""
+
+    def _id(self, native: Any) -> str:
+        instrument = self._resolve_id(native)  # raises MapError for an unknown id
+        self._ids[native] = instrument
+        return instrument
 
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
@@ -102,8 +109,10 @@ class BinanceMapper(Mapper):
             raise MapError("t" if event == "trade" else "a", trade_id, "an integer")
         if ts.__class__ is not int:
             raise MapError("T", ts, "an integer")
+        native = m["s"]
+        instrument = self._ids.get(native) if native.__class__ is str else None
         return TradeEvent(
-            self._resolve_id(m["s"]),
+            instrument or self._id(native),
             str(trade_id),
             price,
             size,
@@ -143,8 +152,10 @@ class BinanceMapper(Mapper):
         if ask_size.__class__ is not str:
             raise MapError("A", ask_size, "a string")
         ts = m.get("T") or m.get("E")
+        native = m["s"]
+        instrument = self._ids.get(native) if native.__class__ is str else None
         return QuoteEvent(
-            self._resolve_id(m["s"]),
+            instrument or self._id(native),
             bid,
             bid_size,
             ask,

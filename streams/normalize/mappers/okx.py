@@ -114,6 +114,13 @@ class OkxMapper(Mapper):
     def __init__(self, markets: MarketIndex) -> None:
         super().__init__(markets)
         self._instrument = markets.resolver()
+        self._ids: dict[str, str] = {}
+        """Native id -> instrument, as ``_instrument`` gives it (read inline: no call)."""
+
+    def _id(self, native: Any) -> str:
+        instrument = self._instrument(native)  # raises MapError for an unknown id
+        self._ids[native] = instrument
+        return instrument
 
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
@@ -183,7 +190,9 @@ class OkxMapper(Mapper):
             raise MapError("sz", size, "a string")
         if ts.__class__ is not str or not ts.isdigit():
             raise MapError("ts", ts, "milliseconds as decimal text")
-        return TradeEvent(self._instrument(m["instId"]), trade_id, price, size, side, int(ts) * MS)
+        native = m["instId"]
+        instrument = self._ids.get(native) if native.__class__ is str else None
+        return TradeEvent(instrument or self._id(native), trade_id, price, size, side, int(ts) * MS)
 
     def _books(
         self, message: dict[str, Any], arg: dict[str, Any], data: list[Any], depth: int
@@ -214,7 +223,10 @@ class OkxMapper(Mapper):
         return out
 
     def _quotes(self, arg: dict[str, Any], data: list[Any], ticker: bool) -> list[MarketEvent]:
-        instrument = self._instrument(arg.get("instId"))
+        native = arg.get("instId")
+        instrument = (self._ids.get(native) if native.__class__ is str else None) or self._id(
+            native
+        )
         for m in data[:1]:  # one quote per instrument and frame
             if m.__class__ is not dict:
                 raise MapError("data", m, "a bid/ask object")
