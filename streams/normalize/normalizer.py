@@ -462,14 +462,21 @@ class Normalizer:
     ) -> NormalizeResult:
         """Process frames in order; one combined result (for a batched Faust agent)."""
         out = NormalizeResult()
-        refs = iter(sources) if sources is not None else None
         process = self._process
         with localcontext(WIDE_PARSE):
+            if sources is None:
+                for frame in frames:
+                    try:
+                        process(frame, out)
+                    except Exception as exc:  # as _process_into (inlined: one call less a frame)
+                        out.records[DLQ].append(self._dead_letter(frame, None, exc))
+                return out
+            refs = iter(sources)
             for frame in frames:
-                source = next(refs, None) if refs else None
+                source = next(refs, None)
                 try:
                     process(frame, out)
-                except Exception as exc:  # as _process_into (inlined: one call less a frame)
+                except Exception as exc:
                     out.records[DLQ].append(self._dead_letter(frame, source, exc))
         return out
 
