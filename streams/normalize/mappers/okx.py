@@ -138,11 +138,11 @@ class OkxMapper(Mapper):
             if len(data) == 1:  # the common frame: no comprehension call
                 return [trade(data[0])]
             return [trade(item) for item in data]
+        if channel == "tickers" or channel == "bbo-tbt":  # before books: fewer tests a quote
+            return self._quotes(arg, data, channel == "tickers")
         depth = BOOK_DEPTHS.get(channel) if channel.__class__ is str else None
         if depth is not None:
             return self._books(message, arg, data, depth)
-        if channel == "bbo-tbt" or channel == "tickers":
-            return self._quotes(arg, data, channel == "tickers")
         if channel == "mark-price" or channel == "funding-rate":
             return self._derivatives(data, channel == "funding-rate")
         return []
