@@ -98,6 +98,14 @@ CONNECTIONS_CAP = 4_096
 connection that sent nothing while this many newer ones appeared is forgotten."""
 
 
+def _checked_frame(venue: Any, payload: Any) -> tuple[str, bytes]:
+    """A RawFrame's venue and payload as bytes (a bytearray copied); a SchemaError unless
+    ``venue`` is a str and ``payload`` bytes or a bytearray (the hot path's slow branch)."""
+    if venue.__class__ is not str or not isinstance(payload, _BYTES):
+        raise NormalizeError("RawFrame needs str venue and bytes payload", error_type="SchemaError")
+    return venue, bytes(payload)
+
+
 @dataclass
 class _Book:
     symbol: str
@@ -454,14 +462,21 @@ class Normalizer:
     ) -> NormalizeResult:
         """Process frames in order; one combined result (for a batched Faust agent)."""
         out = NormalizeResult()
-        refs = iter(sources) if sources is not None else None
         process = self._process
         with localcontext(WIDE_PARSE):
+            if sources is None:
+                for frame in frames:
+                    try:
+                        process(frame, out)
+                    except Exception as exc:  # as _process_into (inlined: one call less a frame)
+                        out.records[DLQ].append(self._dead_letter(frame, None, exc))
+                return out
+            refs = iter(sources)
             for frame in frames:
-                source = next(refs, None) if refs else None
+                source = next(refs, None)
                 try:
                     process(frame, out)
-                except Exception as exc:  # as _process_into (inlined: one call less a frame)
+                except Exception as exc:
                     out.records[DLQ].append(self._dead_letter(frame, source, exc))
         return out
 
@@ -490,35 +505,29 @@ class Normalizer:
         venue_id = get("venue")
         payload = get("payload")
         receive_ns = get("receive_ts_ns")
-        if venue_id.__class__ is not str or not isinstance(payload, _BYTES):
-            raise NormalizeError(
-                "RawFrame needs str venue and bytes payload", error_type="SchemaError"
-            )
+        if venue_id.__class__ is not str or payload.__class__ is not bytes:
+            venue_id, payload = _checked_frame(venue_id, payload)  # a bytearray or SchemaError
         if receive_ns.__class__ is not int:
             raise NormalizeError("RawFrame receive_ts_ns is not an int", error_type="SchemaError")
-        if payload.__class__ is not bytes:
-            payload = bytes(payload)
         connection = get("connection_id")
         connection_text = connection if connection.__class__ is str else str(connection)
         conn_key = (venue_id, connection_text)
         midway = self._joined_midway.current.get(conn_key)
         if midway is None:
-            midway = self._joined_midway.get(conn_key)
-        if midway is None:  # first frame of this connection seen here
-            sequence = get("sequence")
-            midway = venue_id in self._handed_over and isinstance(sequence, int) and sequence > 0
-            self._joined_midway[conn_key] = midway
-        native = self.native.get(venue_id) or (
-            self._native_venue(venue_id) if self._native_classes else None
-        )
+            midway = self._first_of_connection(conn_key, get("sequence"))
+        native = self.native.get(venue_id)
+        if native is None and self._native_classes:
+            native = self._native_venue(venue_id)
         if native is not None:
             rest = get("transport") == "REST"
             status = get("rest_status")
             ok = status is None or status == 200
             if ok and not rest:
-                out.duplicates += native.process(
+                duplicates = native.process(
                     frame, payload, connection_text, receive_ns, midway, out.records
                 )
+                if duplicates:
+                    out.duplicates += duplicates
                 return
             # market REST frames (valid or not) are the markets code's (``_rest``)
             if ok and not (rest and self.market_url(frame)):
@@ -561,6 +570,15 @@ class Normalizer:
                 f"{type(result.error).__name__}: {result.error}", error_type="HandlerError"
             )
         self._emit(adapter, venue, frame, receive_ns, result, metas, out, message)
+
+    def _first_of_connection(self, conn_key: tuple[str, str], sequence: Any) -> bool:
+        """Whether the connection ``conn_key`` was joined mid-way (:meth:`handover`): kept
+        from its first frame seen here (``sequence`` is this frame's)."""
+        midway = self._joined_midway.get(conn_key)
+        if midway is None:  # first frame of this connection seen here
+            midway = conn_key[0] in self._handed_over and isinstance(sequence, int) and sequence > 0
+            self._joined_midway[conn_key] = midway
+        return midway
 
     def _native_venue(self, venue_id: str) -> NativeVenue | None:
         native = self.native.get(venue_id)

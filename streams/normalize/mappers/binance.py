@@ -61,6 +61,13 @@ class BinanceMapper(Mapper):
     def __init__(self, markets: MarketIndex) -> None:
         super().__init__(markets)
         self._resolve_id = markets.resolver(self.market_type)
+        self._ids: dict[str, str] = {}
+        """Native id -> instrument, as ``_resolve_id`` gives it (read inline: no call)."""
+
+    def _id(self, native: Any) -> str:
+        instrument = self._resolve_id(native)  # raises MapError for an unknown id
+        self._ids[native] = instrument
+        return instrument
 
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
@@ -72,15 +79,17 @@ class BinanceMapper(Mapper):
                 raise MapError("data", data, "a JSON object")
             message = data
         event = message.get("e")
+        if event is None:  # spot's bookTicker has no event type, USD-M futures' has
+            if "b" in message and "a" in message and "u" in message:
+                return [self._ticker(message)]
+            return []  # subscription results
         if event == "depthUpdate":
             return [self._depth(message)]
-        if event == "trade" or event == "aggTrade":
+        if event == "aggTrade" or event == "trade":
             return [self._trade(message, event)]
-        if event == "bookTicker" or (
-            event is None and "b" in message and "a" in message and "u" in message
-        ):  # spot's bookTicker has no event type, USD-M futures' has
+        if event == "bookTicker":
             return [self._ticker(message)]
-        return []  # subscription results, other streams
+        return []  # other streams
 
     def _instrument(self, message: dict[str, Any]) -> str:
         return self._resolve_id(message["s"])
@@ -100,8 +109,10 @@ class BinanceMapper(Mapper):
             raise MapError("t" if event == "trade" else "a", trade_id, "an integer")
         if ts.__class__ is not int:
             raise MapError("T", ts, "an integer")
+        native = m["s"]
+        instrument = self._ids.get(native) if native.__class__ is str else None
         return TradeEvent(
-            self._resolve_id(m["s"]),
+            instrument or self._id(native),
             str(trade_id),
             price,
             size,
@@ -141,8 +152,10 @@ class BinanceMapper(Mapper):
         if ask_size.__class__ is not str:
             raise MapError("A", ask_size, "a string")
         ts = m.get("T") or m.get("E")
+        native = m["s"]
+        instrument = self._ids.get(native) if native.__class__ is str else None
         return QuoteEvent(
-            self._resolve_id(m["s"]),
+            instrument or self._id(native),
             bid,
             bid_size,
             ask,

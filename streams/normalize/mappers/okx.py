@@ -114,6 +114,13 @@ class OkxMapper(Mapper):
     def __init__(self, markets: MarketIndex) -> None:
         super().__init__(markets)
         self._instrument = markets.resolver()
+        self._ids: dict[str, str] = {}
+        """Native id -> instrument, as ``_instrument`` gives it (read inline: no call)."""
+
+    def _id(self, native: Any) -> str:
+        instrument = self._instrument(native)  # raises MapError for an unknown id
+        self._ids[native] = instrument
+        return instrument
 
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
@@ -128,12 +135,14 @@ class OkxMapper(Mapper):
         channel = arg.get("channel")
         if channel == "trades" or channel == "trades-all":
             trade = self._trade
+            if len(data) == 1:  # the common frame: no comprehension call
+                return [trade(data[0])]
             return [trade(item) for item in data]
+        if channel == "tickers" or channel == "bbo-tbt":  # before books: fewer tests a quote
+            return self._quotes(arg, data, channel == "tickers")
         depth = BOOK_DEPTHS.get(channel) if channel.__class__ is str else None
         if depth is not None:
             return self._books(message, arg, data, depth)
-        if channel == "bbo-tbt" or channel == "tickers":
-            return self._quotes(arg, data, channel == "tickers")
         if channel == "mark-price" or channel == "funding-rate":
             return self._derivatives(data, channel == "funding-rate")
         return []
@@ -181,7 +190,9 @@ class OkxMapper(Mapper):
             raise MapError("sz", size, "a string")
         if ts.__class__ is not str or not ts.isdigit():
             raise MapError("ts", ts, "milliseconds as decimal text")
-        return TradeEvent(self._instrument(m["instId"]), trade_id, price, size, side, int(ts) * MS)
+        native = m["instId"]
+        instrument = self._ids.get(native) if native.__class__ is str else None
+        return TradeEvent(instrument or self._id(native), trade_id, price, size, side, int(ts) * MS)
 
     def _books(
         self, message: dict[str, Any], arg: dict[str, Any], data: list[Any], depth: int
@@ -212,24 +223,43 @@ class OkxMapper(Mapper):
         return out
 
     def _quotes(self, arg: dict[str, Any], data: list[Any], ticker: bool) -> list[MarketEvent]:
-        instrument = self._instrument(arg.get("instId"))
+        native = arg.get("instId")
+        instrument = (self._ids.get(native) if native.__class__ is str else None) or self._id(
+            native
+        )
         for m in data[:1]:  # one quote per instrument and frame
             if m.__class__ is not dict:
                 raise MapError("data", m, "a bid/ask object")
             if ticker:
-                bid_price, bid_size = _opt_text(m, "bidPx"), _opt_text(m, "bidSz")
-                ask_price, ask_size = _opt_text(m, "askPx"), _opt_text(m, "askSz")
+                get = m.get
+                bid_price, bid_size = get("bidPx"), get("bidSz")
+                ask_price, ask_size = get("askPx"), get("askSz")
+                # all four non-empty text (the common frame) is what _opt_text keeps as is;
+                # anything else takes it, field by field (None for "", MapError naming one)
+                if not (
+                    bid_price.__class__ is str
+                    and bid_size.__class__ is str
+                    and ask_price.__class__ is str
+                    and ask_size.__class__ is str
+                    and bid_price
+                    and bid_size
+                    and ask_price
+                    and ask_size
+                ):
+                    bid_price, bid_size = _opt_text(m, "bidPx"), _opt_text(m, "bidSz")
+                    ask_price, ask_size = _opt_text(m, "askPx"), _opt_text(m, "askSz")
             else:
                 bid_price, bid_size = _top(m, "bids")
                 ask_price, ask_size = _top(m, "asks")
+            ts = m["ts"]
             return [
                 QuoteEvent(
-                    instrument=instrument,
-                    bid_price=bid_price,
-                    bid_size=bid_size,
-                    ask_price=ask_price,
-                    ask_size=ask_size,
-                    exchange_ts_ns=ms_text(m, "ts"),
+                    instrument,
+                    bid_price,
+                    bid_size,
+                    ask_price,
+                    ask_size,
+                    int(ts) * MS if ts.__class__ is str and ts.isdigit() else ms_text(m, "ts"),
                 )
             ]
         return []
