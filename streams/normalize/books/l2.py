@@ -3,7 +3,8 @@
 Two layouts: plain dicts (cheapest updates; sorted only when a snapshot is published), or
 dicts plus a sorted list of each side's prices (kept with :mod:`bisect`, all in C) for venues
 that need the top of the book after every update (a checksum over the top N levels, the
-crossed-book check).
+crossed-book check). A sorted book may also keep each level's wire text (``wire``): a
+checksum over the text as sent (OKX) then needs no decimal formatting.
 """
 
 from __future__ import annotations
@@ -15,15 +16,31 @@ from decimal import Decimal
 ZERO = Decimal(0)
 Side = dict[Decimal, Decimal]
 Pairs = list[tuple[Decimal, Decimal]]
+Texts = list[tuple[str, str]]
+"""Levels as sent: ``(price text, size text)``, in step with the ``Pairs`` made of them."""
+Wire = dict[Decimal, tuple[str, str]]
 
 
 class L2Book:
     """Both sides of one instrument's book; sorted views on demand."""
 
-    __slots__ = ("_ask_prices", "_bid_prices", "asks", "bids", "kept_sorted")
+    __slots__ = (
+        "_ask_prices",
+        "_ask_wire",
+        "_bid_prices",
+        "_bid_wire",
+        "asks",
+        "bids",
+        "kept_sorted",
+        "wire",
+    )
 
-    def __init__(self, kept_sorted: bool = False) -> None:
-        self.kept_sorted = kept_sorted
+    def __init__(self, kept_sorted: bool = False, wire: bool = False) -> None:
+        self.kept_sorted = kept_sorted or wire
+        self.wire = wire
+        """Keep each level's wire text (price -> ``(price text, size text)``)."""
+        self._bid_wire: Wire = {}
+        self._ask_wire: Wire = {}
         self.bids: Side = {}
         self.asks: Side = {}
         self._bid_prices: list[Decimal] = []
@@ -36,18 +53,27 @@ class L2Book:
         self.asks.clear()
         self._bid_prices.clear()
         self._ask_prices.clear()
+        self._bid_wire.clear()
+        self._ask_wire.clear()
 
-    def replace(self, bids: Pairs, asks: Pairs) -> None:
-        """Set the book to a snapshot (size 0 levels are not kept)."""
+    def replace(self, bids: Pairs, asks: Pairs, bid_texts: Texts, ask_texts: Texts) -> None:
+        """Set the book to a snapshot (size 0 levels are not kept); ``*_texts``: the same
+        levels as sent."""
         self.bids = {p: s for p, s in bids if s}
         self.asks = {p: s for p, s in asks if s}
         if self.kept_sorted:
             self._bid_prices = sorted(self.bids)
             self._ask_prices = sorted(self.asks)
+        if self.wire:
+            self._bid_wire = {p: t for (p, s), t in zip(bids, bid_texts, strict=True) if s}
+            self._ask_wire = {p: t for (p, s), t in zip(asks, ask_texts, strict=True) if s}
 
-    def apply(self, bids: Pairs, asks: Pairs) -> None:
-        """Apply changed levels to both sides; size 0 deletes."""
-        if self.kept_sorted:
+    def apply(self, bids: Pairs, asks: Pairs, bid_texts: Texts, ask_texts: Texts) -> None:
+        """Apply changed levels to both sides; size 0 deletes (``*_texts``: as sent)."""
+        if self.wire:
+            _apply_wire(self.bids, self._bid_prices, self._bid_wire, bids, bid_texts)
+            _apply_wire(self.asks, self._ask_prices, self._ask_wire, asks, ask_texts)
+        elif self.kept_sorted:
             _apply_sorted(self.bids, self._bid_prices, bids)
             _apply_sorted(self.asks, self._ask_prices, asks)
         else:
@@ -73,6 +99,16 @@ class L2Book:
         else:
             prices = heapq.nsmallest(depth, asks) if depth else sorted(asks)
         return [(p, asks[p]) for p in prices]
+
+    def top_texts(self, depth: int = 0) -> tuple[Texts, Texts]:
+        """Bids and asks best first as sent (the top ``depth`` when > 0); ``wire`` only."""
+        bid_keys, ask_keys = self._bid_prices, self._ask_prices
+        bid_prices = bid_keys[: -depth - 1 : -1] if depth else bid_keys[::-1]
+        ask_prices = ask_keys[:depth] if depth else ask_keys
+        return (
+            list(map(self._bid_wire.__getitem__, bid_prices)),
+            list(map(self._ask_wire.__getitem__, ask_prices)),
+        )
 
     def crossed(self) -> bool:
         """True when the best bid is at or above the best ask (a corrupt book)."""
@@ -101,4 +137,18 @@ def _apply_sorted(side: Side, prices: list[Decimal], levels: Pairs) -> None:
             side[price] = size
         elif price in side:
             del side[price]
+            del prices[bisect_left(prices, price)]
+
+
+def _apply_wire(side: Side, prices: list[Decimal], wire: Wire, levels: Pairs, texts: Texts) -> None:
+    """As :func:`_apply_sorted`, keeping ``wire`` (price -> its text as sent) in step."""
+    for (price, size), text in zip(levels, texts, strict=True):
+        if size:
+            if price not in side:
+                insort(prices, price)
+            side[price] = size
+            wire[price] = text
+        elif price in side:
+            del side[price]
+            del wire[price]
             del prices[bisect_left(prices, price)]

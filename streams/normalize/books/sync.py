@@ -80,6 +80,7 @@ class BookSync:
         # the top of the book after every update: keep the levels sorted
         self._kept_sorted = self._crossed_check or spec.checksum is not None
         self._checksum = spec.checksum is not None
+        self._wire = self._checksum and spec.checksum_wire
 
     def state(self, instrument: str) -> BookState | None:
         """State of one book, None if never seen."""
@@ -107,7 +108,7 @@ class BookSync:
         book = self.books.get(event.instrument)
         if book is None:
             book = self.books[event.instrument] = SyncedBook(
-                event.instrument, levels=L2Book(self._kept_sorted)
+                event.instrument, levels=L2Book(self._kept_sorted, self._wire)
             )
         if connection_id is not None:
             if book.connection_id is not None and connection_id != book.connection_id:
@@ -157,7 +158,7 @@ class BookSync:
                 self._gap(book, receive_ns, "invalid_update", coverage)
             raise
         levels = book.levels
-        levels.replace(bids, asks)
+        levels.replace(bids, asks, event.bids, event.asks)
         book.last_sequence = event.last_sequence
         book.bridged = False
         exchange_ns = event.exchange_ts_ns
@@ -214,7 +215,7 @@ class BookSync:
             if not self._follows(book, event):
                 buffer.appendleft((event, received))
                 return None
-            self._apply_levels(book, _pairs(event.bids), _pairs(event.asks))
+            book.levels.apply(_pairs(event.bids), _pairs(event.asks), event.bids, event.asks)
             book.last_sequence = event.last_sequence
             book.bridged = True
             exchange_ns = event.exchange_ts_ns or exchange_ns
@@ -245,7 +246,7 @@ class BookSync:
         except NormalizeError:
             self._gap(book, receive_ns, "invalid_update", coverage)
             raise
-        book.levels.apply(bids, asks)
+        book.levels.apply(bids, asks, event.bids, event.asks)
         book.last_sequence = event.last_sequence
         book.bridged = True
         failure = self._verify(book, event) if self._checksum else None
@@ -312,17 +313,16 @@ class BookSync:
             return None
         depth = self.spec.checksum_depth
         levels = book.levels
-        got = checksum(levels.sorted_bids(depth), levels.sorted_asks(depth))
+        if self._wire:
+            got = checksum(*levels.top_texts(depth))
+        else:
+            got = checksum(levels.sorted_bids(depth), levels.sorted_asks(depth))
         if got != event.checksum:
             return (
                 f"checksum mismatch at sequence {event.last_sequence}: "
                 f"sent {event.checksum}, book {got}"
             )
         return None
-
-    @staticmethod
-    def _apply_levels(book: SyncedBook, bids: Pairs, asks: Pairs) -> None:
-        book.levels.apply(bids, asks)
 
     # ------------------------------------------------------------------ coverage
     def _gap(

@@ -106,6 +106,7 @@ class OkxMapper(Mapper):
         sequencing=Sequencing.PREV,
         checksum=okx_checksum,
         checksum_depth=CHECKSUM_DEPTH,
+        checksum_wire=True,
         market_types=("spot", "swap"),
         subscribe=_subscribe,
         notes="seqId/prevSeqId; CRC32 checksum of the top 25 levels",
