@@ -27,6 +27,7 @@ from decimal import Decimal
 from tapewire.records.market import BookUpdate, CoverageEvent, PriceLevel
 from tapewire.streams.normalize.books.l2 import L2Book
 from tapewire.streams.normalize.books.state import BookState
+from tapewire.streams.normalize.decimals import exact, memo
 from tapewire.streams.normalize.decimals import exact_levels as _pairs
 from tapewire.streams.normalize.errors import NormalizeError
 from tapewire.streams.normalize.mappers.base import Sequencing, VenueSpec
@@ -38,6 +39,7 @@ BUFFER_CAP = 1_000
 """Deltas kept per book while it waits for a REST snapshot."""
 
 Pairs = list[tuple[Decimal, Decimal]]
+Texts = list[tuple[str, str]]
 
 
 @dataclass
@@ -241,12 +243,19 @@ class BookSync:
             if self.spec.rest_snapshots:
                 book.buffer.append((event, receive_ns))
             return
+        levels = book.levels
         try:
-            bids, asks = _pairs(event.bids), _pairs(event.asks)
+            if levels.kept_sorted:
+                bids, asks = _pairs(event.bids), _pairs(event.asks)
+                levels.apply(bids, asks, event.bids, event.asks)
+                bid_levels, ask_levels = _changed(bids, True), _changed(asks, False)
+            else:  # one pass per side: wire text -> decimal -> book -> record
+                # (a bad level leaves a side half applied: the gap below clears the book)
+                bid_levels = _apply_changed(levels.bids, event.bids, True)
+                ask_levels = _apply_changed(levels.asks, event.asks, False)
         except NormalizeError:
             self._gap(book, receive_ns, "invalid_update", coverage)
             raise
-        book.levels.apply(bids, asks, event.bids, event.asks)
         book.last_sequence = event.last_sequence
         book.bridged = True
         failure = self._verify(book, event) if self._checksum else None
@@ -262,8 +271,8 @@ class BookSync:
                 venue=self.venue,
                 instrument=book.instrument,
                 kind="DELTA",
-                bids=_changed(bids, True),
-                asks=_changed(asks, False),
+                bids=bid_levels,
+                asks=ask_levels,
                 first_sequence=event.first_sequence,
                 last_sequence=event.last_sequence,
                 prev_sequence=event.prev_sequence,
@@ -376,3 +385,25 @@ def _changed(levels: Pairs, bids: bool) -> list[PriceLevel]:
         return [PriceLevel(price=price, size=size)]
     last = dict(levels)
     return [PriceLevel(price=p, size=last[p]) for p in sorted(last, reverse=bids)]
+
+
+def _apply_changed(side: dict[Decimal, Decimal], texts: Texts, bids: bool) -> list[PriceLevel]:
+    """A delta's levels as sent, applied to one side of an unsorted book (size 0 deletes);
+    returns them as :func:`_changed` does: last write per price wins, best first. Checked
+    as :func:`~...decimals.exact_levels` checks, in the same order."""
+    if not texts:
+        return []
+    changed: dict[Decimal, Decimal] = {}
+    for price, size in texts:
+        p = memo(price) if price.__class__ is str else None
+        if p is None:
+            p = exact(price, "price")
+        s = memo(size) if size.__class__ is str else None
+        if s is None:
+            s = exact(size, "size")
+        if s:
+            side[p] = s
+        else:
+            side.pop(p, None)
+        changed[p] = s
+    return [PriceLevel(price=p, size=changed[p]) for p in sorted(changed, reverse=bids)]
