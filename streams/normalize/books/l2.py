@@ -13,6 +13,8 @@ import heapq
 from bisect import bisect_left, insort
 from decimal import Decimal
 
+from tapewire.streams.normalize.decimals import exact, memo
+
 ZERO = Decimal(0)
 Side = dict[Decimal, Decimal]
 Pairs = list[tuple[Decimal, Decimal]]
@@ -79,6 +81,53 @@ class L2Book:
         else:
             _apply(self.bids, bids)
             _apply(self.asks, asks)
+
+    def apply_texts(self, texts: Texts, bids: bool) -> dict[Decimal, Decimal]:
+        """Apply one side's changed levels as sent, in one pass (each price and size checked
+        as :func:`~...decimals.exact_levels` does, in its order; size 0 deletes); returns
+        them as applied, last write per price wins. On a bad level (``NormalizeError``)
+        the side is left partly applied: the caller clears the book."""
+        changed: dict[Decimal, Decimal] = {}
+        if not texts:
+            return changed
+        side = self.bids if bids else self.asks
+        if not self.kept_sorted:
+            for price, size in texts:
+                p = memo(price) if price.__class__ is str else None
+                if p is None:
+                    p = exact(price, "price")
+                s = memo(size) if size.__class__ is str else None
+                if s is None:
+                    s = exact(size, "size")
+                if s:
+                    side[p] = s
+                else:
+                    side.pop(p, None)
+                changed[p] = s
+            return changed
+        prices = self._bid_prices if bids else self._ask_prices
+        wire = (self._bid_wire if bids else self._ask_wire) if self.wire else None
+        for level in texts:
+            price, size = level
+            p = memo(price) if price.__class__ is str else None
+            if p is None:
+                p = exact(price, "price")
+            s = memo(size) if size.__class__ is str else None
+            if s is None:
+                s = exact(size, "size")
+            if s:
+                if p not in side:
+                    insort(prices, p)
+                side[p] = s
+                if wire is not None:
+                    wire[p] = level
+            elif p in side:
+                del side[p]
+                if wire is not None:
+                    del wire[p]
+                del prices[bisect_left(prices, p)]
+            changed[p] = s
+        return changed
 
     def sorted_bids(self, depth: int = 0) -> Pairs:
         """Bids best (highest) first; the top ``depth`` only when ``depth`` > 0."""

@@ -27,7 +27,6 @@ from decimal import Decimal
 from tapewire.records.market import BookUpdate, CoverageEvent, PriceLevel
 from tapewire.streams.normalize.books.l2 import L2Book
 from tapewire.streams.normalize.books.state import BookState
-from tapewire.streams.normalize.decimals import exact, memo
 from tapewire.streams.normalize.decimals import exact_levels as _pairs
 from tapewire.streams.normalize.errors import NormalizeError
 from tapewire.streams.normalize.mappers.base import Sequencing, VenueSpec
@@ -39,7 +38,6 @@ BUFFER_CAP = 1_000
 """Deltas kept per book while it waits for a REST snapshot."""
 
 Pairs = list[tuple[Decimal, Decimal]]
-Texts = list[tuple[str, str]]
 
 
 @dataclass
@@ -82,7 +80,7 @@ class BookSync:
         # the top of the book after every update: keep the levels sorted
         self._kept_sorted = self._crossed_check or spec.checksum is not None
         self._checksum = spec.checksum is not None
-        self._wire = self._checksum and spec.checksum_wire
+        self._wire = spec.checksum_wire is not None
 
     def state(self, instrument: str) -> BookState | None:
         """State of one book, None if never seen."""
@@ -244,15 +242,9 @@ class BookSync:
                 book.buffer.append((event, receive_ns))
             return
         levels = book.levels
-        try:
-            if levels.kept_sorted:
-                bids, asks = _pairs(event.bids), _pairs(event.asks)
-                levels.apply(bids, asks, event.bids, event.asks)
-                bid_levels, ask_levels = _changed(bids, True), _changed(asks, False)
-            else:  # one pass per side: wire text -> decimal -> book -> record
-                # (a bad level leaves a side half applied: the gap below clears the book)
-                bid_levels = _apply_changed(levels.bids, event.bids, True)
-                ask_levels = _apply_changed(levels.asks, event.asks, False)
+        try:  # one pass per side: wire text -> decimal -> book (a bad level: cleared below)
+            bid_changes = levels.apply_texts(event.bids, True)
+            ask_changes = levels.apply_texts(event.asks, False)
         except NormalizeError:
             self._gap(book, receive_ns, "invalid_update", coverage)
             raise
@@ -271,8 +263,8 @@ class BookSync:
                 venue=self.venue,
                 instrument=book.instrument,
                 kind="DELTA",
-                bids=bid_levels,
-                asks=ask_levels,
+                bids=_records(bid_changes, True) if bid_changes else [],
+                asks=_records(ask_changes, False) if ask_changes else [],
                 first_sequence=event.first_sequence,
                 last_sequence=event.last_sequence,
                 prev_sequence=event.prev_sequence,
@@ -317,15 +309,15 @@ class BookSync:
         return True
 
     def _verify(self, book: SyncedBook, event: BookEvent) -> str | None:
-        checksum = self.spec.checksum
-        if checksum is None or event.checksum is None:
+        spec = self.spec
+        if spec.checksum is None or event.checksum is None:
             return None
-        depth = self.spec.checksum_depth
+        depth = spec.checksum_depth
         levels = book.levels
-        if self._wire:
-            got = checksum(*levels.top_texts(depth))
+        if spec.checksum_wire is not None:
+            got = spec.checksum_wire(*levels.top_texts(depth))
         else:
-            got = checksum(levels.sorted_bids(depth), levels.sorted_asks(depth))
+            got = spec.checksum(levels.sorted_bids(depth), levels.sorted_asks(depth))
         if got != event.checksum:
             return (
                 f"checksum mismatch at sequence {event.last_sequence}: "
@@ -378,32 +370,6 @@ class BookSync:
         self.books.clear()
 
 
-def _changed(levels: Pairs, bids: bool) -> list[PriceLevel]:
-    """A delta's levels, last write per price wins, best first."""
-    if len(levels) == 1:
-        price, size = levels[0]
-        return [PriceLevel(price=price, size=size)]
-    last = dict(levels)
-    return [PriceLevel(price=p, size=last[p]) for p in sorted(last, reverse=bids)]
-
-
-def _apply_changed(side: dict[Decimal, Decimal], texts: Texts, bids: bool) -> list[PriceLevel]:
-    """A delta's levels as sent, applied to one side of an unsorted book (size 0 deletes);
-    returns them as :func:`_changed` does: last write per price wins, best first. Checked
-    as :func:`~...decimals.exact_levels` checks, in the same order."""
-    if not texts:
-        return []
-    changed: dict[Decimal, Decimal] = {}
-    for price, size in texts:
-        p = memo(price) if price.__class__ is str else None
-        if p is None:
-            p = exact(price, "price")
-        s = memo(size) if size.__class__ is str else None
-        if s is None:
-            s = exact(size, "size")
-        if s:
-            side[p] = s
-        else:
-            side.pop(p, None)
-        changed[p] = s
+def _records(changed: dict[Decimal, Decimal], bids: bool) -> list[PriceLevel]:
+    """A delta's levels as applied (:meth:`L2Book.apply_texts`), best first."""
     return [PriceLevel(price=p, size=changed[p]) for p in sorted(changed, reverse=bids)]

@@ -27,6 +27,8 @@ US = 1_000
 Checksum = Callable[[Sequence[tuple[Any, Any]], Sequence[tuple[Any, Any]]], int]
 """Venue checksum of a book: ``(bids best first, asks best first)`` as ``(price, size)``
 exact decimals -> the integer the venue sends."""
+WireChecksum = Callable[[Sequence[tuple[str, str]], Sequence[tuple[str, str]]], int]
+"""The same from the levels as sent: ``(price text, size text)``."""
 
 
 class Sequencing:
@@ -58,9 +60,9 @@ class VenueSpec:
     checksum: Checksum | None = None
     checksum_depth: int = 0
     """Levels per side the checksum covers (0: the whole book)."""
-    checksum_wire: bool = False
-    """The checksum is over the levels' text as sent (OKX): ``checksum`` is then given
-    ``(price text, size text)`` levels, which the book keeps, instead of decimals."""
+    checksum_wire: WireChecksum | None = None
+    """``checksum`` computed from the levels' text as sent (OKX), which the book then keeps:
+    no decimal formatting. Used instead of ``checksum`` by the book synchroniser."""
     rest_snapshots: bool = False
     """Book snapshots come from REST (captured into md.raw); deltas received before one
     are buffered and replayed onto it (Binance). Otherwise snapshots come on the socket

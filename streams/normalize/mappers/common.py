@@ -104,15 +104,14 @@ def lookup(message: Any, key: str, table: dict[str, Any], expected: str) -> Any:
 
 OKX_CHECKSUM_DEPTH = 25
 _DECIMAL = frozenset((Decimal,))
-_STR = frozenset((str,))
 _flat = chain.from_iterable
 _pair = itemgetter(0, 1)
 
 
 def okx_checksum(bids: Sequence[Any], asks: Sequence[Any]) -> int:
-    """OKX book checksum over exact levels (wire text via ``format(d, 'f')``) or over
-    their text as sent: CRC32 of ``bid:size:ask:size:...`` over the top 25 levels, then
-    the longer side's rest; as a signed int32."""
+    """OKX book checksum over exact levels (wire text via ``format(d, 'f')``): CRC32 of
+    ``bid:size:ask:size:...`` over the top 25 levels, then the longer side's rest; as a
+    signed int32."""
     top_bids = list(map(_pair, bids[:OKX_CHECKSUM_DEPTH]))  # (price, size) of longer levels
     top_asks = list(map(_pair, asks[:OKX_CHECKSUM_DEPTH]))
     shorter = min(len(top_bids), len(top_asks))
@@ -120,10 +119,7 @@ def okx_checksum(bids: Sequence[Any], asks: Sequence[Any]) -> int:
     # bid, ask, bid, ask ... then the longer side's rest, flattened to price, size, ... (in C)
     values = list(_flat(_flat((_flat(zip(top_bids, top_asks, strict=False)), rest))))
     joined = None
-    kinds = set(map(type, values))
-    if kinds <= _STR:
-        joined = ":".join(values)
-    elif kinds <= _DECIMAL:
+    if set(map(type, values)) <= _DECIMAL:
         # str(d) is format(d, "f") unless it uses exponent notation (then: the slow way)
         joined = ":".join(map(str, values))
         if "E" in joined:
@@ -131,4 +127,16 @@ def okx_checksum(bids: Sequence[Any], asks: Sequence[Any]) -> int:
     if joined is None:
         joined = ":".join(format(v, "f") if isinstance(v, Decimal) else str(v) for v in values)
     crc = zlib.crc32(joined.encode()) & 0xFFFFFFFF
+    return crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+def okx_checksum_text(bids: Sequence[tuple[str, str]], asks: Sequence[tuple[str, str]]) -> int:
+    """:func:`okx_checksum` from the levels as sent (``(price text, size text)``, best
+    first): the text is joined as it is, no decimal formatting."""
+    top_bids, top_asks = bids[:OKX_CHECKSUM_DEPTH], asks[:OKX_CHECKSUM_DEPTH]
+    shorter = min(len(top_bids), len(top_asks))
+    rest = (top_bids if len(top_bids) > shorter else top_asks)[shorter:]
+    values = list(_flat(_flat(zip(top_bids, top_asks, strict=False))))
+    values += _flat(rest)
+    crc = zlib.crc32(":".join(values).encode()) & 0xFFFFFFFF
     return crc - (1 << 32) if crc >= 1 << 31 else crc

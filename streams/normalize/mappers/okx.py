@@ -42,6 +42,7 @@ from tapewire.streams.normalize.mappers.base import (
 from tapewire.streams.normalize.mappers.common import (
     OKX_CHECKSUM_DEPTH,
     okx_checksum,
+    okx_checksum_text,
 )
 from tapewire.streams.normalize.mappers.events import (
     BUY,
@@ -106,7 +107,7 @@ class OkxMapper(Mapper):
         sequencing=Sequencing.PREV,
         checksum=okx_checksum,
         checksum_depth=CHECKSUM_DEPTH,
-        checksum_wire=True,
+        checksum_wire=okx_checksum_text,
         market_types=("spot", "swap"),
         subscribe=_subscribe,
         notes="seqId/prevSeqId; CRC32 checksum of the top 25 levels",
