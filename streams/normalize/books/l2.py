@@ -58,17 +58,21 @@ class L2Book:
         self._bid_wire.clear()
         self._ask_wire.clear()
 
-    def replace(self, bids: Pairs, asks: Pairs, bid_texts: Texts, ask_texts: Texts) -> None:
-        """Set the book to a snapshot (size 0 levels are not kept); ``*_texts``: the same
-        levels as sent."""
-        self.bids = {p: s for p, s in bids if s}
-        self.asks = {p: s for p, s in asks if s}
+    def replace_texts(self, bid_texts: Texts, ask_texts: Texts) -> None:
+        """Set the book to a snapshot's levels as sent, in one pass per side (checked as
+        :func:`~...decimals.exact_levels` does, in its order; size 0 levels are not kept);
+        on a bad level (``NormalizeError``) the book is left as it was."""
+        wire = self.wire
+        bid_wire: Wire | None = {} if wire else None
+        ask_wire: Wire | None = {} if wire else None
+        bids = _snapshot_side(bid_texts, bid_wire)
+        asks = _snapshot_side(ask_texts, ask_wire)
+        self.bids, self.asks = bids, asks
         if self.kept_sorted:
-            self._bid_prices = sorted(self.bids)
-            self._ask_prices = sorted(self.asks)
-        if self.wire:
-            self._bid_wire = {p: t for (p, s), t in zip(bids, bid_texts, strict=True) if s}
-            self._ask_wire = {p: t for (p, s), t in zip(asks, ask_texts, strict=True) if s}
+            self._bid_prices = sorted(bids)
+            self._ask_prices = sorted(asks)
+        if bid_wire is not None and ask_wire is not None:
+            self._bid_wire, self._ask_wire = bid_wire, ask_wire
 
     def apply(self, bids: Pairs, asks: Pairs, bid_texts: Texts, ask_texts: Texts) -> None:
         """Apply changed levels to both sides; size 0 deletes (``*_texts``: as sent)."""
@@ -167,6 +171,25 @@ class L2Book:
         if self.kept_sorted:
             return self._bid_prices[-1] >= self._ask_prices[0]
         return bool(max(bids) >= min(asks))
+
+
+def _snapshot_side(texts: Texts, wire: Wire | None) -> Side:
+    """One side of a snapshot as sent -> price -> size (size 0 levels not kept), ``wire``
+    (when given) filled with the kept levels' text."""
+    side: Side = {}
+    for level in texts:
+        price, size = level
+        p = memo(price) if price.__class__ is str else None
+        if p is None:
+            p = exact(price, "price")
+        s = memo(size) if size.__class__ is str else None
+        if s is None:
+            s = exact(size, "size")
+        if s:
+            side[p] = s
+            if wire is not None:
+                wire[p] = level
+    return side
 
 
 def _apply(side: Side, levels: Pairs) -> None:

@@ -151,14 +151,13 @@ class BookSync:
         rest = self.spec.rest_snapshots
         if rest and book.state is BookState.LIVE:
             return  # the live book is ahead of any REST snapshot
+        levels = book.levels
         try:
-            bids, asks = _pairs(event.bids), _pairs(event.asks)
+            levels.replace_texts(event.bids, event.asks)
         except NormalizeError:
             if book.state is BookState.LIVE:
                 self._gap(book, receive_ns, "invalid_update", coverage)
             raise
-        levels = book.levels
-        levels.replace(bids, asks, event.bids, event.asks)
         book.last_sequence = event.last_sequence
         book.bridged = False
         exchange_ns = event.exchange_ts_ns
