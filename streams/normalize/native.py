@@ -178,6 +178,12 @@ class NativeVenue:
                     )
                 out[self._quotes_topic].append(quote)
                 return 0
+            if kind is _BOOK:  # as emit() does for one book event, without its batching
+                book_out: list[Any] = out[self.topics[1]]
+                coverage_out: list[Any] = out[self.topics[3]]
+                book: BookEvent = event  # type: ignore[assignment]
+                self.sync.apply(book, connection_id, receive_ns, midway, book_out, coverage_out)
+                return 0
         return self.emit(events, frame, receive_ns, midway, out, self.topics, gap)
 
     def _map_error(self, exc: Exception) -> Exception:

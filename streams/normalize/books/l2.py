@@ -3,7 +3,8 @@
 Two layouts: plain dicts (cheapest updates; sorted only when a snapshot is published), or
 dicts plus a sorted list of each side's prices (kept with :mod:`bisect`, all in C) for venues
 that need the top of the book after every update (a checksum over the top N levels, the
-crossed-book check).
+crossed-book check). A sorted book may also keep each level's wire text (``wire``): a
+checksum over the text as sent (OKX) then needs no decimal formatting.
 """
 
 from __future__ import annotations
@@ -12,18 +13,36 @@ import heapq
 from bisect import bisect_left, insort
 from decimal import Decimal
 
+from tapewire.streams.normalize.decimals import exact, memo
+
 ZERO = Decimal(0)
 Side = dict[Decimal, Decimal]
 Pairs = list[tuple[Decimal, Decimal]]
+Texts = list[tuple[str, str]]
+"""Levels as sent: ``(price text, size text)``, in step with the ``Pairs`` made of them."""
+Wire = dict[Decimal, tuple[str, str]]
 
 
 class L2Book:
     """Both sides of one instrument's book; sorted views on demand."""
 
-    __slots__ = ("_ask_prices", "_bid_prices", "asks", "bids", "kept_sorted")
+    __slots__ = (
+        "_ask_prices",
+        "_ask_wire",
+        "_bid_prices",
+        "_bid_wire",
+        "asks",
+        "bids",
+        "kept_sorted",
+        "wire",
+    )
 
-    def __init__(self, kept_sorted: bool = False) -> None:
-        self.kept_sorted = kept_sorted
+    def __init__(self, kept_sorted: bool = False, wire: bool = False) -> None:
+        self.kept_sorted = kept_sorted or wire
+        self.wire = wire
+        """Keep each level's wire text (price -> ``(price text, size text)``)."""
+        self._bid_wire: Wire = {}
+        self._ask_wire: Wire = {}
         self.bids: Side = {}
         self.asks: Side = {}
         self._bid_prices: list[Decimal] = []
@@ -36,23 +55,83 @@ class L2Book:
         self.asks.clear()
         self._bid_prices.clear()
         self._ask_prices.clear()
+        self._bid_wire.clear()
+        self._ask_wire.clear()
 
-    def replace(self, bids: Pairs, asks: Pairs) -> None:
-        """Set the book to a snapshot (size 0 levels are not kept)."""
-        self.bids = {p: s for p, s in bids if s}
-        self.asks = {p: s for p, s in asks if s}
+    def replace_texts(self, bid_texts: Texts, ask_texts: Texts) -> None:
+        """Set the book to a snapshot's levels as sent, in one pass per side (checked as
+        :func:`~...decimals.exact_levels` does, in its order; size 0 levels are not kept);
+        on a bad level (``NormalizeError``) the book is left as it was."""
+        wire = self.wire
+        bid_wire: Wire | None = {} if wire else None
+        ask_wire: Wire | None = {} if wire else None
+        bids = _snapshot_side(bid_texts, bid_wire)
+        asks = _snapshot_side(ask_texts, ask_wire)
+        self.bids, self.asks = bids, asks
         if self.kept_sorted:
-            self._bid_prices = sorted(self.bids)
-            self._ask_prices = sorted(self.asks)
+            self._bid_prices = sorted(bids)
+            self._ask_prices = sorted(asks)
+        if bid_wire is not None and ask_wire is not None:
+            self._bid_wire, self._ask_wire = bid_wire, ask_wire
 
-    def apply(self, bids: Pairs, asks: Pairs) -> None:
-        """Apply changed levels to both sides; size 0 deletes."""
-        if self.kept_sorted:
+    def apply(self, bids: Pairs, asks: Pairs, bid_texts: Texts, ask_texts: Texts) -> None:
+        """Apply changed levels to both sides; size 0 deletes (``*_texts``: as sent)."""
+        if self.wire:
+            _apply_wire(self.bids, self._bid_prices, self._bid_wire, bids, bid_texts)
+            _apply_wire(self.asks, self._ask_prices, self._ask_wire, asks, ask_texts)
+        elif self.kept_sorted:
             _apply_sorted(self.bids, self._bid_prices, bids)
             _apply_sorted(self.asks, self._ask_prices, asks)
         else:
             _apply(self.bids, bids)
             _apply(self.asks, asks)
+
+    def apply_texts(self, texts: Texts, bids: bool) -> dict[Decimal, Decimal]:
+        """Apply one side's changed levels as sent, in one pass (each price and size checked
+        as :func:`~...decimals.exact_levels` does, in its order; size 0 deletes); returns
+        them as applied, last write per price wins. On a bad level (``NormalizeError``)
+        the side is left partly applied: the caller clears the book."""
+        changed: dict[Decimal, Decimal] = {}
+        if not texts:
+            return changed
+        side = self.bids if bids else self.asks
+        if not self.kept_sorted:
+            for price, size in texts:
+                p = memo(price) if price.__class__ is str else None
+                if p is None:
+                    p = exact(price, "price")
+                s = memo(size) if size.__class__ is str else None
+                if s is None:
+                    s = exact(size, "size")
+                if s:
+                    side[p] = s
+                else:
+                    side.pop(p, None)
+                changed[p] = s
+            return changed
+        prices = self._bid_prices if bids else self._ask_prices
+        wire = (self._bid_wire if bids else self._ask_wire) if self.wire else None
+        for level in texts:
+            price, size = level
+            p = memo(price) if price.__class__ is str else None
+            if p is None:
+                p = exact(price, "price")
+            s = memo(size) if size.__class__ is str else None
+            if s is None:
+                s = exact(size, "size")
+            if s:
+                if p not in side:
+                    insort(prices, p)
+                side[p] = s
+                if wire is not None:
+                    wire[p] = level
+            elif p in side:
+                del side[p]
+                if wire is not None:
+                    del wire[p]
+                del prices[bisect_left(prices, p)]
+            changed[p] = s
+        return changed
 
     def sorted_bids(self, depth: int = 0) -> Pairs:
         """Bids best (highest) first; the top ``depth`` only when ``depth`` > 0."""
@@ -74,6 +153,16 @@ class L2Book:
             prices = heapq.nsmallest(depth, asks) if depth else sorted(asks)
         return [(p, asks[p]) for p in prices]
 
+    def top_texts(self, depth: int = 0) -> tuple[Texts, Texts]:
+        """Bids and asks best first as sent (the top ``depth`` when > 0); ``wire`` only."""
+        bid_keys, ask_keys = self._bid_prices, self._ask_prices
+        bid_prices = bid_keys[: -depth - 1 : -1] if depth else bid_keys[::-1]
+        ask_prices = ask_keys[:depth] if depth else ask_keys
+        return (
+            list(map(self._bid_wire.__getitem__, bid_prices)),
+            list(map(self._ask_wire.__getitem__, ask_prices)),
+        )
+
     def crossed(self) -> bool:
         """True when the best bid is at or above the best ask (a corrupt book)."""
         bids, asks = self.bids, self.asks
@@ -82,6 +171,25 @@ class L2Book:
         if self.kept_sorted:
             return self._bid_prices[-1] >= self._ask_prices[0]
         return bool(max(bids) >= min(asks))
+
+
+def _snapshot_side(texts: Texts, wire: Wire | None) -> Side:
+    """One side of a snapshot as sent -> price -> size (size 0 levels not kept), ``wire``
+    (when given) filled with the kept levels' text."""
+    side: Side = {}
+    for level in texts:
+        price, size = level
+        p = memo(price) if price.__class__ is str else None
+        if p is None:
+            p = exact(price, "price")
+        s = memo(size) if size.__class__ is str else None
+        if s is None:
+            s = exact(size, "size")
+        if s:
+            side[p] = s
+            if wire is not None:
+                wire[p] = level
+    return side
 
 
 def _apply(side: Side, levels: Pairs) -> None:
@@ -101,4 +209,18 @@ def _apply_sorted(side: Side, prices: list[Decimal], levels: Pairs) -> None:
             side[price] = size
         elif price in side:
             del side[price]
+            del prices[bisect_left(prices, price)]
+
+
+def _apply_wire(side: Side, prices: list[Decimal], wire: Wire, levels: Pairs, texts: Texts) -> None:
+    """As :func:`_apply_sorted`, keeping ``wire`` (price -> its text as sent) in step."""
+    for (price, size), text in zip(levels, texts, strict=True):
+        if size:
+            if price not in side:
+                insort(prices, price)
+            side[price] = size
+            wire[price] = text
+        elif price in side:
+            del side[price]
+            del wire[price]
             del prices[bisect_left(prices, price)]

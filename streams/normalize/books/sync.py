@@ -80,6 +80,7 @@ class BookSync:
         # the top of the book after every update: keep the levels sorted
         self._kept_sorted = self._crossed_check or spec.checksum is not None
         self._checksum = spec.checksum is not None
+        self._wire = spec.checksum_wire is not None
 
     def state(self, instrument: str) -> BookState | None:
         """State of one book, None if never seen."""
@@ -107,7 +108,7 @@ class BookSync:
         book = self.books.get(event.instrument)
         if book is None:
             book = self.books[event.instrument] = SyncedBook(
-                event.instrument, levels=L2Book(self._kept_sorted)
+                event.instrument, levels=L2Book(self._kept_sorted, self._wire)
             )
         if connection_id is not None:
             if book.connection_id is not None and connection_id != book.connection_id:
@@ -150,14 +151,13 @@ class BookSync:
         rest = self.spec.rest_snapshots
         if rest and book.state is BookState.LIVE:
             return  # the live book is ahead of any REST snapshot
+        levels = book.levels
         try:
-            bids, asks = _pairs(event.bids), _pairs(event.asks)
+            levels.replace_texts(event.bids, event.asks)
         except NormalizeError:
             if book.state is BookState.LIVE:
                 self._gap(book, receive_ns, "invalid_update", coverage)
             raise
-        levels = book.levels
-        levels.replace(bids, asks)
         book.last_sequence = event.last_sequence
         book.bridged = False
         exchange_ns = event.exchange_ts_ns
@@ -214,7 +214,7 @@ class BookSync:
             if not self._follows(book, event):
                 buffer.appendleft((event, received))
                 return None
-            self._apply_levels(book, _pairs(event.bids), _pairs(event.asks))
+            book.levels.apply(_pairs(event.bids), _pairs(event.asks), event.bids, event.asks)
             book.last_sequence = event.last_sequence
             book.bridged = True
             exchange_ns = event.exchange_ts_ns or exchange_ns
@@ -240,12 +240,13 @@ class BookSync:
             if self.spec.rest_snapshots:
                 book.buffer.append((event, receive_ns))
             return
-        try:
-            bids, asks = _pairs(event.bids), _pairs(event.asks)
+        levels = book.levels
+        try:  # one pass per side: wire text -> decimal -> book (a bad level: cleared below)
+            bid_changes = levels.apply_texts(event.bids, True)
+            ask_changes = levels.apply_texts(event.asks, False)
         except NormalizeError:
             self._gap(book, receive_ns, "invalid_update", coverage)
             raise
-        book.levels.apply(bids, asks)
         book.last_sequence = event.last_sequence
         book.bridged = True
         failure = self._verify(book, event) if self._checksum else None
@@ -261,8 +262,8 @@ class BookSync:
                 venue=self.venue,
                 instrument=book.instrument,
                 kind="DELTA",
-                bids=_changed(bids, True),
-                asks=_changed(asks, False),
+                bids=_records(bid_changes, True) if bid_changes else [],
+                asks=_records(ask_changes, False) if ask_changes else [],
                 first_sequence=event.first_sequence,
                 last_sequence=event.last_sequence,
                 prev_sequence=event.prev_sequence,
@@ -307,22 +308,21 @@ class BookSync:
         return True
 
     def _verify(self, book: SyncedBook, event: BookEvent) -> str | None:
-        checksum = self.spec.checksum
-        if checksum is None or event.checksum is None:
+        spec = self.spec
+        if spec.checksum is None or event.checksum is None:
             return None
-        depth = self.spec.checksum_depth
+        depth = spec.checksum_depth
         levels = book.levels
-        got = checksum(levels.sorted_bids(depth), levels.sorted_asks(depth))
+        if spec.checksum_wire is not None:
+            got = spec.checksum_wire(*levels.top_texts(depth))
+        else:
+            got = spec.checksum(levels.sorted_bids(depth), levels.sorted_asks(depth))
         if got != event.checksum:
             return (
                 f"checksum mismatch at sequence {event.last_sequence}: "
                 f"sent {event.checksum}, book {got}"
             )
         return None
-
-    @staticmethod
-    def _apply_levels(book: SyncedBook, bids: Pairs, asks: Pairs) -> None:
-        book.levels.apply(bids, asks)
 
     # ------------------------------------------------------------------ coverage
     def _gap(
@@ -369,10 +369,6 @@ class BookSync:
         self.books.clear()
 
 
-def _changed(levels: Pairs, bids: bool) -> list[PriceLevel]:
-    """A delta's levels, last write per price wins, best first."""
-    if len(levels) == 1:
-        price, size = levels[0]
-        return [PriceLevel(price=price, size=size)]
-    last = dict(levels)
-    return [PriceLevel(price=p, size=last[p]) for p in sorted(last, reverse=bids)]
+def _records(changed: dict[Decimal, Decimal], bids: bool) -> list[PriceLevel]:
+    """A delta's levels as applied (:meth:`L2Book.apply_texts`), best first."""
+    return [PriceLevel(price=p, size=changed[p]) for p in sorted(changed, reverse=bids)]

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
-from operator import itemgetter
 from typing import Any, ClassVar, Final
 
 import orjson
@@ -25,14 +23,12 @@ MS = 1_000_000
 """Nanoseconds per millisecond."""
 US = 1_000
 """Nanoseconds per microsecond."""
-_LIST = {list}
-_STR = {str}
-_PAIR = itemgetter(0, 1)
-_FLAT = chain.from_iterable
 
 Checksum = Callable[[Sequence[tuple[Any, Any]], Sequence[tuple[Any, Any]]], int]
 """Venue checksum of a book: ``(bids best first, asks best first)`` as ``(price, size)``
 exact decimals -> the integer the venue sends."""
+WireChecksum = Callable[[Sequence[tuple[str, str]], Sequence[tuple[str, str]]], int]
+"""The same from the levels as sent: ``(price text, size text)``."""
 
 
 class Sequencing:
@@ -64,6 +60,9 @@ class VenueSpec:
     checksum: Checksum | None = None
     checksum_depth: int = 0
     """Levels per side the checksum covers (0: the whole book)."""
+    checksum_wire: WireChecksum | None = None
+    """``checksum`` computed from the levels' text as sent (OKX), which the book then keeps:
+    no decimal formatting. Used instead of ``checksum`` by the book synchroniser."""
     rest_snapshots: bool = False
     """Book snapshots come from REST (captured into md.raw); deltas received before one
     are buffered and replayed onto it (Binance). Otherwise snapshots come on the socket
@@ -195,25 +194,21 @@ def integer(message: Mapping[str, Any], key: str) -> int:
 
 
 def levels(value: Any, key: str) -> list[tuple[str, str]]:
-    """``[[price, size, ...], ...]`` of strings -> ``[(price, size), ...]``."""
+    """``[[price, size, ...], ...]`` of strings -> ``[(price, size), ...]``; a
+    :class:`MapError` names the first bad level."""
     if value.__class__ is not list:
         raise MapError(key, value, "a list of [price, size] pairs")
-    # the common case checked in C (every level a list of >= 2 items, prices and sizes str);
-    # anything else takes the level-by-level loop, which names the first bad level
-    if not value or (set(map(type, value)) == _LIST and min(map(len, value)) >= 2):
-        out = list(map(_PAIR, value))
-        if set(map(type, _FLAT(out))) <= _STR:
-            return out
-    return _checked_levels(value, key)
-
-
-def _checked_levels(value: list[Any], key: str) -> list[tuple[str, str]]:
-    out = []
+    # one plain loop: on this interpreter it costs 1.7-2.7x fewer instructions than the
+    # set(map(type, ...)) checks in C it replaced (their per-call setup dominates the
+    # 1-40 levels of a delta)
+    out: list[tuple[str, str]] = []
+    append = out.append
     for level in value:
         if level.__class__ is not list or len(level) < 2:
             raise MapError(key, level, "a [price, size] pair")
-        price, size = level[0], level[1]
+        price = level[0]
+        size = level[1]
         if price.__class__ is not str or size.__class__ is not str:
             raise MapError(key, level, "price and size as strings")
-        out.append((price, size))
+        append((price, size))
     return out

@@ -128,3 +128,15 @@ def okx_checksum(bids: Sequence[Any], asks: Sequence[Any]) -> int:
         joined = ":".join(format(v, "f") if isinstance(v, Decimal) else str(v) for v in values)
     crc = zlib.crc32(joined.encode()) & 0xFFFFFFFF
     return crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+def okx_checksum_text(bids: Sequence[tuple[str, str]], asks: Sequence[tuple[str, str]]) -> int:
+    """:func:`okx_checksum` from the levels as sent (``(price text, size text)``, best
+    first): the text is joined as it is, no decimal formatting."""
+    top_bids, top_asks = bids[:OKX_CHECKSUM_DEPTH], asks[:OKX_CHECKSUM_DEPTH]
+    shorter = min(len(top_bids), len(top_asks))
+    rest = (top_bids if len(top_bids) > shorter else top_asks)[shorter:]
+    values = list(_flat(_flat(zip(top_bids, top_asks, strict=False))))
+    values += _flat(rest)
+    crc = zlib.crc32(":".join(values).encode()) & 0xFFFFFFFF
+    return crc - (1 << 32) if crc >= 1 << 31 else crc

@@ -10,8 +10,9 @@ string; timestamps ``ts`` are ms as text.
 Sequencing ``PREV``: an update's ``prevSeqId`` must be the book's last ``seqId`` (a
 snapshot has ``prevSeqId`` -1). Recordings from before OKX added ``seqId`` (2022) carry
 none: the checksum alone guards them. Checksum: CRC32 (signed int32) of the top 25 levels,
-bid and ask interleaved as ``price:size`` wire text (:func:`~.common.okx_checksum`); OKX sends 0 for
-"no checksum", mapped to None (not verified, as ccxt's adapter does).
+bid and ask interleaved as ``price:size`` wire text (:func:`~.common.okx_checksum_text`, over
+the text the book keeps per level); OKX sends 0 for "no checksum", mapped to None (not
+verified, as ccxt's adapter does).
 
 Derivatives (``md.derivatives``, swaps and futures): ``mark-price`` -> ``markPx``;
 ``funding-rate`` -> ``fundingRate`` (a signed fraction per funding interval, the rate
@@ -42,6 +43,7 @@ from tapewire.streams.normalize.mappers.base import (
 from tapewire.streams.normalize.mappers.common import (
     OKX_CHECKSUM_DEPTH,
     okx_checksum,
+    okx_checksum_text,
 )
 from tapewire.streams.normalize.mappers.events import (
     BUY,
@@ -106,6 +108,7 @@ class OkxMapper(Mapper):
         sequencing=Sequencing.PREV,
         checksum=okx_checksum,
         checksum_depth=CHECKSUM_DEPTH,
+        checksum_wire=okx_checksum_text,
         market_types=("spot", "swap"),
         subscribe=_subscribe,
         notes="seqId/prevSeqId; CRC32 checksum of the top 25 levels",

@@ -11,7 +11,7 @@ from tapewire.streams.normalize.ccxt_offline import fmt
 from tapewire.streams.normalize.decimals import checked as _checked
 from tapewire.streams.normalize.decimals import exact as _exact
 from tapewire.streams.normalize.errors import NormalizeError
-from tapewire.streams.normalize.mappers.common import okx_checksum
+from tapewire.streams.normalize.mappers.common import okx_checksum, okx_checksum_text
 
 VALUES = [
     "0",
@@ -89,9 +89,27 @@ def test_okx_checksum_matches_the_level_by_level_text(n_bids: int, n_asks: int, 
         assert okx_checksum(bids, asks) == _reference_checksum(bids, asks)
 
 
+@pytest.mark.parametrize(
+    ("n_bids", "n_asks", "size"),
+    [(0, 0, "1"), (3, 30, "0.5"), (30, 3, "2.25"), (25, 25, "0.00000001"), (40, 10, "10")],
+)
+def test_okx_checksum_of_the_wire_text_matches_the_decimals(
+    n_bids: int, n_asks: int, size: str
+) -> None:
+    # the book keeps OKX levels as sent: the checksum over that text is the one over the
+    # decimals made from it (trailing zeros and tiny sizes included)
+    bids = [(f"{3366 - i}.1", size) for i in range(n_bids)]
+    asks = [(f"{3367 + i}.10", "7") for i in range(n_asks)]
+    decimals = [[(Decimal(p), Decimal(s)) for p, s in side] for side in (bids, asks)]
+    assert okx_checksum_text(bids, asks) == okx_checksum(*decimals)
+    assert okx_checksum_text(bids, asks) == _reference_checksum(*decimals)  # type: ignore[arg-type]
+
+
 def test_okx_checksum_documented_example() -> None:
     # OKX's documented example: bids 3366.1:7, asks 3366.8:9 3368:8 3372:8
     bids = [[Decimal("3366.1"), Decimal("7")]]
     asks = [[Decimal("3366.8"), Decimal("9")], [Decimal("3368"), Decimal("8")]]
     asks.append([Decimal("3372"), Decimal("8")])
     assert okx_checksum(bids, asks) == 831078360
+    wire = [("3366.8", "9"), ("3368", "8"), ("3372", "8")]
+    assert okx_checksum_text([("3366.1", "7")], wire) == 831078360
