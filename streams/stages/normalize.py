@@ -31,6 +31,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence, Set
+from itertools import groupby
 from operator import attrgetter, methodcaller
 from typing import Any
 
@@ -162,9 +163,9 @@ class NormalizeStage:
     def _one_run(
         self, batch: Sequence[InMsg], frames: list[Record | None], revoked: set[int]
     ) -> bool:
-        """The common batch in one step: every message decoded, one partition, one venue,
-        no REST frame; the same work and outputs as :meth:`_general` with the per-frame
-        checks done per batch (in C). False (nothing done) for any other batch."""
+        """The common batch in few steps: every message decoded, one partition, no REST
+        frame; the same work and outputs as :meth:`_general`, with the per-frame checks done
+        per batch (in C) and per run of one venue. False (nothing done) for any other batch."""
         if not batch:
             return False
         first = batch[0]
@@ -174,20 +175,29 @@ class NormalizeStage:
         n = len(batch)
         if n > 1 and list(map(_PARTITION, batch)).count(p) != n:
             return False
-        venue = frames[0].get("venue")  # type: ignore[union-attr]
-        if not isinstance(venue, str):
-            return False
-        if n > 1 and list(map(_VENUE, frames)).count(venue) != n:
-            return False
+        venues = list(map(_VENUE, frames))
+        venue = venues[0]
+        if venues.count(venue) == n:
+            runs = [(venue, n)]
+        else:
+            runs = [(v, len(list(group))) for v, group in groupby(venues)]
         if "REST" in map(_TRANSPORT, frames):
             return False
-        try:
-            receive = max(map(_RECEIVE, frames))
-        except TypeError:  # a frame without an int receive time: the general path skips it
-            return False
-        if receive.__class__ is not int:
-            return False
-        self._maybe_load_markets((venue,), lambda: self._rejoined(batch, revoked))
+        newest: dict[str, int] = {}
+        start = 0
+        for venue, size in runs:
+            if venue.__class__ is not str:
+                return False  # (a str subclass too) skipped by the general path's checks
+            try:
+                receive = max(map(_RECEIVE, frames[start : start + size]))
+            except TypeError:  # a frame without an int receive time: skipped there too
+                return False
+            if receive.__class__ is not int:
+                return False
+            if receive > newest.get(venue, 0):
+                newest[venue] = receive
+            start += size
+        self._maybe_load_markets({v for v, _ in runs}, lambda: self._rejoined(batch, revoked))
         # of one partition not in ``revoked``, only the first message can (re)join it; the
         # others only advance its expected offset, to the last one's next
         joined = self._track(first, revoked)
@@ -195,12 +205,40 @@ class NormalizeStage:
             self._next_offset[p] = end + 1
         partition = p if p is not None else -1
         norm = self.normalizers.get(partition) or self._normalizer(partition)
-        self._see_venue(norm, partition, venue, joined, _nothing)
-        self._emit(norm.process_batch(frames, batch))  # type: ignore[arg-type]
-        self.health.frames({venue: receive} if receive > 0 else {})
+        if len(runs) == 1:
+            self._see_venue(norm, partition, venue, joined, _nothing)
+            self._emit(norm.process_batch(frames, batch))  # type: ignore[arg-type]
+        else:
+            self._runs(norm, partition, runs, batch, frames, joined)
+        self.health.frames(newest)
         self.health.publish()
         self._refused.clear()
         return True
+
+    def _runs(
+        self,
+        norm: Normalizer,
+        partition: int,
+        runs: list[tuple[str, int]],
+        batch: Sequence[InMsg],
+        frames: list[Record | None],
+        joined: bool,
+    ) -> None:
+        """The frames of one partition, one run of a venue after the other: each change of
+        venue is seen, the frames before it flushed when that needs it."""
+        start = flushed = 0
+
+        def flush() -> None:
+            nonlocal flushed
+            if start > flushed:
+                some: Any = frames[flushed:start]  # all decoded (no None)
+                self._emit(norm.process_batch(some, batch[flushed:start]))
+                flushed = start
+
+        for venue, size in runs:
+            self._see_venue(norm, partition, venue, joined and not start, flush)
+            start += size
+        flush()
 
     def _general(
         self, batch: Sequence[InMsg], frames_in: list[Record | None], revoked: set[int]
