@@ -464,10 +464,10 @@ class NormalizeStage:
         }
 
     def _maybe_load_markets(self, venues: Iterable[str], rejoined_now: Callable[[], bool]) -> None:
-        """Read ``md.markets`` if a websocket frame's venue (``venues``) has no market frames
-        here and
-        either a partition is (re)joined in this batch (a take-over: its market frames are
-        in md.markets by then) or ``markets_retry_s`` passed since the last read. The first
+        """Read ``md.markets`` if a websocket frame's venue (``venues``: those of the batch)
+        has no market frames here and either a partition is (re)joined in this batch
+        (``rejoined_now()``; a take-over: its market frames are in md.markets by then) or
+        ``markets_retry_s`` passed since the last read. The first
         time a venue is missing (or at a join), peek at md.raw after the first read: at the
         start of a consumer group the frames may sit later in this worker's own fetch order
         or on another worker's partition, unprocessed. Then poll for up to
