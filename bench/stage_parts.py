@@ -1,7 +1,9 @@
 """Instruction counts of the normalize stage's parts (decode, core, encode), for profiling.
 
 Like ``stage_instructions.py``: everything is built first, then only the part MODE names
-runs on N frames (``none`` runs nothing: the baseline); under cachegrind::
+runs on N frames (``none`` runs nothing: the baseline). ``decode_dict`` and ``write`` are
+the calls the stage makes (RawFrame as a dict; generated writer and key function), so the
+stage shell's cost = stage - (decode_dict + outputs + (write - outputs)); under cachegrind::
 
     for mode in none trades-decode trades-core trades-outputs trades-encode ...; do
       valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \\
@@ -41,20 +43,34 @@ def main() -> None:
     values = [codec.encode("md.raw", f) for f in frames]
     decoded = [read(v) for v in values]
     norm.process_batch(decoded[:WARM])
+    for topic in (TRADES, BOOK):  # serdes built (their code generated) before any timing
+        codec.for_topic(topic)
+        codec.key_of(topic)
     values, decoded = values[WARM:], decoded[WARM:]
     if part == "decode":
         for v in values:
             read(v)
+    elif part == "decode_dict":  # what the stage calls: the frame as a dict
+        decode = codec.for_topic("md.raw").decode
+        for v in values:
+            decode(v)
     elif part == "core":
         for i in range(0, len(decoded), 1_000):
             norm.process_batch(decoded[i : i + 1_000])
-    elif part in ("outputs", "encode"):  # encode's cost = encode - outputs
+    elif part in ("outputs", "encode", "write"):  # encode's cost = encode - outputs
         out = norm.process_batch(decoded)
         if part == "encode":
             for topic in (TRADES, BOOK):
                 for record in out.records[topic]:
                     codec.encode(topic, record)
                     codec.key(topic, record)
+        elif part == "write":  # what the stage calls: the generated writer and key function
+            for topic in (TRADES, BOOK):
+                write, key_of = codec.for_topic(topic).fast_writer, codec.key_of(topic)
+                assert write is not None
+                for record in out.records[topic]:
+                    write(record)
+                    key_of(record)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple, Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import repeat
+from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
@@ -113,6 +114,35 @@ class Emitter:
         serde = self.codec.for_topic(canonical)
         write = serde.fast_writer or serde.encode
         key_of = self.codec.key_of(canonical)
+        try:  # the common case, every record written: per list, in C
+            values = list(map(write, records))
+            keys = list(map(key_of, records))
+        except Exception:
+            self._emit_each(canonical, records, write, key_of)
+            return
+        if max(map(len, values)) + max(map(len, keys)) > MAX_MESSAGE_BYTES:
+            self._emit_each(canonical, records, write, key_of)  # which ones: one by one
+            return
+        typed: Iterable[TypedRecord | None] = records  # type: ignore[assignment]
+        if not all(issubclass(cls, TypedRecord) for cls in set(map(type, records))):
+            typed = [r if isinstance(r, TypedRecord) else None for r in records]
+        self.out.extend(
+            map(
+                tuple.__new__,
+                repeat(OutMsg),
+                zip(repeat(self.kafka_name(canonical)), keys, values, typed),
+            )
+        )
+
+    def _emit_each(
+        self,
+        canonical: str,
+        records: Sequence[Record],
+        write: Callable[[Any], bytes],
+        key_of: Callable[[Record], bytes],
+    ) -> None:
+        """:meth:`emit_many` one record at a time: a record that fails goes through
+        :meth:`emit`, one too large through :meth:`emit_raw` (a dead letter)."""
         name = self.kafka_name(canonical)
         out = self.out
         new = tuple.__new__

@@ -31,6 +31,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence, Set
+from itertools import groupby
+from operator import attrgetter, methodcaller
 from typing import Any
 
 from tapewire.core.records import Record
@@ -48,6 +50,16 @@ from tapewire.streams.stages.base import Emitter, InMsg, OutMsg
 from tapewire.streams.stages.latency import FeedHealth
 
 log = logging.getLogger(__name__)
+
+_PARTITION = attrgetter("partition")
+_VENUE = methodcaller("get", "venue")
+_TRANSPORT = methodcaller("get", "transport")
+_RECEIVE = methodcaller("get", "receive_ts_ns")
+
+
+def _nothing() -> None:
+    """A flush with nothing to flush."""
+
 
 SOURCE = "md.raw"
 MARKETS = "md.markets"
@@ -138,20 +150,106 @@ class NormalizeStage:
 
     def process(self, batch: Sequence[InMsg]) -> list[OutMsg]:
         """Decode, normalize the batch in order, encode every output record."""
-        emitter = self.emitter
         with self._revoked_lock:
             revoked, self._revoked = self._revoked, set()
-        frames_in = self._decode(batch)
-        decoded = [
-            (msg, frame) for msg, frame in zip(batch, frames_in, strict=True) if frame is not None
-        ]
-        rejoined = any(
-            m.partition is not None
-            and (m.partition not in self._next_offset or m.partition in revoked)
-            for m in batch
-        )
-        market_msgs = self._collect_markets(decoded)
-        self._maybe_load_markets((frame for _, frame in decoded), rejoined)
+        frames_in, failed = self._decode(batch)
+        if failed or not self._one_run(batch, frames_in, revoked):
+            self._general(batch, frames_in, revoked)
+        if revoked:  # revoked partitions not seen again yet: check them when they come back
+            with self._revoked_lock:
+                self._revoked |= revoked
+        return self.emitter.take()
+
+    def _one_run(
+        self, batch: Sequence[InMsg], frames: list[Record | None], revoked: set[int]
+    ) -> bool:
+        """The common batch in few steps: every message decoded, one partition, no REST
+        frame; the same work and outputs as :meth:`_general`, with the per-frame checks done
+        per batch (in C) and per run of one venue. False (nothing done) for any other batch."""
+        if not batch:
+            return False
+        first = batch[0]
+        p, end = first.partition, batch[-1].offset
+        if p is not None and (first.offset is None or end is None or p in revoked):
+            return False  # offsets missing, or a revoked partition: the per-message tracking
+        n = len(batch)
+        if n > 1 and list(map(_PARTITION, batch)).count(p) != n:
+            return False
+        venues = list(map(_VENUE, frames))
+        venue = venues[0]
+        if venues.count(venue) == n:
+            runs = [(venue, n)]
+        else:
+            runs = [(v, len(list(group))) for v, group in groupby(venues)]
+        if "REST" in map(_TRANSPORT, frames):
+            return False
+        newest: dict[str, int] = {}
+        start = 0
+        for venue, size in runs:
+            if venue.__class__ is not str:
+                return False  # (a str subclass too) skipped by the general path's checks
+            try:
+                receive = max(map(_RECEIVE, frames[start : start + size]))
+            except TypeError:  # a frame without an int receive time: skipped there too
+                return False
+            if receive.__class__ is not int:
+                return False
+            if receive > newest.get(venue, 0):
+                newest[venue] = receive
+            start += size
+        self._maybe_load_markets({v for v, _ in runs}, lambda: self._rejoined(batch, revoked))
+        # of one partition not in ``revoked``, only the first message can (re)join it; the
+        # others only advance its expected offset, to the last one's next
+        joined = self._track(first, revoked)
+        if p is not None and end is not None:
+            self._next_offset[p] = end + 1
+        partition = p if p is not None else -1
+        norm = self.normalizers.get(partition) or self._normalizer(partition)
+        if len(runs) == 1:
+            self._see_venue(norm, partition, venue, joined, _nothing)
+            self._emit(norm.process_batch(frames, batch))  # type: ignore[arg-type]
+        else:
+            self._runs(norm, partition, runs, batch, frames, joined)
+        self.health.frames(newest)
+        self.health.publish()
+        self._refused.clear()
+        return True
+
+    def _runs(
+        self,
+        norm: Normalizer,
+        partition: int,
+        runs: list[tuple[str, int]],
+        batch: Sequence[InMsg],
+        frames: list[Record | None],
+        joined: bool,
+    ) -> None:
+        """The frames of one partition, one run of a venue after the other: each change of
+        venue is seen, the frames before it flushed when that needs it."""
+        start = flushed = 0
+
+        def flush() -> None:
+            nonlocal flushed
+            if start > flushed:
+                some: Any = frames[flushed:start]  # all decoded (no None)
+                self._emit(norm.process_batch(some, batch[flushed:start]))
+                flushed = start
+
+        for venue, size in runs:
+            self._see_venue(norm, partition, venue, joined and not start, flush)
+            start += size
+        flush()
+
+    def _general(
+        self, batch: Sequence[InMsg], frames_in: list[Record | None], revoked: set[int]
+    ) -> None:
+        """Any batch: market frames first, then every frame in order, split per partition
+        state and checked at every change of partition or venue."""
+        market_msgs = self._collect_markets(batch, frames_in)
+        if self.markets_reader is not None:
+            self._maybe_load_markets(
+                self._ws_venues(frames_in), lambda: self._rejoined(batch, revoked)
+            )
         norm: Normalizer | None = None
         frames: list[Record] = []
         # an InMsg has SourceRef's four fields (all the normalizer reads for a dead letter's
@@ -191,27 +289,45 @@ class NormalizeStage:
         flush()
         self.health.frames(newest)
         self.health.publish()
-        self._republish([(msg, frame) for msg, frame in decoded if id(msg) in market_msgs])
-        if revoked:  # revoked partitions not seen again yet: check them when they come back
-            with self._revoked_lock:
-                self._revoked |= revoked
-        return emitter.take()
+        self._republish(
+            [
+                (msg, frame)
+                for msg, frame in zip(batch, frames_in, strict=True)
+                if frame is not None and id(msg) in market_msgs
+            ]
+            if market_msgs
+            else []
+        )
 
-    def _decode(self, batch: Sequence[InMsg]) -> list[Record | None]:
+    def _rejoined(self, batch: Sequence[InMsg], revoked: set[int]) -> bool:
+        """A partition of ``batch`` is (re)joined: first seen, or back after a revocation."""
+        return any(
+            m.partition is not None
+            and (m.partition not in self._next_offset or m.partition in revoked)
+            for m in batch
+        )
+
+    def _decode(self, batch: Sequence[InMsg]) -> tuple[list[Record | None], bool]:
         """Every message's RawFrame (None: dead-lettered), as a dict when read from bytes
-        (the normalizer reads frames by key: ``dict.get`` is cheaper than a record's)."""
+        (the normalizer reads frames by key: ``dict.get`` is cheaper than a record's), and
+        whether any message was dead-lettered."""
         decode = self._read
         out: list[Record | None] = []
+        append = out.append
+        failed = False
         for msg in batch:
-            if msg.record is not None:
-                out.append(msg.record)
+            record = msg.record
+            if record is not None:
+                append(record)
                 continue
             try:
-                if msg.value is None:
+                value = msg.value
+                if value is None:
                     raise ValueError("tombstone (null value)")
-                out.append(decode(msg.value))
+                append(decode(value))
             except Exception as exc:
-                out.append(None)
+                append(None)
+                failed = True
                 self.emitter.dead(
                     source_topic=SOURCE,
                     payload=msg.value or b"",
@@ -219,7 +335,7 @@ class NormalizeStage:
                     reason=f"{type(exc).__name__}: {exc}",
                     msg=msg,
                 )
-        return out
+        return out, failed
 
     def _see_venue(
         self,
@@ -251,13 +367,13 @@ class NormalizeStage:
             norm = self.normalizers[partition] = self.new_normalizer()
         return norm
 
-    def _collect_markets(self, decoded: Iterable[tuple[InMsg, Record]]) -> set[int]:
+    def _collect_markets(self, batch: Sequence[InMsg], frames: list[Record | None]) -> set[int]:
         """Keep the batch's valid market REST frames (venue-wide, so any partition's
         normalizer may need them before their place in the batch); ids of the messages to
         re-publish. An invalid one is left to its normalizer, which dead-letters it."""
         republish: set[int] = set()
-        for msg, frame in decoded:
-            if frame.get("transport") != "REST":  # only REST frames carry markets
+        for msg, frame in zip(batch, frames, strict=True):
+            if frame is None or frame.get("transport") != "REST":  # only REST carry markets
                 continue
             key = self._probe.markets_path(frame)
             if key is None:
@@ -336,10 +452,22 @@ class NormalizeStage:
                 return True
         return False
 
-    def _maybe_load_markets(self, frames: Iterable[Record], rejoined: bool) -> None:
-        """Read ``md.markets`` if a websocket frame's venue has no market frames here and
-        either a partition is (re)joined in this batch (a take-over: its market frames are
-        in md.markets by then) or ``markets_retry_s`` passed since the last read. The first
+    @staticmethod
+    def _ws_venues(frames: list[Record | None]) -> set[str]:
+        """The venues of the websocket frames among ``frames``."""
+        return {
+            venue
+            for f in frames
+            if f is not None
+            and f.get("transport") != "REST"
+            and isinstance(venue := f.get("venue"), str)
+        }
+
+    def _maybe_load_markets(self, venues: Iterable[str], rejoined_now: Callable[[], bool]) -> None:
+        """Read ``md.markets`` if a websocket frame's venue (``venues``: those of the batch)
+        has no market frames here and either a partition is (re)joined in this batch
+        (``rejoined_now()``; a take-over: its market frames are in md.markets by then) or
+        ``markets_retry_s`` passed since the last read. The first
         time a venue is missing (or at a join), peek at md.raw after the first read: at the
         start of a consumer group the frames may sit later in this worker's own fetch order
         or on another worker's partition, unprocessed. Then poll for up to
@@ -350,15 +478,14 @@ class NormalizeStage:
         probe = self._probe
         missing = {
             venue
-            for f in frames
-            if f.get("transport") != "REST"
-            and isinstance(venue := f.get("venue"), str)
-            and probe.knows_venue(venue)
+            for venue in venues
+            if probe.knows_venue(venue)
             and not probe.has_markets(venue)
             and venue not in self._market_frames
         }
         if not missing:
             return
+        rejoined = rejoined_now()  # a partition of the batch is (re)joined
         now = self.monotonic()
         due = self._last_load is None or now - self._last_load >= self.markets_retry_s
         if not (rejoined or due or missing - self._waited):
