@@ -4,9 +4,10 @@
 record (its typed record class, or a dict) to the Confluent wire-format message (the
 header given, then the Avro binary encoding); :func:`compile_reader` turns it into one
 function from such a message to the typed record (or the dict). Each is Python source
-generated from the schema (one expression per field, decimals written straight from their
-unscaled integer, ints as zigzag varints from precomputed tables) and compiled when the
-serde is built: no per-record walk over the schema, no intermediate dict.
+generated from the schema (one expression per field, decimals written inline from their
+exact unscaled integer, the common long sizes -- 1 and 2 bytes, 9-byte nanosecond
+timestamps -- inline from fixed tables) and compiled when the serde is built: no per-record
+walk over the schema, no intermediate dict, no call per value on the common paths.
 
 They are fast paths, not a second codec. A writer produces exactly fastavro's bytes for
 every record it accepts, and a reader exactly what fastavro (plus the exact decimal
@@ -61,11 +62,14 @@ def _varint(z: int) -> bytes:
 _ZIGZAG = tuple(_varint(n << 1) for n in range(_SMALL))
 """``_ZIGZAG[n]``: the Avro long ``n`` (0 <= n < _SMALL) on the wire."""
 
-_BYTE = tuple(bytes((b,)) for b in range(256))
-_PAIR = tuple(bytes(((c & 0x7F) | 0x80, (c >> 7) | 0x80)) for c in range(1 << 14))
-"""``_PAIR[c]``: two 7-bit groups of ``c`` (14 bits), both with the continuation bit."""
+_PAIR = tuple(((c & 0x7F) | 0x80) | (((c >> 7) | 0x80) << 8) for c in range(1 << 14))
+"""``_PAIR[c]``: two 7-bit groups of ``c`` (14 bits), both with the continuation bit, as the
+little-endian 16-bit integer of their two bytes."""
+_pack_nine = struct.Struct("<HHHHB").pack
+_NINE_MIN, _NINE_END = 1 << 55, 1 << 62
+"""Non-negative longs in [_NINE_MIN, _NINE_END) take exactly 9 bytes (zigzag in [2**56, 2**63)):
+every nanosecond timestamp from 1971 to 2116."""
 _NINE_GROUPS = (1 << 56, 1 << 63)
-"""Zigzag values written in exactly 9 bytes (every nanosecond timestamp since 1971)."""
 
 
 def write_long(value: Any) -> bytes:
@@ -80,26 +84,20 @@ def write_long(value: Any) -> bytes:
         if value < _LONG_MIN:
             raise NotFastError
         z = (~value << 1) | 1
-    if _NINE_GROUPS[0] <= z < _NINE_GROUPS[1]:  # the common large case: timestamps
-        low = z & 0xFFFFFFF
-        high = _HIGH.get(z >> 28)
-        if high is None:
-            high = _high(z >> 28)
-        return _PAIR[low & 0x3FFF] + _PAIR[low >> 14] + high
+    if _NINE_GROUPS[0] <= z < _NINE_GROUPS[1]:
+        return _nine(z)
     return _varint(z)
 
 
-_HIGH: dict[int, bytes] = {}
-"""``z >> 28`` of a 9-byte zigzag value -> its last five bytes. Nanosecond timestamps close
-in time share them (they change every 2**27 ns), so most writes look them up."""
-_HIGH_MAX = 4096
-
-
-def _high(top: int) -> bytes:
-    encoded = _PAIR[top & 0x3FFF] + _PAIR[(top >> 14) & 0x3FFF] + _BYTE[top >> 28]
-    if len(_HIGH) < _HIGH_MAX:
-        _HIGH[top] = encoded
-    return encoded
+def _nine(z: int) -> bytes:
+    """The 9-byte varint of the zigzag value ``z`` (2**56 <= z < 2**63)."""
+    return _pack_nine(
+        _PAIR[z & 0x3FFF],
+        _PAIR[(z >> 14) & 0x3FFF],
+        _PAIR[(z >> 28) & 0x3FFF],
+        _PAIR[(z >> 42) & 0x3FFF],
+        z >> 56,
+    )
 
 
 def write_int(value: Any) -> bytes:
@@ -119,46 +117,15 @@ def _bytes_length(value: Any) -> bytes:
     return _length(len(value))
 
 
-def _write_decimal(precision: int, scale: int) -> Callable[[Any], bytes]:
-    """Decimal -> its Avro bytes (length + two's complement of the unscaled integer), the
-    bytes :func:`tapewire.schemas.validation._prepare_decimal` gives fastavro."""
+def _decimal_multipliers(scale: int) -> dict[int, int]:
+    """The reduced denominators of the values with at most ``scale`` places -> the factor
+    that turns their numerator into the unscaled integer (``10**scale // denominator``)."""
     factor = 10**scale
-    # reduced denominators of the values with at most `scale` places -> 10**scale / it
-    multipliers = {
+    return {
         2**twos * 5**fives: factor // (2**twos * 5**fives)
         for twos in range(scale + 1)
         for fives in range(scale + 1)
     }
-    limit = 10**precision
-    safe_bits = limit.bit_length() - 1  # |unscaled| < 2**safe_bits fits the precision
-    powers = tuple(10**n for n in range(scale + 1))
-
-    def write(value: Any) -> bytes:
-        if value.__class__ is not Decimal:
-            raise NotFastError
-        # the plain text ("-16541.12") read as an integer is cheaper than as_integer_ratio;
-        # exponents ("1E-8"), NaN, Infinity and more places than `scale` take the ratio
-        text = str(value)
-        dot = text.find(".")
-        places = len(text) - dot - 1 if dot >= 0 else 0
-        try:
-            if places > scale:
-                raise ValueError
-            unscaled: int = (
-                int(text.replace(".", "") if dot >= 0 else text) * powers[scale - places]
-            )
-        except ValueError:
-            numerator, denominator = value.as_integer_ratio()  # NaN: ValueError
-            unscaled = numerator * multipliers[denominator]  # more places: KeyError
-        bits = unscaled.bit_length()
-        if bits >= safe_bits and not -limit < unscaled < limit:
-            raise NotFastError
-        size = (bits + 8) >> 3
-        if unscaled >= 0:
-            return _ZIGZAG[size] + unscaled.to_bytes(size, "big")
-        return _ZIGZAG[size] + unscaled.to_bytes(size, "big", signed=True)
-
-    return write
 
 
 _pack_double = struct.Struct("<d").pack
@@ -188,6 +155,11 @@ class _Generator:
         self.env: dict[str, Any] = {
             "_Z": _ZIGZAG,
             "_ZN": _SMALL,
+            "_P": _PAIR,
+            "_pk9": _pack_nine,
+            "_N9": _NINE_MIN,
+            "_N9E": _NINE_END,
+            "_D": Decimal,
             "_long": write_long,
             "_int": write_int,
             "_blen": _bytes_length,
@@ -253,8 +225,7 @@ class _WriterGenerator(_Generator):
             return [self._union(node, src, namespace)]
         kind = node["type"]
         if node.get("logicalType") == "decimal":
-            writer = _write_decimal(int(node["precision"]), int(node.get("scale", 0)))
-            return [f"{self.constant('_dec', writer)}({src})"]
+            return [self._decimal(int(node["precision"]), int(node.get("scale", 0)), src)]
         if kind == "enum":
             self.record_name(node, namespace)
             table = {symbol: _ZIGZAG[index] for index, symbol in enumerate(node["symbols"])}
@@ -290,9 +261,19 @@ class _WriterGenerator(_Generator):
         if kind == "boolean":
             false = f"b'\\x00' if {t} is False else _fail()"
             return [f"(b'\\x01' if ({t} := {src}) is True else {false})"]
-        if kind in ("long", "int"):
+        if kind == "long":  # 9 bytes (timestamps) first, then small, the rest by a call
+            z = self.name("_z")
+            nine = (
+                f"_pk9(_P[({z} := {t} << 1) & 0x3FFF], _P[({z} >> 14) & 0x3FFF], "
+                f"_P[({z} >> 28) & 0x3FFF], _P[({z} >> 42) & 0x3FFF], {z} >> 56)"
+            )
+            small = f"_Z[{t}] if {t}.__class__ is int and 0 <= {t} < _ZN else _long({t})"
+            return [
+                f"({nine} if ({t} := {src}).__class__ is int and _N9 <= {t} < _N9E else {small})"
+            ]
+        if kind == "int":
             small = f"({t} := {src}).__class__ is int and 0 <= {t} < _ZN"
-            return [f"(_Z[{t}] if {small} else _{kind}({t}))"]
+            return [f"(_Z[{t}] if {small} else _int({t}))"]
         if kind == "string":
             n = self.name("_n")
             return [f"(_Z[{n}] if ({n} := len({t} := ({src}).encode())) < _ZN else _long({n}))", t]
@@ -308,6 +289,25 @@ class _WriterGenerator(_Generator):
         if kind == "float":
             return [f"_float({src})"]
         raise UnsupportedError(f"type {kind}")
+
+    def _decimal(self, precision: int, scale: int, src: str) -> str:
+        """The bytes of a decimal (length + two's complement of the unscaled integer), the
+        bytes :func:`tapewire.schemas.validation._prepare_decimal` gives fastavro. The
+        unscaled integer is exact (``as_integer_ratio``): NaN and Infinity raise, more places
+        than ``scale`` find no multiplier (KeyError), more digits than ``precision`` fail
+        the range check; all of these then take the checked path."""
+        m = self.constant("_mult", _decimal_multipliers(scale))
+        limit = 10**precision
+        safe = limit.bit_length() - 1  # |unscaled| < 2**safe fits the precision
+        t, r, u, b, n = (self.name(p) for p in ("_t", "_r", "_u", "_b", "_s"))
+        unscaled = f"({u} := ({r} := {t}.as_integer_ratio())[0] * {m}[{r}[1]])"
+        fits = f"(({b} := {unscaled}.bit_length()) < {safe} or {-limit} < {u} < {limit})"
+        size = f"({n} := ({b} + 8) >> 3)"
+        value = (
+            f"(_Z[{size}] + {u}.to_bytes({n}, 'big') if {u} >= 0 "
+            f"else _Z[{size}] + {u}.to_bytes({n}, 'big', signed=True))"
+        )
+        return f"({value} if ({t} := {src}).__class__ is _D and {fits} else _fail())"
 
     def _union(self, branches: list[Any], src: str, namespace: str) -> str:
         if len(branches) != 2 or "null" not in branches:
@@ -468,12 +468,16 @@ class _ReaderGenerator(_Generator):
         raise UnsupportedError(f"type {kind}")
 
     def _long(self, target: str, indent: str) -> list[str]:
-        b = self.name("_b")
+        b, c = self.name("_b"), self.name("_c")
         return [
             f"{indent}{b} = data[pos]",
             f"{indent}if {b} < 0x80:",
             f"{indent}    pos += 1",
             f"{indent}    {target} = ({b} >> 1) ^ -({b} & 1)",
+            f"{indent}elif ({c} := data[pos + 1]) < 0x80:  # 2 bytes: lengths up to 8191",
+            f"{indent}    pos += 2",
+            f"{indent}    {c} = ({b} & 0x7F) | ({c} << 7)",
+            f"{indent}    {target} = ({c} >> 1) ^ -({c} & 1)",
             f"{indent}else:",
             f"{indent}    {target}, pos = _rlong(data, pos)",
         ]
@@ -586,25 +590,25 @@ class _ReaderGenerator(_Generator):
 
 
 _UNPACK_NINE = struct.Struct("<HHHHB").unpack_from
-_GROUPS: tuple[int | None, ...] = tuple(
-    ((pair & 0x7F) | ((pair >> 1) & 0x3F80)) if pair & 0x8080 == 0x8080 else None
+_GROUPS: tuple[int, ...] = tuple(
+    ((pair & 0x7F) | ((pair >> 1) & 0x3F80)) if pair & 0x8080 == 0x8080 else -1
     for pair in range(1 << 16)
 )
-"""Two bytes read little-endian -> their two 7-bit groups, or None unless both bytes have
-the continuation bit (then ``None << 14`` raises: not a 9-byte varint)."""
+"""Two bytes read little-endian -> their two 7-bit groups, or -1 unless both bytes have the
+continuation bit (then the combined value is negative: not a 9-byte varint)."""
 
 
 def read_long(data: bytes, pos: int) -> tuple[int, int]:
     """The Avro long at ``data[pos]`` and the position after it. Only the encodings
-    fastavro reads as the same 64-bit value are taken (at most 10 bytes)."""
-    try:  # the 9-byte varints (nanosecond timestamps): four table lookups
+    fastavro reads as the same 64-bit value are taken (at most 10 bytes). Raises nothing
+    on the common paths (an exception costs more than the read)."""
+    end = pos + 9
+    if end <= len(data) and data[pos + 8] < 0x80:  # maybe 9 bytes (nanosecond timestamps)
         g0, g1, g2, g3, last = _UNPACK_NINE(data, pos)
-        if last < 0x80:
-            groups: Any = _GROUPS
-            n = groups[g0] | groups[g1] << 14 | groups[g2] << 28 | groups[g3] << 42 | last << 56
-            return (n >> 1) ^ -(n & 1), pos + 9
-    except (TypeError, struct.error):  # shorter, or fewer than 9 bytes left
-        pass
+        groups = _GROUPS
+        n = groups[g0] | groups[g1] << 14 | groups[g2] << 28 | groups[g3] << 42 | last << 56
+        if n >= 0:
+            return (n >> 1) ^ -(n & 1), end
     b = data[pos]
     pos += 1
     n = b & 0x7F

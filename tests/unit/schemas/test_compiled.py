@@ -28,6 +28,18 @@ from tapewire.schemas.wire import AvroSerde
 SCHEMAS = load_schemas()
 RECORDS = sorted(name for name, schema in SCHEMAS.items() if schema["type"] == "record")
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+# every varint length boundary (2**(7k) +- 1, both signs), the bounds of the generated 9-byte
+# branch (2**55, 2**62) and the 64-bit limits
+LONG_EDGES = sorted(
+    {
+        sign * (2 ** (7 * k) + delta)
+        for k in range(1, 10)
+        for delta in (-1, 0, 1)
+        for sign in (1, -1)
+        if LONG_MIN <= sign * (2 ** (7 * k) + delta) <= LONG_MAX
+    }
+    | {2**55 - 1, 2**55, 2**62 - 1, 2**62, -(2**55), -(2**62), LONG_MIN, LONG_MAX, 0, -1}
+)
 
 
 def _decimals(precision: int, scale: int) -> st.SearchStrategy[Decimal]:
@@ -94,7 +106,7 @@ class _Values:
             "long": st.one_of(
                 st.integers(LONG_MIN, LONG_MAX),
                 st.integers(-70_000, 70_000),
-                st.sampled_from([LONG_MIN, LONG_MAX, 2**56, 2**56 - 1, -(2**56), 2**62]),
+                st.sampled_from([*LONG_EDGES, 2**56, 2**56 - 1, -(2**56)]),
             ),
             "float": st.floats(width=32, allow_nan=False),
             "double": st.floats(allow_nan=False),
@@ -163,6 +175,103 @@ def test_long_varints_round_trip(value: int, after: bytes) -> None:
         zigzag >>= 7
     assert encoded == bytes([*reference, zigzag])
     assert read_long(encoded + after, 0) == (value, len(encoded))
+
+
+@pytest.mark.parametrize("value", LONG_EDGES)
+def test_long_edges_in_generated_code_match_fastavro(value: int) -> None:
+    """The generated writer's inline branches (9 bytes, small, the rest) and the reader's
+    (1 byte, 2 bytes, the rest), in every field position: first, last, in a union."""
+    fast, slow = _serdes("io.tapewire.RawFrame")
+    frame = {
+        "venue": "binance",
+        "connection_id": "c1",
+        "sequence": value,
+        "transport": "WEBSOCKET",
+        "origin": "LIVE",
+        "payload": b"x" * (abs(value) % 9000),  # lengths of 1, 2 and 3 bytes
+        "receive_ts_ns": value,
+        "request_ts_ns": value,
+    }
+    expected = slow.encode(frame)
+    assert fast._fast_write is not None
+    assert fast._fast_decode is not None
+    assert fast._fast_write(frame) == expected
+    assert fast._fast_decode(expected) == slow.decode(expected)
+    for cut in (1, 9):  # truncated: the fast reader refuses, it never reads past the end
+        with pytest.raises(Exception):  # noqa: B017, PT011 - any error: fastavro then explains
+            fast._fast_decode(expected[:-cut])
+
+
+@pytest.mark.parametrize("value", LONG_EDGES)
+def test_read_long_at_the_end_of_the_data(value: int) -> None:
+    encoded = write_long(value)
+    assert read_long(b"\x00\x00" + encoded, 2) == (value, 2 + len(encoded))
+    assert read_long(encoded + b"\xff" * 9, 0) == (value, len(encoded))
+
+
+DECIMAL_EDGES = [
+    "16541.12000000",  # trailing zeros
+    "0.00512000",
+    "0.00",
+    "-0.00",
+    "-16541.12",
+    "-0.000000000000000001",
+    "1E+2",  # exponent forms
+    "1.5E-7",
+    "-2.50E+3",
+    "1.000000000000000000000",  # more places than the scale, all zeros: exact
+    "99999999999999999999.999999999999999999",  # the largest decimal(38,18)
+    "-99999999999999999999.999999999999999999",
+    "0.000000000000000128",  # unscaled 128, -128, -129: two's complement sizes
+    "-0.000000000000000128",
+    "-0.000000000000000129",
+    "0.000000000000000255",
+]
+
+
+@pytest.mark.parametrize("text", DECIMAL_EDGES)
+def test_decimal_edges_match_fastavro(text: str) -> None:
+    fast, slow = _serdes("io.tapewire.Trade")
+    trade = {
+        "venue": "binance",
+        "instrument": "BTC-USDT",
+        "trade_id": "1",
+        "price": Decimal(text),
+        "size": Decimal(text),
+        "side": "BUY",
+        "receive_ts_ns": 1,
+        "process_ts_ns": 2,
+    }
+    expected = slow.encode(trade)
+    assert fast._fast_write is not None
+    assert fast._fast_write(trade) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["NaN", "sNaN", "Infinity", "-Infinity", "1E+20", "1.0000000000000000001", "1E-19"]
+)
+def test_generated_writer_refuses_unusual_decimals(text: str) -> None:
+    """Not exact at decimal(38,18), or not a number: the generated writer raises, the
+    checked path then names the field."""
+    fast, slow = _serdes("io.tapewire.Trade")
+    trade = {
+        "venue": "binance",
+        "instrument": "BTC-USDT",
+        "trade_id": "1",
+        "price": Decimal(text),
+        "size": Decimal(1),
+        "side": "BUY",
+        "receive_ts_ns": 1,
+        "process_ts_ns": 2,
+    }
+    assert fast._fast_write is not None
+    with pytest.raises(Exception):  # noqa: B017, PT011 - any error: the checked path explains
+        fast._fast_write(trade)
+    with pytest.raises(SchemaError) as slow_error:
+        slow.encode(trade)
+    with pytest.raises(SchemaError) as fast_error:
+        fast.encode(trade)
+    assert str(fast_error.value) == str(slow_error.value)
 
 
 @pytest.mark.parametrize("value", [LONG_MAX + 1, LONG_MIN - 1, True, 1.0, "1"])
