@@ -92,6 +92,9 @@ class NbboStage:
 
     name = "nbbo"
     source_topic = REPARTITION
+    per_message = True
+    """``process`` of a batch = ``process`` of each message in turn, outputs concatenated
+    (the fused hot path runs consecutive deliveries in one call)."""
 
     def __init__(
         self,
