@@ -26,6 +26,9 @@ class CommitTracker:
         self._next_id = 0
         self._outstanding: deque[int] = deque()
         self._acked: set[int] = set()
+        self.ack = self._acked.add
+        """:meth:`acked` as one C call (the producer's delivery callback runs it per
+        output)."""
         self._checkpoints: deque[tuple[int, Offsets]] = deque()
         self._last: Offsets = {}
 

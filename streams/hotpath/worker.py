@@ -365,6 +365,11 @@ class HotPathWorker:
             t: metrics.messages_produced.labels("hotpath", t)
             for t in (*{t for s in OUTPUTS.values() for t in s}, *bars, "alerts")
         }
+        self._unreported: dict[str, int] = {}
+        """Outputs per canonical topic published since the last :meth:`_report_produced`."""
+        self._ack = self.commits.ack
+        self._canonical: dict[str, str] = {}
+        """The graph's canonical name per Kafka topic met (a pure function of the name)."""
         # a co-located connector pushes from its own thread (push_local): one lock
         # serialises the graph, the producer's callbacks and the commit bookkeeping
         self._lock = threading.Lock()
@@ -428,12 +433,6 @@ class HotPathWorker:
 
     # --- the loop --------------------------------------------------------------------
 
-    def _on_delivery(self, output_id: int, err: KafkaError | None) -> None:
-        if err is None:
-            self.commits.acked(output_id)
-        elif self._failure is None:
-            self._failure = err
-
     def _publish(self, canonical: str, out: OutMsg) -> None:
         producer = self._producer
         assert producer is not None
@@ -442,9 +441,14 @@ class HotPathWorker:
             [(ORIGIN_HEADER, self.origin)] if canonical in COMMAND_TOPICS else None
         )
         output_id = self.commits.sent()
+        ack = self._ack
 
+        # one per output, served by producer.poll: its whole work in one Python frame
         def delivered(err: KafkaError | None, _msg: Message) -> None:
-            self._on_delivery(output_id, err)
+            if err is None:
+                ack(output_id)
+            elif self._failure is None:
+                self._failure = err
 
         while True:
             try:
@@ -452,16 +456,29 @@ class HotPathWorker:
                 break
             except BufferError:  # local queue full: serve delivery reports, then retry
                 producer.poll(0.05)
-        counter = self._produced.get(canonical)
-        if counter is not None:
-            counter.inc()
-        self.stats.by_topic[canonical] = self.stats.by_topic.get(canonical, 0) + 1
+        unreported = self._unreported
+        unreported[canonical] = unreported.get(canonical, 0) + 1
+
+    def _report_produced(self) -> None:
+        """Add the outputs published since the last call to the produced counters and
+        ``stats.by_topic``: once per push, not once per output."""
+        unreported = self._unreported
+        if not unreported:
+            return
+        by_topic, produced = self.stats.by_topic, self._produced
+        for topic, count in unreported.items():
+            counter = produced.get(topic)
+            if counter is not None:
+                counter.inc(count)
+            by_topic[topic] = by_topic.get(topic, 0) + count
+        unreported.clear()
 
     def _handle(self, msg: Message) -> None:
         accepted = self._accept(msg)
         if accepted is not None:
             topic, message = accepted
             self.stats.published += self.hot_path.graph.push(topic, message, self._publish)
+            self._report_produced()
             self._processed(topic).inc()
 
     def _handle_many(self, msgs: Sequence[Message]) -> None:
@@ -488,6 +505,7 @@ class HotPathWorker:
                 run_topic = topic
             run.append(message)
         self._push_run(run_topic, run)
+        self._report_produced()
 
     def _push_run(self, topic: str, run: list[InMsg]) -> None:
         if run:
@@ -511,7 +529,9 @@ class HotPathWorker:
         assert kafka_topic is not None
         assert partition is not None
         assert offset is not None
-        topic = self.hot_path.graph.canonical(kafka_topic)
+        topic = self._canonical.get(kafka_topic)
+        if topic is None:
+            topic = self._canonical[kafka_topic] = self.hot_path.graph.canonical(kafka_topic)
         self.commits.consumed(kafka_topic, partition, offset)
         self.stats.consumed += 1
         if topic in COMMAND_TOPICS and (ORIGIN_HEADER, self.origin) in (msg.headers() or ()):
@@ -536,6 +556,7 @@ class HotPathWorker:
         :meth:`run` signalled ``ready``. Returns the number of outputs published."""
         with self._lock:
             published = self.hot_path.graph.push(topic, msg, self._publish)
+            self._report_produced()
             self.stats.published += published
             self.stats.local += 1
             return published
