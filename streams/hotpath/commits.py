@@ -22,6 +22,8 @@ class CommitTracker:
 
     def __init__(self) -> None:
         self.offsets: Offsets = {}
+        """(topic, partition) -> next offset to read, of what was consumed (one dict for
+        the tracker's life: the worker writes it directly, as :meth:`consumed`)."""
         self.committed: Offsets = {}
         self._next_id = 0
         self._outstanding: deque[int] = deque()

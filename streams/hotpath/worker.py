@@ -35,6 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from confluent_kafka import (
     Consumer,
@@ -368,6 +369,8 @@ class HotPathWorker:
         self._unreported: dict[str, int] = {}
         """Outputs per canonical topic published since the last :meth:`_report_produced`."""
         self._ack = self.commits.ack
+        self._consumed = self.commits.offsets
+        self._delivered = self._on_delivery  # bound once: a partial of it per output
         self._canonical: dict[str, str] = {}
         """The graph's canonical name per Kafka topic met (a pure function of the name)."""
         # a co-located connector pushes from its own thread (push_local): one lock
@@ -433,6 +436,14 @@ class HotPathWorker:
 
     # --- the loop --------------------------------------------------------------------
 
+    def _on_delivery(self, output_id: int, err: KafkaError | None, _msg: Message) -> None:
+        """The delivery report of output ``output_id`` (one per output, from
+        ``producer.poll``)."""
+        if err is None:
+            self._ack(output_id)
+        elif self._failure is None:
+            self._failure = err
+
     def _publish(self, canonical: str, out: OutMsg) -> None:
         producer = self._producer
         assert producer is not None
@@ -440,16 +451,7 @@ class HotPathWorker:
         headers: list[tuple[str, str | bytes | None]] | None = (
             [(ORIGIN_HEADER, self.origin)] if canonical in COMMAND_TOPICS else None
         )
-        output_id = self.commits.sent()
-        ack = self._ack
-
-        # one per output, served by producer.poll: its whole work in one Python frame
-        def delivered(err: KafkaError | None, _msg: Message) -> None:
-            if err is None:
-                ack(output_id)
-            elif self._failure is None:
-                self._failure = err
-
+        delivered = partial(self._delivered, self.commits.sent())
         while True:
             try:
                 producer.produce(topic, value, key, headers=headers, on_delivery=delivered)
@@ -532,7 +534,7 @@ class HotPathWorker:
         topic = self._canonical.get(kafka_topic)
         if topic is None:
             topic = self._canonical[kafka_topic] = self.hot_path.graph.canonical(kafka_topic)
-        self.commits.consumed(kafka_topic, partition, offset)
+        self._consumed[(kafka_topic, partition)] = offset + 1  # commits.consumed, inlined
         self.stats.consumed += 1
         if topic in COMMAND_TOPICS and (ORIGIN_HEADER, self.origin) in (msg.headers() or ()):
             self.stats.skipped_own += 1
