@@ -448,13 +448,14 @@ class HotPathWorker:
         producer = self._producer
         assert producer is not None
         topic, key, value, _ = out
-        headers: list[tuple[str, str | bytes | None]] | None = (
-            [(ORIGIN_HEADER, self.origin)] if canonical in COMMAND_TOPICS else None
-        )
         delivered = partial(self._delivered, self.commits.sent())
         while True:
             try:
-                producer.produce(topic, value, key, headers=headers, on_delivery=delivered)
+                if canonical in COMMAND_TOPICS:
+                    headers: list[tuple[str, str | bytes | None]] = [(ORIGIN_HEADER, self.origin)]
+                    producer.produce(topic, value, key, headers=headers, on_delivery=delivered)
+                else:  # no headers argument at all: one keyword less to parse
+                    producer.produce(topic, value, key, on_delivery=delivered)
                 break
             except BufferError:  # local queue full: serve delivery reports, then retry
                 producer.poll(0.05)
