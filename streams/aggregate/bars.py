@@ -18,17 +18,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from tapewire.core.exact import ZERO, add, div18_exact, mul, round18
+from tapewire.core.exact import EXACT, ZERO, div18_exact, round18
 from tapewire.core.records import Record
-from tapewire.records.market import Bar
+from tapewire.records.market import Bar, Trade
 from tapewire.streams.aggregate.common import (
     Clock,
     InvalidRecordError,
     Rejected,
+    checked_decimal,
+    checked_int,
+    checked_str,
     dec_to_str,
-    decimal_field,
-    event_ts,
-    str_field,
     str_to_dec,
 )
 
@@ -36,6 +36,8 @@ _UNITS = {"ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_0
 _UNITS["d"] = 24 * _UNITS["h"]
 _INTERVAL = re.compile(r"^([1-9][0-9]*)(ms|s|m|h|d)$")
 _SIDES = frozenset(("BUY", "SELL", "UNKNOWN"))
+_TRADE_FIELDS = ("venue", "instrument", "price", "size", "side", "exchange_ts_ns", "receive_ts_ns")
+_add, _mul = EXACT.add, EXACT.multiply  # tapewire.core.exact's add and mul, one call less
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,14 +115,16 @@ class _Bar:
             self.open, self.open_ts = price, ts
         if ts >= self.close_ts:  # equal times: the last to arrive is the close
             self.close, self.close_ts = price, ts
-        self.high = max(self.high, price)
-        self.low = min(self.low, price)
-        self.volume = add(self.volume, size)
-        self.quote_volume = add(self.quote_volume, mul(price, size))
+        if price > self.high:  # as max/min: an equal price keeps the one held
+            self.high = price
+        if price < self.low:
+            self.low = price
+        self.volume = _add(self.volume, size)
+        self.quote_volume = _add(self.quote_volume, _mul(price, size))
         if side == "BUY":
-            self.buy_volume = add(self.buy_volume, size)
+            self.buy_volume = _add(self.buy_volume, size)
         elif side == "SELL":
-            self.sell_volume = add(self.sell_volume, size)
+            self.sell_volume = _add(self.sell_volume, size)
         self.count += 1
 
     def dump(self) -> dict[str, Any]:
@@ -191,18 +195,37 @@ class BarAggregator:
         """Add one trade; return the bars its watermark advance closed (oldest first per
         interval, intervals in config order). A late or invalid trade goes to
         :meth:`drain_rejected` and changes nothing."""
-        try:
-            venue, instrument = str_field(trade, "venue"), str_field(trade, "instrument")
-            price = decimal_field(trade, "price")
-            size = decimal_field(trade, "size")
-            side = trade.get("side")
+        if isinstance(trade, Trade):  # attributes: no mapping lookups
+            fields: tuple[object, ...] = (
+                trade.venue,
+                trade.instrument,
+                trade.price,
+                trade.size,
+                trade.side,
+                trade.exchange_ts_ns,
+                trade.receive_ts_ns,
+            )
+        else:
+            fields = tuple(trade.get(name) for name in _TRADE_FIELDS)
+        try:  # the checks (and messages) of common's str_field, decimal_field, event_ts
+            venue = checked_str("venue", fields[0])
+            instrument = checked_str("instrument", fields[1])
+            price = checked_decimal("price", fields[2])
+            size = checked_decimal("size", fields[3])
+            side = fields[4]
             if side not in _SIDES:
                 raise InvalidRecordError(f"side={side!r} is not one of {sorted(_SIDES)}")
-            ts = event_ts(trade)
+            exchange = fields[5]
+            if exchange is not None:
+                ts = checked_int("exchange_ts_ns", exchange)
+            else:
+                ts = checked_int("receive_ts_ns", fields[6])
         except InvalidRecordError as exc:
             self._rejected.append(Rejected(trade, "invalid", str(exc)))
             return []
-        state = self._keys.setdefault((venue, instrument), _KeyState())
+        state = self._keys.get((venue, instrument))
+        if state is None:
+            state = self._keys[(venue, instrument)] = _KeyState()
         if state.watermark is not None:
             bound = state.watermark - self.config.allowed_lateness_ns
             for interval in self.config.intervals:
@@ -218,9 +241,12 @@ class BarAggregator:
                         )
                     )
                     return []
+        all_series = state.series
         for interval in self.config.intervals:
-            series = state.series.setdefault(interval.name, _Series())
-            start = interval.start_of(ts)
+            series = all_series.get(interval.name)
+            if series is None:
+                series = all_series[interval.name] = _Series()
+            start = ts - ts % interval.ns  # interval.start_of(ts)
             bar = series.open_bars.get(start)
             if bar is None:
                 bar = series.open_bars[start] = _Bar(start, price, price, price, price, ts, ts)
@@ -326,16 +352,25 @@ class BarAggregator:
             return []
         bound = state.watermark - self.config.allowed_lateness_ns  # bars ending <= bound close
         out: list[Bar] = []
+        all_series = state.series
         for interval in self.config.intervals:
-            series = state.series.setdefault(interval.name, _Series())
-            for start in sorted(s for s in series.open_bars if s + interval.ns <= bound):
-                out += self._emit_series_until(venue, instrument, interval, series, start)
-                bar = series.open_bars.pop(start)
-                out.append(self._record(venue, instrument, interval, bar))
-                series.next_start, series.last_close = start + interval.ns, bar.close
-            if series.next_start is not None:  # quiet intervals up to the last one ending <= bound
+            series = all_series.get(interval.name)
+            if series is None:
+                series = all_series[interval.name] = _Series()
+            ns = interval.ns
+            due = [s for s in series.open_bars if s + ns <= bound]
+            if due:
+                due.sort()
+                for start in due:
+                    out += self._emit_series_until(venue, instrument, interval, series, start)
+                    bar = series.open_bars.pop(start)
+                    out.append(self._record(venue, instrument, interval, bar))
+                    series.next_start, series.last_close = start + ns, bar.close
+            # quiet intervals up to the last one ending <= bound (nothing to do unless that
+            # one starts after the next expected bar)
+            if series.next_start is not None and bound - bound % ns > series.next_start:
                 out += self._emit_series_until(
-                    venue, instrument, interval, series, interval.start_of(bound)
+                    venue, instrument, interval, series, bound - bound % ns
                 )
         return out
 

@@ -22,10 +22,15 @@ class CommitTracker:
 
     def __init__(self) -> None:
         self.offsets: Offsets = {}
+        """(topic, partition) -> next offset to read, of what was consumed (one dict for
+        the tracker's life: the worker writes it directly, as :meth:`consumed`)."""
         self.committed: Offsets = {}
         self._next_id = 0
         self._outstanding: deque[int] = deque()
         self._acked: set[int] = set()
+        self.ack = self._acked.add
+        """:meth:`acked` as one C call (the producer's delivery callback runs it per
+        output)."""
         self._checkpoints: deque[tuple[int, Offsets]] = deque()
         self._last: Offsets = {}
 

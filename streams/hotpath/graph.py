@@ -48,6 +48,10 @@ class Node:
     run_batch: Callable[[str, Sequence[InMsg]], list[OutMsg]] | None = None
     """Several messages of one topic in one call (a one-topic stage), for
     :meth:`StageGraph.push_batch`."""
+    per_message: bool = False
+    """``run_batch`` gives the outputs of ``run`` on each message in turn, concatenated
+    (the stage's ``per_message``; not a stage that conflates a batch, as depth does): the
+    graph then runs consecutive deliveries to it in one call."""
 
 
 def single_topic(stage: Stage, emitter: Emitter, topic: str | None = None) -> Node:
@@ -63,7 +67,14 @@ def single_topic(stage: Stage, emitter: Emitter, topic: str | None = None) -> No
     def run_batch(_topic: str, msgs: Sequence[InMsg]) -> list[OutMsg]:
         return safe_process(stage, emitter, msgs)
 
-    return Node(stage.name, (topic or stage.source_topic,), run, run_batch=run_batch)
+    per_message = bool(getattr(stage, "per_message", False))
+    return Node(
+        stage.name,
+        (topic or stage.source_topic,),
+        run,
+        run_batch=run_batch,
+        per_message=per_message,
+    )
 
 
 def multi_topic(stage: TopicStage, inputs: Sequence[str], *, deferred: bool = False) -> Node:
@@ -158,13 +169,13 @@ class StageGraph:
         for index, node in enumerate(immediate):
             outputs = self._run(node, topic, msg)
             if outputs:
-                pending = deque((n, topic, msg) for n in immediate[index + 1 :])
-                later = deque((n, topic, msg) for n in deferred)
+                pending: Queue = deque((n, topic, [msg]) for n in immediate[index + 1 :])
+                later: Queue = deque((n, topic, [msg]) for n in deferred)
                 return self._drain(outputs, pending, later, publish)
         for index, node in enumerate(deferred):
             outputs = self._run(node, topic, msg)
             if outputs:
-                later = deque((n, topic, msg) for n in deferred[index + 1 :])
+                later = deque((n, topic, [msg]) for n in deferred[index + 1 :])
                 return self._drain(outputs, deque(), later, publish)
         return 0
 
@@ -185,14 +196,7 @@ class StageGraph:
         immediate, deferred = route
         if len(msgs) == 1 or deferred or len(immediate) != 1 or immediate[0].run_batch is None:
             return sum(self.push(topic, msg, publish) for msg in msgs)
-        node = immediate[0]
-        assert node.run_batch is not None
-        if self.timed:
-            t0 = time.perf_counter()
-            outputs = node.run_batch(topic, msgs)
-            self._seconds[node.name].observe(time.perf_counter() - t0)
-        else:
-            outputs = node.run_batch(topic, msgs)
+        outputs = self._run_batch(immediate[0], topic, msgs)
         if not outputs:
             return 0
         return self._drain(outputs, deque(), deque(), publish)
@@ -205,35 +209,66 @@ class StageGraph:
         self._seconds[node.name].observe(time.perf_counter() - t0)
         return outputs
 
-    def _drain(
-        self,
-        outputs: list[OutMsg],
-        pending: deque[tuple[Node, str, InMsg]],
-        later: deque[tuple[Node, str, InMsg]],
-        publish: Publish,
-    ) -> int:
+    def _drain(self, outputs: list[OutMsg], pending: Queue, later: Queue, publish: Publish) -> int:
         """Publish and route ``outputs``, then run everything queued (``pending`` first,
-        ``later`` once nothing is pending) and what it causes; the outputs published."""
+        ``later`` once nothing is pending) and what it causes; the outputs published.
+
+        Consecutive deliveries to one ``per_message`` node on one topic (the quotes of a
+        normalize batch to the NBBO, its trades to the bars) are queued as one entry and
+        run in one call: nothing runs between them either way (each one's outputs are
+        queued behind them), so every stage sees the same inputs in the same order and
+        the outputs are published in the same order as one by one. (An unexpected
+        exception in the stage dead-letters the entry's messages, as a Faust agent's
+        batch.)"""
         routes, names = self._routes, self._canonical
         published = 0
         while True:
+            published += len(outputs)
             for out in outputs:
                 canonical = names.get(out.topic)
                 if canonical is None:
                     canonical = names[out.topic] = self.canonical(out.topic)
                 publish(canonical, out)
-                published += 1
                 route = routes.get(canonical)
                 if route is not None:  # the object, not its bytes (encode once)
                     routed = InMsg(None, None, out.key, out.value, out.record)
                     for node in route[0]:
-                        pending.append((node, canonical, routed))
+                        _enqueue(pending, node, canonical, routed)
                     for node in route[1]:
-                        later.append((node, canonical, routed))
+                        _enqueue(later, node, canonical, routed)
             if pending:
-                node, current, message = pending.popleft()
+                node, current, messages = pending.popleft()
             elif later:
-                node, current, message = later.popleft()
+                node, current, messages = later.popleft()
             else:
                 return published
-            outputs = self._run(node, current, message)
+            if len(messages) == 1:
+                outputs = self._run(node, current, messages[0])
+            else:
+                outputs = self._run_batch(node, current, messages)
+
+    def _run_batch(self, node: Node, topic: str, msgs: Sequence[InMsg]) -> list[OutMsg]:
+        run_batch = node.run_batch
+        assert run_batch is not None
+        if not self.timed:
+            return run_batch(topic, msgs)
+        t0 = time.perf_counter()
+        outputs = run_batch(topic, msgs)
+        self._seconds[node.name].observe(time.perf_counter() - t0)
+        return outputs
+
+
+Queue = deque[tuple[Node, str, list[InMsg]]]
+"""Deliveries waiting in :meth:`StageGraph._drain`: a node, its input topic and the
+messages (several only for a ``per_message`` node)."""
+
+
+def _enqueue(queue: Queue, node: Node, topic: str, msg: InMsg) -> None:
+    """Queue ``msg`` for ``node``, joining the last entry when it is the same
+    ``per_message`` node on the same topic (they would run back to back anyway)."""
+    if queue and node.per_message:
+        last = queue[-1]
+        if last[0] is node and last[1] == topic:
+            last[2].append(msg)
+            return
+    queue.append((node, topic, [msg]))

@@ -35,6 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from confluent_kafka import (
     Consumer,
@@ -365,6 +366,13 @@ class HotPathWorker:
             t: metrics.messages_produced.labels("hotpath", t)
             for t in (*{t for s in OUTPUTS.values() for t in s}, *bars, "alerts")
         }
+        self._unreported: dict[str, int] = {}
+        """Outputs per canonical topic published since the last :meth:`_report_produced`."""
+        self._ack = self.commits.ack
+        self._consumed = self.commits.offsets
+        self._delivered = self._on_delivery  # bound once: a partial of it per output
+        self._canonical: dict[str, str] = {}
+        """The graph's canonical name per Kafka topic met (a pure function of the name)."""
         # a co-located connector pushes from its own thread (push_local): one lock
         # serialises the graph, the producer's callbacks and the commit bookkeeping
         self._lock = threading.Lock()
@@ -428,9 +436,11 @@ class HotPathWorker:
 
     # --- the loop --------------------------------------------------------------------
 
-    def _on_delivery(self, output_id: int, err: KafkaError | None) -> None:
+    def _on_delivery(self, output_id: int, err: KafkaError | None, _msg: Message) -> None:
+        """The delivery report of output ``output_id`` (one per output, from
+        ``producer.poll``)."""
         if err is None:
-            self.commits.acked(output_id)
+            self._ack(output_id)
         elif self._failure is None:
             self._failure = err
 
@@ -438,30 +448,40 @@ class HotPathWorker:
         producer = self._producer
         assert producer is not None
         topic, key, value, _ = out
-        headers: list[tuple[str, str | bytes | None]] | None = (
-            [(ORIGIN_HEADER, self.origin)] if canonical in COMMAND_TOPICS else None
-        )
-        output_id = self.commits.sent()
-
-        def delivered(err: KafkaError | None, _msg: Message) -> None:
-            self._on_delivery(output_id, err)
-
+        delivered = partial(self._delivered, self.commits.sent())
         while True:
             try:
-                producer.produce(topic, value, key, headers=headers, on_delivery=delivered)
+                if canonical in COMMAND_TOPICS:
+                    headers: list[tuple[str, str | bytes | None]] = [(ORIGIN_HEADER, self.origin)]
+                    producer.produce(topic, value, key, headers=headers, on_delivery=delivered)
+                else:  # no headers argument at all: one keyword less to parse
+                    producer.produce(topic, value, key, on_delivery=delivered)
                 break
             except BufferError:  # local queue full: serve delivery reports, then retry
                 producer.poll(0.05)
-        counter = self._produced.get(canonical)
-        if counter is not None:
-            counter.inc()
-        self.stats.by_topic[canonical] = self.stats.by_topic.get(canonical, 0) + 1
+        unreported = self._unreported
+        unreported[canonical] = unreported.get(canonical, 0) + 1
+
+    def _report_produced(self) -> None:
+        """Add the outputs published since the last call to the produced counters and
+        ``stats.by_topic``: once per push, not once per output."""
+        unreported = self._unreported
+        if not unreported:
+            return
+        by_topic, produced = self.stats.by_topic, self._produced
+        for topic, count in unreported.items():
+            counter = produced.get(topic)
+            if counter is not None:
+                counter.inc(count)
+            by_topic[topic] = by_topic.get(topic, 0) + count
+        unreported.clear()
 
     def _handle(self, msg: Message) -> None:
         accepted = self._accept(msg)
         if accepted is not None:
             topic, message = accepted
             self.stats.published += self.hot_path.graph.push(topic, message, self._publish)
+            self._report_produced()
             self._processed(topic).inc()
 
     def _handle_many(self, msgs: Sequence[Message]) -> None:
@@ -488,6 +508,7 @@ class HotPathWorker:
                 run_topic = topic
             run.append(message)
         self._push_run(run_topic, run)
+        self._report_produced()
 
     def _push_run(self, topic: str, run: list[InMsg]) -> None:
         if run:
@@ -511,8 +532,10 @@ class HotPathWorker:
         assert kafka_topic is not None
         assert partition is not None
         assert offset is not None
-        topic = self.hot_path.graph.canonical(kafka_topic)
-        self.commits.consumed(kafka_topic, partition, offset)
+        topic = self._canonical.get(kafka_topic)
+        if topic is None:
+            topic = self._canonical[kafka_topic] = self.hot_path.graph.canonical(kafka_topic)
+        self._consumed[(kafka_topic, partition)] = offset + 1  # commits.consumed, inlined
         self.stats.consumed += 1
         if topic in COMMAND_TOPICS and (ORIGIN_HEADER, self.origin) in (msg.headers() or ()):
             self.stats.skipped_own += 1
@@ -536,6 +559,7 @@ class HotPathWorker:
         :meth:`run` signalled ``ready``. Returns the number of outputs published."""
         with self._lock:
             published = self.hot_path.graph.push(topic, msg, self._publish)
+            self._report_produced()
             self.stats.published += published
             self.stats.local += 1
             return published

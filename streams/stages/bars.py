@@ -22,6 +22,9 @@ class BarsStage:
 
     name = "bars"
     source_topic = SOURCE
+    per_message = True
+    """``process`` of a batch = ``process`` of each message in turn, outputs concatenated
+    (the fused hot path runs consecutive deliveries in one call)."""
 
     def __init__(
         self,

@@ -19,7 +19,7 @@ def test_checkpoint_waits_for_its_outputs() -> None:
     assert t.ready() == {}  # nothing acknowledged yet
     t.acked(b)
     assert t.ready() == {}  # b acked, a still out: not safe
-    t.acked(a)
+    t.ack(a)  # the delivery callback's form of acked
     assert t.ready() == {("md.raw", 0): 11}
     t.mark_committed({("md.raw", 0): 11})
     assert t.ready() == {}

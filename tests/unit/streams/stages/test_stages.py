@@ -127,3 +127,28 @@ def test_a_market_rest_frame_too_large_to_republish_is_a_dead_letter_not_a_faile
     too_large = [d for d in dead if d["error_type"] == "RecordTooLarge"]
     assert [d["source_topic"] for d in too_large] == ["md.markets"]
     assert too_large[0]["labels"]["payload_truncated"] == "true"
+
+
+def test_nbbo_stage_batch_is_its_messages_one_by_one_rejects_in_place() -> None:
+    quotes = [
+        quote("binance", "100", "101", ts=T0 + 2, exchange_ts_ns=None, process_ts_ns=T0),
+        quote("okx", "100.5", "102", ts=T0 + 3, exchange_ts_ns=None, process_ts_ns=T0),
+        quote("binance", "99", "101", ts=T0 + 1, exchange_ts_ns=None, process_ts_ns=T0),  # late
+        quote("okx", "100.7", "102", ts=T0 + 4, exchange_ts_ns=None, process_ts_ns=T0),
+    ]
+    msgs = [
+        InMsg(0, i, b"BTC-USDT-SPOT", m.value) for i, m in enumerate(_msgs("md.quotes", quotes))
+    ]
+    batched = NbboStage(CODEC).process(msgs)
+    alone = NbboStage(CODEC)
+    one_by_one = [out for msg in msgs for out in alone.process([msg])]
+    assert [t for t, _, _, _ in batched] == ["md.nbbo", "md.nbbo", "dlq.aggregate", "md.nbbo"]
+    assert [(t, k) for t, k, _, _ in batched] == [(t, k) for t, k, _, _ in one_by_one]
+    strip = {"process_ts_ns", "failed_ts_ns"}
+    assert [
+        {f: v for f, v in CODEC.decode(t, value).items() if f not in strip}
+        for t, _, value, _ in batched
+    ] == [
+        {f: v for f, v in CODEC.decode(t, value).items() if f not in strip}
+        for t, _, value, _ in one_by_one
+    ]
