@@ -8,7 +8,7 @@ goes through ccxt's own handlers instead.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -61,7 +61,7 @@ class NativeVenue:
         self.clock = clock
         self.dedup = dedup
         self._dedup_capacity = dedup.capacity
-        self._windows: dict[str, OrderedDict[str, None]] = {}
+        self._windows: dict[str, tuple[dict[str, None], deque[str]]] = {}
         """Instrument -> its dedup window (``dedup.window``), looked up once."""
 
     def book_state(self, instrument: str) -> BookState | None:
@@ -128,9 +128,10 @@ class NativeVenue:
                     q = exact(size, "size")
                 instrument = event.instrument
                 trade_id = event.trade_id  # type: ignore[union-attr]
-                ids = self._windows.get(instrument)
-                if ids is None:
-                    ids = self._windows[instrument] = self.dedup.window(self.venue, instrument)
+                window = self._windows.get(instrument)
+                if window is None:
+                    window = self._windows[instrument] = self.dedup.window(self.venue, instrument)
+                ids = window[0]
                 if trade_id in ids:
                     return 1
                 out[self._trades_topic].append(
@@ -149,8 +150,10 @@ class NativeVenue:
                     )
                 )
                 ids[trade_id] = None
-                if len(ids) > self._dedup_capacity:
-                    ids.popitem(last=False)
+                order = window[1]
+                order.append(trade_id)
+                if len(order) > self._dedup_capacity:
+                    del ids[order.popleft()]
                 return 0
             if kind is _QUOTE:
                 # _quote inlined for the common quote (every side text already checked)
@@ -229,15 +232,17 @@ class NativeVenue:
     def _publish_trade(self, trade: Trade, published: list[TypedRecord]) -> bool:
         """Append ``trade`` unless its id was seen (bounded window per instrument)."""
         instrument = trade.instrument
-        ids = self._windows.get(instrument)
-        if ids is None:
-            ids = self._windows[instrument] = self.dedup.window(self.venue, instrument)
+        window = self._windows.get(instrument)
+        if window is None:
+            window = self._windows[instrument] = self.dedup.window(self.venue, instrument)
+        ids, order = window
         trade_id = trade.trade_id
         if trade_id in ids:
             return False
         ids[trade_id] = None
-        if len(ids) > self._dedup_capacity:
-            ids.popitem(last=False)
+        order.append(trade_id)
+        if len(order) > self._dedup_capacity:
+            del ids[order.popleft()]
         published.append(trade)
         return True
 

@@ -128,6 +128,20 @@ class MarketIndex:
 
         return instrument
 
+    def ids(self, market_type: str | None = None) -> dict[str, str]:
+        """Every native id that :meth:`resolver` (``market_type``) resolves -> its instrument:
+        a mapper's lookup table built when markets load, not on each instrument's first frame."""
+        out: dict[str, str] = {}
+        for native, entries in self._by_id.items():
+            if market_type is not None:
+                found = self._by_type.get((native, market_type))
+                if found is not None:
+                    out[native] = found
+                    continue
+            if market_type is None or len(entries) == 1:
+                out[native] = entries[0][1]
+        return out
+
     def _resolve(self, native: Any, market_type: str | None) -> str:
         if native.__class__ is not str:
             raise MapError("market", native, "a market id string")

@@ -61,8 +61,9 @@ class BinanceMapper(Mapper):
     def __init__(self, markets: MarketIndex) -> None:
         super().__init__(markets)
         self._resolve_id = markets.resolver(self.market_type)
-        self._ids: dict[str, str] = {}
-        """Native id -> instrument, as ``_resolve_id`` gives it (read inline: no call)."""
+        self._ids: dict[str, str] = markets.ids(self.market_type)
+        """Native id -> instrument, as ``_resolve_id`` gives it (read inline: no call); filled
+        when markets load, so no instrument pays a resolver call on its first frame."""
 
     def _id(self, native: Any) -> str:
         instrument = self._resolve_id(native)  # raises MapError for an unknown id

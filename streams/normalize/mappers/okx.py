@@ -117,8 +117,9 @@ class OkxMapper(Mapper):
     def __init__(self, markets: MarketIndex) -> None:
         super().__init__(markets)
         self._instrument = markets.resolver()
-        self._ids: dict[str, str] = {}
-        """Native id -> instrument, as ``_instrument`` gives it (read inline: no call)."""
+        self._ids: dict[str, str] = markets.ids()
+        """Native id -> instrument, as ``_instrument`` gives it (read inline: no call); filled
+        when markets load, so no instrument pays a resolver call on its first frame."""
 
     def _id(self, native: Any) -> str:
         instrument = self._instrument(native)  # raises MapError for an unknown id
@@ -180,11 +181,12 @@ class OkxMapper(Mapper):
     def _trade(self, m: Any) -> TradeEvent:
         if m.__class__ is not dict:
             raise MapError("data", m, "a trade object")
-        side = _SIDES.get(m["side"]) if m["side"].__class__ is str else None
+        side_text = m["side"]
+        side = _SIDES.get(side_text) if side_text.__class__ is str else None
         trade_id, price, size, ts = m["tradeId"], m["px"], m["sz"], m["ts"]
         # checks inlined (hot path): exact types, else a MapError naming the field
         if side is None:
-            raise MapError("side", m["side"], "buy or sell")
+            raise MapError("side", side_text, "buy or sell")
         if trade_id.__class__ is not str:
             raise MapError("tradeId", trade_id, "a string")
         if price.__class__ is not str:

@@ -218,3 +218,29 @@ def test_process_batch_equals_frame_by_frame() -> None:
     for topic, recs in batch.records.items():
         assert recs == [r for res in each for r in res[topic]]
     assert batch.duplicates == 1
+
+
+def test_native_trade_window_is_bounded_like_the_deduper() -> None:
+    """The native path's inline window (dict + FIFO) forgets the oldest id past capacity,
+    exactly as :meth:`TradeDeduper.is_new` does."""
+    okx = frames("okx")
+    norm = Normalizer(dedup_capacity=2)
+    norm.process(okx[0])  # markets
+    trade = {"instId": "BTC-USDT", "px": "1", "sz": "1", "side": "buy", "ts": "1"}
+
+    def one(n: int, trade_id: str) -> int:
+        frame = {"arg": {"channel": "trades"}, "data": [{**trade, "tradeId": trade_id}]}
+        return len(norm.process(ws("okx", frame, n))["md.trades"])
+
+    assert [one(n, t) for n, t in enumerate(("1", "2", "1", "3", "1"), 1)] == [1, 1, 0, 1, 1]
+
+
+def test_mapper_id_tables_agree_with_the_resolver() -> None:
+    norm = Normalizer()
+    norm.process(frames("okx")[0])
+    index = norm.native["okx"].mapper.markets
+    for market_type in (None, "spot", "swap"):
+        resolve = index.resolver(market_type)
+        table = index.ids(market_type)
+        assert table
+        assert all(resolve(native) == instrument for native, instrument in table.items())
