@@ -50,7 +50,7 @@ class NotFastError(Exception):
     """This value is not for the fast path (the fastavro path decides: write or explain)."""
 
 
-def _varint(z: int) -> bytes:
+def _varint_loop(z: int) -> bytes:
     out = bytearray()
     while z > 0x7F:
         out.append((z & 0x7F) | 0x80)
@@ -59,7 +59,7 @@ def _varint(z: int) -> bytes:
     return bytes(out)
 
 
-_ZIGZAG = tuple(_varint(n << 1) for n in range(_SMALL))
+_ZIGZAG = tuple(_varint_loop(n << 1) for n in range(_SMALL))
 """``_ZIGZAG[n]``: the Avro long ``n`` (0 <= n < _SMALL) on the wire."""
 
 _PAIR = tuple(((c & 0x7F) | 0x80) | (((c >> 7) | 0x80) << 8) for c in range(1 << 14))
@@ -70,6 +70,24 @@ _NINE_MIN, _NINE_END = 1 << 55, 1 << 62
 """Non-negative longs in [_NINE_MIN, _NINE_END) take exactly 9 bytes (zigzag in [2**56, 2**63)):
 every nanosecond timestamp from 1971 to 2116."""
 _NINE_GROUPS = (1 << 56, 1 << 63)
+
+
+def _varint(z: int) -> bytes:
+    """The varint of ``z >= 0``; below 2**56 (exchange sequence numbers) from ``_PAIR``,
+    not a loop over its bytes."""
+    if z < 0x80:
+        return bytes((z,))
+    if z >= _NINE_GROUPS[0]:
+        return _varint_loop(z)
+    groups = (
+        _PAIR[z & 0x3FFF]
+        | _PAIR[(z >> 14) & 0x3FFF] << 16
+        | _PAIR[(z >> 28) & 0x3FFF] << 32
+        | _PAIR[(z >> 42) & 0x3FFF] << 48
+    )
+    n = (z.bit_length() + 6) // 7
+    # the first n bytes, the last one without its continuation bit
+    return (groups & ((1 << (8 * n - 1)) - 1)).to_bytes(n, "little")
 
 
 def write_long(value: Any) -> bytes:

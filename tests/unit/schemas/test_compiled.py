@@ -177,6 +177,19 @@ def test_long_varints_round_trip(value: int, after: bytes) -> None:
     assert read_long(encoded + after, 0) == (value, len(encoded))
 
 
+def test_long_varints_at_every_length_boundary() -> None:
+    """Every varint length (1 to 10 bytes), at and around each power of two."""
+    for bits in range(63):
+        for value in (2**bits - 1, 2**bits, 2**bits + 1, -(2**bits), -(2**bits) - 1):
+            if not LONG_MIN <= value <= LONG_MAX:
+                continue
+            zigzag, reference = (value << 1) ^ (value >> 63), bytearray()
+            while zigzag > 0x7F:
+                reference.append((zigzag & 0x7F) | 0x80)
+                zigzag >>= 7
+            assert write_long(value) == bytes([*reference, zigzag]), value
+
+
 @pytest.mark.parametrize("value", LONG_EDGES)
 def test_long_edges_in_generated_code_match_fastavro(value: int) -> None:
     """The generated writer's inline branches (9 bytes, small, the rest) and the reader's
