@@ -73,11 +73,9 @@ _NINE_GROUPS = (1 << 56, 1 << 63)
 
 
 def _varint(z: int) -> bytes:
-    """The varint of ``z >= 0``; below 2**56 (exchange sequence numbers) from ``_PAIR``,
+    """The varint of ``z >= 0``; 4 to 8 bytes (exchange sequence numbers) from ``_PAIR``,
     not a loop over its bytes."""
-    if z < 0x80:
-        return bytes((z,))
-    if z >= _NINE_GROUPS[0]:
+    if z < 1 << 21 or z >= _NINE_GROUPS[0]:  # up to 3 bytes the loop is cheaper
         return _varint_loop(z)
     groups = (
         _PAIR[z & 0x3FFF]
