@@ -2,8 +2,9 @@
 
 The native per-frame path (native venues, books, decimals, dedup, the venue mappers) may
 run as C extensions built in place by ``setup_native.py``; the ``.py`` beside each is the
-source and the fallback (``make pure`` removes the extensions). ``events.py`` (msgspec
-structs), the package ``__init__`` modules and everything off the hot path stay interpreted.
+source and the fallback (``make pure`` removes the extensions). ``events.py`` and the
+``*_wire.py`` modules (msgspec structs), the package ``__init__`` modules and everything
+off the hot path stay interpreted.
 
 An extension older than its ``.py`` would silently run old code: :func:`check_fresh` (run
 when :mod:`tapewire.streams.normalize` is imported) refuses that, and a mapper module added
@@ -22,6 +23,8 @@ _TOP = ("native.py", "decimals.py", "dedup.py")
 # normalizer.py stays interpreted: a compiled class refuses interpreted subclasses (tests
 # subclass Normalizer) and it is not where the per-frame time of the native path goes
 _INTERPRETED = frozenset({"__init__.py", "events.py"})
+_WIRE = "_wire.py"
+"""Suffix of the mappers' typed wire-frame modules (msgspec structs): interpreted too."""
 REBUILD = "make native (or `make pure` to run the pure-Python modules)"
 
 
@@ -29,7 +32,11 @@ def sources(here: Path) -> list[Path]:
     """The compiled modules' sources in this package's directory ``here``."""
     found = [here / name for name in _TOP]
     for sub in ("books", "mappers"):
-        found += sorted(p for p in (here / sub).glob("*.py") if p.name not in _INTERPRETED)
+        found += sorted(
+            p
+            for p in (here / sub).glob("*.py")
+            if p.name not in _INTERPRETED and not p.name.endswith(_WIRE)
+        )
     return found
 
 

@@ -52,6 +52,12 @@ class NativeVenue:
             orjson.loads if mapper_class.decode is Mapper.decode else mapper.decode
         )
         self._map = mapper.map
+        self._map_bytes: Callable[[bytes], list[MarketEvent] | None] | None = (
+            mapper.map_bytes
+            if mapper_class.map_bytes is not Mapper.map_bytes and not self._checks_gaps
+            else None
+        )
+        """The mapper's typed fast path, when it has one (:meth:`Mapper.map_bytes`)."""
         self.topics = topics
         self._trades_topic, self._quotes_topic = topics[0], topics[2]
         """Output topics: trades, book, quotes, coverage, derivatives."""
@@ -103,15 +109,26 @@ class NativeVenue:
         topic); returns the number of duplicate trades dropped."""
         mapper = self.mapper
         mapper.connection_id = connection_id
-        try:
-            message = self._decode(payload)
-        except Exception as exc:
-            raise NormalizeError(f"undecodable payload: {exc}", error_type="DecodeError") from exc
-        try:
-            gap = mapper.connection_gap(message, connection_id) if self._checks_gaps else None
-            events = self._map(message)
-        except Exception as exc:
-            raise self._map_error(exc) from exc
+        fast = self._map_bytes
+        events = None
+        gap = None
+        if fast is not None:
+            try:
+                events = fast(payload)
+            except Exception as exc:
+                raise self._map_error(exc) from exc
+        if events is None:
+            try:
+                message = self._decode(payload)
+            except Exception as exc:
+                raise NormalizeError(
+                    f"undecodable payload: {exc}", error_type="DecodeError"
+                ) from exc
+            try:
+                gap = mapper.connection_gap(message, connection_id) if self._checks_gaps else None
+                events = self._map(message)
+            except Exception as exc:
+                raise self._map_error(exc) from exc
         if gap is None and len(events) == 1:
             event = events[0]
             kind = event.__class__

@@ -181,6 +181,17 @@ class Mapper:
         """Events of one decoded websocket frame."""
         raise NotImplementedError
 
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """Events of a websocket frame straight from its bytes when it has the exact shape
+        of a hot channel's frame (a typed decode, e.g. a ``msgspec`` struct from the
+        mapper's ``<venue>_wire`` module), else None: the normalizer then runs
+        :meth:`decode` and :meth:`map`, which name the bad field of a malformed frame.
+
+        An override must give exactly what ``map(decode(payload))`` gives, or None; it is
+        not called for venues with a :meth:`connection_gap`. Default: always None.
+        """
+        return None
+
     def map_rest(self, url: str, message: Any) -> list[MarketEvent]:
         """Events of one decoded REST response (a book snapshot); ``[]`` when not one."""
         return []
