@@ -19,8 +19,10 @@ side parses the same frames from the wire text to typed records with ``Decimal``
   Binance's REST depth snapshot (``http_conn.read``) is answered from the recorded response.
 
 Every pass starts from a fresh state (a new Normalizer / stage / Feed, built untimed) and
-times only the frame loop, so book sequences replay correctly; a sample is as many passes as
-fill ``--sample-s``. Sides alternate within each round (A B C A B C ...), ``--rounds`` times;
+times only the frame loop, so book sequences replay correctly; what is alive before the
+loop is frozen out of the collector's reach during it, and all the states of a sample are
+built before it (``--method``, see ``METHOD``); a sample is as many passes as fill
+``--sample-s``. Sides alternate within each round (A B C A B C ...), ``--rounds`` times;
 medians over rounds. Before timing, one pass of each side is checked: output counts, and
 the outputs themselves compared between the sides (trade ids, prices, sizes, sides; quote
 prices; book levels). A cProfile of the native Tapewire core on Binance depth deltas is saved
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import io
 import json
 import os
@@ -335,8 +338,11 @@ class Pass:
     views: list[View] = field(default_factory=list)
 
 
-Runner = Callable[[bool], Pass]
-"""One pass from a fresh state; ``True`` = also collect comparable views (untimed check)."""
+Timed = Callable[[], Pass]
+"""The timed frame loop of one pass, on a state built before (by a :data:`Runner`)."""
+Runner = Callable[[bool], Timed]
+"""Builds a fresh state and runs the set-up frames on it (untimed); ``True`` = the pass also
+collects comparable views (untimed check)."""
 
 
 def _dec(value: Any) -> Decimal:
@@ -368,29 +374,46 @@ def tapewire_view(topic: str, record: Any) -> View:
     )
 
 
+METHODS = ("settled", "fresh")
+METHOD = "settled"
+"""How a sample's passes meet their states (``--method``), the same on every side.
+``settled``: the fresh states of all the sample's passes are built (and their set-up frames
+run) first, then collected garbage is cleared and everything alive is frozen out of the
+collector's reach (``gc.freeze()``), as a long-running normalizer's state sits in the
+oldest generation; then the passes are timed one after the other. Collections of what the
+timed loops allocate still run inside them. ``fresh`` (the method before session 11,
+2026-12-04): each pass's state is built right before its timed loop, so the loop starts
+with caches full of the construction (a ccxt exchange object with its markets on the
+Tapewire sides: about 50 us more on a pass's first frame, measured) and the construction's garbage
+collected inside the loop."""
+
+
 def core_side(factory: CoreFactory) -> Callable[[Workload], Runner]:
     """A Tapewire core: ``process_batch`` on the pass's RawFrame records."""
 
     def make(w: Workload) -> Runner:
-        def run(views: bool) -> Pass:
+        def prepare(views: bool) -> Timed:
             core = factory(w)
             if w.setup:
                 core.process_batch(w.setup)
-            cpu = time.process_time()
-            start = time.perf_counter()
-            result = core.process_batch(w.frames)
-            seconds = time.perf_counter() - start
-            cpu = time.process_time() - cpu
-            records = result.records
-            dead = records.get("dlq.normalize")
-            if dead:
-                raise SystemExit(f"{w.name}: dead letters {dead[:1]}")
-            out = records[w.topic]
-            return Pass(
-                seconds, cpu, len(out), [tapewire_view(w.topic, r) for r in out] if views else []
-            )
 
-        return run
+            def run() -> Pass:
+                cpu = time.process_time()
+                start = time.perf_counter()
+                result = core.process_batch(w.frames)
+                seconds = time.perf_counter() - start
+                cpu = time.process_time() - cpu
+                records = result.records
+                dead = records.get("dlq.normalize")
+                if dead:
+                    raise SystemExit(f"{w.name}: dead letters {dead[:1]}")
+                out = records[w.topic]
+                views_ = [tapewire_view(w.topic, r) for r in out] if views else []
+                return Pass(seconds, cpu, len(out), views_)
+
+            return run
+
+        return prepare
 
     return make
 
@@ -402,7 +425,7 @@ def stage_side(w: Workload) -> Runner:
     setup = [InMsg(0, i, None, encode(f)) for i, f in enumerate(w.setup)]
     msgs = [InMsg(0, len(setup) + i, None, encode(f)) for i, f in enumerate(w.frames)]
 
-    def run(views: bool) -> Pass:
+    def prepare(views: bool) -> Timed:
         # the probe and partition 0's state, both built here, untimed (the stage makes a
         # partition's normalizer, ccxt objects and markets, when it first sees the partition)
         states = [Normalizer(markets={w.venue: w.markets}) for _ in range(2)]
@@ -410,17 +433,21 @@ def stage_side(w: Workload) -> Runner:
         stage.normalizers[0] = states.pop()
         if setup:
             stage.process(setup)
-        cpu = time.process_time()
-        start = time.perf_counter()
-        out = stage.process(msgs)
-        seconds = time.perf_counter() - start
-        cpu = time.process_time() - cpu
-        topics = [m.topic for m in out]
-        if any(t.startswith("dlq") for t in topics):
-            raise SystemExit(f"{w.name} stage: dead letters")
-        return Pass(seconds, cpu, sum(1 for t in topics if t == w.topic))
 
-    return run
+        def run() -> Pass:
+            cpu = time.process_time()
+            start = time.perf_counter()
+            out = stage.process(msgs)
+            seconds = time.perf_counter() - start
+            cpu = time.process_time() - cpu
+            topics = [m.topic for m in out]
+            if any(t.startswith("dlq") for t in topics):
+                raise SystemExit(f"{w.name} stage: dead letters")
+            return Pass(seconds, cpu, sum(1 for t in topics if t == w.topic))
+
+        return run
+
+    return prepare
 
 
 def cryptofeed_view(channel: str, obj: Any) -> View:
@@ -458,7 +485,7 @@ def cryptofeed_side(feed_factory: Callable[[], Feed] | None = None) -> Callable[
         async def read(url: str, **_: Any) -> str:  # Binance's REST depth snapshot
             return snapshots[parse_qs(urlparse(url).query)["symbol"][0]]
 
-        def run(views: bool) -> Pass:
+        def prepare(views: bool) -> Timed:
             count = 0
             seen: list[View] = []
 
@@ -473,7 +500,7 @@ def cryptofeed_side(feed_factory: Callable[[], Feed] | None = None) -> Callable[
             feed.http_conn.read = read
             handler = feed.message_handler
 
-            async def loop_frames() -> tuple[float, float]:
+            async def set_up() -> None:
                 nonlocal count
                 for text, arg in setup:
                     if text is None:
@@ -482,16 +509,23 @@ def cryptofeed_side(feed_factory: Callable[[], Feed] | None = None) -> Callable[
                         await handler(text, None, arg)
                 count = 0
                 seen.clear()
+
+            async def loop_frames() -> tuple[float, float]:
                 cpu = time.process_time()
                 start = time.perf_counter()
                 for text, ts in msgs:
                     await handler(text, None, ts)
                 return time.perf_counter() - start, time.process_time() - cpu
 
-            seconds, cpu = loop.run_until_complete(loop_frames())
-            return Pass(seconds, cpu, count, seen)
+            loop.run_until_complete(set_up())
 
-        return run
+            def run() -> Pass:
+                seconds, cpu = loop.run_until_complete(loop_frames())
+                return Pass(seconds, cpu, count, seen)
+
+            return run
+
+        return prepare
 
     return make
 
@@ -514,7 +548,7 @@ def sides(w: Workload) -> dict[str, Runner]:
 # --------------------------------------------------------------------------- checks
 def check(w: Workload, runners: dict[str, Runner]) -> dict[str, Any]:
     """One untimed pass per side: counts, and how many outputs equal the first side's."""
-    passes = {name: run(True) for name, run in runners.items()}
+    passes = {name: prepare(True)() for name, prepare in runners.items()}
     ref_name = next(iter(CORES))
     ref = passes[ref_name].views
     out: dict[str, Any] = {"outputs": {n: p.outputs for n, p in passes.items()}}
@@ -537,18 +571,31 @@ def check(w: Workload, runners: dict[str, Runner]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- timing
 def passes_for(run: Runner, sample_s: float) -> int:
     """How many passes fill about ``sample_s`` of timed frame loop."""
-    run(False)  # warm-up
-    probe = run(False).seconds + run(False).seconds
+    run(False)()  # warm-up
+    probe = run(False)().seconds + run(False)().seconds
     return max(1, round(sample_s / max(probe / 2, 1e-9)))
 
 
 def sample(run: Runner, passes: int) -> tuple[float, float]:
     """Wall and CPU seconds of ``passes`` timed frame loops."""
     wall = cpu = 0.0
-    for _ in range(passes):
-        p = run(False)
-        wall += p.seconds
-        cpu += p.cpu
+    if METHOD == "fresh":
+        for _ in range(passes):
+            p = run(False)()
+            wall += p.seconds
+            cpu += p.cpu
+        return wall, cpu
+    states = [run(False) for _ in range(passes)]
+    gc.collect()
+    gc.freeze()
+    try:
+        for timed in states:
+            p = timed()
+            wall += p.seconds
+            cpu += p.cpu
+    finally:
+        del states
+        gc.unfreeze()
     return wall, cpu
 
 
@@ -603,7 +650,10 @@ def main() -> None:
     parser.add_argument("--trades", type=int, default=500, help="derived aggTrade frames")
     parser.add_argument("--only", default="", help="comma-separated workload names")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--method", choices=METHODS, default=METHODS[0], help="see METHOD")
     args = parser.parse_args()
+    global METHOD
+    METHOD = args.method
 
     started = datetime.now(UTC)
     load_start = os.getloadavg()
@@ -683,6 +733,7 @@ def main() -> None:
             "sample_s": args.sample_s,
             "order": "sides alternate within each round; medians over rounds",
             "fresh_state_per_pass": True,
+            "method": METHOD,
             "timed": "the frame loop only (state construction and setup frames untimed)",
             "clocks": "wall: time.perf_counter (the figures); cpu: time.process_time",
             "ratio": "frames_per_s_over_cryptofeed = cryptofeed us/frame / this side's",
