@@ -4,8 +4,9 @@ fixed-maturity futures (``FI_``/``FF_``): feeds ``trade`` (``trade_snapshot`` th
 deletes) and ``ticker`` (``bid``/``ask`` with sizes) or ``ticker_lite`` (no sizes).
 
 Prices and sizes are JSON numbers: frames are decoded with every non-integer number kept
-as its wire text (:func:`~..common.decode_numbers_as_text`; ``20108.0`` stays
-``"20108.0"``), never a float.
+as its wire text (``20108.0`` stays ``"20108.0"``), never a float: by msgspec
+(``float_hook=str`` hands over the literal's text), and any frame msgspec refuses by
+:func:`~..common.decode_numbers_as_text` (the standard decoder), which decides it as before.
 
 Sequencing: ``seq`` per product, +1 per ``book`` frame (``Sequencing.INCREMENT``); a
 ``book_snapshot`` carries the ``seq`` it is at. No checksum. Snapshots on the socket.
@@ -27,6 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, ClassVar
+
+import msgspec
 
 from tapewire.streams.normalize.mappers.base import (
     MS,
@@ -50,6 +53,7 @@ from tapewire.streams.normalize.mappers.events import (
 )
 
 SIDES = {"buy": BUY, "sell": SELL}
+_DECODE = msgspec.json.Decoder(float_hook=str).decode
 _CHANNELS = {"trades": "trade", "book": "book", "quotes": "ticker", "derivatives": "ticker"}
 
 
@@ -83,8 +87,14 @@ class KrakenFuturesMapper(Mapper):
     )
 
     def decode(self, payload: bytes) -> Any:
-        """JSON with non-integer numbers kept as their wire text."""
-        return decode_numbers_as_text(payload)
+        """JSON with non-integer numbers kept as their wire text. msgspec where it accepts
+        the frame (same values as the standard decoder); what it refuses (``NaN``,
+        ``Infinity``, a BOM, lone surrogates, malformed input) is decoded, or rejected with
+        the same error as before, by the standard decoder."""
+        try:
+            return _DECODE(payload)
+        except Exception:
+            return decode_numbers_as_text(payload)
 
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
