@@ -34,10 +34,10 @@ import msgspec
 from tapewire.streams.normalize.mappers.base import (
     MS,
     Mapper,
+    MarketIndex,
     Sequencing,
     VenueSpec,
     integer,
-    text,
 )
 from tapewire.streams.normalize.mappers.common import decode_numbers_as_text, number_text
 from tapewire.streams.normalize.mappers.events import (
@@ -86,6 +86,12 @@ class KrakenFuturesMapper(Mapper):
         notes="book seq +1 per frame per product; snapshots on the socket; no checksum",
     )
 
+    def __init__(self, markets: MarketIndex) -> None:
+        super().__init__(markets)
+        self._resolve = markets.resolver()
+        self._ids: dict[str, str] = markets.ids()
+        """Native id -> instrument, as ``_resolve`` gives it (read inline)."""
+
     def decode(self, payload: bytes) -> Any:
         """JSON with non-integer numbers kept as their wire text. msgspec where it accepts
         the frame (same values as the standard decoder); what it refuses (``NaN``,
@@ -132,7 +138,14 @@ class KrakenFuturesMapper(Mapper):
         return []  # heartbeat, other feeds
 
     def _instrument(self, message: dict[str, Any]) -> str:
-        return self.markets.instrument(text(message, "product_id"))
+        product = message["product_id"]
+        if product.__class__ is not str:
+            raise MapError("product_id", product, "a string")
+        found = self._ids.get(product)
+        return found if found is not None else self._resolve(product)  # raises MapError
+
+    # _trade and _update: field checks inlined (``base.text`` / ``base.integer`` /
+    # ``common.number_text``), in the order they were made
 
     def _trade(self, trade: Any) -> TradeEvent:
         if trade.__class__ is not dict:
@@ -140,27 +153,53 @@ class KrakenFuturesMapper(Mapper):
         side = trade.get("side")
         if side.__class__ is not str or side not in SIDES:
             raise MapError("side", side, "'buy' or 'sell'")
+        instrument = self._instrument(trade)
+        uid = trade["uid"]
+        if uid.__class__ is not str:
+            raise MapError("uid", uid, "a string")
+        price = trade["price"]
+        if price.__class__ is not str:
+            price = number_text(trade, "price")
+        size = trade["qty"]
+        if size.__class__ is not str:
+            size = number_text(trade, "qty")
+        ts = trade["time"]
+        if ts.__class__ is not int:
+            raise MapError("time", ts, "an integer")
         return TradeEvent(
-            instrument=self._instrument(trade),
-            trade_id=text(trade, "uid"),
-            price=number_text(trade, "price"),
-            size=number_text(trade, "qty"),
+            instrument=instrument,
+            trade_id=uid,
+            price=price,
+            size=size,
             side=SIDES[side],
-            exchange_ts_ns=integer(trade, "time") * MS,
+            exchange_ts_ns=ts * MS,
         )
 
     def _update(self, message: dict[str, Any]) -> BookEvent:
         side = message.get("side")
-        level = [(number_text(message, "price"), number_text(message, "qty"))]
+        price = message["price"]
+        if price.__class__ is not str:
+            price = number_text(message, "price")
+        size = message["qty"]
+        if size.__class__ is not str:
+            size = number_text(message, "qty")
         if side.__class__ is not str or side not in SIDES:
             raise MapError("side", side, "'buy' or 'sell'")
+        instrument = self._instrument(message)
+        ts = message["timestamp"]
+        if ts.__class__ is not int:
+            raise MapError("timestamp", ts, "an integer")
+        seq = message["seq"]
+        if seq.__class__ is not int:
+            raise MapError("seq", seq, "an integer")
+        level = [(price, size)]
         return BookEvent(
-            instrument=self._instrument(message),
+            instrument=instrument,
             snapshot=False,
             bids=level if side == "buy" else [],
             asks=level if side == "sell" else [],
-            exchange_ts_ns=integer(message, "timestamp") * MS,
-            last_sequence=integer(message, "seq"),
+            exchange_ts_ns=ts * MS,
+            last_sequence=seq,
         )
 
     def _ticker(self, message: dict[str, Any]) -> list[MarketEvent]:
