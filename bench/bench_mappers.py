@@ -16,7 +16,9 @@ side parses the same frames from the wire text to typed records with ``Decimal``
   callbacks that count the Trade / OrderBook / Ticker objects it produces. Symbol metadata
   is parsed offline by cryptofeed's own ``_parse_symbol_data`` from the recorded REST
   response and set with ``Symbols.set`` (a Feed would otherwise fetch it at construction);
-  Binance's REST depth snapshot (``http_conn.read``) is answered from the recorded response.
+  Binance's REST depth snapshot (``http_conn.read``) is answered from the recorded response;
+  what the other venues' Feeds need offline (symbols from ccxt's markets, the books their
+  ``subscribe()`` would set up, Bybit's ``conn.address``) is set in their ``*_workloads``.
 
 Every pass starts from a fresh state (a new Normalizer / stage / Feed, built untimed) and
 times only the frame loop, so book sequences replay correctly; what is alive before the
