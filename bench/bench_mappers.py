@@ -16,7 +16,9 @@ side parses the same frames from the wire text to typed records with ``Decimal``
   callbacks that count the Trade / OrderBook / Ticker objects it produces. Symbol metadata
   is parsed offline by cryptofeed's own ``_parse_symbol_data`` from the recorded REST
   response and set with ``Symbols.set`` (a Feed would otherwise fetch it at construction);
-  Binance's REST depth snapshot (``http_conn.read``) is answered from the recorded response.
+  Binance's REST depth snapshot (``http_conn.read``) is answered from the recorded response;
+  what the other venues' Feeds need offline (symbols from ccxt's markets, the books their
+  ``subscribe()`` would set up, Bybit's ``conn.address``) is set in their ``*_workloads``.
 
 Every pass starts from a fresh state (a new Normalizer / stage / Feed, built untimed) and
 times only the frame loop, so book sequences replay correctly; what is alive before the
@@ -60,7 +62,7 @@ import ccxt  # noqa: E402
 
 try:
     from cryptofeed.defines import ASK, BID, L2_BOOK, TICKER, TRADES
-    from cryptofeed.exchanges import OKX, Binance
+    from cryptofeed.exchanges import OKX, Binance, Bybit, Gemini, KrakenFutures
     from cryptofeed.feed import Feed
     from cryptofeed.symbols import Symbols
 except ImportError as exc:  # pragma: no cover - the message is the point
@@ -77,6 +79,7 @@ from tapewire.streams.stages.normalize import NormalizeStage  # noqa: E402
 from tapewire.testing.frames import read_frames  # noqa: E402
 
 REAL = ROOT / "tests" / "data" / "real"
+FRAMES = ROOT / "tests" / "data" / "frames"
 RESULTS = ROOT / "bench" / "results"
 
 Frame = dict[str, Any]
@@ -102,6 +105,9 @@ class Workload:
     note: str = ""
     setup: list[Frame] = field(default_factory=list)  # processed first on each fresh state,
     # untimed: book snapshots (REST for Binance, the websocket snapshot for OKX)
+    cf_conn: Any = None  # the ``conn`` cryptofeed's handler gets (Bybit reads its address)
+    cf_view: Callable[[Any], View] | None = None  # a cryptofeed output's view, if not the
+    # channel's usual one (``cryptofeed_view``)
 
 
 class Core(Protocol):
@@ -327,6 +333,220 @@ def okx_workloads() -> list[Workload]:
     ]
 
 
+def _frames(venue: str, name: str = "frames") -> list[Frame]:
+    return read_frames(REAL / venue / f"{name}.jsonl", venue)
+
+
+def _split(template: Frame, items: list[dict[str, Any]]) -> list[Frame]:
+    """One websocket frame per item of a recorded list (a snapshot's trades), the item's
+    text as recorded in ``template`` (checked verbatim), in the item order given."""
+    out = []
+    for i, item in enumerate(items):
+        text = json.dumps(item, separators=(",", ":"))
+        if text.encode() not in template["payload"]:
+            raise SystemExit(f"not verbatim in the recording: {text[:80]}")
+        out.append(
+            {**template, "payload": text.encode(), "receive_ts_ns": template["receive_ts_ns"] + i}
+        )
+    return out
+
+
+def krakenfutures_workloads() -> list[Workload]:
+    """Book (snapshots + one level per frame, ``seq`` +1), trades, ticker_lite: recorded
+    (markets: ccxt's parse of the recorded instruments response, ``tests/data/frames``)."""
+    venue = "krakenfutures"
+    markets = json.loads((FRAMES / venue / "markets.json").read_text(encoding="utf-8"))
+    # cryptofeed's own parse of the instruments response (ccxt keeps each entry as ``info``;
+    # lower-case symbols as the 2021 endpoint listed them: cryptofeed lower-cases the
+    # socket's product_id to look them up)
+    syms, sym_info = KrakenFutures._parse_symbol_data({"instruments": [m["info"] for m in markets]})
+    Symbols.set(KrakenFutures.id, syms, sym_info)
+    std = sorted(syms)
+
+    def feed() -> Feed:
+        f = KrakenFutures(symbols=std, channels=[L2_BOOK, TRADES, TICKER])
+        f._KrakenFutures__reset()  # what its subscribe() does: books, seq_no
+        return f
+
+    ws = [r for r in _frames(venue) if r["transport"] == "WEBSOCKET"]
+
+    def by(feed_name: str) -> list[Frame]:
+        return [
+            r for r in ws if _payload(r).get("feed") == feed_name and "event" not in _payload(r)
+        ]
+
+    snaps, books, tickers = by("book_snapshot"), by("book"), by("ticker_lite")
+    trades = [
+        f
+        for snap in by("trade_snapshot")
+        for f in _split(snap, list(reversed(_payload(snap)["trades"])))
+    ] + by("trade")
+    return [
+        Workload(
+            "krakenfutures book",
+            venue,
+            "md.book",
+            L2_BOOK,
+            _per_connection(books),
+            len(books),
+            markets,
+            feed,
+            note=f"recorded 2021-07-22 PI_XRPUSD, FI_BCHUSD_210730: the {len(books)} book "
+            "frames (one level each, seq +1, checked on both sides) timed; the 2 "
+            "book_snapshot frames applied first, untimed",
+            setup=_per_connection(snaps),
+        ),
+        Workload(
+            "krakenfutures trades",
+            venue,
+            "md.trades",
+            TRADES,
+            _per_connection(trades),
+            len(trades),
+            markets,
+            feed,
+            note=f"{len(trades)} recorded trades, each as a trade frame: the 200 of the 2 "
+            "trade_snapshot frames (each trade's text as recorded, oldest first; cryptofeed "
+            "ignores trade_snapshot) and the 1 live trade frame",
+        ),
+        Workload(
+            "krakenfutures ticker_lite",
+            venue,
+            "md.quotes",
+            TICKER,
+            _per_connection(tickers * 10),
+            len(tickers) * 10,
+            markets,
+            feed,
+            note=f"the {len(tickers)} recorded ticker_lite frames, 10 times per pass (stateless)",
+        ),
+    ]
+
+
+def gemini_workloads() -> list[Workload]:
+    """Book (l2_updates: the first per symbol is the book) and trades: recorded."""
+    venue = "gemini"
+    markets = json.loads((FRAMES / venue / "markets.json").read_text(encoding="utf-8"))
+    ws = [r for r in _frames(venue) if r["transport"] == "WEBSOCKET"]
+    updates = [r for r in ws if _payload(r)["type"] == "l2_updates"]
+    firsts = [r for r in updates if "trades" in _payload(r)]
+    recorded = {_payload(r)["symbol"] for r in updates}
+    # cryptofeed's own parse of /v1/symbols/details entries (not recorded: ccxt's markets
+    # kept only the /v1/symbols list), built from ccxt's markets in that shape
+    syms, sym_info = Gemini._parse_symbol_data(
+        [
+            {
+                "symbol": m["id"].upper(),
+                "base_currency": m["base"],
+                "quote_currency": m["quote"],
+                "tick_size": m["precision"]["price"],
+                "status": "open",
+            }
+            for m in markets
+            if m["id"].upper() in recorded
+        ]
+    )
+    Symbols.set(Gemini.id, syms, sym_info)
+    std = sorted(syms)
+
+    def feed() -> Feed:
+        f = Gemini(symbols=std, channels=[L2_BOOK, TRADES])
+        f._Gemini__reset(list(syms.values()))  # what its subscribe() does: empty books
+        return f
+
+    later = [r for r in updates if r not in firsts]
+    trades = [f for r in firsts for f in _split(r, _payload(r)["trades"])]
+    trades += [r for r in ws if _payload(r)["type"] == "trade"]
+    return [
+        Workload(
+            "gemini book",
+            venue,
+            "md.book",
+            L2_BOOK,
+            _per_connection(later),
+            len(later),
+            markets,
+            feed,
+            note=f"recorded 2021-06-24 ALCXUSD, ANKRUSD: the {len(later)} later l2_updates "
+            "timed; each symbol's first l2_updates (the whole book, 50 recent trades) applied "
+            "first, untimed",
+            setup=_per_connection(firsts),
+        ),
+        Workload(
+            "gemini trades",
+            venue,
+            "md.trades",
+            TRADES,
+            _per_connection(trades),
+            len(trades),
+            markets,
+            feed,
+            note=f"{len(trades)} recorded trades, each as a trade frame: the 100 listed in the "
+            "2 first l2_updates (each trade's text as recorded; cryptofeed ignores them there) "
+            "and the 4 live trade frames",
+        ),
+    ]
+
+
+@dataclass
+class _Conn:
+    """What cryptofeed's Bybit handler reads of its connection: the socket address."""
+
+    address: str
+
+
+def _top(book: Any) -> View:
+    """cryptofeed's one-level book as a quote view: (best bid, best ask)."""
+    bids, asks = book.book.bids.to_dict(), book.book.asks.to_dict()
+    return (max(bids) if bids else None, min(asks) if asks else None)
+
+
+def bybit_workloads() -> list[Workload]:
+    """``orderbook.1`` (Bybit's BBO): recorded, markets documentation-shaped."""
+    venue = "bybit"
+    rest = read_frames(FRAMES / venue / "bbo-markets.json", venue)
+    norm = Normalizer()
+    norm.load_markets(venue, rest)
+    markets = list(norm.venues[venue].ex.markets.values())
+    syms, sym_info = Bybit._parse_symbol_data([json.loads(r["payload"]) for r in rest])
+    Symbols.set(Bybit.id, syms, sym_info)
+    std = sorted(syms)
+
+    def feed() -> Feed:
+        return Bybit(symbols=std, channels=[L2_BOOK])
+
+    ws = [r for r in _frames(venue, "bbo") if "topic" in _payload(r)]
+    return [
+        Workload(
+            "bybit orderbook.1",
+            venue,
+            "md.quotes",
+            L2_BOOK,
+            _per_connection(ws * 10),
+            len(ws) * 10,
+            markets,
+            feed,
+            note=f"recorded 2025-06-13: the {len(ws)} orderbook.1 frames (6 spot symbols, "
+            "every one a snapshot), 10 times per pass; Tapewire: a quote each; cryptofeed "
+            "(no Bybit L1 channel; it subscribes orderbook.200) parses them with its L2 book "
+            "handler: a one-level book snapshot each, compared as (best bid, best ask)",
+            cf_conn=_Conn("wss://stream.bybit.com/v5/public/spot"),
+            cf_view=_top,
+        ),
+    ]
+
+
+def all_workloads(trades: int) -> list[Workload]:
+    """Every workload, in run order (``trades``: derived Binance aggTrade frames)."""
+    return (
+        binance_workloads(trades)
+        + okx_workloads()
+        + krakenfutures_workloads()
+        + gemini_workloads()
+        + bybit_workloads()
+    )
+
+
 # --------------------------------------------------------------------------- sides
 @dataclass
 class Pass:
@@ -482,6 +702,9 @@ def cryptofeed_side(feed_factory: Callable[[], Feed] | None = None) -> Callable[
             for f in w.setup
         ]
 
+        conn = w.cf_conn
+        view = w.cf_view or (lambda obj: cryptofeed_view(w.cf_channel, obj))
+
         async def read(url: str, **_: Any) -> str:  # Binance's REST depth snapshot
             return snapshots[parse_qs(urlparse(url).query)["symbol"][0]]
 
@@ -493,7 +716,7 @@ def cryptofeed_side(feed_factory: Callable[[], Feed] | None = None) -> Callable[
                 nonlocal count
                 count += 1
                 if views:
-                    seen.append(cryptofeed_view(w.cf_channel, obj))
+                    seen.append(view(obj))
 
             feed = (feed_factory or w.cf_feed)()
             feed.callbacks[w.cf_channel] = [on_output]
@@ -506,7 +729,7 @@ def cryptofeed_side(feed_factory: Callable[[], Feed] | None = None) -> Callable[
                     if text is None:
                         await feed._snapshot(arg)
                     else:
-                        await handler(text, None, arg)
+                        await handler(text, conn, arg)
                 count = 0
                 seen.clear()
 
@@ -514,7 +737,7 @@ def cryptofeed_side(feed_factory: Callable[[], Feed] | None = None) -> Callable[
                 cpu = time.process_time()
                 start = time.perf_counter()
                 for text, ts in msgs:
-                    await handler(text, None, ts)
+                    await handler(text, conn, ts)
                 return time.perf_counter() - start, time.process_time() - cpu
 
             loop.run_until_complete(set_up())
@@ -657,7 +880,7 @@ def main() -> None:
 
     started = datetime.now(UTC)
     load_start = os.getloadavg()
-    workloads = binance_workloads(args.trades) + okx_workloads()
+    workloads = all_workloads(args.trades)
     if args.only:
         wanted = {s.strip() for s in args.only.split(",")}
         workloads = [w for w in workloads if w.name in wanted]

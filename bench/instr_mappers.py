@@ -3,11 +3,13 @@
 Run (a venv with cryptofeed, e.g. ``.venv-bench``), one side per process::
 
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=OUT.%p \\
-        .venv-bench/bin/python bench/instr_mappers.py native|ccxt|cryptofeed [--passes 3]
+        .venv-bench/bin/python bench/instr_mappers.py native|ccxt|cryptofeed [--passes 3] \\
+        [--only NAME,...]
 
-Each workload of ``bench_mappers.py`` runs as that script times it (a fresh state per pass,
-setup frames untimed); only the timed frame loop is instrumented (callgrind client requests
-from a tiny C helper compiled here with ``cc``), one dump per workload named after it. Then
+Each workload of ``bench_mappers.py`` (``all_workloads``, or those named by ``--only``) runs
+as that script times it (a fresh state per pass, setup frames untimed); only the timed frame
+loop is instrumented (callgrind client requests from a tiny C helper compiled here with
+``cc``), one dump per workload named after it. Then
 ``python bench/instr_mappers.py --report OUT.*`` prints ``Ir`` per counted frame. Whether
 ``native`` runs compiled or pure Python is whatever the tree holds (``make native`` /
 ``make pure``).
@@ -59,21 +61,24 @@ class _Toggle:
         return time.perf_counter()
 
 
-def run(side: str, passes: int) -> None:
+def run(side: str, passes: int, only: set[str]) -> None:
     import bench_mappers as bm
 
     toggle = _Toggle(_helper())
-    workloads = bm.binance_workloads(2_000) + bm.okx_workloads()
+    workloads = bm.all_workloads(2_000)
+    if only:
+        workloads = [w for w in workloads if w.name in only]
     for w in workloads:
         if side == "cryptofeed":
             runner = bm.cryptofeed_side()(w)
         else:
             runner = bm.core_side(bm.CORES[f"tapewire {side}"])(w)
-        runner(False)  # warm-up, uncounted (bm.time is still the real one)
+        runner(False)()  # warm-up, uncounted (bm.time is still the real one)
         bm.time = toggle  # type: ignore[assignment]
         for i in range(passes):
+            timed = runner(False)  # fresh state and set-up frames: before counting starts
             toggle.name = f"{w.name}|{w.counted}|{i}".encode()
-            runner(False)
+            timed()
         bm.time = time  # type: ignore[assignment]
         print(f"{side}: {w.name}: {passes} passes x {w.counted} frames", flush=True)
 
@@ -99,11 +104,12 @@ def main() -> None:
     parser.add_argument("side", nargs="?", choices=["native", "ccxt", "cryptofeed"])
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--report", nargs="+", metavar="CALLGRIND_OUT")
+    parser.add_argument("--only", default="", help="comma-separated workload names")
     args = parser.parse_args()
     if args.report:
         report(args.report)
     else:
-        run(args.side, args.passes)
+        run(args.side, args.passes, {s.strip() for s in args.only.split(",") if s.strip()})
 
 
 if __name__ == "__main__":

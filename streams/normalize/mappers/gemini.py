@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from tapewire.streams.normalize.mappers.base import MS, Mapper, Sequencing, VenueSpec, integer, text
+from tapewire.streams.normalize.mappers.base import MS, Mapper, MarketIndex, Sequencing, VenueSpec
 from tapewire.streams.normalize.mappers.common import side_changes
 from tapewire.streams.normalize.mappers.events import (
     BUY,
@@ -56,6 +56,12 @@ class GeminiMapper(Mapper):
         notes="no ids, no checksum: crossed-book check; the first l2_updates is the book",
     )
 
+    def __init__(self, markets: MarketIndex) -> None:
+        super().__init__(markets)
+        self._spot = markets.resolver("spot")
+        self._ids: dict[str, str] = markets.ids("spot")
+        """Lower-case native id -> instrument, as ``_spot`` gives it (read inline)."""
+
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
         if message.__class__ is not dict:
@@ -70,21 +76,41 @@ class GeminiMapper(Mapper):
         return []  # heartbeat, candles, other feeds
 
     def _instrument(self, message: dict[str, Any]) -> str:
-        return self.markets.instrument(text(message, "symbol").lower(), "spot")
+        symbol = message["symbol"]
+        if symbol.__class__ is not str:
+            raise MapError("symbol", symbol, "a string")
+        native = symbol.lower()
+        found = self._ids.get(native)
+        return found if found is not None else self._spot(native)  # raises MapError
 
     def _trade(self, trade: Any) -> TradeEvent:
+        # field checks inlined (``base.text`` / ``base.integer``), in the order they were
+        # made: side, symbol, event_id, price, quantity, timestamp
         if trade.__class__ is not dict:
             raise MapError("trades", trade, "a trade object")
         side = trade.get("side")
         if side.__class__ is not str or side not in SIDES:
             raise MapError("side", side, "'buy' or 'sell'")
+        instrument = self._instrument(trade)
+        event_id = trade["event_id"]
+        if event_id.__class__ is not int:
+            raise MapError("event_id", event_id, "an integer")
+        price = trade["price"]
+        if price.__class__ is not str:
+            raise MapError("price", price, "a string")
+        size = trade["quantity"]
+        if size.__class__ is not str:
+            raise MapError("quantity", size, "a string")
+        ts = trade["timestamp"]
+        if ts.__class__ is not int:
+            raise MapError("timestamp", ts, "an integer")
         return TradeEvent(
-            instrument=self._instrument(trade),
-            trade_id=str(integer(trade, "event_id")),
-            price=text(trade, "price"),
-            size=text(trade, "quantity"),
+            instrument=instrument,
+            trade_id=str(event_id),
+            price=price,
+            size=size,
             side=SIDES[side],
-            exchange_ts_ns=integer(trade, "timestamp") * MS,
+            exchange_ts_ns=ts * MS,
         )
 
     def _book(self, message: dict[str, Any]) -> list[MarketEvent]:

@@ -4,8 +4,9 @@ fixed-maturity futures (``FI_``/``FF_``): feeds ``trade`` (``trade_snapshot`` th
 deletes) and ``ticker`` (``bid``/``ask`` with sizes) or ``ticker_lite`` (no sizes).
 
 Prices and sizes are JSON numbers: frames are decoded with every non-integer number kept
-as its wire text (:func:`~..common.decode_numbers_as_text`; ``20108.0`` stays
-``"20108.0"``), never a float.
+as its wire text (``20108.0`` stays ``"20108.0"``), never a float: by msgspec
+(``float_hook=str`` hands over the literal's text), and any frame msgspec refuses by
+:func:`~..common.decode_numbers_as_text` (the standard decoder), which decides it as before.
 
 Sequencing: ``seq`` per product, +1 per ``book`` frame (``Sequencing.INCREMENT``); a
 ``book_snapshot`` carries the ``seq`` it is at. No checksum. Snapshots on the socket.
@@ -28,13 +29,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import msgspec
+
 from tapewire.streams.normalize.mappers.base import (
     MS,
     Mapper,
+    MarketIndex,
     Sequencing,
     VenueSpec,
     integer,
-    text,
 )
 from tapewire.streams.normalize.mappers.common import decode_numbers_as_text, number_text
 from tapewire.streams.normalize.mappers.events import (
@@ -50,6 +53,7 @@ from tapewire.streams.normalize.mappers.events import (
 )
 
 SIDES = {"buy": BUY, "sell": SELL}
+_DECODE = msgspec.json.Decoder(float_hook=str).decode
 _CHANNELS = {"trades": "trade", "book": "book", "quotes": "ticker", "derivatives": "ticker"}
 
 
@@ -82,9 +86,21 @@ class KrakenFuturesMapper(Mapper):
         notes="book seq +1 per frame per product; snapshots on the socket; no checksum",
     )
 
+    def __init__(self, markets: MarketIndex) -> None:
+        super().__init__(markets)
+        self._resolve = markets.resolver()
+        self._ids: dict[str, str] = markets.ids()
+        """Native id -> instrument, as ``_resolve`` gives it (read inline)."""
+
     def decode(self, payload: bytes) -> Any:
-        """JSON with non-integer numbers kept as their wire text."""
-        return decode_numbers_as_text(payload)
+        """JSON with non-integer numbers kept as their wire text. msgspec where it accepts
+        the frame (same values as the standard decoder); what it refuses (``NaN``,
+        ``Infinity``, a BOM, lone surrogates, malformed input) is decoded, or rejected with
+        the same error as before, by the standard decoder."""
+        try:
+            return _DECODE(payload)
+        except Exception:
+            return decode_numbers_as_text(payload)
 
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
@@ -122,7 +138,14 @@ class KrakenFuturesMapper(Mapper):
         return []  # heartbeat, other feeds
 
     def _instrument(self, message: dict[str, Any]) -> str:
-        return self.markets.instrument(text(message, "product_id"))
+        product = message["product_id"]
+        if product.__class__ is not str:
+            raise MapError("product_id", product, "a string")
+        found = self._ids.get(product)
+        return found if found is not None else self._resolve(product)  # raises MapError
+
+    # _trade and _update: field checks inlined (``base.text`` / ``base.integer`` /
+    # ``common.number_text``), in the order they were made
 
     def _trade(self, trade: Any) -> TradeEvent:
         if trade.__class__ is not dict:
@@ -130,27 +153,53 @@ class KrakenFuturesMapper(Mapper):
         side = trade.get("side")
         if side.__class__ is not str or side not in SIDES:
             raise MapError("side", side, "'buy' or 'sell'")
+        instrument = self._instrument(trade)
+        uid = trade["uid"]
+        if uid.__class__ is not str:
+            raise MapError("uid", uid, "a string")
+        price = trade["price"]
+        if price.__class__ is not str:
+            price = number_text(trade, "price")
+        size = trade["qty"]
+        if size.__class__ is not str:
+            size = number_text(trade, "qty")
+        ts = trade["time"]
+        if ts.__class__ is not int:
+            raise MapError("time", ts, "an integer")
         return TradeEvent(
-            instrument=self._instrument(trade),
-            trade_id=text(trade, "uid"),
-            price=number_text(trade, "price"),
-            size=number_text(trade, "qty"),
+            instrument=instrument,
+            trade_id=uid,
+            price=price,
+            size=size,
             side=SIDES[side],
-            exchange_ts_ns=integer(trade, "time") * MS,
+            exchange_ts_ns=ts * MS,
         )
 
     def _update(self, message: dict[str, Any]) -> BookEvent:
         side = message.get("side")
-        level = [(number_text(message, "price"), number_text(message, "qty"))]
+        price = message["price"]
+        if price.__class__ is not str:
+            price = number_text(message, "price")
+        size = message["qty"]
+        if size.__class__ is not str:
+            size = number_text(message, "qty")
         if side.__class__ is not str or side not in SIDES:
             raise MapError("side", side, "'buy' or 'sell'")
+        instrument = self._instrument(message)
+        ts = message["timestamp"]
+        if ts.__class__ is not int:
+            raise MapError("timestamp", ts, "an integer")
+        seq = message["seq"]
+        if seq.__class__ is not int:
+            raise MapError("seq", seq, "an integer")
+        level = [(price, size)]
         return BookEvent(
-            instrument=self._instrument(message),
+            instrument=instrument,
             snapshot=False,
             bids=level if side == "buy" else [],
             asks=level if side == "sell" else [],
-            exchange_ts_ns=integer(message, "timestamp") * MS,
-            last_sequence=integer(message, "seq"),
+            exchange_ts_ns=ts * MS,
+            last_sequence=seq,
         )
 
     def _ticker(self, message: dict[str, Any]) -> list[MarketEvent]:
