@@ -20,6 +20,19 @@ from tapewire.streams.normalize.mappers.base import (
     integer,
     levels,
 )
+from tapewire.streams.normalize.mappers.binance_wire import (
+    COMBINED,
+    COMBINED_TICKER,
+    PLAIN,
+    PLAIN_TICKER,
+    AggTrade,
+    Depth,
+    Errors,
+    Event,
+    TaggedTicker,
+    Ticker,
+    Trade,
+)
 from tapewire.streams.normalize.mappers.events import (
     BUY,
     SELL,
@@ -91,6 +104,89 @@ class BinanceMapper(Mapper):
         if event == "bookTicker":
             return [self._ticker(message)]
         return []  # other streams
+
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """A ``trade`` / ``aggTrade`` / ``depthUpdate`` / ``bookTicker`` frame, plain or
+        combined, decoded straight into its typed struct (:mod:`.binance_wire`, which holds
+        the rules that make the events those of :meth:`map`); None for any other frame.
+        The decoder is picked from the first bytes (the first key of the event: ``e``, or
+        ``u`` for spot's ``bookTicker``); a wrong pick only fails the decode."""
+        m: Event | Ticker
+        try:
+            if payload.startswith(b'{"stream":"'):
+                # the first key of "data" (after the stream name and '","data":{"')
+                end = payload.find(b'"', 11)
+                first = payload[end + 11 : end + 12]
+                if first == b"e":
+                    m = COMBINED(payload).data
+                elif first == b"u":
+                    m = COMBINED_TICKER(payload).data
+                else:
+                    return None
+            elif payload.startswith(b'{"e":"'):
+                m = PLAIN(payload)
+            elif payload.startswith(b'{"u":'):
+                m = PLAIN_TICKER(payload)
+            else:
+                return None
+        except Errors:
+            return None
+        # the events as _trade / _depth / _ticker build them; the type checks are msgspec's
+        kind = m.__class__
+        if kind is Depth:
+            d: Depth = m  # type: ignore[assignment]
+            native = d.s
+            return [
+                BookEvent(
+                    self._ids.get(native) or self._id(native),
+                    False,
+                    d.b,
+                    d.a,
+                    d.E * MS,
+                    d.U,
+                    d.u,
+                    d.pu,
+                )
+            ]
+        if kind is Ticker or kind is TaggedTicker:
+            q: Ticker | TaggedTicker = m  # type: ignore[assignment]
+            native = q.s
+            ts = q.T or q.E
+            return [
+                QuoteEvent(
+                    self._ids.get(native) or self._id(native),
+                    q.b,
+                    q.B,
+                    q.a,
+                    q.A,
+                    None if ts is None else ts * MS,
+                )
+            ]
+        if kind is AggTrade:
+            a: AggTrade = m  # type: ignore[assignment]
+            native = a.s
+            return [
+                TradeEvent(
+                    self._ids.get(native) or self._id(native),
+                    str(a.a),
+                    a.p,
+                    a.q,
+                    SELL if a.m else BUY,
+                    a.T * MS,
+                )
+            ]
+        t: Trade = m  # type: ignore[assignment]
+        native = t.s
+        return [
+            TradeEvent(
+                self._ids.get(native) or self._id(native),
+                str(t.t),
+                t.p,
+                t.q,
+                SELL if t.m else BUY,
+                t.T * MS,
+            )
+        ]
 
     def _instrument(self, message: dict[str, Any]) -> str:
         return self._resolve_id(message["s"])
