@@ -109,27 +109,25 @@ class BinanceMapper(Mapper):
         """A ``trade`` / ``aggTrade`` / ``depthUpdate`` / ``bookTicker`` frame, plain or
         combined, decoded straight into its typed struct (:mod:`.binance_wire`, which holds
         the rules that make the events those of :meth:`map`); None for any other frame.
-        The decoder is picked from the first bytes (the first key of the event: ``e``, or
-        ``u`` for spot's ``bookTicker``); a wrong pick only fails the decode."""
+        The decoder is picked from two bytes (the first key, the last value's end)."""
         m: Event | Ticker
+        # the decoder from two bytes (indexing a byte is the cheapest test: ~280 instructions
+        # against ~900 for a startswith and ~1,200 for a find); a wrong pick fails the decode
         try:
-            if payload.startswith(b'{"stream":"'):
-                # the first key of "data" (after the stream name and '","data":{"')
-                end = payload.find(b'"', 11)
-                first = payload[end + 11 : end + 12]
-                if first == b"e":
-                    m = COMBINED(payload).data
-                elif first == b"u":
-                    m = COMBINED_TICKER(payload).data
-                else:
-                    return None
-            elif payload.startswith(b'{"e":"'):
+            first = payload[2]  # the first key's first letter
+            if first == 115:  # {"stream": combined
+                # spot bookTicker ends '"}}' (its last value, "A", a string), the others not
+                decode = COMBINED_TICKER if payload[-3] == 34 else COMBINED
+                m = decode(payload).data
+            elif first == 101:  # {"e": plain, with the event type
                 m = PLAIN(payload)
-            elif payload.startswith(b'{"u":'):
+            elif first == 117:  # {"u": plain spot bookTicker
                 m = PLAIN_TICKER(payload)
             else:
                 return None
         except Errors:
+            return None
+        except IndexError:  # shorter than 3 bytes
             return None
         # the events as _trade / _depth / _ticker build them; the type checks are msgspec's
         kind = m.__class__

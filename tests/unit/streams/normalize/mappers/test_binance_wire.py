@@ -191,12 +191,12 @@ def test_normalizer_outputs_equal_with_fast_path_on_and_off(
     sequence = frames + fuzzed + edges + frames
     on_norm = Normalizer(clock=lambda: 1)
     on = _results(on_norm, sequence)
-    assert on_norm.native[venue]._map_bytes is not None  # noqa: SLF001 (the fast path ran)
+    assert on_norm.native[venue]._map_bytes is not None
     with monkeypatch.context() as patch:  # no override: NativeVenue takes the generic path
         patch.setattr(BinanceMapper, "map_bytes", Mapper.map_bytes)
         off_norm = Normalizer(clock=lambda: 1)
         off = _results(off_norm, sequence)
-        assert off_norm.native[venue]._map_bytes is None  # noqa: SLF001
+        assert off_norm.native[venue]._map_bytes is None
     assert len(on) == len(off)
     for frame, a, b in zip(sequence, on, off, strict=True):
         assert a == b, frame["payload"]
