@@ -7,6 +7,7 @@ with the fast path on and off."""
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +32,7 @@ FILES = [
     ("binanceusdm", DATA / "frames" / "binanceusdm" / "derivatives.jsonl"),
 ]
 IDS = [f"{venue}/{path.parent.parent.name}/{path.name}" for venue, path in FILES]
-MUTANTS = 1500
+MUTANTS = int(os.environ.get("TAPEWIRE_FUZZ_CASES", "1500"))
 """Mutated frames per file (each checked mapper-level and through both normalizers)."""
 
 EDGE_VALUES = [
@@ -51,6 +52,19 @@ EDGE_VALUES = [
     b"NaN",
     b'"\\u0031\\u002e5"',
     b'"\\ud800"',
+    b'"\\udc00\\ud800"',
+    b'"\\ud800\\u0041"',
+    b'"\\ud83d\\ude00"',
+    b'"\\/\\"\\\\"',
+    b'"\x7f\xf0\x9f\x98\x80"',
+    b'"\xc0\xaf"',
+    b'"\xed\xa0\x80"',
+    b'"\t"',
+    b"1.",
+    b".5",
+    b"+1",
+    b"1e",
+    b"01",
     b'"\xff"',
     b'"x\\u0000"',
     b"[]",
@@ -111,6 +125,21 @@ def _edge_cases(payload: bytes) -> list[bytes]:
             + key[1:].encode()
             + payload[at + 1 + len(key) :]
         )
+        # the key twice with valid values: the same one, another event type or string
+        out.append(payload[:at] + b'"' + key.encode() + b'":' + text + b"," + payload[at:])
+        for other in (b'"trade"', b'"aggTrade"', b'"bookTicker"', b'"depthUpdate"', b'"X"'):
+            out.append(payload[:at] + b'"' + key.encode() + b'":' + other + b"," + payload[at:])
+            out.append(
+                payload[: start + len(text)]
+                + b',"'
+                + key.encode()
+                + b'":'
+                + other
+                + payload[start + len(text) :]
+            )
+        if isinstance(value, str) and value:  # the value's first character escaped
+            escaped = b'"\\u%04x' % ord(value[0]) + value[1:].encode() + b'"'
+            out.append(payload[:start] + escaped + payload[start + len(text) :])
     close = payload.rfind(b"}", 0, len(payload) - 1) if inner is not message else len(payload) - 1
     for extra in (
         b'"z":1e400',
@@ -128,7 +157,7 @@ def _edge_cases(payload: bytes) -> list[bytes]:
     out += [
         b" " + payload + b"\n",
         payload + b"x",
-        payload.replace(b'"e":"', b'"e":"\\u00', 1),
+        payload.replace(b'"e":"', b'"e":"\\u00', 1),  # an invalid escape
         payload.replace(b'":"', b'":"\\u0041', 1),
     ]
     return out
