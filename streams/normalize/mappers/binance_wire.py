@@ -35,11 +35,9 @@ Int = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 bounds only up to int64: the rest fall back)."""
 
 
-# Struct options: unknown keys refused; no GC tracking (scalars and levels only); kw_only so
+# Every struct: unknown keys refused; no GC tracking (scalars and levels only); kw_only so
 # that fields follow the wire's order, optional ones where they come (msgspec matches a key
 # against the next declared field first).
-
-
 class AggTrade(
     msgspec.Struct,
     tag_field="e",
@@ -65,7 +63,7 @@ class AggTrade(
 class Trade(
     msgspec.Struct, tag_field="e", tag="trade", forbid_unknown_fields=True, gc=False, kw_only=True
 ):
-    """``trade`` (``b``/``a`` order ids: older spot frames)."""
+    """``trade`` (``b``/``a`` order ids: older spot frames; ``X`` order type: USD-M)."""
 
     E: Int | None = None
     s: str
