@@ -103,10 +103,14 @@ class NativeVenue:
         receive_ns: int,
         midway: bool,
         out: Mapping[str, list[TypedRecord]],
+        connection: Any,
+        sequence: Any,
     ) -> int:
         """A websocket frame from bytes to records in ``out`` (:meth:`map_frame` then
         :meth:`emit`, with the common one-trade / one-quote frame built straight into its
-        topic); returns the number of duplicate trades dropped."""
+        topic); returns the number of duplicate trades dropped. ``connection`` and
+        ``sequence`` are the frame's ``connection_id`` and ``sequence`` as read (the
+        caller has them: one dict lookup each less a frame)."""
         mapper = self.mapper
         mapper.connection_id = connection_id
         fast = self._map_bytes
@@ -162,8 +166,8 @@ class NativeVenue:
                         exchange_ts_ns=event.exchange_ts_ns,
                         receive_ts_ns=receive_ns,
                         process_ts_ns=now,
-                        connection_id=frame.get("connection_id"),
-                        frame_sequence=frame.get("sequence"),
+                        connection_id=connection,
+                        frame_sequence=sequence,
                     )
                 )
                 ids[trade_id] = None

@@ -501,30 +501,50 @@ class Normalizer:
 
     # ------------------------------------------------------------------ core
     def _process(self, frame: Record, out: NormalizeResult) -> None:
-        get = frame.get
-        venue_id = get("venue")
-        payload = get("payload")
-        receive_ns = get("receive_ts_ns")
+        # a decoded md.raw record has every field, and a subscript costs about a quarter of
+        # a ``get`` call; a record built by hand may leave the optional ones out
+        try:
+            venue_id = frame["venue"]
+            payload = frame["payload"]
+            receive_ns = frame["receive_ts_ns"]
+            connection = frame["connection_id"]
+            sequence = frame["sequence"]
+            transport = frame["transport"]
+            status = frame["rest_status"]
+        except KeyError:
+            get = frame.get
+            venue_id = get("venue")
+            payload = get("payload")
+            receive_ns = get("receive_ts_ns")
+            connection = get("connection_id")
+            sequence = get("sequence")
+            transport = get("transport")
+            status = get("rest_status")
         if venue_id.__class__ is not str or payload.__class__ is not bytes:
             venue_id, payload = _checked_frame(venue_id, payload)  # a bytearray or SchemaError
         if receive_ns.__class__ is not int:
             raise NormalizeError("RawFrame receive_ts_ns is not an int", error_type="SchemaError")
-        connection = get("connection_id")
         connection_text = connection if connection.__class__ is str else str(connection)
         conn_key = (venue_id, connection_text)
         midway = self._joined_midway.current.get(conn_key)
         if midway is None:
-            midway = self._first_of_connection(conn_key, get("sequence"))
+            midway = self._first_of_connection(conn_key, sequence)
         native = self.native.get(venue_id)
         if native is None and self._native_classes:
             native = self._native_venue(venue_id)
         if native is not None:
-            rest = get("transport") == "REST"
-            status = get("rest_status")
+            rest = transport == "REST"
             ok = status is None or status == 200
             if ok and not rest:
                 duplicates = native.process(
-                    frame, payload, connection_text, receive_ns, midway, out.records
+                    frame,
+                    payload,
+                    connection_text,
+                    receive_ns,
+                    midway,
+                    out.records,
+                    connection,
+                    sequence,
                 )
                 if duplicates:
                     out.duplicates += duplicates
