@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from tapewire.streams.normalize.mappers import okx_wire as wire
 from tapewire.streams.normalize.mappers.base import (
     MS,
     Mapper,
@@ -60,6 +61,11 @@ BOOK_DEPTHS = {"books": 400, "books-l2-tbt": 400, "books50-l2-tbt": 50}
 """Book channels -> levels per side of their snapshot."""
 CHECKSUM_DEPTH = OKX_CHECKSUM_DEPTH
 _SIDES = {"buy": BUY, "sell": SELL}
+_HEAD = b'{"arg":{"channel":"'
+_KIND = len(_HEAD) + 1
+"""Offset of the channel name's second byte: ``r`` trades, ``o`` books, ``i`` tickers,
+``b`` bbo-tbt (one byte picks the typed decoder)."""
+_INVALID = wire.INVALID
 DERIVATIVE_TYPES = ("SWAP", "FUTURES")
 """``instType`` of the ``mark-price``/``funding-rate`` items that are mapped."""
 
@@ -149,6 +155,125 @@ class OkxMapper(Mapper):
             return self._books(message, arg, data, depth)
         if channel == "mark-price" or channel == "funding-rate":
             return self._derivatives(data, channel == "funding-rate")
+        return []
+
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """The hot channels' frames through their typed decoders (:mod:`.okx_wire`): the
+        events :meth:`map` gives, or None for anything not exactly that shape."""
+        if not payload.startswith(_HEAD):
+            return None
+        kind = payload[_KIND : _KIND + 1]
+        if kind == b"r":
+            try:
+                trades = wire.trades(payload)
+            except _INVALID:
+                return None
+            channel = trades.arg.channel
+            if channel != "trades" and channel != "trades-all":
+                return None
+            ids = self._ids
+            out: list[MarketEvent] = []
+            for t in trades.data:
+                ts = t.ts
+                if not ts.isdigit():
+                    return None
+                native = t.inst_id
+                out.append(
+                    TradeEvent(
+                        ids.get(native) or self._id(native),
+                        t.trade_id,
+                        t.px,
+                        t.sz,
+                        BUY if t.side == "buy" else SELL,
+                        int(ts) * MS,
+                    )
+                )
+            return out
+        if kind == b"o":
+            return self._books_bytes(payload)
+        if kind == b"i":
+            return self._tickers_bytes(payload)
+        if kind == b"b":
+            return self._bbo_bytes(payload)
+        return None
+
+    def _books_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            books = wire.books(payload)
+        except _INVALID:
+            return None
+        arg = books.arg
+        depth = BOOK_DEPTHS.get(arg.channel)
+        if depth is None:
+            return None
+        snapshot = books.action == "snapshot"
+        native = arg.inst_id
+        instrument = self._ids.get(native) or self._id(native)
+        out: list[MarketEvent] = []
+        for b in books.data:
+            ts = b.ts
+            if not ts.isdigit():
+                return None
+            out.append(
+                BookEvent(
+                    instrument,
+                    snapshot,
+                    [(p, s) for p, s, _, _ in b.bids],
+                    [(p, s) for p, s, _, _ in b.asks],
+                    int(ts) * MS,
+                    None,
+                    b.seq_id,
+                    None if snapshot else b.prev_seq_id,
+                    b.checksum or None,  # 0: no checksum
+                    depth if snapshot else None,
+                )
+            )
+        return out
+
+    def _tickers_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            tickers = wire.tickers(payload)
+        except _INVALID:
+            return None
+        arg = tickers.arg
+        if arg.channel != "tickers":
+            return None
+        native = arg.inst_id
+        instrument = self._ids.get(native) or self._id(native)
+        for t in tickers.data[:1]:  # one quote per instrument and frame
+            ts = t.ts
+            if not ts.isdigit():
+                return None
+            return [
+                QuoteEvent(
+                    instrument,
+                    t.bid_px or None,  # "" and null: no side, as _opt_text
+                    t.bid_sz or None,
+                    t.ask_px or None,
+                    t.ask_sz or None,
+                    int(ts) * MS,
+                )
+            ]
+        return []
+
+    def _bbo_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            frame = wire.bbo(payload)
+        except _INVALID:
+            return None
+        arg = frame.arg
+        if arg.channel != "bbo-tbt":
+            return None
+        native = arg.inst_id
+        instrument = self._ids.get(native) or self._id(native)
+        for b in frame.data[:1]:
+            ts = b.ts
+            if not ts.isdigit():
+                return None
+            bids, asks = b.bids, b.asks
+            bid, bid_size = (bids[0][0], bids[0][1]) if bids else (None, None)
+            ask, ask_size = (asks[0][0], asks[0][1]) if asks else (None, None)
+            return [QuoteEvent(instrument, bid, bid_size, ask, ask_size, int(ts) * MS)]
         return []
 
     def _derivatives(self, data: list[Any], funding: bool) -> list[MarketEvent]:
