@@ -61,11 +61,20 @@ BOOK_DEPTHS = {"books": 400, "books-l2-tbt": 400, "books50-l2-tbt": 50}
 """Book channels -> levels per side of their snapshot."""
 CHECKSUM_DEPTH = OKX_CHECKSUM_DEPTH
 _SIDES = {"buy": BUY, "sell": SELL}
-_HEAD = b'{"arg":{"channel":"'
-_KIND = len(_HEAD) + 1
-"""Offset of the channel name's second byte: ``r`` trades, ``o`` books, ``i`` tickers,
-``b`` bbo-tbt (one byte picks the typed decoder)."""
+_TRADES, _BOOKS, _TICKERS, _BBO = (
+    b'{"arg":{"channel":"' + name for name in (b"tr", b"bo", b"ti", b"bb")
+)
+"""Frame heads (the channel name's first two bytes) that pick a typed decoder; the channel
+is checked exactly after the decode."""
+_HEAD_LEN = len(_TRADES)
 _INVALID = wire.INVALID
+_decode_trades, _decode_tickers, _decode_books, _decode_bbo = (
+    wire.trades,
+    wire.tickers,
+    wire.books,
+    wire.bbo,
+)
+
 DERIVATIVE_TYPES = ("SWAP", "FUTURES")
 """``instType`` of the ``mark-price``/``funding-rate`` items that are mapped."""
 
@@ -160,20 +169,35 @@ class OkxMapper(Mapper):
     def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
         """The hot channels' frames through their typed decoders (:mod:`.okx_wire`): the
         events :meth:`map` gives, or None for anything not exactly that shape."""
-        if not payload.startswith(_HEAD):
-            return None
-        kind = payload[_KIND : _KIND + 1]
-        if kind == b"r":
+        head = payload[:_HEAD_LEN]  # '{"arg":{"channel":"' and the name's first 2 bytes
+        if head == _TRADES:
             try:
-                trades = wire.trades(payload)
+                trades = _decode_trades(payload)
             except _INVALID:
                 return None
             channel = trades.arg.channel
             if channel != "trades" and channel != "trades-all":
                 return None
             ids = self._ids
+            data = trades.data
+            if len(data) == 1:  # the common frame: no loop, no append
+                t = data[0]
+                ts = t.ts
+                if not ts.isdigit():
+                    return None
+                native = t.inst_id
+                return [
+                    TradeEvent(
+                        ids.get(native) or self._id(native),
+                        t.trade_id,
+                        t.px,
+                        t.sz,
+                        BUY if t.side == "buy" else SELL,
+                        int(ts) * MS,
+                    )
+                ]
             out: list[MarketEvent] = []
-            for t in trades.data:
+            for t in data:
                 ts = t.ts
                 if not ts.isdigit():
                     return None
@@ -189,17 +213,42 @@ class OkxMapper(Mapper):
                     )
                 )
             return out
-        if kind == b"o":
+        if head == _BOOKS:
             return self._books_bytes(payload)
-        if kind == b"i":
-            return self._tickers_bytes(payload)
-        if kind == b"b":
+        if head == _TICKERS:
+            try:
+                tickers = _decode_tickers(payload)
+            except _INVALID:
+                return None
+            arg = tickers.arg
+            if arg.channel != "tickers":
+                return None
+            native = arg.inst_id
+            instrument = self._ids.get(native) or self._id(native)  # first, as map()
+            items = tickers.data
+            if not items:
+                return []
+            q = items[0]  # one quote per instrument and frame
+            ts = q.ts
+            if not ts.isdigit():
+                return None
+            return [
+                QuoteEvent(
+                    instrument,
+                    q.bid_px or None,  # "" and null: no side, as _opt_text
+                    q.bid_sz or None,
+                    q.ask_px or None,
+                    q.ask_sz or None,
+                    int(ts) * MS,
+                )
+            ]
+        if head == _BBO:
             return self._bbo_bytes(payload)
         return None
 
     def _books_bytes(self, payload: bytes) -> list[MarketEvent] | None:
         try:
-            books = wire.books(payload)
+            books = _decode_books(payload)
         except _INVALID:
             return None
         arg = books.arg
@@ -218,7 +267,7 @@ class OkxMapper(Mapper):
                 BookEvent(
                     instrument,
                     snapshot,
-                    [(p, s) for p, s, _, _ in b.bids],
+                    [(p, s) for p, s, _, _ in b.bids],  # 1.13x fewer Ir than map(itemgetter)
                     [(p, s) for p, s, _, _ in b.asks],
                     int(ts) * MS,
                     None,
@@ -230,35 +279,9 @@ class OkxMapper(Mapper):
             )
         return out
 
-    def _tickers_bytes(self, payload: bytes) -> list[MarketEvent] | None:
-        try:
-            tickers = wire.tickers(payload)
-        except _INVALID:
-            return None
-        arg = tickers.arg
-        if arg.channel != "tickers":
-            return None
-        native = arg.inst_id
-        instrument = self._ids.get(native) or self._id(native)
-        for t in tickers.data[:1]:  # one quote per instrument and frame
-            ts = t.ts
-            if not ts.isdigit():
-                return None
-            return [
-                QuoteEvent(
-                    instrument,
-                    t.bid_px or None,  # "" and null: no side, as _opt_text
-                    t.bid_sz or None,
-                    t.ask_px or None,
-                    t.ask_sz or None,
-                    int(ts) * MS,
-                )
-            ]
-        return []
-
     def _bbo_bytes(self, payload: bytes) -> list[MarketEvent] | None:
         try:
-            frame = wire.bbo(payload)
+            frame = _decode_bbo(payload)
         except _INVALID:
             return None
         arg = frame.arg
