@@ -21,6 +21,11 @@ period after it). ``index-tickers`` is not mapped: it names the index (``BTC-USD
 contract, and the same text is the spot market's id. Other ``instType`` (``MARGIN``,
 ``OPTION``) are not mapped.
 
+Fast path: :meth:`OkxMapper.map_bytes` decodes the frames of ``trades``/``trades-all``,
+``tickers``, ``bbo-tbt`` and the book channels straight from the bytes into the typed structs
+of :mod:`.okx_wire` (exactly the values :meth:`OkxMapper.map` accepts, else None: that
+frame then takes ``orjson`` + :meth:`OkxMapper.map`, which names the bad field).
+
 Quirks: an update with ``prevSeqId == seqId`` (OKX's keep-alive with no level) is stale
 to the synchroniser and publishes nothing; ccxt publishes it as an empty delta. A
 ``tickers`` frame yields one quote per instrument (ccxt resolves it twice).
