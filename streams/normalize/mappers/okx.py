@@ -21,6 +21,11 @@ period after it). ``index-tickers`` is not mapped: it names the index (``BTC-USD
 contract, and the same text is the spot market's id. Other ``instType`` (``MARGIN``,
 ``OPTION``) are not mapped.
 
+Fast path: :meth:`OkxMapper.map_bytes` decodes the frames of ``trades``/``trades-all``,
+``tickers``, ``bbo-tbt`` and the book channels straight from the bytes into the typed structs
+of :mod:`.okx_wire` (exactly the values :meth:`OkxMapper.map` accepts, else None: that
+frame then takes ``orjson`` + :meth:`OkxMapper.map`, which names the bad field).
+
 Quirks: an update with ``prevSeqId == seqId`` (OKX's keep-alive with no level) is stale
 to the synchroniser and publishes nothing; ccxt publishes it as an empty delta. A
 ``tickers`` frame yields one quote per instrument (ccxt resolves it twice).
@@ -31,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from tapewire.streams.normalize.mappers import okx_wire as wire
 from tapewire.streams.normalize.mappers.base import (
     MS,
     Mapper,
@@ -60,6 +66,20 @@ BOOK_DEPTHS = {"books": 400, "books-l2-tbt": 400, "books50-l2-tbt": 50}
 """Book channels -> levels per side of their snapshot."""
 CHECKSUM_DEPTH = OKX_CHECKSUM_DEPTH
 _SIDES = {"buy": BUY, "sell": SELL}
+_TRADES, _BOOKS, _TICKERS, _BBO = (
+    b'{"arg":{"channel":"' + name for name in (b"tr", b"bo", b"ti", b"bb")
+)
+"""Frame heads (the channel name's first two bytes) that pick a typed decoder; the channel
+is checked exactly after the decode."""
+_HEAD_LEN = len(_TRADES)
+_INVALID = wire.INVALID
+_decode_trades, _decode_tickers, _decode_books, _decode_bbo = (
+    wire.trades,
+    wire.tickers,
+    wire.books,
+    wire.bbo,
+)
+
 DERIVATIVE_TYPES = ("SWAP", "FUTURES")
 """``instType`` of the ``mark-price``/``funding-rate`` items that are mapped."""
 
@@ -149,6 +169,139 @@ class OkxMapper(Mapper):
             return self._books(message, arg, data, depth)
         if channel == "mark-price" or channel == "funding-rate":
             return self._derivatives(data, channel == "funding-rate")
+        return []
+
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """The hot channels' frames through their typed decoders (:mod:`.okx_wire`): the
+        events :meth:`map` gives, or None for anything not exactly that shape."""
+        head = payload[:_HEAD_LEN]  # '{"arg":{"channel":"' and the name's first 2 bytes
+        if head == _TRADES:
+            try:
+                trades = _decode_trades(payload)
+            except _INVALID:
+                return None
+            channel = trades.arg.channel
+            if channel != "trades" and channel != "trades-all":
+                return None
+            ids = self._ids
+            data = trades.data
+            if len(data) == 1:  # the common frame: no loop, no append
+                t = data[0]
+                ts = t.ts
+                if not ts.isdigit():
+                    return None
+                native = t.inst_id
+                return [
+                    TradeEvent(
+                        ids.get(native) or self._id(native),
+                        t.trade_id,
+                        t.px,
+                        t.sz,
+                        BUY if t.side == "buy" else SELL,
+                        int(ts) * MS,
+                    )
+                ]
+            out: list[MarketEvent] = []
+            for t in data:
+                ts = t.ts
+                if not ts.isdigit():
+                    return None
+                native = t.inst_id
+                out.append(
+                    TradeEvent(
+                        ids.get(native) or self._id(native),
+                        t.trade_id,
+                        t.px,
+                        t.sz,
+                        BUY if t.side == "buy" else SELL,
+                        int(ts) * MS,
+                    )
+                )
+            return out
+        if head == _BOOKS:
+            return self._books_bytes(payload)
+        if head == _TICKERS:
+            try:
+                tickers = _decode_tickers(payload)
+            except _INVALID:
+                return None
+            arg = tickers.arg
+            if arg.channel != "tickers":
+                return None
+            native = arg.inst_id
+            instrument = self._ids.get(native) or self._id(native)  # first, as map()
+            items = tickers.data
+            if not items:
+                return []
+            q = items[0]  # one quote per instrument and frame
+            ts = q.ts
+            if not ts.isdigit():
+                return None
+            return [
+                QuoteEvent(
+                    instrument,
+                    q.bid_px or None,  # "" and null: no side, as _opt_text
+                    q.bid_sz or None,
+                    q.ask_px or None,
+                    q.ask_sz or None,
+                    int(ts) * MS,
+                )
+            ]
+        if head == _BBO:
+            return self._bbo_bytes(payload)
+        return None
+
+    def _books_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            books = _decode_books(payload)
+        except _INVALID:
+            return None
+        arg = books.arg
+        depth = BOOK_DEPTHS.get(arg.channel)
+        if depth is None:
+            return None
+        snapshot = books.action == "snapshot"
+        native = arg.inst_id
+        instrument = self._ids.get(native) or self._id(native)
+        out: list[MarketEvent] = []
+        for b in books.data:
+            ts = b.ts
+            if not ts.isdigit():
+                return None
+            out.append(
+                BookEvent(
+                    instrument,
+                    snapshot,
+                    [(p, s) for p, s, _, _ in b.bids],  # 1.13x fewer Ir than map(itemgetter)
+                    [(p, s) for p, s, _, _ in b.asks],
+                    int(ts) * MS,
+                    None,
+                    b.seq_id,
+                    None if snapshot else b.prev_seq_id,
+                    b.checksum or None,  # 0: no checksum
+                    depth if snapshot else None,
+                )
+            )
+        return out
+
+    def _bbo_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            frame = _decode_bbo(payload)
+        except _INVALID:
+            return None
+        arg = frame.arg
+        if arg.channel != "bbo-tbt":
+            return None
+        native = arg.inst_id
+        instrument = self._ids.get(native) or self._id(native)
+        for b in frame.data[:1]:
+            ts = b.ts
+            if not ts.isdigit():
+                return None
+            bids, asks = b.bids, b.asks
+            bid, bid_size = (bids[0][0], bids[0][1]) if bids else (None, None)
+            ask, ask_size = (asks[0][0], asks[0][1]) if asks else (None, None)
+            return [QuoteEvent(instrument, bid, bid_size, ask, ask_size, int(ts) * MS)]
         return []
 
     def _derivatives(self, data: list[Any], funding: bool) -> list[MarketEvent]:
