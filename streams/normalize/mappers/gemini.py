@@ -19,6 +19,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from msgspec import UNSET
+
+from tapewire.streams.normalize.mappers import gemini_wire as wire
 from tapewire.streams.normalize.mappers.base import MS, Mapper, MarketIndex, Sequencing, VenueSpec
 from tapewire.streams.normalize.mappers.common import side_changes
 from tapewire.streams.normalize.mappers.events import (
@@ -31,6 +34,7 @@ from tapewire.streams.normalize.mappers.events import (
 )
 
 SIDES = {"buy": BUY, "sell": SELL}
+_INVALID = wire.INVALID
 
 
 def _subscribe(channel: str, markets: Sequence[str]) -> list[dict[str, Any]]:
@@ -74,6 +78,55 @@ class GeminiMapper(Mapper):
         if message.get("result") == "error":
             raise MapError("result", "error", f"market data ({message.get('reason')!r})")
         return []  # heartbeat, candles, other feeds
+
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """A ``trade`` / ``l2_updates`` frame decoded straight into its typed struct
+        (:mod:`.gemini_wire`, which holds the rules that make the events those of
+        :meth:`map`); None for any other frame. The decoder is picked from two bytes."""
+        # indexing a byte is the cheapest test; a wrong pick fails the decode (None)
+        try:
+            if payload[2] != 116:  # not {"type":
+                return None
+            kind = payload[9]  # {"type":"? : the type's first letter
+        except IndexError:
+            return None
+        try:
+            if kind == 108:  # l2_updates
+                u = wire.updates(payload)
+            elif kind == 116:  # trade
+                return [self._trade_event(wire.trade(payload))]
+            else:
+                return None
+        except _INVALID:
+            return None
+        # what side_changes and _book do, in their order (an unknown symbol raises the
+        # generic path's MapError)
+        bids = []
+        asks = []
+        for side, price, size in u.changes:
+            if side == "buy":
+                bids.append((price, size))
+            else:
+                asks.append((price, size))
+        native = u.symbol.lower()
+        instrument = self._ids.get(native) or self._spot(native)
+        trades = u.trades
+        if trades is UNSET or u.auction_events is UNSET:
+            return [BookEvent(instrument, False, bids, asks)]
+        out: list[MarketEvent] = [BookEvent(instrument, True, bids, asks)]
+        out.extend(map(self._trade_event, trades))
+        return out
+
+    def _trade_event(self, t: wire.Trade) -> TradeEvent:
+        native = t.symbol.lower()
+        return TradeEvent(
+            self._ids.get(native) or self._spot(native),
+            str(t.event_id),
+            t.price,
+            t.quantity,
+            BUY if t.side == "buy" else SELL,
+            t.timestamp * MS,
+        )
 
     def _instrument(self, message: dict[str, Any]) -> str:
         symbol = message["symbol"]
