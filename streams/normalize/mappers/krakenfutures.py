@@ -57,6 +57,7 @@ from tapewire.streams.normalize.mappers.events import (
 SIDES = {"buy": BUY, "sell": SELL}
 _DECODE = msgspec.json.Decoder(float_hook=str).decode
 _INVALID = wire.INVALID
+_TRADE, _BOOK, _TICKER_LITE, _TICKER = wire.trade, wire.book, wire.ticker_lite, wire.ticker
 _CHANNELS = {"trades": "trade", "book": "book", "quotes": "ticker", "derivatives": "ticker"}
 
 
@@ -109,81 +110,86 @@ class KrakenFuturesMapper(Mapper):
         """A ``trade`` / ``book`` / ``ticker_lite`` / ``ticker`` frame decoded straight into
         its typed struct (:mod:`.krakenfutures_wire`, which holds the rules that make the
         events those of :meth:`map`); None for any other frame or value (a price that is
-        neither a number nor a string...). The decoder is picked from two bytes."""
+        neither a number nor a string...). The decoder is picked from two bytes.
+
+        What ``_trade`` / ``_update`` / ``_quote`` / ``_ticker`` do, in their order (so that
+        an exception raised here is the one the generic path raises: an unknown product id's
+        MapError, a too long integer's ValueError); the type checks are msgspec's, a number
+        that is neither text nor an integer gives None. Inlined: the hot path."""
         # indexing a byte is the cheapest test; a wrong pick fails the decode (None)
         try:
             first = payload[2]  # the first key's first letter
             kind = payload[10]  # {"feed":"?? : the feed's second letter
         except IndexError:
             return None
-        try:
-            if first == 102:  # {"feed":
-                if kind == 111:  # book
-                    return self._book_bytes(wire.book(payload))
-                if kind == 114:  # trade
-                    return self._trade_bytes(wire.trade(payload))
-                if kind == 105:  # ticker_lite
-                    t = wire.ticker_lite(payload)
-                    instrument = self._ids.get(t.product_id) or self._resolve(t.product_id)
-                    bid, ask, ts = t.bid, t.ask, t.time
-                    if bid is not None and bid.__class__ is not str:
-                        if bid.__class__ is not int:
-                            return None
-                        bid = str(bid)
-                    if ask is not None and ask.__class__ is not str:
-                        if ask.__class__ is not int:
-                            return None
-                        ask = str(ask)
-                    return [
-                        QuoteEvent(
-                            instrument, bid, None, ask, None, None if ts is UNSET else ts * MS
-                        )
-                    ]
+        if first != 102:  # not {"feed":
+            if first != 116:  # not {"time": (ticker)
                 return None
-            if first == 116:  # {"time": ticker
-                return self._ticker_bytes(wire.ticker(payload))
-        except _INVALID:
-            return None
+            try:
+                ticker = _TICKER(payload)
+            except _INVALID:
+                return None
+            return self._ticker_bytes(ticker)
+        if kind == 111:  # book
+            try:
+                b = _BOOK(payload)
+            except _INVALID:
+                return None
+            price = b.price
+            if price.__class__ is not str:
+                if price.__class__ is not int:
+                    return None
+                price = str(price)
+            size = b.qty
+            if size.__class__ is not str:
+                if size.__class__ is not int:
+                    return None
+                size = str(size)
+            product = b.product_id
+            instrument = self._ids.get(product) or self._resolve(product)
+            level = [(price, size)]
+            if b.side == "buy":
+                return [BookEvent(instrument, False, level, [], b.timestamp * MS, None, b.seq)]
+            return [BookEvent(instrument, False, [], level, b.timestamp * MS, None, b.seq)]
+        if kind == 114:  # trade
+            try:
+                t = _TRADE(payload)
+            except _INVALID:
+                return None
+            product = t.product_id
+            instrument = self._ids.get(product) or self._resolve(product)
+            price = t.price
+            if price.__class__ is not str:
+                if price.__class__ is not int:
+                    return None
+                price = str(price)
+            size = t.qty
+            if size.__class__ is not str:
+                if size.__class__ is not int:
+                    return None
+                size = str(size)
+            side = BUY if t.side == "buy" else SELL
+            return [TradeEvent(instrument, t.uid, price, size, side, t.time * MS)]
+        if kind == 105:  # ticker_lite
+            try:
+                q = _TICKER_LITE(payload)
+            except _INVALID:
+                return None
+            product = q.product_id
+            instrument = self._ids.get(product) or self._resolve(product)
+            bid = q.bid
+            if bid is not None and bid.__class__ is not str:
+                if bid.__class__ is not int:
+                    return None
+                bid = str(bid)
+            ask = q.ask
+            if ask is not None and ask.__class__ is not str:
+                if ask.__class__ is not int:
+                    return None
+                ask = str(ask)
+            ts = q.time
+            return [QuoteEvent(instrument, bid, None, ask, None, None if ts is UNSET else ts * MS)]
         return None
-
-    # the *_bytes methods: what _trade / _update / _ticker do, in their order (so that an
-    # exception one of them raises is the one the generic path raises: an unknown product
-    # id's MapError, a too long integer's ValueError); a value they would refuse: None
-
-    def _trade_bytes(self, t: wire.Trade) -> list[MarketEvent] | None:
-        instrument = self._ids.get(t.product_id) or self._resolve(t.product_id)
-        price = t.price
-        if price.__class__ is not str:
-            if price.__class__ is not int:
-                return None
-            price = str(price)
-        size = t.qty
-        if size.__class__ is not str:
-            if size.__class__ is not int:
-                return None
-            size = str(size)
-        return [
-            TradeEvent(
-                instrument, t.uid, price, size, BUY if t.side == "buy" else SELL, t.time * MS
-            )
-        ]
-
-    def _book_bytes(self, b: wire.Book) -> list[MarketEvent] | None:
-        price = b.price
-        if price.__class__ is not str:
-            if price.__class__ is not int:
-                return None
-            price = str(price)
-        size = b.qty
-        if size.__class__ is not str:
-            if size.__class__ is not int:
-                return None
-            size = str(size)
-        instrument = self._ids.get(b.product_id) or self._resolve(b.product_id)
-        level = [(price, size)]
-        if b.side == "buy":
-            return [BookEvent(instrument, False, level, [], b.timestamp * MS, None, b.seq)]
-        return [BookEvent(instrument, False, [], level, b.timestamp * MS, None, b.seq)]
 
     def _ticker_bytes(self, t: wire.Ticker) -> list[MarketEvent] | None:
         instrument = self._ids.get(t.product_id) or self._resolve(t.product_id)
