@@ -12,6 +12,10 @@ snapshots come on the socket. ``l2_updates`` carry no time; trades carry ``times
 Quirks: a trade's ``side`` is the taker's; its id is ``event_id`` (a JSON integer). Symbols
 are upper case on the socket (``BTCUSD``), lower case in the REST market ids. The trades of
 the first ``l2_updates`` are listed newest first and emitted as listed (as ccxt does).
+
+``trade`` and ``l2_updates`` frames of the expected shape are decoded straight into typed
+structs (:meth:`GeminiMapper.map_bytes`, :mod:`.gemini_wire`): the same events, without
+the dict.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ Prices and sizes are JSON numbers: frames are decoded with every non-integer num
 as its wire text (``20108.0`` stays ``"20108.0"``), never a float: by msgspec
 (``float_hook=str`` hands over the literal's text), and any frame msgspec refuses by
 :func:`~..common.decode_numbers_as_text` (the standard decoder), which decides it as before.
+``trade``, ``book``, ``ticker_lite`` and ``ticker`` frames of the expected shape are decoded
+straight into typed structs instead (:meth:`KrakenFuturesMapper.map_bytes`,
+:mod:`.krakenfutures_wire`): the same events, without the dict.
 
 Sequencing: ``seq`` per product, +1 per ``book`` frame (``Sequencing.INCREMENT``); a
 ``book_snapshot`` carries the ``seq`` it is at. No checksum. Snapshots on the socket.
