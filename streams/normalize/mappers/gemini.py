@@ -39,6 +39,7 @@ from tapewire.streams.normalize.mappers.events import (
 
 SIDES = {"buy": BUY, "sell": SELL}
 _INVALID = wire.INVALID
+_TRADE, _UPDATES = wire.trade, wire.updates
 
 
 def _subscribe(channel: str, markets: Sequence[str]) -> list[dict[str, Any]]:
@@ -94,13 +95,27 @@ class GeminiMapper(Mapper):
             kind = payload[9]  # {"type":"? : the type's first letter
         except IndexError:
             return None
-        try:
-            if kind == 108:  # l2_updates
-                u = wire.updates(payload)
-            elif kind == 116:  # trade
-                return [self._trade_event(wire.trade(payload))]
-            else:
+        if kind == 116:  # trade (_trade_event inlined: the hot path)
+            try:
+                t = _TRADE(payload)
+            except _INVALID:
                 return None
+            native = t.symbol.lower()
+            side = BUY if t.side == "buy" else SELL
+            return [
+                TradeEvent(
+                    self._ids.get(native) or self._spot(native),
+                    str(t.event_id),
+                    t.price,
+                    t.quantity,
+                    side,
+                    t.timestamp * MS,
+                )
+            ]
+        if kind != 108:  # not l2_updates
+            return None
+        try:
+            u = _UPDATES(payload)
         except _INVALID:
             return None
         # what side_changes and _book do, in their order (an unknown symbol raises the
