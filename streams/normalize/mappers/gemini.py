@@ -12,6 +12,10 @@ snapshots come on the socket. ``l2_updates`` carry no time; trades carry ``times
 Quirks: a trade's ``side`` is the taker's; its id is ``event_id`` (a JSON integer). Symbols
 are upper case on the socket (``BTCUSD``), lower case in the REST market ids. The trades of
 the first ``l2_updates`` are listed newest first and emitted as listed (as ccxt does).
+
+``trade`` and ``l2_updates`` frames of the expected shape are decoded straight into typed
+structs (:meth:`GeminiMapper.map_bytes`, :mod:`.gemini_wire`): the same events, without
+the dict.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from msgspec import UNSET
+
+from tapewire.streams.normalize.mappers import gemini_wire as wire
 from tapewire.streams.normalize.mappers.base import MS, Mapper, MarketIndex, Sequencing, VenueSpec
 from tapewire.streams.normalize.mappers.common import side_changes
 from tapewire.streams.normalize.mappers.events import (
@@ -31,6 +38,8 @@ from tapewire.streams.normalize.mappers.events import (
 )
 
 SIDES = {"buy": BUY, "sell": SELL}
+_INVALID = wire.INVALID
+_TRADE, _UPDATES = wire.trade, wire.updates
 
 
 def _subscribe(channel: str, markets: Sequence[str]) -> list[dict[str, Any]]:
@@ -74,6 +83,69 @@ class GeminiMapper(Mapper):
         if message.get("result") == "error":
             raise MapError("result", "error", f"market data ({message.get('reason')!r})")
         return []  # heartbeat, candles, other feeds
+
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """A ``trade`` / ``l2_updates`` frame decoded straight into its typed struct
+        (:mod:`.gemini_wire`, which holds the rules that make the events those of
+        :meth:`map`); None for any other frame. The decoder is picked from two bytes."""
+        # indexing a byte is the cheapest test; a wrong pick fails the decode (None)
+        try:
+            if payload[2] != 116:  # not {"type":
+                return None
+            kind = payload[9]  # {"type":"? : the type's first letter
+        except IndexError:
+            return None
+        if kind == 116:  # trade (_trade_event inlined: the hot path)
+            try:
+                t = _TRADE(payload)
+            except _INVALID:
+                return None
+            native = t.symbol.lower()
+            side = BUY if t.side == "buy" else SELL
+            return [
+                TradeEvent(
+                    self._ids.get(native) or self._spot(native),
+                    str(t.event_id),
+                    t.price,
+                    t.quantity,
+                    side,
+                    t.timestamp * MS,
+                )
+            ]
+        if kind != 108:  # not l2_updates
+            return None
+        try:
+            u = _UPDATES(payload)
+        except _INVALID:
+            return None
+        # what side_changes and _book do, in their order (an unknown symbol raises the
+        # generic path's MapError)
+        bids = []
+        asks = []
+        for side, price, size in u.changes:
+            if side == "buy":
+                bids.append((price, size))
+            else:
+                asks.append((price, size))
+        native = u.symbol.lower()
+        instrument = self._ids.get(native) or self._spot(native)
+        trades = u.trades
+        if trades is UNSET or u.auction_events is UNSET:
+            return [BookEvent(instrument, False, bids, asks)]
+        out: list[MarketEvent] = [BookEvent(instrument, True, bids, asks)]
+        out.extend(map(self._trade_event, trades))
+        return out
+
+    def _trade_event(self, t: wire.Trade) -> TradeEvent:
+        native = t.symbol.lower()
+        return TradeEvent(
+            self._ids.get(native) or self._spot(native),
+            str(t.event_id),
+            t.price,
+            t.quantity,
+            BUY if t.side == "buy" else SELL,
+            t.timestamp * MS,
+        )
 
     def _instrument(self, message: dict[str, Any]) -> str:
         symbol = message["symbol"]

@@ -7,6 +7,9 @@ Prices and sizes are JSON numbers: frames are decoded with every non-integer num
 as its wire text (``20108.0`` stays ``"20108.0"``), never a float: by msgspec
 (``float_hook=str`` hands over the literal's text), and any frame msgspec refuses by
 :func:`~..common.decode_numbers_as_text` (the standard decoder), which decides it as before.
+``trade``, ``book``, ``ticker_lite`` and ``ticker`` frames of the expected shape are decoded
+straight into typed structs instead (:meth:`KrakenFuturesMapper.map_bytes`,
+:mod:`.krakenfutures_wire`): the same events, without the dict.
 
 Sequencing: ``seq`` per product, +1 per ``book`` frame (``Sequencing.INCREMENT``); a
 ``book_snapshot`` carries the ``seq`` it is at. No checksum. Snapshots on the socket.
@@ -30,7 +33,9 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import msgspec
+from msgspec import UNSET
 
+from tapewire.streams.normalize.mappers import krakenfutures_wire as wire
 from tapewire.streams.normalize.mappers.base import (
     MS,
     Mapper,
@@ -54,6 +59,8 @@ from tapewire.streams.normalize.mappers.events import (
 
 SIDES = {"buy": BUY, "sell": SELL}
 _DECODE = msgspec.json.Decoder(float_hook=str).decode
+_INVALID = wire.INVALID
+_TRADE, _BOOK, _TICKER_LITE, _TICKER = wire.trade, wire.book, wire.ticker_lite, wire.ticker
 _CHANNELS = {"trades": "trade", "book": "book", "quotes": "ticker", "derivatives": "ticker"}
 
 
@@ -101,6 +108,112 @@ class KrakenFuturesMapper(Mapper):
             return _DECODE(payload)
         except Exception:
             return decode_numbers_as_text(payload)
+
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """A ``trade`` / ``book`` / ``ticker_lite`` / ``ticker`` frame decoded straight into
+        its typed struct (:mod:`.krakenfutures_wire`, which holds the rules that make the
+        events those of :meth:`map`); None for any other frame or value (a price that is
+        neither a number nor a string...). The decoder is picked from two bytes.
+
+        What ``_trade`` / ``_update`` / ``_quote`` / ``_ticker`` do, in their order (so that
+        an exception raised here is the one the generic path raises: an unknown product id's
+        MapError, a too long integer's ValueError); the type checks are msgspec's, a number
+        that is neither text nor an integer gives None. Inlined: the hot path."""
+        # indexing a byte is the cheapest test; a wrong pick fails the decode (None)
+        try:
+            first = payload[2]  # the first key's first letter
+            kind = payload[10]  # {"feed":"?? : the feed's second letter
+        except IndexError:
+            return None
+        if first != 102:  # not {"feed":
+            if first != 116:  # not {"time": (ticker)
+                return None
+            try:
+                ticker = _TICKER(payload)
+            except _INVALID:
+                return None
+            return self._ticker_bytes(ticker)
+        if kind == 111:  # book
+            try:
+                b = _BOOK(payload)
+            except _INVALID:
+                return None
+            price = b.price
+            if price.__class__ is not str:
+                if price.__class__ is not int:
+                    return None
+                price = str(price)
+            size = b.qty
+            if size.__class__ is not str:
+                if size.__class__ is not int:
+                    return None
+                size = str(size)
+            product = b.product_id
+            instrument = self._ids.get(product) or self._resolve(product)
+            level = [(price, size)]
+            if b.side == "buy":
+                return [BookEvent(instrument, False, level, [], b.timestamp * MS, None, b.seq)]
+            return [BookEvent(instrument, False, [], level, b.timestamp * MS, None, b.seq)]
+        if kind == 114:  # trade
+            try:
+                t = _TRADE(payload)
+            except _INVALID:
+                return None
+            product = t.product_id
+            instrument = self._ids.get(product) or self._resolve(product)
+            price = t.price
+            if price.__class__ is not str:
+                if price.__class__ is not int:
+                    return None
+                price = str(price)
+            size = t.qty
+            if size.__class__ is not str:
+                if size.__class__ is not int:
+                    return None
+                size = str(size)
+            side = BUY if t.side == "buy" else SELL
+            return [TradeEvent(instrument, t.uid, price, size, side, t.time * MS)]
+        if kind == 105:  # ticker_lite
+            try:
+                q = _TICKER_LITE(payload)
+            except _INVALID:
+                return None
+            product = q.product_id
+            instrument = self._ids.get(product) or self._resolve(product)
+            bid = q.bid
+            if bid is not None and bid.__class__ is not str:
+                if bid.__class__ is not int:
+                    return None
+                bid = str(bid)
+            ask = q.ask
+            if ask is not None and ask.__class__ is not str:
+                if ask.__class__ is not int:
+                    return None
+                ask = str(ask)
+            ts = q.time
+            return [QuoteEvent(instrument, bid, None, ask, None, None if ts is UNSET else ts * MS)]
+        return None
+
+    def _ticker_bytes(self, t: wire.Ticker) -> list[MarketEvent] | None:
+        instrument = self._ids.get(t.product_id) or self._resolve(t.product_id)
+        try:
+            bid, bid_size = _text(t.bid), _text(t.bid_size)
+            ask, ask_size = _text(t.ask), _text(t.ask_size)
+            ts = None if t.time is UNSET else t.time * MS
+            quote = QuoteEvent(instrument, bid, bid_size, ask, ask_size, ts)
+            mark, index = _text(t.markPrice), _text(t.index)
+            rate = _text(t.relative_funding_rate)
+        except _NotTextError:
+            return None
+        if mark is None and index is None and rate is None:
+            return [quote]
+        following = t.next_funding_rate_time
+        return [
+            quote,
+            DerivativesEvent(
+                instrument, mark, index, rate, following * MS if following else None, ts
+            ),
+        ]
 
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
@@ -232,6 +345,20 @@ class KrakenFuturesMapper(Mapper):
             ask_size=_opt_number(message, "ask_size") if sizes else None,
             exchange_ts_ns=integer(message, "time") * MS if "time" in message else None,
         )
+
+
+class _NotTextError(Exception):
+    """A typed frame's number field holds another value (the generic path refuses it)."""
+
+
+def _text(value: Any) -> str | None:
+    """A typed frame's optional number (``float_hook=str``): its text, None when absent or
+    null; :class:`_NotTextError` for another value."""
+    if value is None or value.__class__ is str:
+        return value
+    if value.__class__ is int:
+        return str(value)
+    raise _NotTextError
 
 
 def _opt_number(message: dict[str, Any], key: str) -> str | None:
