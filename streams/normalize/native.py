@@ -45,6 +45,7 @@ class NativeVenue:
         dedup: TradeDeduper,
         buffer_cap: int,
         topics: tuple[str, str, str, str, str],
+        fast_path: bool = True,
     ) -> None:
         self.mapper = mapper = mapper_class(MarketIndex(markets))
         self._checks_gaps = mapper_class.connection_gap is not Mapper.connection_gap
@@ -54,10 +55,13 @@ class NativeVenue:
         self._map = mapper.map
         self._map_bytes: Callable[[bytes], list[MarketEvent] | None] | None = (
             mapper.map_bytes
-            if mapper_class.map_bytes is not Mapper.map_bytes and not self._checks_gaps
+            if fast_path
+            and mapper_class.map_bytes is not Mapper.map_bytes
+            and not self._checks_gaps
             else None
         )
-        """The mapper's typed fast path, when it has one (:meth:`Mapper.map_bytes`)."""
+        """The mapper's typed fast path, when it has one (:meth:`Mapper.map_bytes`) and
+        ``fast_path`` is on."""
         self.topics = topics
         self._trades_topic, self._quotes_topic = topics[0], topics[2]
         """Output topics: trades, book, quotes, coverage, derivatives."""

@@ -184,8 +184,12 @@ class Normalizer:
         native: bool = True,
         native_mappers: Mapping[str, type[Mapper]] = NATIVE_MAPPERS,
         options: Mapping[str, Mapping[str, Any]] | None = None,
+        fast_paths: bool = True,
     ) -> None:
         self._adapter_classes = dict(adapters)
+        self._fast_paths = fast_paths
+        """Whether native mappers' typed fast paths run (:meth:`Mapper.map_bytes`); off, every
+        frame takes decode + map (same outputs: a switch for tests and for diagnosis)."""
         self.adapters: dict[str, VenueAdapter] = {}
         self.venues: dict[str, OfflineVenue] = {}
         self._options = {venue: dict(opts) for venue, opts in (options or {}).items()}
@@ -614,6 +618,7 @@ class Normalizer:
                 dedup=self.dedup,
                 buffer_cap=self.snapshot_buffer_cap,
                 topics=_NATIVE_TOPICS,
+                fast_path=self._fast_paths,
             )
         return native
 

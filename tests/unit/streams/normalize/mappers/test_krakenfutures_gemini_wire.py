@@ -100,14 +100,9 @@ _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false|null')
 
 
 def _normalizer(venue: str, fast: bool) -> Normalizer:
-    """A normalizer with the venue's markets; ``fast=False``: its fast path switched off as
-    :class:`NativeVenue` does for a mapper without one (also when the mappers are compiled:
-    no subclass, no patched class)."""
-    norm = Normalizer(clock=lambda: 1, markets=markets(venue))
-    venue_path = norm.native[venue]
-    assert venue_path._map_bytes is not None
-    if not fast:
-        venue_path._map_bytes = None
+    """A normalizer with the venue's markets; ``fast=False``: its fast path switched off."""
+    norm = Normalizer(clock=lambda: 1, markets=markets(venue), fast_paths=fast)
+    assert (norm.native[venue]._map_bytes is not None) is fast
     return norm
 
 

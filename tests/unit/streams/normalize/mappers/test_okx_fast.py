@@ -20,8 +20,6 @@ import orjson
 import pytest
 
 from tapewire.streams.normalize import Normalizer, NormalizeResult
-from tapewire.streams.normalize.mappers import NATIVE_MAPPERS
-from tapewire.streams.normalize.mappers.base import Mapper
 from tapewire.streams.normalize.mappers.okx import OkxMapper
 from tapewire.testing.frames import read_frames
 from tests.unit.streams.normalize.mappers.mutations import mutate
@@ -81,15 +79,8 @@ def _options(path: Path) -> dict[str, Any] | None:
     return SWAPS_ONLY if path.name in ("swap.jsonl", "derivatives.jsonl") else None
 
 
-class GenericOkxMapper(OkxMapper):
-    """OKX without the fast path: every frame through decode + map."""
-
-    map_bytes = Mapper.map_bytes
-
-
 def _normalizer(path: Path, fast: bool) -> Normalizer:
-    mappers = NATIVE_MAPPERS if fast else {**NATIVE_MAPPERS, "okx": GenericOkxMapper}
-    return Normalizer(clock=lambda: 1, options=_options(path), native_mappers=mappers)
+    return Normalizer(clock=lambda: 1, options=_options(path), fast_paths=fast)
 
 
 def _loaded(path: Path) -> tuple[OkxMapper, list[bytes]]:
