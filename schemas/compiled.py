@@ -38,6 +38,12 @@ Reader = Callable[[bytes], Any]
 
 _SMALL = 1 << 14
 """Non-negative ints below this are written from a table (their zigzag varint bytes)."""
+_FEW = 64
+"""Arrays of up to this many items (book deltas, top-N books) are written by a loop that
+remembers their decimals' bytes; longer ones (full-depth snapshots, mostly values not seen
+before) by a list comprehension writing each decimal inline."""
+_REMEMBERED = 1 << 14
+"""Decimals whose bytes one writer remembers per (precision, scale); then it starts afresh."""
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
@@ -70,6 +76,11 @@ _NINE_MIN, _NINE_END = 1 << 55, 1 << 62
 """Non-negative longs in [_NINE_MIN, _NINE_END) take exactly 9 bytes (zigzag in [2**56, 2**63)):
 every nanosecond timestamp from 1971 to 2116."""
 _NINE_GROUPS = (1 << 56, 1 << 63)
+_pack_five = struct.Struct("<HHB").pack
+_pack_six = struct.Struct("<HHH").pack
+_MID_MIN, _MID_END = 1 << 27, 1 << 41
+"""Non-negative longs in [_MID_MIN, _MID_END) take 5 or 6 bytes (zigzag in [2**28, 2**42)):
+exchange sequence ids (Binance, OKX update ids)."""
 
 
 def _varint(z: int) -> bytes:
@@ -92,6 +103,11 @@ def write_long(value: Any) -> bytes:
     """An Avro long (zigzag varint); :class:`NotFastError` for anything but an int in range."""
     if value.__class__ is not int:
         raise NotFastError
+    if _MID_MIN <= value < _MID_END:  # 4 or 5 groups from _PAIR, then the last one
+        z = value << 1
+        if z < 1 << 35:
+            return _pack_five(_PAIR[z & 0x3FFF], _PAIR[(z >> 14) & 0x3FFF], z >> 28)
+        return _pack_six(_PAIR[z & 0x3FFF], _PAIR[(z >> 14) & 0x3FFF], _PAIR[z >> 28] & 0x7FFF)
     if value >= 0:
         if value > _LONG_MAX:
             raise NotFastError
@@ -181,6 +197,7 @@ class _Generator:
             "_blen": _bytes_length,
             "_len": _length,
             "_fail": _fail,
+            "_REMEMBERED": _REMEMBERED,
             "_double": _write_double,
             "_float": _write_float,
             "NotFastError": NotFastError,
@@ -230,6 +247,10 @@ class _WriterGenerator(_Generator):
         super().__init__(types)
         self.cache: dict[str, str] = {}
         """A record, array or map node -> the name of its generated function."""
+        self.remember = False
+        """True while generating the items of a short array: their decimals are remembered."""
+        self.decimals: dict[tuple[int, int], tuple[str, str]] = {}
+        """(precision, scale) -> the names of its remembered bytes' lookup and slow path."""
 
     def parts(self, node: Any, src: str, namespace: str) -> list[str]:
         """Expressions whose bytes, in order, are ``src`` written as ``node``; ``src`` is
@@ -311,11 +332,21 @@ class _WriterGenerator(_Generator):
         bytes :func:`tapewire.schemas.validation._prepare_decimal` gives fastavro. The
         unscaled integer is exact (``as_integer_ratio``): NaN and Infinity raise, more places
         than ``scale`` find no multiplier (KeyError), more digits than ``precision`` fail
-        the range check; all of these then take the checked path."""
+        the range check; all of these then take the checked path. The items of short
+        arrays remember them (:meth:`_remembered`)."""
+        if self.remember:
+            return self._remembered(precision, scale, src)
+        t = self.name("_t")
+        value, fits = self._decimal_bytes(precision, scale, t)
+        return f"({value} if ({t} := {src}).__class__ is _D and {fits} else _fail())"
+
+    def _decimal_bytes(self, precision: int, scale: int, t: str) -> tuple[str, str]:
+        """Expressions of the bytes of the Decimal named ``t``, and of the check (evaluated
+        first) that it fits; the bytes are valid only when the check is true."""
         m = self.constant("_mult", _decimal_multipliers(scale))
         limit = 10**precision
         safe = limit.bit_length() - 1  # |unscaled| < 2**safe fits the precision
-        t, r, u, b, n = (self.name(p) for p in ("_t", "_r", "_u", "_b", "_s"))
+        r, u, b, n = (self.name(p) for p in ("_r", "_u", "_b", "_s"))
         unscaled = f"({u} := ({r} := {t}.as_integer_ratio())[0] * {m}[{r}[1]])"
         fits = f"(({b} := {unscaled}.bit_length()) < {safe} or {-limit} < {u} < {limit})"
         size = f"({n} := ({b} + 8) >> 3)"
@@ -323,7 +354,37 @@ class _WriterGenerator(_Generator):
             f"(_Z[{size}] + {u}.to_bytes({n}, 'big') if {u} >= 0 "
             f"else _Z[{size}] + {u}.to_bytes({n}, 'big', signed=True))"
         )
-        return f"({value} if ({t} := {src}).__class__ is _D and {fits} else _fail())"
+        return value, fits
+
+    def _remembered(self, precision: int, scale: int, src: str) -> str:
+        """A decimal written from the bytes remembered for its value. The bytes of a
+        decimal(precision, scale) depend on its value only (``1.5`` and ``1.50`` are the
+        same unscaled integer), and a book's deltas repeat the same values (the same
+        objects: the normalizer memoises them by wire text, and a price's hash is already
+        computed, as a book key). Only values written successfully are remembered, at most
+        ``_REMEMBERED`` per writer (then it forgets them all); a signalling NaN cannot be
+        hashed and raises, as the checked path expects."""
+        names = self.decimals.get((precision, scale))
+        if names is None:
+            remembered: dict[Decimal, bytes] = {}
+            get, slow, t = self.constant("_dget", remembered.get), self.name("_dslow"), "d"
+            value, fits = self._decimal_bytes(precision, scale, t)
+            memory = self.constant("_dmem", remembered)
+            self.functions.append(
+                f"def {slow}({t}):\n"
+                f"    if not {fits}:\n"
+                "        raise NotFastError\n"
+                f"    written = {value}\n"
+                f"    if len({memory}) >= _REMEMBERED:\n"
+                f"        {memory}.clear()\n"
+                f"    {memory}[{t}] = written\n"
+                "    return written\n"
+            )
+            names = self.decimals[precision, scale] = (get, slow)
+        get, slow = names
+        t, e = self.name("_t"), self.name("_e")
+        written = f"({e} if ({e} := {get}({t})) is not None else {slow}({t}))"
+        return f"({written} if ({t} := {src}).__class__ is _D else _fail())"
 
     def _union(self, branches: list[Any], src: str, namespace: str) -> str:
         if len(branches) != 2 or "null" not in branches:
@@ -341,13 +402,52 @@ class _WriterGenerator(_Generator):
         return f"({_ZIGZAG[null_index]!r} if ({u} := {src}) is None else {written})"
 
     def _array(self, node: Mapping[str, Any], namespace: str) -> str:
+        """An array of up to ``_FEW`` items by a loop over them (no comprehension: its
+        function object and cells cost more than a few items), its decimals remembered;
+        a longer one by :meth:`_long_array`."""
         function = self.name("_array")
+        long = self._long_array(node, namespace)
+        remember, self.remember = self.remember, True
+        try:
+            parts = self._item_parts(node, namespace)
+        finally:
+            self.remember = remember
+        if isinstance(parts, str):
+            body = f"        out.append({parts})\n"
+        else:
+            cls, typed, other = parts
+            body = (
+                f"        if _i.__class__ is {cls}:\n"
+                + "".join(f"            out.append({part})\n" for part in typed)
+                + f"        else:\n            out.append({other})\n"
+            )
+        self.functions.append(
+            f"def {function}(v):\n"
+            "    if v.__class__ is not list and v.__class__ is not tuple:\n"
+            "        raise NotFastError\n"
+            "    if not v:\n"
+            "        return b'\\x00'\n"
+            f"    if len(v) > {_FEW}:\n"
+            f"        return {long}(v)\n"
+            "    out = [_Z[len(v)]]\n"
+            "    for _i in v:\n"
+            f"{body}"
+            "    out.append(b'\\x00')\n"
+            "    return b''.join(out)\n"
+        )
+        return function
+
+    def _item_parts(
+        self, node: Mapping[str, Any], namespace: str
+    ) -> str | tuple[str, list[str], str]:
+        """The expression of an item ``_i``; or, for typed record items (book levels):
+        their class, the expressions of its fields in order, and the expression of any
+        other item."""
         item = self.expression(node["items"], "_i", namespace)
         items, inner = self.resolve(node["items"], namespace)
         if isinstance(items, Mapping) and items.get("type") in ("record", "error"):
             full = qualify(items["name"], items.get("namespace", inner))
             if full in self.types:  # typed items (book levels) inline, no call per item
-                cls = self.constant("_cls", self.types[full])
                 scope = full.rpartition(".")[0]
                 parts = [
                     part
@@ -356,13 +456,20 @@ class _WriterGenerator(_Generator):
                     for part in self.parts(field["type"], f"_i.{field['name']}", scope)
                 ]
                 if len(parts) == len(items["fields"]) and len(parts) > 1:
-                    item = f"({' + '.join(parts)} if _i.__class__ is {cls} else {item})"
+                    return self.constant("_cls", self.types[full]), parts, item
+        return item
+
+    def _long_array(self, node: Mapping[str, Any], namespace: str) -> str:
+        """An array of any length by a list comprehension, each decimal written inline."""
+        function = self.name("_array")
+        parts = self._item_parts(node, namespace)
+        if isinstance(parts, str):
+            item = parts
+        else:
+            cls, typed, other = parts
+            item = f"({' + '.join(typed)} if _i.__class__ is {cls} else {other})"
         self.functions.append(
             f"def {function}(v):\n"
-            "    if v.__class__ is not list and v.__class__ is not tuple:\n"
-            "        raise NotFastError\n"
-            "    if not v:\n"
-            "        return b'\\x00'\n"
             f"    return _len(len(v)) + b''.join([{item} for _i in v]) + b'\\x00'\n"
         )
         return function
