@@ -78,7 +78,7 @@ every nanosecond timestamp from 1971 to 2116."""
 _NINE_GROUPS = (1 << 56, 1 << 63)
 _pack_five = struct.Struct("<HHB").pack
 _pack_six = struct.Struct("<HHH").pack
-_MID_MIN, _MID_END = 1 << 27, 1 << 41
+_MID_MIN, _MID_SIX, _MID_END = 1 << 27, 1 << 34, 1 << 41
 """Non-negative longs in [_MID_MIN, _MID_END) take 5 or 6 bytes (zigzag in [2**28, 2**42)):
 exchange sequence ids (Binance, OKX update ids)."""
 
@@ -105,7 +105,7 @@ def write_long(value: Any) -> bytes:
         raise NotFastError
     if _MID_MIN <= value < _MID_END:  # 4 or 5 groups from _PAIR, then the last one
         z = value << 1
-        if z < 1 << 35:
+        if value < _MID_SIX:
             return _pack_five(_PAIR[z & 0x3FFF], _PAIR[(z >> 14) & 0x3FFF], z >> 28)
         return _pack_six(_PAIR[z & 0x3FFF], _PAIR[(z >> 14) & 0x3FFF], _PAIR[z >> 28] & 0x7FFF)
     if value >= 0:
@@ -191,6 +191,11 @@ class _Generator:
             "_pk9": _pack_nine,
             "_N9": _NINE_MIN,
             "_N9E": _NINE_END,
+            "_pk5": _pack_five,
+            "_pk6": _pack_six,
+            "_M5": _MID_MIN,
+            "_M6": _MID_SIX,
+            "_M6E": _MID_END,
             "_D": Decimal,
             "_long": write_long,
             "_int": write_int,
@@ -298,16 +303,21 @@ class _WriterGenerator(_Generator):
         if kind == "boolean":
             false = f"b'\\x00' if {t} is False else _fail()"
             return [f"(b'\\x01' if ({t} := {src}) is True else {false})"]
-        if kind == "long":  # 9 bytes (timestamps) first, then small, the rest by a call
+        if kind == "long":  # 9 bytes (timestamps) first, then small, the rest mostly by a call
             z = self.name("_z")
             nine = (
                 f"_pk9(_P[({z} := {t} << 1) & 0x3FFF], _P[({z} >> 14) & 0x3FFF], "
                 f"_P[({z} >> 28) & 0x3FFF], _P[({z} >> 42) & 0x3FFF], {z} >> 56)"
             )
-            small = f"_Z[{t}] if {t}.__class__ is int and 0 <= {t} < _ZN else _long({t})"
-            return [
-                f"({nine} if ({t} := {src}).__class__ is int and _N9 <= {t} < _N9E else {small})"
-            ]
+            # then 5 and 6 bytes (exchange sequence ids) as write_long writes them, no call
+            low = f"_P[({z} := {t} << 1) & 0x3FFF], _P[({z} >> 14) & 0x3FFF]"
+            five = f"_pk5({low}, {z} >> 28)"
+            six = f"_pk6({low}, _P[{z} >> 28] & 0x7FFF)"
+            ranges = (
+                f"{nine} if _N9 <= {t} < _N9E else _Z[{t}] if 0 <= {t} < _ZN "
+                f"else {five} if _M5 <= {t} < _M6 else {six} if _M6 <= {t} < _M6E else _long({t})"
+            )
+            return [f"(({ranges}) if ({t} := {src}).__class__ is int else _long({t}))"]
         if kind == "int":
             small = f"({t} := {src}).__class__ is int and 0 <= {t} < _ZN"
             return [f"(_Z[{t}] if {small} else _int({t}))"]
