@@ -559,6 +559,7 @@ class _ReaderGenerator(_Generator):
         super().__init__(types)
         self.typed = typed
         self.env["_rlong"] = read_long
+        self.env["_UZ"] = _UNZIGZAG
 
     def read(self, node: Any, target: str, namespace: str, indent: str) -> list[str]:
         """Statements reading ``node`` at ``pos`` of ``data`` into ``target``."""
@@ -606,11 +607,10 @@ class _ReaderGenerator(_Generator):
             f"{indent}{b} = data[pos]",
             f"{indent}if {b} < 0x80:",
             f"{indent}    pos += 1",
-            f"{indent}    {target} = ({b} >> 1) ^ -({b} & 1)",
+            f"{indent}    {target} = _UZ[{b}]",
             f"{indent}elif ({c} := data[pos + 1]) < 0x80:  # 2 bytes: lengths up to 8191",
             f"{indent}    pos += 2",
-            f"{indent}    {c} = ({b} & 0x7F) | ({c} << 7)",
-            f"{indent}    {target} = ({c} >> 1) ^ -({c} & 1)",
+            f"{indent}    {target} = _UZ[({b} & 0x7F) | ({c} << 7)]",
             f"{indent}else:",
             f"{indent}    {target}, pos = _rlong(data, pos)",
         ]
@@ -722,6 +722,8 @@ class _ReaderGenerator(_Generator):
         return [*lines, f"{indent}{target} = {built}"]
 
 
+_UNZIGZAG = tuple((z >> 1) ^ -(z & 1) for z in range(1 << 14))
+"""``_UNZIGZAG[z]``: the long whose zigzag encoding is ``z`` (one or two varint bytes)."""
 _UNPACK_NINE = struct.Struct("<HHHHB").unpack_from
 _GROUPS: tuple[int, ...] = tuple(
     ((pair & 0x7F) | ((pair >> 1) & 0x3F80)) if pair & 0x8080 == 0x8080 else -1
