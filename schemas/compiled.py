@@ -76,7 +76,12 @@ _NINE_MIN, _NINE_END = 1 << 55, 1 << 62
 """Non-negative longs in [_NINE_MIN, _NINE_END) take exactly 9 bytes (zigzag in [2**56, 2**63)):
 every nanosecond timestamp from 1971 to 2116."""
 _NINE_GROUPS = (1 << 56, 1 << 63)
+_pack_four = struct.Struct("<HH").pack
 _pack_five = struct.Struct("<HHB").pack
+_HIGH: dict[int, bytes] = {}
+"""``t >> 27`` of a 9-byte long ``t`` (a nanosecond timestamp: it changes every 134 ms) ->
+the last 5 bytes of its varint (at most ``_HIGH_KEPT``, then forgotten)."""
+_HIGH_KEPT = 4096
 _pack_six = struct.Struct("<HHH").pack
 _MID_MIN, _MID_SIX, _MID_END = 1 << 27, 1 << 34, 1 << 41
 """Non-negative longs in [_MID_MIN, _MID_END) take 5 or 6 bytes (zigzag in [2**28, 2**42)):
@@ -97,6 +102,16 @@ def _varint(z: int) -> bytes:
     n = (z.bit_length() + 6) // 7
     # the first n bytes, the last one without its continuation bit
     return (groups & ((1 << (8 * n - 1)) - 1)).to_bytes(n, "little")
+
+
+def _high(k: int) -> bytes:
+    """The last 5 bytes of the 9-byte varint of every long ``t`` with ``t >> 27 == k``
+    (zigzag ``z = 2t``: its 7-bit groups 4 to 7, then ``z >> 56``), remembered."""
+    written = _pack_five(_PAIR[k & 0x3FFF], _PAIR[(k >> 14) & 0x3FFF], k >> 28)
+    if len(_HIGH) >= _HIGH_KEPT:
+        _HIGH.clear()
+    _HIGH[k] = written
+    return written
 
 
 def write_long(value: Any) -> bytes:
@@ -191,6 +206,9 @@ class _Generator:
             "_pk9": _pack_nine,
             "_N9": _NINE_MIN,
             "_N9E": _NINE_END,
+            "_pk4": _pack_four,
+            "_hget": _HIGH.get,
+            "_high": _high,
             "_pk5": _pack_five,
             "_pk6": _pack_six,
             "_M5": _MID_MIN,
@@ -305,9 +323,11 @@ class _WriterGenerator(_Generator):
             return [f"(b'\\x01' if ({t} := {src}) is True else {false})"]
         if kind == "long":  # 9 bytes (timestamps) first, then small, the rest mostly by a call
             z = self.name("_z")
+            h, k = self.name("_h"), self.name("_k")
+            # the low 4 bytes, then the high 5 from the table of recent ones (_high)
             nine = (
-                f"_pk9(_P[({z} := {t} << 1) & 0x3FFF], _P[({z} >> 14) & 0x3FFF], "
-                f"_P[({z} >> 28) & 0x3FFF], _P[({z} >> 42) & 0x3FFF], {z} >> 56)"
+                f"_pk4(_P[({z} := ({t} & 0x7FFFFFF) << 1) & 0x3FFF], _P[{z} >> 14]) + "
+                f"({h} if ({h} := _hget({k} := {t} >> 27)) is not None else _high({k}))"
             )
             # then 5 and 6 bytes (exchange sequence ids) as write_long writes them, no call
             low = f"_P[({z} := {t} << 1) & 0x3FFF], _P[({z} >> 14) & 0x3FFF]"

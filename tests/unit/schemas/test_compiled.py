@@ -17,6 +17,7 @@ from tapewire.records.catalog import RECORD_TYPES
 from tapewire.records.market import BookUpdate, PriceLevel
 from tapewire.schemas.compiled import (
     _FEW,
+    _HIGH_KEPT,
     _REMEMBERED,
     NotFastError,
     compile_reader,
@@ -435,3 +436,26 @@ def test_a_short_array_refuses_unusual_decimals_and_remembers_none(text: str) ->
     assert str(fast_error.value) == str(slow_error.value)
     memory = next(v for k, v in write.__globals__.items() if k.startswith("_dmem"))
     assert [str(d) for d in memory] == ["1.5"]
+
+
+def test_nanosecond_timestamps_from_remembered_high_bytes_are_bounded() -> None:
+    """9-byte longs take their last 5 bytes from a bounded table of recent ones."""
+    fast, slow = _serdes("io.tapewire.Trade")
+    write = fast._fast_write
+    assert write is not None
+    high = write.__globals__["_hget"].__self__
+    start = 1_733_330_000_123_456_789
+    for n in range(0, (_HIGH_KEPT + 10) * 2**27, 2**26 + 12_345):
+        for t in (start + n, 2**55 + n, 2**62 - 1 - n):
+            trade = {
+                "venue": "binance",
+                "instrument": "BTC-USDT",
+                "trade_id": "1",
+                "price": Decimal("1.5"),
+                "size": Decimal("2"),
+                "side": "BUY",
+                "receive_ts_ns": t,
+                "process_ts_ns": t,
+            }
+            assert write(trade) == slow.encode(trade)
+        assert 0 < len(high) <= _HIGH_KEPT
