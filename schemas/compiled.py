@@ -4,10 +4,11 @@
 record (its typed record class, or a dict) to the Confluent wire-format message (the
 header given, then the Avro binary encoding); :func:`compile_reader` turns it into one
 function from such a message to the typed record (or the dict). Each is Python source
-generated from the schema (one expression per field, decimals written inline from their
-exact unscaled integer, the common long sizes -- 1 and 2 bytes, 9-byte nanosecond
-timestamps -- inline from fixed tables) and compiled when the serde is built: no per-record
-walk over the schema, no intermediate dict, no call per value on the common paths.
+generated from the schema (one expression per field, decimals written from their exact
+unscaled integer -- remembered by value in short arrays such as book deltas --, the common
+long sizes -- 1 and 2 bytes, 5 and 6-byte sequence ids, 9-byte nanosecond timestamps --
+inline from fixed tables) and compiled when the serde is built: no per-record walk over the
+schema, no intermediate dict, no call per value on the common paths.
 
 They are fast paths, not a second codec. A writer produces exactly fastavro's bytes for
 every record it accepts, and a reader exactly what fastavro (plus the exact decimal
