@@ -33,7 +33,7 @@ SCHEMAS = load_schemas()
 RECORDS = sorted(name for name, schema in SCHEMAS.items() if schema["type"] == "record")
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 # every varint length boundary (2**(7k) +- 1, both signs), the bounds of the generated 9-byte
-# branch (2**55, 2**62) and the 64-bit limits
+# branch (2**55, 2**62), of its 5- and 6-byte ones and the 64-bit limits
 LONG_EDGES = sorted(
     {
         sign * (2 ** (7 * k) + delta)
@@ -43,6 +43,8 @@ LONG_EDGES = sorted(
         if LONG_MIN <= sign * (2 ** (7 * k) + delta) <= LONG_MAX
     }
     | {2**55 - 1, 2**55, 2**62 - 1, 2**62, -(2**55), -(2**62), LONG_MIN, LONG_MAX, 0, -1}
+    # the zigzag length boundaries of the generated 5- and 6-byte branches
+    | {2**k + delta for k in (27, 34, 41) for delta in (-1, 0, 1)}
 )
 
 
