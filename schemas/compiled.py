@@ -5,7 +5,7 @@ record (its typed record class, or a dict) to the Confluent wire-format message 
 header given, then the Avro binary encoding); :func:`compile_reader` turns it into one
 function from such a message to the typed record (or the dict). Each is Python source
 generated from the schema (one expression per field, decimals written from their exact
-unscaled integer -- remembered by value in short arrays such as book deltas --, the common
+unscaled integer -- remembered per object in short arrays such as book deltas --, the common
 long sizes -- 1 and 2 bytes, 5 and 6-byte sequence ids, 9-byte nanosecond timestamps --
 inline from fixed tables) and compiled when the serde is built: no per-record walk over the
 schema, no intermediate dict, no call per value on the common paths.
@@ -388,33 +388,34 @@ class _WriterGenerator(_Generator):
         return value, fits
 
     def _remembered(self, precision: int, scale: int, src: str) -> str:
-        """A decimal written from the bytes remembered for its value. The bytes of a
-        decimal(precision, scale) depend on its value only (``1.5`` and ``1.50`` are the
-        same unscaled integer), and a book's deltas repeat the same values (the same
-        objects: the normalizer memoises them by wire text, and a price's hash is already
-        computed, as a book key). Only values written successfully are remembered, at most
-        ``_REMEMBERED`` per writer (then it forgets them all); a signalling NaN cannot be
-        hashed and raises, as the checked path expects."""
+        """A decimal written from the bytes remembered for the same object. A book's
+        deltas repeat the same decimal objects (the normalizer memoises them by wire text),
+        so they are remembered by identity, the object kept beside its bytes (its id cannot
+        be reused while it is remembered): a value's hash would cost more than writing it
+        (Decimal hashes are modular powers) for every new size. Only objects written
+        successfully are remembered, at most ``_REMEMBERED`` per writer (then it forgets
+        them all)."""
         names = self.decimals.get((precision, scale))
         if names is None:
-            remembered: dict[Decimal, bytes] = {}
+            remembered: dict[int, tuple[Decimal, bytes]] = {}
             get, slow, t = self.constant("_dget", remembered.get), self.name("_dslow"), "d"
             value, fits = self._decimal_bytes(precision, scale, t)
             memory = self.constant("_dmem", remembered)
             self.functions.append(
-                f"def {slow}({t}):\n"
+                f"def {slow}({t}, key):\n"
                 f"    if not {fits}:\n"
                 "        raise NotFastError\n"
                 f"    written = {value}\n"
                 f"    if len({memory}) >= _REMEMBERED:\n"
                 f"        {memory}.clear()\n"
-                f"    {memory}[{t}] = written\n"
+                f"    {memory}[key] = ({t}, written)\n"
                 "    return written\n"
             )
             names = self.decimals[precision, scale] = (get, slow)
         get, slow = names
-        t, e = self.name("_t"), self.name("_e")
-        written = f"({e} if ({e} := {get}({t})) is not None else {slow}({t}))"
+        t, e, k = self.name("_t"), self.name("_e"), self.name("_k")
+        # a remembered id is its object's: the object is alive (kept), its id not reused
+        written = f"({e}[1] if ({e} := {get}({k} := id({t}))) is not None else {slow}({t}, {k}))"
         return f"({written} if ({t} := {src}).__class__ is _D else _fail())"
 
     def _union(self, branches: list[Any], src: str, namespace: str) -> str:

@@ -399,8 +399,8 @@ def _book(bids: list[Decimal], asks: list[Decimal]) -> BookUpdate:
 
 @pytest.mark.parametrize("levels", [1, _FEW, _FEW + 1, 1000], ids=lambda n: f"{n} levels")
 def test_book_levels_short_and_long_arrays_match_fastavro(levels: int) -> None:
-    """Short arrays remember their decimals' bytes by value, long ones write them inline:
-    the same bytes either way, for equal values written differently and values seen before."""
+    """Short arrays remember their decimals' bytes per object, long ones write them inline:
+    the same bytes either way, for equal values written differently and objects seen before."""
     fast, slow = _serdes("io.tapewire.BookUpdate")
     assert fast._fast_write is not None
     texts = ["1.5", "1.50", "1.500000000000000000", "0", "-0", "0E-8", "15E-1", "1E+3"]
@@ -437,7 +437,7 @@ def test_a_short_array_refuses_unusual_decimals_and_remembers_none(text: str) ->
         fast.encode(record)
     assert str(fast_error.value) == str(slow_error.value)
     memory = next(v for k, v in write.__globals__.items() if k.startswith("_dmem"))
-    assert [str(d) for d in memory] == ["1.5"]
+    assert [str(d) for d, _ in memory.values()] == ["1.5"]
 
 
 def test_nanosecond_timestamps_from_remembered_high_bytes_are_bounded() -> None:
