@@ -3,8 +3,8 @@
 Run (a venv with cryptofeed, e.g. ``.venv-bench``), one side per process::
 
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=OUT.%p \\
-        .venv-bench/bin/python bench/instr_mappers.py native|ccxt|cryptofeed [--passes 3] \\
-        [--only NAME,...]
+        .venv-bench/bin/python bench/instr_mappers.py native|ccxt|cryptofeed|stage \\
+        [--passes 3] [--only NAME,...]
 
 Each workload of ``bench_mappers.py`` (``all_workloads``, or those named by ``--only``) runs
 as that script times it (a fresh state per pass, setup frames untimed); only the timed frame
@@ -12,7 +12,8 @@ loop is instrumented (callgrind client requests from a tiny C helper compiled he
 ``cc``), one dump per workload named after it. Then
 ``python bench/instr_mappers.py --report OUT.*`` prints ``Ir`` per counted frame. Whether
 ``native`` runs compiled or pure Python is whatever the tree holds (``make native`` /
-``make pure``).
+``make pure``). ``stage`` runs the whole normalize stage (Avro md.raw in, encoded outputs
+out) on the workloads ``bench_mappers.py`` times it on.
 """
 
 from __future__ import annotations
@@ -69,7 +70,11 @@ def run(side: str, passes: int, only: set[str]) -> None:
     if only:
         workloads = [w for w in workloads if w.name in only]
     for w in workloads:
-        if side == "cryptofeed":
+        if side == "stage":
+            if "tapewire stage" not in bm.sides(w):
+                continue
+            runner = bm.stage_side(w)
+        elif side == "cryptofeed":
             runner = bm.cryptofeed_side()(w)
         else:
             runner = bm.core_side(bm.CORES[f"tapewire {side}"])(w)
@@ -101,7 +106,7 @@ def report(files: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("side", nargs="?", choices=["native", "ccxt", "cryptofeed"])
+    parser.add_argument("side", nargs="?", choices=["native", "ccxt", "cryptofeed", "stage"])
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--report", nargs="+", metavar="CALLGRIND_OUT")
     parser.add_argument("--only", default="", help="comma-separated workload names")

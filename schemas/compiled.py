@@ -4,10 +4,11 @@
 record (its typed record class, or a dict) to the Confluent wire-format message (the
 header given, then the Avro binary encoding); :func:`compile_reader` turns it into one
 function from such a message to the typed record (or the dict). Each is Python source
-generated from the schema (one expression per field, decimals written inline from their
-exact unscaled integer, the common long sizes -- 1 and 2 bytes, 9-byte nanosecond
-timestamps -- inline from fixed tables) and compiled when the serde is built: no per-record
-walk over the schema, no intermediate dict, no call per value on the common paths.
+generated from the schema (one expression per field, decimals written from their exact
+unscaled integer -- remembered per object in short arrays such as book deltas --, the common
+long sizes -- 1 and 2 bytes, 5 and 6-byte sequence ids, 9-byte nanosecond timestamps --
+inline from fixed tables) and compiled when the serde is built: no per-record walk over the
+schema, no intermediate dict, no call per value on the common paths.
 
 They are fast paths, not a second codec. A writer produces exactly fastavro's bytes for
 every record it accepts, and a reader exactly what fastavro (plus the exact decimal
@@ -38,6 +39,13 @@ Reader = Callable[[bytes], Any]
 
 _SMALL = 1 << 14
 """Non-negative ints below this are written from a table (their zigzag varint bytes)."""
+_FEW = 64
+"""Arrays of up to this many items (book deltas, top-N books) are written by a loop that
+remembers their decimals' bytes; longer ones (full-depth snapshots, mostly values not seen
+before) by a list comprehension writing each decimal inline."""
+_REMEMBERED = 1 << 15
+"""Decimals whose bytes one writer remembers per (precision, scale), then it starts afresh:
+about 6 MB, and up to 3 MB of decimals kept alive (the normalizer memoises 65,536 texts)."""
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
@@ -70,6 +78,16 @@ _NINE_MIN, _NINE_END = 1 << 55, 1 << 62
 """Non-negative longs in [_NINE_MIN, _NINE_END) take exactly 9 bytes (zigzag in [2**56, 2**63)):
 every nanosecond timestamp from 1971 to 2116."""
 _NINE_GROUPS = (1 << 56, 1 << 63)
+_pack_four = struct.Struct("<HH").pack
+_pack_five = struct.Struct("<HHB").pack
+_HIGH: dict[int, bytes] = {}
+"""``t >> 27`` of a 9-byte long ``t`` (a nanosecond timestamp: it changes every 134 ms) ->
+the last 5 bytes of its varint (at most ``_HIGH_KEPT``, then forgotten)."""
+_HIGH_KEPT = 4096
+_pack_six = struct.Struct("<HHH").pack
+_MID_MIN, _MID_SIX, _MID_END = 1 << 27, 1 << 34, 1 << 41
+"""Non-negative longs in [_MID_MIN, _MID_END) take 5 or 6 bytes (zigzag in [2**28, 2**42)):
+exchange sequence ids (Binance, OKX update ids)."""
 
 
 def _varint(z: int) -> bytes:
@@ -88,10 +106,25 @@ def _varint(z: int) -> bytes:
     return (groups & ((1 << (8 * n - 1)) - 1)).to_bytes(n, "little")
 
 
+def _high(k: int) -> bytes:
+    """The last 5 bytes of the 9-byte varint of every long ``t`` with ``t >> 27 == k``
+    (zigzag ``z = 2t``: its 7-bit groups 4 to 7, then ``z >> 56``), remembered."""
+    written = _pack_five(_PAIR[k & 0x3FFF], _PAIR[(k >> 14) & 0x3FFF], k >> 28)
+    if len(_HIGH) >= _HIGH_KEPT:
+        _HIGH.clear()
+    _HIGH[k] = written
+    return written
+
+
 def write_long(value: Any) -> bytes:
     """An Avro long (zigzag varint); :class:`NotFastError` for anything but an int in range."""
     if value.__class__ is not int:
         raise NotFastError
+    if _MID_MIN <= value < _MID_END:  # 4 or 5 groups from _PAIR, then the last one
+        z = value << 1
+        if value < _MID_SIX:
+            return _pack_five(_PAIR[z & 0x3FFF], _PAIR[(z >> 14) & 0x3FFF], z >> 28)
+        return _pack_six(_PAIR[z & 0x3FFF], _PAIR[(z >> 14) & 0x3FFF], _PAIR[z >> 28] & 0x7FFF)
     if value >= 0:
         if value > _LONG_MAX:
             raise NotFastError
@@ -175,12 +208,21 @@ class _Generator:
             "_pk9": _pack_nine,
             "_N9": _NINE_MIN,
             "_N9E": _NINE_END,
+            "_pk4": _pack_four,
+            "_hget": _HIGH.get,
+            "_high": _high,
+            "_pk5": _pack_five,
+            "_pk6": _pack_six,
+            "_M5": _MID_MIN,
+            "_M6": _MID_SIX,
+            "_M6E": _MID_END,
             "_D": Decimal,
             "_long": write_long,
             "_int": write_int,
             "_blen": _bytes_length,
             "_len": _length,
             "_fail": _fail,
+            "_REMEMBERED": _REMEMBERED,
             "_double": _write_double,
             "_float": _write_float,
             "NotFastError": NotFastError,
@@ -230,6 +272,10 @@ class _WriterGenerator(_Generator):
         super().__init__(types)
         self.cache: dict[str, str] = {}
         """A record, array or map node -> the name of its generated function."""
+        self.remember = False
+        """True while generating the items of a short array: their decimals are remembered."""
+        self.decimals: dict[tuple[int, int], tuple[str, str]] = {}
+        """(precision, scale) -> the names of its remembered bytes' lookup and slow path."""
 
     def parts(self, node: Any, src: str, namespace: str) -> list[str]:
         """Expressions whose bytes, in order, are ``src`` written as ``node``; ``src`` is
@@ -277,16 +323,23 @@ class _WriterGenerator(_Generator):
         if kind == "boolean":
             false = f"b'\\x00' if {t} is False else _fail()"
             return [f"(b'\\x01' if ({t} := {src}) is True else {false})"]
-        if kind == "long":  # 9 bytes (timestamps) first, then small, the rest by a call
+        if kind == "long":  # 9 bytes (timestamps) first, then small, the rest mostly by a call
             z = self.name("_z")
+            h, k = self.name("_h"), self.name("_k")
+            # the low 4 bytes, then the high 5 from the table of recent ones (_high)
             nine = (
-                f"_pk9(_P[({z} := {t} << 1) & 0x3FFF], _P[({z} >> 14) & 0x3FFF], "
-                f"_P[({z} >> 28) & 0x3FFF], _P[({z} >> 42) & 0x3FFF], {z} >> 56)"
+                f"_pk4(_P[({z} := ({t} & 0x7FFFFFF) << 1) & 0x3FFF], _P[{z} >> 14]) + "
+                f"({h} if ({h} := _hget({k} := {t} >> 27)) is not None else _high({k}))"
             )
-            small = f"_Z[{t}] if {t}.__class__ is int and 0 <= {t} < _ZN else _long({t})"
-            return [
-                f"({nine} if ({t} := {src}).__class__ is int and _N9 <= {t} < _N9E else {small})"
-            ]
+            # then 5 and 6 bytes (exchange sequence ids) as write_long writes them, no call
+            low = f"_P[({z} := {t} << 1) & 0x3FFF], _P[({z} >> 14) & 0x3FFF]"
+            five = f"_pk5({low}, {z} >> 28)"
+            six = f"_pk6({low}, _P[{z} >> 28] & 0x7FFF)"
+            ranges = (
+                f"{nine} if _N9 <= {t} < _N9E else _Z[{t}] if 0 <= {t} < _ZN "
+                f"else {five} if _M5 <= {t} < _M6 else {six} if _M6 <= {t} < _M6E else _long({t})"
+            )
+            return [f"(({ranges}) if ({t} := {src}).__class__ is int else _long({t}))"]
         if kind == "int":
             small = f"({t} := {src}).__class__ is int and 0 <= {t} < _ZN"
             return [f"(_Z[{t}] if {small} else _int({t}))"]
@@ -311,11 +364,21 @@ class _WriterGenerator(_Generator):
         bytes :func:`tapewire.schemas.validation._prepare_decimal` gives fastavro. The
         unscaled integer is exact (``as_integer_ratio``): NaN and Infinity raise, more places
         than ``scale`` find no multiplier (KeyError), more digits than ``precision`` fail
-        the range check; all of these then take the checked path."""
+        the range check; all of these then take the checked path. The items of short
+        arrays remember them (:meth:`_remembered`)."""
+        if self.remember:
+            return self._remembered(precision, scale, src)
+        t = self.name("_t")
+        value, fits = self._decimal_bytes(precision, scale, t)
+        return f"({value} if ({t} := {src}).__class__ is _D and {fits} else _fail())"
+
+    def _decimal_bytes(self, precision: int, scale: int, t: str) -> tuple[str, str]:
+        """Expressions of the bytes of the Decimal named ``t``, and of the check (evaluated
+        first) that it fits; the bytes are valid only when the check is true."""
         m = self.constant("_mult", _decimal_multipliers(scale))
         limit = 10**precision
         safe = limit.bit_length() - 1  # |unscaled| < 2**safe fits the precision
-        t, r, u, b, n = (self.name(p) for p in ("_t", "_r", "_u", "_b", "_s"))
+        r, u, b, n = (self.name(p) for p in ("_r", "_u", "_b", "_s"))
         unscaled = f"({u} := ({r} := {t}.as_integer_ratio())[0] * {m}[{r}[1]])"
         fits = f"(({b} := {unscaled}.bit_length()) < {safe} or {-limit} < {u} < {limit})"
         size = f"({n} := ({b} + 8) >> 3)"
@@ -323,7 +386,38 @@ class _WriterGenerator(_Generator):
             f"(_Z[{size}] + {u}.to_bytes({n}, 'big') if {u} >= 0 "
             f"else _Z[{size}] + {u}.to_bytes({n}, 'big', signed=True))"
         )
-        return f"({value} if ({t} := {src}).__class__ is _D and {fits} else _fail())"
+        return value, fits
+
+    def _remembered(self, precision: int, scale: int, src: str) -> str:
+        """A decimal written from the bytes remembered for the same object. A book's
+        deltas repeat the same decimal objects (the normalizer memoises them by wire text),
+        so they are remembered by identity, the object kept beside its bytes (its id cannot
+        be reused while it is remembered): a value's hash would cost more than writing it
+        (Decimal hashes are modular powers) for every new size. Only objects written
+        successfully are remembered, at most ``_REMEMBERED`` per writer (then it forgets
+        them all)."""
+        names = self.decimals.get((precision, scale))
+        if names is None:
+            remembered: dict[int, tuple[Decimal, bytes]] = {}
+            get, slow, t = self.constant("_dget", remembered.get), self.name("_dslow"), "d"
+            value, fits = self._decimal_bytes(precision, scale, t)
+            memory = self.constant("_dmem", remembered)
+            self.functions.append(
+                f"def {slow}({t}, key):\n"
+                f"    if not {fits}:\n"
+                "        raise NotFastError\n"
+                f"    written = {value}\n"
+                f"    if len({memory}) >= _REMEMBERED:\n"
+                f"        {memory}.clear()\n"
+                f"    {memory}[key] = ({t}, written)\n"
+                "    return written\n"
+            )
+            names = self.decimals[precision, scale] = (get, slow)
+        get, slow = names
+        t, e, k = self.name("_t"), self.name("_e"), self.name("_k")
+        # a remembered id is its object's: the object is alive (kept), its id not reused
+        written = f"({e}[1] if ({e} := {get}({k} := id({t}))) is not None else {slow}({t}, {k}))"
+        return f"({written} if ({t} := {src}).__class__ is _D else _fail())"
 
     def _union(self, branches: list[Any], src: str, namespace: str) -> str:
         if len(branches) != 2 or "null" not in branches:
@@ -341,13 +435,52 @@ class _WriterGenerator(_Generator):
         return f"({_ZIGZAG[null_index]!r} if ({u} := {src}) is None else {written})"
 
     def _array(self, node: Mapping[str, Any], namespace: str) -> str:
+        """An array of up to ``_FEW`` items by a loop over them (no comprehension: its
+        function object and cells cost more than a few items), its decimals remembered;
+        a longer one by :meth:`_long_array`."""
         function = self.name("_array")
+        long = self._long_array(node, namespace)
+        remember, self.remember = self.remember, True
+        try:
+            parts = self._item_parts(node, namespace)
+        finally:
+            self.remember = remember
+        if isinstance(parts, str):
+            body = f"        out.append({parts})\n"
+        else:
+            cls, typed, other = parts
+            body = (
+                f"        if _i.__class__ is {cls}:\n"
+                + "".join(f"            out.append({part})\n" for part in typed)
+                + f"        else:\n            out.append({other})\n"
+            )
+        self.functions.append(
+            f"def {function}(v):\n"
+            "    if v.__class__ is not list and v.__class__ is not tuple:\n"
+            "        raise NotFastError\n"
+            "    if not v:\n"
+            "        return b'\\x00'\n"
+            f"    if len(v) > {_FEW}:\n"
+            f"        return {long}(v)\n"
+            "    out = [_Z[len(v)]]\n"
+            "    for _i in v:\n"
+            f"{body}"
+            "    out.append(b'\\x00')\n"
+            "    return b''.join(out)\n"
+        )
+        return function
+
+    def _item_parts(
+        self, node: Mapping[str, Any], namespace: str
+    ) -> str | tuple[str, list[str], str]:
+        """The expression of an item ``_i``; or, for typed record items (book levels):
+        their class, the expressions of its fields in order, and the expression of any
+        other item."""
         item = self.expression(node["items"], "_i", namespace)
         items, inner = self.resolve(node["items"], namespace)
         if isinstance(items, Mapping) and items.get("type") in ("record", "error"):
             full = qualify(items["name"], items.get("namespace", inner))
             if full in self.types:  # typed items (book levels) inline, no call per item
-                cls = self.constant("_cls", self.types[full])
                 scope = full.rpartition(".")[0]
                 parts = [
                     part
@@ -356,13 +489,20 @@ class _WriterGenerator(_Generator):
                     for part in self.parts(field["type"], f"_i.{field['name']}", scope)
                 ]
                 if len(parts) == len(items["fields"]) and len(parts) > 1:
-                    item = f"({' + '.join(parts)} if _i.__class__ is {cls} else {item})"
+                    return self.constant("_cls", self.types[full]), parts, item
+        return item
+
+    def _long_array(self, node: Mapping[str, Any], namespace: str) -> str:
+        """An array of any length by a list comprehension, each decimal written inline."""
+        function = self.name("_array")
+        parts = self._item_parts(node, namespace)
+        if isinstance(parts, str):
+            item = parts
+        else:
+            cls, typed, other = parts
+            item = f"({' + '.join(typed)} if _i.__class__ is {cls} else {other})"
         self.functions.append(
             f"def {function}(v):\n"
-            "    if v.__class__ is not list and v.__class__ is not tuple:\n"
-            "        raise NotFastError\n"
-            "    if not v:\n"
-            "        return b'\\x00'\n"
             f"    return _len(len(v)) + b''.join([{item} for _i in v]) + b'\\x00'\n"
         )
         return function
@@ -442,6 +582,7 @@ class _ReaderGenerator(_Generator):
         super().__init__(types)
         self.typed = typed
         self.env["_rlong"] = read_long
+        self.env["_UZ"] = _UNZIGZAG
 
     def read(self, node: Any, target: str, namespace: str, indent: str) -> list[str]:
         """Statements reading ``node`` at ``pos`` of ``data`` into ``target``."""
@@ -489,11 +630,10 @@ class _ReaderGenerator(_Generator):
             f"{indent}{b} = data[pos]",
             f"{indent}if {b} < 0x80:",
             f"{indent}    pos += 1",
-            f"{indent}    {target} = ({b} >> 1) ^ -({b} & 1)",
+            f"{indent}    {target} = _UZ[{b}]",
             f"{indent}elif ({c} := data[pos + 1]) < 0x80:  # 2 bytes: lengths up to 8191",
             f"{indent}    pos += 2",
-            f"{indent}    {c} = ({b} & 0x7F) | ({c} << 7)",
-            f"{indent}    {target} = ({c} >> 1) ^ -({c} & 1)",
+            f"{indent}    {target} = _UZ[({b} & 0x7F) | ({c} << 7)]",
             f"{indent}else:",
             f"{indent}    {target}, pos = _rlong(data, pos)",
         ]
@@ -605,6 +745,8 @@ class _ReaderGenerator(_Generator):
         return [*lines, f"{indent}{target} = {built}"]
 
 
+_UNZIGZAG = tuple((z >> 1) ^ -(z & 1) for z in range(1 << 14))
+"""``_UNZIGZAG[z]``: the long whose zigzag encoding is ``z`` (one or two varint bytes)."""
 _UNPACK_NINE = struct.Struct("<HHHHB").unpack_from
 _GROUPS: tuple[int, ...] = tuple(
     ((pair & 0x7F) | ((pair >> 1) & 0x3F80)) if pair & 0x8080 == 0x8080 else -1

@@ -207,27 +207,47 @@ def message_key(topic: str, record: Record) -> bytes:
 
 
 def key_function(topic: str) -> Callable[[Record], bytes]:
-    """:func:`message_key` for one topic, with the topic's key fields looked up once."""
+    """:func:`message_key` for one topic, with the topic's key fields looked up once; the
+    keys of typed records are remembered by their key fields' values (a book's or an
+    instrument's messages repeat them; at most ``_KEYS_REMEMBERED``, then forgotten)."""
     spec = topic_spec(topic)
     fields = spec.key_fields
     attributes = attrgetter(*fields)  # one C call for every key field of a typed record
     single = len(fields) == 1
+    known: dict[Any, bytes] = {}
 
     def key(record: Record) -> bytes:
         parts: Any
         if isinstance(record, TypedRecord):
             try:
-                parts = (attributes(record),) if single else attributes(record)
+                values = attributes(record)
             except AttributeError:
                 return message_key(topic, record)  # says which field is missing
+            try:
+                found = known.get(values)
+            except TypeError:  # an unhashable value: not a string, message_key says so
+                return message_key(topic, record)
+            if found is not None:
+                return found
+            parts = (values,) if single else values
         else:
+            values = None
             parts = [record.get(name) for name in fields]
         for part in parts:
             if part.__class__ is not str:
                 return message_key(topic, record)  # a str subclass, or the error
-        return ":".join(cast(list[str], parts)).encode("utf-8")
+        written = ":".join(cast(list[str], parts)).encode("utf-8")
+        if values is not None:
+            if len(known) >= _KEYS_REMEMBERED:
+                known.clear()
+            known[values] = written
+        return written
 
     return key
+
+
+_KEYS_REMEMBERED = 4096
+"""Keys one topic's key function remembers (then it forgets them all)."""
 
 
 # --- Deterministic ids ------------------------------------------------------------------

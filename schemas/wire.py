@@ -83,6 +83,18 @@ class AvroSerde:
         does not take, which :meth:`encode` then writes or explains), or None."""
         return self._fast_write
 
+    @property
+    def fast_decoder(self) -> Callable[[bytes], dict[str, Any]] | None:
+        """The generated dict reader of a whole message whose header is :attr:`header`
+        (it raises for anything it does not take, which :meth:`decode` then reads or
+        explains), or None."""
+        return self._fast_decode
+
+    @property
+    def header(self) -> bytes:
+        """The 5 bytes every message written with this schema starts with."""
+        return self._header
+
     def check(self, record: Record) -> None:
         """The checks of :meth:`encode` without writing bytes: :class:`SchemaError` if
         ``record`` does not fit (an in-process consumer, e.g. a backtest, keeps the same

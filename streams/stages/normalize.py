@@ -111,7 +111,10 @@ class NormalizeStage:
         """md.raw partition (-1 without one) -> its state; at most one per partition."""
         self._probe = new_normalizer()  # answers knows_venue / markets_path, holds no venue
         self.emitter = Emitter(codec, self.name, kafka_name, DLQ)
-        self._read: Callable[[bytes], Record] = codec.for_topic(SOURCE).decode
+        serde = codec.for_topic(SOURCE)
+        self._read: Callable[[bytes], Record] = serde.decode
+        self._fast_read = serde.fast_decoder
+        self._header = serde.header
         self.markets_reader = markets_reader
         self.raw_markets_reader = raw_markets_reader
         self.raw_peeks = 0
@@ -311,7 +314,7 @@ class NormalizeStage:
         """Every message's RawFrame (None: dead-lettered), as a dict when read from bytes
         (the normalizer reads frames by key: ``dict.get`` is cheaper than a record's), and
         whether any message was dead-lettered."""
-        decode = self._read
+        decode, fast, header = self._read, self._fast_read, self._header
         out: list[Record | None] = []
         append = out.append
         failed = False
@@ -320,8 +323,15 @@ class NormalizeStage:
             if record is not None:
                 append(record)
                 continue
+            value = msg.value
+            # the serde's generated reader without its call (decode tries it first too)
+            if fast is not None and value.__class__ is bytes and value.startswith(header):
+                try:
+                    append(fast(value))
+                    continue
+                except Exception:  # noqa: S110 - decode below reads it or says what is wrong
+                    pass
             try:
-                value = msg.value
                 if value is None:
                     raise ValueError("tombstone (null value)")
                 append(decode(value))

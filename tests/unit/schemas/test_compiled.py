@@ -14,7 +14,11 @@ from hypothesis import strategies as st
 from tapewire.core.errors import SchemaError
 from tapewire.core.exact import EXACT
 from tapewire.records.catalog import RECORD_TYPES
+from tapewire.records.market import BookUpdate, PriceLevel
 from tapewire.schemas.compiled import (
+    _FEW,
+    _HIGH_KEPT,
+    _REMEMBERED,
     NotFastError,
     compile_reader,
     compile_writer,
@@ -29,7 +33,7 @@ SCHEMAS = load_schemas()
 RECORDS = sorted(name for name, schema in SCHEMAS.items() if schema["type"] == "record")
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 # every varint length boundary (2**(7k) +- 1, both signs), the bounds of the generated 9-byte
-# branch (2**55, 2**62) and the 64-bit limits
+# branch (2**55, 2**62), of its 5- and 6-byte ones and the 64-bit limits
 LONG_EDGES = sorted(
     {
         sign * (2 ** (7 * k) + delta)
@@ -39,6 +43,8 @@ LONG_EDGES = sorted(
         if LONG_MIN <= sign * (2 ** (7 * k) + delta) <= LONG_MAX
     }
     | {2**55 - 1, 2**55, 2**62 - 1, 2**62, -(2**55), -(2**62), LONG_MIN, LONG_MAX, 0, -1}
+    # the zigzag length boundaries of the generated 5- and 6-byte branches
+    | {2**k + delta for k in (27, 34, 41) for delta in (-1, 0, 1)}
 )
 
 
@@ -375,3 +381,83 @@ def test_a_message_from_another_schema_version_takes_fastavro() -> None:
     quote = reader.read(message)
     assert quote["source"] == "UNKNOWN"
     assert reader.decode(message)["bid_price"] is None
+
+
+def _book(bids: list[Decimal], asks: list[Decimal]) -> BookUpdate:
+    return BookUpdate(
+        venue="binance",
+        instrument="BTC-USDT-SPOT",
+        kind="DELTA",
+        bids=[PriceLevel(price=p, size=p) for p in bids],
+        asks=[PriceLevel(price=p, size=p) for p in asks],
+        first_sequence=499869755,
+        last_sequence=61234567890,
+        receive_ts_ns=1_733_330_000_123_456_789,
+        process_ts_ns=1_733_330_000_123_999_999,
+    )
+
+
+@pytest.mark.parametrize("levels", [1, _FEW, _FEW + 1, 1000], ids=lambda n: f"{n} levels")
+def test_book_levels_short_and_long_arrays_match_fastavro(levels: int) -> None:
+    """Short arrays remember their decimals' bytes per object, long ones write them inline:
+    the same bytes either way, for equal values written differently and objects seen before."""
+    fast, slow = _serdes("io.tapewire.BookUpdate")
+    assert fast._fast_write is not None
+    texts = ["1.5", "1.50", "1.500000000000000000", "0", "-0", "0E-8", "15E-1", "1E+3"]
+    values = [Decimal(texts[i % len(texts)]) + (i // len(texts)) for i in range(levels)]
+    for _ in range(2):  # the second time, every value is remembered
+        record = _book(values, values[::-1])
+        assert fast._fast_write(record) == slow.encode(record)
+
+
+def test_remembered_decimals_are_bounded_and_forgotten_together() -> None:
+    fast, slow = _serdes("io.tapewire.BookUpdate")
+    write = fast._fast_write
+    assert write is not None
+    memories = [v for k, v in write.__globals__.items() if k.startswith("_dmem")]
+    assert len(memories) == 1  # one per (precision, scale)
+    for start in range(0, _REMEMBERED + 3 * _FEW, _FEW):
+        values = [Decimal(n).scaleb(-8) for n in range(start, start + _FEW)]
+        record = _book(values, [])
+        assert write(record) == slow.encode(record)
+        assert 0 < len(memories[0]) <= _REMEMBERED
+
+
+@pytest.mark.parametrize("text", ["NaN", "sNaN", "Infinity", "1E+20", "1E-19"])
+def test_a_short_array_refuses_unusual_decimals_and_remembers_none(text: str) -> None:
+    fast, slow = _serdes("io.tapewire.BookUpdate")
+    write = fast._fast_write
+    assert write is not None
+    record = _book([Decimal("1.5"), Decimal(text)], [])
+    with pytest.raises(Exception):  # noqa: B017, PT011 - any error: the checked path explains
+        write(record)
+    with pytest.raises(SchemaError) as slow_error:
+        slow.encode(record)
+    with pytest.raises(SchemaError) as fast_error:
+        fast.encode(record)
+    assert str(fast_error.value) == str(slow_error.value)
+    memory = next(v for k, v in write.__globals__.items() if k.startswith("_dmem"))
+    assert [str(d) for d, _ in memory.values()] == ["1.5"]
+
+
+def test_nanosecond_timestamps_from_remembered_high_bytes_are_bounded() -> None:
+    """9-byte longs take their last 5 bytes from a bounded table of recent ones."""
+    fast, slow = _serdes("io.tapewire.Trade")
+    write = fast._fast_write
+    assert write is not None
+    high = write.__globals__["_hget"].__self__
+    start = 1_733_330_000_123_456_789
+    for n in range(0, (_HIGH_KEPT + 10) * 2**27, 2**26 + 12_345):
+        for t in (start + n, 2**55 + n, 2**62 - 1 - n):
+            trade = {
+                "venue": "binance",
+                "instrument": "BTC-USDT",
+                "trade_id": "1",
+                "price": Decimal("1.5"),
+                "size": Decimal("2"),
+                "side": "BUY",
+                "receive_ts_ns": t,
+                "process_ts_ns": t,
+            }
+            assert write(trade) == slow.encode(trade)
+        assert 0 < len(high) <= _HIGH_KEPT

@@ -12,7 +12,13 @@ import pytest
 
 from tapewire.schemas.codec import Codec
 from tapewire.schemas.compiled import compile_writer, write_long
-from tapewire.schemas.registry import TOPICS, key_function, message_key, topic_spec
+from tapewire.schemas.registry import (
+    _KEYS_REMEMBERED,
+    TOPICS,
+    key_function,
+    message_key,
+    topic_spec,
+)
 from tapewire.streams.normalize import Normalizer
 from tapewire.streams.normalize.normalizer import BOOK, COVERAGE, QUOTES, TRADES
 from tapewire.streams.stages.base import Emitter
@@ -88,3 +94,20 @@ def test_keys_and_topic_specs_are_looked_up_once_and_still_explain_errors() -> N
         key_function(TRADES)({"venue": "binance", "instrument": None})
     with pytest.raises(Exception, match="no schema"):
         topic_spec("md.unknown")
+
+
+def test_remembered_keys_equal_message_key_and_are_bounded() -> None:
+    books = _records("okx")[BOOK]
+    key = key_function(BOOK)
+    for record in books * 2:  # the second time from what the function remembers
+        assert key(record) == message_key(BOOK, record)
+    first = books[0]
+    many = [first.replace(instrument=f"X{n}-USDT-SPOT") for n in range(_KEYS_REMEMBERED + 5)]
+    for record in many:
+        assert key(record) == message_key(BOOK, record)
+    known = next(
+        c.cell_contents for c in key.__closure__ or () if isinstance(c.cell_contents, dict)
+    )
+    assert 0 < len(known) <= _KEYS_REMEMBERED
+    with pytest.raises(Exception, match="instrument"):  # not remembered: still explained
+        key(first.replace(instrument=None))
