@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tapewire.core.records import Record
 from tapewire.streams.normalize import Normalizer, NormalizeResult
 from tapewire.testing.frames import raw_frame, read_frames
 
@@ -63,3 +65,15 @@ def levels(side: list[dict[str, Decimal]]) -> list[tuple[str, str]]:
 def coverage(res: NormalizeResult) -> list[tuple[str, str, int, int | None]]:
     """(event, reason, from_ns, to_ns) of every coverage record."""
     return [(c["event"], c["reason"], c["from_ns"], c["to_ns"]) for c in res["md.coverage"]]
+
+
+def outputs_per_frame(norm: Normalizer, frames: Sequence[Record]) -> list[Any]:
+    """Each frame through ``norm`` alone: its records per topic as dicts and its duplicate
+    count (to compare two normalizers frame by frame, e.g. fast paths on and off)."""
+    out = []
+    for frame in frames:
+        res = norm.process(frame)
+        out.append(
+            ({t: [r.to_dict() for r in recs] for t, recs in res.records.items()}, res.duplicates)
+        )
+    return out

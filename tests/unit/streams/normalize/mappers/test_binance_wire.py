@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from tapewire.streams.normalize.mappers.base import Mapper
 from tapewire.streams.normalize.mappers.binance import BinanceMapper
 from tapewire.streams.normalize.mappers.events import DerivativesEvent
 from tapewire.testing.frames import read_frames
+from tests.unit.streams.normalize.mappers.helpers import outputs_per_frame
 from tests.unit.streams.normalize.mappers.mutations import mutate
 
 DATA = Path(__file__).resolve().parents[4] / "data"
@@ -208,16 +208,6 @@ def test_map_bytes_is_none_or_what_map_gives(venue: str, path: Path) -> None:
         assert taken == 0
 
 
-def _results(norm: Normalizer, frames: Sequence[Record]) -> list[Any]:
-    out = []
-    for frame in frames:
-        res = norm.process(frame)
-        out.append(
-            ({t: [r.to_dict() for r in recs] for t, recs in res.records.items()}, res.duplicates)
-        )
-    return out
-
-
 @pytest.mark.parametrize(("venue", "path"), FILES, ids=IDS)
 def test_normalizer_outputs_equal_with_fast_path_on_and_off(venue: str, path: Path) -> None:
     frames = read_frames(path, venue)
@@ -227,10 +217,10 @@ def test_normalizer_outputs_equal_with_fast_path_on_and_off(venue: str, path: Pa
     edges = [dict(f, payload=p) for f in seeds for p in _edge_cases(f["payload"])]
     sequence = frames + fuzzed + edges + frames
     on_norm = Normalizer(clock=lambda: 1)
-    on = _results(on_norm, sequence)
+    on = outputs_per_frame(on_norm, sequence)
     assert on_norm.native[venue]._map_bytes is not None
     off_norm = Normalizer(clock=lambda: 1, fast_paths=False)
-    off = _results(off_norm, sequence)
+    off = outputs_per_frame(off_norm, sequence)
     assert off_norm.native[venue]._map_bytes is None
     assert len(on) == len(off)
     for frame, a, b in zip(sequence, on, off, strict=True):

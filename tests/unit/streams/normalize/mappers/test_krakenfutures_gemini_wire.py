@@ -15,19 +15,19 @@ import json
 import os
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tapewire.core.records import Record
 from tapewire.streams.normalize import Normalizer
 from tapewire.streams.normalize.mappers import MapError
 from tapewire.streams.normalize.mappers.base import Mapper
 from tapewire.streams.normalize.mappers.gemini import GeminiMapper
 from tapewire.streams.normalize.mappers.krakenfutures import KrakenFuturesMapper
 from tapewire.testing.frames import read_frames
+from tests.unit.streams.normalize.mappers.helpers import outputs_per_frame
 from tests.unit.streams.normalize.mappers.mutations import mutate
 from tests.unit.streams.normalize.mappers.test_differential import markets
 
@@ -286,16 +286,6 @@ def test_unknown_instrument_raises_the_generic_paths_error(
     assert str(fast.value) == str(generic.value)
 
 
-def _results(norm: Normalizer, frames: Sequence[Record]) -> list[Any]:
-    out = []
-    for frame in frames:
-        res = norm.process(frame)
-        out.append(
-            ({t: [r.to_dict() for r in recs] for t, recs in res.records.items()}, res.duplicates)
-        )
-    return out
-
-
 @pytest.mark.parametrize(("venue", "path"), FILES, ids=IDS)
 def test_normalizer_outputs_identical_with_the_fast_path_on_and_off(venue: str, path: Path) -> None:
     frames = read_frames(path, venue)
@@ -311,8 +301,8 @@ def test_normalizer_outputs_identical_with_the_fast_path_on_and_off(venue: str, 
     # the file as recorded, then the fuzz and edge cases on the same (now synced) state,
     # then the file again
     sequence = frames + fuzzed + edges + frames
-    on = _results(_normalizer(venue, fast=True), sequence)
-    off = _results(_normalizer(venue, fast=False), sequence)
+    on = outputs_per_frame(_normalizer(venue, fast=True), sequence)
+    off = outputs_per_frame(_normalizer(venue, fast=False), sequence)
     for frame, a, b in zip(sequence, on, off, strict=True):
         assert a == b, frame["payload"][:300]
     assert any(r[0].get("dlq.normalize") for r in on)
