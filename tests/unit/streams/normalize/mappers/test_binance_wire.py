@@ -190,7 +190,7 @@ def test_map_bytes_is_none_or_what_map_gives(venue: str, path: Path) -> None:
             assert fast == generic  # a well-formed hot-channel frame: the fast path maps it
             fast_ran += 1
     assert fast_ran or path.name == "derivatives.jsonl"
-    rng = random.Random(f"binance-wire-{path}")
+    rng = random.Random(f"binance-wire-{path.relative_to(DATA)}")
     mutants = [mutate(rng, rng.choice(frames)["payload"]) for _ in range(MUTANTS)]
     for frame in frames:
         mutants += _edge_cases(frame["payload"])
@@ -211,7 +211,7 @@ def test_map_bytes_is_none_or_what_map_gives(venue: str, path: Path) -> None:
 @pytest.mark.parametrize(("venue", "path"), FILES, ids=IDS)
 def test_normalizer_outputs_equal_with_fast_path_on_and_off(venue: str, path: Path) -> None:
     frames = read_frames(path, venue)
-    rng = random.Random(f"binance-wire-norm-{path}")
+    rng = random.Random(f"binance-wire-norm-{path.relative_to(DATA)}")
     seeds = [f for f in frames if f["transport"] == "WEBSOCKET"]
     fuzzed = [dict(f, payload=mutate(rng, f["payload"])) for f in rng.choices(seeds, k=MUTANTS)]
     edges = [dict(f, payload=p) for f in seeds for p in _edge_cases(f["payload"])]
