@@ -62,7 +62,7 @@ import ccxt  # noqa: E402
 
 try:
     from cryptofeed.defines import ASK, BID, L2_BOOK, TICKER, TRADES
-    from cryptofeed.exchanges import OKX, Binance, Bybit, Gemini, KrakenFutures
+    from cryptofeed.exchanges import OKX, Binance, BinanceFutures, Bybit, Gemini, KrakenFutures
     from cryptofeed.feed import Feed
     from cryptofeed.symbols import Symbols
 except ImportError as exc:  # pragma: no cover - the message is the point
@@ -536,14 +536,179 @@ def bybit_workloads() -> list[Workload]:
     ]
 
 
-def all_workloads(trades: int) -> list[Workload]:
-    """Every workload, in run order (``trades``: derived Binance aggTrade frames)."""
+# --------------------------------------------------------------------------- documentation-derived
+# Venues without a recorded capture: the valid frames of their documentation-derived
+# fixtures (``tests/data/frames/<venue>``, provenance in its README; the deliberately broken
+# frames left out), derived to a pass's length where needed (ids, prices, sizes varied, the
+# frame shape kept). Named ``... (doc)``; run only with ``--doc``.
+DOC_NOTE = "documentation-derived frames (not a capture): "
+
+
+def _doc_frames(venue: str, name: str = "frames") -> list[Frame]:
+    return read_frames(FRAMES / venue / f"{name}.jsonl", venue)
+
+
+def _add_symbols(exchange: str, syms: dict[str, str], info: dict[str, Any]) -> None:
+    """``Symbols.set``, merged with what another workload set for the same cryptofeed id."""
+    if Symbols.populated(exchange):
+        old_syms, old_info = Symbols.get(exchange)
+        syms = {**old_syms, **syms}
+        merged: dict[str, Any] = {k: dict(v) for k, v in old_info.items()}
+        for key, values in info.items():
+            merged.setdefault(key, {}).update(values)
+        info = merged
+    Symbols.set(exchange, syms, info)
+
+
+def _json_frame(template: Frame, msg: Any, i: int) -> Frame:
+    """A derived websocket frame: ``msg`` as compact JSON, received ``i`` ns after
+    ``template``."""
+    payload = json.dumps(msg, separators=(",", ":")).encode()
+    return {**template, "payload": payload, "receive_ts_ns": template["receive_ts_ns"] + i}
+
+
+def _tick(text: str, steps: int, tick: str) -> str:
+    """``text`` moved by ``steps`` ticks, with the wire text's number of decimals."""
+    value = Decimal(text) + steps * Decimal(tick)
+    return f"{value:.{max(0, -Decimal(text).as_tuple().exponent)}f}"  # type: ignore[operator]
+
+
+def binanceusdm_workloads(n: int = 400) -> list[Workload]:
+    """aggTrade, bookTicker and depth deltas derived from the USD-M fixture's valid frames."""
+    venue = "binanceusdm"
+    rows = _doc_frames(venue)
+    info = next(r for r in rows if r["transport"] == "REST" and "exchangeInfo" in r["rest_url"])
+    syms, sym_info = BinanceFutures._parse_symbol_data(json.loads(info["payload"]))
+    _add_symbols(BinanceFutures.id, syms, sym_info)
+    valid = []
+    for r in rows:
+        try:
+            msg = _payload(r)
+        except ValueError:
+            continue  # the truncated trade (a dead-letter test)
+        if r["transport"] == "WEBSOCKET" and "data" in msg:
+            valid.append(r)
+    instruments = {_payload(r)["data"]["s"] for r in valid}
+    markets = _unified(venue, info, instruments)
+    std = sorted(k for k, v in syms.items() if v in instruments)
+
+    def feed() -> Feed:
+        return BinanceFutures(symbols=std, channels=[L2_BOOK, TRADES, TICKER])
+
+    def of(event: str) -> list[Frame]:
+        return [r for r in valid if _payload(r)["data"]["e"] == event]
+
+    trades = []
+    for i, template in enumerate(of("aggTrade") * (n // 2)):
+        msg = _payload(template)
+        data = msg["data"]
+        data["a"] += i
+        data["f"] = data["l"] = data["f"] + i
+        data["p"] = _tick(data["p"], i % 97, "0.10")
+        data["q"] = _tick(data["q"], i % 13, "0.001")
+        data["m"] = bool(i % 2)
+        data["T"] += i
+        data["E"] += i
+        trades.append(_json_frame(template, msg, i))
+    tickers = []
+    for i, template in enumerate(of("bookTicker") * n):
+        msg = _payload(template)
+        data = msg["data"]
+        data["u"] += i
+        data["b"] = _tick(data["b"], -(i % 7), "0.10")
+        data["a"] = _tick(data["a"], i % 5, "0.10")
+        data["B"] = _tick(data["B"], i % 11, "0.001")
+        data["A"] = _tick(data["A"], i % 17, "0.001")
+        data["T"] += i
+        data["E"] += i
+        tickers.append(_json_frame(template, msg, i))
+    # depth: the REST snapshot (lastUpdateId 158) and the delta spanning it (158..160) set up
+    # the book; then 161..163 and deltas derived from it, each chaining (pu = previous u)
+    depth = [r for r in rows if "@depth" in str(r["channel"])]
+    snap = next(r for r in rows if "/depth" in str(r["rest_url"]))
+    last = _payload(snap)["lastUpdateId"]
+    bridge = next(r for r in depth if _payload(r)["data"]["U"] <= last <= _payload(r)["data"]["u"])
+    template = next(r for r in depth if _payload(r)["data"]["pu"] == _payload(bridge)["data"]["u"])
+    deltas = [template]
+    prev = _payload(template)["data"]
+    for i in range(1, n):
+        msg = _payload(template)
+        data = msg["data"]
+        data["pu"] = prev["u"]
+        data["U"] = prev["u"] + 1
+        data["u"] = data["U"] + i % 3
+        data["E"] = prev["E"] + 100
+        data["T"] = prev["T"] + 100
+        # bids below, asks above the snapshot's touch; every 5th frame deletes the
+        # previous frame's bid level
+        bid = _tick("16540.00", i % 90, "0.10")
+        size = "0" if i % 5 == 0 else _tick("0.100", i % 23, "0.001")
+        if i % 5 == 0:
+            bid = _tick("16540.00", (i - 1) % 90, "0.10")
+        data["b"] = [[bid, size]]
+        data["a"] = [[_tick("16551.00", i % 90, "0.10"), _tick("1.000", i % 19, "0.001")]]
+        deltas.append(_json_frame(template, msg, i))
+        prev = data
+    snapshots = {"BTCUSDT": snap["payload"].decode()}
+    return [
+        Workload(
+            "binanceusdm aggTrade (doc)",
+            venue,
+            "md.trades",
+            TRADES,
+            _per_connection(trades),
+            len(trades),
+            markets,
+            feed,
+            note=DOC_NOTE + f"{len(trades)} aggTrade frames derived from the fixture's 2 "
+            "(BTCUSDT, ETHUSDT; ids, prices, sizes, sides varied)",
+        ),
+        Workload(
+            "binanceusdm bookTicker (doc)",
+            venue,
+            "md.quotes",
+            TICKER,
+            _per_connection(tickers),
+            len(tickers),
+            markets,
+            feed,
+            note=DOC_NOTE + f"{len(tickers)} bookTicker frames derived from the fixture's 1 "
+            "(update ids, prices, sizes varied)",
+        ),
+        Workload(
+            "binanceusdm depth (doc)",
+            venue,
+            "md.book",
+            L2_BOOK,
+            _per_connection(deltas),
+            len(deltas),
+            markets,
+            feed,
+            snapshots,
+            DOC_NOTE + f"{len(deltas)} depth deltas timed: the fixture's 161..163 (pu 160) and "
+            "deltas derived from it (pu chained; a bid and an ask each, every 5th a bid "
+            "delete); untimed first: the REST snapshot (lastUpdateId 158) and the delta "
+            "spanning it (158..160)",
+            setup=_per_connection([snap, bridge]),
+        ),
+    ]
+
+
+def doc_workloads() -> list[Workload]:
+    """The documentation-derived workloads (``--doc``), in run order."""
+    return binanceusdm_workloads()
+
+
+def all_workloads(trades: int, doc: bool = False) -> list[Workload]:
+    """Every workload, in run order (``trades``: derived Binance aggTrade frames; ``doc``:
+    the documentation-derived workloads too)."""
     return (
         binance_workloads(trades)
         + okx_workloads()
         + krakenfutures_workloads()
         + gemini_workloads()
         + bybit_workloads()
+        + (doc_workloads() if doc else [])
     )
 
 
@@ -872,6 +1037,9 @@ def main() -> None:
     parser.add_argument("--sample-s", type=float, default=0.5, help="timed seconds per sample")
     parser.add_argument("--trades", type=int, default=500, help="derived aggTrade frames")
     parser.add_argument("--only", default="", help="comma-separated workload names")
+    parser.add_argument(
+        "--doc", action="store_true", help="add the documentation-derived workloads (... (doc))"
+    )
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--method", choices=METHODS, default=METHODS[0], help="see METHOD")
     args = parser.parse_args()
@@ -880,7 +1048,7 @@ def main() -> None:
 
     started = datetime.now(UTC)
     load_start = os.getloadavg()
-    workloads = all_workloads(args.trades)
+    workloads = all_workloads(args.trades, args.doc)
     if args.only:
         wanted = {s.strip() for s in args.only.split(",")}
         workloads = [w for w in workloads if w.name in wanted]
