@@ -694,9 +694,102 @@ def binanceusdm_workloads(n: int = 400) -> list[Workload]:
     ]
 
 
+def bybit_doc_workloads(n: int = 400) -> list[Workload]:
+    """publicTrade and orderbook.50 (spot BTCUSDT) derived from the fixture's valid frames."""
+    venue = "bybit"
+    rows = _doc_frames(venue)
+    rest = [r for r in rows if r["transport"] == "REST"]
+    norm = Normalizer()
+    norm.load_markets(venue, rest)
+    markets = list(norm.venues[venue].ex.markets.values())
+    syms, sym_info = Bybit._parse_symbol_data([json.loads(r["payload"]) for r in rest])
+    _add_symbols(Bybit.id, syms, sym_info)
+    std = sorted(syms)
+
+    def feed() -> Feed:
+        return Bybit(symbols=std, channels=[L2_BOOK, TRADES])
+
+    ws = []
+    for r in rows:
+        try:
+            ws.append((r, _payload(r)))
+        except ValueError:
+            continue  # the truncated delta (a dead-letter test)
+    # the first trade frame (2 trades: a UUID id and a numeric one) is the template; the
+    # malformed price frame and the duplicate are left out
+    template = next(r for r, m in ws if m.get("topic", "").startswith("publicTrade"))
+    trades = []
+    for i in range(n):
+        msg = _payload(template)
+        for j, t in enumerate(msg["data"]):
+            k = 2 * i + j
+            t["i"] = (
+                f"{t['i'][:-12]}{k:012x}" if "-" in t["i"] else str(int(t["i"]) + k)
+            )
+            t["p"] = _tick(t["p"], k % 97, "0.50")
+            t["v"] = _tick(t["v"], k % 13, "0.001")
+            t["S"] = "Buy" if k % 3 else "Sell"
+            t["T"] += k
+        msg["ts"] += 2 * i
+        trades.append(_json_frame(template, msg, i))
+    # orderbook.50: the first snapshot (u 18521288) set up; the 2 deltas chaining on it
+    # (u +1) and deltas derived from the last, each u +1
+    book = [(r, m) for r, m in ws if m.get("topic", "").startswith("orderbook.50")]
+    snap_i = next(i for i, (_, m) in enumerate(book) if m["type"] == "snapshot")
+    snap = book[snap_i][0]
+    deltas = [book[snap_i + 1][0], book[snap_i + 2][0]]
+    template = deltas[-1]
+    prev = _payload(template)
+    for i in range(len(deltas), n):
+        msg = _payload(template)
+        data = msg["data"]
+        data["u"] = prev["data"]["u"] + 1
+        data["seq"] = prev["data"]["seq"] + 3
+        msg["ts"] = prev["ts"] + 20
+        msg["cts"] = prev["cts"] + 20
+        # bids below, asks above the snapshot's touch; every 5th frame deletes the
+        # previous frame's bid level
+        bid = _tick("16480.00", (i - 1 if i % 5 == 0 else i) % 90, "0.50")
+        data["b"] = [[bid, "0" if i % 5 == 0 else _tick("0.100", i % 23, "0.001")]]
+        data["a"] = [[_tick("16615.00", i % 90, "0.50"), _tick("1.000", i % 19, "0.001")]]
+        deltas.append(_json_frame(template, msg, i))
+        prev = msg
+    conn = _Conn("wss://stream.bybit.com/v5/public/spot")
+    return [
+        Workload(
+            "bybit trades (doc)",
+            venue,
+            "md.trades",
+            TRADES,
+            _per_connection(trades),
+            len(trades),
+            markets,
+            feed,
+            note=DOC_NOTE + f"{len(trades)} publicTrade frames of 2 trades each, derived "
+            "from the fixture's first (ids, prices, sizes, sides varied)",
+            cf_conn=conn,
+        ),
+        Workload(
+            "bybit orderbook.50 (doc)",
+            venue,
+            "md.book",
+            L2_BOOK,
+            _per_connection(deltas),
+            len(deltas),
+            markets,
+            feed,
+            note=DOC_NOTE + f"{len(deltas)} orderbook.50 deltas timed: the fixture's 2 after "
+            "its first snapshot and deltas derived from them (u +1; a bid and an ask "
+            "each, every 5th a bid delete); the snapshot (u 18521288) applied first, untimed",
+            setup=_per_connection([snap]),
+            cf_conn=conn,
+        ),
+    ]
+
+
 def doc_workloads() -> list[Workload]:
     """The documentation-derived workloads (``--doc``), in run order."""
-    return binanceusdm_workloads()
+    return binanceusdm_workloads() + bybit_doc_workloads()
 
 
 def all_workloads(trades: int, doc: bool = False) -> list[Workload]:
