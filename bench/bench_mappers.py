@@ -62,7 +62,15 @@ import ccxt  # noqa: E402
 
 try:
     from cryptofeed.defines import ASK, BID, L2_BOOK, TICKER, TRADES
-    from cryptofeed.exchanges import OKX, Binance, BinanceFutures, Bybit, Gemini, KrakenFutures
+    from cryptofeed.exchanges import (
+        OKX,
+        Binance,
+        BinanceFutures,
+        Bybit,
+        Gemini,
+        Kraken,
+        KrakenFutures,
+    )
     from cryptofeed.feed import Feed
     from cryptofeed.symbols import Symbols
 except ImportError as exc:  # pragma: no cover - the message is the point
@@ -74,6 +82,7 @@ from bench_end_to_end import machine  # noqa: E402
 
 from tapewire.schemas.codec import Codec  # noqa: E402
 from tapewire.streams.normalize import Normalizer  # noqa: E402
+from tapewire.streams.normalize.mappers.common import kraken_crc32  # noqa: E402
 from tapewire.streams.stages.base import InMsg  # noqa: E402
 from tapewire.streams.stages.normalize import NormalizeStage  # noqa: E402
 from tapewire.testing.frames import read_frames  # noqa: E402
@@ -108,6 +117,7 @@ class Workload:
     cf_conn: Any = None  # the ``conn`` cryptofeed's handler gets (Bybit reads its address)
     cf_view: Callable[[Any], View] | None = None  # a cryptofeed output's view, if not the
     # channel's usual one (``cryptofeed_view``)
+    skip: tuple[str, ...] = ()  # sides not run on this workload (the note says why)
 
 
 class Core(Protocol):
@@ -787,9 +797,160 @@ def bybit_doc_workloads(n: int = 400) -> list[Workload]:
     ]
 
 
+def _crc_book(book: dict[str, dict[str, str]]) -> str:
+    """Kraken's checksum of a book of wire texts (price text -> size text), top 10."""
+    asks = sorted(book["a"].items(), key=lambda lv: Decimal(lv[0]))
+    bids = sorted(book["b"].items(), key=lambda lv: -Decimal(lv[0]))
+    return str(kraken_crc32(asks, bids))
+
+
+def _kraken_trade_view() -> Callable[[Any], View]:
+    """cryptofeed's Kraken v1 trade (no id: v1 trades have none) as Tapewire's view, whose
+    trade id is ``{time}-{n}`` (``n``: the trade's place in its frame): every frame of the
+    workload holds 2 trades, so ``n`` is the output's count modulo 2."""
+    count = 0
+
+    def view(obj: Any) -> View:
+        nonlocal count
+        n, count = count % 2, count + 1
+        return (f"{obj.raw[2]}-{n}", obj.price, obj.amount, obj.side.upper())
+
+    return view
+
+
+V1 = "; no tapewire ccxt side: ccxt.pro's kraken dispatches only v2 objects"
+
+
+def kraken_v1_workloads(n: int = 400) -> list[Workload]:
+    """Spot websocket v1 (what cryptofeed's ``Kraken`` speaks): trade, book-10 (checksummed
+    updates), ticker, derived from ``kraken/v1.jsonl``'s valid frames."""
+    venue = "kraken"
+    rows = _doc_frames(venue, "v1")
+    rest = [r for r in rows if r["transport"] == "REST"]
+    norm = Normalizer()
+    norm.load_markets(venue, rest)
+    ws = [(r, _payload(r)) for r in rows if r["transport"] == "WEBSOCKET"]
+    arrays = [(r, m) for r, m in ws if isinstance(m, list)]
+    pairs = {m[-1] for _, m in arrays}
+    markets = [m for m in norm.venues[venue].ex.markets.values() if m["info"]["wsname"] in pairs]
+    pair_rest = next(r for r in rest if "AssetPairs" in r["rest_url"])
+    syms, sym_info = Kraken._parse_symbol_data(json.loads(pair_rest["payload"]))
+    _add_symbols(Kraken.id, syms, sym_info)
+    std = sorted(k for k, v in syms.items() if v in pairs)
+
+    def feed() -> Feed:
+        return Kraken(symbols=std, channels=[L2_BOOK, TRADES, TICKER], max_depth=10)
+
+    def by(name: str) -> list[tuple[Frame, list[Any]]]:
+        return [(r, m) for r, m in arrays if m[-2] == name]
+
+    template, _ = by("trade")[0]
+    trades = []
+    for i in range(n):
+        msg = _payload(template)
+        time_ = f"{1695628200 + i}.{(i * 7919) % 1_000_000:06d}"
+        for j, t in enumerate(msg[1]):
+            k = 2 * i + j
+            t[0] = _tick(t[0], k % 97, "0.1")
+            t[1] = _tick(t[1], k % 13, "0.001")
+            t[2] = time_
+            t[3] = "b" if k % 3 else "s"
+        trades.append(_json_frame(template, msg, i))
+    template, _ = by("ticker")[0]
+    tickers = []
+    for i in range(n):
+        msg = _payload(template)
+        t = msg[1]
+        t["b"][0] = _tick(t["b"][0], -(i % 7), "0.1")
+        t["a"][0] = _tick(t["a"][0], i % 5, "0.1")
+        t["b"][2] = _tick(t["b"][2], i % 11, "0.001")
+        t["a"][2] = _tick(t["a"][2], i % 17, "0.001")
+        tickers.append(_json_frame(template, msg, i))
+    # book-10: the first snapshot set up; its valid update (2 payloads, a delete, checksum)
+    # and updates derived from it, each checksum computed over the book it leaves
+    books = by("book-10")
+    snap_i = next(i for i, (_, m) in enumerate(books) if "as" in m[1])
+    snap, snap_msg = books[snap_i]
+    update, update_msg = books[snap_i + 1]
+    book = {side: {lv[0]: lv[1] for lv in snap_msg[1][f"{side}s"]} for side in "ab"}
+    for payload in update_msg[1:-2]:
+        for side in "ab":
+            for price, size, *_ in payload.get(side, []):
+                if Decimal(size):
+                    book[side][price] = size
+                else:
+                    book[side].pop(price)
+    if _crc_book(book) != update_msg[2]["c"]:
+        raise SystemExit("kraken v1: the fixture's update checksum does not match")
+    deltas = [update]
+    asks = sorted(book["a"])
+    bids = ["45283.50000", "45282.10000", "45283.40000"]
+    for i in range(1, n):
+        msg = _payload(update)
+        stamp = f"{1696613760 + i}.{i % 1_000_000:06d}"
+        ask = asks[i % len(asks)]
+        ask_size = _tick("1.00000000", i % 19, "0.001")
+        book["a"][ask] = ask_size
+        bid = bids[i % len(bids)]
+        if bid in book["b"] and i % 4 == 0:
+            bid_size = "0.00000000"
+            del book["b"][bid]
+        else:
+            bid_size = book["b"][bid] = _tick("0.10000000", i % 23, "0.001")
+        msg[1] = {"a": [[ask, ask_size, stamp]]}
+        msg[2] = {"b": [[bid, bid_size, stamp]], "c": _crc_book(book)}
+        deltas.append(_json_frame(update, msg, i))
+    return [
+        Workload(
+            "kraken v1 trade (doc)",
+            venue,
+            "md.trades",
+            TRADES,
+            _per_connection(trades),
+            len(trades),
+            markets,
+            feed,
+            note=DOC_NOTE + f"{len(trades)} v1 trade frames of 2 trades each, derived from "
+            "v1.jsonl's (times, prices, sizes, sides varied; v1 trades have no id: "
+            "Tapewire's is time-index, cryptofeed's None, compared as Tapewire's)" + V1,
+            cf_view=_kraken_trade_view(),
+            skip=("tapewire ccxt",),
+        ),
+        Workload(
+            "kraken v1 book-10 (doc)",
+            venue,
+            "md.book",
+            L2_BOOK,
+            _per_connection(deltas),
+            len(deltas),
+            markets,
+            feed,
+            note=DOC_NOTE + f"{len(deltas)} v1 book-10 updates timed: v1.jsonl's first (two "
+            "payloads, a delete) and updates derived from it (an ask and a bid each, bid "
+            "deletes, the checksum of the resulting book; Tapewire verifies every one, "
+            "cryptofeed does not by default); the snapshot applied first, untimed" + V1,
+            setup=_per_connection([snap]),
+            skip=("tapewire ccxt",),
+        ),
+        Workload(
+            "kraken v1 ticker (doc)",
+            venue,
+            "md.quotes",
+            TICKER,
+            _per_connection(tickers),
+            len(tickers),
+            markets,
+            feed,
+            note=DOC_NOTE + f"{len(tickers)} v1 ticker frames derived from v1.jsonl's 1 "
+            "(best bid/ask prices and sizes varied)" + V1,
+            skip=("tapewire ccxt",),
+        ),
+    ]
+
+
 def doc_workloads() -> list[Workload]:
     """The documentation-derived workloads (``--doc``), in run order."""
-    return binanceusdm_workloads() + bybit_doc_workloads()
+    return binanceusdm_workloads() + bybit_doc_workloads() + kraken_v1_workloads()
 
 
 def all_workloads(trades: int, doc: bool = False) -> list[Workload]:
@@ -1013,7 +1174,7 @@ def cryptofeed_side(feed_factory: Callable[[], Feed] | None = None) -> Callable[
 
 def sides(w: Workload) -> dict[str, Runner]:
     """Every side timed on ``w``, in round order."""
-    out = {name: core_side(factory)(w) for name, factory in CORES.items()}
+    out = {name: core_side(factory)(w) for name, factory in CORES.items() if name not in w.skip}
     if w.name in ("binance depth deltas", "binance aggTrade"):
         out["tapewire stage"] = stage_side(w)
     out["cryptofeed"] = cryptofeed_side()(w)
@@ -1030,7 +1191,7 @@ def sides(w: Workload) -> dict[str, Runner]:
 def check(w: Workload, runners: dict[str, Runner]) -> dict[str, Any]:
     """One untimed pass per side: counts, and how many outputs equal the first side's."""
     passes = {name: prepare(True)() for name, prepare in runners.items()}
-    ref_name = next(iter(CORES))
+    ref_name = next(iter(runners))
     ref = passes[ref_name].views
     out: dict[str, Any] = {"outputs": {n: p.outputs for n, p in passes.items()}}
     for name, p in passes.items():
