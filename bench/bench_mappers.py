@@ -66,12 +66,14 @@ try:
         OKX,
         Binance,
         BinanceFutures,
+        Bitstamp,
         Bybit,
         Gemini,
         Kraken,
         KrakenFutures,
     )
     from cryptofeed.feed import Feed
+    from cryptofeed.types import OrderBook
     from cryptofeed.symbols import Symbols
 except ImportError as exc:  # pragma: no cover - the message is the point
     raise SystemExit(
@@ -948,9 +950,140 @@ def kraken_v1_workloads(n: int = 400) -> list[Workload]:
     ]
 
 
+def _number(text: str) -> int | float:
+    """A JSON number for a decimal text (float repr round-trips up to 15 digits)."""
+    return float(text) if "." in text else int(text)
+
+
+def bitstamp_workloads(n: int = 400) -> list[Workload]:
+    """live_trades and diff_order_book (on the order_book channel's snapshot), derived from
+    the fixture's valid frames."""
+    venue = "bitstamp"
+    markets = json.loads((FRAMES / venue / "markets.json").read_text(encoding="utf-8"))
+    # cryptofeed's own parse of /api/v2/trading-pairs-info/ entries (not in the fixture),
+    # built from ccxt's markets (its ``info``: /api/v2/markets/) in that shape
+    syms, sym_info = Bitstamp._parse_symbol_data(
+        [
+            {
+                "name": m["info"]["name"],
+                "url_symbol": m["info"]["market_symbol"],
+                "trading": m["info"]["trading"],
+            }
+            for m in markets
+        ]
+    )
+    _add_symbols(Bitstamp.id, syms, sym_info)
+    std = sorted(syms)
+    ws = []
+    for r in _doc_frames(venue):
+        try:
+            ws.append((r, _payload(r)))
+        except ValueError:
+            continue  # the truncated trade (a dead-letter test)
+    known = {m["id"] for m in markets}
+    data = [(r, m) for r, m in ws if m["event"] in ("trade", "data")]
+    data = [(r, m) for r, m in data if m["channel"].rsplit("_", 1)[-1] in known]
+    snap, snap_msg = next((r, m) for r, m in data if m["channel"].startswith("order_book"))
+    start = data.index((snap, snap_msg))
+    after = int(snap_msg["data"]["microtimestamp"])
+
+    def feed() -> Feed:
+        f = Bitstamp(symbols=std, channels=[L2_BOOK, TRADES])
+        # what its subscribe() sets up with the REST /api/v2/order_book/ response (the same
+        # layout as the order_book channel's snapshot Tapewire uses): the book and
+        # last_update_id (its timestamp)
+        book = snap_msg["data"]
+        pair = f.exchange_symbol_to_std_symbol(snap_msg["channel"].rsplit("_", 1)[-1])
+        f.last_update_id = {pair: book["timestamp"]}
+        f._l2_book[pair] = OrderBook(
+            f.id,
+            pair,
+            max_depth=f.max_depth,
+            bids={Decimal(p): Decimal(s) for p, s in book["bids"]},
+            asks={Decimal(p): Decimal(s) for p, s in book["asks"]},
+        )
+        return f
+
+    # the recorded trades once each (the fixture repeats one: a duplicate test)
+    recorded = list({m["data"]["id"]: r for r, m in data if m["event"] == "trade"}.values())
+    first_id = _payload(recorded[0])["data"]["id"]
+    trades = []
+    for i in range(n):
+        template = recorded[i % len(recorded)]
+        msg = _payload(template)
+        t = msg["data"]
+        t["id"] = first_id + i
+        t["price_str"] = _tick(t["price_str"], i % 97, "1")
+        t["price"] = _number(t["price_str"])
+        t["amount_str"] = _tick(t["amount_str"], i % 13, "0.001")
+        t["amount"] = _number(t["amount_str"])
+        t["type"] = i % 2
+        t["buy_order_id"] += 2 * i
+        t["sell_order_id"] += 2 * i
+        micro = int(t["microtimestamp"]) + 1000 * i
+        t["microtimestamp"] = str(micro)
+        t["timestamp"] = str(micro // 1_000_000)
+        trades.append(_json_frame(template, msg, i))
+    # diff_order_book: the deltas after the snapshot (microtimestamp later than its) and
+    # deltas derived from the last one
+    deltas = [
+        r
+        for r, m in data[start + 1 :]
+        if m["channel"].startswith("diff_order_book")
+        and int(m["data"]["microtimestamp"]) > after
+    ]
+    template = deltas[-1]
+    micro = int(_payload(template)["data"]["microtimestamp"])
+    for i in range(len(deltas), n):
+        msg = _payload(template)
+        d = msg["data"]
+        micro += 10_000
+        d["microtimestamp"] = str(micro)
+        d["timestamp"] = str(micro // 1_000_000)
+        bid = str(37230 + (i - 1 if i % 5 == 0 else i) % 15)
+        d["bids"] = [[bid, "0.00000000" if i % 5 == 0 else _tick("0.10000000", i % 23, "0.001")]]
+        d["asks"] = [[str(37255 + i % 15), _tick("1.00000000", i % 19, "0.001")]]
+        deltas.append(_json_frame(template, msg, i))
+    return [
+        Workload(
+            "bitstamp trades (doc)",
+            venue,
+            "md.trades",
+            TRADES,
+            _per_connection(trades),
+            len(trades),
+            markets,
+            feed,
+            note=DOC_NOTE + f"{len(trades)} live_trades frames derived from the fixture's 2 "
+            "(ids, prices, sizes, sides varied; the numbers and their _str texts kept equal)",
+        ),
+        Workload(
+            "bitstamp diff_order_book (doc)",
+            venue,
+            "md.book",
+            L2_BOOK,
+            _per_connection(deltas),
+            len(deltas),
+            markets,
+            feed,
+            note=DOC_NOTE + f"{len(deltas)} diff_order_book deltas timed: the fixture's 2 "
+            "after its first order_book snapshot and deltas derived from them "
+            "(microtimestamp later; a bid and an ask each, every 5th a bid delete); the "
+            "snapshot applied first, untimed (Tapewire: the order_book channel frame; "
+            "cryptofeed: the same book set as its subscribe() sets the REST snapshot)",
+            setup=_per_connection([snap]),
+        ),
+    ]
+
+
 def doc_workloads() -> list[Workload]:
     """The documentation-derived workloads (``--doc``), in run order."""
-    return binanceusdm_workloads() + bybit_doc_workloads() + kraken_v1_workloads()
+    return (
+        binanceusdm_workloads()
+        + bybit_doc_workloads()
+        + kraken_v1_workloads()
+        + bitstamp_workloads()
+    )
 
 
 def all_workloads(trades: int, doc: bool = False) -> list[Workload]:
