@@ -66,6 +66,7 @@ try:
         OKX,
         Binance,
         BinanceFutures,
+        Bitfinex,
         Bitstamp,
         Bybit,
         Gemini,
@@ -73,8 +74,8 @@ try:
         KrakenFutures,
     )
     from cryptofeed.feed import Feed
-    from cryptofeed.types import OrderBook
     from cryptofeed.symbols import Symbols
+    from cryptofeed.types import OrderBook
 except ImportError as exc:  # pragma: no cover - the message is the point
     raise SystemExit(
         f"cryptofeed is not installed ({exc}): run `make bench-venv` and use .venv-bench"
@@ -735,9 +736,7 @@ def bybit_doc_workloads(n: int = 400) -> list[Workload]:
         msg = _payload(template)
         for j, t in enumerate(msg["data"]):
             k = 2 * i + j
-            t["i"] = (
-                f"{t['i'][:-12]}{k:012x}" if "-" in t["i"] else str(int(t["i"]) + k)
-            )
+            t["i"] = f"{t['i'][:-12]}{k:012x}" if "-" in t["i"] else str(int(t["i"]) + k)
             t["p"] = _tick(t["p"], k % 97, "0.50")
             t["v"] = _tick(t["v"], k % 13, "0.001")
             t["S"] = "Buy" if k % 3 else "Sell"
@@ -1029,8 +1028,7 @@ def bitstamp_workloads(n: int = 400) -> list[Workload]:
     deltas = [
         r
         for r, m in data[start + 1 :]
-        if m["channel"].startswith("diff_order_book")
-        and int(m["data"]["microtimestamp"]) > after
+        if m["channel"].startswith("diff_order_book") and int(m["data"]["microtimestamp"]) > after
     ]
     template = deltas[-1]
     micro = int(_payload(template)["data"]["microtimestamp"])
@@ -1076,6 +1074,166 @@ def bitstamp_workloads(n: int = 400) -> list[Workload]:
     ]
 
 
+@dataclass
+class _SeqConn:
+    """What cryptofeed's Bitfinex handler reads of its connection: the id its sequence
+    numbers are kept under."""
+
+    uuid: str
+
+
+def _seq_all(frames: list[Frame]) -> list[Frame]:
+    """Bitfinex frames as with the ``SEQ_ALL`` conf flag (65536, what cryptofeed subscribes
+    with and requires): each array frame ends with the connection's message number, from
+    1; events unchanged."""
+    out, seq = [], 0
+    for f in frames:
+        text = f["payload"].decode()
+        if text.startswith("["):
+            seq += 1
+            text = f"{text[:-1]},{seq}]"
+        out.append({**f, "payload": text.encode()})
+    return out
+
+
+def bitfinex_workloads(n: int = 400) -> list[Workload]:
+    """trades (te), book (P0 deltas) and ticker, derived from the fixture's valid frames,
+    in the ``SEQ_ALL`` frame format cryptofeed reads (see ``_seq_all``)."""
+    venue = "bitfinex"
+    markets = json.loads((FRAMES / venue / "markets.json").read_text(encoding="utf-8"))
+    # cryptofeed's own parse of the conf lists (pairs, currencies, perpetuals; not in the
+    # fixture), built from ccxt's markets
+    spot = [m["id"][1:] for m in markets if m["spot"]]
+    perps = [m["id"][1:] for m in markets if m["swap"]]
+    syms, sym_info = Bitfinex._parse_symbol_data([[spot], [[]], [perps]])
+    _add_symbols(Bitfinex.id, syms, sym_info)
+    std = sorted(syms)
+
+    def feed() -> Feed:
+        return Bitfinex(symbols=std, channels=[L2_BOOK, TRADES, TICKER])
+
+    rows = []
+    for r in _doc_frames(venue):
+        try:
+            rows.append((r, _payload(r)))
+        except ValueError:
+            continue  # the truncated frame (a dead-letter test)
+    events = [r for r, m in rows if isinstance(m, dict)]
+    info = next(r for r in events if _payload(r)["event"] == "info")
+    subs: dict[str, list[Frame]] = {}
+    for r in events:
+        m = _payload(r)
+        if m["event"] == "subscribed" and m["symbol"] in {x["id"] for x in markets}:
+            subs.setdefault(m["channel"], []).append(r)
+    chan = {m["chanId"]: m["channel"] for m in map(_payload, events) if "channel" in m}
+
+    def text_frame(template: Frame, text: str, i: int) -> Frame:
+        return {
+            **template,
+            "payload": text.encode(),
+            "receive_ts_ns": template["receive_ts_ns"] + i,
+        }
+
+    def workload(name: str, setup: list[Frame], frames: list[Frame], note: str) -> Workload:
+        numbered = _per_connection(_seq_all(setup + frames))
+        topic, cf_channel = {
+            "trades": ("md.trades", TRADES),
+            "book": ("md.book", L2_BOOK),
+            "ticker": ("md.quotes", TICKER),
+        }[name.split()[1]]
+        return Workload(
+            name,
+            venue,
+            topic,
+            cf_channel,
+            numbered[len(setup) :],
+            len(frames),
+            markets,
+            feed,
+            note=DOC_NOTE + note + "; every array frame with a SEQ_ALL message number "
+            "(cryptofeed raises without; Tapewire ignores it)",
+            setup=numbered[: len(setup)],
+            cf_conn=_SeqConn("c1"),
+        )
+
+    te = [(r, m) for r, m in rows if isinstance(m, list) and m[1] == "te"]
+    te = list({m[2][0]: (r, m) for r, m in te}.values())  # once each (one is a duplicate)
+    known = {_payload(r)["chanId"] for r in subs["trades"]}  # not the unknown-pair test's
+    te = [(r, m) for r, m in te if m[0] in known]
+    first_id = min(m[2][0] for _, m in te)
+    trades = []
+    for i in range(n):
+        template, m = te[i % len(te)]
+        _, mts, amount, price = m[2]
+        size = _tick(str(abs(Decimal(str(amount)))), i % 13, "0.001")
+        amount_text = size if i % 2 else f"-{size}"
+        price_text = _tick(str(price), i % 97, "0.1")
+        trades.append(
+            text_frame(
+                template,
+                f'[{m[0]},"te",[{first_id + i},{mts + i},{amount_text},{price_text}]]',
+                i,
+            )
+        )
+    # book: the first snapshot set up; the deltas after it and deltas derived from them
+    # (without the checksum frames, which the SEQ_ALL format cryptofeed reads leaves out)
+    book_rows = [(r, m) for r, m in rows if isinstance(m, list) and chan.get(m[0]) == "book"]
+    first_book = book_rows[0][1][0]
+    book_rows = [(r, m) for r, m in book_rows if m[0] == first_book]
+    snap = book_rows[0][0]
+    deltas = [r for r, m in book_rows[1:] if isinstance(m[1], list)]
+    recorded = len(deltas)
+    template = deltas[-1]
+    for i in range(len(deltas), n):
+        if i % 2:
+            steps = (i - 2 if i % 10 == 1 else i) % 30
+            price = _tick("7360.0", -steps, "0.1")
+            level = (
+                f"[{price},0,1]"
+                if i % 10 == 1 and i > 2
+                else f"[{price},{1 + i % 4},{_tick('0.5', i % 23, '0.001')}]"
+            )
+        else:
+            price = _tick("7366.0", i % 30, "0.1")
+            level = f"[{price},{1 + i % 3},-{_tick('0.2', i % 19, '0.001')}]"
+        deltas.append(text_frame(template, f"[{first_book},{level}]", i))
+    ticker, ticker_msg = next(
+        (r, m) for r, m in rows if isinstance(m, list) and chan.get(m[0]) == "ticker"
+    )
+    tickers = []
+    for i in range(n):
+        body = [str(v) for v in ticker_msg[1]]
+        body[0] = _tick(body[0], -(i % 7), "0.1")
+        body[1] = _tick(body[1], i % 11, "0.001")
+        body[2] = _tick(body[2], i % 5, "0.1")
+        body[3] = _tick(body[3], i % 17, "0.001")
+        tickers.append(text_frame(ticker, f"[{ticker_msg[0]},[{','.join(body)}]]", i))
+    return [
+        workload(
+            "bitfinex trades (doc)",
+            [info, *subs["trades"]],
+            trades,
+            f"{len(trades)} te frames derived from the fixture's 3 (tBTCUSD and the "
+            "tBTCF0:USTF0 perpetual; ids, prices, sizes, sides varied)",
+        ),
+        workload(
+            "bitfinex book (doc)",
+            [info, *subs["book"][:1], snap],
+            deltas,
+            f"{len(deltas)} P0 book deltas timed: the fixture's {recorded} "
+            "after its first snapshot and deltas derived from them (bids and asks, "
+            "count-0 deletes); the subscribed event and the snapshot applied first, untimed",
+        ),
+        workload(
+            "bitfinex ticker (doc)",
+            [info, *subs["ticker"]],
+            tickers,
+            f"{len(tickers)} ticker frames derived from the fixture's 1 (best bid/ask "
+            "prices and sizes varied)",
+        ),
+    ]
+
+
 def doc_workloads() -> list[Workload]:
     """The documentation-derived workloads (``--doc``), in run order."""
     return (
@@ -1083,6 +1241,7 @@ def doc_workloads() -> list[Workload]:
         + bybit_doc_workloads()
         + kraken_v1_workloads()
         + bitstamp_workloads()
+        + bitfinex_workloads()
     )
 
 
