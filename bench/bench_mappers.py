@@ -3,8 +3,10 @@
 Run: ``make bench-mappers`` (builds ``.venv-bench`` with the ``bench-cryptofeed`` extra),
 or ``.venv-bench/bin/python bench/bench_mappers.py [--rounds 7] [--sample-s 0.5]``.
 
-Per workload (a venue and a channel, from the recorded frames of ``tests/data/real``), every
-side parses the same frames from the wire text to typed records with ``Decimal`` prices:
+Per workload (a venue and a channel, from the recorded frames of ``tests/data/real``; with
+``--doc`` also the documentation-derived ``... (doc)`` workloads of the venues without a
+capture, from ``tests/data/frames``, see ``doc_workloads``), every side parses the same
+frames from the wire text to typed records with ``Decimal`` prices:
 
 - ``tapewire ccxt`` / ``tapewire native``: ``Normalizer.process_batch`` on RawFrame records
   (payload bytes), through ccxt's handlers (``native=False``) and through the native
