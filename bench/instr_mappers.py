@@ -4,9 +4,10 @@ Run (a venv with cryptofeed, e.g. ``.venv-bench``), one side per process::
 
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=OUT.%p \\
         .venv-bench/bin/python bench/instr_mappers.py native|ccxt|cryptofeed|stage \\
-        [--passes 3] [--only NAME,...]
+        [--passes 3] [--only NAME,...] [--doc]
 
-Each workload of ``bench_mappers.py`` (``all_workloads``, or those named by ``--only``) runs
+Each workload of ``bench_mappers.py`` (``all_workloads``, with ``--doc`` its
+documentation-derived ones too, or those named by ``--only``) runs
 as that script times it (a fresh state per pass, setup frames untimed); only the timed frame
 loop is instrumented (callgrind client requests from a tiny C helper compiled here with
 ``cc``), one dump per workload named after it. Then
@@ -62,11 +63,11 @@ class _Toggle:
         return time.perf_counter()
 
 
-def run(side: str, passes: int, only: set[str]) -> None:
+def run(side: str, passes: int, only: set[str], doc: bool = False) -> None:
     import bench_mappers as bm
 
     toggle = _Toggle(_helper())
-    workloads = bm.all_workloads(2_000)
+    workloads = bm.all_workloads(2_000, doc)
     if only:
         workloads = [w for w in workloads if w.name in only]
     for w in workloads:
@@ -76,6 +77,8 @@ def run(side: str, passes: int, only: set[str]) -> None:
             runner = bm.stage_side(w)
         elif side == "cryptofeed":
             runner = bm.cryptofeed_side()(w)
+        elif f"tapewire {side}" in w.skip:
+            continue
         else:
             runner = bm.core_side(bm.CORES[f"tapewire {side}"])(w)
         runner(False)()  # warm-up, uncounted (bm.time is still the real one)
@@ -110,11 +113,13 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--report", nargs="+", metavar="CALLGRIND_OUT")
     parser.add_argument("--only", default="", help="comma-separated workload names")
+    parser.add_argument("--doc", action="store_true", help="documentation-derived workloads too")
     args = parser.parse_args()
     if args.report:
         report(args.report)
     else:
-        run(args.side, args.passes, {s.strip() for s in args.only.split(",") if s.strip()})
+        only = {s.strip() for s in args.only.split(",") if s.strip()}
+        run(args.side, args.passes, only, args.doc)
 
 
 if __name__ == "__main__":
