@@ -613,6 +613,7 @@ def _kucoin_doc() -> list[Workload]:
     syms, sym_info = KuCoin._parse_symbol_data({"data": [m["info"] for m in markets]})
     Symbols.set(KuCoin.id, syms, sym_info)
     std = sorted(syms)
+
     def feed() -> Feed:
         return _OfflineKuCoin(
             symbols=std, channels=[L2_BOOK, TRADES, TICKER], config={"kucoin": OFFLINE_KEYS}
