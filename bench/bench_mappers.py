@@ -67,6 +67,7 @@ try:
         OKX,
         Binance,
         Bybit,
+        CryptoDotCom,
         Deribit,
         Gateio,
         Gemini,
@@ -968,10 +969,121 @@ def _deribit_doc() -> list[Workload]:
     ]
 
 
+def _cryptocom_doc() -> list[Workload]:
+    """Trades (derived), ticker and book snapshots (repeated), BTC_USDT. cryptofeed has no
+    ``book.update`` handling (its L2 book is the ``book`` snapshot channel only); its symbols
+    come from the v2 ``get-instruments`` shape, built here from the fixture's v1 response."""
+    venue = "cryptocom"
+    rows = _frames_doc(venue)
+    rest = [r for r in rows if r["transport"] == "REST"]
+    markets = _rest_markets(venue, rest)
+    spot = [e for e in _payload(rest[0])["result"]["data"] if e["inst_type"] == "CCY_PAIR"]
+    syms, sym_info = CryptoDotCom._parse_symbol_data(
+        {
+            "result": {
+                "instruments": [
+                    {
+                        "instrument_name": e["symbol"],
+                        "base_currency": e["base_ccy"],
+                        "quote_currency": e["quote_ccy"],
+                    }
+                    for e in spot
+                ]
+            }
+        }
+    )
+    Symbols.set(CryptoDotCom.id, syms, sym_info)
+    std = sorted(syms)
+
+    def feed() -> Feed:
+        f = CryptoDotCom(symbols=std, channels=[L2_BOOK, TRADES, TICKER])
+        f._CryptoDotCom__reset()  # what its subscribe() does: empty books
+        return f
+
+    ws = [r for r in rows if r["transport"] == "WEBSOCKET" and "result" in _payload(r)]
+    names = {e["symbol"] for e in spot}
+
+    def by(channel: str) -> list[Frame]:
+        return [
+            r
+            for r in ws
+            if _payload(r)["result"]["channel"] == channel
+            and _payload(r)["result"]["instrument_name"] in names
+        ]
+
+    trades = _first_ids(by("trade"), lambda m: [t["d"] for t in m["result"]["data"]])
+    first = _payload(trades[0])["result"]["data"][0]
+
+    def trade(msg: Any, i: int) -> None:
+        for j, t in enumerate(msg["result"]["data"]):
+            k = i * len(msg["result"]["data"]) + j
+            t["d"] = str(int(first["d"]) + k)
+            t["p"] = _tick(t["p"], k, "0.01")
+            t["q"] = _tick(t["q"], k % 13, "0.00010")
+            t["s"] = ("BUY", "SELL")[k % 2]
+            t["t"] += i
+            t["tn"] = str(int(t["tn"]) + i * 1_000_000)
+            t["m"] = str(int(t["m"]) + i)
+
+    tickers, books = by("ticker"), by("book")
+
+    # cryptofeed's handler passes the wire values through (it expects the JSON numbers of
+    # API v2, json.loads with parse_float=Decimal; v1 sends strings): its Trade and Ticker
+    # hold text, compared here as decimals
+    def trade_view(obj: Any) -> View:
+        return (obj.id, _dec(obj.price), _dec(obj.amount), obj.side.upper())
+
+    def ticker_view(obj: Any) -> View:
+        return (_dec(obj.bid), _dec(obj.ask))
+
+    return [
+        Workload(
+            "cryptocom trade (doc)",
+            venue,
+            "md.trades",
+            TRADES,
+            _per_connection(_derive(trades, DOC_TRADES, trade)),
+            DOC_TRADES,
+            markets,
+            feed,
+            note=f"documentation-derived: {DOC_TRADES} trade.BTC_USDT frames from the "
+            f"{len(trades)} valid fixture frame(s) (ids, prices, sizes, sides varied); "
+            "cryptofeed keeps the wire strings (no Decimal: it expects JSON numbers)",
+            cf_view=trade_view,
+        ),
+        Workload(
+            "cryptocom ticker (doc)",
+            venue,
+            "md.quotes",
+            TICKER,
+            _per_connection(tickers * 100),
+            len(tickers) * 100,
+            markets,
+            feed,
+            note=f"documentation-derived: the {len(tickers)} fixture ticker.BTC_USDT frame(s), "
+            "100 times per pass (stateless); cryptofeed keeps the wire strings",
+            cf_view=ticker_view,
+        ),
+        Workload(
+            "cryptocom book (doc)",
+            venue,
+            "md.book",
+            L2_BOOK,
+            _per_connection(books * 50),
+            len(books) * 50,
+            markets,
+            feed,
+            note=f"documentation-derived: the {len(books)} fixture book.BTC_USDT.50 snapshot "
+            "frames, 50 times per pass; cryptofeed ignores book.update and keeps the wire "
+            "strings as its book's prices and sizes",
+        ),
+    ]
+
+
 def docb_workloads() -> list[Workload]:
     """Documentation-derived workloads: kucoin, gate, htx (cryptofeed parses the same frame
     format on each channel listed)."""
-    return _kucoin_doc() + _gate_doc() + _htx_doc() + _deribit_doc()
+    return _kucoin_doc() + _gate_doc() + _htx_doc() + _deribit_doc() + _cryptocom_doc()
 
 
 def doc_workloads() -> list[Workload]:
