@@ -66,6 +66,7 @@ try:
     from cryptofeed.exchanges import (
         OKX,
         Binance,
+        Bitget,
         Bybit,
         CryptoDotCom,
         Deribit,
@@ -86,6 +87,7 @@ from bench_end_to_end import machine  # noqa: E402
 
 from tapewire.schemas.codec import Codec  # noqa: E402
 from tapewire.streams.normalize import Normalizer  # noqa: E402
+from tapewire.streams.normalize.mappers.common import okx_checksum_text  # noqa: E402
 from tapewire.streams.stages.base import InMsg  # noqa: E402
 from tapewire.streams.stages.normalize import NormalizeStage  # noqa: E402
 from tapewire.testing.frames import read_frames  # noqa: E402
@@ -1080,10 +1082,107 @@ def _cryptocom_doc() -> list[Workload]:
     ]
 
 
+def _bitget_doc() -> list[Workload]:
+    """``books`` updates (derived, checksums computed) on the websocket snapshot. cryptofeed
+    2.4.1 speaks Bitget's v1 stream: its ``books`` frames have the v2 shape (``instType``
+    ``SPOT`` resolves as v1's ``SPBL``), its trades (``[ts, price, size, side]``, no trade id)
+    and ticker (``bestBid``) do not: no trades or ticker workload."""
+    venue = "bitget"
+    rows = _frames_doc(venue)
+    rest = [r for r in rows if r["transport"] == "REST"]
+    markets = _rest_markets(venue, rest)
+    symbols = next(r for r in rest if r["rest_url"].endswith("/spot/public/symbols"))
+    # cryptofeed's parse of v1 /api/spot/v1/public/products entries, in that shape
+    syms, sym_info = Bitget._parse_symbol_data(
+        {
+            "data": [
+                {
+                    "symbolName": e["symbol"],
+                    "symbol": f"{e['symbol']}_SPBL",
+                    "baseCoin": e["baseCoin"],
+                    "quoteCoin": e["quoteCoin"],
+                }
+                for e in _payload(symbols)["data"]
+            ]
+        }
+    )
+    Symbols.set(Bitget.id, syms, sym_info)
+    std = sorted(syms)
+
+    def feed() -> Feed:
+        return Bitget(symbols=std, channels=[L2_BOOK])
+
+    ws = [r for r in rows if r["transport"] == "WEBSOCKET" and "action" in _payload(r)]
+    books = [r for r in ws if _payload(r)["arg"]["channel"] == "books"]
+    snap = next(r for r in books if _payload(r)["action"] == "snapshot")
+    update = next(r for r in books[books.index(snap) :] if _payload(r)["action"] == "update")
+    data = _payload(snap)["data"][0]
+    book = {"bids": dict(data["bids"]), "asks": dict(data["asks"])}
+    seq = data["seq"]
+
+    def level(k: int, side: str) -> list[str]:
+        """Each level in three frames: new, changed, deleted (so a deletion finds it), away
+        from the snapshot's levels, bids below its asks."""
+        step = Decimal("0.10") * (k // 3 % 40)
+        price = Decimal("26997.00") - step if side == "bids" else Decimal("27006.00") + step
+        size = ("0.100000", "0.250000", "0")[k % 3]
+        return [f"{price:f}", size]
+
+    def checksum() -> int:
+        bids, asks = (
+            sorted(book[side].items(), key=lambda lv: Decimal(lv[0]), reverse=side == "bids")
+            for side in ("bids", "asks")
+        )
+        return okx_checksum_text(bids, asks)
+
+    def edit(msg: Any, i: int) -> None:
+        nonlocal seq
+        d = msg["data"][0]
+        d["bids"] = [level(i, "bids")]
+        d["asks"] = [level(i // 2, "asks")] if i % 2 else []
+        for side in ("bids", "asks"):
+            for price, size in d[side]:
+                if size == "0":
+                    del book[side][price]
+                else:
+                    book[side][price] = size
+        d["checksum"] = checksum()
+        seq += 1
+        d["seq"] = seq
+        d["ts"] = str(int(d["ts"]) + i)
+        msg["ts"] += i
+
+    # v2 sends a snapshot's checksum as 0; cryptofeed (v1) checks it with
+    # checksum_validation=True: the snapshot's own (Tapewire ignores a snapshot's)
+    first = _derive([snap], 1, lambda msg, _: msg["data"][0].update(checksum=checksum()))
+    n_book = 300
+    updates = _derive([update], n_book, edit)
+    return [
+        Workload(
+            "bitget books (doc)",
+            venue,
+            "md.book",
+            L2_BOOK,
+            _per_connection(updates),
+            n_book,
+            markets,
+            feed,
+            note=f"documentation-derived: {n_book} books updates (BTCUSDT) timed, shaped as the "
+            "fixture's (each level new, changed, deleted in turn; seq +1; checksums computed; "
+            "Tapewire checks every one, cryptofeed only with checksum_validation=True: both "
+            "sides shown); the fixture's snapshot applied first, untimed (with its checksum "
+            "for cryptofeed's check: v2 sends 0)",
+            setup=_per_connection(first),
+        ),
+    ]
+
+
 def docb_workloads() -> list[Workload]:
     """Documentation-derived workloads: kucoin, gate, htx (cryptofeed parses the same frame
     format on each channel listed)."""
-    return _kucoin_doc() + _gate_doc() + _htx_doc() + _deribit_doc() + _cryptocom_doc()
+    return (
+        _kucoin_doc() + _gate_doc() + _htx_doc() + _deribit_doc() + _cryptocom_doc() + _bitget_doc()
+    )
 
 
 def doc_workloads() -> list[Workload]:
@@ -1308,6 +1407,11 @@ def sides(w: Workload) -> dict[str, Runner]:
             lambda: OKX(
                 symbols=["BTC-USDT"], channels=[L2_BOOK, TRADES, TICKER], checksum_validation=True
             )
+        )(w)
+    if w.name == "bitget books (doc)":
+        std = w.cf_feed().normalized_symbols
+        out["cryptofeed checksum"] = cryptofeed_side(
+            lambda: Bitget(symbols=std, channels=[L2_BOOK], checksum_validation=True)
         )(w)
     return out
 
