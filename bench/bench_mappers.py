@@ -29,6 +29,9 @@ medians over rounds. Before timing, one pass of each side is checked: output cou
 the outputs themselves compared between the sides (trade ids, prices, sizes, sides; quote
 prices; book levels). A cProfile of the native Tapewire core on Binance depth deltas is saved
 beside the results file. No thresholds: numbers only (see docs/benchmarks.md).
+
+``--doc`` adds the documentation-derived workloads (venues without a recorded session: the
+fixture frames of ``tests/data/frames``, derived to fill a pass; names end in ``(doc)``).
 """
 
 from __future__ import annotations
