@@ -39,6 +39,7 @@ import argparse
 import asyncio
 import cProfile
 import gc
+import gzip
 import io
 import json
 import os
@@ -63,18 +64,24 @@ sys.path.insert(0, str(ROOT / "bench"))
 import ccxt  # noqa: E402
 
 try:
-    from cryptofeed.defines import ASK, BID, L2_BOOK, TICKER, TRADES
+    from cryptofeed.defines import ASK, BID, L1_BOOK, L2_BOOK, TICKER, TRADES
     from cryptofeed.exchanges import (
         OKX,
         Binance,
         BinanceFutures,
         Bitfinex,
+        Bitget,
         Bitstamp,
         Bybit,
         Coinbase,
+        CryptoDotCom,
+        Deribit,
+        Gateio,
         Gemini,
+        Huobi,
         Kraken,
         KrakenFutures,
+        KuCoin,
     )
     from cryptofeed.feed import Feed
     from cryptofeed.symbols import Symbols
@@ -88,7 +95,10 @@ from bench_end_to_end import machine  # noqa: E402
 
 from tapewire.schemas.codec import Codec  # noqa: E402
 from tapewire.streams.normalize import Normalizer  # noqa: E402
-from tapewire.streams.normalize.mappers.common import kraken_crc32  # noqa: E402
+from tapewire.streams.normalize.mappers.common import (  # noqa: E402
+    kraken_crc32,
+    okx_checksum_text,
+)
 from tapewire.streams.stages.base import InMsg  # noqa: E402
 from tapewire.streams.stages.normalize import NormalizeStage  # noqa: E402
 from tapewire.testing.frames import read_frames  # noqa: E402
@@ -126,6 +136,7 @@ class Workload:
     skip: tuple[str, ...] = ()  # sides not run on this workload (the note says why)
     ordered: bool = True  # False: outputs compared as sorted lists (the sides emit a
     # frame's items in different orders; the note says why)
+    cf_binary: bool = False  # cryptofeed's handler gets the payload bytes (HTX: gzip)
 
 
 class Core(Protocol):
@@ -1344,6 +1355,7 @@ def doc_workloads() -> list[Workload]:
         + bitstamp_workloads()
         + bitfinex_workloads()
         + coinbase_workloads()
+        + docb_workloads()
     )
 
 
@@ -1357,6 +1369,629 @@ def all_workloads(trades: int, doc: bool = False) -> list[Workload]:
         + gemini_workloads()
         + bybit_workloads()
         + (doc_workloads() if doc else [])
+    )
+
+
+# ------------------------------------------------ documentation-derived workloads (B)
+# Venues without a recorded session: frames from ``tests/data/frames/<venue>`` (built from
+# the venues' documentation examples, provenance in that folder's README), only the valid
+# ones (the fixtures also hold broken, duplicate and unknown-symbol frames for the
+# dead-letter tests), derived to fill a pass where the fixture has too few. Named
+# ``<venue> <channel> (doc)``; run with ``--doc``.
+DOC_TRADES = 500
+"""Derived trade frames per pass of a documentation-derived trades workload."""
+
+
+def _derive(templates: list[Frame], n: int, edit: Callable[[Any, int], None]) -> list[Frame]:
+    """``n`` frames from the ``templates`` in turn, each payload decoded, changed by
+    ``edit(message, i)`` and re-encoded compactly (the shape unchanged)."""
+    out = []
+    for i in range(n):
+        template = templates[i % len(templates)]
+        msg = _payload(template)
+        edit(msg, i)
+        payload = json.dumps(msg, separators=(",", ":")).encode()
+        out.append({**template, "payload": payload, "receive_ts_ns": template["receive_ts_ns"] + i})
+    return out
+
+
+def _vary(text: str, i: int, step: str) -> str:
+    """A price or size varied by ``i``: ``text + (i % 97) * step`` as plain text."""
+    return f"{Decimal(text) + Decimal(i % 97) * Decimal(step):f}"
+
+
+OFFLINE_KEYS = {"key_id": "offline", "key_secret": "offline", "key_passphrase": "offline"}
+"""API keys for cryptofeed Feeds that count a public channel as authenticated (KuCoin's
+L2_BOOK: its REST snapshot is signed; Deribit's ``.raw`` L2_BOOK and TRADES): required at
+construction, never used offline."""
+
+
+class _Bullet:
+    """Answers the ``POST /api/v1/bullet-public`` token request KuCoin's Feed makes when it
+    is constructed (the websocket URL is never used offline)."""
+
+    def write(self, url: str, **_: Any) -> dict[str, Any]:
+        server = {"endpoint": "wss://offline.invalid", "pingInterval": 18000}
+        return {"data": {"token": "offline", "instanceServers": [server]}}
+
+
+class _OfflineKuCoin(KuCoin):  # type: ignore[misc]
+    http_sync = _Bullet()
+
+
+def _kucoin_doc() -> list[Workload]:
+    """Trades and ticker (derived / repeated), level2 deltas on the REST snapshot."""
+    venue = "kucoin"
+    markets = json.loads((FRAMES / venue / "markets.json").read_text(encoding="utf-8"))
+    syms, sym_info = KuCoin._parse_symbol_data({"data": [m["info"] for m in markets]})
+    Symbols.set(KuCoin.id, syms, sym_info)
+    std = sorted(syms)
+
+    def feed() -> Feed:
+        return _OfflineKuCoin(
+            symbols=std, channels=[L2_BOOK, TRADES, TICKER], config={"kucoin": OFFLINE_KEYS}
+        )
+
+    rows = _frames_doc(venue)
+    ws = [r for r in rows if r["transport"] == "WEBSOCKET" and "topic" in _payload(r)]
+
+    def by(prefix: str) -> list[Frame]:
+        return [r for r in ws if _payload(r)["topic"].startswith(prefix)]
+
+    trades = _first_ids(by("/market/match:"), lambda m: [m["data"]["tradeId"]])
+    first_id = int(_payload(trades[0])["data"]["tradeId"])
+
+    def trade(msg: Any, i: int) -> None:
+        d = msg["data"]
+        d["tradeId"] = d["sequence"] = str(first_id + i)
+        d["price"] = _vary(d["price"], i, "0.1")
+        d["size"] = _vary(d["size"], i % 13, "0.001")
+        d["side"] = ("buy", "sell")[i % 2]
+        d["time"] = str(int(d["time"]) + i * 1000)
+
+    tickers = by("/market/ticker:")
+    # the book: the first REST snapshot, then deltas chained from it (sequenceStart =
+    # the previous sequenceEnd + 1, each change numbered), shaped as the fixture's deltas,
+    # prices moved within each side (bids stay below asks)
+    snap = next(r for r in rows if r["transport"] == "REST" and "orderbook" in r["rest_url"])
+    deltas = by("/market/level2:")
+    seq = int(_payload(snap)["data"]["sequence"])
+
+    def delta(msg: Any, i: int) -> None:
+        nonlocal seq
+        d = msg["data"]
+        d["sequenceStart"] = seq + 1
+        for side, step in (("bids", "-0.1"), ("asks", "0.1")):
+            for change in d["changes"][side]:
+                seq += 1
+                change[0] = _vary(change[0], i, step)
+                change[1] = "0" if i % 5 == 4 else _vary(change[1], i % 7, "0.01")
+                change[2] = str(seq)
+        d["sequenceEnd"] = seq
+        d["time"] += i
+
+    book = _per_connection(_derive(deltas, 301, delta))
+    return [
+        Workload(
+            "kucoin trades (doc)",
+            venue,
+            "md.trades",
+            TRADES,
+            _per_connection(_derive(trades, DOC_TRADES, trade)),
+            DOC_TRADES,
+            markets,
+            feed,
+            note=f"documentation-derived: {DOC_TRADES} /market/match frames from the "
+            f"{len(trades)} valid fixture trades (trade ids, prices, sizes, sides varied)",
+        ),
+        Workload(
+            "kucoin ticker (doc)",
+            venue,
+            "md.quotes",
+            TICKER,
+            _per_connection(tickers * 100),
+            len(tickers) * 100,
+            markets,
+            feed,
+            note=f"documentation-derived: the {len(tickers)} fixture /market/ticker frame(s), "
+            "100 times per pass (stateless)",
+        ),
+        Workload(
+            "kucoin level2 (doc)",
+            venue,
+            "md.book",
+            L2_BOOK,
+            book[1:],
+            len(book) - 1,
+            markets,
+            feed,
+            {"BTC-USDT": snap["payload"].decode()},
+            note=f"documentation-derived: {len(book) - 1} /market/level2 deltas timed, "
+            f"derived from the {len(deltas)} fixture deltas (sequences chained, prices and "
+            "sizes varied, every 5th a deletion); untimed first: the fixture's REST snapshot "
+            "(Tapewire: the REST frame; cryptofeed: its own _snapshot, the fetch answered "
+            "from the fixture), then the bridging delta",
+            setup=[snap, book[0]],
+        ),
+    ]
+
+
+def _frames_doc(venue: str) -> list[Frame]:
+    """The fixture's frames that decode (left out: the truncated ones)."""
+    out = []
+    for r in read_frames(FRAMES / venue / "frames.jsonl", venue):
+        try:
+            _payload(r)
+        except ValueError:
+            continue
+        out.append(r)
+    return out
+
+
+def _first_ids(
+    frames: list[Frame], ids: Callable[[Any], list[Any]], decode: Callable[[Frame], Any] = _payload
+) -> list[Frame]:
+    """The frames whose trade ids all appear for the first time (the fixtures repeat a
+    frame for the duplicate tests)."""
+    seen: set[Any] = set()
+    out = []
+    for f in frames:
+        these = ids(decode(f))
+        if seen.isdisjoint(these):
+            seen.update(these)
+            out.append(f)
+    return out
+
+
+def _gate_doc() -> list[Workload]:
+    """spot.trades (derived). Not comparable: cryptofeed's Gateio book is the older
+    ``spot.order_book_update`` channel (REST snapshot + ``U``/``u``), Tapewire maps the
+    order book v2 ``spot.obu``; its ticker is ``spot.tickers``, Tapewire's quotes
+    ``spot.book_ticker``."""
+    venue = "gate"
+    rows = _frames_doc(venue)
+    rest = [r for r in rows if r["transport"] == "REST"]
+    norm = Normalizer()
+    norm.load_markets(venue, rest)
+    markets = list(norm.venues[venue].ex.markets.values())
+    pairs = next(r for r in rest if r["rest_url"].endswith("/spot/currency_pairs"))
+    syms, sym_info = Gateio._parse_symbol_data(_payload(pairs))
+    Symbols.set(Gateio.id, syms, sym_info)
+    std = sorted(syms)
+
+    def feed() -> Feed:
+        return Gateio(symbols=std, channels=[TRADES])
+
+    ws = [r for r in rows if r["transport"] == "WEBSOCKET"]
+    trades = _first_ids(
+        [r for r in ws if _payload(r).get("channel") == "spot.trades"],
+        lambda m: [m["result"]["id"]],
+    )
+    first_id = _payload(trades[0])["result"]["id"]
+
+    def trade(msg: Any, i: int) -> None:
+        r = msg["result"]
+        r["id"] = first_id + i
+        r["range"] = f"{2390902 + i}-{2390902 + i}"
+        r["price"] = _vary(r["price"], i, "0.0001")
+        r["amount"] = _vary(r["amount"], i % 13, "0.01")
+        r["side"] = ("buy", "sell")[i % 2]
+        r["create_time_ms"] = f"{Decimal(r['create_time_ms']) + i:f}"
+
+    return [
+        Workload(
+            "gate trades (doc)",
+            venue,
+            "md.trades",
+            TRADES,
+            _per_connection(_derive(trades, DOC_TRADES, trade)),
+            DOC_TRADES,
+            markets,
+            feed,
+            note=f"documentation-derived: {DOC_TRADES} spot.trades frames from the "
+            f"{len(trades)} valid fixture trades (GT_USDT, BTC_USDT; ids, prices, sizes, "
+            "sides varied)",
+        ),
+    ]
+
+
+def _htx_doc() -> list[Workload]:
+    """trade.detail (derived; gzip frames as on the wire, cryptofeed's handler inflates
+    them too). Not comparable: cryptofeed's Huobi book is ``depth.step0`` (whole-book
+    frames), Tapewire maps the incremental ``mbp.150``; its ticker is ``market.$sym.ticker``,
+    Tapewire's quotes ``bbo``."""
+    venue = "htx"
+    markets = json.loads((FRAMES / venue / "markets.json").read_text(encoding="utf-8"))
+    syms, sym_info = Huobi._parse_symbol_data({"data": [m["info"] for m in markets]})
+    Symbols.set(Huobi.id, syms, sym_info)
+    std = sorted(syms)
+
+    def feed() -> Feed:
+        return Huobi(symbols=std, channels=[TRADES])
+
+    def text(frame: Frame) -> Any:
+        return json.loads(gzip.decompress(frame["payload"]))
+
+    known = {m["id"] for m in markets}
+    frames = []
+    for r in read_frames(FRAMES / venue / "frames.jsonl", venue):
+        try:
+            msg = text(r)
+        except (OSError, EOFError, ValueError):  # the truncated frame
+            continue
+        if msg.get("ch", "").endswith(".trade.detail") and msg["ch"].split(".")[1] in known:
+            frames.append(r)
+    trades = _first_ids(frames, lambda m: [t["tradeId"] for t in m["tick"]["data"]], text)
+    per_frame = len(text(trades[0])["tick"]["data"])
+    first = text(trades[0])["tick"]["data"][0]
+    out = []
+    for i in range(DOC_TRADES):
+        template = trades[i % len(trades)]
+        msg = text(template)
+        msg["ts"] += i
+        msg["tick"]["id"] += i
+        for j, t in enumerate(msg["tick"]["data"]):
+            k = i * per_frame + j
+            t["tradeId"] = first["tradeId"] + k
+            t["id"] = first["id"] + k  # the deprecated id (ccxt's trade id): distinct too
+            # JSON numbers on the wire: a float of a short decimal prints as that decimal
+            t["price"] = float(_vary(str(t["price"]), k, "0.01"))
+            t["amount"] = float(_vary(str(t["amount"]), k % 13, "0.001"))
+            t["direction"] = ("buy", "sell")[k % 2]
+        payload = gzip.compress(json.dumps(msg, separators=(",", ":")).encode(), mtime=0)
+        out.append({**template, "payload": payload, "receive_ts_ns": template["receive_ts_ns"] + i})
+    return [
+        Workload(
+            "htx trades (doc)",
+            venue,
+            "md.trades",
+            TRADES,
+            _per_connection(out),
+            DOC_TRADES,
+            markets,
+            feed,
+            note=f"documentation-derived: {DOC_TRADES} trade.detail frames of {per_frame} trades "
+            f"each, from the {len(trades)} valid fixture frame(s) (trade ids, prices, sizes, "
+            "sides varied), gzip-compressed as on the wire; per frame",
+            cf_binary=True,
+        ),
+    ]
+
+
+def _rest_markets(venue: str, rest: list[Frame]) -> list[dict[str, Any]]:
+    """ccxt unified markets of the fixture's REST frames (the venue adapter's paths)."""
+    norm = Normalizer()
+    norm.load_markets(venue, rest)
+    return list(norm.venues[venue].ex.markets.values())
+
+
+def _deribit_doc() -> list[Workload]:
+    """Trades (derived), book changes on the websocket snapshot (derived), quote (repeated).
+    cryptofeed subscribes ``book.{instrument}.raw`` and handles every ``book.*`` frame the
+    same way; Tapewire's fixture has the ``100ms`` variant (same frame format)."""
+    venue = "deribit"
+    rows = _frames_doc(venue)
+    rest = [r for r in rows if r["transport"] == "REST"]
+    markets = _rest_markets(venue, rest)
+    instruments = next(r for r in rest if "get_instruments" in r["rest_url"])
+    syms, sym_info = Deribit._parse_symbol_data([_payload(instruments)])
+    Symbols.set(Deribit.id, syms, sym_info)
+    std = sorted(s for s, native in syms.items() if native in {m["id"] for m in markets})
+
+    def feed() -> Feed:
+        f = Deribit(
+            symbols=std, channels=[L2_BOOK, TRADES, L1_BOOK], config={"deribit": OFFLINE_KEYS}
+        )
+        f._Deribit__reset()  # what its subscribe() does: empty books and change ids
+        return f
+
+    subs = [r for r in rows if r["transport"] == "WEBSOCKET" and "params" in _payload(r)]
+
+    def by(prefix: str) -> list[Frame]:
+        return [r for r in subs if _payload(r)["params"].get("channel", "").startswith(prefix)]
+
+    # BTC-PERPETUAL only: cryptofeed's _parse_symbol_data names the spot BTC_USDC (kind
+    # "spot", settlement_period "perpetual") BTC-USDC-PERP, then BTC_USDC-PERPETUAL takes
+    # that name: it cannot parse BTC_USDC frames
+    trades = _first_ids(
+        by("trades.BTC-PERPETUAL."), lambda m: [t["trade_id"] for t in m["params"]["data"]]
+    )
+
+    first = _payload(trades[0])["params"]["data"][0]
+
+    def trade(msg: Any, i: int) -> None:
+        for j, t in enumerate(msg["params"]["data"]):
+            k = i * 2 + j
+            t["trade_id"] = str(int(first["trade_id"]) + k)
+            t["trade_seq"] = first["trade_seq"] + k
+            t["timestamp"] += i
+            t["price"] = float(_vary(str(t["price"]), k, "0.5"))
+            t["amount"] = float(_vary(str(t["amount"]), k % 13, "10"))  # USD, steps of 10
+            t["direction"] = ("buy", "sell")[k % 2]
+
+    books = by("book.")
+    snap = next(r for r in books if _payload(r)["params"]["data"]["type"] == "snapshot")
+    change = next(r for r in books if r is not snap and "prev_change_id" in str(r["payload"]))
+    change_id = _payload(snap)["params"]["data"]["change_id"]
+
+    def level(k: int, side: str) -> list[Any]:
+        """Each level in three frames: new, change, delete (so a delete finds it), away
+        from the snapshot's levels, bids below its asks."""
+        price = 62847.5 - 0.5 * (k // 3 % 40) if side == "bids" else 62854 + 0.5 * (k // 3 % 40)
+        action = ("new", "change", "delete")[k % 3]
+        return [action, price, 0.0 if action == "delete" else float(100 + 10 * (k % 7))]
+
+    def book(msg: Any, i: int) -> None:
+        nonlocal change_id
+        d = msg["params"]["data"]
+        d["prev_change_id"] = change_id
+        change_id += 1 + i % 3  # Deribit's change ids chain by prev_change_id, with holes
+        d["change_id"] = change_id
+        d["timestamp"] += i
+        d["bids"] = [level(i, "bids")]
+        d["asks"] = [level(i // 2, "asks")] if i % 2 else []  # every other frame
+
+    quotes = by("quote.")
+
+    def top(obj: Any) -> View:
+        return (obj.bid_price, obj.ask_price)
+
+    n_book = 300
+    return [
+        Workload(
+            "deribit trades (doc)",
+            venue,
+            "md.trades",
+            TRADES,
+            _per_connection(_derive(trades, DOC_TRADES, trade)),
+            DOC_TRADES,
+            markets,
+            feed,
+            note=f"documentation-derived: {DOC_TRADES} trades.BTC-PERPETUAL.100ms frames of 2 "
+            f"trades, from the {len(trades)} valid fixture frame(s) (ids, prices, sizes, sides "
+            "varied); per frame. Not the BTC_USDC spot frame: cryptofeed has no symbol for it",
+        ),
+        Workload(
+            "deribit book (doc)",
+            venue,
+            "md.book",
+            L2_BOOK,
+            _per_connection(_derive([change], n_book, book)),
+            n_book,
+            markets,
+            feed,
+            note=f"documentation-derived: {n_book} book.BTC-PERPETUAL.100ms change frames "
+            "timed, shaped as the fixture's (prev_change_id chained; each level new, change, "
+            "delete in turn); the fixture's websocket snapshot applied first, untimed",
+            setup=_per_connection([snap]),
+        ),
+        Workload(
+            "deribit quote (doc)",
+            venue,
+            "md.quotes",
+            L1_BOOK,
+            _per_connection(quotes * 100),
+            len(quotes) * 100,
+            markets,
+            feed,
+            note=f"documentation-derived: the {len(quotes)} fixture quote frame(s), 100 times "
+            "per pass (stateless); cryptofeed: its L1_BOOK channel",
+            cf_view=top,
+        ),
+    ]
+
+
+def _cryptocom_doc() -> list[Workload]:
+    """Trades (derived), ticker and book snapshots (repeated), BTC_USDT. cryptofeed has no
+    ``book.update`` handling (its L2 book is the ``book`` snapshot channel only); its symbols
+    come from the v2 ``get-instruments`` shape, built here from the fixture's v1 response."""
+    venue = "cryptocom"
+    rows = _frames_doc(venue)
+    rest = [r for r in rows if r["transport"] == "REST"]
+    markets = _rest_markets(venue, rest)
+    spot = [e for e in _payload(rest[0])["result"]["data"] if e["inst_type"] == "CCY_PAIR"]
+    syms, sym_info = CryptoDotCom._parse_symbol_data(
+        {
+            "result": {
+                "instruments": [
+                    {
+                        "instrument_name": e["symbol"],
+                        "base_currency": e["base_ccy"],
+                        "quote_currency": e["quote_ccy"],
+                    }
+                    for e in spot
+                ]
+            }
+        }
+    )
+    Symbols.set(CryptoDotCom.id, syms, sym_info)
+    std = sorted(syms)
+
+    def feed() -> Feed:
+        f = CryptoDotCom(symbols=std, channels=[L2_BOOK, TRADES, TICKER])
+        f._CryptoDotCom__reset()  # what its subscribe() does: empty books
+        return f
+
+    ws = [r for r in rows if r["transport"] == "WEBSOCKET" and "result" in _payload(r)]
+    names = {e["symbol"] for e in spot}
+
+    def by(channel: str) -> list[Frame]:
+        return [
+            r
+            for r in ws
+            if _payload(r)["result"]["channel"] == channel
+            and _payload(r)["result"]["instrument_name"] in names
+        ]
+
+    trades = _first_ids(by("trade"), lambda m: [t["d"] for t in m["result"]["data"]])
+    first = _payload(trades[0])["result"]["data"][0]
+
+    def trade(msg: Any, i: int) -> None:
+        for j, t in enumerate(msg["result"]["data"]):
+            k = i * len(msg["result"]["data"]) + j
+            t["d"] = str(int(first["d"]) + k)
+            t["p"] = _vary(t["p"], k, "0.01")
+            t["q"] = _vary(t["q"], k % 13, "0.00010")
+            t["s"] = ("BUY", "SELL")[k % 2]
+            t["t"] += i
+            t["tn"] = str(int(t["tn"]) + i * 1_000_000)
+            t["m"] = str(int(t["m"]) + i)
+
+    tickers, books = by("ticker"), by("book")
+
+    # cryptofeed's handler passes the wire values through (it expects the JSON numbers of
+    # API v2, json.loads with parse_float=Decimal; v1 sends strings): its Trade and Ticker
+    # hold text, compared here as decimals
+    def trade_view(obj: Any) -> View:
+        return (obj.id, _dec(obj.price), _dec(obj.amount), obj.side.upper())
+
+    def ticker_view(obj: Any) -> View:
+        return (_dec(obj.bid), _dec(obj.ask))
+
+    return [
+        Workload(
+            "cryptocom trade (doc)",
+            venue,
+            "md.trades",
+            TRADES,
+            _per_connection(_derive(trades, DOC_TRADES, trade)),
+            DOC_TRADES,
+            markets,
+            feed,
+            note=f"documentation-derived: {DOC_TRADES} trade.BTC_USDT frames from the "
+            f"{len(trades)} valid fixture frame(s) (ids, prices, sizes, sides varied); "
+            "cryptofeed keeps the wire strings (no Decimal: it expects JSON numbers)",
+            cf_view=trade_view,
+        ),
+        Workload(
+            "cryptocom ticker (doc)",
+            venue,
+            "md.quotes",
+            TICKER,
+            _per_connection(tickers * 100),
+            len(tickers) * 100,
+            markets,
+            feed,
+            note=f"documentation-derived: the {len(tickers)} fixture ticker.BTC_USDT frame(s), "
+            "100 times per pass (stateless); cryptofeed keeps the wire strings",
+            cf_view=ticker_view,
+        ),
+        Workload(
+            "cryptocom book (doc)",
+            venue,
+            "md.book",
+            L2_BOOK,
+            _per_connection(books * 50),
+            len(books) * 50,
+            markets,
+            feed,
+            note=f"documentation-derived: the {len(books)} fixture book.BTC_USDT.50 snapshot "
+            "frames, 50 times per pass; cryptofeed ignores book.update and keeps the wire "
+            "strings as its book's prices and sizes",
+        ),
+    ]
+
+
+def _bitget_doc() -> list[Workload]:
+    """``books`` updates (derived, checksums computed) on the websocket snapshot. cryptofeed
+    2.4.1 speaks Bitget's v1 stream: its ``books`` frames have the v2 shape (``instType``
+    ``SPOT`` resolves as v1's ``SPBL``), its trades (``[ts, price, size, side]``, no trade id)
+    and ticker (``bestBid``) do not: no trades or ticker workload."""
+    venue = "bitget"
+    rows = _frames_doc(venue)
+    rest = [r for r in rows if r["transport"] == "REST"]
+    markets = _rest_markets(venue, rest)
+    symbols = next(r for r in rest if r["rest_url"].endswith("/spot/public/symbols"))
+    # cryptofeed's parse of v1 /api/spot/v1/public/products entries, in that shape
+    syms, sym_info = Bitget._parse_symbol_data(
+        {
+            "data": [
+                {
+                    "symbolName": e["symbol"],
+                    "symbol": f"{e['symbol']}_SPBL",
+                    "baseCoin": e["baseCoin"],
+                    "quoteCoin": e["quoteCoin"],
+                }
+                for e in _payload(symbols)["data"]
+            ]
+        }
+    )
+    Symbols.set(Bitget.id, syms, sym_info)
+    std = sorted(syms)
+
+    def feed() -> Feed:
+        return Bitget(symbols=std, channels=[L2_BOOK])
+
+    ws = [r for r in rows if r["transport"] == "WEBSOCKET" and "action" in _payload(r)]
+    books = [r for r in ws if _payload(r)["arg"]["channel"] == "books"]
+    snap = next(r for r in books if _payload(r)["action"] == "snapshot")
+    update = next(r for r in books[books.index(snap) :] if _payload(r)["action"] == "update")
+    data = _payload(snap)["data"][0]
+    book = {"bids": dict(data["bids"]), "asks": dict(data["asks"])}
+    seq = data["seq"]
+
+    def level(k: int, side: str) -> list[str]:
+        """Each level in three frames: new, changed, deleted (so a deletion finds it), away
+        from the snapshot's levels, bids below its asks."""
+        step = Decimal("0.10") * (k // 3 % 40)
+        price = Decimal("26997.00") - step if side == "bids" else Decimal("27006.00") + step
+        size = ("0.100000", "0.250000", "0")[k % 3]
+        return [f"{price:f}", size]
+
+    def checksum() -> int:
+        bids, asks = (
+            sorted(book[side].items(), key=lambda lv: Decimal(lv[0]), reverse=side == "bids")
+            for side in ("bids", "asks")
+        )
+        return okx_checksum_text(bids, asks)
+
+    def edit(msg: Any, i: int) -> None:
+        nonlocal seq
+        d = msg["data"][0]
+        d["bids"] = [level(i, "bids")]
+        d["asks"] = [level(i // 2, "asks")] if i % 2 else []
+        for side in ("bids", "asks"):
+            for price, size in d[side]:
+                if size == "0":
+                    del book[side][price]
+                else:
+                    book[side][price] = size
+        d["checksum"] = checksum()
+        seq += 1
+        d["seq"] = seq
+        d["ts"] = str(int(d["ts"]) + i)
+        msg["ts"] += i
+
+    # v2 sends a snapshot's checksum as 0; cryptofeed (v1) checks it with
+    # checksum_validation=True: the snapshot's own (Tapewire ignores a snapshot's)
+    first = _derive([snap], 1, lambda msg, _: msg["data"][0].update(checksum=checksum()))
+    n_book = 300
+    updates = _derive([update], n_book, edit)
+    return [
+        Workload(
+            "bitget books (doc)",
+            venue,
+            "md.book",
+            L2_BOOK,
+            _per_connection(updates),
+            n_book,
+            markets,
+            feed,
+            note=f"documentation-derived: {n_book} books updates (BTCUSDT) timed, shaped as the "
+            "fixture's (each level new, changed, deleted in turn; seq +1; checksums computed; "
+            "Tapewire checks every one, cryptofeed only with checksum_validation=True: both "
+            "sides shown); the fixture's snapshot applied first, untimed (with its checksum "
+            "for cryptofeed's check: v2 sends 0)",
+            setup=_per_connection(first),
+        ),
+    ]
+
+
+def docb_workloads() -> list[Workload]:
+    """Documentation-derived workloads: kucoin, gate, htx, deribit, cryptocom, bitget (the
+    channels on which cryptofeed parses the same frame format)."""
+    return (
+        _kucoin_doc() + _gate_doc() + _htx_doc() + _deribit_doc() + _cryptocom_doc() + _bitget_doc()
     )
 
 
@@ -1501,7 +2136,7 @@ def cryptofeed_side(feed_factory: Callable[[], Feed] | None = None) -> Callable[
     def make(w: Workload) -> Runner:
         loop = asyncio.new_event_loop()
         msgs = [
-            (f["payload"].decode(), f["receive_ts_ns"] / 1e9)
+            (f["payload"] if w.cf_binary else f["payload"].decode(), f["receive_ts_ns"] / 1e9)
             for f in w.frames
             if f["transport"] == "WEBSOCKET"
         ]
@@ -1578,33 +2213,46 @@ def sides(w: Workload) -> dict[str, Runner]:
                 symbols=["BTC-USDT"], channels=[L2_BOOK, TRADES, TICKER], checksum_validation=True
             )
         )(w)
+    if w.name == "bitget books (doc)":
+        std = w.cf_feed().normalized_symbols
+        out["cryptofeed checksum"] = cryptofeed_side(
+            lambda: Bitget(symbols=std, channels=[L2_BOOK], checksum_validation=True)
+        )(w)
     return out
 
 
 # --------------------------------------------------------------------------- checks
 def check(w: Workload, runners: dict[str, Runner]) -> dict[str, Any]:
-    """One untimed pass per side: counts, and how many outputs equal the first side's."""
+    """One untimed pass per side: counts, and how many outputs equal the first side's (and,
+    for the sides after it, the profiled core's: ccxt's HTX trade id is another field)."""
     passes = {name: prepare(True)() for name, prepare in runners.items()}
-    ref_name = next(iter(runners))
-    ref = passes[ref_name].views
+    ref_name = next(iter(runners))  # the first side that ran (a workload may skip some)
     out: dict[str, Any] = {"outputs": {n: p.outputs for n, p in passes.items()}}
     for name, p in passes.items():
-        if name == ref_name or not p.views:
-            continue
-        mine = p.views
-        if not w.ordered:
-            ref, mine = sorted(ref, key=repr), sorted(mine, key=repr)
-        pairs = list(zip(ref, mine, strict=False))
-        if w.topic == "md.book":  # set levels compared, deletions counted (see _book_view)
-            zeros = (sum(a[3] for a, _ in pairs), sum(b[3] for _, b in pairs))
-            out[f"book_deletions:{ref_name}/{name}"] = f"{zeros[0]}/{zeros[1]}"
-            pairs = [(a[:3], b[:3]) for a, b in pairs]
-        equal = sum(1 for a, b in pairs if a == b)
-        diff = next(((i, a, b) for i, (a, b) in enumerate(pairs) if a != b), None)
-        out[f"equal:{ref_name}/{name}"] = f"{equal}/{max(len(ref), len(p.views))}"
-        if diff is not None:
-            out[f"first_difference:{name}"] = repr(diff)[:600]
+        if name != ref_name and p.views:
+            _compare(w, ref_name, passes[ref_name].views, name, p.views, out)
+    if PROFILED in passes and ref_name != PROFILED:
+        for name, p in passes.items():
+            if name not in (ref_name, PROFILED) and p.views:
+                _compare(w, PROFILED, passes[PROFILED].views, name, p.views, out)
     return out
+
+
+def _compare(
+    w: Workload, ref_name: str, ref: list[View], name: str, views: list[View], out: dict[str, Any]
+) -> None:
+    if not w.ordered:
+        ref, views = sorted(ref, key=repr), sorted(views, key=repr)
+    pairs = list(zip(ref, views, strict=False))
+    if w.topic == "md.book":  # set levels compared, deletions counted (see _book_view)
+        zeros = (sum(a[3] for a, _ in pairs), sum(b[3] for _, b in pairs))
+        out[f"book_deletions:{ref_name}/{name}"] = f"{zeros[0]}/{zeros[1]}"
+        pairs = [(a[:3], b[:3]) for a, b in pairs]
+    equal = sum(1 for a, b in pairs if a == b)
+    diff = next(((i, a, b) for i, (a, b) in enumerate(pairs) if a != b), None)
+    out[f"equal:{ref_name}/{name}"] = f"{equal}/{max(len(ref), len(views))}"
+    if diff is not None:
+        out[f"first_difference:{ref_name}/{name}"] = repr(diff)[:600]
 
 
 # --------------------------------------------------------------------------- timing
