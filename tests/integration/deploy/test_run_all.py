@@ -23,11 +23,15 @@ from tapewire.streams.trading.strategy import Strategy
 
 
 class EveryNth(Strategy):
-    """An IOC buy of ``qty`` at the ask on every ``every``-th quote of ``instrument``."""
+    """An IOC buy of ``qty`` at the ask (plus ``slack``) on every ``every``-th quote of
+    ``instrument``."""
 
-    def __init__(self, instrument: str, every: int, qty: str, account: str) -> None:
+    def __init__(
+        self, instrument: str, every: int, qty: str, account: str, slack: str = "0"
+    ) -> None:
         self.strategy_id, self.account = "every-nth", account
         self.instrument, self.every, self.qty = instrument, every, Decimal(qty)
+        self.slack = Decimal(slack)
         self.n = 0
 
     def on_quote(self, quote):
@@ -41,7 +45,7 @@ class EveryNth(Strategy):
                 client_order_id=self.client_order_id(quote.venue, quote.receive_ts_ns),
                 account=self.account, venue=quote.venue, instrument=self.instrument,
                 side=Side.BUY, order_type=OrderType.LIMIT, time_in_force=TimeInForce.IOC,
-                quantity=self.qty, limit_price=quote.ask_price, action=OrderAction.NEW,
+                quantity=self.qty, limit_price=quote.ask_price + self.slack, action=OrderAction.NEW,
                 requested_by="strategy:every-nth", request_ts_ns=quote.receive_ts_ns,
                 strategy_id=self.strategy_id,
             )
