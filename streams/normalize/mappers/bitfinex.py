@@ -19,7 +19,8 @@ to a book delta with no levels and the checksum, which the book synchroniser onl
 resyncs on the snapshot of a new subscription.
 
 Prices and sizes are JSON numbers: frames are decoded with every number as its wire text
-(``json.loads`` with ``parse_float``/``parse_int=str``), never a float. The checksum
+(``json.loads`` with ``parse_float``/``parse_int=str``; msgspec where it gives the same
+values), never a float. The checksum
 formats decimals back as JavaScript does (exponent below 1e-6).
 """
 
@@ -27,9 +28,12 @@ from __future__ import annotations
 
 import binascii
 import json
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
+
+import msgspec
 
 from tapewire.streams.normalize.mappers.base import MS, Mapper, Sequencing, VenueSpec
 from tapewire.streams.normalize.mappers.events import (
@@ -87,6 +91,48 @@ def decode_numbers_as_text(payload: bytes) -> Any:
     return json.loads(payload, parse_float=str, parse_int=str)
 
 
+_DECODE = msgspec.json.Decoder(float_hook=str).decode
+_NEGATIVE_ZERO = re.compile(rb"-0(?![.eE0-9])")
+"""``-0`` as a JSON integer (or inside a string): the one integer whose ``str`` is not its
+wire text (``0``); such a payload takes the standard decoder."""
+
+
+def _ints_as_text(value: Any) -> Any:
+    """msgspec's ints -> their text, in lists and objects (a valid JSON integer's ``str``
+    is its wire text, ``-0`` aside)."""
+    kind = value.__class__
+    if kind is int:
+        return str(value)
+    if kind is list:
+        return [
+            str(v) if v.__class__ is int else _ints_as_text(v) if v.__class__ in _NESTED else v
+            for v in value
+        ]
+    if kind is dict:
+        return {
+            k: str(v) if v.__class__ is int else _ints_as_text(v) if v.__class__ in _NESTED else v
+            for k, v in value.items()
+        }
+    return value
+
+
+_NESTED = frozenset((list, dict))
+
+
+def decode_numbers_as_text_fast(payload: bytes) -> Any:
+    """:func:`decode_numbers_as_text`: by msgspec (``float_hook=str`` keeps a non-integer's
+    text, integers are made text after) where it accepts the frame and the frame has no
+    ``-0``; anything else (what msgspec refuses: ``NaN``, a BOM, malformed input; an integer
+    too long for ``str``) is decoded, or rejected with the same error, by the standard
+    decoder."""
+    if b"-0" in payload and _NEGATIVE_ZERO.search(payload) is not None:
+        return decode_numbers_as_text(payload)
+    try:
+        return _ints_as_text(_DECODE(payload))
+    except Exception:
+        return decode_numbers_as_text(payload)
+
+
 def _number(value: Any, name: str) -> str:
     if value.__class__ is not str or not value or value[0] not in "-0123456789":
         raise MapError(name, value, "a JSON number")
@@ -120,8 +166,8 @@ class BitfinexMapper(Mapper):
         """(connection, chanId) -> (channel, native symbol, book len)."""
 
     def decode(self, payload: bytes) -> Any:
-        """Every JSON number as its wire text."""
-        return decode_numbers_as_text(payload)
+        """Every JSON number as its wire text (msgspec first)."""
+        return decode_numbers_as_text_fast(payload)
 
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
