@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from tapewire.streams.normalize.decimals import memo
 from tapewire.streams.normalize.mappers.base import Mapper, MarketIndex, VenueSpec, text
 from tapewire.streams.normalize.mappers.common import (
     decode_numbers_as_text_fast,
@@ -100,7 +101,13 @@ class _Window:
     def apply(self, levels: list[Level], side: dict[Decimal, str], bids: bool) -> list[Level]:
         """Apply levels; returns the implicit deletes of levels pushed below the depth."""
         for price, size in levels:
-            key, amount = _decimal(price, "price"), _decimal(size, "qty")
+            # a text the book already checked has its Decimal remembered (same value)
+            key = memo(price)
+            if key is None:
+                key = _decimal(price, "price")
+            amount = memo(size)
+            if amount is None:
+                amount = _decimal(size, "qty")
             if amount:
                 side.setdefault(key, price)
             else:
