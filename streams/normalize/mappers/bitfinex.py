@@ -29,7 +29,7 @@ from __future__ import annotations
 import binascii
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -169,6 +169,42 @@ class BitfinexMapper(Mapper):
         """Every JSON number as its wire text (msgspec first)."""
         return decode_numbers_as_text_fast(payload)
 
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """A trades ``te``, book (snapshot, level, ``cs``) or ticker frame of a subscribed
+        channel, decoded by msgspec with its integers left as ints; None for any other
+        frame or value (``hb``, events, ``-0``, a field :meth:`map` would reject), which
+        :meth:`map` then decides. The market is looked up last, as the only call that may
+        raise: :meth:`map` looks it up first and raises the same error."""
+        if b"-0" in payload and _NEGATIVE_ZERO.search(payload) is not None:
+            return None
+        try:
+            message = _DECODE(payload)
+            if message.__class__ is not list or len(message) < 2:
+                return None
+            chan, body = message[0], message[1]
+            if chan.__class__ is not int:
+                return None
+            sub = self._channels.get((self.connection_id, str(chan)))
+            if sub is None:
+                return None
+            channel, native, depth = sub
+            if channel == "trades":
+                if body != "te" or len(message) < 3:
+                    return None
+                made = _fast_trade(message[2])
+            elif channel == "book":
+                made = _fast_book(message, depth)
+            elif channel == "ticker":
+                made = _fast_ticker(body)
+            else:
+                return None
+        except Exception:
+            return None
+        if made is None:
+            return None
+        instrument = self.markets.instrument(native)
+        return [made(instrument)]
+
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
         if message.__class__ is dict:
@@ -284,3 +320,87 @@ def _level(level: Any) -> tuple[bool, str, str]:
     if count == 0:
         return ask, price, "0"
     return ask, price, amount[1:] if ask else amount
+
+
+# ---------------------------------------------------------------- map_bytes (msgspec ints)
+Make = Callable[[str], MarketEvent]
+"""An event once its instrument is known."""
+
+
+def _text(value: Any) -> str | None:
+    """:func:`_number`'s value from msgspec's (an int, or a float's or a string's text)."""
+    if value.__class__ is int:
+        return str(value)
+    if value.__class__ is str and value and value[0] in "-0123456789":
+        return value
+    return None
+
+
+def _fast_trade(trade: Any) -> Make | None:
+    if trade.__class__ is not list or len(trade) < 4:
+        return None
+    trade_id, mts = trade[0], trade[1]
+    amount, price = _text(trade[2]), _text(trade[3])
+    if trade_id.__class__ is not int or mts.__class__ is not int or not amount or not price:
+        return None
+    negative = amount[0] == "-"
+    event_id, size, ts = str(trade_id), amount[1:] if negative else amount, mts * MS
+    return lambda instrument: TradeEvent(
+        instrument=instrument,
+        trade_id=event_id,
+        price=price,
+        size=size,
+        side=SELL if negative else BUY,
+        exchange_ts_ns=ts,
+    )
+
+
+def _fast_level(level: Any) -> tuple[bool, str, str] | None:
+    """:func:`_level` of msgspec's values; None where it would raise."""
+    if level.__class__ is not list or len(level) != 3:
+        return None
+    price, count, amount = _text(level[0]), level[1], _text(level[2])
+    if not price or count.__class__ is not int or count < 0 or not amount:
+        return None
+    ask = amount[0] == "-"
+    if count == 0:
+        return ask, price, "0"
+    return ask, price, amount[1:] if ask else amount
+
+
+def _fast_book(message: list[Any], depth: int | None) -> Make | None:
+    body = message[1]
+    if body == "cs":
+        checksum = message[2] if len(message) >= 3 else None
+        if checksum.__class__ is not int:
+            return None
+        return lambda instrument: BookEvent(instrument, False, [], [], checksum=checksum)
+    if body.__class__ is not list:
+        return None
+    if not body or body[0].__class__ is list:  # snapshot
+        bids: list[Level] = []
+        asks: list[Level] = []
+        for level in body:
+            got = _fast_level(level)
+            if got is None:
+                return None
+            (asks if got[0] else bids).append((got[1], got[2]))
+        return lambda instrument: BookEvent(instrument, True, bids, asks, depth=depth)
+    got = _fast_level(body)
+    if got is None:
+        return None
+    ask, price, size = got
+    return lambda instrument: BookEvent(
+        instrument, False, [] if ask else [(price, size)], [(price, size)] if ask else []
+    )
+
+
+def _fast_ticker(body: Any) -> Make | None:
+    if body.__class__ is not list or len(body) < 4:
+        return None
+    bid, bid_size, ask, ask_size = _text(body[0]), _text(body[1]), _text(body[2]), _text(body[3])
+    if not bid or not bid_size or not ask or not ask_size:
+        return None
+    return lambda instrument: QuoteEvent(
+        instrument=instrument, bid_price=bid, bid_size=bid_size, ask_price=ask, ask_size=ask_size
+    )
