@@ -19,7 +19,8 @@ to a book delta with no levels and the checksum, which the book synchroniser onl
 resyncs on the snapshot of a new subscription.
 
 Prices and sizes are JSON numbers: frames are decoded with every number as its wire text
-(``json.loads`` with ``parse_float``/``parse_int=str``), never a float. The checksum
+(``json.loads`` with ``parse_float``/``parse_int=str``; msgspec where it gives the same
+values), never a float. The checksum
 formats decimals back as JavaScript does (exponent below 1e-6).
 """
 
@@ -27,9 +28,12 @@ from __future__ import annotations
 
 import binascii
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
+
+import msgspec
 
 from tapewire.streams.normalize.mappers.base import MS, Mapper, Sequencing, VenueSpec
 from tapewire.streams.normalize.mappers.events import (
@@ -87,6 +91,48 @@ def decode_numbers_as_text(payload: bytes) -> Any:
     return json.loads(payload, parse_float=str, parse_int=str)
 
 
+_DECODE = msgspec.json.Decoder(float_hook=str).decode
+_NEGATIVE_ZERO = re.compile(rb"-0(?![.eE0-9])")
+"""``-0`` as a JSON integer (or inside a string): the one integer whose ``str`` is not its
+wire text (``0``); such a payload takes the standard decoder."""
+
+
+def _ints_as_text(value: Any) -> Any:
+    """msgspec's ints -> their text, in lists and objects (a valid JSON integer's ``str``
+    is its wire text, ``-0`` aside)."""
+    kind = value.__class__
+    if kind is int:
+        return str(value)
+    if kind is list:
+        return [
+            str(v) if v.__class__ is int else _ints_as_text(v) if v.__class__ in _NESTED else v
+            for v in value
+        ]
+    if kind is dict:
+        return {
+            k: str(v) if v.__class__ is int else _ints_as_text(v) if v.__class__ in _NESTED else v
+            for k, v in value.items()
+        }
+    return value
+
+
+_NESTED = frozenset((list, dict))
+
+
+def decode_numbers_as_text_fast(payload: bytes) -> Any:
+    """:func:`decode_numbers_as_text`: by msgspec (``float_hook=str`` keeps a non-integer's
+    text, integers are made text after) where it accepts the frame and the frame has no
+    ``-0``; anything else (what msgspec refuses: ``NaN``, a BOM, malformed input; an integer
+    too long for ``str``) is decoded, or rejected with the same error, by the standard
+    decoder."""
+    if b"-0" in payload and _NEGATIVE_ZERO.search(payload) is not None:
+        return decode_numbers_as_text(payload)
+    try:
+        return _ints_as_text(_DECODE(payload))
+    except Exception:
+        return decode_numbers_as_text(payload)
+
+
 def _number(value: Any, name: str) -> str:
     if value.__class__ is not str or not value or value[0] not in "-0123456789":
         raise MapError(name, value, "a JSON number")
@@ -120,8 +166,44 @@ class BitfinexMapper(Mapper):
         """(connection, chanId) -> (channel, native symbol, book len)."""
 
     def decode(self, payload: bytes) -> Any:
-        """Every JSON number as its wire text."""
-        return decode_numbers_as_text(payload)
+        """Every JSON number as its wire text (msgspec first)."""
+        return decode_numbers_as_text_fast(payload)
+
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """A trades ``te``, book (snapshot, level, ``cs``) or ticker frame of a subscribed
+        channel, decoded by msgspec with its integers left as ints; None for any other
+        frame or value (``hb``, events, ``-0``, a field :meth:`map` would reject), which
+        :meth:`map` then decides. The market is looked up last, as the only call that may
+        raise: :meth:`map` looks it up first and raises the same error."""
+        if b"-0" in payload and _NEGATIVE_ZERO.search(payload) is not None:
+            return None
+        try:
+            message = _DECODE(payload)
+            if message.__class__ is not list or len(message) < 2:
+                return None
+            chan, body = message[0], message[1]
+            if chan.__class__ is not int:
+                return None
+            sub = self._channels.get((self.connection_id, str(chan)))
+            if sub is None:
+                return None
+            channel, native, depth = sub
+            if channel == "trades":
+                if body != "te" or len(message) < 3:
+                    return None
+                made = _fast_trade(message[2])
+            elif channel == "book":
+                made = _fast_book(message, depth)
+            elif channel == "ticker":
+                made = _fast_ticker(body)
+            else:
+                return None
+        except Exception:
+            return None
+        if made is None:
+            return None
+        instrument = self.markets.instrument(native)
+        return [made(instrument)]
 
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
@@ -238,3 +320,87 @@ def _level(level: Any) -> tuple[bool, str, str]:
     if count == 0:
         return ask, price, "0"
     return ask, price, amount[1:] if ask else amount
+
+
+# ---------------------------------------------------------------- map_bytes (msgspec ints)
+Make = Callable[[str], MarketEvent]
+"""An event once its instrument is known."""
+
+
+def _text(value: Any) -> str | None:
+    """:func:`_number`'s value from msgspec's (an int, or a float's or a string's text)."""
+    if value.__class__ is int:
+        return str(value)
+    if value.__class__ is str and value and value[0] in "-0123456789":
+        return value
+    return None
+
+
+def _fast_trade(trade: Any) -> Make | None:
+    if trade.__class__ is not list or len(trade) < 4:
+        return None
+    trade_id, mts = trade[0], trade[1]
+    amount, price = _text(trade[2]), _text(trade[3])
+    if trade_id.__class__ is not int or mts.__class__ is not int or not amount or not price:
+        return None
+    negative = amount[0] == "-"
+    event_id, size, ts = str(trade_id), amount[1:] if negative else amount, mts * MS
+    return lambda instrument: TradeEvent(
+        instrument=instrument,
+        trade_id=event_id,
+        price=price,
+        size=size,
+        side=SELL if negative else BUY,
+        exchange_ts_ns=ts,
+    )
+
+
+def _fast_level(level: Any) -> tuple[bool, str, str] | None:
+    """:func:`_level` of msgspec's values; None where it would raise."""
+    if level.__class__ is not list or len(level) != 3:
+        return None
+    price, count, amount = _text(level[0]), level[1], _text(level[2])
+    if not price or count.__class__ is not int or count < 0 or not amount:
+        return None
+    ask = amount[0] == "-"
+    if count == 0:
+        return ask, price, "0"
+    return ask, price, amount[1:] if ask else amount
+
+
+def _fast_book(message: list[Any], depth: int | None) -> Make | None:
+    body = message[1]
+    if body == "cs":
+        checksum = message[2] if len(message) >= 3 else None
+        if checksum.__class__ is not int:
+            return None
+        return lambda instrument: BookEvent(instrument, False, [], [], checksum=checksum)
+    if body.__class__ is not list:
+        return None
+    if not body or body[0].__class__ is list:  # snapshot
+        bids: list[Level] = []
+        asks: list[Level] = []
+        for level in body:
+            got = _fast_level(level)
+            if got is None:
+                return None
+            (asks if got[0] else bids).append((got[1], got[2]))
+        return lambda instrument: BookEvent(instrument, True, bids, asks, depth=depth)
+    got = _fast_level(body)
+    if got is None:
+        return None
+    ask, price, size = got
+    return lambda instrument: BookEvent(
+        instrument, False, [] if ask else [(price, size)], [(price, size)] if ask else []
+    )
+
+
+def _fast_ticker(body: Any) -> Make | None:
+    if body.__class__ is not list or len(body) < 4:
+        return None
+    bid, bid_size, ask, ask_size = _text(body[0]), _text(body[1]), _text(body[2]), _text(body[3])
+    if not bid or not bid_size or not ask or not ask_size:
+        return None
+    return lambda instrument: QuoteEvent(
+        instrument=instrument, bid_price=bid, bid_size=bid_size, ask_price=ask, ask_size=ask_size
+    )

@@ -3,8 +3,8 @@ one mapper, so history recorded on either feed re-normalizes.
 
 * v2 objects ``{"channel": "trade" | "book" | "ticker", "type": "snapshot" | "update",
   "data": [...]}``; symbols are ccxt's (``BTC/USD``). Prices and sizes are **JSON numbers**:
-  :meth:`KrakenMapper.decode` keeps their wire text (``json.loads(parse_float=str)``,
-  integers stay ``int`` and become ``str(int)``).
+  :meth:`KrakenMapper.decode` keeps their wire text (msgspec with ``float_hook=str``, else
+  ``json.loads(parse_float=str)``; integers stay ``int`` and become ``str(int)``).
 * v1 arrays ``[channelID, payload..., channelName, pair]``: ``trade`` (no trade id: the id is
   ``<time>-<n>``, the trade's time text and its index among the frame's trades), ``book-N``
   (``as``/``bs`` snapshot, ``a``/``b`` updates, the checksum ``c`` in the last payload;
@@ -27,9 +27,10 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from tapewire.streams.normalize.decimals import memo
 from tapewire.streams.normalize.mappers.base import Mapper, MarketIndex, VenueSpec, text
 from tapewire.streams.normalize.mappers.common import (
-    decode_numbers_as_text,
+    decode_numbers_as_text_fast,
     iso_ns,
     kraken_crc32,
     number_text,
@@ -100,7 +101,13 @@ class _Window:
     def apply(self, levels: list[Level], side: dict[Decimal, str], bids: bool) -> list[Level]:
         """Apply levels; returns the implicit deletes of levels pushed below the depth."""
         for price, size in levels:
-            key, amount = _decimal(price, "price"), _decimal(size, "qty")
+            # a text the book already checked has its Decimal remembered (same value)
+            key = memo(price)
+            if key is None:
+                key = _decimal(price, "price")
+            amount = memo(size)
+            if amount is None:
+                amount = _decimal(size, "qty")
             if amount:
                 side.setdefault(key, price)
             else:
@@ -142,8 +149,8 @@ class KrakenMapper(Mapper):
         self._acked_depth: dict[str, int] = {}
 
     def decode(self, payload: bytes) -> Any:
-        """JSON with decimals kept as text (v2 sends JSON numbers)."""
-        return decode_numbers_as_text(payload)
+        """JSON with decimals kept as text (v2 sends JSON numbers); msgspec first."""
+        return decode_numbers_as_text_fast(payload)
 
     def _instrument(self, symbol: Any) -> str:
         found = self._by_symbol.get(symbol) if symbol.__class__ is str else None
