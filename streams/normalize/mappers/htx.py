@@ -124,6 +124,8 @@ def _topic(channel: Any, key: str) -> tuple[str, str]:
 
 
 _DIGITS = "0123456789"
+_CHANNELS_KEPT = 4096
+"""Hot channels whose instrument :class:`HtxMapper` keeps (a few per market in practice)."""
 _CH = b'{"ch":"market.'
 """How a hot frame starts (the channel first, as HTX sends it)."""
 
@@ -348,7 +350,9 @@ class HtxMapper(Mapper):
                 return None
             if rest != topic and not (topic == "mbp." and rest.startswith(topic)):
                 return None  # another topic: not resolved (the generic path does not either)
-            found = self._channels[ch] = (self._spot(native), rest)  # MapError if unknown
+            found = (self._spot(native), rest)  # MapError if unknown
+            if len(self._channels) < _CHANNELS_KEPT:  # bounded: "mbp.<anything>" matches
+                self._channels[ch] = found
         instrument, rest = found
         if rest == topic or (topic == "mbp." and rest.startswith(topic)):
             return instrument
