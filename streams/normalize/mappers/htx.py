@@ -270,11 +270,9 @@ class HtxMapper(Mapper):
         those of :meth:`map`); None for any other frame or value. The decoder is picked
         from the channel's bytes; what ``map`` does, in its order (an unknown symbol
         raises its MapError)."""
-        if payload[:2] != _GZIP_MAGIC:
-            return None
         inflater = _decompressobj(_GZIP_WBITS)  # _inflate inlined (the hot path)
         try:
-            raw = inflater.decompress(payload)
+            raw = inflater.decompress(payload)  # refuses what has no gzip magic
         except zlib.error:
             return None
         if not inflater.eof or inflater.unused_data:
@@ -287,20 +285,32 @@ class HtxMapper(Mapper):
                 frame = wire.trades(raw)
             except wire.INVALID:
                 return None
-            instrument = self._channel(frame.ch, "trade.detail")
+            ch = frame.ch
+            found = self._channels.get(ch)  # _channel's cache read inline
+            instrument = (
+                found[0]
+                if found is not None and found[1] == "trade.detail"
+                else self._channel(ch, "trade.detail")
+            )
             if instrument is None:
                 return None
             out: list[MarketEvent] = []
             for t in frame.tick.data:
-                price = t.price
-                if price.__class__ is int:
+                price = t.price  # a non-integer's text (str) first: the common case
+                if price.__class__ is str:
+                    if not price or price[0] not in _DIGITS:
+                        return None
+                elif price.__class__ is int:
                     price = str(price)
-                elif price.__class__ is not str or not price or price[0] not in _DIGITS:
+                else:
                     return None
                 size = t.amount
-                if size.__class__ is int:
+                if size.__class__ is str:
+                    if not size or size[0] not in _DIGITS:
+                        return None
+                elif size.__class__ is int:
                     size = str(size)
-                elif size.__class__ is not str or not size or size[0] not in _DIGITS:
+                else:
                     return None
                 side = BUY if t.direction == "buy" else SELL
                 out.append(TradeEvent(instrument, str(t.tradeId), price, size, side, t.ts * MS))
