@@ -19,7 +19,6 @@ import json
 import random
 import zlib
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -29,16 +28,17 @@ from tapewire.streams.normalize.mappers.base import Mapper
 from tapewire.streams.normalize.mappers.deribit import DeribitMapper
 from tapewire.streams.normalize.mappers.htx import HtxMapper, gunzip
 from tapewire.testing.frames import read_frames
+from tests.unit.streams.normalize.mappers.fast_path_checks import (
+    MUTANTS,
+    assert_same_outputs,
+    edge_cases,
+    generic,
+    outcome,
+    same_or_none,
+)
 from tests.unit.streams.normalize.mappers.helpers import outputs_per_frame
 from tests.unit.streams.normalize.mappers.mutations import mutate
 from tests.unit.streams.normalize.mappers.test_differential import markets
-from tests.unit.streams.normalize.mappers.test_krakenfutures_gemini_wire import (
-    MUTANTS,
-    _edge_cases,
-    _generic,
-    _same_or_none,
-    _seeds,
-)
 
 DATA = Path(__file__).resolve().parents[4] / "data"
 FILES = [
@@ -144,13 +144,6 @@ def _gzip_cases(payload: bytes) -> list[bytes]:
     ]
 
 
-def _outcome_of(fn: Any, *args: Any) -> tuple[Any, ...]:
-    try:
-        return ("value", fn(*args))
-    except Exception as exc:
-        return ("raised", type(exc), str(exc))
-
-
 def _mutants(venue: str, rng: random.Random, payloads: list[bytes], n: int) -> list[bytes]:
     """``n`` mutated frames; HTX: half of the inflated JSON (gzipped again), half of the
     gzip bytes."""
@@ -165,9 +158,28 @@ def _mutants(venue: str, rng: random.Random, payloads: list[bytes], n: int) -> l
     return out
 
 
+def _seeds(texts: list[bytes]) -> list[bytes]:
+    """Up to two well-formed frames of each shape (channel kind and keys)."""
+    by_shape: dict[str, list[bytes]] = {}
+    for text in texts:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            continue
+        if not isinstance(message, dict):
+            continue
+        params = message.get("params")
+        channel = str(
+            message.get("ch") or (params.get("channel") if isinstance(params, dict) else "")
+        )
+        kind = channel.split(".")[2:3] if channel.startswith("market.") else channel.split(".")[:1]
+        by_shape.setdefault(str(sorted(message)) + str(kind), []).append(text)
+    return [t for found in by_shape.values() for t in found[:2]]
+
+
 def _edges(venue: str, rng: random.Random, payloads: list[bytes]) -> list[bytes]:
     texts = [t for p in payloads if (t := _json(venue, p)) is not None]
-    edges = [e for t in _seeds(texts) for e in _edge_cases(rng, t)]
+    edges = [e for t in _seeds(texts) for e in edge_cases(rng, t)]
     if venue != "htx":
         return edges
     gzip_cases = [c for p in payloads if _hot(venue, p) for c in _gzip_cases(p)]
@@ -181,9 +193,9 @@ def test_fast_path_takes_every_hot_frame_and_equals_the_generic_path(
     mapper, payloads = _loaded(venue, path)
     hot = 0
     for payload in payloads:
-        took = _same_or_none(mapper, payload)
-        generic = _generic(mapper, payload)
-        if generic[0] == "events" and generic[1] and _hot(venue, payload):
+        took = same_or_none(mapper, payload)
+        expected = generic(mapper, payload)
+        if expected[0] == "events" and expected[1] and _hot(venue, payload):
             hot += 1
             assert took, payload[:200]
     assert hot > 3
@@ -197,8 +209,8 @@ def test_fast_path_on_mutated_and_edge_frames_is_the_generic_path_or_none(
     rng = random.Random(f"htxderi-wire-{path.relative_to(DATA)}")
     mutants = _mutants(venue, rng, payloads, MUTANTS)
     edges = _edges(venue, rng, payloads)
-    took = sum(_same_or_none(mapper, p) for p in mutants)
-    took_edges = sum(_same_or_none(mapper, p) for p in edges)
+    took = sum(same_or_none(mapper, p) for p in mutants)
+    took_edges = sum(same_or_none(mapper, p) for p in edges)
     # the fast path took (and agreed on) a real share of them
     assert took > MUTANTS // 40
     assert took_edges > len(edges) // 40
@@ -207,11 +219,11 @@ def test_fast_path_on_mutated_and_edge_frames_is_the_generic_path_or_none(
 def test_htx_inflate_gives_gzips_bytes_and_errors() -> None:
     _, payloads = _loaded("htx", FILES[0][1])
     cases = [c for p in payloads for c in _gzip_cases(p)] + payloads
-    outcomes = [(_outcome_of(gunzip, c), _outcome_of(gzip.decompress, c)) for c in cases]
+    outcomes = [(outcome(gunzip, c), outcome(gzip.decompress, c)) for c in cases]
     for case, (ours, theirs) in zip(cases, outcomes, strict=True):
         assert ours == theirs, case[:40]
-    kinds = {o[0][0] if o[0][0] == "value" else o[0][1] for o in outcomes}
-    assert kinds >= {"value", EOFError, gzip.BadGzipFile}
+    kinds = {o[0][0] if o[0][0] == "events" else o[0][1] for o in outcomes}
+    assert kinds >= {"events", EOFError, gzip.BadGzipFile}
 
 
 def test_htx_bad_gzip_dead_letters_as_before() -> None:
@@ -253,7 +265,7 @@ def test_htx_frames_with_a_minus_take_the_generic_path() -> None:
     for text in (HTX_TRADE.replace(b"0.003893", b"-0"), HTX_TRADE.replace(b"9150.01", b"-0")):
         payload = _gz(text)
         assert mapper.map_bytes(payload) is None
-        assert _generic(mapper, payload)[0] == "events"
+        assert generic(mapper, payload)[0] == "events"
     assert mapper.map_bytes(_gz(HTX_TRADE)) == mapper.map(mapper.decode(_gz(HTX_TRADE)))
 
 
@@ -264,8 +276,8 @@ def test_deribit_decode_gives_the_standard_decoders_values() -> None:
         payloads + _mutants("deribit", rng, payloads, MUTANTS) + _edges("deribit", rng, payloads)
     )
     for payload in cases:
-        ours = _outcome_of(mapper.decode, payload)
-        theirs = _outcome_of(lambda p: json.loads(p, parse_float=str), payload)
+        ours = outcome(mapper.decode, payload)
+        theirs = outcome(lambda p: json.loads(p, parse_float=str), payload)
         assert ours == theirs, payload[:200]
 
 
@@ -328,12 +340,7 @@ def test_normalizer_outputs_identical_with_the_fast_path_on_and_off(venue: str, 
     # the file as recorded, then the fuzz and edge cases on the same (now synced) state,
     # then the file again
     sequence = frames + fuzzed + edges + frames
-    fast, generic = _normalizer(venue, fast=True), _normalizer(venue, fast=False)
-    on = outputs_per_frame(fast, sequence)
-    off = outputs_per_frame(generic, sequence)
-    assert fast.native[venue]._map_bytes is not None
-    assert generic.native[venue]._map_bytes is None
-    for frame, a, b in zip(sequence, on, off, strict=True):
-        assert a == b, frame["payload"][:300]
-    assert any(r[0].get("dlq.normalize") for r in on)
-    assert any(r[0].get(t) for r in on for t in ("md.trades", "md.book", "md.quotes"))
+    on, off = _normalizer(venue, fast=True), _normalizer(venue, fast=False)
+    assert_same_outputs(sequence, on, off)
+    assert on.native[venue]._map_bytes is not None
+    assert off.native[venue]._map_bytes is None
