@@ -17,14 +17,27 @@ Deribit sends every price and amount as a JSON **number**: frames are decoded wi
 ``[action, price, amount]`` with action ``new`` / ``change`` / ``delete`` (amount 0).
 No checksum. A trade's ``direction`` is the taker's (aggressor) side. Amounts are as
 Deribit sends them (USD contracts for inverse instruments, base currency otherwise).
+
+Fast path: :meth:`DeribitMapper.map_bytes` decodes ``trades``, ``book`` and ``quote``
+frames straight into the typed structs of :mod:`.deribit_wire` (exactly the values
+:meth:`DeribitMapper.map` accepts, else None: the frame then takes
+:meth:`DeribitMapper.decode` and :meth:`DeribitMapper.map`, which name the bad field).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, ClassVar
 
-from tapewire.streams.normalize.mappers.base import MS, Mapper, Sequencing, VenueSpec, integer
+from tapewire.streams.normalize.mappers import deribit_wire as wire
+from tapewire.streams.normalize.mappers.base import (
+    MS,
+    Mapper,
+    MarketIndex,
+    Sequencing,
+    VenueSpec,
+    integer,
+)
+from tapewire.streams.normalize.mappers.common import decode_numbers_as_text_fast
 from tapewire.streams.normalize.mappers.events import (
     BUY,
     SELL,
@@ -93,6 +106,29 @@ def _levels(value: Any, key: str) -> list[Level]:
     return out
 
 
+def _wire_levels(levels: list[wire.Level]) -> list[Level] | None:
+    """What :func:`_levels` gives for typed levels; None for a price or amount that is
+    neither text nor an integer (the generic path names it)."""
+    out = []
+    for action, price, amount in levels:
+        if price.__class__ is not str:
+            if price.__class__ is not int:
+                return None
+            price = str(price)
+        if amount.__class__ is not str:
+            if amount.__class__ is not int:
+                return None
+            amount = str(amount)
+        if action == "delete" and amount != "0.0" and amount != "0":
+            amount = "0"
+        out.append((price, amount))
+    return out
+
+
+_CHANNEL_AT = len(b'{"jsonrpc":"2.0","method":"subscription","params":{"channel":"')
+"""Where a subscription frame's channel name starts (as Deribit sends it)."""
+
+
 class DeribitMapper(Mapper):
     """Deribit frames -> trades, book snapshots/changes, quotes, mark/index price and
     funding (tickers of perpetuals and futures)."""
@@ -107,9 +143,117 @@ class DeribitMapper(Mapper):
         notes="change_id/prev_change_id; no checksum; JSON numbers kept as text",
     )
 
+    def __init__(self, markets: MarketIndex) -> None:
+        super().__init__(markets)
+        self._ids: dict[str, str] = markets.ids()
+        """Native id -> instrument, as ``_instrument`` gives it (read inline)."""
+
     def decode(self, payload: bytes) -> Any:
-        """JSON with fractional numbers kept as their text."""
-        return json.loads(payload, parse_float=str)
+        """JSON with fractional numbers kept as their text (msgspec, the standard decoder
+        for what it refuses: the same values, the same errors)."""
+        return decode_numbers_as_text_fast(payload)
+
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """A ``trades`` / ``book`` / ``quote`` frame decoded straight into its typed struct
+        (:mod:`.deribit_wire`, which holds the rules that make the events those of
+        :meth:`map`); None for any other frame or value. The decoder is picked from the
+        channel's first two bytes; what ``map`` does, in its order (an unknown instrument
+        raises its MapError)."""
+        # indexing a byte is the cheapest test; a wrong pick fails the decode (None)
+        try:
+            first = payload[_CHANNEL_AT]
+            second = payload[_CHANNEL_AT + 1]
+        except IndexError:
+            return None
+        if first == 116 and second == 114:  # "tr": trades
+            try:
+                trades = wire.trades(payload)
+            except wire.INVALID:
+                return None
+            if trades.params.channel.partition(".")[0] != "trades":
+                return None
+            ids = self._ids
+            out: list[MarketEvent] = []
+            for t in trades.params.data:
+                trade_id = t.trade_id
+                if not trade_id:
+                    return None
+                native = t.instrument_name
+                instrument = ids.get(native) or self._instrument_of(native)
+                price = t.price
+                if price.__class__ is not str:
+                    if price.__class__ is not int:
+                        return None
+                    price = str(price)
+                size = t.amount
+                if size.__class__ is not str:
+                    if size.__class__ is not int:
+                        return None
+                    size = str(size)
+                side = BUY if t.direction == "buy" else SELL
+                out.append(TradeEvent(instrument, trade_id, price, size, side, t.timestamp * MS))
+            return out
+        if first == 98:  # "b": book
+            try:
+                book = wire.book(payload)
+            except wire.INVALID:
+                return None
+            if book.params.channel.partition(".")[0] != "book":
+                return None
+            return self._book_bytes(book.params.data)
+        if first == 113:  # "q": quote
+            try:
+                quote = wire.quote(payload)
+            except wire.INVALID:
+                return None
+            if quote.params.channel.partition(".")[0] != "quote":
+                return None
+            q = quote.params.data
+            native = q.instrument_name
+            instrument = self._ids.get(native) or self._instrument_of(native)
+            bid, bid_size = q.best_bid_price, q.best_bid_amount
+            ask, ask_size = q.best_ask_price, q.best_ask_amount
+            if bid is not None and bid.__class__ is not str:
+                if bid.__class__ is not int:
+                    return None
+                bid = str(bid)
+            if bid_size is not None and bid_size.__class__ is not str:
+                if bid_size.__class__ is not int:
+                    return None
+                bid_size = str(bid_size)
+            if ask is not None and ask.__class__ is not str:
+                if ask.__class__ is not int:
+                    return None
+                ask = str(ask)
+            if ask_size is not None and ask_size.__class__ is not str:
+                if ask_size.__class__ is not int:
+                    return None
+                ask_size = str(ask_size)
+            return [QuoteEvent(instrument, bid, bid_size, ask, ask_size, q.timestamp * MS)]
+        return None
+
+    def _book_bytes(self, m: wire.Book) -> list[MarketEvent] | None:
+        native = m.instrument_name
+        instrument = self._ids.get(native) or self._instrument_of(native)
+        bids = _wire_levels(m.bids)
+        asks = _wire_levels(m.asks)
+        if bids is None or asks is None:
+            return None
+        if m.type == "snapshot":
+            event = BookEvent(instrument, True, bids, asks, m.timestamp * MS, None, m.change_id)
+        else:
+            prev = m.prev_change_id
+            if prev.__class__ is not int:
+                return None
+            event = BookEvent(
+                instrument, False, bids, asks, m.timestamp * MS, None, m.change_id, prev
+            )
+        return [event]
+
+    def _instrument_of(self, native: str) -> str:
+        instrument = self.markets.instrument(native)  # raises MapError for an unknown id
+        self._ids[native] = instrument
+        return instrument
 
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
