@@ -5,6 +5,8 @@ same records."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tapewire.core import metrics
 from tapewire.schemas.codec import Codec
 from tapewire.streams.stages.base import InMsg, OutMsg
@@ -28,8 +30,13 @@ def _run(msgs: list[InMsg], batch: int) -> tuple[list[OutMsg], dict[str, float]]
     return out, {v: _count(v) - before[v] for v in before}
 
 
+def _raw(msg: InMsg) -> dict[str, Any]:
+    assert msg.value is not None
+    return dict(RAW.decode(msg.value))
+
+
 def _with_new_field(msg: InMsg) -> InMsg:
-    record = RAW.decode(msg.value)
+    record = _raw(msg)
     payload = record["payload"]
     record["payload"] = payload[:-2] + b',"newField":1}}'  # in the stream's data object
     return InMsg(msg.partition, msg.offset, msg.key, RAW.encode(record))
@@ -48,8 +55,7 @@ def test_frames_the_fast_path_hands_over_are_counted_once_per_venue() -> None:
     changed = [
         i
         for i, m in enumerate(msgs)
-        if RAW.decode(m.value)["venue"] == "binance"
-        and b"@bookTicker" in RAW.decode(m.value)["payload"]
+        if _raw(m)["venue"] == "binance" and b"@bookTicker" in _raw(m)["payload"]
     ][:25]
     assert len(changed) == 25
     altered = [_with_new_field(m) if i in changed else m for i, m in enumerate(msgs)]
