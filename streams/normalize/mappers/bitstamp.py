@@ -40,6 +40,8 @@ SNAPSHOT_DEPTH = 100
 """Levels per side of an ``order_book_<pair>`` frame."""
 _PREFIXES = {"trades": "live_trades_", "book": "order_book_", "book_delta": "diff_order_book_"}
 _TRADE, _BOOK, _INVALID = wire.trade, wire.book, wire.INVALID
+_TRADES_KIND, _SNAPSHOT_KIND, _DELTA_KIND = 0, 1, 2
+"""Channel kinds of the fast path's lookup."""
 
 
 def _subscribe(channel: str, markets: list[str] | Any) -> list[dict[str, Any]]:
@@ -75,8 +77,28 @@ class BitstampMapper(Mapper):
     def __init__(self, markets: MarketIndex) -> None:
         super().__init__(markets)
         self._ids: dict[str, str] = markets.ids("spot")
-        """Native id -> instrument, as ``markets.instrument(id, "spot")`` gives it (the fast
-        path's lookup; an id not in it takes the generic path)."""
+        """Native id -> instrument, as ``markets.instrument(id, "spot")`` gives it."""
+        self._channels: dict[str, tuple[str, int]] = {}
+        """The fast path's lookup: channel of a known pair -> (instrument, its kind:
+        :data:`_TRADES_KIND`, :data:`_SNAPSHOT_KIND` or :data:`_DELTA_KIND`); filled as
+        channels are first seen (at most three a market). Others take the generic path."""
+
+    def _channel(self, channel: str) -> tuple[str, int] | None:
+        """(instrument, kind) of a channel not in ``_channels`` yet; None when it is no
+        mapped channel of a known pair."""
+        if channel.startswith("live_trades_"):
+            native, kind = channel[12:], _TRADES_KIND
+        elif channel.startswith("diff_order_book_"):
+            native, kind = channel[16:], _DELTA_KIND
+        elif channel.startswith("order_book_"):
+            native, kind = channel[11:], _SNAPSHOT_KIND
+        else:
+            return None
+        instrument = self._ids.get(native)
+        if instrument is None:
+            return None
+        found = self._channels[channel] = (instrument, kind)
+        return found
 
     def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
         """A trade, book snapshot or delta frame decoded straight into its typed struct
@@ -97,22 +119,21 @@ class BitstampMapper(Mapper):
             except _INVALID:
                 return None
             channel = t.channel
+            found = self._channels.get(channel) or self._channel(channel)
             d = t.data
             kind = d.type
             micros = d.microtimestamp
             if (
-                not channel.startswith("live_trades_")
+                found is None
+                or found[1] != _TRADES_KIND
                 or (kind != 0 and kind != 1)
                 or not micros.isdigit()
                 or not micros.isascii()
             ):
                 return None
-            instrument = self._ids.get(channel[12:])
-            if instrument is None:
-                return None
             return [
                 TradeEvent(
-                    instrument,
+                    found[0],
                     str(d.id),
                     d.price_str,
                     d.amount_str,
@@ -127,19 +148,15 @@ class BitstampMapper(Mapper):
         except _INVALID:
             return None
         channel = b.channel
-        if channel.startswith("diff_order_book_"):
-            native = channel[16:]
-            snapshot = False
-        elif channel.startswith("order_book_"):
-            native = channel[11:]
-            snapshot = True
-        else:
-            return None
+        found = self._channels.get(channel) or self._channel(channel)
         data = b.data
         micros = data.microtimestamp
-        instrument = self._ids.get(native)
-        if instrument is None or not micros.isdigit() or not micros.isascii():
+        if found is None or not micros.isdigit() or not micros.isascii():
             return None
+        instrument, kind = found
+        if kind == _TRADES_KIND:
+            return None
+        snapshot = kind == _SNAPSHOT_KIND
         value = int(micros)
         return [
             BookEvent(
