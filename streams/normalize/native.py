@@ -347,7 +347,7 @@ class NativeVenue:
                 self.sync.apply(book, connection_text, receive_ns, midway, book_out, coverage_out)
         duplicates = 0
         if trades:
-            # each unless its id was seen (a bounded window per instrument, looked up once)
+            # each unless its id is in its instrument's window (bounded; made on first use)
             published = out[trades_topic]
             windows = self._windows
             capacity = self._dedup_capacity
