@@ -57,7 +57,7 @@ class NativeVenue:
             mapper.map_bytes
             if fast_path
             and mapper_class.map_bytes is not Mapper.map_bytes
-            and not self._checks_gaps
+            and (not self._checks_gaps or mapper_class.map_bytes_checks_gaps)
             else None
         )
         """The mapper's typed fast path, when it has one (:meth:`Mapper.map_bytes`) and
@@ -147,8 +147,8 @@ class NativeVenue:
             event = events[0]
             kind = event.__class__
             if kind is _TRADE:
-                # _trade and _publish_trade inlined (the hot path: two calls less a frame);
-                # the clock is read first, duplicates included, as there (a test clock counts)
+                # emit() for one trade, without its lists (the hot path); the clock is read
+                # first, duplicates included, as there (a test clock counts)
                 now = self.clock()
                 price, size = event.price, event.size  # type: ignore[union-attr]
                 p = memo(price) if price.__class__ is str else None
@@ -238,45 +238,6 @@ class NativeVenue:
             )
         return exc
 
-    def _trade(self, event: TradeEvent, frame: Record, receive_ns: int, now: int) -> Trade:
-        price, size = event.price, event.size
-        p = memo(price) if price.__class__ is str else None
-        if p is None:
-            p = exact(price, "price")
-        q = memo(size) if size.__class__ is str else None
-        if q is None:
-            q = exact(size, "size")
-        return Trade(
-            venue=self.venue,
-            instrument=event.instrument,
-            trade_id=event.trade_id,
-            price=p,
-            size=q,
-            side=event.side,
-            exchange_ts_ns=event.exchange_ts_ns,
-            receive_ts_ns=receive_ns,
-            process_ts_ns=now,
-            connection_id=frame.get("connection_id"),
-            frame_sequence=frame.get("sequence"),
-        )
-
-    def _publish_trade(self, trade: Trade, published: list[TypedRecord]) -> bool:
-        """Append ``trade`` unless its id was seen (bounded window per instrument)."""
-        instrument = trade.instrument
-        window = self._windows.get(instrument)
-        if window is None:
-            window = self._windows[instrument] = self.dedup.window(self.venue, instrument)
-        ids, order = window
-        trade_id = trade.trade_id
-        if trade_id in ids:
-            return False
-        ids[trade_id] = None
-        order.append(trade_id)
-        if len(order) > self._dedup_capacity:
-            del ids[order.popleft()]
-        published.append(trade)
-        return True
-
     def _quote(self, quote: QuoteEvent, receive_ns: int, now: int) -> Quote:
         bid, bid_size, ask, ask_size = (
             quote.bid_price,
@@ -325,6 +286,7 @@ class NativeVenue:
         before any is emitted, so a bad one sends the whole frame to the DLQ."""
         trades_topic, book_topic, quotes_topic, coverage_topic, derivatives_topic = topics
         connection = frame.get("connection_id")
+        sequence = frame.get("sequence")
         trades: list[Trade] = []
         quotes: list[Quote] = []
         books: list[BookEvent] = []
@@ -333,8 +295,30 @@ class NativeVenue:
         venue = self.venue
         for event in events:
             kind = event.__class__
-            if kind is _TRADE:
-                trades.append(self._trade(event, frame, receive_ns, now))  # type: ignore[arg-type]
+            if kind is _TRADE:  # the record as process() builds a lone trade's
+                t: TradeEvent = event  # type: ignore[assignment]
+                price, size = t.price, t.size
+                p = memo(price) if price.__class__ is str else None
+                if p is None:
+                    p = exact(price, "price")
+                q = memo(size) if size.__class__ is str else None
+                if q is None:
+                    q = exact(size, "size")
+                trades.append(
+                    Trade(
+                        venue=venue,
+                        instrument=t.instrument,
+                        trade_id=t.trade_id,
+                        price=p,
+                        size=q,
+                        side=t.side,
+                        exchange_ts_ns=t.exchange_ts_ns,
+                        receive_ts_ns=receive_ns,
+                        process_ts_ns=now,
+                        connection_id=connection,
+                        frame_sequence=sequence,
+                    )
+                )
             elif kind is _BOOK:
                 books.append(event)  # type: ignore[arg-type]
             elif kind is DerivativesEvent:
@@ -369,11 +353,26 @@ class NativeVenue:
                 self.sync.apply(book, connection_text, receive_ns, midway, book_out, coverage_out)
         duplicates = 0
         if trades:
+            # each unless its id is in its instrument's window (bounded; made on first use)
             published = out[trades_topic]
-            publish = self._publish_trade
+            windows = self._windows
+            capacity = self._dedup_capacity
             for trade in trades:
-                if not publish(trade, published):
+                instrument = trade.instrument
+                window = windows.get(instrument)
+                if window is None:
+                    window = windows[instrument] = self.dedup.window(venue, instrument)
+                ids = window[0]
+                trade_id = trade.trade_id
+                if trade_id in ids:
                     duplicates += 1
+                    continue
+                ids[trade_id] = None
+                order = window[1]
+                order.append(trade_id)
+                if len(order) > capacity:
+                    del ids[order.popleft()]
+                published.append(trade)
         if quotes:
             out[quotes_topic].extend(quotes)
         if derivatives:

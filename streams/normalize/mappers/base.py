@@ -165,6 +165,11 @@ class Mapper:
     """
 
     spec: ClassVar[VenueSpec]
+    map_bytes_checks_gaps: ClassVar[bool] = False
+    """For a venue with a :meth:`connection_gap`: its :meth:`map_bytes` does that check too.
+    It then returns events only for a frame whose ``connection_gap`` (for
+    :attr:`connection_id`) would be None, recording what ``connection_gap`` records, and None,
+    changing nothing, for any other (the generic path then runs both)."""
 
     def __init__(self, markets: MarketIndex) -> None:
         self.markets = markets
@@ -188,7 +193,8 @@ class Mapper:
         :meth:`decode` and :meth:`map`, which name the bad field of a malformed frame.
 
         An override must give exactly what ``map(decode(payload))`` gives, or None; it is
-        not called for venues with a :meth:`connection_gap`. Default: always None.
+        not called for venues with a :meth:`connection_gap` unless the class sets
+        :attr:`map_bytes_checks_gaps`. Default: always None.
         """
         return None
 

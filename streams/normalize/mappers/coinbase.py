@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from tapewire.core.bounded import Generations
-from tapewire.streams.normalize.mappers.base import Mapper, VenueSpec, text
-from tapewire.streams.normalize.mappers.common import iso_ns
+from tapewire.streams.normalize.mappers import coinbase_wire as wire
+from tapewire.streams.normalize.mappers.base import Mapper, MarketIndex, VenueSpec, text
+from tapewire.streams.normalize.mappers.common import iso_ns, iso_to_ns
 from tapewire.streams.normalize.mappers.events import (
     BUY,
     SELL,
@@ -36,6 +37,7 @@ from tapewire.streams.normalize.mappers.events import (
 
 TAKER_SIDE = {"SELL": BUY, "BUY": SELL, "sell": BUY, "buy": SELL}
 """Aggressor side from the side Coinbase sends (the maker's)."""
+_TRADES, _BOOK, _INVALID = wire.trades, wire.book, wire.INVALID
 
 
 def _subscribe(channel: str, markets: Sequence[str]) -> list[dict[str, Any]]:
@@ -64,11 +66,15 @@ class CoinbaseMapper(Mapper):
         notes="connection-level sequence_num; snapshots on the socket; no checksum",
     )
     market_type: ClassVar[str] = "spot"
+    map_bytes_checks_gaps: ClassVar[bool] = True
 
-    def __init__(self, markets: Any) -> None:
+    def __init__(self, markets: MarketIndex) -> None:
         super().__init__(markets)
         # per connection; a connection silent while 1,024 newer ones appeared is forgotten
         self._last_seq: Generations[str, int] = Generations(1_024)
+        self._ids: dict[str, str] = markets.ids(self.market_type)
+        """Native id -> instrument, as ``markets.instrument(id, market_type)`` gives it (the
+        fast path's lookup; an id not in it takes the generic path)."""
 
     def connection_gap(self, message: Any, connection_id: str) -> str | None:
         """``sequence_num`` must count up by one per message of a connection."""
@@ -95,6 +101,82 @@ class CoinbaseMapper(Mapper):
         if message.get("type") == "error":
             raise MapError("type", "error", f"market data (venue error {message.get('message')!r})")
         return []  # subscriptions, heartbeats, other channels
+
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """A ``market_trades`` / ``l2_data`` frame decoded straight into its typed struct
+        (:mod:`.coinbase_wire`, which holds the rules that make the events those of
+        :meth:`map`), when its ``sequence_num`` follows its connection's last one (then
+        recorded, as :meth:`connection_gap` does); None for any other frame, an unknown
+        product or a bad timestamp (the generic path names it), and for a frame whose
+        :meth:`connection_gap` would be anything but None (it is left to the generic path,
+        its state untouched)."""
+        # the decoder from two bytes ('{"channel":"' then the name's first letter); a wrong
+        # pick fails the decode
+        try:
+            if payload[2] != 99:  # not {"c
+                return None
+            kind = payload[12]
+        except IndexError:
+            return None
+        ids = self._ids
+        out: list[MarketEvent] = []
+        if kind == 109:  # market_trades (_trades inlined: the hot path)
+            try:
+                t = _TRADES(payload)
+            except _INVALID:
+                return None
+            for event in t.events:
+                trades = event.trades
+                if trades is None:
+                    continue
+                for trade in reversed(trades):
+                    instrument = ids.get(trade.product_id)
+                    ns = iso_to_ns(trade.time)
+                    if instrument is None or ns is None:
+                        return None
+                    out.append(
+                        TradeEvent(
+                            instrument,
+                            trade.trade_id,
+                            trade.price,
+                            trade.size,
+                            TAKER_SIDE.get(trade.side, UNKNOWN),
+                            ns,
+                        )
+                    )
+            seq = t.sequence_num
+        elif kind == 108:  # l2_data
+            try:
+                b = _BOOK(payload)
+            except _INVALID:
+                return None
+            ts = iso_to_ns(b.timestamp)
+            if ts is None:
+                return None
+            seq = b.sequence_num
+            for e in b.events:
+                instrument = ids.get(e.product_id)
+                if instrument is None:
+                    return None
+                bids: list[Level] = []
+                asks: list[Level] = []
+                for u in e.updates:
+                    if u.side == "bid":
+                        bids.append((u.price_level, u.new_quantity))
+                    else:
+                        asks.append((u.price_level, u.new_quantity))
+                out.append(BookEvent(instrument, e.type == "snapshot", bids, asks, ts, None, seq))
+        else:
+            return None
+        # connection_gap's work: the frame must follow its connection's last one (in the
+        # current generation: a first frame or an old connection takes the generic path)
+        seen = self._last_seq.current
+        connection = self.connection_id
+        last = seen.get(connection)
+        if last is None or seq != last + 1:
+            return None
+        seen[connection] = seq
+        return out
 
     def _instrument(self, item: dict[str, Any]) -> str:
         return self.markets.instrument(text(item, "product_id"), self.market_type)

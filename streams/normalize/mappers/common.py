@@ -21,12 +21,49 @@ from tapewire.streams.normalize.mappers.events import MapError
 
 def iso_to_ns(text: str) -> int | None:
     """``2023-02-09T20:32:50.714964855Z`` -> UTC ns, keeping every fractional digit."""
+    # the common shape, ``YYYY-MM-DDTHH:MM:SS.fffZ``: its seconds from a bounded cache of
+    # that prefix (timestamps of a stream share it for a second), only the fraction parsed;
+    # anything else, and a prefix not cached yet, the full parse
+    seconds = _ISO_SECONDS.get(text[:19])
+    if seconds is not None:
+        frac = text[20:-1]
+        # ``.`` 1-9 ASCII digits ``Z`` (text[19] is read only when the fraction is digits)
+        if (
+            len(frac) <= 9
+            and frac.isdigit()
+            and frac.isascii()
+            and text[19] == "."
+            and text[-1] == "Z"
+        ):
+            return seconds * 1_000_000_000 + int(frac) * _FRACTION_NS[len(frac)]
+    return _iso_to_ns_parsed(text)
+
+
+_FRACTION_NS = (0, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1)
+"""ns per unit of a fraction of a second of 1-9 digits."""
+_ISO_SECONDS: dict[str, int] = {}
+"""``YYYY-MM-DDTHH:MM:SS`` (ASCII digits, a valid date and time) -> its UTC epoch seconds."""
+_ISO_SECONDS_CAP = 4_096
+_ISO_PREFIX = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
+def _iso_seconds(main: str) -> int:
+    return int(datetime.fromisoformat(main).replace(tzinfo=UTC).timestamp())
+
+
+def _iso_to_ns_parsed(text: str) -> int | None:
+    """:func:`iso_to_ns` by a full parse; caches the seconds of a common-shape prefix."""
     try:
         main, _, frac = text.rstrip("Z").partition(".")
-        seconds = int(datetime.fromisoformat(main).replace(tzinfo=UTC).timestamp())
+        seconds = _iso_seconds(main)
         digits = (frac + "000000000")[:9] if frac.isdigit() or not frac else None
     except ValueError:
         return None
+    if len(main) == 19 and _ISO_PREFIX.fullmatch(main):
+        # ``main`` is ``text[:19]`` here (it holds no ``.`` and does not end in ``Z``)
+        if len(_ISO_SECONDS) >= _ISO_SECONDS_CAP:
+            _ISO_SECONDS.clear()
+        _ISO_SECONDS[main] = seconds
     return None if digits is None else seconds * 1_000_000_000 + int(digits)
 
 
