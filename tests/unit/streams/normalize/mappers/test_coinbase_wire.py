@@ -25,14 +25,14 @@ from tapewire.streams.normalize import Normalizer
 from tapewire.streams.normalize.mappers import MapError
 from tapewire.streams.normalize.mappers.coinbase import CoinbaseMapper
 from tapewire.testing.frames import read_frames
+from tests.unit.streams.normalize.mappers.fast_path_checks import (
+    MUTANTS,
+    edge_cases,
+    generic,
+    outcome,
+)
 from tests.unit.streams.normalize.mappers.helpers import outputs_per_frame
 from tests.unit.streams.normalize.mappers.mutations import mutate
-from tests.unit.streams.normalize.mappers.test_krakenfutures_gemini_wire import (
-    MUTANTS,
-    _edge_cases,
-    _generic,
-    _outcome,
-)
 
 DIR = Path(__file__).resolve().parents[4] / "data" / "frames" / "coinbase"
 FILES = [DIR / "frames.jsonl", DIR / "more.jsonl"]
@@ -89,10 +89,10 @@ def _same_or_none(mapper: CoinbaseMapper, payload: bytes) -> bool:
     seq = _sequence_num(payload)
     mapper.connection_id = CONNECTION
     mapper._last_seq[CONNECTION] = -5 if seq is None else seq - 1
-    fast = _outcome(lambda: mapper.map_bytes(payload))
+    fast = outcome(lambda: mapper.map_bytes(payload))
     if fast == ("events", None):
         return False
-    assert fast == _generic(mapper, payload), payload[:300]
+    assert fast == generic(mapper, payload), payload[:300]
     assert mapper._last_seq.get(CONNECTION) == seq  # recorded, as connection_gap does
     return True
 
@@ -137,8 +137,8 @@ def test_fast_path_runs_on_every_hot_frame_and_equals_the_generic_path(path: Pat
     hot = 0
     for payload in payloads:
         took = _same_or_none(mapper, payload)
-        generic = _generic(mapper, payload)
-        if generic[0] == "events" and generic[1] and _hot(payload):  # well-formed, hot
+        slow = generic(mapper, payload)
+        if slow[0] == "events" and slow[1] and _hot(payload):  # well-formed, hot
             hot += 1
             assert took, payload[:200]
     assert hot
@@ -150,7 +150,7 @@ def test_fast_path_on_mutated_and_edge_frames_is_the_generic_path_or_none(path: 
     rng = random.Random(f"coinbase-wire-{path.name}")
     mutants = [mutate(rng, rng.choice(payloads)) for _ in range(MUTANTS)]
     seeds = _seeds(payloads)
-    edges = [e for p in seeds for e in _edge_cases(rng, p)]
+    edges = [e for p in seeds for e in edge_cases(rng, p)]
     edges += [t for p in seeds if _hot(p) for t in _with_times(p)]
     took = sum(_same_or_none(mapper, p) for p in mutants)
     took_edges = sum(_same_or_none(mapper, p) for p in edges)
@@ -214,7 +214,7 @@ def test_normalizer_outputs_identical_with_the_fast_path_on_and_off(path: Path) 
     fuzzed = [dict(f, payload=mutate(rng, f["payload"])) for f in rng.choices(seeds, k=MUTANTS)]
     by_payload = {f["payload"]: f for f in seeds}
     seed_payloads = _seeds([f["payload"] for f in seeds])
-    edges = [dict(by_payload[p], payload=e) for p in seed_payloads for e in _edge_cases(rng, p)]
+    edges = [dict(by_payload[p], payload=e) for p in seed_payloads for e in edge_cases(rng, p)]
     times = [
         dict(by_payload[p], payload=t) for p in seed_payloads if _hot(p) for t in _with_times(p)
     ]

@@ -25,15 +25,15 @@ from tapewire.streams.normalize.mappers.base import Mapper
 from tapewire.streams.normalize.mappers.bitstamp import BitstampMapper
 from tapewire.streams.normalize.mappers.gate import GateMapper
 from tapewire.testing.frames import read_frames
+from tests.unit.streams.normalize.mappers.fast_path_checks import (
+    MUTANTS,
+    edge_cases,
+    generic,
+    same_or_none,
+)
 from tests.unit.streams.normalize.mappers.helpers import outputs_per_frame
 from tests.unit.streams.normalize.mappers.mutations import mutate
 from tests.unit.streams.normalize.mappers.test_differential import markets
-from tests.unit.streams.normalize.mappers.test_krakenfutures_gemini_wire import (
-    MUTANTS,
-    _edge_cases,
-    _generic,
-    _same_or_none,
-)
 
 DATA = Path(__file__).resolve().parents[4] / "data"
 VENUES = ["gate", "bitstamp"]
@@ -145,9 +145,9 @@ def test_fast_path_runs_on_every_hot_frame_and_equals_the_generic_path(venue: st
     mapper, payloads = _loaded(venue)
     hot = 0
     for payload in payloads:
-        took = _same_or_none(mapper, payload)
-        generic = _generic(mapper, payload)
-        if generic[0] == "events" and generic[1] and _hot(venue, payload):  # well-formed, hot
+        took = same_or_none(mapper, payload)
+        slow = generic(mapper, payload)
+        if slow[0] == "events" and slow[1] and _hot(venue, payload):  # well-formed, hot
             hot += 1
             assert took, payload[:200]
     assert hot > 1
@@ -161,12 +161,12 @@ def test_fast_path_on_mutated_and_edge_frames_is_the_generic_path_or_none(venue:
     hot = [p for p in payloads if _hot(venue, p)]
     mutants = [mutate(rng, rng.choice((payloads, hot)[i % 2])) for i in range(MUTANTS)]
     seeds = _seeds(payloads)
-    hot_edges = [e for p in seeds if _hot(venue, p) for e in _edge_cases(rng, p)]
-    edges = hot_edges + [e for p in seeds if not _hot(venue, p) for e in _edge_cases(rng, p)]
+    hot_edges = [e for p in seeds if _hot(venue, p) for e in edge_cases(rng, p)]
+    edges = hot_edges + [e for p in seeds if not _hot(venue, p) for e in edge_cases(rng, p)]
     times = [t for p in seeds if _hot(venue, p) for t in _with_times(venue, p)]
-    took = sum(_same_or_none(mapper, p) for p in mutants)
-    took_edges = sum(_same_or_none(mapper, p) for p in edges)
-    took_times = sum(_same_or_none(mapper, p) for p in times)
+    took = sum(same_or_none(mapper, p) for p in mutants)
+    took_edges = sum(same_or_none(mapper, p) for p in edges)
+    took_times = sum(same_or_none(mapper, p) for p in times)
     assert took > MUTANTS // 40
     assert took_edges > len(hot_edges) // 40
     assert 0 < took_times < len(times)  # the good texts taken, the odd ones left
@@ -175,13 +175,13 @@ def test_fast_path_on_mutated_and_edge_frames_is_the_generic_path_or_none(venue:
 @pytest.mark.parametrize("venue", VENUES)
 def test_unknown_pair_takes_the_generic_path_and_its_error(venue: str) -> None:
     mapper, payloads = _loaded(venue)
-    hot = [p for p in payloads if _hot(venue, p) and _generic(mapper, p)[0] == "events"]
+    hot = [p for p in payloads if _hot(venue, p) and generic(mapper, p)[0] == "events"]
     for payload in hot:
         unknown = re.sub(rb"(btcusd|BTC_USDT|GT_USDT)", lambda m: b"NOPE" + m[0][4:], payload)
-        assert not _same_or_none(mapper, unknown)
-        generic = _generic(mapper, unknown)
-        assert generic[0] == "raised"
-        assert "'market'" in generic[2]
+        assert not same_or_none(mapper, unknown)
+        slow = generic(mapper, unknown)
+        assert slow[0] == "raised"
+        assert "'market'" in slow[2]
 
 
 @pytest.mark.parametrize("venue", VENUES)
@@ -192,7 +192,7 @@ def test_normalizer_outputs_identical_with_the_fast_path_on_and_off(venue: str) 
     fuzzed = [dict(f, payload=mutate(rng, f["payload"])) for f in rng.choices(seeds, k=MUTANTS)]
     by_payload = {f["payload"]: f for f in seeds}
     seed_payloads = _seeds([f["payload"] for f in seeds])
-    edges = [dict(by_payload[p], payload=e) for p in seed_payloads for e in _edge_cases(rng, p)]
+    edges = [dict(by_payload[p], payload=e) for p in seed_payloads for e in edge_cases(rng, p)]
     times = [
         dict(by_payload[p], payload=t)
         for p in seed_payloads
