@@ -27,12 +27,15 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from msgspec import UNSET
+
 from tapewire.streams.normalize.decimals import memo
+from tapewire.streams.normalize.mappers import kraken_wire as wire
 from tapewire.streams.normalize.mappers.base import Mapper, MarketIndex, VenueSpec, text
 from tapewire.streams.normalize.mappers.common import (
     decode_numbers_as_text_fast,
     iso_ns,
-    kraken_crc32,
+    kraken_crc32_decimals,
     number_text,
 )
 from tapewire.streams.normalize.mappers.events import (
@@ -50,10 +53,13 @@ from tapewire.streams.normalize.mappers.events import (
 DEPTHS = (10, 25, 100, 500, 1000)
 """Book depths Kraken offers."""
 SIDES = {"b": BUY, "s": SELL, "buy": BUY, "sell": SELL}
+_INVALID = wire.INVALID
+_TRADE, _BOOK, _TICKER = wire.trade, wire.book, wire.ticker
+_seconds_ns = wire.seconds_ns
 
 
 def _checksum(bids: Sequence[tuple[Any, Any]], asks: Sequence[tuple[Any, Any]]) -> int:
-    return kraken_crc32(asks, bids)
+    return kraken_crc32_decimals(asks, bids)
 
 
 def _subscribe(channel: str, markets: Sequence[str]) -> list[dict[str, Any]]:
@@ -72,6 +78,9 @@ def _seconds_to_ns(value: Any, key: str) -> int:
     """v1 time ``"1534614057.321597"`` -> ns, exactly."""
     if value.__class__ is not str:
         raise MapError(key, value, "seconds as a decimal string")
+    ns = _seconds_ns(value)
+    if ns is not None:
+        return ns
     whole, _, frac = value.partition(".")
     if not whole.isdigit() or (frac and not frac.isdigit()) or len(frac) > 9:
         raise MapError(key, value, "seconds as a decimal string")
@@ -151,6 +160,126 @@ class KrakenMapper(Mapper):
     def decode(self, payload: bytes) -> Any:
         """JSON with decimals kept as text (v2 sends JSON numbers); msgspec first."""
         return decode_numbers_as_text_fast(payload)
+
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """A v1 ``book-N``, ``trade`` or ``ticker`` frame decoded straight into its typed
+        shape (:mod:`.kraken_wire`, which holds the rules that make the events those of
+        :meth:`map`); None for anything else (v2 objects, other channels, an unknown pair,
+        a value :meth:`map` would check otherwise), before any state is touched. The book's
+        window is then updated by the code :meth:`map` runs, with the same levels."""
+        # the decoder from the first payload's opening bytes (a wrong guess only fails to
+        # decode): trades "[[", ticker '{"a":["', book '{"as":[[' / '{"a":[[' ...
+        start = payload.find(b",") + 1
+        if start == 0 or payload[0] != 91:  # not an array: v2 objects, events
+            return None
+        kind = payload[start : start + 7]
+        if kind[:1] == b"[":
+            return self._fast_trades(payload)
+        if kind == b'{"a":["':
+            return self._fast_ticker(payload)
+        return self._fast_book(payload)
+
+    def _fast_trades(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            _, trades, name, pair = _TRADE(payload)
+        except _INVALID:
+            return None
+        instrument = self._by_symbol.get(pair)
+        if name != "trade" or instrument is None:
+            return None
+        out: list[MarketEvent] = []
+        last = None
+        ns = 0
+        for n, trade in enumerate(trades):
+            time = trade[2]
+            if time != last:  # a frame's trades mostly share their time
+                found = _seconds_ns(time)
+                if found is None:
+                    return None
+                ns, last = found, time
+            out.append(
+                TradeEvent(
+                    instrument, f"{time}-{n}", trade[0], trade[1], SIDES.get(trade[3], UNKNOWN), ns
+                )
+            )
+        return out
+
+    def _fast_ticker(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            _, ticker, name, pair = _TICKER(payload)
+        except _INVALID:
+            return None
+        instrument = self._by_symbol.get(pair)
+        if name != "ticker" or instrument is None:
+            return None
+        bid, ask = ticker.b, ticker.a
+        return [QuoteEvent(instrument, bid[0], bid[2], ask[0], ask[2])]
+
+    def _fast_book(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            frame = _BOOK(payload)
+        except _INVALID:
+            return None
+        second = frame.second
+        payloads: tuple[wire.BookPayload, ...]
+        if frame.pair is UNSET:  # [id, payload, name, pair]
+            if second.__class__ is not str:
+                return None
+            name, pair, payloads = second, frame.name, (frame.first,)
+        elif second.__class__ is str:
+            return None
+        else:
+            name, pair, payloads = frame.name, frame.pair, (frame.first, second)  # type: ignore[assignment]
+        depth_text = name[5:]
+        instrument = self._by_symbol.get(pair)
+        if (
+            not name.startswith("book-")
+            or not depth_text.isdigit()
+            or not depth_text.isascii()
+            or instrument is None
+        ):
+            return None
+        bids: list[Level] = []
+        asks: list[Level] = []
+        checksum = None
+        latest: int | None = None
+        snapshot = False
+        last_time = None
+        for part in payloads:
+            if part.as_ is not UNSET or part.bs is not UNSET:
+                # a payload with both "as" and "a" lists them in its key order: generic path
+                if part.a is not UNSET or part.b is not UNSET:
+                    return None
+                snapshot = True
+            for levels, out in ((part.as_, asks), (part.a, asks), (part.bs, bids), (part.b, bids)):
+                if levels is UNSET:
+                    continue
+                for level in levels:
+                    time = level[2]
+                    if time != last_time:
+                        ns = _seconds_ns(time)
+                        if ns is None:
+                            return None
+                        last_time = time
+                        if latest is None or ns > latest:
+                            latest = ns
+                    out.append((level[0], level[1]))
+            c = part.c
+            if c is not UNSET:
+                if not c.isdigit() or not c.isascii():
+                    return None
+                checksum = int(c)
+        return [
+            self._book(
+                instrument,
+                snapshot,
+                bids,
+                asks,
+                checksum,
+                None if snapshot else latest,
+                int(depth_text),
+            )
+        ]
 
     def _instrument(self, symbol: Any) -> str:
         found = self._by_symbol.get(symbol) if symbol.__class__ is str else None
