@@ -56,6 +56,9 @@ SIDES = {"b": BUY, "s": SELL, "buy": BUY, "sell": SELL}
 _INVALID = wire.INVALID
 _TRADE, _BOOK, _TICKER = wire.trade, wire.book, wire.ticker
 _seconds_ns = wire.seconds_ns
+_SUFFIXES = tuple(f"-{n}" for n in range(64))
+"""A v1 trade id's ``-<n>`` (its place in the frame), made once."""
+_MANY = len(_SUFFIXES)
 
 
 def _checksum(bids: Sequence[tuple[Any, Any]], asks: Sequence[tuple[Any, Any]]) -> int:
@@ -172,10 +175,13 @@ class KrakenMapper(Mapper):
         start = payload.find(b",") + 1
         if start == 0 or payload[0] != 91:  # not an array: v2 objects, events
             return None
-        kind = payload[start : start + 7]
-        if kind[:1] == b"[":
+        try:
+            opening, seventh = payload[start], payload[start + 6]
+        except IndexError:
+            return None
+        if opening == 91:  # [
             return self._fast_trades(payload)
-        if kind == b'{"a":["':
+        if seventh == 34:  # the '"' of '{"a":["'
             return self._fast_ticker(payload)
         return self._fast_book(payload)
 
@@ -197,9 +203,10 @@ class KrakenMapper(Mapper):
                 if found is None:
                     return None
                 ns, last = found, time
+            trade_id = time + _SUFFIXES[n] if n < _MANY else f"{time}-{n}"
             out.append(
                 TradeEvent(
-                    instrument, f"{time}-{n}", trade[0], trade[1], SIDES.get(trade[3], UNKNOWN), ns
+                    instrument, trade_id, trade[0], trade[1], SIDES.get(trade[3], UNKNOWN), ns
                 )
             )
         return out
