@@ -48,8 +48,12 @@ def create_app(
             f"unknown agent(s) {unknown}", field="agents", value=list(agents), hint=f"{AGENTS}"
         )
     servers = bootstrap_of(settings, bootstrap)
+    # Faust keeps its state in <datadir>; by default <app id>-data in the working directory
+    datadir = settings.data_dir / "faust" / f"{config.app_id}-data"
+    datadir.parent.mkdir(parents=True, exist_ok=True)
     app = TapewireApp(
         config.app_id,
+        datadir=datadir,
         broker=[f"kafka://{s.strip()}" for s in servers.split(",")],
         value_serializer="raw",
         key_serializer="raw",

@@ -62,6 +62,10 @@ class NativeVenue:
         )
         """The mapper's typed fast path, when it has one (:meth:`Mapper.map_bytes`) and
         ``fast_path`` is on."""
+        self.generic_frames = 0
+        """Frames the typed fast path handed to decode + map since this was last reset (a
+        control frame, a field or value it does not take: a rising share means the venue
+        changed its format). The normalize stage exports and resets it per batch."""
         self.topics = topics
         self._trades_topic, self._quotes_topic = topics[0], topics[2]
         """Output topics: trades, book, quotes, coverage, derivatives."""
@@ -126,6 +130,8 @@ class NativeVenue:
             except Exception as exc:
                 raise self._map_error(exc) from exc
         if events is None:
+            if fast is not None:
+                self.generic_frames += 1
             try:
                 message = self._decode(payload)
             except Exception as exc:

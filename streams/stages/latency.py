@@ -15,12 +15,16 @@ across hosts the figures include their clock offset.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from prometheus_client import Histogram
 
 from tapewire.core import metrics
 from tapewire.core.records import Record
+
+if TYPE_CHECKING:
+    from tapewire.streams.normalize import Normalizer
 
 TICK_RECEIVE_TAG = "tick_receive_ts_ns"
 """Request tag: local receive time (UTC ns) of the market tick that triggered the order."""
@@ -148,8 +152,15 @@ class FeedHealth:
                     RECEIVE_FROM_EXCHANGE.observe((receive - exchange) / 1e9)
                 return
 
-    def publish(self) -> None:
-        """Set the per-venue last-frame gauges (once per batch)."""
+    def publish(self, normalizers: Iterable[Normalizer] = ()) -> None:
+        """Set the per-venue last-frame gauges and add the frames ``normalizers``' typed
+        fast paths handed to the generic path (once per batch)."""
         for venue, receive_ns in self._newest.items():
             metrics.feed_last_frame_timestamp_seconds.labels(venue).set(receive_ns / 1e9)
         self._newest.clear()
+        for norm in normalizers:
+            for venue, native in norm.native.items():
+                generic = native.generic_frames
+                if generic:
+                    metrics.normalize_generic_frames.labels(venue).inc(generic)
+                    native.generic_frames = 0

@@ -214,7 +214,7 @@ class NormalizeStage:
         else:
             self._runs(norm, partition, runs, batch, frames, joined)
         self.health.frames(newest)
-        self.health.publish()
+        self.health.publish(self.normalizers.values())
         self._refused.clear()
         return True
 
@@ -291,7 +291,7 @@ class NormalizeStage:
             refs.append(msg)
         flush()
         self.health.frames(newest)
-        self.health.publish()
+        self.health.publish(self.normalizers.values())
         self._republish(
             [
                 (msg, frame)

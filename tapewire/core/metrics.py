@@ -202,6 +202,14 @@ coverage_gaps = Counter(
     ["venue"],
     registry=REGISTRY,
 )
+normalize_generic_frames = Counter(
+    f"{PREFIX}_normalize_generic_frames",
+    "Websocket frames of venues with a typed fast path that it handed to the generic "
+    "decode + map (control frames, a field or value it does not take), by venue: a rising "
+    "share of all frames means the venue changed its format.",
+    ["venue"],
+    registry=REGISTRY,
+)
 connector_last_frame_age_seconds = Gauge(
     f"{PREFIX}_connector_last_frame_age_seconds",
     "Seconds since a live connector's last frame (checked by its staleness watchdog).",

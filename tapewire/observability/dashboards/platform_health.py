@@ -110,6 +110,23 @@ PLATFORM_HEALTH = Dashboard(
             "Unexpected exceptions a stage's shell caught (the batch was dead-lettered).",
             unit="ops",
         ),
+        Panel(
+            "Normalizer: share of frames on the generic path",
+            "timeseries",
+            (
+                PromQL(
+                    f"sum by (venue) (rate(tapewire_normalize_generic_frames_total{RATE})) / "
+                    "sum by (venue) (rate(tapewire_connector_frames_received_total"
+                    f'{{transport="WEBSOCKET"}}{RATE}))',
+                    "{{venue}}",
+                ),
+            ),
+            "Frames a venue's typed fast path handed to decode + map, per websocket frame "
+            "captured: control frames only, until the venue adds a field the typed decode "
+            "does not know (then near 1: the same records, 1.3-1.8x slower).",
+            unit="percentunit",
+            width=24,
+        ),
         Row("Lag and latency"),
         Panel(
             "Consumer lag",

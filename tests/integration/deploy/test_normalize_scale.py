@@ -106,7 +106,7 @@ def _run(
                 subprocess.Popen(
                     [*TAPEWIRE, "run", "normalize", "--config", str(config)],
                     env=env,
-                    cwd=work / f"p{i}",  # Faust keeps <app id>-data in the working directory
+                    cwd=work / f"p{i}",
                     stdout=(work / f"p{i}.log").open("wb"),
                     stderr=subprocess.STDOUT,
                 )

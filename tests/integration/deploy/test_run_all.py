@@ -116,7 +116,7 @@ def test_run_all_stores_the_market_and_fills_paper_orders(
                 str(logs),
             ],
             env=env,
-            cwd=tmp_path,  # Faust keeps <app id>-data in the working directory
+            cwd=tmp_path,
             capture_output=True,
             text=True,
             timeout=240,

@@ -72,7 +72,7 @@ def test_a_colocated_connector_records_every_frame_once_and_trades_in_process(
                 *("--config", str(config), "--duration", "80", "--log-dir", str(logs)),
             ],
             env=env,
-            cwd=tmp_path,  # Faust keeps <app id>-data in the working directory
+            cwd=tmp_path,
             capture_output=True,
             text=True,
             timeout=240,

@@ -7,7 +7,6 @@ with the fast path on and off."""
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,16 @@ import pytest
 
 from tapewire.core.records import Record
 from tapewire.streams.normalize import Normalizer
-from tapewire.streams.normalize.mappers.base import Mapper
+from tapewire.streams.normalize.mappers import MapError
 from tapewire.streams.normalize.mappers.binance import BinanceMapper
 from tapewire.streams.normalize.mappers.events import DerivativesEvent
 from tapewire.testing.frames import read_frames
-from tests.unit.streams.normalize.mappers.helpers import outputs_per_frame
+from tests.unit.streams.normalize.mappers.fast_path_checks import (
+    MUTANTS,
+    assert_same_outputs,
+    generic,
+    same_or_none,
+)
 from tests.unit.streams.normalize.mappers.mutations import mutate
 
 DATA = Path(__file__).resolve().parents[4] / "data"
@@ -32,8 +36,6 @@ FILES = [
     ("binanceusdm", DATA / "frames" / "binanceusdm" / "derivatives.jsonl"),
 ]
 IDS = [f"{venue}/{path.parent.parent.name}/{path.name}" for venue, path in FILES]
-MUTANTS = int(os.environ.get("TAPEWIRE_FUZZ_CASES", "1500"))
-"""Mutated frames per file (each checked mapper-level and through both normalizers)."""
 
 EDGE_VALUES = [
     b"1.0",
@@ -81,22 +83,6 @@ def _normalized(venue: str, path: Path) -> tuple[Normalizer, list[Record]]:
     norm = Normalizer(clock=lambda: 1)
     norm.process_batch(frames)
     return norm, [f for f in frames if f["transport"] == "WEBSOCKET"]
-
-
-def _fast(mapper: Mapper, payload: bytes) -> tuple[str, Any]:
-    """``("ok", events or None)`` or ``(exception type, message)`` of ``map_bytes``."""
-    try:
-        return "ok", mapper.map_bytes(payload)
-    except Exception as exc:
-        return type(exc).__name__, str(exc)
-
-
-def _generic(mapper: Mapper, payload: bytes) -> tuple[str, Any]:
-    """The same of ``map(orjson.loads(payload))``."""
-    try:
-        return "ok", mapper.map(orjson.loads(payload))
-    except Exception as exc:
-        return type(exc).__name__, str(exc)
 
 
 def _edge_cases(payload: bytes) -> list[bytes]:
@@ -181,27 +167,19 @@ def test_map_bytes_is_none_or_what_map_gives(venue: str, path: Path) -> None:
     fast_ran = 0
     for frame in frames:  # as recorded / documented
         payload = frame["payload"]
-        generic = _generic(mapper, payload)
-        fast = _fast(mapper, payload)
-        assert fast in (("ok", None), generic), payload
-        if generic[0] == "MapError" and "'market'" in generic[1]:
-            assert fast == generic  # an unknown instrument: the same error
-        if generic[0] == "ok" and any(not isinstance(e, DerivativesEvent) for e in generic[1]):
-            assert fast == generic  # a well-formed hot-channel frame: the fast path maps it
+        slow = generic(mapper, payload)
+        took = same_or_none(mapper, payload)
+        if slow[0] == "raised" and slow[1] is MapError and "'market'" in slow[2]:
+            assert took  # an unknown instrument: the same error
+        if slow[0] == "events" and any(not isinstance(e, DerivativesEvent) for e in slow[1]):
+            assert took  # a well-formed hot-channel frame: the fast path maps it
             fast_ran += 1
     assert fast_ran or path.name == "derivatives.jsonl"
     rng = random.Random(f"binance-wire-{path.relative_to(DATA)}")
     mutants = [mutate(rng, rng.choice(frames)["payload"]) for _ in range(MUTANTS)]
     for frame in frames:
         mutants += _edge_cases(frame["payload"])
-    taken = 0
-    for payload in mutants:
-        fast = _fast(mapper, payload)
-        if fast == ("ok", None):
-            continue
-        taken += 1
-        generic = _generic(mapper, payload)
-        assert fast == generic, payload
+    taken = sum(same_or_none(mapper, payload) for payload in mutants)
     if fast_ran:  # the mutants really reached the fast path (no hot frame: none should)
         assert taken > len(mutants) // 20
     else:
@@ -216,15 +194,7 @@ def test_normalizer_outputs_equal_with_fast_path_on_and_off(venue: str, path: Pa
     fuzzed = [dict(f, payload=mutate(rng, f["payload"])) for f in rng.choices(seeds, k=MUTANTS)]
     edges = [dict(f, payload=p) for f in seeds for p in _edge_cases(f["payload"])]
     sequence = frames + fuzzed + edges + frames
-    on_norm = Normalizer(clock=lambda: 1)
-    on = outputs_per_frame(on_norm, sequence)
-    assert on_norm.native[venue]._map_bytes is not None
-    off_norm = Normalizer(clock=lambda: 1, fast_paths=False)
-    off = outputs_per_frame(off_norm, sequence)
-    assert off_norm.native[venue]._map_bytes is None
-    assert len(on) == len(off)
-    for frame, a, b in zip(sequence, on, off, strict=True):
-        assert a == b, frame["payload"]
-    assert any(r[0]["dlq.normalize"] for r in on)
-    topics = ("md.trades", "md.book", "md.quotes", "md.derivatives")
-    assert any(r[0][t] for r in on for t in topics)
+    on, off = Normalizer(clock=lambda: 1), Normalizer(clock=lambda: 1, fast_paths=False)
+    assert_same_outputs(sequence, on, off)
+    assert on.native[venue]._map_bytes is not None
+    assert off.native[venue]._map_bytes is None

@@ -16,15 +16,15 @@ from tapewire.streams.normalize.mappers import MapError
 from tapewire.streams.normalize.mappers.bitfinex import BitfinexMapper
 from tapewire.streams.normalize.mappers.events import TradeEvent
 from tapewire.testing.frames import read_frames
-from tests.unit.streams.normalize.mappers.helpers import outputs_per_frame
-from tests.unit.streams.normalize.mappers.mutations import mutate
-from tests.unit.streams.normalize.mappers.test_krakenfutures_gemini_wire import (
+from tests.unit.streams.normalize.mappers.fast_path_checks import (
     MUTANTS,
-    _edge_cases,
-    _generic,
-    _normalizer,
-    _same_or_none,
+    assert_same_outputs,
+    edge_cases,
+    generic,
+    same_or_none,
+    venue_normalizer,
 )
+from tests.unit.streams.normalize.mappers.mutations import mutate
 
 PATH = Path(__file__).resolve().parents[4] / "data" / "frames" / "bitfinex" / "frames.jsonl"
 EXTRA = [b"[1,-0]", b"[1,[0,-0,2]]", b'[1,"hb"]', b"[1.0,[1,2,3]]", b'["1","te",[1,2,3,4]]']
@@ -32,7 +32,7 @@ EXTRA = [b"[1,-0]", b"[1,[0,-0,2]]", b'[1,"hb"]', b"[1.0,[1,2,3]]", b'["1","te",
 
 def _loaded() -> tuple[BitfinexMapper, list[bytes]]:
     frames = read_frames(PATH, "bitfinex")
-    norm = _normalizer("bitfinex", fast=True)
+    norm = venue_normalizer("bitfinex", fast=True)
     norm.process_batch(frames)
     mapper = norm.native["bitfinex"].mapper
     assert isinstance(mapper, BitfinexMapper)
@@ -43,11 +43,11 @@ def test_fast_path_takes_every_hot_frame_and_equals_the_generic_path() -> None:
     mapper, payloads = _loaded()
     hot = 0
     for payload in payloads:
-        took = _same_or_none(mapper, payload)
-        generic = _generic(mapper, payload)
+        took = same_or_none(mapper, payload)
+        slow = generic(mapper, payload)
         snapshot_of_trades = b'"te"' not in payload and b"[[" in payload and b"," in payload
-        if generic[0] == "events" and generic[1] and not payload.startswith(b"{"):
-            if isinstance(generic[1][0], TradeEvent) and snapshot_of_trades:
+        if slow[0] == "events" and slow[1] and not payload.startswith(b"{"):
+            if isinstance(slow[1][0], TradeEvent) and snapshot_of_trades:
                 continue  # the trades snapshot (the first frame) takes the generic path
             hot += 1
             assert took, payload[:200]
@@ -59,10 +59,10 @@ def test_fast_path_on_mutated_and_edge_frames_is_the_generic_path_or_none() -> N
     rng = random.Random("bitfinex-fast")
     mutants = [mutate(rng, rng.choice(payloads)) for _ in range(MUTANTS)]
     arrays = [p for p in payloads if p.startswith(b"[")]
-    edges = [e for p in arrays for e in _edge_cases(rng, p)]
+    edges = [e for p in arrays for e in edge_cases(rng, p)]
     edges += [p[:1] + b"1" + p[p.index(b",") :] for p in arrays]  # an unknown chanId
-    took = sum(_same_or_none(mapper, p) for p in mutants)
-    took_edges = sum(_same_or_none(mapper, p) for p in edges + EXTRA)
+    took = sum(same_or_none(mapper, p) for p in mutants)
+    took_edges = sum(same_or_none(mapper, p) for p in edges + EXTRA)
     assert took > MUTANTS // 40
     assert took_edges > len(edges) // 40
 
@@ -88,12 +88,9 @@ def test_normalizer_outputs_identical_with_the_fast_path_on_and_off() -> None:
         dict(f, payload=e)
         for f in seeds
         if f["payload"].startswith(b"[")
-        for e in _edge_cases(rng, f["payload"])
+        for e in edge_cases(rng, f["payload"])
     ]
     sequence = frames + fuzzed + edges + frames
-    on = outputs_per_frame(_normalizer("bitfinex", fast=True), sequence)
-    off = outputs_per_frame(_normalizer("bitfinex", fast=False), sequence)
-    for frame, a, b in zip(sequence, on, off, strict=True):
-        assert a == b, frame["payload"][:300]
-    assert any(r[0].get("dlq.normalize") for r in on)
-    assert any(r[0].get(t) for r in on for t in ("md.trades", "md.book", "md.quotes"))
+    assert_same_outputs(
+        sequence, venue_normalizer("bitfinex", fast=True), venue_normalizer("bitfinex", fast=False)
+    )

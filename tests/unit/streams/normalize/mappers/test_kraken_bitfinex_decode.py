@@ -9,7 +9,6 @@ the new decode gives the same value (types included: ``repr``) or raises the sam
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import zlib
@@ -23,8 +22,8 @@ import pytest
 from tapewire.streams.normalize.mappers import bitfinex, common
 from tapewire.streams.normalize.mappers.common import kraken_crc32
 from tapewire.testing.frames import read_frames
+from tests.unit.streams.normalize.mappers.fast_path_checks import EDGE_VALUES, MUTANTS
 from tests.unit.streams.normalize.mappers.mutations import mutate
-from tests.unit.streams.normalize.mappers.test_krakenfutures_gemini_wire import EDGE_VALUES
 
 DATA = Path(__file__).resolve().parents[4] / "data" / "frames"
 FILES = [
@@ -34,7 +33,6 @@ FILES = [
     ("bitfinex", DATA / "bitfinex" / "frames.jsonl"),
 ]
 IDS = [f"{venue}/{path.name}" for venue, path in FILES]
-MUTANTS = int(os.environ.get("TAPEWIRE_FUZZ_CASES", "1500"))
 DECODERS: dict[str, tuple[Callable[[bytes], Any], Callable[[bytes], Any]]] = {
     "kraken": (common.decode_numbers_as_text, common.decode_numbers_as_text_fast),
     "bitfinex": (bitfinex.decode_numbers_as_text, bitfinex.decode_numbers_as_text_fast),

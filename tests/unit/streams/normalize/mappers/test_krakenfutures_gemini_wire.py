@@ -12,24 +12,25 @@ the same records (coverage and dead letters included) with the fast path on and 
 from __future__ import annotations
 
 import json
-import os
 import random
-import re
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tapewire.streams.normalize import Normalizer
 from tapewire.streams.normalize.mappers import MapError
 from tapewire.streams.normalize.mappers.base import Mapper
 from tapewire.streams.normalize.mappers.gemini import GeminiMapper
 from tapewire.streams.normalize.mappers.krakenfutures import KrakenFuturesMapper
 from tapewire.testing.frames import read_frames
-from tests.unit.streams.normalize.mappers.helpers import outputs_per_frame
+from tests.unit.streams.normalize.mappers.fast_path_checks import (
+    MUTANTS,
+    assert_same_outputs,
+    edge_cases,
+    generic,
+    same_or_none,
+    venue_normalizer,
+)
 from tests.unit.streams.normalize.mappers.mutations import mutate
-from tests.unit.streams.normalize.mappers.test_differential import markets
 
 DATA = Path(__file__).resolve().parents[4] / "data"
 FILES = [
@@ -40,104 +41,16 @@ FILES = [
     ("gemini", DATA / "frames" / "gemini" / "frames.jsonl"),
 ]
 IDS = [f"{venue}/{path.parent.parent.name}/{path.name}" for venue, path in FILES]
-MUTANTS = int(os.environ.get("TAPEWIRE_FUZZ_CASES", "1500"))
-"""Mutated frames per file (each checked mapper-level and through both normalizers)."""
-PLACES = 10
-"""Values per seed frame replaced by each edge value (sampled)."""
-
-EDGE_VALUES = [
-    b"1",
-    b"1.0",
-    b"1e2",
-    b"1E-7",
-    b"-0",
-    b"-0.0",
-    b"0.000000685416666667",
-    b"true",
-    b"null",
-    b'"1"',
-    b'""',
-    b"9223372036854775807",
-    b"9223372036854775808",
-    b"18446744073709551615",
-    b"18446744073709551616",
-    b"-9223372036854775809",
-    b"1" + b"0" * 400,
-    b"1" * 5000,  # str() of it raises ValueError (the int digits limit)
-    b"1e400",
-    b"NaN",
-    b"-Infinity",
-    b'"\\u0031\\u002e5"',
-    b'"\\ud800"',
-    b'"\\udc00\\ud800"',
-    b'"\\ud83d\\ude00"',
-    b'"\\/\\"\\\\"',
-    b'"\xc0\xaf"',
-    b'"\xed\xa0\x80"',
-    b'"\xff"',
-    b'"x\\u0000"',
-    b"1.",
-    b".5",
-    b"+1",
-    b"01",
-    b"[]",
-    b"{}",
-    b'[["buy","1","2"]]',
-    b'[["sell","1","2","3"]]',
-    b'["buy","1",2]',
-    b'"buy"',
-    b'"sell"',
-    b'"trade"',
-    b'"book"',
-    b'"ticker"',
-    b'"ticker_lite"',
-    b'"l2_updates"',
-    b'"PI_XBTUSD"',
-    b'"NOPE"',
-]
-"""Raw JSON text put in place of a value (some invalid)."""
-_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false|null')
-
-
-def _normalizer(venue: str, fast: bool) -> Normalizer:
-    """A normalizer with the venue's markets; ``fast=False``: its fast path switched off."""
-    norm = Normalizer(clock=lambda: 1, markets=markets(venue), fast_paths=fast)
-    assert (norm.native[venue]._map_bytes is not None) is fast
-    return norm
 
 
 def _loaded(venue: str, path: Path) -> tuple[Mapper, list[bytes]]:
     """The file's mapper (markets loaded) and its websocket payloads."""
     frames = read_frames(path, venue)
-    norm = _normalizer(venue, fast=True)
+    norm = venue_normalizer(venue, fast=True)
     norm.process_batch(frames)
     mapper = norm.native[venue].mapper
     assert isinstance(mapper, KrakenFuturesMapper | GeminiMapper)
     return mapper, [f["payload"] for f in frames if f["transport"] == "WEBSOCKET"]
-
-
-def _outcome(fn: Callable[[], Any]) -> tuple[Any, ...]:
-    try:
-        return ("events", fn())
-    except Exception as exc:
-        return ("raised", type(exc), str(exc))
-
-
-def _generic(mapper: Mapper, payload: bytes) -> tuple[Any, ...]:
-    try:
-        message = mapper.decode(payload)
-    except Exception:
-        return ("undecodable",)
-    return _outcome(lambda: mapper.map(message))
-
-
-def _same_or_none(mapper: Mapper, payload: bytes) -> bool:
-    """Whether the fast path took the frame (else None), checking it agrees."""
-    fast = _outcome(lambda: mapper.map_bytes(payload))
-    if fast == ("events", None):
-        return False
-    assert fast == _generic(mapper, payload), payload[:300]
-    return True
 
 
 def _hot(payload: bytes) -> bool:
@@ -163,53 +76,6 @@ def _seeds(payloads: list[bytes]) -> list[bytes]:
     return [p for found in by_shape.values() for p in found[:2]]
 
 
-def _edge_cases(rng: random.Random, payload: bytes) -> list[bytes]:
-    """``payload`` with sampled values replaced by each edge value; keys repeated (the odd
-    value first or last), escaped; extra keys; invalid bytes; surrounding bytes."""
-    tokens = list(_TOKEN.finditer(payload))
-    keys = [t for t in tokens if payload[t.end() : t.end() + 1] == b":"]
-    values = [t for t in tokens if payload[t.end() : t.end() + 1] != b":"]
-    out: list[bytes] = []
-    for value in rng.sample(values, min(PLACES, len(values))):
-        a, b = value.span()
-        out += [payload[:a] + edge + payload[b:] for edge in EDGE_VALUES]
-    for key in rng.sample(keys, min(PLACES // 2, len(keys))):
-        a, b = key.span()
-        name = key.group()
-        end = next((v.end() for v in values if v.start() == b + 1), None)
-        for edge in EDGE_VALUES:
-            out.append(payload[:a] + name + b":" + edge + b"," + payload[a:])
-            if end is not None:
-                out.append(payload[:end] + b"," + name + b":" + edge + payload[end:])
-        escaped = b'"\\u%04x' % name[1] + name[2:]
-        out.append(payload[:a] + escaped + payload[b:])
-    close = len(payload) - 1
-    for extra in (
-        b'"z":1e400',
-        b'"z":"\xff"',
-        b'"\xff":1',
-        b'"z":NaN',
-        b'"event":"alert"',
-        b'"event":"subscribed"',
-        b'"result":"error"',
-        b'"time":1',
-        b'"time":null',
-        b'"trades":[]',
-        b'"auction_events":[]',
-        b'"next_funding_rate_time":0',
-        b'"z":18446744073709551616',
-    ):
-        out.append(payload[:close] + b"," + extra + payload[close:])
-    out += [
-        b" " + payload + b"\n",
-        payload + b"x",
-        payload[:-1],
-        payload.replace(b'":"', b'":"\\u00', 1),  # an invalid escape
-        payload.replace(b'":"', b'":"\\u0041', 1),
-    ]
-    return out
-
-
 @pytest.mark.parametrize(("venue", "path"), FILES, ids=IDS)
 def test_fast_path_runs_on_every_hot_frame_and_equals_the_generic_path(
     venue: str, path: Path
@@ -217,9 +83,9 @@ def test_fast_path_runs_on_every_hot_frame_and_equals_the_generic_path(
     mapper, payloads = _loaded(venue, path)
     hot = 0
     for payload in payloads:
-        took = _same_or_none(mapper, payload)
-        generic = _generic(mapper, payload)
-        if generic[0] == "events" and generic[1] and _hot(payload):  # well-formed, hot
+        took = same_or_none(mapper, payload)
+        slow = generic(mapper, payload)
+        if slow[0] == "events" and slow[1] and _hot(payload):  # well-formed, hot
             hot += 1
             assert took, payload[:200]
     assert hot
@@ -232,9 +98,9 @@ def test_fast_path_on_mutated_and_edge_frames_is_the_generic_path_or_none(
     mapper, payloads = _loaded(venue, path)
     rng = random.Random(f"krgem-wire-{path.relative_to(DATA)}")
     mutants = [mutate(rng, rng.choice(payloads)) for _ in range(MUTANTS)]
-    edges = [e for p in _seeds(payloads) for e in _edge_cases(rng, p)]
-    took = sum(_same_or_none(mapper, p) for p in mutants)
-    took_edges = sum(_same_or_none(mapper, p) for p in edges)
+    edges = [e for p in _seeds(payloads) for e in edge_cases(rng, p)]
+    took = sum(same_or_none(mapper, p) for p in mutants)
+    took_edges = sum(same_or_none(mapper, p) for p in edges)
     # the fast path took (and agreed on) a real share of them: 4.5-8% of the mutants of the
     # smallest file (gemini's documented frames) over 7 seeds, so the bar is 2.5%
     assert took > MUTANTS // 40
@@ -297,14 +163,11 @@ def test_normalizer_outputs_identical_with_the_fast_path_on_and_off(venue: str, 
     edges = [
         dict(by_payload[p], payload=e)
         for p in _seeds([f["payload"] for f in seeds])
-        for e in _edge_cases(rng, p)
+        for e in edge_cases(rng, p)
     ]
     # the file as recorded, then the fuzz and edge cases on the same (now synced) state,
     # then the file again
     sequence = frames + fuzzed + edges + frames
-    on = outputs_per_frame(_normalizer(venue, fast=True), sequence)
-    off = outputs_per_frame(_normalizer(venue, fast=False), sequence)
-    for frame, a, b in zip(sequence, on, off, strict=True):
-        assert a == b, frame["payload"][:300]
-    assert any(r[0].get("dlq.normalize") for r in on)
-    assert any(r[0].get(t) for r in on for t in ("md.trades", "md.book", "md.quotes"))
+    assert_same_outputs(
+        sequence, venue_normalizer(venue, fast=True), venue_normalizer(venue, fast=False)
+    )

@@ -16,12 +16,12 @@ import random
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from tapewire.streams.normalize import Normalizer, NormalizeResult
 from tapewire.streams.normalize.mappers.okx import OkxMapper
 from tapewire.testing.frames import read_frames
+from tests.unit.streams.normalize.mappers.fast_path_checks import generic, same_or_none
 from tests.unit.streams.normalize.mappers.mutations import mutate
 
 DATA = Path(__file__).resolve().parents[4] / "data"
@@ -93,30 +93,6 @@ def _loaded(path: Path) -> tuple[OkxMapper, list[bytes]]:
     return mapper, [f["payload"] for f in frames if f["transport"] != "REST"]
 
 
-def _outcome(fn: Any, *args: Any) -> tuple[Any, ...]:
-    try:
-        return ("events", fn(*args))
-    except Exception as exc:
-        return ("raised", type(exc), str(exc))
-
-
-def _generic(mapper: OkxMapper, payload: bytes) -> tuple[Any, ...]:
-    try:
-        message = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return ("undecodable",)
-    return _outcome(mapper.map, message)
-
-
-def _same_or_none(mapper: OkxMapper, payload: bytes) -> bool:
-    """Whether the fast path took the frame (else None), checking it agrees."""
-    fast = _outcome(mapper.map_bytes, payload)
-    if fast == ("events", None):
-        return False
-    assert fast == _generic(mapper, payload), payload[:300]
-    return True
-
-
 def _channel(payload: bytes) -> str | None:
     try:
         message = json.loads(payload)
@@ -166,8 +142,8 @@ def test_fast_path_runs_on_every_hot_frame_and_equals_the_generic_path(path: Pat
     mapper, payloads = _loaded(path)
     hot = 0
     for payload in payloads:
-        took = _same_or_none(mapper, payload)
-        if _channel(payload) in HOT and _generic(mapper, payload)[0] == "events":  # well-formed
+        took = same_or_none(mapper, payload)
+        if _channel(payload) in HOT and generic(mapper, payload)[0] == "events":  # well-formed
             hot += 1
             assert took, payload[:200]
     assert hot or path.name in NO_HOT_CHANNEL
@@ -180,7 +156,7 @@ def test_fast_path_on_mutated_and_odd_frames_is_the_generic_path_or_none(path: P
     mutated = [mutate(rng, rng.choice(payloads)) for _ in range(1500)]
     seeds = {p[:40]: p for p in payloads if _channel(p) in HOT}  # one frame per channel
     odd = [v for p in seeds.values() for v in _odd_variants(rng, p, 12)]
-    took = sum(_same_or_none(mapper, p) for p in mutated + odd)
+    took = sum(same_or_none(mapper, p) for p in mutated + odd)
     # the fast path took (and agreed on) a real share of them
     assert took > 50 or path.name in NO_HOT_CHANNEL
 
