@@ -1,6 +1,6 @@
 """Kraken v1's fast path (``KrakenMapper.map_bytes``, :mod:`...kraken_wire`) against the
-generic path (``decode`` then ``map``), as ``test_krakenfutures_gemini_wire`` checks Kraken
-Futures' and Gemini's: on the documented frames, their fuzz mutations and edge values,
+generic path (``decode`` then ``map``), with the shared harness (``fast_path_checks``):
+on the documented frames, their fuzz mutations and edge values,
 ``map_bytes`` gives None or exactly what the generic path gives, and it takes every
 well-formed v1 trade / book / ticker frame; the whole normalizer gives the same records with
 it on and off. Also: the v1 time parser's edge cases, and the checksum's per-decimal text
@@ -17,19 +17,20 @@ from pathlib import Path
 
 import pytest
 
+from tapewire.streams.normalize import Normalizer
 from tapewire.streams.normalize.mappers import MapError
 from tapewire.streams.normalize.mappers.common import kraken_crc32, kraken_crc32_decimals
 from tapewire.streams.normalize.mappers.kraken import KrakenMapper, _seconds_to_ns
 from tapewire.streams.normalize.mappers.kraken_wire import seconds_ns
 from tapewire.testing.frames import read_frames
-from tests.unit.streams.normalize.mappers.helpers import outputs_per_frame
-from tests.unit.streams.normalize.mappers.mutations import mutate
-from tests.unit.streams.normalize.mappers.test_krakenfutures_gemini_wire import (
+from tests.unit.streams.normalize.mappers.fast_path_checks import (
     MUTANTS,
-    _edge_cases,
-    _generic,
-    _same_or_none,
+    assert_same_outputs,
+    edge_cases,
+    generic,
+    same_or_none,
 )
+from tests.unit.streams.normalize.mappers.mutations import mutate
 
 DIR = Path(__file__).resolve().parents[4] / "data" / "frames" / "kraken"
 FILES = [DIR / "v1.jsonl", DIR / "v2.jsonl", DIR / "frames.jsonl"]
@@ -53,11 +54,9 @@ EXTRA = [
 ]
 
 
-def _normalizer(fast: bool) -> object:
-    from tapewire.streams.normalize import Normalizer
-
-    norm = Normalizer(clock=lambda: 1, fast_paths=fast)
-    return norm
+def _normalizer(fast: bool) -> Normalizer:
+    """Kraken's markets come from the REST frames at the top of each file."""
+    return Normalizer(clock=lambda: 1, fast_paths=fast)
 
 
 def _loaded() -> tuple[KrakenMapper, list[bytes]]:
@@ -65,11 +64,11 @@ def _loaded() -> tuple[KrakenMapper, list[bytes]]:
     payloads: list[bytes] = []
     for path in FILES:
         frames = read_frames(path, "kraken")
-        norm.process_batch(frames)  # type: ignore[attr-defined]
+        norm.process_batch(frames)
         payloads += [f["payload"] for f in frames if f["transport"] == "WEBSOCKET"]
-    mapper = norm.native["kraken"].mapper  # type: ignore[attr-defined]
+    mapper = norm.native["kraken"].mapper
     assert isinstance(mapper, KrakenMapper)
-    assert norm.native["kraken"]._map_bytes is not None  # type: ignore[attr-defined]
+    assert norm.native["kraken"]._map_bytes is not None
     return mapper, payloads
 
 
@@ -77,9 +76,9 @@ def test_fast_path_takes_every_v1_hot_frame_and_equals_the_generic_path() -> Non
     mapper, payloads = _loaded()
     hot = 0
     for payload in payloads:
-        took = _same_or_none(mapper, payload)
-        generic = _generic(mapper, payload)
-        if generic[0] == "events" and generic[1] and payload.startswith(b"["):
+        took = same_or_none(mapper, payload)
+        slow = generic(mapper, payload)
+        if slow[0] == "events" and slow[1] and payload.startswith(b"["):
             if b'"spread"' in payload:
                 assert not took  # spread: the generic path
                 continue
@@ -93,9 +92,9 @@ def test_fast_path_on_mutated_edge_and_odd_frames_is_the_generic_path_or_none() 
     rng = random.Random("kraken-fast")
     arrays = [p for p in payloads if p.startswith(b"[")]
     mutants = [mutate(rng, rng.choice(arrays)) for _ in range(MUTANTS)]
-    edges = [e for p in arrays for e in _edge_cases(rng, p)]
-    took = sum(_same_or_none(mapper, p) for p in mutants)
-    took_edges = sum(_same_or_none(mapper, p) for p in edges + EXTRA)
+    edges = [e for p in arrays for e in edge_cases(rng, p)]
+    took = sum(same_or_none(mapper, p) for p in mutants)
+    took_edges = sum(same_or_none(mapper, p) for p in edges + EXTRA)
     assert took > MUTANTS // 40
     assert took_edges > len(edges) // 40
 
@@ -120,15 +119,10 @@ def test_normalizer_outputs_identical_with_the_fast_path_on_and_off() -> None:
     rng = random.Random("kraken-fast-normalizer")
     seeds = [f for f in frames if f["transport"] == "WEBSOCKET" and f["payload"].startswith(b"[")]
     fuzzed = [dict(f, payload=mutate(rng, f["payload"])) for f in rng.choices(seeds, k=MUTANTS)]
-    edges = [dict(f, payload=e) for f in seeds for e in _edge_cases(rng, f["payload"])]
+    edges = [dict(f, payload=e) for f in seeds for e in edge_cases(rng, f["payload"])]
     odd = [dict(seeds[0], payload=p) for p in EXTRA]
     sequence = frames + fuzzed + edges + odd + frames
-    on = outputs_per_frame(_normalizer(True), sequence)  # type: ignore[arg-type]
-    off = outputs_per_frame(_normalizer(False), sequence)  # type: ignore[arg-type]
-    for frame, a, b in zip(sequence, on, off, strict=True):
-        assert a == b, frame["payload"][:300]
-    assert any(r[0].get("dlq.normalize") for r in on)
-    assert any(r[0].get(t) for r in on for t in ("md.trades", "md.book", "md.quotes"))
+    assert_same_outputs(sequence, _normalizer(True), _normalizer(False))
 
 
 @pytest.mark.parametrize(
@@ -220,8 +214,6 @@ def test_checksum_memo_keeps_each_spellings_text() -> None:
 def test_checksum_through_the_book_with_a_respelled_level_is_unchanged() -> None:
     """A level re-sent with another spelling: the book keeps the first price Decimal, so the
     checksum verified is that of the first spelling and the latest size, as before."""
-    from tapewire.streams.normalize import Normalizer
-
     frames = read_frames(DIR / "v1.jsonl", "kraken")
     snap_i = next(i for i, f in enumerate(frames) if b'"as"' in f["payload"])
     snap = frames[snap_i]
