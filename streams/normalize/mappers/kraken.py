@@ -172,12 +172,14 @@ class KrakenMapper(Mapper):
         window is then updated by the code :meth:`map` runs, with the same levels."""
         # the decoder from the first payload's opening bytes (a wrong guess only fails to
         # decode): trades "[[", ticker '{"a":["', book '{"as":[[' / '{"a":[[' ...
-        start = payload.find(b",") + 1
-        if start == 0 or payload[0] != 91:  # not an array: v2 objects, events
-            return None
         try:
+            if payload[0] != 91:  # not an array: v2 objects, events
+                return None
+            start = payload.find(b",") + 1
             opening, seventh = payload[start], payload[start + 6]
         except IndexError:
+            return None
+        if start == 0:
             return None
         if opening == 91:  # [
             return self._fast_trades(payload)
