@@ -35,6 +35,7 @@ from tapewire.streams.normalize.mappers.base import Mapper, MarketIndex, VenueSp
 from tapewire.streams.normalize.mappers.common import (
     decode_numbers_as_text_fast,
     iso_ns,
+    iso_to_ns,
     kraken_crc32_decimals,
     number_text,
 )
@@ -56,6 +57,8 @@ SIDES = {"b": BUY, "s": SELL, "buy": BUY, "sell": SELL}
 _INVALID = wire.INVALID
 _TRADE, _BOOK, _TICKER = wire.trade, wire.book, wire.ticker
 _seconds_ns = wire.seconds_ns
+_V2_TRADES, _V2_BOOK, _V2_TICKER = wire.v2_trades, wire.v2_book, wire.v2_ticker
+_number = wire.number
 _SUFFIXES = tuple(f"-{n}" for n in range(64))
 """A v1 trade id's ``-<n>`` (its place in the frame), made once."""
 _MANY = len(_SUFFIXES)
@@ -88,6 +91,26 @@ def _seconds_to_ns(value: Any, key: str) -> int:
     if not whole.isdigit() or (frac and not frac.isdigit()) or len(frac) > 9:
         raise MapError(key, value, "seconds as a decimal string")
     return int(whole) * 1_000_000_000 + int((frac + "000000000")[:9])
+
+
+def _iso_or_none(text: str) -> int | None:
+    """:func:`~.common.iso_to_ns`, None for whatever it refuses or raises (the fast paths
+    leave the error to the generic path)."""
+    try:
+        return iso_to_ns(text)
+    except Exception:
+        return None
+
+
+def _v2_levels(levels: list[wire.V2Level]) -> list[Level] | None:
+    """Typed v2 levels as ``_v2_levels`` gives them; None for a value it refuses."""
+    out = []
+    for level in levels:
+        price, size = _number(level.price), _number(level.qty)
+        if price is None or size is None:
+            return None
+        out.append((price, size))
+    return out
 
 
 def _decimal(value: str, key: str) -> Decimal:
@@ -174,7 +197,7 @@ class KrakenMapper(Mapper):
         # decode): trades "[[", ticker '{"a":["', book '{"as":[[' / '{"a":[[' ...
         try:
             if payload[0] != 91:  # not an array: v2 objects, events
-                return None
+                return self._fast_v2(payload)
             start = payload.find(b",") + 1
             opening, seventh = payload[start], payload[start + 6]
         except IndexError:
@@ -289,6 +312,92 @@ class KrakenMapper(Mapper):
                 int(depth_text),
             )
         ]
+
+    def _fast_v2(self, payload: bytes) -> list[MarketEvent] | None:
+        # the decoder from the channel's first letters (a wrong guess only fails to decode)
+        if payload[:12] != b'{"channel":"':
+            return None
+        try:
+            first, second = payload[12], payload[13]
+        except IndexError:
+            return None
+        if first == 98:  # b
+            return self._fast_v2_book(payload)
+        if first == 116:  # t
+            if second == 114:  # r
+                return self._fast_v2_trades(payload)
+            return self._fast_v2_ticker(payload)
+        return None
+
+    def _fast_v2_trades(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            frame = _V2_TRADES(payload)
+        except _INVALID:
+            return None
+        by_symbol = self._by_symbol
+        out: list[MarketEvent] = []
+        for trade in frame.data:
+            instrument = by_symbol.get(trade.symbol)
+            price, size = _number(trade.price), _number(trade.qty)
+            ns = _iso_or_none(trade.timestamp)
+            if instrument is None or price is None or size is None or ns is None:
+                return None
+            side = SIDES.get(trade.side, UNKNOWN)
+            out.append(TradeEvent(instrument, str(trade.trade_id), price, size, side, ns))
+        return out
+
+    def _fast_v2_book(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            frame = _V2_BOOK(payload)
+        except _INVALID:
+            return None
+        by_symbol = self._by_symbol
+        books = []
+        for item in frame.data:  # every book checked before any window changes
+            instrument = by_symbol.get(item.symbol)
+            bids = _v2_levels(item.bids)
+            asks = _v2_levels(item.asks)
+            stamp = item.timestamp
+            ts = None if stamp is UNSET else _iso_or_none(stamp)
+            if (
+                instrument is None
+                or bids is None
+                or asks is None
+                or (ts is None and stamp is not UNSET)
+            ):
+                return None
+            books.append((instrument, bids, asks, item.checksum, ts))
+        snapshot = frame.type == "snapshot"
+        depths = self._acked_depth
+        return [
+            self._book(instrument, snapshot, bids, asks, checksum, ts, depths.get(instrument))
+            for instrument, bids, asks, checksum, ts in books
+        ]
+
+    def _fast_v2_ticker(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            frame = _V2_TICKER(payload)
+        except _INVALID:
+            return None
+        by_symbol = self._by_symbol
+        out: list[MarketEvent] = []
+        for item in frame.data:
+            instrument = by_symbol.get(item.symbol)
+            bid, bid_size = _number(item.bid), _number(item.bid_qty)
+            ask, ask_size = _number(item.ask), _number(item.ask_qty)
+            stamp = item.timestamp
+            ts = None if stamp is UNSET else _iso_or_none(stamp)
+            if (
+                instrument is None
+                or bid is None
+                or bid_size is None
+                or ask is None
+                or ask_size is None
+                or (ts is None and stamp is not UNSET)
+            ):
+                return None
+            out.append(QuoteEvent(instrument, bid, bid_size, ask, ask_size, ts))
+        return out
 
     def _instrument(self, symbol: Any) -> str:
         found = self._by_symbol.get(symbol) if symbol.__class__ is str else None

@@ -23,7 +23,7 @@ bad field.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -113,3 +113,100 @@ def seconds_ns(text: str) -> int | None:
     ):
         return None
     return int(whole + frac) * _SCALE[len(frac)]
+
+
+# ---------------------------------------------------------------------------------- v2
+# Objects, decoded with float_hook=str as the generic path decodes them: prices and sizes
+# (JSON numbers) are ``Any`` fields holding what the untyped decode holds (a non-integer
+# number as its text, an integer as ``int``); the mapper takes ``str`` and ``int`` only.
+
+
+class V2Trade(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True):
+    """One trade of a v2 ``trade`` frame."""
+
+    symbol: str
+    side: str
+    price: Any
+    qty: Any
+    ord_type: Any = None
+    trade_id: Int
+    timestamp: str
+
+
+class V2Trades(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True):
+    """``{"channel": "trade", "type": ..., "data": [...]}``."""
+
+    channel: Literal["trade"]
+    type: Any = None
+    data: list[V2Trade]
+
+
+class V2Level(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """``{"price": ..., "qty": ...}``."""
+
+    price: Any
+    qty: Any
+
+
+class V2BookItem(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True):
+    """One book of a v2 ``book`` frame (``timestamp`` may be absent, not null)."""
+
+    symbol: str
+    bids: list[V2Level] = []
+    asks: list[V2Level] = []
+    checksum: Int
+    timestamp: str | UnsetType = UNSET
+
+
+class V2Book(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True):
+    """``{"channel": "book", "type": "snapshot" | "update", "data": [...]}``."""
+
+    channel: Literal["book"]
+    type: Literal["snapshot", "update"]
+    data: list[V2BookItem]
+
+
+class V2TickerItem(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True):
+    """One instrument of a v2 ``ticker`` frame: best bid and ask; the rest unread."""
+
+    symbol: str
+    bid: Any
+    bid_qty: Any
+    ask: Any
+    ask_qty: Any
+    last: Any = None
+    volume: Any = None
+    vwap: Any = None
+    low: Any = None
+    high: Any = None
+    change: Any = None
+    change_pct: Any = None
+    timestamp: str | UnsetType = UNSET
+
+
+class V2Ticker(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True):
+    """``{"channel": "ticker", "type": ..., "data": [...]}``."""
+
+    channel: Literal["ticker"]
+    type: Any = None
+    data: list[V2TickerItem]
+
+
+v2_trades: Callable[[bytes], V2Trades] = _decoder(V2Trades)
+v2_book: Callable[[bytes], V2Book] = _decoder(V2Book)
+v2_ticker: Callable[[bytes], V2Ticker] = _decoder(V2Ticker)
+
+_INT_TEXT_MAX = 2**64
+"""An integer price or size beyond this takes the generic path (``str()`` of a huge int
+can raise)."""
+
+
+def number(value: Any) -> str | None:
+    """A v2 price or size as :func:`~.common.number_text` gives it; None for anything that
+    function would refuse (the generic path then names it)."""
+    kind = value.__class__
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if kind is int and -_INT_TEXT_MAX < value < _INT_TEXT_MAX:
+        return str(value)
+    return None

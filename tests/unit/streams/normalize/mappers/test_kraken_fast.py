@@ -1,14 +1,16 @@
-"""Kraken v1's fast path (``KrakenMapper.map_bytes``, :mod:`...kraken_wire`) against the
-generic path (``decode`` then ``map``), with the shared harness (``fast_path_checks``):
-on the documented frames, their fuzz mutations and edge values,
+"""Kraken's fast path (``KrakenMapper.map_bytes``, v1 and v2, :mod:`...kraken_wire`)
+against the generic path (``decode`` then ``map``), with the shared harness
+(``fast_path_checks``): on the documented frames, their fuzz mutations and edge values,
 ``map_bytes`` gives None or exactly what the generic path gives, and it takes every
-well-formed v1 trade / book / ticker frame; the whole normalizer gives the same records with
-it on and off. Also: the v1 time parser's edge cases, and the checksum's per-decimal text
-memo against :func:`kraken_crc32` (a level re-sent with another spelling included).
+well-formed trade / book / ticker frame (v1 and v2); the whole normalizer gives the same
+records with it on and off. Also: the v1 time parser's edge cases, and the checksum's
+per-decimal text memo against :func:`kraken_crc32` (a level re-sent with another spelling
+included).
 """
 
 from __future__ import annotations
 
+import copy
 import random
 import zlib
 from collections.abc import Callable
@@ -28,7 +30,7 @@ from tests.unit.streams.normalize.mappers.fast_path_checks import (
     assert_same_outputs,
     edge_cases,
     generic,
-    same_or_none,
+    outcome,
 )
 from tests.unit.streams.normalize.mappers.mutations import mutate
 
@@ -59,6 +61,28 @@ def _normalizer(fast: bool) -> Normalizer:
     return Normalizer(clock=lambda: 1, fast_paths=fast)
 
 
+def _state(mapper: KrakenMapper) -> tuple[object, ...]:
+    """The mapper's book windows and acked depths, as values."""
+    windows = {k: (w.depth, dict(w.bids), dict(w.asks)) for k, w in mapper._windows.items()}
+    return (windows, dict(mapper._acked_depth))
+
+
+def _same_or_none(mapper: KrakenMapper, payload: bytes) -> bool:
+    """``fast_path_checks.same_or_none`` from the same state on both paths (book frames
+    change the windows), the windows ending equal too; the mapper moves on by the generic
+    path."""
+    saved = copy.deepcopy((mapper._windows, mapper._acked_depth))
+    fast = outcome(mapper.map_bytes, payload)
+    after = _state(mapper)
+    mapper._windows, mapper._acked_depth = saved
+    slow = generic(mapper, payload)
+    if fast == ("events", None):
+        return False
+    assert fast == slow, payload[:300]
+    assert after == _state(mapper), payload[:300]
+    return True
+
+
 def _loaded() -> tuple[KrakenMapper, list[bytes]]:
     norm = _normalizer(True)
     payloads: list[bytes] = []
@@ -72,29 +96,28 @@ def _loaded() -> tuple[KrakenMapper, list[bytes]]:
     return mapper, payloads
 
 
-def test_fast_path_takes_every_v1_hot_frame_and_equals_the_generic_path() -> None:
+def test_fast_path_takes_every_hot_frame_and_equals_the_generic_path() -> None:
     mapper, payloads = _loaded()
     hot = 0
     for payload in payloads:
-        took = same_or_none(mapper, payload)
+        took = _same_or_none(mapper, payload)
         slow = generic(mapper, payload)
-        if slow[0] == "events" and slow[1] and payload.startswith(b"["):
+        if slow[0] == "events" and slow[1]:
             if b'"spread"' in payload:
                 assert not took  # spread: the generic path
                 continue
             hot += 1
             assert took, payload[:200]
-    assert hot >= 8
+    assert hot >= 15
 
 
 def test_fast_path_on_mutated_edge_and_odd_frames_is_the_generic_path_or_none() -> None:
     mapper, payloads = _loaded()
     rng = random.Random("kraken-fast")
-    arrays = [p for p in payloads if p.startswith(b"[")]
-    mutants = [mutate(rng, rng.choice(arrays)) for _ in range(MUTANTS)]
-    edges = [e for p in arrays for e in edge_cases(rng, p)]
-    took = sum(same_or_none(mapper, p) for p in mutants)
-    took_edges = sum(same_or_none(mapper, p) for p in edges + EXTRA)
+    mutants = [mutate(rng, rng.choice(payloads)) for _ in range(MUTANTS)]
+    edges = [e for p in payloads for e in edge_cases(rng, p)]
+    took = sum(_same_or_none(mapper, p) for p in mutants)
+    took_edges = sum(_same_or_none(mapper, p) for p in edges + EXTRA)
     assert took > MUTANTS // 40
     assert took_edges > len(edges) // 40
 
@@ -117,7 +140,7 @@ def test_unknown_pair_and_bad_level_raise_the_generic_paths_error() -> None:
 def test_normalizer_outputs_identical_with_the_fast_path_on_and_off() -> None:
     frames = [f for path in FILES for f in read_frames(path, "kraken")]
     rng = random.Random("kraken-fast-normalizer")
-    seeds = [f for f in frames if f["transport"] == "WEBSOCKET" and f["payload"].startswith(b"[")]
+    seeds = [f for f in frames if f["transport"] == "WEBSOCKET"]
     fuzzed = [dict(f, payload=mutate(rng, f["payload"])) for f in rng.choices(seeds, k=MUTANTS)]
     edges = [dict(f, payload=e) for f in seeds for e in edge_cases(rng, f["payload"])]
     odd = [dict(seeds[0], payload=p) for p in EXTRA]
