@@ -19,6 +19,10 @@ depth and does not send deletes for levels pushed below it: the mapper tracks ea
 price window and adds those implicit deletes (size ``"0"``) to the delta. The depth is read
 from v1's channel name, else from the v2 subscription ack, else the smallest Kraken depth
 (10, 25, 100, 500, 1000) that holds the snapshot.
+
+v1 ``trade`` / ``book-N`` / ``ticker`` and v2 ``trade`` / ``book`` / ``ticker`` frames of the
+expected shape are decoded straight into typed structs (:meth:`KrakenMapper.map_bytes`,
+:mod:`.kraken_wire`): the same events, without the generic decode.
 """
 
 from __future__ import annotations
