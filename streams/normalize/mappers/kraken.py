@@ -19,6 +19,10 @@ depth and does not send deletes for levels pushed below it: the mapper tracks ea
 price window and adds those implicit deletes (size ``"0"``) to the delta. The depth is read
 from v1's channel name, else from the v2 subscription ack, else the smallest Kraken depth
 (10, 25, 100, 500, 1000) that holds the snapshot.
+
+v1 ``trade`` / ``book-N`` / ``ticker`` and v2 ``trade`` / ``book`` / ``ticker`` frames of the
+expected shape are decoded straight into typed structs (:meth:`KrakenMapper.map_bytes`,
+:mod:`.kraken_wire`): the same events, without the generic decode.
 """
 
 from __future__ import annotations
@@ -27,12 +31,16 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from msgspec import UNSET
+
 from tapewire.streams.normalize.decimals import memo
+from tapewire.streams.normalize.mappers import kraken_wire as wire
 from tapewire.streams.normalize.mappers.base import Mapper, MarketIndex, VenueSpec, text
 from tapewire.streams.normalize.mappers.common import (
     decode_numbers_as_text_fast,
     iso_ns,
-    kraken_crc32,
+    iso_to_ns,
+    kraken_crc32_decimals,
     number_text,
 )
 from tapewire.streams.normalize.mappers.events import (
@@ -50,10 +58,18 @@ from tapewire.streams.normalize.mappers.events import (
 DEPTHS = (10, 25, 100, 500, 1000)
 """Book depths Kraken offers."""
 SIDES = {"b": BUY, "s": SELL, "buy": BUY, "sell": SELL}
+_INVALID = wire.INVALID
+_TRADE, _BOOK, _TICKER = wire.trade, wire.book, wire.ticker
+_seconds_ns = wire.seconds_ns
+_V2_TRADES, _V2_BOOK, _V2_TICKER = wire.v2_trades, wire.v2_book, wire.v2_ticker
+_number = wire.number
+_SUFFIXES = tuple(f"-{n}" for n in range(64))
+"""A v1 trade id's ``-<n>`` (its place in the frame), made once."""
+_MANY = len(_SUFFIXES)
 
 
 def _checksum(bids: Sequence[tuple[Any, Any]], asks: Sequence[tuple[Any, Any]]) -> int:
-    return kraken_crc32(asks, bids)
+    return kraken_crc32_decimals(asks, bids)
 
 
 def _subscribe(channel: str, markets: Sequence[str]) -> list[dict[str, Any]]:
@@ -72,10 +88,33 @@ def _seconds_to_ns(value: Any, key: str) -> int:
     """v1 time ``"1534614057.321597"`` -> ns, exactly."""
     if value.__class__ is not str:
         raise MapError(key, value, "seconds as a decimal string")
+    ns = _seconds_ns(value)
+    if ns is not None:
+        return ns
     whole, _, frac = value.partition(".")
     if not whole.isdigit() or (frac and not frac.isdigit()) or len(frac) > 9:
         raise MapError(key, value, "seconds as a decimal string")
     return int(whole) * 1_000_000_000 + int((frac + "000000000")[:9])
+
+
+def _iso_or_none(text: str) -> int | None:
+    """:func:`~.common.iso_to_ns`, None for whatever it refuses or raises (the fast paths
+    leave the error to the generic path)."""
+    try:
+        return iso_to_ns(text)
+    except Exception:
+        return None
+
+
+def _v2_levels(levels: list[wire.V2Level]) -> list[Level] | None:
+    """Typed v2 levels as ``_v2_levels`` gives them; None for a value it refuses."""
+    out = []
+    for level in levels:
+        price, size = _number(level.price), _number(level.qty)
+        if price is None or size is None:
+            return None
+        out.append((price, size))
+    return out
 
 
 def _decimal(value: str, key: str) -> Decimal:
@@ -151,6 +190,218 @@ class KrakenMapper(Mapper):
     def decode(self, payload: bytes) -> Any:
         """JSON with decimals kept as text (v2 sends JSON numbers); msgspec first."""
         return decode_numbers_as_text_fast(payload)
+
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """A v1 ``book-N``, ``trade`` or ``ticker`` frame decoded straight into its typed
+        shape (:mod:`.kraken_wire`, which holds the rules that make the events those of
+        :meth:`map`); None for anything else (v2 objects, other channels, an unknown pair,
+        a value :meth:`map` would check otherwise), before any state is touched. The book's
+        window is then updated by the code :meth:`map` runs, with the same levels."""
+        # the decoder from the first payload's opening bytes (a wrong guess only fails to
+        # decode): trades "[[", ticker '{"a":["', book '{"as":[[' / '{"a":[[' ...
+        try:
+            if payload[0] != 91:  # not an array: v2 objects, events
+                return self._fast_v2(payload)
+            start = payload.find(b",") + 1
+            opening, seventh = payload[start], payload[start + 6]
+        except IndexError:
+            return None
+        if start == 0:
+            return None
+        if opening == 91:  # [
+            return self._fast_trades(payload)
+        if seventh == 34:  # the '"' of '{"a":["'
+            return self._fast_ticker(payload)
+        return self._fast_book(payload)
+
+    def _fast_trades(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            _, trades, name, pair = _TRADE(payload)
+        except _INVALID:
+            return None
+        instrument = self._by_symbol.get(pair)
+        if name != "trade" or instrument is None:
+            return None
+        out: list[MarketEvent] = []
+        last = None
+        ns = 0
+        for n, trade in enumerate(trades):
+            time = trade[2]
+            if time != last:  # a frame's trades mostly share their time
+                found = _seconds_ns(time)
+                if found is None:
+                    return None
+                ns, last = found, time
+            trade_id = time + _SUFFIXES[n] if n < _MANY else f"{time}-{n}"
+            out.append(
+                TradeEvent(
+                    instrument, trade_id, trade[0], trade[1], SIDES.get(trade[3], UNKNOWN), ns
+                )
+            )
+        return out
+
+    def _fast_ticker(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            _, ticker, name, pair = _TICKER(payload)
+        except _INVALID:
+            return None
+        instrument = self._by_symbol.get(pair)
+        if name != "ticker" or instrument is None:
+            return None
+        bid, ask = ticker.b, ticker.a
+        return [QuoteEvent(instrument, bid[0], bid[2], ask[0], ask[2])]
+
+    def _fast_book(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            frame = _BOOK(payload)
+        except _INVALID:
+            return None
+        second = frame.second
+        payloads: tuple[wire.BookPayload, ...]
+        if frame.pair is UNSET:  # [id, payload, name, pair]
+            if second.__class__ is not str:
+                return None
+            name, pair, payloads = second, frame.name, (frame.first,)
+        elif second.__class__ is str:
+            return None
+        else:
+            name, pair, payloads = frame.name, frame.pair, (frame.first, second)  # type: ignore[assignment]
+        depth_text = name[5:]
+        instrument = self._by_symbol.get(pair)
+        if (
+            not name.startswith("book-")
+            or not depth_text.isdigit()
+            or not depth_text.isascii()
+            or instrument is None
+        ):
+            return None
+        bids: list[Level] = []
+        asks: list[Level] = []
+        checksum = None
+        latest: int | None = None
+        snapshot = False
+        last_time = None
+        for part in payloads:
+            if part.as_ is not UNSET or part.bs is not UNSET:
+                # a payload with both "as" and "a" lists them in its key order: generic path
+                if part.a is not UNSET or part.b is not UNSET:
+                    return None
+                snapshot = True
+            for levels, out in ((part.as_, asks), (part.a, asks), (part.bs, bids), (part.b, bids)):
+                if levels is UNSET:
+                    continue
+                for level in levels:
+                    time = level[2]
+                    if time != last_time:
+                        ns = _seconds_ns(time)
+                        if ns is None:
+                            return None
+                        last_time = time
+                        if latest is None or ns > latest:
+                            latest = ns
+                    out.append((level[0], level[1]))
+            c = part.c
+            if c is not UNSET:
+                if not c.isdigit() or not c.isascii():
+                    return None
+                checksum = int(c)
+        return [
+            self._book(
+                instrument,
+                snapshot,
+                bids,
+                asks,
+                checksum,
+                None if snapshot else latest,
+                int(depth_text),
+            )
+        ]
+
+    def _fast_v2(self, payload: bytes) -> list[MarketEvent] | None:
+        # the decoder from the channel's first letters (a wrong guess only fails to decode)
+        if payload[:12] != b'{"channel":"':
+            return None
+        try:
+            first, second = payload[12], payload[13]
+        except IndexError:
+            return None
+        if first == 98:  # b
+            return self._fast_v2_book(payload)
+        if first == 116:  # t
+            if second == 114:  # r
+                return self._fast_v2_trades(payload)
+            return self._fast_v2_ticker(payload)
+        return None
+
+    def _fast_v2_trades(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            frame = _V2_TRADES(payload)
+        except _INVALID:
+            return None
+        by_symbol = self._by_symbol
+        out: list[MarketEvent] = []
+        for trade in frame.data:
+            instrument = by_symbol.get(trade.symbol)
+            price, size = _number(trade.price), _number(trade.qty)
+            ns = _iso_or_none(trade.timestamp)
+            if instrument is None or price is None or size is None or ns is None:
+                return None
+            side = SIDES.get(trade.side, UNKNOWN)
+            out.append(TradeEvent(instrument, str(trade.trade_id), price, size, side, ns))
+        return out
+
+    def _fast_v2_book(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            frame = _V2_BOOK(payload)
+        except _INVALID:
+            return None
+        by_symbol = self._by_symbol
+        books = []
+        for item in frame.data:  # every book checked before any window changes
+            instrument = by_symbol.get(item.symbol)
+            bids = _v2_levels(item.bids)
+            asks = _v2_levels(item.asks)
+            stamp = item.timestamp
+            ts = None if stamp is UNSET else _iso_or_none(stamp)
+            if (
+                instrument is None
+                or bids is None
+                or asks is None
+                or (ts is None and stamp is not UNSET)
+            ):
+                return None
+            books.append((instrument, bids, asks, item.checksum, ts))
+        snapshot = frame.type == "snapshot"
+        depths = self._acked_depth
+        return [
+            self._book(instrument, snapshot, bids, asks, checksum, ts, depths.get(instrument))
+            for instrument, bids, asks, checksum, ts in books
+        ]
+
+    def _fast_v2_ticker(self, payload: bytes) -> list[MarketEvent] | None:
+        try:
+            frame = _V2_TICKER(payload)
+        except _INVALID:
+            return None
+        by_symbol = self._by_symbol
+        out: list[MarketEvent] = []
+        for item in frame.data:
+            instrument = by_symbol.get(item.symbol)
+            bid, bid_size = _number(item.bid), _number(item.bid_qty)
+            ask, ask_size = _number(item.ask), _number(item.ask_qty)
+            stamp = item.timestamp
+            ts = None if stamp is UNSET else _iso_or_none(stamp)
+            if (
+                instrument is None
+                or bid is None
+                or bid_size is None
+                or ask is None
+                or ask_size is None
+                or (ts is None and stamp is not UNSET)
+            ):
+                return None
+            out.append(QuoteEvent(instrument, bid, bid_size, ask, ask_size, ts))
+        return out
 
     def _instrument(self, symbol: Any) -> str:
         found = self._by_symbol.get(symbol) if symbol.__class__ is str else None

@@ -32,7 +32,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-import msgspec
 from msgspec import UNSET
 
 from tapewire.streams.normalize.mappers import krakenfutures_wire as wire
@@ -44,7 +43,7 @@ from tapewire.streams.normalize.mappers.base import (
     VenueSpec,
     integer,
 )
-from tapewire.streams.normalize.mappers.common import decode_numbers_as_text, number_text
+from tapewire.streams.normalize.mappers.common import decode_numbers_as_text_fast, number_text
 from tapewire.streams.normalize.mappers.events import (
     BUY,
     SELL,
@@ -58,7 +57,6 @@ from tapewire.streams.normalize.mappers.events import (
 )
 
 SIDES = {"buy": BUY, "sell": SELL}
-_DECODE = msgspec.json.Decoder(float_hook=str).decode
 _INVALID = wire.INVALID
 _TRADE, _BOOK, _TICKER_LITE, _TICKER = wire.trade, wire.book, wire.ticker_lite, wire.ticker
 _CHANNELS = {"trades": "trade", "book": "book", "quotes": "ticker", "derivatives": "ticker"}
@@ -103,11 +101,9 @@ class KrakenFuturesMapper(Mapper):
         """JSON with non-integer numbers kept as their wire text. msgspec where it accepts
         the frame (same values as the standard decoder); what it refuses (``NaN``,
         ``Infinity``, a BOM, lone surrogates, malformed input) is decoded, or rejected with
-        the same error as before, by the standard decoder."""
-        try:
-            return _DECODE(payload)
-        except Exception:
-            return decode_numbers_as_text(payload)
+        the same error as before, by the standard decoder
+        (:func:`~.common.decode_numbers_as_text_fast`)."""
+        return decode_numbers_as_text_fast(payload)
 
     def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
         """A ``trade`` / ``book`` / ``ticker_lite`` / ``ticker`` frame decoded straight into
