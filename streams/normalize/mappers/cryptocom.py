@@ -10,12 +10,18 @@ Prices and sizes are JSON strings. Book levels are ``[price, size, order count]`
 algorithm is not in Crypto.com's public documentation (ccxt does not check it either); it
 is kept on the records. Trade ``s`` is the taker's (aggressor) side; exchange times are
 the millisecond ``t`` (trades also carry ``tn`` in ns; ``t`` is what ccxt reports too).
+
+Fast path: :meth:`CryptocomMapper.map_bytes` decodes ``trade``, ``ticker``, ``book`` and
+``book.update`` pushes straight from the bytes into the typed structs of
+:mod:`.cryptocom_wire` (exactly the values :meth:`CryptocomMapper.map` accepts, else None:
+that frame then takes ``orjson`` + :meth:`CryptocomMapper.map`, which names the bad field).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from tapewire.streams.normalize.mappers import cryptocom_wire as wire
 from tapewire.streams.normalize.mappers.base import (
     MS,
     Mapper,
@@ -37,6 +43,16 @@ from tapewire.streams.normalize.mappers.events import (
 
 SIDES = {"BUY": BUY, "SELL": SELL}
 CHANNELS = frozenset(("trade", "book", "book.update", "ticker"))
+_CHANNEL = b'"channel":"'
+"""Where a push names its channel: the bytes after it pick the typed decoder (the channel
+is checked exactly by the decode)."""
+_INVALID = wire.INVALID
+_decode_trades, _decode_tickers, _decode_books, _decode_updates = (
+    wire.trades,
+    wire.tickers,
+    wire.books,
+    wire.updates,
+)
 
 
 def _subscribe(channel: str, markets: list[str] | Any) -> list[dict[str, Any]]:
@@ -85,6 +101,69 @@ class CryptocomMapper(Mapper):
         if channel == "ticker":
             return [self._quote(instrument, t) for t in data]
         return [self._book(instrument, result, channel == "book", item) for item in data]
+
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """A ``trade`` / ``ticker`` / ``book`` / ``book.update`` push decoded straight into
+        its typed struct (:mod:`.cryptocom_wire`); None for any other frame, or one that is
+        not exactly that shape (the generic path then maps it or names the bad field)."""
+        at = payload.find(_CHANNEL) + 11
+        if at == 10:
+            return None
+        kind = payload[at : at + 5]
+        try:
+            if kind == b"trade":
+                trades = _decode_trades(payload).result
+                instrument = self.markets.instrument(trades.instrument_name)
+                return [
+                    TradeEvent(instrument, t.d, t.p, t.q, BUY if t.s == "BUY" else SELL, t.t * MS)
+                    for t in trades.data
+                ]
+            if kind == b"ticke":
+                tickers = _decode_tickers(payload).result
+                instrument = self.markets.instrument(tickers.instrument_name)
+                return [
+                    QuoteEvent(instrument, q.b, q.bs, q.k, q.ks, q.t * MS) for q in tickers.data
+                ]
+            if kind == b'book"':
+                books = _decode_books(payload).result
+                instrument = self.markets.instrument(books.instrument_name)
+                depth = books.depth
+                return [
+                    BookEvent(
+                        instrument,
+                        True,
+                        [(p, s) for p, s, _ in b.bids],
+                        [(p, s) for p, s, _ in b.asks],
+                        b.t * MS,
+                        None,
+                        b.u,
+                        None,
+                        b.cs,
+                        depth,
+                    )
+                    for b in books.data
+                ]
+            if kind == b"book.":
+                updates = _decode_updates(payload).result
+                instrument = self.markets.instrument(updates.instrument_name)
+                return [
+                    BookEvent(
+                        instrument,
+                        False,
+                        [(p, s) for p, s, _ in u.update.bids],
+                        [(p, s) for p, s, _ in u.update.asks],
+                        u.t * MS,
+                        None,
+                        u.u,
+                        u.pu,
+                        u.cs,
+                        None,
+                    )
+                    for u in updates.data
+                ]
+        except _INVALID:
+            return None
+        return None
 
     @staticmethod
     def _object(item: Any) -> dict[str, Any]:
