@@ -4,7 +4,8 @@ Two layouts: plain dicts (cheapest updates; sorted only when a snapshot is publi
 dicts plus a sorted list of each side's prices (kept with :mod:`bisect`, all in C) for venues
 that need the top of the book after every update (a checksum over the top N levels, the
 crossed-book check). A sorted book may also keep each level's wire text (``wire``): a
-checksum over the text as sent (OKX) then needs no decimal formatting.
+checksum over the text as sent (OKX) then needs no decimal formatting; with ``joined`` that
+text is kept as one ``price:size`` string (what OKX's checksum joins: no tuple to flatten).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, insort
 from decimal import Decimal
+from typing import Any
 
 from tapewire.streams.normalize.decimals import exact, memo
 
@@ -20,7 +22,8 @@ Side = dict[Decimal, Decimal]
 Pairs = list[tuple[Decimal, Decimal]]
 Texts = list[tuple[str, str]]
 """Levels as sent: ``(price text, size text)``, in step with the ``Pairs`` made of them."""
-Wire = dict[Decimal, tuple[str, str]]
+Wire = dict[Decimal, Any]
+"""Price -> its level as sent: ``(price text, size text)``, or ``"price:size"`` (``joined``)."""
 
 
 class L2Book:
@@ -33,14 +36,17 @@ class L2Book:
         "_bid_wire",
         "asks",
         "bids",
+        "joined",
         "kept_sorted",
         "wire",
     )
 
-    def __init__(self, kept_sorted: bool = False, wire: bool = False) -> None:
-        self.kept_sorted = kept_sorted or wire
-        self.wire = wire
+    def __init__(self, kept_sorted: bool = False, wire: bool = False, joined: bool = False) -> None:
+        self.kept_sorted = kept_sorted or wire or joined
+        self.wire = wire or joined
         """Keep each level's wire text (price -> ``(price text, size text)``)."""
+        self.joined = joined
+        """Keep that text as ``"price:size"`` (:meth:`top_joined`; not :meth:`top_texts`)."""
         self._bid_wire: Wire = {}
         self._ask_wire: Wire = {}
         self.bids: Side = {}
@@ -65,8 +71,9 @@ class L2Book:
         wire = self.wire
         bid_wire: Wire | None = {} if wire else None
         ask_wire: Wire | None = {} if wire else None
-        bids = _snapshot_side(bid_texts, bid_wire)
-        asks = _snapshot_side(ask_texts, ask_wire)
+        joined = self.joined
+        bids = _snapshot_side(bid_texts, bid_wire, joined)
+        asks = _snapshot_side(ask_texts, ask_wire, joined)
         self.bids, self.asks = bids, asks
         if self.kept_sorted:
             self._bid_prices = sorted(bids)
@@ -77,8 +84,9 @@ class L2Book:
     def apply(self, bids: Pairs, asks: Pairs, bid_texts: Texts, ask_texts: Texts) -> None:
         """Apply changed levels to both sides; size 0 deletes (``*_texts``: as sent)."""
         if self.wire:
-            _apply_wire(self.bids, self._bid_prices, self._bid_wire, bids, bid_texts)
-            _apply_wire(self.asks, self._ask_prices, self._ask_wire, asks, ask_texts)
+            joined = self.joined
+            _apply_wire(self.bids, self._bid_prices, self._bid_wire, bids, bid_texts, joined)
+            _apply_wire(self.asks, self._ask_prices, self._ask_wire, asks, ask_texts, joined)
         elif self.kept_sorted:
             _apply_sorted(self.bids, self._bid_prices, bids)
             _apply_sorted(self.asks, self._ask_prices, asks)
@@ -111,6 +119,7 @@ class L2Book:
             return changed
         prices = self._bid_prices if bids else self._ask_prices
         wire = (self._bid_wire if bids else self._ask_wire) if self.wire else None
+        joined = self.joined
         for level in texts:
             price, size = level
             p = memo(price) if price.__class__ is str else None
@@ -124,7 +133,7 @@ class L2Book:
                     insort(prices, p)
                 side[p] = s
                 if wire is not None:
-                    wire[p] = level
+                    wire[p] = price + ":" + size if joined else level
             elif p in side:
                 del side[p]
                 if wire is not None:
@@ -163,6 +172,16 @@ class L2Book:
             list(map(self._ask_wire.__getitem__, ask_prices)),
         )
 
+    def top_joined(self, depth: int = 0) -> tuple[list[str], list[str]]:
+        """:meth:`top_texts` of a ``joined`` book: each level as ``"price:size"``."""
+        bid_keys, ask_keys = self._bid_prices, self._ask_prices
+        bid_prices = bid_keys[: -depth - 1 : -1] if depth else bid_keys[::-1]
+        ask_prices = ask_keys[:depth] if depth else ask_keys
+        return (
+            list(map(self._bid_wire.__getitem__, bid_prices)),
+            list(map(self._ask_wire.__getitem__, ask_prices)),
+        )
+
     def crossed(self) -> bool:
         """True when the best bid is at or above the best ask (a corrupt book)."""
         bids, asks = self.bids, self.asks
@@ -173,9 +192,9 @@ class L2Book:
         return bool(max(bids) >= min(asks))
 
 
-def _snapshot_side(texts: Texts, wire: Wire | None) -> Side:
+def _snapshot_side(texts: Texts, wire: Wire | None, joined: bool = False) -> Side:
     """One side of a snapshot as sent -> price -> size (size 0 levels not kept), ``wire``
-    (when given) filled with the kept levels' text."""
+    (when given) filled with the kept levels' text (``joined``: as ``"price:size"``)."""
     side: Side = {}
     for level in texts:
         price, size = level
@@ -188,7 +207,7 @@ def _snapshot_side(texts: Texts, wire: Wire | None) -> Side:
         if s:
             side[p] = s
             if wire is not None:
-                wire[p] = level
+                wire[p] = price + ":" + size if joined else level
     return side
 
 
@@ -212,14 +231,17 @@ def _apply_sorted(side: Side, prices: list[Decimal], levels: Pairs) -> None:
             del prices[bisect_left(prices, price)]
 
 
-def _apply_wire(side: Side, prices: list[Decimal], wire: Wire, levels: Pairs, texts: Texts) -> None:
-    """As :func:`_apply_sorted`, keeping ``wire`` (price -> its text as sent) in step."""
+def _apply_wire(
+    side: Side, prices: list[Decimal], wire: Wire, levels: Pairs, texts: Texts, joined: bool
+) -> None:
+    """As :func:`_apply_sorted`, keeping ``wire`` (price -> its text as sent, ``joined``: as
+    ``"price:size"``) in step."""
     for (price, size), text in zip(levels, texts, strict=True):
         if size:
             if price not in side:
                 insort(prices, price)
             side[price] = size
-            wire[price] = text
+            wire[price] = text[0] + ":" + text[1] if joined else text
         elif price in side:
             del side[price]
             del wire[price]

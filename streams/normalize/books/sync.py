@@ -30,6 +30,7 @@ from tapewire.streams.normalize.books.state import BookState
 from tapewire.streams.normalize.decimals import exact_levels as _pairs
 from tapewire.streams.normalize.errors import NormalizeError
 from tapewire.streams.normalize.mappers.base import Sequencing, VenueSpec
+from tapewire.streams.normalize.mappers.common import okx_checksum_joined, okx_checksum_text
 from tapewire.streams.normalize.mappers.events import BookEvent
 
 WAITING = "waiting_for_snapshot"
@@ -81,6 +82,9 @@ class BookSync:
         self._kept_sorted = self._crossed_check or spec.checksum is not None
         self._checksum = spec.checksum is not None
         self._wire = spec.checksum_wire is not None
+        # OKX's algorithm over the wire text (OKX, Bitget): the book keeps each level's text
+        # joined as "price:size", which is what the checksum joins (the same int)
+        self._joined = spec.checksum_wire is okx_checksum_text
 
     def state(self, instrument: str) -> BookState | None:
         """State of one book, None if never seen."""
@@ -108,7 +112,7 @@ class BookSync:
         book = self.books.get(event.instrument)
         if book is None:
             book = self.books[event.instrument] = SyncedBook(
-                event.instrument, levels=L2Book(self._kept_sorted, self._wire)
+                event.instrument, levels=L2Book(self._kept_sorted, self._wire, self._joined)
             )
         if connection_id is not None:
             if book.connection_id is not None and connection_id != book.connection_id:
@@ -313,7 +317,9 @@ class BookSync:
             return None
         depth = spec.checksum_depth
         levels = book.levels
-        if spec.checksum_wire is not None:
+        if self._joined:
+            got = okx_checksum_joined(*levels.top_joined(depth))
+        elif spec.checksum_wire is not None:
             got = spec.checksum_wire(*levels.top_texts(depth))
         else:
             got = spec.checksum(levels.sorted_bids(depth), levels.sorted_asks(depth))
