@@ -5,7 +5,8 @@ dicts plus a sorted list of each side's prices (kept with :mod:`bisect`, all in 
 that need the top of the book after every update (a checksum over the top N levels, the
 crossed-book check). A sorted book may also keep each level's wire text (``wire``): a
 checksum over the text as sent (OKX) then needs no decimal formatting; with ``joined`` that
-text is kept as one ``price:size`` string (what OKX's checksum joins: no tuple to flatten).
+text is kept as one ``price:size`` string per level, in a list in step with the sorted
+prices (what OKX's checksum joins: its top levels are two slices).
 """
 
 from __future__ import annotations
@@ -23,15 +24,17 @@ Pairs = list[tuple[Decimal, Decimal]]
 Texts = list[tuple[str, str]]
 """Levels as sent: ``(price text, size text)``, in step with the ``Pairs`` made of them."""
 Wire = dict[Decimal, Any]
-"""Price -> its level as sent: ``(price text, size text)``, or ``"price:size"`` (``joined``)."""
+"""Price -> its level as sent: ``(price text, size text)``, or ``"price:size"``."""
 
 
 class L2Book:
     """Both sides of one instrument's book; sorted views on demand."""
 
     __slots__ = (
+        "_ask_joined",
         "_ask_prices",
         "_ask_wire",
+        "_bid_joined",
         "_bid_prices",
         "_bid_wire",
         "asks",
@@ -43,10 +46,14 @@ class L2Book:
 
     def __init__(self, kept_sorted: bool = False, wire: bool = False, joined: bool = False) -> None:
         self.kept_sorted = kept_sorted or wire or joined
-        self.wire = wire or joined
+        self.wire = wire and not joined
         """Keep each level's wire text (price -> ``(price text, size text)``)."""
         self.joined = joined
-        """Keep that text as ``"price:size"`` (:meth:`top_joined`; not :meth:`top_texts`)."""
+        """Keep each level's text as ``"price:size"`` in ``_*_joined`` (:meth:`top_joined`;
+        not :meth:`top_texts`)."""
+        self._bid_joined: list[str] = []
+        """``"price:size"`` of each bid, in ``_bid_prices``' order (only when ``joined``)."""
+        self._ask_joined: list[str] = []
         self._bid_wire: Wire = {}
         self._ask_wire: Wire = {}
         self.bids: Side = {}
@@ -63,15 +70,17 @@ class L2Book:
         self._ask_prices.clear()
         self._bid_wire.clear()
         self._ask_wire.clear()
+        self._bid_joined.clear()
+        self._ask_joined.clear()
 
     def replace_texts(self, bid_texts: Texts, ask_texts: Texts) -> None:
         """Set the book to a snapshot's levels as sent, in one pass per side (checked as
         :func:`~...decimals.exact_levels` does, in its order; size 0 levels are not kept);
         on a bad level (``NormalizeError``) the book is left as it was."""
-        wire = self.wire
+        joined = self.joined
+        wire = self.wire or joined
         bid_wire: Wire | None = {} if wire else None
         ask_wire: Wire | None = {} if wire else None
-        joined = self.joined
         bids = _snapshot_side(bid_texts, bid_wire, joined)
         asks = _snapshot_side(ask_texts, ask_wire, joined)
         self.bids, self.asks = bids, asks
@@ -79,14 +88,20 @@ class L2Book:
             self._bid_prices = sorted(bids)
             self._ask_prices = sorted(asks)
         if bid_wire is not None and ask_wire is not None:
-            self._bid_wire, self._ask_wire = bid_wire, ask_wire
+            if joined:
+                self._bid_joined = list(map(bid_wire.__getitem__, self._bid_prices))
+                self._ask_joined = list(map(ask_wire.__getitem__, self._ask_prices))
+            else:
+                self._bid_wire, self._ask_wire = bid_wire, ask_wire
 
     def apply(self, bids: Pairs, asks: Pairs, bid_texts: Texts, ask_texts: Texts) -> None:
         """Apply changed levels to both sides; size 0 deletes (``*_texts``: as sent)."""
-        if self.wire:
-            joined = self.joined
-            _apply_wire(self.bids, self._bid_prices, self._bid_wire, bids, bid_texts, joined)
-            _apply_wire(self.asks, self._ask_prices, self._ask_wire, asks, ask_texts, joined)
+        if self.joined:
+            _apply_joined(self.bids, self._bid_prices, self._bid_joined, bids, bid_texts)
+            _apply_joined(self.asks, self._ask_prices, self._ask_joined, asks, ask_texts)
+        elif self.wire:
+            _apply_wire(self.bids, self._bid_prices, self._bid_wire, bids, bid_texts)
+            _apply_wire(self.asks, self._ask_prices, self._ask_wire, asks, ask_texts)
         elif self.kept_sorted:
             _apply_sorted(self.bids, self._bid_prices, bids)
             _apply_sorted(self.asks, self._ask_prices, asks)
@@ -118,8 +133,31 @@ class L2Book:
                 changed[p] = s
             return changed
         prices = self._bid_prices if bids else self._ask_prices
+        if self.joined:
+            texts_of = self._bid_joined if bids else self._ask_joined
+            for price, size in texts:
+                p = memo(price) if price.__class__ is str else None
+                if p is None:
+                    p = exact(price, "price")
+                s = memo(size) if size.__class__ is str else None
+                if s is None:
+                    s = exact(size, "size")
+                if s:
+                    at = bisect_left(prices, p)
+                    if p in side:
+                        texts_of[at] = price + ":" + size
+                    else:
+                        prices.insert(at, p)
+                        texts_of.insert(at, price + ":" + size)
+                    side[p] = s
+                elif p in side:
+                    del side[p]
+                    at = bisect_left(prices, p)
+                    del prices[at]
+                    del texts_of[at]
+                changed[p] = s
+            return changed
         wire = (self._bid_wire if bids else self._ask_wire) if self.wire else None
-        joined = self.joined
         for level in texts:
             price, size = level
             p = memo(price) if price.__class__ is str else None
@@ -133,7 +171,7 @@ class L2Book:
                     insort(prices, p)
                 side[p] = s
                 if wire is not None:
-                    wire[p] = price + ":" + size if joined else level
+                    wire[p] = level
             elif p in side:
                 del side[p]
                 if wire is not None:
@@ -174,13 +212,8 @@ class L2Book:
 
     def top_joined(self, depth: int = 0) -> tuple[list[str], list[str]]:
         """:meth:`top_texts` of a ``joined`` book: each level as ``"price:size"``."""
-        bid_keys, ask_keys = self._bid_prices, self._ask_prices
-        bid_prices = bid_keys[: -depth - 1 : -1] if depth else bid_keys[::-1]
-        ask_prices = ask_keys[:depth] if depth else ask_keys
-        return (
-            list(map(self._bid_wire.__getitem__, bid_prices)),
-            list(map(self._ask_wire.__getitem__, ask_prices)),
-        )
+        bids, asks = self._bid_joined, self._ask_joined
+        return (bids[: -depth - 1 : -1], asks[:depth]) if depth else (bids[::-1], asks[:])
 
     def crossed(self) -> bool:
         """True when the best bid is at or above the best ask (a corrupt book)."""
@@ -231,18 +264,36 @@ def _apply_sorted(side: Side, prices: list[Decimal], levels: Pairs) -> None:
             del prices[bisect_left(prices, price)]
 
 
-def _apply_wire(
-    side: Side, prices: list[Decimal], wire: Wire, levels: Pairs, texts: Texts, joined: bool
-) -> None:
-    """As :func:`_apply_sorted`, keeping ``wire`` (price -> its text as sent, ``joined``: as
-    ``"price:size"``) in step."""
+def _apply_wire(side: Side, prices: list[Decimal], wire: Wire, levels: Pairs, texts: Texts) -> None:
+    """As :func:`_apply_sorted`, keeping ``wire`` (price -> its text as sent) in step."""
     for (price, size), text in zip(levels, texts, strict=True):
         if size:
             if price not in side:
                 insort(prices, price)
             side[price] = size
-            wire[price] = text[0] + ":" + text[1] if joined else text
+            wire[price] = text
         elif price in side:
             del side[price]
             del wire[price]
             del prices[bisect_left(prices, price)]
+
+
+def _apply_joined(
+    side: Side, prices: list[Decimal], joined: list[str], levels: Pairs, texts: Texts
+) -> None:
+    """As :func:`_apply_sorted`, keeping ``joined`` (each price's ``"price:size"`` as sent,
+    in the order of ``prices``) in step."""
+    for (price, size), (price_text, size_text) in zip(levels, texts, strict=True):
+        if size:
+            at = bisect_left(prices, price)
+            if price in side:
+                joined[at] = price_text + ":" + size_text
+            else:
+                prices.insert(at, price)
+                joined.insert(at, price_text + ":" + size_text)
+            side[price] = size
+        elif price in side:
+            del side[price]
+            at = bisect_left(prices, price)
+            del prices[at]
+            del joined[at]

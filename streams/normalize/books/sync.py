@@ -85,6 +85,12 @@ class BookSync:
         # OKX's algorithm over the wire text (OKX, Bitget): the book keeps each level's text
         # joined as "price:size", which is what the checksum joins (the same int)
         self._joined = spec.checksum_wire is okx_checksum_text
+        rest = spec.rest_snapshots
+        # the delta path's checks inlined where they are the plain ones: stale when its id
+        # is at or below the book's (not Binance futures' bridging, not consecutive ids on
+        # the socket); every delta follows when the venue has no ids (NONE)
+        self._stale_at_or_below = not (self._prev and rest) and not (self._increment and not rest)
+        self._always_follows = seq == Sequencing.NONE
 
     def state(self, instrument: str) -> BookState | None:
         """State of one book, None if never seen."""
@@ -232,28 +238,40 @@ class BookSync:
         books_out: list[BookUpdate],
         coverage: list[CoverageEvent],
     ) -> None:
-        if self._stale(book, event):
-            return  # already in the snapshot the book was synced from
-        if not event.bids and not event.asks and event.checksum is not None:
+        last, seq = book.last_sequence, event.last_sequence
+        if last is not None and seq is not None:
+            if self._stale_at_or_below:
+                if seq <= last:
+                    return  # already in the snapshot the book was synced from
+            elif self._stale(book, event):
+                return
+        bids, asks, checksum = event.bids, event.asks, event.checksum
+        if not bids and not asks and checksum is not None:
             # a checksum-only frame (Bitfinex "cs"): verifies the book, publishes nothing
             if self._verify(book, event) is not None:
                 self._gap(book, receive_ns, "checksum", coverage)
             return
-        if not self._follows(book, event):
+        if not self._always_follows and not self._follows(book, event):
             self._gap(book, receive_ns, "sequence_gap", coverage)
             if self.spec.rest_snapshots:
                 book.buffer.append((event, receive_ns))
             return
         levels = book.levels
         try:  # one pass per side: wire text -> decimal -> book (a bad level: cleared below)
-            bid_changes = levels.apply_texts(event.bids, True)
-            ask_changes = levels.apply_texts(event.asks, False)
+            bid_changes = levels.apply_texts(bids, True) if bids else None
+            ask_changes = levels.apply_texts(asks, False) if asks else None
         except NormalizeError:
             self._gap(book, receive_ns, "invalid_update", coverage)
             raise
-        book.last_sequence = event.last_sequence
+        book.last_sequence = seq
         book.bridged = True
-        failure = self._verify(book, event) if self._checksum else None
+        if checksum is None or not self._checksum:
+            failure = None
+        elif self._joined:  # _verify's OKX branch inlined
+            got = okx_checksum_joined(*levels.top_joined(self.spec.checksum_depth))
+            failure = None if got == checksum else _mismatch(checksum, got, seq)
+        else:
+            failure = self._verify(book, event)
         if failure is not None:
             self._gap(book, receive_ns, "checksum", coverage)
             return
@@ -323,12 +341,9 @@ class BookSync:
             got = spec.checksum_wire(*levels.top_texts(depth))
         else:
             got = spec.checksum(levels.sorted_bids(depth), levels.sorted_asks(depth))
-        if got != event.checksum:
-            return (
-                f"checksum mismatch at sequence {event.last_sequence}: "
-                f"sent {event.checksum}, book {got}"
-            )
-        return None
+        return (
+            None if got == event.checksum else _mismatch(event.checksum, got, event.last_sequence)
+        )
 
     # ------------------------------------------------------------------ coverage
     def _gap(
@@ -373,6 +388,10 @@ class BookSync:
     def forget(self) -> None:
         """Drop every book (a hand-over: the state kept would continue a stale book)."""
         self.books.clear()
+
+
+def _mismatch(sent: int, got: int, sequence: int | None) -> str:
+    return f"checksum mismatch at sequence {sequence}: sent {sent}, book {got}"
 
 
 def _records(changed: dict[Decimal, Decimal], bids: bool) -> list[PriceLevel]:
