@@ -31,13 +31,13 @@ class L2Book:
     """Both sides of one instrument's book; sorted views on demand."""
 
     __slots__ = (
-        "_ask_joined",
         "_ask_prices",
         "_ask_wire",
-        "_bid_joined",
         "_bid_prices",
         "_bid_wire",
+        "ask_joined",
         "asks",
+        "bid_joined",
         "bids",
         "joined",
         "kept_sorted",
@@ -51,9 +51,9 @@ class L2Book:
         self.joined = joined
         """Keep each level's text as ``"price:size"`` in ``_*_joined`` (:meth:`top_joined`;
         not :meth:`top_texts`)."""
-        self._bid_joined: list[str] = []
+        self.bid_joined: list[str] = []
         """``"price:size"`` of each bid, in ``_bid_prices``' order (only when ``joined``)."""
-        self._ask_joined: list[str] = []
+        self.ask_joined: list[str] = []
         self._bid_wire: Wire = {}
         self._ask_wire: Wire = {}
         self.bids: Side = {}
@@ -70,8 +70,8 @@ class L2Book:
         self._ask_prices.clear()
         self._bid_wire.clear()
         self._ask_wire.clear()
-        self._bid_joined.clear()
-        self._ask_joined.clear()
+        self.bid_joined.clear()
+        self.ask_joined.clear()
 
     def replace_texts(self, bid_texts: Texts, ask_texts: Texts) -> None:
         """Set the book to a snapshot's levels as sent, in one pass per side (checked as
@@ -89,16 +89,16 @@ class L2Book:
             self._ask_prices = sorted(asks)
         if bid_wire is not None and ask_wire is not None:
             if joined:
-                self._bid_joined = list(map(bid_wire.__getitem__, self._bid_prices))
-                self._ask_joined = list(map(ask_wire.__getitem__, self._ask_prices))
+                self.bid_joined = list(map(bid_wire.__getitem__, self._bid_prices))
+                self.ask_joined = list(map(ask_wire.__getitem__, self._ask_prices))
             else:
                 self._bid_wire, self._ask_wire = bid_wire, ask_wire
 
     def apply(self, bids: Pairs, asks: Pairs, bid_texts: Texts, ask_texts: Texts) -> None:
         """Apply changed levels to both sides; size 0 deletes (``*_texts``: as sent)."""
         if self.joined:
-            _apply_joined(self.bids, self._bid_prices, self._bid_joined, bids, bid_texts)
-            _apply_joined(self.asks, self._ask_prices, self._ask_joined, asks, ask_texts)
+            _apply_joined(self.bids, self._bid_prices, self.bid_joined, bids, bid_texts)
+            _apply_joined(self.asks, self._ask_prices, self.ask_joined, asks, ask_texts)
         elif self.wire:
             _apply_wire(self.bids, self._bid_prices, self._bid_wire, bids, bid_texts)
             _apply_wire(self.asks, self._ask_prices, self._ask_wire, asks, ask_texts)
@@ -134,7 +134,7 @@ class L2Book:
             return changed
         prices = self._bid_prices if bids else self._ask_prices
         if self.joined:
-            texts_of = self._bid_joined if bids else self._ask_joined
+            texts_of = self.bid_joined if bids else self.ask_joined
             for price, size in texts:
                 p = memo(price) if price.__class__ is str else None
                 if p is None:
@@ -212,7 +212,7 @@ class L2Book:
 
     def top_joined(self, depth: int = 0) -> tuple[list[str], list[str]]:
         """:meth:`top_texts` of a ``joined`` book: each level as ``"price:size"``."""
-        bids, asks = self._bid_joined, self._ask_joined
+        bids, asks = self.bid_joined, self.ask_joined
         return (bids[: -depth - 1 : -1], asks[:depth]) if depth else (bids[::-1], asks[:])
 
     def crossed(self) -> bool:

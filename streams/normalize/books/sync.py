@@ -268,7 +268,10 @@ class BookSync:
         if checksum is None or not self._checksum:
             failure = None
         elif self._joined:  # _verify's OKX branch inlined
-            got = okx_checksum_joined(*levels.top_joined(self.spec.checksum_depth))
+            depth = self.spec.checksum_depth  # top_joined inlined
+            got = okx_checksum_joined(
+                levels.bid_joined[: -depth - 1 : -1], levels.ask_joined[:depth]
+            )
             failure = None if got == checksum else _mismatch(checksum, got, seq)
         else:
             failure = self._verify(book, event)
@@ -396,4 +399,7 @@ def _mismatch(sent: int, got: int, sequence: int | None) -> str:
 
 def _records(changed: dict[Decimal, Decimal], bids: bool) -> list[PriceLevel]:
     """A delta's levels as applied (:meth:`L2Book.apply_texts`), best first."""
+    if len(changed) == 1:  # the common one-level side: nothing to sort
+        for p, s in changed.items():
+            return [PriceLevel(price=p, size=s)]
     return [PriceLevel(price=p, size=changed[p]) for p in sorted(changed, reverse=bids)]
