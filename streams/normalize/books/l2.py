@@ -16,6 +16,7 @@ from bisect import bisect_left, insort
 from decimal import Decimal
 from typing import Any
 
+from tapewire.records.market import PriceLevel
 from tapewire.streams.normalize.decimals import exact, memo
 
 ZERO = Decimal(0)
@@ -73,26 +74,44 @@ class L2Book:
         self.bid_joined.clear()
         self.ask_joined.clear()
 
-    def replace_texts(self, bid_texts: Texts, ask_texts: Texts) -> None:
+    def replace_texts(
+        self, bid_texts: Texts, ask_texts: Texts
+    ) -> tuple[list[PriceLevel] | None, list[PriceLevel] | None]:
         """Set the book to a snapshot's levels as sent, in one pass per side (checked as
         :func:`~...decimals.exact_levels` does, in its order; size 0 levels are not kept);
-        on a bad level (``NormalizeError``) the book is left as it was."""
+        on a bad level (``NormalizeError``) the book is left as it was.
+
+        Returns each side's levels as records, best first, when the snapshot sent that side
+        best first with no price twice (what venues send: the records made in the same
+        pass, nothing re-sorted); None for a side that was not."""
         joined = self.joined
         wire = self.wire or joined
         bid_wire: Wire | None = {} if wire else None
         ask_wire: Wire | None = {} if wire else None
-        bids = _snapshot_side(bid_texts, bid_wire, joined)
-        asks = _snapshot_side(ask_texts, ask_wire, joined)
+        bids, bid_records = _snapshot_side(bid_texts, bid_wire, joined)
+        asks, ask_records = _snapshot_side(ask_texts, ask_wire, joined)
         self.bids, self.asks = bids, asks
+        # a side is as sent when its prices (dict order: first sight) are sorted best first
+        # and none was sent twice (as many records as prices); sorted() of sorted input and
+        # the list compare (identical items) are one pass each, in C
         if self.kept_sorted:
-            self._bid_prices = sorted(bids)
-            self._ask_prices = sorted(asks)
+            bid_prices = self._bid_prices = sorted(bids)
+            ask_prices = self._ask_prices = sorted(asks)
+            bids_as_sent = bid_prices[::-1] == list(bids)
+            asks_as_sent = ask_prices == list(asks)
+        else:
+            bids_as_sent = sorted(bids, reverse=True) == list(bids)
+            asks_as_sent = sorted(asks) == list(asks)
         if bid_wire is not None and ask_wire is not None:
             if joined:
                 self.bid_joined = list(map(bid_wire.__getitem__, self._bid_prices))
                 self.ask_joined = list(map(ask_wire.__getitem__, self._ask_prices))
             else:
                 self._bid_wire, self._ask_wire = bid_wire, ask_wire
+        return (
+            bid_records if bids_as_sent and len(bid_records) == len(bids) else None,
+            ask_records if asks_as_sent and len(ask_records) == len(asks) else None,
+        )
 
     def apply(self, bids: Pairs, asks: Pairs, bid_texts: Texts, ask_texts: Texts) -> None:
         """Apply changed levels to both sides; size 0 deletes (``*_texts``: as sent)."""
@@ -225,10 +244,15 @@ class L2Book:
         return bool(max(bids) >= min(asks))
 
 
-def _snapshot_side(texts: Texts, wire: Wire | None, joined: bool = False) -> Side:
-    """One side of a snapshot as sent -> price -> size (size 0 levels not kept), ``wire``
-    (when given) filled with the kept levels' text (``joined``: as ``"price:size"``)."""
+def _snapshot_side(
+    texts: Texts, wire: Wire | None, joined: bool = False
+) -> tuple[Side, list[PriceLevel]]:
+    """One side of a snapshot as sent -> price -> size (size 0 levels not kept) and the kept
+    levels as records in the order sent; ``wire`` (when given) filled with the kept levels'
+    text (``joined``: as ``"price:size"``)."""
     side: Side = {}
+    records: list[PriceLevel] = []
+    keep = records.append
     for level in texts:
         price, size = level
         p = memo(price) if price.__class__ is str else None
@@ -239,9 +263,10 @@ def _snapshot_side(texts: Texts, wire: Wire | None, joined: bool = False) -> Sid
             s = exact(size, "size")
         if s:
             side[p] = s
+            keep(PriceLevel(price=p, size=s))
             if wire is not None:
                 wire[p] = price + ":" + size if joined else level
-    return side
+    return side, records
 
 
 def _apply(side: Side, levels: Pairs) -> None:

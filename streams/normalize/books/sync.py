@@ -163,7 +163,7 @@ class BookSync:
             return  # the live book is ahead of any REST snapshot
         levels = book.levels
         try:
-            levels.replace_texts(event.bids, event.asks)
+            bid_records, ask_records = levels.replace_texts(event.bids, event.asks)
         except NormalizeError:
             if book.state is BookState.LIVE:
                 self._gap(book, receive_ns, "invalid_update", coverage)
@@ -177,7 +177,8 @@ class BookSync:
                 levels.clear()  # too old to bridge to the buffered deltas: keep waiting
                 return
             exchange_ns = replayed or exchange_ns
-        failure = self._verify(book, event)
+            bid_records = ask_records = None  # the deltas changed the levels
+        failure = self._verify(book, event) if self._checksum else None
         if failure is not None:
             levels.clear()
             if book.state is BookState.LIVE:
@@ -198,8 +199,12 @@ class BookSync:
                 venue=self.venue,
                 instrument=book.instrument,
                 kind="SNAPSHOT",
-                bids=[PriceLevel(price=p, size=s) for p, s in levels.sorted_bids()],
-                asks=[PriceLevel(price=p, size=s) for p, s in levels.sorted_asks()],
+                bids=bid_records
+                if bid_records is not None
+                else [PriceLevel(price=p, size=s) for p, s in levels.sorted_bids()],
+                asks=ask_records
+                if ask_records is not None
+                else [PriceLevel(price=p, size=s) for p, s in levels.sorted_asks()],
                 depth=event.depth,
                 last_sequence=book.last_sequence,
                 checksum=event.checksum,

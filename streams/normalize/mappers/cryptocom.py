@@ -19,6 +19,7 @@ that frame then takes ``orjson`` + :meth:`CryptocomMapper.map`, which names the 
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, ClassVar
 
 from tapewire.streams.normalize.mappers import cryptocom_wire as wire
@@ -47,6 +48,8 @@ _CHANNEL = b'"channel":"'
 """Where a push names its channel: the bytes after it pick the typed decoder (the channel
 is checked exactly by the decode)."""
 _INVALID = wire.INVALID
+_PAIR = itemgetter(0, 1)
+"""``[price, size, count]`` -> ``(price, size)``."""
 _decode_trades, _decode_tickers, _decode_books, _decode_updates = (
     wire.trades,
     wire.tickers,
@@ -110,57 +113,49 @@ class CryptocomMapper(Mapper):
         if at == 10:
             return None
         kind = payload[at : at + 5]
+        # loops, not comprehensions: a frame carries one item (a comprehension's function
+        # object costs more); a level's (price, size) by itemgetter, in C
+        out: list[MarketEvent] = []
+        append = out.append
         try:
             if kind == b"trade":
                 trades = _decode_trades(payload).result
                 instrument = self.markets.instrument(trades.instrument_name)
-                return [
-                    TradeEvent(instrument, t.d, t.p, t.q, BUY if t.s == "BUY" else SELL, t.t * MS)
-                    for t in trades.data
-                ]
+                for t in trades.data:
+                    side = BUY if t.s == "BUY" else SELL
+                    append(TradeEvent(instrument, t.d, t.p, t.q, side, t.t * MS))
+                return out
             if kind == b"ticke":
                 tickers = _decode_tickers(payload).result
                 instrument = self.markets.instrument(tickers.instrument_name)
-                return [
-                    QuoteEvent(instrument, q.b, q.bs, q.k, q.ks, q.t * MS) for q in tickers.data
-                ]
+                for q in tickers.data:
+                    append(QuoteEvent(instrument, q.b, q.bs, q.k, q.ks, q.t * MS))
+                return out
             if kind == b'book"':
                 books = _decode_books(payload).result
                 instrument = self.markets.instrument(books.instrument_name)
                 depth = books.depth
-                return [
-                    BookEvent(
-                        instrument,
-                        True,
-                        [(p, s) for p, s, _ in b.bids],
-                        [(p, s) for p, s, _ in b.asks],
-                        b.t * MS,
-                        None,
-                        b.u,
-                        None,
-                        b.cs,
-                        depth,
+                for b in books.data:
+                    bids = list(map(_PAIR, b.bids))
+                    asks = list(map(_PAIR, b.asks))
+                    append(
+                        BookEvent(
+                            instrument, True, bids, asks, b.t * MS, None, b.u, None, b.cs, depth
+                        )
                     )
-                    for b in books.data
-                ]
+                return out
             if kind == b"book.":
                 updates = _decode_updates(payload).result
                 instrument = self.markets.instrument(updates.instrument_name)
-                return [
-                    BookEvent(
-                        instrument,
-                        False,
-                        [(p, s) for p, s, _ in u.update.bids],
-                        [(p, s) for p, s, _ in u.update.asks],
-                        u.t * MS,
-                        None,
-                        u.u,
-                        u.pu,
-                        u.cs,
-                        None,
+                for u in updates.data:
+                    bids = list(map(_PAIR, u.update.bids))
+                    asks = list(map(_PAIR, u.update.asks))
+                    append(
+                        BookEvent(
+                            instrument, False, bids, asks, u.t * MS, None, u.u, u.pu, u.cs, None
+                        )
                     )
-                    for u in updates.data
-                ]
+                return out
         except _INVALID:
             return None
         return None
