@@ -24,6 +24,11 @@ Side = dict[Decimal, Decimal]
 Pairs = list[tuple[Decimal, Decimal]]
 Texts = list[tuple[str, str]]
 """Levels as sent: ``(price text, size text)``, in step with the ``Pairs`` made of them."""
+_RECORDS: dict[tuple[str, str], PriceLevel] = {}
+"""A snapshot level as sent (non-zero size) -> its checked record: successive snapshots of
+a book repeat most levels (records are immutable: one may be published many times)."""
+_RECORDS_CAP = 65_536
+_record_of = _RECORDS.get
 Wire = dict[Decimal, Any]
 """Price -> its level as sent: ``(price text, size text)``, or ``"price:size"``."""
 
@@ -255,6 +260,13 @@ def _snapshot_side(
     keep = records.append
     for level in texts:
         price, size = level
+        record = _record_of(level) if level.__class__ is tuple else None
+        if record is not None:  # a level sent before: its checked record (size not 0)
+            side[record.price] = record.size
+            keep(record)
+            if wire is not None:
+                wire[record.price] = price + ":" + size if joined else level
+            continue
         p = memo(price) if price.__class__ is str else None
         if p is None:
             p = exact(price, "price")
@@ -263,7 +275,12 @@ def _snapshot_side(
             s = exact(size, "size")
         if s:
             side[p] = s
-            keep(PriceLevel(price=p, size=s))
+            record = PriceLevel(price=p, size=s)
+            keep(record)
+            if price.__class__ is str and size.__class__ is str:
+                if len(_RECORDS) >= _RECORDS_CAP:
+                    _RECORDS.clear()
+                _RECORDS[(price, size)] = record
             if wire is not None:
                 wire[p] = price + ":" + size if joined else level
     return side, records

@@ -35,6 +35,9 @@ from tapewire.streams.normalize.mappers.events import BookEvent
 
 WAITING = "waiting_for_snapshot"
 REBALANCE = "rebalance"
+_LIVE, _SYNCING, _RESYNCING = BookState.LIVE, BookState.SYNCING, BookState.RESYNCING
+"""The states as module constants: reading an enum member off its class costs ~10x a
+global's read on this interpreter (3.11), and the per-frame path reads one or two."""
 BUFFER_CAP = 1_000
 """Deltas kept per book while it waits for a REST snapshot."""
 
@@ -46,7 +49,7 @@ class SyncedBook:
     """Sync state and levels of one book."""
 
     instrument: str
-    state: BookState = BookState.SYNCING
+    state: BookState = _SYNCING
     levels: L2Book = field(default_factory=L2Book)
     connection_id: str | None = None
     last_sequence: int | None = None
@@ -122,18 +125,18 @@ class BookSync:
             )
         if connection_id is not None:
             if book.connection_id is not None and connection_id != book.connection_id:
-                if book.state is BookState.LIVE:  # the old connection's frames may be lost
+                if book.state is _LIVE:  # the old connection's frames may be lost
                     self._gap(book, receive_ns, "disconnect", coverage_out)
                 book.buffer.clear()
             book.connection_id = connection_id
         if not book.seen:
             book.seen = True
-            if midway and not event.snapshot and book.state is BookState.SYNCING:
+            if midway and not event.snapshot and book.state is _SYNCING:
                 self._open(book, receive_ns, REBALANCE, coverage_out)
-                book.state = BookState.RESYNCING
+                book.state = _RESYNCING
         if event.snapshot:
             self._snapshot(book, event, receive_ns, books_out, coverage_out)
-        elif book.state is BookState.LIVE:
+        elif book.state is _LIVE:
             self._delta(book, event, receive_ns, books_out, coverage_out)
         else:
             self._wait(book, event, receive_ns, coverage_out)
@@ -159,13 +162,13 @@ class BookSync:
         coverage: list[CoverageEvent],
     ) -> None:
         rest = self.spec.rest_snapshots
-        if rest and book.state is BookState.LIVE:
+        if rest and book.state is _LIVE:
             return  # the live book is ahead of any REST snapshot
         levels = book.levels
         try:
             bid_records, ask_records = levels.replace_texts(event.bids, event.asks)
         except NormalizeError:
-            if book.state is BookState.LIVE:
+            if book.state is _LIVE:
                 self._gap(book, receive_ns, "invalid_update", coverage)
             raise
         book.last_sequence = event.last_sequence
@@ -181,17 +184,17 @@ class BookSync:
         failure = self._verify(book, event) if self._checksum else None
         if failure is not None:
             levels.clear()
-            if book.state is BookState.LIVE:
+            if book.state is _LIVE:
                 self._gap(book, receive_ns, "checksum", coverage)
             raise NormalizeError(failure, error_type="ChecksumError")
-        if book.state is not BookState.LIVE:
+        if book.state is not _LIVE:
             if book.gap_from_ns is not None:
                 coverage.append(
                     self._coverage(
                         book, "RESYNC", book.gap_from_ns, receive_ns, book.gap_reason or WAITING
                     )
                 )
-            book.state = BookState.LIVE
+            book.state = _LIVE
             book.gap_from_ns = book.gap_reason = None
         book.last_receive_ns = receive_ns
         books_out.append(
@@ -361,8 +364,8 @@ class BookSync:
         book.levels.clear()
         book.last_sequence = None
         book.bridged = False
-        if book.state is BookState.LIVE:
-            book.state = BookState.RESYNCING
+        if book.state is _LIVE:
+            book.state = _RESYNCING
             self._open(book, book.last_receive_ns or receive_ns, reason, coverage)
 
     def _open(
@@ -390,7 +393,7 @@ class BookSync:
     ) -> None:
         """Frames of a connection were lost: each of its live books resyncs."""
         for book in self.books.values():
-            if book.connection_id == connection_id and book.state is BookState.LIVE:
+            if book.connection_id == connection_id and book.state is _LIVE:
                 self._gap(book, receive_ns, reason, coverage)
 
     def forget(self) -> None:
