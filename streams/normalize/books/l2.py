@@ -93,30 +93,19 @@ class L2Book:
         wire = self.wire or joined
         bid_wire: Wire | None = {} if wire else None
         ask_wire: Wire | None = {} if wire else None
-        bids, bid_records = _snapshot_side(bid_texts, bid_wire, joined)
-        asks, ask_records = _snapshot_side(ask_texts, ask_wire, joined)
+        bids, bid_records, bids_as_sent = _snapshot_side(bid_texts, bid_wire, joined, True)
+        asks, ask_records, asks_as_sent = _snapshot_side(ask_texts, ask_wire, joined, False)
         self.bids, self.asks = bids, asks
-        # a side is as sent when its prices (dict order: first sight) are sorted best first
-        # and none was sent twice (as many records as prices); sorted() of sorted input and
-        # the list compare (identical items) are one pass each, in C
-        if self.kept_sorted:
-            bid_prices = self._bid_prices = sorted(bids)
-            ask_prices = self._ask_prices = sorted(asks)
-            bids_as_sent = bid_prices[::-1] == list(bids)
-            asks_as_sent = ask_prices == list(asks)
-        else:
-            bids_as_sent = sorted(bids, reverse=True) == list(bids)
-            asks_as_sent = sorted(asks) == list(asks)
+        if self.kept_sorted:  # ascending; a side sent best first is in order already
+            self._bid_prices = list(reversed(bids)) if bids_as_sent else sorted(bids)
+            self._ask_prices = list(asks) if asks_as_sent else sorted(asks)
         if bid_wire is not None and ask_wire is not None:
             if joined:
                 self.bid_joined = list(map(bid_wire.__getitem__, self._bid_prices))
                 self.ask_joined = list(map(ask_wire.__getitem__, self._ask_prices))
             else:
                 self._bid_wire, self._ask_wire = bid_wire, ask_wire
-        return (
-            bid_records if bids_as_sent and len(bid_records) == len(bids) else None,
-            ask_records if asks_as_sent and len(ask_records) == len(asks) else None,
-        )
+        return (bid_records if bids_as_sent else None, ask_records if asks_as_sent else None)
 
     def apply(self, bids: Pairs, asks: Pairs, bid_texts: Texts, ask_texts: Texts) -> None:
         """Apply changed levels to both sides; size 0 deletes (``*_texts``: as sent)."""
@@ -250,22 +239,30 @@ class L2Book:
 
 
 def _snapshot_side(
-    texts: Texts, wire: Wire | None, joined: bool = False
-) -> tuple[Side, list[PriceLevel]]:
-    """One side of a snapshot as sent -> price -> size (size 0 levels not kept) and the kept
-    levels as records in the order sent; ``wire`` (when given) filled with the kept levels'
-    text (``joined``: as ``"price:size"``)."""
+    texts: Texts, wire: Wire | None, joined: bool, descending: bool
+) -> tuple[Side, list[PriceLevel], bool]:
+    """One side of a snapshot as sent -> price -> size (size 0 levels not kept), the kept
+    levels as records in the order sent, and whether that order is strictly best first
+    (``descending``: bids; then no price was kept twice and the records are the side as
+    published); ``wire`` (when given) filled with the kept levels' text (``joined``: as
+    ``"price:size"``)."""
     side: Side = {}
     records: list[PriceLevel] = []
     keep = records.append
+    last: Decimal | None = None
+    ordered = True
     for level in texts:
         price, size = level
         record = _record_of(level) if level.__class__ is tuple else None
         if record is not None:  # a level sent before: its checked record (size not 0)
-            side[record.price] = record.size
+            known = record.price
+            if ordered and last is not None:
+                ordered = last > known if descending else last < known
+            last = known
+            side[known] = record.size
             keep(record)
             if wire is not None:
-                wire[record.price] = price + ":" + size if joined else level
+                wire[known] = price + ":" + size if joined else level
             continue
         p = memo(price) if price.__class__ is str else None
         if p is None:
@@ -274,6 +271,9 @@ def _snapshot_side(
         if s is None:
             s = exact(size, "size")
         if s:
+            if ordered and last is not None:
+                ordered = last > p if descending else last < p
+            last = p
             side[p] = s
             record = PriceLevel(price=p, size=s)
             keep(record)
@@ -283,7 +283,7 @@ def _snapshot_side(
                 _RECORDS[(price, size)] = record
             if wire is not None:
                 wire[p] = price + ":" + size if joined else level
-    return side, records
+    return side, records, ordered
 
 
 def _apply(side: Side, levels: Pairs) -> None:
