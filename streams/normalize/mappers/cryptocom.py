@@ -26,6 +26,7 @@ from tapewire.streams.normalize.mappers import cryptocom_wire as wire
 from tapewire.streams.normalize.mappers.base import (
     MS,
     Mapper,
+    MarketIndex,
     Sequencing,
     VenueSpec,
     integer,
@@ -83,6 +84,12 @@ class CryptocomMapper(Mapper):
         notes="u/pu; cs checksum not verified (algorithm undocumented)",
     )
 
+    def __init__(self, markets: MarketIndex) -> None:
+        super().__init__(markets)
+        self._instrument = markets.resolver()
+        self._ids: dict[str, str] = markets.ids()
+        """Native id -> instrument, as ``markets.instrument`` gives it (read inline)."""
+
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
         if message.__class__ is not dict:
@@ -120,20 +127,23 @@ class CryptocomMapper(Mapper):
         try:
             if kind == b"trade":
                 trades = _decode_trades(payload).result
-                instrument = self.markets.instrument(trades.instrument_name)
+                native = trades.instrument_name
+                instrument = self._ids.get(native) or self._instrument(native)
                 for t in trades.data:
                     side = BUY if t.s == "BUY" else SELL
                     append(TradeEvent(instrument, t.d, t.p, t.q, side, t.t * MS))
                 return out
             if kind == b"ticke":
                 tickers = _decode_tickers(payload).result
-                instrument = self.markets.instrument(tickers.instrument_name)
+                native = tickers.instrument_name
+                instrument = self._ids.get(native) or self._instrument(native)
                 for q in tickers.data:
                     append(QuoteEvent(instrument, q.b, q.bs, q.k, q.ks, q.t * MS))
                 return out
             if kind == b'book"':
                 books = _decode_books(payload).result
-                instrument = self.markets.instrument(books.instrument_name)
+                native = books.instrument_name
+                instrument = self._ids.get(native) or self._instrument(native)
                 depth = books.depth
                 for b in books.data:
                     bids = list(map(_PAIR, b.bids))
@@ -146,7 +156,8 @@ class CryptocomMapper(Mapper):
                 return out
             if kind == b"book.":
                 updates = _decode_updates(payload).result
-                instrument = self.markets.instrument(updates.instrument_name)
+                native = updates.instrument_name
+                instrument = self._ids.get(native) or self._instrument(native)
                 for u in updates.data:
                     bids = list(map(_PAIR, u.update.bids))
                     asks = list(map(_PAIR, u.update.asks))
