@@ -62,7 +62,10 @@ INST_TYPES = {
 _SIDES = {"buy": BUY, "sell": SELL}
 PONG = b"pong"
 _BOOKS = b'"channel":"books"'
-"""In every ``books`` push (and no other channel's): picks the typed decoder."""
+"""In every ``books`` push (and no other channel's), in its ``arg`` near the start (looked
+for in the first ``_HEAD`` bytes only; a push that has it later takes the generic path):
+picks the typed decoder."""
+_HEAD = 128
 _INVALID = wire.INVALID
 _decode_books = wire.books
 
@@ -136,7 +139,7 @@ class BitgetMapper(Mapper):
     def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
         """A ``books`` push decoded straight into its typed struct (:mod:`.bitget_wire`);
         None for any other frame, or one that is not exactly that shape."""
-        if _BOOKS not in payload:
+        if payload.find(_BOOKS, 0, _HEAD) < 0:
             return None
         try:
             frame = _decode_books(payload)
