@@ -252,8 +252,10 @@ def _snapshot_side(
     last: Decimal | None = None
     ordered = True
     for level in texts:
-        price, size = level
-        record = _record_of(level) if level.__class__ is tuple else None
+        try:
+            record = _record_of(level)
+        except TypeError:  # a list (unhashable): not memoised
+            record = None
         if record is not None:  # a level sent before: its checked record (size not 0)
             known = record.price
             if ordered and last is not None:
@@ -262,8 +264,9 @@ def _snapshot_side(
             side[known] = record.size
             keep(record)
             if wire is not None:
-                wire[known] = price + ":" + size if joined else level
+                wire[known] = level[0] + ":" + level[1] if joined else level
             continue
+        price, size = level
         p = memo(price) if price.__class__ is str else None
         if p is None:
             p = exact(price, "price")
