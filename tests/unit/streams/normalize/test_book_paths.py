@@ -146,3 +146,20 @@ def test_synchroniser_publishes_the_model_book(mapper: type[Mapper]) -> None:
         kept = sync.books["X"].levels
         assert _text(kept.sorted_bids()) == _text(sorted(model[True].items(), reverse=True))
         assert _text(kept.sorted_asks()) == _text(sorted(model[False].items()))
+
+
+def test_snapshot_levels_as_lists_take_the_same_path_as_tuples() -> None:
+    # a level that is a list (unhashable) is not memoised: the same book and records
+    bids = [("101", "1"), ("100.5", "2.50")]
+    asks = [("102.75", "3"), ("103", "0.001")]
+    as_tuples, as_lists = L2Book(), L2Book()
+    for _ in range(2):  # the second time the tuples' records come from the memo
+        want = as_tuples.replace_texts(bids, asks)
+        got = as_lists.replace_texts(
+            [list(lv) for lv in bids],  # type: ignore[misc]
+            [list(lv) for lv in asks],  # type: ignore[misc]
+        )
+        assert got == want
+        assert want[0] is not None
+        assert _text(want[0]) == [("101", "1"), ("100.5", "2.50")]
+        assert as_lists.sorted_bids() == as_tuples.sorted_bids()
