@@ -4,7 +4,9 @@ Two layouts: plain dicts (cheapest updates; sorted only when a snapshot is publi
 dicts plus a sorted list of each side's prices (kept with :mod:`bisect`, all in C) for venues
 that need the top of the book after every update (a checksum over the top N levels, the
 crossed-book check). A sorted book may also keep each level's wire text (``wire``): a
-checksum over the text as sent (OKX) then needs no decimal formatting.
+checksum over the text as sent (OKX) then needs no decimal formatting; with ``joined`` that
+text is kept as one ``price:size`` string per level, in a list in step with the sorted
+prices (what OKX's checksum joins: its top levels are two slices).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, insort
 from decimal import Decimal
+from typing import Any
 
+from tapewire.records.market import PriceLevel
 from tapewire.streams.normalize.decimals import exact, memo
 
 ZERO = Decimal(0)
@@ -20,7 +24,13 @@ Side = dict[Decimal, Decimal]
 Pairs = list[tuple[Decimal, Decimal]]
 Texts = list[tuple[str, str]]
 """Levels as sent: ``(price text, size text)``, in step with the ``Pairs`` made of them."""
-Wire = dict[Decimal, tuple[str, str]]
+_RECORDS: dict[tuple[str, str], PriceLevel] = {}
+"""A snapshot level as sent (non-zero size) -> its checked record: successive snapshots of
+a book repeat most levels (records are immutable: one may be published many times)."""
+_RECORDS_CAP = 65_536
+_record_of = _RECORDS.get
+Wire = dict[Decimal, Any]
+"""Price -> its level as sent: ``(price text, size text)``, or ``"price:size"``."""
 
 
 class L2Book:
@@ -31,16 +41,25 @@ class L2Book:
         "_ask_wire",
         "_bid_prices",
         "_bid_wire",
+        "ask_joined",
         "asks",
+        "bid_joined",
         "bids",
+        "joined",
         "kept_sorted",
         "wire",
     )
 
-    def __init__(self, kept_sorted: bool = False, wire: bool = False) -> None:
-        self.kept_sorted = kept_sorted or wire
-        self.wire = wire
+    def __init__(self, kept_sorted: bool = False, wire: bool = False, joined: bool = False) -> None:
+        self.kept_sorted = kept_sorted or wire or joined
+        self.wire = wire and not joined
         """Keep each level's wire text (price -> ``(price text, size text)``)."""
+        self.joined = joined
+        """Keep each level's text as ``"price:size"`` in ``_*_joined`` (:meth:`top_joined`;
+        not :meth:`top_texts`)."""
+        self.bid_joined: list[str] = []
+        """``"price:size"`` of each bid, in ``_bid_prices``' order (only when ``joined``)."""
+        self.ask_joined: list[str] = []
         self._bid_wire: Wire = {}
         self._ask_wire: Wire = {}
         self.bids: Side = {}
@@ -57,26 +76,43 @@ class L2Book:
         self._ask_prices.clear()
         self._bid_wire.clear()
         self._ask_wire.clear()
+        self.bid_joined.clear()
+        self.ask_joined.clear()
 
-    def replace_texts(self, bid_texts: Texts, ask_texts: Texts) -> None:
+    def replace_texts(
+        self, bid_texts: Texts, ask_texts: Texts
+    ) -> tuple[list[PriceLevel] | None, list[PriceLevel] | None]:
         """Set the book to a snapshot's levels as sent, in one pass per side (checked as
         :func:`~...decimals.exact_levels` does, in its order; size 0 levels are not kept);
-        on a bad level (``NormalizeError``) the book is left as it was."""
-        wire = self.wire
+        on a bad level (``NormalizeError``) the book is left as it was.
+
+        Returns each side's levels as records, best first, when the snapshot sent that side
+        best first with no price twice (what venues send: the records made in the same
+        pass, nothing re-sorted); None for a side that was not."""
+        joined = self.joined
+        wire = self.wire or joined
         bid_wire: Wire | None = {} if wire else None
         ask_wire: Wire | None = {} if wire else None
-        bids = _snapshot_side(bid_texts, bid_wire)
-        asks = _snapshot_side(ask_texts, ask_wire)
+        bids, bid_records, bids_as_sent = _snapshot_side(bid_texts, bid_wire, joined, True)
+        asks, ask_records, asks_as_sent = _snapshot_side(ask_texts, ask_wire, joined, False)
         self.bids, self.asks = bids, asks
-        if self.kept_sorted:
-            self._bid_prices = sorted(bids)
-            self._ask_prices = sorted(asks)
+        if self.kept_sorted:  # ascending; a side sent best first is in order already
+            self._bid_prices = list(reversed(bids)) if bids_as_sent else sorted(bids)
+            self._ask_prices = list(asks) if asks_as_sent else sorted(asks)
         if bid_wire is not None and ask_wire is not None:
-            self._bid_wire, self._ask_wire = bid_wire, ask_wire
+            if joined:
+                self.bid_joined = list(map(bid_wire.__getitem__, self._bid_prices))
+                self.ask_joined = list(map(ask_wire.__getitem__, self._ask_prices))
+            else:
+                self._bid_wire, self._ask_wire = bid_wire, ask_wire
+        return (bid_records if bids_as_sent else None, ask_records if asks_as_sent else None)
 
     def apply(self, bids: Pairs, asks: Pairs, bid_texts: Texts, ask_texts: Texts) -> None:
         """Apply changed levels to both sides; size 0 deletes (``*_texts``: as sent)."""
-        if self.wire:
+        if self.joined:
+            _apply_joined(self.bids, self._bid_prices, self.bid_joined, bids, bid_texts)
+            _apply_joined(self.asks, self._ask_prices, self.ask_joined, asks, ask_texts)
+        elif self.wire:
             _apply_wire(self.bids, self._bid_prices, self._bid_wire, bids, bid_texts)
             _apply_wire(self.asks, self._ask_prices, self._ask_wire, asks, ask_texts)
         elif self.kept_sorted:
@@ -110,6 +146,30 @@ class L2Book:
                 changed[p] = s
             return changed
         prices = self._bid_prices if bids else self._ask_prices
+        if self.joined:
+            texts_of = self.bid_joined if bids else self.ask_joined
+            for price, size in texts:
+                p = memo(price) if price.__class__ is str else None
+                if p is None:
+                    p = exact(price, "price")
+                s = memo(size) if size.__class__ is str else None
+                if s is None:
+                    s = exact(size, "size")
+                if s:
+                    at = bisect_left(prices, p)
+                    if p in side:
+                        texts_of[at] = price + ":" + size
+                    else:
+                        prices.insert(at, p)
+                        texts_of.insert(at, price + ":" + size)
+                    side[p] = s
+                elif p in side:
+                    del side[p]
+                    at = bisect_left(prices, p)
+                    del prices[at]
+                    del texts_of[at]
+                changed[p] = s
+            return changed
         wire = (self._bid_wire if bids else self._ask_wire) if self.wire else None
         for level in texts:
             price, size = level
@@ -163,6 +223,11 @@ class L2Book:
             list(map(self._ask_wire.__getitem__, ask_prices)),
         )
 
+    def top_joined(self, depth: int = 0) -> tuple[list[str], list[str]]:
+        """:meth:`top_texts` of a ``joined`` book: each level as ``"price:size"``."""
+        bids, asks = self.bid_joined, self.ask_joined
+        return (bids[: -depth - 1 : -1], asks[:depth]) if depth else (bids[::-1], asks[:])
+
     def crossed(self) -> bool:
         """True when the best bid is at or above the best ask (a corrupt book)."""
         bids, asks = self.bids, self.asks
@@ -173,11 +238,34 @@ class L2Book:
         return bool(max(bids) >= min(asks))
 
 
-def _snapshot_side(texts: Texts, wire: Wire | None) -> Side:
-    """One side of a snapshot as sent -> price -> size (size 0 levels not kept), ``wire``
-    (when given) filled with the kept levels' text."""
+def _snapshot_side(
+    texts: Texts, wire: Wire | None, joined: bool, descending: bool
+) -> tuple[Side, list[PriceLevel], bool]:
+    """One side of a snapshot as sent -> price -> size (size 0 levels not kept), the kept
+    levels as records in the order sent, and whether that order is strictly best first
+    (``descending``: bids; then no price was kept twice and the records are the side as
+    published); ``wire`` (when given) filled with the kept levels' text (``joined``: as
+    ``"price:size"``)."""
     side: Side = {}
+    records: list[PriceLevel] = []
+    keep = records.append
+    last: Decimal | None = None
+    ordered = True
     for level in texts:
+        try:
+            record = _record_of(level)
+        except TypeError:  # a list (unhashable): not memoised
+            record = None
+        if record is not None:  # a level sent before: its checked record (size not 0)
+            known = record.price
+            if ordered and last is not None:
+                ordered = last > known if descending else last < known
+            last = known
+            side[known] = record.size
+            keep(record)
+            if wire is not None:
+                wire[known] = level[0] + ":" + level[1] if joined else level
+            continue
         price, size = level
         p = memo(price) if price.__class__ is str else None
         if p is None:
@@ -186,10 +274,19 @@ def _snapshot_side(texts: Texts, wire: Wire | None) -> Side:
         if s is None:
             s = exact(size, "size")
         if s:
+            if ordered and last is not None:
+                ordered = last > p if descending else last < p
+            last = p
             side[p] = s
+            record = PriceLevel(price=p, size=s)
+            keep(record)
+            if price.__class__ is str and size.__class__ is str:
+                if len(_RECORDS) >= _RECORDS_CAP:
+                    _RECORDS.clear()
+                _RECORDS[(price, size)] = record
             if wire is not None:
-                wire[p] = level
-    return side
+                wire[p] = price + ":" + size if joined else level
+    return side, records, ordered
 
 
 def _apply(side: Side, levels: Pairs) -> None:
@@ -224,3 +321,24 @@ def _apply_wire(side: Side, prices: list[Decimal], wire: Wire, levels: Pairs, te
             del side[price]
             del wire[price]
             del prices[bisect_left(prices, price)]
+
+
+def _apply_joined(
+    side: Side, prices: list[Decimal], joined: list[str], levels: Pairs, texts: Texts
+) -> None:
+    """As :func:`_apply_sorted`, keeping ``joined`` (each price's ``"price:size"`` as sent,
+    in the order of ``prices``) in step."""
+    for (price, size), (price_text, size_text) in zip(levels, texts, strict=True):
+        if size:
+            at = bisect_left(prices, price)
+            if price in side:
+                joined[at] = price_text + ":" + size_text
+            else:
+                prices.insert(at, price)
+                joined.insert(at, price_text + ":" + size_text)
+            side[price] = size
+        elif price in side:
+            del side[price]
+            at = bisect_left(prices, price)
+            del prices[at]
+            del joined[at]

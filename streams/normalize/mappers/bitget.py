@@ -15,7 +15,12 @@ strings, ``ts`` ms as text. The server's keep-alive answer is the bare text ``po
 Sequencing ``NONE``: ``seq`` only increases (recorded, not chained). Checksum: CRC32
 (signed) of the top 25 levels, bid and ask interleaved as ``price:size`` wire text, the
 OKX algorithm (:func:`~.common.okx_checksum`); an ``update`` carries it, a ``snapshot``'s
-is 0 (none).
+is 0 (none); the book keeps each level's wire text and the checksum joins it as sent
+(:func:`~.common.okx_checksum_text`, as OKX's path does: no decimal formatting).
+
+Fast path: :meth:`BitgetMapper.map_bytes` decodes ``books`` pushes straight from the bytes
+into the typed structs of :mod:`.bitget_wire` (exactly the values :meth:`BitgetMapper.map`
+accepts, else None: that frame then takes ``orjson`` + :meth:`BitgetMapper.map`).
 """
 
 from __future__ import annotations
@@ -25,8 +30,17 @@ from typing import Any, ClassVar
 
 import orjson
 
-from tapewire.streams.normalize.mappers.base import Mapper, Sequencing, VenueSpec, levels, text
-from tapewire.streams.normalize.mappers.common import lookup, okx_checksum
+from tapewire.streams.normalize.mappers import bitget_wire as wire
+from tapewire.streams.normalize.mappers.base import (
+    MS,
+    Mapper,
+    MarketIndex,
+    Sequencing,
+    VenueSpec,
+    levels,
+    text,
+)
+from tapewire.streams.normalize.mappers.common import lookup, okx_checksum, okx_checksum_text
 from tapewire.streams.normalize.mappers.events import (
     BUY,
     SELL,
@@ -47,6 +61,13 @@ INST_TYPES = {
 """``instType`` -> ccxt market type."""
 _SIDES = {"buy": BUY, "sell": SELL}
 PONG = b"pong"
+_BOOKS = b'"channel":"books"'
+"""In every ``books`` push (and no other channel's), in its ``arg`` near the start (looked
+for in the first ``_HEAD`` bytes only; a push that has it later takes the generic path):
+picks the typed decoder."""
+_HEAD = 128
+_INVALID = wire.INVALID
+_decode_books = wire.books
 
 
 def _subscribe(channel: str, markets: Sequence[str]) -> list[dict[str, Any]]:
@@ -76,10 +97,16 @@ class BitgetMapper(Mapper):
         sequencing=Sequencing.NONE,
         checksum=okx_checksum,
         checksum_depth=CHECKSUM_DEPTH,
+        checksum_wire=okx_checksum_text,
         market_types=("spot", "swap"),
         subscribe=_subscribe,
         notes="CRC32 checksum of the top 25 levels; seq not chained",
     )
+
+    def __init__(self, markets: MarketIndex) -> None:
+        super().__init__(markets)
+        self._ids: dict[tuple[str, str], str] = {}
+        """(instType, instId) -> instrument, as ``_instrument`` gives it."""
 
     def decode(self, payload: bytes) -> Any:
         """JSON, except the bare ``pong`` keep-alive."""
@@ -109,9 +136,49 @@ class BitgetMapper(Mapper):
             return self._quote(self._instrument(arg), data, channel == "ticker")
         return []
 
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """A ``books`` push decoded straight into its typed struct (:mod:`.bitget_wire`);
+        None for any other frame, or one that is not exactly that shape."""
+        if payload.find(_BOOKS, 0, _HEAD) < 0:
+            return None
+        try:
+            frame = _decode_books(payload)
+        except _INVALID:
+            return None
+        arg = frame.arg
+        key = (arg.instType, arg.instId)
+        instrument = self._ids.get(key)
+        if instrument is None:
+            kind = INST_TYPES.get(arg.instType)
+            if kind is None:
+                return None  # the generic path names it
+            instrument = self._ids[key] = self._market(kind, arg.instId)
+        snapshot = frame.action == "snapshot"
+        out: list[MarketEvent] = []
+        for m in frame.data:
+            ts = m.ts
+            if not (ts.isdigit() and ts.isascii()):
+                return None
+            out.append(
+                BookEvent(
+                    instrument,
+                    snapshot,
+                    m.bids,
+                    m.asks,
+                    int(ts) * MS,
+                    None,
+                    m.seq,
+                    None,
+                    None if snapshot else (m.checksum or None),
+                )
+            )
+        return out
+
     def _instrument(self, arg: dict[str, Any]) -> str:
         kind = lookup(arg, "instType", INST_TYPES, "SPOT or a futures product type")
-        native = arg.get("instId")
+        return self._market(kind, arg.get("instId"))
+
+    def _market(self, kind: str, native: Any) -> str:
         instrument = self.markets.instrument(native, kind)
         if self.markets.markets[instrument].get("type") != kind:  # BTCUSDT: spot and swap
             raise MapError("market", native, f"a {kind} market listed in the loaded markets")

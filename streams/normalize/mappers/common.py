@@ -242,3 +242,23 @@ def okx_checksum_text(bids: Sequence[tuple[str, str]], asks: Sequence[tuple[str,
     values += _flat(rest)
     crc = zlib.crc32(":".join(values).encode()) & 0xFFFFFFFF
     return crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+def okx_checksum_joined(bids: Sequence[str], asks: Sequence[str]) -> int:
+    """:func:`okx_checksum_text` from each level's text already joined as ``price:size``
+    (the top 25 levels per side, best first, as a book keeps them): the same int, with no
+    tuple to flatten."""
+    nb, na = len(bids), len(asks)
+    if nb > OKX_CHECKSUM_DEPTH or na > OKX_CHECKSUM_DEPTH:
+        bids, asks = bids[:OKX_CHECKSUM_DEPTH], asks[:OKX_CHECKSUM_DEPTH]
+        nb, na = len(bids), len(asks)
+    n = nb if nb < na else na
+    values = [""] * (2 * n)  # bid, ask, bid, ask ... then the longer side's rest
+    values[0::2] = bids[:n] if nb > n else bids
+    values[1::2] = asks[:n] if na > n else asks
+    if nb > n:
+        values += bids[n:]
+    elif na > n:
+        values += asks[n:]
+    crc = zlib.crc32(":".join(values).encode()) & 0xFFFFFFFF
+    return crc - (1 << 32) if crc >= 1 << 31 else crc

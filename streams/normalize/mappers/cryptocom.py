@@ -10,15 +10,23 @@ Prices and sizes are JSON strings. Book levels are ``[price, size, order count]`
 algorithm is not in Crypto.com's public documentation (ccxt does not check it either); it
 is kept on the records. Trade ``s`` is the taker's (aggressor) side; exchange times are
 the millisecond ``t`` (trades also carry ``tn`` in ns; ``t`` is what ccxt reports too).
+
+Fast path: :meth:`CryptocomMapper.map_bytes` decodes ``trade``, ``ticker``, ``book`` and
+``book.update`` pushes straight from the bytes into the typed structs of
+:mod:`.cryptocom_wire` (exactly the values :meth:`CryptocomMapper.map` accepts, else None:
+that frame then takes ``orjson`` + :meth:`CryptocomMapper.map`, which names the bad field).
 """
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, ClassVar
 
+from tapewire.streams.normalize.mappers import cryptocom_wire as wire
 from tapewire.streams.normalize.mappers.base import (
     MS,
     Mapper,
+    MarketIndex,
     Sequencing,
     VenueSpec,
     integer,
@@ -37,6 +45,18 @@ from tapewire.streams.normalize.mappers.events import (
 
 SIDES = {"BUY": BUY, "SELL": SELL}
 CHANNELS = frozenset(("trade", "book", "book.update", "ticker"))
+_CHANNEL = b'"channel":"'
+"""Where a push names its channel: the bytes after it pick the typed decoder (the channel
+is checked exactly by the decode)."""
+_INVALID = wire.INVALID
+_PAIR = itemgetter(0, 1)
+"""``[price, size, count]`` -> ``(price, size)``."""
+_decode_trades, _decode_tickers, _decode_books, _decode_updates = (
+    wire.trades,
+    wire.tickers,
+    wire.books,
+    wire.updates,
+)
 
 
 def _subscribe(channel: str, markets: list[str] | Any) -> list[dict[str, Any]]:
@@ -64,6 +84,12 @@ class CryptocomMapper(Mapper):
         notes="u/pu; cs checksum not verified (algorithm undocumented)",
     )
 
+    def __init__(self, markets: MarketIndex) -> None:
+        super().__init__(markets)
+        self._instrument = markets.resolver()
+        self._ids: dict[str, str] = markets.ids()
+        """Native id -> instrument, as ``markets.instrument`` gives it (read inline)."""
+
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
         if message.__class__ is not dict:
@@ -85,6 +111,65 @@ class CryptocomMapper(Mapper):
         if channel == "ticker":
             return [self._quote(instrument, t) for t in data]
         return [self._book(instrument, result, channel == "book", item) for item in data]
+
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """A ``trade`` / ``ticker`` / ``book`` / ``book.update`` push decoded straight into
+        its typed struct (:mod:`.cryptocom_wire`); None for any other frame, or one that is
+        not exactly that shape (the generic path then maps it or names the bad field)."""
+        at = payload.find(_CHANNEL) + 11
+        if at == 10:
+            return None
+        kind = payload[at : at + 5]
+        # loops, not comprehensions: a frame carries one item (a comprehension's function
+        # object costs more); a level's (price, size) by itemgetter, in C
+        out: list[MarketEvent] = []
+        append = out.append
+        try:
+            if kind == b"trade":
+                trades = _decode_trades(payload).result
+                native = trades.instrument_name
+                instrument = self._ids.get(native) or self._instrument(native)
+                for t in trades.data:
+                    side = BUY if t.s == "BUY" else SELL
+                    append(TradeEvent(instrument, t.d, t.p, t.q, side, t.t * MS))
+                return out
+            if kind == b"ticke":
+                tickers = _decode_tickers(payload).result
+                native = tickers.instrument_name
+                instrument = self._ids.get(native) or self._instrument(native)
+                for q in tickers.data:
+                    append(QuoteEvent(instrument, q.b, q.bs, q.k, q.ks, q.t * MS))
+                return out
+            if kind == b'book"':
+                books = _decode_books(payload).result
+                native = books.instrument_name
+                instrument = self._ids.get(native) or self._instrument(native)
+                depth = books.depth
+                for b in books.data:
+                    bids = list(map(_PAIR, b.bids))
+                    asks = list(map(_PAIR, b.asks))
+                    append(
+                        BookEvent(
+                            instrument, True, bids, asks, b.t * MS, None, b.u, None, b.cs, depth
+                        )
+                    )
+                return out
+            if kind == b"book.":
+                updates = _decode_updates(payload).result
+                native = updates.instrument_name
+                instrument = self._ids.get(native) or self._instrument(native)
+                for u in updates.data:
+                    bids = list(map(_PAIR, u.update.bids))
+                    asks = list(map(_PAIR, u.update.asks))
+                    append(
+                        BookEvent(
+                            instrument, False, bids, asks, u.t * MS, None, u.u, u.pu, u.cs, None
+                        )
+                    )
+                return out
+        except _INVALID:
+            return None
+        return None
 
     @staticmethod
     def _object(item: Any) -> dict[str, Any]:
