@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, insort
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -42,16 +43,31 @@ class L2Book:
         "_bid_prices",
         "_bid_wire",
         "ask_joined",
+        "ask_pieces",
         "asks",
         "bid_joined",
+        "bid_pieces",
         "bids",
         "joined",
         "kept_sorted",
+        "piece",
         "wire",
     )
 
-    def __init__(self, kept_sorted: bool = False, wire: bool = False, joined: bool = False) -> None:
-        self.kept_sorted = kept_sorted or wire or joined
+    def __init__(
+        self,
+        kept_sorted: bool = False,
+        wire: bool = False,
+        joined: bool = False,
+        piece: Callable[[Any, Decimal], str] | None = None,
+    ) -> None:
+        self.kept_sorted = kept_sorted or wire or joined or piece is not None
+        self.piece = piece
+        """A value's checksum text (Kraken's): the book keeps each level's, its price's as
+        first kept then its size's, joined, in ``*_pieces`` in step with the sorted
+        prices (the price's text in ``_*_wire``)."""
+        self.bid_pieces: list[str] = []
+        self.ask_pieces: list[str] = []
         self.wire = wire and not joined
         """Keep each level's wire text (price -> ``(price text, size text)``)."""
         self.joined = joined
@@ -78,6 +94,8 @@ class L2Book:
         self._ask_wire.clear()
         self.bid_joined.clear()
         self.ask_joined.clear()
+        self.bid_pieces.clear()
+        self.ask_pieces.clear()
 
     def replace_texts(
         self, bid_texts: Texts, ask_texts: Texts
@@ -105,11 +123,18 @@ class L2Book:
                 self.ask_joined = list(map(ask_wire.__getitem__, self._ask_prices))
             else:
                 self._bid_wire, self._ask_wire = bid_wire, ask_wire
+        piece = self.piece
+        if piece is not None:
+            self._bid_wire, self.bid_pieces = _pieces(bid_texts, self._bid_prices, piece)
+            self._ask_wire, self.ask_pieces = _pieces(ask_texts, self._ask_prices, piece)
         return (bid_records if bids_as_sent else None, ask_records if asks_as_sent else None)
 
     def apply(self, bids: Pairs, asks: Pairs, bid_texts: Texts, ask_texts: Texts) -> None:
         """Apply changed levels to both sides; size 0 deletes (``*_texts``: as sent)."""
-        if self.joined:
+        if self.piece is not None:  # the same levels, from their text
+            self.apply_texts(bid_texts, True)
+            self.apply_texts(ask_texts, False)
+        elif self.joined:
             _apply_joined(self.bids, self._bid_prices, self.bid_joined, bids, bid_texts)
             _apply_joined(self.asks, self._ask_prices, self.ask_joined, asks, ask_texts)
         elif self.wire:
@@ -146,6 +171,35 @@ class L2Book:
                 changed[p] = s
             return changed
         prices = self._bid_prices if bids else self._ask_prices
+        piece = self.piece
+        if piece is not None:
+            pieces = self.bid_pieces if bids else self.ask_pieces
+            heads = self._bid_wire if bids else self._ask_wire
+            for price, size in texts:
+                p = memo(price) if price.__class__ is str else None
+                if p is None:
+                    p = exact(price, "price")
+                s = memo(size) if size.__class__ is str else None
+                if s is None:
+                    s = exact(size, "size")
+                if s:
+                    at = bisect_left(prices, p)
+                    head = heads.get(p)
+                    if head is None:  # a new level: its price's text as now sent
+                        head = heads[p] = piece(price, p)
+                        prices.insert(at, p)
+                        pieces.insert(at, head + piece(size, s))
+                    else:
+                        pieces[at] = head + piece(size, s)
+                    side[p] = s
+                elif p in side:
+                    del side[p]
+                    del heads[p]
+                    at = bisect_left(prices, p)
+                    del prices[at]
+                    del pieces[at]
+                changed[p] = s
+            return changed
         if self.joined:
             texts_of = self.bid_joined if bids else self.ask_joined
             for price, size in texts:
@@ -287,6 +341,28 @@ def _snapshot_side(
             if wire is not None:
                 wire[p] = price + ":" + size if joined else level
     return side, records, ordered
+
+
+def _pieces(
+    texts: Texts, prices: list[Decimal], piece: Callable[[Any, Decimal], str]
+) -> tuple[Wire, list[str]]:
+    """A snapshot side's price texts (the first of each price kept, as the side's dict
+    keeps its first key) and each kept level's joined checksum text, in ``prices``' order
+    (sizes: the last, as the side keeps them; size 0 levels not kept)."""
+    heads: Wire = {}
+    sizes: dict[Decimal, str] = {}
+    for price, size in texts:
+        p = memo(price) if price.__class__ is str else None
+        if p is None:
+            p = exact(price, "price")
+        s = memo(size) if size.__class__ is str else None
+        if s is None:
+            s = exact(size, "size")
+        if s:
+            if p not in heads:
+                heads[p] = piece(price, p)
+            sizes[p] = piece(size, s)
+    return heads, [heads[p] + sizes[p] for p in prices]
 
 
 def _apply(side: Side, levels: Pairs) -> None:

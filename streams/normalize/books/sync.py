@@ -88,6 +88,9 @@ class BookSync:
         # OKX's algorithm over the wire text (OKX, Bitget): the book keeps each level's text
         # joined as "price:size", which is what the checksum joins (the same int)
         self._joined = spec.checksum_wire is okx_checksum_text
+        # Kraken's layout: the book keeps each level's checksum text joined (price, size)
+        self._pieces = spec.checksum_pieces if spec.checksum_depth else None
+        self._piece = spec.checksum_text if self._pieces is not None else None
         rest = spec.rest_snapshots
         # the delta path's checks inlined where they are the plain ones: stale when its id
         # is at or below the book's (not Binance futures' bridging, not consecutive ids on
@@ -121,7 +124,8 @@ class BookSync:
         book = self.books.get(event.instrument)
         if book is None:
             book = self.books[event.instrument] = SyncedBook(
-                event.instrument, levels=L2Book(self._kept_sorted, self._wire, self._joined)
+                event.instrument,
+                levels=L2Book(self._kept_sorted, self._wire, self._joined, self._piece),
             )
         if connection_id is not None:
             if book.connection_id is not None and connection_id != book.connection_id:
@@ -281,6 +285,10 @@ class BookSync:
                 levels.bid_joined[: -depth - 1 : -1], levels.ask_joined[:depth]
             )
             failure = None if got == checksum else _mismatch(checksum, got, seq)
+        elif self._pieces is not None:  # _verify's Kraken branch inlined
+            depth = self.spec.checksum_depth
+            got = self._pieces(levels.ask_pieces[:depth], levels.bid_pieces[: -depth - 1 : -1])
+            failure = None if got == checksum else _mismatch(checksum, got, seq)
         else:
             failure = self._verify(book, event)
         if failure is not None:
@@ -348,6 +356,10 @@ class BookSync:
         levels = book.levels
         if self._joined:
             got = okx_checksum_joined(*levels.top_joined(depth))
+        elif self._pieces is not None:
+            asks = levels.ask_pieces[:depth] if depth else levels.ask_pieces[:]
+            bids = levels.bid_pieces[: -depth - 1 : -1] if depth else levels.bid_pieces[::-1]
+            got = self._pieces(asks, bids)
         elif spec.checksum_wire is not None:
             got = spec.checksum_wire(*levels.top_texts(depth))
         else:

@@ -40,7 +40,9 @@ from tapewire.streams.normalize.mappers.common import (
     decode_numbers_as_text_fast,
     iso_ns,
     iso_to_ns,
+    kraken_checksum_text,
     kraken_crc32_decimals,
+    kraken_crc32_pieces,
     number_text,
 )
 from tapewire.streams.normalize.mappers.events import (
@@ -167,6 +169,8 @@ class KrakenMapper(Mapper):
         channels={"trades": "trade", "book": "book", "quotes": "ticker"},
         checksum=_checksum,
         checksum_depth=10,
+        checksum_text=kraken_checksum_text,
+        checksum_pieces=kraken_crc32_pieces,
         subscribe=_subscribe,
         notes="v1 and v2 frames; CRC32 checksum over the top 10 levels; no sequence ids",
     )
