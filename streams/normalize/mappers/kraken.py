@@ -282,28 +282,39 @@ class KrakenMapper(Mapper):
         bids: list[Level] = []
         asks: list[Level] = []
         checksum = None
-        latest: int | None = None
         snapshot = False
+        latest: int | None = None
         last_time = None
         for part in payloads:
+            a, b = part.a, part.b
             if part.as_ is not UNSET or part.bs is not UNSET:
                 # a payload with both "as" and "a" lists them in its key order: generic path
-                if part.a is not UNSET or part.b is not UNSET:
+                if a is not UNSET or b is not UNSET:
                     return None
                 snapshot = True
-            for levels, out in ((part.as_, asks), (part.a, asks), (part.bs, bids), (part.b, bids)):
-                if levels is UNSET:
-                    continue
-                for level in levels:
+                a, b = part.as_, part.bs
+            if a is not UNSET:
+                for level in a:
+                    asks.append((level[0], level[1]))
                     time = level[2]
-                    if time != last_time:
+                    if time != last_time:  # every time checked (the generic path refuses)
                         ns = _seconds_ns(time)
                         if ns is None:
                             return None
                         last_time = time
                         if latest is None or ns > latest:
                             latest = ns
-                    out.append((level[0], level[1]))
+            if b is not UNSET:
+                for level in b:
+                    bids.append((level[0], level[1]))
+                    time = level[2]
+                    if time != last_time:  # every time checked (the generic path refuses)
+                        ns = _seconds_ns(time)
+                        if ns is None:
+                            return None
+                        last_time = time
+                        if latest is None or ns > latest:
+                            latest = ns
             c = part.c
             if c is not UNSET:
                 if not c.isdigit() or not c.isascii():
@@ -527,9 +538,15 @@ class KrakenMapper(Mapper):
             window = self._windows[instrument] = _Window(depth)
             window.apply(bids, window.bids, True)
             window.apply(asks, window.asks, False)
-        elif window is not None:
-            bids = bids + window.apply(bids, window.bids, True)
-            asks = asks + window.apply(asks, window.asks, False)
+        elif window is not None:  # a side without levels has nothing pushed below the depth
+            if bids:
+                evicted = window.apply(bids, window.bids, True)
+                if evicted:
+                    bids = bids + evicted
+            if asks:
+                evicted = window.apply(asks, window.asks, False)
+                if evicted:
+                    asks = asks + evicted
         return BookEvent(
             instrument=instrument,
             snapshot=snapshot,
