@@ -298,13 +298,30 @@ class BookSync:
             self._gap(book, receive_ns, "crossed_book", coverage)
             return
         book.last_receive_ns = receive_ns
+        # _records inlined for the common one-level side
+        bid_records: list[PriceLevel] = []
+        if not bid_changes:
+            pass
+        elif len(bid_changes) == 1:
+            for p, s in bid_changes.items():
+                bid_records = [PriceLevel(price=p, size=s)]
+        else:
+            bid_records = _records(bid_changes, True)
+        ask_records: list[PriceLevel] = []
+        if not ask_changes:
+            pass
+        elif len(ask_changes) == 1:
+            for p, s in ask_changes.items():
+                ask_records = [PriceLevel(price=p, size=s)]
+        else:
+            ask_records = _records(ask_changes, False)
         books_out.append(
             BookUpdate(
                 venue=self.venue,
                 instrument=book.instrument,
                 kind="DELTA",
-                bids=_records(bid_changes, True) if bid_changes else [],
-                asks=_records(ask_changes, False) if ask_changes else [],
+                bids=bid_records,
+                asks=ask_records,
                 first_sequence=event.first_sequence,
                 last_sequence=event.last_sequence,
                 prev_sequence=event.prev_sequence,

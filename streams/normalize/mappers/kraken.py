@@ -68,6 +68,8 @@ _number = wire.number
 _SUFFIXES = tuple(f"-{n}" for n in range(64))
 """A v1 trade id's ``-<n>`` (its place in the frame), made once."""
 _MANY = len(_SUFFIXES)
+_BOOK_DEPTHS = {f"book-{d}": d for d in DEPTHS}
+"""v1 book channel names of Kraken's depths -> the depth (others: parsed)."""
 
 
 def _checksum(bids: Sequence[tuple[Any, Any]], asks: Sequence[tuple[Any, Any]]) -> int:
@@ -139,8 +141,11 @@ class _Window:
         self.bids: dict[Decimal, str] = {}
         self.asks: dict[Decimal, str] = {}
 
-    def apply(self, levels: list[Level], side: dict[Decimal, str], bids: bool) -> list[Level]:
-        """Apply levels; returns the implicit deletes of levels pushed below the depth."""
+    def apply(
+        self, levels: list[Level], side: dict[Decimal, str], bids: bool
+    ) -> list[Level] | None:
+        """Apply levels; returns the implicit deletes of levels pushed below the depth (None
+        when there are none)."""
         for price, size in levels:
             # a text the book already checked has its Decimal remembered (same value)
             key = memo(price)
@@ -153,6 +158,8 @@ class _Window:
                 side.setdefault(key, price)
             else:
                 side.pop(key, None)
+        if len(side) <= self.depth:
+            return None
         evicted: list[Level] = []
         while len(side) > self.depth:
             worst = min(side) if bids else max(side)
@@ -270,14 +277,14 @@ class KrakenMapper(Mapper):
             return None
         else:
             name, pair, payloads = frame.name, frame.pair, (frame.first, second)  # type: ignore[assignment]
-        depth_text = name[5:]
         instrument = self._by_symbol.get(pair)
-        if (
-            not name.startswith("book-")
-            or not depth_text.isdigit()
-            or not depth_text.isascii()
-            or instrument is None
-        ):
+        depth = _BOOK_DEPTHS.get(name)
+        if depth is None:
+            depth_text = name[5:]
+            if not name.startswith("book-") or not depth_text.isdigit() or not depth_text.isascii():
+                return None
+            depth = int(depth_text)
+        if instrument is None:
             return None
         bids: list[Level] = []
         asks: list[Level] = []
@@ -328,7 +335,7 @@ class KrakenMapper(Mapper):
                 asks,
                 checksum,
                 None if snapshot else latest,
-                int(depth_text),
+                depth,
             )
         ]
 
