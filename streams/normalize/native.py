@@ -267,18 +267,22 @@ class NativeVenue:
         published = out[self._trades_topic]
         windows = self._windows
         capacity = self._dedup_capacity
+        last = None
+        ids: dict[str, None]
+        order: deque[str]
         for trade in trades:  # as emit() publishes them
             instrument = trade.instrument
-            window = windows.get(instrument)
-            if window is None:
-                window = windows[instrument] = self.dedup.window(venue, instrument)
-            ids = window[0]
+            if instrument is not last:  # a frame's trades mostly share their instrument
+                window = windows.get(instrument)
+                if window is None:
+                    window = windows[instrument] = self.dedup.window(venue, instrument)
+                ids, order = window
+                last = instrument
             trade_id = trade.trade_id
             if trade_id in ids:
                 duplicates += 1
                 continue
             ids[trade_id] = None
-            order = window[1]
             order.append(trade_id)
             if len(order) > capacity:
                 del ids[order.popleft()]

@@ -30,6 +30,9 @@ _RECORDS: dict[tuple[str, str], PriceLevel] = {}
 a book repeat most levels (records are immutable: one may be published many times)."""
 _RECORDS_CAP = 65_536
 _record_of = _RECORDS.get
+_PIECE_MEMOS: dict[Any, dict[str, str]] = {}
+"""Per checksum-text function: wire text -> its checksum text (a function of the text)."""
+_PIECE_CAP = 65_536
 Wire = dict[Decimal, Any]
 """Price -> its level as sent: ``(price text, size text)``, or ``"price:size"``."""
 
@@ -51,6 +54,7 @@ class L2Book:
         "joined",
         "kept_sorted",
         "piece",
+        "piece_memo",
         "wire",
     )
 
@@ -66,6 +70,10 @@ class L2Book:
         """A value's checksum text (Kraken's): the book keeps each level's, its price's as
         first kept then its size's, joined, in ``*_pieces`` in step with the sorted
         prices (the price's text in ``_*_wire``)."""
+        self.piece_memo: dict[str, str] = (
+            _PIECE_MEMOS.setdefault(piece, {}) if piece is not None else {}
+        )
+        """Wire text -> its ``piece`` (shared by the books of one ``piece``; bounded)."""
         self.bid_pieces: list[str] = []
         self.ask_pieces: list[str] = []
         self.wire = wire and not joined
@@ -125,8 +133,9 @@ class L2Book:
                 self._bid_wire, self._ask_wire = bid_wire, ask_wire
         piece = self.piece
         if piece is not None:
-            self._bid_wire, self.bid_pieces = _pieces(bid_texts, self._bid_prices, piece)
-            self._ask_wire, self.ask_pieces = _pieces(ask_texts, self._ask_prices, piece)
+            known = self.piece_memo
+            self._bid_wire, self.bid_pieces = _pieces(bid_texts, self._bid_prices, piece, known)
+            self._ask_wire, self.ask_pieces = _pieces(ask_texts, self._ask_prices, piece, known)
         return (bid_records if bids_as_sent else None, ask_records if asks_as_sent else None)
 
     def apply(self, bids: Pairs, asks: Pairs, bid_texts: Texts, ask_texts: Texts) -> None:
@@ -175,6 +184,7 @@ class L2Book:
         if piece is not None:
             pieces = self.bid_pieces if bids else self.ask_pieces
             heads = self._bid_wire if bids else self._ask_wire
+            known = self.piece_memo
             for price, size in texts:
                 p = memo(price) if price.__class__ is str else None
                 if p is None:
@@ -184,13 +194,19 @@ class L2Book:
                     s = exact(size, "size")
                 if s:
                     at = bisect_left(prices, p)
+                    tail = known.get(size) if size.__class__ is str else None
+                    if tail is None:
+                        tail = _piece(known, piece, size, s)
                     head = heads.get(p)
                     if head is None:  # a new level: its price's text as now sent
-                        head = heads[p] = piece(price, p)
+                        head = known.get(price) if price.__class__ is str else None
+                        if head is None:
+                            head = _piece(known, piece, price, p)
+                        heads[p] = head
                         prices.insert(at, p)
-                        pieces.insert(at, head + piece(size, s))
+                        pieces.insert(at, head + tail)
                     else:
-                        pieces[at] = head + piece(size, s)
+                        pieces[at] = head + tail
                     side[p] = s
                 elif p in side:
                     del side[p]
@@ -343,8 +359,23 @@ def _snapshot_side(
     return side, records, ordered
 
 
+def _piece(
+    known: dict[str, str], piece: Callable[[Any, Decimal], str], value: Any, d: Decimal
+) -> str:
+    """``piece(value, d)``, remembered in ``known`` when ``value`` is a wire text."""
+    found = piece(value, d)
+    if value.__class__ is str:
+        if len(known) >= _PIECE_CAP:
+            known.clear()
+        known[value] = found
+    return found
+
+
 def _pieces(
-    texts: Texts, prices: list[Decimal], piece: Callable[[Any, Decimal], str]
+    texts: Texts,
+    prices: list[Decimal],
+    piece: Callable[[Any, Decimal], str],
+    known: dict[str, str],
 ) -> tuple[Wire, list[str]]:
     """A snapshot side's price texts (the first of each price kept, as the side's dict
     keeps its first key) and each kept level's joined checksum text, in ``prices``' order
@@ -360,8 +391,8 @@ def _pieces(
             s = exact(size, "size")
         if s:
             if p not in heads:
-                heads[p] = piece(price, p)
-            sizes[p] = piece(size, s)
+                heads[p] = _piece(known, piece, price, p)
+            sizes[p] = _piece(known, piece, size, s)
     return heads, [heads[p] + sizes[p] for p in prices]
 
 

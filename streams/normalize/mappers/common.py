@@ -197,23 +197,11 @@ def kraken_crc32_decimals(
     return zlib.crc32(payload.encode()) & 0xFFFFFFFF
 
 
-_CRC_OF_TEXT: dict[str, str] = {}
-"""Wire text -> its Kraken checksum text (:func:`_crc_text` of its exact decimal)."""
-
-
 def kraken_checksum_text(value: Any, number: Decimal) -> str:
     """A book value's text in Kraken's checksum: :func:`_crc_text` of ``number``, the exact
-    decimal of the wire text ``value`` (remembered per text: the decimal of a text is
-    always the same, spelling included)."""
-    if value.__class__ is not str:
-        return _crc_text(number)
-    found = _CRC_OF_TEXT.get(value)
-    if found is None:
-        found = _crc_text(number)
-        if len(_CRC_OF_TEXT) >= _CRC_CAP:
-            _CRC_OF_TEXT.clear()
-        _CRC_OF_TEXT[value] = found
-    return found
+    decimal of the wire text ``value`` (a function of that text, spelling included: the
+    book may remember it per text)."""
+    return _crc_text(number)
 
 
 def kraken_crc32_pieces(asks: list[str], bids: list[str]) -> int:

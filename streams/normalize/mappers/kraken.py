@@ -158,8 +158,45 @@ class _Window:
                 side.setdefault(key, price)
             else:
                 side.pop(key, None)
-        if len(side) <= self.depth:
-            return None
+        return self._evict(side, bids) if len(side) > self.depth else None
+
+    def update(self, bids: list[Level], asks: list[Level]) -> tuple[list[Level], list[Level]]:
+        """A delta's levels applied (:meth:`apply`, both sides in one call): returns them
+        with the implicit deletes of levels pushed below the depth added."""
+        depth = self.depth
+        if bids:  # a side without levels has nothing pushed below the depth
+            side = self.bids
+            for price, size in bids:
+                key = memo(price)
+                if key is None:
+                    key = _decimal(price, "price")
+                amount = memo(size)
+                if amount is None:
+                    amount = _decimal(size, "qty")
+                if amount:
+                    side.setdefault(key, price)
+                else:
+                    side.pop(key, None)
+            if len(side) > depth:
+                bids = bids + self._evict(side, True)
+        if asks:
+            side = self.asks
+            for price, size in asks:
+                key = memo(price)
+                if key is None:
+                    key = _decimal(price, "price")
+                amount = memo(size)
+                if amount is None:
+                    amount = _decimal(size, "qty")
+                if amount:
+                    side.setdefault(key, price)
+                else:
+                    side.pop(key, None)
+            if len(side) > depth:
+                asks = asks + self._evict(side, False)
+        return bids, asks
+
+    def _evict(self, side: dict[Decimal, str], bids: bool) -> list[Level]:
         evicted: list[Level] = []
         while len(side) > self.depth:
             worst = min(side) if bids else max(side)
@@ -239,10 +276,16 @@ class KrakenMapper(Mapper):
         for n, trade in enumerate(trades):
             time = trade[2]
             if time != last:  # a frame's trades mostly share their time
-                found = _seconds_ns(time)
-                if found is None:
-                    return None
-                ns, last = found, time
+                # Kraken's own "1534614057.321597" inline, else the parser
+                digits = time.replace(".", "") if len(time) == 17 else ""
+                if time[10:11] == "." and digits.isdigit() and digits.isascii():
+                    ns = int(digits) * 1000
+                else:
+                    found = _seconds_ns(time)
+                    if found is None:
+                        return None
+                    ns = found
+                last = time
             trade_id = time + _SUFFIXES[n] if n < _MANY else f"{time}-{n}"
             out.append(
                 TradeEvent(
@@ -305,9 +348,14 @@ class KrakenMapper(Mapper):
                     asks.append((level[0], level[1]))
                     time = level[2]
                     if time != last_time:  # every time checked (the generic path refuses)
-                        ns = _seconds_ns(time)
-                        if ns is None:
-                            return None
+                        # Kraken's own "1534614057.321597" inline, else the parser
+                        digits = time.replace(".", "") if len(time) == 17 else ""
+                        if time[10:11] == "." and digits.isdigit() and digits.isascii():
+                            ns = int(digits) * 1000
+                        else:
+                            ns = _seconds_ns(time)
+                            if ns is None:
+                                return None
                         last_time = time
                         if latest is None or ns > latest:
                             latest = ns
@@ -316,9 +364,14 @@ class KrakenMapper(Mapper):
                     bids.append((level[0], level[1]))
                     time = level[2]
                     if time != last_time:  # every time checked (the generic path refuses)
-                        ns = _seconds_ns(time)
-                        if ns is None:
-                            return None
+                        # Kraken's own "1534614057.321597" inline, else the parser
+                        digits = time.replace(".", "") if len(time) == 17 else ""
+                        if time[10:11] == "." and digits.isdigit() and digits.isascii():
+                            ns = int(digits) * 1000
+                        else:
+                            ns = _seconds_ns(time)
+                            if ns is None:
+                                return None
                         last_time = time
                         if latest is None or ns > latest:
                             latest = ns
@@ -545,23 +598,19 @@ class KrakenMapper(Mapper):
             window = self._windows[instrument] = _Window(depth)
             window.apply(bids, window.bids, True)
             window.apply(asks, window.asks, False)
-        elif window is not None:  # a side without levels has nothing pushed below the depth
-            if bids:
-                evicted = window.apply(bids, window.bids, True)
-                if evicted:
-                    bids = bids + evicted
-            if asks:
-                evicted = window.apply(asks, window.asks, False)
-                if evicted:
-                    asks = asks + evicted
-        return BookEvent(
-            instrument=instrument,
-            snapshot=snapshot,
-            bids=bids,
-            asks=asks,
-            exchange_ts_ns=ts,
-            checksum=checksum,
-            depth=window.depth if snapshot and window is not None else None,
+        elif window is not None:
+            bids, asks = window.update(bids, asks)
+        return BookEvent(  # positional (cheaper): no sequence ids
+            instrument,
+            snapshot,
+            bids,
+            asks,
+            ts,
+            None,
+            None,
+            None,
+            checksum,
+            window.depth if snapshot and window is not None else None,
         )
 
     # ------------------------------------------------------------------ v1
