@@ -380,17 +380,12 @@ class KrakenMapper(Mapper):
                 if not c.isdigit() or not c.isascii():
                     return None
                 checksum = int(c)
-        return [
-            self._book(
-                instrument,
-                snapshot,
-                bids,
-                asks,
-                checksum,
-                None if snapshot else latest,
-                depth,
-            )
-        ]
+        if snapshot:
+            return [self._book(instrument, True, bids, asks, checksum, None, depth)]
+        window = self._windows.get(instrument)  # _book's delta branch inlined
+        if window is not None:
+            bids, asks = window.update(bids, asks)
+        return [BookEvent(instrument, False, bids, asks, latest, None, None, None, checksum)]
 
     def _fast_v2(self, payload: bytes) -> list[MarketEvent] | None:
         # the decoder from the channel's first letters (a wrong guess only fails to decode)
