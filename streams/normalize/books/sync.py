@@ -299,17 +299,17 @@ class BookSync:
             return
         book.last_receive_ns = receive_ns
         # _records inlined for the common one-level side
-        bid_records: list[PriceLevel] = []
+        bid_records: list[PriceLevel]
         if not bid_changes:
-            pass
+            bid_records = []
         elif len(bid_changes) == 1:
             for p, s in bid_changes.items():
                 bid_records = [PriceLevel(price=p, size=s)]
         else:
             bid_records = _records(bid_changes, True)
-        ask_records: list[PriceLevel] = []
+        ask_records: list[PriceLevel]
         if not ask_changes:
-            pass
+            ask_records = []
         elif len(ask_changes) == 1:
             for p, s in ask_changes.items():
                 ask_records = [PriceLevel(price=p, size=s)]
@@ -435,8 +435,6 @@ def _mismatch(sent: int, got: int, sequence: int | None) -> str:
 
 
 def _records(changed: dict[Decimal, Decimal], bids: bool) -> list[PriceLevel]:
-    """A delta's levels as applied (:meth:`L2Book.apply_texts`), best first."""
-    if len(changed) == 1:  # the common one-level side: nothing to sort
-        for p, s in changed.items():
-            return [PriceLevel(price=p, size=s)]
+    """A delta's levels as applied (:meth:`L2Book.apply_texts`), best first (more than one:
+    the caller builds a lone one's)."""
     return [PriceLevel(price=p, size=changed[p]) for p in sorted(changed, reverse=bids)]

@@ -207,7 +207,7 @@ def kraken_checksum_text(value: Any, number: Decimal) -> str:
 def kraken_crc32_pieces(asks: list[str], bids: list[str]) -> int:
     """:func:`kraken_crc32` from each level's checksum text already joined (price's then
     size's, :func:`kraken_checksum_text`): the top asks then the top bids, best first."""
-    return zlib.crc32(("".join(asks) + "".join(bids)).encode()) & 0xFFFFFFFF
+    return zlib.crc32("".join(asks + bids).encode())  # (unsigned already)
 
 
 def lookup(message: Any, key: str, table: dict[str, Any], expected: str) -> Any:
