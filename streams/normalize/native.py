@@ -68,6 +68,7 @@ class NativeVenue:
         changed its format). The normalize stage exports and resets it per batch."""
         self.topics = topics
         self._trades_topic, self._quotes_topic = topics[0], topics[2]
+        self._book_topic, self._coverage_topic = topics[1], topics[3]
         """Output topics: trades, book, quotes, coverage, derivatives."""
         self.spec = mapper_class.spec
         self.venue = self.spec.venue
@@ -213,10 +214,15 @@ class NativeVenue:
                 out[self._quotes_topic].append(quote)
                 return 0
             if kind is _BOOK:  # as emit() does for one book event, without its batching
-                book_out: list[Any] = out[self.topics[1]]
-                coverage_out: list[Any] = out[self.topics[3]]
                 book: BookEvent = event  # type: ignore[assignment]
-                self.sync.apply(book, connection_id, receive_ns, midway, book_out, coverage_out)
+                self.sync.apply(
+                    book,
+                    connection_id,
+                    receive_ns,
+                    midway,
+                    out[self._book_topic],  # type: ignore[arg-type]
+                    out[self._coverage_topic],  # type: ignore[arg-type]
+                )
                 return 0
         if gap is None and events and events[0].__class__ is _TRADE:
             return self._trades(events, frame, receive_ns, midway, out, connection, sequence)
@@ -241,7 +247,7 @@ class NativeVenue:
         for t in events:
             if t.__class__ is not _TRADE:
                 return self.emit(events, frame, receive_ns, midway, out, self.topics, now=now)
-            price, size = t.price, t.size  # type: ignore[union-attr]
+            price, size = t.price, t.size
             p = memo(price) if price.__class__ is str else None
             if p is None:
                 p = exact(price, "price")
@@ -252,10 +258,10 @@ class NativeVenue:
                 Trade(
                     venue=venue,
                     instrument=t.instrument,
-                    trade_id=t.trade_id,  # type: ignore[union-attr]
+                    trade_id=t.trade_id,
                     price=p,
                     size=q,
-                    side=t.side,  # type: ignore[union-attr]
+                    side=t.side,
                     exchange_ts_ns=t.exchange_ts_ns,
                     receive_ts_ns=receive_ns,
                     process_ts_ns=now,

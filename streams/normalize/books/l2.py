@@ -30,7 +30,7 @@ _RECORDS: dict[tuple[str, str], PriceLevel] = {}
 a book repeat most levels (records are immutable: one may be published many times)."""
 _RECORDS_CAP = 65_536
 _record_of = _RECORDS.get
-_PIECE_MEMOS: dict[Any, dict[str, str]] = {}
+_PIECE_MEMOS: dict[Any, dict[str, bytes]] = {}
 """Per checksum-text function: wire text -> its checksum text (a function of the text)."""
 _PIECE_CAP = 65_536
 Wire = dict[Decimal, Any]
@@ -63,19 +63,19 @@ class L2Book:
         kept_sorted: bool = False,
         wire: bool = False,
         joined: bool = False,
-        piece: Callable[[Any, Decimal], str] | None = None,
+        piece: Callable[[Any, Decimal], bytes] | None = None,
     ) -> None:
         self.kept_sorted = kept_sorted or wire or joined or piece is not None
         self.piece = piece
         """A value's checksum text (Kraken's): the book keeps each level's, its price's as
         first kept then its size's, joined, in ``*_pieces`` in step with the sorted
         prices (the price's text in ``_*_wire``)."""
-        self.piece_memo: dict[str, str] = (
+        self.piece_memo: dict[str, bytes] = (
             _PIECE_MEMOS.setdefault(piece, {}) if piece is not None else {}
         )
         """Wire text -> its ``piece`` (shared by the books of one ``piece``; bounded)."""
-        self.bid_pieces: list[str] = []
-        self.ask_pieces: list[str] = []
+        self.bid_pieces: list[bytes] = []
+        self.ask_pieces: list[bytes] = []
         self.wire = wire and not joined
         """Keep each level's wire text (price -> ``(price text, size text)``)."""
         self.joined = joined
@@ -194,12 +194,12 @@ class L2Book:
                     s = exact(size, "size")
                 if s:
                     at = bisect_left(prices, p)
-                    tail = known.get(size) if size.__class__ is str else None
+                    tail = known.get(size)  # (None for a non-text: only texts are kept)
                     if tail is None:
                         tail = _piece(known, piece, size, s)
                     head = heads.get(p)
                     if head is None:  # a new level: its price's text as now sent
-                        head = known.get(price) if price.__class__ is str else None
+                        head = known.get(price)
                         if head is None:
                             head = _piece(known, piece, price, p)
                         heads[p] = head
@@ -360,8 +360,8 @@ def _snapshot_side(
 
 
 def _piece(
-    known: dict[str, str], piece: Callable[[Any, Decimal], str], value: Any, d: Decimal
-) -> str:
+    known: dict[str, bytes], piece: Callable[[Any, Decimal], bytes], value: Any, d: Decimal
+) -> bytes:
     """``piece(value, d)``, remembered in ``known`` when ``value`` is a wire text."""
     found = piece(value, d)
     if value.__class__ is str:
@@ -374,14 +374,14 @@ def _piece(
 def _pieces(
     texts: Texts,
     prices: list[Decimal],
-    piece: Callable[[Any, Decimal], str],
-    known: dict[str, str],
-) -> tuple[Wire, list[str]]:
+    piece: Callable[[Any, Decimal], bytes],
+    known: dict[str, bytes],
+) -> tuple[Wire, list[bytes]]:
     """A snapshot side's price texts (the first of each price kept, as the side's dict
     keeps its first key) and each kept level's joined checksum text, in ``prices``' order
     (sizes: the last, as the side keeps them; size 0 levels not kept)."""
     heads: Wire = {}
-    sizes: dict[Decimal, str] = {}
+    sizes: dict[Decimal, bytes] = {}
     for price, size in texts:
         p = memo(price) if price.__class__ is str else None
         if p is None:

@@ -89,6 +89,7 @@ class BookSync:
         # joined as "price:size", which is what the checksum joins (the same int)
         self._joined = spec.checksum_wire is okx_checksum_text
         # Kraken's layout: the book keeps each level's checksum text joined (price, size)
+        self._depth = spec.checksum_depth
         self._pieces = spec.checksum_pieces if spec.checksum_depth else None
         self._piece = spec.checksum_text if self._pieces is not None else None
         rest = spec.rest_snapshots
@@ -286,7 +287,7 @@ class BookSync:
             )
             failure = None if got == checksum else _mismatch(checksum, got, seq)
         elif self._pieces is not None:  # _verify's Kraken branch inlined
-            depth = self.spec.checksum_depth
+            depth = self._depth
             got = self._pieces(levels.ask_pieces[:depth], levels.bid_pieces[: -depth - 1 : -1])
             failure = None if got == checksum else _mismatch(checksum, got, seq)
         else:

@@ -353,9 +353,10 @@ class KrakenMapper(Mapper):
                         if time[10:11] == "." and digits.isdigit() and digits.isascii():
                             ns = int(digits) * 1000
                         else:
-                            ns = _seconds_ns(time)
-                            if ns is None:
+                            parsed = _seconds_ns(time)
+                            if parsed is None:
                                 return None
+                            ns = parsed
                         last_time = time
                         if latest is None or ns > latest:
                             latest = ns
@@ -369,9 +370,10 @@ class KrakenMapper(Mapper):
                         if time[10:11] == "." and digits.isdigit() and digits.isascii():
                             ns = int(digits) * 1000
                         else:
-                            ns = _seconds_ns(time)
-                            if ns is None:
+                            parsed = _seconds_ns(time)
+                            if parsed is None:
                                 return None
+                            ns = parsed
                         last_time = time
                         if latest is None or ns > latest:
                             latest = ns
