@@ -128,8 +128,8 @@ class BookSync:
                 event.instrument,
                 levels=L2Book(self._kept_sorted, self._wire, self._joined, self._piece),
             )
-        if connection_id is not None:
-            if book.connection_id is not None and connection_id != book.connection_id:
+        if connection_id is not None and connection_id != book.connection_id:
+            if book.connection_id is not None:
                 if book.state is _LIVE:  # the old connection's frames may be lost
                     self._gap(book, receive_ns, "disconnect", coverage_out)
                 book.buffer.clear()
@@ -324,9 +324,9 @@ class BookSync:
                 bids=bid_records,
                 asks=ask_records,
                 first_sequence=event.first_sequence,
-                last_sequence=event.last_sequence,
+                last_sequence=seq,
                 prev_sequence=event.prev_sequence,
-                checksum=event.checksum,
+                checksum=checksum,
                 exchange_ts_ns=event.exchange_ts_ns,
                 receive_ts_ns=receive_ns,
                 process_ts_ns=self.clock(),
