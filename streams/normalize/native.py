@@ -68,6 +68,7 @@ class NativeVenue:
         changed its format). The normalize stage exports and resets it per batch."""
         self.topics = topics
         self._trades_topic, self._quotes_topic = topics[0], topics[2]
+        self._book_topic, self._coverage_topic = topics[1], topics[3]
         """Output topics: trades, book, quotes, coverage, derivatives."""
         self.spec = mapper_class.spec
         self.venue = self.spec.venue
@@ -213,12 +214,86 @@ class NativeVenue:
                 out[self._quotes_topic].append(quote)
                 return 0
             if kind is _BOOK:  # as emit() does for one book event, without its batching
-                book_out: list[Any] = out[self.topics[1]]
-                coverage_out: list[Any] = out[self.topics[3]]
                 book: BookEvent = event  # type: ignore[assignment]
-                self.sync.apply(book, connection_id, receive_ns, midway, book_out, coverage_out)
+                self.sync.apply(
+                    book,
+                    connection_id,
+                    receive_ns,
+                    midway,
+                    out[self._book_topic],  # type: ignore[arg-type]
+                    out[self._coverage_topic],  # type: ignore[arg-type]
+                )
                 return 0
+        if gap is None and events and events[0].__class__ is _TRADE:
+            return self._trades(events, frame, receive_ns, midway, out, connection, sequence)
         return self.emit(events, frame, receive_ns, midway, out, self.topics, gap)
+
+    def _trades(
+        self,
+        events: list[MarketEvent],
+        frame: Record,
+        receive_ns: int,
+        midway: bool,
+        out: Mapping[str, list[TypedRecord]],
+        connection: Any,
+        sequence: Any,
+    ) -> int:
+        """:meth:`emit` for a frame of trades (the common multi-trade frame): the same
+        records, built and then published in one list, without emit's per-kind lists; a
+        frame with another event goes to :meth:`emit` (with the clock already read)."""
+        now = self.clock()
+        venue = self.venue
+        trades: list[Trade] = []
+        for t in events:
+            if t.__class__ is not _TRADE:
+                return self.emit(events, frame, receive_ns, midway, out, self.topics, now=now)
+            price, size = t.price, t.size
+            p = memo(price) if price.__class__ is str else None
+            if p is None:
+                p = exact(price, "price")
+            q = memo(size) if size.__class__ is str else None
+            if q is None:
+                q = exact(size, "size")
+            trades.append(
+                Trade(
+                    venue=venue,
+                    instrument=t.instrument,
+                    trade_id=t.trade_id,
+                    price=p,
+                    size=q,
+                    side=t.side,
+                    exchange_ts_ns=t.exchange_ts_ns,
+                    receive_ts_ns=receive_ns,
+                    process_ts_ns=now,
+                    connection_id=connection,
+                    frame_sequence=sequence,
+                )
+            )
+        duplicates = 0
+        published = out[self._trades_topic]
+        windows = self._windows
+        capacity = self._dedup_capacity
+        last = None
+        ids: dict[str, None]
+        order: deque[str]
+        for trade in trades:  # as emit() publishes them
+            instrument = trade.instrument
+            if instrument is not last:  # a frame's trades mostly share their instrument
+                window = windows.get(instrument)
+                if window is None:
+                    window = windows[instrument] = self.dedup.window(venue, instrument)
+                ids, order = window
+                last = instrument
+            trade_id = trade.trade_id
+            if trade_id in ids:
+                duplicates += 1
+                continue
+            ids[trade_id] = None
+            order.append(trade_id)
+            if len(order) > capacity:
+                del ids[order.popleft()]
+            published.append(trade)
+        return duplicates
 
     def _map_error(self, exc: Exception) -> Exception:
         """A mapper's failure as the NormalizeError of its dead letter (field and value)."""
@@ -279,6 +354,7 @@ class NativeVenue:
         out: Mapping[str, list[TypedRecord]],
         topics: tuple[str, str, str, str, str],
         connection_gap: str | None = None,
+        now: int | None = None,
     ) -> int:
         """Records of a frame's events into ``out`` (topics: trades, book, quotes, coverage,
         derivatives);
@@ -291,7 +367,8 @@ class NativeVenue:
         quotes: list[Quote] = []
         books: list[BookEvent] = []
         derivatives: list[DerivativesTicker] = []
-        now = self.clock()
+        if now is None:  # (else: the clock as the caller read it for this frame)
+            now = self.clock()
         venue = self.venue
         for event in events:
             kind = event.__class__

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, insort
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +30,9 @@ _RECORDS: dict[tuple[str, str], PriceLevel] = {}
 a book repeat most levels (records are immutable: one may be published many times)."""
 _RECORDS_CAP = 65_536
 _record_of = _RECORDS.get
+_PIECE_MEMOS: dict[Any, dict[str, bytes]] = {}
+"""Per checksum-text function: wire text -> its checksum text (a function of the text)."""
+_PIECE_CAP = 65_536
 Wire = dict[Decimal, Any]
 """Price -> its level as sent: ``(price text, size text)``, or ``"price:size"``."""
 
@@ -42,16 +46,36 @@ class L2Book:
         "_bid_prices",
         "_bid_wire",
         "ask_joined",
+        "ask_pieces",
         "asks",
         "bid_joined",
+        "bid_pieces",
         "bids",
         "joined",
         "kept_sorted",
+        "piece",
+        "piece_memo",
         "wire",
     )
 
-    def __init__(self, kept_sorted: bool = False, wire: bool = False, joined: bool = False) -> None:
-        self.kept_sorted = kept_sorted or wire or joined
+    def __init__(
+        self,
+        kept_sorted: bool = False,
+        wire: bool = False,
+        joined: bool = False,
+        piece: Callable[[Any, Decimal], bytes] | None = None,
+    ) -> None:
+        self.kept_sorted = kept_sorted or wire or joined or piece is not None
+        self.piece = piece
+        """A value's checksum text (Kraken's): the book keeps each level's, its price's as
+        first kept then its size's, joined, in ``*_pieces`` in step with the sorted
+        prices (the price's text in ``_*_wire``)."""
+        self.piece_memo: dict[str, bytes] = (
+            _PIECE_MEMOS.setdefault(piece, {}) if piece is not None else {}
+        )
+        """Wire text -> its ``piece`` (shared by the books of one ``piece``; bounded)."""
+        self.bid_pieces: list[bytes] = []
+        self.ask_pieces: list[bytes] = []
         self.wire = wire and not joined
         """Keep each level's wire text (price -> ``(price text, size text)``)."""
         self.joined = joined
@@ -78,6 +102,8 @@ class L2Book:
         self._ask_wire.clear()
         self.bid_joined.clear()
         self.ask_joined.clear()
+        self.bid_pieces.clear()
+        self.ask_pieces.clear()
 
     def replace_texts(
         self, bid_texts: Texts, ask_texts: Texts
@@ -105,11 +131,19 @@ class L2Book:
                 self.ask_joined = list(map(ask_wire.__getitem__, self._ask_prices))
             else:
                 self._bid_wire, self._ask_wire = bid_wire, ask_wire
+        piece = self.piece
+        if piece is not None:
+            known = self.piece_memo
+            self._bid_wire, self.bid_pieces = _pieces(bid_texts, self._bid_prices, piece, known)
+            self._ask_wire, self.ask_pieces = _pieces(ask_texts, self._ask_prices, piece, known)
         return (bid_records if bids_as_sent else None, ask_records if asks_as_sent else None)
 
     def apply(self, bids: Pairs, asks: Pairs, bid_texts: Texts, ask_texts: Texts) -> None:
         """Apply changed levels to both sides; size 0 deletes (``*_texts``: as sent)."""
-        if self.joined:
+        if self.piece is not None:  # the same levels, from their text
+            self.apply_texts(bid_texts, True)
+            self.apply_texts(ask_texts, False)
+        elif self.joined:
             _apply_joined(self.bids, self._bid_prices, self.bid_joined, bids, bid_texts)
             _apply_joined(self.asks, self._ask_prices, self.ask_joined, asks, ask_texts)
         elif self.wire:
@@ -146,6 +180,42 @@ class L2Book:
                 changed[p] = s
             return changed
         prices = self._bid_prices if bids else self._ask_prices
+        piece = self.piece
+        if piece is not None:
+            pieces = self.bid_pieces if bids else self.ask_pieces
+            heads = self._bid_wire if bids else self._ask_wire
+            known = self.piece_memo
+            for price, size in texts:
+                p = memo(price) if price.__class__ is str else None
+                if p is None:
+                    p = exact(price, "price")
+                s = memo(size) if size.__class__ is str else None
+                if s is None:
+                    s = exact(size, "size")
+                if s:
+                    at = bisect_left(prices, p)
+                    tail = known.get(size)  # (None for a non-text: only texts are kept)
+                    if tail is None:
+                        tail = _piece(known, piece, size, s)
+                    head = heads.get(p)
+                    if head is None:  # a new level: its price's text as now sent
+                        head = known.get(price)
+                        if head is None:
+                            head = _piece(known, piece, price, p)
+                        heads[p] = head
+                        prices.insert(at, p)
+                        pieces.insert(at, head + tail)
+                    else:
+                        pieces[at] = head + tail
+                    side[p] = s
+                elif p in side:
+                    del side[p]
+                    del heads[p]
+                    at = bisect_left(prices, p)
+                    del prices[at]
+                    del pieces[at]
+                changed[p] = s
+            return changed
         if self.joined:
             texts_of = self.bid_joined if bids else self.ask_joined
             for price, size in texts:
@@ -287,6 +357,43 @@ def _snapshot_side(
             if wire is not None:
                 wire[p] = price + ":" + size if joined else level
     return side, records, ordered
+
+
+def _piece(
+    known: dict[str, bytes], piece: Callable[[Any, Decimal], bytes], value: Any, d: Decimal
+) -> bytes:
+    """``piece(value, d)``, remembered in ``known`` when ``value`` is a wire text."""
+    found = piece(value, d)
+    if value.__class__ is str:
+        if len(known) >= _PIECE_CAP:
+            known.clear()
+        known[value] = found
+    return found
+
+
+def _pieces(
+    texts: Texts,
+    prices: list[Decimal],
+    piece: Callable[[Any, Decimal], bytes],
+    known: dict[str, bytes],
+) -> tuple[Wire, list[bytes]]:
+    """A snapshot side's price texts (the first of each price kept, as the side's dict
+    keeps its first key) and each kept level's joined checksum text, in ``prices``' order
+    (sizes: the last, as the side keeps them; size 0 levels not kept)."""
+    heads: Wire = {}
+    sizes: dict[Decimal, bytes] = {}
+    for price, size in texts:
+        p = memo(price) if price.__class__ is str else None
+        if p is None:
+            p = exact(price, "price")
+        s = memo(size) if size.__class__ is str else None
+        if s is None:
+            s = exact(size, "size")
+        if s:
+            if p not in heads:
+                heads[p] = _piece(known, piece, price, p)
+            sizes[p] = _piece(known, piece, size, s)
+    return heads, [heads[p] + sizes[p] for p in prices]
 
 
 def _apply(side: Side, levels: Pairs) -> None:

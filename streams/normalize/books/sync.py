@@ -88,6 +88,10 @@ class BookSync:
         # OKX's algorithm over the wire text (OKX, Bitget): the book keeps each level's text
         # joined as "price:size", which is what the checksum joins (the same int)
         self._joined = spec.checksum_wire is okx_checksum_text
+        # Kraken's layout: the book keeps each level's checksum text joined (price, size)
+        self._depth = spec.checksum_depth
+        self._pieces = spec.checksum_pieces if spec.checksum_depth else None
+        self._piece = spec.checksum_text if self._pieces is not None else None
         rest = spec.rest_snapshots
         # the delta path's checks inlined where they are the plain ones: stale when its id
         # is at or below the book's (not Binance futures' bridging, not consecutive ids on
@@ -121,10 +125,11 @@ class BookSync:
         book = self.books.get(event.instrument)
         if book is None:
             book = self.books[event.instrument] = SyncedBook(
-                event.instrument, levels=L2Book(self._kept_sorted, self._wire, self._joined)
+                event.instrument,
+                levels=L2Book(self._kept_sorted, self._wire, self._joined, self._piece),
             )
-        if connection_id is not None:
-            if book.connection_id is not None and connection_id != book.connection_id:
+        if connection_id is not None and connection_id != book.connection_id:
+            if book.connection_id is not None:
                 if book.state is _LIVE:  # the old connection's frames may be lost
                     self._gap(book, receive_ns, "disconnect", coverage_out)
                 book.buffer.clear()
@@ -281,6 +286,10 @@ class BookSync:
                 levels.bid_joined[: -depth - 1 : -1], levels.ask_joined[:depth]
             )
             failure = None if got == checksum else _mismatch(checksum, got, seq)
+        elif self._pieces is not None:  # _verify's Kraken branch inlined
+            depth = self._depth
+            got = self._pieces(levels.ask_pieces[:depth], levels.bid_pieces[: -depth - 1 : -1])
+            failure = None if got == checksum else _mismatch(checksum, got, seq)
         else:
             failure = self._verify(book, event)
         if failure is not None:
@@ -290,17 +299,34 @@ class BookSync:
             self._gap(book, receive_ns, "crossed_book", coverage)
             return
         book.last_receive_ns = receive_ns
+        # _records inlined for the common one-level side
+        bid_records: list[PriceLevel]
+        if not bid_changes:
+            bid_records = []
+        elif len(bid_changes) == 1:
+            for p, s in bid_changes.items():
+                bid_records = [PriceLevel(price=p, size=s)]
+        else:
+            bid_records = _records(bid_changes, True)
+        ask_records: list[PriceLevel]
+        if not ask_changes:
+            ask_records = []
+        elif len(ask_changes) == 1:
+            for p, s in ask_changes.items():
+                ask_records = [PriceLevel(price=p, size=s)]
+        else:
+            ask_records = _records(ask_changes, False)
         books_out.append(
             BookUpdate(
                 venue=self.venue,
                 instrument=book.instrument,
                 kind="DELTA",
-                bids=_records(bid_changes, True) if bid_changes else [],
-                asks=_records(ask_changes, False) if ask_changes else [],
+                bids=bid_records,
+                asks=ask_records,
                 first_sequence=event.first_sequence,
-                last_sequence=event.last_sequence,
+                last_sequence=seq,
                 prev_sequence=event.prev_sequence,
-                checksum=event.checksum,
+                checksum=checksum,
                 exchange_ts_ns=event.exchange_ts_ns,
                 receive_ts_ns=receive_ns,
                 process_ts_ns=self.clock(),
@@ -348,6 +374,10 @@ class BookSync:
         levels = book.levels
         if self._joined:
             got = okx_checksum_joined(*levels.top_joined(depth))
+        elif self._pieces is not None:
+            asks = levels.ask_pieces[:depth] if depth else levels.ask_pieces[:]
+            bids = levels.bid_pieces[: -depth - 1 : -1] if depth else levels.bid_pieces[::-1]
+            got = self._pieces(asks, bids)
         elif spec.checksum_wire is not None:
             got = spec.checksum_wire(*levels.top_texts(depth))
         else:
@@ -406,8 +436,6 @@ def _mismatch(sent: int, got: int, sequence: int | None) -> str:
 
 
 def _records(changed: dict[Decimal, Decimal], bids: bool) -> list[PriceLevel]:
-    """A delta's levels as applied (:meth:`L2Book.apply_texts`), best first."""
-    if len(changed) == 1:  # the common one-level side: nothing to sort
-        for p, s in changed.items():
-            return [PriceLevel(price=p, size=s)]
+    """A delta's levels as applied (:meth:`L2Book.apply_texts`), best first (more than one:
+    the caller builds a lone one's)."""
     return [PriceLevel(price=p, size=changed[p]) for p in sorted(changed, reverse=bids)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, ClassVar, Final
 
 import orjson
@@ -63,6 +64,12 @@ class VenueSpec:
     checksum_wire: WireChecksum | None = None
     """``checksum`` computed from the levels' text as sent (OKX), which the book then keeps:
     no decimal formatting. Used instead of ``checksum`` by the book synchroniser."""
+    checksum_text: Callable[[Any, Decimal], bytes] | None = None
+    """A value's text in a checksum that concatenates each level's price text then size
+    text, top asks then top bids (Kraken): ``(wire text, its exact decimal)`` -> that text.
+    The book then keeps each level's joined text in order, and ``checksum_pieces`` (asks
+    best first, bids best first) gives the checksum: no decimal formatting per update."""
+    checksum_pieces: Callable[[list[bytes], list[bytes]], int] | None = None
     rest_snapshots: bool = False
     """Book snapshots come from REST (captured into md.raw); deltas received before one
     are buffered and replayed onto it (Binance). Otherwise snapshots come on the socket

@@ -197,6 +197,19 @@ def kraken_crc32_decimals(
     return zlib.crc32(payload.encode()) & 0xFFFFFFFF
 
 
+def kraken_checksum_text(value: Any, number: Decimal) -> bytes:
+    """A book value's text in Kraken's checksum: :func:`_crc_text` of ``number``, the exact
+    decimal of the wire text ``value`` (a function of that text, spelling included: the
+    book may remember it per text), as the bytes the CRC32 reads."""
+    return _crc_text(number).encode()
+
+
+def kraken_crc32_pieces(asks: list[bytes], bids: list[bytes]) -> int:
+    """:func:`kraken_crc32` from each level's checksum text already joined (price's then
+    size's, :func:`kraken_checksum_text`): the top asks then the top bids, best first."""
+    return zlib.crc32(b"".join(asks + bids))  # (unsigned already)
+
+
 def lookup(message: Any, key: str, table: dict[str, Any], expected: str) -> Any:
     """``table[message[key]]`` for a string the venue documents (sides, types); a
     :class:`MapError` naming the field for anything else (never a TypeError)."""

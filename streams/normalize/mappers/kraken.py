@@ -40,7 +40,9 @@ from tapewire.streams.normalize.mappers.common import (
     decode_numbers_as_text_fast,
     iso_ns,
     iso_to_ns,
+    kraken_checksum_text,
     kraken_crc32_decimals,
+    kraken_crc32_pieces,
     number_text,
 )
 from tapewire.streams.normalize.mappers.events import (
@@ -66,6 +68,8 @@ _number = wire.number
 _SUFFIXES = tuple(f"-{n}" for n in range(64))
 """A v1 trade id's ``-<n>`` (its place in the frame), made once."""
 _MANY = len(_SUFFIXES)
+_BOOK_DEPTHS = {f"book-{d}": d for d in DEPTHS}
+"""v1 book channel names of Kraken's depths -> the depth (others: parsed)."""
 
 
 def _checksum(bids: Sequence[tuple[Any, Any]], asks: Sequence[tuple[Any, Any]]) -> int:
@@ -137,8 +141,11 @@ class _Window:
         self.bids: dict[Decimal, str] = {}
         self.asks: dict[Decimal, str] = {}
 
-    def apply(self, levels: list[Level], side: dict[Decimal, str], bids: bool) -> list[Level]:
-        """Apply levels; returns the implicit deletes of levels pushed below the depth."""
+    def apply(
+        self, levels: list[Level], side: dict[Decimal, str], bids: bool
+    ) -> list[Level] | None:
+        """Apply levels; returns the implicit deletes of levels pushed below the depth (None
+        when there are none)."""
         for price, size in levels:
             # a text the book already checked has its Decimal remembered (same value)
             key = memo(price)
@@ -151,6 +158,45 @@ class _Window:
                 side.setdefault(key, price)
             else:
                 side.pop(key, None)
+        return self._evict(side, bids) if len(side) > self.depth else None
+
+    def update(self, bids: list[Level], asks: list[Level]) -> tuple[list[Level], list[Level]]:
+        """A delta's levels applied (:meth:`apply`, both sides in one call): returns them
+        with the implicit deletes of levels pushed below the depth added."""
+        depth = self.depth
+        if bids:  # a side without levels has nothing pushed below the depth
+            side = self.bids
+            for price, size in bids:
+                key = memo(price)
+                if key is None:
+                    key = _decimal(price, "price")
+                amount = memo(size)
+                if amount is None:
+                    amount = _decimal(size, "qty")
+                if amount:
+                    side.setdefault(key, price)
+                else:
+                    side.pop(key, None)
+            if len(side) > depth:
+                bids = bids + self._evict(side, True)
+        if asks:
+            side = self.asks
+            for price, size in asks:
+                key = memo(price)
+                if key is None:
+                    key = _decimal(price, "price")
+                amount = memo(size)
+                if amount is None:
+                    amount = _decimal(size, "qty")
+                if amount:
+                    side.setdefault(key, price)
+                else:
+                    side.pop(key, None)
+            if len(side) > depth:
+                asks = asks + self._evict(side, False)
+        return bids, asks
+
+    def _evict(self, side: dict[Decimal, str], bids: bool) -> list[Level]:
         evicted: list[Level] = []
         while len(side) > self.depth:
             worst = min(side) if bids else max(side)
@@ -167,6 +213,8 @@ class KrakenMapper(Mapper):
         channels={"trades": "trade", "book": "book", "quotes": "ticker"},
         checksum=_checksum,
         checksum_depth=10,
+        checksum_text=kraken_checksum_text,
+        checksum_pieces=kraken_crc32_pieces,
         subscribe=_subscribe,
         notes="v1 and v2 frames; CRC32 checksum over the top 10 levels; no sequence ids",
     )
@@ -228,10 +276,16 @@ class KrakenMapper(Mapper):
         for n, trade in enumerate(trades):
             time = trade[2]
             if time != last:  # a frame's trades mostly share their time
-                found = _seconds_ns(time)
-                if found is None:
-                    return None
-                ns, last = found, time
+                # Kraken's own "1534614057.321597" inline, else the parser
+                digits = time.replace(".", "") if len(time) == 17 else ""
+                if time[10:11] == "." and digits.isdigit() and digits.isascii():
+                    ns = int(digits) * 1000
+                else:
+                    found = _seconds_ns(time)
+                    if found is None:
+                        return None
+                    ns = found
+                last = time
             trade_id = time + _SUFFIXES[n] if n < _MANY else f"{time}-{n}"
             out.append(
                 TradeEvent(
@@ -266,56 +320,74 @@ class KrakenMapper(Mapper):
             return None
         else:
             name, pair, payloads = frame.name, frame.pair, (frame.first, second)  # type: ignore[assignment]
-        depth_text = name[5:]
         instrument = self._by_symbol.get(pair)
-        if (
-            not name.startswith("book-")
-            or not depth_text.isdigit()
-            or not depth_text.isascii()
-            or instrument is None
-        ):
+        depth = _BOOK_DEPTHS.get(name)
+        if depth is None:
+            depth_text = name[5:]
+            if not name.startswith("book-") or not depth_text.isdigit() or not depth_text.isascii():
+                return None
+            depth = int(depth_text)
+        if instrument is None:
             return None
         bids: list[Level] = []
         asks: list[Level] = []
         checksum = None
-        latest: int | None = None
         snapshot = False
+        latest: int | None = None
         last_time = None
         for part in payloads:
+            a, b = part.a, part.b
             if part.as_ is not UNSET or part.bs is not UNSET:
                 # a payload with both "as" and "a" lists them in its key order: generic path
-                if part.a is not UNSET or part.b is not UNSET:
+                if a is not UNSET or b is not UNSET:
                     return None
                 snapshot = True
-            for levels, out in ((part.as_, asks), (part.a, asks), (part.bs, bids), (part.b, bids)):
-                if levels is UNSET:
-                    continue
-                for level in levels:
+                a, b = part.as_, part.bs
+            if a is not UNSET:
+                for level in a:
+                    asks.append((level[0], level[1]))
                     time = level[2]
-                    if time != last_time:
-                        ns = _seconds_ns(time)
-                        if ns is None:
-                            return None
+                    if time != last_time:  # every time checked (the generic path refuses)
+                        # Kraken's own "1534614057.321597" inline, else the parser
+                        digits = time.replace(".", "") if len(time) == 17 else ""
+                        if time[10:11] == "." and digits.isdigit() and digits.isascii():
+                            ns = int(digits) * 1000
+                        else:
+                            parsed = _seconds_ns(time)
+                            if parsed is None:
+                                return None
+                            ns = parsed
                         last_time = time
                         if latest is None or ns > latest:
                             latest = ns
-                    out.append((level[0], level[1]))
+            if b is not UNSET:
+                for level in b:
+                    bids.append((level[0], level[1]))
+                    time = level[2]
+                    if time != last_time:  # every time checked (the generic path refuses)
+                        # Kraken's own "1534614057.321597" inline, else the parser
+                        digits = time.replace(".", "") if len(time) == 17 else ""
+                        if time[10:11] == "." and digits.isdigit() and digits.isascii():
+                            ns = int(digits) * 1000
+                        else:
+                            parsed = _seconds_ns(time)
+                            if parsed is None:
+                                return None
+                            ns = parsed
+                        last_time = time
+                        if latest is None or ns > latest:
+                            latest = ns
             c = part.c
             if c is not UNSET:
                 if not c.isdigit() or not c.isascii():
                     return None
                 checksum = int(c)
-        return [
-            self._book(
-                instrument,
-                snapshot,
-                bids,
-                asks,
-                checksum,
-                None if snapshot else latest,
-                int(depth_text),
-            )
-        ]
+        if snapshot:
+            return [self._book(instrument, True, bids, asks, checksum, None, depth)]
+        window = self._windows.get(instrument)  # _book's delta branch inlined
+        if window is not None:
+            bids, asks = window.update(bids, asks)
+        return [BookEvent(instrument, False, bids, asks, latest, None, None, None, checksum)]
 
     def _fast_v2(self, payload: bytes) -> list[MarketEvent] | None:
         # the decoder from the channel's first letters (a wrong guess only fails to decode)
@@ -524,16 +596,18 @@ class KrakenMapper(Mapper):
             window.apply(bids, window.bids, True)
             window.apply(asks, window.asks, False)
         elif window is not None:
-            bids = bids + window.apply(bids, window.bids, True)
-            asks = asks + window.apply(asks, window.asks, False)
-        return BookEvent(
-            instrument=instrument,
-            snapshot=snapshot,
-            bids=bids,
-            asks=asks,
-            exchange_ts_ns=ts,
-            checksum=checksum,
-            depth=window.depth if snapshot and window is not None else None,
+            bids, asks = window.update(bids, asks)
+        return BookEvent(  # positional (cheaper): no sequence ids
+            instrument,
+            snapshot,
+            bids,
+            asks,
+            ts,
+            None,
+            None,
+            None,
+            checksum,
+            window.depth if snapshot and window is not None else None,
         )
 
     # ------------------------------------------------------------------ v1
