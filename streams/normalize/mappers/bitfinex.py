@@ -169,6 +169,9 @@ class BitfinexMapper(Mapper):
         """:meth:`map_bytes`' view of ``_channels``: connection -> chanId bytes -> (channel
         code, native symbol, book len); cleared on every event."""
         self._instruments: dict[str, str] = {}
+        self._fast_connection: str | None = None
+        """The connection of ``_fast_channels`` (the last frame's), read without a lookup."""
+        self._fast_channels: dict[bytes, tuple[int, str, int | None]] = {}
 
     def decode(self, payload: bytes) -> Any:
         """Every JSON number as its wire text (msgspec first)."""
@@ -182,11 +185,11 @@ class BitfinexMapper(Mapper):
         bytes (only all-digit ids, whose text is the generic path's key); the market is
         looked up once the frame decoded, as :meth:`map` looks it up first (the same error)."""
         try:
-            if payload[0] != 91:  # [
-                return None
+            # no check of the opening "[": the typed decoders take arrays only
             comma = payload.index(b",")
-            table = self._fast.get(self.connection_id)
-            if table is None:
+            if self.connection_id == self._fast_connection:
+                table = self._fast_channels
+            else:
                 table = self._fast_table()
             sub = table.get(payload[1:comma])
             if sub is None:
@@ -205,8 +208,21 @@ class BitfinexMapper(Mapper):
                     if second == 91 or second == 93:
                         snap = bw.snapshot_frame(payload)
                         return _snapshot_event(self._instrument(native), snap.levels, depth)
+                    # one level (the hot frame): _level_event inline
                     level = bw.level_frame(payload).level
-                    return _level_event(self._instrument(native), level)
+                    price = level.price
+                    amount = level.amount
+                    if price.__class__ is not str or amount.__class__ is not str:
+                        return _level_event(self._instrument(native), level)
+                    sign = amount[0]  # an empty text: IndexError, None
+                    if price[0] not in _NUMBER_START or sign not in _NUMBER_START:
+                        return None
+                    instrument = self._instruments.get(native) or self._instrument(native)
+                    if sign == "-":
+                        size = amount[1:] if level.count else "0"
+                        return [BookEvent(instrument, False, [], [(price, size)])]
+                    size = amount if level.count else "0"
+                    return [BookEvent(instrument, False, [(price, size)], [])]
                 if first == 34:  # "cs"
                     checksum = bw.checksum_frame(payload).checksum
                     return [BookEvent(self._instrument(native), False, [], [], checksum=checksum)]
@@ -229,9 +245,18 @@ class BitfinexMapper(Mapper):
         return found
 
     def _fast_table(self) -> dict[bytes, tuple[int, str, int | None]]:
-        """This connection's channels by the bytes of their all-digit chanId."""
+        """This connection's channels by the bytes of their all-digit chanId (kept as
+        the last connection's too)."""
         connection = self.connection_id
-        table = self._fast[connection] = {
+        table = self._fast.get(connection)
+        if table is None:
+            table = self._fast[connection] = self._channels_of(connection)
+        self._fast_connection = connection
+        self._fast_channels = table
+        return table
+
+    def _channels_of(self, connection: str) -> dict[bytes, tuple[int, str, int | None]]:
+        return {
             chan.encode(): (_FAST_CHANNELS[channel], native, depth)
             for (conn, chan), (channel, native, depth) in self._channels.items()
             if conn == connection
@@ -239,7 +264,6 @@ class BitfinexMapper(Mapper):
             and chan.isdigit()
             and channel in _FAST_CHANNELS
         }
-        return table
 
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
@@ -286,6 +310,7 @@ class BitfinexMapper(Mapper):
         event = message.get("event")
         connection = self.connection_id
         self._fast.clear()
+        self._fast_connection = None
         if event == "subscribed":
             chan, channel, native = message["chanId"], message["channel"], message["symbol"]
             if chan.__class__ is not str or channel.__class__ is not str:
@@ -388,7 +413,7 @@ def _level_event(instrument: str, level: bw.Level) -> list[MarketEvent] | None:
     price = _text(level.price)
     amount = _text(level.amount)
     count = level.count
-    if price is None or amount is None or count < 0:
+    if price is None or amount is None:
         return None
     if amount[0] == "-":
         return [BookEvent(instrument, False, [], [(price, amount[1:] if count else "0")])]
@@ -404,7 +429,7 @@ def _snapshot_event(
         price = _text(level.price)
         amount = _text(level.amount)
         count = level.count
-        if price is None or amount is None or count < 0:
+        if price is None or amount is None:
             return None
         if amount[0] == "-":
             asks.append((price, amount[1:] if count else "0"))
