@@ -220,9 +220,13 @@ class BitfinexMapper(Mapper):
                     # one level (the hot frame): _level_event inline
                     level = bw.level_frame(payload).level
                     price = level.price
-                    amount = level.amount
-                    if price.__class__ is not str or amount.__class__ is not str:
+                    if price.__class__ is not str:
                         return _level_event(instrument or self._instrument(native), level)
+                    amount = level.amount
+                    if amount.__class__ is not str:  # a delete's 1 / -1
+                        if amount.__class__ is not int or not amount:
+                            return None
+                        amount = str(amount)
                     sign = amount[0]  # an empty text: IndexError, None
                     if price[0] not in _NUMBER_START or sign not in _NUMBER_START:
                         return None
