@@ -169,6 +169,7 @@ class BitfinexMapper(Mapper):
         """:meth:`map_bytes`' view of ``_channels``: connection -> chanId bytes -> its
         :data:`_Fast`; cleared on every event."""
         self._instruments: dict[str, str] = {}
+        """Native symbol -> instrument, of the markets :meth:`_instrument` resolved."""
         self._fast_connection: str | None = None
         """The connection of ``_fast_channels`` (the last frame's), read without a lookup."""
         self._fast_channels: dict[bytes, _Fast] = {}
