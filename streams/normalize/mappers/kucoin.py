@@ -15,9 +15,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
+from tapewire.streams.normalize.mappers import kucoin_wire as kw
 from tapewire.streams.normalize.mappers.base import (
     MS,
     Mapper,
+    MarketIndex,
     Sequencing,
     VenueSpec,
     integer,
@@ -68,6 +70,87 @@ class KucoinMapper(Mapper):
         subscribe=_subscribe,
         notes="REST snapshot sync (level2_100); no checksum",
     )
+
+    def __init__(self, markets: MarketIndex) -> None:
+        super().__init__(markets)
+        self._resolve_id = markets.resolver("spot")
+        self._ids: dict[str, str] = markets.ids("spot")
+        """Native id -> instrument, as ``_resolve_id`` gives it (read inline: no call)."""
+
+    def _id(self, native: Any) -> str:
+        instrument = self._resolve_id(native)  # raises MapError for an unknown id
+        self._ids[native] = instrument
+        return instrument
+
+    def map_bytes(self, payload: bytes) -> list[MarketEvent] | None:
+        """A ``/market/match``, ``/market/level2`` or ``/market/ticker`` message decoded
+        straight into its typed struct (:mod:`.kucoin_wire`, which holds the rules that make
+        the events those of :meth:`map`); None for any other frame. The decoder is picked
+        from the byte after ``"topic":"/market/`` where the frame starts as KuCoin sends it
+        (a wrong pick fails the decode or the topic check)."""
+        try:
+            kind = payload[35]
+            if kind == 109:  # m: /market/match:
+                trade = kw.trade_frame(payload)
+                if not trade.topic.startswith("/market/match:"):
+                    return None
+                d = trade.data
+                time = d.time
+                if time.__class__ is str:
+                    if not (time.isascii() and time.isdigit()):
+                        return None
+                    time = int(time)
+                native = d.symbol
+                return [
+                    TradeEvent(
+                        self._ids.get(native) or self._id(native),
+                        d.trade_id,
+                        d.price,
+                        d.size,
+                        BUY if d.side == "buy" else SELL,
+                        time,  # type: ignore[arg-type]
+                    )
+                ]
+            if kind == 108:  # l: /market/level2:
+                delta = kw.delta_frame(payload)
+                if not delta.topic.startswith("/market/level2:"):
+                    return None
+                b = delta.data
+                native = b.symbol
+                changes = b.changes
+                return [
+                    BookEvent(
+                        self._ids.get(native) or self._id(native),
+                        False,
+                        [(p, q) for p, q, _ in changes.bids],
+                        [(p, q) for p, q, _ in changes.asks],
+                        b.time * MS,
+                        b.sequence_start,
+                        b.sequence_end,
+                    )
+                ]
+            if kind == 116:  # t: /market/ticker:
+                ticker = kw.ticker_frame(payload)
+                topic = ticker.topic
+                if not topic.startswith("/market/ticker:"):
+                    return None
+                q = ticker.data
+                native = topic[15:]
+                return [
+                    QuoteEvent(
+                        self._ids.get(native) or self._id(native),
+                        q.best_bid,
+                        q.best_bid_size,
+                        q.best_ask,
+                        q.best_ask_size,
+                        q.time * MS,
+                    )
+                ]
+            return None
+        except kw.INVALID:
+            return None
+        except (IndexError, ValueError):  # shorter than 36 bytes; an int too long
+            return None
 
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
