@@ -321,7 +321,8 @@ def _snapshot_side(
     keep = records.append
     last: Decimal | None = None
     ordered = True
-    for level in texts:
+    as_sent: list[Any] = texts  # tuples as typed, or lists: no per-level check under mypyc
+    for level in as_sent:
         try:
             record = _record_of(level)
         except TypeError:  # a list (unhashable): not memoised

@@ -10,7 +10,6 @@ included).
 
 from __future__ import annotations
 
-import copy
 import random
 import zlib
 from collections.abc import Callable
@@ -22,7 +21,7 @@ import pytest
 from tapewire.streams.normalize import Normalizer
 from tapewire.streams.normalize.mappers import MapError
 from tapewire.streams.normalize.mappers.common import kraken_crc32, kraken_crc32_decimals
-from tapewire.streams.normalize.mappers.kraken import KrakenMapper, _seconds_to_ns
+from tapewire.streams.normalize.mappers.kraken import KrakenMapper, _seconds_to_ns, _Window
 from tapewire.streams.normalize.mappers.kraken_wire import seconds_ns
 from tapewire.testing.frames import read_frames
 from tests.unit.streams.normalize.mappers.fast_path_checks import (
@@ -67,11 +66,19 @@ def _state(mapper: KrakenMapper) -> tuple[object, ...]:
     return (windows, dict(mapper._acked_depth))
 
 
+def _copy(window: _Window) -> _Window:
+    """A copy of a book window (``copy.deepcopy`` cannot copy it under ``make native``:
+    mypyc classes have no pickling support)."""
+    copied = _Window(window.depth)
+    copied.bids, copied.asks = dict(window.bids), dict(window.asks)
+    return copied
+
+
 def _same_or_none(mapper: KrakenMapper, payload: bytes) -> bool:
     """``fast_path_checks.same_or_none`` from the same state on both paths (book frames
     change the windows), the windows ending equal too; the mapper moves on by the generic
     path."""
-    saved = copy.deepcopy((mapper._windows, mapper._acked_depth))
+    saved = ({k: _copy(w) for k, w in mapper._windows.items()}, dict(mapper._acked_depth))
     fast = outcome(mapper.map_bytes, payload)
     after = _state(mapper)
     mapper._windows, mapper._acked_depth = saved
