@@ -276,10 +276,17 @@ class KrakenMapper(Mapper):
         for n, trade in enumerate(trades):
             time = trade[2]
             if time != last:  # a frame's trades mostly share their time
-                # Kraken's own "1534614057.321597" inline, else the parser
-                digits = time.replace(".", "") if len(time) == 17 else ""
-                if time[10:11] == "." and digits.isdigit() and digits.isascii():
-                    ns = int(digits) * 1000
+                # Kraken's own "1534614057.321597" inline, else the parser: its 16 digits
+                # without the dot read as 10**15 or more (a sign, "_" or space in their
+                # place leaves 15 digits at most; a leading 0 goes to the parser)
+                ns = 0
+                if len(time) == 17 and time[10:11] == "." and time.isascii():
+                    try:
+                        ns = int(time.replace(".", ""))
+                    except ValueError:
+                        ns = 0  # not a number: the parser
+                if ns >= 1_000_000_000_000_000:
+                    ns *= 1000
                 else:
                     found = _seconds_ns(time)
                     if found is None:
@@ -348,10 +355,17 @@ class KrakenMapper(Mapper):
                     asks.append((level[0], level[1]))
                     time = level[2]
                     if time != last_time:  # every time checked (the generic path refuses)
-                        # Kraken's own "1534614057.321597" inline, else the parser
-                        digits = time.replace(".", "") if len(time) == 17 else ""
-                        if time[10:11] == "." and digits.isdigit() and digits.isascii():
-                            ns = int(digits) * 1000
+                        # Kraken's own "1534614057.321597" inline, else the parser: its 16 digits
+                        # without the dot read as 10**15 or more (a sign, "_" or space in their
+                        # place leaves 15 digits at most; a leading 0 goes to the parser)
+                        ns = 0
+                        if len(time) == 17 and time[10:11] == "." and time.isascii():
+                            try:
+                                ns = int(time.replace(".", ""))
+                            except ValueError:
+                                ns = 0  # not a number: the parser
+                        if ns >= 1_000_000_000_000_000:
+                            ns *= 1000
                         else:
                             parsed = _seconds_ns(time)
                             if parsed is None:
@@ -365,10 +379,17 @@ class KrakenMapper(Mapper):
                     bids.append((level[0], level[1]))
                     time = level[2]
                     if time != last_time:  # every time checked (the generic path refuses)
-                        # Kraken's own "1534614057.321597" inline, else the parser
-                        digits = time.replace(".", "") if len(time) == 17 else ""
-                        if time[10:11] == "." and digits.isdigit() and digits.isascii():
-                            ns = int(digits) * 1000
+                        # Kraken's own "1534614057.321597" inline, else the parser: its 16 digits
+                        # without the dot read as 10**15 or more (a sign, "_" or space in their
+                        # place leaves 15 digits at most; a leading 0 goes to the parser)
+                        ns = 0
+                        if len(time) == 17 and time[10:11] == "." and time.isascii():
+                            try:
+                                ns = int(time.replace(".", ""))
+                            except ValueError:
+                                ns = 0  # not a number: the parser
+                        if ns >= 1_000_000_000_000_000:
+                            ns *= 1000
                         else:
                             parsed = _seconds_ns(time)
                             if parsed is None:
