@@ -294,11 +294,9 @@ class KrakenMapper(Mapper):
                     ns = found
                 last = time
             trade_id = time + _SUFFIXES[n] if n < _MANY else f"{time}-{n}"
-            out.append(
-                TradeEvent(
-                    instrument, trade_id, trade[0], trade[1], SIDES.get(trade[3], UNKNOWN), ns
-                )
-            )
+            side = trade[3]  # v1's "b" / "s" compared (a fresh text: no hash to compute)
+            side = BUY if side == "b" else SELL if side == "s" else SIDES.get(side, UNKNOWN)
+            out.append(TradeEvent(instrument, trade_id, trade[0], trade[1], side, ns))
         return out
 
     def _fast_ticker(self, payload: bytes) -> list[MarketEvent] | None:
