@@ -326,7 +326,8 @@ class KrakenMapper(Mapper):
         else:
             name, pair, payloads = frame.name, frame.pair, (frame.first, second)  # type: ignore[assignment]
         instrument = self._by_symbol.get(pair)
-        depth = _BOOK_DEPTHS.get(name)
+        # the depth Tapewire subscribes compared first (a fresh text: no hash to compute)
+        depth = 10 if name == "book-10" else _BOOK_DEPTHS.get(name)
         if depth is None:
             depth_text = name[5:]
             if not name.startswith("book-") or not depth_text.isdigit() or not depth_text.isascii():
