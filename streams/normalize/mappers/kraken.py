@@ -234,6 +234,10 @@ class KrakenMapper(Mapper):
                 self._by_symbol.setdefault(wsname, instrument)  # v1: the pair's wsname
         self._windows: dict[str, _Window] = {}
         self._acked_depth: dict[str, int] = {}
+        self._pair = ""
+        """The v1 pair last looked up, and its instrument (``_by_symbol``'s): a stream's
+        frames mostly name one pair, and a compare needs no hash of the fresh text."""
+        self._pair_instrument = self._by_symbol.get("")
 
     def decode(self, payload: bytes) -> Any:
         """JSON with decimals kept as text (v2 sends JSON numbers); msgspec first."""
@@ -267,7 +271,11 @@ class KrakenMapper(Mapper):
             _, trades, name, pair = _TRADE(payload)
         except _INVALID:
             return None
-        instrument = self._by_symbol.get(pair)
+        if pair == self._pair:
+            instrument = self._pair_instrument
+        else:
+            instrument = self._pair_instrument = self._by_symbol.get(pair)
+            self._pair = pair
         if name != "trade" or instrument is None:
             return None
         out: list[MarketEvent] = []
@@ -325,7 +333,11 @@ class KrakenMapper(Mapper):
             return None
         else:
             name, pair, payloads = frame.name, frame.pair, (frame.first, second)  # type: ignore[assignment]
-        instrument = self._by_symbol.get(pair)
+        if pair == self._pair:
+            instrument = self._pair_instrument
+        else:
+            instrument = self._pair_instrument = self._by_symbol.get(pair)
+            self._pair = pair
         # the depth Tapewire subscribes compared first (a fresh text: no hash to compute)
         depth = 10 if name == "book-10" else _BOOK_DEPTHS.get(name)
         if depth is None:
