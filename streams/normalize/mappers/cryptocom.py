@@ -86,6 +86,10 @@ class CryptocomMapper(Mapper):
         self._instrument = markets.resolver()
         self._ids: dict[str, str] = markets.ids()
         """Native id -> instrument, as ``markets.instrument`` gives it (read inline)."""
+        self._native: str | None = None
+        """The native id the fast path resolved last, and its instrument: a stream's pushes
+        mostly name one, and a compare needs no hash of the fresh text."""
+        self._native_instrument = ""
 
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
@@ -126,7 +130,11 @@ class CryptocomMapper(Mapper):
             if kind == b"trade":
                 trades = _decode_trades(payload).result
                 native = trades.instrument_name
-                instrument = self._ids.get(native) or self._instrument(native)
+                if native == self._native:
+                    instrument = self._native_instrument
+                else:
+                    instrument = self._ids.get(native) or self._instrument(native)
+                    self._native, self._native_instrument = native, instrument
                 for t in trades.data:
                     side = BUY if t.s == "BUY" else SELL
                     append(TradeEvent(instrument, t.d, t.p, t.q, side, t.t * MS))
@@ -134,14 +142,22 @@ class CryptocomMapper(Mapper):
             if kind == b"ticke":
                 tickers = _decode_tickers(payload).result
                 native = tickers.instrument_name
-                instrument = self._ids.get(native) or self._instrument(native)
+                if native == self._native:
+                    instrument = self._native_instrument
+                else:
+                    instrument = self._ids.get(native) or self._instrument(native)
+                    self._native, self._native_instrument = native, instrument
                 for q in tickers.data:
                     append(QuoteEvent(instrument, q.b, q.bs, q.k, q.ks, q.t * MS))
                 return out
             if kind == b'book"':
                 books = _decode_books(payload).result
                 native = books.instrument_name
-                instrument = self._ids.get(native) or self._instrument(native)
+                if native == self._native:
+                    instrument = self._native_instrument
+                else:
+                    instrument = self._ids.get(native) or self._instrument(native)
+                    self._native, self._native_instrument = native, instrument
                 depth = books.depth
                 for b in books.data:
                     bids = [(price, size) for price, size, _ in b.bids]
@@ -155,7 +171,11 @@ class CryptocomMapper(Mapper):
             if kind == b"book.":
                 updates = _decode_updates(payload).result
                 native = updates.instrument_name
-                instrument = self._ids.get(native) or self._instrument(native)
+                if native == self._native:
+                    instrument = self._native_instrument
+                else:
+                    instrument = self._ids.get(native) or self._instrument(native)
+                    self._native, self._native_instrument = native, instrument
                 for u in updates.data:
                     sides = u.update
                     bids = [(price, size) for price, size, _ in sides.bids]
