@@ -155,7 +155,8 @@ class _Window:
             if amount is None:
                 amount = _decimal(size, "qty")
             if amount:
-                side.setdefault(key, price)
+                if key not in side:  # the text first kept stays (no method call)
+                    side[key] = price
             else:
                 side.pop(key, None)
         return self._evict(side, bids) if len(side) > self.depth else None
@@ -174,7 +175,8 @@ class _Window:
                 if amount is None:
                     amount = _decimal(size, "qty")
                 if amount:
-                    side.setdefault(key, price)
+                    if key not in side:  # the text first kept stays (no method call)
+                        side[key] = price
                 else:
                     side.pop(key, None)
             if len(side) > depth:
@@ -189,7 +191,8 @@ class _Window:
                 if amount is None:
                     amount = _decimal(size, "qty")
                 if amount:
-                    side.setdefault(key, price)
+                    if key not in side:  # the text first kept stays (no method call)
+                        side[key] = price
                 else:
                     side.pop(key, None)
             if len(side) > depth:
