@@ -19,7 +19,6 @@ that frame then takes ``orjson`` + :meth:`CryptocomMapper.map`, which names the 
 
 from __future__ import annotations
 
-from operator import itemgetter
 from typing import Any, ClassVar
 
 from tapewire.streams.normalize.mappers import cryptocom_wire as wire
@@ -49,8 +48,6 @@ _CHANNEL = b'"channel":"'
 """Where a push names its channel: the bytes after it pick the typed decoder (the channel
 is checked exactly by the decode)."""
 _INVALID = wire.INVALID
-_PAIR = itemgetter(0, 1)
-"""``[price, size, count]`` -> ``(price, size)``."""
 _decode_trades, _decode_tickers, _decode_books, _decode_updates = (
     wire.trades,
     wire.tickers,
@@ -89,6 +86,10 @@ class CryptocomMapper(Mapper):
         self._instrument = markets.resolver()
         self._ids: dict[str, str] = markets.ids()
         """Native id -> instrument, as ``markets.instrument`` gives it (read inline)."""
+        self._native: str | None = None
+        """The native id the fast path resolved last, and its instrument: a stream's pushes
+        mostly name one, and a compare needs no hash of the fresh text."""
+        self._native_instrument = ""
 
     def map(self, message: Any) -> list[MarketEvent]:
         """One websocket frame."""
@@ -121,14 +122,19 @@ class CryptocomMapper(Mapper):
             return None
         kind = payload[at : at + 5]
         # loops, not comprehensions: a frame carries one item (a comprehension's function
-        # object costs more); a level's (price, size) by itemgetter, in C
+        # object costs more); a side's levels by a comprehension (fewer instructions than
+        # list(map(itemgetter(0, 1), ...)) at a few levels)
         out: list[MarketEvent] = []
         append = out.append
         try:
             if kind == b"trade":
                 trades = _decode_trades(payload).result
                 native = trades.instrument_name
-                instrument = self._ids.get(native) or self._instrument(native)
+                if native == self._native:
+                    instrument = self._native_instrument
+                else:
+                    instrument = self._ids.get(native) or self._instrument(native)
+                    self._native, self._native_instrument = native, instrument
                 for t in trades.data:
                     side = BUY if t.s == "BUY" else SELL
                     append(TradeEvent(instrument, t.d, t.p, t.q, side, t.t * MS))
@@ -136,18 +142,26 @@ class CryptocomMapper(Mapper):
             if kind == b"ticke":
                 tickers = _decode_tickers(payload).result
                 native = tickers.instrument_name
-                instrument = self._ids.get(native) or self._instrument(native)
+                if native == self._native:
+                    instrument = self._native_instrument
+                else:
+                    instrument = self._ids.get(native) or self._instrument(native)
+                    self._native, self._native_instrument = native, instrument
                 for q in tickers.data:
                     append(QuoteEvent(instrument, q.b, q.bs, q.k, q.ks, q.t * MS))
                 return out
             if kind == b'book"':
                 books = _decode_books(payload).result
                 native = books.instrument_name
-                instrument = self._ids.get(native) or self._instrument(native)
+                if native == self._native:
+                    instrument = self._native_instrument
+                else:
+                    instrument = self._ids.get(native) or self._instrument(native)
+                    self._native, self._native_instrument = native, instrument
                 depth = books.depth
                 for b in books.data:
-                    bids = list(map(_PAIR, b.bids))
-                    asks = list(map(_PAIR, b.asks))
+                    bids = [(price, size) for price, size, _ in b.bids]
+                    asks = [(price, size) for price, size, _ in b.asks]
                     append(
                         BookEvent(
                             instrument, True, bids, asks, b.t * MS, None, b.u, None, b.cs, depth
@@ -157,10 +171,15 @@ class CryptocomMapper(Mapper):
             if kind == b"book.":
                 updates = _decode_updates(payload).result
                 native = updates.instrument_name
-                instrument = self._ids.get(native) or self._instrument(native)
+                if native == self._native:
+                    instrument = self._native_instrument
+                else:
+                    instrument = self._ids.get(native) or self._instrument(native)
+                    self._native, self._native_instrument = native, instrument
                 for u in updates.data:
-                    bids = list(map(_PAIR, u.update.bids))
-                    asks = list(map(_PAIR, u.update.asks))
+                    sides = u.update
+                    bids = [(price, size) for price, size, _ in sides.bids]
+                    asks = [(price, size) for price, size, _ in sides.asks]
                     append(
                         BookEvent(
                             instrument, False, bids, asks, u.t * MS, None, u.u, u.pu, u.cs, None

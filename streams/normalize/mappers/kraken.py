@@ -155,7 +155,8 @@ class _Window:
             if amount is None:
                 amount = _decimal(size, "qty")
             if amount:
-                side.setdefault(key, price)
+                if key not in side:  # the text first kept stays (no method call)
+                    side[key] = price
             else:
                 side.pop(key, None)
         return self._evict(side, bids) if len(side) > self.depth else None
@@ -174,7 +175,8 @@ class _Window:
                 if amount is None:
                     amount = _decimal(size, "qty")
                 if amount:
-                    side.setdefault(key, price)
+                    if key not in side:  # the text first kept stays (no method call)
+                        side[key] = price
                 else:
                     side.pop(key, None)
             if len(side) > depth:
@@ -189,7 +191,8 @@ class _Window:
                 if amount is None:
                     amount = _decimal(size, "qty")
                 if amount:
-                    side.setdefault(key, price)
+                    if key not in side:  # the text first kept stays (no method call)
+                        side[key] = price
                 else:
                     side.pop(key, None)
             if len(side) > depth:
@@ -234,6 +237,10 @@ class KrakenMapper(Mapper):
                 self._by_symbol.setdefault(wsname, instrument)  # v1: the pair's wsname
         self._windows: dict[str, _Window] = {}
         self._acked_depth: dict[str, int] = {}
+        self._pair = ""
+        """The v1 pair last looked up, and its instrument (``_by_symbol``'s): a stream's
+        frames mostly name one pair, and a compare needs no hash of the fresh text."""
+        self._pair_instrument = self._by_symbol.get("")
 
     def decode(self, payload: bytes) -> Any:
         """JSON with decimals kept as text (v2 sends JSON numbers); msgspec first."""
@@ -267,7 +274,11 @@ class KrakenMapper(Mapper):
             _, trades, name, pair = _TRADE(payload)
         except _INVALID:
             return None
-        instrument = self._by_symbol.get(pair)
+        if pair == self._pair:
+            instrument = self._pair_instrument
+        else:
+            instrument = self._pair_instrument = self._by_symbol.get(pair)
+            self._pair = pair
         if name != "trade" or instrument is None:
             return None
         out: list[MarketEvent] = []
@@ -276,10 +287,17 @@ class KrakenMapper(Mapper):
         for n, trade in enumerate(trades):
             time = trade[2]
             if time != last:  # a frame's trades mostly share their time
-                # Kraken's own "1534614057.321597" inline, else the parser
-                digits = time.replace(".", "") if len(time) == 17 else ""
-                if time[10:11] == "." and digits.isdigit() and digits.isascii():
-                    ns = int(digits) * 1000
+                # Kraken's own "1534614057.321597" inline, else the parser: its 16 digits
+                # without the dot read as 10**15 or more (a sign, "_" or space in their
+                # place leaves 15 digits at most; a leading 0 goes to the parser)
+                ns = 0
+                if len(time) == 17 and time[10:11] == "." and time.isascii():
+                    try:
+                        ns = int(time.replace(".", ""))
+                    except ValueError:
+                        ns = 0  # not a number: the parser
+                if ns >= 1_000_000_000_000_000:
+                    ns *= 1000
                 else:
                     found = _seconds_ns(time)
                     if found is None:
@@ -287,11 +305,9 @@ class KrakenMapper(Mapper):
                     ns = found
                 last = time
             trade_id = time + _SUFFIXES[n] if n < _MANY else f"{time}-{n}"
-            out.append(
-                TradeEvent(
-                    instrument, trade_id, trade[0], trade[1], SIDES.get(trade[3], UNKNOWN), ns
-                )
-            )
+            side = trade[3]  # v1's "b" / "s" compared (a fresh text: no hash to compute)
+            side = BUY if side == "b" else SELL if side == "s" else SIDES.get(side, UNKNOWN)
+            out.append(TradeEvent(instrument, trade_id, trade[0], trade[1], side, ns))
         return out
 
     def _fast_ticker(self, payload: bytes) -> list[MarketEvent] | None:
@@ -320,8 +336,13 @@ class KrakenMapper(Mapper):
             return None
         else:
             name, pair, payloads = frame.name, frame.pair, (frame.first, second)  # type: ignore[assignment]
-        instrument = self._by_symbol.get(pair)
-        depth = _BOOK_DEPTHS.get(name)
+        if pair == self._pair:
+            instrument = self._pair_instrument
+        else:
+            instrument = self._pair_instrument = self._by_symbol.get(pair)
+            self._pair = pair
+        # the depth Tapewire subscribes compared first (a fresh text: no hash to compute)
+        depth = 10 if name == "book-10" else _BOOK_DEPTHS.get(name)
         if depth is None:
             depth_text = name[5:]
             if not name.startswith("book-") or not depth_text.isdigit() or not depth_text.isascii():
@@ -348,10 +369,17 @@ class KrakenMapper(Mapper):
                     asks.append((level[0], level[1]))
                     time = level[2]
                     if time != last_time:  # every time checked (the generic path refuses)
-                        # Kraken's own "1534614057.321597" inline, else the parser
-                        digits = time.replace(".", "") if len(time) == 17 else ""
-                        if time[10:11] == "." and digits.isdigit() and digits.isascii():
-                            ns = int(digits) * 1000
+                        # Kraken's own "1534614057.321597" inline, else the parser: its 16 digits
+                        # without the dot read as 10**15 or more (a sign, "_" or space in their
+                        # place leaves 15 digits at most; a leading 0 goes to the parser)
+                        ns = 0
+                        if len(time) == 17 and time[10:11] == "." and time.isascii():
+                            try:
+                                ns = int(time.replace(".", ""))
+                            except ValueError:
+                                ns = 0  # not a number: the parser
+                        if ns >= 1_000_000_000_000_000:
+                            ns *= 1000
                         else:
                             parsed = _seconds_ns(time)
                             if parsed is None:
@@ -365,10 +393,17 @@ class KrakenMapper(Mapper):
                     bids.append((level[0], level[1]))
                     time = level[2]
                     if time != last_time:  # every time checked (the generic path refuses)
-                        # Kraken's own "1534614057.321597" inline, else the parser
-                        digits = time.replace(".", "") if len(time) == 17 else ""
-                        if time[10:11] == "." and digits.isdigit() and digits.isascii():
-                            ns = int(digits) * 1000
+                        # Kraken's own "1534614057.321597" inline, else the parser: its 16 digits
+                        # without the dot read as 10**15 or more (a sign, "_" or space in their
+                        # place leaves 15 digits at most; a leading 0 goes to the parser)
+                        ns = 0
+                        if len(time) == 17 and time[10:11] == "." and time.isascii():
+                            try:
+                                ns = int(time.replace(".", ""))
+                            except ValueError:
+                                ns = 0  # not a number: the parser
+                        if ns >= 1_000_000_000_000_000:
+                            ns *= 1000
                         else:
                             parsed = _seconds_ns(time)
                             if parsed is None:
