@@ -162,41 +162,6 @@ def kraken_crc32(
     return zlib.crc32(payload.encode()) & 0xFFFFFFFF
 
 
-_CRC_TEXT_BY_ID: dict[int, str] = {}
-"""``id(decimal)`` -> its Kraken checksum text (:func:`_crc_text`)."""
-_CRC_KEPT: dict[int, Decimal] = {}
-"""``id(decimal)`` -> the decimal: kept alive while its id is a key above, so the id is its."""
-_CRC_CAP = 16_384
-
-
-def kraken_crc32_decimals(
-    asks: Sequence[Sequence[Any]], bids: Sequence[Sequence[Any]], depth: int = 10
-) -> int:
-    """:func:`kraken_crc32` of a book's exact decimals, each decimal's checksum text
-    remembered by identity (a book's levels are the same Decimal objects frame after frame:
-    the checked-text memo hands out one per wire text), so a repeated level costs a dict
-    lookup, not a formatting. Same result: the text is :func:`_crc_text` of that object.
-    Levels are ``(price, size)`` pairs (as the book synchroniser passes them)."""
-    values = list(_flat(_flat((asks[:depth], bids[:depth]))))
-    try:
-        payload = "".join(map(_CRC_TEXT_BY_ID.__getitem__, map(id, values)))
-    except KeyError:  # a decimal not seen yet (or not a Decimal)
-        if not set(map(type, values)) <= _DECIMAL or any(
-            len(level) != 2 for level in _flat((asks[:depth], bids[:depth]))
-        ):
-            return kraken_crc32(asks, bids, depth)
-        if len(_CRC_KEPT) >= _CRC_CAP:
-            _CRC_TEXT_BY_ID.clear()
-            _CRC_KEPT.clear()
-        for value in values:
-            key = id(value)
-            if key not in _CRC_TEXT_BY_ID:
-                _CRC_TEXT_BY_ID[key] = _crc_text(value)
-                _CRC_KEPT[key] = value
-        payload = "".join(map(_CRC_TEXT_BY_ID.__getitem__, map(id, values)))
-    return zlib.crc32(payload.encode()) & 0xFFFFFFFF
-
-
 def kraken_checksum_text(value: Any, number: Decimal) -> bytes:
     """A book value's text in Kraken's checksum: :func:`_crc_text` of ``number``, the exact
     decimal of the wire text ``value`` (a function of that text, spelling included: the

@@ -41,7 +41,7 @@ from tapewire.streams.normalize.mappers.common import (
     iso_ns,
     iso_to_ns,
     kraken_checksum_text,
-    kraken_crc32_decimals,
+    kraken_crc32,
     kraken_crc32_pieces,
     number_text,
 )
@@ -73,7 +73,7 @@ _BOOK_DEPTHS = {f"book-{d}": d for d in DEPTHS}
 
 
 def _checksum(bids: Sequence[tuple[Any, Any]], asks: Sequence[tuple[Any, Any]]) -> int:
-    return kraken_crc32_decimals(asks, bids)
+    return kraken_crc32(asks, bids)
 
 
 def _subscribe(channel: str, markets: Sequence[str]) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ against the generic path (``decode`` then ``map``), with the shared harness
 ``map_bytes`` gives None or exactly what the generic path gives, and it takes every
 well-formed trade / book / ticker frame (v1 and v2); the whole normalizer gives the same
 records with it on and off. Also: the v1 time parser's edge cases, and the checksum's
-per-decimal text memo against :func:`kraken_crc32` (a level re-sent with another spelling
+per-level checksum texts against :func:`kraken_crc32` (a level re-sent with another spelling
 included).
 """
 
@@ -20,7 +20,11 @@ import pytest
 
 from tapewire.streams.normalize import Normalizer
 from tapewire.streams.normalize.mappers import MapError
-from tapewire.streams.normalize.mappers.common import kraken_crc32, kraken_crc32_decimals
+from tapewire.streams.normalize.mappers.common import (
+    kraken_checksum_text,
+    kraken_crc32,
+    kraken_crc32_pieces,
+)
 from tapewire.streams.normalize.mappers.kraken import KrakenMapper, _seconds_to_ns, _Window
 from tapewire.streams.normalize.mappers.kraken_wire import seconds_ns
 from tapewire.testing.frames import read_frames
@@ -213,32 +217,28 @@ def _outcome(fn: Callable[[], int]) -> tuple[object, ...]:
         return ("raised", type(exc), str(exc))
 
 
-def test_checksum_memo_equals_kraken_crc32() -> None:
+def test_checksum_from_level_pieces_equals_kraken_crc32() -> None:
+    """The book's path (each level's text once, :func:`kraken_checksum_text`, joined by
+    :func:`kraken_crc32_pieces`) against the checksum of the decimals."""
     rng = random.Random("kraken-crc")
     texts = ["45283.50000", "0.00100000", "1.2E-7", "0.0", "10", "5.", "0001.5", "1E+2"]
     texts += [f"{rng.randrange(10**6)}.{rng.randrange(10**8):08d}" for _ in range(200)]
+
+    def pieces(levels: list[tuple[str, str]]) -> list[bytes]:
+        return [
+            kraken_checksum_text(p, Decimal(p)) + kraken_checksum_text(q, Decimal(q))
+            for p, q in levels
+        ]
+
     for _ in range(300):
-        asks = [(Decimal(rng.choice(texts)), Decimal(rng.choice(texts))) for _ in range(12)]
-        bids = [(Decimal(rng.choice(texts)), Decimal(rng.choice(texts))) for _ in range(12)]
-        assert kraken_crc32_decimals(asks, bids) == kraken_crc32(asks, bids)
-        assert kraken_crc32_decimals(asks, bids) == kraken_crc32(asks, bids)  # memo hit
-    # Kraken's documented example stays right through the memo
-    asks = [
-        (Decimal("0.05005"), Decimal("0.00000500")),
-        (Decimal("0.05010"), Decimal("0.00000500")),
-    ]
-    assert kraken_crc32_decimals(asks, []) == zlib.crc32(b"50055005010500") & 0xFFFFFFFF
-
-
-def test_checksum_memo_keeps_each_spellings_text() -> None:
-    # equal values spelled differently are different objects with different texts: a level
-    # re-sent as "45283.5" keeps the text of the Decimal the book holds, as before
-    first, respelled = Decimal("45283.50000"), Decimal("45283.5")
-    size = Decimal("1.00000000")
-    assert first == respelled
-    a = kraken_crc32_decimals([(first, size)], [])
-    b = kraken_crc32_decimals([(respelled, size)], [])
-    assert a == kraken_crc32([(first, size)], []) != b == kraken_crc32([(respelled, size)], [])
+        asks = [(rng.choice(texts), rng.choice(texts)) for _ in range(10)]
+        bids = [(rng.choice(texts), rng.choice(texts)) for _ in range(10)]
+        dec_asks = [(Decimal(p), Decimal(q)) for p, q in asks]
+        dec_bids = [(Decimal(p), Decimal(q)) for p, q in bids]
+        assert kraken_crc32_pieces(pieces(asks), pieces(bids)) == kraken_crc32(dec_asks, dec_bids)
+    # Kraken's documented example
+    documented = [("0.05005", "0.00000500"), ("0.05010", "0.00000500")]
+    assert kraken_crc32_pieces(pieces(documented), []) == zlib.crc32(b"50055005010500")
 
 
 def test_checksum_through_the_book_with_a_respelled_level_is_unchanged() -> None:
