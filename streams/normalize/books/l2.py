@@ -263,6 +263,35 @@ class L2Book:
             changed[p] = s
         return changed
 
+    def evict(self, depth: int, bids: bool, changed: dict[Decimal, Decimal] | None) -> None:
+        """Drop one side's worst levels beyond ``depth`` (a venue that keeps its book at a
+        depth sends no delete for them); each dropped price is set to size 0 in ``changed``
+        (when given: the delta's levels as applied)."""
+        side = self.bids if bids else self.asks
+        excess = len(side) - depth
+        if excess <= 0:
+            return
+        if not self.kept_sorted:
+            ranked = sorted(side, reverse=not bids)
+            dropped = ranked[:excess]
+        else:  # ascending: the worst bids first, the worst asks last
+            prices = self._bid_prices if bids else self._ask_prices
+            cut = slice(None, excess) if bids else slice(-excess, None)
+            dropped = prices[cut]
+            del prices[cut]
+            if self.piece is not None:
+                del (self.bid_pieces if bids else self.ask_pieces)[cut]
+            elif self.joined:
+                del (self.bid_joined if bids else self.ask_joined)[cut]
+            if self.piece is not None or self.wire:
+                heads = self._bid_wire if bids else self._ask_wire
+                for p in dropped:
+                    del heads[p]
+        for p in dropped:
+            del side[p]
+            if changed is not None:
+                changed[p] = ZERO
+
     def sorted_bids(self, depth: int = 0) -> Pairs:
         """Bids best (highest) first; the top ``depth`` only when ``depth`` > 0."""
         bids = self.bids

@@ -53,6 +53,9 @@ class SyncedBook:
     levels: L2Book = field(default_factory=L2Book)
     connection_id: str | None = None
     last_sequence: int | None = None
+    depth: int | None = None
+    """Levels per side the venue keeps (``VenueSpec.implicit_deletes``: from the last
+    snapshot), None when it sends every delete."""
     bridged: bool = False
     """A delta has followed the last snapshot (RANGE: the first must only cover it)."""
     last_receive_ns: int | None = None
@@ -98,6 +101,7 @@ class BookSync:
         # the socket); every delta follows when the venue has no ids (NONE)
         self._stale_at_or_below = not (self._prev and rest) and not (self._increment and not rest)
         self._always_follows = seq == Sequencing.NONE
+        self._implicit = spec.implicit_deletes
 
     def state(self, instrument: str) -> BookState | None:
         """State of one book, None if never seen."""
@@ -201,6 +205,11 @@ class BookSync:
                 )
             book.state = _LIVE
             book.gap_from_ns = book.gap_reason = None
+        if self._implicit:  # the venue's own book holds no level beyond its depth
+            kept = book.depth = event.depth
+            if kept is not None:
+                levels.evict(kept, True, None)
+                levels.evict(kept, False, None)
         book.last_receive_ns = receive_ns
         books_out.append(
             BookUpdate(
@@ -276,6 +285,12 @@ class BookSync:
         except NormalizeError:
             self._gap(book, receive_ns, "invalid_update", coverage)
             raise
+        kept = book.depth
+        if kept is not None:  # levels pushed below the venue's depth: their deletes
+            if bid_changes and len(levels.bids) > kept:
+                levels.evict(kept, True, bid_changes)
+            if ask_changes and len(levels.asks) > kept:
+                levels.evict(kept, False, ask_changes)
         book.last_sequence = seq
         book.bridged = True
         if checksum is None or not self._checksum:

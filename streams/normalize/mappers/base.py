@@ -70,6 +70,10 @@ class VenueSpec:
     The book then keeps each level's joined text in order, and ``checksum_pieces`` (asks
     best first, bids best first) gives the checksum: no decimal formatting per update."""
     checksum_pieces: Callable[[list[bytes], list[bytes]], int] | None = None
+    implicit_deletes: bool = False
+    """The venue keeps each book at the depth its snapshot event states (``depth``) and
+    sends no delete for a level pushed below it (Kraken): the book synchroniser drops such
+    levels after each delta and publishes their deletes (size 0) in the same update."""
     rest_snapshots: bool = False
     """Book snapshots come from REST (captured into md.raw); deltas received before one
     are buffered and replayed onto it (Binance). Otherwise snapshots come on the socket

@@ -15,10 +15,11 @@ one mapper, so history recorded on either feed re-normalizes.
 No sequence numbers: the CRC32 checksum over the top 10 levels per side (asks then bids,
 ``.`` removed, leading zeros stripped: :func:`~.common.kraken_crc32`) is the integrity
 signal; a mismatch resyncs on the next snapshot. Kraken keeps a book at its subscribed
-depth and does not send deletes for levels pushed below it: the mapper tracks each book's
-price window and adds those implicit deletes (size ``"0"``) to the delta. The depth is read
-from v1's channel name, else from the v2 subscription ack, else the smallest Kraken depth
-(10, 25, 100, 500, 1000) that holds the snapshot.
+depth and does not send deletes for levels pushed below it: a snapshot event carries that
+depth and the book synchroniser drops those levels, publishing their deletes (size 0) with
+the delta (``VenueSpec.implicit_deletes``). The depth is read from v1's channel name, else
+from the v2 subscription ack, else the smallest Kraken depth (10, 25, 100, 500, 1000) that
+holds the snapshot.
 
 v1 ``trade`` / ``book-N`` / ``ticker`` and v2 ``trade`` / ``book`` / ``ticker`` frames of the
 expected shape are decoded straight into typed structs (:meth:`KrakenMapper.map_bytes`,
@@ -121,90 +122,24 @@ def _v2_levels(levels: list[wire.V2Level]) -> list[Level] | None:
     return out
 
 
-def _decimal(value: str, key: str) -> Decimal:
+def _decimal(value: str, key: str) -> None:
     try:
         number = Decimal(value)
     except ArithmeticError:
         raise MapError(key, value, "a decimal number") from None
-    if not number.is_finite():  # NaN would raise on the first comparison
+    if not number.is_finite():
         raise MapError(key, value, "a finite decimal number")
-    return number
 
 
-class _Window:
-    """The prices of one book Kraken keeps (its subscribed depth per side)."""
-
-    __slots__ = ("asks", "bids", "depth")
-
-    def __init__(self, depth: int) -> None:
-        self.depth = depth
-        self.bids: dict[Decimal, str] = {}
-        self.asks: dict[Decimal, str] = {}
-
-    def apply(
-        self, levels: list[Level], side: dict[Decimal, str], bids: bool
-    ) -> list[Level] | None:
-        """Apply levels; returns the implicit deletes of levels pushed below the depth (None
-        when there are none)."""
+def _check(bids: list[Level], asks: list[Level]) -> None:
+    """Each price and size a finite decimal, bids first (a text checked before has its
+    Decimal in ``memo``); a MapError names the first that is not."""
+    for levels in (bids, asks):
         for price, size in levels:
-            # a text the book already checked has its Decimal remembered (same value)
-            key = memo(price)
-            if key is None:
-                key = _decimal(price, "price")
-            amount = memo(size)
-            if amount is None:
-                amount = _decimal(size, "qty")
-            if amount:
-                if key not in side:  # the text first kept stays (no method call)
-                    side[key] = price
-            else:
-                side.pop(key, None)
-        return self._evict(side, bids) if len(side) > self.depth else None
-
-    def update(self, bids: list[Level], asks: list[Level]) -> tuple[list[Level], list[Level]]:
-        """A delta's levels applied (:meth:`apply`, both sides in one call): returns them
-        with the implicit deletes of levels pushed below the depth added."""
-        depth = self.depth
-        if bids:  # a side without levels has nothing pushed below the depth
-            side = self.bids
-            for price, size in bids:
-                key = memo(price)
-                if key is None:
-                    key = _decimal(price, "price")
-                amount = memo(size)
-                if amount is None:
-                    amount = _decimal(size, "qty")
-                if amount:
-                    if key not in side:  # the text first kept stays (no method call)
-                        side[key] = price
-                else:
-                    side.pop(key, None)
-            if len(side) > depth:
-                bids = bids + self._evict(side, True)
-        if asks:
-            side = self.asks
-            for price, size in asks:
-                key = memo(price)
-                if key is None:
-                    key = _decimal(price, "price")
-                amount = memo(size)
-                if amount is None:
-                    amount = _decimal(size, "qty")
-                if amount:
-                    if key not in side:  # the text first kept stays (no method call)
-                        side[key] = price
-                else:
-                    side.pop(key, None)
-            if len(side) > depth:
-                asks = asks + self._evict(side, False)
-        return bids, asks
-
-    def _evict(self, side: dict[Decimal, str], bids: bool) -> list[Level]:
-        evicted: list[Level] = []
-        while len(side) > self.depth:
-            worst = min(side) if bids else max(side)
-            evicted.append((side.pop(worst), "0"))
-        return evicted
+            if memo(price) is None:
+                _decimal(price, "price")
+            if memo(size) is None:
+                _decimal(size, "qty")
 
 
 class KrakenMapper(Mapper):
@@ -218,6 +153,7 @@ class KrakenMapper(Mapper):
         checksum_depth=10,
         checksum_text=kraken_checksum_text,
         checksum_pieces=kraken_crc32_pieces,
+        implicit_deletes=True,
         subscribe=_subscribe,
         notes="v1 and v2 frames; CRC32 checksum over the top 10 levels; no sequence ids",
     )
@@ -235,8 +171,10 @@ class KrakenMapper(Mapper):
             wsname = info.get("wsname") if isinstance(info, dict) else None
             if isinstance(wsname, str):
                 self._by_symbol.setdefault(wsname, instrument)  # v1: the pair's wsname
-        self._windows: dict[str, _Window] = {}
         self._acked_depth: dict[str, int] = {}
+        self._booked: set[str] = set()
+        """Instruments with a book snapshot seen: their levels' decimals are checked here
+        (:func:`_check`, a MapError), before the book synchroniser gets them."""
         self._pair = ""
         """The v1 pair last looked up, and its instrument (``_by_symbol``'s): a stream's
         frames mostly name one pair, and a compare needs no hash of the fresh text."""
@@ -250,8 +188,7 @@ class KrakenMapper(Mapper):
         """A v1 ``book-N``, ``trade`` or ``ticker`` frame decoded straight into its typed
         shape (:mod:`.kraken_wire`, which holds the rules that make the events those of
         :meth:`map`); None for anything else (v2 objects, other channels, an unknown pair,
-        a value :meth:`map` would check otherwise), before any state is touched. The book's
-        window is then updated by the code :meth:`map` runs, with the same levels."""
+        a value :meth:`map` would check otherwise), before any state is touched."""
         # the decoder from the first payload's opening bytes (a wrong guess only fails to
         # decode): trades "[[", ticker '{"a":["', book '{"as":[[' / '{"a":[[' ...
         try:
@@ -419,9 +356,16 @@ class KrakenMapper(Mapper):
                 checksum = int(c)
         if snapshot:
             return [self._book(instrument, True, bids, asks, checksum, None, depth)]
-        window = self._windows.get(instrument)  # _book's delta branch inlined
-        if window is not None:
-            bids, asks = window.update(bids, asks)
+        if instrument in self._booked:  # _book's delta branch inlined
+            for price, size in bids:
+                if memo(price) is None or memo(size) is None:
+                    _check(bids, asks)
+                    break
+            else:
+                for price, size in asks:
+                    if memo(price) is None or memo(size) is None:
+                        _check(bids, asks)
+                        break
         return [BookEvent(instrument, False, bids, asks, latest, None, None, None, checksum)]
 
     def _fast_v2(self, payload: bytes) -> list[MarketEvent] | None:
@@ -464,7 +408,7 @@ class KrakenMapper(Mapper):
             return None
         by_symbol = self._by_symbol
         books = []
-        for item in frame.data:  # every book checked before any window changes
+        for item in frame.data:  # every book checked before any event is made
             instrument = by_symbol.get(item.symbol)
             bids = _v2_levels(item.bids)
             asks = _v2_levels(item.asks)
@@ -622,16 +566,14 @@ class KrakenMapper(Mapper):
         ts: int | None,
         depth: int | None,
     ) -> BookEvent:
-        window = self._windows.get(instrument)
         if snapshot:
             if depth is None:
                 size = max(len(bids), len(asks))
                 depth = next((d for d in DEPTHS if d >= size), size)
-            window = self._windows[instrument] = _Window(depth)
-            window.apply(bids, window.bids, True)
-            window.apply(asks, window.asks, False)
-        elif window is not None:
-            bids, asks = window.update(bids, asks)
+            self._booked.add(instrument)
+            _check(bids, asks)
+        elif instrument in self._booked:
+            _check(bids, asks)
         return BookEvent(  # positional (cheaper): no sequence ids
             instrument,
             snapshot,
@@ -642,7 +584,7 @@ class KrakenMapper(Mapper):
             None,
             None,
             checksum,
-            window.depth if snapshot and window is not None else None,
+            depth if snapshot else None,
         )
 
     # ------------------------------------------------------------------ v1

@@ -96,7 +96,7 @@ def same_or_none(mapper: Mapper, payload: bytes) -> bool:
     """Whether the fast path took the frame (else it gave None), asserting that it gave
     exactly what the generic path gives (the same events, or the same exception). Both run
     on ``mapper`` one after the other: for mappers whose ``map`` changes state a frame
-    depends on (Kraken's book windows), compare from copies instead (``test_kraken_fast``)."""
+    depends on (Kraken's books seen), compare from copies instead (``test_kraken_fast``)."""
     fast = outcome(mapper.map_bytes, payload)
     if fast == ("events", None):
         return False

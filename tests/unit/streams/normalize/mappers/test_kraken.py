@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tapewire.records.market import BookUpdate
+from tapewire.streams.normalize.books.sync import BookSync
 from tapewire.streams.normalize.mappers import BookEvent, MapError, MarketIndex
 from tapewire.streams.normalize.mappers.common import kraken_crc32
 from tapewire.streams.normalize.mappers.kraken import KrakenMapper
@@ -156,9 +158,21 @@ def test_depth_from_the_ack_and_from_the_snapshot_size() -> None:
     snap = _book(mapper, _v2_book("snapshot", bids))
     assert snap.depth == 10
     assert snap.bids == bids  # a snapshot is passed as sent
-    delta = _book(mapper, _v2_book("update", [("101", "1")]))
-    # the window kept 100..91 of the snapshot; 101 pushes 91 out
-    assert delta.bids == [("101", "1"), ("91", "0")]
+    top = [(Decimal(p), Decimal(q)) for p, q in bids[:10]]
+    snap = _book(mapper, _v2_book("snapshot", bids, checksum=kraken_crc32([], top)))
+    pushed = [(Decimal("101"), Decimal("1")), *top[:9]]
+    delta = _book(mapper, _v2_book("update", [("101", "1")], checksum=kraken_crc32([], pushed)))
+    assert delta.bids == [("101", "1")]  # as sent: the book synchroniser adds the deletes
+    sync = BookSync(KrakenMapper.spec, clock=lambda: 1)
+    books: list[BookUpdate] = []
+    for event in (snap, delta):
+        sync.apply(event, "c1", 1, False, books, [])
+    # the book kept 100..91 of the snapshot (its depth); 101 pushes 91 out
+    assert [(lv.price, lv.size) for lv in books[1].bids] == [
+        (Decimal("101"), Decimal("1")),
+        (Decimal("91"), Decimal("0")),
+    ]
+    assert len(books[0].bids) == 12  # the snapshot as sent
 
 
 def test_checksum_is_krakens_crc32_of_the_documented_text() -> None:

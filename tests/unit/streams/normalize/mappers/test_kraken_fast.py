@@ -25,7 +25,7 @@ from tapewire.streams.normalize.mappers.common import (
     kraken_crc32,
     kraken_crc32_pieces,
 )
-from tapewire.streams.normalize.mappers.kraken import KrakenMapper, _seconds_to_ns, _Window
+from tapewire.streams.normalize.mappers.kraken import KrakenMapper, _seconds_to_ns
 from tapewire.streams.normalize.mappers.kraken_wire import seconds_ns
 from tapewire.testing.frames import read_frames
 from tests.unit.streams.normalize.mappers.fast_path_checks import (
@@ -65,27 +65,18 @@ def _normalizer(fast: bool) -> Normalizer:
 
 
 def _state(mapper: KrakenMapper) -> tuple[object, ...]:
-    """The mapper's book windows and acked depths, as values."""
-    windows = {k: (w.depth, dict(w.bids), dict(w.asks)) for k, w in mapper._windows.items()}
-    return (windows, dict(mapper._acked_depth))
-
-
-def _copy(window: _Window) -> _Window:
-    """A copy of a book window (``copy.deepcopy`` cannot copy it under ``make native``:
-    mypyc classes have no pickling support)."""
-    copied = _Window(window.depth)
-    copied.bids, copied.asks = dict(window.bids), dict(window.asks)
-    return copied
+    """The mapper's state as values: the books with a snapshot seen, the acked depths (the
+    levels are the book synchroniser's)."""
+    return (set(mapper._booked), dict(mapper._acked_depth))
 
 
 def _same_or_none(mapper: KrakenMapper, payload: bytes) -> bool:
-    """``fast_path_checks.same_or_none`` from the same state on both paths (book frames
-    change the windows), the windows ending equal too; the mapper moves on by the generic
-    path."""
-    saved = ({k: _copy(w) for k, w in mapper._windows.items()}, dict(mapper._acked_depth))
+    """``fast_path_checks.same_or_none`` from the same state on both paths (a snapshot
+    changes it), that state ending equal too; the mapper moves on by the generic path."""
+    saved = (set(mapper._booked), dict(mapper._acked_depth))
     fast = outcome(mapper.map_bytes, payload)
     after = _state(mapper)
-    mapper._windows, mapper._acked_depth = saved
+    mapper._booked, mapper._acked_depth = saved
     slow = generic(mapper, payload)
     if fast == ("events", None):
         return False
@@ -139,7 +130,7 @@ def test_unknown_pair_and_bad_level_raise_the_generic_paths_error() -> None:
     assert mapper.map_bytes(payload) is None
     with pytest.raises(MapError):
         mapper.map(mapper.decode(payload))
-    # a bad decimal is found by the window, after the same checks on both paths
+    # a bad decimal is found after the same checks on both paths (a book seen)
     bad = b'[336,{"a":[["x","2","1696613755.440295"]]},"book-10","XBT/USD"]'
     with pytest.raises(MapError) as fast:
         mapper.map_bytes(bad)
