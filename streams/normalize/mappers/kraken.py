@@ -34,7 +34,8 @@ from typing import Any, ClassVar
 
 from msgspec import UNSET
 
-from tapewire.streams.normalize.decimals import memo
+from tapewire.streams.normalize.decimals import exact, memo
+from tapewire.streams.normalize.errors import NormalizeError
 from tapewire.streams.normalize.mappers import kraken_wire as wire
 from tapewire.streams.normalize.mappers.base import Mapper, MarketIndex, VenueSpec, text
 from tapewire.streams.normalize.mappers.common import (
@@ -132,14 +133,22 @@ def _decimal(value: str, key: str) -> None:
 
 
 def _check(bids: list[Level], asks: list[Level]) -> None:
-    """Each price and size a finite decimal, bids first (a text checked before has its
-    Decimal in ``memo``); a MapError names the first that is not."""
+    """Each price and size a finite decimal, bids first; a MapError names the first that is
+    not. A text :func:`~...decimals.exact` takes is remembered (``memo``) for the book
+    synchroniser, which would check it next; one it refuses but that is a finite decimal
+    (negative, too precise) is left to the synchroniser's error."""
     for levels in (bids, asks):
         for price, size in levels:
             if memo(price) is None:
-                _decimal(price, "price")
+                try:
+                    exact(price, "price")
+                except NormalizeError:
+                    _decimal(price, "price")
             if memo(size) is None:
-                _decimal(size, "qty")
+                try:
+                    exact(size, "size")
+                except NormalizeError:
+                    _decimal(size, "qty")
 
 
 class KrakenMapper(Mapper):
@@ -293,6 +302,7 @@ class KrakenMapper(Mapper):
         snapshot = False
         latest: int | None = None
         last_time = None
+        unchecked = False
         for part in payloads:
             a, b = part.a, part.b
             if part.as_ is not UNSET or part.bs is not UNSET:
@@ -303,7 +313,10 @@ class KrakenMapper(Mapper):
                 a, b = part.as_, part.bs
             if a is not UNSET:
                 for level in a:
-                    asks.append((level[0], level[1]))
+                    price, size = level[0], level[1]
+                    asks.append((price, size))
+                    if memo(price) is None or memo(size) is None:
+                        unchecked = True  # a text no book has checked yet: _check
                     time = level[2]
                     if time != last_time:  # every time checked (the generic path refuses)
                         # Kraken's own "1534614057.321597" inline, else the parser: its 16 digits
@@ -327,7 +340,10 @@ class KrakenMapper(Mapper):
                             latest = ns
             if b is not UNSET:
                 for level in b:
-                    bids.append((level[0], level[1]))
+                    price, size = level[0], level[1]
+                    bids.append((price, size))
+                    if memo(price) is None or memo(size) is None:
+                        unchecked = True  # a text no book has checked yet: _check
                     time = level[2]
                     if time != last_time:  # every time checked (the generic path refuses)
                         # Kraken's own "1534614057.321597" inline, else the parser: its 16 digits
@@ -356,16 +372,8 @@ class KrakenMapper(Mapper):
                 checksum = int(c)
         if snapshot:
             return [self._book(instrument, True, bids, asks, checksum, None, depth)]
-        if instrument in self._booked:  # _book's delta branch inlined
-            for price, size in bids:
-                if memo(price) is None or memo(size) is None:
-                    _check(bids, asks)
-                    break
-            else:
-                for price, size in asks:
-                    if memo(price) is None or memo(size) is None:
-                        _check(bids, asks)
-                        break
+        if unchecked and instrument in self._booked:  # _book's delta branch inlined
+            _check(bids, asks)
         return [BookEvent(instrument, False, bids, asks, latest, None, None, None, checksum)]
 
     def _fast_v2(self, payload: bytes) -> list[MarketEvent] | None:
