@@ -303,7 +303,9 @@ class BookSync:
             failure = None if got == checksum else _mismatch(checksum, got, seq)
         elif self._pieces is not None:  # _verify's Kraken branch inlined
             depth = self._depth
-            got = self._pieces(levels.ask_pieces[:depth], levels.bid_pieces[: -depth - 1 : -1])
+            got = self._pieces(
+                b"".join(levels.ask_pieces[:depth] + levels.bid_pieces[: -depth - 1 : -1])
+            )
             failure = None if got == checksum else _mismatch(checksum, got, seq)
         else:
             failure = self._verify(book, event)
@@ -392,7 +394,7 @@ class BookSync:
         elif self._pieces is not None:
             asks = levels.ask_pieces[:depth] if depth else levels.ask_pieces[:]
             bids = levels.bid_pieces[: -depth - 1 : -1] if depth else levels.bid_pieces[::-1]
-            got = self._pieces(asks, bids)
+            got = self._pieces(b"".join(asks + bids))
         elif spec.checksum_wire is not None:
             got = spec.checksum_wire(*levels.top_texts(depth))
         else:

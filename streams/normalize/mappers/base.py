@@ -67,9 +67,10 @@ class VenueSpec:
     checksum_text: Callable[[Any, Decimal], bytes] | None = None
     """A value's text in a checksum that concatenates each level's price text then size
     text, top asks then top bids (Kraken): ``(wire text, its exact decimal)`` -> that text.
-    The book then keeps each level's joined text in order, and ``checksum_pieces`` (asks
-    best first, bids best first) gives the checksum: no decimal formatting per update."""
-    checksum_pieces: Callable[[list[bytes], list[bytes]], int] | None = None
+    The book then keeps each level's joined text in order, and ``checksum_pieces`` of
+    the top levels' texts concatenated (asks best first, then bids best first) gives the
+    checksum: no decimal formatting per update."""
+    checksum_pieces: Callable[[bytes], int] | None = None
     implicit_deletes: bool = False
     """The venue keeps each book at the depth its snapshot event states (``depth``) and
     sends no delete for a level pushed below it (Kraken): the book synchroniser drops such

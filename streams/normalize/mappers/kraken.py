@@ -28,6 +28,7 @@ expected shape are decoded straight into typed structs (:meth:`KrakenMapper.map_
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -44,7 +45,6 @@ from tapewire.streams.normalize.mappers.common import (
     iso_to_ns,
     kraken_checksum_text,
     kraken_crc32,
-    kraken_crc32_pieces,
     number_text,
 )
 from tapewire.streams.normalize.mappers.events import (
@@ -161,7 +161,7 @@ class KrakenMapper(Mapper):
         checksum=_checksum,
         checksum_depth=10,
         checksum_text=kraken_checksum_text,
-        checksum_pieces=kraken_crc32_pieces,
+        checksum_pieces=zlib.crc32,  # of the pieces joined (kraken_crc32_pieces), in C
         implicit_deletes=True,
         subscribe=_subscribe,
         notes="v1 and v2 frames; CRC32 checksum over the top 10 levels; no sequence ids",

@@ -212,6 +212,8 @@ def test_checksum_from_level_pieces_equals_kraken_crc32() -> None:
     """The book's path (each level's text once, :func:`kraken_checksum_text`, joined by
     :func:`kraken_crc32_pieces`) against the checksum of the decimals."""
     rng = random.Random("kraken-crc")
+    spec_pieces = KrakenMapper.spec.checksum_pieces
+    assert spec_pieces is not None
     texts = ["45283.50000", "0.00100000", "1.2E-7", "0.0", "10", "5.", "0001.5", "1E+2"]
     texts += [f"{rng.randrange(10**6)}.{rng.randrange(10**8):08d}" for _ in range(200)]
 
@@ -227,6 +229,8 @@ def test_checksum_from_level_pieces_equals_kraken_crc32() -> None:
         dec_asks = [(Decimal(p), Decimal(q)) for p, q in asks]
         dec_bids = [(Decimal(p), Decimal(q)) for p, q in bids]
         assert kraken_crc32_pieces(pieces(asks), pieces(bids)) == kraken_crc32(dec_asks, dec_bids)
+        joined = b"".join(pieces(asks) + pieces(bids))  # what the book synchroniser gives it
+        assert spec_pieces(joined) == kraken_crc32(dec_asks, dec_bids)
     # Kraken's documented example
     documented = [("0.05005", "0.00000500"), ("0.05010", "0.00000500")]
     assert kraken_crc32_pieces(pieces(documented), []) == zlib.crc32(b"50055005010500")
