@@ -115,16 +115,66 @@ class L2Book:
         Returns each side's levels as records, best first, when the snapshot sent that side
         best first with no price twice (what venues send: the records made in the same
         pass, nothing re-sorted); None for a side that was not."""
+        if not self.kept_sorted:
+            # plain dicts (the common layout): nothing else to keep, and the sides' loops
+            # here (no call per side); a memo hit first; ``records.append`` as written (the
+            # interpreter specialises it: a bound method kept in a local costs more)
+            bid_side: list[Any] = bid_texts  # tuples as typed, or lists
+            bids: Side = {}
+            bid_records: list[PriceLevel] = []
+            last: Decimal | None = None
+            bids_ordered = True
+            for level in bid_side:
+                try:
+                    record = _record_of(level)
+                except TypeError:  # a list (unhashable): not memoised
+                    record = None
+                if record is None:
+                    record = _new_record(level)
+                    if record is None:  # size 0
+                        continue
+                p = record.price
+                if last is not None and bids_ordered:
+                    bids_ordered = last > p
+                last = p
+                bids[p] = record.size
+                bid_records.append(record)
+            ask_side: list[Any] = ask_texts
+            asks: Side = {}
+            ask_records: list[PriceLevel] = []
+            last = None
+            asks_ordered = True
+            for level in ask_side:
+                try:
+                    record = _record_of(level)
+                except TypeError:
+                    record = None
+                if record is None:
+                    record = _new_record(level)
+                    if record is None:
+                        continue
+                p = record.price
+                if last is not None and asks_ordered:
+                    asks_ordered = last < p
+                last = p
+                asks[p] = record.size
+                ask_records.append(record)
+            self.bids = bids
+            self.asks = asks
+            return (
+                bid_records if bids_ordered else None,
+                ask_records if asks_ordered else None,
+            )
         joined = self.joined
         wire = self.wire or joined
         bid_wire: Wire | None = {} if wire else None
         ask_wire: Wire | None = {} if wire else None
-        bids, bid_records, bids_as_sent = _snapshot_side(bid_texts, bid_wire, joined, True)
-        asks, ask_records, asks_as_sent = _snapshot_side(ask_texts, ask_wire, joined, False)
+        bids, bids_as_sent = _snapshot_side(bid_texts, bid_wire, joined, True)
+        asks, asks_as_sent = _snapshot_side(ask_texts, ask_wire, joined, False)
         self.bids, self.asks = bids, asks
-        if self.kept_sorted:  # ascending; a side sent best first is in order already
-            self._bid_prices = list(reversed(bids)) if bids_as_sent else sorted(bids)
-            self._ask_prices = list(asks) if asks_as_sent else sorted(asks)
+        # ascending; a side sent best first is in order already
+        self._bid_prices = list(reversed(bids)) if bids_as_sent is not None else sorted(bids)
+        self._ask_prices = list(asks) if asks_as_sent is not None else sorted(asks)
         if bid_wire is not None and ask_wire is not None:
             if joined:
                 self.bid_joined = list(map(bid_wire.__getitem__, self._bid_prices))
@@ -136,7 +186,7 @@ class L2Book:
             known = self.piece_memo
             self._bid_wire, self.bid_pieces = _pieces(bid_texts, self._bid_prices, piece, known)
             self._ask_wire, self.ask_pieces = _pieces(ask_texts, self._ask_prices, piece, known)
-        return (bid_records if bids_as_sent else None, ask_records if asks_as_sent else None)
+        return bids_as_sent, asks_as_sent
 
     def apply(self, bids: Pairs, asks: Pairs, bid_texts: Texts, ask_texts: Texts) -> None:
         """Apply changed levels to both sides; size 0 deletes (``*_texts``: as sent)."""
@@ -339,15 +389,16 @@ class L2Book:
 
 def _snapshot_side(
     texts: Texts, wire: Wire | None, joined: bool, descending: bool
-) -> tuple[Side, list[PriceLevel], bool]:
-    """One side of a snapshot as sent -> price -> size (size 0 levels not kept), the kept
-    levels as records in the order sent, and whether that order is strictly best first
+) -> tuple[Side, list[PriceLevel] | None]:
+    """One side of a snapshot as sent -> price -> size (size 0 levels not kept), and the
+    kept levels as records in the order sent when that order is strictly best first
     (``descending``: bids; then no price was kept twice and the records are the side as
-    published); ``wire`` (when given) filled with the kept levels' text (``joined``: as
-    ``"price:size"``)."""
+    published), else None; ``wire`` (when given) filled with the kept levels' text
+    (``joined``: as ``"price:size"``)."""
+    # one loop, a memo hit first; ``records.append`` as written (the interpreter
+    # specialises it: a bound method kept in a local costs more)
     side: Side = {}
     records: list[PriceLevel] = []
-    keep = records.append
     last: Decimal | None = None
     ordered = True
     as_sent: list[Any] = texts  # tuples as typed, or lists: no per-level check under mypyc
@@ -356,37 +407,39 @@ def _snapshot_side(
             record = _record_of(level)
         except TypeError:  # a list (unhashable): not memoised
             record = None
-        if record is not None:  # a level sent before: its checked record (size not 0)
-            known = record.price
-            if ordered and last is not None:
-                ordered = last > known if descending else last < known
-            last = known
-            side[known] = record.size
-            keep(record)
-            if wire is not None:
-                wire[known] = level[0] + ":" + level[1] if joined else level
-            continue
-        price, size = level
-        p = memo(price) if price.__class__ is str else None
-        if p is None:
-            p = exact(price, "price")
-        s = memo(size) if size.__class__ is str else None
-        if s is None:
-            s = exact(size, "size")
-        if s:
-            if ordered and last is not None:
-                ordered = last > p if descending else last < p
-            last = p
-            side[p] = s
-            record = PriceLevel(price=p, size=s)
-            keep(record)
-            if price.__class__ is str and size.__class__ is str:
-                if len(_RECORDS) >= _RECORDS_CAP:
-                    _RECORDS.clear()
-                _RECORDS[(price, size)] = record
-            if wire is not None:
-                wire[p] = price + ":" + size if joined else level
-    return side, records, ordered
+        if record is None:
+            record = _new_record(level)
+            if record is None:  # size 0
+                continue
+        p = record.price
+        if last is not None and ordered:
+            ordered = last > p if descending else last < p
+        last = p
+        side[p] = record.size
+        records.append(record)
+        if wire is not None:
+            wire[p] = level[0] + ":" + level[1] if joined else level
+    return side, records if ordered else None
+
+
+def _new_record(level: Any) -> PriceLevel | None:
+    """A snapshot level not in the memo, checked (as :func:`~...decimals.exact_levels`
+    does, in its order) and remembered when sent as text; None for a size 0."""
+    price, size = level
+    p = memo(price) if price.__class__ is str else None
+    if p is None:
+        p = exact(price, "price")
+    s = memo(size) if size.__class__ is str else None
+    if s is None:
+        s = exact(size, "size")
+    if not s:
+        return None
+    record = PriceLevel(price=p, size=s)
+    if price.__class__ is str and size.__class__ is str:
+        if len(_RECORDS) >= _RECORDS_CAP:
+            _RECORDS.clear()
+        _RECORDS[(price, size)] = record
+    return record
 
 
 def _piece(

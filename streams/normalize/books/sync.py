@@ -96,6 +96,7 @@ class BookSync:
         self._pieces = spec.checksum_pieces if spec.checksum_depth else None
         self._piece = spec.checksum_text if self._pieces is not None else None
         rest = spec.rest_snapshots
+        self._rest = rest
         # the delta path's checks inlined where they are the plain ones: stale when its id
         # is at or below the book's (not Binance futures' bridging, not consecutive ids on
         # the socket); every delta follows when the venue has no ids (NONE)
@@ -170,7 +171,7 @@ class BookSync:
         books_out: list[BookUpdate],
         coverage: list[CoverageEvent],
     ) -> None:
-        rest = self.spec.rest_snapshots
+        rest = self._rest
         if rest and book.state is _LIVE:
             return  # the live book is ahead of any REST snapshot
         levels = book.levels
@@ -180,7 +181,8 @@ class BookSync:
             if book.state is _LIVE:
                 self._gap(book, receive_ns, "invalid_update", coverage)
             raise
-        book.last_sequence = event.last_sequence
+        sequence = event.last_sequence
+        book.last_sequence = sequence
         book.bridged = False
         exchange_ns = event.exchange_ts_ns
         if rest and book.buffer:
@@ -189,13 +191,15 @@ class BookSync:
                 levels.clear()  # too old to bridge to the buffered deltas: keep waiting
                 return
             exchange_ns = replayed or exchange_ns
+            sequence = book.last_sequence
             bid_records = ask_records = None  # the deltas changed the levels
-        failure = self._verify(book, event) if self._checksum else None
-        if failure is not None:
-            levels.clear()
-            if book.state is _LIVE:
-                self._gap(book, receive_ns, "checksum", coverage)
-            raise NormalizeError(failure, error_type="ChecksumError")
+        if self._checksum:
+            failure = self._verify(book, event)
+            if failure is not None:
+                levels.clear()
+                if book.state is _LIVE:
+                    self._gap(book, receive_ns, "checksum", coverage)
+                raise NormalizeError(failure, error_type="ChecksumError")
         if book.state is not _LIVE:
             if book.gap_from_ns is not None:
                 coverage.append(
@@ -211,19 +215,19 @@ class BookSync:
                 levels.evict(kept, True, None)
                 levels.evict(kept, False, None)
         book.last_receive_ns = receive_ns
+        if bid_records is None:
+            bid_records = [PriceLevel(price=p, size=s) for p, s in levels.sorted_bids()]
+        if ask_records is None:
+            ask_records = [PriceLevel(price=p, size=s) for p, s in levels.sorted_asks()]
         books_out.append(
             BookUpdate(
                 venue=self.venue,
                 instrument=book.instrument,
                 kind="SNAPSHOT",
-                bids=bid_records
-                if bid_records is not None
-                else [PriceLevel(price=p, size=s) for p, s in levels.sorted_bids()],
-                asks=ask_records
-                if ask_records is not None
-                else [PriceLevel(price=p, size=s) for p, s in levels.sorted_asks()],
+                bids=bid_records,
+                asks=ask_records,
                 depth=event.depth,
-                last_sequence=book.last_sequence,
+                last_sequence=sequence,
                 checksum=event.checksum,
                 exchange_ts_ns=exchange_ns,
                 receive_ts_ns=receive_ns,

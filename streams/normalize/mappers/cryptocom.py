@@ -44,16 +44,9 @@ from tapewire.streams.normalize.mappers.events import (
 
 SIDES = {"BUY": BUY, "SELL": SELL}
 CHANNELS = frozenset(("trade", "book", "book.update", "ticker"))
-_CHANNEL = b'"channel":"'
-"""Where a push names its channel: the bytes after it pick the typed decoder (the channel
-is checked exactly by the decode)."""
 _INVALID = wire.INVALID
-_decode_trades, _decode_tickers, _decode_books, _decode_updates = (
-    wire.trades,
-    wire.tickers,
-    wire.books,
-    wire.updates,
-)
+_decode = wire.pushes
+_TRADE_RESULT, _BOOK_RESULT, _UPDATE_RESULT = wire.TradeResult, wire.BookResult, wire.UpdateResult
 
 
 def _subscribe(channel: str, markets: list[str] | Any) -> list[dict[str, Any]]:
@@ -117,78 +110,57 @@ class CryptocomMapper(Mapper):
         """A ``trade`` / ``ticker`` / ``book`` / ``book.update`` push decoded straight into
         its typed struct (:mod:`.cryptocom_wire`); None for any other frame, or one that is
         not exactly that shape (the generic path then maps it or names the bad field)."""
-        at = payload.find(_CHANNEL) + 11
-        if at == 10:
-            return None
-        kind = payload[at : at + 5]
-        # loops, not comprehensions: a frame carries one item (a comprehension's function
-        # object costs more); a side's levels by a comprehension (fewer instructions than
-        # list(map(itemgetter(0, 1), ...)) at a few levels)
-        out: list[MarketEvent] = []
-        append = out.append
+        # ``result`` untyped: typed as the union of the result structs, the mypyc build would
+        # check it against each struct class on every frame
+        result: Any
         try:
-            if kind == b"trade":
-                trades = _decode_trades(payload).result
-                native = trades.instrument_name
-                if native == self._native:
-                    instrument = self._native_instrument
-                else:
-                    instrument = self._ids.get(native) or self._instrument(native)
-                    self._native, self._native_instrument = native, instrument
-                for t in trades.data:
-                    side = BUY if t.s == "BUY" else SELL
-                    append(TradeEvent(instrument, t.d, t.p, t.q, side, t.t * MS))
-                return out
-            if kind == b"ticke":
-                tickers = _decode_tickers(payload).result
-                native = tickers.instrument_name
-                if native == self._native:
-                    instrument = self._native_instrument
-                else:
-                    instrument = self._ids.get(native) or self._instrument(native)
-                    self._native, self._native_instrument = native, instrument
-                for q in tickers.data:
-                    append(QuoteEvent(instrument, q.b, q.bs, q.k, q.ks, q.t * MS))
-                return out
-            if kind == b'book"':
-                books = _decode_books(payload).result
-                native = books.instrument_name
-                if native == self._native:
-                    instrument = self._native_instrument
-                else:
-                    instrument = self._ids.get(native) or self._instrument(native)
-                    self._native, self._native_instrument = native, instrument
-                depth = books.depth
-                for b in books.data:
-                    bids = [(price, size) for price, size, _ in b.bids]
-                    asks = [(price, size) for price, size, _ in b.asks]
-                    append(
-                        BookEvent(
-                            instrument, True, bids, asks, b.t * MS, None, b.u, None, b.cs, depth
-                        )
-                    )
-                return out
-            if kind == b"book.":
-                updates = _decode_updates(payload).result
-                native = updates.instrument_name
-                if native == self._native:
-                    instrument = self._native_instrument
-                else:
-                    instrument = self._ids.get(native) or self._instrument(native)
-                    self._native, self._native_instrument = native, instrument
-                for u in updates.data:
-                    sides = u.update
-                    bids = [(price, size) for price, size, _ in sides.bids]
-                    asks = [(price, size) for price, size, _ in sides.asks]
-                    append(
-                        BookEvent(
-                            instrument, False, bids, asks, u.t * MS, None, u.u, u.pu, u.cs, None
-                        )
-                    )
-                return out
+            result = _decode(payload).result
         except _INVALID:
             return None
-        return None
+        native = result.instrument_name
+        if native == self._native:
+            instrument = self._native_instrument
+        else:
+            instrument = self._ids.get(native) or self._instrument(native)
+            self._native, self._native_instrument = native, instrument
+        kind = result.__class__
+        # loops, not comprehensions (on this interpreter a comprehension is a function call:
+        # more instructions than a loop at a frame's one item, or a side's few levels);
+        # ``list.append`` called as written (the interpreter specialises it, not a bound
+        # method kept in a local)
+        out: list[MarketEvent] = []
+        if kind is _BOOK_RESULT:
+            depth = result.depth
+            for b in result.data:
+                bids = []
+                for price, size, _ in b.bids:
+                    bids.append((price, size))
+                asks = []
+                for price, size, _ in b.asks:
+                    asks.append((price, size))
+                out.append(
+                    BookEvent(instrument, True, bids, asks, b.t * MS, None, b.u, None, b.cs, depth)
+                )
+        elif kind is _UPDATE_RESULT:
+            for u in result.data:
+                sides = u.update
+                bids = []
+                for price, size, _ in sides.bids:
+                    bids.append((price, size))
+                asks = []
+                for price, size, _ in sides.asks:
+                    asks.append((price, size))
+                out.append(
+                    BookEvent(instrument, False, bids, asks, u.t * MS, None, u.u, u.pu, u.cs, None)
+                )
+        elif kind is _TRADE_RESULT:
+            for t in result.data:
+                side = BUY if t.s == "BUY" else SELL
+                out.append(TradeEvent(instrument, t.d, t.p, t.q, side, t.t * MS))
+        else:  # the ticker
+            for q in result.data:
+                out.append(QuoteEvent(instrument, q.b, q.bs, q.k, q.ks, q.t * MS))
+        return out
 
     @staticmethod
     def _object(item: Any) -> dict[str, Any]:

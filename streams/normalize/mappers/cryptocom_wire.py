@@ -4,7 +4,8 @@
 
 The rules of :mod:`.gemini_wire` (a struct accepts a frame only where ``orjson.loads`` then
 :meth:`~.cryptocom.CryptocomMapper.map` reads the same values): every field typed, unknown
-keys refused, integers within int64, the ``method`` and ``channel`` literals, a book level
+keys refused, integers within int64, the ``method`` literal and the ``channel`` tag (one
+decoder, :data:`pushes`, for the four pushes: no byte search for the channel), a book level
 exactly ``[price, size, count]`` of strings. Fields the generic path ignores (``tn``,
 ``tt``, the ticker's statistics) are typed too, so a value ``orjson`` would refuse is not
 skipped. Anything else fails to decode (:data:`INVALID`) and the frame takes the generic
@@ -90,65 +91,69 @@ class Update(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True)
     cs: Int | None = None
 
 
-class TradeResult(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True):
+# the four pushes' ``result`` objects, told apart by their ``channel`` (a tagged union: the
+# decoder finds the tag wherever it is in the object, then reads that struct's fields)
+class TradeResult(
+    msgspec.Struct,
+    tag_field="channel",
+    tag="trade",
+    forbid_unknown_fields=True,
+    gc=False,
+    kw_only=True,
+):
     instrument_name: str
     subscription: str | None = None
-    channel: Literal["trade"]
     data: list[Trade]
 
 
-class TickerResult(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True):
+class TickerResult(
+    msgspec.Struct,
+    tag_field="channel",
+    tag="ticker",
+    forbid_unknown_fields=True,
+    gc=False,
+    kw_only=True,
+):
     instrument_name: str
     subscription: str | None = None
-    channel: Literal["ticker"]
     data: list[Ticker]
 
 
-class BookResult(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True):
+class BookResult(
+    msgspec.Struct,
+    tag_field="channel",
+    tag="book",
+    forbid_unknown_fields=True,
+    gc=False,
+    kw_only=True,
+):
     instrument_name: str
     subscription: str | None = None
-    channel: Literal["book"]
     depth: Int | None = None
     data: list[Book]
 
 
-class UpdateResult(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True):
+class UpdateResult(
+    msgspec.Struct,
+    tag_field="channel",
+    tag="book.update",
+    forbid_unknown_fields=True,
+    gc=False,
+    kw_only=True,
+):
     instrument_name: str
     subscription: str | None = None
-    channel: Literal["book.update"]
     depth: Int | None = None
     data: list[Update]
 
 
-class TradeFrame(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True):
+class Push(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True):
+    """A ``subscribe`` push of one of the four channels."""
+
     id: Int | None = None
     method: Literal["subscribe"]
     code: Int | None = None
-    result: TradeResult
+    result: TradeResult | TickerResult | BookResult | UpdateResult
 
 
-class TickerFrame(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True):
-    id: Int | None = None
-    method: Literal["subscribe"]
-    code: Int | None = None
-    result: TickerResult
-
-
-class BookFrame(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True):
-    id: Int | None = None
-    method: Literal["subscribe"]
-    code: Int | None = None
-    result: BookResult
-
-
-class UpdateFrame(msgspec.Struct, forbid_unknown_fields=True, gc=False, kw_only=True):
-    id: Int | None = None
-    method: Literal["subscribe"]
-    code: Int | None = None
-    result: UpdateResult
-
-
-trades: Callable[[bytes], TradeFrame] = msgspec.json.Decoder(TradeFrame).decode
-tickers: Callable[[bytes], TickerFrame] = msgspec.json.Decoder(TickerFrame).decode
-books: Callable[[bytes], BookFrame] = msgspec.json.Decoder(BookFrame).decode
-updates: Callable[[bytes], UpdateFrame] = msgspec.json.Decoder(UpdateFrame).decode
+pushes: Callable[[bytes], Push] = msgspec.json.Decoder(Push).decode
