@@ -69,7 +69,6 @@ _V2_TRADES, _V2_BOOK, _V2_TICKER = wire.v2_trades, wire.v2_book, wire.v2_ticker
 _number = wire.number
 _SUFFIXES = tuple(f"-{n}" for n in range(64))
 """A v1 trade id's ``-<n>`` (its place in the frame), made once."""
-_MANY = len(_SUFFIXES)
 _BOOK_DEPTHS = {f"book-{d}": d for d in DEPTHS}
 """v1 book channel names of Kraken's depths -> the depth (others: parsed)."""
 
@@ -204,13 +203,17 @@ class KrakenMapper(Mapper):
             if payload[0] != 91:  # not an array: v2 objects, events
                 return self._fast_v2(payload)
             start = payload.find(b",") + 1
-            opening, seventh = payload[start], payload[start + 6]
+            opening = payload[start]
         except IndexError:
             return None
         if start == 0:
             return None
         if opening == 91:  # [
             return self._fast_trades(payload)
+        try:
+            seventh = payload[start + 6]
+        except IndexError:
+            return None
         if seventh == 34:  # the '"' of '{"a":["'
             return self._fast_ticker(payload)
         return self._fast_book(payload)
@@ -230,14 +233,15 @@ class KrakenMapper(Mapper):
         out: list[MarketEvent] = []
         last = None
         ns = 0
-        for n, trade in enumerate(trades):
-            time = trade[2]
+        n = 0
+        for price, volume, time, side, _, _ in trades:
             if time != last:  # a frame's trades mostly share their time
                 # Kraken's own "1534614057.321597" inline, else the parser: its 16 digits
                 # without the dot read as 10**15 or more (a sign, "_" or space in their
-                # place leaves 15 digits at most; a leading 0 goes to the parser)
+                # place leaves 15 digits at most; a leading 0 goes to the parser; other
+                # Unicode decimal digits read as the generic path's fallback reads them)
                 ns = 0
-                if len(time) == 17 and time[10:11] == "." and time.isascii():
+                if len(time) == 17 and time[10] == ".":
                     try:
                         ns = int(time.replace(".", ""))
                     except ValueError:
@@ -250,10 +254,14 @@ class KrakenMapper(Mapper):
                         return None
                     ns = found
                 last = time
-            trade_id = time + _SUFFIXES[n] if n < _MANY else f"{time}-{n}"
-            side = trade[3]  # v1's "b" / "s" compared (a fresh text: no hash to compute)
+            # v1's "b" / "s" compared (a fresh text: no hash to compute)
             side = BUY if side == "b" else SELL if side == "s" else SIDES.get(side, UNKNOWN)
-            out.append(TradeEvent(instrument, trade_id, trade[0], trade[1], side, ns))
+            try:
+                trade_id = time + _SUFFIXES[n]
+            except IndexError:  # past the suffixes made once
+                trade_id = f"{time}-{n}"
+            out.append(TradeEvent(instrument, trade_id, price, volume, side, ns))
+            n += 1  # noqa: SIM113 (enumerate: an object and a tuple per frame, dearer)
         return out
 
     def _fast_ticker(self, payload: bytes) -> list[MarketEvent] | None:

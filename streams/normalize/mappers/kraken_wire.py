@@ -7,7 +7,7 @@ A frame decodes here only where the generic path (``KrakenMapper.decode``: msgsp
 * the frame an array of exactly the expected length (``[channelID, payload(s), channelName,
   pair]``; two payloads for a book update at most), ``channelID`` an int64;
 * prices, sizes, times, sides and the checksum JSON strings (a JSON number in their place,
-  which the generic path turns into text or refuses, falls back); trades at least 4
+  which the generic path turns into text or refuses, falls back); trades exactly 6
   strings, book levels 3 or 4 (``"r"``: republished), ticker sides
   ``[price, whole lot volume, lot volume]`` (the middle one any JSON value, unread);
 * every key of a book payload or a ticker declared, any other refused
@@ -30,8 +30,9 @@ from msgspec import UNSET, UnsetType
 
 Int = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 """A JSON integer in int64 (beyond: the generic path)."""
-Trade = Annotated[list[str], msgspec.Meta(min_length=4)]
-"""``[price, volume, time, side, orderType, misc]``."""
+Trade = tuple[str, str, str, str, str, str]
+"""``[price, volume, time, side, orderType, misc]``: exactly Kraken's six strings, a tuple
+(one allocation; any other length or a non-string: the generic path)."""
 Level = Annotated[list[str], msgspec.Meta(min_length=3, max_length=4)]
 """``[price, volume, time]`` or ``[price, volume, time, "r"]``."""
 Levels = list[Level]
@@ -83,7 +84,7 @@ def _decoder(kind: Any) -> Callable[[bytes], Any]:
     return msgspec.json.Decoder(kind, float_hook=str).decode
 
 
-trade: Callable[[bytes], tuple[int, list[list[str]], str, str]] = _decoder(
+trade: Callable[[bytes], tuple[int, list[Trade], str, str]] = _decoder(
     tuple[Int, list[Trade], str, str]
 )
 book: Callable[[bytes], Book] = _decoder(Book)

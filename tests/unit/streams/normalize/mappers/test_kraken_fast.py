@@ -56,6 +56,30 @@ EXTRA = [
     b'[338,{"a":["1",0,"2"],"b":["1",0,2]},"ticker","XBT/USD"]',
     b'[338,{"a":["1",0,"2"],"b":["1",0,"2"],"z":1},"ticker","XBT/USD"]',
     b'[338,{"a":["1",0,"2"]},"ticker","XBT/USD"]',
+    b'[337,[["1.0","2","1695628177.708706","s","m"]],"trade","XBT/USD"]',
+    b'[337,[["1.0","2","1695628177.708706","s","m","",""]],"trade","XBT/USD"]',
+    '[337,[["1.0","2","\u00b9695628177.708706","s","m",""]],"trade","XBT/USD"]'.encode(),
+    '[337,[["1.0","2","1695628177.70870\u00b9","s","m",""]],"trade","XBT/USD"]'.encode(),
+]
+_ARABIC = str.maketrans(
+    "0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
+)
+TAKEN = [
+    # past the prepared "-<n>" suffixes: ids made in the loop
+    (
+        "[337,["
+        + ",".join(f'["1.{n}","2","1695628177.708706","{"bs"[n % 2]}","m",""]' for n in range(70))
+        + '],"trade","XBT/USD"]'
+    ).encode(),
+    # Kraken's shape in other Unicode decimal digits: read as the generic path's fallback reads them
+    (
+        '[337,[["1.0","2","'
+        + "1695628177.708706".translate(_ARABIC)
+        + '","s","m",""]],"trade","XBT/USD"]'
+    ).encode(),
+    # a second time within the frame
+    b'[337,[["1.0","2","1695628177.708706","s","m",""],["1.1","3","1695628178.000001","b","l",""]],'
+    b'"trade","XBT/USD"]',
 ]
 
 
@@ -124,6 +148,12 @@ def test_fast_path_on_mutated_edge_and_odd_frames_is_the_generic_path_or_none() 
     assert took_edges > len(edges) // 40
 
 
+def test_fast_path_takes_long_trade_frames_and_other_unicode_digits() -> None:
+    mapper, _ = _loaded()
+    for payload in TAKEN:
+        assert _same_or_none(mapper, payload), payload[:100]
+
+
 def test_unknown_pair_and_bad_level_raise_the_generic_paths_error() -> None:
     mapper, _ = _loaded()
     payload = b'[337,[["1.0","2","1695628177.708706","s","m",""]],"trade","NOPE/USD"]'
@@ -145,7 +175,7 @@ def test_normalizer_outputs_identical_with_the_fast_path_on_and_off() -> None:
     seeds = [f for f in frames if f["transport"] == "WEBSOCKET"]
     fuzzed = [dict(f, payload=mutate(rng, f["payload"])) for f in rng.choices(seeds, k=MUTANTS)]
     edges = [dict(f, payload=e) for f in seeds for e in edge_cases(rng, f["payload"])]
-    odd = [dict(seeds[0], payload=p) for p in EXTRA]
+    odd = [dict(seeds[0], payload=p) for p in EXTRA + TAKEN]
     sequence = frames + fuzzed + edges + odd + frames
     assert_same_outputs(sequence, _normalizer(True), _normalizer(False))
 
