@@ -342,6 +342,39 @@ class L2Book:
             if changed is not None:
                 changed[p] = ZERO
 
+    def apply_joined(self, texts: Texts, bids: bool) -> list[PriceLevel]:
+        """:meth:`apply_texts` on a ``joined`` book, returning the levels as applied as
+        records, best first (last write per price wins); a lone level (what a delta
+        usually sends per side) is applied here with no dict of changes."""
+        if len(texts) != 1:
+            changed = self.apply_texts(texts, bids)
+            return [PriceLevel(price=p, size=changed[p]) for p in sorted(changed, reverse=bids)]
+        ((price, size),) = texts
+        p = memo(price) if price.__class__ is str else None
+        if p is None:
+            p = exact(price, "price")
+        s = memo(size) if size.__class__ is str else None
+        if s is None:
+            s = exact(size, "size")
+        if bids:
+            side, prices, texts_of = self.bids, self._bid_prices, self.bid_joined
+        else:
+            side, prices, texts_of = self.asks, self._ask_prices, self.ask_joined
+        if s:
+            at = bisect_left(prices, p)
+            if p in side:
+                texts_of[at] = price + ":" + size
+            else:
+                prices.insert(at, p)
+                texts_of.insert(at, price + ":" + size)
+            side[p] = s
+        elif p in side:
+            del side[p]
+            at = bisect_left(prices, p)
+            del prices[at]
+            del texts_of[at]
+        return [PriceLevel(price=p, size=s)]
+
     def sorted_bids(self, depth: int = 0) -> Pairs:
         """Bids best (highest) first; the top ``depth`` only when ``depth`` > 0."""
         bids = self.bids
