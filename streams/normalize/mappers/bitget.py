@@ -154,8 +154,27 @@ class BitgetMapper(Mapper):
                 return None  # the generic path names it
             instrument = self._ids[key] = self._market(kind, arg.instId)
         snapshot = frame.action == "snapshot"
+        data = frame.data
+        if len(data) == 1:  # what a push carries: its event without a loop
+            m = data[0]
+            ts = m.ts
+            if not (ts.isdigit() and ts.isascii()):
+                return None
+            return [
+                BookEvent(
+                    instrument,
+                    snapshot,
+                    m.bids,
+                    m.asks,
+                    int(ts) * MS,
+                    None,
+                    m.seq,
+                    None,
+                    None if snapshot else (m.checksum or None),
+                )
+            ]
         out: list[MarketEvent] = []
-        for m in frame.data:
+        for m in data:
             ts = m.ts
             if not (ts.isdigit() and ts.isascii()):
                 return None
