@@ -356,23 +356,22 @@ class L2Book:
         s = memo(size) if size.__class__ is str else None
         if s is None:
             s = exact(size, "size")
-        if bids:
-            side, prices, texts_of = self.bids, self._bid_prices, self.bid_joined
-        else:
-            side, prices, texts_of = self.asks, self._ask_prices, self.ask_joined
+        side = self.bids if bids else self.asks
         if s:
+            prices = self._bid_prices if bids else self._ask_prices
             at = bisect_left(prices, p)
             if p in side:
-                texts_of[at] = price + ":" + size
+                (self.bid_joined if bids else self.ask_joined)[at] = price + ":" + size
             else:
                 prices.insert(at, p)
-                texts_of.insert(at, price + ":" + size)
+                (self.bid_joined if bids else self.ask_joined).insert(at, price + ":" + size)
             side[p] = s
         elif p in side:
             del side[p]
+            prices = self._bid_prices if bids else self._ask_prices
             at = bisect_left(prices, p)
             del prices[at]
-            del texts_of[at]
+            del (self.bid_joined if bids else self.ask_joined)[at]
         return [PriceLevel(price=p, size=s)]
 
     def sorted_bids(self, depth: int = 0) -> Pairs:
