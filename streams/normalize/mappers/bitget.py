@@ -155,12 +155,13 @@ class BitgetMapper(Mapper):
             instrument = last[2]
         else:
             key = (inst_type, inst_id)
-            instrument = self._ids.get(key)
-            if instrument is None:
+            known = self._ids.get(key)
+            if known is None:
                 kind = INST_TYPES.get(inst_type)
                 if kind is None:
                     return None  # the generic path names it
-                instrument = self._ids[key] = self._market(kind, inst_id)
+                known = self._ids[key] = self._market(kind, inst_id)
+            instrument = known
             self._last = (inst_type, inst_id, instrument)
         snapshot = frame.action == "snapshot"
         data = frame.data
