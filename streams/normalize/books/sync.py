@@ -288,7 +288,6 @@ class BookSync:
             return
         levels = book.levels
         joined = self._joined
-        bid_changes = ask_changes = None
         bid_records: list[PriceLevel]
         ask_records: list[PriceLevel]
         try:  # one pass per side: wire text -> decimal -> book (a bad level: cleared below)
