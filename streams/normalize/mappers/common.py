@@ -242,6 +242,10 @@ def okx_checksum_joined(bids: Sequence[str], asks: Sequence[str]) -> int:
     return crc - (1 << 32) if crc >= 1 << 31 else crc
 
 
+_crc32 = zlib.crc32
+_colon_join = ":".join
+
+
 def okx_checksum_book(bids: list[str], asks: list[str]) -> int:
     """:func:`okx_checksum_joined` from a joined book's whole sides as it keeps them (each
     level ``price:size``; bids ascending, i.e. best last; asks best first): the top 25
@@ -265,5 +269,5 @@ def okx_checksum_book(bids: list[str], asks: list[str]) -> int:
         values[-2::-2] = bids
         values[1::2] = asks[:nb]
         values += asks[nb:]
-    crc = zlib.crc32(":".join(values).encode())
+    crc = _crc32(_colon_join(values).encode())
     return crc - 0x1_0000_0000 if crc >= 0x8000_0000 else crc
