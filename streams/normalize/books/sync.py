@@ -107,6 +107,9 @@ class BookSync:
         self._stale_at_or_below = not (self._prev and rest) and not (self._increment and not rest)
         self._always_follows = seq == Sequencing.NONE
         self._implicit = spec.implicit_deletes
+        # a joined book's delta records straight from the book (no dicts of changes: the
+        # eviction of implicit deletes needs them)
+        self._joined_records = self._joined and not spec.implicit_deletes
 
     def state(self, instrument: str) -> BookState | None:
         """State of one book, None if never seen."""
@@ -287,7 +290,7 @@ class BookSync:
                 book.buffer.append((event, receive_ns))
             return
         levels = book.levels
-        joined = self._joined
+        joined = self._joined_records
         bid_records: list[PriceLevel]
         ask_records: list[PriceLevel]
         try:  # one pass per side: wire text -> decimal -> book (a bad level: cleared below)
