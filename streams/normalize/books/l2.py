@@ -342,6 +342,38 @@ class L2Book:
             if changed is not None:
                 changed[p] = ZERO
 
+    def apply_joined(self, texts: Texts, bids: bool) -> list[PriceLevel]:
+        """:meth:`apply_texts` on a ``joined`` book, returning the levels as applied as
+        records, best first (last write per price wins); a lone level (what a delta
+        usually sends per side) is applied here with no dict of changes."""
+        if len(texts) != 1:
+            changed = self.apply_texts(texts, bids)
+            return [PriceLevel(price=p, size=changed[p]) for p in sorted(changed, reverse=bids)]
+        ((price, size),) = texts
+        p = memo(price) if price.__class__ is str else None
+        if p is None:
+            p = exact(price, "price")
+        s = memo(size) if size.__class__ is str else None
+        if s is None:
+            s = exact(size, "size")
+        side = self.bids if bids else self.asks
+        if s:
+            prices = self._bid_prices if bids else self._ask_prices
+            at = bisect_left(prices, p)
+            if p in side:
+                (self.bid_joined if bids else self.ask_joined)[at] = price + ":" + size
+            else:
+                prices.insert(at, p)
+                (self.bid_joined if bids else self.ask_joined).insert(at, price + ":" + size)
+            side[p] = s
+        elif p in side:
+            del side[p]
+            prices = self._bid_prices if bids else self._ask_prices
+            at = bisect_left(prices, p)
+            del prices[at]
+            del (self.bid_joined if bids else self.ask_joined)[at]
+        return [PriceLevel(price=p, size=s)]
+
     def sorted_bids(self, depth: int = 0) -> Pairs:
         """Bids best (highest) first; the top ``depth`` only when ``depth`` > 0."""
         bids = self.bids

@@ -30,7 +30,11 @@ from tapewire.streams.normalize.books.state import BookState
 from tapewire.streams.normalize.decimals import exact_levels as _pairs
 from tapewire.streams.normalize.errors import NormalizeError
 from tapewire.streams.normalize.mappers.base import Sequencing, VenueSpec
-from tapewire.streams.normalize.mappers.common import okx_checksum_joined, okx_checksum_text
+from tapewire.streams.normalize.mappers.common import (
+    okx_checksum_book,
+    okx_checksum_joined,
+    okx_checksum_text,
+)
 from tapewire.streams.normalize.mappers.events import BookEvent
 
 WAITING = "waiting_for_snapshot"
@@ -103,6 +107,9 @@ class BookSync:
         self._stale_at_or_below = not (self._prev and rest) and not (self._increment and not rest)
         self._always_follows = seq == Sequencing.NONE
         self._implicit = spec.implicit_deletes
+        # a joined book's delta records straight from the book (no dicts of changes: the
+        # eviction of implicit deletes needs them)
+        self._joined_records = self._joined and not spec.implicit_deletes
 
     def state(self, instrument: str) -> BookState | None:
         """State of one book, None if never seen."""
@@ -283,9 +290,16 @@ class BookSync:
                 book.buffer.append((event, receive_ns))
             return
         levels = book.levels
+        joined = self._joined_records
+        bid_records: list[PriceLevel]
+        ask_records: list[PriceLevel]
         try:  # one pass per side: wire text -> decimal -> book (a bad level: cleared below)
-            bid_changes = levels.apply_texts(bids, True) if bids else None
-            ask_changes = levels.apply_texts(asks, False) if asks else None
+            if joined:  # OKX, Bitget: the records as applied, straight from the book
+                bid_records = levels.apply_joined(bids, True) if bids else []
+                ask_records = levels.apply_joined(asks, False) if asks else []
+            else:
+                bid_changes = levels.apply_texts(bids, True) if bids else None
+                ask_changes = levels.apply_texts(asks, False) if asks else None
         except NormalizeError:
             self._gap(book, receive_ns, "invalid_update", coverage)
             raise
@@ -299,11 +313,8 @@ class BookSync:
         book.bridged = True
         if checksum is None or not self._checksum:
             failure = None
-        elif self._joined:  # _verify's OKX branch inlined
-            depth = self.spec.checksum_depth  # top_joined inlined
-            got = okx_checksum_joined(
-                levels.bid_joined[: -depth - 1 : -1], levels.ask_joined[:depth]
-            )
+        elif joined:  # _verify's OKX branch inlined (the top 25 taken inside)
+            got = okx_checksum_book(levels.bid_joined, levels.ask_joined)
             failure = None if got == checksum else _mismatch(checksum, got, seq)
         elif self._pieces is not None:  # _verify's Kraken branch inlined
             depth = self._depth
@@ -320,23 +331,21 @@ class BookSync:
             self._gap(book, receive_ns, "crossed_book", coverage)
             return
         book.last_receive_ns = receive_ns
-        # _records inlined for the common one-level side
-        bid_records: list[PriceLevel]
-        if not bid_changes:
-            bid_records = []
-        elif len(bid_changes) == 1:
-            for p, s in bid_changes.items():
-                bid_records = [PriceLevel(price=p, size=s)]
-        else:
-            bid_records = _records(bid_changes, True)
-        ask_records: list[PriceLevel]
-        if not ask_changes:
-            ask_records = []
-        elif len(ask_changes) == 1:
-            for p, s in ask_changes.items():
-                ask_records = [PriceLevel(price=p, size=s)]
-        else:
-            ask_records = _records(ask_changes, False)
+        if not joined:  # _records inlined for the common one-level side
+            if not bid_changes:
+                bid_records = []
+            elif len(bid_changes) == 1:
+                for p, s in bid_changes.items():
+                    bid_records = [PriceLevel(price=p, size=s)]
+            else:
+                bid_records = _records(bid_changes, True)
+            if not ask_changes:
+                ask_records = []
+            elif len(ask_changes) == 1:
+                for p, s in ask_changes.items():
+                    ask_records = [PriceLevel(price=p, size=s)]
+            else:
+                ask_records = _records(ask_changes, False)
         books_out.append(
             BookUpdate(
                 venue=self.venue,

@@ -107,6 +107,9 @@ class BitgetMapper(Mapper):
         super().__init__(markets)
         self._ids: dict[tuple[str, str], str] = {}
         """(instType, instId) -> instrument, as ``_instrument`` gives it."""
+        self._last: tuple[str | None, str | None, str] = (None, None, "")
+        """The last push's instType, instId and instrument (a stream repeats them: two
+        string compares instead of hashing both fresh strings for ``_ids``)."""
 
     def decode(self, payload: bytes) -> Any:
         """JSON, except the bare ``pong`` keep-alive."""
@@ -146,16 +149,42 @@ class BitgetMapper(Mapper):
         except _INVALID:
             return None
         arg = frame.arg
-        key = (arg.instType, arg.instId)
-        instrument = self._ids.get(key)
-        if instrument is None:
-            kind = INST_TYPES.get(arg.instType)
-            if kind is None:
-                return None  # the generic path names it
-            instrument = self._ids[key] = self._market(kind, arg.instId)
+        inst_type, inst_id = arg.instType, arg.instId
+        last = self._last
+        if inst_id == last[1] and inst_type == last[0]:
+            instrument = last[2]
+        else:
+            key = (inst_type, inst_id)
+            known = self._ids.get(key)
+            if known is None:
+                kind = INST_TYPES.get(inst_type)
+                if kind is None:
+                    return None  # the generic path names it
+                known = self._ids[key] = self._market(kind, inst_id)
+            instrument = known
+            self._last = (inst_type, inst_id, instrument)
         snapshot = frame.action == "snapshot"
+        data = frame.data
+        if len(data) == 1:  # what a push carries: its event without a loop
+            m = data[0]
+            ts = m.ts
+            if not (ts.isdigit() and ts.isascii()):
+                return None
+            return [
+                BookEvent(
+                    instrument,
+                    snapshot,
+                    m.bids,
+                    m.asks,
+                    int(ts) * MS,
+                    None,
+                    m.seq,
+                    None,
+                    None if snapshot else (m.checksum or None),
+                )
+            ]
         out: list[MarketEvent] = []
-        for m in frame.data:
+        for m in data:
             ts = m.ts
             if not (ts.isdigit() and ts.isascii()):
                 return None

@@ -240,3 +240,34 @@ def okx_checksum_joined(bids: Sequence[str], asks: Sequence[str]) -> int:
         values += asks[n:]
     crc = zlib.crc32(":".join(values).encode()) & 0xFFFFFFFF
     return crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+_crc32 = zlib.crc32
+_colon_join = ":".join
+
+
+def okx_checksum_book(bids: list[str], asks: list[str]) -> int:
+    """:func:`okx_checksum_joined` from a joined book's whole sides as it keeps them (each
+    level ``price:size``; bids ascending, i.e. best last; asks best first): the top 25
+    levels per side interleaved with no slice taken for the reversal (the per-update path)."""
+    nb, na = len(bids), len(asks)
+    if nb > OKX_CHECKSUM_DEPTH:
+        bids, nb = bids[-OKX_CHECKSUM_DEPTH:], OKX_CHECKSUM_DEPTH
+    if na > OKX_CHECKSUM_DEPTH:
+        asks, na = asks[:OKX_CHECKSUM_DEPTH], OKX_CHECKSUM_DEPTH
+    if nb == na:
+        values = [""] * (nb + na)
+        values[-2::-2] = bids  # best bid (the last) first: positions 2n-2, ..., 0
+        values[1::2] = asks
+    elif nb > na:
+        values = [""] * (2 * na)
+        values[-2::-2] = bids[nb - na :]
+        values[1::2] = asks
+        values += bids[nb - na - 1 :: -1]  # then the lower bids, best first
+    else:
+        values = [""] * (2 * nb)
+        values[-2::-2] = bids
+        values[1::2] = asks[:nb]
+        values += asks[nb:]
+    crc = _crc32(_colon_join(values).encode())
+    return crc - 0x1_0000_0000 if crc >= 0x8000_0000 else crc

@@ -2,8 +2,9 @@
 side sent best first published as the records made in its one pass (any other order, a
 price twice, size 0 levels: the sorted side), a snapshot level seen before taking its
 memoised record, the ``joined`` book (OKX's checksum over ``price:size`` texts kept in lists
-in step with the sorted prices) against the book keeping ``(price, size)`` tuples, and
-:func:`okx_checksum_joined` against :func:`okx_checksum_text`."""
+in step with the sorted prices) against the book keeping ``(price, size)`` tuples (its
+deltas applied by :meth:`L2Book.apply_joined` too: records as applied), and
+:func:`okx_checksum_joined` and :func:`okx_checksum_book` against :func:`okx_checksum_text`."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ from tapewire.streams.normalize.books.l2 import L2Book
 from tapewire.streams.normalize.books.sync import BookSync
 from tapewire.streams.normalize.mappers.base import Mapper
 from tapewire.streams.normalize.mappers.bitget import BitgetMapper
-from tapewire.streams.normalize.mappers.common import okx_checksum_joined, okx_checksum_text
+from tapewire.streams.normalize.mappers.common import (
+    okx_checksum_book,
+    okx_checksum_joined,
+    okx_checksum_text,
+)
 from tapewire.streams.normalize.mappers.cryptocom import CryptocomMapper
 from tapewire.streams.normalize.mappers.events import BookEvent
 from tapewire.streams.normalize.mappers.okx import OkxMapper
@@ -86,32 +91,48 @@ def test_snapshot_records_are_the_sorted_side(kept_sorted: bool) -> None:
 def test_joined_book_keeps_the_texts_of_the_tuple_book() -> None:
     rng = random.Random("joined-book")
     joined, tuples = L2Book(wire=True, joined=True), L2Book(wire=True)
+    records = L2Book(wire=True, joined=True)  # deltas by apply_joined
     for step in range(4_000):
         if step % 200 == 0:
             bids, asks = _side(rng, True), _side(rng, False)
             joined.replace_texts(bids, asks)
             tuples.replace_texts(bids, asks)
+            records.replace_texts(bids, asks)
         else:
             for is_bid in (True, False):
                 change = [(rng.choice(PRICES), rng.choice(SIZES)) for _ in range(rng.randrange(3))]
-                assert joined.apply_texts(change, is_bid) == tuples.apply_texts(change, is_bid)
+                changed = tuples.apply_texts(change, is_bid)
+                assert joined.apply_texts(change, is_bid) == changed
+                applied = records.apply_joined(change, is_bid)
+                want_records = [
+                    PriceLevel(price=p, size=changed[p]) for p in sorted(changed, reverse=is_bid)
+                ]
+                assert applied == want_records
+                assert _text(applied) == _text(want_records)
+        assert (records.bid_joined, records.ask_joined) == (joined.bid_joined, joined.ask_joined)
         for depth in (0, 3, 25):
             bid_texts, ask_texts = tuples.top_texts(depth)
             want = ([f"{p}:{s}" for p, s in bid_texts], [f"{p}:{s}" for p, s in ask_texts])
             assert joined.top_joined(depth) == want
             assert okx_checksum_joined(*want) == okx_checksum_text(bid_texts, ask_texts)
+        assert okx_checksum_book(joined.bid_joined, joined.ask_joined) == okx_checksum_text(
+            *tuples.top_texts(25)
+        )
         assert _text(joined.sorted_bids()) == _text(tuples.sorted_bids())
         assert _text(joined.sorted_asks()) == _text(tuples.sorted_asks())
 
 
 @pytest.mark.parametrize(
-    ("n_bids", "n_asks"), [(0, 0), (0, 4), (4, 0), (3, 5), (5, 3), (25, 25), (40, 30), (30, 40)]
+    ("n_bids", "n_asks"),
+    [(0, 0), (0, 4), (4, 0), (3, 5), (5, 3), (25, 25), (40, 30), (30, 40), (30, 20), (20, 30)],
 )
 def test_okx_checksum_joined_matches_the_tuples(n_bids: int, n_asks: int) -> None:
     bids = [(f"{3366 - i}.1", f"{i + 1}") for i in range(n_bids)]
     asks = [(f"{3367 + i}.10", "0.00000001") for i in range(n_asks)]
     joined = ([f"{p}:{s}" for p, s in bids], [f"{p}:{s}" for p, s in asks])
     assert okx_checksum_joined(*joined) == okx_checksum_text(bids, asks)
+    # as a joined book keeps the sides: bids ascending (best last)
+    assert okx_checksum_book(joined[0][::-1], joined[1]) == okx_checksum_text(bids, asks)
 
 
 @pytest.mark.parametrize("mapper", [CryptocomMapper, BitgetMapper, OkxMapper])
