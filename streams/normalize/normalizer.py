@@ -209,6 +209,12 @@ class Normalizer:
         """(venue, connection_id) -> joined mid-way (see :meth:`handover`); a connection
         is forgotten after ``connections_cap`` newer ones appeared while it sent nothing."""
         self._handed_over: set[str] = set()
+        self._last_venue: str | None = None
+        self._last_connection: str | None = None
+        self._last_midway = False
+        """The (venue, connection) of the last frame and its ``_joined_midway`` value: no
+        key tuple to build and hash while frames come from one connection (reset by
+        :meth:`handover`, the only change to a kept value)."""
         self._native_classes = dict(native_mappers) if native else {}
         self.native: dict[str, NativeVenue] = {}
         """Venues parsed by their native mapper (created once their markets are loaded)."""
@@ -444,6 +450,7 @@ class Normalizer:
         ``rebalance``) and waits for its next snapshot, which closes the gap (``RESYNC``).
         """
         self._handed_over.add(venue)
+        self._last_venue = self._last_connection = None
         self.native.pop(venue, None)
         books = [k for k in self.books if k[0] == venue]
         connections = [k for k in self._joined_midway if k[0] == venue]
@@ -529,10 +536,15 @@ class Normalizer:
         if receive_ns.__class__ is not int:
             raise NormalizeError("RawFrame receive_ts_ns is not an int", error_type="SchemaError")
         connection_text = connection if connection.__class__ is str else str(connection)
-        conn_key = (venue_id, connection_text)
-        midway = self._joined_midway.current.get(conn_key)
-        if midway is None:
-            midway = self._first_of_connection(conn_key, sequence)
+        if connection_text == self._last_connection and venue_id == self._last_venue:
+            midway = self._last_midway  # a stream's frames mostly follow one another
+        else:
+            conn_key = (venue_id, connection_text)
+            midway = self._joined_midway.current.get(conn_key)
+            if midway is None:
+                midway = self._first_of_connection(conn_key, sequence)
+            self._last_venue, self._last_connection = venue_id, connection_text
+            self._last_midway = midway
         native = self.native.get(venue_id)
         if native is None and self._native_classes:
             native = self._native_venue(venue_id)
