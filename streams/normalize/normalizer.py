@@ -540,9 +540,8 @@ class Normalizer:
             midway = self._last_midway  # a stream's frames mostly follow one another
         else:
             conn_key = (venue_id, connection_text)
-            midway = self._joined_midway.current.get(conn_key)
-            if midway is None:
-                midway = self._first_of_connection(conn_key, sequence)
+            known = self._joined_midway.current.get(conn_key)
+            midway = known if known is not None else self._first_of_connection(conn_key, sequence)
             self._last_venue, self._last_connection = venue_id, connection_text
             self._last_midway = midway
         native = self.native.get(venue_id)
