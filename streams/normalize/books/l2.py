@@ -313,6 +313,80 @@ class L2Book:
             changed[p] = s
         return changed
 
+    def apply_pieces(self, texts: Texts, bids: bool, depth: int | None) -> list[PriceLevel]:
+        """:meth:`apply_texts` then :meth:`evict` (when ``depth`` is given) for a ``piece``
+        book, one side: returns the levels as applied as records, best first (a price sent
+        twice: its last write; the evicted levels with size 0), made in the same pass when
+        the side was sent best first with no price twice (else as ``_records`` would)."""
+        side = self.bids if bids else self.asks
+        prices = self._bid_prices if bids else self._ask_prices
+        pieces = self.bid_pieces if bids else self.ask_pieces
+        heads = self._bid_wire if bids else self._ask_wire
+        known = self.piece_memo
+        piece = self.piece
+        records: list[PriceLevel] = []
+        last = None
+        ordered = True
+        for price, size in texts:
+            p = memo(price) if price.__class__ is str else None
+            if p is None:
+                p = exact(price, "price")
+            s = memo(size) if size.__class__ is str else None
+            if s is None:
+                s = exact(size, "size")
+            if s:
+                at = bisect_left(prices, p)
+                tail = known.get(size)  # (None for a non-text: only texts are kept)
+                if tail is None:
+                    tail = _piece(known, piece, size, s)
+                head = heads.get(p)
+                if head is None:  # a new level: its price's text as now sent
+                    head = known.get(price)
+                    if head is None:
+                        head = _piece(known, piece, price, p)
+                    heads[p] = head
+                    prices.insert(at, p)
+                    pieces.insert(at, head + tail)
+                else:
+                    pieces[at] = head + tail
+                side[p] = s
+            elif p in side:
+                del side[p]
+                del heads[p]
+                at = bisect_left(prices, p)
+                del prices[at]
+                del pieces[at]
+            if ordered and last is not None and (p >= last if bids else p <= last):
+                ordered = False
+            last = p
+            records.append(PriceLevel(price=p, size=s))
+        dropped: list[Decimal] = []
+        if depth is not None:
+            excess = len(side) - depth
+            if excess > 0:  # ascending: the worst bids first, the worst asks last
+                cut = slice(None, excess) if bids else slice(-excess, None)
+                dropped = prices[cut]
+                del prices[cut]
+                del pieces[cut]
+                for p in dropped:
+                    del heads[p]
+                    del side[p]
+                if bids:
+                    dropped.reverse()  # best first
+                best = dropped[0]
+                if last is not None and (best >= last if bids else best <= last):
+                    ordered = False  # a dropped level among the delta's: sorted below
+                if ordered:
+                    records += [PriceLevel(price=p, size=ZERO) for p in dropped]
+        if ordered:
+            return records
+        changed: dict[Decimal, Decimal] = {}
+        for record in records:
+            changed[record.price] = record.size
+        for p in dropped:
+            changed[p] = ZERO
+        return [PriceLevel(price=p, size=changed[p]) for p in sorted(changed, reverse=bids)]
+
     def evict(self, depth: int, bids: bool, changed: dict[Decimal, Decimal] | None) -> None:
         """Drop one side's worst levels beyond ``depth`` (a venue that keeps its book at a
         depth sends no delete for them); each dropped price is set to size 0 in ``changed``

@@ -291,12 +291,18 @@ class BookSync:
             return
         levels = book.levels
         joined = self._joined_records
+        pieced = self._pieces is not None
         bid_records: list[PriceLevel]
         ask_records: list[PriceLevel]
         try:  # one pass per side: wire text -> decimal -> book (a bad level: cleared below)
             if joined:  # OKX, Bitget: the records as applied, straight from the book
                 bid_records = levels.apply_joined(bids, True) if bids else []
                 ask_records = levels.apply_joined(asks, False) if asks else []
+            elif pieced:  # Kraken: the records as applied (evictions included), from the pass
+                kept = book.depth
+                bid_records = levels.apply_pieces(bids, True, kept) if bids else []
+                ask_records = levels.apply_pieces(asks, False, kept) if asks else []
+                bid_changes = ask_changes = None
             else:
                 bid_changes = levels.apply_texts(bids, True) if bids else None
                 ask_changes = levels.apply_texts(asks, False) if asks else None
@@ -331,7 +337,7 @@ class BookSync:
             self._gap(book, receive_ns, "crossed_book", coverage)
             return
         book.last_receive_ns = receive_ns
-        if not joined:  # _records inlined for the common one-level side
+        if not joined and not pieced:  # _records inlined for the common one-level side
             if not bid_changes:
                 bid_records = []
             elif len(bid_changes) == 1:

@@ -16,10 +16,11 @@ import pytest
 
 from tapewire.records.market import BookUpdate, PriceLevel
 from tapewire.streams.normalize.books.l2 import L2Book
-from tapewire.streams.normalize.books.sync import BookSync
+from tapewire.streams.normalize.books.sync import BookSync, _records
 from tapewire.streams.normalize.mappers.base import Mapper
 from tapewire.streams.normalize.mappers.bitget import BitgetMapper
 from tapewire.streams.normalize.mappers.common import (
+    kraken_checksum_text,
     okx_checksum_book,
     okx_checksum_joined,
     okx_checksum_text,
@@ -120,6 +121,41 @@ def test_joined_book_keeps_the_texts_of_the_tuple_book() -> None:
         )
         assert _text(joined.sorted_bids()) == _text(tuples.sorted_bids())
         assert _text(joined.sorted_asks()) == _text(tuples.sorted_asks())
+
+
+@pytest.mark.parametrize("depth", [None, 2, 4])
+def test_apply_pieces_is_apply_texts_evict_and_records(depth: int | None) -> None:
+    rng = random.Random(f"apply-pieces-{depth}")
+    pieces = L2Book(piece=kraken_checksum_text)
+    texts = L2Book(piece=kraken_checksum_text)
+    shortcuts = 0
+    for step in range(4_000):
+        if step % 200 == 0:
+            bids, asks = _side(rng, True), _side(rng, False)
+            pieces.replace_texts(bids, asks)
+            texts.replace_texts(bids, asks)
+            if depth is not None:
+                for book in (pieces, texts):
+                    book.evict(depth, True, None)
+                    book.evict(depth, False, None)
+            continue
+        for is_bid in (True, False):
+            change = _side(rng, is_bid)[:3]
+            if not change:
+                continue
+            got = pieces.apply_pieces(change, is_bid, depth)
+            changed = texts.apply_texts(change, is_bid)
+            if depth is not None:
+                texts.evict(depth, is_bid, changed)
+            want = _records(changed, is_bid)
+            shortcuts += len(got) > 1
+            assert got == want, (change, is_bid)
+            assert _text(got) == _text(want)
+        assert pieces.bid_pieces == texts.bid_pieces
+        assert pieces.ask_pieces == texts.ask_pieces
+        assert _text(pieces.sorted_bids()) == _text(texts.sorted_bids())
+        assert _text(pieces.sorted_asks()) == _text(texts.sorted_asks())
+    assert shortcuts > 500
 
 
 @pytest.mark.parametrize(
