@@ -324,6 +324,8 @@ class L2Book:
         heads = self._bid_wire if bids else self._ask_wire
         known = self.piece_memo
         piece = self.piece
+        if piece is None:
+            raise TypeError("apply_pieces: not a piece book")
         records: list[PriceLevel] = []
         last = None
         ordered = True
