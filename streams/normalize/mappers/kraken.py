@@ -331,14 +331,12 @@ class KrakenMapper(Mapper):
                         # without the dot read as 10**15 or more (a sign, "_" or space in their
                         # place leaves 15 digits at most; a leading 0 goes to the parser)
                         ns = 0
-                        if len(time) == 17 and time[10:11] == "." and time.isascii():
+                        if len(time) == 17 and time[10] == "." and time.isascii():
                             try:
-                                ns = int(time.replace(".", ""))
+                                ns = int(time.replace(".", "")) * 1000
                             except ValueError:
                                 ns = 0  # not a number: the parser
-                        if ns >= 1_000_000_000_000_000:
-                            ns *= 1000
-                        else:
+                        if ns < 1_000_000_000_000_000_000:
                             parsed = _seconds_ns(time)
                             if parsed is None:
                                 return None
@@ -358,14 +356,12 @@ class KrakenMapper(Mapper):
                         # without the dot read as 10**15 or more (a sign, "_" or space in their
                         # place leaves 15 digits at most; a leading 0 goes to the parser)
                         ns = 0
-                        if len(time) == 17 and time[10:11] == "." and time.isascii():
+                        if len(time) == 17 and time[10] == "." and time.isascii():
                             try:
-                                ns = int(time.replace(".", ""))
+                                ns = int(time.replace(".", "")) * 1000
                             except ValueError:
                                 ns = 0  # not a number: the parser
-                        if ns >= 1_000_000_000_000_000:
-                            ns *= 1000
-                        else:
+                        if ns < 1_000_000_000_000_000_000:
                             parsed = _seconds_ns(time)
                             if parsed is None:
                                 return None
